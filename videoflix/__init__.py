@@ -1,0 +1,33 @@
+"""Videoflix web tier: the Pyramid application factory (`pserve development.ini` calls `main`)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from pyramid.config import Configurator
+from pyramid.renderers import JSON
+
+from . import config as app_config
+
+
+def main(global_config, **settings):
+    raw, typed = app_config.load(settings, here=(global_config or {}).get("here"))
+    with Configurator(settings=raw) as config:
+        config.registry["videoflix.settings"] = typed
+        config.add_renderer("json", json_renderer())
+        config.include(".mailer")  # request.mailer (pyramid_mailer), bound to request.tm: mail leaves on commit
+        config.include(".models")  # engine, pyramid_tm, request.dbsession
+        config.include(".services")  # request.accounts, request.auth_sessions, request.account_mails
+        config.include(".security")  # JWT cookie security policy, CSRF
+        config.include(".cors")  # CORS tween over everything
+        config.include(".routes")
+        config.scan(".views")
+    return config.make_wsgi_app()
+
+
+def json_renderer() -> JSON:
+    renderer = JSON()
+    renderer.add_adapter(datetime.datetime, lambda value, request: value.isoformat())
+    renderer.add_adapter(uuid.UUID, lambda value, request: str(value))
+    return renderer

@@ -1,0 +1,150 @@
+"""`videoflix dev`: the whole system on one laptop, from nothing but the `[dev]` extra.
+
+Starts, unless the environment already points at one: an embedded PostgreSQL (data in ./var/pgdata,
+kept between runs), the tansu Kafka-protocol broker on a free loopback port, and an SMTP server that
+prints every mail here. Then it runs the migrations and serves the app (waitress, as `pserve development.ini`) and
+one Faust worker. Ctrl-C (or SIGTERM) stops the children first, then the services, in reverse order.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from ..config import read_dotenv
+from ..devservices import (
+    LOOPBACK,
+    EmbeddedPostgres,
+    MailSink,
+    TansuBroker,
+    free_port,
+    print_mail,
+    spawn,
+    stop_process,
+    wait_for_port,
+)
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("dev", help="run database, broker, mail, web server and a worker locally")
+    parser.add_argument("--ini", default="development.ini", help="settings file (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port of the API (default: %(default)s)")
+    parser.add_argument("--no-worker", action="store_true", help="do not start a Faust worker")
+    parser.set_defaults(run=run)
+
+
+def say(message: str) -> None:
+    print(f"[videoflix dev] {message}", flush=True)
+
+
+def run(args) -> int:
+    ini = Path(args.ini).resolve()
+    if not ini.is_file():
+        say(f"no settings file at {ini}: run this from the project folder or pass --ini")
+        return 2
+    here = ini.parent
+    var = here / "var"
+    (var / "log").mkdir(parents=True, exist_ok=True)
+    read_dotenv(here, os.getcwd())
+    # Ctrl-C and SIGTERM both mean "stop cleanly". SIGINT is set explicitly: a shell starting us in the
+    # background hands it down ignored, and then Python would never raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    with ExitStack() as cleanup:
+        try:
+            lines = start_services(cleanup, var)
+            migrate(ini)
+            children = start_children(cleanup, ini, var, args)
+            say("ready:\n  " + "\n  ".join([f"API       http://{LOOPBACK}:{args.port}/api/", *lines]))
+            say("Ctrl-C stops everything.")
+            return watch(children)
+        except KeyboardInterrupt:
+            say("stopping ...")
+            return 0
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def start_services(cleanup: ExitStack, var: Path) -> list[str]:
+    """Start what the environment does not name, and point the environment at it (children inherit it)."""
+    lines = []
+    env = os.environ
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = dev_secret(var / "secret_key")
+
+    if env.get("DATABASE_URL"):
+        lines.append("Database  DATABASE_URL (configured)")
+    else:
+        database = EmbeddedPostgres(var / "pgdata")
+        env["DATABASE_URL"] = database.start()
+        cleanup.callback(database.stop)
+        lines.append(f"Database  embedded PostgreSQL, data in {database.pgdata}")
+
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        lines.append(f"Broker    {env['KAFKA_BOOTSTRAP_SERVERS']} (configured)")
+    else:
+        broker = TansuBroker(log_path=var / "log" / "tansu.log")
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
+        cleanup.callback(broker.stop)
+        lines.append(f"Broker    tansu on {broker.bootstrap_servers} (memory only; log in var/log/tansu.log)")
+
+    if env.get("EMAIL_HOST"):
+        lines.append(f"Mail      {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '25')} (configured)")
+    else:
+        mail = MailSink(on_message=print_mail).start()
+        cleanup.callback(mail.stop)
+        env.update({"EMAIL_HOST": LOOPBACK, "EMAIL_PORT": str(mail.port), "EMAIL_USE_TLS": "false"})
+        lines.append(f"Mail      SMTP on {LOOPBACK}:{mail.port}, every mail is printed here")
+    return lines
+
+
+def dev_secret(path: Path) -> str:
+    """A random SECRET_KEY made once per checkout, so logins survive restarts of `videoflix dev`."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def migrate(ini: Path) -> None:
+    from alembic.config import Config
+
+    from alembic import command
+
+    say("migrating the database (alembic upgrade head)")
+    command.upgrade(Config(str(ini)), "head")
+
+
+def start_children(cleanup: ExitStack, ini: Path, var: Path, args) -> dict[str, object]:
+    children = {}
+    web = spawn([sys.executable, "-m", "videoflix.cli", "serve", str(ini), "--port", str(args.port)])
+    cleanup.callback(stop_process, web)
+    children["web"] = web
+    if not args.no_worker:
+        os.environ.setdefault("FAUST_DATADIR", str(var / "faust"))
+        os.environ.setdefault("FAUST_WEB_PORT", str(free_port()))
+        worker = spawn([sys.executable, "-m", "faust", "-A", "stream_workers.app", "worker", "-l", "info"])
+        cleanup.callback(stop_process, worker)
+        children["worker"] = worker
+    wait_for_port(LOOPBACK, args.port, 60, alive=lambda: web.poll() is None)
+    return children
+
+
+def watch(children: dict) -> int:
+    """Run until Ctrl-C; if a child dies on its own, say which and stop the rest (exit status 1)."""
+    while True:
+        for name, proc in children.items():
+            if proc.poll() is not None:
+                say(f"the {name} process exited with status {proc.returncode}; stopping the rest")
+                return 1
+        time.sleep(0.5)

@@ -1,0 +1,163 @@
+"""Settings: the .ini values, overridden by environment variables (an optional `.env` file is read first).
+
+Everything that differs between a laptop and production is reachable through an environment variable, so
+one image and one .ini serve every deployment (twelve-factor). `ENVIRONMENT` below is the single list of
+those variables; `.env.template` documents the same list and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from dotenv import load_dotenv
+from pyramid.exceptions import ConfigurationError
+from pyramid.settings import asbool, aslist
+
+log = logging.getLogger(__name__)
+
+#: environment variable -> .ini setting it overrides
+ENVIRONMENT: dict[str, str] = {
+    "SECRET_KEY": "videoflix.secret_key",
+    "DATABASE_URL": "sqlalchemy.url",
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap_servers",
+    "EMAIL_HOST": "mail.host",
+    "EMAIL_PORT": "mail.port",
+    "EMAIL_USE_TLS": "mail.tls",
+    "EMAIL_USE_SSL": "mail.ssl",
+    "EMAIL_HOST_USER": "mail.username",
+    "EMAIL_HOST_PASSWORD": "mail.password",
+    "DEFAULT_FROM_EMAIL": "mail.default_sender",
+    "MEDIA_ROOT": "videoflix.media_root",
+    "FRONTEND_URL": "videoflix.frontend_url",
+    "CORS_ALLOWED_ORIGINS": "videoflix.cors_allowed_origins",
+    "COOKIE_SECURE": "videoflix.cookie_secure",
+    "ACCESS_TOKEN_TTL": "videoflix.access_token_ttl",
+    "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
+}
+
+#: values that mean "no secret was configured" (the template's placeholder among them)
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "your-secret-key"}
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The typed view of the settings that the application code reads (the raw dict stays in the registry)."""
+
+    production: bool
+    secret_key: str
+    frontend_url: str
+    activation_path: str
+    password_reset_path: str
+    cors_allowed_origins: frozenset[str]
+    cookie_secure: bool
+    access_token_ttl: int
+    refresh_token_ttl: int
+    activation_token_ttl: int
+    password_reset_token_ttl: int
+    max_json_body: int
+    media_root: Path
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha512).digest()
+
+    def frontend_link(self, path: str, **query: str) -> str:
+        return f"{self.frontend_url.rstrip('/')}/{path.lstrip('/')}?{urlencode(query)}"
+
+
+def read_dotenv(*folders: str | Path | None) -> None:
+    """Load `.env` from the given folders (first wins); real environment variables always take precedence."""
+    for folder in folders:
+        if folder and (Path(folder) / ".env").is_file():
+            load_dotenv(Path(folder) / ".env", override=False)
+
+
+def apply_environment(settings: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return a copy of `settings` with every set, non-empty variable of `ENVIRONMENT` laid over it."""
+    environ = os.environ if environ is None else environ
+    merged = dict(settings)
+    for variable, key in ENVIRONMENT.items():
+        value = environ.get(variable, "")
+        if value.strip():
+            merged[key] = value.strip()
+    return merged
+
+
+def origin_of(url: str) -> str:
+    """`https://Example.com:443/x` -> `https://example.com:443`: the form browsers send in `Origin`."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        raise ConfigurationError(f"not an absolute URL: {url!r}")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Pin the psycopg2 driver (SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which is not
+    installed) and accept the `postgres://` scheme that many hosting providers hand out."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
+def build_settings(raw: dict[str, str]) -> Settings:
+    """Validate and type the merged settings; refuse to run production on an unset or placeholder secret."""
+    production = asbool(raw.get("videoflix.production", False))
+    secret = raw.get("videoflix.secret_key", "").strip()
+    if production and (secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH):
+        raise ConfigurationError(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters in production "
+            '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    if not secret:
+        secret = secrets.token_urlsafe(48)
+        log.warning("SECRET_KEY is not set: using a random key for this process; logins end when it restarts")
+
+    frontend_url = raw.get("videoflix.frontend_url", "http://127.0.0.1:5500").strip()
+    origins = aslist(raw.get("videoflix.cors_allowed_origins", "").replace(",", " "))
+    media_root = Path(raw.get("videoflix.media_root", "var/media")).expanduser()
+    return Settings(
+        production=production,
+        secret_key=secret,
+        frontend_url=frontend_url,
+        activation_path=raw.get("videoflix.activation_path", "/pages/auth/activate.html"),
+        password_reset_path=raw.get("videoflix.password_reset_path", "/pages/auth/confirm_password.html"),
+        cors_allowed_origins=frozenset(origin_of(o) for o in (origins or [frontend_url])),
+        cookie_secure=asbool(raw.get("videoflix.cookie_secure", production)),
+        access_token_ttl=int(raw.get("videoflix.access_token_ttl", 30 * 60)),
+        refresh_token_ttl=int(raw.get("videoflix.refresh_token_ttl", 7 * 24 * 3600)),
+        activation_token_ttl=int(raw.get("videoflix.activation_token_ttl", 3 * 24 * 3600)),
+        password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
+        max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),
+        media_root=media_root,
+    )
+
+
+def merged(settings: Mapping[str, str], here: str | None = None) -> dict[str, str]:
+    """The .ini settings with `.env` and the environment laid over them, and a usable database URL."""
+    read_dotenv(here, os.getcwd())
+    raw = apply_environment(settings)
+    if not raw.get("sqlalchemy.url"):
+        raise ConfigurationError("DATABASE_URL (or sqlalchemy.url in the .ini) must be set")
+    raw["sqlalchemy.url"] = normalize_database_url(raw["sqlalchemy.url"])
+    return raw
+
+
+def load(settings: Mapping[str, str], here: str | None = None) -> tuple[dict[str, str], Settings]:
+    """Everything `main()` needs: `merged()` settings, checked and typed.
+
+    Returns the raw dict (for Pyramid and the add-ons that read their own keys) and the typed settings.
+    """
+    raw = merged(settings, here)
+    typed = build_settings(raw)
+    raw["videoflix.secret_key"] = typed.secret_key  # a generated dev key must be the same for every reader
+    return raw, typed

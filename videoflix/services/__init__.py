@@ -1,0 +1,26 @@
+"""Services on the request: each a plain class built from the request's session and the settings, so
+business logic stays testable without HTTP (construct the class directly)."""
+
+from __future__ import annotations
+
+from ..passwords import Hasher
+from .accounts import AccountService
+from .mail import AccountMails
+from .sessions import SessionService
+
+
+def includeme(config) -> None:
+    hasher = Hasher()
+
+    def accounts(request) -> AccountService:
+        return AccountService(request.dbsession, request.registry["videoflix.settings"], hasher)
+
+    def auth_sessions(request) -> SessionService:
+        return SessionService(request.dbsession, request.registry["videoflix.settings"].refresh_token_ttl)
+
+    def account_mails(request) -> AccountMails:
+        return AccountMails(request.mailer, request.registry["videoflix.settings"])
+
+    config.add_request_method(accounts, reify=True)
+    config.add_request_method(auth_sessions, reify=True)
+    config.add_request_method(account_mails, reify=True)

@@ -1,0 +1,192 @@
+"""Account life cycle as plain functions over a session: register, activate, authenticate, reset password.
+
+No HTTP here: the views translate requests into these calls, and the domain errors raised here into
+responses. Mails are not sent here either; callers get back the token that belongs in the mail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..errors import InvalidInput, InvalidToken, VideoflixError
+from ..models import AccountToken, AuthSession, TokenPurpose, User
+from ..passwords import Hasher
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def encode_uid(user_id: int) -> str:
+    """The `uidb64` of mail links: URL-safe base64 of the decimal id, unpadded (the Django original's form)."""
+    return base64.urlsafe_b64encode(str(user_id).encode()).decode().rstrip("=")
+
+
+def decode_uid(uidb64: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(uidb64 + "=" * (-len(uidb64) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class InvalidCredentials(VideoflixError):
+    """Same status and text for an unknown email, a wrong password and an inactive account."""
+
+    status = 400
+    detail = "Invalid email or password, or the account is not activated yet."
+
+
+@dataclass(frozen=True)
+class MailToken:
+    """What a mail link carries: whom it is for and the secret (which is stored only as a digest)."""
+
+    user: User
+    uidb64: str
+    token: str
+
+
+class AccountService:
+    def __init__(
+        self,
+        dbsession: Session,
+        settings: Settings,
+        hasher: Hasher,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.db = dbsession
+        self.settings = settings
+        self.hasher = hasher
+        self.clock = clock
+
+    # -- lookups ----------------------------------------------------------------------------------------
+    def by_email(self, email: str) -> User | None:
+        return self.db.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+    # -- registration -----------------------------------------------------------------------------------
+    def register(self, email: str, password: str, *, is_staff: bool = False, active: bool = False) -> MailToken:
+        """Create an inactive account and its activation token. Duplicate emails are a field error."""
+        email = email.strip().lower()
+        if self.by_email(email) is not None:
+            raise InvalidInput.field("email", "A user with this email already exists.")
+        user = User(email=email, password_hash=self.hasher.hash(password), is_active=active, is_staff=is_staff)
+        if active:
+            user.activated_at = self.clock()
+        try:
+            with self.db.begin_nested():  # a concurrent registration of the same email loses here, cleanly
+                self.db.add(user)
+                self.db.flush()
+        except IntegrityError:
+            raise InvalidInput.field("email", "A user with this email already exists.") from None
+        return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
+
+    def activate(self, uidb64: str, token: str) -> User:
+        token_row = self._consume(uidb64, token, TokenPurpose.ACTIVATION)
+        user = token_row.user
+        user.is_active = True
+        user.activated_at = self.clock()
+        self._expire_outstanding(user, TokenPurpose.ACTIVATION)
+        return user
+
+    # -- login ------------------------------------------------------------------------------------------
+    def authenticate(self, email: str, password: str) -> User:
+        """The active user with these credentials. Every failure costs one argon2 verification, so the
+        response time does not tell whether the email exists."""
+        user = self.by_email(email)
+        if user is None:
+            self.hasher.dummy_verify(password)
+            raise InvalidCredentials()
+        if not self.hasher.verify(user.password_hash, password) or not user.is_active:
+            raise InvalidCredentials()
+        if self.hasher.needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
+        user.last_login_at = self.clock()
+        return user
+
+    # -- password reset ---------------------------------------------------------------------------------
+    def request_password_reset(self, email: str) -> MailToken | None:
+        """A reset token for an active account, or None; callers answer the same way in both cases."""
+        user = self.by_email(email)
+        if user is None or not user.is_active:
+            return None
+        return self._issue(user, TokenPurpose.PASSWORD_RESET, self.settings.password_reset_token_ttl)
+
+    def confirm_password_reset(self, uidb64: str, token: str, new_password: str) -> User:
+        token_row = self._consume(uidb64, token, TokenPurpose.PASSWORD_RESET)
+        user = token_row.user
+        self.set_password(user, new_password)
+        return user
+
+    def set_password(self, user: User, new_password: str) -> None:
+        """Change the password; every outstanding reset link and every login session of the user dies."""
+        user.password_hash = self.hasher.hash(new_password)
+        user.password_changed_at = now = self.clock()
+        self._expire_outstanding(user, TokenPurpose.PASSWORD_RESET)
+        self.db.execute(
+            sa.update(AuthSession)
+            .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    # -- tokens -----------------------------------------------------------------------------------------
+    def _issue(self, user: User, purpose: TokenPurpose, ttl: int) -> MailToken:
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        self.db.add(
+            AccountToken(
+                user=user,
+                purpose=purpose,
+                token_hash=token_digest(token),
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+        )
+        self.db.flush()
+        return MailToken(user=user, uidb64=encode_uid(user.id), token=token)
+
+    def _consume(self, uidb64: str, token: str, purpose: TokenPurpose) -> AccountToken:
+        """Mark a valid token used and return it. The row lock makes two simultaneous uses of one link
+        end with exactly one success."""
+        user_id = decode_uid(uidb64)
+        if user_id is None or not token or len(token) > 256:
+            raise InvalidToken()
+        row = self.db.scalar(
+            sa.select(AccountToken)
+            .where(
+                AccountToken.token_hash == token_digest(token),
+                AccountToken.purpose == purpose,
+                AccountToken.user_id == user_id,
+            )
+            .with_for_update()
+        )
+        now = self.clock()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise InvalidToken()
+        row.used_at = now
+        return row
+
+    def _expire_outstanding(self, user: User, purpose: TokenPurpose) -> None:
+        self.db.execute(
+            sa.update(AccountToken)
+            .where(
+                AccountToken.user_id == user.id,
+                AccountToken.purpose == purpose,
+                AccountToken.used_at.is_(None),
+            )
+            .values(used_at=self.clock())
+        )

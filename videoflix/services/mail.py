@@ -1,0 +1,54 @@
+"""The mails of the account life cycle. `send` goes through pyramid_mailer bound to the request's
+transaction, so a mail leaves only if the transaction that created its token commits."""
+
+from __future__ import annotations
+
+from html import escape
+
+from pyramid_mailer.message import Message
+
+from ..config import Settings
+from .accounts import MailToken
+
+
+class AccountMails:
+    def __init__(self, mailer, settings: Settings):
+        self.mailer = mailer
+        self.settings = settings
+
+    def activation(self, mail: MailToken) -> Message:
+        link = self.settings.frontend_link(self.settings.activation_path, uid=mail.uidb64, token=mail.token)
+        return self._message(
+            mail.user.email,
+            "Confirm your email",
+            f"Welcome to Videoflix!\n\nPlease confirm your email address to activate your account:\n{link}\n\n"
+            f"The link can be used once and expires in {_hours(self.settings.activation_token_ttl)}.\n"
+            "If you did not create an account, ignore this email.\n",
+            link,
+            "Activate account",
+        )
+
+    def password_reset(self, mail: MailToken) -> Message:
+        link = self.settings.frontend_link(self.settings.password_reset_path, uid=mail.uidb64, token=mail.token)
+        return self._message(
+            mail.user.email,
+            "Reset your password",
+            f"We received a request to reset your Videoflix password. Choose a new one here:\n{link}\n\n"
+            f"The link can be used once and expires in {_hours(self.settings.password_reset_token_ttl)}.\n"
+            "If you did not ask for this, ignore this email; your password stays as it is.\n",
+            link,
+            "Reset password",
+        )
+
+    def send(self, message: Message) -> None:
+        self.mailer.send(message)
+
+    def _message(self, to: str, subject: str, text: str, link: str, button: str) -> Message:
+        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if link not in p)
+        html = f'{paragraphs}<p><a href="{escape(link)}">{escape(button)}</a></p>'
+        return Message(subject=f"Videoflix: {subject}", recipients=[to], body=text, html=html)
+
+
+def _hours(seconds: int) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")

@@ -1,0 +1,98 @@
+"""Login sessions behind the refresh cookie: start, rotate (with replay detection), revoke, and the lookup
+that turns an access token's claims into the current user."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..errors import AuthenticationFailed
+from ..models import AuthSession, User
+from .accounts import utcnow
+
+
+class SessionService:
+    def __init__(self, dbsession: Session, refresh_ttl: int, clock: Callable[[], datetime] = utcnow):
+        self.db = dbsession
+        self.refresh_ttl = timedelta(seconds=refresh_ttl)
+        self.clock = clock
+
+    def start(self, user: User) -> AuthSession:
+        now = self.clock()
+        session = AuthSession(
+            id=uuid.uuid4(),
+            user=user,
+            refresh_jti=secrets.token_urlsafe(16),
+            created_at=now,
+            refreshed_at=now,
+            expires_at=now + self.refresh_ttl,
+        )
+        self.db.add(session)
+        self.db.flush()
+        return session
+
+    def rotate(self, session_id: str, jti: str) -> AuthSession:
+        """Swap the session's refresh token id for a new one. An older id means the token was copied and
+        used after a rotation: the session is revoked so neither copy works any longer."""
+        session = self._get(session_id, lock=True)
+        now = self.clock()
+        if session is None or session.revoked_at is not None or session.expires_at <= now:
+            raise AuthenticationFailed("Refresh token is invalid or expired.")
+        if not secrets.compare_digest(session.refresh_jti, jti):
+            session.revoked_at = now
+            raise ReplayDetected()
+        if not session.user.is_active:
+            raise AuthenticationFailed("Refresh token is invalid or expired.")
+        session.refresh_jti = secrets.token_urlsafe(16)
+        session.refreshed_at = now
+        session.expires_at = now + self.refresh_ttl
+        return session
+
+    def revoke(self, session_id: str) -> None:
+        session = self._get(session_id, lock=True)
+        if session is not None and session.revoked_at is None:
+            session.revoked_at = self.clock()
+
+    def active_user(self, user_id: str, session_id: str) -> User | None:
+        """The user of a live session, in one query: the per-request cost of cookie authentication."""
+        if not user_id.isdigit():
+            return None
+        sid = _uuid(session_id)
+        if sid is None:
+            return None
+        return self.db.scalar(
+            sa.select(User)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                User.id == int(user_id),
+                User.is_active.is_(True),
+                AuthSession.id == sid,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > self.clock(),
+            )
+        )
+
+    def _get(self, session_id: str, lock: bool = False) -> AuthSession | None:
+        sid = _uuid(session_id)
+        if sid is None:
+            return None
+        query = sa.select(AuthSession).where(AuthSession.id == sid)
+        return self.db.scalar(query.with_for_update() if lock else query)
+
+
+class ReplayDetected(AuthenticationFailed):
+    """Raised after the session was revoked; the revocation must be committed, not rolled back."""
+
+    detail = "Refresh token was already used; the session has been ended."
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

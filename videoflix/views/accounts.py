@@ -1,0 +1,92 @@
+"""Account endpoints: thin translations between the frontend's JSON and `AccountService`/`SessionService`.
+
+Public endpoints (register, activate, login, password reset) opt out of CSRF: they act on no existing
+login, and a stale auth cookie must never lock a user out of logging in again.
+"""
+
+from __future__ import annotations
+
+from pyramid.csrf import new_csrf_token
+from pyramid.security import forget, remember
+from pyramid.view import view_config
+
+from ..errors import AuthenticationFailed
+from ..schemas import validate
+from ..schemas.accounts import LoginSchema, PasswordConfirmSchema, PasswordResetSchema, RegisterSchema
+from .errors import render
+
+
+def user_json(user) -> dict:
+    return {"id": user.id, "email": user.email}
+
+
+@view_config(route_name="accounts.register", request_method="POST", renderer="json", require_csrf=False)
+def register(request):
+    data = validate(request, RegisterSchema())
+    mail = request.accounts.register(data["email"], data["password"])
+    request.account_mails.send(request.account_mails.activation(mail))
+    request.response.status_code = 201
+    return {"user": user_json(mail.user)}
+
+
+@view_config(route_name="accounts.activate", request_method="GET", renderer="json")
+def activate(request):
+    request.accounts.activate(request.matchdict["uidb64"], request.matchdict["token"])
+    return {"message": "Account successfully activated."}
+
+
+@view_config(route_name="accounts.login", request_method="POST", renderer="json", require_csrf=False)
+def login(request):
+    data = validate(request, LoginSchema())
+    user = request.accounts.authenticate(data["email"], data["password"])
+    session = request.auth_sessions.start(user)
+    request.response.headerlist.extend(remember(request, user.id, session=session))
+    new_csrf_token(request)
+    return {"detail": "Login successful.", "user": user_json(user)}
+
+
+@view_config(route_name="accounts.logout", request_method="POST", renderer="json")
+def logout(request):
+    """Idempotent: the cookies are always cleared; the session behind them, if any, is revoked."""
+    policy = request.registry["videoflix.security"]
+    claims = policy.refresh_claims(request) or policy.access.claims_of_type(request, "access")
+    if claims.get("sid"):
+        request.auth_sessions.revoke(str(claims["sid"]))
+    request.response.headerlist.extend(forget(request))
+    return {"detail": "Logout successful. All tokens are deleted; the refresh token is no longer valid."}
+
+
+@view_config(route_name="accounts.token_refresh", request_method="POST", renderer="json")
+def token_refresh(request):
+    """Rotate the refresh token and issue a new access token. Failures are returned, not raised, so that
+    a replay's revocation of the session is committed."""
+    claims = request.registry["videoflix.security"].refresh_claims(request)
+    try:
+        if not claims:
+            raise AuthenticationFailed("Refresh token is missing, invalid or expired.")
+        session = request.auth_sessions.rotate(str(claims["sid"]), str(claims["jti"]))
+    except AuthenticationFailed as exc:
+        response = render(request, exc)
+        response.headerlist.extend(forget(request))
+        return response
+    request.response.headerlist.extend(remember(request, session.user_id, session=session))
+    return {"detail": "Token refreshed."}
+
+
+@view_config(route_name="accounts.password_reset", request_method="POST", renderer="json", require_csrf=False)
+def password_reset(request):
+    """The same answer whether or not the account exists (no account enumeration)."""
+    data = validate(request, PasswordResetSchema())
+    mail = request.accounts.request_password_reset(data["email"])
+    if mail is not None:
+        request.account_mails.send(request.account_mails.password_reset(mail))
+    return {"detail": "If an account with this email exists, we have sent an email to reset its password."}
+
+
+@view_config(route_name="accounts.password_confirm", request_method="POST", renderer="json", require_csrf=False)
+def password_confirm(request):
+    data = validate(request, PasswordConfirmSchema())
+    request.accounts.confirm_password_reset(
+        request.matchdict["uidb64"], request.matchdict["token"], data["new_password"]
+    )
+    return {"detail": "Your password has been successfully reset."}
