@@ -143,8 +143,9 @@ def build_settings(raw: dict[str, str]) -> Settings:
 
 
 def merged(settings: Mapping[str, str], here: str | None = None) -> dict[str, str]:
-    """The .ini settings with `.env` and the environment laid over them, and a usable database URL."""
-    read_dotenv(here, os.getcwd())
+    """The .ini settings with `.env` (beside the .ini) and the environment laid over them, and a usable
+    database URL."""
+    read_dotenv(here)
     raw = apply_environment(settings)
     if not raw.get("sqlalchemy.url"):
         raise ConfigurationError("DATABASE_URL (or sqlalchemy.url in the .ini) must be set")

