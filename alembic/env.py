@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
+from alembic import context
 from pyramid.paster import get_appsettings, setup_logging
 
-from alembic import context
 from videoflix.config import merged
 from videoflix.models import Base, get_engine
 

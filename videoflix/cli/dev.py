@@ -117,9 +117,8 @@ def dev_secret(path: Path) -> str:
 
 
 def migrate(ini: Path) -> None:
-    from alembic.config import Config
-
     from alembic import command
+    from alembic.config import Config
 
     say("migrating the database (alembic upgrade head)")
     command.upgrade(Config(str(ini)), "head")

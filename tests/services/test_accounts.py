@@ -1,0 +1,175 @@
+"""AccountService and SessionService as plain code over a real session, with a clock the tests move."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from videoflix.config import build_settings
+from videoflix.errors import AuthenticationFailed, InvalidInput, InvalidToken
+from videoflix.models import AccountToken, AuthSession, User
+from videoflix.passwords import Hasher
+from videoflix.services.accounts import AccountService, InvalidCredentials, encode_uid
+from videoflix.services.sessions import ReplayDetected, SessionService
+
+PASSWORD = "Corr3ct-horse-battery"
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture(scope="module")
+def hasher():
+    return Hasher()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def accounts(dbsession, hasher, clock):
+    settings = build_settings({"videoflix.secret_key": "s" * 40, "videoflix.activation_token_ttl": "3600"})
+    return AccountService(dbsession, settings, hasher, clock)
+
+
+@pytest.fixture
+def sessions(dbsession, clock):
+    return SessionService(dbsession, refresh_ttl=600, clock=clock)
+
+
+def active_user(accounts, email="svc@example.com"):
+    mail = accounts.register(email, PASSWORD)
+    return accounts.activate(mail.uidb64, mail.token)
+
+
+def test_tokens_are_stored_only_as_digests(accounts, dbsession):
+    mail = accounts.register("digest@example.com", PASSWORD)
+    stored = dbsession.scalars(sa.select(AccountToken.token_hash)).all()
+    assert mail.token not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+def test_activation_token_expires(accounts, clock):
+    mail = accounts.register("expire@example.com", PASSWORD)
+    clock.advance(seconds=3601)
+    with pytest.raises(InvalidToken):
+        accounts.activate(mail.uidb64, mail.token)
+
+
+def test_activation_token_just_before_expiry_works(accounts, clock):
+    mail = accounts.register("in-time@example.com", PASSWORD)
+    clock.advance(seconds=3599)
+    assert accounts.activate(mail.uidb64, mail.token).is_active
+
+
+def test_activation_token_is_for_activation_only(accounts):
+    user = active_user(accounts, "purpose@example.com")
+    reset = accounts.request_password_reset(user.email)
+    with pytest.raises(InvalidToken):
+        accounts.activate(reset.uidb64, reset.token)
+
+
+def test_duplicate_registration_raises_field_error(accounts):
+    accounts.register("twice@example.com", PASSWORD)
+    with pytest.raises(InvalidInput) as caught:
+        accounts.register(" Twice@Example.com ", PASSWORD)
+    assert caught.value.errors == {"email": ["A user with this email already exists."]}
+
+
+def test_authenticate_checks_password_and_activation(accounts, clock):
+    mail = accounts.register("auth@example.com", PASSWORD)
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("auth@example.com", PASSWORD)  # not active yet
+    accounts.activate(mail.uidb64, mail.token)
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("auth@example.com", "wrong-password")
+    user = accounts.authenticate("AUTH@example.com", PASSWORD)
+    assert user.last_login_at == clock.now
+
+
+def test_reset_for_unknown_or_inactive_account_is_none(accounts):
+    accounts.register("inactive@example.com", PASSWORD)
+    assert accounts.request_password_reset("inactive@example.com") is None
+    assert accounts.request_password_reset("nobody@example.com") is None
+
+
+def test_password_change_kills_reset_links_and_sessions(accounts, sessions, clock):
+    user = active_user(accounts, "change@example.com")
+    session = sessions.start(user)
+    first = accounts.request_password_reset(user.email)
+    second = accounts.request_password_reset(user.email)
+
+    accounts.confirm_password_reset(first.uidb64, first.token, "N3w-password-ok")
+
+    with pytest.raises(InvalidToken):
+        accounts.confirm_password_reset(second.uidb64, second.token, "Other-passw0rd")
+    assert sessions.active_user(str(user.id), str(session.id)) is None
+    assert accounts.authenticate(user.email, "N3w-password-ok") == user
+
+
+def test_token_for_another_uid_is_rejected(accounts):
+    one = accounts.register("one@example.com", PASSWORD)
+    two = accounts.register("two@example.com", PASSWORD)
+    with pytest.raises(InvalidToken):
+        accounts.activate(two.uidb64, one.token)
+    with pytest.raises(InvalidToken):
+        accounts.activate(encode_uid(one.user.id + 1000), one.token)
+
+
+def test_session_rotation_and_replay(accounts, sessions, dbsession):
+    user = active_user(accounts, "rotate@example.com")
+    session = sessions.start(user)
+    first_jti = session.refresh_jti
+
+    rotated = sessions.rotate(str(session.id), first_jti)
+    assert rotated.refresh_jti != first_jti
+
+    with pytest.raises(ReplayDetected):
+        sessions.rotate(str(session.id), first_jti)
+    assert dbsession.get(AuthSession, session.id).revoked_at is not None
+    with pytest.raises(AuthenticationFailed):
+        sessions.rotate(str(session.id), rotated.refresh_jti)  # the thief's copy and ours both die
+
+
+def test_session_expires_without_refresh(accounts, sessions, clock):
+    user = active_user(accounts, "idle@example.com")
+    session = sessions.start(user)
+    clock.advance(seconds=601)
+    assert sessions.active_user(str(user.id), str(session.id)) is None
+    with pytest.raises(AuthenticationFailed):
+        sessions.rotate(str(session.id), session.refresh_jti)
+
+
+def test_refresh_extends_the_session(accounts, sessions, clock):
+    user = active_user(accounts, "extend@example.com")
+    session = sessions.start(user)
+    clock.advance(seconds=500)
+    sessions.rotate(str(session.id), session.refresh_jti)
+    clock.advance(seconds=500)
+    assert sessions.active_user(str(user.id), str(session.id)) == user
+
+
+def test_deactivated_user_loses_the_session(accounts, sessions, dbsession):
+    user = active_user(accounts, "banned@example.com")
+    session = sessions.start(user)
+    dbsession.execute(sa.update(User).where(User.id == user.id).values(is_active=False))
+    dbsession.expire_all()
+    assert sessions.active_user(str(user.id), str(session.id)) is None
+    with pytest.raises(AuthenticationFailed):
+        sessions.rotate(str(session.id), session.refresh_jti)
+
+
+@pytest.mark.parametrize(("user_id", "session_id"), [("x", "y"), ("1", "not-a-uuid"), ("", "")])
+def test_malformed_claims_are_anonymous(sessions, user_id, session_id):
+    assert sessions.active_user(user_id, session_id) is None

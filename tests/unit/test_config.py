@@ -1,0 +1,123 @@
+"""Settings: environment over .ini, typed values, and production's refusal to run on a weak secret."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pyramid.exceptions import ConfigurationError
+
+from videoflix import main
+from videoflix.config import (
+    ENVIRONMENT,
+    apply_environment,
+    build_settings,
+    merged,
+    normalize_database_url,
+    origin_of,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_environment_overrides_ini_and_empty_values_do_not():
+    settings = {"sqlalchemy.url": "postgresql://ini/db", "mail.host": "ini-host"}
+    env = {"DATABASE_URL": "postgresql://env/db", "EMAIL_HOST": "  ", "FRONTEND_URL": "https://app.example"}
+
+    result = apply_environment(settings, env)
+
+    assert result["sqlalchemy.url"] == "postgresql://env/db"
+    assert result["mail.host"] == "ini-host"
+    assert result["videoflix.frontend_url"] == "https://app.example"
+    assert settings["sqlalchemy.url"] == "postgresql://ini/db"  # the input is not modified
+
+
+def test_dotenv_beside_the_ini_is_read_but_real_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("DATABASE_URL=postgresql://dotenv/db\nEMAIL_HOST=dotenv-mail\n")
+    monkeypatch.setenv("EMAIL_HOST", "real-mail")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    result = merged({}, here=str(tmp_path))
+
+    assert result["sqlalchemy.url"] == "postgresql+psycopg2://dotenv/db"
+    assert result["mail.host"] == "real-mail"
+
+
+def test_missing_database_url_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        merged({}, here=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
+        ("postgresql://u@/db?host=/tmp", "postgresql+psycopg2://u@/db?host=/tmp"),
+        ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
+    ],
+)
+def test_database_url_pins_psycopg2(url, expected):
+    assert normalize_database_url(url) == expected
+
+
+@pytest.mark.parametrize("secret", [None, "", "change-me", "short-secret"])
+def test_production_refuses_a_missing_or_weak_secret(secret):
+    raw = {"videoflix.production": "true"}
+    if secret is not None:
+        raw["videoflix.secret_key"] = secret
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        build_settings(raw)
+
+
+def test_production_accepts_a_real_secret_and_defaults_to_secure_cookies():
+    settings = build_settings({"videoflix.production": "true", "videoflix.secret_key": "k" * 48})
+    assert settings.cookie_secure is True
+
+
+def test_development_without_secret_gets_a_random_one():
+    a, b = build_settings({}), build_settings({})
+    assert len(a.secret_key) >= 32 and a.secret_key != b.secret_key
+    assert a.cookie_secure is False
+
+
+def test_main_refuses_production_without_secret(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError):
+        main({}, **{"sqlalchemy.url": "postgresql://x/y", "videoflix.production": "true"})
+
+
+def test_cors_origins_default_to_the_frontend_origin():
+    settings = build_settings({"videoflix.frontend_url": "HTTP://Front.Example:5500/app/"})
+    assert settings.cors_allowed_origins == {"http://front.example:5500"}
+
+
+def test_cors_origins_accept_commas_and_spaces():
+    settings = build_settings({"videoflix.cors_allowed_origins": "http://a.example, https://b.example:8443"})
+    assert settings.cors_allowed_origins == {"http://a.example", "https://b.example:8443"}
+
+
+def test_origin_needs_an_absolute_url():
+    with pytest.raises(ConfigurationError):
+        origin_of("localhost:5500")
+
+
+def test_derived_keys_differ_per_purpose_and_are_64_bytes():
+    settings = build_settings({"videoflix.secret_key": "s" * 40})
+    assert len(settings.derive_key("jwt")) == 64
+    assert settings.derive_key("jwt") != settings.derive_key("other")
+
+
+def test_frontend_link_encodes_query():
+    settings = build_settings({"videoflix.frontend_url": "https://app.example/"})
+    link = settings.frontend_link("/pages/auth/activate.html", uid="MQ", token="a+b/c")
+    assert link == "https://app.example/pages/auth/activate.html?uid=MQ&token=a%2Bb%2Fc"
+
+
+def test_env_template_documents_every_variable():
+    template = (ROOT / ".env.template").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", template, re.MULTILINE))
+    assert set(ENVIRONMENT) <= documented
+    for name in ENVIRONMENT:  # each with a comment line right above it
+        assert re.search(rf"^# .+\n#?\s*{name}=", template, re.MULTILINE), name
