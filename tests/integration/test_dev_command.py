@@ -1,0 +1,118 @@
+"""`videoflix dev` brings up the whole system, serves the account API with mails in its output, and stops
+everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import re
+
+import psutil
+import psycopg2
+import pytest
+
+from videoflix.devservices import free_port
+
+from .conftest import VIDEOFLIX, http
+
+pytestmark = pytest.mark.integration
+
+
+def activation_path(output: str, email: str) -> str:
+    block = output[output.index(f"MAIL to {email}") :]
+    uid, token = re.search(r"activate\.html\?uid=([\w-]+)&token=([\w-]+)", block).groups()
+    return f"/api/activate/{uid}/{token}/"
+
+
+def pgdata_processes(pgdata: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if pgdata in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+@pytest.fixture
+def dev_database(postgres_server, database_url):
+    """A database of its own on the test server: `videoflix dev` commits for real."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    admin = psycopg2.connect(
+        url.set(database="postgres").render_as_string(hide_password=False).replace("postgresql+psycopg2", "postgresql")
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS videoflix_dev_command")
+        cur.execute("CREATE DATABASE videoflix_dev_command")
+    yield url.set(database="videoflix_dev_command").render_as_string(hide_password=False)
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS videoflix_dev_command WITH (FORCE)")
+    admin.close()
+
+
+def test_dev_with_configured_database_and_broker(project, base_env, run_command, dev_database, broker):
+    port = free_port()
+    env = {**base_env, "DATABASE_URL": dev_database, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+    dev = run_command([*VIDEOFLIX, "dev", "--port", str(port)], project, env, "dev")
+
+    dev.wait_for(r"Ctrl-C stops everything", 90)
+    assert "Database  DATABASE_URL (configured)" in dev.output
+    assert f"Broker    {broker.bootstrap_servers} (configured)" in dev.output
+    assert "every mail is printed here" in dev.output  # EMAIL_HOST unset: its own SMTP server
+
+    api = f"http://127.0.0.1:{port}"
+    status, body = http(
+        "POST",
+        f"{api}/api/register/",
+        {"email": "dev@example.com", "password": "Corr3ct-horse", "confirmed_password": "Corr3ct-horse"},
+    )
+    assert (status, body["user"]["email"]) == (201, "dev@example.com")
+    dev.wait_for(r"MAIL to dev@example.com", 30)
+    status, body = http("GET", api + activation_path(dev.output, "dev@example.com"))
+    assert (status, body) == (200, {"message": "Account successfully activated."})
+    status, body = http("POST", f"{api}/api/login/", {"email": "dev@example.com", "password": "Corr3ct-horse"})
+    assert status == 200
+
+    dev.wait_for(r"\[\^Worker\]: Ready", 120)  # the Faust worker joined its group on the broker
+    children = dev.descendants()
+    assert any("stream_workers.app" in " ".join(c.cmdline()) for c in children)
+
+    assert dev.interrupt() == 0
+    assert "stopping" in dev.output
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+
+
+def test_dev_starts_embedded_services_keeps_data_and_stops_them(project, base_env, run_command):
+    port = free_port()
+    argv = [*VIDEOFLIX, "dev", "--port", str(port), "--no-worker"]
+    dev = run_command(argv, project, base_env, "embedded")
+
+    dev.wait_for(r"Ctrl-C stops everything", 120)
+    assert f"embedded PostgreSQL, data in {project / 'var' / 'pgdata'}" in dev.output
+    broker = re.search(r"tansu on 127\.0\.0\.1:(\d+)", dev.output)
+    assert broker
+    api = f"http://127.0.0.1:{port}"
+    body = {"email": "kept@example.com", "password": "Corr3ct-horse", "confirmed_password": "Corr3ct-horse"}
+    assert http("POST", f"{api}/api/register/", body)[0] == 201
+    dev.wait_for(r"MAIL to kept@example.com", 30)
+    children = dev.descendants()
+    assert any("tansu" in " ".join(c.cmdline()) for c in children)
+
+    assert dev.interrupt() == 0
+    psutil.wait_procs(children, timeout=10)
+    assert not any(c.is_running() for c in children)
+    assert pgdata_processes(str(project / "var" / "pgdata")) == []  # PostgreSQL stopped too
+
+    # a second run finds the same data: the account still exists
+    again = run_command(argv, project, base_env, "embedded-again")
+    again.wait_for(r"Ctrl-C stops everything", 120)
+    status, answer = http("POST", f"{api}/api/register/", body)
+    assert (status, answer["errors"]) == (400, {"email": ["A user with this email already exists."]})
+    assert again.interrupt() == 0
+    assert pgdata_processes(str(project / "var" / "pgdata")) == []
+
+
+def test_dev_refuses_a_missing_ini(tmp_path, base_env, run_command):
+    dev = run_command([*VIDEOFLIX, "dev"], tmp_path, base_env, "no-ini")
+    assert dev.proc.wait(60) == 2
+    assert "no settings file" in dev.output

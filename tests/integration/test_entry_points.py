@@ -1,0 +1,83 @@
+"""The production entry points on their own: `pserve` against configured services, and production's refusal
+to start without a real SECRET_KEY; the migrations against the models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+
+from videoflix.devservices import free_port, wait_for_port
+from videoflix.models import Base
+
+from .conftest import ROOT, http
+
+pytestmark = pytest.mark.integration
+
+PSERVE = [sys.executable, "-m", "pyramid.scripts.pserve"]
+
+
+def with_port(ini: Path, port: int) -> None:
+    text = ini.read_text()
+    for listen in ("127.0.0.1:8000", "0.0.0.0:8000"):
+        text = text.replace(f"listen = {listen}", f"listen = 127.0.0.1:{port}")
+    ini.write_text(text)
+
+
+def test_pserve_development_ini_serves_against_configured_database(
+    project, base_env, run_command, database_url, engine
+):
+    port = free_port()
+    with_port(project / "development.ini", port)
+    env = {**base_env, "DATABASE_URL": database_url}
+    web = run_command([*PSERVE, "development.ini"], project, env, "pserve")
+
+    wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+    status, body = http("GET", f"http://127.0.0.1:{port}/api/video/")
+    assert (status, body["detail"]) == (401, "Authentication credentials were not provided or are invalid.")
+    status, body = http(
+        "POST", f"http://127.0.0.1:{port}/api/login/", {"email": "nobody@example.com", "password": "whatever-123"}
+    )
+    assert status == 400 and body["errors"] == {}
+
+
+@pytest.mark.parametrize("secret", [None, "change-me", "too-short"])
+def test_production_refuses_to_start_without_a_real_secret(project, base_env, run_command, database_url, secret):
+    with_port(project / "production.ini", free_port())
+    env = {**base_env, "DATABASE_URL": database_url}
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    web = run_command([*PSERVE, "production.ini"], project, env, "production")
+
+    assert web.proc.wait(60) != 0
+    assert "SECRET_KEY must be set" in web.output
+
+
+def test_production_starts_with_a_real_secret(project, base_env, run_command, database_url, engine):
+    port = free_port()
+    with_port(project / "production.ini", port)
+    env = {**base_env, "DATABASE_URL": database_url, "SECRET_KEY": "p" * 48, "FRONTEND_URL": "https://app.example"}
+    web = run_command([*PSERVE, "production.ini"], project, env, "production-ok")
+
+    wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+    assert http("GET", f"http://127.0.0.1:{port}/api/video/")[0] == 401
+
+
+def test_migrations_match_the_models(connection):
+    diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_migrations_downgrade_and_upgrade_again(connection):
+    """PostgreSQL runs DDL in transactions: the round trip happens inside the test's rolled-back one."""
+    config = Config(str(ROOT / "development.ini"))
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+    assert "users" not in connection.dialect.get_table_names(connection)
+    command.upgrade(config, "head")
+    assert {"users", "account_tokens", "auth_sessions"} <= set(connection.dialect.get_table_names(connection))

@@ -1,0 +1,55 @@
+"""Where `videoflix dev` keeps PostgreSQL's data, and the helpers that start and stop its children."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from videoflix.devservices import free_port, pgdata_location, spawn, stop_process, wait_for_port
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the relocation only applies when running as root")
+def test_pgdata_under_a_closed_folder_moves_out_as_root(tmp_path):
+    closed = tmp_path / "home"
+    closed.mkdir(mode=0o700)
+    chosen = pgdata_location(closed / "project" / "var" / "pgdata")
+    assert str(chosen).startswith("/var/lib/videoflix/") and chosen.name == "pgdata"
+    assert chosen == pgdata_location(closed / "project" / "var" / "pgdata")  # stable between runs
+    assert oct(closed.stat().st_mode & 0o777) == "0o700"  # and nothing was widened
+
+
+def test_pgdata_in_an_open_folder_stays():
+    folder = Path(tempfile.mkdtemp(prefix="videoflix-open-"))  # /tmp is open to all; the folder made so
+    try:
+        folder.chmod(0o755)
+        assert pgdata_location(folder / "var" / "pgdata") == folder / "var" / "pgdata"
+    finally:
+        folder.rmdir()
+
+
+def test_stop_process_escalates_to_kill(tmp_path):
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    )
+    log = tmp_path / "child.log"
+    proc = spawn([sys.executable, "-c", stubborn], log)
+    while "up" not in log.read_text():
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert stop_process(proc, timeout=1) == -9
+    assert time.monotonic() - started < 10
+
+
+def test_wait_for_port_notices_a_dead_process():
+    with pytest.raises(RuntimeError, match="exited"):
+        wait_for_port("127.0.0.1", free_port(), 5, alive=lambda: False)
+
+
+def test_wait_for_port_times_out():
+    with pytest.raises(TimeoutError):
+        wait_for_port("127.0.0.1", free_port(), 0.5)
