@@ -9,7 +9,7 @@ import psutil
 import psycopg2
 import pytest
 
-from videoflix.devservices import free_port
+from videoflix.devservices import free_port, text_of
 
 from .conftest import VIDEOFLIX, http
 
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.integration
 
 
 def activation_path(output: str, email: str) -> str:
-    block = output[output.index(f"MAIL to {email}") :]
+    """The API path of the activation link in a mail (printed in `output`, or the mail's text)."""
+    block = output[output.index(f"MAIL to {email}") :] if "MAIL to" in output else output
     uid, token = re.search(r"activate\.html\?uid=([\w-]+)&token=([\w-]+)", block).groups()
     return f"/api/activate/{uid}/{token}/"
 
@@ -49,15 +50,21 @@ def dev_database(postgres_server, database_url):
     admin.close()
 
 
-def test_dev_with_configured_database_and_broker(project, base_env, run_command, dev_database, broker):
+def test_dev_with_configured_services(project, base_env, run_command, dev_database, broker, mailbox):
     port = free_port()
-    env = {**base_env, "DATABASE_URL": dev_database, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+    env = {
+        **base_env,
+        "DATABASE_URL": dev_database,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(mailbox.port),
+    }
     dev = run_command([*VIDEOFLIX, "dev", "--port", str(port)], project, env, "dev")
 
     dev.wait_for(r"Ctrl-C stops everything", 90)
     assert "Database  DATABASE_URL (configured)" in dev.output
     assert f"Broker    {broker.bootstrap_servers} (configured)" in dev.output
-    assert "every mail is printed here" in dev.output  # EMAIL_HOST unset: its own SMTP server
+    assert f"Mail      127.0.0.1:{mailbox.port} (configured)" in dev.output
 
     api = f"http://127.0.0.1:{port}"
     status, body = http(
@@ -66,8 +73,9 @@ def test_dev_with_configured_database_and_broker(project, base_env, run_command,
         {"email": "dev@example.com", "password": "Corr3ct-horse", "confirmed_password": "Corr3ct-horse"},
     )
     assert (status, body["user"]["email"]) == (201, "dev@example.com")
-    dev.wait_for(r"MAIL to dev@example.com", 30)
-    status, body = http("GET", api + activation_path(dev.output, "dev@example.com"))
+    [mail] = mailbox.wait_for(1)  # delivered to the configured server, not printed
+    assert mail["To"] == "dev@example.com" and "MAIL to" not in dev.output
+    status, body = http("GET", api + activation_path(text_of(mail), "dev@example.com"))
     assert (status, body) == (200, {"message": "Account successfully activated."})
     status, body = http("POST", f"{api}/api/login/", {"email": "dev@example.com", "password": "Corr3ct-horse"})
     assert status == 200

