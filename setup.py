@@ -22,6 +22,9 @@ requires = [
     "argon2-cffi>=23.1",  # argon2id password hashing
     "python-dotenv>=1.0",  # reads an optional .env file into the environment
     "plaster_pastedeploy>=1.0",  # lets pserve/alembic read the .ini files
+    "multipart>=1.2",  # streaming multipart parser: uploads go to disk with flat memory
+    "imageio-ffmpeg>=0.5",  # a static FFmpeg (libx264, aac) for probing and transcoding
+    "tqdm>=4.66",  # progress bars of `videoflix upload`
 ]
 
 dev_requires = [

@@ -134,3 +134,23 @@ def wsgi_app(app_settings, engine):
 @pytest.fixture
 def testapp(wsgi_app, connection, mailbox) -> TestApp:
     return TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000"})
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    """Generated media, made once per session."""
+    from .clips import make_audio_only, make_clip, make_corrupt
+
+    folder = tmp_path_factory.mktemp("clips")
+    clip = make_clip(folder / "clip.mp4")
+    return {
+        "clip": clip,
+        "audio_only": make_audio_only(folder / "audio.m4a"),
+        "corrupt": make_corrupt(folder / "corrupt.mp4", clip),
+        "text": _write(folder / "notes.mp4", b"This is a text file with a video extension.\n" * 50),
+    }
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -41,6 +41,8 @@ ENVIRONMENT: dict[str, str] = {
     "COOKIE_SECURE": "videoflix.cookie_secure",
     "ACCESS_TOKEN_TTL": "videoflix.access_token_ttl",
     "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
+    "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
+    "FFMPEG_BINARY": "videoflix.ffmpeg_binary",
 }
 
 #: values that mean "no secret was configured" (the template's placeholder among them)
@@ -64,7 +66,9 @@ class Settings:
     activation_token_ttl: int
     password_reset_token_ttl: int
     max_json_body: int
+    max_upload_size: int
     media_root: Path
+    ffmpeg_binary: str | None
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -138,7 +142,9 @@ def build_settings(raw: dict[str, str]) -> Settings:
         activation_token_ttl=int(raw.get("videoflix.activation_token_ttl", 3 * 24 * 3600)),
         password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
         max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),
+        max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
         media_root=media_root,
+        ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,
     )
 
 

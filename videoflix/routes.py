@@ -11,5 +11,6 @@ def includeme(config) -> None:
     config.add_route("accounts.password_reset", "/api/password_reset/")
     config.add_route("accounts.password_confirm", "/api/password_confirm/{uidb64}/{token}/")
 
-    # catalog
+    # catalog (GET) and upload (POST, operators)
     config.add_route("videos.list", "/api/video/")
+    config.add_route("videos.status", r"/api/video/{id:\d+}/status/")

@@ -13,8 +13,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .meta import Base
 from .user import AccountToken, AuthSession, TokenPurpose, User
+from .video import OutboxEvent, Video, VideoStatus
 
-__all__ = ["AccountToken", "AuthSession", "Base", "TokenPurpose", "User", "get_engine", "get_session_factory"]
+__all__ = [
+    "AccountToken",
+    "AuthSession",
+    "Base",
+    "OutboxEvent",
+    "TokenPurpose",
+    "User",
+    "Video",
+    "VideoStatus",
+    "get_engine",
+    "get_session_factory",
+]
 
 TEST_CONNECTION_KEY = "videoflix.db_connection"
 

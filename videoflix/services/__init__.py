@@ -7,6 +7,7 @@ from ..passwords import Hasher
 from .accounts import AccountService
 from .mail import AccountMails
 from .sessions import SessionService
+from .videos import VideoService
 
 
 def includeme(config) -> None:
@@ -21,6 +22,10 @@ def includeme(config) -> None:
     def account_mails(request) -> AccountMails:
         return AccountMails(request.mailer, request.registry["videoflix.settings"])
 
+    def videos(request) -> VideoService:
+        return VideoService(request.dbsession, request.registry["videoflix.settings"], request.tm)
+
     config.add_request_method(accounts, reify=True)
+    config.add_request_method(videos, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

@@ -1,13 +1,66 @@
-"""Catalog endpoints. Until the processing pipeline lands there are no ready videos, so the list is empty;
-the authentication in front of it is already the real one."""
+"""Video endpoints: the catalog (ready videos) and, for operators, upload and processing status."""
 
 from __future__ import annotations
 
+import colander
 from pyramid.view import view_config
 
-from ..security import AUTHENTICATED
+from ..errors import InvalidInput, UnsupportedMediaType
+from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
+from ..schemas import field_errors
+from ..schemas.videos import UploadSchema
+from ..security import AUTHENTICATED, STAFF
+from ..services.videos import status_json
+from ..uploads import receive
 
 
 @view_config(route_name="videos.list", request_method="GET", renderer="json", permission=AUTHENTICATED)
 def video_list(request):
     return []
+
+
+@view_config(route_name="videos.list", request_method="POST", renderer="json", permission=STAFF)
+def upload(request):
+    """multipart: file, title, description, category -> 201 with the new video's status."""
+    settings = request.registry["videoflix.settings"]
+    received = receive(request, uploads_dir(settings.media_root), settings.max_upload_size)
+    try:
+        try:
+            fields = UploadSchema().deserialize(received.fields)
+        except colander.Invalid as exc:
+            raise InvalidInput(errors=field_errors(exc)) from None
+        if received.path is None or received.size == 0:
+            raise InvalidInput.field("file", "Attach a video file (form field 'file').")
+        container = sniff_container(received.head)
+        if container is None:
+            raise UnsupportedMediaType(
+                "The file is not a video container this service accepts (MP4, MOV, MKV, "
+                "WebM, AVI, MPEG-TS/PS, FLV, Ogg, WMV)."
+            )
+        try:
+            info = probe(received.path, settings.ffmpeg_binary)
+        except ProbeFailed as exc:
+            raise InvalidInput.field("file", f"The file could not be read: {exc}.") from None
+        if not info.has_video:
+            raise InvalidInput.field("file", "The file has no video stream that can be decoded.")
+        video = request.videos.create(
+            title=fields["title"],
+            description=fields["description"],
+            category=fields["category"],
+            source=received.path,
+            source_name=received.filename,
+            source_size=received.size,
+            extension=VIDEO_EXTENSIONS[container],
+            info=info,
+            uploaded_by=request.identity,
+        )
+    except BaseException:
+        received.discard()
+        raise
+    request.response.status_code = 201
+    return status_json(video)
+
+
+@view_config(route_name="videos.status", request_method="GET", renderer="json", permission=STAFF)
+def video_status(request):
+    return status_json(request.videos.get(int(request.matchdict["id"])))

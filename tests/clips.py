@@ -1,0 +1,72 @@
+"""Short media files made with the real FFmpeg (lavfi test sources): what tests upload and transcode."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from videoflix.media import ffmpeg_exe
+
+
+def make_clip(
+    path: Path,
+    seconds: float = 2.0,
+    size: str = "640x360",
+    rate: int = 25,
+    audio: bool = True,
+    extra: list[str] | None = None,
+) -> Path:
+    """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front."""
+    argv = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}",
+    ]
+    if audio:
+        argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        argv += ["-c:a", "aac", "-shortest"]
+    argv += [*(extra or []), "-movflags", "+faststart", str(path)]
+    subprocess.run(argv, check=True, timeout=120)
+    return path
+
+
+def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            str(seconds),
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def make_corrupt(path: Path, source: Path) -> Path:
+    """A file with an intact MP4 header (it passes the upload checks) whose frames are garbage."""
+    data = bytearray(source.read_bytes())
+    mdat = data.find(b"mdat")
+    for i in range(mdat + 8, len(data)):
+        data[i] = (data[i] * 73 + 41) & 0xFF
+    path.write_bytes(bytes(data))
+    return path

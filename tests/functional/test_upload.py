@@ -1,0 +1,162 @@
+"""POST /api/video/ (operators): the file streams to MEDIA_ROOT, the row and its outbox event are written in
+one transaction; bad uploads get 4xx and leave nothing behind."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from webtest import TestRequest
+
+from videoflix.config import build_settings
+from videoflix.models import OutboxEvent, Video
+from videoflix.passwords import Hasher
+from videoflix.services.accounts import AccountService
+
+from .conftest import PASSWORD
+
+
+@pytest.fixture
+def media_root(app_settings) -> Path:
+    return Path(app_settings["videoflix.media_root"])
+
+
+@pytest.fixture
+def operator(frontend, dbsession):
+    """A logged-in staff account (made the way `videoflix user create --staff` makes one)."""
+    accounts = AccountService(dbsession, build_settings({}), Hasher())
+    accounts.register("operator@example.com", PASSWORD, is_staff=True, active=True)
+    dbsession.commit()
+    frontend.login("operator@example.com")
+    return frontend
+
+
+def upload(frontend, path: Path | None, status: int, **fields):
+    form = {"title": "Big Buck Test", "description": "A test clip", "category": "Drama", **fields}
+    files = [("file", path.name, path.read_bytes())] if path else []
+    headers = {"X-CSRFToken": frontend.app.cookies.get("csrftoken", "")}
+    return frontend.app.post(
+        "/api/video/", form, upload_files=files, headers=headers, status=status, content_type="multipart/form-data"
+    )
+
+
+def leftovers(media_root: Path) -> list[Path]:
+    return [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def test_operator_upload_stores_file_row_and_event(operator, clips, dbsession, media_root):
+    response = upload(operator, clips["clip"], 201)
+
+    body = response.json
+    assert body["status"] == "uploaded" and body["title"] == "Big Buck Test" and body["category"] == "Drama"
+    assert (body["width"], body["height"]) == (640, 360) and body["duration"] == pytest.approx(2.0, abs=0.1)
+    assert body["skipped_resolutions"].keys() == {"720p", "1080p"}  # no upscaling of a 360p source
+    video = dbsession.scalars(sa.select(Video).where(Video.id == body["id"])).one()
+    stored = media_root / video.source_path
+    assert stored.read_bytes() == clips["clip"].read_bytes()
+    assert video.source_name == "clip.mp4" and video.source_size == clips["clip"].stat().st_size
+    event = dbsession.scalars(sa.select(OutboxEvent).where(OutboxEvent.key == str(body["id"]))).one()
+    assert event.topic == "videos.uploaded" and event.published_at is None
+    assert event.payload == {"schema": 1, "video_id": body["id"], "source": video.source_path, "attempt": 0}
+    assert list((media_root / "uploads").iterdir()) == []  # the temporary part file was moved, not copied
+
+
+def test_status_endpoint(operator, clips):
+    video_id = upload(operator, clips["clip"], 201).json["id"]
+
+    status = operator.get(f"/api/video/{video_id}/status/", status=200).json
+
+    assert status["id"] == video_id and status["status"] == "uploaded" and status["progress"] == 0
+    assert status["resolutions"] == [] and status["error"] is None
+    operator.get(f"/api/video/{video_id + 1000}/status/", status=404)
+
+
+def test_viewers_cannot_upload_or_see_status(frontend, clips, media_root):
+    frontend.signed_up("viewer@example.com")
+    before = leftovers(media_root)
+
+    assert upload(frontend, clips["clip"], 403).json["detail"]
+    frontend.get("/api/video/1/status/", status=403)
+    assert leftovers(media_root) == before
+
+
+def test_anonymous_upload_is_401(testapp, clips):
+    testapp.post("/api/video/", {"title": "x"}, upload_files=[("file", "c.mp4", b"x")], status=401)
+
+
+@pytest.mark.parametrize(
+    ("clip", "status", "field"),
+    [
+        ("text", 415, None),
+        ("audio_only", 400, "file"),
+    ],
+)
+def test_non_video_content_is_rejected_and_nothing_stays(operator, clips, connection, media_root, clip, status, field):
+    before = leftovers(media_root)
+
+    response = upload(operator, clips[clip], status)
+
+    assert response.json["detail"]
+    if field:
+        assert field in response.json["errors"]
+    assert leftovers(media_root) == before
+    assert connection.scalar(sa.select(sa.func.count()).select_from(Video)) == 0
+
+
+def test_missing_title_or_file(operator, clips, media_root):
+    before = leftovers(media_root)
+    assert "title" in upload(operator, clips["clip"], 400, title="  ").json["errors"]
+    assert "file" in upload(operator, None, 400).json["errors"]
+    assert leftovers(media_root) == before
+
+
+def test_upload_over_the_limit_is_413(operator, clips, wsgi_app, monkeypatch, media_root):
+    small = dataclasses.replace(wsgi_app.registry["videoflix.settings"], max_upload_size=1000)
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", small)
+    before = leftovers(media_root)
+
+    response = upload(operator, clips["clip"], 413)
+
+    assert response.json["detail"].startswith("The file is larger than the limit")
+    assert leftovers(media_root) == before
+
+
+def test_json_body_is_415(operator):
+    operator.post("/api/video/", {"title": "x"}, status=415)
+
+
+def test_malformed_multipart_is_400(operator, media_root):
+    before = leftovers(media_root)
+    body = b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc'  # no end
+    request = TestRequest.blank(
+        "/api/video/",
+        method="POST",
+        body=body,
+        environ=dict(operator.app.extra_environ),
+        headers={"Content-Type": "multipart/form-data; boundary=XYZ", "X-CSRFToken": operator.app.cookies["csrftoken"]},
+    )
+    response = operator.app.do_request(request, status=400)
+    assert response.json["detail"] == "The multipart body is malformed or incomplete."
+    assert leftovers(media_root) == before
+
+
+def test_upload_needs_csrf(operator, clips):
+    form = {"title": "x"}
+    operator.app.post("/api/video/", form, upload_files=[("file", "c.mp4", clips["clip"].read_bytes())], status=403)
+
+
+def test_aborted_transaction_removes_the_stored_file(operator, clips, media_root, monkeypatch, connection):
+    from videoflix.views import videos
+
+    def explode(video):
+        raise RuntimeError("after the file was moved into place")
+
+    monkeypatch.setattr(videos, "status_json", explode)
+    before = leftovers(media_root)
+
+    upload(operator, clips["clip"], 500)
+
+    assert leftovers(media_root) == before
+    assert connection.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 0

@@ -1,0 +1,22 @@
+"""The pipeline's events on the wire: topic names and the JSON payloads the web tier writes to the outbox.
+
+Plain JSON, so the web tier never imports Faust. `stream_workers/records.py` declares the same payloads as
+faust.Records for the workers; a test checks that both sides agree. Every payload carries `schema`:
+readers accept the versions they know and ignore fields they do not, so old events stay readable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA = 1
+
+UPLOADED = "videos.uploaded"
+PROGRESS = "videos.progress"
+PROCESSED = "videos.processed"
+DEAD_LETTER = "videos.dead-letter"
+
+
+def uploaded(video_id: int, source: str, attempt: int = 0) -> dict[str, Any]:
+    """A source file waits to be transcoded (`source` is relative to MEDIA_ROOT)."""
+    return {"schema": SCHEMA, "video_id": video_id, "source": source, "attempt": attempt}

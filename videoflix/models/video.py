@@ -1,0 +1,75 @@
+"""Videos and the transactional outbox of events about them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base
+
+
+class VideoStatus(enum.StrEnum):
+    UPLOADED = "uploaded"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Video(Base):
+    __tablename__ = "videos"
+    __table_args__ = (Index("ix_videos_status_created_at", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    category: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    status: Mapped[VideoStatus] = mapped_column(
+        Enum(VideoStatus, name="video_status", values_callable=lambda e: [m.value for m in e]),
+        default=VideoStatus.UPLOADED,
+        server_default=VideoStatus.UPLOADED.value,
+    )
+    #: 0-100 while processing
+    progress: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    #: why processing failed, in words an operator can act on
+    error: Mapped[str | None] = mapped_column(Text)
+    #: paths are relative to MEDIA_ROOT, so the media volume can move
+    source_path: Mapped[str] = mapped_column(String(500))
+    source_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    source_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    duration: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    #: [{"name": "480p", "width": 854, "height": 480, "bandwidth": 1182143}, ...]
+    renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+    #: the folder holding master.m3u8, <rendition>/index.m3u8 and the thumbnail of the current output
+    hls_path: Mapped[str | None] = mapped_column(String(500))
+    thumbnail_path: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it announces; the relay publishes it to Kafka
+    after commit and stamps `published_at`. The broker forgets (tansu keeps nothing on disk); this does not."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)

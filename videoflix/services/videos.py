@@ -1,0 +1,125 @@
+"""Videos as plain code: accept an upload (row + outbox event in one transaction), report status.
+
+Files and rows must agree: the source is moved into `videos/<id>/` inside the transaction, and if the
+transaction aborts after that, an after-commit hook removes the folder again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .. import events
+from ..config import Settings
+from ..errors import NotFound
+from ..media import MediaInfo, video_dir
+from ..models import OutboxEvent, User, Video, VideoStatus
+
+#: the renditions a video can have, lowest first: name -> height
+LADDER: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
+
+NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
+
+
+class VideoService:
+    def __init__(self, dbsession: Session, settings: Settings, transaction_manager=None):
+        self.db = dbsession
+        self.settings = settings
+        self.tm = transaction_manager
+
+    def create(
+        self,
+        *,
+        title: str,
+        description: str,
+        category: str,
+        source: Path,
+        source_name: str,
+        source_size: int,
+        extension: str,
+        info: MediaInfo,
+        uploaded_by: User | None,
+    ) -> Video:
+        """Store an uploaded file as a new video and queue its `videos.uploaded` event (outbox)."""
+        video = Video(
+            title=title,
+            description=description,
+            category=category,
+            status=VideoStatus.UPLOADED,
+            source_path="",
+            source_name=source_name,
+            source_size=source_size,
+            duration=info.duration,
+            width=info.width,
+            height=info.height,
+            uploaded_by_id=uploaded_by.id if uploaded_by else None,
+        )
+        self.db.add(video)
+        self.db.flush()
+
+        folder = video_dir(self.settings.media_root, video.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"source{extension}"
+        os.replace(source, target)  # same filesystem: uploads/ and videos/ are both under MEDIA_ROOT
+        if self.tm is not None:
+            transaction = self.tm.get()
+            transaction.addAfterCommitHook(_remove_unless_committed, args=(folder,))  # the commit failed
+            transaction.addAfterAbortHook(_remove_unless_committed, args=(False, folder))  # the view failed
+        video.source_path = str(target.relative_to(self.settings.media_root))
+
+        self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
+        return video
+
+    def publish(self, topic: str, video_id: int, payload: dict[str, Any]) -> None:
+        """Queue an event in the outbox; the relay sends it once this transaction has committed."""
+        self.db.add(OutboxEvent(topic=topic, key=str(video_id), payload=payload))
+        self.db.execute(NOTIFY_OUTBOX)
+
+    def get(self, video_id: int) -> Video:
+        video = self.db.get(Video, video_id)
+        if video is None:
+            raise NotFound("No video with this id.")
+        return video
+
+
+def _remove_unless_committed(success: bool, folder: Path) -> None:
+    if not success:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def status_json(video: Video) -> dict[str, Any]:
+    """What operators see of a video's processing (upload answer and the status endpoint)."""
+    made = [r["name"] for r in video.renditions or []]
+    return {
+        "id": video.id,
+        "title": video.title,
+        "description": video.description,
+        "category": video.category,
+        "status": video.status.value,
+        "progress": round(video.progress or 0.0, 1),
+        "error": video.error,
+        "duration": video.duration,
+        "width": video.width,
+        "height": video.height,
+        "resolutions": made,
+        "renditions": video.renditions or [],
+        "skipped_resolutions": skipped_resolutions(video),
+        "created_at": video.created_at,
+        "processed_at": video.processed_at,
+    }
+
+
+def skipped_resolutions(video: Video) -> dict[str, str]:
+    """Rungs of the ladder above the source's height, which are not made (no upscaling)."""
+    if not video.height:
+        return {}
+    return {
+        name: f"not made: the source is {video.height} px high and videos are never upscaled"
+        for name, height in LADDER.items()
+        if height > video.height and height != min(LADDER.values())
+    }
