@@ -143,7 +143,7 @@ def test_wrong_method_is_405_with_allow(testapp):
     assert_error_body(response, 405)
     assert response.headers["Allow"] == "OPTIONS, POST"
     response = testapp.delete("/api/video/", status=405)
-    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
 def test_unexpected_error_is_json_500_without_internals(frontend, monkeypatch):
