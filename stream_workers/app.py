@@ -1,7 +1,7 @@
 """The Faust application, configured from the same environment variables as the web tier.
 
-Only the App lives here (Faust's recommended layout): records, topics and agents get their own modules and
-are listed in `autodiscover`, so importing this module never pulls in the rest.
+Only the App lives here (Faust's recommended layout): records, topics and agents have their own modules,
+listed in `autodiscover`, so importing this module never pulls in the rest.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import os
 
 import faust
 
-from videoflix.config import read_dotenv
-
-read_dotenv(os.getcwd())
+from .settings import settings
 
 
 def broker_url(bootstrap_servers: str) -> str:
@@ -21,11 +19,20 @@ def broker_url(bootstrap_servers: str) -> str:
     return "kafka://" + ";".join(hosts)
 
 
+#: a job may take this long; Kafka must not think the worker is gone meanwhile (its poll loop is free,
+#: FFmpeg runs as a subprocess, but Faust also checks the time spent on one event)
+LONGEST_JOB = settings.job_timeout + 600
+
 app = faust.App(
     "videoflix-workers",
-    broker=broker_url(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")),
+    broker=broker_url(settings.kafka_bootstrap_servers),
     datadir=os.environ.get("FAUST_DATADIR", os.path.join("var", "faust")),
     web_host=os.environ.get("FAUST_WEB_HOST", "127.0.0.1"),
     web_port=int(os.environ.get("FAUST_WEB_PORT", "6066")),
-    autodiscover=[],
+    autodiscover=["stream_workers.agents.transcode", "stream_workers.agents.results", "stream_workers.relay"],
+    topic_partitions=settings.topic_partitions,
+    consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined
+    broker_max_poll_interval=LONGEST_JOB,
+    stream_processing_timeout=LONGEST_JOB,
+    producer_acks=-1,
 )

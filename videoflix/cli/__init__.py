@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import dev, serve
+from . import dev, serve, users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     dev.add_parser(commands)
     serve.add_parser(commands)
+    users.add_parser(commands)
     args = parser.parse_args(argv)
     return args.run(args) or 0
 

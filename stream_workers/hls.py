@@ -1,0 +1,230 @@
+"""FFmpeg for HLS: plan the renditions, build the one-pass command, run it off the event loop.
+
+One FFmpeg process per video decodes the source once, splits the picture, scales each branch and encodes
+every rendition with keyframes forced at the same instants (every segment length), so the renditions'
+segments line up for adaptive switching. The same graph grabs the thumbnail. Output per rendition:
+`<name>/index.m3u8` + `<name>/NNN.ts`; plus `master.m3u8` and `thumbnail.jpg`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from videoflix.media import MediaInfo
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str  # also the URL segment: /api/video/{id}/{name}/index.m3u8
+    height: int
+    video_kbps: int
+
+
+#: the ladder (x264 veryfast): 1.0 / 2.8 / 5.0 Mbit/s
+LADDER = (Rung("480p", 480, 1000), Rung("720p", 720, 2800), Rung("1080p", 1080, 5000))
+AUDIO_KBPS = 128
+SEGMENT_SECONDS = 4
+THUMBNAIL_HEIGHT = 360
+
+
+class TranscodeError(Exception):
+    """FFmpeg could not make a playable output from this input: permanent, retrying will not help."""
+
+
+class TranscodeTimeout(TranscodeError):
+    pass
+
+
+def plan(info: MediaInfo) -> list[Rung]:
+    """The rungs at or below the source height (never upscale). A source below the lowest rung still gets
+    that rung, at its own height, so every video has something to play."""
+    height = info.height or 0
+    rungs = [r for r in LADDER if r.height <= height]
+    if not rungs:
+        lowest = LADDER[0]
+        rungs = [Rung(lowest.name, max(2, height - height % 2), lowest.video_kbps)]
+    return rungs
+
+
+def thumbnail_time(info: MediaInfo) -> float:
+    """A frame a second in (past fades from black), or the middle of a shorter video."""
+    return min(1.0, info.duration / 2) if info.duration else 0.0
+
+
+def build_command(
+    ffmpeg: str,
+    source: Path,
+    output: Path,
+    info: MediaInfo,
+    rungs: list[Rung],
+    preset: str = "veryfast",
+    threads: int = 0,
+) -> list[str]:
+    n = len(rungs)
+    branches = "".join(f"[s{i}]" for i in range(n))
+    graph = [f"[0:v]split={n + 1}{branches}[st]"]
+    graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
+    graph.append(f"[st]select='gte(t,{thumbnail_time(info):.3f})',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
+
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+    argv += ["-i", str(source), "-filter_complex", ";".join(graph)]
+    stream_map = []
+    for i, rung in enumerate(rungs):
+        argv += ["-map", f"[v{i}]"]
+        if info.has_audio:
+            argv += ["-map", "0:a:0"]
+        argv += [
+            f"-b:v:{i}", f"{rung.video_kbps}k",
+            f"-maxrate:v:{i}", f"{int(rung.video_kbps * 1.07)}k",
+            f"-bufsize:v:{i}", f"{int(rung.video_kbps * 1.5)}k",
+        ]  # fmt: skip
+        stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
+    argv += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high"]
+    argv += ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+    if threads:
+        argv += ["-threads", str(threads)]
+    if info.has_audio:
+        argv += ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48000"]
+    argv += [
+        "-f", "hls",
+        "-hls_time", str(SEGMENT_SECONDS),
+        "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments",
+        "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
+        "-master_pl_name", "master.m3u8",
+        "-var_stream_map", " ".join(stream_map),
+        str(output / "%v" / "index.m3u8"),
+    ]  # fmt: skip
+    argv += ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", str(output / "thumbnail.jpg")]
+    return argv
+
+
+class ProgressParser:
+    """Turns FFmpeg's `-progress` key=value blocks into seconds of output written."""
+
+    def __init__(self):
+        self.out_seconds = 0.0
+        self.speed: float | None = None
+        self.finished = False
+
+    def feed(self, line: str) -> bool:
+        """Consume one line; True at the end of a block (a fresh figure is available)."""
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.lstrip("-").isdigit():
+            self.out_seconds = max(self.out_seconds, int(value) / 1_000_000)
+        elif key == "speed" and value.endswith("x"):
+            with contextlib.suppress(ValueError):
+                self.speed = float(value[:-1])
+        elif key == "progress":
+            self.finished = value == "end"
+            return True
+        return False
+
+
+@dataclass
+class RunResult:
+    out_seconds: float
+    stderr: str
+    wall_seconds: float
+
+
+async def run_ffmpeg(
+    argv: list[str],
+    on_progress: Callable[[ProgressParser], Awaitable[None]] | None = None,
+    timeout: float = 3600.0,
+    stall_timeout: float = 120.0,
+) -> RunResult:
+    """Run FFmpeg as an asyncio subprocess (the event loop stays free), reporting progress; kill it if it
+    runs past `timeout` or prints no progress for `stall_timeout` seconds (a hung decoder)."""
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    parser = ProgressParser()
+    stderr_tail = bytearray()
+
+    async def read_progress() -> None:
+        while line := await asyncio.wait_for(proc.stdout.readline(), stall_timeout):
+            if parser.feed(line.decode("ascii", "replace")) and on_progress is not None:
+                await on_progress(parser)
+
+    async def read_stderr() -> None:
+        while chunk := await proc.stderr.read(65536):
+            stderr_tail.extend(chunk)
+            del stderr_tail[:-16384]
+
+    errors = asyncio.ensure_future(read_stderr())
+    try:
+        await asyncio.wait_for(read_progress(), timeout)
+        await asyncio.wait_for(proc.wait(), stall_timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        limit = "no progress for" if time.monotonic() - started < timeout else "the time limit of"
+        seconds = stall_timeout if limit == "no progress for" else timeout
+        raise TranscodeTimeout(f"Processing was stopped: FFmpeg made {limit} {seconds:.0f} s.") from None
+    except asyncio.CancelledError:
+        proc.kill()
+        await proc.wait()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(errors, 5)
+    stderr = stderr_tail.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise TranscodeError(
+            "The video could not be decoded; the file may be damaged or use an unsupported codec. "
+            f"FFmpeg said: {summarize(stderr)}"
+        )
+    return RunResult(parser.out_seconds, stderr, time.monotonic() - started)
+
+
+def summarize(stderr: str) -> str:
+    """The most telling FFmpeg error lines, short enough for an operator's status page."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    telling = [line for line in lines if any(w in line.lower() for w in ("invalid", "error", "could not", "failed"))]
+    chosen = (telling or lines)[-3:]
+    return "; ".join(chosen)[:500] or "exit status without a message"
+
+
+def playlist_segments(playlist: Path) -> list[str]:
+    return [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+
+
+def check_output(output: Path, rungs: list[Rung]) -> None:
+    """A job only counts when every rendition has a complete playlist with segments, and a thumbnail."""
+    if not (output / "master.m3u8").is_file():
+        raise TranscodeError("FFmpeg wrote no master playlist: the video could not be decoded.")
+    for rung in rungs:
+        playlist = output / rung.name / "index.m3u8"
+        if not playlist.is_file() or "#EXT-X-ENDLIST" not in playlist.read_text():
+            raise TranscodeError(f"The {rung.name} rendition is incomplete: the video could not be decoded.")
+        segments = playlist_segments(playlist)
+        if not segments or not all((playlist.parent / s).is_file() for s in segments):
+            raise TranscodeError(f"The {rung.name} rendition has no segments: the video could not be decoded.")
+    thumb = output / "thumbnail.jpg"
+    if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":
+        raise TranscodeError("No thumbnail could be made: the video could not be decoded.")
+
+
+def master_renditions(output: Path, rungs: list[Rung]) -> list[dict]:
+    """Name, size and bandwidth of each rendition, read back from the master playlist FFmpeg wrote."""
+    entries = {}
+    lines = (output / "master.m3u8").read_text().splitlines()
+    for info, uri in itertools.pairwise(lines):
+        if info.startswith("#EXT-X-STREAM-INF:"):
+            size = re.search(r"RESOLUTION=(\d+)x(\d+)", info)
+            bandwidth = re.search(r"[^-]BANDWIDTH=(\d+)", info)
+            entries[uri.split("/")[0]] = {
+                "width": int(size.group(1)) if size else None,
+                "height": int(size.group(2)) if size else None,
+                "bandwidth": int(bandwidth.group(1)) if bandwidth else None,
+            }
+    return [{"name": r.name, **entries.get(r.name, {"height": r.height})} for r in rungs]

@@ -1,0 +1,82 @@
+"""The pipeline's events as faust.Records: the one definition the workers use.
+
+The web tier writes `videos.uploaded` as plain JSON (videoflix/events.py); these records read it, and a
+test checks that both agree. Records are JSON without Faust's metadata (`include_metadata=False`), keyed by
+video id. `from_payload` is tolerant: it accepts the schema versions it knows and ignores unknown fields,
+so an older worker can read a newer event and vice versa.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import faust
+
+from videoflix.events import SCHEMA
+
+
+class InvalidEvent(ValueError):
+    """A payload no version of this record can read: it goes to the dead-letter topic."""
+
+
+class Event(faust.Record, serializer="json", include_metadata=False, abstract=True):
+    KNOWN_SCHEMAS: ClassVar[frozenset[int]] = frozenset({1})
+
+    @classmethod
+    def from_payload(cls, payload: Any):
+        if not isinstance(payload, dict):
+            raise InvalidEvent(f"expected a JSON object, got {type(payload).__name__}")
+        if payload.get("schema") not in cls.KNOWN_SCHEMAS:
+            raise InvalidEvent(f"unknown schema version {payload.get('schema')!r}")
+        known = {name: payload[name] for name in cls._options.fields if name in payload}
+        try:
+            record = cls(**known)
+        except (TypeError, ValueError) as exc:
+            raise InvalidEvent(str(exc)) from None
+        if not isinstance(record.video_id, int) or record.video_id <= 0:
+            raise InvalidEvent(f"video_id must be a positive integer, got {record.video_id!r}")
+        return record
+
+    def payload(self) -> dict[str, Any]:
+        return self.asdict()
+
+
+class VideoUploaded(Event):
+    """`videos.uploaded`: a source waits to be transcoded (`source` is relative to MEDIA_ROOT)."""
+
+    video_id: int
+    source: str
+    attempt: int = 0
+    schema: int = SCHEMA
+
+
+class VideoProgress(Event):
+    """`videos.progress`: a job started or advanced; throttled by the transcoder."""
+
+    video_id: int
+    progress: float
+    attempt: int = 0
+    schema: int = SCHEMA
+
+
+class VideoProcessed(Event):
+    """`videos.processed`: a job ended, `ready` with its output or `failed` with a reason."""
+
+    video_id: int
+    status: str  # "ready" | "failed"
+    renditions: list[dict[str, Any]] = []  # faust copies field defaults per instance
+    hls_path: str | None = None
+    thumbnail: str | None = None
+    duration: float | None = None
+    error: str | None = None
+    attempt: int = 0
+    schema: int = SCHEMA
+
+
+class DeadLetter(faust.Record, serializer="json", include_metadata=False):
+    """`videos.dead-letter`: an event that could not be handled, kept with the reason for an operator."""
+
+    topic: str
+    reason: str
+    payload: Any = None
+    schema: int = SCHEMA

@@ -1,0 +1,45 @@
+"""Worker settings from the environment (and a `.env` in the working folder), the same variables as the web tier."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from videoflix.config import normalize_database_url, read_dotenv
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    database_url: str
+    kafka_bootstrap_servers: str
+    media_root: Path
+    ffmpeg_binary: str | None
+    x264_preset: str
+    topic_partitions: int
+    max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once
+    retry_delay: float
+    job_timeout: float  # seconds; a job running longer is killed
+    stall_timeout: float  # seconds without FFmpeg progress before it counts as hung
+    progress_interval: float  # seconds between progress events
+
+    @classmethod
+    def from_environment(cls) -> WorkerSettings:
+        read_dotenv(os.getcwd())
+        env = os.environ
+        return cls(
+            database_url=normalize_database_url(env.get("DATABASE_URL", "")),
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            media_root=Path(env.get("MEDIA_ROOT") or "var/media").absolute(),
+            ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
+            x264_preset=env.get("X264_PRESET", "veryfast"),
+            topic_partitions=int(env.get("TOPIC_PARTITIONS", "8")),
+            max_attempts=int(env.get("TRANSCODE_MAX_ATTEMPTS", "3")),
+            retry_delay=float(env.get("TRANSCODE_RETRY_DELAY", "5")),
+            job_timeout=float(env.get("TRANSCODE_TIMEOUT", str(6 * 3600))),
+            stall_timeout=float(env.get("TRANSCODE_STALL_TIMEOUT", "120")),
+            progress_interval=float(env.get("PROGRESS_INTERVAL", "1.0")),
+        )
+
+
+settings = WorkerSettings.from_environment()

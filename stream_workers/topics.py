@@ -1,0 +1,23 @@
+"""The pipeline's topics. Keys are the video id (bytes), so all events of a video share a partition and
+stay in order; values are JSON, read into records with `Record.from_payload`."""
+
+from __future__ import annotations
+
+from videoflix import events
+
+from .app import app
+from .settings import settings
+
+
+def _topic(name: str):
+    return app.topic(name, partitions=settings.topic_partitions, key_serializer="raw", value_serializer="json")
+
+
+uploaded = _topic(events.UPLOADED)
+progress = _topic(events.PROGRESS)
+processed = _topic(events.PROCESSED)
+dead_letter = _topic(events.DEAD_LETTER)
+
+
+def key(video_id: int) -> bytes:
+    return str(video_id).encode()
