@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import dev, serve, users
+from . import dev, serve, upload, users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_parser(commands)
     serve.add_parser(commands)
     users.add_parser(commands)
+    upload.add_parser(commands)
     args = parser.parse_args(argv)
     return args.run(args) or 0
 
