@@ -13,8 +13,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from videoflix import events
 from videoflix.media import video_dir
-from videoflix.models import Video, VideoStatus
+from videoflix.models import OutboxEvent, Video, VideoStatus
+from videoflix.services.videos import NOTIFY_OUTBOX
 
 from .records import VideoProcessed, VideoProgress
 from .settings import settings
@@ -112,3 +114,42 @@ def remove_stale_work(folder: Path) -> None:
     """Half-written outputs of a job that crashed (a worker killed mid-transcode); never served."""
     for path in folder.glob(".work-*"):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) -> list[int]:
+    """Queue again (through the outbox) the videos that are still to be processed but saw no activity for
+    `idle_seconds`, doubled for each earlier re-queue of the same video (at most 64 times as long).
+
+    The broker is a transport, not the record: tansu forgets everything when it restarts, a consumer may skip
+    offsets it believes it has seen, a worker may die with its event lost. PostgreSQL still knows the video
+    waits, so the pipeline heals. A video that was only slow gets a duplicate event, which the transcode
+    agent skips once the video is ready."""
+    backoff = sa.func.power(2, sa.func.least(Video.requeues, 6))
+    stalled = conn.execute(
+        sa.select(Video.id, Video.source_path)
+        .where(
+            Video.status.in_([VideoStatus.UPLOADED, VideoStatus.PROCESSING]),
+            Video.updated_at < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, idle_seconds * backoff),
+        )
+        .order_by(Video.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not stalled:
+        return []
+    ids = [row.id for row in stalled]
+    conn.execute(sa.update(Video).where(Video.id.in_(ids)).values(requeues=Video.requeues + 1))
+    conn.execute(
+        sa.insert(OutboxEvent),
+        [
+            {"topic": events.UPLOADED, "key": str(row.id), "payload": events.uploaded(row.id, row.source_path)}
+            for row in stalled
+        ],
+    )
+    conn.execute(NOTIFY_OUTBOX)
+    return ids
+
+
+def requeue_stalled_now(idle_seconds: float) -> list[int]:
+    with engine().begin() as conn:
+        return requeue_stalled(conn, idle_seconds)

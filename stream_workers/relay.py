@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 
 from .app import app
+from .db import requeue_stalled_now
 from .settings import settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x56464F58  # "VFOX"
 BATCH = 100
 POLL_SECONDS = 1.0
+WATCHDOG_SECONDS = 10.0
 
 
 def libpq_dsn(url: str) -> str:
@@ -112,8 +114,6 @@ class Wakeup:
 
 async def publish_pending(outbox: Outbox, run) -> int:
     """One round: publish what is pending, in order; stop at the first failure (order per video matters)."""
-    if not await run(outbox.lead):
-        return 0
     sent = 0
     while rows := await run(outbox.pending):
         done = []
@@ -148,14 +148,20 @@ async def relay() -> None:
     woken = asyncio.Event()
     wakeup = Wakeup(settings.database_url, woken)
     delay = POLL_SECONDS
+    next_watch = loop.time()
     while True:
         try:
             if wakeup.conn is None:
                 await run(wakeup.connect)
                 wakeup.attach(loop)
-            sent = await publish_pending(outbox, run)
-            if sent:
-                log.info("outbox: published %d event(s)", sent)
+            if await run(outbox.lead):
+                if loop.time() >= next_watch:
+                    next_watch = loop.time() + WATCHDOG_SECONDS
+                    if requeued := await run(requeue_stalled_now, settings.requeue_after):
+                        log.warning("watchdog: queued stalled video(s) %s again", requeued)
+                sent = await publish_pending(outbox, run)
+                if sent:
+                    log.info("outbox: published %d event(s)", sent)
             delay = POLL_SECONDS
         except asyncio.CancelledError:
             raise

@@ -22,6 +22,7 @@ class WorkerSettings:
     job_timeout: float  # seconds; a job running longer is killed
     stall_timeout: float  # seconds without FFmpeg progress before it counts as hung
     progress_interval: float  # seconds between progress events
+    requeue_after: float  # seconds a waiting video may see no activity before the watchdog queues it again
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -39,6 +40,7 @@ class WorkerSettings:
             job_timeout=float(env.get("TRANSCODE_TIMEOUT", str(6 * 3600))),
             stall_timeout=float(env.get("TRANSCODE_STALL_TIMEOUT", "120")),
             progress_interval=float(env.get("PROGRESS_INTERVAL", "1.0")),
+            requeue_after=float(env.get("REQUEUE_AFTER", "300")),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import psycopg2
 import pytest
 
 from videoflix.config import ENVIRONMENT
@@ -71,8 +73,7 @@ def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture
-def project(tmp_path) -> Path:
+def new_project() -> Path:
     """A project folder like a fresh checkout (the .ini files and migrations) in a folder that the
     embedded PostgreSQL's system user can reach."""
     folder = Path(tempfile.mkdtemp(prefix="videoflix-project-"))
@@ -80,16 +81,26 @@ def project(tmp_path) -> Path:
     for name in ("development.ini", "production.ini"):
         shutil.copy(ROOT / name, folder / name)
     (folder / "alembic").symlink_to(ROOT / "alembic")
+    return folder
+
+
+@pytest.fixture
+def project() -> Path:
+    folder = new_project()
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def base_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """The environment of a shell with none of the app's variables set."""
     env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT and k != "TEST_DATABASE_URL"}
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture
+def base_env() -> dict[str, str]:
+    return clean_env()
 
 
 @pytest.fixture
@@ -107,3 +118,23 @@ def run_command(tmp_path):
 
 
 VIDEOFLIX = [sys.executable, "-m", "videoflix.cli"]
+FAUST_WORKER = [sys.executable, "-m", "faust", "-A", "stream_workers.app", "worker", "-l", "info"]
+
+
+@contextlib.contextmanager
+def own_database(database_url: str, name: str):
+    """A fresh database on the test server, for processes that commit for real; dropped afterwards."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    admin = psycopg2.connect(url.set(database="postgres", drivername="postgresql").render_as_string(False))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()

@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 import psutil
-import psycopg2
 import pytest
 
 from videoflix.devservices import free_port, text_of
 
-from .conftest import VIDEOFLIX, http
+from .conftest import VIDEOFLIX, http, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -32,22 +31,10 @@ def pgdata_processes(pgdata: str) -> list[psutil.Process]:
 
 
 @pytest.fixture
-def dev_database(postgres_server, database_url):
+def dev_database(database_url):
     """A database of its own on the test server: `videoflix dev` commits for real."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    admin = psycopg2.connect(
-        url.set(database="postgres").render_as_string(hide_password=False).replace("postgresql+psycopg2", "postgresql")
-    )
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS videoflix_dev_command")
-        cur.execute("CREATE DATABASE videoflix_dev_command")
-    yield url.set(database="videoflix_dev_command").render_as_string(hide_password=False)
-    with admin.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS videoflix_dev_command WITH (FORCE)")
-    admin.close()
+    with own_database(database_url, "videoflix_dev_command") as url:
+        yield url
 
 
 def test_dev_with_configured_services(project, base_env, run_command, dev_database, broker, mailbox):

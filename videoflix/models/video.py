@@ -50,6 +50,8 @@ class Video(Base):
     hls_path: Mapped[str | None] = mapped_column(String(500))
     thumbnail_path: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: times the relay's watchdog queued the video again because nothing happened to it for a while
+    requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

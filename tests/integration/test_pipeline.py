@@ -1,0 +1,250 @@
+"""The processing pipeline through the real parts: a web process, Faust worker processes, the tansu broker,
+PostgreSQL and FFmpeg. Uploads go in over HTTP (and through `videoflix upload`); the HLS output is checked by
+decoding it with FFmpeg."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiokafka.partitioner import murmur2
+from alembic import command
+from alembic.config import Config
+
+from videoflix.cli.upload import Client
+from videoflix.devservices import TansuBroker, free_port, wait_for_port
+from videoflix.media import ffmpeg_exe, parse_probe
+
+from ..clips import make_clip, make_corrupt
+from .conftest import FAUST_WORKER, ROOT, VIDEOFLIX, Command, clean_env, new_project, own_database
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "Op3rator-pass-word"
+PARTITIONS = 8
+
+
+class Pipeline:
+    def __init__(self, folder: Path, env: dict[str, str], database_url: str, broker: TansuBroker, api: str):
+        self.folder = folder
+        self.env = env
+        self.database_url = database_url
+        self.broker = broker
+        self.api = api
+        self.media = Path(env["MEDIA_ROOT"])
+        self.engine = sa.create_engine(database_url)
+        self.workers: list[Command] = []
+        self.commands: list[Command] = []
+
+    def run(self, argv: list[str], name: str, **extra_env) -> Command:
+        command = Command(argv, self.folder, {**self.env, **extra_env}, self.folder / f"{name}.log")
+        self.commands.append(command)
+        return command
+
+    def start_worker(self) -> Command:
+        n = len(self.workers)
+        worker = self.run(
+            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(free_port())
+        )
+        self.workers.append(worker)
+        return worker
+
+    def client(self) -> Client:
+        client = Client(self.api)
+        client.login("operator@example.com", PASSWORD)
+        return client
+
+    def wait_for_status(self, client: Client, video_id: int, statuses: set[str], timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = client.status(video_id)
+            if status["status"] in statuses:
+                return status
+            time.sleep(0.5)
+        logs = "\n".join(w.output[-3000:] for w in self.workers)
+        raise AssertionError(f"video {video_id} is {status['status']} after {timeout}s; worker logs:\n{logs}")
+
+    def scalar(self, query: str, **params):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(query), params).scalar()
+
+
+@pytest.fixture(scope="module")
+def pipeline(database_url):
+    folder = new_project()
+    (folder / "media").mkdir()
+    broker = TansuBroker(log_path=folder / "tansu.log")
+    broker.start()
+    with own_database(database_url, "videoflix_pipeline") as url:
+        config = Config(str(ROOT / "development.ini"))
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        engine.dispose()
+        port = free_port()
+        env = {
+            **clean_env(),
+            "DATABASE_URL": url,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "MEDIA_ROOT": str(folder / "media"),
+            "SECRET_KEY": "s" * 48,
+            "TRANSCODE_RETRY_DELAY": "1",
+        }
+        line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
+        made = line.run(
+            [
+                *VIDEOFLIX,
+                "user",
+                "create",
+                "--staff",
+                "operator@example.com",
+                "--password",
+                PASSWORD,
+                "--ini",
+                str(folder / "development.ini"),
+            ],
+            "user-create",
+        )
+        assert made.proc.wait(60) == 0, made.output
+        web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
+        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        line.start_worker().wait_for(r"\[\^Worker\]: Ready", 120)
+        try:
+            yield line
+        finally:
+            for command_ in line.commands:
+                command_.kill()
+            line.engine.dispose()
+    broker.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def media_files():
+    folder = Path(tempfile.mkdtemp(prefix="videoflix-clips-"))
+    clip = make_clip(folder / "hd.mp4", seconds=5, size="1280x720", rate=30)
+    small = make_clip(folder / "small.mp4", seconds=2, size="640x360")
+    yield {"hd": clip, "small": small, "corrupt": make_corrupt(folder / "corrupt.mp4", small)}
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def decode(path: Path) -> tuple[int, object]:
+    """Decode a playlist or file completely with FFmpeg: (exit status, media facts of what it read)."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "null", "-"], capture_output=True, timeout=120
+    )
+    return result.returncode, parse_probe(result.stderr.decode("utf-8", "replace"))
+
+
+def decoded_seconds(path: Path) -> float:
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "null", "-"], capture_output=True, timeout=120
+    )
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", result.stderr.decode())
+    h, m, s = times[-1]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_cli_upload_is_transcoded_to_playable_hls(pipeline, media_files):
+    upload = pipeline.run(
+        [
+            *VIDEOFLIX,
+            "upload",
+            str(media_files["hd"]),
+            "--title",
+            "HD film",
+            "--category",
+            "Drama",
+            "--api",
+            pipeline.api,
+            "--email",
+            "operator@example.com",
+        ],
+        "cli-upload",
+        VIDEOFLIX_PASSWORD=PASSWORD,
+    )
+    assert upload.proc.wait(240) == 0, upload.output
+    assert "upload: 100%" in upload.output and "processing: 100%" in upload.output
+    video_id = int(re.search(r"Uploaded as video (\d+)", upload.output).group(1))
+
+    status = pipeline.client().status(video_id)
+    assert status["status"] == "ready" and status["progress"] == 100 and status["error"] is None
+    assert status["resolutions"] == ["480p", "720p"]  # a 720p source is not upscaled to 1080p
+    assert "1080p" in status["skipped_resolutions"]
+    output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    master = (output / "master.m3u8").read_text()
+    assert "480p/index.m3u8" in master and "720p/index.m3u8" in master and "1080p" not in master
+    for name, height in (("480p", 480), ("720p", 720)):
+        playlist = output / name / "index.m3u8"
+        text = playlist.read_text()
+        assert "#EXT-X-ENDLIST" in text and "#EXT-X-PLAYLIST-TYPE:VOD" in text
+        durations = [float(d) for d in re.findall(r"#EXTINF:([\d.]+)", text)]
+        assert all(d <= 4.1 for d in durations) and sum(durations) == pytest.approx(5.0, abs=0.2)
+        assert re.findall(r"^\d{3}\.ts$", text, re.MULTILINE)[0] == "000.ts"
+        status_code, facts = decode(playlist)
+        assert status_code == 0 and facts.height == height and facts.has_audio
+        assert decoded_seconds(playlist) == pytest.approx(5.0, abs=0.2)
+    thumbnail = output / "thumbnail.jpg"
+    assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
+    status_code, facts = decode(thumbnail)
+    assert status_code == 0 and facts.video_codec == "mjpeg" and facts.height == 360
+    folder = output.parent
+    assert [p.name for p in folder.iterdir() if p.name.startswith((".work", "hls-"))] == [output.name]
+
+
+def test_corrupt_file_ends_failed_with_a_reason(pipeline, media_files):
+    client = pipeline.client()
+    video = client.upload(media_files["corrupt"], {"title": "Broken"})
+
+    status = pipeline.wait_for_status(client, video["id"], {"failed", "ready"}, 120)
+
+    assert status["status"] == "failed"
+    assert "could not be decoded" in status["error"]
+    assert not list((pipeline.media / "videos" / str(video["id"])).glob(".work-*"))
+
+
+def test_two_workers_share_a_batch(pipeline, media_files):
+    second = pipeline.start_worker()
+    second.wait_for(r"\[\^Worker\]: Ready", 180)
+    time.sleep(5)  # let the first worker settle into the new assignment
+    client = pipeline.client()
+
+    # enough uploads to cover 5 of the 8 partitions: with the partitions split 4/4, both workers get work
+    ids, partitions = [], set()
+    while len(partitions) < 5:
+        video_id = client.upload(media_files["small"], {"title": f"Batch {len(ids)}"})["id"]
+        ids.append(video_id)
+        partitions.add((murmur2(str(video_id).encode()) & 0x7FFFFFFF) % PARTITIONS)
+    for video_id in ids:
+        assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 240)["status"] == "ready"
+
+    counts = [{vid: len(re.findall(rf"video {vid} transcoded", w.output)) for vid in ids} for w in pipeline.workers]
+    assert all(sum(c[vid] for c in counts) == 1 for vid in ids), counts  # each video transcoded once
+    assert all(any(c.values()) for c in counts), counts  # and both workers took part
+    for video_id in ids:
+        folder = pipeline.media / "videos" / str(video_id)
+        assert len(list(folder.glob("hls-*"))) == 1 and not list(folder.glob(".work-*"))
+
+
+def test_upload_while_the_broker_is_down_is_processed_when_it_returns(pipeline, media_files):
+    """Last in the module: the fresh broker has forgotten every topic and offset."""
+    client = pipeline.client()
+    pipeline.broker.stop()
+    try:
+        video = client.upload(media_files["small"], {"title": "Uploaded during an outage"})  # 201 all the same
+        time.sleep(3)
+        assert pipeline.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") >= 1
+        assert client.status(video["id"])["status"] == "uploaded"
+    finally:
+        pipeline.broker.start()  # a fresh, empty broker on the same port
+
+    status = pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)
+    assert status["status"] == "ready"
+    assert pipeline.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0

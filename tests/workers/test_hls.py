@@ -1,0 +1,117 @@
+"""The FFmpeg side as plain code: ladder planning, the one-pass command, progress, output checks; and one real
+run on a generated clip."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from stream_workers import hls
+from videoflix.media import MediaInfo, ffmpeg_exe, parse_probe, probe
+
+from ..clips import make_clip
+
+
+def info(width=1920, height=1080, audio=True, duration=10.0) -> MediaInfo:
+    return MediaInfo(duration, width, height, 30.0, "h264", audio)
+
+
+@pytest.mark.parametrize(
+    ("height", "expected"),
+    [
+        (1080, ["480p", "720p", "1080p"]),
+        (2160, ["480p", "720p", "1080p"]),
+        (1079, ["480p", "720p"]),
+        (720, ["480p", "720p"]),
+        (480, ["480p"]),
+    ],
+)
+def test_plan_never_upscales(height, expected):
+    assert [r.name for r in hls.plan(info(height=height))] == expected
+
+
+@pytest.mark.parametrize(("height", "made"), [(360, 360), (479, 478), (1, 2)])
+def test_small_sources_get_the_lowest_rung_at_their_own_height(height, made):
+    [rung] = hls.plan(info(width=height, height=height))
+    assert (rung.name, rung.height) == ("480p", made)
+
+
+def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
+    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), hls.plan(info()))
+
+    assert argv.count("-i") == 1  # decoded once
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v]split=4") and graph.count("scale=") == 4
+    assert argv[argv.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*4)"
+    assert argv[argv.index("-var_stream_map") + 1] == "v:0,a:0,name:480p v:1,a:1,name:720p v:2,a:2,name:1080p"
+    assert argv[argv.index("-hls_segment_filename") + 1].endswith("out/%v/%03d.ts")
+    assert argv[argv.index("-b:v:2") + 1] == "5000k"
+    assert argv[-1].endswith("thumbnail.jpg")
+
+
+def test_command_without_audio_maps_no_audio(tmp_path):
+    argv = hls.build_command(
+        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(audio=False), hls.plan(info(audio=False))
+    )
+    assert "0:a:0" not in argv and "-c:a" not in argv
+    assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:480p v:1,name:720p v:2,name:1080p"
+
+
+def test_progress_parser():
+    parser = hls.ProgressParser()
+    lines = ["frame=10", "out_time_us=2500000", "speed=1.5x", "progress=continue", "out_time_us=N/A", "progress=end"]
+    ends = [parser.feed(line) for line in lines]
+    assert ends == [False, False, False, True, False, True]
+    assert parser.out_seconds == 2.5 and parser.speed == 1.5 and parser.finished
+
+
+def test_summarize_prefers_error_lines():
+    stderr = "something\n[h264] Invalid NAL unit size\nnoise\nError while decoding stream\n"
+    assert hls.summarize(stderr) == "[h264] Invalid NAL unit size; Error while decoding stream"
+
+
+def test_check_output_rejects_incomplete_renditions(tmp_path):
+    rungs = hls.plan(info(height=480))
+    (tmp_path / "master.m3u8").write_text("#EXTM3U\n")
+    (tmp_path / "480p").mkdir()
+    (tmp_path / "480p" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4,\n000.ts\n")  # no ENDLIST
+    with pytest.raises(hls.TranscodeError, match="incomplete"):
+        hls.check_output(tmp_path, rungs)
+
+
+def test_probe_parses_rotation_and_missing_audio():
+    stderr = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'phone.mp4':
+  Duration: 00:00:03.50, start: 0.000000, bitrate: 1000 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709), 1920x1080, 900 kb/s, 29.97 fps
+      Side data:
+        displaymatrix: rotation of -90.00 degrees
+"""
+    facts = parse_probe(stderr)
+    assert (facts.width, facts.height, facts.rotation) == (1080, 1920, 270)
+    assert facts.duration == 3.5 and facts.fps == 29.97 and not facts.has_audio and facts.has_video
+
+
+def test_real_transcode_of_a_generated_clip(tmp_path):
+    clip = make_clip(tmp_path / "c.mp4", seconds=3, size="854x480")
+    facts = probe(clip)
+    rungs = hls.plan(facts)
+    out = tmp_path / "out"
+    out.mkdir()
+    seen = []
+
+    async def on_progress(parser):
+        seen.append(parser.out_seconds)
+
+    result = asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs), on_progress))
+
+    hls.check_output(out, rungs)
+    assert result.out_seconds == pytest.approx(3.0, abs=0.1) and seen and seen[-1] == result.out_seconds
+    assert hls.master_renditions(out, rungs)[0]["height"] == 480
+
+
+def test_hung_ffmpeg_is_killed():
+    argv = [sys.executable, "-c", "import time; time.sleep(30)"]
+    with pytest.raises(hls.TranscodeTimeout, match="no progress"):
+        asyncio.run(hls.run_ffmpeg(argv, timeout=20, stall_timeout=0.5))
