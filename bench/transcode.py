@@ -56,11 +56,11 @@ def measured(argv: list[str]) -> Run:
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def make_source(path: Path, seconds: int) -> None:
+def make_source(path: Path, seconds: int, preset: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
-                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", "-pix_fmt", "yuv420p",
+                    "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-shortest", str(path)], check=True)  # fmt: skip
 
 
@@ -129,7 +129,7 @@ def floor_encode(raws: list[Path], rungs: list[hls.Rung], preset: str) -> list[s
     for raw in raws:
         argv += ["-i", str(raw)]
     for i, rung in enumerate(rungs):
-        argv += ["-map", f"{i}:v", *encoder_options(rung, preset), "-f", "mpegts", "/dev/null"]
+        argv += ["-map", f"{i}:v", *encoder_options(rung, preset), "-f", "null", "-"]
     return argv
 
 
@@ -144,13 +144,18 @@ def ssim(rendition: Path, source: Path, height: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--preset", default="veryfast", help="x264 preset of the renditions")
+    parser.add_argument(
+        "--source-preset",
+        default="ultrafast",
+        help="x264 preset of the generated source (ultrafast: the clip of the project's notes)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="videoflix-bench-"))
     try:
         source = work / "source.mp4"
-        make_source(source, args.seconds)
+        make_source(source, args.seconds, args.source_preset)
         info = probe(source)
         rungs = hls.plan(info)
         print(
@@ -172,6 +177,8 @@ def main() -> int:
         decode_scale = measured(floor_decode_scale(source, rungs))
         raws = prescale(source, work, rungs)
         encode = measured(floor_encode(raws, rungs, args.preset))
+        if encode.cpu < 1.0:
+            raise SystemExit("the floor's encode did no work: check its command")
         for raw in raws:
             raw.unlink()
         floor = decode_scale + encode

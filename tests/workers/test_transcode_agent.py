@@ -1,0 +1,93 @@
+"""The transcode agent's decisions, with the topics and the job faked: dead letters, permanent failures,
+bounded retries. (The real path, through Kafka and FFmpeg, is in tests/integration/test_pipeline.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from stream_workers import hls
+from stream_workers.agents import transcode
+from stream_workers.records import VideoProcessed, VideoUploaded
+from videoflix import events
+
+
+class FakeTopic:
+    def __init__(self):
+        self.sent = []
+
+    async def send(self, key=None, value=None):
+        self.sent.append((key, value))
+
+
+@pytest.fixture
+def topics(monkeypatch):
+    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter")}
+    for name, fake in fakes.items():
+        monkeypatch.setattr(transcode.topics, name, fake)
+    fast = dataclasses.replace(transcode.settings, retry_delay=0.0, max_attempts=3)
+    monkeypatch.setattr(transcode, "settings", fast)
+    return fakes
+
+
+def run(payload):
+    asyncio.run(transcode.handle(payload))
+
+
+def test_unreadable_event_goes_to_the_dead_letter_topic(topics):
+    run({"schema": 1, "video_id": "not a number"})
+
+    [(_, letter)] = topics["dead_letter"].sent
+    assert letter.topic == events.UPLOADED and "unreadable" in letter.reason
+    assert topics["processed"].sent == [] and topics["uploaded"].sent == []
+
+
+def test_bad_input_fails_at_once_without_retry(topics, monkeypatch):
+    async def process(event):
+        raise hls.TranscodeError("The video could not be decoded.")
+
+    monkeypatch.setattr(transcode, "process", process)
+    run(events.uploaded(5, "videos/5/source.mp4"))
+
+    [(key, result)] = topics["processed"].sent
+    assert key == b"5" and isinstance(result, VideoProcessed)
+    assert (result.status, result.error) == ("failed", "The video could not be decoded.")
+    assert topics["uploaded"].sent == []
+
+
+def test_transient_error_is_retried_with_the_next_attempt(topics, monkeypatch):
+    async def process(event):
+        raise OSError("database went away")
+
+    monkeypatch.setattr(transcode, "process", process)
+    run(events.uploaded(6, "videos/6/source.mp4", attempt=0))
+
+    [(key, retry)] = topics["uploaded"].sent
+    assert key == b"6" and isinstance(retry, VideoUploaded) and retry.attempt == 1
+    assert topics["processed"].sent == [] and topics["dead_letter"].sent == []
+
+
+def test_last_attempt_gives_up_to_the_dead_letter_topic_and_fails_the_video(topics, monkeypatch):
+    async def process(event):
+        raise OSError("still broken")
+
+    monkeypatch.setattr(transcode, "process", process)
+    run(events.uploaded(7, "videos/7/source.mp4", attempt=2))
+
+    assert topics["uploaded"].sent == []
+    [(_, letter)] = topics["dead_letter"].sent
+    [(_, result)] = topics["processed"].sent
+    assert "3 times" in letter.reason and result.status == "failed" and "still broken" in result.error
+
+
+def test_source_outside_media_root_is_refused(topics, monkeypatch, tmp_path):
+    async def status(*args, **kw):
+        return "uploaded"
+
+    monkeypatch.setattr(transcode, "until_done", status)
+    run(events.uploaded(8, "../../etc/passwd"))
+
+    [(_, result)] = topics["processed"].sent
+    assert result.status == "failed" and "missing" in result.error
