@@ -91,3 +91,14 @@ def test_source_outside_media_root_is_refused(topics, monkeypatch, tmp_path):
 
     [(_, result)] = topics["processed"].sent
     assert result.status == "failed" and "missing" in result.error
+
+
+@pytest.mark.parametrize(("status", "why"), [("ready", "already ready"), (None, "deleted")])
+def test_redelivered_event_for_a_ready_or_deleted_video_does_nothing(topics, monkeypatch, status, why):
+    async def current(*args, **kw):
+        return status
+
+    monkeypatch.setattr(transcode, "until_done", current)
+    run(events.uploaded(9, "videos/9/source.mp4"))
+
+    assert all(fake.sent == [] for fake in topics.values()), why
