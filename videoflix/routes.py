@@ -13,4 +13,12 @@ def includeme(config) -> None:
 
     # catalog (GET) and upload (POST, operators)
     config.add_route("videos.list", "/api/video/")
+    config.add_route("videos.detail", r"/api/video/{id:\d+}/")
     config.add_route("videos.status", r"/api/video/{id:\d+}/status/")
+
+    # streaming (patterns are strict: anything else is 404 before a view runs)
+    config.add_route("stream.master", r"/api/video/{id:\d+}/master.m3u8")
+    config.add_route("stream.thumbnail", r"/api/video/{id:\d+}/thumbnail.jpg")
+    config.add_route("stream.playlist", r"/api/video/{id:\d+}/{resolution:(480|720|1080)p}/index.m3u8")
+    config.add_route("stream.segment", r"/api/video/{id:\d+}/{resolution:(480|720|1080)p}/{segment:\d{3,6}}.ts")
+    config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/{resolution:(480|720|1080)p}/{segment:\d{3,6}}.ts/")

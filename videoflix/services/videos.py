@@ -80,6 +80,26 @@ class VideoService:
         self.db.add(OutboxEvent(topic=topic, key=str(video_id), payload=payload))
         self.db.execute(NOTIFY_OUTBOX)
 
+    def get_ready(self, video_id: int) -> Video:
+        """A video viewers may see: ready, with an output. Anything else is 404 (not 403: no hints)."""
+        video = self.db.get(Video, video_id)
+        if video is None or video.status != VideoStatus.READY or not video.hls_path:
+            raise NotFound("No video with this id.")
+        return video
+
+    def catalog(
+        self, category: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[Video], int]:
+        """Ready videos, newest first, and how many there are in all (one indexed query each)."""
+        query = sa.select(Video).where(Video.status == VideoStatus.READY)
+        if category:
+            query = query.where(sa.func.lower(Video.category) == category.strip().lower())
+        total = self.db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+        page = query.order_by(Video.created_at.desc(), Video.id.desc()).offset(offset)
+        if limit is not None:
+            page = page.limit(limit)
+        return list(self.db.scalars(page)), total
+
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:

@@ -14,9 +14,48 @@ from ..services.videos import status_json
 from ..uploads import receive
 
 
+def catalog_json(request, video) -> dict:
+    """What the frontend reads: `thumbnail_url` is absolute (used as <img src> on another origin) and
+    `category` always a string (the frontend lower-cases it)."""
+    return {
+        "id": video.id,
+        "created_at": video.created_at,
+        "title": video.title,
+        "description": video.description,
+        "category": video.category or "",
+        "thumbnail_url": request.route_url("stream.thumbnail", id=video.id),
+        "duration": video.duration,
+        "resolutions": [r["name"] for r in video.renditions or []],
+    }
+
+
+def _int_param(request, name: str, low: int, high: int) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidInput.field(name, f"Must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
 @view_config(route_name="videos.list", request_method="GET", renderer="json", permission=AUTHENTICATED)
 def video_list(request):
-    return []
+    """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
+    `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive)."""
+    limit = _int_param(request, "limit", 1, 1000)
+    offset = _int_param(request, "offset", 0, 10**9) or 0
+    category = request.GET.get("category") or None
+    videos, total = request.videos.catalog(category, limit, offset)
+    request.response.headers["X-Total-Count"] = str(total)
+    if limit is not None and offset + limit < total:
+        query = {"limit": limit, "offset": offset + limit, **({"category": category} if category else {})}
+        request.response.headers["Link"] = f'<{request.route_url("videos.list", _query=query)}>; rel="next"'
+    return [catalog_json(request, video) for video in videos]
+
+
+@view_config(route_name="videos.detail", request_method="GET", renderer="json", permission=AUTHENTICATED)
+def video_detail(request):
+    return catalog_json(request, request.videos.get_ready(int(request.matchdict["id"])))
 
 
 @view_config(route_name="videos.list", request_method="POST", renderer="json", permission=STAFF)

@@ -1,0 +1,209 @@
+"""The frontend's catalog and streaming contract, over a real HLS output made once by the real FFmpeg."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from stream_workers import hls
+from videoflix.media import ffmpeg_exe, probe
+from videoflix.models import Video, VideoStatus
+
+FRONTEND = "http://127.0.0.1:5500"
+OUTPUT = "videos/fixture/hls-session"
+
+
+@pytest.fixture(scope="session")
+def hls_output(app_settings, clips) -> Path:
+    """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling)."""
+    out = Path(app_settings["videoflix.media_root"]) / OUTPUT
+    out.mkdir(parents=True)
+    facts = probe(clips["clip"])
+    rungs = hls.plan(facts)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
+    hls.check_output(out, rungs)
+    return out
+
+
+@pytest.fixture
+def add_video(dbsession, hls_output):
+    def add(status=VideoStatus.READY, title="A film", category="Drama", minutes_ago=0, **fields) -> int:
+        video = Video(
+            title=title,
+            description="About it",
+            category=category,
+            status=status,
+            source_path="x",
+            hls_path=OUTPUT if status == VideoStatus.READY else None,
+            thumbnail_path=f"{OUTPUT}/thumbnail.jpg",
+            duration=2.0,
+            renditions=[{"name": "480p", "width": 640, "height": 360, "bandwidth": 1000000}],
+            created_at=sa.func.now() - sa.text(f"interval '{minutes_ago} minutes'"),
+            **fields,
+        )
+        dbsession.add(video)
+        dbsession.commit()
+        return video.id
+
+    return add
+
+
+@pytest.fixture
+def viewer(frontend):
+    frontend.signed_up("viewer@example.com")
+    return frontend
+
+
+def test_catalog_lists_ready_videos_newest_first(viewer, add_video):
+    old = add_video(title="Old", minutes_ago=10)
+    new = add_video(title="New", category="Comedy", minutes_ago=1)
+    add_video(status=VideoStatus.PROCESSING, title="Not yet")
+    add_video(status=VideoStatus.FAILED, title="Broken")
+
+    response = viewer.get("/api/video/", status=200)
+
+    assert [v["id"] for v in response.json] == [new, old]
+    first = response.json[0]
+    assert set(first) == {
+        "id",
+        "created_at",
+        "title",
+        "description",
+        "category",
+        "thumbnail_url",
+        "duration",
+        "resolutions",
+    }
+    assert first["thumbnail_url"] == f"http://127.0.0.1:8000/api/video/{new}/thumbnail.jpg"
+    assert (first["category"], first["resolutions"], first["duration"]) == ("Comedy", ["480p"], 2.0)
+    assert response.headers["X-Total-Count"] == "2"
+
+
+def test_category_is_always_a_string(viewer, add_video):
+    add_video(category="")
+    assert viewer.get("/api/video/", status=200).json[0]["category"] == ""
+
+
+def test_category_filter_and_pagination(viewer, add_video):
+    ids = [add_video(title=f"Drama {i}", category="Drama", minutes_ago=10 - i) for i in range(5)]
+    add_video(category="Comedy")
+
+    drama = viewer.get("/api/video/?category=drama", status=200).json
+    page = viewer.get("/api/video/?category=DRAMA&limit=2&offset=2", status=200)
+
+    assert [v["id"] for v in drama] == ids[::-1]
+    assert [v["id"] for v in page.json] == ids[::-1][2:4]
+    assert page.headers["X-Total-Count"] == "5"
+    assert page.headers["Link"] == ('<http://127.0.0.1:8000/api/video/?limit=2&offset=4&category=DRAMA>; rel="next"')
+    last = viewer.get("/api/video/?category=drama&limit=2&offset=4", status=200)
+    assert len(last.json) == 1 and "Link" not in last.headers
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=-1", "offset=x", "limit=100000"])
+def test_bad_pagination_is_400(viewer, query):
+    assert viewer.get(f"/api/video/?{query}", status=400).json["errors"]
+
+
+def test_detail(viewer, add_video):
+    ready = add_video(title="Detail")
+    waiting = add_video(status=VideoStatus.UPLOADED)
+
+    assert viewer.get(f"/api/video/{ready}/", status=200).json["title"] == "Detail"
+    viewer.get(f"/api/video/{waiting}/", status=404)
+    viewer.get(f"/api/video/{ready + 1000}/", status=404)
+
+
+def test_catalog_and_streams_need_login(testapp, add_video):
+    video = add_video()
+    for path in [
+        "/api/video/",
+        f"/api/video/{video}/",
+        f"/api/video/{video}/master.m3u8",
+        f"/api/video/{video}/480p/index.m3u8",
+        f"/api/video/{video}/480p/000.ts",
+        f"/api/video/{video}/thumbnail.jpg",
+    ]:
+        assert testapp.get(path, status=401).json["detail"], path
+
+
+def test_playlists_segments_and_thumbnail(viewer, add_video, hls_output):
+    video = add_video()
+
+    master = viewer.get(f"/api/video/{video}/master.m3u8", status=200)
+    playlist = viewer.get(f"/api/video/{video}/480p/index.m3u8", status=200)
+    segment = viewer.get(f"/api/video/{video}/480p/000.ts", status=200)
+    slash = viewer.get(f"/api/video/{video}/480p/000.ts/", status=200)
+    thumb = viewer.get(f"/api/video/{video}/thumbnail.jpg", status=200)
+
+    assert master.content_type == playlist.content_type == "application/vnd.apple.mpegurl"
+    assert "480p/index.m3u8" in master.text and "000.ts" in playlist.text
+    assert segment.content_type == "video/MP2T" and segment.body == (hls_output / "480p" / "000.ts").read_bytes()
+    assert slash.body == segment.body
+    assert segment.headers["Content-Length"] == str(len(segment.body))
+    assert "private" in segment.headers["Cache-Control"]
+    assert thumb.content_type == "image/jpeg" and thumb.body[:3] == b"\xff\xd8\xff"
+
+
+def test_conditional_and_range_requests(viewer, add_video):
+    video = add_video()
+    path = f"/api/video/{video}/480p/000.ts"
+    full = viewer.get(path, status=200)
+
+    again = viewer.get(path, headers={"If-None-Match": full.headers["ETag"]}, status=304)
+    since = viewer.get(path, headers={"If-Modified-Since": full.headers["Last-Modified"]}, status=304)
+    part = viewer.get(path, headers={"Range": "bytes=100-299"}, status=206)
+
+    assert again.body == b"" and since.body == b""
+    assert part.body == full.body[100:300]
+    assert part.headers["Content-Range"] == f"bytes 100-299/{len(full.body)}"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "360p/index.m3u8",  # not a resolution of the ladder
+        "1080p/index.m3u8",  # not made for a 360-line source
+        "480p/999.ts",  # no such segment
+        "480p/abc.ts",
+        "480p/000.mp4",
+        "480p/..%2F..%2F..%2Fsource.ts",
+        "480p/%2e%2e/%2e%2e/master.m3u8",
+        "480p/%252e%252e%252fmaster.m3u8",
+        "480p/..\\..\\master.ts",
+        "480p/000.ts%00.jpg",
+        "..%2F480p/000.ts",
+        "%2Fetc%2Fpasswd",
+    ],
+)
+def test_nothing_outside_the_videos_folder_is_served(viewer, add_video, tail):
+    video = add_video()
+    response = viewer.get(f"/api/video/{video}/{tail}", status="*")
+    assert response.status_int in (400, 404), (tail, response.status)
+    assert response.json["detail"]
+
+
+def test_symlinks_out_of_the_output_are_not_followed(viewer, add_video, hls_output):
+    video = add_video()
+    link = hls_output / "480p" / "998.ts"
+    os.symlink("/etc/passwd", link)
+    try:
+        assert viewer.get(f"/api/video/{video}/480p/998.ts", status=404).json["detail"]
+    finally:
+        link.unlink()
+
+
+def test_not_ready_video_streams_nothing(viewer, add_video):
+    video = add_video(status=VideoStatus.PROCESSING)
+    viewer.get(f"/api/video/{video}/480p/index.m3u8", status=404)
+    viewer.get(f"/api/video/{video}/thumbnail.jpg", status=404)
+
+
+def test_segments_carry_cors_for_hls_js(viewer, add_video):
+    video = add_video()
+    response = viewer.app.get(f"/api/video/{video}/480p/000.ts", headers={"Origin": FRONTEND}, status=200)
+    assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"

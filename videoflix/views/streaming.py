@@ -1,0 +1,64 @@
+"""Authenticated HLS streaming and thumbnails: files from a ready video's current output folder.
+
+Only what the routes' strict patterns allow reaches here (a known resolution, a numeric segment name), and
+every path is resolved and checked to stay inside the video's output folder, so `..`, encoded slashes,
+absolute paths or symlinks out of MEDIA_ROOT end as 404, never as a file from elsewhere. Files go out through
+Pyramid's FileResponse: wsgi.file_wrapper, Content-Length, Last-Modified, ETag, 304 and Range/206.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyramid.response import FileResponse
+from pyramid.view import view_config
+
+from ..errors import NotFound
+from ..security import AUTHENTICATED
+
+PLAYLIST = "application/vnd.apple.mpegurl"
+SEGMENT = "video/MP2T"
+#: private: only the logged-in browser may cache; segments of an output never change (revalidated by ETag)
+SEGMENT_CACHE = "private, max-age=86400"
+PLAYLIST_CACHE = "private, max-age=60"
+
+
+def serve(request, relative: str, content_type: str, cache_control: str):
+    video = request.videos.get_ready(int(request.matchdict["id"]))
+    root = (request.registry["videoflix.settings"].media_root / video.hls_path).resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound("No such file for this video.")
+    response = FileResponse(str(path), request=request, content_type=content_type)
+    stat = path.stat()
+    response.etag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
+    response.cache_control = cache_control
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _resolution(request) -> str:
+    return request.matchdict["resolution"]
+
+
+@view_config(route_name="stream.master", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def master(request):
+    return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE)
+
+
+@view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def playlist(request):
+    return serve(request, f"{_resolution(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
+
+
+@view_config(route_name="stream.segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.segment_slash", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def segment(request):
+    return serve(request, f"{_resolution(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
+
+
+@view_config(route_name="stream.thumbnail", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def thumbnail(request):
+    video = request.videos.get_ready(int(request.matchdict["id"]))
+    name = Path(video.thumbnail_path or "").name or "thumbnail.jpg"
+    return serve(request, name, "image/jpeg", SEGMENT_CACHE)
