@@ -5,134 +5,18 @@ decoding it with FFmpeg."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from aiokafka.partitioner import murmur2
-from alembic import command
-from alembic.config import Config
 
-from videoflix.cli.upload import Client
-from videoflix.devservices import TansuBroker, free_port, wait_for_port
 from videoflix.media import ffmpeg_exe, parse_probe
 
-from ..clips import make_clip, make_corrupt
-from .conftest import FAUST_WORKER, ROOT, VIDEOFLIX, Command, clean_env, new_project, own_database
+from .conftest import PARTITIONS, PASSWORD, VIDEOFLIX
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "Op3rator-pass-word"
-PARTITIONS = 8
-
-
-class Pipeline:
-    def __init__(self, folder: Path, env: dict[str, str], database_url: str, broker: TansuBroker, api: str):
-        self.folder = folder
-        self.env = env
-        self.database_url = database_url
-        self.broker = broker
-        self.api = api
-        self.media = Path(env["MEDIA_ROOT"])
-        self.engine = sa.create_engine(database_url)
-        self.workers: list[Command] = []
-        self.commands: list[Command] = []
-
-    def run(self, argv: list[str], name: str, **extra_env) -> Command:
-        command = Command(argv, self.folder, {**self.env, **extra_env}, self.folder / f"{name}.log")
-        self.commands.append(command)
-        return command
-
-    def start_worker(self) -> Command:
-        n = len(self.workers)
-        worker = self.run(
-            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(free_port())
-        )
-        self.workers.append(worker)
-        return worker
-
-    def client(self) -> Client:
-        client = Client(self.api)
-        client.login("operator@example.com", PASSWORD)
-        return client
-
-    def wait_for_status(self, client: Client, video_id: int, statuses: set[str], timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = client.status(video_id)
-            if status["status"] in statuses:
-                return status
-            time.sleep(0.5)
-        logs = "\n".join(w.output[-3000:] for w in self.workers)
-        raise AssertionError(f"video {video_id} is {status['status']} after {timeout}s; worker logs:\n{logs}")
-
-    def scalar(self, query: str, **params):
-        with self.engine.connect() as conn:
-            return conn.execute(sa.text(query), params).scalar()
-
-
-@pytest.fixture(scope="module")
-def pipeline(database_url):
-    folder = new_project()
-    (folder / "media").mkdir()
-    broker = TansuBroker(log_path=folder / "tansu.log")
-    broker.start()
-    with own_database(database_url, "videoflix_pipeline") as url:
-        config = Config(str(ROOT / "development.ini"))
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        engine.dispose()
-        port = free_port()
-        env = {
-            **clean_env(),
-            "DATABASE_URL": url,
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-            "MEDIA_ROOT": str(folder / "media"),
-            "SECRET_KEY": "s" * 48,
-            "TRANSCODE_RETRY_DELAY": "1",
-        }
-        line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
-        made = line.run(
-            [
-                *VIDEOFLIX,
-                "user",
-                "create",
-                "--staff",
-                "operator@example.com",
-                "--password",
-                PASSWORD,
-                "--ini",
-                str(folder / "development.ini"),
-            ],
-            "user-create",
-        )
-        assert made.proc.wait(60) == 0, made.output
-        web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
-        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
-        line.start_worker().wait_for(r"\[\^Worker\]: Ready", 120)
-        try:
-            yield line
-        finally:
-            for command_ in line.commands:
-                command_.kill()
-            line.engine.dispose()
-    broker.stop()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def media_files():
-    folder = Path(tempfile.mkdtemp(prefix="videoflix-clips-"))
-    clip = make_clip(folder / "hd.mp4", seconds=5, size="1280x720", rate=30)
-    small = make_clip(folder / "small.mp4", seconds=2, size="640x360")
-    yield {"hd": clip, "small": small, "corrupt": make_corrupt(folder / "corrupt.mp4", small)}
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def decode(path: Path) -> tuple[int, object]:

@@ -1,0 +1,87 @@
+"""A real browser plays a processed video: headless Chromium, the vendored hls.js, cookies, CORS."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import shutil
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from .browser import Browser, chromium_path
+from .conftest import PASSWORD, ROOT
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)"),
+]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def frontend_site(pipeline, tmp_path_factory):
+    """The test page and hls.js, served from their own origin as the real frontend is."""
+    folder = tmp_path_factory.mktemp("site")
+    shutil.copy(Path(__file__).with_name("player.html"), folder / "player.html")
+    shutil.copy(ROOT / "videoflix/static/vendor/hls.js/hls.min.js", folder / "hls.min.js")
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", pipeline.frontend_port), functools.partial(QuietHandler, directory=str(folder))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{pipeline.frontend_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ready_video(pipeline, media_files) -> int:
+    client = pipeline.client()
+    video = client.upload(media_files["hd"], {"title": "Browser test"})
+    assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
+    return video["id"]
+
+
+async def play(url: str, profile: Path, screenshot: Path, seconds: float = 30.0) -> dict:
+    async with Browser(profile) as browser:
+        await browser.goto(url)
+        deadline = time.monotonic() + seconds
+        result = {}
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            result = await browser.evaluate("window.result") or {}
+            fatal = any(e.get("fatal") or "play" in e or "script" in e for e in result.get("errors", []))
+            if result.get("currentTime", 0) > 2.5 or fatal:
+                break
+        await browser.screenshot(screenshot)
+        return result
+
+
+def test_logged_in_browser_plays_the_master_playlist(pipeline, frontend_site, ready_video, tmp_path):
+    query = urlencode(
+        {"api": pipeline.api + "/", "id": ready_video, "email": "operator@example.com", "password": PASSWORD}
+    )
+    result = asyncio.run(play(f"{frontend_site}/player.html?{query}", tmp_path / "profile", tmp_path / "playing.png"))
+
+    assert result["login"] == 200
+    assert result["levels"] == 2  # 480p and 720p from the 720p source
+    assert result["currentTime"] > 2.0, result
+    assert result["errors"] == [], result
+    assert (tmp_path / "playing.png").stat().st_size > 1000
+
+
+def test_the_same_page_without_login_gets_401(pipeline, frontend_site, ready_video, tmp_path):
+    query = urlencode({"api": pipeline.api + "/", "id": ready_video})
+    result = asyncio.run(
+        play(f"{frontend_site}/player.html?{query}", tmp_path / "profile", tmp_path / "denied.png", seconds=15)
+    )
+
+    assert result["currentTime"] == 0
+    assert any(e["fatal"] and e["code"] == 401 for e in result["errors"]), result
