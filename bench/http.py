@@ -1,0 +1,243 @@
+"""HTTP benchmark: the catalog at 10 000 ready videos, and authenticated segment serving vs. a static server.
+
+    python bench/http.py [--videos 10000] [--requests 300] [--concurrency 4]
+
+Starts PostgreSQL (embedded, or DATABASE_URL), seeds the ready videos (all pointing at one real HLS output
+made by the workers' FFmpeg command), serves the app with `videoflix serve development.ini` (waitress), logs
+in, and measures with keep-alive clients in threads:
+- catalog: `GET /api/video/` (the full plain list the frontend reads) and `GET /api/video/?limit=50`:
+  p50/p99 latency one request at a time, and requests/s with the given concurrency;
+- segments: `GET /api/video/{id}/720p/000.ts` with the auth cookie, against `python -m http.server` serving the
+  same file, side by side: MiB/s, requests/s and the ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named http.py, and Python puts its folder first on sys.path, where it would shadow the
+# standard library's `http` package: take the folder off before anything imports `http`.
+if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from stream_workers import hls
+from tests.clips import make_clip
+from videoflix.cli.upload import Client
+from videoflix.config import normalize_database_url
+from videoflix.devservices import EmbeddedPostgres, free_port, wait_for_port
+from videoflix.media import ffmpeg_exe, probe
+
+PASSWORD = "Catalog-pass-4242"
+OUTPUT = "videos/bench/hls-bench"
+
+
+def seed(url: str, media: Path, count: int) -> None:
+    out = media / OUTPUT
+    out.mkdir(parents=True)
+    clip = make_clip(media / "clip.mp4", seconds=6, size="1280x720")
+    facts = probe(clip)
+    rungs = hls.plan(facts)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
+    renditions = hls.master_renditions(out, rungs)
+    engine = sa.create_engine(normalize_database_url(url))
+    with engine.begin() as conn:
+        config = Config(str(ROOT / "development.ini"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        conn.execute(
+            sa.text(
+                "INSERT INTO videos (title, description, category, status, source_path, hls_path, thumbnail_path,"
+                " duration, width, height, renditions, created_at)"
+                " SELECT 'Film ' || n, 'A film about the number ' || n,"
+                " (ARRAY['Drama','Comedy','Documentary'])[n % 3 + 1],"
+                " 'ready', 'x', :hls, :thumb, 6.0, 1280, 720, CAST(:renditions AS jsonb),"
+                " now() - n * interval '1 minute' FROM generate_series(1, :count) AS n"
+            ),
+            {
+                "hls": OUTPUT,
+                "thumb": f"{OUTPUT}/thumbnail.jpg",
+                "renditions": json.dumps(renditions),
+                "count": count,
+            },
+        )
+        conn.execute(sa.text("ANALYZE videos"))
+    engine.dispose()
+
+
+class Keepalive:
+    """One persistent HTTP/1.1 connection per thread."""
+
+    def __init__(self, port: int, cookie: str = ""):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Cookie": cookie} if cookie else {}
+
+    def get(self, path: str) -> tuple[int, int]:
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise SystemExit(f"GET {path}: {response.status} {body[:200]!r}")
+        return response.status, len(body)
+
+
+def latencies(port: int, cookie: str, path: str, n: int) -> list[float]:
+    client = Keepalive(port, cookie)
+    client.get(path)  # warm up
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        client.get(path)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def throughput(port: int, cookie: str, path: str, n: int, concurrency: int) -> tuple[float, float]:
+    """(requests/s, MiB/s) for n requests spread over `concurrency` keep-alive clients."""
+    sizes = []
+    lock = threading.Lock()
+
+    def work(count: int) -> None:
+        client = Keepalive(port, cookie)
+        for _ in range(count):
+            _, size = client.get(path)
+            with lock:
+                sizes.append(size)
+
+    threads = [threading.Thread(target=work, args=(n // concurrency,)) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return len(sizes) / seconds, sum(sizes) / 1024 / 1024 / seconds
+
+
+def percentile(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--videos", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="videoflix-http-bench-"))
+    work.chmod(0o755)
+    database, processes = None, []
+    try:
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            database = EmbeddedPostgres(work / "pgdata", database="videoflix_bench", temporary=True)
+            url = database.start()
+        media = work / "media"
+        seed(url, media, args.videos)
+
+        env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(media), "SECRET_KEY": "h" * 48}
+        videoflix = [sys.executable, "-m", "videoflix.cli"]
+        subprocess.run(
+            [
+                *videoflix,
+                "user",
+                "create",
+                "viewer@example.com",
+                "--password",
+                PASSWORD,
+                "--ini",
+                str(ROOT / "development.ini"),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        port, static_port = free_port(), free_port()
+        processes.append(
+            subprocess.Popen(
+                [*videoflix, "serve", str(ROOT / "development.ini"), "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "http.server",
+                    str(static_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--directory",
+                    str(media / OUTPUT),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_for_port("127.0.0.1", port, 60)
+        wait_for_port("127.0.0.1", static_port, 60)
+
+        client = Client(f"http://127.0.0.1:{port}/api")
+        client.login("viewer@example.com", PASSWORD)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+        segment = media / OUTPUT / "720p" / "000.ts"
+
+        print(
+            f"{args.videos} ready videos; waitress (development.ini); {args.requests} requests per figure; "
+            f"concurrency {args.concurrency}; {os.cpu_count()} cores"
+        )
+        print(f"\n{'catalog':<34}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'body KiB':>10}")
+        for label, path in [
+            ("GET /api/video/ (full list)", "/api/video/"),
+            ("GET /api/video/?limit=50", "/api/video/?limit=50"),
+        ]:
+            times = latencies(port, cookie, path, args.requests)
+            rate, mib = throughput(port, cookie, path, args.requests, args.concurrency)
+            print(
+                f"{label:<34}{percentile(times, 50) * 1000:>9.1f}{percentile(times, 99) * 1000:>9.1f}"
+                f"{rate:>9.0f}{mib * 1024 / rate:>10.0f}"
+            )
+
+        print(f"\n{'segment ' + str(segment.stat().st_size // 1024) + ' KiB':<34}{'req/s':>9}{'MiB/s':>9}")
+        app_rate, app_mib = throughput(port, cookie, "/api/video/1/720p/000.ts", args.requests, args.concurrency)
+        static_rate, static_mib = throughput(static_port, "", "/720p/000.ts", args.requests, args.concurrency)
+        print(f"{'videoflix (auth checked)':<34}{app_rate:>9.0f}{app_mib:>9.0f}")
+        print(f"{'python -m http.server (static)':<34}{static_rate:>9.0f}{static_mib:>9.0f}")
+        ratio = app_mib / static_mib
+        print(f"\nsegments videoflix/static: {ratio:.2f}x  target >= 0.5: " + ("met" if ratio >= 0.5 else "MISSED"))
+    finally:
+        for proc in processes:
+            proc.terminate()
+            proc.wait(10)
+        if database is not None:
+            database.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
