@@ -13,13 +13,9 @@ in, and measures with keep-alive clients in threads:
 
 from __future__ import annotations
 
-import os
-import sys
+import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 
-# This file is named http.py, and Python puts its folder first on sys.path, where it would shadow the
-# standard library's `http` package: take the folder off before anything imports `http`.
-if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
+# isort: split
 
 import argparse
 import asyncio
@@ -29,23 +25,22 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
+from bench.stack import web_stack
 from stream_workers import hls
 from tests.clips import make_clip
 from videoflix.cli.upload import Client
 from videoflix.config import normalize_database_url
-from videoflix.devservices import EmbeddedPostgres, free_port, wait_for_port
+from videoflix.devservices import free_port, wait_for_port
 from videoflix.media import ffmpeg_exe, probe
 
 PASSWORD = "Catalog-pass-4242"
@@ -62,9 +57,6 @@ def seed(url: str, media: Path, count: int) -> None:
     renditions = hls.master_renditions(out, rungs)
     engine = sa.create_engine(normalize_database_url(url))
     with engine.begin() as conn:
-        config = Config(str(ROOT / "development.ini"))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
         conn.execute(
             sa.text(
                 "INSERT INTO videos (title, description, category, status, source_path, hls_path, thumbnail_path,"
@@ -147,96 +139,57 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="videoflix-http-bench-"))
     work.chmod(0o755)
-    database, processes = None, []
+    media = work / "media"
+    static = None
     try:
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            database = EmbeddedPostgres(work / "pgdata", database="videoflix_bench", temporary=True)
-            url = database.start()
-        media = work / "media"
-        seed(url, media, args.videos)
-
-        env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(media), "SECRET_KEY": "h" * 48}
-        videoflix = [sys.executable, "-m", "videoflix.cli"]
-        subprocess.run(
-            [
-                *videoflix,
-                "user",
-                "create",
-                "viewer@example.com",
-                "--password",
-                PASSWORD,
-                "--ini",
-                str(ROOT / "development.ini"),
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        port, static_port = free_port(), free_port()
-        processes.append(
-            subprocess.Popen(
-                [*videoflix, "serve", str(ROOT / "development.ini"), "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "http.server",
-                    str(static_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--directory",
-                    str(media / OUTPUT),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        wait_for_port("127.0.0.1", port, 60)
-        wait_for_port("127.0.0.1", static_port, 60)
-
-        client = Client(f"http://127.0.0.1:{port}/api")
-        client.login("viewer@example.com", PASSWORD)
-        cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
-        segment = media / OUTPUT / "720p" / "000.ts"
-
-        print(
-            f"{args.videos} ready videos; waitress (development.ini); {args.requests} requests per figure; "
-            f"concurrency {args.concurrency}; {os.cpu_count()} cores"
-        )
-        print(f"\n{'catalog':<34}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'body KiB':>10}")
-        for label, path in [
-            ("GET /api/video/ (full list)", "/api/video/"),
-            ("GET /api/video/?limit=50", "/api/video/?limit=50"),
-        ]:
-            times = latencies(port, cookie, path, args.requests)
-            rate, mib = throughput(port, cookie, path, args.requests, args.concurrency)
-            print(
-                f"{label:<34}{percentile(times, 50) * 1000:>9.1f}{percentile(times, 99) * 1000:>9.1f}"
-                f"{rate:>9.0f}{mib * 1024 / rate:>10.0f}"
-            )
-
-        print(f"\n{'segment ' + str(segment.stat().st_size // 1024) + ' KiB':<34}{'req/s':>9}{'MiB/s':>9}")
-        app_rate, app_mib = throughput(port, cookie, "/api/video/1/720p/000.ts", args.requests, args.concurrency)
-        static_rate, static_mib = throughput(static_port, "", "/720p/000.ts", args.requests, args.concurrency)
-        print(f"{'videoflix (auth checked)':<34}{app_rate:>9.0f}{app_mib:>9.0f}")
-        print(f"{'python -m http.server (static)':<34}{static_rate:>9.0f}{static_mib:>9.0f}")
-        ratio = app_mib / static_mib
-        print(f"\nsegments videoflix/static: {ratio:.2f}x  target >= 0.5: " + ("met" if ratio >= 0.5 else "MISSED"))
+        env = {"MEDIA_ROOT": str(media), "SECRET_KEY": "h" * 48}
+        with web_stack(
+            work, "viewer@example.com", PASSWORD, env, prepare=lambda url: seed(url, media, args.videos)
+        ) as stack:
+            static_port = free_port()
+            static = subprocess.Popen([sys.executable, "-m", "http.server", str(static_port), "--bind", "127.0.0.1",
+                                       "--directory", str(media / OUTPUT)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            wait_for_port("127.0.0.1", static_port, 60)
+            measure(stack, static_port, media, args)
     finally:
-        for proc in processes:
-            proc.terminate()
-            proc.wait(10)
-        if database is not None:
-            database.stop()
+        if static is not None:
+            static.terminate()
+            static.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def measure(stack, static_port: int, media: Path, args) -> None:
+    port = stack.port
+    client = Client(stack.api)
+    client.login("viewer@example.com", PASSWORD)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+    segment = media / OUTPUT / "720p" / "000.ts"
+
+    print(
+        f"{args.videos} ready videos; waitress (development.ini); {args.requests} requests per figure; "
+        f"concurrency {args.concurrency}; {os.cpu_count()} cores"
+    )
+    print(f"\n{'catalog':<34}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'body KiB':>10}")
+    for label, path in [
+        ("GET /api/video/ (full list)", "/api/video/"),
+        ("GET /api/video/?limit=50", "/api/video/?limit=50"),
+    ]:
+        times = latencies(port, cookie, path, args.requests)
+        rate, mib = throughput(port, cookie, path, args.requests, args.concurrency)
+        print(
+            f"{label:<34}{percentile(times, 50) * 1000:>9.1f}{percentile(times, 99) * 1000:>9.1f}"
+            f"{rate:>9.0f}{mib * 1024 / rate:>10.0f}"
+        )
+
+    print(f"\n{'segment ' + str(segment.stat().st_size // 1024) + ' KiB':<34}{'req/s':>9}{'MiB/s':>9}")
+    app_rate, app_mib = throughput(port, cookie, "/api/video/1/720p/000.ts", args.requests, args.concurrency)
+    static_rate, static_mib = throughput(static_port, "", "/720p/000.ts", args.requests, args.concurrency)
+    print(f"{'videoflix (auth checked)':<34}{app_rate:>9.0f}{app_mib:>9.0f}")
+    print(f"{'python -m http.server (static)':<34}{static_rate:>9.0f}{static_mib:>9.0f}")
+    ratio = app_mib / static_mib
+    print(f"\nsegments videoflix/static: {ratio:.2f}x  target >= 0.5: " + ("met" if ratio >= 0.5 else "MISSED"))
 
 
 if __name__ == "__main__":

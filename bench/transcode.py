@@ -14,6 +14,9 @@ nobody measured.
 
 from __future__ import annotations
 
+import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
+
+# isort: split
 import argparse
 import os
 import re
@@ -25,9 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from stream_workers import hls
+from tests.clips import make_clip
 from videoflix.media import ffmpeg_exe, probe
 
 TARGETS = {"ours/naive wall": 0.86, "ours/floor wall": 1.15}
@@ -54,14 +56,6 @@ def measured(argv: list[str]) -> Run:
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(argv)}\n{stderr.decode()[-2000:]}")
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-
-
-def make_source(path: Path, seconds: int, preset: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
-                    "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-shortest", str(path)], check=True)  # fmt: skip
 
 
 def encoder_options(rung: hls.Rung, preset: str) -> list[str]:
@@ -155,7 +149,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="videoflix-bench-"))
     try:
         source = work / "source.mp4"
-        make_source(source, args.seconds, args.source_preset)
+        make_clip(source, seconds=args.seconds, size="1920x1080", rate=30, preset=args.source_preset)
         info = probe(source)
         rungs = hls.plan(info)
         print(

@@ -15,6 +15,7 @@ def make_clip(
     rate: int = 25,
     audio: bool = True,
     extra: list[str] | None = None,
+    preset: str = "ultrafast",
 ) -> Path:
     """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front."""
     argv = [
@@ -30,7 +31,7 @@ def make_clip(
     ]
     if audio:
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"]
     if audio:
         argv += ["-c:a", "aac", "-shortest"]
     argv += [*(extra or []), "-movflags", "+faststart", str(path)]

@@ -19,24 +19,23 @@ from .transcode import send_dead_letter
 log = logging.getLogger(__name__)
 
 
-@app.agent(topics.progress)
-async def record_progress(stream):
+async def record(stream, record_type, topic: str, apply, what: str) -> None:
+    """Read each payload as `record_type` (unreadable ones go to the dead-letter topic) and apply it."""
     async for payload in stream:
         try:
-            event = VideoProgress.from_payload(payload)
+            event = record_type.from_payload(payload)
         except InvalidEvent as exc:
-            await send_dead_letter(events.PROGRESS, payload, f"unreadable event: {exc}")
+            await send_dead_letter(topic, payload, f"unreadable event: {exc}")
             continue
-        await until_done(apply_progress, event, what=f"progress of video {event.video_id}")
+        if await until_done(apply, event, what=f"{what} of video {event.video_id}") and what == "result":
+            log.info("video %s is %s", event.video_id, event.status)
+
+
+@app.agent(topics.progress)
+async def record_progress(stream):
+    await record(stream, VideoProgress, events.PROGRESS, apply_progress, "progress")
 
 
 @app.agent(topics.processed)
 async def record_processed(stream):
-    async for payload in stream:
-        try:
-            event = VideoProcessed.from_payload(payload)
-        except InvalidEvent as exc:
-            await send_dead_letter(events.PROCESSED, payload, f"unreadable event: {exc}")
-            continue
-        if await until_done(apply_processed, event, what=f"result of video {event.video_id}"):
-            log.info("video %s is %s", event.video_id, event.status)
+    await record(stream, VideoProcessed, events.PROCESSED, apply_processed, "result")

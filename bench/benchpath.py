@@ -1,0 +1,13 @@
+"""Imported first by every benchmark script: puts the project root on sys.path and takes bench/ off it.
+
+Python puts a script's own folder first on sys.path; there `bench/http.py` would shadow the standard library's
+`http` package for everything imported afterwards (webob, urllib, ...).
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != HERE]
+sys.path.insert(0, ROOT)
