@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 requires = [
     "pyramid>=2.0,<3",  # web framework
@@ -38,6 +38,7 @@ test_requires = [
     "pytest>=8",
     "WebTest>=3.0",  # drives the WSGI app in functional tests
     "ruff>=0.6",  # lint, run as a test so CI enforces it
+    "openapi-spec-validator>=0.7",  # checks /api/openapi.json is a valid OpenAPI 3 document
 ]
 
 setup(
@@ -47,8 +48,10 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(exclude=["tests", "tests.*"]),
+    # namespace packages so the static folders (vendored assets) ship as package data
+    packages=find_namespace_packages(include=["videoflix", "videoflix.*", "stream_workers", "stream_workers.*"]),
     include_package_data=True,
+    package_data={"videoflix.static.vendor.hlsjs": ["*"], "videoflix.static.vendor.redoc": ["*"]},
     zip_safe=False,
     install_requires=requires,
     extras_require={"dev": dev_requires, "test": test_requires},

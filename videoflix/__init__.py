@@ -23,6 +23,7 @@ def main(global_config, **settings):
         config.include(".cors")  # CORS tween over everything
         config.include(".routes")
         config.scan(".views")
+        config.scan(".openapi")
     return config.make_wsgi_app()
 
 

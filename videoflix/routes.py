@@ -16,6 +16,11 @@ def includeme(config) -> None:
     config.add_route("videos.detail", r"/api/video/{id:\d+}/")
     config.add_route("videos.status", r"/api/video/{id:\d+}/status/")
 
+    # documentation: the OpenAPI document, the Redoc page, and vendored assets (Redoc, hls.js)
+    config.add_route("docs.openapi", "/api/openapi.json")
+    config.add_route("docs.page", "/api/docs/")
+    config.add_static_view(name="api/static", path="videoflix:static", cache_max_age=86400)
+
     # streaming (patterns are strict: anything else is 404 before a view runs)
     config.add_route("stream.master", r"/api/video/{id:\d+}/master.m3u8")
     config.add_route("stream.thumbnail", r"/api/video/{id:\d+}/thumbnail.jpg")

@@ -32,7 +32,7 @@ def frontend_site(pipeline, tmp_path_factory):
     """The test page and hls.js, served from their own origin as the real frontend is."""
     folder = tmp_path_factory.mktemp("site")
     shutil.copy(Path(__file__).with_name("player.html"), folder / "player.html")
-    shutil.copy(ROOT / "videoflix/static/vendor/hls.js/hls.min.js", folder / "hls.min.js")
+    shutil.copy(ROOT / "videoflix/static/vendor/hlsjs/hls.min.js", folder / "hls.min.js")
     server = ThreadingHTTPServer(
         ("127.0.0.1", pipeline.frontend_port), functools.partial(QuietHandler, directory=str(folder))
     )

@@ -1,0 +1,298 @@
+"""The OpenAPI 3 document of the API, served at /api/openapi.json (and rendered by Redoc at /api/docs/).
+
+Paths are taken from Pyramid's own routes; each route's operations are described once in `OPERATIONS`. A route
+without a description makes `build()` fail, so the document cannot fall behind the routes (a test builds it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyramid.view import view_config
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_response(description: str, schema: dict | None = None) -> dict:
+    return {"description": description, "content": {JSON: {"schema": schema or ref("Error")}}}
+
+
+def error(description: str) -> dict:
+    return json_response(description, ref("Error"))
+
+
+def body(schema: dict, content_type: str = JSON) -> dict:
+    return {"required": True, "content": {content_type: {"schema": schema}}}
+
+
+def file_response(description: str, content_type: str) -> dict:
+    return {"description": description, "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def string(**kw) -> dict:
+    return {"type": "string", **kw}
+
+
+def obj(properties: dict, required: list[str] | None = None) -> dict:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+COOKIE = [{"cookieAuth": []}]
+CSRF = {"name": "X-CSRFToken", "in": "header", "required": False, "schema": string(),
+        "description": "The csrftoken cookie's value; required when the request carries an auth cookie."}  # fmt: skip
+PASSWORD = string(minLength=8, maxLength=128, format="password")
+UNAUTHORIZED = error("Not logged in (no valid access cookie).")
+NOT_FOUND = error("Unknown, or not ready.")
+STREAM = {"parameters": [], "security": COOKIE}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": obj(
+        {
+            "detail": string(),
+            "errors": {"type": "object", "additionalProperties": {"type": "array", "items": string()}},
+        },
+        ["detail", "errors"],
+    ),
+    "User": obj({"id": {"type": "integer"}, "email": string(format="email")}, ["id", "email"]),
+    "Detail": obj({"detail": string()}, ["detail"]),
+    "CatalogVideo": obj(
+        {
+            "id": {"type": "integer"},
+            "created_at": string(format="date-time"),
+            "title": string(),
+            "description": string(),
+            "category": string(),
+            "thumbnail_url": string(format="uri"),
+            "duration": {"type": "number", "nullable": True},
+            "resolutions": {"type": "array", "items": string(enum=["480p", "720p", "1080p"])},
+        },
+        ["id", "created_at", "title", "description", "category", "thumbnail_url", "duration", "resolutions"],
+    ),
+    "VideoStatus": obj(
+        {
+            "id": {"type": "integer"},
+            "title": string(),
+            "description": string(),
+            "category": string(),
+            "status": string(enum=["uploaded", "processing", "ready", "failed"]),
+            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "error": string(nullable=True),
+            "duration": {"type": "number", "nullable": True},
+            "width": {"type": "integer", "nullable": True},
+            "height": {"type": "integer", "nullable": True},
+            "resolutions": {"type": "array", "items": string()},
+            "renditions": {"type": "array", "items": {"type": "object"}},
+            "skipped_resolutions": {"type": "object", "additionalProperties": string()},
+            "created_at": string(format="date-time"),
+            "processed_at": string(format="date-time", nullable=True),
+        },
+        ["id", "status", "progress", "error", "resolutions", "skipped_resolutions"],
+    ),
+}
+
+#: route name -> {method: operation}
+OPERATIONS: dict[str, dict[str, dict]] = {
+    "accounts.register": {"post": {
+        "summary": "Register; sends an activation mail", "tags": ["accounts"],
+        "requestBody": body(obj({"email": string(format="email"), "password": PASSWORD,
+                                 "confirmed_password": PASSWORD}, ["email", "password", "confirmed_password"])),
+        "responses": {"201": json_response("Created, inactive until activated", obj({"user": ref("User")})),
+                      "400": error("Field errors: duplicate email, mismatch, weak password."),
+                      "413": error("Body too large."), "415": error("Not JSON.")},
+    }},
+    "accounts.activate": {"get": {
+        "summary": "Activate an account with the mailed link", "tags": ["accounts"],
+        "responses": {"200": json_response("Activated", obj({"message": string()})),
+                      "400": error("Invalid, used or expired link.")},
+    }},
+    "accounts.login": {"post": {
+        "summary": "Log in; sets access_token, refresh_token (HttpOnly) and csrftoken cookies", "tags": ["accounts"],
+        "requestBody": body(obj({"email": string(), "password": string()}, ["email", "password"])),
+        "responses": {"200": json_response("Logged in", obj({"detail": string(), "user": ref("User")})),
+                      "400": error("Wrong email or password, or not activated (one message).")},
+    }},
+    "accounts.logout": {"post": {
+        "summary": "Log out; deletes the cookies and ends the session", "tags": ["accounts"],
+        "parameters": [CSRF], "responses": {"200": json_response("Logged out", ref("Detail")),
+                                            "403": error("CSRF check failed.")},
+    }},
+    "accounts.token_refresh": {"post": {
+        "summary": "New access cookie; rotates the refresh cookie", "tags": ["accounts"], "parameters": [CSRF],
+        "responses": {"200": json_response("Refreshed", ref("Detail")),
+                      "401": error("Refresh cookie missing, invalid, expired or replayed."),
+                      "403": error("CSRF check failed.")},
+    }},
+    "accounts.password_reset": {"post": {
+        "summary": "Mail a password reset link (same answer whether or not the account exists)",
+        "tags": ["accounts"], "requestBody": body(obj({"email": string(format="email")}, ["email"])),
+        "responses": {"200": json_response("Accepted", ref("Detail")), "400": error("Malformed email.")},
+    }},
+    "accounts.password_confirm": {"post": {
+        "summary": "Set a new password with the mailed link", "tags": ["accounts"],
+        "requestBody": body(obj({"new_password": PASSWORD, "confirm_password": PASSWORD},
+                                ["new_password", "confirm_password"])),
+        "responses": {"200": json_response("Password changed; all sessions ended", ref("Detail")),
+                      "400": error("Field errors, or an invalid, used or expired link.")},
+    }},
+    "videos.list": {
+        "get": {
+            "summary": "Ready videos, newest first", "tags": ["catalog"], "security": COOKIE,
+            "parameters": [
+                {"name": "category", "in": "query", "required": False, "schema": string()},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+            ],
+            "responses": {"200": json_response("The list", {"type": "array", "items": ref("CatalogVideo")}),
+                          "400": error("Bad paging."), "401": UNAUTHORIZED},
+        },
+        "post": {
+            "summary": "Upload a film (staff)", "tags": ["upload"], "security": COOKIE, "parameters": [CSRF],
+            "requestBody": body(obj({"file": string(format="binary"), "title": string(maxLength=200),
+                                     "description": string(maxLength=5000), "category": string(maxLength=100)},
+                                    ["file", "title"]), "multipart/form-data"),
+            "responses": {"201": json_response("Stored and queued", ref("VideoStatus")),
+                          "400": error("Field errors, or no decodable video stream."), "401": UNAUTHORIZED,
+                          "403": error("Not staff, or CSRF check failed."), "413": error("Over the size limit."),
+                          "415": error("Not a video container / not multipart.")},
+        },
+    },
+    "videos.detail": {"get": {
+        "summary": "One ready video", "tags": ["catalog"], "security": COOKIE,
+        "responses": {"200": json_response("The video", ref("CatalogVideo")), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "videos.status": {"get": {
+        "summary": "Processing status (staff)", "tags": ["upload"], "security": COOKIE,
+        "responses": {"200": json_response("Status", ref("VideoStatus")), "401": UNAUTHORIZED,
+                      "403": error("Not staff."), "404": error("Unknown video.")},
+    }},
+    "stream.master": {"get": {
+        "summary": "Adaptive playlist over the renditions that exist", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("Playlist", "application/vnd.apple.mpegurl"), "401": UNAUTHORIZED,
+                      "404": NOT_FOUND},
+    }},
+    "stream.thumbnail": {"get": {
+        "summary": "Thumbnail (the catalog's thumbnail_url)", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("JPEG", "image/jpeg"), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "stream.playlist": {"get": {
+        "summary": "A rendition's playlist", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("Playlist", "application/vnd.apple.mpegurl"), "401": UNAUTHORIZED,
+                      "404": NOT_FOUND},
+    }},
+    "stream.segment": {"get": {
+        "summary": "A media segment (Range requests answered with 206)", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("MPEG-TS", "video/MP2T"), "206": file_response("Part", "video/MP2T"),
+                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "stream.segment_slash": {"get": {
+        "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("MPEG-TS", "video/MP2T"), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "docs.openapi": {"get": {
+        "summary": "This document", "tags": ["docs"],
+        "responses": {"200": json_response("OpenAPI 3", {"type": "object"})},
+    }},
+    "docs.page": {"get": {
+        "summary": "The API reference (Redoc)", "tags": ["docs"],
+        "responses": {"200": file_response("HTML", "text/html")},
+    }},
+}  # fmt: skip
+
+#: parameter schemas of the path placeholders
+PATH_PARAMETERS = {
+    "id": {"type": "integer", "minimum": 1},
+    "uidb64": string(),
+    "token": string(),
+    "resolution": string(enum=["480p", "720p", "1080p"]),
+    "segment": string(pattern=r"^\d{3,6}$"),
+}
+
+
+def openapi_path(pattern: str) -> str:
+    """`/api/video/{id:\\d+}/{segment:\\d{3,6}}.ts` -> `/api/video/{id}/{segment}.ts` (regexes may nest braces)."""
+    out, depth, name = [], 0, []
+    for char in pattern:
+        if char == "{":
+            depth += 1
+            if depth == 1:
+                name = []
+                continue
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                out.append("{" + "".join(name).split(":", 1)[0] + "}")
+                continue
+        if depth == 0:
+            out.append(char)
+        elif depth == 1 or ":" not in "".join(name):
+            name.append(char)
+    return "".join(out)
+
+
+def routes(registry) -> list[tuple[str, str]]:
+    """The API's routes (static-asset views, which Pyramid names `__<path>`, are not part of the API)."""
+    found = (i["introspectable"] for i in registry.introspector.get_category("routes"))
+    return [(intr["name"], intr["pattern"]) for intr in found if not intr["name"].startswith("__")]
+
+
+def build(registry) -> dict:
+    paths: dict[str, dict] = {}
+    for name, pattern in routes(registry):
+        if name not in OPERATIONS:
+            raise KeyError(f"route {name!r} ({pattern}) has no entry in videoflix.openapi.OPERATIONS")
+        path = openapi_path(pattern)
+        params = [{"name": p, "in": "path", "required": True, "schema": PATH_PARAMETERS[p]}
+                  for p in _placeholders(path)]  # fmt: skip
+        item = paths.setdefault(path, {})
+        if params:
+            item["parameters"] = params
+        item.update(OPERATIONS[name])
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Videoflix API", "version": "1", "description": "JSON in, JSON out; cookies for auth. "
+                 "Every error is {detail, errors}."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"cookieAuth": {"type": "apiKey", "in": "cookie", "name": "access_token"}},
+        },
+    }  # fmt: skip
+
+
+def _placeholders(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", path)
+
+
+@view_config(route_name="docs.openapi", request_method="GET", renderer="json")
+def openapi_json(request):
+    cache = request.registry.setdefault("videoflix.openapi", {})
+    if "document" not in cache:
+        cache["document"] = build(request.registry)
+    return cache["document"]
+
+
+DOCS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Videoflix API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="{spec}"></redoc><script src="{script}"></script></body></html>
+"""
+
+
+@view_config(route_name="docs.page", request_method="GET")
+def docs_page(request):
+    request.response.content_type = "text/html"
+    request.response.text = DOCS_PAGE.format(
+        spec=request.route_path("docs.openapi"),
+        script=request.static_path("videoflix:static/vendor/redoc/redoc.standalone.js"),
+    )
+    return request.response
