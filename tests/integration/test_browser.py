@@ -64,6 +64,16 @@ async def play(url: str, profile: Path, screenshot: Path, seconds: float = 30.0)
         return result
 
 
+#: hls.js reports these as non-fatal media "errors" while its gap controller does its job: H.264 with B-frames in
+#: MPEG-TS starts its first frame a few frames after 0, and hls.js jumps such sub-0.1 s holes by design
+GAP_NOTICES = {"bufferSeekOverHole", "bufferNudgeOnStall"}
+
+
+def problems(errors: list[dict]) -> list[dict]:
+    """hls.js errors that mean something went wrong: fatal ones, network ones, and media ones beyond gap notices."""
+    return [e for e in errors if e.get("fatal") or e.get("type") != "mediaError" or e.get("details") not in GAP_NOTICES]
+
+
 def test_logged_in_browser_plays_the_master_playlist(pipeline, frontend_site, ready_video, tmp_path):
     query = urlencode(
         {"api": pipeline.api + "/", "id": ready_video, "email": "operator@example.com", "password": PASSWORD}
@@ -73,7 +83,7 @@ def test_logged_in_browser_plays_the_master_playlist(pipeline, frontend_site, re
     assert result["login"] == 200
     assert result["levels"] == 2  # 480p and 720p from the 720p source
     assert result["currentTime"] > 2.0, result
-    assert result["errors"] == [], result
+    assert problems(result["errors"]) == [], result
     assert (tmp_path / "playing.png").stat().st_size > 1000
 
 

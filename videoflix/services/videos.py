@@ -25,6 +25,20 @@ LADDER: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
 
 NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
 
+#: ready videos (optionally of one category), newest first, as one JSON array built by PostgreSQL, and the
+#: number that match; thumbnail_url is :base || id || '/thumbnail.jpg'
+CATALOG_QUERY = sa.text(
+    "SELECT coalesce(json_agg(json_build_object("
+    " 'id', v.id, 'created_at', v.created_at, 'title', v.title, 'description', v.description,"
+    " 'category', coalesce(v.category, ''), 'thumbnail_url', :base || v.id || '/thumbnail.jpg',"
+    " 'duration', v.duration,"
+    " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json)"
+    ") ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"
+    " (SELECT count(*) FROM videos WHERE status = 'ready' AND (:category = '' OR lower(category) = :category))"
+    " FROM (SELECT * FROM videos WHERE status = 'ready' AND (:category = '' OR lower(category) = :category)"
+    " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
+)
+
 
 class VideoService:
     def __init__(self, dbsession: Session, settings: Settings, transaction_manager=None):
@@ -87,18 +101,18 @@ class VideoService:
             raise NotFound("No video with this id.")
         return video
 
-    def catalog(
-        self, category: str | None = None, limit: int | None = None, offset: int = 0
-    ) -> tuple[list[Video], int]:
-        """Ready videos, newest first, and how many there are in all (one indexed query each)."""
-        query = sa.select(Video).where(Video.status == VideoStatus.READY)
-        if category:
-            query = query.where(sa.func.lower(Video.category) == category.strip().lower())
-        total = self.db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-        page = query.order_by(Video.created_at.desc(), Video.id.desc()).offset(offset)
-        if limit is not None:
-            page = page.limit(limit)
-        return list(self.db.scalars(page)), total
+    def catalog_json(
+        self, base_url: str, category: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> tuple[str, int]:
+        """Ready videos, newest first, as the JSON array the frontend reads, and how many match in all.
+
+        PostgreSQL builds the JSON itself (one query over the status/created_at index), so a catalog of
+        10 000 videos never becomes 10 000 Python objects. `base_url` is the absolute URL of /api/video/;
+        each thumbnail_url is `<base_url><id>/thumbnail.jpg`.
+        """
+        params = {"base": base_url, "category": (category or "").strip().lower(), "limit": limit, "offset": offset}
+        row = self.db.execute(CATALOG_QUERY, params).one()
+        return row[0], row[1]
 
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)

@@ -38,19 +38,23 @@ def _int_param(request, name: str, low: int, high: int) -> int | None:
     return int(raw)
 
 
-@view_config(route_name="videos.list", request_method="GET", renderer="json", permission=AUTHENTICATED)
+@view_config(route_name="videos.list", request_method="GET", permission=AUTHENTICATED)
 def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
     `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive)."""
     limit = _int_param(request, "limit", 1, 1000)
     offset = _int_param(request, "offset", 0, 10**9) or 0
     category = request.GET.get("category") or None
-    videos, total = request.videos.catalog(category, limit, offset)
-    request.response.headers["X-Total-Count"] = str(total)
+    body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
+    response = request.response
+    response.content_type = "application/json"
+    response.charset = "utf-8"
+    response.text = body
+    response.headers["X-Total-Count"] = str(total)
     if limit is not None and offset + limit < total:
         query = {"limit": limit, "offset": offset + limit, **({"category": category} if category else {})}
-        request.response.headers["Link"] = f'<{request.route_url("videos.list", _query=query)}>; rel="next"'
-    return [catalog_json(request, video) for video in videos]
+        response.headers["Link"] = f'<{request.route_url("videos.list", _query=query)}>; rel="next"'
+    return response
 
 
 @view_config(route_name="videos.detail", request_method="GET", renderer="json", permission=AUTHENTICATED)
