@@ -207,3 +207,21 @@ def test_segments_carry_cors_for_hls_js(viewer, add_video):
     response = viewer.app.get(f"/api/video/{video}/480p/000.ts", headers={"Origin": FRONTEND}, status=200)
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
     assert response.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+def test_catalog_follows_every_change(viewer, add_video, dbsession):
+    """The catalog is cached per version of the ready set: edits, new and withdrawn videos show at once."""
+    first = add_video(title="Before")
+    assert [v["title"] for v in viewer.get("/api/video/", status=200).json] == ["Before"]
+
+    video = dbsession.get(Video, first)
+    video.title = "After"
+    dbsession.commit()
+    assert [v["title"] for v in viewer.get("/api/video/", status=200).json] == ["After"]
+
+    second = add_video(title="New")
+    assert [v["id"] for v in viewer.get("/api/video/", status=200).json] == [second, first]
+
+    dbsession.get(Video, second).status = VideoStatus.FAILED
+    dbsession.commit()
+    assert [v["id"] for v in viewer.get("/api/video/", status=200).json] == [first]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,11 @@ from ..models import OutboxEvent, User, Video, VideoStatus
 LADDER: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
 
 NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
+
+#: what identifies the set of ready videos: every insert or update writes a new row version with a newer
+#: transaction id (xmin), so the sum changes with any edit, addition or removal, whatever the commit order
+#: (timestamps would not: updated_at is the start of a transaction that may commit after a later one)
+CATALOG_VERSION = sa.text("SELECT count(*), sum(xmin::text::bigint) FROM videos WHERE status = 'ready'")
 
 #: ready videos (optionally of one category), newest first, as one JSON array built by PostgreSQL, and the
 #: number that match; thumbnail_url is :base || id || '/thumbnail.jpg'
@@ -111,14 +118,47 @@ class VideoService:
         each thumbnail_url is `<base_url><id>/thumbnail.jpg`.
         """
         params = {"base": base_url, "category": (category or "").strip().lower(), "limit": limit, "offset": offset}
-        row = self.db.execute(CATALOG_QUERY, params).one()
-        return row[0], row[1]
+        version = tuple(self.db.execute(CATALOG_VERSION).one())
+        key = (version, *params.values())
+        cached = _catalog_cache.get(key)
+        if cached is None:
+            row = self.db.execute(CATALOG_QUERY, params).one()
+            cached = _catalog_cache.put(key, (row[0], row[1]))
+        return cached
 
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:
             raise NotFound("No video with this id.")
         return video
+
+
+class _LRU:
+    """A small thread-safe LRU for catalog pages. Keys carry the catalog version, so an entry is never stale:
+    after a change the next request asks for a new key, and old ones age out."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            return None
+
+    def put(self, key, value):
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_catalog_cache = _LRU()
 
 
 def _remove_unless_committed(success: bool, folder: Path) -> None:
