@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.csrf import CookieCSRFStoragePolicy
+from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
 from pyramid_jwt import JWTCookieAuthenticationPolicy
 from webob.cookies import CookieProfile
@@ -74,8 +75,14 @@ class CookieSecurityPolicy:
     def __init__(self, access: JWTCookiePolicy, refresh: JWTCookiePolicy):
         self.access = access
         self.refresh = refresh
+        # Pyramid asks for the identity several times per request (permission check, authenticated_userid);
+        # it costs a JWT check and a database query, so it is worked out once per request.
+        self._identities = RequestLocalCache(self._load_identity)
 
     def identity(self, request) -> User | None:
+        return self._identities.get_or_create(request)
+
+    def _load_identity(self, request) -> User | None:
         claims = self.access.claims_of_type(request, "access")
         if not claims:
             return None

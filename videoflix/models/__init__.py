@@ -52,6 +52,7 @@ def get_tm_session(session_factory: sessionmaker[Session], transaction_manager, 
 def includeme(config) -> None:
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    settings.setdefault("tm.annotate_user", "false")  # nothing reads it; it would cost an identity lookup
     config.include("pyramid_tm")
 
     engine = settings.get("videoflix.engine") or get_engine(settings)
