@@ -33,7 +33,11 @@ def json_body(request, limit: int) -> dict[str, Any]:
 
 def validate(request, schema: colander.Schema) -> dict[str, Any]:
     """Parse the JSON body and deserialize it with `schema`; unknown fields are ignored (colander drops them)."""
-    data = json_body(request, request.registry["videoflix.settings"].max_json_body)
+    return deserialize(schema, json_body(request, request.registry["videoflix.settings"].max_json_body))
+
+
+def deserialize(schema: colander.Schema, data: Any) -> dict[str, Any]:
+    """`schema.deserialize(data)`, with colander's error turned into the 400 field errors of the API."""
     try:
         return schema.deserialize(data)
     except colander.Invalid as exc:

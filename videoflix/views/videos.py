@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import colander
 from pyramid.view import view_config
 
 from ..errors import InvalidInput, UnsupportedMediaType
 from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
-from ..schemas import field_errors
+from ..schemas import deserialize
 from ..schemas.videos import UploadSchema
 from ..security import AUTHENTICATED, STAFF
 from ..services.videos import status_json
@@ -68,10 +67,7 @@ def upload(request):
     settings = request.registry["videoflix.settings"]
     received = receive(request, uploads_dir(settings.media_root), settings.max_upload_size)
     try:
-        try:
-            fields = UploadSchema().deserialize(received.fields)
-        except colander.Invalid as exc:
-            raise InvalidInput(errors=field_errors(exc)) from None
+        fields = deserialize(UploadSchema(), received.fields)
         if received.path is None or received.size == 0:
             raise InvalidInput.field("file", "Attach a video file (form field 'file').")
         container = sniff_container(received.head)
