@@ -126,6 +126,16 @@ class VideoService:
             cached = _catalog_cache.put(key, (row[0], row[1]))
         return cached
 
+    def output_folder(self, video_id: int) -> str:
+        """The current output folder of a ready video (relative to MEDIA_ROOT), else NotFound. One column:
+        this runs for every playlist and segment request."""
+        folder = self.db.execute(
+            sa.select(Video.hls_path).where(Video.id == video_id, Video.status == VideoStatus.READY)
+        ).scalar()
+        if not folder:
+            raise NotFound("No video with this id.")
+        return folder
+
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:

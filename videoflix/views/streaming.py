@@ -8,8 +8,6 @@ Pyramid's FileResponse: wsgi.file_wrapper, Content-Length, Last-Modified, ETag, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyramid.response import FileResponse
 from pyramid.view import view_config
 
@@ -24,8 +22,8 @@ PLAYLIST_CACHE = "private, max-age=60"
 
 
 def serve(request, relative: str, content_type: str, cache_control: str):
-    video = request.videos.get_ready(int(request.matchdict["id"]))
-    root = (request.registry["videoflix.settings"].media_root / video.hls_path).resolve()
+    folder = request.videos.output_folder(int(request.matchdict["id"]))
+    root = (request.registry["videoflix.settings"].media_root / folder).resolve()
     path = (root / relative).resolve()
     if root not in path.parents or not path.is_file():
         raise NotFound("No such file for this video.")
@@ -59,6 +57,4 @@ def segment(request):
 
 @view_config(route_name="stream.thumbnail", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def thumbnail(request):
-    video = request.videos.get_ready(int(request.matchdict["id"]))
-    name = Path(video.thumbnail_path or "").name or "thumbnail.jpg"
-    return serve(request, name, "image/jpeg", SEGMENT_CACHE)
+    return serve(request, "thumbnail.jpg", "image/jpeg", SEGMENT_CACHE)  # the workers write it beside master.m3u8
