@@ -32,18 +32,26 @@ NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when th
 #: (timestamps would not: updated_at is the start of a transaction that may commit after a later one)
 CATALOG_VERSION = sa.text("SELECT count(*), sum(xmin::text::bigint) FROM videos WHERE status = 'ready'")
 
-#: ready videos (optionally of one category), newest first, as one JSON array built by PostgreSQL, and the
-#: number that match; thumbnail_url is :base || id || '/thumbnail.jpg'
-CATALOG_QUERY = sa.text(
-    "SELECT coalesce(json_agg(json_build_object("
+#: one video as the frontend reads it (the list's items and the detail endpoint); :base is the absolute URL of
+#: /api/video/, so thumbnail_url is <base><id>/thumbnail.jpg
+CATALOG_ITEM = (
+    "json_build_object("
     " 'id', v.id, 'created_at', v.created_at, 'title', v.title, 'description', v.description,"
     " 'category', coalesce(v.category, ''), 'thumbnail_url', :base || v.id || '/thumbnail.jpg',"
     " 'duration', v.duration,"
-    " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json)"
-    ") ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"
+    " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json))"
+)
+# Both queries are constants assembled from constants; every value is a bound parameter.
+#: ready videos (optionally of one category), newest first, as one JSON array built by PostgreSQL, and the
+#: number that match
+CATALOG_QUERY = sa.text(
+    "SELECT coalesce(json_agg(" + CATALOG_ITEM + " ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
     " (SELECT count(*) FROM videos WHERE status = 'ready' AND (:category = '' OR lower(category) = :category))"
     " FROM (SELECT * FROM videos WHERE status = 'ready' AND (:category = '' OR lower(category) = :category)"
     " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
+)
+CATALOG_DETAIL = sa.text(
+    "SELECT " + CATALOG_ITEM + "::text FROM videos v WHERE v.id = :id AND v.status = 'ready'"  # noqa: S608
 )
 
 
@@ -101,12 +109,12 @@ class VideoService:
         self.db.add(OutboxEvent(topic=topic, key=str(video_id), payload=payload))
         self.db.execute(NOTIFY_OUTBOX)
 
-    def get_ready(self, video_id: int) -> Video:
-        """A video viewers may see: ready, with an output. Anything else is 404 (not 403: no hints)."""
-        video = self.db.get(Video, video_id)
-        if video is None or video.status != VideoStatus.READY or not video.hls_path:
+    def catalog_item_json(self, base_url: str, video_id: int) -> str:
+        """One ready video as JSON, the same shape as a catalog item; anything else is 404 (no hints)."""
+        item = self.db.execute(CATALOG_DETAIL, {"base": base_url, "id": video_id}).scalar()
+        if item is None:
             raise NotFound("No video with this id.")
-        return video
+        return item
 
     def catalog_json(
         self, base_url: str, category: str | None = None, limit: int | None = None, offset: int = 0

@@ -13,21 +13,6 @@ from ..services.videos import status_json
 from ..uploads import receive
 
 
-def catalog_json(request, video) -> dict:
-    """What the frontend reads: `thumbnail_url` is absolute (used as <img src> on another origin) and
-    `category` always a string (the frontend lower-cases it)."""
-    return {
-        "id": video.id,
-        "created_at": video.created_at,
-        "title": video.title,
-        "description": video.description,
-        "category": video.category or "",
-        "thumbnail_url": request.route_url("stream.thumbnail", id=video.id),
-        "duration": video.duration,
-        "resolutions": [r["name"] for r in video.renditions or []],
-    }
-
-
 def _int_param(request, name: str, low: int, high: int) -> int | None:
     raw = request.GET.get(name)
     if raw is None:
@@ -45,10 +30,7 @@ def video_list(request):
     offset = _int_param(request, "offset", 0, 10**9) or 0
     category = request.GET.get("category") or None
     body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
-    response = request.response
-    response.content_type = "application/json"
-    response.charset = "utf-8"
-    response.text = body
+    response = json_text_response(request, body)
     response.headers["X-Total-Count"] = str(total)
     if limit is not None and offset + limit < total:
         query = {"limit": limit, "offset": offset + limit, **({"category": category} if category else {})}
@@ -56,9 +38,19 @@ def video_list(request):
     return response
 
 
-@view_config(route_name="videos.detail", request_method="GET", renderer="json", permission=AUTHENTICATED)
+@view_config(route_name="videos.detail", request_method="GET", permission=AUTHENTICATED)
 def video_detail(request):
-    return catalog_json(request, request.videos.get_ready(int(request.matchdict["id"])))
+    body = request.videos.catalog_item_json(request.route_url("videos.list"), int(request.matchdict["id"]))
+    return json_text_response(request, body)
+
+
+def json_text_response(request, body: str):
+    """A response whose JSON PostgreSQL already wrote (the catalog's items never pass through Python objects)."""
+    response = request.response
+    response.content_type = "application/json"
+    response.charset = "utf-8"
+    response.text = body
+    return response
 
 
 @view_config(route_name="videos.list", request_method="POST", renderer="json", permission=STAFF)
