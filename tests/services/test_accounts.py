@@ -173,3 +173,34 @@ def test_deactivated_user_loses_the_session(accounts, sessions, dbsession):
 @pytest.mark.parametrize(("user_id", "session_id"), [("x", "y"), ("1", "not-a-uuid"), ("", "")])
 def test_malformed_claims_are_anonymous(sessions, user_id, session_id):
     assert sessions.active_user(user_id, session_id) is None
+
+
+class CountingHasher(Hasher):
+    """Counts argon2 verifications, real or dummy: the work a login failure costs."""
+
+    def __init__(self):
+        super().__init__()
+        self.verifications = 0
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verifications += 1
+        return super().verify(password_hash, password)
+
+
+@pytest.mark.parametrize("case", ["unknown email", "wrong password", "inactive account"])
+def test_every_login_failure_costs_one_argon2_verification(dbsession, clock, case):
+    """What keeps login timing from telling whether an account exists: each path verifies exactly once."""
+    hasher = CountingHasher()
+    settings = build_settings({"videoflix.secret_key": "s" * 40})
+    accounts = AccountService(dbsession, settings, hasher, clock)
+    mail = accounts.register("timing@example.com", PASSWORD)
+    if case != "inactive account":
+        accounts.activate(mail.uidb64, mail.token)
+    hasher.verifications = 0
+    email = "someone-else@example.com" if case == "unknown email" else "timing@example.com"
+    password = "Wrong-password-1" if case == "wrong password" else PASSWORD
+
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate(email, password)
+
+    assert hasher.verifications == 1
