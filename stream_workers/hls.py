@@ -17,18 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo
+from videoflix.media import MediaInfo, Rung, ladder_for
 
-
-@dataclass(frozen=True)
-class Rung:
-    name: str  # also the URL segment: /api/video/{id}/{name}/index.m3u8
-    height: int
-    video_kbps: int
-
-
-#: the ladder (x264 veryfast): 1.0 / 2.8 / 5.0 Mbit/s
-LADDER = (Rung("480p", 480, 1000), Rung("720p", 720, 2800), Rung("1080p", 1080, 5000))
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
 THUMBNAIL_HEIGHT = 360
@@ -43,14 +33,8 @@ class TranscodeTimeout(TranscodeError):
 
 
 def plan(info: MediaInfo) -> list[Rung]:
-    """The rungs at or below the source height (never upscale). A source below the lowest rung still gets
-    that rung, at its own height, so every video has something to play."""
-    height = info.height or 0
-    rungs = [r for r in LADDER if r.height <= height]
-    if not rungs:
-        lowest = LADDER[0]
-        rungs = [Rung(lowest.name, max(2, height - height % 2), lowest.video_kbps)]
-    return rungs
+    """The renditions to make from this source (`videoflix.media.ladder_for`: never upscale)."""
+    return ladder_for(info.height)
 
 
 def thumbnail_time(info: MediaInfo) -> float:

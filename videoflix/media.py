@@ -131,6 +131,29 @@ def probe(path: Path, ffmpeg: str | None = None, timeout: float = 30.0) -> Media
     return parse_probe(result.stderr.decode("utf-8", "replace"))
 
 
+@dataclass(frozen=True)
+class Rung:
+    name: str  # also the URL segment: /api/video/{id}/{name}/index.m3u8
+    height: int
+    video_kbps: int
+
+
+#: the renditions, lowest first (x264 veryfast: 1.0 / 2.8 / 5.0 Mbit/s)
+LADDER = (Rung("480p", 480, 1000), Rung("720p", 720, 2800), Rung("1080p", 1080, 5000))
+RESOLUTIONS = tuple(rung.name for rung in LADDER)
+
+
+def ladder_for(height: int | None) -> list[Rung]:
+    """The rungs at or below the source height (never upscale). A source below the lowest rung still gets
+    that rung, at its own height, so every video has something to play."""
+    height = height or 0
+    rungs = [r for r in LADDER if r.height <= height]
+    if not rungs:
+        lowest = LADDER[0]
+        rungs = [Rung(lowest.name, max(2, height - height % 2), lowest.video_kbps)]
+    return rungs
+
+
 def video_dir(media_root: Path, video_id: int) -> Path:
     return media_root / "videos" / str(video_id)
 

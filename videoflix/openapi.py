@@ -11,6 +11,9 @@ from typing import Any
 
 from pyramid.view import view_config
 
+from .media import RESOLUTIONS
+from .views.streaming import PLAYLIST, SEGMENT
+
 JSON = "application/json"
 
 
@@ -51,7 +54,6 @@ CSRF = {"name": "X-CSRFToken", "in": "header", "required": False, "schema": stri
 PASSWORD = string(minLength=8, maxLength=128, format="password")
 UNAUTHORIZED = error("Not logged in (no valid access cookie).")
 NOT_FOUND = error("Unknown, or not ready.")
-STREAM = {"parameters": [], "security": COOKIE}
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(
@@ -72,7 +74,7 @@ SCHEMAS: dict[str, Any] = {
             "category": string(),
             "thumbnail_url": string(format="uri"),
             "duration": {"type": "number", "nullable": True},
-            "resolutions": {"type": "array", "items": string(enum=["480p", "720p", "1080p"])},
+            "resolutions": {"type": "array", "items": string(enum=list(RESOLUTIONS))},
         },
         ["id", "created_at", "title", "description", "category", "thumbnail_url", "duration", "resolutions"],
     ),
@@ -176,7 +178,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
     }},
     "stream.master": {"get": {
         "summary": "Adaptive playlist over the renditions that exist", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("Playlist", "application/vnd.apple.mpegurl"), "401": UNAUTHORIZED,
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
                       "404": NOT_FOUND},
     }},
     "stream.thumbnail": {"get": {
@@ -185,17 +187,17 @@ OPERATIONS: dict[str, dict[str, dict]] = {
     }},
     "stream.playlist": {"get": {
         "summary": "A rendition's playlist", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("Playlist", "application/vnd.apple.mpegurl"), "401": UNAUTHORIZED,
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
                       "404": NOT_FOUND},
     }},
     "stream.segment": {"get": {
         "summary": "A media segment (Range requests answered with 206)", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("MPEG-TS", "video/MP2T"), "206": file_response("Part", "video/MP2T"),
+        "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
                       "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
     "stream.segment_slash": {"get": {
         "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("MPEG-TS", "video/MP2T"), "401": UNAUTHORIZED, "404": NOT_FOUND},
+        "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
     "docs.openapi": {"get": {
         "summary": "This document", "tags": ["docs"],
@@ -212,7 +214,7 @@ PATH_PARAMETERS = {
     "id": {"type": "integer", "minimum": 1},
     "uidb64": string(),
     "token": string(),
-    "resolution": string(enum=["480p", "720p", "1080p"]),
+    "resolution": string(enum=list(RESOLUTIONS)),
     "segment": string(pattern=r"^\d{3,6}$"),
 }
 

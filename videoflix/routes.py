@@ -1,5 +1,10 @@
 """Every route of the API, one a line, grouped by resource. Paths are the existing frontend's."""
 
+from .media import RESOLUTIONS
+
+#: only the ladder's names match: any other resolution is 404 before a view runs
+RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"
+
 
 def includeme(config) -> None:
     # accounts
@@ -24,6 +29,6 @@ def includeme(config) -> None:
     # streaming (patterns are strict: anything else is 404 before a view runs)
     config.add_route("stream.master", r"/api/video/{id:\d+}/master.m3u8")
     config.add_route("stream.thumbnail", r"/api/video/{id:\d+}/thumbnail.jpg")
-    config.add_route("stream.playlist", r"/api/video/{id:\d+}/{resolution:(480|720|1080)p}/index.m3u8")
-    config.add_route("stream.segment", r"/api/video/{id:\d+}/{resolution:(480|720|1080)p}/{segment:\d{3,6}}.ts")
-    config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/{resolution:(480|720|1080)p}/{segment:\d{3,6}}.ts/")
+    config.add_route("stream.playlist", r"/api/video/{id:\d+}/" + RESOLUTION + r"/index.m3u8")
+    config.add_route("stream.segment", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts")
+    config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts/")

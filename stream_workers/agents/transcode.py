@@ -86,7 +86,7 @@ async def process(event: VideoUploaded) -> None:
     work = folder / f".work-{job}"
     work.mkdir(parents=True)
     rungs = hls.plan(info)
-    argv = hls.build_command(hls_ffmpeg(), source, work, info, rungs, preset=settings.x264_preset)
+    argv = hls.build_command(ffmpeg_exe(settings.ffmpeg_binary), source, work, info, rungs, preset=settings.x264_preset)
     last_sent = time.monotonic()
 
     async def on_progress(parser: hls.ProgressParser) -> None:
@@ -118,10 +118,6 @@ async def process(event: VideoUploaded) -> None:
             attempt=event.attempt,
         )
     )
-
-
-def hls_ffmpeg() -> str:
-    return ffmpeg_exe(settings.ffmpeg_binary)
 
 
 async def progress(event: VideoUploaded, percent: float) -> None:

@@ -19,11 +19,8 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..config import Settings
 from ..errors import NotFound
-from ..media import MediaInfo, video_dir
+from ..media import LADDER, MediaInfo, ladder_for, video_dir
 from ..models import OutboxEvent, User, Video, VideoStatus
-
-#: the renditions a video can have, lowest first: name -> height
-LADDER: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
 
 NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
 
@@ -210,8 +207,9 @@ def skipped_resolutions(video: Video) -> dict[str, str]:
     """Rungs of the ladder above the source's height, which are not made (no upscaling)."""
     if not video.height:
         return {}
+    made = {rung.name for rung in ladder_for(video.height)}
     return {
-        name: f"not made: the source is {video.height} px high and videos are never upscaled"
-        for name, height in LADDER.items()
-        if height > video.height and height != min(LADDER.values())
+        rung.name: f"not made: the source is {video.height} px high and videos are never upscaled"
+        for rung in LADDER
+        if rung.name not in made
     }
