@@ -19,21 +19,16 @@ from .conftest import PARTITIONS, PASSWORD, VIDEOFLIX
 pytestmark = pytest.mark.integration
 
 
-def decode(path: Path) -> tuple[int, object]:
-    """Decode a playlist or file completely with FFmpeg: (exit status, media facts of what it read)."""
+def decode(path: Path) -> tuple[int, object, float]:
+    """Decode a playlist or file completely with FFmpeg, once: (exit status, media facts of what it read,
+    seconds of media decoded)."""
     result = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "null", "-"], capture_output=True, timeout=120
     )
-    return result.returncode, parse_probe(result.stderr.decode("utf-8", "replace"))
-
-
-def decoded_seconds(path: Path) -> float:
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "null", "-"], capture_output=True, timeout=120
-    )
-    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", result.stderr.decode())
-    h, m, s = times[-1]
-    return int(h) * 3600 + int(m) * 60 + float(s)
+    stderr = result.stderr.decode("utf-8", "replace")
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", stderr)
+    seconds = int(times[-1][0]) * 3600 + int(times[-1][1]) * 60 + float(times[-1][2]) if times else 0.0
+    return result.returncode, parse_probe(stderr), seconds
 
 
 def test_cli_upload_is_transcoded_to_playable_hls(pipeline, media_files):
@@ -72,12 +67,12 @@ def test_cli_upload_is_transcoded_to_playable_hls(pipeline, media_files):
         durations = [float(d) for d in re.findall(r"#EXTINF:([\d.]+)", text)]
         assert all(d <= 4.1 for d in durations) and sum(durations) == pytest.approx(5.0, abs=0.2)
         assert re.findall(r"^\d{3}\.ts$", text, re.MULTILINE)[0] == "000.ts"
-        status_code, facts = decode(playlist)
+        status_code, facts, seconds = decode(playlist)
         assert status_code == 0 and facts.height == height and facts.has_audio
-        assert decoded_seconds(playlist) == pytest.approx(5.0, abs=0.2)
+        assert seconds == pytest.approx(5.0, abs=0.2)
     thumbnail = output / "thumbnail.jpg"
     assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
-    status_code, facts = decode(thumbnail)
+    status_code, facts, _ = decode(thumbnail)
     assert status_code == 0 and facts.video_codec == "mjpeg" and facts.height == 360
     folder = output.parent
     assert [p.name for p in folder.iterdir() if p.name.startswith((".work", "hls-"))] == [output.name]
