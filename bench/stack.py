@@ -11,12 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-from videoflix.config import normalize_database_url
-from videoflix.devservices import EmbeddedPostgres, free_port, wait_for_port
+from videoflix.devservices import EmbeddedPostgres, free_port, upgrade_database, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INI = str(ROOT / "development.ini")
@@ -50,12 +45,7 @@ def web_stack(
         if not url:
             database = EmbeddedPostgres(work / "pgdata", database="videoflix_bench", temporary=True)
             url = database.start()
-        engine = sa.create_engine(normalize_database_url(url))
-        with engine.begin() as connection:
-            config = Config(INI)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        engine.dispose()
+        upgrade_database(url)
         if prepare is not None:
             prepare(url)
         env = {**os.environ, "DATABASE_URL": url, **env}

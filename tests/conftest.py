@@ -18,13 +18,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from webtest import TestApp
 
 from videoflix import main
 from videoflix.config import ENVIRONMENT, normalize_database_url
-from videoflix.devservices import EmbeddedPostgres, MailSink, TansuBroker
+from videoflix.devservices import EmbeddedPostgres, MailSink, TansuBroker, upgrade_database
 from videoflix.models import TEST_CONNECTION_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,11 +61,8 @@ def database_url(postgres_server) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url):
+    upgrade_database(database_url)
     engine = sa.create_engine(database_url)
-    with engine.begin() as connection:
-        config = Config(str(ROOT / "development.ini"))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
     yield engine
     engine.dispose()
 

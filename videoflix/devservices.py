@@ -31,6 +31,7 @@ from urllib.parse import quote
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -126,6 +127,24 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def upgrade_database(url: str) -> None:
+    """`alembic upgrade head` with the project's migrations on the database at `url` (tests, benchmarks)."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from .config import normalize_database_url
+
+    engine = sa.create_engine(normalize_database_url(url))
+    try:
+        with engine.begin() as connection:
+            config = Config(str(PROJECT / "development.ini"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
 
 
 def pgdata_location(preferred: Path) -> Path:

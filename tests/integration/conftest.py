@@ -20,12 +20,10 @@ import psutil
 import psycopg2
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from videoflix.cli.upload import Client
 from videoflix.config import ENVIRONMENT
-from videoflix.devservices import TansuBroker, free_port, wait_for_port
+from videoflix.devservices import TansuBroker, free_port, upgrade_database, wait_for_port
 
 from ..clips import make_clip, make_corrupt
 
@@ -204,12 +202,7 @@ def pipeline(database_url):
     broker = TansuBroker(log_path=folder / "tansu.log")
     broker.start()
     with own_database(database_url, "videoflix_pipeline") as url:
-        config = Config(str(ROOT / "development.ini"))
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        engine.dispose()
+        upgrade_database(url)
         port = free_port()
         frontend_port = free_port()  # the browser test's page is served there, as the real frontend would be
         env = {
