@@ -25,6 +25,7 @@ requires = [
     "multipart>=1.2",  # streaming multipart parser: uploads go to disk with flat memory
     "imageio-ffmpeg>=0.5",  # a static FFmpeg (libx264, aac) for probing and transcoding
     "tqdm>=4.66",  # progress bars of `videoflix upload`
+    "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
 ]
 
 dev_requires = [

@@ -59,16 +59,15 @@ def seed(url: str, media: Path, count: int) -> None:
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO videos (title, description, category, status, source_path, hls_path, thumbnail_path,"
+                "INSERT INTO videos (title, description, category, status, source_path, hls_path,"
                 " duration, width, height, renditions, created_at)"
                 " SELECT 'Film ' || n, 'A film about the number ' || n,"
                 " (ARRAY['Drama','Comedy','Documentary'])[n % 3 + 1],"
-                " 'ready', 'x', :hls, :thumb, 6.0, 1280, 720, CAST(:renditions AS jsonb),"
+                " 'ready', 'x', :hls, 6.0, 1280, 720, CAST(:renditions AS jsonb),"
                 " now() - n * interval '1 minute' FROM generate_series(1, :count) AS n"
             ),
             {
                 "hls": OUTPUT,
-                "thumb": f"{OUTPUT}/thumbnail.jpg",
                 "renditions": json.dumps(renditions),
                 "count": count,
             },

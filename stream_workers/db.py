@@ -83,7 +83,6 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "error": None,
                 "renditions": event.renditions,
                 "hls_path": event.hls_path,
-                "thumbnail_path": event.thumbnail,
                 "processed_at": sa.func.now(),
             }
             if event.duration:

@@ -4,8 +4,11 @@ and a real SMTP server, the way the existing frontend calls it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from cachetools import TTLCache
 
+from videoflix.caches import LockedCache
 from videoflix.models import AuthSession, User
+from videoflix.services import live_sessions
 from videoflix.services.accounts import encode_uid
 
 from .conftest import PASSWORD
@@ -123,6 +126,7 @@ def test_replaying_a_rotated_refresh_token_ends_the_session(frontend, connection
     stolen = frontend.app.cookies["refresh_token"]
     frontend.post("/api/token/refresh/", status=200)  # the legitimate client rotates
     current_access = frontend.app.cookies["access_token"]
+    frontend.get("/api/video/", status=200)  # the live session is now remembered (services.live_sessions)
 
     frontend.app.set_cookie("refresh_token", stolen)
     replay = frontend.post("/api/token/refresh/", status=401)
@@ -141,6 +145,7 @@ def test_refresh_without_a_cookie_is_401(frontend):
 def test_logout_clears_cookies_and_revokes_the_session(frontend):
     frontend.signed_up("logout@example.com")
     access, refresh = frontend.app.cookies["access_token"], frontend.app.cookies["refresh_token"]
+    frontend.get("/api/video/", status=200)  # the live session is now remembered (services.live_sessions)
 
     response = frontend.post("/api/logout/", status=200)
 
@@ -179,6 +184,7 @@ def test_password_reset_answers_the_same_for_unknown_accounts(frontend, mailbox)
 def test_password_confirm_sets_the_password_once_and_ends_sessions(frontend, mailbox):
     frontend.signed_up("confirm@example.com")
     old_access = frontend.app.cookies["access_token"]
+    frontend.get("/api/video/", status=200)  # the live session is now remembered (services.live_sessions)
     frontend.post("/api/password_reset/", {"email": "confirm@example.com"}, status=200)
     _, first = frontend.last_link()
     frontend.post("/api/password_reset/", {"email": "confirm@example.com"}, status=200)
@@ -210,3 +216,18 @@ def test_password_confirm_validates_the_new_password(frontend):
     assert "This password is entirely numeric." in weak.json["errors"]["new_password"]
     # the link survived the rejected attempts
     frontend.post(path, {"new_password": "An0ther-good-one", "confirm_password": "An0ther-good-one"}, status=200)
+
+
+def test_a_revocation_by_another_process_shows_within_the_cache_lifetime(frontend, connection, monkeypatch):
+    """Revocations here clear the live-session cache on commit (tests above); another process's revocation
+    is seen once the remembered entry expires, after LIVE_TTL seconds."""
+    clock = [0.0]
+    cache = LockedCache(TTLCache(maxsize=16, ttl=live_sessions.LIVE_TTL, timer=lambda: clock[0]))
+    monkeypatch.setattr(live_sessions, "cache", cache)
+    frontend.signed_up("elsewhere@example.com")
+    frontend.get("/api/video/", status=200)
+
+    connection.execute(sa.update(AuthSession).values(revoked_at=sa.func.now()))  # as another web process would
+    frontend.get("/api/video/", status=200)
+    clock[0] += live_sessions.LIVE_TTL + 0.1
+    frontend.get("/api/video/", status=401)

@@ -39,7 +39,6 @@ def add_video(dbsession, hls_output):
             status=status,
             source_path="x",
             hls_path=OUTPUT if status == VideoStatus.READY else None,
-            thumbnail_path=f"{OUTPUT}/thumbnail.jpg",
             duration=2.0,
             renditions=[{"name": "480p", "width": 640, "height": 360, "bandwidth": 1000000}],
             created_at=sa.func.now() - sa.text(f"interval '{minutes_ago} minutes'"),
@@ -225,3 +224,15 @@ def test_catalog_follows_every_change(viewer, add_video, dbsession):
     dbsession.get(Video, second).status = VideoStatus.FAILED
     dbsession.commit()
     assert [v["id"] for v in viewer.get("/api/video/", status=200).json] == [first]
+
+
+def test_a_removed_output_is_gone_at_once(viewer, add_video, hls_output, tmp_path):
+    """Output folders are remembered for a few seconds per video, but every file is still looked up on disk."""
+    video = add_video()
+    viewer.get(f"/api/video/{video}/480p/000.ts", status=200)
+    moved = tmp_path / "000.ts"
+    (hls_output / "480p" / "000.ts").rename(moved)
+    try:
+        viewer.get(f"/api/video/{video}/480p/000.ts", status=404)
+    finally:
+        moved.rename(hls_output / "480p" / "000.ts")

@@ -48,7 +48,6 @@ class Video(Base):
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
     #: the folder holding master.m3u8, <rendition>/index.m3u8 and the thumbnail of the current output
     hls_path: Mapped[str | None] = mapped_column(String(500))
-    thumbnail_path: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: times the relay's watchdog queued the video again because nothing happened to it for a while
     requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -22,6 +22,7 @@ from ..config import Settings
 from ..errors import InvalidInput, InvalidToken, VideoflixError
 from ..models import AccountToken, AuthSession, TokenPurpose, User
 from ..passwords import Hasher
+from .live_sessions import sessions_revoked
 
 
 def utcnow() -> datetime:
@@ -142,6 +143,7 @@ class AccountService:
             .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        sessions_revoked(self.db)
 
     # -- tokens -----------------------------------------------------------------------------------------
     def _issue(self, user: User, purpose: TokenPurpose, ttl: int) -> MailToken:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import AuthenticationFailed
 from ..models import AuthSession, User
 from .accounts import utcnow
+from .live_sessions import sessions_revoked
 
 
 class SessionService:
@@ -45,6 +46,7 @@ class SessionService:
             raise AuthenticationFailed("Refresh token is invalid or expired.")
         if not secrets.compare_digest(session.refresh_jti, jti):
             session.revoked_at = now
+            sessions_revoked(self.db)
             raise ReplayDetected()
         if not session.user.is_active:
             raise AuthenticationFailed("Refresh token is invalid or expired.")
@@ -57,6 +59,7 @@ class SessionService:
         session = self._get(session_id, lock=True)
         if session is not None and session.revoked_at is None:
             session.revoked_at = self.clock()
+            sessions_revoked(self.db)
 
     def active_user(self, user_id: str, session_id: str) -> User | None:
         """The user of a live session, in one query: the per-request cost of cookie authentication."""

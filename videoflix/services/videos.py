@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.orm import Session
 
 from .. import events
+from ..caches import LockedCache
 from ..config import Settings
 from ..errors import NotFound
 from ..media import LADDER, MediaInfo, ladder_for, video_dir
@@ -132,13 +132,16 @@ class VideoService:
         return cached
 
     def output_folder(self, video_id: int) -> str:
-        """The current output folder of a ready video (relative to MEDIA_ROOT), else NotFound. One column:
-        this runs for every playlist and segment request."""
-        folder = self.db.execute(
-            sa.select(Video.hls_path).where(Video.id == video_id, Video.status == VideoStatus.READY)
-        ).scalar()
-        if not folder:
-            raise NotFound("No video with this id.")
+        """The current output folder of a ready video (relative to MEDIA_ROOT), else NotFound. This runs
+        for every playlist and segment request, so answers are kept for FOLDER_TTL seconds."""
+        folder = _folder_cache.get(video_id)
+        if folder is None:
+            folder = self.db.execute(
+                sa.select(Video.hls_path).where(Video.id == video_id, Video.status == VideoStatus.READY)
+            ).scalar()
+            if not folder:
+                raise NotFound("No video with this id.")
+            _folder_cache.put(video_id, folder)
         return folder
 
     def get(self, video_id: int) -> Video:
@@ -148,32 +151,14 @@ class VideoService:
         return video
 
 
-class _LRU:
-    """A small thread-safe LRU for catalog pages. Keys carry the catalog version, so an entry is never stale:
-    after a change the next request asks for a new key, and old ones age out."""
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self.items: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-            return None
-
-    def put(self, key, value):
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
-
-
-_catalog_cache = _LRU()
+#: catalog pages; keys carry the catalog version, so an entry is never stale: after a change the next request
+#: asks for a new key, and old ones age out
+_catalog_cache: LockedCache[tuple[str, int]] = LockedCache(LRUCache(maxsize=64))
+#: video id -> current output folder of a ready video, for the playlist and segment requests (a player fetches
+#: one every few seconds). A folder may lag a change by FOLDER_TTL seconds; files are still checked on disk,
+#: so a deleted or replaced output answers 404, never stale bytes from elsewhere.
+FOLDER_TTL = 5.0
+_folder_cache: LockedCache[str] = LockedCache(TTLCache(maxsize=4096, ttl=FOLDER_TTL))
 
 
 def _remove_unless_committed(success: bool, folder: Path) -> None:
