@@ -43,11 +43,46 @@ ENVIRONMENT: dict[str, str] = {
     "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
     "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
     "FFMPEG_BINARY": "videoflix.ffmpeg_binary",
+    "RATE_LIMIT_LOGIN_ACCOUNT": "videoflix.rate_limit.login_account",
+    "RATE_LIMIT_LOGIN_IP": "videoflix.rate_limit.login_ip",
+    "RATE_LIMIT_RESET_ACCOUNT": "videoflix.rate_limit.reset_account",
+    "RATE_LIMIT_RESET_IP": "videoflix.rate_limit.reset_ip",
+}
+
+#: defaults: failed logins per account, login attempts per client address, reset requests per account and
+#: per client address (COUNT/SECONDS)
+RATE_LIMITS = {
+    "login_account": "10/900",
+    "login_ip": "100/900",
+    "reset_account": "5/3600",
+    "reset_ip": "30/3600",
 }
 
 #: values that mean "no secret was configured" (the template's placeholder among them)
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "your-secret-key"}
 MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` hits per `seconds`; count 0 switches the limit off."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        """`10/900` (10 per 900 s) or `off`."""
+        if text.strip().lower() in ("off", "0"):
+            return cls(0, 1)
+        count, _, seconds = text.partition("/")
+        try:
+            limit = cls(int(count), int(seconds))
+        except ValueError:
+            limit = cls(-1, 0)
+        if limit.count < 0 or limit.seconds <= 0:
+            raise ConfigurationError(f"not a rate limit: {text!r} (expected COUNT/SECONDS, e.g. 10/900, or off)")
+        return limit
 
 
 @dataclass(frozen=True)
@@ -69,6 +104,7 @@ class Settings:
     max_upload_size: int
     media_root: Path
     ffmpeg_binary: str | None
+    rate_limits: Mapping[str, Limit]
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -145,6 +181,10 @@ def build_settings(raw: dict[str, str]) -> Settings:
         max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
         media_root=media_root,
         ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,
+        rate_limits={
+            name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
+            for name, default in RATE_LIMITS.items()
+        },
     )
 
 

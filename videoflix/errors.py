@@ -12,6 +12,8 @@ class VideoflixError(Exception):
     def __init__(self, detail: str | None = None, errors: dict[str, list[str]] | None = None):
         self.detail = detail or self.detail
         self.errors = errors or {}
+        #: extra response headers (e.g. Retry-After)
+        self.headers: dict[str, str] = {}
         super().__init__(self.detail)
 
 
@@ -52,3 +54,13 @@ class PayloadTooLarge(VideoflixError):
 class UnsupportedMediaType(VideoflixError):
     status = 415
     detail = "Unsupported media type."
+
+
+class TooManyRequests(VideoflixError):
+    status = 429
+    detail = "Too many attempts. Please wait before trying again."
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.retry_after = retry_after
+        self.headers["Retry-After"] = str(retry_after)

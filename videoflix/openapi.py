@@ -29,6 +29,14 @@ def error(description: str) -> dict:
     return json_response(description, ref("Error"))
 
 
+def rate_limited(description: str) -> dict:
+    response = error(description)
+    response["headers"] = {
+        "Retry-After": {"description": "Seconds until the limit resets", "schema": {"type": "integer"}}
+    }
+    return response
+
+
 def body(schema: dict, content_type: str = JSON) -> dict:
     return {"required": True, "content": {content_type: {"schema": schema}}}
 
@@ -119,7 +127,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "summary": "Log in; sets access_token, refresh_token (HttpOnly) and csrftoken cookies", "tags": ["accounts"],
         "requestBody": body(obj({"email": string(), "password": string()}, ["email", "password"])),
         "responses": {"200": json_response("Logged in", obj({"detail": string(), "user": ref("User")})),
-                      "400": error("Wrong email or password, or not activated (one message).")},
+                      "400": error("Wrong email or password, or not activated (one message)."),
+                      "429": rate_limited("Too many failed logins for this email, or attempts from this address.")},
     }},
     "accounts.logout": {"post": {
         "summary": "Log out; deletes the cookies and ends the session", "tags": ["accounts"],
@@ -135,7 +144,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
     "accounts.password_reset": {"post": {
         "summary": "Mail a password reset link (same answer whether or not the account exists)",
         "tags": ["accounts"], "requestBody": body(obj({"email": string(format="email")}, ["email"])),
-        "responses": {"200": json_response("Accepted", ref("Detail")), "400": error("Malformed email.")},
+        "responses": {"200": json_response("Accepted", ref("Detail")), "400": error("Malformed email."),
+                      "429": rate_limited("Too many requests for this email or from this address.")},
     }},
     "accounts.password_confirm": {"post": {
         "summary": "Set a new password with the mailed link", "tags": ["accounts"],

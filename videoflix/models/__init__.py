@@ -12,6 +12,7 @@ import zope.sqlalchemy
 from sqlalchemy.orm import Session, sessionmaker
 
 from .meta import Base
+from .rate_limit import RateLimitCounter
 from .user import AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoStatus
 
@@ -20,6 +21,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "OutboxEvent",
+    "RateLimitCounter",
     "TokenPurpose",
     "User",
     "Video",

@@ -7,6 +7,7 @@ from ..passwords import Hasher
 from .accounts import AccountService
 from .mail import AccountMails
 from .sessions import SessionService
+from .throttle import Throttle
 from .videos import VideoService
 
 
@@ -25,7 +26,11 @@ def includeme(config) -> None:
     def videos(request) -> VideoService:
         return VideoService(request.dbsession, request.registry["videoflix.settings"], request.tm)
 
+    def throttle(request) -> Throttle:
+        return Throttle(request.dbsession)
+
     config.add_request_method(accounts, reify=True)
+    config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

@@ -6,13 +6,16 @@ login, and a stale auth cookie must never lock a user out of logging in again.
 
 from __future__ import annotations
 
+import contextlib
+
 from pyramid.csrf import new_csrf_token
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
-from ..errors import AuthenticationFailed
+from ..errors import AuthenticationFailed, TooManyRequests
 from ..schemas import validate
 from ..schemas.accounts import LoginSchema, PasswordConfirmSchema, PasswordResetSchema, RegisterSchema
+from ..services.accounts import InvalidCredentials
 from .errors import render
 
 
@@ -35,10 +38,29 @@ def activate(request):
     return {"message": "Account successfully activated."}
 
 
+def client_key(request) -> str:
+    """The client's address (waitress puts the proxy's X-Forwarded-For there when it trusts the proxy)."""
+    return request.client_addr or "unknown"
+
+
 @view_config(route_name="accounts.login", request_method="POST", renderer="json", require_csrf=False)
 def login(request):
+    """Rate limited per client address (every attempt) and per account (failed attempts; a locked account
+    answers 429 before its password is checked, whether or not it exists). Failures are returned, not
+    raised, so the counted attempt is committed."""
     data = validate(request, LoginSchema())
-    user = request.accounts.authenticate(data["email"], data["password"])
+    limits = request.registry["videoflix.settings"].rate_limits
+    account = f"login:account:{data['email'].strip().lower()}"
+    try:
+        request.throttle.hit(f"login:ip:{client_key(request)}", limits["login_ip"])
+        request.throttle.check(account, limits["login_account"])
+        user = request.accounts.authenticate(data["email"], data["password"])
+    except InvalidCredentials as exc:
+        with contextlib.suppress(TooManyRequests):  # this attempt is answered as what it is; the next one gets 429
+            request.throttle.hit(account, limits["login_account"])
+        return render(request, exc)
+    except TooManyRequests as exc:
+        return render(request, exc)
     session = request.auth_sessions.start(user)
     request.response.headerlist.extend(remember(request, user.id, session=session))
     new_csrf_token(request)
@@ -77,6 +99,12 @@ def token_refresh(request):
 def password_reset(request):
     """The same answer whether or not the account exists (no account enumeration)."""
     data = validate(request, PasswordResetSchema())
+    limits = request.registry["videoflix.settings"].rate_limits
+    try:
+        request.throttle.hit(f"reset:ip:{client_key(request)}", limits["reset_ip"])
+        request.throttle.hit(f"reset:account:{data['email'].strip().lower()}", limits["reset_account"])
+    except TooManyRequests as exc:
+        return render(request, exc)
     mail = request.accounts.request_password_reset(data["email"])
     if mail is not None:
         request.account_mails.send(request.account_mails.password_reset(mail))

@@ -28,7 +28,7 @@ def error_response(request, status: int, detail: str, errors: dict | None = None
 
 
 def render(request, exc: VideoflixError):
-    return error_response(request, exc.status, exc.detail, exc.errors)
+    return error_response(request, exc.status, exc.detail, exc.errors, headers=exc.headers)
 
 
 @exception_view_config(VideoflixError)
