@@ -33,6 +33,8 @@ app = faust.App(
     topic_partitions=settings.topic_partitions,
     consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined
     broker_max_poll_interval=LONGEST_JOB,
+    # a killed worker's partitions (and its unacknowledged job) move to the others after this long
+    broker_session_timeout=settings.session_timeout,
     stream_processing_timeout=LONGEST_JOB,
     producer_acks=-1,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,15 @@ from videoflix.media import MediaInfo, Rung, ladder_for
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
 THUMBNAIL_HEIGHT = 360
+
+
+#: FFmpeg messages that blame the storage, not the file: such a failure is retried like any other fault
+#: of the machine, and reported as what it is
+STORAGE_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Input/output error")
+
+
+class StorageError(OSError):
+    """The output could not be written (disk full, read-only, I/O error). Transient: the job is retried."""
 
 
 class TranscodeError(Exception):
@@ -163,6 +173,9 @@ async def run_ffmpeg(
             await asyncio.wait_for(errors, 5)
     stderr = stderr_tail.decode("utf-8", "replace")
     if proc.returncode != 0:
+        fault = next((f for f in STORAGE_FAULTS if f in stderr), None)
+        if fault:
+            raise StorageError(f"The output could not be written: {fault.lower()}. FFmpeg said: {summarize(stderr)}")
         raise TranscodeError(
             "The video could not be decoded; the file may be damaged or use an unsupported codec. "
             f"FFmpeg said: {summarize(stderr)}"
@@ -180,6 +193,23 @@ def summarize(stderr: str) -> str:
 
 def playlist_segments(playlist: Path) -> list[str]:
     return [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+
+
+def check_storage(folder: Path, size: int = 1 << 20) -> None:
+    """StorageError if `size` bytes cannot be written in `folder` (disk full, quota, read-only). FFmpeg's HLS
+    muxer can end with status 0 and no message when its writes fail, leaving an incomplete output that
+    would otherwise be blamed on the file."""
+    probe_file = folder / ".storage-check"
+    try:
+        with probe_file.open("wb") as out:
+            out.write(b"\0" * size)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        raise StorageError(f"The output could not be written: {(exc.strerror or str(exc)).lower()}.") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            probe_file.unlink()
 
 
 def check_output(output: Path, rungs: list[Rung]) -> None:

@@ -23,6 +23,7 @@ class WorkerSettings:
     stall_timeout: float  # seconds without FFmpeg progress before it counts as hung
     progress_interval: float  # seconds between progress events
     requeue_after: float  # seconds a waiting video may see no activity before the watchdog queues it again
+    session_timeout: float  # seconds of silence after which Kafka gives a worker's partitions to the others
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -41,6 +42,7 @@ class WorkerSettings:
             stall_timeout=float(env.get("TRANSCODE_STALL_TIMEOUT", "120")),
             progress_interval=float(env.get("PROGRESS_INTERVAL", "1.0")),
             requeue_after=float(env.get("REQUEUE_AFTER", "300")),
+            session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "60")),
         )
 
 

@@ -97,7 +97,11 @@ async def process(event: VideoUploaded) -> None:
 
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
-        await in_thread(hls.check_output, work, rungs)
+        try:
+            await in_thread(hls.check_output, work, rungs)
+        except hls.TranscodeError:
+            await in_thread(hls.check_storage, work)  # a full or read-only disk is not the file's fault
+            raise
         renditions = await in_thread(hls.master_renditions, work, rungs)
         final = folder / f"hls-{job}"
         await in_thread(os.rename, work, final)  # complete, then visible under its final name

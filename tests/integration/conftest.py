@@ -158,7 +158,7 @@ class Pipeline:
         self.broker = broker
         self.api = api
         self.media = Path(env["MEDIA_ROOT"])
-        self.engine = sa.create_engine(database_url)
+        self.engine = sa.create_engine(database_url, pool_pre_ping=True)
         self.workers: list[Command] = []
         self.commands: list[Command] = []
 
@@ -250,5 +250,20 @@ def media_files():
     folder = Path(tempfile.mkdtemp(prefix="videoflix-clips-"))
     clip = make_clip(folder / "hd.mp4", seconds=5, size="1280x720", rate=30)
     small = make_clip(folder / "small.mp4", seconds=2, size="640x360")
-    yield {"hd": clip, "small": small, "corrupt": make_corrupt(folder / "corrupt.mp4", small)}
+    long = make_clip(folder / "long.mp4", seconds=16, size="1280x720", rate=30)  # a job long enough to interrupt
+    yield {"hd": clip, "small": small, "long": long, "corrupt": make_corrupt(folder / "corrupt.mp4", small)}
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the fault scenarios' report (test_faults.py), printed at the end of the run -------------------------
+FAULT_REPORT: list[dict] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not FAULT_REPORT:
+        return
+    columns = ["uploads", "ready", "failed", "lost", "duplicates"]
+    terminalreporter.section("fault scenarios")
+    terminalreporter.write_line(f"{'scenario':<34}" + "".join(f"{c:>11}" for c in columns))
+    for row in FAULT_REPORT:
+        terminalreporter.write_line(f"{row['scenario']:<34}" + "".join(f"{row[c]:>11}" for c in columns))

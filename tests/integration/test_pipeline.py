@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from aiokafka.partitioner import murmur2
 
 from videoflix.media import ffmpeg_exe, parse_probe
 
-from .conftest import PARTITIONS, PASSWORD, VIDEOFLIX
+from .conftest import PASSWORD, VIDEOFLIX
 
 pytestmark = pytest.mark.integration
 
@@ -87,43 +85,3 @@ def test_corrupt_file_ends_failed_with_a_reason(pipeline, media_files):
     assert status["status"] == "failed"
     assert "could not be decoded" in status["error"]
     assert not list((pipeline.media / "videos" / str(video["id"])).glob(".work-*"))
-
-
-def test_two_workers_share_a_batch(pipeline, media_files):
-    second = pipeline.start_worker()
-    second.wait_for(r"\[\^Worker\]: Ready", 180)
-    time.sleep(5)  # let the first worker settle into the new assignment
-    client = pipeline.client()
-
-    # enough uploads to cover 5 of the 8 partitions: with the partitions split 4/4, both workers get work
-    ids, partitions = [], set()
-    while len(partitions) < 5:
-        video_id = client.upload(media_files["small"], {"title": f"Batch {len(ids)}"})["id"]
-        ids.append(video_id)
-        partitions.add((murmur2(str(video_id).encode()) & 0x7FFFFFFF) % PARTITIONS)
-    for video_id in ids:
-        assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 240)["status"] == "ready"
-
-    counts = [{vid: len(re.findall(rf"video {vid} transcoded", w.output)) for vid in ids} for w in pipeline.workers]
-    assert all(sum(c[vid] for c in counts) == 1 for vid in ids), counts  # each video transcoded once
-    assert all(any(c.values()) for c in counts), counts  # and both workers took part
-    for video_id in ids:
-        folder = pipeline.media / "videos" / str(video_id)
-        assert len(list(folder.glob("hls-*"))) == 1 and not list(folder.glob(".work-*"))
-
-
-def test_upload_while_the_broker_is_down_is_processed_when_it_returns(pipeline, media_files):
-    """Last in the module: the fresh broker has forgotten every topic and offset."""
-    client = pipeline.client()
-    pipeline.broker.stop()
-    try:
-        video = client.upload(media_files["small"], {"title": "Uploaded during an outage"})  # 201 all the same
-        time.sleep(3)
-        assert pipeline.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") >= 1
-        assert client.status(video["id"])["status"] == "uploaded"
-    finally:
-        pipeline.broker.start()  # a fresh, empty broker on the same port
-
-    status = pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)
-    assert status["status"] == "ready"
-    assert pipeline.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0

@@ -115,3 +115,24 @@ def test_hung_ffmpeg_is_killed():
     argv = [sys.executable, "-c", "import time; time.sleep(30)"]
     with pytest.raises(hls.TranscodeTimeout, match="no progress"):
         asyncio.run(hls.run_ffmpeg(argv, timeout=20, stall_timeout=0.5))
+
+
+def test_a_full_disk_is_a_storage_error_not_a_bad_file():
+    """Written to /dev/full, every write fails with ENOSPC: the job is to be retried, and the reason says why."""
+    argv = [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
+            "-f", "mpegts", "-y", "/dev/full"]  # fmt: skip
+    with pytest.raises(hls.StorageError, match="no space left on device") as raised:
+        asyncio.run(hls.run_ffmpeg(argv, timeout=60, stall_timeout=30))
+    assert not isinstance(raised.value, hls.TranscodeError)  # TranscodeError would fail the video at once
+
+
+def test_storage_check_passes_on_a_writable_folder_and_leaves_nothing(tmp_path):
+    hls.check_storage(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_storage_check_reports_an_unwritable_folder(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(hls.StorageError, match="could not be written: not a directory"):
+        hls.check_storage(not_a_folder)

@@ -1,0 +1,272 @@
+"""Nothing lost under faults: the broker, a worker, the web process or the database go away mid-run, the
+disk fills up, workers scale out and one stops; every accepted upload still ends `ready` exactly once (or
+`failed` with a reason where nothing playable can be made).
+
+The scenarios share one stack of real parts of their own: an embedded PostgreSQL that can be restarted, a
+tansu broker, the web process (`videoflix serve`) and Faust workers running FFmpeg. Each scenario adds a row
+to the report printed at the end of the run (scenario, uploads, ready, failed, lost, duplicates).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from videoflix.config import normalize_database_url
+from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database, wait_for_port
+
+from .conftest import FAULT_REPORT, PASSWORD, VIDEOFLIX, Pipeline, clean_env, new_project
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+WORKER_READY = r"\[\^Worker\]: Ready"
+
+
+class FaultStack(Pipeline):
+    """The pipeline with handles on what the scenarios break: the database server and the web process."""
+
+    database: EmbeddedPostgres
+    web_port: int
+    web = None
+
+    def start_web(self) -> None:
+        self.web = self.run([*VIDEOFLIX, "serve", str(self.folder / "development.ini"), "--port", str(self.web_port)],
+                            f"web-{len(self.commands)}")  # fmt: skip
+        wait_for_port("127.0.0.1", self.web_port, 60, alive=lambda: self.web.proc.poll() is None)
+
+    def live_workers(self):
+        return [w for w in self.workers if w.proc.poll() is None]
+
+    def ensure_workers(self, count: int) -> None:
+        started = [self.start_worker() for _ in range(count - len(self.live_workers()))]
+        for worker in started:
+            worker.wait_for(WORKER_READY, 180)
+        if started:
+            time.sleep(3)  # let the others settle into the new assignment
+
+    def transcoded(self, video_id: int) -> int:
+        """How many times any worker (alive or killed) finished a transcode of the video."""
+        return sum(len(re.findall(rf"video {video_id} transcoded", w.output)) for w in self.workers)
+
+    def settle(self, client, ids: list[int], timeout: float) -> dict[int, dict]:
+        """Each video's status once all are ready/failed, or when the time is up (the rest count as lost)."""
+        deadline = time.monotonic() + timeout
+        final: dict[int, dict] = {}
+        while time.monotonic() < deadline and len(final) < len(ids):
+            for video_id in ids:
+                if video_id not in final:
+                    status = client.status(video_id)
+                    if status["status"] in ("ready", "failed"):
+                        final[video_id] = status
+            time.sleep(0.5)
+        return final
+
+    def report(self, scenario: str, ids: list[int], final: dict[int, dict]) -> dict[str, int]:
+        row = {
+            "scenario": scenario,
+            "uploads": len(ids),
+            "ready": sum(1 for s in final.values() if s["status"] == "ready"),
+            "failed": sum(1 for s in final.values() if s["status"] == "failed"),
+            "lost": len(ids) - len(final),
+            "duplicates": sum(1 for video_id in ids if self.transcoded(video_id) > 1),
+        }
+        FAULT_REPORT.append(row)
+        return row
+
+    def leftovers(self, ids: list[int]) -> list[Path]:
+        """Unfinished work folders, and output folders beyond the one each video serves."""
+        found = []
+        for video_id in ids:
+            folder = self.media / "videos" / str(video_id)
+            found += list(folder.glob(".work-*"))
+            found += list(folder.glob("hls-*"))[1:]
+        return found
+
+
+@pytest.fixture(scope="module")
+def stack(media_files):
+    folder = new_project()
+    (folder / "media").mkdir()
+    database = EmbeddedPostgres(folder / "pgdata", database="videoflix_faults")
+    broker = TansuBroker(log_path=folder / "tansu.log")
+    try:
+        url = database.start()
+        upgrade_database(url)
+        broker.start()
+        env = {
+            **clean_env(),
+            "DATABASE_URL": url,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "MEDIA_ROOT": str(folder / "media"),
+            "SECRET_KEY": "f" * 48,
+            "TRANSCODE_RETRY_DELAY": "1",
+            "REQUEUE_AFTER": "15",  # the watchdog heals within the scenarios' waits
+            "KAFKA_SESSION_TIMEOUT": "10",  # a killed worker's partitions move on within seconds
+        }
+        line = FaultStack(folder, env, normalize_database_url(url), broker, "")
+        line.database = database
+        line.web_port = free_port()
+        line.api = f"http://127.0.0.1:{line.web_port}/api"
+        made = line.run([*VIDEOFLIX, "user", "create", "--staff", "operator@example.com", "--password", PASSWORD,
+                         "--ini", str(folder / "development.ini")], "user-create")  # fmt: skip
+        assert made.proc.wait(60) == 0, made.output
+        line.start_web()
+        line.ensure_workers(1)
+        yield line
+        for command in line.commands:
+            command.kill()
+        line.engine.dispose()
+    finally:
+        broker.stop()
+        database.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(database.pgdata, ignore_errors=True)
+
+
+def upload_many(client, clip: Path, count: int, title: str) -> list[int]:
+    return [client.upload(clip, {"title": f"{title} {n}"})["id"] for n in range(count)]
+
+
+def test_broker_down_20_uploads_all_end_ready_once(stack, media_files):
+    client = stack.client()
+    stack.broker.stop()
+    try:
+        ids = upload_many(client, media_files["small"], 20, "Outage")  # every one 201 while the broker is down
+        assert stack.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") >= 20
+    finally:
+        stack.broker.start()  # a fresh broker: it has forgotten every topic and offset
+
+    final = stack.settle(client, ids, 300)
+    row = stack.report("broker down during 20 uploads", ids, final)
+    assert (row["ready"], row["lost"], row["duplicates"]) == (20, 0, 0), row
+    assert stack.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert not stack.leftovers(ids)
+
+
+def test_web_killed_right_after_an_upload_commits(stack, media_files):
+    client = stack.client()
+    video_id = client.upload(media_files["small"], {"title": "Web dies"})["id"]  # 201: committed
+    stack.web.kill()  # SIGKILL, before it could do anything more
+    stack.start_web()
+
+    final = stack.settle(stack.client(), [video_id], 120)
+    row = stack.report("web killed after commit", [video_id], final)
+    assert (row["ready"], row["lost"], row["duplicates"]) == (1, 0, 0), row
+
+
+def test_database_restarted_while_workers_run(stack, media_files):
+    client = stack.client()
+    ids = upload_many(client, media_files["hd"], 3, "Database restart")
+    stack.wait_for_status(client, ids[0], {"processing", "ready"}, 120)
+    stack.database.stop()  # connections drop; the workers' progress and results cannot be written
+    time.sleep(5)
+    stack.database.start()
+
+    final = stack.settle(client, ids, 240)
+    row = stack.report("database restarted mid-run", ids, final)
+    assert (row["ready"], row["lost"], row["duplicates"]) == (3, 0, 0), row
+    assert not stack.leftovers(ids)
+
+
+def ffmpeg_owner(workers) -> object | None:
+    """The worker whose FFmpeg is running right now."""
+    for worker in workers:
+        if any(p.name().startswith("ffmpeg") for p in psutil.Process(worker.proc.pid).children(recursive=True)):
+            return worker
+    return None
+
+
+def test_worker_killed_mid_transcode_another_finishes(stack, media_files):
+    stack.ensure_workers(2)
+    client = stack.client()
+    video_id = client.upload(media_files["long"], {"title": "Worker dies"})["id"]
+    deadline = time.monotonic() + 120
+    while (victim := ffmpeg_owner(stack.live_workers())) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert victim is not None, "no worker started FFmpeg"
+    time.sleep(1.5)  # well inside the job
+    assert client.status(video_id)["status"] == "processing"
+    victim.kill()  # SIGKILL to the worker and its FFmpeg
+
+    final = stack.settle(client, [video_id], 240)
+    row = stack.report("worker killed mid-transcode", [video_id], final)
+    assert (row["ready"], row["lost"], row["duplicates"]) == (1, 0, 0), row
+    assert not stack.leftovers([video_id])  # the killed job's .work-* folder is gone
+    output = stack.media / stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    for rendition in final[video_id]["resolutions"]:
+        assert "#EXT-X-ENDLIST" in (output / rendition / "index.m3u8").read_text()
+
+
+def test_scale_out_three_workers_one_stops_mid_run(stack, media_files):
+    stack.ensure_workers(3)
+    client = stack.client()
+    ids = upload_many(client, media_files["small"], 12, "Scale-out")
+    stack.wait_for_status(client, ids[2], {"processing", "ready"}, 120)
+    stopping = stack.live_workers()[0]
+    stopping.interrupt(120)  # a graceful stop (Ctrl-C) in the middle of the batch
+
+    final = stack.settle(client, ids, 300)
+    row = stack.report("3 workers, one stops mid-run", ids, final)
+    assert (row["ready"], row["lost"], row["duplicates"]) == (12, 0, 0), row
+    assert not stack.leftovers(ids)
+    busy = [w for w in stack.workers if any(f"video {v} transcoded" in w.output for v in ids)]
+    assert len(busy) >= 2, "the batch was not shared"
+
+
+@pytest.fixture
+def small_disk(stack):
+    """MEDIA_ROOT on a 32 MiB tmpfs for the test (mounted in place, unmounted after)."""
+    media = stack.media
+    saved = media.with_name("media-saved")
+    media.rename(saved)
+    media.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(media)], capture_output=True)
+    if mounted.returncode != 0:
+        media.rmdir()
+        saved.rename(media)
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield media
+    finally:
+        subprocess.run(["umount", "-l", str(media)], check=True)
+        media.rmdir()
+        saved.rename(media)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Take all but `leave` bytes of the filesystem's free space."""
+    filler = disk / "filler"
+    free = shutil.disk_usage(disk).free
+    with filler.open("wb") as out:
+        out.truncate(0)
+        chunk = b"\0" * (1 << 20)
+        remaining = free - leave
+        while remaining > 0:
+            remaining -= out.write(chunk[: min(len(chunk), remaining)])
+    return filler
+
+
+def test_disk_full_during_transcode_fails_with_a_reason_and_the_worker_goes_on(stack, media_files, small_disk):
+    stack.ensure_workers(1)
+    client = stack.client()
+    clip = media_files["hd"]
+    filler = fill(small_disk, leave=clip.stat().st_size + 256 * 1024)  # room for the upload, not its output
+    failing = client.upload(clip, {"title": "Disk full"})["id"]
+    final = stack.settle(client, [failing], 180)
+    filler.unlink()
+    assert final[failing]["status"] == "failed", final
+    assert "space" in final[failing]["error"].lower(), final[failing]["error"]
+
+    workers = stack.live_workers()
+    after = client.upload(clip, {"title": "Disk freed"})["id"]
+    final.update(stack.settle(client, [after], 180))
+    row = stack.report("disk full during transcode", [failing, after], final)
+    assert (row["failed"], row["ready"], row["lost"]) == (1, 1, 0), row
+    assert all(w.proc.poll() is None for w in workers)  # the same workers, still running
+    assert not stack.leftovers([failing, after])
