@@ -57,8 +57,8 @@ def test_expired_counters_are_purged_by_later_hits(dbsession):
     clock.now += timedelta(minutes=5)
     for _ in range(3):
         throttle.hit("fresh", Limit(5, 60))
-    keys = dbsession.scalars(sa.select(RateLimitCounter.key)).all()
-    assert keys == ["fresh"]  # each hit removes up to 10 expired counters
+    keys = set(dbsession.scalars(sa.select(RateLimitCounter.key)))
+    assert "fresh" in keys and not {k for k in keys if k.startswith("sprayed-")}  # up to 10 go per hit
 
 
 @pytest.mark.parametrize("text", ["ten/900", "10", "10/0", "-1/60", "10/x"])
