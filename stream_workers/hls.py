@@ -48,7 +48,9 @@ def plan(info: MediaInfo) -> list[Rung]:
 
 
 def thumbnail_time(info: MediaInfo) -> float:
-    """A frame a second in (past fades from black), or the middle of a shorter video."""
+    """A second in (past fades from black), or the middle of a shorter video. The thumbnail is the last frame
+    at or before this time, and at least the first frame: a container may claim more time than its frames
+    last (truncated files, a single frame), and the thumbnail must not depend on that claim."""
     return min(1.0, info.duration / 2) if info.duration else 0.0
 
 
@@ -65,7 +67,7 @@ def build_command(
     branches = "".join(f"[s{i}]" for i in range(n))
     graph = [f"[0:v]split={n + 1}{branches}[st]"]
     graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
-    graph.append(f"[st]select='gte(t,{thumbnail_time(info):.3f})',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
+    graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
 
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
     argv += ["-i", str(source), "-filter_complex", ";".join(graph)]
@@ -96,7 +98,8 @@ def build_command(
         "-var_stream_map", " ".join(stream_map),
         str(output / "%v" / "index.m3u8"),
     ]  # fmt: skip
-    argv += ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", str(output / "thumbnail.jpg")]
+    # -update 1: each selected frame overwrites the last, so the file holds the latest one
+    argv += ["-map", "[thumb]", "-update", "1", "-q:v", "3", str(output / "thumbnail.jpg")]
     return argv
 
 

@@ -136,3 +136,15 @@ def test_storage_check_reports_an_unwritable_folder(tmp_path):
     not_a_folder.write_text("x")
     with pytest.raises(hls.StorageError, match="could not be written: not a directory"):
         hls.check_storage(not_a_folder)
+
+
+def test_a_single_frame_video_gets_its_thumbnail(tmp_path):
+    """The thumbnail is the last frame up to a second in, at least the first: it never waits for a frame the
+    container's claimed duration promises but the file does not hold."""
+    clip = make_clip(tmp_path / "one.mp4", audio=False, extra=["-frames:v", "1"])
+    facts = probe(clip)
+    rungs = hls.plan(facts)
+    out = tmp_path / "out"
+    out.mkdir()
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
+    hls.check_output(out, rungs)
