@@ -187,3 +187,9 @@ def test_mail_delivery_failure_after_commit_is_logged_not_a_500(frontend, mail_s
     assert response.json["user"]["email"] == "smtp-down@example.com"
     assert connection.scalar(sa.select(User.id).where(User.email == "smtp-down@example.com"))
     assert any("could not be delivered" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("path", ["/api/%ff", "/api/video/1/%c0%ae/x", "/api/static/vendor/hlsjs/%c0%ae%c0%ae/x"])
+def test_a_path_that_is_not_utf8_is_400_not_500(testapp, path):
+    response = testapp.get(path, status=400)
+    assert response.json["detail"] == "The request path is not valid UTF-8."

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, PredicateMismatch
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, PredicateMismatch, URLDecodeError
 from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
@@ -40,6 +40,11 @@ def domain_error(exc, request):
 @exception_view_config(BadCSRFOrigin)
 def csrf_failed(exc, request):
     return error_response(request, 403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.")
+
+
+@exception_view_config(URLDecodeError)
+def undecodable_path(exc, request):
+    return error_response(request, 400, "The request path is not valid UTF-8.")
 
 
 @forbidden_view_config()
