@@ -193,3 +193,23 @@ def test_mail_delivery_failure_after_commit_is_logged_not_a_500(frontend, mail_s
 def test_a_path_that_is_not_utf8_is_400_not_500(testapp, path):
     response = testapp.get(path, status=400)
     assert response.json["detail"] == "The request path is not valid UTF-8."
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/login/", '{"email": "a\\u0000@example.com", "password": "x"}'),
+        ("/api/password_reset/", '{"email": "\\ud800@example.com"}'),
+        ("/api/register/", '{"email": "n@example.com", "password": "Nul\\u0000-pass-9", "confirmed_password": "x"}'),
+    ],
+)
+def test_text_the_database_cannot_store_is_a_field_error(testapp, path, body):
+    """NUL characters and lone surrogates (valid JSON escapes) must be 400s, not database errors."""
+    response = testapp.post(path, body, content_type="application/json", status=400)
+    assert response.json["errors"], response.json
+
+
+@pytest.mark.parametrize("query", ["category=%00", "limit=%C2%B2", "offset=%D9%A1"])
+def test_catalog_query_text_the_database_cannot_use_is_400(frontend, query):
+    frontend.signed_up("query@example.com")
+    assert frontend.get(f"/api/video/?{query}", status=400).json["errors"]

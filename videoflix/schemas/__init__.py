@@ -11,6 +11,18 @@ import colander
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text, or None: PostgreSQL refuses NUL characters, and a lone surrogate
+    (JSON allows an escaped `\\ud800`) is not encodable as UTF-8. Either would otherwise end as a 500."""
+    if "\x00" in value:
+        return "Null characters are not allowed."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text."
+    return None
+
+
 def json_body(request, limit: int) -> dict[str, Any]:
     """The request's JSON object. An empty body reads as `{}` so that missing fields get field errors."""
     if request.content_length is not None and request.content_length > limit:

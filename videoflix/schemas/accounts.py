@@ -5,6 +5,7 @@ from __future__ import annotations
 import colander
 
 from ..passwords import password_problems
+from . import text_problem
 
 EMAIL_MAX = 254
 PASSWORD_MAX = 128  # argon2 hashes any length, but an unbounded one is free CPU for an attacker
@@ -15,11 +16,14 @@ def _strip_lower(value):
 
 
 class StrictString(colander.String):
-    """colander.String turns numbers and booleans into strings; a wrong JSON type is an error here."""
+    """colander.String turns numbers and booleans into strings; a wrong JSON type is an error here, and so is
+    text the database cannot store."""
 
     def deserialize(self, node, cstruct):
         if cstruct is not colander.null and not isinstance(cstruct, str):
             raise colander.Invalid(node, "Must be a string.")
+        if isinstance(cstruct, str) and (problem := text_problem(cstruct)):
+            raise colander.Invalid(node, problem)
         return super().deserialize(node, cstruct)
 
 

@@ -6,7 +6,7 @@ from pyramid.view import view_config
 
 from ..errors import InvalidInput, UnsupportedMediaType
 from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
-from ..schemas import deserialize
+from ..schemas import deserialize, text_problem
 from ..schemas.videos import UploadSchema
 from ..security import AUTHENTICATED, STAFF
 from ..services.videos import status_json
@@ -17,7 +17,7 @@ def _int_param(request, name: str, low: int, high: int) -> int | None:
     raw = request.GET.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidInput.field(name, f"Must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -29,6 +29,8 @@ def video_list(request):
     limit = _int_param(request, "limit", 1, 1000)
     offset = _int_param(request, "offset", 0, 10**9) or 0
     category = request.GET.get("category") or None
+    if category and (problem := text_problem(category)):
+        raise InvalidInput.field("category", problem)
     body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
     response = json_text_response(request, body)
     response.headers["X-Total-Count"] = str(total)
