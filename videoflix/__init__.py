@@ -16,8 +16,8 @@ def main(global_config, **settings):
     with Configurator(settings=raw) as config:
         config.registry["videoflix.settings"] = typed
         config.add_renderer("json", json_renderer())
-        config.include(".mailer")  # request.mailer (pyramid_mailer), bound to request.tm: mail leaves on commit
         config.include(".models")  # engine, pyramid_tm, request.dbsession
+        config.include(".mailer")  # the mail outbox: queued in the transaction, delivered after the commit
         config.include(".services")  # request.accounts, request.auth_sessions, request.account_mails
         config.include(".security")  # JWT cookie security policy, CSRF
         config.include(".cors")  # CORS tween over everything

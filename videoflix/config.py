@@ -43,6 +43,7 @@ ENVIRONMENT: dict[str, str] = {
     "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
     "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
     "FFMPEG_BINARY": "videoflix.ffmpeg_binary",
+    "MAIL_RETRY_SECONDS": "videoflix.mail_retry_seconds",
     "RATE_LIMIT_LOGIN_ACCOUNT": "videoflix.rate_limit.login_account",
     "RATE_LIMIT_LOGIN_IP": "videoflix.rate_limit.login_ip",
     "RATE_LIMIT_RESET_ACCOUNT": "videoflix.rate_limit.reset_account",
@@ -105,6 +106,7 @@ class Settings:
     media_root: Path
     ffmpeg_binary: str | None
     rate_limits: Mapping[str, Limit]
+    mail_retry_seconds: float
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -181,6 +183,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
         media_root=media_root,
         ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,
+        mail_retry_seconds=float(raw.get("videoflix.mail_retry_seconds", 60)),
         rate_limits={
             name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
             for name, default in RATE_LIMITS.items()

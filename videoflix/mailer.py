@@ -1,26 +1,42 @@
-"""pyramid_mailer, set up from the `mail.*` settings, with two corrections to its SMTP delivery.
+"""Account mail delivery: a durable outbox in PostgreSQL and one sender thread per web process.
 
-1. Line endings. repoze.sendmail hands smtplib the message as bytes with bare LF line ends, and smtplib
-   converts only `str` messages to CRLF. Strict servers (aiosmtpd; MTAs hardened against SMTP smuggling)
-   reject that as one overlong line. The SMTP classes below send CRLF.
-2. Failure after commit. Delivery runs in the transaction's second phase, after PostgreSQL has committed.
-   An SMTP error there cannot undo the commit; letting it propagate only turns a successful registration
-   into a 500 that invites a retry ("email already exists"). It is logged as an error instead.
+`MailOutbox.queue()` writes the mail as a `mail_outbox` row in the request's transaction. Once that commits,
+the sender thread delivers it at once, so no request waits for SMTP (its response time then says nothing
+about whether an account exists). A mail the SMTP server refused, or whose delivery a crash interrupted,
+stays in the table; the same thread retries due rows with growing delays, locking each with
+`FOR UPDATE SKIP LOCKED` so two web processes never send one twice. Delivered rows are deleted: they hold a
+live link.
+
+SMTP itself goes through pyramid_mailer (configured by the `mail.*` settings) with one correction: repoze.sendmail
+hands smtplib the message as bytes with bare LF line ends, and smtplib converts only `str` messages to CRLF.
+Strict servers (aiosmtpd; MTAs hardened against SMTP smuggling) reject that as one overlong line, so the SMTP
+classes below send CRLF.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import smtplib
+import threading
+import time
+from datetime import datetime, timedelta
 
-from pyramid_mailer import get_mailer
-from pyramid_mailer.interfaces import IMailer
+import sqlalchemy as sa
+from pyramid.events import NewRequest
 from pyramid_mailer.mailer import Mailer
+from pyramid_mailer.message import Message
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import OutgoingMail
+from .services.accounts import utcnow
 
 log = logging.getLogger(__name__)
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")
+MAX_DELAY = 3600.0
+BATCH = 20
 
 
 class _CRLFMixin:
@@ -38,28 +54,139 @@ class CRLF_SMTP_SSL(_CRLFMixin, smtplib.SMTP_SSL):
     pass
 
 
-class LoggedDelivery:
-    """Wraps repoze.sendmail's SMTP mailer: a failed delivery is logged, never raised into the commit."""
+def smtp_mailer(settings: dict) -> Mailer:
+    mailer = Mailer.from_settings(settings, "mail.")
+    mailer.smtp_mailer.smtp = CRLF_SMTP
+    if getattr(mailer.smtp_mailer, "smtp_ssl", None) is not None:
+        mailer.smtp_mailer.smtp_ssl = CRLF_SMTP_SSL
+    return mailer
 
-    def __init__(self, smtp_mailer):
-        smtp_mailer.smtp = CRLF_SMTP
-        if getattr(smtp_mailer, "smtp_ssl", None) is not None:
-            smtp_mailer.smtp_ssl = CRLF_SMTP_SSL
-        self.inner = smtp_mailer
 
-    def send(self, fromaddr, toaddrs, message) -> None:
+class MailOutbox:
+    def __init__(self, mailer: Mailer, session_factory: sessionmaker[Session], retry_seconds: float):
+        self.mailer = mailer
+        self.session_factory = session_factory
+        self.retry_seconds = retry_seconds
+        self._pending: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- in the request ---------------------------------------------------------------------------------
+    def queue(self, db: Session, message: Message, transaction_manager) -> None:
+        """Store the mail in this transaction; it is sent right after the commit (never if it aborts)."""
+        row = OutgoingMail(
+            sender=message.sender or self.mailer.default_sender,
+            recipients=list(message.recipients),
+            subject=message.subject,
+            body=message.body,
+            html=message.html,
+            next_attempt_at=utcnow() + timedelta(seconds=self.retry_seconds),
+        )
+        db.add(row)
+        db.flush()
+        transaction_manager.get().addAfterCommitHook(self._committed, args=(row.id, message))
+
+    def _committed(self, success: bool, row_id: int, message: Message) -> None:
+        if success:
+            self.start()
+            self._pending.put((row_id, message))
+
+    # -- the sender thread --------------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mail-outbox", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        poll = min(30.0, self.retry_seconds)
+        swept = 0.0
+        while True:
+            try:
+                item = self._pending.get(timeout=poll)
+            except queue.Empty:
+                item = None
+            try:
+                if item is not None:
+                    # the first attempt sends what the request made; the row is only bookkeeping here
+                    row_id, message = item
+                    error = self._send(message)
+                    with self.session_factory() as db, db.begin():
+                        self.record(db, row_id, error)
+                if time.monotonic() - swept >= poll:
+                    swept = time.monotonic()
+                    with self.session_factory() as db, db.begin():
+                        self.deliver_due(db)
+            except Exception:  # the database is away: the rows wait, the thread goes on
+                log.exception("mail outbox: delivery round failed; the mails stay queued")
+
+    # -- delivery (plain functions over a session: testable without the thread) ------------------------
+    def deliver_due(self, db: Session, now: datetime | None = None) -> int:
+        """Retry the mails whose time has come; returns how many were delivered."""
+        due = db.scalars(
+            sa.select(OutgoingMail.id)
+            .where(OutgoingMail.next_attempt_at <= (now or utcnow()))
+            .order_by(OutgoingMail.next_attempt_at)
+            .limit(BATCH)
+        ).all()
+        return self.deliver(db, due)
+
+    def deliver(self, db: Session, row_ids: list[int]) -> int:
+        delivered = 0
+        for row_id in row_ids:
+            row = db.scalar(sa.select(OutgoingMail).where(OutgoingMail.id == row_id).with_for_update(skip_locked=True))
+            if row is None:  # delivered already, or another process is sending it right now
+                continue
+            message = Message(
+                subject=row.subject, sender=row.sender, recipients=row.recipients, body=row.body, html=row.html
+            )
+            error = self._send(message)
+            self.record(db, row_id, error)
+            delivered += error is None
+        return delivered
+
+    def record(self, db: Session, row_id: int, error: str | None) -> None:
+        """Delivered: the row goes (with its link). Refused: try again later, each time waiting twice as long."""
+        if error is None:
+            db.execute(sa.delete(OutgoingMail).where(OutgoingMail.id == row_id))
+            return
+        attempts = OutgoingMail.attempts + 1
+        db.execute(
+            sa.update(OutgoingMail)
+            .where(OutgoingMail.id == row_id)
+            .values(
+                attempts=attempts,
+                last_error=error[:2000],
+                next_attempt_at=sa.func.now()
+                + sa.func.make_interval(
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    sa.func.least(MAX_DELAY, self.retry_seconds * sa.func.power(2, OutgoingMail.attempts)),
+                ),
+            )
+        )
+
+    def _send(self, message: Message) -> str | None:
         try:
-            self.inner.send(fromaddr, toaddrs, message)
-        except Exception:
-            log.exception("mail %r to %s could not be delivered", message.get("Subject"), ", ".join(toaddrs))
+            self.mailer.send_immediately(message, fail_silently=False)
+        except Exception as exc:
+            log.warning("mail %r to %s not delivered: %s", message.subject, message.recipients, exc)
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
 
 def includeme(config) -> None:
-    base = Mailer.from_settings(config.get_settings(), "mail.")
-    mailer = Mailer(
-        smtp_mailer=LoggedDelivery(base.smtp_mailer),
-        default_sender=base.default_sender,
-        queue_path=base.queue_path,
+    settings = config.get_settings()
+    outbox = MailOutbox(
+        smtp_mailer(settings),
+        config.registry["dbsession_factory"],
+        config.registry["videoflix.settings"].mail_retry_seconds,
     )
-    config.registry.registerUtility(mailer, IMailer)
-    config.add_request_method(get_mailer, "mailer", reify=True)  # bound to request.tm: sends on commit
+    config.registry["videoflix.mail_outbox"] = outbox
+    # started with the first request, so unsent mails of an earlier run are retried without waiting for a
+    # new one (and CLI commands that load the app start no thread)
+    config.add_subscriber(lambda event: outbox.start(), NewRequest)

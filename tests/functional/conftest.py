@@ -12,12 +12,21 @@ from videoflix.devservices import text_of
 PASSWORD = "Corr3ct-horse-battery"
 
 
+def link_in(mail) -> tuple[str, dict[str, str]]:
+    """The frontend link in a mail: (path, {uid, token})."""
+    url = re.search(r"https?://\S+", text_of(mail)).group(0)
+    parts = urlsplit(url)
+    return parts.scheme + "://" + parts.netloc + parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
 class Frontend:
     def __init__(self, app, mailbox):
         self.app = app
         self.mailbox = mailbox
+        self.mails_before = 0  # mails received before the latest POST: its mail is the next one
 
     def post(self, path: str, body=None, status: int | str = "*", csrf: bool = True, **kw):
+        self.mails_before = len(self.mailbox.messages)
         headers = kw.pop("headers", {})
         token = self.app.cookies.get("csrftoken")
         if csrf and token:
@@ -28,11 +37,8 @@ class Frontend:
         return self.app.get(path, status=status, **kw)
 
     def last_link(self) -> tuple[str, dict[str, str]]:
-        """The frontend link in the newest mail: (path, {uid, token})."""
-        text = text_of(self.mailbox.wait_for(len(self.mailbox.messages) or 1)[-1])
-        url = re.search(r"https?://\S+", text).group(0)
-        parts = urlsplit(url)
-        return parts.scheme + "://" + parts.netloc + parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+        """The frontend link in the mail the latest POST sent (delivery is asynchronous: wait for it)."""
+        return link_in(self.mailbox.wait_for(self.mails_before + 1)[self.mails_before])
 
     def register(self, email: str, password: str = PASSWORD, status: int = 201):
         body = {"email": email, "password": password, "confirmed_password": password, "privacy_policy": True}

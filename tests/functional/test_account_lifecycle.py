@@ -11,7 +11,7 @@ from videoflix.models import AuthSession, User
 from videoflix.services import live_sessions
 from videoflix.services.accounts import encode_uid
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, link_in
 
 
 def set_cookie_headers(response) -> dict[str, str]:
@@ -176,7 +176,7 @@ def test_password_reset_answers_the_same_for_unknown_accounts(frontend, mailbox)
 
     assert known.json == unknown.json
     assert len(mailbox.messages) == 1 and mail["To"] == "reset@example.com"
-    link, query = frontend.last_link()
+    link, query = link_in(mail)
     assert link == "http://127.0.0.1:5500/pages/auth/confirm_password.html"
     assert set(query) == {"uid", "token"}
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from videoflix.models import User
+from videoflix.models import OutgoingMail, User
 
 from .conftest import PASSWORD
 
@@ -174,19 +178,32 @@ def test_failed_request_rolls_back_its_writes(frontend, monkeypatch, connection)
     assert users(connection) == before
 
 
-def test_mail_delivery_failure_after_commit_is_logged_not_a_500(frontend, mail_sink, connection, caplog):
-    """The account is committed before SMTP runs; a dead mail server must not turn that into an error."""
+def test_a_mail_the_smtp_server_refused_is_kept_and_delivered_later(frontend, mail_sink, connection, caplog):
+    """The account is committed with its mail in the outbox; a dead mail server neither fails the request
+    nor loses the mail: the retry round delivers it once the server is back, then drops the row."""
+    outbox = frontend.app.app.registry["videoflix.mail_outbox"]
     port = mail_sink.port
     mail_sink.stop()
     try:
         response = frontend.register("smtp-down@example.com", status=201)
+        deadline = time.monotonic() + 10
+        while not any("not delivered" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first attempt, right after the commit, fails
     finally:
         mail_sink.port = port
         mail_sink.start()
-
+    assert any("not delivered" in r.getMessage() for r in caplog.records)
     assert response.json["user"]["email"] == "smtp-down@example.com"
-    assert connection.scalar(sa.select(User.id).where(User.email == "smtp-down@example.com"))
-    assert any("could not be delivered" in r.getMessage() for r in caplog.records)
+    assert connection.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)) == 1
+    assert mail_sink.messages == []
+
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as db:
+        delivered = outbox.deliver_due(db, now=datetime.now(UTC) + timedelta(hours=1))
+        db.commit()
+
+    [mail] = mail_sink.wait_for(1)
+    assert delivered == 1 and mail["To"] == "smtp-down@example.com"
+    assert connection.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)) == 0  # the link is gone too
 
 
 @pytest.mark.parametrize("path", ["/api/%ff", "/api/video/1/%c0%ae/x", "/api/static/vendor/hlsjs/%c0%ae%c0%ae/x"])

@@ -19,9 +19,16 @@ import psutil
 import pytest
 
 from videoflix.config import normalize_database_url
-from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database, wait_for_port
+from videoflix.devservices import (
+    EmbeddedPostgres,
+    MailSink,
+    TansuBroker,
+    free_port,
+    upgrade_database,
+    wait_for_port,
+)
 
-from .conftest import FAULT_REPORT, PASSWORD, VIDEOFLIX, Pipeline, clean_env, new_project
+from .conftest import FAULT_REPORT, PASSWORD, VIDEOFLIX, Pipeline, clean_env, http, new_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -108,6 +115,8 @@ def stack(media_files):
             "TRANSCODE_RETRY_DELAY": "1",
             "REQUEUE_AFTER": "15",  # the watchdog heals within the scenarios' waits
             "KAFKA_SESSION_TIMEOUT": "10",  # a killed worker's partitions move on within seconds
+            "EMAIL_PORT": str(free_port()),  # no SMTP server there until a scenario starts one
+            "MAIL_RETRY_SECONDS": "1",
         }
         line = FaultStack(folder, env, normalize_database_url(url), broker, "")
         line.database = database
@@ -172,6 +181,30 @@ def test_database_restarted_while_workers_run(stack, media_files):
     row = stack.report("database restarted mid-run", ids, final)
     assert (row["ready"], row["lost"], row["duplicates"]) == (3, 0, 0), row
     assert not stack.leftovers(ids)
+
+
+def test_mail_server_down_the_activation_mail_arrives_when_it_is_back(stack):
+    body = {"email": "later@example.com", "password": "Cobalt-Harbor-93", "confirmed_password": "Cobalt-Harbor-93",
+            "privacy_policy": True}  # fmt: skip
+    status, _ = http("POST", f"{stack.api}/register/", body)
+    assert status == 201
+    deadline = time.monotonic() + 30
+    while not stack.scalar("SELECT max(attempts) FROM mail_outbox") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stack.scalar("SELECT last_error FROM mail_outbox")  # refused, and kept
+
+    sink = MailSink(port=int(stack.env["EMAIL_PORT"])).start()
+    try:
+        [mail] = sink.wait_for(1, timeout=60)  # the web process's retry round sends it
+        deadline = time.monotonic() + 10
+        while stack.scalar("SELECT count(*) FROM mail_outbox") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # a second retry round, were the row still there
+    finally:
+        sink.stop()
+    assert mail["To"] == "later@example.com" and "/pages/auth/activate.html?uid=" in mail.get_body().get_content()
+    assert stack.scalar("SELECT count(*) FROM mail_outbox") == 0, stack.web.output[-3000:]
+    assert len(sink.messages) == 1  # delivered once
 
 
 def ffmpeg_owner(workers) -> object | None:

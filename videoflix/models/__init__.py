@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import zope.sqlalchemy
 from sqlalchemy.orm import Session, sessionmaker
 
+from .mail import OutgoingMail
 from .meta import Base
 from .rate_limit import RateLimitCounter
 from .user import AccountToken, AuthSession, TokenPurpose, User
@@ -21,6 +22,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "OutboxEvent",
+    "OutgoingMail",
     "RateLimitCounter",
     "TokenPurpose",
     "User",

@@ -21,7 +21,10 @@ def includeme(config) -> None:
         return SessionService(request.dbsession, request.registry["videoflix.settings"].refresh_token_ttl)
 
     def account_mails(request) -> AccountMails:
-        return AccountMails(request.mailer, request.registry["videoflix.settings"])
+        registry = request.registry
+        return AccountMails(
+            registry["videoflix.mail_outbox"], request.dbsession, request.tm, registry["videoflix.settings"]
+        )
 
     def videos(request) -> VideoService:
         return VideoService(request.dbsession, request.registry["videoflix.settings"], request.tm)

@@ -1,5 +1,6 @@
-"""The mails of the account life cycle. `send` goes through pyramid_mailer bound to the request's
-transaction, so a mail leaves only if the transaction that created its token commits."""
+"""The mails of the account life cycle. `send` queues the mail in the request's transaction (see
+videoflix/mailer.py), so a mail leaves only if the transaction that created its token commits, and is
+retried until the SMTP server takes it."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from .accounts import MailToken
 
 
 class AccountMails:
-    def __init__(self, mailer, settings: Settings):
-        self.mailer = mailer
+    def __init__(self, outbox, dbsession, transaction_manager, settings: Settings):
+        self.outbox = outbox
+        self.db = dbsession
+        self.tm = transaction_manager
         self.settings = settings
 
     def activation(self, mail: MailToken) -> Message:
@@ -41,7 +44,7 @@ class AccountMails:
         )
 
     def send(self, message: Message) -> None:
-        self.mailer.send(message)
+        self.outbox.queue(self.db, message, self.tm)
 
     def _message(self, to: str, subject: str, text: str, link: str, button: str) -> Message:
         paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if link not in p)
