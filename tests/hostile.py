@@ -3,6 +3,7 @@ broken ones). Each case says what must become of it:
 
 - `rejected`: the upload is refused with a 4xx (not a video container, no video stream, ...);
 - `ready`: a playable result is possible, so the video must end ready;
+- `failed`: nothing playable can come of it: it must end `failed` with a reason (here: FFmpeg stalls);
 - `settles`: damaged input where any outcome is right as long as it is clear: refused with a 4xx, or ending
   `ready`, or `failed` with a reason.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from videoflix.media import ffmpeg_exe
 
-REJECTED, READY, SETTLES = "rejected", "ready", "settles"
+REJECTED, READY, FAILED, SETTLES = "rejected", "ready", "failed", "settles"
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def make_corpus(folder: Path) -> list[Case]:
         Case("truncated at 95%", with_bytes(f("cut95.mp4"), base_data[: len(base_data) * 95 // 100]), SETTLES),
         Case("frames garbled", garble(base, f("garbled.mp4"), 0.2, 1.0), SETTLES),
         Case("middle third garbled", garble(base, f("garbled-middle.mp4"), 0.4, 0.7), SETTLES),
+        Case("video 5.5 h after its audio (FFmpeg stalls)", _timestamp_gap(folder, f("gap.mkv")), FAILED),
         Case("MPEG-TS cut mid-packet", with_bytes(f("cut.ts"), (folder / "mpeg2.ts").read_bytes()[:20_000]), SETTLES),
     ]
     return cases
@@ -216,4 +218,14 @@ def _with_subtitles(folder: Path, path: Path) -> Path:
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-i", str(srt), "-map", "0:v",
            "-map", "1:s", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:s", "srt",
            str(path))  # fmt: skip
+    return path
+
+
+def _timestamp_gap(folder: Path, path: Path) -> Path:
+    """100 KB whose video starts 20 000 s after its audio: FFmpeg churns through the gap making no progress,
+    which only the stall timeout ends (the corpus's "file that makes FFmpeg hang")."""
+    both, late = folder / "gap-both.mkv", folder / "gap-video.mkv"
+    video(both, size="320x240")
+    ffmpeg("-i", str(both), "-map", "0:v", "-c", "copy", "-output_ts_offset", "20000", str(late))
+    ffmpeg("-i", str(late), "-i", str(both), "-map", "0:v", "-map", "1:a", "-c", "copy", "-copyts", str(path))
     return path

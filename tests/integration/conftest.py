@@ -213,6 +213,7 @@ def pipeline(database_url):
             "SECRET_KEY": "s" * 48,
             "TRANSCODE_RETRY_DELAY": "1",
             "REQUEUE_AFTER": "20",  # the watchdog heals within the tests' waits
+            "TRANSCODE_STALL_TIMEOUT": "15",  # the hostile corpus has a file on which FFmpeg stalls
             "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{frontend_port}",
         }
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")

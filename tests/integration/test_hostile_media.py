@@ -13,7 +13,7 @@ import pytest
 
 from videoflix.cli.upload import ApiError
 
-from ..hostile import READY, REJECTED, SETTLES, make_corpus
+from ..hostile import FAILED, READY, REJECTED, SETTLES, make_corpus
 from .conftest import FAULT_REPORT
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -57,6 +57,10 @@ def test_every_hostile_file_gets_a_clear_outcome(pipeline, corpus):
             wrong.append((case.name, "expected a 4xx", got))
         if case.expect == READY and got != "ready":
             wrong.append((case.name, "expected ready", got, outcome.get(case.name, {}).get("error")))
+        if case.expect == FAILED and got != "failed":
+            wrong.append((case.name, "expected failed", got))
+        if case.expect == FAILED and got == "failed" and "no progress" not in outcome[case.name]["error"]:
+            wrong.append((case.name, "expected the stall timeout to end it", outcome[case.name]["error"]))
         if case.expect == SETTLES and got == "unsettled":
             wrong.append((case.name, "expected a clear outcome", got))
         if got == "failed":
