@@ -54,16 +54,26 @@ def with_bytes(path: Path, data: bytes) -> Path:
 
 
 def claim_duration(source: Path, path: Path, seconds: int) -> Path:
-    """The MP4 with its movie header claiming `seconds` (e.g. 3 h) while the frames last one second."""
+    """The MP4 with its headers (movie, track and media durations) claiming `seconds` (e.g. 3 h) while its
+    frames last one second. Version-0 boxes, as FFmpeg writes them for short files."""
     data = bytearray(source.read_bytes())
-    at = data.find(b"mvhd")
-    version = data[at + 4]
-    if version == 0:
-        timescale = struct.unpack(">I", data[at + 16 : at + 20])[0]
-        data[at + 20 : at + 24] = struct.pack(">I", min(seconds * timescale, 0xFFFFFFFF))
-    else:
-        timescale = struct.unpack(">I", data[at + 24 : at + 28])[0]
-        data[at + 28 : at + 36] = struct.pack(">Q", seconds * timescale)
+
+    def boxes(name: bytes):
+        at = data.find(name)
+        while at != -1:
+            if data[at + 4] == 0:  # version 0: 32-bit times
+                yield at
+            at = data.find(name, at + 1)
+
+    movie_scale = 1000
+    for at in boxes(b"mvhd"):
+        movie_scale = struct.unpack(">I", data[at + 16 : at + 20])[0]
+        data[at + 20 : at + 24] = struct.pack(">I", seconds * movie_scale)
+    for at in boxes(b"tkhd"):  # track duration, in the movie's timescale
+        data[at + 24 : at + 28] = struct.pack(">I", seconds * movie_scale)
+    for at in boxes(b"mdhd"):  # media duration, in the track's own timescale
+        scale = struct.unpack(">I", data[at + 16 : at + 20])[0]
+        data[at + 20 : at + 24] = struct.pack(">I", min(seconds * scale, 0xFFFFFFFF))
     path.write_bytes(bytes(data))
     return path
 
@@ -125,11 +135,14 @@ def make_corpus(folder: Path) -> list[Case]:
             video(
                 f("853x479.mp4"),
                 size="853x479",
+                source="testsrc",
                 vcodec=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"),
             ),
             READY,
         ),
-        Case("101x57 odd size", video(f("101x57.mkv"), size="101x57", vcodec=("-c:v", "ffv1")), READY),
+        Case(
+            "101x57 odd size", video(f("101x57.mkv"), size="101x57", source="testsrc", vcodec=("-c:v", "ffv1")), READY
+        ),
         Case("portrait 360x640", video(f("portrait.mp4"), size="360x640"), READY),
         Case(
             "rotated phone video (90 deg)",
