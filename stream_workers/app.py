@@ -29,7 +29,12 @@ app = faust.App(
     datadir=os.environ.get("FAUST_DATADIR", os.path.join("var", "faust")),
     web_host=os.environ.get("FAUST_WEB_HOST", "127.0.0.1"),
     web_port=int(os.environ.get("FAUST_WEB_PORT", "6066")),
-    autodiscover=["stream_workers.agents.transcode", "stream_workers.agents.results", "stream_workers.relay"],
+    autodiscover=[
+        "stream_workers.agents.transcode",
+        "stream_workers.agents.results",
+        "stream_workers.relay",
+        "stream_workers.health",
+    ],
     topic_partitions=settings.topic_partitions,
     consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined
     broker_max_poll_interval=LONGEST_JOB,

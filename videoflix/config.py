@@ -107,6 +107,7 @@ class Settings:
     ffmpeg_binary: str | None
     rate_limits: Mapping[str, Limit]
     mail_retry_seconds: float
+    kafka_bootstrap_servers: str
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -184,6 +185,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         media_root=media_root,
         ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,
         mail_retry_seconds=float(raw.get("videoflix.mail_retry_seconds", 60)),
+        kafka_bootstrap_servers=raw.get("kafka.bootstrap_servers", "127.0.0.1:9092"),
         rate_limits={
             name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
             for name, default in RATE_LIMITS.items()

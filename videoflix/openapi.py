@@ -73,6 +73,13 @@ SCHEMAS: dict[str, Any] = {
     ),
     "User": obj({"id": {"type": "integer"}, "email": string(format="email")}, ["id", "email"]),
     "Detail": obj({"detail": string()}, ["detail"]),
+    "Readiness": obj(
+        {
+            "status": {"type": "string", "enum": ["ready", "unready"]},
+            "checks": {"type": "object", "additionalProperties": string(), "description": '"ok" or the reason'},
+        },
+        ["status", "checks"],
+    ),
     "CatalogVideo": obj(
         {
             "id": {"type": "integer"},
@@ -208,6 +215,15 @@ OPERATIONS: dict[str, dict[str, dict]] = {
     "stream.segment_slash": {"get": {
         "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "health.live": {"get": {
+        "summary": "Liveness: the process answers", "tags": ["operations"],
+        "responses": {"200": json_response("Alive", obj({"status": string()}))},
+    }},
+    "health.ready": {"get": {
+        "summary": "Readiness: PostgreSQL and the Kafka brokers are reachable", "tags": ["operations"],
+        "responses": {"200": json_response("Ready", ref("Readiness")),
+                      "503": json_response("A dependency is unreachable (named in checks)", ref("Readiness"))},
     }},
     "docs.openapi": {"get": {
         "summary": "This document", "tags": ["docs"],

@@ -7,6 +7,10 @@ RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"
 
 
 def includeme(config) -> None:
+    # for orchestrators: liveness and readiness
+    config.add_route("health.live", "/healthz")
+    config.add_route("health.ready", "/readyz")
+
     # accounts
     config.add_route("accounts.register", "/api/register/")
     config.add_route("accounts.activate", "/api/activate/{uidb64}/{token}/")

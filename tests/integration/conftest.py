@@ -168,10 +168,11 @@ class Pipeline:
         return command
 
     def start_worker(self) -> Command:
-        n = len(self.workers)
+        n, port = len(self.workers), free_port()
         worker = self.run(
-            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(free_port())
+            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(port)
         )
+        worker.web_port = port  # /healthz and /readyz
         self.workers.append(worker)
         return worker
 

@@ -12,7 +12,7 @@ import pytest
 
 from videoflix.media import ffmpeg_exe, parse_probe
 
-from .conftest import PASSWORD, VIDEOFLIX
+from .conftest import PASSWORD, VIDEOFLIX, http
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +85,12 @@ def test_corrupt_file_ends_failed_with_a_reason(pipeline, media_files):
     assert status["status"] == "failed"
     assert "could not be decoded" in status["error"]
     assert not list((pipeline.media / "videos" / str(video["id"])).glob(".work-*"))
+
+
+def test_web_and_worker_answer_health_checks(pipeline):
+    """The orchestrators' view: liveness and readiness of the web process and of a worker (Faust's web port)."""
+    web = pipeline.api.removesuffix("/api")
+    worker = f"http://127.0.0.1:{pipeline.workers[0].web_port}"
+    for base in (web, worker):
+        assert http("GET", f"{base}/healthz") == (200, {"status": "ok"}), base
+        assert http("GET", f"{base}/readyz") == (200, {"status": "ready", "checks": {"database": "ok", "broker": "ok"}})

@@ -1,0 +1,50 @@
+"""Liveness and readiness checks for orchestrators, shared by the web tier (/healthz, /readyz) and the workers
+(the same paths on Faust's web port).
+
+Liveness says only that the process answers. Readiness checks what the process needs: PostgreSQL (a
+`SELECT 1`) and the Kafka brokers (a TCP connection to one bootstrap server). Each check returns None when
+fine, else a short reason; the answer names every check, so an operator sees which dependency is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+Check = Callable[[], str | None]
+
+
+def database_check(engine: sa.Engine) -> Check:
+    def check() -> str | None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # any failure means "not ready", with its class as the reason
+            return f"unreachable ({type(exc).__name__})"
+        return None
+
+    return check
+
+
+def broker_check(bootstrap_servers: str, timeout: float = 1.0) -> Check:
+    def check() -> str | None:
+        hosts = [h.strip() for h in bootstrap_servers.replace(";", ",").split(",") if h.strip()]
+        for host in hosts:
+            name, _, port = host.rpartition(":")
+            try:
+                with socket.create_connection((name.strip("[]"), int(port)), timeout=timeout):
+                    return None
+            except (OSError, ValueError):
+                continue
+        return f"unreachable (no bootstrap server of {bootstrap_servers!r} accepts connections)"
+
+    return check
+
+
+def readiness(checks: dict[str, Check]) -> tuple[int, dict]:
+    """(HTTP status, body): 200 when every check passes, else 503."""
+    results = {name: check() or "ok" for name, check in checks.items()}
+    ready = all(result == "ok" for result in results.values())
+    return (200 if ready else 503), {"status": "ready" if ready else "unready", "checks": results}
