@@ -44,6 +44,7 @@ ENVIRONMENT: dict[str, str] = {
     "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
     "FFMPEG_BINARY": "videoflix.ffmpeg_binary",
     "MAIL_RETRY_SECONDS": "videoflix.mail_retry_seconds",
+    "ACCEL_REDIRECT_PREFIX": "videoflix.accel_redirect_prefix",
     "RATE_LIMIT_LOGIN_ACCOUNT": "videoflix.rate_limit.login_account",
     "RATE_LIMIT_LOGIN_IP": "videoflix.rate_limit.login_ip",
     "RATE_LIMIT_RESET_ACCOUNT": "videoflix.rate_limit.reset_account",
@@ -108,6 +109,8 @@ class Settings:
     rate_limits: Mapping[str, Limit]
     mail_retry_seconds: float
     kafka_bootstrap_servers: str
+    #: nginx serves the files: e.g. `/protected-media/` (an `internal` location aliased to MEDIA_ROOT)
+    accel_redirect_prefix: str | None
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -186,6 +189,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,
         mail_retry_seconds=float(raw.get("videoflix.mail_retry_seconds", 60)),
         kafka_bootstrap_servers=raw.get("kafka.bootstrap_servers", "127.0.0.1:9092"),
+        accel_redirect_prefix=raw.get("videoflix.accel_redirect_prefix", "").strip() or None,
         rate_limits={
             name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
             for name, default in RATE_LIMITS.items()

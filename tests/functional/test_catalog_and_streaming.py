@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,26 @@ def test_a_removed_output_is_gone_at_once(viewer, add_video, hls_output, tmp_pat
         viewer.get(f"/api/video/{video}/480p/000.ts", status=404)
     finally:
         moved.rename(hls_output / "480p" / "000.ts")
+
+
+@pytest.fixture
+def accel(viewer, monkeypatch):
+    registry = viewer.app.app.registry
+    settings = registry["videoflix.settings"]
+    monkeypatch.setitem(registry, "videoflix.settings", replace(settings, accel_redirect_prefix="/protected-media/"))
+
+
+def test_x_accel_redirect_hands_the_bytes_to_nginx_after_the_checks(viewer, add_video, accel):
+    video = add_video()
+    segment = viewer.get(f"/api/video/{video}/480p/000.ts", status=200)
+    thumb = viewer.get(f"/api/video/{video}/thumbnail.jpg", status=200)
+
+    assert segment.headers["X-Accel-Redirect"] == f"/protected-media/{OUTPUT}/480p/000.ts"
+    assert segment.body == b"" and segment.content_type == "video/MP2T"
+    assert segment.headers["Cache-Control"] == "private, max-age=86400"
+    assert thumb.headers["X-Accel-Redirect"] == f"/protected-media/{OUTPUT}/thumbnail.jpg"
+    # the checks still run first: nothing is redirected for a missing file, a bad path or an anonymous client
+    assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/999.ts", status=404).headers
+    assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/..%2F..%2Fmaster.m3u8", status=404).headers
+    viewer.app.reset()
+    assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/000.ts", status=401).headers

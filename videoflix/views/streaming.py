@@ -3,12 +3,17 @@
 Only what the routes' strict patterns allow reaches here (a known resolution, a numeric segment name), and
 every path is resolved and checked to stay inside the video's output folder, so `..`, encoded slashes,
 absolute paths or symlinks out of MEDIA_ROOT end as 404, never as a file from elsewhere. Files go out through
-Pyramid's FileResponse: wsgi.file_wrapper, Content-Length, Last-Modified, ETag, 304 and Range/206.
+Pyramid's FileResponse: wsgi.file_wrapper, Content-Length, Last-Modified, ETag, 304 and Range/206; or, with
+ACCEL_REDIRECT_PREFIX set (production behind nginx), as an empty answer whose X-Accel-Redirect header lets nginx
+send the bytes after the app has checked the login and the path.
 """
 
 from __future__ import annotations
 
-from pyramid.response import FileResponse
+from pathlib import Path
+from urllib.parse import quote
+
+from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 
 from ..errors import NotFound
@@ -22,16 +27,28 @@ PLAYLIST_CACHE = "private, max-age=60"
 
 
 def serve(request, relative: str, content_type: str, cache_control: str):
+    settings = request.registry["videoflix.settings"]
     folder = request.videos.output_folder(int(request.matchdict["id"]))
-    root = (request.registry["videoflix.settings"].media_root / folder).resolve()
+    root = (settings.media_root / folder).resolve()
     path = (root / relative).resolve()
     if root not in path.parents or not path.is_file():
         raise NotFound("No such file for this video.")
+    if settings.accel_redirect_prefix:
+        return accel_redirect(settings, path, content_type, cache_control)
     response = FileResponse(str(path), request=request, content_type=content_type)
     stat = path.stat()
     response.etag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
     response.cache_control = cache_control
     response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+def accel_redirect(settings, path: Path, content_type: str, cache_control: str) -> Response:
+    """The checks are done; nginx sends the bytes (an `internal` location that maps the prefix onto
+    MEDIA_ROOT), with its own sendfile, ETag and Range handling."""
+    relative = path.relative_to(settings.media_root.resolve()).as_posix()
+    response = Response(content_type=content_type, cache_control=cache_control)
+    response.headers["X-Accel-Redirect"] = settings.accel_redirect_prefix.rstrip("/") + "/" + quote(relative)
     return response
 
 
