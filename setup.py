@@ -41,6 +41,7 @@ test_requires = [
     "ruff>=0.6",  # lint, run as a test so CI enforces it
     "openapi-spec-validator>=0.7",  # checks /api/openapi.json is a valid OpenAPI 3 document
     "schemathesis>=4.0",  # generates requests from /api/openapi.json: no 5xx, answers match the document
+    "PyYAML>=6.0",  # reads docker-compose.yml in the deployment tests
 ]
 
 setup(

@@ -1,0 +1,135 @@
+"""docker-compose.yml, the Dockerfile and nginx.conf checked against the app's real entry points and settings
+(Docker cannot run on the build machines; the commands themselves run in the integration tests)."""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from videoflix import events
+from videoflix.config import ENVIRONMENT
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("migrate", "web", "worker")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def production_ini() -> configparser.ConfigParser:
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / "production.ini")
+    return ini
+
+
+def worker_variables() -> set[str]:
+    source = "".join(p.read_text() for p in (ROOT / "stream_workers").glob("*.py"))
+    return set(re.findall(r'(?:env|environ)\.get\("([A-Z0-9_]+)"', source))
+
+
+def test_the_services_are_there(services):
+    assert set(services) == {"postgres", "kafka", "topics", "migrate", "web", "worker", "nginx"}
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert "broker,controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
+    assert not any("zookeeper" in name for name in services)
+
+
+def test_web_runs_pserve_production_ini_on_the_port_nginx_uses(services):
+    assert services["web"]["command"] == ["pserve", "production.ini"]
+    listen = production_ini()["server:main"]["listen"]
+    assert listen.endswith(":8000")
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"server web:8000;", nginx)
+    assert "127.0.0.1:8000/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_worker_runs_the_faust_app_and_scales(services):
+    command = services["worker"]["command"]
+    assert command[:3] == ["faust", "-A", "stream_workers.app"] and "worker" in command
+    app = importlib.import_module("stream_workers.app").app
+    assert type(app).__name__ == "App"
+    worker = services["worker"]
+    assert "ports" not in worker and "container_name" not in worker  # --scale worker=N needs neither
+    port = worker["environment"]["FAUST_WEB_PORT"]
+    assert f"127.0.0.1:{port}/readyz" in " ".join(worker["healthcheck"]["test"])
+    assert worker["environment"]["FAUST_WEB_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container network
+
+
+def test_migrate_runs_alembic_with_production_ini(services):
+    assert services["migrate"]["command"] == ["alembic", "-c", "production.ini", "upgrade", "head"]
+    assert production_ini()["alembic"]["script_location"] == "%(here)s/alembic"
+    assert (ROOT / "alembic" / "env.py").is_file()
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_topics_match_the_pipeline_and_the_partition_count(services, compose):
+    script = " ".join(services["topics"]["command"])
+    assert set(re.findall(r"videos\.[a-z-]+", script)) == {
+        events.UPLOADED,
+        events.PROGRESS,
+        events.PROCESSED,
+        events.DEAD_LETTER,
+    }
+    partitions = int(re.search(r"--partitions (\d+)", script).group(1))
+    assert partitions == int(compose["x-app"]["environment"]["TOPIC_PARTITIONS"])
+    assert partitions == int(services["kafka"]["environment"]["KAFKA_NUM_PARTITIONS"])
+    assert partitions >= 8
+
+
+def test_every_variable_given_to_the_app_is_one_it_reads(services):
+    known = set(ENVIRONMENT) | worker_variables()
+    for name in APP_SERVICES:
+        unknown = set(services[name]["environment"]) - known
+        assert not unknown, (name, unknown)
+
+
+def test_start_order_waits_for_health(services):
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert condition["condition"] in ("service_healthy", "service_completed_successfully"), (name, dependency)
+            if condition["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], dependency
+    assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_media_is_one_shared_volume_where_every_service_expects_it(services, compose):
+    media = compose["x-app"]["environment"]["MEDIA_ROOT"]
+    assert production_ini()["app:main"]["videoflix.media_root"] == media
+    for name in ("web", "worker"):
+        assert f"media:{media}" in services[name]["volumes"], name
+    assert f"media:{media}:ro" in services["nginx"]["volumes"]
+    assert {"pgdata", "media", "kafkadata"} <= set(compose["volumes"])
+    assert any(v.startswith("pgdata:") for v in services["postgres"]["volumes"])
+
+
+def test_nginx_serves_exactly_what_the_app_redirects_to(services, compose):
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    prefix = services["web"]["environment"]["ACCEL_REDIRECT_PREFIX"]
+    block = re.search(r"location " + re.escape(prefix) + r" \{(.*?)\}", nginx, re.S)
+    assert block and "internal;" in block.group(1)
+    assert f"alias {compose['x-app']['environment']['MEDIA_ROOT']}/;" in block.group(1)
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
+
+
+def test_the_image_runs_as_an_unprivileged_user():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.\d+-slim", dockerfile, re.M)
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert 'CMD ["pserve", "production.ini"]' in dockerfile
+    for path in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M):
+        for part in path.split():
+            assert (ROOT / part).exists(), part
