@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from videoflix.devservices import free_port, wait_for_port
 from videoflix.models import Base
 
-from .conftest import ROOT, http
+from .conftest import ROOT, http, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +66,32 @@ def test_production_starts_with_a_real_secret(project, base_env, run_command, da
 
     wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
     assert http("GET", f"http://127.0.0.1:{port}/api/video/")[0] == 401
+
+
+def test_the_containers_commands_against_the_test_services(project, base_env, run_command, database_url, broker):
+    """What docker-compose.yml runs, in its order: `migrate` (alembic -c production.ini upgrade head) on an empty
+    database, then `web` (pserve production.ini) with the compose environment: alive, and ready (database and
+    broker reachable). The `worker` command runs in the pipeline tests."""
+    port = free_port()
+    with_port(project / "production.ini", port)
+    with own_database(database_url, "videoflix_containers") as url:
+        env = {
+            **base_env,
+            "DATABASE_URL": url,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "SECRET_KEY": "c" * 48,
+            "MEDIA_ROOT": str(project / "media"),
+            "ACCEL_REDIRECT_PREFIX": "/protected-media/",
+        }
+        migrate = run_command([sys.executable, "-m", "alembic", "-c", "production.ini", "upgrade", "head"],
+                              project, env, "migrate")  # fmt: skip
+        assert migrate.proc.wait(120) == 0, migrate.output
+        web = run_command([*PSERVE, "production.ini"], project, env, "web")
+        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+
+        assert http("GET", f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})
+        assert http("GET", f"http://127.0.0.1:{port}/readyz")[1]["checks"] == {"database": "ok", "broker": "ok"}
+        web.kill()
 
 
 def test_migrations_match_the_models(connection):
