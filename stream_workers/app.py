@@ -28,6 +28,7 @@ app = faust.App(
     broker=broker_url(settings.kafka_bootstrap_servers),
     datadir=os.environ.get("FAUST_DATADIR", os.path.join("var", "faust")),
     web_host=os.environ.get("FAUST_WEB_HOST", "127.0.0.1"),
+    web_bind=os.environ.get("FAUST_WEB_HOST", "127.0.0.1"),  # Faust would bind 0.0.0.0 whatever the host
     web_port=int(os.environ.get("FAUST_WEB_PORT", "6066")),
     autodiscover=[
         "stream_workers.agents.transcode",

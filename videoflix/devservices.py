@@ -17,6 +17,7 @@ import email.policy
 import hashlib
 import logging
 import os
+import random
 import signal
 import socket
 import stat
@@ -35,9 +36,28 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket() as sock:
+    """A port nothing listens on, chosen below the kernel's ephemeral range: a port the kernel hands out
+    (bind to 0) is soon reused for some outgoing connection, and then the service cannot bind it."""
+    low, _ = _ephemeral_range()
+    for _ in range(200):
+        port = random.randint(10000, max(10001, low - 1))  # noqa: S311 - spreading, not secrecy
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # a crowded machine: fall back to the kernel's choice
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:

@@ -17,6 +17,8 @@ import shutil
 import time
 import uuid
 
+from cachetools import LRUCache
+
 from videoflix import events
 from videoflix.media import ffmpeg_exe, probe, video_dir
 from videoflix.models import VideoStatus
@@ -62,7 +64,19 @@ async def handle(payload) -> None:
             await report(VideoProcessed(video_id=event.video_id, status="failed", error=reason, attempt=event.attempt))
 
 
+#: video id -> when this worker finished transcoding it. A duplicate event (a redelivery, or the watchdog's
+#: requeue) reaches the same worker (events are keyed by video id) and can arrive before the results agent has
+#: written `ready`; this spares it a second transcode. Across workers the database check covers it.
+_recently_done: LRUCache[int, float] = LRUCache(maxsize=4096)
+RECENT = 600.0
+
+
 async def process(event: VideoUploaded) -> None:
+    finished = _recently_done.get(event.video_id)
+    if finished is not None and time.monotonic() - finished < RECENT:
+        log.info("video %s was transcoded here %.0f s ago; duplicate event ignored", event.video_id,
+                 time.monotonic() - finished)  # fmt: skip
+        return
     status = await until_done(video_status, event.video_id, what="reading the video's status")
     if status is None:
         log.info("video %s no longer exists; nothing to do", event.video_id)
@@ -111,6 +125,7 @@ async def process(event: VideoUploaded) -> None:
     log.info(
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
     )
+    _recently_done[event.video_id] = time.monotonic()
     await report(
         VideoProcessed(
             video_id=event.video_id,

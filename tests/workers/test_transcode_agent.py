@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 
 import pytest
 
@@ -102,3 +103,20 @@ def test_redelivered_event_for_a_ready_or_deleted_video_does_nothing(topics, mon
     run(events.uploaded(9, "videos/9/source.mp4"))
 
     assert all(fake.sent == [] for fake in topics.values()), why
+
+
+def test_a_duplicate_of_a_job_this_worker_just_finished_is_ignored(topics, monkeypatch):
+    """The results agent may not have written `ready` yet when a duplicate arrives on the same partition."""
+
+    async def still_processing(*args, **kw):
+        return "processing"
+
+    monkeypatch.setattr(transcode, "until_done", still_processing)
+    monkeypatch.setitem(transcode._recently_done, 11, time.monotonic() - 5)
+    run(events.uploaded(11, "videos/11/source.mp4"))
+    assert all(fake.sent == [] for fake in topics.values())
+
+    monkeypatch.setitem(transcode._recently_done, 11, time.monotonic() - transcode.RECENT - 1)  # long ago: redo
+    run(events.uploaded(11, "videos/11/source.mp4"))
+    [(_, failed)] = topics["processed"].sent  # it went on (and failed: there is no such file here)
+    assert failed.status == "failed" and "missing" in failed.error
