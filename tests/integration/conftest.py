@@ -145,6 +145,19 @@ def own_database(database_url: str, name: str):
         admin.close()
 
 
+def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str) -> dict[str, str]:
+    """The environment of a test stack's web and worker processes; `extra` adds or overrides variables."""
+    return {
+        **clean_env(),
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "MEDIA_ROOT": str(folder / "media"),
+        "SECRET_KEY": "s" * 48,
+        "TRANSCODE_RETRY_DELAY": "1",
+        **extra,
+    }
+
+
 # -- the whole pipeline: web process, Faust workers, tansu, PostgreSQL, FFmpeg (one per session) --------
 PASSWORD = "Op3rator-pass-word"
 PARTITIONS = 8
@@ -206,17 +219,14 @@ def pipeline(database_url):
         upgrade_database(url)
         port = free_port()
         frontend_port = free_port()  # the browser test's page is served there, as the real frontend would be
-        env = {
-            **clean_env(),
-            "DATABASE_URL": url,
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-            "MEDIA_ROOT": str(folder / "media"),
-            "SECRET_KEY": "s" * 48,
-            "TRANSCODE_RETRY_DELAY": "1",
-            "REQUEUE_AFTER": "20",  # the watchdog heals within the tests' waits
-            "TRANSCODE_STALL_TIMEOUT": "15",  # the hostile corpus has a file on which FFmpeg stalls
-            "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{frontend_port}",
-        }
+        env = stack_env(
+            folder,
+            url,
+            broker,
+            REQUEUE_AFTER="20",  # the watchdog heals within the tests' waits
+            TRANSCODE_STALL_TIMEOUT="15",  # the hostile corpus has a file on which FFmpeg stalls
+            CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{frontend_port}",
+        )
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
         line.frontend_port = frontend_port
         made = line.run(

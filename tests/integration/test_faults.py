@@ -28,7 +28,7 @@ from videoflix.devservices import (
     wait_for_port,
 )
 
-from .conftest import FAULT_REPORT, PASSWORD, VIDEOFLIX, Pipeline, clean_env, http, new_project
+from .conftest import FAULT_REPORT, PASSWORD, VIDEOFLIX, Pipeline, http, new_project, stack_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -106,18 +106,15 @@ def stack(media_files):
         url = database.start()
         upgrade_database(url)
         broker.start()
-        env = {
-            **clean_env(),
-            "DATABASE_URL": url,
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-            "MEDIA_ROOT": str(folder / "media"),
-            "SECRET_KEY": "f" * 48,
-            "TRANSCODE_RETRY_DELAY": "1",
-            "REQUEUE_AFTER": "15",  # the watchdog heals within the scenarios' waits
-            "KAFKA_SESSION_TIMEOUT": "10",  # a killed worker's partitions move on within seconds
-            "EMAIL_PORT": str(free_port()),  # no SMTP server there until a scenario starts one
-            "MAIL_RETRY_SECONDS": "1",
-        }
+        env = stack_env(
+            folder,
+            url,
+            broker,
+            REQUEUE_AFTER="15",  # the watchdog heals within the scenarios' waits
+            KAFKA_SESSION_TIMEOUT="10",  # a killed worker's partitions move on within seconds
+            EMAIL_PORT=str(free_port()),  # no SMTP server there until a scenario starts one
+            MAIL_RETRY_SECONDS="1",
+        )
         line = FaultStack(folder, env, normalize_database_url(url), broker, "")
         line.database = database
         line.web_port = free_port()
