@@ -25,6 +25,7 @@ requires = [
     "multipart>=1.2",  # streaming multipart parser: uploads go to disk with flat memory
     "imageio-ffmpeg>=0.5",  # a static FFmpeg (libx264, aac) for probing and transcoding
     "tqdm>=4.66",  # progress bars of `videoflix upload`
+    "python-json-logger>=3.1",  # JSON log lines in production (production.ini's formatter)
     "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
 ]
 

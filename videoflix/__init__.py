@@ -21,6 +21,7 @@ def main(global_config, **settings):
         config.include(".services")  # request.accounts, request.auth_sessions, request.account_mails
         config.include(".security")  # JWT cookie security policy, CSRF
         config.include(".cors")  # CORS tween over everything
+        config.include(".requestid")  # X-Request-ID on every response and in every log record (outermost)
         config.include(".routes")
         config.scan(".views")
         config.scan(".openapi")

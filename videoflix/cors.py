@@ -13,7 +13,7 @@ from pyramid.tweens import INGRESS
 
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOWED_HEADERS = "content-type, x-csrftoken, range"
-EXPOSED_HEADERS = "content-length, content-range, etag, link"
+EXPOSED_HEADERS = "content-length, content-range, etag, link, x-total-count, x-request-id"
 PREFLIGHT_MAX_AGE = "600"
 
 

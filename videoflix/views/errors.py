@@ -76,7 +76,7 @@ def http_exception(exc, request):
 
 @exception_view_config(Exception)
 def server_error(exc, request):
-    reference = uuid.uuid4().hex[:12]
+    reference = getattr(request, "request_id", None) or uuid.uuid4().hex  # the id the response and the logs carry
     log.error("unhandled error %s on %s %s", reference, request.method, request.path_qs, exc_info=exc)
     return error_response(request, 500, f"Internal server error (reference {reference}).")
 
