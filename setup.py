@@ -26,6 +26,7 @@ requires = [
     "imageio-ffmpeg>=0.5",  # a static FFmpeg (libx264, aac) for probing and transcoding
     "tqdm>=4.66",  # progress bars of `videoflix upload`
     "python-json-logger>=3.1",  # JSON log lines in production (production.ini's formatter)
+    "prometheus-client>=0.20",  # /metrics in the Prometheus text format (web tier and workers)
     "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
 ]
 

@@ -1,4 +1,4 @@
-"""/healthz and /readyz on the worker's Faust web port (FAUST_WEB_PORT), the same answers as the web tier's:
+"""/healthz, /readyz and /metrics on the worker's Faust web port (FAUST_WEB_PORT), like the web tier's:
 liveness is "the event loop answers"; readiness is PostgreSQL and the Kafka brokers reachable."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from videoflix.health import broker_check, database_check, readiness
 
 from .app import app
 from .db import engine, in_thread
+from .metrics import scrape
 from .settings import settings
 
 
@@ -20,3 +21,9 @@ async def readyz(view, request):
     checks = {"database": database_check(engine()), "broker": broker_check(settings.kafka_bootstrap_servers)}
     status, body = await in_thread(readiness, checks)  # both checks block: never on the event loop
     return view.json(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+@app.page("/metrics")
+async def metrics(view, request):
+    body = await scrape(app.consumer)
+    return view.bytes(body, content_type="text/plain")  # aiohttp refuses parameters in content_type

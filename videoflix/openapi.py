@@ -225,6 +225,10 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "responses": {"200": json_response("Ready", ref("Readiness")),
                       "503": json_response("A dependency is unreachable (named in checks)", ref("Readiness"))},
     }},
+    "metrics": {"get": {
+        "summary": "Prometheus metrics (internal network only; nginx refuses it)", "tags": ["operations"],
+        "responses": {"200": file_response("Prometheus text format", "text/plain")},
+    }},
     "docs.openapi": {"get": {
         "summary": "This document", "tags": ["docs"],
         "responses": {"200": json_response("OpenAPI 3", {"type": "object"})},

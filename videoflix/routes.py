@@ -10,6 +10,7 @@ def includeme(config) -> None:
     # for orchestrators: liveness and readiness
     config.add_route("health.live", "/healthz")
     config.add_route("health.ready", "/readyz")
+    config.add_route("metrics", "/metrics")
 
     # accounts
     config.add_route("accounts.register", "/api/register/")

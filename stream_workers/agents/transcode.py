@@ -26,6 +26,7 @@ from videoflix.models import VideoStatus
 from .. import hls, topics
 from ..app import app
 from ..db import in_thread, remove_stale_work, until_done, video_status
+from ..metrics import FAILURES, JOB_SECONDS, JOBS, JOBS_IN_FLIGHT
 from ..records import DeadLetter, InvalidEvent, VideoProcessed, VideoProgress, VideoUploaded
 from ..settings import settings
 
@@ -45,13 +46,17 @@ async def handle(payload) -> None:
         await send_dead_letter(events.UPLOADED, payload, f"unreadable event: {exc}")
         return
     try:
-        await process(event)
+        with JOBS_IN_FLIGHT.track_inprogress():
+            await process(event)
     except hls.TranscodeError as exc:
         log.info("video %s failed: %s", event.video_id, exc)
+        FAILURES.labels("timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input").inc()
+        JOBS.labels("failed").inc()
         await report(VideoProcessed(video_id=event.video_id, status="failed", error=str(exc), attempt=event.attempt))
     except asyncio.CancelledError:
         raise  # the worker is stopping: the event is not acknowledged and will be redelivered
     except Exception as exc:
+        FAILURES.labels("storage" if isinstance(exc, hls.StorageError) else "other").inc()
         attempts = event.attempt + 1
         log.exception("video %s: attempt %d failed", event.video_id, attempts)
         if attempts < settings.max_attempts:
@@ -60,6 +65,7 @@ async def handle(payload) -> None:
             await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
         else:
             reason = f"Processing failed {attempts} times; the last error was: {exc}"
+            JOBS.labels("failed").inc()
             await send_dead_letter(events.UPLOADED, payload, reason)
             await report(VideoProcessed(video_id=event.video_id, status="failed", error=reason, attempt=event.attempt))
 
@@ -126,6 +132,8 @@ async def process(event: VideoUploaded) -> None:
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
     )
     _recently_done[event.video_id] = time.monotonic()
+    JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
+    JOBS.labels("ready").inc()
     await report(
         VideoProcessed(
             video_id=event.video_id,

@@ -160,3 +160,35 @@ def test_aborted_transaction_removes_the_stored_file(operator, clips, media_root
 
     assert leftovers(media_root) == before
     assert connection.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 0
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """One sample's value from Prometheus text."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    return 0.0
+
+
+def test_metrics_count_uploads_and_show_the_pipeline_state(operator, clips, media_root):
+    before = operator.get("/metrics", status=200).text
+    upload(operator, clips["clip"], 201)
+    upload(operator, clips["text"], 415)
+    after = operator.get("/metrics", status=200)
+
+    assert after.content_type == "text/plain"
+    assert sample(after.text, "videoflix_uploads_total", outcome="accepted") == 1 + sample(
+        before, "videoflix_uploads_total", outcome="accepted"
+    )
+    assert sample(after.text, "videoflix_uploads_total", outcome="rejected") == 1 + sample(
+        before, "videoflix_uploads_total", outcome="rejected"
+    )
+    assert sample(after.text, "videoflix_upload_bytes_total") - sample(before, "videoflix_upload_bytes_total") == (
+        clips["clip"].stat().st_size
+    )
+    # read from PostgreSQL at scrape time (this test's transaction: its one upload is waiting to be published)
+    assert sample(after.text, "videoflix_videos", status="uploaded") >= 1
+    assert sample(after.text, "videoflix_outbox_unpublished") >= 1

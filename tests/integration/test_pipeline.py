@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,19 @@ def test_web_and_worker_answer_health_checks(pipeline):
     for base in (web, worker):
         assert http("GET", f"{base}/healthz") == (200, {"status": "ok"}), base
         assert http("GET", f"{base}/readyz") == (200, {"status": "ready", "checks": {"database": "ok", "broker": "ok"}})
+
+
+def test_worker_metrics_show_finished_jobs_and_consumer_lag(pipeline, media_files):
+    """After a job, the worker's /metrics (Prometheus text) has its duration and the lag per partition."""
+    client = pipeline.client()
+    video = client.upload(media_files["small"], {"title": "Metrics"})
+    assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 180)["status"] == "ready"
+    ready = [w for w in pipeline.workers if w.proc.poll() is None]
+    texts = [
+        urllib.request.urlopen(f"http://127.0.0.1:{w.web_port}/metrics", timeout=10).read().decode() for w in ready
+    ]
+    text = "\n".join(texts)
+    assert re.search(r'^videoflix_job_duration_seconds_count\{rendition="480p"\} [1-9]', text, re.M), text[-2000:]
+    assert re.search(r'^videoflix_jobs_total\{outcome="ready"\} [1-9]', text, re.M)
+    assert re.search(r'^videoflix_consumer_lag\{partition="\d+",topic="videos.uploaded"\} 0.0$', text, re.M)
+    assert "videoflix_jobs_in_flight 0.0" in text

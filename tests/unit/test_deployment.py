@@ -133,3 +133,8 @@ def test_the_image_runs_as_an_unprivileged_user():
     for path in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M):
         for part in path.split():
             assert (ROOT / part).exists(), part
+
+
+def test_nginx_keeps_metrics_internal():
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"location = /metrics \{\s*return 404;\s*\}", nginx)

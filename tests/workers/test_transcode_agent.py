@@ -8,6 +8,7 @@ import dataclasses
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from stream_workers import hls
 from stream_workers.agents import transcode
@@ -120,3 +121,24 @@ def test_a_duplicate_of_a_job_this_worker_just_finished_is_ignored(topics, monke
     run(events.uploaded(11, "videos/11/source.mp4"))
     [(_, failed)] = topics["processed"].sent  # it went on (and failed: there is no such file here)
     assert failed.status == "failed" and "missing" in failed.error
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [
+        (hls.TranscodeError("bad"), "bad_input"),
+        (hls.TranscodeTimeout("stalled"), "timeout"),
+        (hls.StorageError("disk full"), "storage"),
+        (OSError("database went away"), "other"),
+    ],
+)
+def test_failures_are_counted_by_cause_and_nothing_stays_in_flight(topics, monkeypatch, error, cause):
+    async def process(event):
+        assert REGISTRY.get_sample_value("videoflix_jobs_in_flight") == 1
+        raise error
+
+    monkeypatch.setattr(transcode, "process", process)
+    before = REGISTRY.get_sample_value("videoflix_job_failures_total", {"cause": cause}) or 0
+    run(events.uploaded(12, "videos/12/source.mp4"))
+    assert REGISTRY.get_sample_value("videoflix_job_failures_total", {"cause": cause}) == before + 1
+    assert REGISTRY.get_sample_value("videoflix_jobs_in_flight") == 0

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 
 from ..errors import InvalidInput, UnsupportedMediaType
 from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
+from ..metrics import UPLOAD_BYTES, UPLOADS
 from ..schemas import deserialize, text_problem
 from ..schemas.videos import UploadSchema
 from ..security import AUTHENTICATED, STAFF
@@ -89,7 +90,16 @@ def upload(request):
         )
     except BaseException:
         received.discard()
+        UPLOADS.labels("rejected").inc()
         raise
+    size = received.size
+
+    def count(committed: bool) -> None:
+        UPLOADS.labels("accepted" if committed else "rejected").inc()
+        if committed:
+            UPLOAD_BYTES.inc(size)
+
+    request.tm.get().addAfterCommitHook(count)
     request.response.status_code = 201
     return status_json(video)
 
