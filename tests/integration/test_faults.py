@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -231,6 +232,28 @@ def test_worker_killed_mid_transcode_another_finishes(stack, media_files):
     output = stack.media / stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     for rendition in final[video_id]["resolutions"]:
         assert "#EXT-X-ENDLIST" in (output / rendition / "index.m3u8").read_text()
+
+
+def test_worker_stopped_mid_job_hands_it_over_not_half_done(stack, media_files):
+    """What `docker compose stop worker` does: SIGTERM while FFmpeg runs. Faust lets the running job finish
+    before it stops (a job longer than the grace period ends in SIGKILL: the scenario above); either way the
+    job is done once and whole, and nothing half-done stays behind."""
+    stack.ensure_workers(2)
+    client = stack.client()
+    video_id = client.upload(media_files["long"], {"title": "Worker stopped"})["id"]
+    deadline = time.monotonic() + 120
+    while (stopping := ffmpeg_owner(stack.live_workers())) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stopping is not None, "no worker started FFmpeg"
+    time.sleep(1.5)
+    stopping.proc.send_signal(signal.SIGTERM)
+    assert stopping.proc.wait(60) is not None
+    assert not list((stack.media / "videos" / str(video_id)).glob(".work-*"))  # nothing half-done left behind
+
+    final = stack.settle(client, [video_id], 240)
+    row = stack.report("worker stopped (SIGTERM) mid-job", [video_id], final)
+    assert (row["ready"], row["lost"], row["duplicates"]) == (1, 0, 0), row
+    assert not stack.leftovers([video_id])
 
 
 def test_scale_out_three_workers_one_stops_mid_run(stack, media_files):
