@@ -62,6 +62,7 @@ setup(
     extras_require={"dev": dev_requires, "test": test_requires},
     entry_points={
         "paste.app_factory": ["main = videoflix:main"],
+        "paste.server_runner": ["main = videoflix.server:serve_paste"],  # waitress with a graceful stop
         "console_scripts": ["videoflix = videoflix.cli:main"],
     },
 )

@@ -3,7 +3,12 @@ to start without a real SECRET_KEY; the migrations against the models."""
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
 import sys
+import time
+from http.client import HTTPResponse
 from pathlib import Path
 
 import pytest
@@ -92,6 +97,42 @@ def test_the_containers_commands_against_the_test_services(project, base_env, ru
         assert http("GET", f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})
         assert http("GET", f"http://127.0.0.1:{port}/readyz")[1]["checks"] == {"database": "ok", "broker": "ok"}
         web.kill()
+
+
+def test_pserve_stops_gracefully_finishing_requests_in_progress(project, base_env, run_command, database_url):
+    """SIGTERM (docker compose stop): new connections are refused at once, a request still arriving is read,
+    handled and answered, then the server exits 0; one that never completes is given up after drain_timeout."""
+    port = free_port()
+    ini = project / "development.ini"
+    with_port(ini, port)
+    ini.write_text(ini.read_text().replace("drain_timeout = 30", "drain_timeout = 3"))
+    web = run_command([*PSERVE, "development.ini"], project, {**base_env, "DATABASE_URL": database_url}, "pserve")
+    wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+    body = json.dumps({"email": "drain@example.com", "password": "not-the-password"}).encode()
+    head = (
+        f"POST /api/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+
+    finishing = socket.create_connection(("127.0.0.1", port))
+    stuck = socket.create_connection(("127.0.0.1", port))
+    for conn in (finishing, stuck):
+        conn.sendall(head.encode() + body[:10])
+    time.sleep(0.5)
+    web.proc.send_signal(signal.SIGTERM)
+    web.wait_for("stopping: no new connections", 10)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+    finishing.sendall(body[10:])
+    answer = HTTPResponse(finishing)
+    answer.begin()
+    assert answer.status == 400 and json.loads(answer.read())["detail"].startswith("Invalid email or password")
+    started = time.monotonic()
+    assert web.proc.wait(30) == 0
+    assert 1 < time.monotonic() - started < 10  # waited for the stuck one, but only drain_timeout
+    assert "1 request(s) unfinished" in web.output
+    finishing.close()
+    stuck.close()
 
 
 def test_migrations_match_the_models(connection):

@@ -1,4 +1,5 @@
-"""`videoflix serve INI [--port N]`: what `pserve INI` does (the ini's logging, app and waitress options),
+"""`videoflix serve INI [--port N]`: what `pserve INI` does (the ini's logging, app and server options, the
+same graceful waitress),
 with the port replaceable. PasteDeploy never lets a command-line variable override a value the file sets,
 so `videoflix dev --port` (and the tests, which need free ports) go through this instead."""
 
@@ -26,10 +27,10 @@ def waitress_options(ini: str, port: int | None = None) -> dict[str, str]:
 
 
 def run(args) -> int:
-    import waitress
     from pyramid.paster import get_app, setup_logging
+
+    from ..server import serve_paste
 
     ini = str(Path(args.ini).resolve())
     setup_logging(ini)
-    waitress.serve(get_app(ini), **waitress_options(ini, args.port))
-    return 0
+    return serve_paste(get_app(ini), {}, **waitress_options(ini, args.port))

@@ -1,0 +1,65 @@
+"""The server `pserve` runs (`use = egg:videoflix#main` in the .ini files): waitress, stopping gracefully.
+
+Plain waitress under pserve dies on SIGTERM with requests half answered (and on Ctrl-C stops its loop before
+running requests are sent). Here SIGTERM or SIGINT first closes the listening sockets (new connections are
+refused, so a load balancer moves on), then keeps serving the requests already received, including bodies
+still arriving, until they are answered or `drain_timeout` seconds (default 30, below Docker's grace period
+of the web service) have passed; then it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+
+log = logging.getLogger(__name__)
+
+
+def serve_paste(app, global_conf, **settings) -> int:
+    drain_timeout = float(settings.pop("drain_timeout", 30))
+    logging.basicConfig()
+    server = create_server(app, **settings)
+    server.print_listen("Serving on http://{}:{}")
+    socket_map = server.map if hasattr(server, "map") else server._map
+    poll = {"use_poll": server.adj.asyncore_use_poll}
+
+    stop: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        while not stop:
+            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=socket_map, count=1, **poll)
+        log.info("stopping: no new connections; finishing the requests in progress (at most %.0f s)", drain_timeout)
+        for listener in [d for d in socket_map.values() if isinstance(d, BaseWSGIServer)]:
+            wasyncore.dispatcher.close(listener)  # the listening socket only; its wake-up trigger stays
+        deadline = time.monotonic() + drain_timeout
+        while busy(socket_map) and time.monotonic() < deadline:
+            wasyncore.loop(timeout=0.05, map=socket_map, count=1, **poll)
+        left = sum(1 for _ in busy_channels(socket_map))
+        if left:
+            log.warning("stopping with %d request(s) unfinished after %.0f s", left, drain_timeout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(socket_map)
+    return 0
+
+
+def busy_channels(socket_map):
+    """Connections with a request being received, handled, or answered."""
+    for channel in list(socket_map.values()):
+        if isinstance(channel, HTTPChannel) and (
+            channel.request is not None or channel.requests or channel.total_outbufs_len
+        ):
+            yield channel
+
+
+def busy(socket_map) -> bool:
+    return next(busy_channels(socket_map), None) is not None
