@@ -118,6 +118,7 @@ def stack(media_files):
         )
         line = FaultStack(folder, env, normalize_database_url(url), broker, "")
         line.database = database
+        line.long_clip = media_files["long"]
         line.web_port = free_port()
         line.api = f"http://127.0.0.1:{line.web_port}/api"
         made = line.run([*VIDEOFLIX, "user", "create", "--staff", "operator@example.com", "--password", PASSWORD,
@@ -205,6 +206,20 @@ def test_mail_server_down_the_activation_mail_arrives_when_it_is_back(stack):
     assert len(sink.messages) == 1  # delivered once
 
 
+def long_job_started(stack, title: str) -> tuple[object, int, object]:
+    """Upload the long clip with two workers running; (client, video id, the worker whose FFmpeg runs it),
+    a moment into the job."""
+    stack.ensure_workers(2)
+    client = stack.client()
+    video_id = client.upload(stack.long_clip, {"title": title})["id"]
+    deadline = time.monotonic() + 120
+    while (owner := ffmpeg_owner(stack.live_workers())) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert owner is not None, "no worker started FFmpeg"
+    time.sleep(1.5)  # well inside the job
+    return client, video_id, owner
+
+
 def ffmpeg_owner(workers) -> object | None:
     """The worker whose FFmpeg is running right now."""
     for worker in workers:
@@ -213,15 +228,8 @@ def ffmpeg_owner(workers) -> object | None:
     return None
 
 
-def test_worker_killed_mid_transcode_another_finishes(stack, media_files):
-    stack.ensure_workers(2)
-    client = stack.client()
-    video_id = client.upload(media_files["long"], {"title": "Worker dies"})["id"]
-    deadline = time.monotonic() + 120
-    while (victim := ffmpeg_owner(stack.live_workers())) is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert victim is not None, "no worker started FFmpeg"
-    time.sleep(1.5)  # well inside the job
+def test_worker_killed_mid_transcode_another_finishes(stack):
+    client, video_id, victim = long_job_started(stack, "Worker dies")
     assert client.status(video_id)["status"] == "processing"
     victim.kill()  # SIGKILL to the worker and its FFmpeg
 
@@ -234,18 +242,11 @@ def test_worker_killed_mid_transcode_another_finishes(stack, media_files):
         assert "#EXT-X-ENDLIST" in (output / rendition / "index.m3u8").read_text()
 
 
-def test_worker_stopped_mid_job_hands_it_over_not_half_done(stack, media_files):
+def test_worker_stopped_mid_job_hands_it_over_not_half_done(stack):
     """What `docker compose stop worker` does: SIGTERM while FFmpeg runs. Faust lets the running job finish
     before it stops (a job longer than the grace period ends in SIGKILL: the scenario above); either way the
     job is done once and whole, and nothing half-done stays behind."""
-    stack.ensure_workers(2)
-    client = stack.client()
-    video_id = client.upload(media_files["long"], {"title": "Worker stopped"})["id"]
-    deadline = time.monotonic() + 120
-    while (stopping := ffmpeg_owner(stack.live_workers())) is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert stopping is not None, "no worker started FFmpeg"
-    time.sleep(1.5)
+    client, video_id, stopping = long_job_started(stack, "Worker stopped")
     stopping.proc.send_signal(signal.SIGTERM)
     assert stopping.proc.wait(60) is not None
     assert not list((stack.media / "videos" / str(video_id)).glob(".work-*"))  # nothing half-done left behind
