@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stream_workers import hls
-from tests.clips import make_clip
+from tests.clips import ffmpeg, make_clip
 from videoflix.media import ffmpeg_exe, probe
 
 TARGETS = {"ours/naive wall": 0.86, "ours/floor wall": 1.15}
@@ -96,23 +96,8 @@ def prescale(source: Path, folder: Path, rungs: list[hls.Rung]) -> list[Path]:
     paths = []
     for rung in rungs:
         path = folder / f"{rung.name}.y4m"
-        subprocess.run(
-            [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-i",
-                str(source),
-                "-vf",
-                f"scale=-2:{rung.height}:flags=bicubic",
-                "-pix_fmt",
-                "yuv420p",
-                str(path),
-            ],
-            check=True,
-        )
+        ffmpeg("-i", str(source), "-vf", f"scale=-2:{rung.height}:flags=bicubic", "-pix_fmt", "yuv420p", str(path),
+               timeout=3600)  # fmt: skip
         paths.append(path)
     return paths
 

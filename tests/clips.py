@@ -8,6 +8,11 @@ from pathlib import Path
 from videoflix.media import ffmpeg_exe
 
 
+def ffmpeg(*args: str, timeout: float = 120) -> None:
+    """Run the project's FFmpeg quietly (errors only), overwriting outputs; raise if it fails."""
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=timeout)
+
+
 def make_clip(
     path: Path,
     seconds: float = 2.0,
@@ -18,48 +23,18 @@ def make_clip(
     preset: str = "ultrafast",
 ) -> Path:
     """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front."""
-    argv = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={size}:rate={rate}",
-    ]
+    argv = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
     if audio:
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"]
     if audio:
         argv += ["-c:a", "aac", "-shortest"]
-    argv += [*(extra or []), "-movflags", "+faststart", str(path)]
-    subprocess.run(argv, check=True, timeout=120)
+    ffmpeg(*argv, *(extra or []), "-movflags", "+faststart", str(path))
     return path
 
 
 def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440",
-            "-t",
-            str(seconds),
-            "-c:a",
-            "aac",
-            str(path),
-        ],
-        check=True,
-        timeout=60,
-    )
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:a", "aac", str(path), timeout=60)
     return path
 
 

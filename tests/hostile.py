@@ -11,11 +11,10 @@ broken ones). Each case says what must become of it:
 from __future__ import annotations
 
 import struct
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import ffmpeg_exe
+from .clips import ffmpeg
 
 REJECTED, READY, FAILED, SETTLES = "rejected", "ready", "failed", "settles"
 
@@ -25,10 +24,6 @@ class Case:
     name: str
     path: Path
     expect: str
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120)
 
 
 def video(path: Path, *, size: str = "320x240", rate: str = "25", seconds: float = 1.0, audio: bool = True,
