@@ -188,6 +188,19 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "summary": "One ready video", "tags": ["catalog"], "security": COOKIE,
         "responses": {"200": json_response("The video", ref("CatalogVideo")), "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
+    "admin.videos": {"get": {
+        "summary": "Every video in every state, newest first (staff)", "tags": ["upload"], "security": COOKIE,
+        "parameters": [
+            {"name": "status", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["uploaded", "processing", "ready", "failed"]}},
+            {"name": "q", "in": "query", "required": False, "schema": string(), "description": "in the title"},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+        ],
+        "responses": {"200": json_response("The videos", {"type": "array", "items": ref("VideoStatus")}),
+                      "400": error("Bad filter or paging."), "401": UNAUTHORIZED, "403": error("Not staff.")},
+    }},
     "videos.status": {"get": {
         "summary": "Processing status (staff)", "tags": ["upload"], "security": COOKIE,
         "responses": {"200": json_response("Status", ref("VideoStatus")), "401": UNAUTHORIZED,

@@ -26,6 +26,9 @@ def includeme(config) -> None:
     config.add_route("videos.detail", r"/api/video/{id:\d+}/")
     config.add_route("videos.status", r"/api/video/{id:\d+}/status/")
 
+    # operators' console API (staff)
+    config.add_route("admin.videos", "/api/admin/videos/")
+
     # documentation: the OpenAPI document, the Redoc page, and vendored assets (Redoc, hls.js)
     config.add_route("docs.openapi", "/api/openapi.json")
     config.add_route("docs.page", "/api/docs/")

@@ -10,27 +10,12 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestRequest
 
-from videoflix.config import build_settings
 from videoflix.models import OutboxEvent, Video
-from videoflix.passwords import Hasher
-from videoflix.services.accounts import AccountService
-
-from .conftest import PASSWORD
 
 
 @pytest.fixture
 def media_root(app_settings) -> Path:
     return Path(app_settings["videoflix.media_root"])
-
-
-@pytest.fixture
-def operator(frontend, dbsession):
-    """A logged-in staff account (made the way `videoflix user create --staff` makes one)."""
-    accounts = AccountService(dbsession, build_settings({}), Hasher())
-    accounts.register("operator@example.com", PASSWORD, is_staff=True, active=True)
-    dbsession.commit()
-    frontend.login("operator@example.com")
-    return frontend
 
 
 def upload(frontend, path: Path | None, status: int, **fields):

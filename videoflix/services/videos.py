@@ -144,6 +144,21 @@ class VideoService:
             _folder_cache.put(video_id, folder)
         return folder
 
+    def admin_list(
+        self, status: str | None, title: str | None, limit: int | None, offset: int
+    ) -> tuple[list[Video], int]:
+        """Videos in any state, newest first, optionally of one status and with `title` in the title; and how
+        many match in all."""
+        where = []
+        if status:
+            where.append(Video.status == VideoStatus(status))
+        if title:
+            where.append(Video.title.icontains(title, autoescape=True))
+        total = self.db.scalar(sa.select(sa.func.count()).select_from(Video).where(*where))
+        query = sa.select(Video).where(*where).order_by(Video.created_at.desc(), Video.id.desc()).offset(offset)
+        videos = self.db.scalars(query.limit(limit) if limit is not None else query).all()
+        return list(videos), total
+
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:

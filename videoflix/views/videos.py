@@ -7,6 +7,7 @@ from pyramid.view import view_config
 from ..errors import InvalidInput, UnsupportedMediaType
 from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
 from ..metrics import UPLOAD_BYTES, UPLOADS
+from ..models import VideoStatus
 from ..schemas import deserialize, text_problem
 from ..schemas.videos import UploadSchema
 from ..security import AUTHENTICATED, STAFF
@@ -23,22 +24,46 @@ def _int_param(request, name: str, low: int, high: int) -> int | None:
     return int(raw)
 
 
+def _text_param(request, name: str) -> str | None:
+    value = request.GET.get(name) or None
+    if value and (problem := text_problem(value)):
+        raise InvalidInput.field(name, problem)
+    return value
+
+
+def _paged(request, response, total: int, limit: int | None, offset: int, **filters: str | None):
+    """`X-Total-Count`, and `Link: <...>; rel="next"` while a page follows."""
+    response.headers["X-Total-Count"] = str(total)
+    if limit is not None and offset + limit < total:
+        query = {"limit": limit, "offset": offset + limit, **{k: v for k, v in filters.items() if v}}
+        response.headers["Link"] = f'<{request.route_url(request.matched_route.name, _query=query)}>; rel="next"'
+    return response
+
+
 @view_config(route_name="videos.list", request_method="GET", permission=AUTHENTICATED)
 def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
     `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive)."""
     limit = _int_param(request, "limit", 1, 1000)
     offset = _int_param(request, "offset", 0, 10**9) or 0
-    category = request.GET.get("category") or None
-    if category and (problem := text_problem(category)):
-        raise InvalidInput.field("category", problem)
+    category = _text_param(request, "category")
     body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
-    response = json_text_response(request, body)
-    response.headers["X-Total-Count"] = str(total)
-    if limit is not None and offset + limit < total:
-        query = {"limit": limit, "offset": offset + limit, **({"category": category} if category else {})}
-        response.headers["Link"] = f'<{request.route_url("videos.list", _query=query)}>; rel="next"'
-    return response
+    return _paged(request, json_text_response(request, body), total, limit, offset, category=category)
+
+
+@view_config(route_name="admin.videos", request_method="GET", renderer="json", permission=STAFF)
+def admin_video_list(request):
+    """Every video in every state, newest first, as operators see them (the status endpoint's shape):
+    `?status=` filters, `?q=` searches titles (case-insensitive), `?limit=&offset=` page as in the catalog."""
+    limit = _int_param(request, "limit", 1, 1000)
+    offset = _int_param(request, "offset", 0, 10**9) or 0
+    status = _text_param(request, "status")
+    if status is not None and status not in {s.value for s in VideoStatus}:
+        raise InvalidInput.field("status", f"One of: {', '.join(s.value for s in VideoStatus)}.")
+    query = _text_param(request, "q")
+    videos, total = request.videos.admin_list(status, query, limit, offset)
+    _paged(request, request.response, total, limit, offset, status=status, q=query)
+    return [status_json(video) for video in videos]
 
 
 @view_config(route_name="videos.detail", request_method="GET", permission=AUTHENTICATED)
