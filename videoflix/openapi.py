@@ -184,10 +184,23 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                           "415": error("Not a video container / not multipart.")},
         },
     },
-    "videos.detail": {"get": {
-        "summary": "One ready video", "tags": ["catalog"], "security": COOKIE,
-        "responses": {"200": json_response("The video", ref("CatalogVideo")), "401": UNAUTHORIZED, "404": NOT_FOUND},
-    }},
+    "videos.detail": {
+        "get": {
+            "summary": "One ready video", "tags": ["catalog"], "security": COOKIE,
+            "responses": {"200": json_response("The video", ref("CatalogVideo")), "401": UNAUTHORIZED,
+                          "404": NOT_FOUND},
+        },
+        "patch": {
+            "summary": "Edit title, description, category (staff)", "tags": ["upload"], "security": COOKIE,
+            "parameters": [CSRF],
+            "requestBody": body(obj({"title": string(minLength=1, maxLength=200),
+                                     "description": string(maxLength=5000), "category": string(maxLength=100)})),
+            "responses": {"200": json_response("The video's status", ref("VideoStatus")),
+                          "400": error("Field errors."), "401": UNAUTHORIZED,
+                          "403": error("Not staff, or CSRF check failed."), "404": error("Unknown video."),
+                          "413": error("Body too large."), "415": error("Not JSON.")},
+        },
+    },
     "admin.videos": {"get": {
         "summary": "Every video in every state, newest first (staff)", "tags": ["upload"], "security": COOKIE,
         "parameters": [

@@ -60,3 +60,25 @@ def test_viewers_get_403_and_anonymous_401(frontend, testapp):
     testapp.get("/api/admin/videos/", status=401)
     frontend.signed_up("viewer@example.com")
     frontend.get("/api/admin/videos/", status=403)
+
+
+def test_staff_edit_title_description_category(operator, videos):
+    video = videos["Alpha ready"]
+    token = {"X-CSRFToken": operator.app.cookies["csrftoken"]}
+    edited = operator.app.patch_json(f"/api/video/{video}/", {"title": "  Alpha, recut ", "category": "Comedy"},
+                                     headers=token, status=200)  # fmt: skip
+    assert (edited.json["title"], edited.json["category"], edited.json["description"]) == ("Alpha, recut", "Comedy", "")
+    listed = {v["id"]: v for v in operator.get("/api/video/", status=200).json}  # the catalog shows it at once
+    assert (listed[video]["title"], listed[video]["category"]) == ("Alpha, recut", "Comedy")
+
+    bad = operator.app.patch_json(f"/api/video/{video}/", {"title": "", "category": 5}, headers=token, status=400)
+    assert set(bad.json["errors"]) == {"title", "category"}
+    operator.app.patch_json("/api/video/999999/", {"title": "x"}, headers=token, status=404)
+    operator.app.patch_json(f"/api/video/{video}/", {"title": "no csrf"}, status=403)
+    assert operator.get("/api/admin/videos/?q=recut").json[0]["title"] == "Alpha, recut"  # nothing else changed
+
+
+def test_viewers_cannot_edit(frontend, videos):
+    frontend.signed_up("viewer2@example.com")
+    token = {"X-CSRFToken": frontend.app.cookies["csrftoken"]}
+    frontend.app.patch_json(f"/api/video/{videos['Alpha ready']}/", {"title": "x"}, headers=token, status=403)

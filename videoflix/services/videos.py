@@ -159,6 +159,16 @@ class VideoService:
         videos = self.db.scalars(query.limit(limit) if limit is not None else query).all()
         return list(videos), total
 
+    def edit(self, video_id: int, changes: dict[str, str]) -> Video:
+        """Change title, description or category (already validated); the catalog shows it at once (its
+        cache key moves with every row version)."""
+        video = self.get(video_id)
+        for field in ("title", "description", "category"):
+            if field in changes:
+                setattr(video, field, changes[field])
+        self.db.flush()
+        return video
+
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:

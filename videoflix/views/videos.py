@@ -8,8 +8,8 @@ from ..errors import InvalidInput, UnsupportedMediaType
 from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
 from ..metrics import UPLOAD_BYTES, UPLOADS
 from ..models import VideoStatus
-from ..schemas import deserialize, text_problem
-from ..schemas.videos import UploadSchema
+from ..schemas import deserialize, text_problem, validate
+from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF
 from ..services.videos import status_json
 from ..uploads import receive
@@ -49,6 +49,13 @@ def video_list(request):
     category = _text_param(request, "category")
     body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
     return _paged(request, json_text_response(request, body), total, limit, offset, category=category)
+
+
+@view_config(route_name="videos.detail", request_method="PATCH", renderer="json", permission=STAFF)
+def video_edit(request):
+    """Title, description and category of a video in any state (staff); answers its status."""
+    changes = validate(request, EditSchema())
+    return status_json(request.videos.edit(int(request.matchdict["id"]), changes))
 
 
 @view_config(route_name="admin.videos", request_method="GET", renderer="json", permission=STAFF)
