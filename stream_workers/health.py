@@ -3,7 +3,7 @@ liveness is "the event loop answers"; readiness is PostgreSQL and the Kafka brok
 
 from __future__ import annotations
 
-from videoflix.health import broker_check, database_check, readiness
+from videoflix.health import pipeline_checks, readiness
 
 from .app import app
 from .db import engine, in_thread
@@ -18,7 +18,7 @@ async def healthz(view, request):
 
 @app.page("/readyz")
 async def readyz(view, request):
-    checks = {"database": database_check(engine()), "broker": broker_check(settings.kafka_bootstrap_servers)}
+    checks = pipeline_checks(engine(), settings.kafka_bootstrap_servers)
     status, body = await in_thread(readiness, checks)  # both checks block: never on the event loop
     return view.json(body, status=status, headers={"Cache-Control": "no-store"})
 

@@ -48,3 +48,8 @@ def readiness(checks: dict[str, Check]) -> tuple[int, dict]:
     results = {name: check() or "ok" for name, check in checks.items()}
     ready = all(result == "ok" for result in results.values())
     return (200 if ready else 503), {"status": "ready" if ready else "unready", "checks": results}
+
+
+def pipeline_checks(engine: sa.Engine, bootstrap_servers: str) -> dict[str, Check]:
+    """What both the web tier and the workers need: PostgreSQL and the Kafka brokers."""
+    return {"database": database_check(engine), "broker": broker_check(bootstrap_servers)}

@@ -13,6 +13,7 @@ from pyramid.view import view_config
 
 from .media import RESOLUTIONS
 from .views.streaming import PLAYLIST, SEGMENT
+from .views.videos import OFFSET_MAX, PAGE_MAX
 
 JSON = "application/json"
 
@@ -62,6 +63,12 @@ CSRF = {"name": "X-CSRFToken", "in": "header", "required": False, "schema": stri
 PASSWORD = string(minLength=8, maxLength=128, format="password")
 UNAUTHORIZED = error("Not logged in (no valid access cookie).")
 NOT_FOUND = error("Unknown, or not ready.")
+PAGING = [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
+    {"name": "offset", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX}},
+]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(
@@ -166,9 +173,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             "summary": "Ready videos, newest first", "tags": ["catalog"], "security": COOKIE,
             "parameters": [
                 {"name": "category", "in": "query", "required": False, "schema": string()},
-                {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+                *PAGING,
             ],
             "responses": {"200": json_response("The list", {"type": "array", "items": ref("CatalogVideo")}),
                           "400": error("Bad paging."), "401": UNAUTHORIZED},
@@ -207,9 +212,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             {"name": "status", "in": "query", "required": False,
              "schema": {"type": "string", "enum": ["uploaded", "processing", "ready", "failed"]}},
             {"name": "q", "in": "query", "required": False, "schema": string(), "description": "in the title"},
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+            *PAGING,
         ],
         "responses": {"200": json_response("The videos", {"type": "array", "items": ref("VideoStatus")}),
                       "400": error("Bad filter or paging."), "401": UNAUTHORIZED, "403": error("Not staff.")},

@@ -50,7 +50,7 @@ def login(request):
     raised, so the counted attempt is committed."""
     data = validate(request, LoginSchema())
     limits = request.registry["videoflix.settings"].rate_limits
-    account = f"login:account:{data['email'].strip().lower()}"
+    account = f"login:account:{data['email']}"  # the schema strips and lower-cases it
     try:
         request.throttle.hit(f"login:ip:{client_key(request)}", limits["login_ip"])
         request.throttle.check(account, limits["login_account"])
@@ -102,7 +102,7 @@ def password_reset(request):
     limits = request.registry["videoflix.settings"].rate_limits
     try:
         request.throttle.hit(f"reset:ip:{client_key(request)}", limits["reset_ip"])
-        request.throttle.hit(f"reset:account:{data['email'].strip().lower()}", limits["reset_account"])
+        request.throttle.hit(f"reset:account:{data['email']}", limits["reset_account"])  # normalized by the schema
     except TooManyRequests as exc:
         return render(request, exc)
     mail = request.accounts.request_password_reset(data["email"])

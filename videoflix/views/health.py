@@ -6,7 +6,7 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST
 from pyramid.view import view_config
 
-from ..health import broker_check, database_check, readiness
+from ..health import pipeline_checks, readiness
 from ..metrics import scrape
 
 
@@ -18,12 +18,7 @@ def healthz(request):
 @view_config(route_name="health.ready", request_method=("GET", "HEAD"), renderer="json")
 def readyz(request):
     settings = request.registry["videoflix.settings"]
-    status, body = readiness(
-        {
-            "database": database_check(request.registry["dbengine"]),
-            "broker": broker_check(settings.kafka_bootstrap_servers),
-        }
-    )
+    status, body = readiness(pipeline_checks(request.registry["dbengine"], settings.kafka_bootstrap_servers))
     request.response.status_code = status
     request.response.cache_control = "no-store"
     return body

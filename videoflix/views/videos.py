@@ -24,6 +24,16 @@ def _int_param(request, name: str, low: int, high: int) -> int | None:
     return int(raw)
 
 
+#: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
+PAGE_MAX = 1000
+OFFSET_MAX = 10**9
+
+
+def _paging(request) -> tuple[int | None, int]:
+    """(limit, offset): no limit means the whole list."""
+    return _int_param(request, "limit", 1, PAGE_MAX), _int_param(request, "offset", 0, OFFSET_MAX) or 0
+
+
 def _text_param(request, name: str) -> str | None:
     value = request.GET.get(name) or None
     if value and (problem := text_problem(value)):
@@ -44,8 +54,7 @@ def _paged(request, response, total: int, limit: int | None, offset: int, **filt
 def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
     `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive)."""
-    limit = _int_param(request, "limit", 1, 1000)
-    offset = _int_param(request, "offset", 0, 10**9) or 0
+    limit, offset = _paging(request)
     category = _text_param(request, "category")
     body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
     return _paged(request, json_text_response(request, body), total, limit, offset, category=category)
@@ -62,8 +71,7 @@ def video_edit(request):
 def admin_video_list(request):
     """Every video in every state, newest first, as operators see them (the status endpoint's shape):
     `?status=` filters, `?q=` searches titles (case-insensitive), `?limit=&offset=` page as in the catalog."""
-    limit = _int_param(request, "limit", 1, 1000)
-    offset = _int_param(request, "offset", 0, 10**9) or 0
+    limit, offset = _paging(request)
     status = _text_param(request, "status")
     if status is not None and status not in {s.value for s in VideoStatus}:
         raise InvalidInput.field("status", f"One of: {', '.join(s.value for s in VideoStatus)}.")
