@@ -73,7 +73,8 @@ def apply_progress(event: VideoProgress) -> bool:
 
 def apply_processed(event: VideoProcessed) -> bool:
     """Record a job's end. `ready` switches the served output to the new folder (the atomic step: the folder
-    is complete before its name reaches the database); `failed` never overrides a ready video."""
+    is complete before its name reaches the database); `failed` never overrides a ready video. A result for
+    a deleted video removes what the job left."""
     with engine().begin() as conn:
         query = sa.update(Video).where(Video.id == event.video_id)
         if event.status == VideoStatus.READY:
@@ -95,8 +96,11 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "processed_at": sa.func.now(),
             }
         applied = conn.execute(query.values(**values)).rowcount == 1
-    if applied and event.status == VideoStatus.READY:
-        remove_other_outputs(event.video_id, event.hls_path)
+    if event.status == VideoStatus.READY:
+        if applied:
+            remove_other_outputs(event.video_id, event.hls_path)
+        else:  # the row is gone: deleted after the job's last check; its output must not outlive it
+            shutil.rmtree(video_dir(settings.media_root, event.video_id), ignore_errors=True)
     return applied
 
 

@@ -167,7 +167,7 @@ async def run_ffmpeg(
         limit = "no progress for" if time.monotonic() - started < timeout else "the time limit of"
         seconds = stall_timeout if limit == "no progress for" else timeout
         raise TranscodeTimeout(f"Processing was stopped: FFmpeg made {limit} {seconds:.0f} s.") from None
-    except asyncio.CancelledError:
+    except BaseException:  # cancelled (the worker stops), or on_progress gave up on the job
         proc.kill()
         await proc.wait()
         raise

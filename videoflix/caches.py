@@ -28,6 +28,10 @@ class LockedCache(Generic[V]):
             self._cache[key] = value
         return value
 
+    def pop(self, key: Hashable) -> V | None:
+        with self._lock:
+            return self._cache.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()

@@ -46,6 +46,11 @@ class NotFound(VideoflixError):
     detail = "Not found."
 
 
+class Conflict(VideoflixError):
+    status = 409
+    detail = "The request conflicts with the current state of the resource."
+
+
 class PayloadTooLarge(VideoflixError):
     status = 413
     detail = "Request body is too large."

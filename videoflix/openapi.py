@@ -205,7 +205,21 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                           "403": error("Not staff, or CSRF check failed."), "404": error("Unknown video."),
                           "413": error("Body too large."), "415": error("Not JSON.")},
         },
+        "delete": {
+            "summary": "Delete a video and all its files (staff; idempotent)", "tags": ["upload"],
+            "security": COOKIE, "parameters": [CSRF],
+            "description": "A job running for it is abandoned by its worker. 204 also when it no longer exists.",
+            "responses": {"204": {"description": "Gone"}, "401": UNAUTHORIZED,
+                          "403": error("Not staff, or CSRF check failed.")},
+        },
     },
+    "videos.retry": {"post": {
+        "summary": "Queue a failed video again (staff)", "tags": ["upload"], "security": COOKIE,
+        "parameters": [CSRF],
+        "responses": {"202": json_response("Queued: its status, now uploaded", ref("VideoStatus")),
+                      "401": UNAUTHORIZED, "403": error("Not staff, or CSRF check failed."),
+                      "404": error("Unknown video."), "409": error("The video has not failed.")},
+    }},
     "admin.videos": {"get": {
         "summary": "Every video in every state, newest first (staff)", "tags": ["upload"], "security": COOKIE,
         "parameters": [

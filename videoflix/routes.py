@@ -25,6 +25,7 @@ def includeme(config) -> None:
     config.add_route("videos.list", "/api/video/")
     config.add_route("videos.detail", r"/api/video/{id:\d+}/")
     config.add_route("videos.status", r"/api/video/{id:\d+}/status/")
+    config.add_route("videos.retry", r"/api/video/{id:\d+}/retry/")
 
     # operators' console API (staff)
     config.add_route("admin.videos", "/api/admin/videos/")

@@ -6,6 +6,8 @@ folder becomes visible (to the database, hence to viewers) only after it is comp
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
+An operator may delete a video while its job runs: the job checks the row with each progress report, stops
+FFmpeg once the row is gone, and however the job ends, removes the video's folder instead of reporting.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 
 from cachetools import LRUCache
+from sqlalchemy.exc import DBAPIError
 
 from videoflix import events
 from videoflix.media import ffmpeg_exe, probe, video_dir
@@ -48,26 +51,35 @@ async def handle(payload) -> None:
     try:
         with JOBS_IN_FLIGHT.track_inprogress():
             await process(event)
-    except hls.TranscodeError as exc:
+    except asyncio.CancelledError:
+        raise  # the worker is stopping: the event is not acknowledged and will be redelivered
+    except Exception as exc:
+        if await deleted(event.video_id):  # the error may only be the deletion pulling files from under FFmpeg
+            await discard(event.video_id)
+        else:
+            await failed(event, payload, exc)
+
+
+async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
+    """Report why a job failed: bad input at once; a machine fault is queued again until `max_attempts`."""
+    if isinstance(exc, hls.TranscodeError):
         log.info("video %s failed: %s", event.video_id, exc)
         FAILURES.labels("timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input").inc()
         JOBS.labels("failed").inc()
         await report(VideoProcessed(video_id=event.video_id, status="failed", error=str(exc), attempt=event.attempt))
-    except asyncio.CancelledError:
-        raise  # the worker is stopping: the event is not acknowledged and will be redelivered
-    except Exception as exc:
-        FAILURES.labels("storage" if isinstance(exc, hls.StorageError) else "other").inc()
-        attempts = event.attempt + 1
-        log.exception("video %s: attempt %d failed", event.video_id, attempts)
-        if attempts < settings.max_attempts:
-            await asyncio.sleep(settings.retry_delay * attempts)
-            retry = VideoUploaded(video_id=event.video_id, source=event.source, attempt=attempts)
-            await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
-        else:
-            reason = f"Processing failed {attempts} times; the last error was: {exc}"
-            JOBS.labels("failed").inc()
-            await send_dead_letter(events.UPLOADED, payload, reason)
-            await report(VideoProcessed(video_id=event.video_id, status="failed", error=reason, attempt=event.attempt))
+        return
+    FAILURES.labels("storage" if isinstance(exc, hls.StorageError) else "other").inc()
+    attempts = event.attempt + 1
+    log.error("video %s: attempt %d failed", event.video_id, attempts, exc_info=exc)
+    if attempts < settings.max_attempts:
+        await asyncio.sleep(settings.retry_delay * attempts)
+        retry = VideoUploaded(video_id=event.video_id, source=event.source, attempt=attempts)
+        await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
+    else:
+        reason = f"Processing failed {attempts} times; the last error was: {exc}"
+        JOBS.labels("failed").inc()
+        await send_dead_letter(events.UPLOADED, payload, reason)
+        await report(VideoProcessed(video_id=event.video_id, status="failed", error=reason, attempt=event.attempt))
 
 
 #: video id -> when this worker finished transcoding it. A duplicate event (a redelivery, or the watchdog's
@@ -75,6 +87,26 @@ async def handle(payload) -> None:
 #: written `ready`; this spares it a second transcode. Across workers the database check covers it.
 _recently_done: LRUCache[int, float] = LRUCache(maxsize=4096)
 RECENT = 600.0
+
+
+class VideoDeleted(Exception):
+    """The video's row disappeared while its job ran (an operator deleted it)."""
+
+
+async def deleted(video_id: int) -> bool:
+    """Whether the video's row is gone. While PostgreSQL is unreachable, assume it is not: the job goes on
+    and the results agent discards a result for a missing row."""
+    try:
+        return await in_thread(video_status, video_id) is None
+    except DBAPIError:
+        return False
+
+
+async def discard(video_id: int) -> None:
+    """Remove whatever a job for a deleted video left (FFmpeg may have re-created the folder)."""
+    log.info("video %s was deleted while it was processed; its output is discarded", video_id)
+    await in_thread(shutil.rmtree, video_dir(settings.media_root, video_id), True)
+    JOBS.labels("discarded").inc()
 
 
 async def process(event: VideoUploaded) -> None:
@@ -113,6 +145,8 @@ async def process(event: VideoUploaded) -> None:
         nonlocal last_sent
         if info.duration and time.monotonic() - last_sent >= settings.progress_interval:
             last_sent = time.monotonic()
+            if await deleted(event.video_id):
+                raise VideoDeleted  # stops FFmpeg; handle() discards the output
             await progress(event, min(99.0, 100.0 * parser.out_seconds / info.duration))
 
     try:
@@ -131,6 +165,8 @@ async def process(event: VideoUploaded) -> None:
     log.info(
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
     )
+    if await deleted(event.video_id):
+        raise VideoDeleted
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     JOBS.labels("ready").inc()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
-from videoflix.models import Video, VideoStatus
+from videoflix.models import OutboxEvent, Video, VideoStatus
 
 
 @pytest.fixture
@@ -82,3 +84,86 @@ def test_viewers_cannot_edit(frontend, videos):
     frontend.signed_up("viewer2@example.com")
     token = {"X-CSRFToken": frontend.app.cookies["csrftoken"]}
     frontend.app.patch_json(f"/api/video/{videos['Alpha ready']}/", {"title": "x"}, headers=token, status=403)
+
+
+def csrf(frontend) -> dict[str, str]:
+    return {"X-CSRFToken": frontend.app.cookies["csrftoken"]}
+
+
+def stored_status(dbsession, video_id: int) -> VideoStatus | None:
+    """The row as the database has it now (not the session's remembered copy)."""
+    return dbsession.scalar(sa.select(Video.status).where(Video.id == video_id))
+
+
+def test_delete_removes_row_and_every_file_idempotently(operator, clips, dbsession, app_settings):
+    from .test_upload import upload
+
+    video_id = upload(operator, clips["clip"], 201).json["id"]
+    folder = Path(app_settings["videoflix.media_root"]) / "videos" / str(video_id)
+    (folder / "hls-abc" / "480p").mkdir(parents=True)  # what a finished job leaves: renditions, thumbnail
+    (folder / "hls-abc" / "480p" / "000.ts").write_bytes(b"segment")
+    (folder / "hls-abc" / "thumbnail.jpg").write_bytes(b"jpeg")
+    assert any(folder.glob("source.*"))
+
+    operator.app.delete(f"/api/video/{video_id}/", headers=csrf(operator), status=204)
+
+    assert not folder.exists()
+    assert stored_status(dbsession, video_id) is None
+    operator.get(f"/api/video/{video_id}/status/", status=404)
+    # again: still 204, and a folder that outlived its row (a failed removal, a late worker) is swept
+    (folder / "hls-late").mkdir(parents=True)
+    operator.app.delete(f"/api/video/{video_id}/", headers=csrf(operator), status=204)
+    assert not folder.exists()
+
+
+def test_delete_of_a_ready_video_stops_its_stream_at_once(operator, dbsession, app_settings):
+    media = Path(app_settings["videoflix.media_root"])
+    video = Video(title="Doomed", status=VideoStatus.READY, source_path="x", hls_path="")
+    dbsession.add(video)
+    dbsession.flush()
+    video.hls_path = f"videos/{video.id}/hls-1"
+    (media / video.hls_path / "480p").mkdir(parents=True)
+    (media / video.hls_path / "480p" / "index.m3u8").write_text("#EXTM3U\n")
+    dbsession.commit()
+    operator.get(f"/api/video/{video.id}/480p/index.m3u8", status=200)  # its folder is now cached
+
+    operator.app.delete(f"/api/video/{video.id}/", headers=csrf(operator), status=204)
+
+    operator.get(f"/api/video/{video.id}/480p/index.m3u8", status=404)
+    assert video.id not in [v["id"] for v in operator.get("/api/video/").json]
+
+
+def test_delete_needs_staff_and_csrf(frontend, testapp, videos, dbsession):
+    video = videos["Alpha ready"]
+    testapp.delete(f"/api/video/{video}/", status=401)
+    frontend.signed_up("viewer3@example.com")
+    frontend.app.delete(f"/api/video/{video}/", headers=csrf(frontend), status=403)
+    assert stored_status(dbsession, video) == VideoStatus.READY
+
+
+def test_delete_without_csrf_changes_nothing(operator, videos, dbsession):
+    operator.app.delete(f"/api/video/{videos['Alpha ready']}/", status=403)
+    assert stored_status(dbsession, videos["Alpha ready"]) == VideoStatus.READY
+
+
+def test_retry_queues_a_failed_video_again_through_the_outbox(operator, videos, dbsession):
+    video = videos["Beta failing"]
+
+    retried = operator.app.post(f"/api/video/{video}/retry/", headers=csrf(operator), status=202).json
+
+    assert (retried["status"], retried["error"], retried["progress"]) == ("uploaded", None, 0)
+    event = dbsession.scalars(sa.select(OutboxEvent).where(OutboxEvent.key == str(video))).one()
+    assert event.topic == "videos.uploaded" and event.published_at is None
+    assert event.payload == {"schema": 1, "video_id": video, "source": "x", "attempt": 0}
+    # only a failed video: a second retry (now uploaded) and a ready one are conflicts that queue nothing
+    again = operator.app.post(f"/api/video/{video}/retry/", headers=csrf(operator), status=409).json
+    assert "uploaded" in again["detail"]
+    operator.app.post(f"/api/video/{videos['Alpha ready']}/retry/", headers=csrf(operator), status=409)
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 1
+    operator.app.post("/api/video/999999/retry/", headers=csrf(operator), status=404)
+
+
+def test_retry_needs_staff(frontend, videos, dbsession):
+    frontend.signed_up("viewer4@example.com")
+    frontend.app.post(f"/api/video/{videos['Beta failing']}/retry/", headers=csrf(frontend), status=403)
+    assert stored_status(dbsession, videos["Beta failing"]) == VideoStatus.FAILED

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -86,6 +87,47 @@ def test_corrupt_file_ends_failed_with_a_reason(pipeline, media_files):
     assert status["status"] == "failed"
     assert "could not be decoded" in status["error"]
     assert not list((pipeline.media / "videos" / str(video["id"])).glob(".work-*"))
+
+
+def until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.3)
+    return value
+
+
+def test_a_video_deleted_while_it_is_transcoded_leaves_nothing(pipeline, media_files):
+    """DELETE during the job: the row goes at once, the worker stops FFmpeg at its next progress check and
+    removes what it wrote; no result is recorded and no file of the video remains."""
+    client = pipeline.client()
+    video_id = client.upload(media_files["long"], {"title": "Deleted mid-job"})["id"]
+    until(lambda: client.status(video_id)["progress"] > 0, 120, "the job reports progress")
+
+    client.call("DELETE", f"/video/{video_id}/", headers={"X-CSRFToken": client.csrf()})
+
+    notice = f"video {video_id} was deleted while it was processed"
+    until(lambda: any(notice in w.output for w in pipeline.workers), 60, "the worker discards the job")
+    assert not (pipeline.media / "videos" / str(video_id)).exists()
+    assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
+    assert not any(f"video {video_id} transcoded" in w.output for w in pipeline.workers)
+    client.call("DELETE", f"/video/{video_id}/", headers={"X-CSRFToken": client.csrf()})  # again: still fine
+
+
+def test_a_failed_video_retried_after_its_cause_is_fixed_becomes_ready(pipeline, media_files):
+    """Retry re-queues through the outbox and the workers: here the stored source was damaged, fails, is
+    replaced by an intact copy (as after a storage repair), and the retried video is ready."""
+    client = pipeline.client()
+    video_id = client.upload(media_files["corrupt"], {"title": "Second chance"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)["status"] == "failed"
+    source = pipeline.media / pipeline.scalar("SELECT source_path FROM videos WHERE id = :id", id=video_id)
+    source.write_bytes(media_files["small"].read_bytes())
+
+    retried = client.call("POST", f"/video/{video_id}/retry/", headers={"X-CSRFToken": client.csrf()})
+
+    assert (retried["status"], retried["error"]) == ("uploaded", None)
+    final = pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)
+    assert (final["status"], final["error"], final["resolutions"]) == ("ready", None, ["480p"])
 
 
 def test_web_and_worker_answer_health_checks(pipeline):

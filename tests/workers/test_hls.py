@@ -148,3 +148,21 @@ def test_a_single_frame_video_gets_its_thumbnail(tmp_path):
     out.mkdir()
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
     hls.check_output(out, rungs)
+
+
+def test_ffmpeg_is_killed_when_the_progress_callback_gives_up():
+    """The transcode agent stops a job from its progress callback (the video was deleted): FFmpeg must not
+    run on to the end of a long input."""
+    import psutil
+
+    class GiveUp(Exception):
+        pass
+
+    async def on_progress(parser):
+        raise GiveUp
+
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostats", "-progress", "pipe:1", "-re", "-f", "lavfi", "-i",
+            "testsrc2=size=320x240:rate=25", "-t", "600", "-f", "null", "-"]  # fmt: skip
+    with pytest.raises(GiveUp):
+        asyncio.run(hls.run_ffmpeg(argv, on_progress, timeout=60, stall_timeout=30))
+    assert not [p for p in psutil.Process().children(recursive=True) if p.name().startswith("ffmpeg")]

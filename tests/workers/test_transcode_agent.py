@@ -31,7 +31,17 @@ def topics(monkeypatch):
         monkeypatch.setattr(transcode.topics, name, fake)
     fast = dataclasses.replace(transcode.settings, retry_delay=0.0, max_attempts=3)
     monkeypatch.setattr(transcode, "settings", fast)
+    monkeypatch.setattr(transcode, "deleted", gone({}))  # every video still exists unless a test says not
     return fakes
+
+
+def gone(rows: dict[int, bool]):
+    """A stand-in for the database check: `rows[id]` is whether the row was deleted."""
+
+    async def deleted(video_id: int) -> bool:
+        return rows.get(video_id, False)
+
+    return deleted
 
 
 def run(payload):
@@ -142,3 +152,52 @@ def test_failures_are_counted_by_cause_and_nothing_stays_in_flight(topics, monke
     run(events.uploaded(12, "videos/12/source.mp4"))
     assert REGISTRY.get_sample_value("videoflix_job_failures_total", {"cause": cause}) == before + 1
     assert REGISTRY.get_sample_value("videoflix_jobs_in_flight") == 0
+
+
+def test_a_job_whose_video_was_deleted_discards_its_output_instead_of_failing(topics, monkeypatch, tmp_path):
+    """Deleting a video pulls its files from under FFmpeg: the error that follows is not a failure to report."""
+    folder = tmp_path / "videos" / "13"
+
+    async def process(event):
+        (folder / ".work-x").mkdir(parents=True)  # FFmpeg re-created the folder the web tier removed
+        raise hls.StorageError("No such file or directory")
+
+    monkeypatch.setattr(transcode, "process", process)
+    monkeypatch.setattr(transcode, "settings", dataclasses.replace(transcode.settings, media_root=tmp_path))
+    monkeypatch.setattr(transcode, "deleted", gone({13: True}))
+    before = REGISTRY.get_sample_value("videoflix_jobs_total", {"outcome": "discarded"}) or 0
+    run(events.uploaded(13, "videos/13/source.mp4"))
+
+    assert all(fake.sent == [] for fake in topics.values())  # no retry, no failure, no dead letter
+    assert not folder.exists()
+    assert REGISTRY.get_sample_value("videoflix_jobs_total", {"outcome": "discarded"}) == before + 1
+
+
+def test_progress_checks_stop_ffmpeg_once_the_video_is_deleted(topics, monkeypatch, tmp_path, clips):
+    """The real job on a real clip: the row disappears once the job has started; nothing is reported as ready
+    or failed, and the video's folder is gone. (That FFmpeg itself is stopped: test_hls.py.)"""
+    from videoflix.media import video_dir
+
+    media = tmp_path / "media"
+    source = video_dir(media, 14) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    source.write_bytes(clips["clip"].read_bytes())
+    rows = {}
+    eager = dataclasses.replace(transcode.settings, media_root=media, progress_interval=0.0)
+    monkeypatch.setattr(transcode, "settings", eager)
+    monkeypatch.setattr(transcode, "deleted", gone(rows))
+
+    async def status(*args, **kw):
+        return "uploaded"
+
+    async def progress(event, percent):
+        topics["progress"].sent.append(percent)
+        rows[14] = True  # an operator deletes the video while it is processed
+
+    monkeypatch.setattr(transcode, "until_done", status)
+    monkeypatch.setattr(transcode, "progress", progress)
+    run(events.uploaded(14, "videos/14/source.mp4"))
+
+    assert topics["processed"].sent == [] and topics["uploaded"].sent == []
+    assert topics["progress"].sent[0] == 0.0  # the job had started
+    assert not video_dir(media, 14).exists()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..caches import LockedCache
 from ..config import Settings
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..media import LADDER, MediaInfo, ladder_for, video_dir
 from ..models import OutboxEvent, User, Video, VideoStatus
 
@@ -168,6 +168,43 @@ class VideoService:
                 setattr(video, field, changes[field])
         self.db.flush()
         return video
+
+    def delete(self, video_id: int) -> bool:
+        """Remove a video: its row now, its folder (source, outputs, thumbnail) once that has committed.
+        Idempotent: an unknown id only removes any files left under its folder. A job running for it is not
+        stopped from here: the worker notices the row is gone and discards its output (see stream_workers).
+        Returns whether a row was deleted."""
+        video = self.db.get(Video, video_id)
+        if video is not None:
+            self.db.delete(video)
+            self.db.flush()
+        folder = video_dir(self.settings.media_root, video_id)
+        self._after_commit(lambda: (_folder_cache.pop(video_id), shutil.rmtree(folder, ignore_errors=True)))
+        return video is not None
+
+    def retry(self, video_id: int) -> Video:
+        """Queue a failed video again through the outbox, as if just uploaded (its source is kept)."""
+        video = self.db.get(Video, video_id, with_for_update=True)
+        if video is None:
+            raise NotFound("No video with this id.")
+        if video.status != VideoStatus.FAILED:
+            raise Conflict(f"Only a failed video can be retried; this one is {video.status.value}.")
+        video.status = VideoStatus.UPLOADED
+        video.progress = 0.0
+        video.error = None
+        video.attempts = 0
+        video.requeues = 0
+        video.processed_at = None
+        self.db.flush()
+        self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
+        return video
+
+    def _after_commit(self, action) -> None:
+        """Run `action` once the transaction has committed (at once without a transaction manager)."""
+        if self.tm is None:
+            action()
+        else:
+            self.tm.get().addAfterCommitHook(lambda committed: committed and action())
 
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..errors import InvalidInput, UnsupportedMediaType
@@ -65,6 +66,21 @@ def video_edit(request):
     """Title, description and category of a video in any state (staff); answers its status."""
     changes = validate(request, EditSchema())
     return status_json(request.videos.edit(int(request.matchdict["id"]), changes))
+
+
+@view_config(route_name="videos.detail", request_method="DELETE", permission=STAFF)
+def video_delete(request):
+    """Remove a video and all its files (staff). 204 whether or not it still existed: deleting is idempotent,
+    and a second DELETE also sweeps any files the first could not remove."""
+    request.videos.delete(int(request.matchdict["id"]))
+    return HTTPNoContent()
+
+
+@view_config(route_name="videos.retry", request_method="POST", renderer="json", permission=STAFF)
+def video_retry(request):
+    """Queue a failed video again (staff): 202 with its status, now `uploaded`; 409 if it has not failed."""
+    request.response.status_code = 202
+    return status_json(request.videos.retry(int(request.matchdict["id"])))
 
 
 @view_config(route_name="admin.videos", request_method="GET", renderer="json", permission=STAFF)
