@@ -12,8 +12,11 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOWED_HEADERS = "content-type, x-csrftoken, range"
-EXPOSED_HEADERS = "content-length, content-range, etag, link, x-total-count, x-request-id"
+ALLOWED_HEADERS = "content-type, x-csrftoken, range, tus-resumable, upload-length, upload-metadata, upload-offset"
+EXPOSED_HEADERS = (
+    "content-length, content-range, etag, link, x-total-count, x-request-id, location, tus-resumable, tus-version,"
+    " tus-extension, tus-max-size, upload-offset, upload-length, upload-expires, x-video-id"
+)
 PREFLIGHT_MAX_AGE = "600"
 
 

@@ -51,6 +51,11 @@ class Conflict(VideoflixError):
     detail = "The request conflicts with the current state of the resource."
 
 
+class Locked(VideoflixError):
+    status = 423
+    detail = "The resource is locked by another request."
+
+
 class PayloadTooLarge(VideoflixError):
     status = 413
     detail = "Request body is too large."

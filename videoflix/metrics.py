@@ -13,6 +13,18 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, gener
 UPLOADS = Counter("videoflix_uploads", "Upload requests by outcome (accepted: committed with its event)", ["outcome"])
 UPLOAD_BYTES = Counter("videoflix_upload_bytes", "Bytes of accepted uploads")
 
+
+def count_upload(transaction, size: int) -> None:
+    """Count an upload as accepted once its transaction commits (rejected if the commit fails)."""
+
+    def count(committed: bool) -> None:
+        UPLOADS.labels("accepted" if committed else "rejected").inc()
+        if committed:
+            UPLOAD_BYTES.inc(size)
+
+    transaction.addAfterCommitHook(count)
+
+
 STATE = sa.text(
     "SELECT 'video' AS kind, status::text AS name, count(*) FROM videos GROUP BY status"
     " UNION ALL SELECT 'outbox', 'unpublished', count(*) FROM outbox WHERE published_at IS NULL"

@@ -61,6 +61,15 @@ COOKIE = [{"cookieAuth": []}]
 CSRF = {"name": "X-CSRFToken", "in": "header", "required": False, "schema": string(),
         "description": "The csrftoken cookie's value; required when the request carries an auth cookie."}  # fmt: skip
 PASSWORD = string(minLength=8, maxLength=128, format="password")
+HEADER = {"schema": {"type": "string"}}
+INTEGER_HEADER = {"schema": {"type": "integer"}}
+
+
+def header_param(name: str, schema: dict, required: bool = True) -> dict:
+    return {"name": name, "in": "header", "required": required, "schema": schema}
+
+
+TUS = header_param("Tus-Resumable", {"type": "string", "enum": ["1.0.0"]})
 UNAUTHORIZED = error("Not logged in (no valid access cookie).")
 NOT_FOUND = error("Unknown, or not ready.")
 PAGING = [
@@ -220,6 +229,56 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                       "401": UNAUTHORIZED, "403": error("Not staff, or CSRF check failed."),
                       "404": error("Unknown video."), "409": error("The video has not failed.")},
     }},
+    "uploads.collection": {
+        "options": {
+            "summary": "tus discovery: version, extensions, maximum size", "tags": ["upload"],
+            "responses": {"204": {"description": "Supported", "headers": {
+                "Tus-Version": HEADER, "Tus-Extension": HEADER, "Tus-Max-Size": INTEGER_HEADER}}},
+        },
+        "post": {
+            "summary": "Start a resumable upload (tus creation; staff)", "tags": ["upload"], "security": COOKIE,
+            "description": "Upload-Metadata carries the form's fields as `key base64(value)` pairs: title "
+                           "(required), description, category, filename. They are checked now.",
+            "parameters": [CSRF, TUS, header_param("Upload-Length", {"type": "integer", "minimum": 1}),
+                           header_param("Upload-Metadata", string(), required=False)],
+            "responses": {"201": {"description": "Created", "headers": {"Location": HEADER}},
+                          "400": error("Bad length or metadata; field errors."), "401": UNAUTHORIZED,
+                          "403": error("Not staff, or CSRF check failed."), "412": error("Not tus 1.0.0."),
+                          "413": error("Larger than the upload limit.")},
+        },
+    },
+    "uploads.detail": {
+        "head": {
+            "summary": "Where to resume: Upload-Offset (tus; staff)", "tags": ["upload"], "security": COOKIE,
+            "parameters": [TUS],
+            "responses": {"200": {"description": "The upload's state", "headers": {
+                              "Upload-Offset": INTEGER_HEADER, "Upload-Length": INTEGER_HEADER,
+                              "X-Video-Id": {**INTEGER_HEADER, "description": "Once it has become a video"}}},
+                          "401": {"description": "Not logged in"}, "403": {"description": "Not staff"},
+                          "404": {"description": "Unknown or expired"}, "412": {"description": "Not tus 1.0.0"}},
+        },
+        "patch": {
+            "summary": "Append a chunk at Upload-Offset (tus; staff)", "tags": ["upload"], "security": COOKIE,
+            "description": "The last chunk turns the upload into a video (X-Video-Id). A file that is not a "
+                           "readable video is refused (400/415) and the upload removed.",
+            "parameters": [CSRF, TUS, header_param("Upload-Offset", {"type": "integer", "minimum": 0})],
+            "requestBody": body({"type": "string", "format": "binary"}, "application/offset+octet-stream"),
+            "responses": {"204": {"description": "Stored", "headers": {"Upload-Offset": INTEGER_HEADER}},
+                          "400": error("Bad offset header, or the file is not a readable video."),
+                          "401": UNAUTHORIZED, "403": error("Not staff, or CSRF check failed."),
+                          "404": error("Unknown or expired upload."), "409": error("Offset mismatch."),
+                          "412": error("Not tus 1.0.0."), "413": error("Past the upload's length."),
+                          "415": error("Wrong content type, or not a video container."),
+                          "423": error("Another request is writing this upload.")},
+        },
+        "delete": {
+            "summary": "Abandon an upload (tus termination; staff)", "tags": ["upload"], "security": COOKIE,
+            "parameters": [CSRF, TUS],
+            "responses": {"204": {"description": "Removed"}, "401": UNAUTHORIZED,
+                          "403": error("Not staff, or CSRF check failed."), "404": error("Unknown or expired."),
+                          "412": error("Not tus 1.0.0."), "423": error("Another request is writing it.")},
+        },
+    },
     "admin.videos": {"get": {
         "summary": "Every video in every state, newest first (staff)", "tags": ["upload"], "security": COOKIE,
         "parameters": [

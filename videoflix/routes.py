@@ -29,6 +29,9 @@ def includeme(config) -> None:
 
     # operators' console API (staff)
     config.add_route("admin.videos", "/api/admin/videos/")
+    # resumable uploads (tus 1.0.0; staff)
+    config.add_route("uploads.collection", "/api/uploads/")
+    config.add_route("uploads.detail", "/api/uploads/{id:[0-9a-f]{32}}/")
 
     # documentation: the OpenAPI document, the Redoc page, and vendored assets (Redoc, hls.js)
     config.add_route("docs.openapi", "/api/openapi.json")

@@ -1,4 +1,5 @@
-"""Receiving a multipart upload straight to disk.
+"""Receiving an upload straight to disk (multipart here; resumable uploads in services/uploads.py), and the
+one check of what a received file is.
 
 The body is parsed as a stream (the `multipart` package's push parser) in 1 MiB chunks: the file part goes
 to `MEDIA_ROOT/uploads/<uuid>.part` as it arrives, so memory stays flat whatever the size; the other
@@ -22,7 +23,7 @@ from multipart import (
 )
 
 from .errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from .media import SNIFF_BYTES
+from .media import SNIFF_BYTES, VIDEO_EXTENSIONS, MediaInfo, ProbeFailed, probe, sniff_container
 
 CHUNK = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -103,3 +104,27 @@ def receive(request, folder: Path, max_file_size: int, file_field: str = "file")
         if sink is not None:
             sink.close()
     return received
+
+
+def check_container(head: bytes) -> str:
+    """The container the first bytes announce (its stored extension), or 415: checked as soon as they arrive,
+    so a large upload of something else is refused early."""
+    container = sniff_container(head)
+    if container is None:
+        raise UnsupportedMediaType(
+            "The file is not a video container this service accepts (MP4, MOV, MKV, "
+            "WebM, AVI, MPEG-TS/PS, FLV, Ogg, WMV)."
+        )
+    return VIDEO_EXTENSIONS[container]
+
+
+def inspect_video(path: Path, head: bytes, ffmpeg_binary: str | None) -> tuple[str, MediaInfo]:
+    """(extension, media facts) of a received file, or a 4xx saying why it cannot become a video."""
+    extension = check_container(head)
+    try:
+        info = probe(path, ffmpeg_binary)
+    except ProbeFailed as exc:
+        raise InvalidInput.field("file", f"The file could not be read: {exc}.") from None
+    if not info.has_video:
+        raise InvalidInput.field("file", "The file has no video stream that can be decoded.")
+    return extension, info

@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
 from videoflix.models import TEST_CONNECTION_KEY, User
@@ -22,6 +23,8 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.faults
 
 EXAMPLES = 20
+# tus chunks are raw bytes (the document says "binary"): generate them as such
+schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=4096))
 #: run last: they end or rotate the session the other requests use
 SESSION_ENDING = {"/api/logout/", "/api/token/refresh/"}
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .mail import OutgoingMail
 from .meta import Base
 from .rate_limit import RateLimitCounter
+from .upload import Upload
 from .user import AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoStatus
 
@@ -25,6 +26,7 @@ __all__ = [
     "OutgoingMail",
     "RateLimitCounter",
     "TokenPurpose",
+    "Upload",
     "User",
     "Video",
     "VideoStatus",

@@ -8,6 +8,7 @@ from .accounts import AccountService
 from .mail import AccountMails
 from .sessions import SessionService
 from .throttle import Throttle
+from .uploads import UploadService
 from .videos import VideoService
 
 
@@ -29,11 +30,15 @@ def includeme(config) -> None:
     def videos(request) -> VideoService:
         return VideoService(request.dbsession, request.registry["videoflix.settings"], request.tm)
 
+    def uploads(request) -> UploadService:
+        return UploadService(request.dbsession, request.registry["videoflix.settings"], request.tm)
+
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
 
     config.add_request_method(accounts, reify=True)
     config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
+    config.add_request_method(uploads, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

@@ -1,7 +1,7 @@
 """Videos as plain code: accept an upload (row + outbox event in one transaction), report status.
 
 Files and rows must agree: the source is moved into `videos/<id>/` inside the transaction, and if the
-transaction aborts after that, an after-commit hook removes the folder again.
+transaction fails after that, the folder is removed again (videoflix/transactions.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import Conflict, NotFound
 from ..media import LADDER, MediaInfo, ladder_for, video_dir
 from ..models import OutboxEvent, User, Video, VideoStatus
+from ..transactions import after_commit, after_failure
 
 NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
 
@@ -92,10 +93,7 @@ class VideoService:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"source{extension}"
         os.replace(source, target)  # same filesystem: uploads/ and videos/ are both under MEDIA_ROOT
-        if self.tm is not None:
-            transaction = self.tm.get()
-            transaction.addAfterCommitHook(_remove_unless_committed, args=(folder,))  # the commit failed
-            transaction.addAfterAbortHook(_remove_unless_committed, args=(False, folder))  # the view failed
+        after_failure(self.tm, lambda: shutil.rmtree(folder, ignore_errors=True))
         video.source_path = str(target.relative_to(self.settings.media_root))
 
         self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
@@ -179,7 +177,7 @@ class VideoService:
             self.db.delete(video)
             self.db.flush()
         folder = video_dir(self.settings.media_root, video_id)
-        self._after_commit(lambda: (_folder_cache.pop(video_id), shutil.rmtree(folder, ignore_errors=True)))
+        after_commit(self.tm, lambda: (_folder_cache.pop(video_id), shutil.rmtree(folder, ignore_errors=True)))
         return video is not None
 
     def retry(self, video_id: int) -> Video:
@@ -199,13 +197,6 @@ class VideoService:
         self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
         return video
 
-    def _after_commit(self, action) -> None:
-        """Run `action` once the transaction has committed (at once without a transaction manager)."""
-        if self.tm is None:
-            action()
-        else:
-            self.tm.get().addAfterCommitHook(lambda committed: committed and action())
-
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:
@@ -221,11 +212,6 @@ _catalog_cache: LockedCache[tuple[str, int]] = LockedCache(LRUCache(maxsize=64))
 #: so a deleted or replaced output answers 404, never stale bytes from elsewhere.
 FOLDER_TTL = 5.0
 _folder_cache: LockedCache[str] = LockedCache(TTLCache(maxsize=4096, ttl=FOLDER_TTL))
-
-
-def _remove_unless_committed(success: bool, folder: Path) -> None:
-    if not success:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def status_json(video: Video) -> dict[str, Any]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
-from ..errors import InvalidInput, UnsupportedMediaType
-from ..media import VIDEO_EXTENSIONS, ProbeFailed, probe, sniff_container, uploads_dir
-from ..metrics import UPLOAD_BYTES, UPLOADS
+from ..errors import InvalidInput
+from ..media import uploads_dir
+from ..metrics import UPLOADS, count_upload
 from ..models import VideoStatus
 from ..schemas import deserialize, text_problem, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF
 from ..services.videos import status_json
-from ..uploads import receive
+from ..uploads import inspect_video, receive
 
 
 def _int_param(request, name: str, low: int, high: int) -> int | None:
@@ -121,18 +121,7 @@ def upload(request):
         fields = deserialize(UploadSchema(), received.fields)
         if received.path is None or received.size == 0:
             raise InvalidInput.field("file", "Attach a video file (form field 'file').")
-        container = sniff_container(received.head)
-        if container is None:
-            raise UnsupportedMediaType(
-                "The file is not a video container this service accepts (MP4, MOV, MKV, "
-                "WebM, AVI, MPEG-TS/PS, FLV, Ogg, WMV)."
-            )
-        try:
-            info = probe(received.path, settings.ffmpeg_binary)
-        except ProbeFailed as exc:
-            raise InvalidInput.field("file", f"The file could not be read: {exc}.") from None
-        if not info.has_video:
-            raise InvalidInput.field("file", "The file has no video stream that can be decoded.")
+        extension, info = inspect_video(received.path, received.head, settings.ffmpeg_binary)
         video = request.videos.create(
             title=fields["title"],
             description=fields["description"],
@@ -140,7 +129,7 @@ def upload(request):
             source=received.path,
             source_name=received.filename,
             source_size=received.size,
-            extension=VIDEO_EXTENSIONS[container],
+            extension=extension,
             info=info,
             uploaded_by=request.identity,
         )
@@ -148,14 +137,7 @@ def upload(request):
         received.discard()
         UPLOADS.labels("rejected").inc()
         raise
-    size = received.size
-
-    def count(committed: bool) -> None:
-        UPLOADS.labels("accepted" if committed else "rejected").inc()
-        if committed:
-            UPLOAD_BYTES.inc(size)
-
-    request.tm.get().addAfterCommitHook(count)
+    count_upload(request.tm.get(), received.size)
     request.response.status_code = 201
     return status_json(video)
 
