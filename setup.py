@@ -44,6 +44,7 @@ test_requires = [
     "openapi-spec-validator>=0.7",  # checks /api/openapi.json is a valid OpenAPI 3 document
     "schemathesis>=4.0",  # generates requests from /api/openapi.json: no 5xx, answers match the document
     "PyYAML>=6.0",  # reads docker-compose.yml in the deployment tests
+    "tuspy>=1.0",  # the tus project's Python client: resumable uploads are tested with a client we did not write
 ]
 
 setup(
