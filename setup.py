@@ -57,7 +57,12 @@ setup(
     # namespace packages so the static folders (vendored assets) ship as package data
     packages=find_namespace_packages(include=["videoflix", "videoflix.*", "stream_workers", "stream_workers.*"]),
     include_package_data=True,
-    package_data={"videoflix.static.vendor.hlsjs": ["*"], "videoflix.static.vendor.redoc": ["*"]},
+    package_data={
+        "videoflix.static.vendor.hlsjs": ["*"],
+        "videoflix.static.vendor.redoc": ["*"],
+        "videoflix.static.vendor.tusjs": ["*"],
+        "videoflix.static.console": ["*"],
+    },
     zip_safe=False,
     install_requires=requires,
     extras_require={"dev": dev_requires, "test": test_requires},

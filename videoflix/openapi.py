@@ -339,6 +339,11 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "summary": "The API reference (Redoc)", "tags": ["docs"],
         "responses": {"200": file_response("HTML", "text/html")},
     }},
+    "console": {"get": {
+        "summary": "The operators' console (a page using the staff API)", "tags": ["docs"],
+        "responses": {"200": file_response("HTML: login form, or the console for staff", "text/html"),
+                      "403": file_response("HTML: the account is not staff", "text/html")},
+    }},
 }  # fmt: skip
 
 #: parameter schemas of the path placeholders

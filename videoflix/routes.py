@@ -29,6 +29,8 @@ def includeme(config) -> None:
 
     # operators' console API (staff)
     config.add_route("admin.videos", "/api/admin/videos/")
+    # the operators' console: one page that uses the API above (staff)
+    config.add_route("console", "/admin/")
     # resumable uploads (tus 1.0.0; staff)
     config.add_route("uploads.collection", "/api/uploads/")
     config.add_route("uploads.detail", "/api/uploads/{id:[0-9a-f]{32}}/")

@@ -11,7 +11,9 @@ import pytest
 VENDOR = Path(__file__).resolve().parents[2] / "videoflix" / "static" / "vendor"
 
 
-@pytest.mark.parametrize(("folder", "asset"), [("hlsjs", "hls.min.js"), ("redoc", "redoc.standalone.js")])
+@pytest.mark.parametrize(
+    ("folder", "asset"), [("hlsjs", "hls.min.js"), ("redoc", "redoc.standalone.js"), ("tusjs", "tus.min.js")]
+)
 def test_vendored_asset_matches_its_recorded_hash(folder, asset):
     readme = (VENDOR / folder / "README.md").read_text()
     recorded = re.search(rf"SHA-256 of `{re.escape(asset)}`: `([0-9a-f]{{64}})`", readme)

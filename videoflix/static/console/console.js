@@ -1,0 +1,345 @@
+// The operators' console: plain JavaScript against the staff API, no build step.
+// Uploads go through tus-js-client (resumable, 16 MiB chunks), previews through hls.js; both are vendored.
+"use strict";
+
+(() => {
+  const API = "/api";
+  const POLL_MS = 2000;
+  const REFRESH_MS = 10 * 60 * 1000; // the access cookie lives 30 min: renew it while the console is open
+  const CHUNK = 16 * 1024 * 1024;
+  const $ = (id) => document.getElementById(id);
+  const state = document.body.dataset.state;
+
+  function csrf() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function refresh() {
+    const response = await fetch(`${API}/token/refresh/`, { method: "POST", headers: { "X-CSRFToken": csrf() } });
+    return response.ok;
+  }
+
+  /** A JSON API call; a 401 is answered once by refreshing the access cookie and trying again. */
+  async function api(method, path, body, retried = false) {
+    const init = { method, headers: { "X-CSRFToken": csrf() } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(API + path, init);
+    if (response.status === 401 && !retried && (await refresh())) return api(method, path, body, true);
+    return response;
+  }
+
+  /** The API's error body ({detail, errors: {field: [messages]}}) as one readable sentence. */
+  async function problem(response) {
+    try {
+      const data = await response.json();
+      const fields = Object.entries(data.errors || {}).map(([name, messages]) => `${name}: ${messages.join(" ")}`);
+      return [data.detail, ...fields].filter(Boolean).join(" ");
+    } catch {
+      return `${response.status} ${response.statusText}`;
+    }
+  }
+
+  function say(text) {
+    $("message").textContent = text;
+  }
+
+  function mib(bytes) {
+    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  }
+
+  // -- session ---------------------------------------------------------------------------------------------
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const response = await fetch(`${API}/login/`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value }),
+    });
+    if (response.ok) window.location.reload();
+    else $("login-error").textContent = await problem(response);
+  });
+
+  $("logout").addEventListener("click", async () => {
+    await api("POST", "/logout/");
+    window.location.reload();
+  });
+
+  if (state === "anonymous" && csrf() && !sessionStorage.getItem("videoflix.refreshed")) {
+    // the access cookie may only have expired: one refresh, then the page again
+    sessionStorage.setItem("videoflix.refreshed", "1");
+    refresh().then((ok) => ok && window.location.reload());
+  }
+  if (state !== "staff") return;
+  sessionStorage.removeItem("videoflix.refreshed");
+  setInterval(refresh, REFRESH_MS);
+
+  // -- the videos table --------------------------------------------------------------------------------------
+  const rows = new Map(); // video id -> <tr>
+  let videos = new Map(); // video id -> the latest status JSON
+
+  function button(label, name, action) {
+    const element = document.createElement("button");
+    element.type = "button";
+    element.textContent = label;
+    element.dataset.action = action;
+    element.setAttribute("aria-label", `${label} “${name}”`);
+    return element;
+  }
+
+  function statusCell(cell, video) {
+    cell.replaceChildren();
+    const label = document.createElement("span");
+    label.className = `status status-${video.status}`;
+    label.textContent = video.status;
+    cell.append(label);
+    if (video.status === "processing" || video.status === "uploaded") {
+      const bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = video.progress;
+      bar.setAttribute("aria-label", `${video.title}: ${video.progress}% processed`);
+      cell.append(" ", bar, ` ${video.progress}%`);
+    }
+    if (video.error) {
+      const reason = document.createElement("div");
+      reason.className = "reason";
+      reason.textContent = video.error;
+      cell.append(reason);
+    }
+  }
+
+  function actionsCell(cell, video) {
+    cell.replaceChildren();
+    if (video.status === "ready") cell.append(button("Preview", video.title, "preview"), " ");
+    cell.append(button("Edit", video.title, "edit"), " ");
+    if (video.status === "failed") cell.append(button("Retry", video.title, "retry"), " ");
+    cell.append(button("Delete", video.title, "delete"));
+  }
+
+  function render(list) {
+    videos = new Map(list.map((video) => [video.id, video]));
+    const body = $("video-rows");
+    for (const [id, row] of rows) {
+      if (!videos.has(id)) {
+        row.remove();
+        rows.delete(id);
+      }
+    }
+    list.forEach((video, index) => {
+      let row = rows.get(video.id);
+      if (!row) {
+        row = document.createElement("tr");
+        row.dataset.videoId = video.id;
+        row.append(...Array.from({ length: 5 }, () => document.createElement("td")));
+        row.cells[4].className = "actions";
+        rows.set(video.id, row);
+      }
+      const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error]);
+      if (row.dataset.key !== key) {
+        row.dataset.key = key;
+        row.dataset.status = video.status;
+        row.cells[0].textContent = video.title;
+        row.cells[1].textContent = video.category;
+        statusCell(row.cells[2], video);
+        row.cells[3].textContent = new Date(video.created_at).toLocaleString();
+        actionsCell(row.cells[4], video);
+      }
+      if (body.children[index] !== row) body.insertBefore(row, body.children[index] || null);
+    });
+    $("empty").hidden = list.length > 0;
+  }
+
+  async function load() {
+    const filters = $("filters");
+    const query = new URLSearchParams({ limit: "200" });
+    if (filters.elements.status.value) query.set("status", filters.elements.status.value);
+    if (filters.elements.q.value.trim()) query.set("q", filters.elements.q.value.trim());
+    const response = await api("GET", `/admin/videos/?${query}`);
+    if (response.status === 401 || response.status === 403) return window.location.reload();
+    if (response.ok) render(await response.json());
+    else say(await problem(response));
+  }
+
+  async function poll() {
+    try {
+      await load();
+    } catch (error) {
+      say(`The list could not be refreshed (${error.message}); trying again.`);
+    }
+    setTimeout(poll, POLL_MS);
+  }
+
+  $("filters").addEventListener("input", () => load());
+  $("filters").addEventListener("submit", (event) => event.preventDefault());
+
+  $("video-rows").addEventListener("click", async (event) => {
+    const target = event.target.closest("button[data-action]");
+    if (!target) return;
+    const video = videos.get(Number(target.closest("tr").dataset.videoId));
+    if (!video) return;
+    const action = target.dataset.action;
+    if (action === "preview") preview(video);
+    else if (action === "edit") edit(video);
+    else if (action === "retry") {
+      const response = await api("POST", `/video/${video.id}/retry/`);
+      say(response.ok ? `“${video.title}” is queued again.` : await problem(response));
+      load();
+    } else if (action === "delete") {
+      if (!window.confirm(`Delete “${video.title}” and all its files? This cannot be undone.`)) return;
+      const response = await api("DELETE", `/video/${video.id}/`);
+      say(response.ok ? `“${video.title}” was deleted.` : await problem(response));
+      load();
+    }
+  });
+
+  // -- edit ----------------------------------------------------------------------------------------------------
+  let editing = null;
+
+  function edit(video) {
+    editing = video;
+    const form = $("edit-form");
+    form.elements.title.value = video.title;
+    form.elements.category.value = video.category;
+    form.elements.description.value = video.description;
+    $("edit-error").textContent = "";
+    $("edit-dialog").showModal();
+  }
+
+  $("edit-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const { title, category, description } = form.elements;
+    const changes = { title: title.value, category: category.value, description: description.value };
+    const response = await api("PATCH", `/video/${editing.id}/`, changes);
+    if (!response.ok) {
+      $("edit-error").textContent = await problem(response);
+      return;
+    }
+    $("edit-dialog").close();
+    say(`Saved “${changes.title.trim()}”.`);
+    load();
+  });
+  $("edit-cancel").addEventListener("click", () => $("edit-dialog").close());
+
+  // -- preview (hls.js; Safari plays HLS natively) ---------------------------------------------------------
+  let hls = null;
+
+  function preview(video) {
+    const player = $("player");
+    const source = `${API}/video/${video.id}/master.m3u8`;
+    $("player-title").textContent = `Preview: ${video.title}`;
+    $("player-error").textContent = "";
+    if (window.Hls && window.Hls.isSupported()) {
+      hls = new window.Hls();
+      hls.on(window.Hls.Events.ERROR, (_event, data) => {
+        if (data.fatal) $("player-error").textContent = `Playback failed: ${data.details}`;
+      });
+      hls.loadSource(source);
+      hls.attachMedia(player);
+    } else {
+      player.src = source;
+    }
+    $("player-dialog").showModal();
+    player.play().catch(() => {});
+  }
+
+  function closePreview() {
+    const player = $("player");
+    if (hls) hls.destroy();
+    hls = null;
+    player.removeAttribute("src");
+    player.load();
+    $("player-dialog").close();
+  }
+
+  $("player-close").addEventListener("click", closePreview);
+  $("player-dialog").addEventListener("cancel", closePreview);
+
+  // -- resumable upload (tus) --------------------------------------------------------------------------------
+  let upload = null;
+
+  function showProgress(sent, total) {
+    const percent = total ? (100 * sent) / total : 0;
+    $("upload-state").hidden = false;
+    $("upload-progress").value = percent;
+    $("upload-text").textContent = `${mib(sent)} of ${mib(total)} (${percent.toFixed(0)}%)`;
+  }
+
+  function uploading(active) {
+    $("upload-start").disabled = active;
+    $("upload-pause").hidden = !active;
+    $("upload-resume").hidden = true;
+  }
+
+  $("upload-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    $("upload-error").textContent = "";
+    upload = new window.tus.Upload(file, {
+      endpoint: `${API}/uploads/`,
+      chunkSize: CHUNK,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
+      removeFingerprintOnSuccess: true,
+      metadata: {
+        title: form.elements.title.value,
+        description: form.elements.description.value,
+        category: form.elements.category.value,
+        filename: file.name,
+      },
+      onBeforeRequest: (request) => request.setHeader("X-CSRFToken", csrf()),
+      onShouldRetry: (error) => {
+        const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+        if (status === 401) refresh(); // the access cookie expired during a long upload: renew, then go on
+        return status === 0 || status === 401 || status === 409 || status === 423 || status >= 500;
+      },
+      onProgress: showProgress,
+      onError: (error) => {
+        uploading(false);
+        const response = error.originalResponse;
+        let text = error.message;
+        if (response) {
+          try {
+            const data = JSON.parse(response.getBody());
+            text = [data.detail, ...Object.values(data.errors || {}).flat()].filter(Boolean).join(" ");
+          } catch {
+            text = `${response.getStatus()}: ${error.message}`;
+          }
+        }
+        $("upload-error").textContent = `The upload failed: ${text}`;
+      },
+      onSuccess: (payload) => {
+        uploading(false);
+        const id = payload && payload.lastResponse ? payload.lastResponse.getHeader("X-Video-Id") : null;
+        say(`Uploaded “${form.elements.title.value}”${id ? ` (video ${id})` : ""}; it is queued for processing.`);
+        form.reset();
+        load();
+      },
+    });
+    // the same file picked again after a reload or a dropped connection continues where it stopped
+    const previous = await upload.findPreviousUploads();
+    if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+    uploading(true);
+    showProgress(0, file.size);
+    upload.start();
+  });
+
+  $("upload-pause").addEventListener("click", () => {
+    if (!upload) return;
+    upload.abort();
+    $("upload-pause").hidden = true;
+    $("upload-resume").hidden = false;
+  });
+  $("upload-resume").addEventListener("click", () => {
+    if (!upload) return;
+    upload.start();
+    uploading(true);
+  });
+
+  poll();
+})();
