@@ -80,8 +80,10 @@ class Browser:
         await self.call("Page.enable")
         await self.call("Page.navigate", url=url)
 
-    async def evaluate(self, expression: str):
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+    async def evaluate(self, expression: str, await_promise: bool = False):
+        result = await self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=await_promise
+        )
         return result["result"].get("value")
 
     async def screenshot(self, path: Path) -> None:

@@ -1,0 +1,163 @@
+"""The operators' console in a real browser (headless Chromium) against the whole running system: log in as
+staff, upload a clip through the form (tus), watch it reach `ready`, play it, edit its title, delete it and
+check its files are gone; an account without operator rights sees 403. Screenshots of each step are saved
+under the test's tmp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from .browser import Browser, chromium_path
+from .conftest import PASSWORD, VIDEOFLIX
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)"),
+]
+
+VIEWER_PASSWORD = "Just-watching-42"
+
+
+async def until(browser: Browser, expression: str, timeout: float, what: str):
+    """Evaluate `expression` until it is truthy (a page that is navigating answers nothing meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = await browser.evaluate(expression)
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    text = await browser.evaluate("document.body ? document.body.innerText.slice(0, 2000) : ''")
+    raise AssertionError(f"{what}: not within {timeout} s. The page says:\n{text}")
+
+
+async def log_in(browser: Browser, url: str, email: str, password: str) -> str:
+    await browser.goto(url)
+    assert await until(browser, "document.readyState === 'complete' && document.body.dataset.state", 30,
+                       "the page loads") == "anonymous"  # fmt: skip
+    await browser.evaluate(
+        f"""(() => {{ const form = document.getElementById('login-form');
+        form.elements.email.value = {json.dumps(email)}; form.elements.password.value = {json.dumps(password)};
+        form.requestSubmit(); }})()"""
+    )
+    return await until(
+        browser, "document.readyState === 'complete' && document.body.dataset.state !== 'anonymous' "
+        "&& document.body.dataset.state", 30, "the page after login")  # fmt: skip
+
+
+def row(video_id: int, expression: str) -> str:
+    """`expression` about the table row of `video_id` (`row`, null when there is none)."""
+    find = f"document.querySelector('tr[data-video-id=\"{video_id}\"]')"
+    return f"(() => {{ const row = {find}; return {expression}; }})()"
+
+
+async def click(browser: Browser, video_id: int, action: str) -> None:
+    clicked = await browser.evaluate(row(video_id, f"row && (row.querySelector('button[data-action={action}]')"
+                                                   " || {click() { return false; }}).click() !== false"))  # fmt: skip
+    assert clicked, f"no {action} button for video {video_id}"
+
+
+async def operate(pipeline, clip: Path, shots: Path) -> dict:
+    """The whole staff journey; returns what the test checks afterwards."""
+    seen: dict = {}
+    async with Browser(shots / "profile-staff") as browser:
+        await browser.call(
+            "Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1, mobile=False
+        )  # fmt: skip  (room for the form and the table in the screenshots)
+        state = await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+        assert state == "staff"
+        await browser.screenshot(shots / "1-console.png")
+
+        # upload through the form: the file input is set as a user's file picker would
+        await browser.evaluate("""(() => { const form = document.getElementById('upload-form');
+            form.elements.title.value = 'Console clip'; form.elements.category.value = 'Test'; })()""")
+        picker = "document.querySelector('#upload-form input[type=file]')"
+        found = await browser.call("Runtime.evaluate", expression=picker)
+        await browser.call("DOM.setFileInputFiles", files=[str(clip)], objectId=found["result"]["objectId"])
+        await browser.evaluate("document.getElementById('upload-form').requestSubmit()")
+        said = "document.getElementById('message').textContent"
+        message = await until(browser, f"/Uploaded/.test({said}) && {said}", 60, "the upload ends")
+        seen["video_id"] = video_id = int(re.search(r"video (\d+)", message).group(1))
+        seen["upload_progress"] = await browser.evaluate("document.getElementById('upload-progress').value")
+        seen["upload_text"] = await browser.evaluate("document.getElementById('upload-text').textContent")
+        await browser.screenshot(shots / "2-uploaded.png")
+
+        # the table follows the job (polling) until the video is ready
+        statuses = set()
+        deadline = time.monotonic() + 240
+        while (status := await browser.evaluate(row(video_id, "row && row.dataset.status"))) != "ready":
+            statuses.add(status)
+            assert status != "failed" and time.monotonic() < deadline, (status, statuses)
+            await asyncio.sleep(0.3)
+        seen["statuses"] = statuses
+        await browser.screenshot(shots / "3-ready.png")
+
+        # preview: hls.js plays it in the dialog
+        await click(browser, video_id, "preview")
+        seen["played"] = await until(browser, "(t => t > 1.5 && t)(document.getElementById('player').currentTime)",
+                                     45, "the preview plays")  # fmt: skip
+        await browser.screenshot(shots / "4-preview.png")
+        await browser.evaluate("document.getElementById('player-close').click()")
+
+        # edit the title in the dialog
+        await click(browser, video_id, "edit")
+        await browser.evaluate("""(() => { const form = document.getElementById('edit-form');
+            form.elements.title.value = 'Renamed in the console'; form.requestSubmit(); })()""")
+        await until(browser, row(video_id, "row && row.cells[0].textContent === 'Renamed in the console'"), 15,
+                    "the table shows the new title")  # fmt: skip
+        await browser.screenshot(shots / "5-edited.png")
+        seen["folder_before_delete"] = (pipeline.media / "videos" / str(video_id)).exists()
+
+        # delete (the confirmation is accepted)
+        await browser.evaluate("window.confirm = () => true")
+        await click(browser, video_id, "delete")
+        await until(browser, row(video_id, "row === null"), 15, "the row disappears")
+        seen["message"] = await browser.evaluate("document.getElementById('message').textContent")
+        await browser.screenshot(shots / "6-deleted.png")
+    return seen
+
+
+def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_files, tmp_path):
+    seen = asyncio.run(operate(pipeline, media_files["hd"], tmp_path))
+
+    video_id = seen["video_id"]
+    assert seen["upload_progress"] == 100 and "(100%)" in seen["upload_text"]
+    assert seen["played"] > 1.5
+    assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()
+    assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
+    assert "was deleted" in seen["message"]
+    assert not list((pipeline.media / "uploads").glob("tus-*"))
+    for name in ("1-console", "2-uploaded", "3-ready", "4-preview", "5-edited", "6-deleted"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_an_account_without_operator_rights_sees_403(pipeline, tmp_path):
+    made = pipeline.run([*VIDEOFLIX, "user", "create", "viewer@example.com", "--password", VIEWER_PASSWORD,
+                         "--ini", str(pipeline.folder / "development.ini")], "user-create-viewer")  # fmt: skip
+    assert made.proc.wait(60) == 0, made.output
+
+    async def visit() -> dict:
+        async with Browser(tmp_path / "profile-viewer") as browser:
+            state = await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "viewer@example.com",
+                                 VIEWER_PASSWORD)  # fmt: skip
+            result = {
+                "state": state,
+                "status": await browser.evaluate("performance.getEntriesByType('navigation')[0].responseStatus"),
+                "text": await browser.evaluate("document.body.innerText"),
+                "api": await browser.evaluate("fetch('/api/admin/videos/').then(r => r.status)", await_promise=True),
+            }
+            await browser.screenshot(tmp_path / "forbidden.png")
+            return result
+
+    result = asyncio.run(visit())
+    assert (result["state"], result["status"], result["api"]) == ("forbidden", 403, 403)
+    assert "Not an operator" in result["text"] and "Upload a film" not in result["text"]
+    assert (tmp_path / "forbidden.png").stat().st_size > 1000
