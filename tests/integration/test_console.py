@@ -65,6 +65,31 @@ async def click(browser: Browser, video_id: int, action: str) -> None:
     assert clicked, f"no {action} button for video {video_id}"
 
 
+async def upload_through_form(browser: Browser, clip: Path, title: str) -> int:
+    """Fill the upload form, pick the file as a user's file picker would, submit; the new video's id."""
+    await browser.evaluate(f"""(() => {{ const form = document.getElementById('upload-form');
+        form.elements.title.value = {json.dumps(title)}; form.elements.category.value = 'Test'; }})()""")
+    picker = "document.querySelector('#upload-form input[type=file]')"
+    found = await browser.call("Runtime.evaluate", expression=picker)
+    await browser.call("DOM.setFileInputFiles", files=[str(clip)], objectId=found["result"]["objectId"])
+    await browser.evaluate("document.getElementById('upload-form').requestSubmit()")
+    said = "document.getElementById('message').textContent"
+    message = await until(browser, f"/Uploaded/.test({said}) && {said}", 60, "the upload ends")
+    return int(re.search(r"video (\d+)", message).group(1))
+
+
+async def watch(browser: Browser, video_id: int, final: str, timeout: float = 240) -> set[str]:
+    """Follow the video's row (the table polls the API) until its status is `final`; the statuses seen."""
+    statuses = set()
+    deadline = time.monotonic() + timeout
+    while (status := await browser.evaluate(row(video_id, "row && row.dataset.status"))) != final:
+        statuses.add(status)
+        assert time.monotonic() < deadline and status in {None, "uploaded", "processing", "ready", "failed"} - {
+            "ready" if final == "failed" else "failed"}, (status, statuses)  # fmt: skip
+        await asyncio.sleep(0.3)
+    return statuses
+
+
 async def operate(pipeline, clip: Path, shots: Path) -> dict:
     """The whole staff journey; returns what the test checks afterwards."""
     seen: dict = {}
@@ -76,28 +101,13 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         assert state == "staff"
         await browser.screenshot(shots / "1-console.png")
 
-        # upload through the form: the file input is set as a user's file picker would
-        await browser.evaluate("""(() => { const form = document.getElementById('upload-form');
-            form.elements.title.value = 'Console clip'; form.elements.category.value = 'Test'; })()""")
-        picker = "document.querySelector('#upload-form input[type=file]')"
-        found = await browser.call("Runtime.evaluate", expression=picker)
-        await browser.call("DOM.setFileInputFiles", files=[str(clip)], objectId=found["result"]["objectId"])
-        await browser.evaluate("document.getElementById('upload-form').requestSubmit()")
-        said = "document.getElementById('message').textContent"
-        message = await until(browser, f"/Uploaded/.test({said}) && {said}", 60, "the upload ends")
-        seen["video_id"] = video_id = int(re.search(r"video (\d+)", message).group(1))
+        seen["video_id"] = video_id = await upload_through_form(browser, clip, "Console clip")
         seen["upload_progress"] = await browser.evaluate("document.getElementById('upload-progress').value")
         seen["upload_text"] = await browser.evaluate("document.getElementById('upload-text').textContent")
         await browser.screenshot(shots / "2-uploaded.png")
 
         # the table follows the job (polling) until the video is ready
-        statuses = set()
-        deadline = time.monotonic() + 240
-        while (status := await browser.evaluate(row(video_id, "row && row.dataset.status"))) != "ready":
-            statuses.add(status)
-            assert status != "failed" and time.monotonic() < deadline, (status, statuses)
-            await asyncio.sleep(0.3)
-        seen["statuses"] = statuses
+        seen["statuses"] = await watch(browser, video_id, "ready")
         await browser.screenshot(shots / "3-ready.png")
 
         # preview: hls.js plays it in the dialog
@@ -161,3 +171,28 @@ def test_an_account_without_operator_rights_sees_403(pipeline, tmp_path):
     assert (result["state"], result["status"], result["api"]) == ("forbidden", 403, 403)
     assert "Not an operator" in result["text"] and "Upload a film" not in result["text"]
     assert (tmp_path / "forbidden.png").stat().st_size > 1000
+
+
+def test_a_failed_video_shows_its_reason_and_is_retried_from_the_console(pipeline, media_files, tmp_path):
+    async def journey() -> dict:
+        async with Browser(tmp_path / "profile") as browser:
+            await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
+                               mobile=False)  # fmt: skip
+            await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+            video_id = await upload_through_form(browser, media_files["corrupt"], "Broken in the console")
+            await watch(browser, video_id, "failed", 120)
+            reason = await browser.evaluate(row(video_id, "row.querySelector('.reason').textContent"))
+            await browser.screenshot(tmp_path / "failed.png")
+            attempts = pipeline.scalar("SELECT count(*) FROM outbox WHERE key = :key", key=str(video_id))
+            await click(browser, video_id, "retry")
+            said = "document.getElementById('message').textContent"
+            message = await until(browser, f"/queued again/.test({said}) && {said}", 15, "the retry answer")
+            await watch(browser, video_id, "failed", 120)  # the same file fails again, for the same reason
+            requeued = pipeline.scalar("SELECT count(*) FROM outbox WHERE key = :key", key=str(video_id))
+            return {"reason": reason, "message": message, "events": (attempts, requeued)}
+
+    seen = asyncio.run(journey())
+    assert "could not be decoded" in seen["reason"]
+    assert "Broken in the console" in seen["message"]
+    assert seen["events"][1] == seen["events"][0] + 1  # the retry went through the outbox
+    assert (tmp_path / "failed.png").stat().st_size > 1000
