@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from videoflix import events
 from videoflix.media import video_dir
 from videoflix.models import OutboxEvent, Video, VideoStatus
+from videoflix.models.video import PENDING
 from videoflix.services.videos import NOTIFY_OUTBOX
 
 from .records import VideoProcessed, VideoProgress
@@ -55,20 +56,33 @@ def video_status(video_id: int) -> VideoStatus | None:
         return conn.scalar(sa.select(Video.status).where(Video.id == video_id))
 
 
+#: the column's enum type, for values in CASE expressions (PostgreSQL types them text unless cast)
+STATUS = Video.__table__.c.status.type
+
+
 def apply_progress(event: VideoProgress) -> bool:
-    """uploaded/processing -> processing with a percentage. Never moves a finished video back."""
     with engine().begin() as conn:
-        result = conn.execute(
-            sa.update(Video)
-            .where(Video.id == event.video_id, Video.status.in_([VideoStatus.UPLOADED, VideoStatus.PROCESSING]))
-            .values(
-                status=VideoStatus.PROCESSING,
-                progress=max(0.0, min(100.0, event.progress)),
-                attempts=sa.func.greatest(Video.attempts, event.attempt + 1),
-                error=None,
-            )
-        )
-        return result.rowcount == 1
+        return conn.execute(progress_update(event)).rowcount == 1
+
+
+def progress_update(event: VideoProgress) -> sa.Update:
+    """A job's percentage; `playable` with its output folder once the first segments exist; back to
+    `processing` with no output when a job (re)starts. Never moves a finished (ready, failed) video back."""
+    values: dict = {
+        "progress": max(0.0, min(100.0, event.progress)),
+        "attempts": sa.func.greatest(Video.attempts, event.attempt + 1),
+        "error": None,
+        # a plain progress report keeps a playable video playable
+        "status": sa.case(
+            (Video.status == VideoStatus.PLAYABLE, sa.cast(VideoStatus.PLAYABLE.value, STATUS)),
+            else_=sa.cast(VideoStatus.PROCESSING.value, STATUS),
+        ),
+    }
+    if event.hls_path:
+        values.update(status=VideoStatus.PLAYABLE, hls_path=event.hls_path, renditions=event.renditions)
+    elif event.hls_path == "":
+        values.update(status=VideoStatus.PROCESSING, hls_path=None, renditions=[])
+    return sa.update(Video).where(Video.id == event.video_id, Video.status.in_(PENDING)).values(**values)
 
 
 def apply_processed(event: VideoProcessed) -> bool:
@@ -93,6 +107,7 @@ def apply_processed(event: VideoProcessed) -> bool:
             values = {
                 "status": VideoStatus.FAILED,
                 "error": event.error or "Processing failed.",
+                "hls_path": None,  # a playable output of the failed job is gone with it
                 "processed_at": sa.func.now(),
             }
         applied = conn.execute(query.values(**values)).rowcount == 1
@@ -114,8 +129,10 @@ def remove_other_outputs(video_id: int, current: str | None) -> None:
 
 
 def remove_stale_work(folder: Path) -> None:
-    """Half-written outputs of a job that crashed (a worker killed mid-transcode); never served."""
-    for path in folder.glob(".work-*"):
+    """Unfinished outputs of earlier attempts (a worker killed mid-transcode), before a job starts over. Only
+    called for a video that is not ready, so none of them is a finished output. (`.work-*`: the name of
+    unfinished outputs before progressive HLS.)"""
+    for path in [*folder.glob(".work-*"), *folder.glob("hls-*")]:
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -131,7 +148,7 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
     stalled = conn.execute(
         sa.select(Video.id, Video.source_path)
         .where(
-            Video.status.in_([VideoStatus.UPLOADED, VideoStatus.PROCESSING]),
+            Video.status.in_(PENDING),
             Video.updated_at < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, idle_seconds * backoff),
         )
         .order_by(Video.id)

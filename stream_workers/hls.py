@@ -4,6 +4,9 @@ One FFmpeg process per video decodes the source once, splits the picture, scales
 every rendition with keyframes forced at the same instants (every segment length), so the renditions'
 segments line up for adaptive switching. The same graph grabs the thumbnail. Output per rendition:
 `<name>/index.m3u8` + `<name>/NNN.ts`; plus `master.m3u8` and `thumbnail.jpg`.
+
+The playlists are EVENT playlists while the job runs (progressive HLS: a player can start as soon as the
+first segments exist, `first_segments_ready`) and become VOD playlists when it ends (`finalize_playlists`).
 """
 
 from __future__ import annotations
@@ -91,8 +94,10 @@ def build_command(
     argv += [
         "-f", "hls",
         "-hls_time", str(SEGMENT_SECONDS),
-        "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments",
+        # EVENT: the playlists grow as segments are done (the video is watchable while it transcodes);
+        # temp_file: a segment or playlist appears under its name only once it is written whole
+        "-hls_playlist_type", "event",
+        "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
         "-master_pl_name", "master.m3u8",
         "-var_stream_map", " ".join(stream_map),
@@ -229,6 +234,52 @@ def check_output(output: Path, rungs: list[Rung]) -> None:
     thumb = output / "thumbnail.jpg"
     if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":
         raise TranscodeError("No thumbnail could be made: the video could not be decoded.")
+
+
+def first_segments_ready(output: Path, rungs: list[Rung]) -> bool:
+    """Whether a player can start: the master playlist and, in every rendition's playlist, a first segment
+    that is on disk (FFmpeg publishes both only when written whole; one pass makes the renditions in step,
+    so the lowest one's first segment comes with the others')."""
+    if not (output / "master.m3u8").is_file():
+        return False
+    for rung in rungs:
+        playlist = output / rung.name / "index.m3u8"
+        try:
+            segments = playlist_segments(playlist)
+        except FileNotFoundError:
+            return False
+        if not segments or not (playlist.parent / segments[0]).is_file():
+            return False
+    return True
+
+
+#: players treat a playlist without an end as live and would start near its newest segment; a film still
+#: transcoding should start at its beginning (hls.js and Safari honour EXT-X-START in the master playlist)
+START_AT_BEGINNING = "#EXT-X-START:TIME-OFFSET=0,PRECISE=YES"
+
+
+def start_at_beginning(output: Path) -> None:
+    """Add START_AT_BEGINNING to the master playlist (FFmpeg writes it once, with the first segments)."""
+    master = output / "master.m3u8"
+    lines = master.read_text().splitlines()
+    if START_AT_BEGINNING not in lines:
+        at = next((i + 1 for i, line in enumerate(lines) if line.startswith("#EXT-X-VERSION")), 1)
+        _replace(master, "\n".join([*lines[:at], START_AT_BEGINNING, *lines[at:]]) + "\n")
+
+
+def finalize_playlists(output: Path, rungs: list[Rung]) -> None:
+    """EVENT -> VOD once every segment is there (check_output first)."""
+    for rung in rungs:
+        playlist = output / rung.name / "index.m3u8"
+        _replace(playlist, playlist.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD"))
+    start_at_beginning(output)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Replace a file atomically: a player reading it meanwhile sees the old or the new one, whole."""
+    partial = path.with_name(path.name + ".new")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def master_renditions(output: Path, rungs: list[Rung]) -> list[dict]:

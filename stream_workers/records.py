@@ -51,11 +51,15 @@ class VideoUploaded(Event):
 
 
 class VideoProgress(Event):
-    """`videos.progress`: a job started or advanced; throttled by the transcoder."""
+    """`videos.progress`: a job started or advanced; throttled by the transcoder. `hls_path` names the output
+    folder once the video is playable (its first segments exist), with the `renditions` being made; an
+    empty `hls_path` says the job (re)started and there is nothing to watch yet; None leaves it as it is."""
 
     video_id: int
     progress: float
     attempt: int = 0
+    hls_path: str | None = None
+    renditions: list[dict[str, Any]] = []
     schema: int = SCHEMA
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 
+from .models import VideoStatus
+
 UPLOADS = Counter("videoflix_uploads", "Upload requests by outcome (accepted: committed with its event)", ["outcome"])
 UPLOAD_BYTES = Counter("videoflix_upload_bytes", "Bytes of accepted uploads")
 
@@ -38,7 +40,7 @@ def scrape(conn: sa.Connection) -> bytes:
     videos = Gauge("videoflix_videos", "Videos by status", ["status"], registry=state)
     backlog = Gauge("videoflix_outbox_unpublished", "Pipeline events not yet published to Kafka", registry=state)
     mails = Gauge("videoflix_mail_queued", "Account mails waiting for delivery", registry=state)
-    for status in ("uploaded", "processing", "ready", "failed"):
+    for status in VideoStatus:
         videos.labels(status).set(0)
     for kind, name, count in conn.execute(STATE):
         if kind == "video":

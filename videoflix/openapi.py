@@ -12,6 +12,7 @@ from typing import Any
 from pyramid.view import view_config
 
 from .media import RESOLUTIONS
+from .models import VideoStatus
 from .views.streaming import PLAYLIST, SEGMENT
 from .views.videos import OFFSET_MAX, PAGE_MAX
 
@@ -106,8 +107,9 @@ SCHEMAS: dict[str, Any] = {
             "thumbnail_url": string(format="uri"),
             "duration": {"type": "number", "nullable": True},
             "resolutions": {"type": "array", "items": string(enum=list(RESOLUTIONS))},
+            "status": string(enum=["ready", "playable"], description="playable: still transcoding, watchable"),
         },
-        ["id", "created_at", "title", "description", "category", "thumbnail_url", "duration", "resolutions"],
+        ["id", "created_at", "title", "description", "category", "thumbnail_url", "duration", "resolutions", "status"],
     ),
     "VideoStatus": obj(
         {
@@ -115,7 +117,7 @@ SCHEMAS: dict[str, Any] = {
             "title": string(),
             "description": string(),
             "category": string(),
-            "status": string(enum=["uploaded", "processing", "ready", "failed"]),
+            "status": string(enum=[s.value for s in VideoStatus]),
             "progress": {"type": "number", "minimum": 0, "maximum": 100},
             "error": string(nullable=True),
             "duration": {"type": "number", "nullable": True},
@@ -182,10 +184,12 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             "summary": "Ready videos, newest first", "tags": ["catalog"], "security": COOKIE,
             "parameters": [
                 {"name": "category", "in": "query", "required": False, "schema": string()},
+                {"name": "include", "in": "query", "required": False, "schema": string(enum=["playable"]),
+                 "description": "also the videos still transcoding that can be watched already"},
                 *PAGING,
             ],
             "responses": {"200": json_response("The list", {"type": "array", "items": ref("CatalogVideo")}),
-                          "400": error("Bad paging."), "401": UNAUTHORIZED},
+                          "400": error("Bad paging or include."), "401": UNAUTHORIZED},
         },
         "post": {
             "summary": "Upload a film (staff)", "tags": ["upload"], "security": COOKIE, "parameters": [CSRF],
@@ -283,7 +287,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "summary": "Every video in every state, newest first (staff)", "tags": ["upload"], "security": COOKIE,
         "parameters": [
             {"name": "status", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["uploaded", "processing", "ready", "failed"]}},
+             "schema": {"type": "string", "enum": [s.value for s in VideoStatus]}},
             {"name": "q", "in": "query", "required": False, "schema": string(), "description": "in the title"},
             *PAGING,
         ],

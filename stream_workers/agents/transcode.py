@@ -1,8 +1,9 @@
 """The transcode agent: `videos.uploaded` -> FFmpeg -> `videos.progress` / `videos.processed`.
 
 At-least-once delivery makes every step idempotent: a video already ready is skipped; a job that crashed
-midway left only a `.work-*` folder, which the next attempt removes before starting over; the output
-folder becomes visible (to the database, hence to viewers) only after it is complete.
+midway left an unfinished `hls-*` folder, which the next attempt removes before starting over (the video is
+not ready, so no finished output can be among them). The output is watchable as soon as its first segments
+exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete.
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -127,40 +127,48 @@ async def process(event: VideoUploaded) -> None:
     source = (root / event.source).resolve()
     if root not in source.parents or not source.is_file():
         raise hls.TranscodeError("The uploaded file is missing from storage.")
-    await progress(event, 0.0)
+    await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     info = await in_thread(probe, source, settings.ffmpeg_binary)
     if not info.has_video:
         raise hls.TranscodeError("The file has no video stream that can be decoded.")
 
     folder = video_dir(settings.media_root, event.video_id)
     await in_thread(remove_stale_work, folder)
-    job = uuid.uuid4().hex[:12]
-    work = folder / f".work-{job}"
-    work.mkdir(parents=True)
+    output = folder / f"hls-{uuid.uuid4().hex[:12]}"
+    output.mkdir(parents=True)
+    hls_path = str(output.relative_to(settings.media_root))
     rungs = hls.plan(info)
-    argv = hls.build_command(ffmpeg_exe(settings.ffmpeg_binary), source, work, info, rungs, preset=settings.x264_preset)
+    argv = hls.build_command(ffmpeg_exe(settings.ffmpeg_binary), source, output, info, rungs, settings.x264_preset)
     last_sent = time.monotonic()
+    playable = False
 
     async def on_progress(parser: hls.ProgressParser) -> None:
-        nonlocal last_sent
-        if info.duration and time.monotonic() - last_sent >= settings.progress_interval:
+        nonlocal last_sent, playable
+        percent = min(99.0, 100.0 * parser.out_seconds / info.duration) if info.duration else 0.0
+        if not playable and await in_thread(hls.first_segments_ready, output, rungs):
+            playable = True
+            await in_thread(hls.start_at_beginning, output)
+            renditions = await in_thread(hls.master_renditions, output, rungs)
+            await progress(event, percent, hls_path=hls_path, renditions=renditions)
+            log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
+        elif time.monotonic() - last_sent >= settings.progress_interval:
             last_sent = time.monotonic()
             if await deleted(event.video_id):
                 raise VideoDeleted  # stops FFmpeg; handle() discards the output
-            await progress(event, min(99.0, 100.0 * parser.out_seconds / info.duration))
+            await progress(event, percent)
 
+    started = time.monotonic()
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
         try:
-            await in_thread(hls.check_output, work, rungs)
+            await in_thread(hls.check_output, output, rungs)
         except hls.TranscodeError:
-            await in_thread(hls.check_storage, work)  # a full or read-only disk is not the file's fault
+            await in_thread(hls.check_storage, output)  # a full or read-only disk is not the file's fault
             raise
-        renditions = await in_thread(hls.master_renditions, work, rungs)
-        final = folder / f"hls-{job}"
-        await in_thread(os.rename, work, final)  # complete, then visible under its final name
+        await in_thread(hls.finalize_playlists, output, rungs)
+        renditions = await in_thread(hls.master_renditions, output, rungs)
     except BaseException:
-        await in_thread(shutil.rmtree, work, True)
+        await in_thread(shutil.rmtree, output, True)
         raise
     log.info(
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
@@ -175,16 +183,17 @@ async def process(event: VideoUploaded) -> None:
             video_id=event.video_id,
             status="ready",
             renditions=renditions,
-            hls_path=str(final.relative_to(settings.media_root)),
-            thumbnail=str((final / "thumbnail.jpg").relative_to(settings.media_root)),
+            hls_path=hls_path,
+            thumbnail=str((output / "thumbnail.jpg").relative_to(settings.media_root)),
             duration=info.duration or result.out_seconds or None,
             attempt=event.attempt,
         )
     )
 
 
-async def progress(event: VideoUploaded, percent: float) -> None:
-    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt)
+async def progress(event: VideoUploaded, percent: float, **playable) -> None:
+    """A progress event; `hls_path` and `renditions` (see VideoProgress) when the output became watchable."""
+    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt, **playable)
     await topics.progress.send(key=topics.key(event.video_id), value=record)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -11,9 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
@@ -257,13 +260,36 @@ def pipeline(database_url):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def frontend_site(pipeline, tmp_path_factory):
+    """The browser tests' player page and hls.js, served from their own origin as the real frontend is."""
+    folder = tmp_path_factory.mktemp("site")
+    shutil.copy(Path(__file__).with_name("player.html"), folder / "player.html")
+    shutil.copy(ROOT / "videoflix/static/vendor/hlsjs/hls.min.js", folder / "hls.min.js")
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", pipeline.frontend_port), functools.partial(QuietHandler, directory=str(folder))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{pipeline.frontend_port}"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(scope="session")
 def media_files():
     folder = Path(tempfile.mkdtemp(prefix="videoflix-clips-"))
     clip = make_clip(folder / "hd.mp4", seconds=5, size="1280x720", rate=30)
     small = make_clip(folder / "small.mp4", seconds=2, size="640x360")
     long = make_clip(folder / "long.mp4", seconds=16, size="1280x720", rate=30)  # a job long enough to interrupt
-    yield {"hd": clip, "small": small, "long": long, "corrupt": make_corrupt(folder / "corrupt.mp4", small)}
+    # a job of ~20 s: long enough to watch it while it transcodes (progressive HLS)
+    minute = make_clip(folder / "minute.mp4", seconds=60, size="1280x720", rate=30)
+    corrupt = make_corrupt(folder / "corrupt.mp4", small)
+    yield {"hd": clip, "small": small, "long": long, "minute": minute, "corrupt": corrupt}
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import shutil
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from .browser import Browser, chromium_path
-from .conftest import PASSWORD, ROOT
+from .conftest import PASSWORD
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)"),
 ]
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def frontend_site(pipeline, tmp_path_factory):
-    """The test page and hls.js, served from their own origin as the real frontend is."""
-    folder = tmp_path_factory.mktemp("site")
-    shutil.copy(Path(__file__).with_name("player.html"), folder / "player.html")
-    shutil.copy(ROOT / "videoflix/static/vendor/hlsjs/hls.min.js", folder / "hls.min.js")
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", pipeline.frontend_port), functools.partial(QuietHandler, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{pipeline.frontend_port}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

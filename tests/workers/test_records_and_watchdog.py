@@ -62,6 +62,7 @@ def add_video(connection, status: VideoStatus, idle: str, requeues: int = 0) -> 
 def test_watchdog_requeues_only_stalled_unfinished_videos(connection):
     stalled_upload = add_video(connection, VideoStatus.UPLOADED, "10 minutes")
     stalled_job = add_video(connection, VideoStatus.PROCESSING, "10 minutes")
+    stalled_playable = add_video(connection, VideoStatus.PLAYABLE, "10 minutes")  # a job died after its start
     fresh = add_video(connection, VideoStatus.UPLOADED, "10 seconds")
     done = add_video(connection, VideoStatus.READY, "1 day")
     failed = add_video(connection, VideoStatus.FAILED, "1 day")
@@ -69,15 +70,44 @@ def test_watchdog_requeues_only_stalled_unfinished_videos(connection):
 
     requeued = requeue_stalled(connection, idle_seconds=300)
 
-    assert sorted(requeued) == sorted([stalled_upload, stalled_job])
+    assert sorted(requeued) == sorted([stalled_upload, stalled_job, stalled_playable])
     assert {fresh, done, failed, backed_off}.isdisjoint(requeued)
     rows = connection.execute(
         sa.select(OutboxEvent.key, OutboxEvent.payload).where(
-            OutboxEvent.key.in_([str(stalled_upload), str(stalled_job)])
+            OutboxEvent.key.in_([str(stalled_upload), str(stalled_job), str(stalled_playable)])
         )
     ).all()
-    assert {r.payload["video_id"] for r in rows} == {stalled_upload, stalled_job}
+    assert {r.payload["video_id"] for r in rows} == {stalled_upload, stalled_job, stalled_playable}
     assert all(r.payload == events.uploaded(r.payload["video_id"], "videos/x/source.mp4") for r in rows)
     assert connection.scalar(sa.select(Video.requeues).where(Video.id == stalled_upload)) == 1
     # the second round in the same transaction (same now()) finds them waiting their doubled time
     assert requeue_stalled(connection, idle_seconds=300) == []
+
+
+def test_progress_events_move_a_video_through_processing_and_playable_but_never_back(connection):
+    """What the results agent writes for `videos.progress` events (stream_workers.db.progress_update)."""
+    from stream_workers.db import progress_update
+    from stream_workers.records import VideoProgress
+
+    def apply(video_id: int, **fields) -> bool:
+        return connection.execute(progress_update(VideoProgress(video_id=video_id, **fields))).rowcount == 1
+
+    def row(video_id: int):
+        return connection.execute(
+            sa.select(Video.status, Video.progress, Video.hls_path, Video.renditions).where(Video.id == video_id)
+        ).one()
+
+    video = add_video(connection, VideoStatus.UPLOADED, "1 second")
+    assert apply(video, progress=0.0, hls_path="") and row(video).status == VideoStatus.PROCESSING
+    playable = {"hls_path": "videos/1/hls-a", "renditions": [{"name": "480p", "height": 480}]}
+    assert apply(video, progress=7.5, **playable)
+    assert tuple(row(video)) == (VideoStatus.PLAYABLE, 7.5, "videos/1/hls-a", [{"name": "480p", "height": 480}])
+    assert apply(video, progress=40.0)  # a plain report keeps it watchable
+    assert tuple(row(video))[:3] == (VideoStatus.PLAYABLE, 40.0, "videos/1/hls-a")
+    assert apply(video, progress=0.0, hls_path="")  # a new attempt: nothing to watch until it is playable again
+    assert tuple(row(video)) == (VideoStatus.PROCESSING, 0.0, None, [])
+
+    for finished in (VideoStatus.READY, VideoStatus.FAILED):
+        done = add_video(connection, finished, "1 second")
+        assert not apply(done, progress=50.0, **playable) and not apply(done, progress=1.0, hls_path="")
+        assert row(done).status == finished

@@ -190,7 +190,7 @@ def test_progress_checks_stop_ffmpeg_once_the_video_is_deleted(topics, monkeypat
     async def status(*args, **kw):
         return "uploaded"
 
-    async def progress(event, percent):
+    async def progress(event, percent, **playable):
         topics["progress"].sent.append(percent)
         rows[14] = True  # an operator deletes the video while it is processed
 
@@ -201,3 +201,62 @@ def test_progress_checks_stop_ffmpeg_once_the_video_is_deleted(topics, monkeypat
     assert topics["processed"].sent == [] and topics["uploaded"].sent == []
     assert topics["progress"].sent[0] == 0.0  # the job had started
     assert not video_dir(media, 14).exists()
+
+
+def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path):
+    """Progressive HLS on a real clip: the job announces its output as soon as every rendition's first segment
+    exists; at that moment the playlists are EVENT playlists without an end, and every segment they list is
+    complete on disk; the finished job's playlists are VOD playlists with every segment."""
+    from tests.clips import make_clip
+    from videoflix.media import video_dir
+
+    media = tmp_path / "media"
+    source = video_dir(media, 15) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=12, size="1280x720")
+    # a slow preset, so that the job is still running when its first segments are there
+    monkeypatch.setattr(transcode, "settings", dataclasses.replace(transcode.settings, media_root=media,
+                                                                   x264_preset="slower"))  # fmt: skip
+    seen = []
+
+    async def status(*args, **kw):
+        return "uploaded"
+
+    async def progress(event, percent, **playable):
+        if playable.get("hls_path"):
+            output = media / playable["hls_path"]
+            lowest = (output / "480p" / "index.m3u8").read_text()
+            listed = [output / "480p" / line for line in lowest.splitlines() if line.endswith(".ts")]
+            complete = bool(listed) and all(whole_segment(path) for path in listed)
+            seen.append({"percent": percent, "playlist": lowest, "renditions": playable["renditions"],
+                         "complete": complete, "master": (output / "master.m3u8").read_text()})  # fmt: skip
+
+    monkeypatch.setattr(transcode, "until_done", status)
+    monkeypatch.setattr(transcode, "progress", progress)
+    run(events.uploaded(15, "videos/15/source.mp4"))
+
+    [announced] = seen
+    assert announced["percent"] < 100
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in announced["playlist"] and "#EXT-X-ENDLIST" not in announced["playlist"]
+    assert announced["complete"] and [r["name"] for r in announced["renditions"]] == ["480p", "720p"]
+    assert hls.START_AT_BEGINNING in announced["master"]  # players start a growing film at 0, not at its end
+    assert announced["master"].count("#EXT-X-STREAM-INF") == 2
+    [(_, done)] = topics["processed"].sent
+    assert done.status == "ready"
+    for name in ("480p", "720p"):
+        final = (media / done.hls_path / name / "index.m3u8").read_text()
+        assert "#EXT-X-PLAYLIST-TYPE:VOD" in final and final.rstrip().endswith("#EXT-X-ENDLIST")
+        assert final.count(".ts") == 3  # 12 s in 4 s segments
+
+
+def whole_segment(path) -> bool:
+    """An MPEG-TS segment written whole: whole 188-byte packets, and FFmpeg decodes it without a complaint."""
+    import subprocess
+
+    from videoflix.media import ffmpeg_exe
+
+    data = path.read_bytes()
+    if not data or len(data) % 188:
+        return False
+    result = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True)
+    return result.returncode == 0 and not result.stderr

@@ -16,8 +16,16 @@ from .meta import Base
 class VideoStatus(enum.StrEnum):
     UPLOADED = "uploaded"
     PROCESSING = "processing"
+    #: still transcoding, but its first segments exist: served as growing EVENT playlists
+    PLAYABLE = "playable"
     READY = "ready"
     FAILED = "failed"
+
+
+#: states whose output may be streamed
+WATCHABLE = (VideoStatus.PLAYABLE, VideoStatus.READY)
+#: states in which a job is still to finish (the watchdog's concern)
+PENDING = (VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.PLAYABLE)
 
 
 class Video(Base):

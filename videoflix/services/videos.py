@@ -21,35 +21,53 @@ from ..config import Settings
 from ..errors import Conflict, NotFound
 from ..media import LADDER, MediaInfo, ladder_for, video_dir
 from ..models import OutboxEvent, User, Video, VideoStatus
+from ..models.video import WATCHABLE
 from ..transactions import after_commit, after_failure
 
 NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
 
-#: what identifies the set of ready videos: every insert or update writes a new row version with a newer
-#: transaction id (xmin), so the sum changes with any edit, addition or removal, whatever the commit order
-#: (timestamps would not: updated_at is the start of a transaction that may commit after a later one)
-CATALOG_VERSION = sa.text("SELECT count(*), sum(xmin::text::bigint) FROM videos WHERE status = 'ready'")
+#: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
+#: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
+#: the commit order (timestamps would not: updated_at is the start of a transaction that may commit after a
+#: later one)
+CATALOG_VERSION = sa.text("SELECT count(*), sum(xmin::text::bigint) FROM videos WHERE status IN ('ready', 'playable')")
 
-#: one video as the frontend reads it (the list's items and the detail endpoint); :base is the absolute URL of
-#: /api/video/, so thumbnail_url is <base><id>/thumbnail.jpg
-CATALOG_ITEM = (
-    "json_build_object("
-    " 'id', v.id, 'created_at', v.created_at, 'title', v.title, 'description', v.description,"
-    " 'category', coalesce(v.category, ''), 'thumbnail_url', :base || v.id || '/thumbnail.jpg',"
-    " 'duration', v.duration,"
-    " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json))"
-)
-# Both queries are constants assembled from constants; every value is a bound parameter.
-#: ready videos (optionally of one category), newest first, as one JSON array built by PostgreSQL, and the
-#: number that match
-CATALOG_QUERY = sa.text(
-    "SELECT coalesce(json_agg(" + CATALOG_ITEM + " ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
-    " (SELECT count(*) FROM videos WHERE status = 'ready' AND (:category = '' OR lower(category) = :category))"
-    " FROM (SELECT * FROM videos WHERE status = 'ready' AND (:category = '' OR lower(category) = :category)"
-    " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
-)
+
+def _item(extra: str = "") -> str:
+    """One video as the frontend reads it (the list's items and the detail endpoint); :base is the absolute
+    URL of /api/video/, so thumbnail_url is <base><id>/thumbnail.jpg."""
+    return (
+        "json_build_object("  # noqa: S608 - `extra` is a constant of this module
+        " 'id', v.id, 'created_at', v.created_at, 'title', v.title, 'description', v.description,"
+        " 'category', coalesce(v.category, ''), 'thumbnail_url', :base || v.id || '/thumbnail.jpg',"
+        " 'duration', v.duration,"
+        " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json)"
+        + extra
+        + ")"
+    )
+
+
+#: the contract's shape, for ready videos; a client that asks for playable ones gets `status` too
+CATALOG_ITEM = _item()
+WATCH_ITEM = _item(", 'status', v.status")
+
+
+def _list_query(item: str, statuses: str) -> sa.TextClause:
+    """Videos in `statuses` (optionally of one category), newest first, as one JSON array built by PostgreSQL,
+    and the number that match. Assembled from constants only; every value is a bound parameter."""
+    where = f"status IN ({statuses}) AND (:category = '' OR lower(category) = :category)"
+    return sa.text(
+        f"SELECT coalesce(json_agg({item} ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
+        f" (SELECT count(*) FROM videos WHERE {where})"
+        f" FROM (SELECT * FROM videos WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
+    )
+
+
+CATALOG_QUERY = _list_query(CATALOG_ITEM, "'ready'")
+WATCHABLE_QUERY = _list_query(WATCH_ITEM, "'ready', 'playable'")
 CATALOG_DETAIL = sa.text(
-    "SELECT " + CATALOG_ITEM + "::text FROM videos v WHERE v.id = :id AND v.status = 'ready'"  # noqa: S608
+    f"SELECT (CASE WHEN v.status = 'ready' THEN {CATALOG_ITEM} ELSE {WATCH_ITEM} END)::text"  # noqa: S608
+    " FROM videos v WHERE v.id = :id AND v.status IN ('ready', 'playable')"
 )
 
 
@@ -105,37 +123,49 @@ class VideoService:
         self.db.execute(NOTIFY_OUTBOX)
 
     def catalog_item_json(self, base_url: str, video_id: int) -> str:
-        """One ready video as JSON, the same shape as a catalog item; anything else is 404 (no hints)."""
+        """One watchable (ready or playable) video as JSON, the shape of a catalog item; else 404 (no hints)."""
         item = self.db.execute(CATALOG_DETAIL, {"base": base_url, "id": video_id}).scalar()
         if item is None:
             raise NotFound("No video with this id.")
         return item
 
     def catalog_json(
-        self, base_url: str, category: str | None = None, limit: int | None = None, offset: int = 0
+        self,
+        base_url: str,
+        category: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        playable: bool = False,
     ) -> tuple[str, int]:
-        """Ready videos, newest first, as the JSON array the frontend reads, and how many match in all.
+        """Ready videos (with `playable`, also those still transcoding whose first segments exist), newest
+        first, as the JSON array the frontend reads, and how many match in all.
 
         PostgreSQL builds the JSON itself (one query over the status/created_at index), so a catalog of
         10 000 videos never becomes 10 000 Python objects. `base_url` is the absolute URL of /api/video/;
         each thumbnail_url is `<base_url><id>/thumbnail.jpg`.
         """
-        params = {"base": base_url, "category": (category or "").strip().lower(), "limit": limit, "offset": offset}
+        params = {
+            "base": base_url,
+            "category": (category or "").strip().lower(),
+            "limit": limit,
+            "offset": offset,
+        }
         version = tuple(self.db.execute(CATALOG_VERSION).one())
-        key = (version, *params.values())
+        key = (version, playable, *params.values())
         cached = _catalog_cache.get(key)
         if cached is None:
-            row = self.db.execute(CATALOG_QUERY, params).one()
+            row = self.db.execute(WATCHABLE_QUERY if playable else CATALOG_QUERY, params).one()
             cached = _catalog_cache.put(key, (row[0], row[1]))
         return cached
 
     def output_folder(self, video_id: int) -> str:
-        """The current output folder of a ready video (relative to MEDIA_ROOT), else NotFound. This runs
-        for every playlist and segment request, so answers are kept for FOLDER_TTL seconds."""
+        """The current output folder of a watchable (ready or playable) video, relative to MEDIA_ROOT, else
+        NotFound. This runs for every playlist and segment request, so answers are kept for FOLDER_TTL
+        seconds (a playable video keeps its folder when it becomes ready)."""
         folder = _folder_cache.get(video_id)
         if folder is None:
             folder = self.db.execute(
-                sa.select(Video.hls_path).where(Video.id == video_id, Video.status == VideoStatus.READY)
+                sa.select(Video.hls_path).where(Video.id == video_id, Video.status.in_(WATCHABLE))
             ).scalar()
             if not folder:
                 raise NotFound("No video with this id.")

@@ -23,7 +23,8 @@ PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
 #: private: only the logged-in browser may cache; segments of an output never change (revalidated by ETag)
 SEGMENT_CACHE = "private, max-age=86400"
-PLAYLIST_CACHE = "private, max-age=60"
+#: playlists grow while a video is `playable` (EVENT) and turn VOD when it is ready: always revalidated (ETag)
+PLAYLIST_CACHE = "private, no-cache"
 
 
 def serve(request, relative: str, content_type: str, cache_control: str):

@@ -54,11 +54,18 @@ def _paged(request, response, total: int, limit: int | None, offset: int, **filt
 @view_config(route_name="videos.list", request_method="GET", permission=AUTHENTICATED)
 def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
-    `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive)."""
+    `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive);
+    `?include=playable` adds the videos still transcoding that can already be watched (each item's `status`
+    tells which)."""
     limit, offset = _paging(request)
     category = _text_param(request, "category")
-    body, total = request.videos.catalog_json(request.route_url("videos.list"), category, limit, offset)
-    return _paged(request, json_text_response(request, body), total, limit, offset, category=category)
+    include = _text_param(request, "include")
+    if include not in (None, "playable"):
+        raise InvalidInput.field("include", "The only value is 'playable'.")
+    body, total = request.videos.catalog_json(
+        request.route_url("videos.list"), category, limit, offset, playable=include == "playable"
+    )
+    return _paged(request, json_text_response(request, body), total, limit, offset, category=category, include=include)
 
 
 @view_config(route_name="videos.detail", request_method="PATCH", renderer="json", permission=STAFF)

@@ -97,7 +97,7 @@
     label.className = `status status-${video.status}`;
     label.textContent = video.status;
     cell.append(label);
-    if (video.status === "processing" || video.status === "uploaded") {
+    if (["uploaded", "processing", "playable"].includes(video.status)) {
       const bar = document.createElement("progress");
       bar.max = 100;
       bar.value = video.progress;
@@ -114,7 +114,8 @@
 
   function actionsCell(cell, video) {
     cell.replaceChildren();
-    if (video.status === "ready") cell.append(button("Preview", video.title, "preview"), " ");
+    // a playable video is still transcoding, but its first segments can be watched already
+    if (video.status === "ready" || video.status === "playable") cell.append(button("Preview", video.title, "preview"), " ");
     cell.append(button("Edit", video.title, "edit"), " ");
     if (video.status === "failed") cell.append(button("Retry", video.title, "retry"), " ");
     cell.append(button("Delete", video.title, "delete"));
