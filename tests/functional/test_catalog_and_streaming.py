@@ -39,7 +39,7 @@ def add_video(dbsession, hls_output):
             category=category,
             status=status,
             source_path="x",
-            hls_path=OUTPUT if status == VideoStatus.READY else None,
+            hls_path=OUTPUT if status in (VideoStatus.READY, VideoStatus.PLAYABLE) else None,
             duration=2.0,
             renditions=[{"name": "480p", "width": 640, "height": 360, "bandwidth": 1000000}],
             created_at=sa.func.now() - sa.text(f"interval '{minutes_ago} minutes'"),
@@ -260,3 +260,27 @@ def test_x_accel_redirect_hands_the_bytes_to_nginx_after_the_checks(viewer, add_
     assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/..%2F..%2Fmaster.m3u8", status=404).headers
     viewer.app.reset()
     assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/000.ts", status=401).headers
+
+
+def test_playable_videos_are_listed_on_request_and_streamed_while_they_grow(viewer, add_video):
+    """Progressive HLS: a video still transcoding whose first segments exist. The default list (the frontend's
+    contract) is unchanged; `?include=playable` adds such videos, each item saying which it is."""
+    ready = add_video(title="Done", minutes_ago=5)
+    growing = add_video(status=VideoStatus.PLAYABLE, title="Growing")
+    add_video(status=VideoStatus.PROCESSING, title="Not yet")
+
+    default = viewer.get("/api/video/", status=200).json
+    assert [v["id"] for v in default] == [ready] and "status" not in default[0]
+    both = viewer.get("/api/video/?include=playable", status=200)
+    assert [(v["id"], v["status"]) for v in both.json] == [(growing, "playable"), (ready, "ready")]
+    assert both.headers["X-Total-Count"] == "2"
+    assert viewer.get(f"/api/video/{growing}/", status=200).json["status"] == "playable"
+    assert "status" not in viewer.get(f"/api/video/{ready}/", status=200).json
+    viewer.get("/api/video/?include=processing", status=400)
+
+    for path in ("master.m3u8", "480p/index.m3u8", "480p/000.ts", "thumbnail.jpg"):
+        viewer.get(f"/api/video/{growing}/{path}", status=200)
+    playlist = viewer.get(f"/api/video/{growing}/480p/index.m3u8", status=200)
+    assert playlist.headers["Cache-Control"] == "private, no-cache"  # it grows: always revalidated
+    assert viewer.get(f"/api/video/{growing}/480p/index.m3u8", headers={"If-None-Match": playlist.headers["ETag"]},
+                      status=304)  # fmt: skip
