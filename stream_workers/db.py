@@ -78,10 +78,16 @@ def progress_update(event: VideoProgress) -> sa.Update:
             else_=sa.cast(VideoStatus.PROCESSING.value, STATUS),
         ),
     }
+    if event.speed is not None or event.rendition_progress:
+        values["progress_detail"] = {
+            "speed": event.speed,
+            "eta_seconds": event.eta_seconds,
+            "renditions": event.rendition_progress,
+        }
     if event.hls_path:
         values.update(status=VideoStatus.PLAYABLE, hls_path=event.hls_path, renditions=event.renditions)
     elif event.hls_path == "":
-        values.update(status=VideoStatus.PROCESSING, hls_path=None, renditions=[])
+        values.update(status=VideoStatus.PROCESSING, hls_path=None, renditions=[], progress_detail={})
     return sa.update(Video).where(Video.id == event.video_id, Video.status.in_(PENDING)).values(**values)
 
 
@@ -98,6 +104,7 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "error": None,
                 "renditions": event.renditions,
                 "hls_path": event.hls_path,
+                "progress_detail": {},
                 "processed_at": sa.func.now(),
             }
             if event.duration:
@@ -108,6 +115,7 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "status": VideoStatus.FAILED,
                 "error": event.error or "Processing failed.",
                 "hls_path": None,  # a playable output of the failed job is gone with it
+                "progress_detail": {},
                 "processed_at": sa.func.now(),
             }
         applied = conn.execute(query.values(**values)).rowcount == 1

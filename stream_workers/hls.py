@@ -253,6 +253,18 @@ def first_segments_ready(output: Path, rungs: list[Rung]) -> bool:
     return True
 
 
+def published_seconds(output: Path, rungs: list[Rung]) -> dict[str, float]:
+    """Per rendition, the media seconds its playlist lists so far (segments written whole)."""
+    seconds = {}
+    for rung in rungs:
+        try:
+            text = (output / rung.name / "index.m3u8").read_text()
+        except FileNotFoundError:
+            text = ""
+        seconds[rung.name] = sum(float(m) for m in re.findall(r"^#EXTINF:([\d.]+)", text, re.MULTILINE))
+    return seconds
+
+
 #: players treat a playlist without an end as live and would start near its newest segment; a film still
 #: transcoding should start at its beginning (hls.js and Safari honour EXT-X-START in the master playlist)
 START_AT_BEGINNING = "#EXT-X-START:TIME-OFFSET=0,PRECISE=YES"

@@ -60,6 +60,11 @@ class VideoProgress(Event):
     attempt: int = 0
     hls_path: str | None = None
     renditions: list[dict[str, Any]] = []
+    #: FFmpeg's speed (x realtime), the seconds still to go at that speed, and per rendition the media seconds
+    #: published so far and their share of the film
+    speed: float | None = None
+    eta_seconds: float | None = None
+    rendition_progress: dict[str, Any] = {}
     schema: int = SCHEMA
 
 

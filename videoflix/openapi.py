@@ -119,6 +119,20 @@ SCHEMAS: dict[str, Any] = {
             "category": string(),
             "status": string(enum=[s.value for s in VideoStatus]),
             "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "speed": {"type": "number", "nullable": True, "description": "FFmpeg's speed, x realtime"},
+            "eta_seconds": {"type": "number", "nullable": True, "description": "to the end of the job"},
+            "rendition_progress": {
+                "type": "object",
+                "additionalProperties": obj(
+                    {"seconds": {"type": "number"}, "percent": {"type": "number", "nullable": True}}
+                ),
+            },
+            "queue_position": {
+                "type": "integer",
+                "nullable": True,
+                "minimum": 1,
+                "description": "while uploaded: the place among the videos waiting for a worker",
+            },
             "error": string(nullable=True),
             "duration": {"type": "number", "nullable": True},
             "width": {"type": "integer", "nullable": True},

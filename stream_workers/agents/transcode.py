@@ -142,6 +142,22 @@ async def process(event: VideoUploaded) -> None:
     last_sent = time.monotonic()
     playable = False
 
+    async def detail(parser: hls.ProgressParser) -> dict:
+        """Speed and ETA from FFmpeg's own figures; per rendition, what its playlist has published."""
+        published = await in_thread(hls.published_seconds, output, rungs)
+        remaining = max(0.0, (info.duration or 0.0) - parser.out_seconds)
+
+        def share(seconds: float) -> float | None:
+            return round(min(100.0, 100.0 * seconds / info.duration), 1) if info.duration else None
+
+        return {
+            "speed": parser.speed,
+            "eta_seconds": round(remaining / parser.speed, 1) if parser.speed and info.duration else None,
+            "rendition_progress": {
+                name: {"seconds": round(seconds, 1), "percent": share(seconds)} for name, seconds in published.items()
+            },
+        }
+
     async def on_progress(parser: hls.ProgressParser) -> None:
         nonlocal last_sent, playable
         percent = min(99.0, 100.0 * parser.out_seconds / info.duration) if info.duration else 0.0
@@ -149,13 +165,13 @@ async def process(event: VideoUploaded) -> None:
             playable = True
             await in_thread(hls.start_at_beginning, output)
             renditions = await in_thread(hls.master_renditions, output, rungs)
-            await progress(event, percent, hls_path=hls_path, renditions=renditions)
+            await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
         elif time.monotonic() - last_sent >= settings.progress_interval:
             last_sent = time.monotonic()
             if await deleted(event.video_id):
                 raise VideoDeleted  # stops FFmpeg; handle() discards the output
-            await progress(event, percent)
+            await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
     try:
@@ -191,9 +207,9 @@ async def process(event: VideoUploaded) -> None:
     )
 
 
-async def progress(event: VideoUploaded, percent: float, **playable) -> None:
-    """A progress event; `hls_path` and `renditions` (see VideoProgress) when the output became watchable."""
-    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt, **playable)
+async def progress(event: VideoUploaded, percent: float, **fields) -> None:
+    """A progress event; the other VideoProgress fields as known (`hls_path`, `renditions` once watchable)."""
+    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt, **fields)
     await topics.progress.send(key=topics.key(event.video_id), value=record)
 
 

@@ -167,3 +167,25 @@ def test_retry_needs_staff(frontend, videos, dbsession):
     frontend.signed_up("viewer4@example.com")
     frontend.app.post(f"/api/video/{videos['Beta failing']}/retry/", headers=csrf(frontend), status=403)
     assert stored_status(dbsession, videos["Beta failing"]) == VideoStatus.FAILED
+
+
+def test_waiting_videos_know_their_place_and_running_jobs_their_eta(operator, videos, dbsession):
+    """The status endpoint and the operators' list: a video waiting for a worker has a queue position (oldest
+    first); a running job shows FFmpeg's speed, the ETA and each rendition's published share."""
+    later = Video(title="Epsilon waiting too", description="", category="", status=VideoStatus.UPLOADED,
+                  source_path="x")  # fmt: skip
+    dbsession.add(later)
+    running = dbsession.get(Video, videos["Gamma in 50%_progress"])
+    running.progress_detail = {"speed": 1.25, "eta_seconds": 96.0,
+                               "renditions": {"480p": {"seconds": 120.0, "percent": 50.0}}}  # fmt: skip
+    dbsession.commit()
+
+    first = operator.get(f"/api/video/{videos['Delta waiting']}/status/", status=200).json
+    second = operator.get(f"/api/video/{later.id}/status/", status=200).json
+    assert (first["queue_position"], second["queue_position"]) == (1, 2)
+    job = operator.get(f"/api/video/{running.id}/status/", status=200).json
+    assert (job["queue_position"], job["speed"], job["eta_seconds"]) == (None, 1.25, 96.0)
+    assert job["rendition_progress"] == {"480p": {"seconds": 120.0, "percent": 50.0}}
+    listed = {v["title"]: v["queue_position"] for v in operator.get("/api/admin/videos/", status=200).json}
+    assert listed == {"Epsilon waiting too": 2, "Delta waiting": 1, "Gamma in 50%_progress": None,
+                      "Beta failing": None, "Alpha ready": None}  # fmt: skip

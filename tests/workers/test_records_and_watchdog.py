@@ -102,10 +102,13 @@ def test_progress_events_move_a_video_through_processing_and_playable_but_never_
     playable = {"hls_path": "videos/1/hls-a", "renditions": [{"name": "480p", "height": 480}]}
     assert apply(video, progress=7.5, **playable)
     assert tuple(row(video)) == (VideoStatus.PLAYABLE, 7.5, "videos/1/hls-a", [{"name": "480p", "height": 480}])
-    assert apply(video, progress=40.0)  # a plain report keeps it watchable
-    assert tuple(row(video))[:3] == (VideoStatus.PLAYABLE, 40.0, "videos/1/hls-a")
+    assert apply(video, progress=40.0, speed=1.5, eta_seconds=80.0, rendition_progress={"480p": {"seconds": 48.0}})
+    assert tuple(row(video))[:3] == (VideoStatus.PLAYABLE, 40.0, "videos/1/hls-a")  # a plain report keeps it so
+    detail = connection.scalar(sa.select(Video.progress_detail).where(Video.id == video))
+    assert detail == {"speed": 1.5, "eta_seconds": 80.0, "renditions": {"480p": {"seconds": 48.0}}}
     assert apply(video, progress=0.0, hls_path="")  # a new attempt: nothing to watch until it is playable again
     assert tuple(row(video)) == (VideoStatus.PROCESSING, 0.0, None, [])
+    assert connection.scalar(sa.select(Video.progress_detail).where(Video.id == video)) == {}
 
     for finished in (VideoStatus.READY, VideoStatus.FAILED):
         done = add_video(connection, finished, "1 second")

@@ -229,7 +229,8 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
             listed = [output / "480p" / line for line in lowest.splitlines() if line.endswith(".ts")]
             complete = bool(listed) and all(whole_segment(path) for path in listed)
             seen.append({"percent": percent, "playlist": lowest, "renditions": playable["renditions"],
-                         "complete": complete, "master": (output / "master.m3u8").read_text()})  # fmt: skip
+                         "complete": complete, "master": (output / "master.m3u8").read_text(),
+                         "detail": {k: playable[k] for k in DETAIL}})  # fmt: skip
 
     monkeypatch.setattr(transcode, "until_done", status)
     monkeypatch.setattr(transcode, "progress", progress)
@@ -240,6 +241,13 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in announced["playlist"] and "#EXT-X-ENDLIST" not in announced["playlist"]
     assert announced["complete"] and [r["name"] for r in announced["renditions"]] == ["480p", "720p"]
     assert hls.START_AT_BEGINNING in announced["master"]  # players start a growing film at 0, not at its end
+    # progress per rendition (what its playlist has published), FFmpeg's speed and the ETA it implies
+    detail = announced["detail"]
+    assert set(detail["rendition_progress"]) == {"480p", "720p"}
+    for published in detail["rendition_progress"].values():
+        assert published["seconds"] >= 4.0
+        assert published["percent"] == pytest.approx(100 * published["seconds"] / 12, abs=0.1)
+    assert detail["speed"] > 0 and detail["eta_seconds"] >= 0
     assert announced["master"].count("#EXT-X-STREAM-INF") == 2
     [(_, done)] = topics["processed"].sent
     assert done.status == "ready"
@@ -247,6 +255,9 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
         final = (media / done.hls_path / name / "index.m3u8").read_text()
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in final and final.rstrip().endswith("#EXT-X-ENDLIST")
         assert final.count(".ts") == 3  # 12 s in 4 s segments
+
+
+DETAIL = ("speed", "eta_seconds", "rendition_progress")
 
 
 def whole_segment(path) -> bool:

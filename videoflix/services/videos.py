@@ -227,6 +227,20 @@ class VideoService:
         self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
         return video
 
+    def queue_positions(self, videos: list[Video]) -> dict[int, int]:
+        """For each of `videos` still waiting for a worker (`uploaded`), its place among all waiting videos,
+        oldest first (1: the next to start when a worker is free; with several workers, several start at
+        once). One query for a whole page."""
+        waiting = [v.id for v in videos if v.status == VideoStatus.UPLOADED]
+        if not waiting:
+            return {}
+        ranked = (
+            sa.select(Video.id, sa.func.row_number().over(order_by=(Video.created_at, Video.id)).label("place"))
+            .where(Video.status == VideoStatus.UPLOADED)
+            .subquery()
+        )
+        return dict(self.db.execute(sa.select(ranked.c.id, ranked.c.place).where(ranked.c.id.in_(waiting))).all())
+
     def get(self, video_id: int) -> Video:
         video = self.db.get(Video, video_id)
         if video is None:
@@ -244,9 +258,10 @@ FOLDER_TTL = 5.0
 _folder_cache: LockedCache[str] = LockedCache(TTLCache(maxsize=4096, ttl=FOLDER_TTL))
 
 
-def status_json(video: Video) -> dict[str, Any]:
+def status_json(video: Video, queue_position: int | None = None) -> dict[str, Any]:
     """What operators see of a video's processing (upload answer and the status endpoint)."""
     made = [r["name"] for r in video.renditions or []]
+    detail = video.progress_detail or {}
     return {
         "id": video.id,
         "title": video.title,
@@ -254,6 +269,12 @@ def status_json(video: Video) -> dict[str, Any]:
         "category": video.category,
         "status": video.status.value,
         "progress": round(video.progress or 0.0, 1),
+        # while a job runs: FFmpeg's speed (x realtime), the seconds to go at that speed, and per rendition the
+        # media seconds published and their share; while waiting: the place in the queue
+        "speed": detail.get("speed"),
+        "eta_seconds": detail.get("eta_seconds"),
+        "rendition_progress": detail.get("renditions") or {},
+        "queue_position": queue_position,
         "error": video.error,
         "duration": video.duration,
         "width": video.width,

@@ -101,7 +101,8 @@ def admin_video_list(request):
     query = _text_param(request, "q")
     videos, total = request.videos.admin_list(status, query, limit, offset)
     _paged(request, request.response, total, limit, offset, status=status, q=query)
-    return [status_json(video) for video in videos]
+    places = request.videos.queue_positions(videos)
+    return [status_json(video, places.get(video.id)) for video in videos]
 
 
 @view_config(route_name="videos.detail", request_method="GET", permission=AUTHENTICATED)
@@ -151,4 +152,5 @@ def upload(request):
 
 @view_config(route_name="videos.status", request_method="GET", renderer="json", permission=STAFF)
 def video_status(request):
-    return status_json(request.videos.get(int(request.matchdict["id"])))
+    video = request.videos.get(int(request.matchdict["id"]))
+    return status_json(video, request.videos.queue_positions([video]).get(video.id))
