@@ -47,6 +47,10 @@
     $("message").textContent = text;
   }
 
+  function duration(seconds) {
+    return seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.max(1, Math.round(seconds))} s`;
+  }
+
   function mib(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   }
@@ -103,6 +107,16 @@
       bar.value = video.progress;
       bar.setAttribute("aria-label", `${video.title}: ${video.progress}% processed`);
       cell.append(" ", bar, ` ${video.progress}%`);
+      const notes = [];
+      if (video.queue_position) notes.push(`#${video.queue_position} in the queue`);
+      if (video.eta_seconds != null) notes.push(`about ${duration(video.eta_seconds)} left`);
+      if (video.speed) notes.push(`${video.speed.toFixed(1)}× realtime`);
+      if (notes.length) {
+        const note = document.createElement("div");
+        note.className = "note";
+        note.textContent = notes.join(" · ");
+        cell.append(note);
+      }
     }
     if (video.error) {
       const reason = document.createElement("div");
@@ -139,7 +153,8 @@
         row.cells[4].className = "actions";
         rows.set(video.id, row);
       }
-      const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error]);
+      const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
+        video.queue_position, video.eta_seconds]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
         row.dataset.status = video.status;
