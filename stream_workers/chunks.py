@@ -1,0 +1,169 @@
+"""Chunked transcoding: one long film cut at fixed times into chunks that separate FFmpeg processes (on any
+workers) encode independently, and an assembler that joins their outputs into one HLS output.
+
+Why it joins without a seam:
+- Chunks start at multiples of the segment length and keyframes are forced every segment length from each
+  chunk's start, so every chunk ends on a segment boundary and the joined playlist is the segments of the
+  chunks in order, each 4 s (the film's last one shorter). Numbering continues across chunks
+  (`-start_number`).
+- Timestamps continue too: a chunk's output is shifted by its start (`-output_ts_offset`). Every output,
+  audio included, is also shifted by the same TS_OFFSET, so that no output ever has a negative timestamp:
+  FFmpeg would otherwise move such an output (the first chunk, whose B-frames start below 0; the audio, whose
+  AAC priming does) by its own amount, and the chunks or the audio would be off by a few frames.
+- Audio is encoded once for the whole film, as its own HLS rendition (an EXT-X-MEDIA audio group that every
+  video rendition names), so chunk boundaries cannot be heard. Video chunks carry no audio.
+- Input seeking (`-ss` before `-i`) decodes from the keyframe before the chunk's start and drops frames up to
+  it, so each chunk holds exactly the frames of its interval; nothing is lost or doubled at a boundary
+  (within a frame for sources with irregular timestamps).
+
+The planner, the per-chunk jobs and the assembler are plain functions: the pipeline runs them from its agents,
+the tests and the benchmark directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from videoflix.media import MediaInfo, Rung
+
+from .hls import AUDIO_KBPS, SEGMENT_SECONDS, THUMBNAIL_HEIGHT, thumbnail_time
+
+#: chunk length: a multiple of the segment length
+CHUNK_SECONDS = 60
+#: every output's timestamps start here (see the module's docstring)
+TS_OFFSET = 10.0
+AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start: float
+    length: float
+
+    @property
+    def first_segment(self) -> int:
+        return round(self.start / SEGMENT_SECONDS)
+
+    @property
+    def playlist(self) -> str:
+        return f"chunk-{self.index:04d}.m3u8"
+
+
+def plan_chunks(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chunk]:
+    """The chunks of a film of `duration` seconds, in order."""
+    if chunk_seconds % SEGMENT_SECONDS:
+        raise ValueError(f"a chunk must be a whole number of {SEGMENT_SECONDS} s segments")
+    count = max(1, math.ceil(duration / chunk_seconds - 1e-9))
+    return [Chunk(k, float(k * chunk_seconds), min(chunk_seconds, duration - k * chunk_seconds)) for k in range(count)]
+
+
+def chunk_command(
+    ffmpeg: str, source: Path, output: Path, info: MediaInfo, rungs: list[Rung], chunk: Chunk, preset: str
+) -> list[str]:
+    """One chunk of the film in every rendition, video only: `<rendition>/<chunk playlist>` and its segments.
+    The first chunk also makes the thumbnail (taken within the first second)."""
+    n = len(rungs)
+    thumbnail = chunk.index == 0
+    branches = "".join(f"[s{i}]" for i in range(n))
+    graph = [f"[0:v]split={n + int(thumbnail)}{branches}{'[st]' if thumbnail else ''}"]
+    graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
+    if thumbnail:
+        graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+    argv += ["-ss", f"{chunk.start:.3f}", "-t", f"{chunk.length:.3f}", "-i", str(source)]
+    argv += ["-filter_complex", ";".join(graph)]
+    for i, rung in enumerate(rungs):
+        argv += [
+            "-map", f"[v{i}]",
+            f"-b:v:{i}", f"{rung.video_kbps}k",
+            f"-maxrate:v:{i}", f"{int(rung.video_kbps * 1.07)}k",
+            f"-bufsize:v:{i}", f"{int(rung.video_kbps * 1.5)}k",
+        ]  # fmt: skip
+    argv += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high", "-an"]
+    argv += ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+    argv += ["-output_ts_offset", f"{chunk.start + TS_OFFSET:.3f}"]
+    argv += [
+        "-f", "hls",
+        "-hls_time", str(SEGMENT_SECONDS),
+        "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments+temp_file",
+        "-start_number", str(chunk.first_segment),
+        "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
+        "-var_stream_map", " ".join(f"v:{i},name:{r.name}" for i, r in enumerate(rungs)),
+        str(output / "%v" / chunk.playlist),
+    ]  # fmt: skip
+    if thumbnail:
+        argv += ["-map", "[thumb]", "-update", "1", "-q:v", "3", str(output / "thumbnail.jpg")]
+    return argv
+
+
+def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
+    """The whole film's audio, once, as the audio rendition: `audio/index.m3u8` and its segments."""
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+        "-i", str(source), "-map", "0:a:0", "-vn",
+        "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48000",
+        "-output_ts_offset", f"{TS_OFFSET:.3f}",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments+temp_file",
+        "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
+        "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
+        str(output / "%v" / "index.m3u8"),
+    ]  # fmt: skip
+
+
+def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
+    """Join the chunks' playlists into each rendition's VOD `index.m3u8` and write `master.m3u8` (with the
+    audio group when the film has sound). Returns the renditions as the master lists them. Every chunk must
+    be complete: a missing or unfinished chunk playlist raises FileNotFoundError or ValueError."""
+    renditions = []
+    for rung in rungs:
+        folder = output / rung.name
+        entries: list[tuple[str, str]] = []
+        for chunk in chunks:
+            text = (folder / chunk.playlist).read_text()
+            if "#EXT-X-ENDLIST" not in text:
+                raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
+            lines = text.splitlines()
+            entries += [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
+        durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
+        sizes = [(folder / uri).stat().st_size for _, uri in entries]
+        body = "".join(f"{line}\n{uri}\n" for line, uri in entries)
+        (folder / "index.m3u8.new").write_text(
+            "#EXTM3U\n#EXT-X-VERSION:6\n"
+            f"#EXT-X-TARGETDURATION:{math.ceil(max(durations))}\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            f"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}#EXT-X-ENDLIST\n"
+        )
+        (folder / "index.m3u8.new").replace(folder / "index.m3u8")
+        peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
+        average = 8 * sum(sizes) / max(sum(durations), 0.1)
+        width = round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
+        renditions.append(
+            {"name": rung.name, "width": width, "height": rung.height, "bandwidth": int(peak), "average": int(average)}
+        )
+    audio = info.has_audio
+    audio_bits = AUDIO_KBPS * 1000 if audio else 0
+    master = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    if audio:
+        master.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,'
+            f'URI="{AUDIO}/index.m3u8"'
+        )
+    for r in renditions:
+        codecs = "avc1.640028,mp4a.40.2" if audio else "avc1.640028"
+        attributes = f"BANDWIDTH={r['bandwidth'] + audio_bits},AVERAGE-BANDWIDTH={r['average'] + audio_bits}"
+        if r["width"]:
+            attributes += f",RESOLUTION={r['width']}x{r['height']}"
+        attributes += f',CODECS="{codecs}"' + (f',AUDIO="{AUDIO}"' if audio else "")
+        master += [f"#EXT-X-STREAM-INF:{attributes}", f"{r['name']}/index.m3u8"]
+    (output / "master.m3u8.new").write_text("\n".join(master) + "\n")
+    (output / "master.m3u8.new").replace(output / "master.m3u8")
+    for rung in rungs:
+        for chunk in chunks:
+            (output / rung.name / chunk.playlist).unlink(missing_ok=True)
+    return [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
