@@ -1,0 +1,125 @@
+"""Chunked vs. single-pass transcoding of one generated film: the CPU cost of chunking, and the wall time
+with more workers.
+
+    python bench/chunked.py [--minutes 10] [--size 1920x1080] [--chunk 60] [--preset veryfast]
+
+In one run, on the same clip (testsrc2 + a tone):
+- single pass: stream_workers.hls.build_command, what a worker runs for a short video;
+- chunked: every chunk (stream_workers.chunks.chunk_command) one after the other, the audio job, and the
+  assembly; then the same jobs again, two at a time (two processes on this 2-core machine, as two workers
+  on it would run them).
+Prints CPU and wall seconds of each, the CPU overhead of chunking (target <= 1.05x), the critical path
+(longest job + assembly), and the projected wall time with N = 1, 2, 4, 8 workers (the measured jobs
+scheduled longest first on N machines like this one, + assembly).
+"""
+
+from __future__ import annotations
+
+import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
+
+# isort: split
+import argparse
+import heapq
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.transcode import Run, measured
+from stream_workers import chunks, hls
+from tests.clips import make_clip
+from videoflix.media import ffmpeg_exe, probe
+
+TARGET_OVERHEAD = 1.05
+
+
+def projected(walls: list[float], workers: int) -> float:
+    """Makespan of the jobs on `workers` machines, longest job first to the least loaded machine."""
+    loads = [0.0] * workers
+    for wall in sorted(walls, reverse=True):
+        heapq.heapreplace(loads, loads[0] + wall)
+    return max(loads)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--chunk", type=int, default=chunks.CHUNK_SECONDS)
+    parser.add_argument("--preset", default="veryfast")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="videoflix-chunked-bench-"))
+    try:
+        started = time.perf_counter()
+        source = make_clip(work / "film.mp4", seconds=args.minutes * 60, size=args.size, rate=30)
+        print(f"clip: {args.minutes:g} min of {args.size} made in {time.perf_counter() - started:.0f} s", flush=True)
+        info = probe(source)
+        rungs = hls.plan(info)
+        ffmpeg = ffmpeg_exe()
+
+        single_out = work / "single"
+        single_out.mkdir()
+        single = measured(hls.build_command(ffmpeg, source, single_out, info, rungs, args.preset))
+        print(f"single pass: {single.wall:.1f} s wall", flush=True)
+        shutil.rmtree(single_out)
+
+        plan = chunks.plan_chunks(info.duration, args.chunk)
+
+        def jobs(out: Path) -> list[list[str]]:
+            audio = [chunks.audio_command(ffmpeg, source, out)] if info.has_audio else []
+            return [chunks.chunk_command(ffmpeg, source, out, info, rungs, c, args.preset) for c in plan] + audio
+
+        sequential_out = work / "sequential"
+        runs = [measured(argv) for argv in jobs(sequential_out)]
+        started = time.perf_counter()
+        chunks.assemble(sequential_out, info, rungs, plan)
+        hls.check_output(sequential_out, rungs)
+        assembly = time.perf_counter() - started
+        print(f"chunked, one job at a time: {sum(r.wall for r in runs):.1f} s wall", flush=True)
+        shutil.rmtree(sequential_out)
+
+        parallel_out = work / "parallel"
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parallel_runs = list(pool.map(measured, jobs(parallel_out)))
+        chunks.assemble(parallel_out, info, rungs, plan)
+        parallel_wall = time.perf_counter() - started
+
+        report(args, single, runs, assembly, parallel_runs, parallel_wall, len(plan))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def report(args, single: Run, runs: list[Run], assembly: float, parallel: list[Run], parallel_wall: float,
+           n_chunks: int) -> None:  # fmt: skip
+    chunked_cpu = sum(r.cpu for r in runs)
+    walls = [r.wall for r in runs]
+    longest = max(walls)
+    print(f"\n{args.minutes:g} min of {args.size}, {n_chunks} chunks of {args.chunk} s + the audio job, "
+          f"preset {args.preset}; 2 cores")  # fmt: skip
+    print(f"\n{'':<42}{'wall s':>9}{'CPU s':>9}{'x realtime':>12}")
+    film = args.minutes * 60
+    rows = [
+        ("single pass", single.wall, single.cpu),
+        ("chunked, one job at a time (+ assembly)", sum(walls) + assembly, chunked_cpu),
+        ("chunked, two processes at a time", parallel_wall, sum(r.cpu for r in parallel)),
+    ]
+    for label, wall, cpu in rows:
+        print(f"{label:<42}{wall:>9.1f}{cpu:>9.1f}{film / wall:>12.2f}")
+    overhead = chunked_cpu / single.cpu
+    print(f"\nCPU overhead of chunking: {overhead:.3f}x (target <= {TARGET_OVERHEAD}x: "
+          f"{'met' if overhead <= TARGET_OVERHEAD else 'MISSED'})")  # fmt: skip
+    print(f"critical path (longest job + assembly): {longest + assembly:.1f} s "
+          f"(longest job {longest:.1f} s, assembly {assembly:.2f} s)")  # fmt: skip
+    print(f"\n{'workers':>8}{'projected wall s':>18}{'vs single pass':>16}")
+    for n in (1, 2, 4, 8):
+        wall = projected(walls, n) + assembly
+        print(f"{n:>8}{wall:>18.1f}{single.wall / wall:>15.2f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
