@@ -60,12 +60,7 @@ def measured(argv: list[str]) -> Run:
 
 def encoder_options(rung: hls.Rung, preset: str) -> list[str]:
     """The same per-rendition settings as the single pass (see hls.build_command)."""
-    return [
-        "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high",
-        "-b:v", f"{rung.video_kbps}k", "-maxrate:v", f"{int(rung.video_kbps * 1.07)}k",
-        "-bufsize:v", f"{int(rung.video_kbps * 1.5)}k",
-        "-force_key_frames", f"expr:gte(t,n_forced*{hls.SEGMENT_SECONDS})",
-    ]  # fmt: skip
+    return [*hls.video_codec_options(preset), *hls.rate_options(0, rung)]
 
 
 def naive_commands(source: Path, out: Path, rungs: list[hls.Rung], preset: str) -> list[list[str]]:
@@ -75,7 +70,7 @@ def naive_commands(source: Path, out: Path, rungs: list[hls.Rung], preset: str) 
         commands.append([
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(source),
             "-vf", f"scale=-2:{rung.height}:flags=bicubic", *encoder_options(rung, preset),
-            "-c:a", "aac", "-b:a", f"{hls.AUDIO_KBPS}k", "-ac", "2", "-ar", "48000",
+            *hls.AUDIO_OPTIONS,
             "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "vod",
             "-hls_segment_filename", str(out / rung.name / "%03d.ts"), str(out / rung.name / "index.m3u8"),
         ])  # fmt: skip

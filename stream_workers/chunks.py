@@ -30,7 +30,8 @@ from pathlib import Path
 
 from videoflix.media import MediaInfo, Rung
 
-from .hls import AUDIO_KBPS, SEGMENT_SECONDS, THUMBNAIL_HEIGHT, thumbnail_time
+from . import hls
+from .hls import AUDIO_KBPS, SEGMENT_SECONDS
 
 #: chunk length: a multiple of the segment length
 CHUNK_SECONDS = 60
@@ -67,25 +68,13 @@ def chunk_command(
 ) -> list[str]:
     """One chunk of the film in every rendition, video only: `<rendition>/<chunk playlist>` and its segments.
     The first chunk also makes the thumbnail (taken within the first second)."""
-    n = len(rungs)
     thumbnail = chunk.index == 0
-    branches = "".join(f"[s{i}]" for i in range(n))
-    graph = [f"[0:v]split={n + int(thumbnail)}{branches}{'[st]' if thumbnail else ''}"]
-    graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
-    if thumbnail:
-        graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
     argv += ["-ss", f"{chunk.start:.3f}", "-t", f"{chunk.length:.3f}", "-i", str(source)]
-    argv += ["-filter_complex", ";".join(graph)]
+    argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail)]
     for i, rung in enumerate(rungs):
-        argv += [
-            "-map", f"[v{i}]",
-            f"-b:v:{i}", f"{rung.video_kbps}k",
-            f"-maxrate:v:{i}", f"{int(rung.video_kbps * 1.07)}k",
-            f"-bufsize:v:{i}", f"{int(rung.video_kbps * 1.5)}k",
-        ]  # fmt: skip
-    argv += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high", "-an"]
-    argv += ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+        argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung)]
+    argv += [*hls.video_codec_options(preset), "-an"]
     argv += ["-output_ts_offset", f"{chunk.start + TS_OFFSET:.3f}"]
     argv += [
         "-f", "hls",
@@ -98,7 +87,7 @@ def chunk_command(
         str(output / "%v" / chunk.playlist),
     ]  # fmt: skip
     if thumbnail:
-        argv += ["-map", "[thumb]", "-update", "1", "-q:v", "3", str(output / "thumbnail.jpg")]
+        argv += [*hls.THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
     return argv
 
 
@@ -106,8 +95,7 @@ def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
     """The whole film's audio, once, as the audio rendition: `audio/index.m3u8` and its segments."""
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-        "-i", str(source), "-map", "0:a:0", "-vn",
-        "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48000",
+        "-i", str(source), "-map", "0:a:0", "-vn", *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_flags", "independent_segments+temp_file",

@@ -57,6 +57,40 @@ def thumbnail_time(info: MediaInfo) -> float:
     return min(1.0, info.duration / 2) if info.duration else 0.0
 
 
+def ladder_graph(info: MediaInfo, rungs: list[Rung], thumbnail: bool = True) -> str:
+    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...) and, with
+    `thumbnail`, one for the thumbnail ([thumb])."""
+    n = len(rungs)
+    branches = "".join(f"[s{i}]" for i in range(n))
+    graph = [f"[0:v]split={n + int(thumbnail)}{branches}{'[st]' if thumbnail else ''}"]
+    graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
+    if thumbnail:
+        graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
+    return ";".join(graph)
+
+
+def rate_options(index: int, rung: Rung) -> list[str]:
+    """Bitrate, peak and buffer of the `index`-th video output stream."""
+    return [
+        f"-b:v:{index}", f"{rung.video_kbps}k",
+        f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.07)}k",
+        f"-bufsize:v:{index}", f"{int(rung.video_kbps * 1.5)}k",
+    ]  # fmt: skip
+
+
+def video_codec_options(preset: str) -> list[str]:
+    """H.264 for every rendition, keyframes forced every segment length, so segments align across renditions
+    (and, counted from a chunk's start, across chunks)."""
+    return [
+        "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high",
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+    ]  # fmt: skip
+
+
+AUDIO_OPTIONS = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48000"]
+THUMBNAIL_OUTPUT = ["-map", "[thumb]", "-update", "1", "-q:v", "3"]  # -update 1: each selected frame overwrites
+
+
 def build_command(
     ffmpeg: str,
     source: Path,
@@ -66,31 +100,20 @@ def build_command(
     preset: str = "veryfast",
     threads: int = 0,
 ) -> list[str]:
-    n = len(rungs)
-    branches = "".join(f"[s{i}]" for i in range(n))
-    graph = [f"[0:v]split={n + 1}{branches}[st]"]
-    graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
-    graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
-
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
-    argv += ["-i", str(source), "-filter_complex", ";".join(graph)]
+    argv += ["-i", str(source), "-filter_complex", ladder_graph(info, rungs)]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]
         if info.has_audio:
             argv += ["-map", "0:a:0"]
-        argv += [
-            f"-b:v:{i}", f"{rung.video_kbps}k",
-            f"-maxrate:v:{i}", f"{int(rung.video_kbps * 1.07)}k",
-            f"-bufsize:v:{i}", f"{int(rung.video_kbps * 1.5)}k",
-        ]  # fmt: skip
+        argv += rate_options(i, rung)
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
-    argv += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high"]
-    argv += ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+    argv += video_codec_options(preset)
     if threads:
         argv += ["-threads", str(threads)]
     if info.has_audio:
-        argv += ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48000"]
+        argv += AUDIO_OPTIONS
     argv += [
         "-f", "hls",
         "-hls_time", str(SEGMENT_SECONDS),
@@ -103,8 +126,7 @@ def build_command(
         "-var_stream_map", " ".join(stream_map),
         str(output / "%v" / "index.m3u8"),
     ]  # fmt: skip
-    # -update 1: each selected frame overwrites the last, so the file holds the latest one
-    argv += ["-map", "[thumb]", "-update", "1", "-q:v", "3", str(output / "thumbnail.jpg")]
+    argv += [*THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
     return argv
 
 
