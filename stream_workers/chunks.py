@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo, Rung
+from videoflix.media import AUDIO_RENDITION, MediaInfo, Rung
 
 from . import hls
 from .hls import AUDIO_KBPS, SEGMENT_SECONDS
@@ -37,7 +37,7 @@ from .hls import AUDIO_KBPS, SEGMENT_SECONDS
 CHUNK_SECONDS = 60
 #: every output's timestamps start here (see the module's docstring)
 TS_OFFSET = 10.0
-AUDIO = "audio"
+AUDIO = AUDIO_RENDITION
 
 
 @dataclass(frozen=True)
