@@ -284,3 +284,19 @@ def test_playable_videos_are_listed_on_request_and_streamed_while_they_grow(view
     assert playlist.headers["Cache-Control"] == "private, no-cache"  # it grows: always revalidated
     assert viewer.get(f"/api/video/{growing}/480p/index.m3u8", headers={"If-None-Match": playlist.headers["ETag"]},
                       status=304)  # fmt: skip
+
+
+def test_the_audio_rendition_of_a_chunked_output_is_served(viewer, dbsession, app_settings):
+    """Chunked outputs carry the film's audio as its own rendition (`audio/`), which the master names."""
+    folder = Path(app_settings["videoflix.media_root"]) / "videos" / "chunked" / "hls-1"
+    (folder / "audio").mkdir(parents=True)
+    (folder / "audio" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n")
+    (folder / "audio" / "000.ts").write_bytes(b"\x47" + b"\0" * 187)
+    video = Video(title="Chunked", status=VideoStatus.READY, source_path="x", hls_path="videos/chunked/hls-1")
+    dbsession.add(video)
+    dbsession.commit()
+
+    playlist = viewer.get(f"/api/video/{video.id}/audio/index.m3u8", status=200)
+    assert playlist.content_type == "application/vnd.apple.mpegurl" and b"000.ts" in playlist.body
+    assert viewer.get(f"/api/video/{video.id}/audio/000.ts", status=200).body[:1] == b"\x47"
+    viewer.get(f"/api/video/{video.id}/subtitles/index.m3u8", status=404)  # other folders stay unreachable
