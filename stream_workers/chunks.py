@@ -69,8 +69,7 @@ def chunk_command(
     """One chunk of the film in every rendition, video only: `<rendition>/<chunk playlist>` and its segments.
     The first chunk also makes the thumbnail (taken within the first second)."""
     thumbnail = chunk.index == 0
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
-    argv += ["-ss", f"{chunk.start:.3f}", "-t", f"{chunk.length:.3f}", "-i", str(source)]
+    argv = [*hls.ffmpeg_head(ffmpeg), "-ss", f"{chunk.start:.3f}", "-t", f"{chunk.length:.3f}", "-i", str(source)]
     argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail)]
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung)]
@@ -94,7 +93,7 @@ def chunk_command(
 def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
     """The whole film's audio, once, as the audio rendition: `audio/index.m3u8` and its segments."""
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+        *hls.ffmpeg_head(ffmpeg),
         "-i", str(source), "-map", "0:a:0", "-vn", *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
@@ -122,12 +121,12 @@ def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chun
         durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
         sizes = [(folder / uri).stat().st_size for _, uri in entries]
         body = "".join(f"{line}\n{uri}\n" for line, uri in entries)
-        (folder / "index.m3u8.new").write_text(
+        hls.write_atomically(
+            folder / "index.m3u8",
             "#EXTM3U\n#EXT-X-VERSION:6\n"
             f"#EXT-X-TARGETDURATION:{math.ceil(max(durations))}\n#EXT-X-MEDIA-SEQUENCE:0\n"
-            f"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}#EXT-X-ENDLIST\n"
+            f"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}#EXT-X-ENDLIST\n",
         )
-        (folder / "index.m3u8.new").replace(folder / "index.m3u8")
         peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
         average = 8 * sum(sizes) / max(sum(durations), 0.1)
         width = round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
@@ -149,8 +148,7 @@ def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chun
             attributes += f",RESOLUTION={r['width']}x{r['height']}"
         attributes += f',CODECS="{codecs}"' + (f',AUDIO="{AUDIO}"' if audio else "")
         master += [f"#EXT-X-STREAM-INF:{attributes}", f"{r['name']}/index.m3u8"]
-    (output / "master.m3u8.new").write_text("\n".join(master) + "\n")
-    (output / "master.m3u8.new").replace(output / "master.m3u8")
+    hls.write_atomically(output / "master.m3u8", "\n".join(master) + "\n")
     for rung in rungs:
         for chunk in chunks:
             (output / rung.name / chunk.playlist).unlink(missing_ok=True)

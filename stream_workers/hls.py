@@ -91,6 +91,11 @@ AUDIO_OPTIONS = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48
 THUMBNAIL_OUTPUT = ["-map", "[thumb]", "-update", "1", "-q:v", "3"]  # -update 1: each selected frame overwrites
 
 
+def ffmpeg_head(ffmpeg: str) -> list[str]:
+    """How every job runs FFmpeg: quiet but for errors, progress as key=value blocks on stdout (ProgressParser)."""
+    return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+
+
 def build_command(
     ffmpeg: str,
     source: Path,
@@ -100,8 +105,7 @@ def build_command(
     preset: str = "veryfast",
     threads: int = 0,
 ) -> list[str]:
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
-    argv += ["-i", str(source), "-filter_complex", ladder_graph(info, rungs)]
+    argv = [*ffmpeg_head(ffmpeg), "-i", str(source), "-filter_complex", ladder_graph(info, rungs)]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]
@@ -298,19 +302,20 @@ def start_at_beginning(output: Path) -> None:
     lines = master.read_text().splitlines()
     if START_AT_BEGINNING not in lines:
         at = next((i + 1 for i, line in enumerate(lines) if line.startswith("#EXT-X-VERSION")), 1)
-        _replace(master, "\n".join([*lines[:at], START_AT_BEGINNING, *lines[at:]]) + "\n")
+        write_atomically(master, "\n".join([*lines[:at], START_AT_BEGINNING, *lines[at:]]) + "\n")
 
 
 def finalize_playlists(output: Path, rungs: list[Rung]) -> None:
     """EVENT -> VOD once every segment is there (check_output first)."""
     for rung in rungs:
         playlist = output / rung.name / "index.m3u8"
-        _replace(playlist, playlist.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD"))
+        vod = playlist.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD")
+        write_atomically(playlist, vod)
     start_at_beginning(output)
 
 
-def _replace(path: Path, text: str) -> None:
-    """Replace a file atomically: a player reading it meanwhile sees the old or the new one, whole."""
+def write_atomically(path: Path, text: str) -> None:
+    """Write or replace a file atomically: a player reading it meanwhile sees the old or the new one, whole."""
     partial = path.with_name(path.name + ".new")
     partial.write_text(text)
     os.replace(partial, path)
