@@ -32,6 +32,7 @@ app = faust.App(
     web_port=int(os.environ.get("FAUST_WEB_PORT", "6066")),
     autodiscover=[
         "stream_workers.agents.transcode",
+        "stream_workers.agents.chunks",
         "stream_workers.agents.results",
         "stream_workers.relay",
         "stream_workers.health",

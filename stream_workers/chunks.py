@@ -78,7 +78,7 @@ def chunk_command(
     argv += [
         "-f", "hls",
         "-hls_time", str(SEGMENT_SECONDS),
-        "-hls_playlist_type", "vod",
+        "-hls_playlist_type", "event",  # grows while the chunk is encoded (progressive playback), ended at the end
         "-hls_flags", "independent_segments+temp_file",
         "-start_number", str(chunk.first_segment),
         "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
@@ -96,7 +96,7 @@ def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
         *hls.ffmpeg_head(ffmpeg),
         "-i", str(source), "-map", "0:a:0", "-vn", *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
         "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
@@ -104,38 +104,33 @@ def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
-    """Join the chunks' playlists into each rendition's VOD `index.m3u8` and write `master.m3u8` (with the
-    audio group when the film has sound). Returns the renditions as the master lists them. Every chunk must
-    be complete: a missing or unfinished chunk playlist raises FileNotFoundError or ValueError."""
-    renditions = []
-    for rung in rungs:
-        folder = output / rung.name
-        entries: list[tuple[str, str]] = []
-        for chunk in chunks:
-            text = (folder / chunk.playlist).read_text()
-            if "#EXT-X-ENDLIST" not in text:
-                raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
-            lines = text.splitlines()
-            entries += [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
-        durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
-        sizes = [(folder / uri).stat().st_size for _, uri in entries]
-        body = "".join(f"{line}\n{uri}\n" for line, uri in entries)
-        hls.write_atomically(
-            folder / "index.m3u8",
-            "#EXTM3U\n#EXT-X-VERSION:6\n"
-            f"#EXT-X-TARGETDURATION:{math.ceil(max(durations))}\n#EXT-X-MEDIA-SEQUENCE:0\n"
-            f"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}#EXT-X-ENDLIST\n",
-        )
-        peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
-        average = 8 * sum(sizes) / max(sum(durations), 0.1)
-        width = round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
-        renditions.append(
-            {"name": rung.name, "width": width, "height": rung.height, "bandwidth": int(peak), "average": int(average)}
-        )
+def listed_segments(playlist: Path) -> list[tuple[str, str]]:
+    """The (#EXTINF line, segment name) pairs a chunk's playlist lists so far; none while it does not exist."""
+    lines = _read(playlist).splitlines()
+    return [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
+
+
+def ended(playlist: Path) -> bool:
+    return "#EXT-X-ENDLIST" in _read(playlist)
+
+
+def media_playlist(entries: list[tuple[str, str]], final: bool) -> str:
+    durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
+    body = "".join(f"{line}\n{uri}\n" for line, uri in entries)
+    kind = "VOD" if final else "EVENT"
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:6\n"
+        f"#EXT-X-TARGETDURATION:{math.ceil(max(durations, default=SEGMENT_SECONDS))}\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXT-X-PLAYLIST-TYPE:{kind}\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}" + ("#EXT-X-ENDLIST\n" if final else "")
+    )
+
+
+def write_master(output: Path, info: MediaInfo, renditions: list[dict], growing: bool) -> None:
+    """`master.m3u8`: the renditions (name, width, height, bandwidth, average) and, when the film has sound,
+    the audio group every one of them names; `growing`: start at the beginning (hls.START_AT_BEGINNING)."""
     audio = info.has_audio
     audio_bits = AUDIO_KBPS * 1000 if audio else 0
-    master = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    master = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"] + [hls.START_AT_BEGINNING] * growing
     if audio:
         master.append(
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,'
@@ -149,7 +144,88 @@ def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chun
         attributes += f',CODECS="{codecs}"' + (f',AUDIO="{AUDIO}"' if audio else "")
         master += [f"#EXT-X-STREAM-INF:{attributes}", f"{r['name']}/index.m3u8"]
     hls.write_atomically(output / "master.m3u8", "\n".join(master) + "\n")
+
+
+def _width(info: MediaInfo, rung: Rung) -> int | None:
+    return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
+
+
+def publish_progress(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], done: set[int]) -> bool:
+    """Progressive playback of a chunked film: each rendition's `index.m3u8` as an EVENT playlist listing the
+    segments of the finished chunks from the first on, then those the next chunk (being encoded) has
+    published so far; the master once there is something to play. A playlist only ever grows (a chunk
+    encoded again after a failure starts its own playlist over: what was listed stays listed, its segments
+    are replaced whole by identical ones). Callers serialize calls for one output (the plan's lock).
+    Returns whether the film can be played: every rendition, and the audio, has a first segment."""
+    playable = True
+    for rung in rungs:
+        entries: list[tuple[str, str]] = []
+        for chunk in chunks:
+            entries += listed_segments(output / rung.name / chunk.playlist)
+            if chunk.index not in done:
+                break  # a later chunk, finished or not, waits for this one
+        index = output / rung.name / "index.m3u8"
+        if len(entries) > len(listed_segments(index)):
+            hls.write_atomically(index, media_playlist(entries, final=False))
+        playable = playable and index.exists()
+    if info.has_audio and not listed_segments(output / AUDIO / "index.m3u8"):
+        playable = False
+    if playable and not (output / "master.m3u8").exists():
+        nominal = [
+            {"name": r.name, "width": _width(info, r), "height": r.height, "average": r.video_kbps * 1000,
+             "bandwidth": int(r.video_kbps * 1070)}
+            for r in rungs
+        ]  # fmt: skip
+        write_master(output, info, nominal, growing=True)
+    return playable
+
+
+def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
+    """Join the chunks' playlists into each rendition's VOD `index.m3u8`, end the audio's playlist, and write
+    `master.m3u8` with the measured bandwidths. Returns the renditions as the master lists them. Every chunk
+    must be complete: a missing or unfinished chunk playlist raises FileNotFoundError or ValueError.
+    Idempotent: run again on an assembled output (a redelivered job), it only reads the master back."""
+    if assembled(output, rungs):
+        return hls.master_renditions(output, rungs)
+    renditions = []
+    for rung in rungs:
+        folder = output / rung.name
+        entries: list[tuple[str, str]] = []
+        for chunk in chunks:
+            if not ended(folder / chunk.playlist):
+                raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
+            entries += listed_segments(folder / chunk.playlist)
+        durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
+        sizes = [(folder / uri).stat().st_size for _, uri in entries]
+        peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
+        average = 8 * sum(sizes) / max(sum(durations), 0.1)
+        renditions.append(
+            {"name": rung.name, "width": _width(info, rung), "height": rung.height, "bandwidth": int(peak),
+             "average": int(average)}
+        )  # fmt: skip
+    if info.has_audio:
+        audio = output / AUDIO / "index.m3u8"
+        if not ended(audio):
+            raise ValueError("the audio is unfinished")
+        hls.write_atomically(audio, audio.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD"))
+    write_master(output, info, renditions, growing=False)
+    for rung in rungs:  # last: the rendition playlists are what marks the output assembled
+        hls.write_atomically(
+            output / rung.name / "index.m3u8",
+            media_playlist([e for c in chunks for e in listed_segments(output / rung.name / c.playlist)], final=True),
+        )
     for rung in rungs:
         for chunk in chunks:
             (output / rung.name / chunk.playlist).unlink(missing_ok=True)
     return [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
+
+
+def assembled(output: Path, rungs: list[Rung]) -> bool:
+    return all("#EXT-X-PLAYLIST-TYPE:VOD" in _read(output / r.name / "index.m3u8") for r in rungs)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from videoflix import events
 from videoflix.media import video_dir
-from videoflix.models import OutboxEvent, Video, VideoStatus
+from videoflix.models import OutboxEvent, Video, VideoChunk, VideoStatus
 from videoflix.models.video import PENDING
 from videoflix.services.videos import NOTIFY_OUTBOX
 
@@ -119,6 +119,8 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "processed_at": sa.func.now(),
             }
         applied = conn.execute(query.values(**values)).rowcount == 1
+        if applied:  # a chunked job's plan ends with it
+            conn.execute(sa.delete(VideoChunk).where(VideoChunk.video_id == event.video_id))
     if event.status == VideoStatus.READY:
         if applied:
             remove_other_outputs(event.video_id, event.hls_path)

@@ -17,6 +17,7 @@ import itertools
 import os
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,7 +293,9 @@ def published_seconds(output: Path, rungs: list[Rung]) -> dict[str, float]:
 
 
 #: players treat a playlist without an end as live and would start near its newest segment; a film still
-#: transcoding should start at its beginning (hls.js and Safari honour EXT-X-START in the master playlist)
+#: transcoding should start at its beginning (hls.js and Safari honour EXT-X-START in the master playlist).
+#: Only while the playlists grow: FFmpeg's HLS client cannot read a master playlist with it, and a VOD
+#: playlist starts at the beginning anyway.
 START_AT_BEGINNING = "#EXT-X-START:TIME-OFFSET=0,PRECISE=YES"
 
 
@@ -306,17 +309,21 @@ def start_at_beginning(output: Path) -> None:
 
 
 def finalize_playlists(output: Path, rungs: list[Rung]) -> None:
-    """EVENT -> VOD once every segment is there (check_output first)."""
+    """EVENT -> VOD once every segment is there (check_output first); the master without START_AT_BEGINNING."""
     for rung in rungs:
         playlist = output / rung.name / "index.m3u8"
         vod = playlist.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD")
         write_atomically(playlist, vod)
-    start_at_beginning(output)
+    master = output / "master.m3u8"
+    lines = master.read_text().splitlines()
+    if START_AT_BEGINNING in lines:
+        write_atomically(master, "\n".join(line for line in lines if line != START_AT_BEGINNING) + "\n")
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write or replace a file atomically: a player reading it meanwhile sees the old or the new one, whole."""
-    partial = path.with_name(path.name + ".new")
+    """Write or replace a file atomically: a player reading it meanwhile sees the old or the new one, whole.
+    Each write has its own partial file, so writers on several machines never mix their bytes."""
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.new")
     partial.write_text(text)
     os.replace(partial, path)
 

@@ -82,6 +82,22 @@ class VideoProcessed(Event):
     schema: int = SCHEMA
 
 
+class ChunkJob(Event):
+    """`videos.chunks`: one job of a chunked transcode, a time range of the film in every rendition or
+    (`part` -1) the whole film's audio, written to the plan's `output` folder. `media` holds the source's
+    facts (videoflix.media.MediaInfo), so no job probes the source again."""
+
+    video_id: int
+    part: int
+    output: str
+    source: str
+    start: float = 0.0
+    length: float = 0.0
+    media: dict[str, Any] = {}
+    attempt: int = 0  # the upload event's, for the progress reports
+    schema: int = SCHEMA
+
+
 class DeadLetter(faust.Record, serializer="json", include_metadata=False):
     """`videos.dead-letter`: an event that could not be handled, kept with the reason for an operator."""
 

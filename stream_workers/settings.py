@@ -24,6 +24,8 @@ class WorkerSettings:
     progress_interval: float  # seconds between progress events
     requeue_after: float  # seconds a waiting video may see no activity before the watchdog queues it again
     session_timeout: float  # seconds of silence after which Kafka gives a worker's partitions to the others
+    chunked_min_seconds: float  # films at least this long are cut into chunks that several workers encode
+    chunk_seconds: int  # the chunks' length (a multiple of the 4 s segment)
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -43,6 +45,8 @@ class WorkerSettings:
             progress_interval=float(env.get("PROGRESS_INTERVAL", "1.0")),
             requeue_after=float(env.get("REQUEUE_AFTER", "300")),
             session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "60")),
+            chunked_min_seconds=float(env.get("CHUNKED_MIN_SECONDS", "180")),
+            chunk_seconds=int(env.get("CHUNK_SECONDS", "60")),
         )
 
 

@@ -17,7 +17,13 @@ uploaded = _topic(events.UPLOADED)
 progress = _topic(events.PROGRESS)
 processed = _topic(events.PROCESSED)
 dead_letter = _topic(events.DEAD_LETTER)
+#: keyed by video and part, so one film's parts spread over the partitions, hence over the workers
+chunks = _topic(events.CHUNKS)
 
 
 def key(video_id: int) -> bytes:
     return str(video_id).encode()
+
+
+def chunk_key(video_id: int, part: int) -> bytes:
+    return f"{video_id}:{part}".encode()

@@ -46,3 +46,22 @@ def make_corrupt(path: Path, source: Path) -> Path:
         data[i] = (data[i] * 73 + 41) & 0xFF
     path.write_bytes(bytes(data))
     return path
+
+
+def video_timestamps(playlist) -> list[int]:
+    """The presentation timestamps (in frames) of every decoded video frame, as FFmpeg's HLS client reads them."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(playlist), "-map", "0:v:0",
+         "-fps_mode", "passthrough", "-f", "framecrc", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [int(line.split(",")[2]) for line in result.stdout.splitlines() if line and not line.startswith("#")]
+
+
+def audio_samples(path) -> int:
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le",
+         "-ac", "1", "-ar", "48000", "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return len(result.stdout) // 2

@@ -14,6 +14,8 @@ SCHEMA = 1
 UPLOADED = "videos.uploaded"
 PROGRESS = "videos.progress"
 PROCESSED = "videos.processed"
+#: the jobs of a chunked transcode (the workers publish and consume them; the web tier never does)
+CHUNKS = "videos.chunks"
 DEAD_LETTER = "videos.dead-letter"
 
 

@@ -18,15 +18,16 @@ import logging
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 from cachetools import LRUCache
 from sqlalchemy.exc import DBAPIError
 
 from videoflix import events
-from videoflix.media import ffmpeg_exe, probe, video_dir
+from videoflix.media import MediaInfo, ffmpeg_exe, probe, video_dir
 from videoflix.models import VideoStatus
 
-from .. import hls, topics
+from .. import hls, plans, topics
 from ..app import app
 from ..db import in_thread, remove_stale_work, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS, JOBS_IN_FLIGHT
@@ -36,7 +37,11 @@ from ..settings import settings
 log = logging.getLogger(__name__)
 
 
-@app.agent(topics.uploaded, concurrency=1)  # one FFmpeg job per worker: it uses every core by itself
+#: one FFmpeg job per worker at a time (it uses every core by itself), single pass or part of a film
+FFMPEG_SLOT = asyncio.Semaphore(1)
+
+
+@app.agent(topics.uploaded, concurrency=1)
 async def transcode(stream):
     async for payload in stream:
         await handle(payload)
@@ -123,16 +128,33 @@ async def process(event: VideoUploaded) -> None:
         log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
 
-    root = settings.media_root.resolve()
-    source = (root / event.source).resolve()
-    if root not in source.parents or not source.is_file():
-        raise hls.TranscodeError("The uploaded file is missing from storage.")
-    await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
+    source = source_file(event.source)
     info = await in_thread(probe, source, settings.ffmpeg_binary)
     if not info.has_video:
         raise hls.TranscodeError("The file has no video stream that can be decoded.")
-
     folder = video_dir(settings.media_root, event.video_id)
+    from . import chunks  # (here: that module uses this one's reporting)
+
+    if chunks.chunked(info):
+        await chunks.plan(event, info, folder)  # the parts go to every worker; this agent is free again
+        return
+    async with FFMPEG_SLOT:
+        await single_pass(event, source, info, folder)
+
+
+def source_file(relative: str) -> Path:
+    """The stored source, which must be a file under MEDIA_ROOT."""
+    root = settings.media_root.resolve()
+    source = (root / relative).resolve()
+    if root not in source.parents or not source.is_file():
+        raise hls.TranscodeError("The uploaded file is missing from storage.")
+    return source
+
+
+async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folder: Path) -> None:
+    """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS)."""
+    await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
+    await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
     await in_thread(remove_stale_work, folder)
     output = folder / f"hls-{uuid.uuid4().hex[:12]}"
     output.mkdir(parents=True)

@@ -228,6 +228,10 @@ def pipeline(database_url):
             broker,
             REQUEUE_AFTER="20",  # the watchdog heals within the tests' waits
             TRANSCODE_STALL_TIMEOUT="15",  # the hostile corpus has a file on which FFmpeg stalls
+            # films from 66 s on are spread over the workers in 8 s parts (media_files["film"]); shorter
+            # clips keep the single pass
+            CHUNKED_MIN_SECONDS="66",
+            CHUNK_SECONDS="8",
             CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{frontend_port}",
         )
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
@@ -249,7 +253,8 @@ def pipeline(database_url):
         assert made.proc.wait(60) == 0, made.output
         web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
         wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
-        line.start_worker().wait_for(r"\[\^Worker\]: Ready", 120)
+        for worker in [line.start_worker(), line.start_worker()]:  # two, as a film's parts are shared out
+            worker.wait_for(r"\[\^Worker\]: Ready", 120)
         try:
             yield line
         finally:
@@ -288,8 +293,9 @@ def media_files():
     long = make_clip(folder / "long.mp4", seconds=16, size="1280x720", rate=30)  # a job long enough to interrupt
     # a job of ~20 s: long enough to watch it while it transcodes (progressive HLS)
     minute = make_clip(folder / "minute.mp4", seconds=60, size="1280x720", rate=30)
+    film = make_clip(folder / "film.mp4", seconds=72, size="1280x720", rate=30)  # long enough to be chunked
     corrupt = make_corrupt(folder / "corrupt.mp4", small)
-    yield {"hd": clip, "small": small, "long": long, "minute": minute, "corrupt": corrupt}
+    yield {"hd": clip, "small": small, "long": long, "minute": minute, "film": film, "corrupt": corrupt}
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import subprocess
 
 import pytest
 
 from stream_workers import chunks, hls
 from videoflix.media import ffmpeg_exe, probe
 
-from ..clips import make_clip
+from ..clips import audio_samples, make_clip, video_timestamps
 
 
 def test_plan_cuts_at_fixed_times():
@@ -23,25 +22,6 @@ def test_plan_cuts_at_fixed_times():
     assert chunks.plan_chunks(3.5) == [chunks.Chunk(0, 0.0, 3.5)]
     with pytest.raises(ValueError, match="whole number"):
         chunks.plan_chunks(100, chunk_seconds=30)
-
-
-def video_timestamps(playlist) -> list[int]:
-    """The presentation timestamps (in frames) of every decoded video frame, as FFmpeg's HLS client reads them."""
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(playlist), "-map", "0:v:0",
-         "-fps_mode", "passthrough", "-f", "framecrc", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return [int(line.split(",")[2]) for line in result.stdout.splitlines() if line and not line.startswith("#")]
-
-
-def audio_samples(path) -> int:
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le",
-         "-ac", "1", "-ar", "48000", "-"],
-        capture_output=True, check=True,
-    )  # fmt: skip
-    return len(result.stdout) // 2
 
 
 def test_chunks_encoded_apart_join_without_a_seam(tmp_path):

@@ -16,7 +16,7 @@ from .meta import Base
 from .rate_limit import RateLimitCounter
 from .upload import Upload
 from .user import AccountToken, AuthSession, TokenPurpose, User
-from .video import OutboxEvent, Video, VideoStatus
+from .video import OutboxEvent, Video, VideoChunk, VideoStatus
 
 __all__ = [
     "AccountToken",
@@ -29,6 +29,7 @@ __all__ = [
     "Upload",
     "User",
     "Video",
+    "VideoChunk",
     "VideoStatus",
     "get_engine",
     "get_session_factory",

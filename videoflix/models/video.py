@@ -70,6 +70,34 @@ class Video(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class VideoChunk(Base):
+    """One job of a chunked transcode (stream_workers/agents/chunks.py): a time range of the film in every
+    rendition, or (`part` AUDIO_PART) the whole film's audio. The plan's state lives here, not in the broker:
+    which jobs are done, who runs which (a claim with a heartbeat), how often each was tried. The rows go
+    with the plan: when the video is ready or failed, or deleted."""
+
+    __tablename__ = "video_chunks"
+
+    AUDIO_PART = -1
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the output folder (relative to MEDIA_ROOT) the plan writes: a job for another plan is stale
+    output: Mapped[str] = mapped_column(String(500))
+    start: Mapped[float] = mapped_column(Float)
+    length: Mapped[float] = mapped_column(Float)
+    #: queued | running | done
+    state: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: media seconds encoded so far, and FFmpeg's speed while running
+    seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    speed: Mapped[float | None] = mapped_column(Float)
+    #: the claim of the worker running it, renewed with each progress report
+    worker: Mapped[str | None] = mapped_column(String(64))
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class OutboxEvent(Base):
     """An event written in the same transaction as the change it announces; the relay publishes it to Kafka
     after commit and stamps `published_at`. The broker forgets (tansu keeps nothing on disk); this does not."""

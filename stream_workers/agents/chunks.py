@@ -1,0 +1,277 @@
+"""Chunked transcoding across workers: the planner (called by the transcode agent for a long film) and the
+chunk agent, `videos.chunks` -> FFmpeg for one part of the film -> its plan in PostgreSQL (`plans`).
+
+A film at least CHUNKED_MIN_SECONDS long is cut into CHUNK_SECONDS parts (`stream_workers.chunks`); each part,
+and the whole film's audio, is one job on the chunk topic, keyed by video and part, so the jobs of a film
+spread over the partitions and the workers owning them encode the film at once (by the key's hash: a
+worker may get more parts than another). Delivery is at least once, so a
+job is only run by the worker that claims it in PostgreSQL; a duplicate finds it running or done.
+While parts are encoded, the worker of each refreshes the film's EVENT playlists (the finished parts from the
+first on, then the segments the next one has so far): the film is `playable` as soon as the first part's first
+segments and the audio's exist, as with a single pass. The worker that finishes the last part assembles the
+VOD playlists and reports the video ready. A part that fails for a passing reason is run again alone; bad
+input, or a part failing TRANSCODE_MAX_ATTEMPTS times, fails the film, and the other parts' workers stop.
+A worker killed mid-part: its claim goes stale and the redelivered job (or the watchdog's re-queue, which
+resumes the plan and keeps the finished parts) runs it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from videoflix import events
+from videoflix.media import MediaInfo, ffmpeg_exe
+from videoflix.models import VideoStatus
+
+from .. import chunks, hls, plans, topics
+from ..app import app
+from ..db import in_thread, remove_stale_work, until_done, video_status
+from ..metrics import FAILURES, JOBS, JOBS_IN_FLIGHT
+from ..records import ChunkJob, InvalidEvent, VideoProcessed, VideoUploaded
+from ..settings import settings
+from .transcode import FFMPEG_SLOT, deleted, discard, progress, report, send_dead_letter, source_file
+
+log = logging.getLogger(__name__)
+
+AUDIO_PART = plans.AUDIO_PART
+
+
+def chunked(info: MediaInfo) -> bool:
+    """Whether a film is long enough to be spread over the workers (shorter ones keep the single pass)."""
+    return bool(info.duration) and info.duration >= settings.chunked_min_seconds
+
+
+async def plan(event: VideoUploaded, info: MediaInfo, folder: Path) -> None:
+    """Queue the jobs of a film's plan: a new plan, or what remains of one whose output is still there (a
+    redelivered or re-queued upload event: the finished parts are kept)."""
+    existing = await until_done(plans.current, event.video_id, what="reading the video's plan")
+    if existing and (settings.media_root / existing[0].output).is_dir():
+        jobs = await until_done(plans.unfinished, event.video_id, what="reading the video's plan")
+        if not jobs and all(row.state == "done" for row in existing):
+            jobs = existing[-1:]  # every part is done, the assembly is not: a finished part's job triggers it
+        log.info("video %s: plan resumed, %d of %d jobs queued again", event.video_id, len(jobs), len(existing))
+    else:
+        await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
+        await in_thread(remove_stale_work, folder)
+        output = folder / f"hls-{uuid.uuid4().hex[:12]}"
+        output.mkdir(parents=True)
+        parts = chunks.plan_chunks(info.duration, settings.chunk_seconds)
+        relative = str(output.relative_to(settings.media_root))
+        jobs = await until_done(plans.create, event.video_id, relative, parts, info.has_audio, what="planning")
+        log.info("video %s: %d chunks of %d s planned", event.video_id, len(parts), settings.chunk_seconds)
+    media = dataclasses.asdict(info)
+    for row in jobs:  # the audio first: the film is playable once the first part and the audio have begun
+        job = ChunkJob(video_id=event.video_id, part=row.part, output=row.output, source=event.source,
+                       start=row.start, length=row.length, media=media, attempt=event.attempt)  # fmt: skip
+        await send(job)
+
+
+async def send(job: ChunkJob) -> None:
+    await topics.chunks.send(key=topics.chunk_key(job.video_id, job.part), value=job)
+
+
+@app.agent(topics.chunks, concurrency=1)
+async def encode_chunks(stream):
+    async for payload in stream:
+        await handle(payload)
+
+
+async def handle(payload) -> None:
+    try:
+        job = ChunkJob.from_payload(payload)
+    except InvalidEvent as exc:
+        await send_dead_letter(events.CHUNKS, payload, f"unreadable event: {exc}")
+        return
+    async with FFMPEG_SLOT:
+        token = uuid.uuid4().hex
+        outcome, attempts = await until_done(
+            plans.claim, job.video_id, job.part, job.output, token, what="claiming a part"
+        )
+        if outcome != "claimed":
+            log.info("video %s part %s is %s; job skipped", job.video_id, job.part, outcome)
+            if outcome == "done":
+                await finish(job)  # a redelivered job whose worker died before it assembled the film
+            return
+        try:
+            with JOBS_IN_FLIGHT.track_inprogress():
+                last = await encode(job, token)
+        except asyncio.CancelledError:  # the worker is stopping: the one that takes over runs the part at once
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(in_thread(plans.release, job.video_id, job.part, token)), 5)
+            raise
+        except Exception as exc:
+            await failed(job, token, attempts, exc)
+            return
+    if last:
+        await finish(job)
+
+
+def media(job: ChunkJob) -> tuple[MediaInfo, list]:
+    info = MediaInfo(**job.media)
+    return info, hls.plan(info)
+
+
+def plan_chunks(rows) -> list[chunks.Chunk]:
+    return [chunks.Chunk(row.part, row.start, row.length) for row in rows if row.part != AUDIO_PART]
+
+
+async def encode(job: ChunkJob, token: str) -> bool:
+    """Run the part's FFmpeg job; whether it was the plan's last part to finish."""
+    info, rungs = media(job)
+    output = settings.media_root / job.output
+    source = source_file(job.source)
+    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
+    if job.part == AUDIO_PART:
+        argv = chunks.audio_command(ffmpeg, source, output)
+    else:
+        part = chunks.Chunk(job.part, job.start, job.length)
+        argv = chunks.chunk_command(ffmpeg, source, output, info, rungs, part, settings.x264_preset)
+    last_sent = time.monotonic()
+
+    def tick(seconds: float, speed: float | None, done: bool) -> tuple[list, bool]:
+        """Record the part's progress (or its end) and refresh the film's playlists, under the plan's lock."""
+        with plans.locked(job.video_id) as conn:
+            if done:
+                plans.complete(conn, job.video_id, job.part, token)
+            else:
+                plans.beat(conn, job.video_id, job.part, token, seconds, speed)
+            rows = plans.rows(conn, job.video_id)
+            playable = chunks.publish_progress(output, info, rungs, plan_chunks(rows), done_parts(rows))
+        return rows, playable
+
+    async def on_progress(parser: hls.ProgressParser) -> None:
+        nonlocal last_sent
+        if time.monotonic() - last_sent >= settings.progress_interval:
+            last_sent = time.monotonic()
+            await report_progress(job, info, rungs, *await in_thread(tick, parser.out_seconds, parser.speed, False))
+
+    started = time.monotonic()
+    await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+    rows, playable = await until_done(tick, 0.0, None, True, what="recording a finished part")
+    await report_progress(job, info, rungs, rows, playable)
+    log.info("video %s part %s encoded in %.1f s", job.video_id, job.part, time.monotonic() - started)
+    return all(row.state == "done" for row in rows)
+
+
+def done_parts(rows) -> set[int]:
+    return {row.part for row in rows if row.state == "done"}
+
+
+async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable: bool) -> None:
+    """The film's progress from its whole plan: encoded seconds of every part, the speed of all the
+    workers on it together, and per rendition (the video renditions move together, the audio apart)."""
+    duration = info.duration or 1.0
+    video = [row for row in rows if row.part != AUDIO_PART]
+    encoded = sum(row.length if row.state == "done" else row.seconds for row in video)
+    speed = round(sum(row.speed or 0.0 for row in video if row.state == "running"), 2) or None
+
+    def share(seconds: float) -> dict:
+        return {"seconds": round(seconds, 1), "percent": round(min(100.0, 100.0 * seconds / duration), 1)}
+
+    renditions = {rung.name: share(encoded) for rung in rungs}
+    for row in rows:
+        if row.part == AUDIO_PART:
+            renditions[chunks.AUDIO] = share(row.length if row.state == "done" else row.seconds)
+    fields = {
+        "speed": speed,
+        "eta_seconds": round(max(0.0, duration - encoded) / speed, 1) if speed else None,
+        "rendition_progress": renditions,
+    }
+    if playable:
+        output = settings.media_root / job.output
+        fields.update(hls_path=job.output, renditions=await in_thread(hls.master_renditions, output, rungs))
+    await progress(job, min(99.0, 100.0 * encoded / duration), **fields)
+
+
+async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
+    """A part ended without its output: withdrawn (the film was deleted or failed elsewhere: stop quietly),
+    run again alone (a passing fault), or the film fails."""
+    output = settings.media_root / job.output
+    if await deleted(job.video_id):
+        await discard(job.video_id)
+        return
+    if isinstance(exc, plans.Withdrawn) or not await holds(job, token):
+        log.info("video %s part %s was withdrawn: %s", job.video_id, job.part, exc.__class__.__name__)
+        if not await until_done(plans.current, job.video_id):  # the plan is gone: so is its output
+            await in_thread(shutil.rmtree, output, True)
+        return
+    permanent = isinstance(exc, hls.TranscodeError)
+    FAILURES.labels(
+        "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input" if permanent
+        else "storage" if isinstance(exc, hls.StorageError) else "other"
+    ).inc()  # fmt: skip
+    if not permanent and attempts < settings.max_attempts:
+        log.error("video %s part %s: attempt %d failed", job.video_id, job.part, attempts, exc_info=exc)
+        await until_done(plans.requeue, job.video_id, job.part, token, str(exc), what="re-queuing a part")
+        await asyncio.sleep(settings.retry_delay * attempts)
+        await send(job)
+        return
+    reason = str(exc) if permanent else f"Processing failed {attempts} times; the last error was: {exc}"
+    if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
+        return  # another part's worker gave up first and reported it
+    log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
+    await in_thread(shutil.rmtree, output, True)
+    if not permanent:
+        await send_dead_letter(events.CHUNKS, job.asdict(), reason)
+    JOBS.labels("failed").inc()
+    await report(VideoProcessed(video_id=job.video_id, status="failed", error=reason, attempt=job.attempt))
+
+
+async def holds(job: ChunkJob, token: str) -> bool:
+    """Whether this worker still holds the part (while PostgreSQL is unreachable, assume it does)."""
+    try:
+        return await in_thread(plans.holds, job.video_id, job.part, token)
+    except sa.exc.DBAPIError:
+        return True
+
+
+async def finish(job: ChunkJob) -> None:
+    """Assemble the film once every part is done, and report it ready. Idempotent: a second call (two
+    redeliveries) finds the output assembled and reports the same."""
+    info, rungs = media(job)
+    output = settings.media_root / job.output
+
+    def assemble() -> list[dict] | None:
+        with plans.locked(job.video_id) as conn:
+            rows = plans.rows(conn, job.video_id)
+            if not rows or rows[0].output != job.output or any(row.state != "done" for row in rows):
+                return None
+            if video_status(job.video_id) == VideoStatus.READY:
+                return None
+            renditions = chunks.assemble(output, info, rungs, plan_chunks(rows))
+            hls.check_output(output, rungs)
+            return renditions
+
+    try:
+        renditions = await until_done(assemble, what="assembling")
+    except (hls.TranscodeError, ValueError, OSError) as exc:  # a part's files vanished (storage)
+        exc = hls.TranscodeError(f"The film could not be assembled from its parts: {exc}")
+        if await until_done(plans.abandon, job.video_id, job.output):
+            await in_thread(shutil.rmtree, output, True)
+            JOBS.labels("failed").inc()
+            await report(VideoProcessed(video_id=job.video_id, status="failed", error=str(exc), attempt=job.attempt))
+        return
+    if renditions is None:
+        return
+    log.info("video %s assembled from its parts", job.video_id)
+    JOBS.labels("ready").inc()
+    await report(
+        VideoProcessed(
+            video_id=job.video_id,
+            status="ready",
+            renditions=renditions,
+            hls_path=job.output,
+            thumbnail=str(Path(job.output) / "thumbnail.jpg"),
+            duration=info.duration,
+            attempt=job.attempt,
+        )
+    )

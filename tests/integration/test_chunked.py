@@ -1,0 +1,102 @@
+"""Chunked transcoding through the real parts: a film long enough (72 s; the session's workers chunk from
+66 s on, in 8 s parts) is planned by one worker, its parts and its audio are encoded by both workers through
+the `videos.chunks` topic, it is playable while they work, the last worker to finish assembles it, and the
+output decodes end to end with every source frame once and the whole audio."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from stream_workers import hls
+from videoflix.media import ladder_for
+
+from ..clips import audio_samples, video_timestamps
+from .browser import chromium_path
+from .conftest import PASSWORD
+from .test_progressive import fetch
+
+pytestmark = pytest.mark.integration
+
+PARTS = 9  # 72 s in 8 s parts
+
+
+def watch(pipeline, client, video_id: int, timeout: float = 300) -> tuple[dict, list[dict]]:
+    """Poll the status until the video is ready or failed: (final status, every status seen)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while (status := client.status(video_id))["status"] not in {"ready", "failed"}:
+        seen.append(status)
+        assert time.monotonic() < deadline, [w.output[-3000:] for w in pipeline.workers]
+        time.sleep(0.3)
+    return status, seen
+
+
+def encoded_parts(pipeline, video_id: int) -> list[list[int]]:
+    """Per worker, the parts it encoded (-1: the audio)."""
+    return [
+        sorted(int(p) for p in re.findall(rf"video {video_id} part (-?\d+) encoded", w.output))
+        for w in pipeline.workers
+    ]
+
+
+def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipeline, media_files):
+    client = pipeline.client()
+    started = time.monotonic()
+    video_id = client.upload(media_files["film"], {"title": "Spread out"})["id"]
+    final, seen = watch(pipeline, client, video_id)
+    took = time.monotonic() - started
+
+    assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in pipeline.workers])
+    playable = [s for s in seen if s["status"] == "playable"]
+    assert playable, "the film was never playable before it was ready"
+    assert all(s["progress"] < 100 for s in playable)
+    detail = [s for s in seen if s.get("rendition_progress")]
+    assert detail and set(detail[-1]["rendition_progress"]) == {"480p", "720p", "audio"}
+    assert any(s["eta_seconds"] is not None and s["speed"] for s in detail)
+
+    per_worker = encoded_parts(pipeline, video_id)
+    assert all(per_worker), f"a worker encoded no part: {per_worker}"  # the film was spread over both
+    assert sorted(itertools.chain(*per_worker)) == [-1, *range(PARTS)]  # every part once, the audio once
+    print(f"\nready {took:.1f} s after the upload began; parts per worker: {per_worker}")
+    assert pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
+
+    output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    hls.check_output(output, ladder_for(720))
+    assert not list(output.glob("*/chunk-*")) and not list(output.glob("**/*.new"))
+    code, master = fetch(client, f"/video/{video_id}/master.m3u8")
+    assert code == 200 and b'AUDIO="audio"' in master and b"EXT-X-START" not in master
+    for name in ("480p", "720p"):
+        playlist = (output / name / "index.m3u8").read_text()
+        durations = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist)]
+        assert durations == pytest.approx([4.0] * 18, abs=0.01) and "#EXT-X-PLAYLIST-TYPE:VOD" in playlist
+
+    source = media_files["film"]
+    frames = video_timestamps(output / "master.m3u8")  # FFmpeg's HLS client, through the master
+    assert len(frames) == len(video_timestamps(source)) == 72 * 30
+    assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at the 8 part boundaries
+    assert abs(audio_samples(output / "master.m3u8") - audio_samples(source)) <= 2048
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_hls_js_plays_a_chunked_film_across_part_boundaries(pipeline, media_files, frontend_site, tmp_path):
+    from .test_browser import play, problems
+    from .test_progressive import wait_playable
+
+    client = pipeline.client()
+    video_id = client.upload(media_files["film"], {"title": "Spread and played"})["id"]
+    wait_playable(pipeline, client, video_id)
+
+    login = {"email": "operator@example.com", "password": PASSWORD}
+    query = urlencode({"api": pipeline.api + "/", "id": video_id, **login})
+    page = f"{frontend_site}/player.html?{query}"
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "chunked.png", seconds=60, until=17.0))
+    assert result["currentTime"] > 17.0 and problems(result["errors"]) == [], result  # two part boundaries
+    assert result["audioTracks"] == 1
+    final, _ = watch(pipeline, client, video_id)
+    assert final["status"] == "ready"
