@@ -7,10 +7,12 @@ In one run, on the same clip (testsrc2 + a tone):
 - single pass: stream_workers.hls.build_command, what a worker runs for a short video;
 - chunked: every chunk (stream_workers.chunks.chunk_command) one after the other, the audio job, and the
   assembly; then the same jobs again, two at a time (two processes on this 2-core machine, as two workers
-  on it would run them).
+  on it would run them);
+- the real thing: the whole pipeline (PostgreSQL, tansu, the web process, 2 Faust worker processes) with
+  every film chunked, the clip uploaded and watched from the end of its upload to `playable` and `ready`.
 Prints CPU and wall seconds of each, the CPU overhead of chunking (target <= 1.05x), the critical path
-(longest job + assembly), and the projected wall time with N = 1, 2, 4, 8 workers (the measured jobs
-scheduled longest first on N machines like this one, + assembly).
+(longest job + assembly), the projected wall time with N = 1, 2, 4, 8 workers (the measured jobs
+scheduled longest first on N machines like this one, + assembly), and the real run's times and parts per worker.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 # isort: split
 import argparse
 import heapq
+import re
 import shutil
 import sys
 import tempfile
@@ -27,12 +30,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.stack import Watched, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
 from stream_workers import chunks, hls
 from tests.clips import make_clip
 from videoflix.media import ffmpeg_exe, probe
 
 TARGET_OVERHEAD = 1.05
+EMAIL, PASSWORD = "bench@example.com", "Chunked-pass-42"
+REAL_WORKERS = 2
 
 
 def projected(walls: list[float], workers: int) -> float:
@@ -52,6 +58,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="videoflix-chunked-bench-"))
+    work.chmod(0o755)  # the embedded PostgreSQL's system user keeps its data in here
     try:
         started = time.perf_counter()
         source = make_clip(work / "film.mp4", seconds=args.minutes * 60, size=args.size, rate=30)
@@ -88,10 +95,47 @@ def main() -> int:
         chunks.assemble(parallel_out, info, rungs, plan)
         parallel_wall = time.perf_counter() - started
 
+        shutil.rmtree(parallel_out)
+        print(f"chunked, two processes at a time: {parallel_wall:.1f} s wall", flush=True)
+
+        watched, parts = real_run(work / "pipeline", source, args)
         report(args, single, runs, assembly, parallel_runs, parallel_wall, len(plan))
+        report_real(watched, parts, single, projected([r.wall for r in runs], REAL_WORKERS) + assembly)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def real_run(work: Path, clip: Path, args) -> tuple[Watched, list[list[tuple[int, float]]]]:
+    """Upload the clip to the whole pipeline with REAL_WORKERS workers that chunk every film; per worker,
+    the parts it encoded and their seconds (from its log)."""
+    work.mkdir(mode=0o755)
+    env = {
+        "MEDIA_ROOT": str(work / "media"),
+        "SECRET_KEY": "c" * 48,
+        "MAX_UPLOAD_SIZE": str(clip.stat().st_size + 2**20),
+        "CHUNKED_MIN_SECONDS": "0",
+        "CHUNK_SECONDS": str(args.chunk),
+        "X264_PRESET": args.preset,
+    }
+    with pipeline_stack(work, EMAIL, PASSWORD, env, workers=REAL_WORKERS) as stack:
+        watched = upload_and_watch(stack, EMAIL, PASSWORD, clip, "Chunked benchmark")
+        pattern = rf"video {watched.video_id} part (-?\d+) encoded in ([\d.]+) s"
+        parts = [
+            [(int(p), float(s)) for p, s in re.findall(pattern, log.read_text(errors="replace"))]
+            for log in stack.worker_logs
+        ]
+    return watched, parts
+
+
+def report_real(watched: Watched, parts: list[list[tuple[int, float]]], single: Run, projected_wall: float) -> None:
+    print(f"\nreal run, {REAL_WORKERS} Faust worker processes on this machine (from the end of the upload):")
+    print(f"  playable after {watched.playable:.1f} s, ready after {watched.ready:.1f} s "
+          f"({single.wall / watched.ready:.2f}x the single pass's {single.wall:.1f} s; "
+          f"projected for {REAL_WORKERS} machines: {projected_wall:.1f} s)")  # fmt: skip
+    for n, done in enumerate(parts):
+        names = ", ".join("audio" if p < 0 else str(p) for p, _ in sorted(done))
+        print(f"  worker {n}: {len(done)} jobs, {sum(s for _, s in done):.1f} s of FFmpeg: parts {names}")
 
 
 def report(args, single: Run, runs: list[Run], assembly: float, parallel: list[Run], parallel_wall: float,

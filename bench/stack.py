@@ -1,5 +1,6 @@
-"""What the web benchmarks stand on: PostgreSQL (embedded, or DATABASE_URL) with the migrations applied, one
-account, and the web process (`videoflix serve development.ini`) on a free port."""
+"""What the benchmarks stand on: PostgreSQL (embedded, or DATABASE_URL) with the migrations applied, one
+account, and the web process (`videoflix serve development.ini`) on a free port; for the pipeline benchmarks
+also the tansu broker and Faust workers, and the upload of one film watched to its end."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from videoflix.devservices import EmbeddedPostgres, free_port, upgrade_database, wait_for_port
+from videoflix.cli.upload import Client
+from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INI = str(ROOT / "development.ini")
 VIDEOFLIX = [sys.executable, "-m", "videoflix.cli"]
+FAUST_WORKER = [sys.executable, "-m", "faust", "-A", "stream_workers.app", "worker", "-l", "info"]
 
 
 @dataclass
@@ -23,6 +27,7 @@ class Stack:
     database_url: str
     port: int
     pid: int
+    worker_logs: list[Path] = field(default_factory=list)
 
     @property
     def api(self) -> str:
@@ -62,3 +67,67 @@ def web_stack(
             web.wait(10)
         if database is not None:
             database.stop()
+
+
+@contextlib.contextmanager
+def pipeline_stack(work: Path, email: str, password: str, env: dict[str, str], workers: int = 1) -> Iterator[Stack]:
+    """The whole pipeline: `web_stack` (staff account) plus tansu and `workers` Faust worker processes."""
+    broker = TansuBroker(log_path=work / "tansu.log")
+    broker.start()
+    started: list[subprocess.Popen] = []
+    try:
+        env = {**env, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+        with web_stack(work, email, password, env, staff=True) as stack:
+            for n in range(workers):
+                own = {"FAUST_DATADIR": str(work / f"faust-{n}"), "FAUST_WEB_PORT": str(free_port())}
+                worker_env = {**os.environ, "DATABASE_URL": stack.database_url, **env, **own}
+                log = work / f"worker-{n}.log"
+                started.append(subprocess.Popen(FAUST_WORKER, env=worker_env, stdout=log.open("wb"),
+                                                stderr=subprocess.STDOUT))  # fmt: skip
+                stack.worker_logs.append(log)
+            for log in stack.worker_logs:
+                wait_for_log(log, "[^Worker]: Ready", 120)
+            yield stack
+    finally:
+        for worker in started:
+            worker.terminate()
+        for worker in started:
+            worker.wait(60)
+        broker.stop()
+
+
+def wait_for_log(path: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{text!r} not in {path} after {timeout} s:\n{path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+
+
+@dataclass
+class Watched:
+    video_id: int
+    upload_seconds: float
+    #: seconds from the end of the upload
+    playable: float
+    ready: float
+    status: dict
+
+
+def upload_and_watch(stack: Stack, email: str, password: str, clip: Path, title: str) -> Watched:
+    """Upload `clip` and poll its status every 0.1 s until it is ready (SystemExit if it fails)."""
+    client = Client(stack.api)
+    client.login(email, password)
+    began = time.perf_counter()
+    video_id = client.upload(clip, {"title": title})["id"]
+    uploaded = time.perf_counter()
+    playable = None
+    while (status := client.status(video_id))["status"] not in ("ready", "failed"):
+        if playable is None and status["status"] == "playable":
+            playable = time.perf_counter() - uploaded
+            print(f"playable after {playable:.1f} s ({status['progress']:.1f} % transcoded)", flush=True)
+        time.sleep(0.1)
+    ready = time.perf_counter() - uploaded
+    if status["status"] != "ready":
+        raise SystemExit(f"the video failed: {status['error']}")
+    return Watched(video_id, uploaded - began, ready if playable is None else playable, ready, status)

@@ -152,7 +152,12 @@ async def encode(job: ChunkJob, token: str) -> bool:
         nonlocal last_sent
         if time.monotonic() - last_sent >= settings.progress_interval:
             last_sent = time.monotonic()
-            await report_progress(job, info, rungs, *await in_thread(tick, parser.out_seconds, parser.speed, False))
+            try:
+                rows, playable = await in_thread(tick, parser.out_seconds, parser.speed, False)
+            except sa.exc.DBAPIError as exc:  # PostgreSQL unreachable: the part goes on, its end waits for it
+                log.warning("video %s part %s: progress not recorded (%s)", job.video_id, job.part, type(exc).__name__)
+                return
+            await report_progress(job, info, rungs, rows, playable)
 
     started = time.monotonic()
     await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)

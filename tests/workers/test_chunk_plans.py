@@ -1,0 +1,204 @@
+"""Chunked transcoding's plan in PostgreSQL (stream_workers/plans.py) and the chunk agent's decisions, against
+the real database and FFmpeg with the Kafka topics faked: one worker per part, stale claims taken over, the
+last part to finish known exactly once, a part failing for a passing reason run again alone, and the film
+assembled and reported ready. (The whole path through Kafka and two workers: tests/integration/test_chunked.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from stream_workers import chunks, db, hls, plans, topics
+from stream_workers.agents import chunks as chunk_agent
+from stream_workers.agents import transcode
+from stream_workers.records import VideoUploaded
+from videoflix.media import probe
+from videoflix.models import Video, VideoChunk
+
+from ..clips import make_clip, video_timestamps
+from .test_transcode_agent import FakeTopic, gone
+
+
+@pytest.fixture
+def plan_db(engine, monkeypatch):
+    """The workers' database functions on the test database; a committed video row, removed afterwards."""
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    monkeypatch.setattr(plans, "engine", lambda: engine)
+    with engine.begin() as conn:
+        video_id = conn.scalar(
+            sa.insert(Video).values(title="Plan", source_path="videos/x/source.mp4").returning(Video.id)
+        )
+    yield video_id
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Video).where(Video.id == video_id))  # the plan goes with it (ON DELETE CASCADE)
+
+
+def parts(count: int, seconds: int = 8) -> list[chunks.Chunk]:
+    return chunks.plan_chunks(count * seconds, seconds)
+
+
+def state(engine, video_id: int) -> dict[int, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(VideoChunk.part, VideoChunk.state, VideoChunk.attempts).where(VideoChunk.video_id == video_id)
+        )
+        return {row.part: (row.state, row.attempts) for row in rows}
+
+
+def test_a_part_is_run_by_one_worker_and_an_orphaned_one_is_taken_over(plan_db, engine):
+    video = plan_db
+    created = plans.create(video, "videos/x/hls-a", parts(2), audio=True)
+    assert [(r.part, r.start, r.length, r.state) for r in created] == [
+        (-1, 0.0, 16.0, "queued"), (0, 0.0, 8.0, "queued"), (1, 8.0, 8.0, "queued")
+    ]  # fmt: skip
+
+    assert plans.claim(video, 0, "videos/x/hls-a", "A") == ("claimed", 1)
+    assert plans.claim(video, 0, "videos/x/hls-a", "B") == ("busy", 1)  # a duplicate job while A runs it
+    assert plans.claim(video, 0, "videos/x/hls-old", "B") == ("gone", 0)  # a job of an earlier plan
+    with plans.locked(video) as conn:
+        plans.beat(conn, video, 0, "A", 3.0, 1.5)
+        with pytest.raises(plans.Withdrawn):
+            plans.beat(conn, video, 0, "B", 3.0, 1.5)
+        plans.complete(conn, video, 0, "A")
+    assert plans.claim(video, 0, "videos/x/hls-a", "C") == ("done", 1)
+
+    assert plans.claim(video, 1, "videos/x/hls-a", "D") == ("claimed", 1)
+    assert [r.part for r in plans.unfinished(video)] == [-1]  # part 1 runs: only the audio waits
+    with engine.begin() as conn:  # D's worker died: its claim is no longer renewed
+        stale = sa.text("now() - '1 min'::interval")
+        part = (VideoChunk.video_id == video) & (VideoChunk.part == 1)
+        conn.execute(sa.update(VideoChunk).where(part).values(heartbeat=stale))
+    assert [r.part for r in plans.unfinished(video)] == [-1, 1]  # what a resumed plan queues again
+    assert plans.claim(video, 1, "videos/x/hls-a", "E") == ("claimed", 2)
+    with pytest.raises(plans.Withdrawn), plans.locked(video) as conn:  # D, if it was only slow, stops
+        plans.beat(conn, video, 1, "D", 5.0, 1.0)
+    assert plans.holds(video, 1, "E") and not plans.holds(video, 1, "D")
+
+    plans.release(video, 1, "E")  # E's worker stops: the part is queued again, the attempt not counted
+    assert state(engine, video)[1] == ("queued", 1)
+    assert plans.claim(video, 1, "videos/x/hls-a", "F") == ("claimed", 2)
+    plans.requeue(video, 1, "F", "disk hiccup")  # a passing fault: this part waits again, the rest stands
+    assert state(engine, video) == {-1: ("queued", 0), 0: ("done", 1), 1: ("queued", 2)}
+
+    assert not plans.abandon(video, "videos/x/hls-old")
+    assert plans.abandon(video, "videos/x/hls-a") and not plans.abandon(video)  # the first to give up reports
+    assert plans.current(video) == []
+
+
+def test_the_last_part_to_finish_is_known_exactly_once_when_two_finish_together(plan_db, engine):
+    video = plan_db
+    plans.create(video, "videos/x/hls-a", parts(2), audio=False)
+    for part, token in ((0, "A"), (1, "B")):
+        assert plans.claim(video, part, "videos/x/hls-a", token)[0] == "claimed"
+    barrier = threading.Barrier(2)
+    last = []
+
+    def finish(part: int, token: str) -> None:
+        barrier.wait()
+        with plans.locked(video) as conn:
+            plans.complete(conn, video, part, token)
+            last.append(all(row.state == "done" for row in plans.rows(conn, video)))
+
+    threads = [threading.Thread(target=finish, args=args) for args in ((0, "A"), (1, "B"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(last) == [False, True]
+
+
+def stored_clip(media, video: int):
+    """A 12 s clip stored as the video's source, as an upload leaves it."""
+    (media / "videos" / str(video)).mkdir(parents=True)
+    return make_clip(media / "videos" / str(video) / "source.mp4", seconds=12, size="640x360", rate=30)
+
+
+@pytest.fixture
+def fake_topics(monkeypatch):
+    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter", "chunks")}
+    for name, fake in fakes.items():
+        monkeypatch.setattr(topics, name, fake)
+    return fakes
+
+
+def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_assembled(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video)
+    eager = dataclasses.replace(
+        chunk_agent.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10, progress_interval=0.0,
+        retry_delay=0.0, max_attempts=3,
+    )  # fmt: skip
+    for module in (chunk_agent, transcode):
+        monkeypatch.setattr(module, "settings", eager)
+    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    real_run = hls.run_ffmpeg
+    faults = {1: 1}  # part 1's first run fails as a full disk would
+
+    async def flaky_run(argv, *args, **kw):
+        part = next((int(a.split("-")[-1].split(".")[0]) for a in argv if "chunk-" in a), None)
+        if faults.get(part):
+            faults[part] -= 1
+            raise hls.StorageError("The output could not be written: no space left on device.")
+        return await real_run(argv, *args, **kw)
+
+    monkeypatch.setattr(chunk_agent.hls, "run_ffmpeg", flaky_run)
+    info = probe(source)
+    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+    attempts = {}  # each part's, as the plan recorded them before the film was ready
+
+    async def pipeline() -> None:
+        assert chunk_agent.chunked(info)
+        await chunk_agent.plan(event, info, media / "videos" / str(video))
+        while fake_topics["chunks"].sent:
+            _, job = fake_topics["chunks"].sent.pop(0)
+            await chunk_agent.handle(job.asdict())
+            attempts.update({part: tried for part, (_, tried) in state(engine, video).items()})
+
+    asyncio.run(pipeline())
+
+    [(_, result)] = fake_topics["processed"].sent
+    assert attempts == {-1: 1, 0: 1, 1: 2, 2: 1}  # part 1 twice, the others once
+    assert (result.status, result.error) == ("ready", None), result
+    assert [r["name"] for r in result.renditions] == ["480p"] and result.duration == pytest.approx(12, abs=0.1)
+    output = media / result.hls_path
+    hls.check_output(output, hls.plan(info))
+    assert len(video_timestamps(output / "master.m3u8")) == 360  # every frame once, part 1 included
+    reports = [event for _, event in fake_topics["progress"].sent]
+    assert reports[0].hls_path == "" and any(r.hls_path == result.hls_path for r in reports)  # playable early
+    first_playable = next(i for i, r in enumerate(reports) if r.hls_path)
+    assert reports[first_playable].progress < 100
+    assert set(reports[-1].rendition_progress) == {"480p", "audio"}
+    assert fake_topics["dead_letter"].sent == []
+
+
+def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_removed(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video)
+    eager = dataclasses.replace(chunk_agent.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10)
+    for module in (chunk_agent, transcode):
+        monkeypatch.setattr(module, "settings", eager)
+    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    info = probe(source)
+    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+
+    async def pipeline() -> None:
+        await chunk_agent.plan(event, info, media / "videos" / str(video))
+        source.write_bytes(b"\0" * 4096)  # the stored file is damaged once the plan is made
+        for _, job in list(fake_topics["chunks"].sent):
+            await chunk_agent.handle(job.asdict())
+
+    asyncio.run(pipeline())
+
+    [(_, result)] = fake_topics["processed"].sent  # the first part to fail reports; the others stop quietly
+    assert result.status == "failed" and "could not be decoded" in result.error
+    assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
