@@ -36,9 +36,9 @@ from .. import chunks, hls, plans, topics
 from ..app import app
 from ..db import in_thread, remove_stale_work, until_done, video_status
 from ..metrics import FAILURES, JOBS, JOBS_IN_FLIGHT
-from ..records import ChunkJob, InvalidEvent, VideoProcessed, VideoUploaded
+from ..records import ChunkJob, VideoProcessed, VideoUploaded
 from ..settings import settings
-from .transcode import FFMPEG_SLOT, deleted, discard, progress, report, send_dead_letter, source_file
+from .transcode import FFMPEG_SLOT, deleted, discard, progress, readable, report, send_dead_letter, source_file
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,7 @@ async def encode_chunks(stream):
 
 
 async def handle(payload) -> None:
-    try:
-        job = ChunkJob.from_payload(payload)
-    except InvalidEvent as exc:
-        await send_dead_letter(events.CHUNKS, payload, f"unreadable event: {exc}")
+    if (job := await readable(ChunkJob, payload, events.CHUNKS)) is None:
         return
     async with FFMPEG_SLOT if job.part != AUDIO_PART else contextlib.nullcontext():
         token = uuid.uuid4().hex

@@ -13,8 +13,8 @@ from videoflix import events
 from .. import topics
 from ..app import app
 from ..db import apply_processed, apply_progress, until_done
-from ..records import InvalidEvent, VideoProcessed, VideoProgress
-from .transcode import send_dead_letter
+from ..records import VideoProcessed, VideoProgress
+from .transcode import readable
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,7 @@ log = logging.getLogger(__name__)
 async def record(stream, record_type, topic: str, apply, what: str) -> None:
     """Read each payload as `record_type` (unreadable ones go to the dead-letter topic) and apply it."""
     async for payload in stream:
-        try:
-            event = record_type.from_payload(payload)
-        except InvalidEvent as exc:
-            await send_dead_letter(topic, payload, f"unreadable event: {exc}")
+        if (event := await readable(record_type, payload, topic)) is None:
             continue
         if await until_done(apply, event, what=f"{what} of video {event.video_id}") and what == "result":
             log.info("video %s is %s", event.video_id, event.status)

@@ -48,10 +48,7 @@ async def transcode(stream):
 
 
 async def handle(payload) -> None:
-    try:
-        event = VideoUploaded.from_payload(payload)
-    except InvalidEvent as exc:
-        await send_dead_letter(events.UPLOADED, payload, f"unreadable event: {exc}")
+    if (event := await readable(VideoUploaded, payload, events.UPLOADED)) is None:
         return
     try:
         with JOBS_IN_FLIGHT.track_inprogress():
@@ -237,6 +234,15 @@ async def progress(event: VideoUploaded, percent: float, **fields) -> None:
 
 async def report(record: VideoProcessed) -> None:
     await topics.processed.send(key=topics.key(record.video_id), value=record)
+
+
+async def readable(record_type, payload, topic: str):
+    """The payload as a `record_type`, or None once an unreadable one went to the dead-letter topic."""
+    try:
+        return record_type.from_payload(payload)
+    except InvalidEvent as exc:
+        await send_dead_letter(topic, payload, f"unreadable event: {exc}")
+        return None
 
 
 async def send_dead_letter(topic: str, payload, reason: str) -> None:

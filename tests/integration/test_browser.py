@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 
 from .browser import Browser, chromium_path
 from .conftest import PASSWORD
@@ -26,6 +24,14 @@ def ready_video(pipeline, media_files) -> int:
     video = client.upload(media_files["hd"], {"title": "Browser test"})
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
     return video["id"]
+
+
+def player_page(pipeline, site: str, video_id: int, login: bool = True) -> str:
+    """The player page (served from the frontend's origin) for a video, logging in as the operator first."""
+    query = {"api": pipeline.api + "/", "id": video_id}
+    if login:
+        query.update(email="operator@example.com", password=PASSWORD)
+    return f"{site}/player.html?{urlencode(query)}"
 
 
 async def play(url: str, profile: Path, screenshot: Path, seconds: float = 30.0, until: float = 2.5) -> dict:
@@ -58,10 +64,8 @@ def problems(errors: list[dict]) -> list[dict]:
 
 
 def test_logged_in_browser_plays_the_master_playlist(pipeline, frontend_site, ready_video, tmp_path):
-    query = urlencode(
-        {"api": pipeline.api + "/", "id": ready_video, "email": "operator@example.com", "password": PASSWORD}
-    )
-    result = asyncio.run(play(f"{frontend_site}/player.html?{query}", tmp_path / "profile", tmp_path / "playing.png"))
+    page = player_page(pipeline, frontend_site, ready_video)
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "playing.png"))
 
     assert result["login"] == 200
     assert result["levels"] == 2  # 480p and 720p from the 720p source
@@ -71,49 +75,8 @@ def test_logged_in_browser_plays_the_master_playlist(pipeline, frontend_site, re
 
 
 def test_the_same_page_without_login_gets_401(pipeline, frontend_site, ready_video, tmp_path):
-    query = urlencode({"api": pipeline.api + "/", "id": ready_video})
-    result = asyncio.run(
-        play(f"{frontend_site}/player.html?{query}", tmp_path / "profile", tmp_path / "denied.png", seconds=15)
-    )
+    page = player_page(pipeline, frontend_site, ready_video, login=False)
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "denied.png", seconds=15))
 
     assert result["currentTime"] == 0
     assert any(e["fatal"] and e["code"] == 401 for e in result["errors"]), result
-
-
-def test_hls_js_plays_a_chunked_output_across_its_chunk_boundaries(pipeline, frontend_site, tmp_path):
-    """An output made by stream_workers.chunks (chunks encoded apart, the audio once as its own group,
-    assembled) plays in hls.js past a chunk boundary, with its audio track, without an error."""
-    from stream_workers import chunks, hls
-    from videoflix.media import ffmpeg_exe, probe
-
-    from ..clips import make_clip
-
-    source = make_clip(tmp_path / "film.mp4", seconds=16, size="1280x720", rate=30)
-    info = probe(source)
-    rungs = hls.plan(info)
-    plan = chunks.plan_chunks(info.duration, chunk_seconds=8)
-    with pipeline.engine.begin() as conn:
-        video_id = conn.execute(sa.text(
-            "INSERT INTO videos (title, status, source_path, duration) VALUES ('Chunked', 'ready', 'x', 16)"
-            " RETURNING id")).scalar()  # fmt: skip
-    output = pipeline.media / "videos" / str(video_id) / "hls-chunked"
-
-    async def encode() -> None:
-        for chunk in plan:
-            await hls.run_ffmpeg(chunks.chunk_command(ffmpeg_exe(), source, output, info, rungs, chunk, "veryfast"))
-        await hls.run_ffmpeg(chunks.audio_command(ffmpeg_exe(), source, output))
-
-    asyncio.run(encode())
-    renditions = chunks.assemble(output, info, rungs, plan)
-    update = sa.text("UPDATE videos SET hls_path = :path, renditions = CAST(:made AS jsonb) WHERE id = :id")
-    with pipeline.engine.begin() as conn:
-        conn.execute(update, {"path": f"videos/{video_id}/hls-chunked", "made": json.dumps(renditions), "id": video_id})
-
-    login = {"email": "operator@example.com", "password": PASSWORD}
-    query = urlencode({"api": pipeline.api + "/", "id": video_id, **login})
-    page = f"{frontend_site}/player.html?{query}"
-    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "chunked.png", seconds=40, until=9.5))
-
-    assert result["currentTime"] > 9.5, result  # past the 8 s boundary between the chunks
-    assert (result["levels"], result["audioTracks"]) == (2, 1)
-    assert problems(result["errors"]) == [], result

@@ -9,7 +9,6 @@ import asyncio
 import itertools
 import re
 import time
-from urllib.parse import urlencode
 
 import pytest
 
@@ -18,7 +17,6 @@ from videoflix.media import ladder_for
 
 from ..clips import audio_samples, video_timestamps
 from .browser import chromium_path
-from .conftest import PASSWORD
 from .test_progressive import fetch
 
 pytestmark = pytest.mark.integration
@@ -85,16 +83,14 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_hls_js_plays_a_chunked_film_across_part_boundaries(pipeline, media_files, frontend_site, tmp_path):
-    from .test_browser import play, problems
+    from .test_browser import play, player_page, problems
     from .test_progressive import wait_playable
 
     client = pipeline.client()
     video_id = client.upload(media_files["film"], {"title": "Spread and played"})["id"]
     wait_playable(pipeline, client, video_id)
 
-    login = {"email": "operator@example.com", "password": PASSWORD}
-    query = urlencode({"api": pipeline.api + "/", "id": video_id, **login})
-    page = f"{frontend_site}/player.html?{query}"
+    page = player_page(pipeline, frontend_site, video_id)
     result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "chunked.png", seconds=60, until=17.0))
     assert result["currentTime"] > 17.0 and problems(result["errors"]) == [], result  # two part boundaries
     assert result["audioTracks"] == 1

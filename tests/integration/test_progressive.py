@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-from urllib.parse import urlencode
 
 import pytest
 
 from .browser import chromium_path
-from .conftest import PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -69,15 +67,14 @@ def test_a_video_is_watchable_while_it_transcodes(pipeline, media_files):
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_hls_js_plays_a_video_that_is_still_transcoding(pipeline, media_files, frontend_site, tmp_path):
-    from .test_browser import play, problems
+    from .test_browser import play, player_page, problems
 
     client = pipeline.client()
     video_id = client.upload(media_files["minute"], {"title": "Played early"})["id"]
     wait_playable(pipeline, client, video_id)
 
-    login = {"email": "operator@example.com", "password": PASSWORD}
-    query = urlencode({"api": pipeline.api + "/", "id": video_id, **login})
-    result = asyncio.run(play(f"{frontend_site}/player.html?{query}", tmp_path / "profile", tmp_path / "early.png"))
+    page = player_page(pipeline, frontend_site, video_id)
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "early.png"))
     still = client.status(video_id)
 
     assert result["currentTime"] > 2.0 and problems(result["errors"]) == [], result
