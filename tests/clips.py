@@ -29,7 +29,7 @@ def make_clip(
     argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"]
     if audio:
         argv += ["-c:a", "aac", "-shortest"]
-    ffmpeg(*argv, *(extra or []), "-movflags", "+faststart", str(path))
+    ffmpeg(*argv, *(extra or []), "-movflags", "+faststart", str(path), timeout=max(120.0, 2.0 * seconds))
     return path
 
 

@@ -7,6 +7,8 @@ exist (the video becomes `playable`, its playlists growing EVENT playlists) and 
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
+A film from CHUNKED_MIN_SECONDS on is not transcoded here: `agents/chunks.py` plans it into parts that every
+worker encodes; this agent is then free for the next upload.
 An operator may delete a video while its job runs: the job checks the row with each progress report, stops
 FFmpeg once the row is gone, and however the job ends, removes the video's folder instead of reporting.
 """
