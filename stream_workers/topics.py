@@ -26,6 +26,4 @@ def key(video_id: int) -> bytes:
 
 
 def chunk_key(video_id: int, part: int) -> bytes:
-    """The audio job (part -1) shares part 0's key: it lands on the same partition, just ahead of part 0, and
-    the worker making the film's first segments runs both at once (a film plays once both have begun)."""
-    return f"{video_id}:{max(part, 0)}".encode()
+    return f"{video_id}:{part}".encode()
