@@ -36,10 +36,21 @@ from videoflix.models import VideoStatus
 from .. import chunks, hls, plans, topics
 from ..app import app
 from ..db import in_thread, remove_stale_work, until_done, video_status
-from ..metrics import FAILURES, JOBS, JOBS_IN_FLIGHT
-from ..records import ChunkJob, VideoProcessed, VideoUploaded
+from ..metrics import FAILURES, JOBS_IN_FLIGHT
+from ..records import ChunkJob, VideoUploaded
 from ..settings import settings
-from .transcode import FFMPEG_SLOT, deleted, discard, progress, readable, report, send_dead_letter, source_file
+from .transcode import (
+    FFMPEG_SLOT,
+    deleted,
+    discard,
+    failure_cause,
+    progress,
+    readable,
+    report_failed,
+    report_ready,
+    send_dead_letter,
+    source_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -219,10 +230,7 @@ async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> No
             await in_thread(shutil.rmtree, output, True)
         return
     permanent = isinstance(exc, hls.TranscodeError)
-    FAILURES.labels(
-        "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input" if permanent
-        else "storage" if isinstance(exc, hls.StorageError) else "other"
-    ).inc()  # fmt: skip
+    FAILURES.labels(failure_cause(exc)).inc()
     if not permanent and attempts < settings.max_attempts:
         log.error("video %s part %s: attempt %d failed", job.video_id, job.part, attempts, exc_info=exc)
         await until_done(plans.requeue, job.video_id, job.part, token, str(exc), what="re-queuing a part")
@@ -230,14 +238,19 @@ async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> No
         await send(job)
         return
     reason = str(exc) if permanent else f"Processing failed {attempts} times; the last error was: {exc}"
-    if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
-        return  # another part's worker gave up first and reported it
-    log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
-    await in_thread(shutil.rmtree, output, True)
-    if not permanent:
+    if await give_up(job, reason) and not permanent:
         await send_dead_letter(events.CHUNKS, job.asdict(), reason)
-    JOBS.labels("failed").inc()
-    await report(VideoProcessed(video_id=job.video_id, status="failed", error=reason, attempt=job.attempt))
+
+
+async def give_up(job: ChunkJob, reason: str) -> bool:
+    """Fail the film: drop its plan and output and report it; False (and nothing done) when another part's
+    worker gave up first and reported it."""
+    if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
+        return False
+    log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
+    await in_thread(shutil.rmtree, settings.media_root / job.output, True)
+    await report_failed(job.video_id, reason, job.attempt)
+    return True
 
 
 async def holds(job: ChunkJob, token: str) -> bool:
@@ -268,24 +281,8 @@ async def finish(job: ChunkJob) -> None:
     try:
         renditions = await until_done(assemble, what="assembling")
     except (hls.TranscodeError, ValueError, OSError) as exc:  # a part's files vanished (storage)
-        exc = hls.TranscodeError(f"The film could not be assembled from its parts: {exc}")
-        if await until_done(plans.abandon, job.video_id, job.output):
-            await in_thread(shutil.rmtree, output, True)
-            JOBS.labels("failed").inc()
-            await report(VideoProcessed(video_id=job.video_id, status="failed", error=str(exc), attempt=job.attempt))
+        await give_up(job, f"The film could not be assembled from its parts: {exc}")
         return
-    if renditions is None:
-        return
-    log.info("video %s assembled from its parts", job.video_id)
-    JOBS.labels("ready").inc()
-    await report(
-        VideoProcessed(
-            video_id=job.video_id,
-            status="ready",
-            renditions=renditions,
-            hls_path=job.output,
-            thumbnail=str(Path(job.output) / "thumbnail.jpg"),
-            duration=info.duration,
-            attempt=job.attempt,
-        )
-    )
+    if renditions is not None:
+        log.info("video %s assembled from its parts", job.video_id)
+        await report_ready(job.video_id, job.output, renditions, info.duration, job.attempt)

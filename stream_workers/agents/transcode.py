@@ -68,11 +68,10 @@ async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
     """Report why a job failed: bad input at once; a machine fault is queued again until `max_attempts`."""
     if isinstance(exc, hls.TranscodeError):
         log.info("video %s failed: %s", event.video_id, exc)
-        FAILURES.labels("timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input").inc()
-        JOBS.labels("failed").inc()
-        await report(VideoProcessed(video_id=event.video_id, status="failed", error=str(exc), attempt=event.attempt))
+        FAILURES.labels(failure_cause(exc)).inc()
+        await report_failed(event.video_id, str(exc), event.attempt)
         return
-    FAILURES.labels("storage" if isinstance(exc, hls.StorageError) else "other").inc()
+    FAILURES.labels(failure_cause(exc)).inc()
     attempts = event.attempt + 1
     log.error("video %s: attempt %d failed", event.video_id, attempts, exc_info=exc)
     if attempts < settings.max_attempts:
@@ -81,9 +80,15 @@ async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
         await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
     else:
         reason = f"Processing failed {attempts} times; the last error was: {exc}"
-        JOBS.labels("failed").inc()
         await send_dead_letter(events.UPLOADED, payload, reason)
-        await report(VideoProcessed(video_id=event.video_id, status="failed", error=reason, attempt=event.attempt))
+        await report_failed(event.video_id, reason, event.attempt)
+
+
+def failure_cause(exc: Exception) -> str:
+    """The `cause` label of a failed attempt in the FAILURES metric."""
+    if isinstance(exc, hls.TranscodeError):
+        return "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input"
+    return "storage" if isinstance(exc, hls.StorageError) else "other"
 
 
 #: video id -> when this worker finished transcoding it. A duplicate event (a redelivery, or the watchdog's
@@ -214,18 +219,7 @@ async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folde
         raise VideoDeleted
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
-    JOBS.labels("ready").inc()
-    await report(
-        VideoProcessed(
-            video_id=event.video_id,
-            status="ready",
-            renditions=renditions,
-            hls_path=hls_path,
-            thumbnail=str((output / "thumbnail.jpg").relative_to(settings.media_root)),
-            duration=info.duration or result.out_seconds or None,
-            attempt=event.attempt,
-        )
-    )
+    await report_ready(event.video_id, hls_path, renditions, info.duration or result.out_seconds or None, event.attempt)
 
 
 async def progress(event: VideoUploaded, percent: float, **fields) -> None:
@@ -236,6 +230,19 @@ async def progress(event: VideoUploaded, percent: float, **fields) -> None:
 
 async def report(record: VideoProcessed) -> None:
     await topics.processed.send(key=topics.key(record.video_id), value=record)
+
+
+async def report_ready(video_id: int, hls_path: str, renditions: list[dict], duration, attempt: int) -> None:
+    """A finished output (`hls_path` relative to MEDIA_ROOT, its thumbnail inside)."""
+    JOBS.labels("ready").inc()
+    thumbnail = str(Path(hls_path) / "thumbnail.jpg")
+    await report(VideoProcessed(video_id=video_id, status="ready", renditions=renditions, hls_path=hls_path,
+                                thumbnail=thumbnail, duration=duration, attempt=attempt))  # fmt: skip
+
+
+async def report_failed(video_id: int, reason: str, attempt: int) -> None:
+    JOBS.labels("failed").inc()
+    await report(VideoProcessed(video_id=video_id, status="failed", error=reason, attempt=attempt))
 
 
 async def readable(record_type, payload, topic: str):
