@@ -23,6 +23,7 @@ import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 import argparse
 import heapq
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -81,18 +82,16 @@ def main() -> int:
 
         sequential_out = work / "sequential"
         runs = [measured(argv) for argv in jobs(sequential_out)]
-        started = time.perf_counter()
-        chunks.assemble(sequential_out, info, rungs, plan)
-        hls.check_output(sequential_out, rungs)
-        assembly = time.perf_counter() - started
-        print(f"chunked, one job at a time: {sum(r.wall for r in runs):.1f} s wall", flush=True)
+        assembly = assembled(ffmpeg, sequential_out, info, rungs, plan)
+        print(f"chunked, one job at a time: {sum(r.wall for r in runs):.1f} s wall; assembly (every segment "
+              f"muxed with its sound) {assembly.wall:.1f} s", flush=True)  # fmt: skip
         shutil.rmtree(sequential_out)
 
         parallel_out = work / "parallel"
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=2) as pool:
             parallel_runs = list(pool.map(measured, jobs(parallel_out)))
-        chunks.assemble(parallel_out, info, rungs, plan)
+        parallel_runs.append(assembled(ffmpeg, parallel_out, info, rungs, plan))
         parallel_wall = time.perf_counter() - started
 
         shutil.rmtree(parallel_out)
@@ -100,10 +99,21 @@ def main() -> int:
 
         watched, parts = real_run(work / "pipeline", source, args)
         report(args, single, runs, assembly, parallel_runs, parallel_wall, len(plan))
-        report_real(watched, parts, single, projected([r.wall for r in runs], REAL_WORKERS) + assembly)
+        report_real(watched, parts, single, projected([r.wall for r in runs], REAL_WORKERS) + assembly.wall)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def assembled(ffmpeg: str, out: Path, info, rungs, plan) -> Run:
+    """Assemble the jobs' output (here every segment is muxed with its sound: in the pipeline most are, while
+    the parts are encoded) and check it: wall and CPU time, FFmpeg's included."""
+    started, cpu, children = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    chunks.assemble(ffmpeg, out, info, rungs, plan)
+    hls.check_output(out, rungs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    return Run(time.perf_counter() - started, time.process_time() - cpu + children_cpu, after.ru_maxrss / 1024)
 
 
 def real_run(work: Path, clip: Path, args) -> tuple[Watched, list[list[tuple[int, float]]]]:
@@ -138,9 +148,9 @@ def report_real(watched: Watched, parts: list[list[tuple[int, float]]], single: 
         print(f"  worker {n}: {len(done)} jobs, {sum(s for _, s in done):.1f} s of FFmpeg: parts {names}")
 
 
-def report(args, single: Run, runs: list[Run], assembly: float, parallel: list[Run], parallel_wall: float,
+def report(args, single: Run, runs: list[Run], assembly: Run, parallel: list[Run], parallel_wall: float,
            n_chunks: int) -> None:  # fmt: skip
-    chunked_cpu = sum(r.cpu for r in runs)
+    chunked_cpu = sum(r.cpu for r in runs) + assembly.cpu
     walls = [r.wall for r in runs]
     longest = max(walls)
     print(f"\n{args.minutes:g} min of {args.size}, {n_chunks} chunks of {args.chunk} s + the audio job, "
@@ -149,7 +159,7 @@ def report(args, single: Run, runs: list[Run], assembly: float, parallel: list[R
     film = args.minutes * 60
     rows = [
         ("single pass", single.wall, single.cpu),
-        ("chunked, one job at a time (+ assembly)", sum(walls) + assembly, chunked_cpu),
+        ("chunked, one job at a time (+ assembly)", sum(walls) + assembly.wall, chunked_cpu),
         ("chunked, two processes at a time", parallel_wall, sum(r.cpu for r in parallel)),
     ]
     for label, wall, cpu in rows:
@@ -157,11 +167,11 @@ def report(args, single: Run, runs: list[Run], assembly: float, parallel: list[R
     overhead = chunked_cpu / single.cpu
     print(f"\nCPU overhead of chunking: {overhead:.3f}x (target <= {TARGET_OVERHEAD}x: "
           f"{'met' if overhead <= TARGET_OVERHEAD else 'MISSED'})")  # fmt: skip
-    print(f"critical path (longest job + assembly): {longest + assembly:.1f} s "
-          f"(longest job {longest:.1f} s, assembly {assembly:.2f} s)")  # fmt: skip
+    print(f"critical path (longest job + assembly): {longest + assembly.wall:.1f} s "
+          f"(longest job {longest:.1f} s, assembly {assembly.wall:.2f} s, {assembly.cpu:.2f} s CPU)")  # fmt: skip
     print(f"\n{'workers':>8}{'projected wall s':>18}{'vs single pass':>16}")
     for n in (1, 2, 4, 8):
-        wall = projected(walls, n) + assembly
+        wall = projected(walls, n) + assembly.wall
         print(f"{n:>8}{wall:>18.1f}{single.wall / wall:>15.2f}x")
 
 

@@ -10,8 +10,16 @@ Why it joins without a seam:
   audio included, is also shifted by the same TS_OFFSET, so that no output ever has a negative timestamp:
   FFmpeg would otherwise move such an output (the first chunk, whose B-frames start below 0; the audio, whose
   AAC priming does) by its own amount, and the chunks or the audio would be off by a few frames.
-- Audio is encoded once for the whole film, as its own HLS rendition (an EXT-X-MEDIA audio group that every
-  video rendition names), so chunk boundaries cannot be heard. Video chunks carry no audio.
+- Audio is encoded once for the whole film (its own job), so chunk boundaries cannot be heard, and muxed into
+  every rendition's segments without re-encoding: the served output is laid out like a single pass's (each
+  rendition's `index.m3u8` carries picture and sound), because the existing frontend plays a rendition's
+  playlist directly, where an audio group named only by the master would leave it silent. The audio job
+  cuts its own segments every 4 s from its start, so audio segment n holds the sound of video segment n
+  (within one AAC frame); muxed segment n takes exactly those packets (the film's last one takes the rest),
+  so every audio packet is served once, in order, with its own timestamp: no gap, no overlap.
+- The chunk and audio jobs write into `parts/` (never served); `mux_ready` copies each segment into the
+  served folders once the picture of every rendition and its sound exist (`temp_file` publishes each part
+  segment only when whole, and muxed segments appear by rename), and the assembly removes `parts/`.
 - Input seeking (`-ss` before `-i`) decodes from the keyframe before the chunk's start and drops frames up to
   it, so each chunk holds exactly the frames of its interval; nothing is lost or doubled at a boundary
   (within a frame for sources with irregular timestamps).
@@ -25,10 +33,13 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import shutil
+import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import AUDIO_RENDITION, MediaInfo, Rung
+from videoflix.media import MediaInfo, Rung
 
 from . import hls
 from .hls import AUDIO_KBPS, SEGMENT_SECONDS
@@ -37,7 +48,9 @@ from .hls import AUDIO_KBPS, SEGMENT_SECONDS
 CHUNK_SECONDS = 60
 #: every output's timestamps start here (see the module's docstring)
 TS_OFFSET = 10.0
-AUDIO = AUDIO_RENDITION
+#: the jobs' own output, inside the film's output folder: `parts/<rendition>/`, `parts/audio/`
+PARTS = "parts"
+AUDIO = "audio"
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,8 @@ def plan_chunks(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chu
 def chunk_command(
     ffmpeg: str, source: Path, output: Path, info: MediaInfo, rungs: list[Rung], chunk: Chunk, preset: str
 ) -> list[str]:
-    """One chunk of the film in every rendition, video only: `<rendition>/<chunk playlist>` and its segments.
-    The first chunk also makes the thumbnail (taken within the first second)."""
+    """One chunk of the film in every rendition, video only: `parts/<rendition>/<chunk playlist>` and its
+    segments. The first chunk also makes the thumbnail (taken within the first second)."""
     thumbnail = chunk.index == 0
     argv = [*hls.ffmpeg_head(ffmpeg), "-ss", f"{chunk.start:.3f}", "-t", f"{chunk.length:.3f}", "-i", str(source)]
     argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail)]
@@ -81,9 +94,9 @@ def chunk_command(
         "-hls_playlist_type", "event",  # grows while the chunk is encoded (progressive playback), ended at the end
         "-hls_flags", "independent_segments+temp_file",
         "-start_number", str(chunk.first_segment),
-        "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
+        "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
         "-var_stream_map", " ".join(f"v:{i},name:{r.name}" for i, r in enumerate(rungs)),
-        str(output / "%v" / chunk.playlist),
+        str(output / PARTS / "%v" / chunk.playlist),
     ]  # fmt: skip
     if thumbnail:
         argv += [*hls.THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
@@ -91,16 +104,16 @@ def chunk_command(
 
 
 def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
-    """The whole film's audio, once, as the audio rendition: `audio/index.m3u8` and its segments."""
+    """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length."""
     return [
         *hls.ffmpeg_head(ffmpeg),
         "-i", str(source), "-map", "0:a:0", "-vn", *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
-        "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
+        "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
         "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
-        str(output / "%v" / "index.m3u8"),
+        str(output / PARTS / "%v" / "index.m3u8"),
     ]  # fmt: skip
 
 
@@ -114,8 +127,12 @@ def ended(playlist: Path) -> bool:
     return "#EXT-X-ENDLIST" in _read(playlist)
 
 
+def _seconds(extinf: str) -> float:
+    return float(re.match(r"#EXTINF:([\d.]+)", extinf).group(1))
+
+
 def media_playlist(entries: list[tuple[str, str]], final: bool) -> str:
-    durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
+    durations = [_seconds(line) for line, _ in entries]
     body = "".join(f"{line}\n{uri}\n" for line, uri in entries)
     kind = "VOD" if final else "EVENT"
     return (
@@ -126,23 +143,15 @@ def media_playlist(entries: list[tuple[str, str]], final: bool) -> str:
 
 
 def write_master(output: Path, info: MediaInfo, renditions: list[dict], growing: bool) -> None:
-    """`master.m3u8`: the renditions (name, width, height, bandwidth, average) and, when the film has sound,
-    the audio group every one of them names; `growing`: start at the beginning (hls.START_AT_BEGINNING)."""
-    audio = info.has_audio
-    audio_bits = AUDIO_KBPS * 1000 if audio else 0
+    """`master.m3u8`: the renditions (name, width, height, and bandwidth and average in bits per second of
+    their segments, sound included); `growing`: start at the beginning (hls.START_AT_BEGINNING)."""
+    codecs = "avc1.640028,mp4a.40.2" if info.has_audio else "avc1.640028"
     master = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"] + [hls.START_AT_BEGINNING] * growing
-    if audio:
-        master.append(
-            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,'
-            f'URI="{AUDIO}/index.m3u8"'
-        )
     for r in renditions:
-        codecs = "avc1.640028,mp4a.40.2" if audio else "avc1.640028"
-        attributes = f"BANDWIDTH={r['bandwidth'] + audio_bits},AVERAGE-BANDWIDTH={r['average'] + audio_bits}"
+        attributes = f"BANDWIDTH={r['bandwidth']},AVERAGE-BANDWIDTH={r['average']}"
         if r["width"]:
             attributes += f",RESOLUTION={r['width']}x{r['height']}"
-        attributes += f',CODECS="{codecs}"' + (f',AUDIO="{AUDIO}"' if audio else "")
-        master += [f"#EXT-X-STREAM-INF:{attributes}", f"{r['name']}/index.m3u8"]
+        master += [f'#EXT-X-STREAM-INF:{attributes},CODECS="{codecs}"', f"{r['name']}/index.m3u8"]
     hls.write_atomically(output / "master.m3u8", "\n".join(master) + "\n")
 
 
@@ -150,52 +159,130 @@ def _width(info: MediaInfo, rung: Rung) -> int | None:
     return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
 
 
-def publish_progress(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], done: set[int]) -> bool:
-    """Progressive playback of a chunked film: each rendition's `index.m3u8` as an EVENT playlist listing the
-    segments of the finished chunks from the first on, then those the next chunk (being encoded) has
-    published so far; the master once there is something to play. A playlist only ever grows (a chunk
-    encoded again after a failure starts its own playlist over: what was listed stays listed, its segments
-    are replaced whole by identical ones). Callers serialize calls for one output (the plan's lock).
-    Returns whether the film can be played: every rendition, and the audio, has a first segment."""
+def mux_ready(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> int:
+    """Serve every segment whose picture exists in every rendition and whose sound exists, and that is not
+    served yet (`mux_segment`); how many were. A segment waits while the audio job has not reached it.
+    Callers serialize calls for one output (the plan's lock)."""
+    audio_playlist = output / PARTS / AUDIO / "index.m3u8"
+    sound = [uri for _, uri in listed_segments(audio_playlist)] if info.has_audio else []
+    sound_ended = not info.has_audio or ended(audio_playlist)
+    muxed = 0
+    for chunk in chunks:
+        listed = [listed_segments(output / PARTS / r.name / chunk.playlist) for r in rungs]
+        count = min(len(entries) for entries in listed)
+        film_ends = chunk == chunks[-1] and all(ended(output / PARTS / r.name / chunk.playlist) for r in rungs)
+        for k, (_, name) in enumerate(listed[0][:count]):
+            if all((output / r.name / name).is_file() for r in rungs):
+                continue
+            number = chunk.first_segment + k
+            if film_ends and k == count - 1:  # the film's last segment: the rest of the sound
+                audio = sound[number:] if sound_ended else None
+            elif number < len(sound):
+                audio = [sound[number]]
+            else:  # not encoded yet, or the sound ended before the picture
+                audio = [] if sound_ended else None
+            if audio is None:
+                break  # the chunk's later segments wait for their sound too
+            mux_segment(ffmpeg, output, rungs, name, audio)
+            muxed += 1
+    return muxed
+
+
+def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: list[str]) -> None:
+    """Segment `name` of every rendition: its picture from `parts/<rendition>/` and the audio segments
+    `audio` (in order), copied without re-encoding into one MPEG-TS each, timestamps kept, each published
+    by rename (whole or not at all)."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-copyts"]
+    for rung in rungs:
+        argv += ["-i", str(output / PARTS / rung.name / name)]
+    if audio:  # several segments (the film's last) are read as one stream, byte after byte
+        argv += ["-i", "concat:" + "|".join(str(output / PARTS / AUDIO / a) for a in audio)]
+    token = uuid.uuid4().hex[:12]
+    partials = []
+    for i, rung in enumerate(rungs):
+        (output / rung.name).mkdir(exist_ok=True)
+        partials.append(output / rung.name / f"{name}.{token}.new")
+        sound = ["-map", f"{len(rungs)}:a:0"] if audio else []
+        argv += ["-map", f"{i}:v:0", *sound, "-c", "copy", "-f", "mpegts", str(partials[-1])]
+    try:
+        result = subprocess.run(  # noqa: S603 - our own ffmpeg, paths we created
+            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+        )
+        stderr, failed = result.stderr, result.returncode != 0
+    except subprocess.TimeoutExpired:
+        stderr, failed = "FFmpeg did not end within 120 s", True
+    if failed:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+        if fault := next((f for f in hls.STORAGE_FAULTS if f in stderr), None):
+            raise hls.StorageError(f"The output could not be written: {fault.lower()}.")
+        raise hls.TranscodeError(f"The film's parts could not be joined: {hls.summarize(stderr)}")
+    for partial, rung in zip(partials, rungs, strict=True):
+        partial.replace(output / rung.name / name)
+
+
+def publish_progress(
+    ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], done: set[int]
+) -> bool:
+    """Progressive playback of a chunked film: serve what can be (`mux_ready`), then write each rendition's
+    `index.m3u8` as an EVENT playlist listing the served segments of the finished chunks from the first on,
+    then those the next chunk (being encoded) has so far; the master once there is something to play. A
+    playlist only ever grows (a chunk encoded again after a failure starts its own playlist over: what was
+    served stays served). Callers serialize calls for one output (the plan's lock).
+    Returns whether the film can be played: every rendition has a first segment, with its sound."""
+    mux_ready(ffmpeg, output, info, rungs, chunks)
     playable = True
     for rung in rungs:
+        folder = output / rung.name
         entries: list[tuple[str, str]] = []
         for chunk in chunks:
-            entries += listed_segments(output / rung.name / chunk.playlist)
-            if chunk.index not in done:
+            listed = listed_segments(output / PARTS / rung.name / chunk.playlist)
+            served = served_prefix(folder, listed)
+            entries += served
+            if chunk.index not in done or len(served) < len(listed):
                 break  # a later chunk, finished or not, waits for this one
-        index = output / rung.name / "index.m3u8"
+        index = folder / "index.m3u8"
         if len(entries) > len(listed_segments(index)):
             hls.write_atomically(index, media_playlist(entries, final=False))
         playable = playable and index.exists()
-    if info.has_audio and not listed_segments(output / AUDIO / "index.m3u8"):
-        playable = False
     if playable and not (output / "master.m3u8").exists():
+        sound = AUDIO_KBPS * 1000 if info.has_audio else 0
         nominal = [
-            {"name": r.name, "width": _width(info, r), "height": r.height, "average": r.video_kbps * 1000,
-             "bandwidth": int(r.video_kbps * 1070)}
+            {"name": r.name, "width": _width(info, r), "height": r.height, "average": r.video_kbps * 1000 + sound,
+             "bandwidth": int(r.video_kbps * 1070) + sound}
             for r in rungs
         ]  # fmt: skip
         write_master(output, info, nominal, growing=True)
     return playable
 
 
-def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
-    """Join the chunks' playlists into each rendition's VOD `index.m3u8`, end the audio's playlist, and write
-    `master.m3u8` with the measured bandwidths. Returns the renditions as the master lists them. Every chunk
-    must be complete: a missing or unfinished chunk playlist raises FileNotFoundError or ValueError.
+def served_prefix(folder: Path, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The entries, from the first on, whose segment is served in `folder`."""
+    return list(itertools.takewhile(lambda entry: (folder / entry[1]).is_file(), entries))
+
+
+def assemble(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
+    """Serve the segments not served yet, write each rendition's VOD `index.m3u8` and `master.m3u8` with the
+    measured bandwidths, and remove `parts/`. Returns the renditions as the master lists them. Every chunk and
+    the audio must be complete: a missing or unfinished part raises ValueError.
     Idempotent: run again on an assembled output (a redelivered job), it only reads the master back."""
     if assembled(output, rungs):
+        shutil.rmtree(output / PARTS, ignore_errors=True)  # a worker that died right after the playlists
         return hls.master_renditions(output, rungs)
-    renditions = []
+    for rung in rungs:
+        for chunk in chunks:
+            if not ended(output / PARTS / rung.name / chunk.playlist):
+                raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
+    if info.has_audio and not ended(output / PARTS / AUDIO / "index.m3u8"):
+        raise ValueError("the audio is unfinished")
+    mux_ready(ffmpeg, output, info, rungs, chunks)
+    renditions, playlists = [], {}
     for rung in rungs:
         folder = output / rung.name
-        entries: list[tuple[str, str]] = []
-        for chunk in chunks:
-            if not ended(folder / chunk.playlist):
-                raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
-            entries += listed_segments(folder / chunk.playlist)
-        durations = [float(re.match(r"#EXTINF:([\d.]+)", line).group(1)) for line, _ in entries]
+        entries = [entry for c in chunks for entry in listed_segments(output / PARTS / rung.name / c.playlist)]
+        if missing := [uri for _, uri in entries if not (folder / uri).is_file()]:
+            raise ValueError(f"segments {', '.join(missing[:3])} of {rung.name} were not served")
+        durations = [_seconds(line) for line, _ in entries]
         sizes = [(folder / uri).stat().st_size for _, uri in entries]
         peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
         average = 8 * sum(sizes) / max(sum(durations), 0.1)
@@ -203,20 +290,11 @@ def assemble(output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chun
             {"name": rung.name, "width": _width(info, rung), "height": rung.height, "bandwidth": int(peak),
              "average": int(average)}
         )  # fmt: skip
-    if info.has_audio:
-        audio = output / AUDIO / "index.m3u8"
-        if not ended(audio):
-            raise ValueError("the audio is unfinished")
-        hls.write_atomically(audio, audio.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD"))
+        playlists[rung.name] = media_playlist(entries, final=True)
     write_master(output, info, renditions, growing=False)
     for rung in rungs:  # last: the rendition playlists are what marks the output assembled
-        hls.write_atomically(
-            output / rung.name / "index.m3u8",
-            media_playlist([e for c in chunks for e in listed_segments(output / rung.name / c.playlist)], final=True),
-        )
-    for rung in rungs:
-        for chunk in chunks:
-            (output / rung.name / chunk.playlist).unlink(missing_ok=True)
+        hls.write_atomically(output / rung.name / "index.m3u8", playlists[rung.name])
+    shutil.rmtree(output / PARTS, ignore_errors=True)
     return [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
 
 

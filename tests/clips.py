@@ -65,3 +65,15 @@ def audio_samples(path) -> int:
         capture_output=True, check=True,
     )  # fmt: skip
     return len(result.stdout) // 2
+
+
+def audio_frames(playlist) -> list[tuple[int, int]]:
+    """(presentation timestamp, samples) of every decoded audio frame at 48 kHz, as FFmpeg's HLS client reads
+    them: where the sound is continuous, each frame starts where the one before it ends."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(playlist), "-map", "0:a:0", "-f", "framecrc",
+         "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = [line.split(",") for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    return [(int(row[2]), int(row[3])) for row in rows]

@@ -141,10 +141,6 @@ class Rung:
 #: the renditions, lowest first (x264 veryfast: 1.0 / 2.8 / 5.0 Mbit/s)
 LADDER = (Rung("480p", 480, 1000), Rung("720p", 720, 2800), Rung("1080p", 1080, 5000))
 RESOLUTIONS = tuple(rung.name for rung in LADDER)
-#: the folder of a film's audio when it is its own rendition (chunked transcoding encodes it once, apart)
-AUDIO_RENDITION = "audio"
-#: every rendition folder an output may have: the ladder's and the audio's
-RENDITION_FOLDERS = (*RESOLUTIONS, AUDIO_RENDITION)
 
 
 def ladder_for(height: int | None) -> list[Rung]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pyramid.view import view_config
 
-from .media import RENDITION_FOLDERS, RESOLUTIONS
+from .media import RESOLUTIONS
 from .models import VideoStatus
 from .views.streaming import PLAYLIST, SEGMENT
 from .views.videos import OFFSET_MAX, PAGE_MAX
@@ -369,7 +369,7 @@ PATH_PARAMETERS = {
     "id": {"type": "integer", "minimum": 1},
     "uidb64": string(),
     "token": string(),
-    "resolution": string(enum=list(RENDITION_FOLDERS), description="a rendition, or `audio` (audio group)"),
+    "resolution": string(enum=list(RESOLUTIONS)),
     "segment": string(pattern=r"^\d{3,6}$"),
 }
 

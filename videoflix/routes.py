@@ -1,9 +1,9 @@
 """Every route of the API, one a line, grouped by resource. Paths are the existing frontend's."""
 
-from .media import RENDITION_FOLDERS
+from .media import RESOLUTIONS
 
-#: only the ladder's names (and the audio rendition's) match: anything else is 404 before a view runs
-RESOLUTION = "{resolution:" + "|".join(RENDITION_FOLDERS) + "}"
+#: only the ladder's names match: any other resolution is 404 before a view runs
+RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"
 
 
 def includeme(config) -> None:

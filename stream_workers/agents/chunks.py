@@ -7,8 +7,9 @@ they have begun); every other part is one job on the chunk topic, keyed by video
 film spread over the partitions and the workers owning them encode the film at once (by the key's hash: a
 worker may get more parts than another). Delivery is at least once, so a job is only run by the worker that
 claims it in PostgreSQL; a duplicate finds it running or done.
-While parts are encoded, the worker of each refreshes the film's EVENT playlists (the finished parts from the
-first on, then the segments the next one has so far): the film is `playable` as soon as the first part's first
+While parts are encoded, the worker of each serves the segments whose picture and sound both exist (muxed
+into each rendition's folder) and refreshes the film's EVENT playlists (the finished parts from the first
+on, then the segments the next one has so far): the film is `playable` as soon as the first part's first
 segments and the audio's exist, as with a single pass. The worker that finishes the last part assembles the
 VOD playlists and reports the video ready. A part that fails for a passing reason is run again alone; bad
 input, or a part failing TRANSCODE_MAX_ATTEMPTS times, fails the film, and the other parts' workers stop.
@@ -158,14 +159,20 @@ async def encode(job: ChunkJob, token: str) -> bool:
     last_sent = time.monotonic()
 
     def tick(seconds: float, speed: float | None, done: bool) -> tuple[list, bool]:
-        """Record the part's progress (or its end) and refresh the film's playlists, under the plan's lock."""
+        """Record the part's progress (or its end) and refresh the film's playlists, under the plan's lock.
+        A segment that cannot be served now does not undo the part: the next refresh, or the assembly, tries
+        it again."""
         with plans.locked(job.video_id) as conn:
             if done:
                 plans.complete(conn, job.video_id, job.part, token)
             else:
                 plans.beat(conn, job.video_id, job.part, token, seconds, speed)
             rows = plans.rows(conn, job.video_id)
-            playable = chunks.publish_progress(output, info, rungs, plan_chunks(rows), done_parts(rows))
+            try:
+                playable = chunks.publish_progress(ffmpeg, output, info, rungs, plan_chunks(rows), done_parts(rows))
+            except (hls.TranscodeError, OSError) as exc:
+                log.warning("video %s: segments not served yet: %s", job.video_id, exc)
+                playable = False
         return rows, playable
 
     async def on_progress(parser: hls.ProgressParser) -> None:
@@ -266,6 +273,7 @@ async def finish(job: ChunkJob) -> None:
     redeliveries) finds the output assembled and reports the same."""
     info, rungs = media(job)
     output = settings.media_root / job.output
+    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
 
     def assemble() -> list[dict] | None:
         with plans.locked(job.video_id) as conn:
@@ -274,7 +282,7 @@ async def finish(job: ChunkJob) -> None:
                 return None
             if video_status(job.video_id) == VideoStatus.READY:
                 return None
-            renditions = chunks.assemble(output, info, rungs, plan_chunks(rows))
+            renditions = chunks.assemble(ffmpeg, output, info, rungs, plan_chunks(rows))
             hls.check_output(output, rungs)
             return renditions
 

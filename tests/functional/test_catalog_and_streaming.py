@@ -286,17 +286,18 @@ def test_playable_videos_are_listed_on_request_and_streamed_while_they_grow(view
                       status=304)  # fmt: skip
 
 
-def test_the_audio_rendition_of_a_chunked_output_is_served(viewer, dbsession, app_settings):
-    """Chunked outputs carry the film's audio as its own rendition (`audio/`), which the master names."""
+def test_a_chunked_outputs_work_folders_are_not_served(viewer, dbsession, app_settings):
+    """A chunked film's jobs write into `parts/` (the audio in `parts/audio/`): only the renditions' folders,
+    which carry picture and sound, are served."""
     folder = Path(app_settings["videoflix.media_root"]) / "videos" / "chunked" / "hls-1"
-    (folder / "audio").mkdir(parents=True)
-    (folder / "audio" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n")
-    (folder / "audio" / "000.ts").write_bytes(b"\x47" + b"\0" * 187)
+    for name in ("480p", "parts/480p", "parts/audio", "audio"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n")
+        (folder / name / "000.ts").write_bytes(b"\x47" + b"\0" * 187)
     video = Video(title="Chunked", status=VideoStatus.READY, source_path="x", hls_path="videos/chunked/hls-1")
     dbsession.add(video)
     dbsession.commit()
 
-    playlist = viewer.get(f"/api/video/{video.id}/audio/index.m3u8", status=200)
-    assert playlist.content_type == "application/vnd.apple.mpegurl" and b"000.ts" in playlist.body
-    assert viewer.get(f"/api/video/{video.id}/audio/000.ts", status=200).body[:1] == b"\x47"
-    viewer.get(f"/api/video/{video.id}/subtitles/index.m3u8", status=404)  # other folders stay unreachable
+    assert viewer.get(f"/api/video/{video.id}/480p/000.ts", status=200).body[:1] == b"\x47"
+    for path in ("parts/480p/000.ts", "parts/audio/index.m3u8", "audio/index.m3u8", "audio/000.ts"):
+        viewer.get(f"/api/video/{video.id}/{path}", status=404)

@@ -35,7 +35,8 @@ def player_page(pipeline, site: str, video_id: int, login: bool = True) -> str:
 
 
 async def play(url: str, profile: Path, screenshot: Path, seconds: float = 30.0, until: float = 2.5) -> dict:
-    """Open the player page; wait until playback passes `until` seconds (or a fatal error, or `seconds`)."""
+    """Open the player page; wait until playback passes `until` seconds or ends (or a fatal error, or
+    `seconds`)."""
     async with Browser(profile) as browser:
         await browser.goto(url)
         deadline = time.monotonic() + seconds
@@ -44,7 +45,7 @@ async def play(url: str, profile: Path, screenshot: Path, seconds: float = 30.0,
             await asyncio.sleep(0.5)
             result = await browser.evaluate("window.result") or {}
             fatal = any(e.get("fatal") or "play" in e or "script" in e for e in result.get("errors", []))
-            if result.get("currentTime", 0) > until or fatal:
+            if result.get("currentTime", 0) > until or result.get("ended") or fatal:
                 break
         await browser.screenshot(screenshot)
         return result

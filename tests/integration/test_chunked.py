@@ -1,7 +1,8 @@
 """Chunked transcoding through the real parts: a film long enough (72 s; the session's workers chunk from
 66 s on, in 8 s parts) is planned by one worker, its parts and its audio are encoded by both workers through
 the `videos.chunks` topic, it is playable while they work, the last worker to finish assembles it, and the
-output decodes end to end with every source frame once and the whole audio."""
+output decodes end to end with every source frame once and the whole audio without a gap, through the master
+and through a rendition's playlist (the existing frontend's way), in FFmpeg's HLS client and in hls.js."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from stream_workers import hls
 from videoflix.media import ladder_for
 
-from ..clips import audio_samples, video_timestamps
+from ..clips import audio_frames, audio_samples, video_timestamps
 from .browser import chromium_path
 from .test_progressive import fetch
 
@@ -66,19 +67,24 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
 
     output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     hls.check_output(output, ladder_for(720))
-    assert not list(output.glob("*/chunk-*")) and not list(output.glob("**/*.new"))
+    assert sorted(p.name for p in output.iterdir()) == ["480p", "720p", "master.m3u8", "thumbnail.jpg"]
+    assert not list(output.glob("**/*.new"))
     code, master = fetch(client, f"/video/{video_id}/master.m3u8")
-    assert code == 200 and b'AUDIO="audio"' in master and b"EXT-X-START" not in master
+    assert code == 200 and b"EXT-X-START" not in master
+    assert b"TYPE=AUDIO" not in master and master.count(b'CODECS="avc1.640028,mp4a.40.2"') == 2  # sound muxed in
     for name in ("480p", "720p"):
         playlist = (output / name / "index.m3u8").read_text()
         durations = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist)]
         assert durations == pytest.approx([4.0] * 18, abs=0.01) and "#EXT-X-PLAYLIST-TYPE:VOD" in playlist
 
     source = media_files["film"]
-    frames = video_timestamps(output / "master.m3u8")  # FFmpeg's HLS client, through the master
-    assert len(frames) == len(video_timestamps(source)) == 72 * 30
-    assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at the 8 part boundaries
-    assert abs(audio_samples(output / "master.m3u8") - audio_samples(source)) <= 2048
+    for entry in (output / "master.m3u8", output / "720p" / "index.m3u8"):  # FFmpeg's HLS client
+        frames = video_timestamps(entry)
+        assert len(frames) == len(video_timestamps(source)) == 72 * 30
+        assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at the 8 part boundaries
+        assert abs(audio_samples(entry) - audio_samples(source)) <= 2048
+        sound = audio_frames(entry)
+        assert [(a, b) for a, b in itertools.pairwise(sound) if a[0] + a[1] != b[0]] == []  # no gap, no overlap
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -93,6 +99,14 @@ def test_hls_js_plays_a_chunked_film_across_part_boundaries(pipeline, media_file
     page = player_page(pipeline, frontend_site, video_id)
     result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "chunked.png", seconds=60, until=17.0))
     assert result["currentTime"] > 17.0 and problems(result["errors"]) == [], result  # two part boundaries
-    assert result["audioTracks"] == 1
+    assert result["tracks"] == ["audio", "video"], result
     final, _ = watch(pipeline, client, video_id)
     assert final["status"] == "ready"
+
+    # the assembled film end to end (4x speed), the existing frontend's way (a rendition's playlist): hls.js
+    # reaches its end with sound and no error or stall, and the length it reads is the source's within a frame
+    # per part
+    page += "&path=480p/index.m3u8&rate=4"
+    whole = asyncio.run(play(page, tmp_path / "vod", tmp_path / "chunked-end.png", seconds=120, until=1e9))
+    assert whole["ended"] and problems(whole["errors"]) == [] and whole["tracks"] == ["audio", "video"], whole
+    assert whole["duration"] == pytest.approx(72.0, abs=PARTS / 30), whole

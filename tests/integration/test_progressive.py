@@ -62,6 +62,9 @@ def test_a_video_is_watchable_while_it_transcodes(pipeline, media_files):
     code, playlist = fetch(client, f"/video/{video_id}/480p/index.m3u8")
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist.decode() and playlist.decode().rstrip().endswith("#EXT-X-ENDLIST")
     assert playlist.decode().count(".ts") == 15  # 60 s in 4 s segments
+    # shorter than CHUNKED_MIN_SECONDS: one pass, its audio muxed into every rendition (no audio group)
+    code, master = fetch(client, f"/video/{video_id}/master.m3u8")
+    assert code == 200 and b"TYPE=AUDIO" not in master and b"#EXT-X-STREAM-INF" in master
     print(f"\nplayable {playable_after:.1f} s after the upload began")
 
 
