@@ -159,14 +159,13 @@ def _width(info: MediaInfo, rung: Rung) -> int | None:
     return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
 
 
-def mux_ready(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> int:
+def mux_ready(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> None:
     """Serve every segment whose picture exists in every rendition and whose sound exists, and that is not
-    served yet (`mux_segment`); how many were. A segment waits while the audio job has not reached it.
+    served yet (`mux_segment`). A segment waits while the audio job has not reached it.
     Callers serialize calls for one output (the plan's lock)."""
     audio_playlist = output / PARTS / AUDIO / "index.m3u8"
     sound = [uri for _, uri in listed_segments(audio_playlist)] if info.has_audio else []
     sound_ended = not info.has_audio or ended(audio_playlist)
-    muxed = 0
     for chunk in chunks:
         listed = [listed_segments(output / PARTS / r.name / chunk.playlist) for r in rungs]
         count = min(len(entries) for entries in listed)
@@ -184,8 +183,6 @@ def mux_ready(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chu
             if audio is None:
                 break  # the chunk's later segments wait for their sound too
             mux_segment(ffmpeg, output, rungs, name, audio)
-            muxed += 1
-    return muxed
 
 
 def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: list[str]) -> None:
@@ -214,8 +211,8 @@ def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: 
     if failed:
         for partial in partials:
             partial.unlink(missing_ok=True)
-        if fault := next((f for f in hls.STORAGE_FAULTS if f in stderr), None):
-            raise hls.StorageError(f"The output could not be written: {fault.lower()}.")
+        if storage := hls.storage_error(stderr):
+            raise storage
         raise hls.TranscodeError(f"The film's parts could not be joined: {hls.summarize(stderr)}")
     for partial, rung in zip(partials, rungs, strict=True):
         partial.replace(output / rung.name / name)
@@ -295,6 +292,8 @@ def assemble(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chun
     for rung in rungs:  # last: the rendition playlists are what marks the output assembled
         hls.write_atomically(output / rung.name / "index.m3u8", playlists[rung.name])
     shutil.rmtree(output / PARTS, ignore_errors=True)
+    for partial in output.glob("*/*.new"):  # left by a worker killed while it served a segment
+        partial.unlink(missing_ok=True)
     return [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
 
 

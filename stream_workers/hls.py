@@ -208,14 +208,21 @@ async def run_ffmpeg(
             await asyncio.wait_for(errors, 5)
     stderr = stderr_tail.decode("utf-8", "replace")
     if proc.returncode != 0:
-        fault = next((f for f in STORAGE_FAULTS if f in stderr), None)
-        if fault:
-            raise StorageError(f"The output could not be written: {fault.lower()}. FFmpeg said: {summarize(stderr)}")
+        if storage := storage_error(stderr):
+            raise storage
         raise TranscodeError(
             "The video could not be decoded; the file may be damaged or use an unsupported codec. "
             f"FFmpeg said: {summarize(stderr)}"
         )
     return RunResult(parser.out_seconds, stderr, time.monotonic() - started)
+
+
+def storage_error(stderr: str) -> StorageError | None:
+    """The error to raise when FFmpeg's messages blame the storage (STORAGE_FAULTS), else None."""
+    fault = next((f for f in STORAGE_FAULTS if f in stderr), None)
+    if fault is None:
+        return None
+    return StorageError(f"The output could not be written: {fault.lower()}. FFmpeg said: {summarize(stderr)}")
 
 
 def summarize(stderr: str) -> str:
