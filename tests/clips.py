@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
@@ -67,13 +68,14 @@ def audio_samples(path) -> int:
     return len(result.stdout) // 2
 
 
-def audio_frames(playlist) -> list[tuple[int, int]]:
-    """(presentation timestamp, samples) of every decoded audio frame at 48 kHz, as FFmpeg's HLS client reads
-    them: where the sound is continuous, each frame starts where the one before it ends."""
+def audio_gaps(playlist) -> list[float]:
+    """Seconds between the end of each decoded audio frame and the start of the next where they differ (a gap
+    > 0, an overlap < 0), as FFmpeg's HLS client reads them: [] for sound that runs on without a break."""
     result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(playlist), "-map", "0:a:0", "-f", "framecrc",
-         "-"],
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(playlist), "-map", "0:a:0", "-ar", "48000",
+         "-f", "framecrc", "-"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     rows = [line.split(",") for line in result.stdout.splitlines() if line and not line.startswith("#")]
-    return [(int(row[2]), int(row[3])) for row in rows]
+    frames = [(int(row[2]), int(row[3])) for row in rows]  # (start, samples) at 48 kHz
+    return [(b[0] - a[0] - a[1]) / 48000 for a, b in itertools.pairwise(frames) if a[0] + a[1] != b[0]]
