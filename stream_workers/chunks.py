@@ -213,7 +213,8 @@ def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: 
             partial.unlink(missing_ok=True)
         if storage := hls.storage_error(stderr):
             raise storage
-        raise hls.TranscodeError(f"The film's parts could not be joined: {hls.summarize(stderr)}")
+        said = hls.summarize(stderr.replace(f"{output}/", ""))  # the operator sees it: no server paths
+        raise hls.TranscodeError(f"The film's parts could not be joined at segment {name}: {said}")
     for partial, rung in zip(partials, rungs, strict=True):
         partial.replace(output / rung.name / name)
 

@@ -187,7 +187,14 @@ async def encode(job: ChunkJob, token: str) -> bool:
             await report_progress(job, info, rungs, rows, playable)
 
     started = time.monotonic()
-    await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+    result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+    if job.part != AUDIO_PART and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
+        # the picture ended early: a file cut short whose header still claims the whole length (a later part
+        # would only make an empty segment)
+        raise hls.TranscodeError(
+            f"The picture ends at about {job.start + result.out_seconds:.0f} s although the file says it lasts "
+            f"{info.duration:.0f} s: the file may be truncated or damaged."
+        )
     rows, playable = await until_done(tick, 0.0, None, True, what="recording a finished part")
     await report_progress(job, info, rungs, rows, playable)
     log.info("video %s part %s encoded in %.1f s", job.video_id, job.part, time.monotonic() - started)

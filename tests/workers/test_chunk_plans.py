@@ -111,10 +111,10 @@ def test_the_last_part_to_finish_is_known_exactly_once_when_two_finish_together(
     assert sorted(last) == [False, True]
 
 
-def stored_clip(media, video: int):
-    """A 12 s clip stored as the video's source, as an upload leaves it."""
+def stored_clip(media, video: int, seconds: float = 12):
+    """A clip stored as the video's source, as an upload leaves it."""
     (media / "videos" / str(video)).mkdir(parents=True)
-    return make_clip(media / "videos" / str(video) / "source.mp4", seconds=12, size="640x360", rate=30)
+    return make_clip(media / "videos" / str(video) / "source.mp4", seconds=seconds, size="640x360", rate=30)
 
 
 @pytest.fixture
@@ -202,3 +202,32 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
     [(_, result)] = fake_topics["processed"].sent  # the first part to fail reports; the others stop quietly
     assert result.status == "failed" and "could not be decoded" in result.error
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
+
+
+def test_a_film_cut_short_fails_once_with_a_reason_that_says_so(plan_db, engine, fake_topics, monkeypatch, tmp_path):
+    """A long upload cut short keeps a header that claims its whole length (the index comes first): the parts
+    past its end have no picture, and the film fails at the first of them, saying why, not at the assembly."""
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video, seconds=24)
+    source.write_bytes(source.read_bytes()[: source.stat().st_size * 4 // 10])  # about 10 s of 24 left
+    eager = dataclasses.replace(chunk_agent.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
+    for module in (chunk_agent, transcode):
+        monkeypatch.setattr(module, "settings", eager)
+    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    info = probe(source)
+    assert info.duration == pytest.approx(24, abs=0.1)  # what the header claims
+    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+
+    async def pipeline() -> None:
+        await chunk_agent.plan(event, info, media / "videos" / str(video))
+        for _, job in list(fake_topics["chunks"].sent):
+            await chunk_agent.handle(job.asdict())
+
+    asyncio.run(pipeline())
+
+    [(_, result)] = fake_topics["processed"].sent
+    assert result.status == "failed" and "truncated" in result.error, result.error
+    assert str(media) not in result.error  # no server path in what the operator reads
+    assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
+    assert fake_topics["dead_letter"].sent == []  # a permanent failure: nothing to run again
