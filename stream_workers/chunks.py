@@ -159,15 +159,26 @@ def _width(info: MediaInfo, rung: Rung) -> int | None:
     return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
 
 
-def mux_ready(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> None:
+#: per rendition, per chunk (in the plan's order), the segments the chunk's part playlist lists
+PartSegments = dict[str, list[list[tuple[str, str]]]]
+
+
+def part_segments(output: Path, rungs: list[Rung], chunks: list[Chunk]) -> PartSegments:
+    """What the chunk jobs have written so far, read once for `mux_ready` and the playlists built after it."""
+    return {r.name: [listed_segments(output / PARTS / r.name / c.playlist) for c in chunks] for r in rungs}
+
+
+def mux_ready(
+    ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], parts: PartSegments
+) -> None:
     """Serve every segment whose picture exists in every rendition and whose sound exists, and that is not
     served yet (`mux_segment`). A segment waits while the audio job has not reached it.
     Callers serialize calls for one output (the plan's lock)."""
     audio_playlist = output / PARTS / AUDIO / "index.m3u8"
     sound = [uri for _, uri in listed_segments(audio_playlist)] if info.has_audio else []
     sound_ended = not info.has_audio or ended(audio_playlist)
-    for chunk in chunks:
-        listed = [listed_segments(output / PARTS / r.name / chunk.playlist) for r in rungs]
+    for i, chunk in enumerate(chunks):
+        listed = [parts[r.name][i] for r in rungs]
         count = min(len(entries) for entries in listed)
         film_ends = chunk == chunks[-1] and all(ended(output / PARTS / r.name / chunk.playlist) for r in rungs)
         for k, (_, name) in enumerate(listed[0][:count]):
@@ -228,13 +239,13 @@ def publish_progress(
     playlist only ever grows (a chunk encoded again after a failure starts its own playlist over: what was
     served stays served). Callers serialize calls for one output (the plan's lock).
     Returns whether the film can be played: every rendition has a first segment, with its sound."""
-    mux_ready(ffmpeg, output, info, rungs, chunks)
+    parts = part_segments(output, rungs, chunks)
+    mux_ready(ffmpeg, output, info, rungs, chunks, parts)
     playable = True
     for rung in rungs:
         folder = output / rung.name
         entries: list[tuple[str, str]] = []
-        for chunk in chunks:
-            listed = listed_segments(output / PARTS / rung.name / chunk.playlist)
+        for chunk, listed in zip(chunks, parts[rung.name], strict=True):
             served = served_prefix(folder, listed)
             entries += served
             if chunk.index not in done or len(served) < len(listed):
@@ -273,11 +284,12 @@ def assemble(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chun
                 raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
     if info.has_audio and not ended(output / PARTS / AUDIO / "index.m3u8"):
         raise ValueError("the audio is unfinished")
-    mux_ready(ffmpeg, output, info, rungs, chunks)
+    parts = part_segments(output, rungs, chunks)
+    mux_ready(ffmpeg, output, info, rungs, chunks, parts)
     renditions, playlists = [], {}
     for rung in rungs:
         folder = output / rung.name
-        entries = [entry for c in chunks for entry in listed_segments(output / PARTS / rung.name / c.playlist)]
+        entries = [entry for listed in parts[rung.name] for entry in listed]
         if missing := [uri for _, uri in entries if not (folder / uri).is_file()]:
             raise ValueError(f"segments {', '.join(missing[:3])} of {rung.name} were not served")
         durations = [_seconds(line) for line, _ in entries]
