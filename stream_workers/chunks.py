@@ -14,9 +14,11 @@ Why it joins without a seam:
   every rendition's segments without re-encoding: the served output is laid out like a single pass's (each
   rendition's `index.m3u8` carries picture and sound), because the existing frontend plays a rendition's
   playlist directly, where an audio group named only by the master would leave it silent. The audio job
-  cuts its own segments every 4 s from its start, so audio segment n holds the sound of video segment n
-  (within one AAC frame); muxed segment n takes exactly those packets (the film's last one takes the rest),
-  so every audio packet is served once, in order, with its own timestamp: no gap, no overlap.
+  cuts its own segments every 4 s from its start, and starts where the picture does (a sound that starts
+  later, as in a file cut from a longer recording, is preceded by silence: `aresample=first_pts=0`), so audio
+  segment n holds the sound of video segment n (within one AAC frame); muxed segment n takes exactly those
+  packets (the film's last one takes the rest), so every audio packet is served once, in order, with its own
+  timestamp: no gap, no overlap.
 - The chunk and audio jobs write into `parts/` (never served); `mux_ready` copies each segment into the
   served folders once the picture of every rendition and its sound exist (`temp_file` publishes each part
   segment only when whole, and muxed segments appear by rename), and the assembly removes `parts/`.
@@ -104,10 +106,11 @@ def chunk_command(
 
 
 def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
-    """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length."""
+    """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length
+    from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`)."""
     return [
         *hls.ffmpeg_head(ffmpeg),
-        "-i", str(source), "-map", "0:a:0", "-vn", *hls.AUDIO_OPTIONS,
+        "-i", str(source), "-map", "0:a:0", "-vn", "-af", "aresample=async=1:first_pts=0", *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",

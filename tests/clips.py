@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 from videoflix.media import ffmpeg_exe
@@ -22,10 +24,13 @@ def make_clip(
     audio: bool = True,
     extra: list[str] | None = None,
     preset: str = "ultrafast",
+    audio_delay: float = 0.0,
 ) -> Path:
-    """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front."""
+    """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front; `audio_delay`: the
+    sound starts that many seconds after the picture (as in files cut from a longer recording)."""
     argv = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
     if audio:
+        argv += ["-itsoffset", str(audio_delay)] * bool(audio_delay)
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"]
     if audio:
@@ -79,3 +84,40 @@ def audio_gaps(playlist) -> list[float]:
     rows = [line.split(",") for line in result.stdout.splitlines() if line and not line.startswith("#")]
     frames = [(int(row[2]), int(row[3])) for row in rows]  # (start, samples) at 48 kHz
     return [(b[0] - a[0] - a[1]) / 48000 for a, b in itertools.pairwise(frames) if a[0] + a[1] != b[0]]
+
+
+def stream_starts(segment: Path) -> dict[str, float]:
+    """The timestamp (seconds, as muxed) of each stream's first packet in a segment: {"video": ..., "audio": ...}."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-copyts", "-i", str(segment), "-c", "copy",
+         "-f", "framecrc", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    kinds = dict(re.findall(r"^#media_type (\d+): (\w+)", result.stdout, re.M))
+    bases = {k: Fraction(v) for k, v in re.findall(r"^#tb (\d+): (\d+/\d+)", result.stdout, re.M)}
+    starts: dict[str, float] = {}
+    for line in result.stdout.splitlines():
+        if line and not line.startswith("#"):
+            index, _, pts = (field.strip() for field in line.split(",")[:3])
+            starts.setdefault(kinds[index], float(int(pts) * bases[index]))
+    return starts
+
+
+def sound_onset(path) -> float:
+    """Seconds from the first picture to the first sound heard (the end of any silence the audio starts with):
+    where a tone that starts late is heard, on the picture's timeline."""
+    graph = (
+        "[0:v:0]trim=end_frame=1,showinfo[v];[0:a:0]asplit[a0][a1];[a0]atrim=end_sample=1,ashowinfo[a];"
+        "[a1]silencedetect=n=-30dB:d=0.05[s]"
+    )
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-copyts", "-i", str(path), "-filter_complex", graph,
+         *itertools.chain.from_iterable(("-map", f"[{label}]") for label in "vas"), "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    picture = float(re.search(r"Parsed_showinfo.*?pts_time:\s*([\d.]+)", result.stderr).group(1))
+    sound = float(re.search(r"Parsed_ashowinfo.*?pts_time:\s*([\d.]+)", result.stderr).group(1))
+    silence = re.search(r"silence_start: ([\d.]+)\n.*?silence_end: ([\d.]+)", result.stderr, re.S)
+    if silence and float(silence.group(1)) <= sound + 0.05:  # the audio starts with silence
+        sound = float(silence.group(2))
+    return sound - picture

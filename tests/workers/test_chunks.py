@@ -15,7 +15,7 @@ import pytest
 from stream_workers import chunks, hls
 from videoflix.media import MediaInfo, ffmpeg_exe, probe
 
-from ..clips import audio_gaps, audio_samples, make_clip, video_timestamps
+from ..clips import audio_gaps, audio_samples, make_clip, sound_onset, stream_starts, video_timestamps
 
 
 def test_plan_cuts_at_fixed_times():
@@ -39,8 +39,8 @@ class Film:
     ffmpeg: str = dataclasses.field(default_factory=ffmpeg_exe)
 
     @classmethod
-    def make(cls, folder: Path, seconds: float) -> Film:
-        source = make_clip(folder / "film.mp4", seconds=seconds, size="640x360", rate=30)
+    def make(cls, folder: Path, seconds: float, audio_delay: float = 0.0) -> Film:
+        source = make_clip(folder / "film.mp4", seconds=seconds, size="640x360", rate=30, audio_delay=audio_delay)
         info = probe(source)
         return cls(source, folder / "out", info, hls.plan(info), chunks.plan_chunks(info.duration, chunk_seconds=8))
 
@@ -96,3 +96,19 @@ def test_a_segment_served_without_its_sound_would_be_heard(tmp_path):
     chunks.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
     chunks.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
     assert audio_gaps(film.out / "480p" / "index.m3u8") == [pytest.approx(4.0, abs=0.05)]
+
+
+def test_sound_that_starts_after_the_picture_is_cut_with_it(tmp_path):
+    """A film whose sound starts 1.5 s after its picture (cut from a longer recording): each segment carries
+    the sound of its own 4 s (the audio job pads the start with silence; without it, each segment's sound
+    would run 1.5 s into the next one's time, and a player that seeks to a segment would have no sound for its
+    first 1.5 s), and the sound is still heard 1.5 s after the first picture."""
+    film = Film.make(tmp_path, seconds=14, audio_delay=1.5)
+    film.encode(film.plan, audio=True)
+    chunks.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
+    playlist = film.out / "480p" / "index.m3u8"
+    for segment in sorted((film.out / "480p").glob("*.ts")):
+        starts = stream_starts(segment)
+        assert starts["audio"] == pytest.approx(starts["video"], abs=0.025), segment.name  # within an AAC frame
+    assert sound_onset(playlist) == pytest.approx(sound_onset(film.source), abs=0.03)
+    assert audio_gaps(playlist) == []
