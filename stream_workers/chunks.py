@@ -130,6 +130,12 @@ def ended(playlist: Path) -> bool:
     return "#EXT-X-ENDLIST" in _read(playlist)
 
 
+def sound_seconds(output: Path) -> float | None:
+    """How long the film's sound is, on the picture's timeline, once the audio job has ended (None before)."""
+    playlist = output / PARTS / AUDIO / "index.m3u8"
+    return sum(_seconds(line) for line, _ in listed_segments(playlist)) if ended(playlist) else None
+
+
 def _seconds(extinf: str) -> float:
     return float(re.match(r"#EXTINF:([\d.]+)", extinf).group(1))
 

@@ -25,16 +25,19 @@ def make_clip(
     extra: list[str] | None = None,
     preset: str = "ultrafast",
     audio_delay: float = 0.0,
+    picture_seconds: float | None = None,
 ) -> Path:
     """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front; `audio_delay`: the
-    sound starts that many seconds after the picture (as in files cut from a longer recording)."""
-    argv = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+    sound starts that many seconds after the picture (as in files cut from a longer recording);
+    `picture_seconds`: the picture ends there while the sound runs on to `seconds`."""
+    picture = f":duration={picture_seconds}" if picture_seconds else ""
+    argv = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}{picture}"]
     if audio:
         argv += ["-itsoffset", str(audio_delay)] * bool(audio_delay)
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"]
     if audio:
-        argv += ["-c:a", "aac", "-shortest"]
+        argv += ["-c:a", "aac"] + ["-shortest"] * (picture_seconds is None)
     ffmpeg(*argv, *(extra or []), "-movflags", "+faststart", str(path), timeout=max(120.0, 2.0 * seconds))
     return path
 

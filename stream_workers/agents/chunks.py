@@ -189,16 +189,28 @@ async def encode(job: ChunkJob, token: str) -> bool:
     started = time.monotonic()
     result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
     if job.part != AUDIO_PART and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
-        # the picture ended early: a file cut short whose header still claims the whole length (a later part
-        # would only make an empty segment)
-        raise hls.TranscodeError(
-            f"The picture ends at about {job.start + result.out_seconds:.0f} s although the file says it lasts "
-            f"{info.duration:.0f} s: the file may be truncated or damaged."
-        )
+        raise hls.TranscodeError(picture_ends_early(info, output, job.start + result.out_seconds))
     rows, playable = await until_done(tick, 0.0, None, True, what="recording a finished part")
     await report_progress(job, info, rungs, rows, playable)
     log.info("video %s part %s encoded in %.1f s", job.video_id, job.part, time.monotonic() - started)
     return all(row.state == "done" for row in rows)
+
+
+def picture_ends_early(info: MediaInfo, output: Path, picture_end: float) -> str:
+    """Why a film whose picture ends before the length its file claims cannot be chunked: either its sound
+    runs on (a whole file; the later parts would have no picture to cut) or the file was cut short (its
+    header, written first, still claims the whole length). The audio job, far faster than a video part and
+    started with the first one, has almost always ended by now and tells which."""
+    sound = chunks.sound_seconds(output) if info.has_audio else None
+    if sound is not None and sound >= info.duration - hls.SEGMENT_SECONDS:
+        return (
+            f"The picture ends at about {picture_end:.0f} s but the sound runs on to {sound:.0f} s: a film this "
+            "long is encoded in parts, which needs a picture as long as the sound; export it so."
+        )
+    return (
+        f"The picture ends at about {picture_end:.0f} s although the file says it lasts {info.duration:.0f} s: "
+        "the file may be truncated or damaged."
+    )
 
 
 def done_parts(rows) -> set[int]:

@@ -111,10 +111,10 @@ def test_the_last_part_to_finish_is_known_exactly_once_when_two_finish_together(
     assert sorted(last) == [False, True]
 
 
-def stored_clip(media, video: int, seconds: float = 12):
-    """A clip stored as the video's source, as an upload leaves it."""
+def stored_clip(media, video: int, seconds: float = 12, **options):
+    """A clip stored as the video's source, as an upload leaves it (`options`: make_clip's)."""
     (media / "videos" / str(video)).mkdir(parents=True)
-    return make_clip(media / "videos" / str(video) / "source.mp4", seconds=seconds, size="640x360", rate=30)
+    return make_clip(media / "videos" / str(video) / "source.mp4", seconds=seconds, size="640x360", rate=30, **options)
 
 
 @pytest.fixture
@@ -204,6 +204,25 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
 
 
+def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
+    """Plan the stored film in 8 s parts and run every job on this worker, through PostgreSQL and FFmpeg (the
+    planner's part 0 and audio first, at once, then the topic's jobs in order); the processed event."""
+    eager = dataclasses.replace(chunk_agent.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
+    for module in (chunk_agent, transcode):
+        monkeypatch.setattr(module, "settings", eager)
+    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+
+    async def pipeline() -> None:
+        await chunk_agent.plan(event, probe(source), media / "videos" / str(video))
+        for _, job in list(fake_topics["chunks"].sent):
+            await chunk_agent.handle(job.asdict())
+
+    asyncio.run(pipeline())
+    [(_, result)] = fake_topics["processed"].sent
+    return result
+
+
 def test_a_film_cut_short_fails_once_with_a_reason_that_says_so(plan_db, engine, fake_topics, monkeypatch, tmp_path):
     """A long upload cut short keeps a header that claims its whole length (the index comes first): the parts
     past its end have no picture, and the film fails at the first of them, saying why, not at the assembly."""
@@ -211,23 +230,26 @@ def test_a_film_cut_short_fails_once_with_a_reason_that_says_so(plan_db, engine,
     media = tmp_path / "media"
     source = stored_clip(media, video, seconds=24)
     source.write_bytes(source.read_bytes()[: source.stat().st_size * 4 // 10])  # about 10 s of 24 left
-    eager = dataclasses.replace(chunk_agent.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
-    for module in (chunk_agent, transcode):
-        monkeypatch.setattr(module, "settings", eager)
-    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
-    info = probe(source)
-    assert info.duration == pytest.approx(24, abs=0.1)  # what the header claims
-    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+    assert probe(source).duration == pytest.approx(24, abs=0.1)  # what the header claims
 
-    async def pipeline() -> None:
-        await chunk_agent.plan(event, info, media / "videos" / str(video))
-        for _, job in list(fake_topics["chunks"].sent):
-            await chunk_agent.handle(job.asdict())
-
-    asyncio.run(pipeline())
-
-    [(_, result)] = fake_topics["processed"].sent
+    result = run_chunked(media, video, source, fake_topics, monkeypatch)
     assert result.status == "failed" and "truncated" in result.error, result.error
     assert str(media) not in result.error  # no server path in what the operator reads
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
     assert fake_topics["dead_letter"].sent == []  # a permanent failure: nothing to run again
+
+
+def test_a_film_whose_sound_outlasts_its_picture_fails_saying_so_not_truncated(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    """Whole, but its picture ends at 10 s and its sound runs on to 24 s: the operator is told that, not to
+    look for a damaged file."""
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video, seconds=24, picture_seconds=10)
+    assert probe(source).duration == pytest.approx(24, abs=0.1)
+
+    result = run_chunked(media, video, source, fake_topics, monkeypatch)
+    assert result.status == "failed" and "truncated" not in result.error, result.error
+    assert "sound runs on to 24 s" in result.error and "picture ends at about 10 s" in result.error, result.error
+    assert plans.current(video) == [] and fake_topics["dead_letter"].sent == []
