@@ -130,9 +130,14 @@ def ended(playlist: Path) -> bool:
     return "#EXT-X-ENDLIST" in _read(playlist)
 
 
+def audio_playlist(output: Path) -> Path:
+    """The audio job's playlist (`audio_command`)."""
+    return output / PARTS / AUDIO / "index.m3u8"
+
+
 def sound_seconds(output: Path) -> float | None:
     """How long the film's sound is, on the picture's timeline, once the audio job has ended (None before)."""
-    playlist = output / PARTS / AUDIO / "index.m3u8"
+    playlist = audio_playlist(output)
     return sum(_seconds(line) for line, _ in listed_segments(playlist)) if ended(playlist) else None
 
 
@@ -183,9 +188,9 @@ def mux_ready(
     """Serve every segment whose picture exists in every rendition and whose sound exists, and that is not
     served yet (`mux_segment`). A segment waits while the audio job has not reached it.
     Callers serialize calls for one output (the plan's lock)."""
-    audio_playlist = output / PARTS / AUDIO / "index.m3u8"
-    sound = [uri for _, uri in listed_segments(audio_playlist)] if info.has_audio else []
-    sound_ended = not info.has_audio or ended(audio_playlist)
+    playlist = audio_playlist(output)
+    sound = [uri for _, uri in listed_segments(playlist)] if info.has_audio else []
+    sound_ended = not info.has_audio or ended(playlist)
     for i, chunk in enumerate(chunks):
         listed = [parts[r.name][i] for r in rungs]
         count = min(len(entries) for entries in listed)
@@ -291,7 +296,7 @@ def assemble(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chun
         for chunk in chunks:
             if not ended(output / PARTS / rung.name / chunk.playlist):
                 raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
-    if info.has_audio and not ended(output / PARTS / AUDIO / "index.m3u8"):
+    if info.has_audio and not ended(audio_playlist(output)):
         raise ValueError("the audio is unfinished")
     parts = part_segments(output, rungs, chunks)
     mux_ready(ffmpeg, output, info, rungs, chunks, parts)
