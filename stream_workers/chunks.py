@@ -120,14 +120,20 @@ def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def listed_segments(playlist: Path) -> list[tuple[str, str]]:
-    """The (#EXTINF line, segment name) pairs a chunk's playlist lists so far; none while it does not exist."""
-    lines = _read(playlist).splitlines()
-    return [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
+@dataclass(frozen=True)
+class Playlist:
+    """What a job's playlist lists so far, read once: its (#EXTINF line, segment name) pairs, and whether it
+    has ended. A playlist that does not exist (yet) lists nothing."""
+
+    segments: list[tuple[str, str]]
+    ended: bool
 
 
-def ended(playlist: Path) -> bool:
-    return "#EXT-X-ENDLIST" in _read(playlist)
+def read_playlist(path: Path) -> Playlist:
+    text = _read(path)
+    lines = text.splitlines()
+    segments = [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
+    return Playlist(segments, "#EXT-X-ENDLIST" in text)
 
 
 def audio_playlist(output: Path) -> Path:
@@ -137,8 +143,8 @@ def audio_playlist(output: Path) -> Path:
 
 def sound_seconds(output: Path) -> float | None:
     """How long the film's sound is, on the picture's timeline, once the audio job has ended (None before)."""
-    playlist = audio_playlist(output)
-    return sum(_seconds(line) for line, _ in listed_segments(playlist)) if ended(playlist) else None
+    playlist = read_playlist(audio_playlist(output))
+    return sum(_seconds(line) for line, _ in playlist.segments) if playlist.ended else None
 
 
 def _seconds(extinf: str) -> float:
@@ -173,38 +179,37 @@ def _width(info: MediaInfo, rung: Rung) -> int | None:
     return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
 
 
-#: per rendition, per chunk (in the plan's order), the segments the chunk's part playlist lists
-PartSegments = dict[str, list[list[tuple[str, str]]]]
+#: per rendition, per chunk (in the plan's order), the chunk's part playlist
+PartPlaylists = dict[str, list[Playlist]]
 
 
-def part_segments(output: Path, rungs: list[Rung], chunks: list[Chunk]) -> PartSegments:
+def part_playlists(output: Path, rungs: list[Rung], chunks: list[Chunk]) -> PartPlaylists:
     """What the chunk jobs have written so far, read once for `mux_ready` and the playlists built after it."""
-    return {r.name: [listed_segments(output / PARTS / r.name / c.playlist) for c in chunks] for r in rungs}
+    return {r.name: [read_playlist(output / PARTS / r.name / c.playlist) for c in chunks] for r in rungs}
 
 
 def mux_ready(
-    ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], parts: PartSegments
+    ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], parts: PartPlaylists
 ) -> None:
     """Serve every segment whose picture exists in every rendition and whose sound exists, and that is not
     served yet (`mux_segment`). A segment waits while the audio job has not reached it.
     Callers serialize calls for one output (the plan's lock)."""
-    playlist = audio_playlist(output)
-    sound = [uri for _, uri in listed_segments(playlist)] if info.has_audio else []
-    sound_ended = not info.has_audio or ended(playlist)
+    playlist = read_playlist(audio_playlist(output)) if info.has_audio else Playlist([], ended=True)
+    sound = [uri for _, uri in playlist.segments]
     for i, chunk in enumerate(chunks):
-        listed = [parts[r.name][i] for r in rungs]
+        listed = [parts[r.name][i].segments for r in rungs]
         count = min(len(entries) for entries in listed)
-        film_ends = chunk == chunks[-1] and all(ended(output / PARTS / r.name / chunk.playlist) for r in rungs)
+        film_ends = chunk == chunks[-1] and all(parts[r.name][i].ended for r in rungs)
         for k, (_, name) in enumerate(listed[0][:count]):
             if all((output / r.name / name).is_file() for r in rungs):
                 continue
             number = chunk.first_segment + k
             if film_ends and k == count - 1:  # the film's last segment: the rest of the sound
-                audio = sound[number:] if sound_ended else None
+                audio = sound[number:] if playlist.ended else None
             elif number < len(sound):
                 audio = [sound[number]]
             else:  # not encoded yet, or the sound ended before the picture
-                audio = [] if sound_ended else None
+                audio = [] if playlist.ended else None
             if audio is None:
                 break  # the chunk's later segments wait for their sound too
             mux_segment(ffmpeg, output, rungs, name, audio)
@@ -253,19 +258,19 @@ def publish_progress(
     playlist only ever grows (a chunk encoded again after a failure starts its own playlist over: what was
     served stays served). Callers serialize calls for one output (the plan's lock).
     Returns whether the film can be played: every rendition has a first segment, with its sound."""
-    parts = part_segments(output, rungs, chunks)
+    parts = part_playlists(output, rungs, chunks)
     mux_ready(ffmpeg, output, info, rungs, chunks, parts)
     playable = True
     for rung in rungs:
         folder = output / rung.name
         entries: list[tuple[str, str]] = []
-        for chunk, listed in zip(chunks, parts[rung.name], strict=True):
-            served = served_prefix(folder, listed)
+        for chunk, part in zip(chunks, parts[rung.name], strict=True):
+            served = served_prefix(folder, part.segments)
             entries += served
-            if chunk.index not in done or len(served) < len(listed):
+            if chunk.index not in done or len(served) < len(part.segments):
                 break  # a later chunk, finished or not, waits for this one
         index = folder / "index.m3u8"
-        if len(entries) > len(listed_segments(index)):
+        if len(entries) > len(read_playlist(index).segments):
             hls.write_atomically(index, media_playlist(entries, final=False))
         playable = playable and index.exists()
     if playable and not (output / "master.m3u8").exists():
@@ -292,18 +297,18 @@ def assemble(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chun
     if assembled(output, rungs):
         shutil.rmtree(output / PARTS, ignore_errors=True)  # a worker that died right after the playlists
         return hls.master_renditions(output, rungs)
+    parts = part_playlists(output, rungs, chunks)
     for rung in rungs:
-        for chunk in chunks:
-            if not ended(output / PARTS / rung.name / chunk.playlist):
+        for chunk, part in zip(chunks, parts[rung.name], strict=True):
+            if not part.ended:
                 raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
-    if info.has_audio and not ended(audio_playlist(output)):
+    if info.has_audio and not read_playlist(audio_playlist(output)).ended:
         raise ValueError("the audio is unfinished")
-    parts = part_segments(output, rungs, chunks)
     mux_ready(ffmpeg, output, info, rungs, chunks, parts)
     renditions, playlists = [], {}
     for rung in rungs:
         folder = output / rung.name
-        entries = [entry for listed in parts[rung.name] for entry in listed]
+        entries = [entry for part in parts[rung.name] for entry in part.segments]
         if missing := [uri for _, uri in entries if not (folder / uri).is_file()]:
             raise ValueError(f"segments {', '.join(missing[:3])} of {rung.name} were not served")
         durations = [_seconds(line) for line, _ in entries]
