@@ -77,7 +77,7 @@ def main() -> int:
         plan = chunks.plan_chunks(info.duration, args.chunk)
 
         def jobs(out: Path) -> list[list[str]]:
-            audio = [chunks.audio_command(ffmpeg, source, out)] if info.has_audio else []
+            audio = [chunks.audio_command(ffmpeg, source, out, info)] if info.has_audio else []
             return [chunks.chunk_command(ffmpeg, source, out, info, rungs, c, args.preset) for c in plan] + audio
 
         sequential_out = work / "sequential"

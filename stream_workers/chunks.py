@@ -41,7 +41,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo, Rung
+from videoflix.media import MediaInfo, Rung, input_options
 
 from . import hls
 from .hls import AUDIO_KBPS, SEGMENT_SECONDS
@@ -84,7 +84,7 @@ def chunk_command(
     """One chunk of the film in every rendition, video only: `parts/<rendition>/<chunk playlist>` and its
     segments. The first chunk also makes the thumbnail (taken within the first second)."""
     thumbnail = chunk.index == 0
-    argv = [*hls.ffmpeg_head(ffmpeg), "-ss", f"{chunk.start:.3f}", "-t", f"{chunk.length:.3f}", "-i", str(source)]
+    argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=chunk.length)]
     argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail)]
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung)]
@@ -105,12 +105,13 @@ def chunk_command(
     return argv
 
 
-def audio_command(ffmpeg: str, source: Path, output: Path) -> list[str]:
+def audio_command(ffmpeg: str, source: Path, output: Path, info: MediaInfo) -> list[str]:
     """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length
     from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`)."""
     return [
         *hls.ffmpeg_head(ffmpeg),
-        "-i", str(source), "-map", "0:a:0", "-vn", "-af", "aresample=async=1:first_pts=0", *hls.AUDIO_OPTIONS,
+        *input_options(source, info.container),
+        "-map", "0:a:0", "-vn", "-af", "aresample=async=1:first_pts=0", *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",

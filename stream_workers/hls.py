@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo, Rung, ladder_for
+from videoflix.media import MediaInfo, Rung, input_options, ladder_for
 
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
@@ -106,7 +106,7 @@ def build_command(
     preset: str = "veryfast",
     threads: int = 0,
 ) -> list[str]:
-    argv = [*ffmpeg_head(ffmpeg), "-i", str(source), "-filter_complex", ladder_graph(info, rungs)]
+    argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", ladder_graph(info, rungs)]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videoflix.config import normalize_database_url, read_dotenv
+from videoflix.media import MediaLimits
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class WorkerSettings:
     session_timeout: float  # seconds of silence after which Kafka gives a worker's partitions to the others
     chunked_min_seconds: float  # films at least this long are cut into chunks that several workers encode
     chunk_seconds: int  # the chunks' length (a multiple of the 4 s segment)
+    media_limits: MediaLimits  # what a source may claim (MEDIA_MAX_*, as the web tier checks at upload)
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -47,6 +49,9 @@ class WorkerSettings:
             session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "60")),
             chunked_min_seconds=float(env.get("CHUNKED_MIN_SECONDS", "180")),
             chunk_seconds=int(env.get("CHUNK_SECONDS", "60")),
+            media_limits=MediaLimits.parse(
+                *(env.get(f"MEDIA_MAX_{name}") for name in ("DURATION", "SIZE", "FPS", "STREAMS"))
+            ),
         )
 
 

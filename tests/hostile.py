@@ -10,6 +10,7 @@ broken ones). Each case says what must become of it:
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,3 +238,126 @@ def _timestamp_gap(folder: Path, path: Path) -> Path:
     ffmpeg("-i", str(both), "-map", "0:v", "-c", "copy", "-output_ts_offset", "20000", str(late))
     ffmpeg("-i", str(late), "-i", str(both), "-map", "0:v", "-map", "1:a", "-c", "copy", "-copyts", str(path))
     return path
+
+
+# -- files that make an FFmpeg left to guess its demuxer read another file, or the network ----------------
+#: the marker's length: a video that lasted this long would show that the marker was read
+MARKER_SECONDS = 7.3
+
+
+def marker_video(path: Path) -> Path:
+    """Stands for another video's source: nothing made from an upload may ever read it."""
+    return video(path, seconds=MARKER_SECONDS, audio=False)
+
+
+def never_read(path: Path) -> None:
+    """Set the file's access time to 1970: on a relatime (or strictatime) filesystem, any read moves it (the
+    tests show it does, on the same filesystem, before they rely on it)."""
+    os.utime(path, ns=(0, path.stat().st_mtime_ns))
+
+
+def was_read(path: Path) -> bool:
+    return path.stat().st_atime_ns != 0
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    """An ISO-BMFF box (MP4/MOV atom)."""
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def dash_manifest(target: Path) -> bytes:
+    """A DASH manifest whose only representation is `target`, behind `<!--wide-->`: bytes 4-7 read `wide`,
+    a MOV atom, so it passes the container sniffing; FFmpeg left to guess reads it as DASH and opens
+    `target`."""
+    return (
+        "<!--wide-->\n"
+        '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT7.3S" '
+        'minBufferTime="PT1S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"><Period>'
+        '<AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="100000" width="320" height="240" '
+        f'codecs="avc1.64000d"><BaseURL>{target.resolve().as_uri()}</BaseURL></Representation></AdaptationSet>'
+        "</Period></MPD>\n"
+    ).encode()
+
+
+def sdp_as_mpegts(port: int = 5004) -> bytes:
+    """A session description with MPEG-TS sync bytes (`G`) at 0, 188 and 376: it passes the sniffing as
+    MPEG-TS; FFmpeg left to guess reads it as SDP and opens RTP sockets."""
+    lines = f"\nv=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=video {port} RTP/AVP 96\n"
+    data = bytearray(b"G" + lines.encode() + b"\n" * 400)
+    data[188] = data[376] = 0x47
+    return bytes(data)
+
+
+def hls_playlist(target: Path) -> bytes:
+    uri = target.resolve().as_uri()
+    return f"#EXTM3U\n#EXT-X-TARGETDURATION:8\n#EXTINF:{MARKER_SECONDS},\n{uri}\n#EXT-X-ENDLIST\n".encode()
+
+
+def confinement_corpus(folder: Path, target: Path) -> list[Case]:
+    """Manifests, playlists and scripts that name `target`, dressed as video (the sniffing's signatures) or
+    not: each must be refused at upload (or fail in the worker), and no FFmpeg may open `target`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f = folder.joinpath
+    return [
+        Case("DASH manifest behind a 'wide' atom", with_bytes(f("dash.mp4"), dash_manifest(target)), REJECTED),
+        Case("SDP dressed as MPEG-TS", with_bytes(f("session.ts"), sdp_as_mpegts()), REJECTED),
+        Case("HLS playlist", with_bytes(f("playlist.mp4"), hls_playlist(target)), REJECTED),
+        Case(
+            "ffconcat script",
+            with_bytes(f("script.mp4"), f"ffconcat version 1.0\nfile '{target.resolve()}'\n".encode()),
+            REJECTED,
+        ),
+        Case("HLS playlist in an MP4 mdat", with_bytes(f("mdat.mp4"), box(b"mdat", hls_playlist(target))), REJECTED),
+    ]
+
+
+# -- files whose headers claim more than any real film: refused by the media limits ---------------------
+def claim_hours(source_mkv: Path, path: Path, hours: float) -> Path:
+    """A Matroska file whose Segment Info Duration (an 8-byte float in milliseconds, as FFmpeg writes it)
+    claims `hours`."""
+    data = bytearray(source_mkv.read_bytes())
+    at = data.find(b"\x44\x89\x88")
+    assert at > 0, "no 8-byte Duration element"
+    data[at + 3 : at + 11] = struct.pack(">d", hours * 3600 * 1000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def claim_avi_size(source_avi: Path, path: Path, width: int, height: int) -> Path:
+    """An AVI whose main header and stream format (BITMAPINFOHEADER) claim `width` x `height`."""
+    data = bytearray(source_avi.read_bytes())
+    main = data.find(b"avih") + 8 + 32  # dwWidth, dwHeight after eight 32-bit fields
+    data[main : main + 8] = struct.pack("<II", width, height)
+    fmt = data.find(b"strf") + 8 + 4  # biWidth, biHeight after biSize
+    data[fmt : fmt + 8] = struct.pack("<ii", width, height)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def claim_mkv_width(source_mkv: Path, path: Path, width: int) -> Path:
+    """A Matroska file whose track header claims a picture `width` pixels wide (a 2-byte PixelWidth of a
+    320 px source; FFV1 takes the size from the container)."""
+    data = bytearray(source_mkv.read_bytes())
+    at = data.find(b"\xb0\x82\x01\x40")
+    assert at > 0, "no 2-byte PixelWidth of 320"
+    data[at + 2 : at + 4] = struct.pack(">H", width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def beyond_limits(folder: Path) -> list[Case]:
+    """Files claiming more than the default media limits (or than FFmpeg can hold): refused at upload."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f = folder.joinpath
+    mkv = video(f("limits.mkv"), audio=False)
+    ffv1_mkv = video(f("ffv1.mkv"), audio=False, vcodec=("-c:v", "ffv1"))
+    ffv1_avi = video(f("ffv1.avi"), audio=False, vcodec=("-c:v", "ffv1"))
+    many = f("many-streams.mkv")
+    ffmpeg("-i", str(mkv), *("-map", "0:v") * 70, "-c", "copy", str(many))
+    return [
+        Case("a million hours claimed (MKV)", claim_hours(mkv, f("hours.mkv"), 1_000_000), REJECTED),
+        Case("99999x99999 claimed (AVI)", claim_avi_size(ffv1_avi, f("huge.avi"), 99999, 99999), REJECTED),
+        Case("16000 px wide (MKV)", claim_mkv_width(ffv1_mkv, f("wide.mkv"), 16000), REJECTED),
+        Case("1000 fps", video(f("1000fps.mkv"), rate="1000", seconds=0.05, audio=False), REJECTED),
+        Case("70 streams", many, REJECTED),
+    ]

@@ -21,6 +21,8 @@ from dotenv import load_dotenv
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool, aslist
 
+from .media import MediaLimits
+
 log = logging.getLogger(__name__)
 
 #: environment variable -> .ini setting it overrides
@@ -42,6 +44,10 @@ ENVIRONMENT: dict[str, str] = {
     "ACCESS_TOKEN_TTL": "videoflix.access_token_ttl",
     "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
     "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
+    "MEDIA_MAX_DURATION": "videoflix.media_max_duration",
+    "MEDIA_MAX_SIZE": "videoflix.media_max_size",
+    "MEDIA_MAX_FPS": "videoflix.media_max_fps",
+    "MEDIA_MAX_STREAMS": "videoflix.media_max_streams",
     "FFMPEG_BINARY": "videoflix.ffmpeg_binary",
     "MAIL_RETRY_SECONDS": "videoflix.mail_retry_seconds",
     "ACCEL_REDIRECT_PREFIX": "videoflix.accel_redirect_prefix",
@@ -104,6 +110,8 @@ class Settings:
     password_reset_token_ttl: int
     max_json_body: int
     max_upload_size: int
+    #: what an uploaded file may claim (duration, picture size, frame rate, streams)
+    media_limits: MediaLimits
     media_root: Path
     ffmpeg_binary: str | None
     rate_limits: Mapping[str, Limit]
@@ -185,6 +193,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
         max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),
         max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
+        media_limits=media_limits(raw),
         media_root=media_root,
         ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,
         mail_retry_seconds=float(raw.get("videoflix.mail_retry_seconds", 60)),
@@ -195,6 +204,18 @@ def build_settings(raw: dict[str, str]) -> Settings:
             for name, default in RATE_LIMITS.items()
         },
     )
+
+
+def media_limits(raw: Mapping[str, str]) -> MediaLimits:
+    """The MEDIA_MAX_* limits of the merged settings (defaults where unset)."""
+    try:
+        return MediaLimits.parse(**{name: raw.get(f"videoflix.media_max_{name}") for name in MEDIA_LIMITS})
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+#: MediaLimits.parse's arguments, each the .ini setting `videoflix.media_max_<name>`
+MEDIA_LIMITS = ("duration", "size", "fps", "streams")
 
 
 def merged(settings: Mapping[str, str], here: str | None = None) -> dict[str, str]:

@@ -15,10 +15,44 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-#: container signatures: (offset, magic bytes, name). Only containers FFmpeg reads and cameras/editors write.
+
+@dataclass(frozen=True)
+class Container:
+    """A container family this service accepts, and how FFmpeg is made to read it and nothing else.
+
+    FFmpeg left to guess a format scores every demuxer it has against the file: a text file that passes our
+    sniffing (``<!--wide-->`` looks like a MOV atom) is read as a DASH manifest and FFmpeg fetches whatever its
+    ``<BaseURL>`` names; a file with TS sync bytes and ``c=IN IP4`` lines opens RTP sockets as SDP. So every run
+    names the demuxer of the family the first bytes announce (``demuxer``), and FFmpeg's own report of the
+    format it read must be ``reported``."""
+
+    name: str
+    extension: str  # the stored source's extension
+    demuxer: str  # FFmpeg's `-f`
+    reported: str  # what `ffmpeg -i` prints after "Input #0, "
+    options: tuple[str, ...] = ()  # demuxer options pinned to their safe values
+
+
+_MOV = {"demuxer": "mov", "reported": "mov,mp4,m4a,3gp,3g2,mj2", "options": ("-enable_drefs", "0")}
+CONTAINERS = {
+    c.name: c
+    for c in (
+        Container("mp4", ".mp4", **_MOV),  # MP4, M4V, 3GP
+        Container("mov", ".mov", **_MOV),
+        Container("matroska", ".mkv", "matroska", "matroska,webm"),  # MKV, WebM
+        Container("flv", ".flv", "flv", "flv"),
+        Container("ogg", ".ogv", "ogg", "ogg"),
+        Container("mpeg-ps", ".mpg", "mpeg", "mpeg"),
+        Container("asf", ".wmv", "asf", "asf"),
+        Container("avi", ".avi", "avi", "avi"),
+        Container("mpeg-ts", ".ts", "mpegts", "mpegts"),
+    )
+}
+
+#: container signatures: (offset, magic bytes, family). Only containers FFmpeg reads and cameras/editors write.
 _SIGNATURES = [
     (4, b"ftyp", "mp4"),  # MP4, MOV, M4V, 3GP
     (4, b"moov", "mov"),
@@ -32,21 +66,10 @@ _SIGNATURES = [
 ]
 SNIFF_BYTES = 1024
 
-VIDEO_EXTENSIONS = {
-    "mp4": ".mp4",
-    "mov": ".mov",
-    "matroska": ".mkv",
-    "flv": ".flv",
-    "ogg": ".ogv",
-    "mpeg-ps": ".mpg",
-    "asf": ".wmv",
-    "avi": ".avi",
-    "mpeg-ts": ".ts",
-}
-
 
 def sniff_container(head: bytes) -> str | None:
-    """The container a file's first bytes announce, or None when it is not a video container we accept."""
+    """The family (a key of CONTAINERS) a file's first bytes announce, or None when it is not a video
+    container we accept."""
     for offset, magic, name in _SIGNATURES:
         if head[offset : offset + len(magic)] == magic:
             return name
@@ -55,6 +78,36 @@ def sniff_container(head: bytes) -> str | None:
     if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:  # MPEG-TS sync bytes every 188
         return "mpeg-ts"
     return None
+
+
+class ProbeFailed(Exception):
+    """The file cannot be read as the video it claims to be (the message says why, with no server path)."""
+
+
+def sniff_file(path: Path) -> str:
+    """The family of a stored file, from its own first bytes (ProbeFailed if none)."""
+    with path.open("rb") as source:
+        container = sniff_container(source.read(SNIFF_BYTES))
+    if container is None:
+        raise ProbeFailed("the file is not a video container this service accepts")
+    return container
+
+
+def input_options(
+    source: Path | str, container: str, *, start: float | None = None, length: float | None = None
+) -> list[str]:
+    """The input part of every FFmpeg command that reads a file: the demuxer of its sniffed family, its
+    safe options, the local-file protocol only (no network, no nested playlists or `concat:`), and the file
+    named as a `file:` URL (a name is never taken for a protocol). `start`/`length`: input seeking."""
+    if container not in CONTAINERS:
+        raise ProbeFailed("the file is not a video container this service accepts")
+    family = CONTAINERS[container]
+    argv = ["-protocol_whitelist", "file", "-f", family.demuxer, *family.options]
+    if start is not None:
+        argv += ["-ss", f"{start:.3f}"]
+    if length is not None:
+        argv += ["-t", f"{length:.3f}"]
+    return [*argv, "-i", f"file:{source}"]
 
 
 def ffmpeg_exe(configured: str | None = None) -> str:
@@ -76,6 +129,11 @@ class MediaInfo:
     video_codec: str | None
     has_audio: bool
     rotation: int = 0
+    #: the family it was read as (a key of CONTAINERS): every later FFmpeg run reads it the same way
+    container: str = ""
+    #: the format FFmpeg reported reading ("Input #0, <format>, from"), None when it could open nothing
+    format: str | None = None
+    streams: int = 0  # of any kind (video, audio, subtitles, data, attachments)
 
     @property
     def has_video(self) -> bool:
@@ -85,8 +143,10 @@ class MediaInfo:
 _DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+)(.*)")
 _SIZE = re.compile(r", (\d{1,5})x(\d{1,5})[ ,\[]")
-_FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
+_FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")  # FFmpeg writes 1000 fps as `1k fps`
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+_FORMAT = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
+_STREAM = re.compile(r"Stream #0:(\d+)")
 
 
 def parse_probe(stderr: str) -> MediaInfo:
@@ -102,7 +162,7 @@ def parse_probe(stderr: str) -> MediaInfo:
         if size := _SIZE.search(rest):
             width, height = int(size.group(1)), int(size.group(2))
         if rate := _FPS.search(rest):
-            fps = float(rate.group(1))
+            fps = float(rate.group(1)) * (1000 if rate.group(2) else 1)
         after = stderr[match.end() : match.end() + 2000]
         next_stream = after.find("Stream #")
         if rot := _ROTATION.search(after if next_stream < 0 else after[:next_stream]):
@@ -110,25 +170,90 @@ def parse_probe(stderr: str) -> MediaInfo:
     if width and height and rotation in (90, 270):
         width, height = height, width  # FFmpeg rotates on decode; the output has the displayed size
     has_audio = re.search(r"Stream #\d+:\d+.*?: Audio: ", stderr) is not None
-    return MediaInfo(duration, width, height, fps, codec, has_audio, rotation)
+    reported = match.group(1) if (match := _FORMAT.search(stderr)) else None
+    streams = len(set(_STREAM.findall(stderr)))
+    return MediaInfo(duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams)
 
 
-class ProbeFailed(Exception):
-    pass
-
-
-def probe(path: Path, ffmpeg: str | None = None, timeout: float = 30.0) -> MediaInfo:
-    """Media facts of `path`. `ffmpeg -i` without an output always exits 1; the facts are on stderr."""
+def probe(path: Path, ffmpeg: str | None = None, timeout: float = 30.0, container: str | None = None) -> MediaInfo:
+    """Media facts of `path`, read as the family `container` (by default the one its first bytes announce):
+    ProbeFailed if it is none we accept, or FFmpeg reports reading another format. `ffmpeg -i` without an
+    output always exits 1; the facts are on stderr."""
+    container = container or sniff_file(path)
     try:
-        result = subprocess.run(  # noqa: S603 - our own ffmpeg, a path we created
-            [ffmpeg_exe(ffmpeg), "-hide_banner", "-nostdin", "-i", str(path)],
+        result = subprocess.run(  # noqa: S603 - our own ffmpeg, reading one file as one demuxer
+            [ffmpeg_exe(ffmpeg), "-hide_banner", "-nostdin", *input_options(path, container)],
             capture_output=True,
             timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
         raise ProbeFailed("reading the file's media information timed out") from None
-    return parse_probe(result.stderr.decode("utf-8", "replace"))
+    info = replace(parse_probe(result.stderr.decode("utf-8", "replace")), container=container)
+    if info.format is not None and info.format != CONTAINERS[container].reported:
+        raise ProbeFailed(f"the file claims to be {container} but reads as {info.format}")
+    return info
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What a source may claim to be. A header can claim anything (a million hours, 99999x99999 pixels,
+    thousands of streams), and the work planned from it (chunk plans, frame buffers) grows with the claim,
+    so a file beyond any limit is refused at upload and, should one get past that, fails in the worker
+    before anything is planned. The size is bounded on the long and the short side, so portrait films get
+    the same bound as landscape ones. Each limit is an environment variable (MEDIA_MAX_*)."""
+
+    duration: float = 12 * 3600.0  # seconds: MEDIA_MAX_DURATION
+    long_side: int = 7680  # pixels: MEDIA_MAX_SIZE=7680x4320 (long x short side)
+    short_side: int = 4320
+    fps: float = 240.0  # MEDIA_MAX_FPS
+    streams: int = 64  # of any kind: MEDIA_MAX_STREAMS
+
+    @classmethod
+    def parse(
+        cls, duration: str | None = None, size: str | None = None, fps: str | None = None, streams: str | None = None
+    ) -> MediaLimits:
+        """From the settings' text (None or empty: the default); ValueError names a malformed one."""
+        default = cls()
+        long_side, short_side = default.long_side, default.short_side
+        if size:
+            sides = size.lower().split("x")
+            if len(sides) != 2 or not all(side.strip().isdigit() for side in sides):
+                raise ValueError(f"MEDIA_MAX_SIZE must look like 7680x4320, not {size!r}")
+            long_side, short_side = sorted((int(side) for side in sides), reverse=True)
+        return cls(
+            duration=float(duration) if duration else default.duration,
+            long_side=long_side,
+            short_side=short_side,
+            fps=float(fps) if fps else default.fps,
+            streams=int(streams) if streams else default.streams,
+        )
+
+    def problem(self, info: MediaInfo) -> str | None:
+        """Which limit the file is beyond, in words for the uploader; None when it is within all of them."""
+        if info.duration is not None and info.duration > self.duration:
+            return (
+                f"The file says it lasts {_span(info.duration)}; "
+                f"the limit is {_span(self.duration)} (MEDIA_MAX_DURATION)."
+            )
+        if info.width and info.height:
+            long_side, short_side = max(info.width, info.height), min(info.width, info.height)
+            if long_side > self.long_side or short_side > self.short_side:
+                return (
+                    f"The picture is {info.width}x{info.height} pixels; the limit is "
+                    f"{self.long_side}x{self.short_side} (MEDIA_MAX_SIZE)."
+                )
+        if info.fps is not None and info.fps > self.fps:
+            return f"The picture claims {info.fps:g} frames per second; the limit is {self.fps:g} (MEDIA_MAX_FPS)."
+        if info.streams > self.streams:
+            return f"The file has {info.streams} streams; the limit is {self.streams} (MEDIA_MAX_STREAMS)."
+        return None
+
+
+def _span(seconds: float) -> str:
+    """`1,000,000 h`, `12 h`, `2.5 s`: a length as an uploader reads it."""
+    value, unit = (seconds / 3600, "h") if seconds >= 3600 else (seconds, "s")
+    return f"{value:,.2f}".rstrip("0").rstrip(".") + f" {unit}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from multipart import (
 )
 
 from .errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from .media import SNIFF_BYTES, VIDEO_EXTENSIONS, MediaInfo, ProbeFailed, probe, sniff_container
+from .media import CONTAINERS, SNIFF_BYTES, MediaInfo, MediaLimits, ProbeFailed, probe, sniff_container
 
 CHUNK = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -107,24 +107,28 @@ def receive(request, folder: Path, max_file_size: int, file_field: str = "file")
 
 
 def check_container(head: bytes) -> str:
-    """The container the first bytes announce (its stored extension), or 415: checked as soon as they arrive,
-    so a large upload of something else is refused early."""
+    """The container family the first bytes announce (a key of `media.CONTAINERS`), or 415: checked as soon
+    as they arrive, so a large upload of something else is refused early."""
     container = sniff_container(head)
     if container is None:
         raise UnsupportedMediaType(
             "The file is not a video container this service accepts (MP4, MOV, MKV, "
             "WebM, AVI, MPEG-TS/PS, FLV, Ogg, WMV)."
         )
-    return VIDEO_EXTENSIONS[container]
+    return container
 
 
-def inspect_video(path: Path, head: bytes, ffmpeg_binary: str | None) -> tuple[str, MediaInfo]:
-    """(extension, media facts) of a received file, or a 4xx saying why it cannot become a video."""
-    extension = check_container(head)
+def inspect_video(path: Path, head: bytes, ffmpeg_binary: str | None, limits: MediaLimits) -> tuple[str, MediaInfo]:
+    """(extension, media facts) of a received file, or a 4xx saying why it cannot become a video: FFmpeg
+    reads it as the container its first bytes announce and nothing else (`media.input_options`), it must
+    hold a video stream, and what it claims must be within `limits`."""
+    container = check_container(head)
     try:
-        info = probe(path, ffmpeg_binary)
+        info = probe(path, ffmpeg_binary, container=container)
     except ProbeFailed as exc:
         raise InvalidInput.field("file", f"The file could not be read: {exc}.") from None
     if not info.has_video:
         raise InvalidInput.field("file", "The file has no video stream that can be decoded.")
-    return extension, info
+    if problem := limits.problem(info):
+        raise InvalidInput.field("file", problem)
+    return CONTAINERS[container].extension, info

@@ -152,7 +152,7 @@ async def encode(job: ChunkJob, token: str) -> bool:
     source = source_file(job.source)
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     if job.part == AUDIO_PART:
-        argv = chunks.audio_command(ffmpeg, source, output)
+        argv = chunks.audio_command(ffmpeg, source, output, info)
     else:
         part = chunks.Chunk(job.part, job.start, job.length)
         argv = chunks.chunk_command(ffmpeg, source, output, info, rungs, part, settings.x264_preset)

@@ -26,7 +26,7 @@ from cachetools import LRUCache
 from sqlalchemy.exc import DBAPIError
 
 from videoflix import events
-from videoflix.media import MediaInfo, ffmpeg_exe, probe, video_dir
+from videoflix.media import MediaInfo, ProbeFailed, ffmpeg_exe, probe, video_dir
 from videoflix.models import VideoStatus
 
 from .. import hls, plans, topics
@@ -133,9 +133,7 @@ async def process(event: VideoUploaded) -> None:
         return
 
     source = source_file(event.source)
-    info = await in_thread(probe, source, settings.ffmpeg_binary)
-    if not info.has_video:
-        raise hls.TranscodeError("The file has no video stream that can be decoded.")
+    info = await in_thread(read_facts, source)
     folder = video_dir(settings.media_root, event.video_id)
     from . import chunks  # (here: that module uses this one's reporting)
 
@@ -153,6 +151,21 @@ def source_file(relative: str) -> Path:
     if root not in source.parents or not source.is_file():
         raise hls.TranscodeError("The uploaded file is missing from storage.")
     return source
+
+
+def read_facts(source: Path) -> MediaInfo:
+    """The source's media facts, read as the container its first bytes announce (`media.probe`), checked as
+    at upload: a file that got past those checks (or limits lowered since) fails here, before anything is
+    planned from what it claims."""
+    try:
+        info = probe(source, settings.ffmpeg_binary)
+    except ProbeFailed as exc:
+        raise hls.TranscodeError(f"The file could not be read: {exc}.") from None
+    if not info.has_video:
+        raise hls.TranscodeError("The file has no video stream that can be decoded.")
+    if problem := settings.media_limits.problem(info):
+        raise hls.TranscodeError(problem)
+    return info
 
 
 async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folder: Path) -> None:

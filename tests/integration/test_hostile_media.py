@@ -9,11 +9,27 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import pytest
+from sqlalchemy.orm import Session
 
+from videoflix import events
 from videoflix.cli.upload import ApiError
+from videoflix.models import OutboxEvent, Video, VideoStatus
+from videoflix.services.videos import NOTIFY_OUTBOX
 
-from ..hostile import FAILED, READY, REJECTED, SETTLES, make_corpus
+from ..hostile import (
+    FAILED,
+    READY,
+    REJECTED,
+    SETTLES,
+    beyond_limits,
+    confinement_corpus,
+    make_corpus,
+    marker_video,
+    never_read,
+    was_read,
+)
 from .conftest import FAULT_REPORT
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -80,3 +96,49 @@ def test_every_hostile_file_gets_a_clear_outcome(pipeline, corpus):
     )
     assert not unsettled and not wrong, (unsettled, wrong)
     assert all(w.proc.poll() is None for w in workers)  # no worker crashed on any of them
+
+
+def slipped_through(pipeline, path: Path, extension: str) -> int:
+    """A video whose source got past the upload's checks (written straight into storage, or checked under
+    limits lowered since): its row, its stored source and its `videos.uploaded` event, as the upload makes them."""
+    with Session(pipeline.engine) as db, db.begin():
+        video = Video(title=path.name, status=VideoStatus.UPLOADED, source_path="")
+        db.add(video)
+        db.flush()
+        folder = pipeline.media / "videos" / str(video.id)
+        folder.mkdir(parents=True)
+        shutil.copy(path, folder / f"source{extension}")
+        video.source_path = f"videos/{video.id}/source{extension}"
+        db.add(
+            OutboxEvent(topic=events.UPLOADED, key=str(video.id), payload=events.uploaded(video.id, video.source_path))
+        )
+        db.execute(NOTIFY_OUTBOX)
+        return video.id
+
+
+def test_workers_fail_a_hostile_source_that_got_past_the_upload(pipeline, tmp_path):
+    marker = marker_video(tmp_path / "marker.mp4")
+    hostile = {case.name: case.path for case in confinement_corpus(tmp_path / "corpus", marker)}
+    hostile |= {case.name: case.path for case in beyond_limits(tmp_path / "limits")}
+    expected = {  # the stored name, as the upload would give it, and what the failure must say
+        "DASH manifest behind a 'wide' atom": (".mp4", "no video stream"),
+        "SDP dressed as MPEG-TS": (".ts", "no video stream"),
+        "HLS playlist": (".mp4", "not a video container"),
+        "HLS playlist in an MP4 mdat": (".mp4", "no video stream"),
+        "a million hours claimed (MKV)": (".mkv", "MEDIA_MAX_DURATION"),
+    }
+    never_read(marker)
+    workers = [psutil.Process(w.proc.pid) for w in pipeline.workers if w.proc.poll() is None]
+    memory_before = [w.memory_info().rss for w in workers]
+    client = pipeline.client()
+
+    videos = {name: slipped_through(pipeline, hostile[name], extension) for name, (extension, _) in expected.items()}
+
+    for name, video_id in videos.items():
+        status = pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 120)
+        assert status["status"] == "failed", (name, status)
+        assert expected[name][1] in status["error"], (name, status["error"])
+        assert str(pipeline.folder) not in status["error"], status["error"]  # no server path
+    assert not was_read(marker)
+    growth = [w.memory_info().rss - before for w, before in zip(workers, memory_before, strict=True)]
+    assert max(growth) < 64 << 20, growth  # nothing was planned from a million hours

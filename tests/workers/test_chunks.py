@@ -46,7 +46,8 @@ class Film:
 
     def encode(self, parts: list[chunks.Chunk], audio: bool) -> None:
         commands = [chunks.chunk_command(self.ffmpeg, self.source, self.out, self.info, self.rungs, c, "veryfast")
-                    for c in parts] + [chunks.audio_command(self.ffmpeg, self.source, self.out)] * audio  # fmt: skip
+                    for c in parts]  # fmt: skip
+        commands += [chunks.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
         for argv in commands:
             asyncio.run(hls.run_ffmpeg(argv))
 

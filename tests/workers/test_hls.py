@@ -15,7 +15,7 @@ from ..clips import make_clip
 
 
 def info(width=1920, height=1080, audio=True, duration=10.0) -> MediaInfo:
-    return MediaInfo(duration, width, height, 30.0, "h264", audio)
+    return MediaInfo(duration, width, height, 30.0, "h264", audio, container="mp4")
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ class UploadService:
         path = self.path(upload)
         with path.open("rb") as source:
             head = source.read(SNIFF_BYTES)
-        extension, info = inspect_video(path, head, self.settings.ffmpeg_binary)
+        extension, info = inspect_video(path, head, self.settings.ffmpeg_binary, self.settings.media_limits)
         moved_to: list[Path] = []
         # registered before create()'s own hook (which removes the video's folder): if the transaction fails
         # after the move, the bytes go back where the upload expects them, and the client can try again

@@ -129,7 +129,7 @@ def upload(request):
         fields = deserialize(UploadSchema(), received.fields)
         if received.path is None or received.size == 0:
             raise InvalidInput.field("file", "Attach a video file (form field 'file').")
-        extension, info = inspect_video(received.path, received.head, settings.ffmpeg_binary)
+        extension, info = inspect_video(received.path, received.head, settings.ffmpeg_binary, settings.media_limits)
         video = request.videos.create(
             title=fields["title"],
             description=fields["description"],
