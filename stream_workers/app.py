@@ -7,6 +7,7 @@ listed in `autodiscover`, so importing this module never pulls in the rest.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import faust
 
@@ -19,6 +20,14 @@ def broker_url(bootstrap_servers: str) -> str:
     return "kafka://" + ";".join(hosts)
 
 
+def datadir() -> str:
+    """FAUST_DATADIR (default `var/faust`, beside the working folder), its parent folders made: Faust creates
+    only the last one, so a fresh checkout without `var/` would not start."""
+    folder = Path(os.environ.get("FAUST_DATADIR") or Path("var", "faust"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
 #: a job may take this long; Kafka must not think the worker is gone meanwhile (its poll loop is free,
 #: FFmpeg runs as a subprocess, but Faust also checks the time spent on one event)
 LONGEST_JOB = settings.job_timeout + 600
@@ -26,7 +35,7 @@ LONGEST_JOB = settings.job_timeout + 600
 app = faust.App(
     "videoflix-workers",
     broker=broker_url(settings.kafka_bootstrap_servers),
-    datadir=os.environ.get("FAUST_DATADIR", os.path.join("var", "faust")),
+    datadir=datadir(),
     web_host=os.environ.get("FAUST_WEB_HOST", "127.0.0.1"),
     web_bind=os.environ.get("FAUST_WEB_HOST", "127.0.0.1"),  # Faust would bind 0.0.0.0 whatever the host
     web_port=int(os.environ.get("FAUST_WEB_PORT", "6066")),

@@ -20,7 +20,7 @@ from alembic.migration import MigrationContext
 from videoflix.devservices import free_port, wait_for_port
 from videoflix.models import Base
 
-from .conftest import ROOT, http, own_database
+from .conftest import FAUST_WORKER, ROOT, http, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +148,20 @@ def test_migrations_downgrade_and_upgrade_again(connection):
     assert "users" not in connection.dialect.get_table_names(connection)
     command.upgrade(config, "head")
     assert {"users", "account_tokens", "auth_sessions"} <= set(connection.dialect.get_table_names(connection))
+
+
+def test_the_readmes_worker_command_starts_in_a_fresh_checkout(project, base_env, run_command, database_url, broker):
+    """`faust -A stream_workers.app worker -l info` as the README gives it, in a folder with no `var/` and no
+    FAUST_DATADIR: Faust makes only the last folder of its data folder, so ours makes the rest."""
+    assert not (project / "var").exists()
+    env = {
+        **base_env,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "MEDIA_ROOT": str(project / "media"),
+        "FAUST_WEB_PORT": str(free_port()),
+    }
+    worker = run_command(FAUST_WORKER, project, env, "faust-worker")
+
+    worker.wait_for(r"\[\^Worker\]: Ready", 120)
+    assert (project / "var" / "faust").is_dir()

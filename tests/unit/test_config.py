@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from pyramid.exceptions import ConfigurationError
+from pyramid.paster import get_appsettings
 
 from videoflix import main
 from videoflix.config import (
     ENVIRONMENT,
     apply_environment,
     build_settings,
+    load,
     merged,
     normalize_database_url,
     origin_of,
@@ -121,3 +123,18 @@ def test_env_template_documents_every_variable():
     assert set(ENVIRONMENT) <= documented
     for name in ENVIRONMENT:  # each with a comment line right above it
         assert re.search(rf"^# .+\n#?\s*{name}=", template, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_frontend_url_alone_allows_its_origin_in_every_ini(ini, monkeypatch, tmp_path):
+    """As .env.template says: CORS_ALLOWED_ORIGINS defaults to FRONTEND_URL's origin (no .ini names a list of
+    its own, which would win over it)."""
+    monkeypatch.setenv("FRONTEND_URL", "https://watch.example.org/app/")
+    monkeypatch.delenv("CORS_ALLOWED_ORIGINS", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x/y")
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    settings = get_appsettings(str(ROOT / ini))
+
+    _, typed = load(settings, here=str(tmp_path))
+
+    assert typed.cors_allowed_origins == {"https://watch.example.org"}
