@@ -28,6 +28,8 @@ class Stack:
     port: int
     pid: int
     worker_logs: list[Path] = field(default_factory=list)
+    #: `pipeline_stack`: starts one more Faust worker (not waiting for it) and returns its process
+    start_worker: Callable[[], subprocess.Popen] | None = None
 
     @property
     def api(self) -> str:
@@ -71,26 +73,35 @@ def web_stack(
 
 @contextlib.contextmanager
 def pipeline_stack(work: Path, email: str, password: str, env: dict[str, str], workers: int = 1) -> Iterator[Stack]:
-    """The whole pipeline: `web_stack` (staff account) plus tansu and `workers` Faust worker processes."""
+    """The whole pipeline: `web_stack` (staff account) plus tansu and `workers` Faust worker processes (each
+    ready; `stack.start_worker` starts more)."""
     broker = TansuBroker(log_path=work / "tansu.log")
     broker.start()
     started: list[subprocess.Popen] = []
     try:
         env = {**env, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
         with web_stack(work, email, password, env, staff=True) as stack:
-            for n in range(workers):
+
+            def start_worker() -> subprocess.Popen:
+                n = len(started)
                 own = {"FAUST_DATADIR": str(work / f"faust-{n}"), "FAUST_WEB_PORT": str(free_port())}
                 worker_env = {**os.environ, "DATABASE_URL": stack.database_url, **env, **own}
                 log = work / f"worker-{n}.log"
                 started.append(subprocess.Popen(FAUST_WORKER, env=worker_env, stdout=log.open("wb"),
-                                                stderr=subprocess.STDOUT))  # fmt: skip
+                                                stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
                 stack.worker_logs.append(log)
+                return started[-1]
+
+            stack.start_worker = start_worker
+            for _ in range(workers):
+                start_worker()
             for log in stack.worker_logs:
                 wait_for_log(log, "[^Worker]: Ready", 120)
             yield stack
     finally:
         for worker in started:
-            worker.terminate()
+            if worker.poll() is None:
+                worker.terminate()
         for worker in started:
             worker.wait(60)
         broker.stop()

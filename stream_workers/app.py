@@ -49,8 +49,11 @@ app = faust.App(
     topic_partitions=settings.topic_partitions,
     consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined
     broker_max_poll_interval=LONGEST_JOB,
-    # a killed worker's partitions (and its unacknowledged job) move to the others after this long
+    # a killed worker's partitions (and its unacknowledged job) move to the others after this long; tansu
+    # also holds a new member's first join for half of it. Heartbeats come from the consumer's own thread
+    # (FFmpeg is a subprocess), at a third of it as Kafka advises, so a busy worker keeps its partitions.
     broker_session_timeout=settings.session_timeout,
+    broker_heartbeat_interval=settings.session_timeout / 3,
     stream_processing_timeout=LONGEST_JOB,
     producer_acks=-1,
 )

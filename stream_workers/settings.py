@@ -46,7 +46,7 @@ class WorkerSettings:
             stall_timeout=float(env.get("TRANSCODE_STALL_TIMEOUT", "120")),
             progress_interval=float(env.get("PROGRESS_INTERVAL", "1.0")),
             requeue_after=float(env.get("REQUEUE_AFTER", "300")),
-            session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "60")),
+            session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "6")),
             chunked_min_seconds=float(env.get("CHUNKED_MIN_SECONDS", "180")),
             chunk_seconds=int(env.get("CHUNK_SECONDS", "60")),
             media_limits=MediaLimits.parse(

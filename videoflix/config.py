@@ -55,15 +55,19 @@ ENVIRONMENT: dict[str, str] = {
     "RATE_LIMIT_LOGIN_IP": "videoflix.rate_limit.login_ip",
     "RATE_LIMIT_RESET_ACCOUNT": "videoflix.rate_limit.reset_account",
     "RATE_LIMIT_RESET_IP": "videoflix.rate_limit.reset_ip",
+    "RATE_LIMIT_REGISTER_ACCOUNT": "videoflix.rate_limit.register_account",
+    "RATE_LIMIT_REGISTER_IP": "videoflix.rate_limit.register_ip",
 }
 
-#: defaults: failed logins per account, login attempts per client address, reset requests per account and
-#: per client address (COUNT/SECONDS)
+#: defaults: failed logins per account, login attempts per client address, reset requests and registrations
+#: per email and per client address (COUNT/SECONDS)
 RATE_LIMITS = {
     "login_account": "10/900",
     "login_ip": "100/900",
     "reset_account": "5/3600",
     "reset_ip": "30/3600",
+    "register_account": "5/3600",
+    "register_ip": "30/3600",
 }
 
 #: values that mean "no secret was configured" (the template's placeholder among them)

@@ -150,12 +150,15 @@ SCHEMAS: dict[str, Any] = {
 #: route name -> {method: operation}
 OPERATIONS: dict[str, dict[str, dict]] = {
     "accounts.register": {"post": {
-        "summary": "Register; sends an activation mail", "tags": ["accounts"],
+        "summary": "Register; mails an activation link (the same answer for an address that has an account: "
+                   "its owner is mailed a reset link instead)", "tags": ["accounts"],
         "requestBody": body(obj({"email": string(format="email"), "password": PASSWORD,
                                  "confirmed_password": PASSWORD}, ["email", "password", "confirmed_password"])),
-        "responses": {"201": json_response("Created, inactive until activated", obj({"user": ref("User")})),
-                      "400": error("Field errors: duplicate email, mismatch, weak password."),
-                      "413": error("Body too large."), "415": error("Not JSON.")},
+        "responses": {"201": json_response("Mail sent; a new account is inactive until activated", obj({
+                          "detail": string(), "user": obj({"email": string(format="email")}, ["email"])})),
+                      "400": error("Field errors: mismatch, weak password."),
+                      "413": error("Body too large."), "415": error("Not JSON."),
+                      "429": error("Too many registrations for this email or from this address.")},
     }},
     "accounts.activate": {"get": {
         "summary": "Activate an account with the mailed link", "tags": ["accounts"],

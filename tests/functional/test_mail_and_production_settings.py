@@ -12,12 +12,15 @@ from .conftest import PASSWORD, Frontend
 
 
 def test_no_mail_when_the_request_fails_after_sending(frontend, mailbox, monkeypatch):
-    from videoflix.views import accounts
+    from videoflix.services.mail import AccountMails
 
-    def explode(user):
+    queue = AccountMails.send
+
+    def send_then_fail(self, message):
+        queue(self, message)
         raise RuntimeError("after the mail was handed to the mailer")
 
-    monkeypatch.setattr(accounts, "user_json", explode)
+    monkeypatch.setattr(AccountMails, "send", send_then_fail)
     frontend.register("aborted@example.com", status=500)
 
     with pytest.raises(TimeoutError):

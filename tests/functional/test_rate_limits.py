@@ -1,4 +1,4 @@
-"""Login and password-reset requests are rate limited per account and per client address (429 with
+"""Login, password-reset and registration requests are rate limited per account and per client address (429 with
 Retry-After), and the limits reveal nothing about which accounts exist."""
 
 from __future__ import annotations
@@ -98,3 +98,26 @@ def test_counters_are_committed_although_the_login_failed(frontend, connection):
         sa.select(RateLimitCounter.hits).where(RateLimitCounter.key == "login:account:counted@example.com")
     )
     assert hits == 1
+
+
+REGISTER_LIMIT = Limit.parse(RATE_LIMITS["register_account"]).count
+
+
+def test_registration_is_limited_per_email_alike_for_existing_accounts(frontend, mailbox):
+    frontend.signed_up("register-limit@example.com")  # its registration counts too
+    mailbox.clear()
+    taken = [frontend.register("register-limit@example.com", status="*").status_int for _ in range(REGISTER_LIMIT)]
+    new = [frontend.register("new-limit@example.com", status="*").status_int for _ in range(REGISTER_LIMIT + 1)]
+
+    assert taken == [201] * (REGISTER_LIMIT - 1) + [429]
+    assert new == [201] * REGISTER_LIMIT + [429]
+    assert len(mailbox.wait_for(2 * REGISTER_LIMIT - 1)) == 2 * REGISTER_LIMIT - 1  # none for the refused ones
+
+
+def test_registration_is_limited_per_client_address(frontend, limits):
+    limits("register_ip", 2)
+    remote = {"REMOTE_ADDR": "203.0.113.10"}
+    body = {"password": PASSWORD, "confirmed_password": PASSWORD}
+    for email in ("one@example.com", "two@example.com"):
+        frontend.app.post_json("/api/register/", {**body, "email": email}, extra_environ=remote, status=201)
+    frontend.app.post_json("/api/register/", {**body, "email": "three@example.com"}, extra_environ=remote, status=429)

@@ -31,7 +31,7 @@ def test_a_500s_reference_is_the_request_id_in_the_logs(frontend, monkeypatch, c
     def explode(self, *args, **kw):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(AccountService, "register", explode)
+    monkeypatch.setattr(AccountService, "sign_up", explode)
     response = frontend.register("ids@example.com", status=500)
 
     request_id = response.headers["X-Request-ID"]
@@ -43,7 +43,7 @@ def test_a_500s_reference_is_the_request_id_in_the_logs(frontend, monkeypatch, c
 def test_production_log_lines_are_json_with_the_request_id(frontend, monkeypatch, caplog):
     """production.ini's formatter over the records a request writes."""
     formatter = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s")
-    monkeypatch.setattr(AccountService, "register", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(AccountService, "sign_up", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
     response = frontend.register("json@example.com", status=500)
     line = json.loads(formatter.format(next(r for r in caplog.records if r.levelno == logging.ERROR)))
     assert line["request_id"] == response.headers["X-Request-ID"] and line["levelname"] == "ERROR"

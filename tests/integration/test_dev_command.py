@@ -90,6 +90,8 @@ def test_dev_starts_embedded_services_keeps_data_and_stops_them(project, base_en
     body = {"email": "kept@example.com", "password": "Corr3ct-horse", "confirmed_password": "Corr3ct-horse"}
     assert http("POST", f"{api}/api/register/", body)[0] == 201
     dev.wait_for(r"MAIL to kept@example.com", 30)
+    dev.wait_for(r"activate\.html\?uid=[\w-]+&token=[\w-]+", 10)
+    assert http("GET", api + activation_path(dev.output, "kept@example.com"))[0] == 200
     children = dev.descendants()
     assert any("tansu" in " ".join(c.cmdline()) for c in children)
 
@@ -98,11 +100,11 @@ def test_dev_starts_embedded_services_keeps_data_and_stops_them(project, base_en
     assert not any(c.is_running() for c in children)
     assert pgdata_processes(str(project / "var" / "pgdata")) == []  # PostgreSQL stopped too
 
-    # a second run finds the same data: the account still exists
+    # a second run finds the same data: the activated account still logs in
     again = run_command(argv, project, base_env, "embedded-again")
     again.wait_for(r"Ctrl-C stops everything", 120)
-    status, answer = http("POST", f"{api}/api/register/", body)
-    assert (status, answer["errors"]) == (400, {"email": ["A user with this email already exists."]})
+    login = {"email": "kept@example.com", "password": body["password"]}
+    assert http("POST", f"{api}/api/login/", login)[0] == 200
     assert again.interrupt() == 0
     assert pgdata_processes(str(project / "var" / "pgdata")) == []
 

@@ -33,8 +33,14 @@ def wait_playable(pipeline, client, video_id: int) -> dict:
     return status
 
 
+def group_joins(pipeline) -> int:
+    """How often the pipeline's workers have joined the consumer group (a rebalance makes every one rejoin)."""
+    return sum(worker.output.count("Joined group") for worker in pipeline.workers)
+
+
 def test_a_video_is_watchable_while_it_transcodes(pipeline, media_files):
     client = pipeline.client()
+    joins = group_joins(pipeline)
     uploaded_at = time.monotonic()
     video_id = client.upload(media_files["minute"], {"title": "Watch me early"})["id"]
 
@@ -62,6 +68,10 @@ def test_a_video_is_watchable_while_it_transcodes(pipeline, media_files):
     code, playlist = fetch(client, f"/video/{video_id}/480p/index.m3u8")
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist.decode() and playlist.decode().rstrip().endswith("#EXT-X-ENDLIST")
     assert playlist.decode().count(".ts") == 15  # 60 s in 4 s segments
+    # a job of several Kafka session timeouts (6 s) kept its worker's partitions: heartbeats come from the
+    # consumer's own thread, never blocked by FFmpeg; no rebalance, no second run
+    assert group_joins(pipeline) == joins
+    assert sum(w.output.count(f"video {video_id} transcoded") for w in pipeline.workers) == 1
     # shorter than CHUNKED_MIN_SECONDS: one pass, its audio muxed into every rendition (no audio group)
     code, master = fetch(client, f"/video/{video_id}/master.m3u8")
     assert code == 200 and b"TYPE=AUDIO" not in master and b"#EXT-X-STREAM-INF" in master

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from videoflix.config import build_settings
 from videoflix.errors import AuthenticationFailed, InvalidInput, InvalidToken
-from videoflix.models import AccountToken, AuthSession, User
+from videoflix.models import AccountToken, AuthSession, TokenPurpose, User
 from videoflix.passwords import Hasher
 from videoflix.services.accounts import AccountService, InvalidCredentials, encode_uid
 from videoflix.services.sessions import ReplayDetected, SessionService
@@ -204,3 +204,66 @@ def test_every_login_failure_costs_one_argon2_verification(dbsession, clock, cas
         accounts.authenticate(email, password)
 
     assert hasher.verifications == 1
+
+
+class HashCountingHasher(Hasher):
+    def __init__(self):
+        super().__init__()
+        self.hashes = 0
+
+    def hash(self, password: str) -> str:
+        self.hashes += 1
+        return super().hash(password)
+
+
+@pytest.mark.parametrize("case", ["new address", "never activated", "active account"])
+def test_every_sign_up_costs_one_hash_and_one_mail_token(dbsession, clock, case):
+    """What keeps registration timing from telling whether an address has an account: every path hashes the
+    password once and issues one token (one mail)."""
+    hasher = HashCountingHasher()
+    accounts = AccountService(dbsession, build_settings({"videoflix.secret_key": "s" * 40}), hasher, clock)
+    if case != "new address":
+        accounts.register("taken@example.com", PASSWORD, active=case == "active account")
+    hasher.hashes = 0
+    tokens = dbsession.scalar(sa.select(sa.func.count()).select_from(AccountToken))
+
+    accounts.sign_up("taken@example.com", "Other-pass-word-2")
+
+    assert hasher.hashes == 1
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(AccountToken)) == tokens + 1
+
+
+def test_signing_up_again_before_activation_replaces_the_password_and_kills_the_old_link(accounts):
+    """An address registered by someone who cannot read its mail is not lost to its owner."""
+    squatter = accounts.sign_up("squatted@example.com", "Squatters-pass-1")
+    owner = accounts.sign_up(" Squatted@Example.com ", PASSWORD)
+
+    assert owner.user.id == squatter.user.id and owner.purpose == TokenPurpose.ACTIVATION
+    with pytest.raises(InvalidToken):
+        accounts.activate(squatter.uidb64, squatter.token)
+    accounts.activate(owner.uidb64, owner.token)
+    assert accounts.authenticate("squatted@example.com", PASSWORD).id == owner.user.id
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("squatted@example.com", "Squatters-pass-1")
+
+
+def test_signing_up_with_an_active_accounts_address_changes_nothing_but_offers_a_reset(accounts):
+    account = accounts.register("owner@example.com", PASSWORD, active=True).user
+
+    attempt = accounts.sign_up("owner@example.com", "Intruders-pass-1")
+
+    assert attempt.purpose == TokenPurpose.PASSWORD_RESET and attempt.user.id == account.id
+    assert accounts.authenticate("owner@example.com", PASSWORD).is_active  # password and state unchanged
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("owner@example.com", "Intruders-pass-1")
+    accounts.confirm_password_reset(attempt.uidb64, attempt.token, "Owners-new-pass-3")  # the mailed link works
+    assert accounts.authenticate("owner@example.com", "Owners-new-pass-3").id == account.id
+
+
+def test_a_new_address_signs_up_inactive(accounts):
+    mail = accounts.sign_up("fresh@example.com", PASSWORD)
+    assert mail.purpose == TokenPurpose.ACTIVATION and not mail.user.is_active
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("fresh@example.com", PASSWORD)
+    accounts.activate(mail.uidb64, mail.token)
+    assert accounts.authenticate("fresh@example.com", PASSWORD).is_active

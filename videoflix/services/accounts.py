@@ -60,6 +60,7 @@ class MailToken:
     user: User
     uidb64: str
     token: str
+    purpose: TokenPurpose = TokenPurpose.ACTIVATION
 
 
 class AccountService:
@@ -81,7 +82,8 @@ class AccountService:
 
     # -- registration -----------------------------------------------------------------------------------
     def register(self, email: str, password: str, *, is_staff: bool = False, active: bool = False) -> MailToken:
-        """Create an inactive account and its activation token. Duplicate emails are a field error."""
+        """Create an account (inactive unless `active`) and its activation token; an existing email is a field
+        error. For operators and set-up (`videoflix user create`); the public endpoint uses `sign_up`."""
         email = email.strip().lower()
         if self.by_email(email) is not None:
             raise InvalidInput.field("email", "A user with this email already exists.")
@@ -94,6 +96,34 @@ class AccountService:
                 self.db.flush()
         except IntegrityError:
             raise InvalidInput.field("email", "A user with this email already exists.") from None
+        return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
+
+    def sign_up(self, email: str, password: str) -> MailToken:
+        """A registration from the public endpoint, which must tell nobody whether the address has an account
+        and must not let anyone squat an address they cannot read mail for. Every case hashes the password once
+        and issues one mail token, so the answer and its timing are the same:
+        - a new address: an inactive account and its activation link;
+        - an account never activated: its password replaced, its earlier activation links dead, a fresh one
+          (so whoever registered the address first cannot keep its owner out);
+        - an active account: nothing changes; its owner gets a reset link (purpose PASSWORD_RESET) with a
+          notice that someone tried to register the address."""
+        email = email.strip().lower()
+        password_hash = self.hasher.hash(password)
+        user = self.db.scalar(sa.select(User).where(User.email == email).with_for_update())
+        if user is None:
+            user = User(email=email, password_hash=password_hash, is_active=False)
+            try:
+                with self.db.begin_nested():
+                    self.db.add(user)
+                    self.db.flush()
+            except IntegrityError:  # a concurrent sign-up of the same address created it first
+                user = self.db.scalar(sa.select(User).where(User.email == email).with_for_update())
+            else:
+                return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
+        if user.is_active:
+            return self._issue(user, TokenPurpose.PASSWORD_RESET, self.settings.password_reset_token_ttl)
+        user.password_hash = password_hash
+        self._expire_outstanding(user, TokenPurpose.ACTIVATION)
         return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
 
     def activate(self, uidb64: str, token: str) -> User:
@@ -159,7 +189,7 @@ class AccountService:
             )
         )
         self.db.flush()
-        return MailToken(user=user, uidb64=encode_uid(user.id), token=token)
+        return MailToken(user=user, uidb64=encode_uid(user.id), token=token, purpose=purpose)
 
     def _consume(self, uidb64: str, token: str, purpose: TokenPurpose) -> AccountToken:
         """Mark a valid token used and return it. The row lock makes two simultaneous uses of one link

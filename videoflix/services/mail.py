@@ -9,6 +9,7 @@ from html import escape
 from pyramid_mailer.message import Message
 
 from ..config import Settings
+from ..models import TokenPurpose
 from .accounts import MailToken
 
 
@@ -39,6 +40,24 @@ class AccountMails:
             f"We received a request to reset your Videoflix password. Choose a new one here:\n{link}\n\n"
             f"The link can be used once and expires in {_hours(self.settings.password_reset_token_ttl)}.\n"
             "If you did not ask for this, ignore this email; your password stays as it is.\n",
+            link,
+            "Reset password",
+        )
+
+    def sign_up(self, mail: MailToken) -> Message:
+        """What a registration mails: the activation link, or, when the address has an active account, a
+        notice with a reset link (`AccountService.sign_up`)."""
+        if mail.purpose == TokenPurpose.ACTIVATION:
+            return self.activation(mail)
+        link = self.settings.frontend_link(self.settings.password_reset_path, uid=mail.uidb64, token=mail.token)
+        return self._message(
+            mail.user.email,
+            "Someone tried to register with your email",
+            "Someone, maybe you, just tried to create a Videoflix account with this email address. You already "
+            "have an account, so nothing was created and nothing changed.\n\n"
+            f"If you have forgotten your password, choose a new one here:\n{link}\n\n"
+            f"The link can be used once and expires in {_hours(self.settings.password_reset_token_ttl)}.\n"
+            "If it was not you, ignore this email; your account stays as it is.\n",
             link,
             "Reset password",
         )

@@ -23,13 +23,25 @@ def user_json(user) -> dict:
     return {"id": user.id, "email": user.email}
 
 
+#: what a registration answers, whether or not the address already has an account
+REGISTERED = "Thank you! We have sent you an email: follow its link to activate your account."
+
+
 @view_config(route_name="accounts.register", request_method="POST", renderer="json", require_csrf=False)
 def register(request):
+    """The same answer (status, body, timing) whether or not the address has an account: the mail tells its
+    owner the rest (`AccountService.sign_up`). Rate limited per client address and per email, like reset."""
     data = validate(request, RegisterSchema())
-    mail = request.accounts.register(data["email"], data["password"])
-    request.account_mails.send(request.account_mails.activation(mail))
+    limits = request.registry["videoflix.settings"].rate_limits
+    try:
+        request.throttle.hit(f"register:ip:{client_key(request)}", limits["register_ip"])
+        request.throttle.hit(f"register:account:{data['email']}", limits["register_account"])
+    except TooManyRequests as exc:
+        return render(request, exc)
+    mail = request.accounts.sign_up(data["email"], data["password"])
+    request.account_mails.send(request.account_mails.sign_up(mail))
     request.response.status_code = 201
-    return {"user": user_json(mail.user)}
+    return {"detail": REGISTERED, "user": {"email": mail.user.email}}
 
 
 @view_config(route_name="accounts.activate", request_method="GET", renderer="json")
