@@ -1,11 +1,12 @@
-"""Upload benchmark: peak memory of the web process and throughput for one large upload, in one request
-(multipart) and resumable (tus, 16 MiB chunks, with the tus project's client tuspy), beside a plain copy.
+"""Upload benchmark: peak memory of the web process and throughput for one large upload, resumable (tus, 16 MiB
+chunks) with `videoflix upload`'s client and with the tus project's client tuspy, beside a plain copy. (A
+request body is bounded by MAX_REQUEST_BODY, 64 MiB: a large film no longer fits in one multipart request.)
 
     python bench/upload.py [--size-gib 2]
 
 Starts PostgreSQL (embedded, or DATABASE_URL) and the web process (`videoflix serve development.ini`),
 makes a file of the given size (a real MP4 clip followed by padding, so it passes the upload checks), and
-uploads it with the same streaming client as `videoflix upload`, then again through /api/uploads/ (tus). Prints
+uploads it with the same client as `videoflix upload`, then again with tuspy. Prints
 the web process's resident memory before and at its peak (VmHWM) for each, the throughputs, and side by side
 a plain `cp` of the same file onto the same disk, with the ratios.
 """
@@ -85,7 +86,7 @@ def measure(work: Path, media: Path, stack, size_gib: float) -> None:
         assert sum(p.stat().st_size for p in stored.iterdir()) == size, f"{label}: the stored file differs in size"
         rows.append((label, seconds, before, peak))
 
-    run("multipart, one request", lambda: client.upload(big, {"title": "Large upload"})["id"])
+    run("videoflix upload (tus, 16 MiB)", lambda: client.upload(big, {"title": "Large upload"})["id"])
     run("tus, 16 MiB chunks (tuspy)", lambda: tus_upload(stack.api, client, big))
 
     started = time.perf_counter()

@@ -244,7 +244,7 @@ def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: 
             partial.unlink(missing_ok=True)
         if storage := hls.storage_error(stderr):
             raise storage
-        said = hls.summarize(stderr.replace(f"{output}/", ""))  # the operator sees it: no server paths
+        said = hls.summarize(stderr)
         raise hls.TranscodeError(f"The film's parts could not be joined at segment {name}: {said}")
     for partial, rung in zip(partials, rungs, strict=True):
         partial.replace(output / rung.name / name)

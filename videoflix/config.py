@@ -44,6 +44,7 @@ ENVIRONMENT: dict[str, str] = {
     "ACCESS_TOKEN_TTL": "videoflix.access_token_ttl",
     "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
     "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
+    "MAX_REQUEST_BODY": "videoflix.max_request_body",
     "MEDIA_MAX_DURATION": "videoflix.media_max_duration",
     "MEDIA_MAX_SIZE": "videoflix.media_max_size",
     "MEDIA_MAX_FPS": "videoflix.media_max_fps",
@@ -69,6 +70,10 @@ RATE_LIMITS = {
     "register_account": "5/3600",
     "register_ip": "30/3600",
 }
+
+#: default bound of any request's body: a tus chunk (the console and `videoflix upload` send 16 MiB) or a
+#: one-request upload, with headroom; JSON bodies are far smaller (max_json_body)
+MAX_REQUEST_BODY = 64 * 1024 * 1024
 
 #: values that mean "no secret was configured" (the template's placeholder among them)
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "your-secret-key"}
@@ -114,6 +119,8 @@ class Settings:
     password_reset_token_ttl: int
     max_json_body: int
     max_upload_size: int
+    #: the largest body any request may send (waitress stops reading past it): a tus chunk, a one-request upload
+    max_request_body: int
     #: what an uploaded file may claim (duration, picture size, frame rate, streams)
     media_limits: MediaLimits
     media_root: Path
@@ -197,6 +204,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
         max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),
         max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
+        max_request_body=int(raw.get("videoflix.max_request_body", MAX_REQUEST_BODY)),
         media_limits=media_limits(raw),
         media_root=media_root,
         ffmpeg_binary=raw.get("videoflix.ffmpeg_binary") or None,

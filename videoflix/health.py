@@ -8,10 +8,13 @@ fine, else a short reason; the answer names every check, so an operator sees whi
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 
 import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
 
 Check = Callable[[], str | None]
 
@@ -38,7 +41,8 @@ def broker_check(bootstrap_servers: str, timeout: float = 1.0) -> Check:
                     return None
             except (OSError, ValueError):
                 continue
-        return f"unreachable (no bootstrap server of {bootstrap_servers!r} accepts connections)"
+        log.warning("readiness: no bootstrap server of %r accepts connections", bootstrap_servers)
+        return "unreachable (no bootstrap server accepts connections)"  # /readyz is public: no host names
 
     return check
 

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 def serve_paste(app, global_conf, **settings) -> int:
     drain_timeout = float(settings.pop("drain_timeout", 30))
     logging.basicConfig()
+    settings["max_request_body_size"] = str(request_body_bound(app, settings.get("max_request_body_size")))
     server = create_server(app, **settings)
     server.print_listen("Serving on http://{}:{}")
     socket_map = server.map if hasattr(server, "map") else server._map
@@ -50,6 +51,14 @@ def serve_paste(app, global_conf, **settings) -> int:
         server.task_dispatcher.shutdown()
         wasyncore.close_all(socket_map)
     return 0
+
+
+def request_body_bound(app, configured: str | None) -> int:
+    """waitress reads and spools a whole request body before the app (and so any permission check) runs, and
+    answers 413 itself past `max_request_body_size`: that bound is the app's MAX_REQUEST_BODY (one setting, the
+    environment's or the .ini's), or a smaller one set in [server:main]."""
+    bound = app.registry["videoflix.settings"].max_request_body
+    return min(bound, int(configured)) if configured else bound
 
 
 def busy_channels(socket_map):

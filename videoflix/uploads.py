@@ -53,7 +53,7 @@ def receive(request, folder: Path, max_file_size: int, file_field: str = "file")
     if not boundary:
         raise InvalidInput("The multipart body has no boundary.")
     if request.content_length is not None and request.content_length > max_file_size + MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(f"The file is larger than the limit of {max_file_size} bytes.")
+        raise too_large(max_file_size)
 
     folder.mkdir(parents=True, exist_ok=True)
     received = ReceivedUpload()
@@ -83,7 +83,7 @@ def receive(request, folder: Path, max_file_size: int, file_field: str = "file")
             elif sink is not None:
                 received.size += len(event)
                 if received.size > max_file_size:
-                    raise PayloadTooLarge(f"The file is larger than the limit of {max_file_size} bytes.")
+                    raise too_large(max_file_size)
                 if len(received.head) < SNIFF_BYTES:
                     received.head += event[: SNIFF_BYTES - len(received.head)]
                 sink.write(event)
@@ -104,6 +104,19 @@ def receive(request, folder: Path, max_file_size: int, file_field: str = "file")
         if sink is not None:
             sink.close()
     return received
+
+
+def one_request_limit(max_upload_size: int, max_request_body: int) -> int:
+    """The largest file one multipart request can carry: the upload limit, or what fits in a request body
+    (waitress refuses larger bodies before the app runs)."""
+    return min(max_upload_size, max_request_body - MULTIPART_OVERHEAD - 1)
+
+
+def too_large(max_file_size: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file is larger than the limit of {max_file_size} bytes for one request. Send larger files as a "
+        "resumable upload (tus, /api/uploads/), as `videoflix upload` and the console do."
+    )
 
 
 def check_container(head: bytes) -> str:

@@ -25,7 +25,7 @@ def assert_error_body(response, status: int):
     assert isinstance(response.json["errors"], dict)
 
 
-def test_a_taken_email_is_answered_like_a_new_one_case_insensitively(frontend, connection):
+def test_a_taken_email_is_answered_like_a_new_one_case_insensitively(frontend, connection, mailbox):
     """No account enumeration: what happens to an existing account is told only to its owner, by mail
     (tests/functional/test_registration.py)."""
     new = frontend.register("dup@example.com")
@@ -35,6 +35,7 @@ def test_a_taken_email_is_answered_like_a_new_one_case_insensitively(frontend, c
 
     assert again.json == new.json
     assert users(connection) == before
+    assert [mail["To"] for mail in mailbox.wait_for(2)] == ["dup@example.com"] * 2  # (none left in flight)
 
 
 @pytest.mark.parametrize(

@@ -114,10 +114,11 @@ def test_registration_is_limited_per_email_alike_for_existing_accounts(frontend,
     assert len(mailbox.wait_for(2 * REGISTER_LIMIT - 1)) == 2 * REGISTER_LIMIT - 1  # none for the refused ones
 
 
-def test_registration_is_limited_per_client_address(frontend, limits):
+def test_registration_is_limited_per_client_address(frontend, limits, mailbox):
     limits("register_ip", 2)
     remote = {"REMOTE_ADDR": "203.0.113.10"}
     body = {"password": PASSWORD, "confirmed_password": PASSWORD}
     for email in ("one@example.com", "two@example.com"):
         frontend.app.post_json("/api/register/", {**body, "email": email}, extra_environ=remote, status=201)
     frontend.app.post_json("/api/register/", {**body, "email": "three@example.com"}, extra_environ=remote, status=429)
+    assert sorted(mail["To"] for mail in mailbox.wait_for(2)) == ["one@example.com", "two@example.com"]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from webtest import TestRequest
 
 from videoflix.models import OutboxEvent, Video
+from videoflix.uploads import MULTIPART_OVERHEAD
 
 
 @pytest.fixture
@@ -107,6 +108,23 @@ def test_upload_over_the_limit_is_413(operator, clips, wsgi_app, monkeypatch, me
     response = upload(operator, clips["clip"], 413)
 
     assert response.json["detail"].startswith("The file is larger than the limit")
+    assert leftovers(media_root) == before
+
+
+def test_one_request_carries_at_most_the_request_body_bound_and_its_413_says_what_to_do(
+    operator, clips, wsgi_app, monkeypatch, media_root
+):
+    """Every request body is bounded (MAX_REQUEST_BODY: waitress spools a body before the app runs), the
+    multipart upload's file with it; larger films travel as tus chunks."""
+    settings = wsgi_app.registry["videoflix.settings"]
+    bounded = dataclasses.replace(settings, max_request_body=MULTIPART_OVERHEAD + 1001)
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", bounded)
+    before = leftovers(media_root)
+
+    response = upload(operator, clips["clip"], 413)
+
+    assert "limit of 1000 bytes for one request" in response.json["detail"]
+    assert "resumable upload (tus, /api/uploads/)" in response.json["detail"]
     assert leftovers(media_root) == before
 
 

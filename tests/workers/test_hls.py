@@ -67,6 +67,20 @@ def test_progress_parser():
     assert parser.out_seconds == 2.5 and parser.speed == 1.5 and parser.finished
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Error opening input file file:/srv/videoflix/media/videos/7/source.mp4.",
+        "[in#0 @ 0x5563] Error opening input: file:///srv/videoflix/media/videos/7/source.mp4: Invalid data",
+        "Could not open '/srv/videoflix/media/videos/7/hls-ab12/480p/003.ts' for writing: error",
+    ],
+)
+def test_summarize_names_no_server_path(line):
+    said = hls.summarize(f"frame=1\n{line}\n")
+    assert "/srv" not in said and "videoflix" not in said and "media" not in said
+    assert ("source.mp4" in said) or ("003.ts" in said)
+
+
 def test_summarize_prefers_error_lines():
     stderr = "something\n[h264] Invalid NAL unit size\nnoise\nError while decoding stream\n"
     assert hls.summarize(stderr) == "[h264] Invalid NAL unit size; Error while decoding stream"

@@ -1,12 +1,18 @@
 """`videoflix upload FILE --title ...`: an operator's upload from the shell, with progress.
 
-Logs in like the frontend (cookies + X-CSRFToken), streams the file as multipart/form-data (never held in
-memory: urllib sends an iterable body with a known Content-Length), shows bytes sent, then polls the
-status endpoint and shows processing progress until the video is ready (exit 0) or failed (exit 1).
+Logs in like the frontend (cookies + X-CSRFToken), sends the file (never held in memory), shows bytes sent,
+then polls the status endpoint and shows processing progress until the video is ready (exit 0) or failed
+(exit 1). A file up to ONE_REQUEST_MAX goes in one multipart/form-data request (urllib sends an iterable body
+with a known Content-Length); a larger one as a resumable upload (tus 1.0.0 core and creation, the protocol
+the console speaks too) in TUS_CHUNK pieces, each resent from the server's offset after a dropped connection:
+the server bounds every request body (MAX_REQUEST_BODY, 64 MiB by default). The tus client is these few
+requests written here, not tuspy: it must send the session's cookies and CSRF header and read the server's
+`X-Video-Id` from the last chunk's answer.
 """
 
 from __future__ import annotations
 
+import base64
 import getpass
 import http.cookiejar
 import json
@@ -14,12 +20,19 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 CHUNK = 1024 * 1024
+#: files up to this size go in one request; larger ones as a resumable upload (the server's default
+#: MAX_REQUEST_BODY is 64 MiB)
+ONE_REQUEST_MAX = 32 * CHUNK
+TUS_CHUNK = 16 * CHUNK
+TUS_RETRIES = 5
 
 
 def add_parser(commands) -> None:
@@ -48,6 +61,14 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {detail}" + (f" {errors}" if errors else ""))
 
 
+def api_error(error: urllib.error.HTTPError) -> ApiError:
+    try:
+        body = json.loads(error.read())
+    except ValueError:
+        body = {"detail": error.reason}
+    return ApiError(error.code, body)
+
+
 class Client:
     def __init__(self, api: str):
         if not api.startswith(("http://", "https://")):
@@ -66,17 +87,72 @@ class Client:
             with self.opener.open(request, timeout=3600) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
-            try:
-                body = json.loads(error.read())
-            except ValueError:
-                body = {"detail": error.reason}
-            raise ApiError(error.code, body) from None
+            raise api_error(error) from None
 
     def login(self, email: str, password: str) -> None:
         body = json.dumps({"email": email, "password": password}).encode()
         self.call("POST", "/login/", body, {"Content-Type": "application/json"})
 
     def upload(self, path: Path, fields: dict[str, str], progress=None) -> dict:
+        """Upload a film; its status (as the upload endpoint answers)."""
+        if path.stat().st_size > ONE_REQUEST_MAX:
+            return self.upload_resumable(path, fields, progress)
+        return self.upload_one_request(path, fields, progress)
+
+    def upload_resumable(self, path: Path, fields: dict[str, str], progress=None) -> dict:
+        """tus: create the upload with the fields, then PATCH chunks at the server's offset; the last chunk's
+        answer names the video."""
+        size = path.stat().st_size
+        metadata = {**fields, "filename": path.name}
+        headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(size),
+            "Upload-Metadata": ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in metadata.items()),
+            "X-CSRFToken": self.csrf(),
+        }
+        location = self.send("POST", self.api + "/uploads/", b"", headers)["Location"]
+        url = urllib.parse.urljoin(self.api + "/", location)
+        offset, failures, video_id = 0, 0, None
+        with path.open("rb") as source:
+            while video_id is None:
+                source.seek(offset)
+                chunk = source.read(TUS_CHUNK)
+                patch = {
+                    "Tus-Resumable": "1.0.0",
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                    "X-CSRFToken": self.csrf(),
+                }
+                try:
+                    answer = self.send("PATCH", url, chunk, patch)
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    failures += 1
+                    if failures > TUS_RETRIES:
+                        raise
+                    time.sleep(min(30, 2**failures))
+                    state = self.send("HEAD", url, None, {"Tus-Resumable": "1.0.0"})
+                    offset, video_id = int(state["Upload-Offset"]), state.get("X-Video-Id")  # (the answer lost)
+                    continue
+                sent, offset = int(answer["Upload-Offset"]) - offset, int(answer["Upload-Offset"])
+                if progress is not None:
+                    progress(sent)
+                video_id = answer.get("X-Video-Id")
+                if video_id is None and offset >= size:
+                    raise ApiError(502, {"detail": "The upload ended without naming its video."})
+        return self.status(int(video_id))
+
+    def send(self, method: str, url: str, data: bytes | None, headers: dict) -> Message:
+        """A request whose answer is in its headers (tus; names read case-insensitively); ApiError with the
+        JSON body otherwise."""
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - http(s)
+        try:
+            with self.opener.open(request, timeout=3600) as response:
+                response.read()
+                return response.headers
+        except urllib.error.HTTPError as error:
+            raise api_error(error) from None
+
+    def upload_one_request(self, path: Path, fields: dict[str, str], progress=None) -> dict:
         boundary = uuid.uuid4().hex
         head = b"".join(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode() + b"\r\n"

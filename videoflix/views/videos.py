@@ -13,7 +13,7 @@ from ..schemas import deserialize, text_problem, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF
 from ..services.videos import status_json
-from ..uploads import inspect_video, receive
+from ..uploads import inspect_video, one_request_limit, receive
 
 
 def _int_param(request, name: str, low: int, high: int) -> int | None:
@@ -124,7 +124,8 @@ def json_text_response(request, body: str):
 def upload(request):
     """multipart: file, title, description, category -> 201 with the new video's status."""
     settings = request.registry["videoflix.settings"]
-    received = receive(request, uploads_dir(settings.media_root), settings.max_upload_size)
+    limit = one_request_limit(settings.max_upload_size, settings.max_request_body)
+    received = receive(request, uploads_dir(settings.media_root), limit)
     try:
         fields = deserialize(UploadSchema(), received.fields)
         if received.path is None or received.size == 0:
