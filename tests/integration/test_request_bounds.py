@@ -110,6 +110,8 @@ def test_an_anonymous_256_mib_body_is_refused_and_the_server_holds_at_most_the_b
     status, sent = send_chunked(port, path, 256 * MIB)
 
     held.stop()
+    print(f"\n{path}: read {sent / MIB:.0f} MiB of 256, spooled at most {held.max_spooled / MIB:.1f} MiB, "
+          f"RSS +{(held.max_rss - held.rss_before) / MIB:.1f} MiB")  # fmt: skip
     assert status == 413
     assert sent < 256 * MIB  # it stopped reading: the rest was never taken
     assert held.max_spooled <= MAX_REQUEST_BODY, held.max_spooled
