@@ -43,6 +43,7 @@ ENVIRONMENT: dict[str, str] = {
     "COOKIE_SECURE": "videoflix.cookie_secure",
     "ACCESS_TOKEN_TTL": "videoflix.access_token_ttl",
     "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
+    "SESSION_MAX_AGE": "videoflix.session_max_age",
     "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
     "MAX_REQUEST_BODY": "videoflix.max_request_body",
     "MEDIA_MAX_DURATION": "videoflix.media_max_duration",
@@ -115,6 +116,8 @@ class Settings:
     cookie_secure: bool
     access_token_ttl: int
     refresh_token_ttl: int
+    #: a login session's absolute lifetime: refreshes never carry it past this many seconds after the login
+    session_max_age: int
     activation_token_ttl: int
     password_reset_token_ttl: int
     max_json_body: int
@@ -200,6 +203,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         cookie_secure=asbool(raw.get("videoflix.cookie_secure", production)),
         access_token_ttl=int(raw.get("videoflix.access_token_ttl", 30 * 60)),
         refresh_token_ttl=int(raw.get("videoflix.refresh_token_ttl", 7 * 24 * 3600)),
+        session_max_age=int(raw.get("videoflix.session_max_age", 30 * 24 * 3600)),
         activation_token_ttl=int(raw.get("videoflix.activation_token_ttl", 3 * 24 * 3600)),
         password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
         max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),

@@ -8,7 +8,7 @@ from cachetools import TTLCache
 
 from videoflix.caches import LockedCache
 from videoflix.models import AuthSession, User
-from videoflix.services import live_sessions
+from videoflix.services import live_sessions, sessions
 from videoflix.services.accounts import encode_uid
 from videoflix.views.accounts import REGISTERED
 
@@ -123,7 +123,8 @@ def test_refresh_rotates_and_needs_csrf(frontend):
     frontend.get("/api/video/", status=200)
 
 
-def test_replaying_a_rotated_refresh_token_ends_the_session(frontend, connection):
+def test_replaying_a_rotated_refresh_token_ends_the_session(frontend, connection, monkeypatch):
+    monkeypatch.setattr(sessions, "ROTATION_GRACE", 0)  # the replay comes after the grace of a racing request
     frontend.signed_up("replay@example.com")
     stolen = frontend.app.cookies["refresh_token"]
     frontend.post("/api/token/refresh/", status=200)  # the legitimate client rotates
@@ -138,6 +139,23 @@ def test_replaying_a_rotated_refresh_token_ends_the_session(frontend, connection
     assert connection.scalar(sa.select(sa.func.count()).where(AuthSession.revoked_at.is_not(None))) == 1
     frontend.app.set_cookie("access_token", current_access)
     frontend.get("/api/video/", status=401)
+
+
+def test_two_refreshes_racing_with_the_same_cookie_keep_the_session(frontend):
+    """The console polls and a tus retry refreshes at the same moment, with the same refresh cookie."""
+    frontend.signed_up("race@example.com")
+    same = frontend.app.cookies["refresh_token"]
+    frontend.post("/api/token/refresh/", status=200)
+    winner = frontend.app.cookies["refresh_token"]
+
+    frontend.app.set_cookie("refresh_token", same)  # the loser of the race, answered after the winner
+    frontend.post("/api/token/refresh/", status=200)
+
+    assert frontend.app.cookies["refresh_token"] != same
+    frontend.get("/api/video/", status=200)
+    frontend.post("/api/token/refresh/", status=200)  # the session goes on
+    frontend.app.set_cookie("refresh_token", winner)
+    frontend.post("/api/token/refresh/", status=200)  # (the winner's answer, had the browser kept that one)
 
 
 def test_refresh_without_a_cookie_is_401(frontend):

@@ -12,7 +12,7 @@ from videoflix.errors import AuthenticationFailed, InvalidInput, InvalidToken
 from videoflix.models import AccountToken, AuthSession, TokenPurpose, User
 from videoflix.passwords import Hasher
 from videoflix.services.accounts import AccountService, InvalidCredentials, encode_uid
-from videoflix.services.sessions import ReplayDetected, SessionService
+from videoflix.services.sessions import ROTATION_GRACE, ReplayDetected, SessionService
 
 PASSWORD = "Corr3ct-horse-battery"
 
@@ -127,7 +127,7 @@ def test_token_for_another_uid_is_rejected(accounts):
         accounts.activate(encode_uid(one.user.id + 1000), one.token)
 
 
-def test_session_rotation_and_replay(accounts, sessions, dbsession):
+def test_session_rotation_and_replay(accounts, sessions, dbsession, clock):
     user = active_user(accounts, "rotate@example.com")
     session = sessions.start(user)
     first_jti = session.refresh_jti
@@ -135,11 +135,54 @@ def test_session_rotation_and_replay(accounts, sessions, dbsession):
     rotated = sessions.rotate(str(session.id), first_jti)
     assert rotated.refresh_jti != first_jti
 
+    clock.advance(seconds=ROTATION_GRACE + 1)  # past the grace of a racing request
     with pytest.raises(ReplayDetected):
         sessions.rotate(str(session.id), first_jti)
     assert dbsession.get(AuthSession, session.id).revoked_at is not None
     with pytest.raises(AuthenticationFailed):
         sessions.rotate(str(session.id), rotated.refresh_jti)  # the thief's copy and ours both die
+
+
+def test_two_refreshes_racing_with_one_cookie_keep_the_session(accounts, sessions, dbsession, clock):
+    """The console's polling and a tus retry refresh with the same cookie: the loser of the race is within the
+    grace and gets the current token id, so whichever answer the browser keeps, the next refresh works."""
+    user = active_user(accounts, "race@example.com")
+    session = sessions.start(user)
+    cookie = session.refresh_jti
+    winner = sessions.rotate(str(session.id), cookie).refresh_jti
+
+    clock.advance(seconds=ROTATION_GRACE - 1)
+    loser = sessions.rotate(str(session.id), cookie).refresh_jti
+
+    assert loser == winner and dbsession.get(AuthSession, session.id).revoked_at is None
+    assert sessions.rotate(str(session.id), winner).refresh_jti not in (cookie, winner)  # and the session goes on
+
+
+def test_only_the_id_just_rotated_out_has_a_grace(accounts, sessions, dbsession):
+    user = active_user(accounts, "older@example.com")
+    session = sessions.start(user)
+    first = session.refresh_jti
+    second = sessions.rotate(str(session.id), first).refresh_jti
+    sessions.rotate(str(session.id), second)
+
+    with pytest.raises(ReplayDetected):
+        sessions.rotate(str(session.id), first)  # two rotations old: a copy, not a race
+    assert dbsession.get(AuthSession, session.id).revoked_at is not None
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_often_refreshed(accounts, dbsession, clock):
+    sessions = SessionService(dbsession, refresh_ttl=600, clock=clock, max_age=1500)
+    user = active_user(accounts, "forever@example.com")
+    session = sessions.start(user)
+    for _ in range(2):
+        clock.advance(seconds=500)
+        sessions.rotate(str(session.id), session.refresh_jti)
+    assert session.expires_at == session.created_at + timedelta(seconds=1500)  # not now + 600
+
+    clock.advance(seconds=501)
+    assert sessions.active_user(str(user.id), str(session.id)) is None
+    with pytest.raises(AuthenticationFailed):
+        sessions.rotate(str(session.id), session.refresh_jti)
 
 
 def test_session_expires_without_refresh(accounts, sessions, clock):

@@ -57,13 +57,17 @@ class AccountToken(Base):
 class AuthSession(Base):
     """One login. The refresh cookie names the session and its current token id (`refresh_jti`); a refresh
     rotates the id, so presenting an older one is a replay and revokes the whole session. Access tokens
-    carry the session id too, so logout or a password change ends them at once, not at their expiry."""
+    carry the session id too, so logout or a password change ends them at once, not at their expiry. A session
+    ends `SESSION_MAX_AGE` after its login however often it is refreshed."""
 
     __tablename__ = "auth_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     refresh_jti: Mapped[str] = mapped_column(String(64))
+    #: the id rotated out by the last refresh (at `refreshed_at`): still good for ROTATION_GRACE seconds, so two
+    #: refreshes racing with the same cookie (the console's polling and a tus retry) do not end the session
+    previous_jti: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -19,7 +19,8 @@ def includeme(config) -> None:
         return AccountService(request.dbsession, request.registry["videoflix.settings"], hasher)
 
     def auth_sessions(request) -> SessionService:
-        return SessionService(request.dbsession, request.registry["videoflix.settings"].refresh_token_ttl)
+        settings = request.registry["videoflix.settings"]
+        return SessionService(request.dbsession, settings.refresh_token_ttl, max_age=settings.session_max_age)
 
     def account_mails(request) -> AccountMails:
         registry = request.registry

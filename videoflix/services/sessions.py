@@ -16,11 +16,22 @@ from ..models import AuthSession, User
 from .accounts import utcnow
 from .live_sessions import sessions_revoked
 
+#: seconds the refresh token id a refresh rotated out stays good: long enough for a request that raced the
+#: rotation with the same cookie, short enough that a stolen copy used later is still caught as a replay
+ROTATION_GRACE = 10
+
 
 class SessionService:
-    def __init__(self, dbsession: Session, refresh_ttl: int, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        dbsession: Session,
+        refresh_ttl: int,
+        clock: Callable[[], datetime] = utcnow,
+        max_age: int = 30 * 24 * 3600,
+    ):
         self.db = dbsession
         self.refresh_ttl = timedelta(seconds=refresh_ttl)
+        self.max_age = timedelta(seconds=max_age)
         self.clock = clock
 
     def start(self, user: User) -> AuthSession:
@@ -31,28 +42,34 @@ class SessionService:
             refresh_jti=secrets.token_urlsafe(16),
             created_at=now,
             refreshed_at=now,
-            expires_at=now + self.refresh_ttl,
+            expires_at=min(now + self.refresh_ttl, now + self.max_age),
         )
         self.db.add(session)
         self.db.flush()
         return session
 
     def rotate(self, session_id: str, jti: str) -> AuthSession:
-        """Swap the session's refresh token id for a new one. An older id means the token was copied and
-        used after a rotation: the session is revoked so neither copy works any longer."""
+        """Swap the session's refresh token id for a new one, the session's end moving on by the refresh TTL
+        but never past `max_age` after the login. The id just rotated out, presented within ROTATION_GRACE
+        seconds, gets the current one again (two requests raced with the same cookie; whichever answer the
+        browser keeps, it holds the current id). Any other older id means the token was copied and used after
+        a rotation: the session is revoked so neither copy works any longer."""
         session = self._get(session_id, lock=True)
         now = self.clock()
         if session is None or session.revoked_at is not None or session.expires_at <= now:
             raise AuthenticationFailed("Refresh token is invalid or expired.")
         if not secrets.compare_digest(session.refresh_jti, jti):
+            raced = session.previous_jti is not None and secrets.compare_digest(session.previous_jti, jti)
+            if raced and now - session.refreshed_at <= timedelta(seconds=ROTATION_GRACE):
+                return session
             session.revoked_at = now
             sessions_revoked(self.db)
             raise ReplayDetected()
         if not session.user.is_active:
             raise AuthenticationFailed("Refresh token is invalid or expired.")
-        session.refresh_jti = secrets.token_urlsafe(16)
+        session.previous_jti, session.refresh_jti = session.refresh_jti, secrets.token_urlsafe(16)
         session.refreshed_at = now
-        session.expires_at = now + self.refresh_ttl
+        session.expires_at = min(now + self.refresh_ttl, session.created_at + self.max_age)
         return session
 
     def revoke(self, session_id: str) -> None:
