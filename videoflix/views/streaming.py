@@ -1,8 +1,9 @@
 """Authenticated HLS streaming and thumbnails: files from a ready video's current output folder.
 
 Only what the routes' strict patterns allow reaches here (a known resolution, a numeric segment name), and
-every path is resolved and checked to stay inside the video's output folder, so `..`, encoded slashes,
-absolute paths or symlinks out of MEDIA_ROOT end as 404, never as a file from elsewhere. Files go out through
+every path is resolved and checked to stay inside the video's output folder, itself inside MEDIA_ROOT whatever
+the database says, so `..`, encoded slashes, absolute paths or symlinks out of MEDIA_ROOT end as 404, never as
+a file from elsewhere. Files go out through
 Pyramid's FileResponse: wsgi.file_wrapper, Content-Length, Last-Modified, ETag, 304 and Range/206; or, with
 ACCEL_REDIRECT_PREFIX set (production behind nginx), as an empty answer whose X-Accel-Redirect header lets nginx
 send the bytes after the app has checked the login and the path.
@@ -30,9 +31,11 @@ PLAYLIST_CACHE = "private, no-cache"
 def serve(request, relative: str, content_type: str, cache_control: str):
     settings = request.registry["videoflix.settings"]
     folder = request.videos.output_folder(int(request.matchdict["id"]))
-    root = (settings.media_root / folder).resolve()
+    media = settings.media_root.resolve()
+    root = (media / folder).resolve()
     path = (root / relative).resolve()
-    if root not in path.parents or not path.is_file():
+    # the output folder the database names must lie under MEDIA_ROOT, and the file inside that folder
+    if media not in root.parents or root not in path.parents or not path.is_file():
         raise NotFound("No such file for this video.")
     if settings.accel_redirect_prefix:
         return accel_redirect(settings, path, content_type, cache_control)
