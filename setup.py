@@ -20,6 +20,7 @@ requires = [
     "waitress>=3.0",  # production WSGI server (pserve)
     "alembic>=1.13",  # schema migrations
     "argon2-cffi>=23.1",  # argon2id password hashing
+    "zxcvbn>=4.5",  # password strength estimate (Dropbox's zxcvbn): dictionaries, patterns, the user's own words
     "python-dotenv>=1.0",  # reads an optional .env file into the environment
     "plaster_pastedeploy>=1.0",  # lets pserve/alembic read the .ini files
     "multipart>=1.2",  # streaming multipart parser: uploads go to disk with flat memory

@@ -232,8 +232,12 @@ def test_password_confirm_validates_the_new_password(frontend):
     mismatch = frontend.post(path, {"new_password": "An0ther-good-one", "confirm_password": "different1"}, status=400)
     weak = frontend.post(path, {"new_password": "12345678", "confirm_password": "12345678"}, status=400)
 
+    like_email = frontend.post(path, {"new_password": "weak-reset-2026!", "confirm_password": "weak-reset-2026!"},
+                               status=400)  # fmt: skip
+
     assert mismatch.json["errors"] == {"confirm_password": ["Passwords do not match."]}
     assert "This password is entirely numeric." in weak.json["errors"]["new_password"]
+    assert like_email.json["errors"] == {"new_password": ["This password is too similar to the email address."]}
     # the link survived the rejected attempts
     frontend.post(path, {"new_password": "An0ther-good-one", "confirm_password": "An0ther-good-one"}, status=200)
 

@@ -30,9 +30,9 @@ def test_an_active_accounts_address_gets_the_same_answer_and_its_owner_a_reset_l
     assert connection.scalar(sa.select(User.password_hash).where(User.email == "owner@example.com")) == hash_before
     frontend.login("owner@example.com", "Intruders-pass-77", status=400)
     # the mailed link resets the password, as a reset mail's would
-    body = {"new_password": "Owners-new-pass-8", "confirm_password": "Owners-new-pass-8"}
+    body = {"new_password": "Fresh-start-pass-8", "confirm_password": "Fresh-start-pass-8"}
     frontend.post(f"/api/password_confirm/{query['uid']}/{query['token']}/", body, status=200)
-    frontend.login("owner@example.com", "Owners-new-pass-8", status=200)
+    frontend.login("owner@example.com", "Fresh-start-pass-8", status=200)
 
 
 def test_a_squatted_address_is_registered_again_by_its_owner(frontend, mailbox):

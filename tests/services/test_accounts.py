@@ -299,8 +299,8 @@ def test_signing_up_with_an_active_accounts_address_changes_nothing_but_offers_a
     assert accounts.authenticate("owner@example.com", PASSWORD).is_active  # password and state unchanged
     with pytest.raises(InvalidCredentials):
         accounts.authenticate("owner@example.com", "Intruders-pass-1")
-    accounts.confirm_password_reset(attempt.uidb64, attempt.token, "Owners-new-pass-3")  # the mailed link works
-    assert accounts.authenticate("owner@example.com", "Owners-new-pass-3").id == account.id
+    accounts.confirm_password_reset(attempt.uidb64, attempt.token, "Fresh-start-pass-3")  # the mailed link works
+    assert accounts.authenticate("owner@example.com", "Fresh-start-pass-3").id == account.id
 
 
 def test_a_new_address_signs_up_inactive(accounts):

@@ -20,12 +20,23 @@ def test_good_password_has_no_problems():
     [
         ("short1", None, "too short"),
         ("1234567890", None, "entirely numeric"),
-        ("Password123", None, "too common"),
+        ("Password123", None, "too easy to guess. This is a very common password."),
         ("alice-in-wonderland", "alice@example.com", "similar to the email"),
+        ("qwertyuiop123", None, "too easy to guess"),
+        ("zxcvbnm,./", None, "Straight rows of keys are easy to guess."),
+        ("Jennifer1985", None, "Common names and surnames are easy to guess."),
+        ("Summer2024!", None, "too easy to guess"),
+        ("videoflix2026", None, "too easy to guess"),  # the site's own name
+        ("mcgregor.talbot9", "mcgregor.talbot@example.com", "similar to the email"),
     ],
 )
 def test_weak_passwords(password, email, fragment):
     assert any(fragment in p for p in password_problems(password, email=email))
+
+
+def test_a_long_password_is_estimated_on_its_first_72_characters():
+    """zxcvbn refuses longer input (its time grows with the length); the schema allows up to 128."""
+    assert password_problems("Corr3ct-horse-battery-" + "x" * 100) == []
 
 
 def test_hash_is_argon2id_and_verifies(hasher):

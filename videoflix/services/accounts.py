@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..errors import InvalidInput, InvalidToken, VideoflixError
 from ..models import AccountToken, AuthSession, TokenPurpose, User
-from ..passwords import Hasher
+from ..passwords import Hasher, email_problem
 from .live_sessions import sessions_revoked
 
 
@@ -158,8 +158,13 @@ class AccountService:
         return self._issue(user, TokenPurpose.PASSWORD_RESET, self.settings.password_reset_token_ttl)
 
     def confirm_password_reset(self, uidb64: str, token: str, new_password: str) -> User:
+        """The form of the reset link has no email field: the rule against a password made of the email is
+        checked here, with the account's. A refused password raises, so the transaction (and the link's use)
+        is rolled back: the link still works."""
         token_row = self._consume(uidb64, token, TokenPurpose.PASSWORD_RESET)
         user = token_row.user
+        if problem := email_problem(new_password, user.email):
+            raise InvalidInput.field("new_password", problem)
         self.set_password(user, new_password)
         return user
 
