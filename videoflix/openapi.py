@@ -348,6 +348,14 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "responses": {"200": json_response("Ready", ref("Readiness")),
                       "503": json_response("A dependency is unreachable (named in checks)", ref("Readiness"))},
     }},
+    "auth.upload_check": {"get": {
+        "summary": "For nginx's auth_request on the upload locations: may this request's body be read?",
+        "tags": ["operations"], "security": COOKIE,
+        "parameters": [{"name": "X-Original-Method", "in": "header", "schema": string(),
+                        "description": "The method of the request being checked (GET, HEAD, OPTIONS, DELETE pass)"}],
+        "responses": {"204": {"description": "Yes: a staff session, or no upload body"},
+                      "401": UNAUTHORIZED, "403": error("Not an operator.")},
+    }},
     "metrics": {"get": {
         "summary": "Prometheus metrics (internal network only; nginx refuses it)", "tags": ["operations"],
         "responses": {"200": file_response("Prometheus text format", "text/plain")},

@@ -10,6 +10,7 @@ of the web service) have passed; then it exits.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 
@@ -24,6 +25,8 @@ def serve_paste(app, global_conf, **settings) -> int:
     drain_timeout = float(settings.pop("drain_timeout", 30))
     logging.basicConfig()
     settings["max_request_body_size"] = str(request_body_bound(app, settings.get("max_request_body_size")))
+    if proxy := os.environ.get("TRUSTED_PROXY", "").strip():  # the reverse proxy's address where it is not fixed
+        settings["trusted_proxy"] = proxy
     server = create_server(app, **settings)
     server.print_listen("Serving on http://{}:{}")
     socket_map = server.map if hasattr(server, "map") else server._map

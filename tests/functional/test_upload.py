@@ -197,3 +197,34 @@ def test_metrics_count_uploads_and_show_the_pipeline_state(operator, clips, medi
     # read from PostgreSQL at scrape time (this test's transaction: its one upload is waiting to be published)
     assert sample(after.text, "videoflix_videos", status="uploaded") >= 1
     assert sample(after.text, "videoflix_outbox_unpublished") >= 1
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "status"),
+    [
+        ("anonymous", "POST", 401),
+        ("anonymous", "PATCH", 401),
+        ("viewer", "POST", 403),
+        ("operator", "POST", 204),
+        ("operator", "PATCH", 204),
+        ("anonymous", "GET", 204),  # no upload body: the app answers it (the catalog, 401 there)
+        ("anonymous", "OPTIONS", 204),  # a CORS preflight carries no cookie
+    ],
+)
+def test_nginx_reads_an_upload_body_only_for_a_staff_session(frontend, dbsession, who, method, status):
+    """deploy/nginx.conf asks this before it reads a byte of a body on /api/video/ and /api/uploads/."""
+    if who == "operator":
+        from videoflix.config import build_settings
+        from videoflix.passwords import Hasher
+        from videoflix.services.accounts import AccountService
+
+        AccountService(dbsession, build_settings({}), Hasher()).register("op@example.com", "Op3rator-pass-word",
+                                                                          is_staff=True, active=True)  # fmt: skip
+        dbsession.commit()
+        frontend.login("op@example.com", "Op3rator-pass-word")
+    elif who == "viewer":
+        frontend.signed_up("viewer@example.com")
+
+    response = frontend.get("/api/auth/upload-check/", headers={"X-Original-Method": method}, status=status)
+
+    assert response.body == b"" if status == 204 else response.json["detail"]

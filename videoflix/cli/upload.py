@@ -76,6 +76,10 @@ class Client:
         self.api = api.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        # over HTTPS the API checks Origin (or Referer) on unsafe requests too, as a browser would send it: this
+        # client speaks for the API's own origin
+        parts = urllib.parse.urlsplit(self.api)
+        self.opener.addheaders = [("Origin", f"{parts.scheme}://{parts.netloc}")]
 
     def csrf(self) -> str:
         return next((c.value for c in self.cookies if c.name == "csrftoken"), "")

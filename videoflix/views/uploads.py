@@ -23,7 +23,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..errors import InvalidInput, UnsupportedMediaType, VideoflixError
+from ..errors import AuthenticationFailed, InvalidInput, PermissionDenied, UnsupportedMediaType, VideoflixError
 from ..metrics import UPLOADS, count_upload
 from ..schemas import deserialize
 from ..schemas.videos import UploadSchema
@@ -156,4 +156,19 @@ def terminate(request):
     tus_request(request)
     uploads = request.uploads
     uploads.terminate(uploads.get(request.matchdict["id"], request.identity, lock=True))
+    return Response(status=204)
+
+
+#: requests that carry no upload body: nginx lets them through to the app, which checks them itself
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+@view_config(route_name="auth.upload_check", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+def upload_check(request):
+    """nginx's `auth_request` on the upload locations (deploy/nginx.conf), before it reads a byte of the body:
+    204 lets the request through, 401/403 refuse it. An upload body is read only for a staff session (the
+    access cookie's JWT and its live session: no body, no argon2, one cached lookup). Requests without an
+    upload body (X-Original-Method) pass: the app answers them as usual."""
+    if request.headers.get("X-Original-Method", "GET").upper() not in BODILESS and not request.has_permission(STAFF):
+        return render(request, AuthenticationFailed() if request.identity is None else PermissionDenied())
     return Response(status=204)

@@ -1,0 +1,210 @@
+"""The production path for real: Debian's nginx runs the repo's deploy/nginx.conf (its ports, certificate and
+paths adapted to the test) in front of `pserve production.ini` on the pipeline's database and media. Checked:
+HTTPS with HSTS and security headers, HTTP redirected, an upload through nginx, streaming handed to nginx by
+X-Accel-Redirect, bodies bounded per location, an anonymous upload body refused before it is read, CSRF Origin
+checks over HTTPS, and rate limits keyed on the real client address whatever X-Forwarded-For claims."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from videoflix.cli.upload import Client
+from videoflix.devservices import free_port, wait_for_port
+
+from .conftest import PASSWORD, ROOT, Command, clean_env
+from .test_entry_points import PSERVE, with_port
+
+pytestmark = pytest.mark.integration
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+FRONTEND = "https://app.example"
+LOGIN_IP_LIMIT = 12
+
+
+def certificate(folder: Path) -> Path:
+    """A self-signed pair for localhost, as the README's local try makes one."""
+    folder.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return folder
+
+
+def adapted(site: str, web_port: int, http_port: int, https_port: int, tls: Path, media: Path) -> str:
+    """deploy/nginx.conf with the test's ports and paths; everything else as shipped."""
+    for shipped, here in [
+        ("server web:8000;", f"server 127.0.0.1:{web_port};"),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("/etc/nginx/tls/", f"{tls}/"),
+        ("/etc/nginx/videoflix_proxy.conf", str(ROOT / "deploy" / "videoflix_proxy.conf")),
+        ("/srv/videoflix/media/", f"{media}/"),
+    ]:
+        assert shipped in site, shipped
+        site = site.replace(shipped, here)
+    return site
+
+
+class Front:
+    """nginx and the web process behind it."""
+
+    def __init__(self, folder: Path, https_port: int, http_port: int, nginx: Command, web: Command, tls: Path):
+        self.folder, self.https_port, self.http_port = folder, https_port, http_port
+        self.nginx, self.web = nginx, web
+        self.context = ssl.create_default_context(cafile=str(tls / "fullchain.pem"))
+        self.api = f"https://localhost:{https_port}/api"
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        conn = http.client.HTTPSConnection("localhost", self.https_port, context=self.context, timeout=30)
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        return response, data
+
+    def client(self, monkeypatch) -> Client:
+        """`videoflix upload`'s client, trusting the test certificate (as SSL_CERT_FILE makes any urllib do)."""
+        monkeypatch.setenv("SSL_CERT_FILE", str(self.folder / "tls" / "fullchain.pem"))
+        client = Client(self.api)
+        client.login("operator@example.com", PASSWORD)
+        return client
+
+
+@pytest.fixture(scope="module")
+def front(pipeline):
+    if not Path(NGINX).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    folder = pipeline.folder / "nginx"
+    folder.mkdir()
+    tls = certificate(folder / "tls")
+    web_port, http_port, https_port = free_port(), free_port(), free_port()
+    with_port(pipeline.folder / "production.ini", web_port)
+    env = {
+        **pipeline.env,
+        "SECRET_KEY": "n" * 48,
+        "ACCEL_REDIRECT_PREFIX": "/protected-media/",
+        "TRUSTED_PROXY": "127.0.0.1",
+        "FRONTEND_URL": FRONTEND,
+        "CORS_ALLOWED_ORIGINS": FRONTEND,
+        "RATE_LIMIT_LOGIN_IP": f"{LOGIN_IP_LIMIT}/900",
+    }
+    web = Command([*PSERVE, "production.ini"], pipeline.folder, env, folder / "web.log")
+    wait_for_port("127.0.0.1", web_port, 60, alive=lambda: web.proc.poll() is None)
+    site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), web_port, http_port, https_port, tls, pipeline.media)
+    (folder / "site.conf").write_text(site)
+    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / temp).mkdir()
+    (folder / "nginx.conf").write_text(
+        f"daemon off;\nuser root;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+        "events {}\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
+        f"    access_log {folder}/access.log;\n    client_body_temp_path {folder}/body;\n"
+        f"    proxy_temp_path {folder}/proxy;\n    fastcgi_temp_path {folder}/fastcgi;\n"
+        f"    uwsgi_temp_path {folder}/uwsgi;\n    scgi_temp_path {folder}/scgi;\n    include {folder}/site.conf;\n}}\n"
+    )
+    nginx = Command([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)], folder, clean_env(),
+                    folder / "nginx.out")  # fmt: skip
+    wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
+    yield Front(folder, https_port, http_port, nginx, web, tls)
+    nginx.kill()
+    web.kill()
+
+
+def test_plain_http_is_redirected_to_https(front):
+    conn = http.client.HTTPConnection("127.0.0.1", front.http_port, timeout=10)
+    conn.request("GET", "/api/video/?x=1")
+    response = conn.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == "https://127.0.0.1/api/video/?x=1"
+
+
+def test_https_answers_carry_hsts_and_the_security_headers(front):
+    response, body = front.request("GET", "/healthz")
+
+    assert response.status == 200 and json.loads(body) == {"status": "ok"}
+    assert response.getheader("Strict-Transport-Security") == "max-age=63072000; includeSubDomains"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert response.getheader("X-Frame-Options") == "DENY"
+    assert response.getheader("Referrer-Policy") == "strict-origin-when-cross-origin"
+    assert "nginx/" not in (response.getheader("Server") or "")  # no version
+    assert front.request("GET", "/metrics")[0].status == 404  # internal only
+
+
+def test_an_upload_through_nginx_streams_back_through_x_accel_redirect(front, pipeline, media_files, monkeypatch):
+    client = front.client(monkeypatch)
+    video = client.upload(media_files["small"], {"title": "Through nginx"})
+    status = pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 120)
+    assert status["status"] == "ready"
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+
+    playlist, text = front.request("GET", f"/api/video/{video['id']}/480p/index.m3u8", headers={"Cookie": cookie})
+    first = next(line for line in text.decode().splitlines() if line.endswith(".ts"))
+    segment, data = front.request("GET", f"/api/video/{video['id']}/480p/{first}", headers={"Cookie": cookie})
+
+    assert playlist.status == segment.status == 200
+    assert playlist.getheader("X-Accel-Redirect") is None  # nginx took it and sent the file itself
+    stored = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video["id"])
+    assert data == (stored / "480p" / first).read_bytes() and segment.getheader("Content-Type") == "video/MP2T"
+    assert int(segment.getheader("Content-Length")) == len(data) and segment.getheader("ETag")
+    assert front.request("GET", f"/api/video/{video['id']}/480p/{first}")[0].status == 401  # the app's check ran
+    assert front.request("GET", f"/protected-media/{stored.relative_to(pipeline.media)}/480p/{first}")[0].status == 404
+
+
+def test_json_bodies_are_bounded_by_nginx(front):
+    body = json.dumps({"email": "a@example.com", "password": "x" * (100 * 1024)}).encode()
+    response, _ = front.request("POST", "/api/login/", body, {"Content-Type": "application/json"})
+    assert response.status == 413
+
+
+@pytest.mark.parametrize(("mib", "status"), [(60, 401), (256, 413)])
+def test_an_anonymous_upload_body_is_refused_before_it_is_read(front, mib, status):
+    """An upload body announced to both upload locations while the client has sent only its headers: within
+    the bound, nginx asks the app (no body, no session: 401); past it, nginx refuses it itself (413). Either
+    way at once and with nothing spooled."""
+    for path in ("/api/video/", "/api/uploads/"):
+        raw = socket.create_connection(("127.0.0.1", front.https_port), timeout=10)
+        conn = front.context.wrap_socket(raw, server_hostname="localhost")
+        conn.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            f"Tus-Resumable: 1.0.0\r\nContent-Length: {mib * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = conn.recv(4096)
+        conn.close()
+        assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
+    # the answer came although no byte of the body was sent: nothing waited for it, here or in the app
+    assert not list((front.folder / "body").iterdir())  # and nginx spooled nothing
+
+
+def test_csrf_checks_the_origin_over_https(front, monkeypatch):
+    """Behind nginx the app knows the request came over HTTPS (X-Forwarded-Proto from its trusted proxy), so
+    Pyramid also checks Origin against the allowed origins: a cross-site form post with a stolen CSRF token
+    still fails."""
+    client = front.client(monkeypatch)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+    headers = {"Cookie": cookie, "X-CSRFToken": client.csrf(), "Content-Type": "application/json"}
+
+    foreign, body = front.request("POST", "/api/token/refresh/", b"{}", {**headers, "Origin": "https://evil.example"})
+    allowed, _ = front.request("POST", "/api/token/refresh/", b"{}", {**headers, "Origin": FRONTEND})
+
+    assert foreign.status == 403 and json.loads(body)["detail"]
+    assert allowed.status == 200
+
+
+def test_rate_limits_key_on_the_real_client_whatever_x_forwarded_for_claims(front):
+    """Every attempt claims another client address; nginx passes on the one it saw, so they all count."""
+    answers = []
+    for n in range(LOGIN_IP_LIMIT + 1):
+        body = json.dumps({"email": f"spoof{n}@example.com", "password": "Wrong-pass-word-1"}).encode()
+        headers = {"Content-Type": "application/json", "X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": "1.2.3.4"}
+        answers.append(front.request("POST", "/api/login/", body, headers)[0].status)
+    assert answers[0] == 400 and answers[-1] == 429, answers
