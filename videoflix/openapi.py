@@ -349,10 +349,12 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                       "503": json_response("A dependency is unreachable (named in checks)", ref("Readiness"))},
     }},
     "auth.upload_check": {"get": {
-        "summary": "For nginx's auth_request on the upload locations: may this request's body be read?",
-        "tags": ["operations"], "security": COOKIE,
+        "summary": "For nginx's auth_request on the upload locations: may this request's body be read? "
+                   "(Public: the answer depends on the access cookie and the method.)",
+        "tags": ["operations"],
         "parameters": [{"name": "X-Original-Method", "in": "header", "schema": string(),
-                        "description": "The method of the request being checked (GET, HEAD, OPTIONS, DELETE pass)"}],
+                        "description": "The method of the request being checked (GET, HEAD, OPTIONS, DELETE pass; "
+                                       "without it, a staff session is needed)"}],
         "responses": {"204": {"description": "Yes: a staff session, or no upload body"},
                       "401": UNAUTHORIZED, "403": error("Not an operator.")},
     }},

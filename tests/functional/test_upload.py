@@ -209,6 +209,7 @@ def test_metrics_count_uploads_and_show_the_pipeline_state(operator, clips, medi
         ("operator", "PATCH", 204),
         ("anonymous", "GET", 204),  # no upload body: the app answers it (the catalog, 401 there)
         ("anonymous", "OPTIONS", 204),  # a CORS preflight carries no cookie
+        ("anonymous", None, 401),  # nginx always names the method; without it, the strict answer
     ],
 )
 def test_nginx_reads_an_upload_body_only_for_a_staff_session(frontend, dbsession, who, method, status):
@@ -225,6 +226,7 @@ def test_nginx_reads_an_upload_body_only_for_a_staff_session(frontend, dbsession
     elif who == "viewer":
         frontend.signed_up("viewer@example.com")
 
-    response = frontend.get("/api/auth/upload-check/", headers={"X-Original-Method": method}, status=status)
+    headers = {"X-Original-Method": method} if method else {}
+    response = frontend.get("/api/auth/upload-check/", headers=headers, status=status)
 
     assert response.body == b"" if status == 204 else response.json["detail"]

@@ -168,7 +168,8 @@ def upload_check(request):
     """nginx's `auth_request` on the upload locations (deploy/nginx.conf), before it reads a byte of the body:
     204 lets the request through, 401/403 refuse it. An upload body is read only for a staff session (the
     access cookie's JWT and its live session: no body, no argon2, one cached lookup). Requests without an
-    upload body (X-Original-Method) pass: the app answers them as usual."""
-    if request.headers.get("X-Original-Method", "GET").upper() not in BODILESS and not request.has_permission(STAFF):
+    upload body (X-Original-Method, which nginx always sends; without it the answer is the strict one) pass:
+    the app answers them as usual."""
+    if request.headers.get("X-Original-Method", "").upper() not in BODILESS and not request.has_permission(STAFF):
         return render(request, AuthenticationFailed() if request.identity is None else PermissionDenied())
     return Response(status=204)
