@@ -42,6 +42,7 @@ test_requires = [
     "pytest>=8",
     "WebTest>=3.0",  # drives the WSGI app in functional tests
     "ruff>=0.6",  # lint, run as a test so CI enforces it
+    "import-linter>=2.1",  # the layering's contracts (pyproject.toml), run as a test so CI enforces them
     "openapi-spec-validator>=0.7",  # checks /api/openapi.json is a valid OpenAPI 3 document
     "schemathesis>=4.0",  # generates requests from /api/openapi.json: no 5xx, answers match the document
     "PyYAML>=6.0",  # reads docker-compose.yml in the deployment tests

@@ -13,11 +13,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from videoflix import events
+from videoflix import events, outbox
 from videoflix.media import video_dir
-from videoflix.models import OutboxEvent, Video, VideoChunk, VideoStatus
+from videoflix.models import Video, VideoChunk, VideoStatus
 from videoflix.models.video import PENDING
-from videoflix.services.videos import NOTIFY_OUTBOX
 
 from .records import VideoProcessed, VideoProgress
 from .settings import settings
@@ -169,14 +168,7 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
         return []
     ids = [row.id for row in stalled]
     conn.execute(sa.update(Video).where(Video.id.in_(ids)).values(requeues=Video.requeues + 1))
-    conn.execute(
-        sa.insert(OutboxEvent),
-        [
-            {"topic": events.UPLOADED, "key": str(row.id), "payload": events.uploaded(row.id, row.source_path)}
-            for row in stalled
-        ],
-    )
-    conn.execute(NOTIFY_OUTBOX)
+    outbox.enqueue(conn, [(events.UPLOADED, str(row.id), events.uploaded(row.id, row.source_path)) for row in stalled])
     return ids
 
 

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 
+from videoflix.outbox import CHANNEL as OUTBOX_CHANNEL
+
 from .app import app
 from .db import requeue_stalled_now
 from .settings import settings
@@ -77,7 +79,7 @@ class Outbox:
 
 
 class Wakeup:
-    """LISTEN outbox on a second connection, watched by the event loop (non-blocking poll)."""
+    """LISTEN on the outbox channel on a second connection, watched by the event loop (non-blocking poll)."""
 
     def __init__(self, url: str, event: asyncio.Event):
         self.dsn = libpq_dsn(url)
@@ -88,7 +90,7 @@ class Wakeup:
         self.conn = psycopg2.connect(self.dsn)
         self.conn.autocommit = True
         with self.conn.cursor() as cur:
-            cur.execute("LISTEN outbox")
+            cur.execute(f"LISTEN {OUTBOX_CHANNEL}")
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.add_reader(self.conn.fileno(), self._readable, loop)

@@ -13,10 +13,9 @@ import psutil
 import pytest
 from sqlalchemy.orm import Session
 
-from videoflix import events
+from videoflix import events, outbox
 from videoflix.cli.upload import ApiError
-from videoflix.models import OutboxEvent, Video, VideoStatus
-from videoflix.services.videos import NOTIFY_OUTBOX
+from videoflix.models import Video, VideoStatus
 
 from ..hostile import (
     FAILED,
@@ -109,10 +108,7 @@ def slipped_through(pipeline, path: Path, extension: str) -> int:
         folder.mkdir(parents=True)
         shutil.copy(path, folder / f"source{extension}")
         video.source_path = f"videos/{video.id}/source{extension}"
-        db.add(
-            OutboxEvent(topic=events.UPLOADED, key=str(video.id), payload=events.uploaded(video.id, video.source_path))
-        )
-        db.execute(NOTIFY_OUTBOX)
+        outbox.enqueue(db, [(events.UPLOADED, str(video.id), events.uploaded(video.id, video.source_path))])
         return video.id
 
 

@@ -15,16 +15,14 @@ import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
 from sqlalchemy.orm import Session
 
-from .. import events
+from .. import events, outbox
 from ..caches import LockedCache
 from ..config import Settings
 from ..errors import Conflict, NotFound
 from ..media import LADDER, MediaInfo, ladder_for, video_dir
-from ..models import OutboxEvent, User, Video, VideoStatus
+from ..models import User, Video, VideoStatus
 from ..models.video import WATCHABLE
 from ..transactions import after_commit, after_failure
-
-NOTIFY_OUTBOX = sa.text("NOTIFY outbox")  # delivered by PostgreSQL only when the transaction commits
 
 #: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
 #: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
@@ -119,8 +117,7 @@ class VideoService:
 
     def publish(self, topic: str, video_id: int, payload: dict[str, Any]) -> None:
         """Queue an event in the outbox; the relay sends it once this transaction has committed."""
-        self.db.add(OutboxEvent(topic=topic, key=str(video_id), payload=payload))
-        self.db.execute(NOTIFY_OUTBOX)
+        outbox.enqueue(self.db, [(topic, str(video_id), payload)])
 
     def catalog_item_json(self, base_url: str, video_id: int) -> str:
         """One watchable (ready or playable) video as JSON, the shape of a catalog item; else 404 (no hints)."""
