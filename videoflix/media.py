@@ -3,11 +3,12 @@
 There is no ffprobe in the imageio-ffmpeg wheel, so facts are read from what `ffmpeg -i FILE` prints.
 Storage layout under MEDIA_ROOT (all paths kept in the database are relative to it):
 
-    uploads/<uuid>.part                 an upload being received
+    uploads/<uuid>.part                 a one-request upload being received (tus-<id>.part: a resumable one)
     videos/<id>/source<ext>             the original
-    videos/<id>/.work-<job>/            a transcode in progress (never served)
-    videos/<id>/hls-<job>/              a finished output: master.m3u8, <rendition>/index.m3u8 + NNN.ts,
-                                        thumbnail.jpg; the database names the current one
+    videos/<id>/hls-<job>/              an output: master.m3u8, <rendition>/index.m3u8 + NNN.ts, thumbnail.jpg
+                                        (a chunked film's jobs also write parts/ there, removed at assembly);
+                                        served once the database names it: while it grows (playable) and
+                                        when it is complete (ready)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Account life cycle as plain functions over a session: register, activate, authenticate, reset password.
+"""Account life cycle as a plain service over a session: sign up, activate, authenticate, reset password.
 
 No HTTP here: the views translate requests into these calls, and the domain errors raised here into
 responses. Mails are not sent here either; callers get back the token that belongs in the mail.
