@@ -27,7 +27,7 @@ from ..errors import Conflict, Locked, NotFound, PayloadTooLarge
 from ..media import SNIFF_BYTES, uploads_dir
 from ..models import Upload, User, Video
 from ..transactions import after_commit, after_failure
-from ..uploads import check_container, inspect_video
+from ..uploads import check_container
 from .videos import VideoService
 
 #: an unfinished upload is kept this long after its last chunk; a finished one as long after it ended
@@ -114,23 +114,11 @@ class UploadService:
         path = self.path(upload)
         with path.open("rb") as source:
             head = source.read(SNIFF_BYTES)
-        extension, info = inspect_video(path, head, self.settings.ffmpeg_binary, self.settings.media_limits)
         moved_to: list[Path] = []
         # registered before create()'s own hook (which removes the video's folder): if the transaction fails
         # after the move, the bytes go back where the upload expects them, and the client can try again
         after_failure(self.tm, lambda: moved_to and moved_to[0].exists() and os.replace(moved_to[0], path))
-        fields = upload.fields
-        video = videos.create(
-            title=fields["title"],
-            description=fields["description"],
-            category=fields["category"],
-            source=path,
-            source_name=fields.get("filename", ""),
-            source_size=upload.length,
-            extension=extension,
-            info=info,
-            uploaded_by=user,
-        )
+        video = videos.accept(path, head, upload.fields, upload.fields.get("filename", ""), upload.length, user)
         moved_to.append(self.settings.media_root / video.source_path)
         upload.video_id = video.id
         upload.expires_at = _expiry()

@@ -19,10 +19,11 @@ from .. import events, outbox
 from ..caches import LockedCache
 from ..config import Settings
 from ..errors import Conflict, NotFound
-from ..media import LADDER, MediaInfo, ladder_for, video_dir
+from ..media import MediaInfo, video_dir
 from ..models import User, Video, VideoStatus
 from ..models.video import WATCHABLE
 from ..transactions import after_commit, after_failure
+from ..uploads import inspect_video
 
 #: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
 #: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
@@ -74,6 +75,25 @@ class VideoService:
         self.db = dbsession
         self.settings = settings
         self.tm = transaction_manager
+
+    def accept(
+        self, source: Path, head: bytes, fields: dict[str, str], source_name: str, size: int, uploaded_by: User | None
+    ) -> Video:
+        """A received file becomes a video, for both upload paths (one request, tus): the one check of what the
+        file is (`uploads.inspect_video`: a 4xx saying why it cannot become one), then `create`. `fields` are
+        the upload form's, validated (title, description, category); `head` its first bytes."""
+        extension, info = inspect_video(source, head, self.settings.ffmpeg_binary, self.settings.media_limits)
+        return self.create(
+            title=fields["title"],
+            description=fields["description"],
+            category=fields["category"],
+            source=source,
+            source_name=source_name,
+            source_size=size,
+            extension=extension,
+            info=info,
+            uploaded_by=uploaded_by,
+        )
 
     def create(
         self,
@@ -253,44 +273,3 @@ _catalog_cache: LockedCache[tuple[str, int]] = LockedCache(LRUCache(maxsize=64))
 #: so a deleted or replaced output answers 404, never stale bytes from elsewhere.
 FOLDER_TTL = 5.0
 _folder_cache: LockedCache[str] = LockedCache(TTLCache(maxsize=4096, ttl=FOLDER_TTL))
-
-
-def status_json(video: Video, queue_position: int | None = None) -> dict[str, Any]:
-    """What operators see of a video's processing (upload answer and the status endpoint)."""
-    made = [r["name"] for r in video.renditions or []]
-    detail = video.progress_detail or {}
-    return {
-        "id": video.id,
-        "title": video.title,
-        "description": video.description,
-        "category": video.category,
-        "status": video.status.value,
-        "progress": round(video.progress or 0.0, 1),
-        # while a job runs: FFmpeg's speed (x realtime), the seconds to go at that speed, and per rendition the
-        # media seconds published and their share; while waiting: the place in the queue
-        "speed": detail.get("speed"),
-        "eta_seconds": detail.get("eta_seconds"),
-        "rendition_progress": detail.get("renditions") or {},
-        "queue_position": queue_position,
-        "error": video.error,
-        "duration": video.duration,
-        "width": video.width,
-        "height": video.height,
-        "resolutions": made,
-        "renditions": video.renditions or [],
-        "skipped_resolutions": skipped_resolutions(video),
-        "created_at": video.created_at,
-        "processed_at": video.processed_at,
-    }
-
-
-def skipped_resolutions(video: Video) -> dict[str, str]:
-    """Rungs of the ladder above the source's height, which are not made (no upscaling)."""
-    if not video.height:
-        return {}
-    made = {rung.name for rung in ladder_for(video.height)}
-    return {
-        rung.name: f"not made: the source is {video.height} px high and videos are never upscaled"
-        for rung in LADDER
-        if rung.name not in made
-    }

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..errors import InvalidInput
-from ..media import uploads_dir
+from ..media import LADDER, ladder_for, uploads_dir
 from ..metrics import UPLOADS, count_upload
-from ..models import VideoStatus
+from ..models import Video, VideoStatus
 from ..schemas import deserialize, text_problem, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF
-from ..services.videos import status_json
-from ..uploads import inspect_video, one_request_limit, receive
+from ..uploads import one_request_limit, receive
 
 
 def _int_param(request, name: str, low: int, high: int) -> int | None:
@@ -130,17 +131,8 @@ def upload(request):
         fields = deserialize(UploadSchema(), received.fields)
         if received.path is None or received.size == 0:
             raise InvalidInput.field("file", "Attach a video file (form field 'file').")
-        extension, info = inspect_video(received.path, received.head, settings.ffmpeg_binary, settings.media_limits)
-        video = request.videos.create(
-            title=fields["title"],
-            description=fields["description"],
-            category=fields["category"],
-            source=received.path,
-            source_name=received.filename,
-            source_size=received.size,
-            extension=extension,
-            info=info,
-            uploaded_by=request.identity,
+        video = request.videos.accept(
+            received.path, received.head, fields, received.filename, received.size, request.identity
         )
     except BaseException:
         received.discard()
@@ -155,3 +147,44 @@ def upload(request):
 def video_status(request):
     video = request.videos.get(int(request.matchdict["id"]))
     return status_json(video, request.videos.queue_positions([video]).get(video.id))
+
+
+def status_json(video: Video, queue_position: int | None = None) -> dict[str, Any]:
+    """What operators see of a video's processing (upload answer and the status endpoint)."""
+    made = [r["name"] for r in video.renditions or []]
+    detail = video.progress_detail or {}
+    return {
+        "id": video.id,
+        "title": video.title,
+        "description": video.description,
+        "category": video.category,
+        "status": video.status.value,
+        "progress": round(video.progress or 0.0, 1),
+        # while a job runs: FFmpeg's speed (x realtime), the seconds to go at that speed, and per rendition the
+        # media seconds published and their share; while waiting: the place in the queue
+        "speed": detail.get("speed"),
+        "eta_seconds": detail.get("eta_seconds"),
+        "rendition_progress": detail.get("renditions") or {},
+        "queue_position": queue_position,
+        "error": video.error,
+        "duration": video.duration,
+        "width": video.width,
+        "height": video.height,
+        "resolutions": made,
+        "renditions": video.renditions or [],
+        "skipped_resolutions": skipped_resolutions(video),
+        "created_at": video.created_at,
+        "processed_at": video.processed_at,
+    }
+
+
+def skipped_resolutions(video: Video) -> dict[str, str]:
+    """Rungs of the ladder above the source's height, which are not made (no upscaling)."""
+    if not video.height:
+        return {}
+    made = {rung.name for rung in ladder_for(video.height)}
+    return {
+        rung.name: f"not made: the source is {video.height} px high and videos are never upscaled"
+        for rung in LADDER
+        if rung.name not in made
+    }
