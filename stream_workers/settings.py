@@ -49,9 +49,7 @@ class WorkerSettings:
             session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "6")),
             chunked_min_seconds=float(env.get("CHUNKED_MIN_SECONDS", "180")),
             chunk_seconds=int(env.get("CHUNK_SECONDS", "60")),
-            media_limits=MediaLimits.parse(
-                *(env.get(f"MEDIA_MAX_{name}") for name in ("DURATION", "SIZE", "FPS", "STREAMS"))
-            ),
+            media_limits=MediaLimits.from_settings(lambda name: env.get(f"MEDIA_MAX_{name.upper()}")),
         )
 
 

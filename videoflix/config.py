@@ -225,13 +225,9 @@ def build_settings(raw: dict[str, str]) -> Settings:
 def media_limits(raw: Mapping[str, str]) -> MediaLimits:
     """The MEDIA_MAX_* limits of the merged settings (defaults where unset)."""
     try:
-        return MediaLimits.parse(**{name: raw.get(f"videoflix.media_max_{name}") for name in MEDIA_LIMITS})
+        return MediaLimits.from_settings(lambda name: raw.get(f"videoflix.media_max_{name}"))
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
-
-
-#: MediaLimits.parse's arguments, each the .ini setting `videoflix.media_max_<name>`
-MEDIA_LIMITS = ("duration", "size", "fps", "streams")
 
 
 def merged(settings: Mapping[str, str], here: str | None = None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -229,6 +230,12 @@ class MediaLimits:
             fps=float(fps) if fps else default.fps,
             streams=int(streams) if streams else default.streams,
         )
+
+    @classmethod
+    def from_settings(cls, value: Callable[[str], str | None]) -> MediaLimits:
+        """From the setting of each limit, `value(name)` for duration, size, fps and streams (the web tier reads
+        the .ini's `videoflix.media_max_<name>`, the workers the environment's MEDIA_MAX_<NAME>)."""
+        return cls.parse(**{name: value(name) for name in ("duration", "size", "fps", "streams")})
 
     def problem(self, info: MediaInfo) -> str | None:
         """Which limit the file is beyond, in words for the uploader; None when it is within all of them."""

@@ -109,7 +109,8 @@ class AccountService:
           notice that someone tried to register the address."""
         email = email.strip().lower()
         password_hash = self.hasher.hash(password)
-        user = self.db.scalar(sa.select(User).where(User.email == email).with_for_update())
+        locked = sa.select(User).where(User.email == email).with_for_update()
+        user = self.db.scalar(locked)
         if user is None:
             user = User(email=email, password_hash=password_hash, is_active=False)
             try:
@@ -117,7 +118,7 @@ class AccountService:
                     self.db.add(user)
                     self.db.flush()
             except IntegrityError:  # a concurrent sign-up of the same address created it first
-                user = self.db.scalar(sa.select(User).where(User.email == email).with_for_update())
+                user = self.db.scalar(locked)
             else:
                 return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
         if user.is_active:
