@@ -179,3 +179,17 @@ def test_probe_reads_rates_in_thousands():
         "  Stream #0:0: Video: h264 (High), yuv420p(progressive), 320x240 [SAR 1:1 DAR 4:3], 1k fps, 1k tbr, 1k tbn"
     )
     assert parse_probe(stderr).fps == 1000.0
+
+
+def test_web_and_workers_read_the_same_limits(monkeypatch):
+    from stream_workers.settings import WorkerSettings
+    from videoflix.config import build_settings
+
+    for name, value in {"DURATION": "60", "SIZE": "1080x1920", "FPS": "50", "STREAMS": "4"}.items():
+        monkeypatch.setenv(f"MEDIA_MAX_{name}", value)
+    expected = MediaLimits(duration=60.0, long_side=1920, short_side=1080, fps=50.0, streams=4)
+
+    assert WorkerSettings.from_environment().media_limits == expected
+    ini = {"videoflix.media_max_duration": "60", "videoflix.media_max_size": "1080x1920",
+           "videoflix.media_max_fps": "50", "videoflix.media_max_streams": "4"}  # fmt: skip
+    assert build_settings(ini).media_limits == expected
