@@ -19,11 +19,12 @@ import base64
 import binascii
 from pathlib import Path
 
+from pyramid.httpexceptions import HTTPForbidden
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..errors import AuthenticationFailed, InvalidInput, PermissionDenied, UnsupportedMediaType, VideoflixError
+from ..errors import InvalidInput, UnsupportedMediaType, VideoflixError
 from ..metrics import UPLOADS, count_upload
 from ..schemas import deserialize
 from ..schemas.videos import UploadSchema
@@ -171,5 +172,5 @@ def upload_check(request):
     upload body (X-Original-Method, which nginx always sends; without it the answer is the strict one) pass:
     the app answers them as usual."""
     if request.headers.get("X-Original-Method", "").upper() not in BODILESS and not request.has_permission(STAFF):
-        return render(request, AuthenticationFailed() if request.identity is None else PermissionDenied())
+        raise HTTPForbidden()  # answered by the forbidden view: 401 without a login, 403 for a viewer
     return Response(status=204)
