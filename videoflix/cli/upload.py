@@ -32,6 +32,8 @@ CHUNK = 1024 * 1024
 #: MAX_REQUEST_BODY is 64 MiB)
 ONE_REQUEST_MAX = 32 * CHUNK
 TUS_CHUNK = 16 * CHUNK
+#: the protocol version every tus request names
+TUS = {"Tus-Resumable": "1.0.0"}
 TUS_RETRIES = 5
 
 
@@ -109,7 +111,7 @@ class Client:
         size = path.stat().st_size
         metadata = {**fields, "filename": path.name}
         headers = {
-            "Tus-Resumable": "1.0.0",
+            **TUS,
             "Upload-Length": str(size),
             "Upload-Metadata": ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in metadata.items()),
             "X-CSRFToken": self.csrf(),
@@ -122,7 +124,7 @@ class Client:
                 source.seek(offset)
                 chunk = source.read(TUS_CHUNK)
                 patch = {
-                    "Tus-Resumable": "1.0.0",
+                    **TUS,
                     "Upload-Offset": str(offset),
                     "Content-Type": "application/offset+octet-stream",
                     "X-CSRFToken": self.csrf(),
@@ -134,7 +136,7 @@ class Client:
                     if failures > TUS_RETRIES:
                         raise
                     time.sleep(min(30, 2**failures))
-                    state = self.send("HEAD", url, None, {"Tus-Resumable": "1.0.0"})
+                    state = self.send("HEAD", url, None, TUS)
                     offset, video_id = int(state["Upload-Offset"]), state.get("X-Video-Id")  # (the answer lost)
                     continue
                 sent, offset = int(answer["Upload-Offset"]) - offset, int(answer["Upload-Offset"])

@@ -42,7 +42,7 @@ class SessionService:
             refresh_jti=secrets.token_urlsafe(16),
             created_at=now,
             refreshed_at=now,
-            expires_at=min(now + self.refresh_ttl, now + self.max_age),
+            expires_at=self._end(now, now),
         )
         self.db.add(session)
         self.db.flush()
@@ -69,8 +69,12 @@ class SessionService:
             raise AuthenticationFailed("Refresh token is invalid or expired.")
         session.previous_jti, session.refresh_jti = session.refresh_jti, secrets.token_urlsafe(16)
         session.refreshed_at = now
-        session.expires_at = min(now + self.refresh_ttl, session.created_at + self.max_age)
+        session.expires_at = self._end(session.created_at, now)
         return session
+
+    def _end(self, login: datetime, now: datetime) -> datetime:
+        """When a session ends: a refresh TTL from now, never past `max_age` after its login."""
+        return min(now + self.refresh_ttl, login + self.max_age)
 
     def revoke(self, session_id: str) -> None:
         session = self._get(session_id, lock=True)
