@@ -5,7 +5,7 @@ with more workers.
 
 In one run, on the same clip (testsrc2 + a tone):
 - single pass: stream_workers.hls.build_command, what a worker runs for a short video;
-- chunked: every chunk (stream_workers.chunks.chunk_command) one after the other, the audio job, and the
+- chunked: every chunk (stream_workers.chunked_encoding.chunk_command) one after the other, the audio job, and the
   assembly; then the same jobs again, two at a time (two processes on this 2-core machine, as two workers
   on it would run them);
 - the real thing: the whole pipeline (PostgreSQL, tansu, the web process, 2 Faust worker processes) with
@@ -33,9 +33,9 @@ from pathlib import Path
 
 from bench.stack import Watched, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
-from stream_workers import chunks, hls
+from stream_workers import chunked_encoding, hls
 from tests.clips import make_clip
-from videoflix.media import ffmpeg_exe, probe
+from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 TARGET_OVERHEAD = 1.05
 EMAIL, PASSWORD = "bench@example.com", "Chunked-pass-42"
@@ -54,7 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--chunk", type=int, default=chunks.CHUNK_SECONDS)
+    parser.add_argument("--chunk", type=int, default=chunked_encoding.CHUNK_SECONDS)
     parser.add_argument("--preset", default="veryfast")
     args = parser.parse_args()
 
@@ -65,7 +65,7 @@ def main() -> int:
         source = make_clip(work / "film.mp4", seconds=args.minutes * 60, size=args.size, rate=30)
         print(f"clip: {args.minutes:g} min of {args.size} made in {time.perf_counter() - started:.0f} s", flush=True)
         info = probe(source)
-        rungs = hls.plan(info)
+        rungs = ladder_for(info.height)
         ffmpeg = ffmpeg_exe()
 
         single_out = work / "single"
@@ -74,11 +74,13 @@ def main() -> int:
         print(f"single pass: {single.wall:.1f} s wall", flush=True)
         shutil.rmtree(single_out)
 
-        plan = chunks.plan_chunks(info.duration, args.chunk)
+        plan = chunked_encoding.cut_film(info.duration, args.chunk)
 
         def jobs(out: Path) -> list[list[str]]:
-            audio = [chunks.audio_command(ffmpeg, source, out, info)] if info.has_audio else []
-            return [chunks.chunk_command(ffmpeg, source, out, info, rungs, c, args.preset) for c in plan] + audio
+            audio = [chunked_encoding.audio_command(ffmpeg, source, out, info)] if info.has_audio else []
+            return [
+                chunked_encoding.chunk_command(ffmpeg, source, out, info, rungs, c, args.preset) for c in plan
+            ] + audio
 
         sequential_out = work / "sequential"
         runs = [measured(argv) for argv in jobs(sequential_out)]
@@ -109,7 +111,7 @@ def assembled(ffmpeg: str, out: Path, info, rungs, plan) -> Run:
     """Assemble the jobs' output (here every segment is muxed with its sound: in the pipeline most are, while
     the parts are encoded) and check it: wall and CPU time, FFmpeg's included."""
     started, cpu, children = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    chunks.assemble(ffmpeg, out, info, rungs, plan)
+    chunked_encoding.assemble(ffmpeg, out, info, rungs, plan)
     hls.check_output(out, rungs)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime

@@ -41,7 +41,7 @@ from tests.clips import make_clip
 from videoflix.cli.upload import Client
 from videoflix.config import normalize_database_url
 from videoflix.devservices import free_port, wait_for_port
-from videoflix.media import ffmpeg_exe, probe
+from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 PASSWORD = "Catalog-pass-4242"
 OUTPUT = "videos/bench/hls-bench"
@@ -52,7 +52,7 @@ def seed(url: str, media: Path, count: int) -> None:
     out.mkdir(parents=True)
     clip = make_clip(media / "clip.mp4", seconds=6, size="1280x720")
     facts = probe(clip)
-    rungs = hls.plan(facts)
+    rungs = ladder_for(facts.height)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
     renditions = hls.master_renditions(out, rungs)
     engine = sa.create_engine(normalize_database_url(url))

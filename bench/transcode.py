@@ -30,7 +30,7 @@ from pathlib import Path
 
 from stream_workers import hls
 from tests.clips import ffmpeg, make_clip
-from videoflix.media import ffmpeg_exe, probe
+from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 TARGETS = {"ours/naive wall": 0.86, "ours/floor wall": 1.15}
 TARGET_REALTIME = 1.7
@@ -131,7 +131,7 @@ def main() -> int:
         source = work / "source.mp4"
         make_clip(source, seconds=args.seconds, size="1920x1080", rate=30, preset=args.source_preset)
         info = probe(source)
-        rungs = hls.plan(info)
+        rungs = ladder_for(info.height)
         print(
             f"source: {info.width}x{info.height} {info.fps:g} fps, {info.duration:.1f} s; ladder "
             + ", ".join(f"{r.name} {r.video_kbps / 1000:g} Mbit/s" for r in rungs)

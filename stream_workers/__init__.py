@@ -1,6 +1,8 @@
 """Faust stream workers: consume pipeline events from Kafka and do the blocking work (FFmpeg) off the web tier.
 
-Run with `faust -A stream_workers.app worker`. The App is in `app.py`; its agents in `agents/` (transcode: an
-upload to HLS or to a plan of parts; chunks: one part of a film; results: progress and results into PostgreSQL),
-the outbox relay and the watchdog in `relay.py`.
+Run with `faust -A stream_workers.app worker`. The App (and the settings it reads when configured) is in
+`app.py`; the agents in `agents/`, which never import one another (transcode: an upload, in a single pass or
+started as a plan of chunks; encode_chunks: one chunk of a film; results: progress and results into
+PostgreSQL); what they share in plain modules (`jobs`, `reports`, `chunk_jobs`, `db`, `plans`), FFmpeg's side in
+`hls` (single pass) and `chunked_encoding` (a film in chunks); the outbox relay and the watchdog in `relay.py`.
 """

@@ -18,8 +18,8 @@ from videoflix.media import video_dir
 from videoflix.models import Video, VideoChunk, VideoStatus
 from videoflix.models.video import PENDING
 
+from .app import app
 from .records import VideoProcessed, VideoProgress
-from .settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def until_done(fn, *args, what: str = "database write"):
 
 @functools.cache
 def engine() -> sa.Engine:
-    return sa.create_engine(settings.database_url, pool_pre_ping=True, pool_size=4, max_overflow=2)
+    return sa.create_engine(app.settings.database_url, pool_pre_ping=True, pool_size=4, max_overflow=2)
 
 
 def video_status(video_id: int) -> VideoStatus | None:
@@ -124,14 +124,14 @@ def apply_processed(event: VideoProcessed) -> bool:
         if applied:
             remove_other_outputs(event.video_id, event.hls_path)
         else:  # the row is gone: deleted after the job's last check; its output must not outlive it
-            shutil.rmtree(video_dir(settings.media_root, event.video_id), ignore_errors=True)
+            shutil.rmtree(video_dir(app.settings.media_root, event.video_id), ignore_errors=True)
     return applied
 
 
 def remove_other_outputs(video_id: int, current: str | None) -> None:
     """Older outputs of a re-processed video, once the database points at the new one."""
-    folder = video_dir(settings.media_root, video_id)
-    keep = (settings.media_root / current).name if current else None
+    folder = video_dir(app.settings.media_root, video_id)
+    keep = (app.settings.media_root / current).name if current else None
     for path in folder.glob("hls-*"):
         if path.name != keep:
             shutil.rmtree(path, ignore_errors=True)

@@ -8,7 +8,6 @@ from videoflix.health import pipeline_checks, readiness
 from .app import app
 from .db import engine, in_thread
 from .metrics import scrape
-from .settings import settings
 
 
 @app.page("/healthz")
@@ -18,7 +17,7 @@ async def healthz(view, request):
 
 @app.page("/readyz")
 async def readyz(view, request):
-    checks = pipeline_checks(engine(), settings.kafka_bootstrap_servers)
+    checks = pipeline_checks(engine(), app.settings.kafka_bootstrap_servers)
     status, body = await in_thread(readiness, checks)  # both checks block: never on the event loop
     return view.json(body, status=status, headers={"Cache-Control": "no-store"})
 

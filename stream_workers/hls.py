@@ -1,4 +1,4 @@
-"""FFmpeg for HLS: plan the renditions, build the one-pass command, run it off the event loop.
+"""FFmpeg for HLS: build the one-pass command for the renditions (`media.ladder_for`), run it off the event loop.
 
 One FFmpeg process per video decodes the source once, splits the picture, scales each branch and encodes
 every rendition with keyframes forced at the same instants (every segment length), so the renditions'
@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo, Rung, input_options, ladder_for
+from videoflix.media import MediaInfo, Rung, input_options
 
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
@@ -44,11 +44,6 @@ class TranscodeError(Exception):
 
 class TranscodeTimeout(TranscodeError):
     pass
-
-
-def plan(info: MediaInfo) -> list[Rung]:
-    """The renditions to make from this source (`videoflix.media.ladder_for`: never upscale)."""
-    return ladder_for(info.height)
 
 
 def thumbnail_time(info: MediaInfo) -> float:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from videoflix.models import VideoChunk
 
-from .chunks import Chunk
+from .chunked_encoding import Chunk
 from .db import engine
 
 #: the first key of the advisory locks (pg_advisory_xact_lock(class, video id)): a namespace of our own

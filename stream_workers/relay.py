@@ -21,7 +21,6 @@ from videoflix.outbox import CHANNEL as OUTBOX_CHANNEL
 
 from .app import app
 from .db import requeue_stalled_now
-from .settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +145,9 @@ async def relay() -> None:
     async def run(fn, *args):
         return await loop.run_in_executor(executor, fn, *args)
 
-    outbox = Outbox(settings.database_url)
+    outbox = Outbox(app.settings.database_url)
     woken = asyncio.Event()
-    wakeup = Wakeup(settings.database_url, woken)
+    wakeup = Wakeup(app.settings.database_url, woken)
     delay = POLL_SECONDS
     next_watch = loop.time()
     while True:
@@ -159,7 +158,7 @@ async def relay() -> None:
             if await run(outbox.lead):
                 if loop.time() >= next_watch:
                     next_watch = loop.time() + WATCHDOG_SECONDS
-                    if requeued := await run(requeue_stalled_now, settings.requeue_after):
+                    if requeued := await run(requeue_stalled_now, app.settings.requeue_after):
                         log.warning("watchdog: queued stalled video(s) %s again", requeued)
                 sent = await publish_pending(outbox, run)
                 if sent:

@@ -1,4 +1,8 @@
-"""Worker settings from the environment (and a `.env` in the working folder), the same variables as the web tier."""
+"""Worker settings from the environment (and a `.env` in the working folder), the same variables as the web tier.
+
+Read once, when the Faust app is configured (`app.settings`), never at import: the modules that need a setting
+ask the app for it, so a test gives the whole worker other settings in one assignment.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +29,12 @@ class WorkerSettings:
     progress_interval: float  # seconds between progress events
     requeue_after: float  # seconds a waiting video may see no activity before the watchdog queues it again
     session_timeout: float  # seconds of silence after which Kafka gives a worker's partitions to the others
-    chunked_min_seconds: float  # films at least this long are cut into chunks that several workers encode
-    chunk_seconds: int  # the chunks' length (a multiple of the 4 s segment)
+    chunked_min_seconds: float  # films at least this long are cut into parts that several workers encode
+    chunk_seconds: int  # the parts' length (a multiple of the 4 s segment)
     media_limits: MediaLimits  # what a source may claim (MEDIA_MAX_*, as the web tier checks at upload)
+    datadir: Path  # Faust's own state (FAUST_DATADIR)
+    web_host: str  # the worker's /healthz, /readyz and /metrics (FAUST_WEB_HOST, FAUST_WEB_PORT)
+    web_port: int
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -50,7 +57,13 @@ class WorkerSettings:
             chunked_min_seconds=float(env.get("CHUNKED_MIN_SECONDS", "180")),
             chunk_seconds=int(env.get("CHUNK_SECONDS", "60")),
             media_limits=MediaLimits.from_settings(lambda name: env.get(f"MEDIA_MAX_{name.upper()}")),
+            datadir=Path(env.get("FAUST_DATADIR") or Path("var", "faust")),
+            web_host=env.get("FAUST_WEB_HOST", "127.0.0.1"),
+            web_port=int(env.get("FAUST_WEB_PORT", "6066")),
         )
 
-
-settings = WorkerSettings.from_environment()
+    @property
+    def longest_job(self) -> float:
+        """A job may take this long; Kafka must not think the worker is gone meanwhile (its poll loop is free,
+        FFmpeg runs as a subprocess, but Faust also checks the time spent on one event)."""
+        return self.job_timeout + 600

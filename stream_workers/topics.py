@@ -6,11 +6,11 @@ from __future__ import annotations
 from videoflix import events
 
 from .app import app
-from .settings import settings
 
 
 def _topic(name: str):
-    return app.topic(name, partitions=settings.topic_partitions, key_serializer="raw", value_serializer="json")
+    """A topic of the pipeline; created with TOPIC_PARTITIONS partitions (the app's `topic_partitions`)."""
+    return app.topic(name, key_serializer="raw", value_serializer="json")
 
 
 uploaded = _topic(events.UPLOADED)

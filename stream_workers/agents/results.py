@@ -14,7 +14,7 @@ from .. import topics
 from ..app import app
 from ..db import apply_processed, apply_progress, until_done
 from ..records import VideoProcessed, VideoProgress
-from .transcode import readable
+from ..reports import readable
 
 log = logging.getLogger(__name__)
 

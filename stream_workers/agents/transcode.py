@@ -7,8 +7,8 @@ exist (the video becomes `playable`, its playlists growing EVENT playlists) and 
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
-A film from CHUNKED_MIN_SECONDS on is not transcoded here: `agents/chunks.py` plans it into parts that every
-worker encodes; this agent is then free for the next upload.
+A film from CHUNKED_MIN_SECONDS on is not transcoded here: `chunk_jobs.start_film` plans it into chunks that
+every worker encodes (`agents/encode_chunks.py`); this agent is then free for the next upload.
 An operator may delete a video while its job runs: the job checks the row with each progress report, stops
 FFmpeg once the row is gone, and however the job ends, removes the video's folder instead of reporting.
 """
@@ -23,24 +23,19 @@ import uuid
 from pathlib import Path
 
 from cachetools import LRUCache
-from sqlalchemy.exc import DBAPIError
 
 from videoflix import events
-from videoflix.media import MediaInfo, ProbeFailed, ffmpeg_exe, probe, video_dir
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, video_dir
 from videoflix.models import VideoStatus
 
-from .. import hls, plans, topics
+from .. import chunk_jobs, hls, jobs, plans, topics
 from ..app import app
 from ..db import in_thread, remove_stale_work, until_done, video_status
-from ..metrics import FAILURES, JOB_SECONDS, JOBS, JOBS_IN_FLIGHT
-from ..records import DeadLetter, InvalidEvent, VideoProcessed, VideoProgress, VideoUploaded
-from ..settings import settings
+from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
+from ..records import VideoUploaded
+from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
 
 log = logging.getLogger(__name__)
-
-
-#: one FFmpeg job per worker at a time (it uses every core by itself), single pass or part of a film
-FFMPEG_SLOT = asyncio.Semaphore(1)
 
 
 @app.agent(topics.uploaded, concurrency=1)
@@ -58,8 +53,8 @@ async def handle(payload) -> None:
     except asyncio.CancelledError:
         raise  # the worker is stopping: the event is not acknowledged and will be redelivered
     except Exception as exc:
-        if await deleted(event.video_id):  # the error may only be the deletion pulling files from under FFmpeg
-            await discard(event.video_id)
+        if await jobs.deleted(event.video_id):  # the error may only be the deletion pulling files from under FFmpeg
+            await jobs.discard(event.video_id)
         else:
             await failed(event, payload, exc)
 
@@ -74,8 +69,8 @@ async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
     FAILURES.labels(failure_cause(exc)).inc()
     attempts = event.attempt + 1
     log.error("video %s: attempt %d failed", event.video_id, attempts, exc_info=exc)
-    if attempts < settings.max_attempts:
-        await asyncio.sleep(settings.retry_delay * attempts)
+    if attempts < app.settings.max_attempts:
+        await asyncio.sleep(app.settings.retry_delay * attempts)
         retry = VideoUploaded(video_id=event.video_id, source=event.source, attempt=attempts)
         await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
     else:
@@ -84,38 +79,11 @@ async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
         await report_failed(event.video_id, reason, event.attempt)
 
 
-def failure_cause(exc: Exception) -> str:
-    """The `cause` label of a failed attempt in the FAILURES metric."""
-    if isinstance(exc, hls.TranscodeError):
-        return "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input"
-    return "storage" if isinstance(exc, hls.StorageError) else "other"
-
-
 #: video id -> when this worker finished transcoding it. A duplicate event (a redelivery, or the watchdog's
 #: requeue) reaches the same worker (events are keyed by video id) and can arrive before the results agent has
 #: written `ready`; this spares it a second transcode. Across workers the database check covers it.
 _recently_done: LRUCache[int, float] = LRUCache(maxsize=4096)
 RECENT = 600.0
-
-
-class VideoDeleted(Exception):
-    """The video's row disappeared while its job ran (an operator deleted it)."""
-
-
-async def deleted(video_id: int) -> bool:
-    """Whether the video's row is gone. While PostgreSQL is unreachable, assume it is not: the job goes on
-    and the results agent discards a result for a missing row."""
-    try:
-        return await in_thread(video_status, video_id) is None
-    except DBAPIError:
-        return False
-
-
-async def discard(video_id: int) -> None:
-    """Remove whatever a job for a deleted video left (FFmpeg may have re-created the folder)."""
-    log.info("video %s was deleted while it was processed; its output is discarded", video_id)
-    await in_thread(shutil.rmtree, video_dir(settings.media_root, video_id), True)
-    JOBS.labels("discarded").inc()
 
 
 async def process(event: VideoUploaded) -> None:
@@ -132,51 +100,26 @@ async def process(event: VideoUploaded) -> None:
         log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
 
-    source = source_file(event.source)
-    info = await in_thread(read_facts, source)
-    folder = video_dir(settings.media_root, event.video_id)
-    from . import chunks  # (here: that module uses this one's reporting)
-
-    if chunks.chunked(info):
-        await chunks.plan(event, info, folder)  # the parts go to every worker; this agent is free again
+    source = jobs.source_file(event.source)
+    info = await in_thread(jobs.read_facts, source)
+    folder = video_dir(app.settings.media_root, event.video_id)
+    if jobs.chunked(info):
+        await chunk_jobs.start_film(event, info, folder)  # the chunks go to every worker; this agent is free
         return
-    async with FFMPEG_SLOT:
+    async with jobs.FFMPEG_SLOT:
         await single_pass(event, source, info, folder)
-
-
-def source_file(relative: str) -> Path:
-    """The stored source, which must be a file under MEDIA_ROOT."""
-    root = settings.media_root.resolve()
-    source = (root / relative).resolve()
-    if root not in source.parents or not source.is_file():
-        raise hls.TranscodeError("The uploaded file is missing from storage.")
-    return source
-
-
-def read_facts(source: Path) -> MediaInfo:
-    """The source's media facts, read as the container its first bytes announce (`media.probe`), checked as
-    at upload: a file that got past those checks (or limits lowered since) fails here, before anything is
-    planned from what it claims."""
-    try:
-        info = probe(source, settings.ffmpeg_binary)
-    except ProbeFailed as exc:
-        raise hls.TranscodeError(f"The file could not be read: {exc}.") from None
-    if not info.has_video:
-        raise hls.TranscodeError("The file has no video stream that can be decoded.")
-    if problem := settings.media_limits.problem(info):
-        raise hls.TranscodeError(problem)
-    return info
 
 
 async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folder: Path) -> None:
     """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS)."""
+    settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
     await in_thread(remove_stale_work, folder)
     output = folder / f"hls-{uuid.uuid4().hex[:12]}"
     output.mkdir(parents=True)
     hls_path = str(output.relative_to(settings.media_root))
-    rungs = hls.plan(info)
+    rungs = ladder_for(info.height)
     argv = hls.build_command(ffmpeg_exe(settings.ffmpeg_binary), source, output, info, rungs, settings.x264_preset)
     last_sent = time.monotonic()
     playable = False
@@ -208,8 +151,8 @@ async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folde
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
         elif time.monotonic() - last_sent >= settings.progress_interval:
             last_sent = time.monotonic()
-            if await deleted(event.video_id):
-                raise VideoDeleted  # stops FFmpeg; handle() discards the output
+            if await jobs.deleted(event.video_id):
+                raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
             await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
@@ -228,45 +171,8 @@ async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folde
     log.info(
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
     )
-    if await deleted(event.video_id):
-        raise VideoDeleted
+    if await jobs.deleted(event.video_id):
+        raise jobs.VideoDeleted
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     await report_ready(event.video_id, hls_path, renditions, info.duration or result.out_seconds or None, event.attempt)
-
-
-async def progress(event: VideoUploaded, percent: float, **fields) -> None:
-    """A progress event; the other VideoProgress fields as known (`hls_path`, `renditions` once watchable)."""
-    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt, **fields)
-    await topics.progress.send(key=topics.key(event.video_id), value=record)
-
-
-async def report(record: VideoProcessed) -> None:
-    await topics.processed.send(key=topics.key(record.video_id), value=record)
-
-
-async def report_ready(video_id: int, hls_path: str, renditions: list[dict], duration, attempt: int) -> None:
-    """A finished output (`hls_path` relative to MEDIA_ROOT, its thumbnail inside)."""
-    JOBS.labels("ready").inc()
-    thumbnail = str(Path(hls_path) / "thumbnail.jpg")
-    await report(VideoProcessed(video_id=video_id, status="ready", renditions=renditions, hls_path=hls_path,
-                                thumbnail=thumbnail, duration=duration, attempt=attempt))  # fmt: skip
-
-
-async def report_failed(video_id: int, reason: str, attempt: int) -> None:
-    JOBS.labels("failed").inc()
-    await report(VideoProcessed(video_id=video_id, status="failed", error=reason, attempt=attempt))
-
-
-async def readable(record_type, payload, topic: str):
-    """The payload as a `record_type`, or None once an unreadable one went to the dead-letter topic."""
-    try:
-        return record_type.from_payload(payload)
-    except InvalidEvent as exc:
-        await send_dead_letter(topic, payload, f"unreadable event: {exc}")
-        return None
-
-
-async def send_dead_letter(topic: str, payload, reason: str) -> None:
-    log.error("dead letter from %s: %s", topic, reason)
-    await topics.dead_letter.send(value=DeadLetter(topic=topic, reason=reason, payload=payload))

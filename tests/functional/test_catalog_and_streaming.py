@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from stream_workers import hls
-from videoflix.media import ffmpeg_exe, probe
+from videoflix.media import ffmpeg_exe, ladder_for, probe
 from videoflix.models import Video, VideoStatus
 
 FRONTEND = "http://127.0.0.1:5500"
@@ -24,7 +24,7 @@ def hls_output(app_settings, clips) -> Path:
     out = Path(app_settings["videoflix.media_root"]) / OUTPUT
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
-    rungs = hls.plan(facts)
+    rungs = ladder_for(facts.height)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     hls.check_output(out, rungs)
     return out

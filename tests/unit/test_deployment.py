@@ -59,7 +59,7 @@ def test_worker_runs_the_faust_app_and_scales(services):
     command = services["worker"]["command"]
     assert command[:3] == ["faust", "-A", "stream_workers.app"] and "worker" in command
     app = importlib.import_module("stream_workers.app").app
-    assert type(app).__name__ == "App"
+    assert isinstance(app, importlib.import_module("faust").App)
     worker = services["worker"]
     assert "ports" not in worker and "container_name" not in worker  # --scale worker=N needs neither
     port = worker["environment"]["FAUST_WEB_PORT"]

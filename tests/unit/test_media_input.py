@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunks, hls
+from stream_workers import chunked_encoding, hls
 from videoflix.media import (
     CONTAINERS,
     MediaInfo,
@@ -143,11 +143,12 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
     info = MediaInfo(120.0, 1280, 720, 25.0, "h264", True, container="matroska")
     rungs = ladder_for(info.height)
     source, out = tmp_path / "source.mkv", tmp_path / "out"
+    part = chunked_encoding.Chunk(1, 60.0, 60.0)
     expected = input_options(source, "matroska")
     commands = {
         "single pass": hls.build_command("ffmpeg", source, out, info, rungs),
-        "chunk": chunks.chunk_command("ffmpeg", source, out, info, rungs, chunks.Chunk(1, 60.0, 60.0), "veryfast"),
-        "audio": chunks.audio_command("ffmpeg", source, out, info),
+        "chunk": chunked_encoding.chunk_command("ffmpeg", source, out, info, rungs, part, "veryfast"),
+        "audio": chunked_encoding.audio_command("ffmpeg", source, out, info),
     }
     for name, argv in commands.items():
         assert argv.count("-i") == 1, name
@@ -158,7 +159,7 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
 
 #: the only places an FFmpeg command may name an input itself: the helper, and the muxer that reads back the
 #: segments the workers wrote
-OWN_INPUTS = {("videoflix/media.py", "input_options"), ("stream_workers/chunks.py", "mux_segment")}
+OWN_INPUTS = {("videoflix/media.py", "input_options"), ("stream_workers/chunked_encoding.py", "mux_segment")}
 
 
 def test_no_ffmpeg_command_names_an_input_but_the_helper():

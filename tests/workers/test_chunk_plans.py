@@ -12,11 +12,10 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunks, db, hls, plans, topics
-from stream_workers.agents import chunks as chunk_agent
-from stream_workers.agents import transcode
+from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, topics
+from stream_workers.app import app
 from stream_workers.records import VideoUploaded
-from videoflix.media import probe
+from videoflix.media import ladder_for, probe
 from videoflix.models import Video, VideoChunk
 
 from ..clips import make_clip, video_timestamps
@@ -37,8 +36,8 @@ def plan_db(engine, monkeypatch):
         conn.execute(sa.delete(Video).where(Video.id == video_id))  # the plan goes with it (ON DELETE CASCADE)
 
 
-def parts(count: int, seconds: int = 8) -> list[chunks.Chunk]:
-    return chunks.plan_chunks(count * seconds, seconds)
+def parts(count: int, seconds: int = 8) -> list[chunked_encoding.Chunk]:
+    return chunked_encoding.cut_film(count * seconds, seconds)
 
 
 def state(engine, video_id: int) -> dict[int, tuple]:
@@ -132,12 +131,11 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     media = tmp_path / "media"
     source = stored_clip(media, video)
     eager = dataclasses.replace(
-        chunk_agent.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10, progress_interval=0.0,
+        app.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10, progress_interval=0.0,
         retry_delay=0.0, max_attempts=3,
     )  # fmt: skip
-    for module in (chunk_agent, transcode):
-        monkeypatch.setattr(module, "settings", eager)
-    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    monkeypatch.setattr(app, "settings", eager)
+    monkeypatch.setattr(jobs, "deleted", gone({}))
     real_run = hls.run_ffmpeg
     faults = {1: 1}  # part 1's first run fails as a full disk would
 
@@ -148,17 +146,17 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
             raise hls.StorageError("The output could not be written: no space left on device.")
         return await real_run(argv, *args, **kw)
 
-    monkeypatch.setattr(chunk_agent.hls, "run_ffmpeg", flaky_run)
+    monkeypatch.setattr(hls, "run_ffmpeg", flaky_run)
     info = probe(source)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
     attempts = {}  # each part's, as the plan recorded them before the film was ready
 
     async def pipeline() -> None:
-        assert chunk_agent.chunked(info)
-        await chunk_agent.plan(event, info, media / "videos" / str(video))
+        assert jobs.chunked(info)
+        await chunk_jobs.start_film(event, info, media / "videos" / str(video))
         while fake_topics["chunks"].sent:
             _, job = fake_topics["chunks"].sent.pop(0)
-            await chunk_agent.handle(job.asdict())
+            await chunk_jobs.run_job(job.asdict())
             attempts.update({part: tried for part, (_, tried) in state(engine, video).items()})
 
     asyncio.run(pipeline())
@@ -168,7 +166,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     assert (result.status, result.error) == ("ready", None), result
     assert [r["name"] for r in result.renditions] == ["480p"] and result.duration == pytest.approx(12, abs=0.1)
     output = media / result.hls_path
-    hls.check_output(output, hls.plan(info))
+    hls.check_output(output, ladder_for(info.height))
     assert len(video_timestamps(output / "master.m3u8")) == 360  # every frame once, part 1 included
     reports = [event for _, event in fake_topics["progress"].sent]
     assert reports[0].hls_path == "" and any(r.hls_path == result.hls_path for r in reports)  # playable early
@@ -184,18 +182,17 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
     video = plan_db
     media = tmp_path / "media"
     source = stored_clip(media, video)
-    eager = dataclasses.replace(chunk_agent.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10)
-    for module in (chunk_agent, transcode):
-        monkeypatch.setattr(module, "settings", eager)
-    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    eager = dataclasses.replace(app.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10)
+    monkeypatch.setattr(app, "settings", eager)
+    monkeypatch.setattr(jobs, "deleted", gone({}))
     info = probe(source)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_agent.plan(event, info, media / "videos" / str(video))
+        await chunk_jobs.start_film(event, info, media / "videos" / str(video))
         source.write_bytes(b"\0" * 4096)  # the stored file is damaged once the plan is made
         for _, job in list(fake_topics["chunks"].sent):
-            await chunk_agent.handle(job.asdict())
+            await chunk_jobs.run_job(job.asdict())
 
     asyncio.run(pipeline())
 
@@ -207,16 +204,15 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
 def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
     """Plan the stored film in 8 s parts and run every job on this worker, through PostgreSQL and FFmpeg (the
     planner's part 0 and audio first, at once, then the topic's jobs in order); the processed event."""
-    eager = dataclasses.replace(chunk_agent.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
-    for module in (chunk_agent, transcode):
-        monkeypatch.setattr(module, "settings", eager)
-    monkeypatch.setattr(chunk_agent, "deleted", gone({}))
+    eager = dataclasses.replace(app.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
+    monkeypatch.setattr(app, "settings", eager)
+    monkeypatch.setattr(jobs, "deleted", gone({}))
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_agent.plan(event, probe(source), media / "videos" / str(video))
+        await chunk_jobs.start_film(event, probe(source), media / "videos" / str(video))
         for _, job in list(fake_topics["chunks"].sent):
-            await chunk_agent.handle(job.asdict())
+            await chunk_jobs.run_job(job.asdict())
 
     asyncio.run(pipeline())
     [(_, result)] = fake_topics["processed"].sent

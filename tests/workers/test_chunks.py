@@ -1,4 +1,4 @@
-"""Chunked transcoding (stream_workers/chunks.py) on a real clip: chunks encoded separately, in any order,
+"""Chunked transcoding (stream_workers/chunked_encoding.py) on a real clip: chunks encoded separately, in any order,
 join into one output that FFmpeg's HLS client decodes end to end with every source frame once, no timestamp
 jump at a chunk boundary, 4 s segments, and the whole audio once with no gap, through the master playlist and
 through a rendition's own playlist (which the existing frontend plays)."""
@@ -12,19 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunks, hls
-from videoflix.media import MediaInfo, ffmpeg_exe, probe
+from stream_workers import chunked_encoding, hls
+from stream_workers.chunked_encoding import Chunk
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 
 from ..clips import audio_gaps, audio_samples, make_clip, sound_onset, stream_starts, video_timestamps
 
 
 def test_plan_cuts_at_fixed_times():
-    assert chunks.plan_chunks(130) == [chunks.Chunk(0, 0.0, 60), chunks.Chunk(1, 60.0, 60), chunks.Chunk(2, 120.0, 10)]
-    assert [c.length for c in chunks.plan_chunks(120)] == [60, 60]
-    assert [c.first_segment for c in chunks.plan_chunks(130)] == [0, 15, 30]
-    assert chunks.plan_chunks(3.5) == [chunks.Chunk(0, 0.0, 3.5)]
+    assert chunked_encoding.cut_film(130) == [
+        Chunk(0, 0.0, 60),
+        Chunk(1, 60.0, 60),
+        Chunk(2, 120.0, 10),
+    ]
+    assert [c.length for c in chunked_encoding.cut_film(120)] == [60, 60]
+    assert [c.first_segment for c in chunked_encoding.cut_film(130)] == [0, 15, 30]
+    assert chunked_encoding.cut_film(3.5) == [Chunk(0, 0.0, 3.5)]
     with pytest.raises(ValueError, match="whole number"):
-        chunks.plan_chunks(100, chunk_seconds=30)
+        chunked_encoding.cut_film(100, chunk_seconds=30)
 
 
 @dataclasses.dataclass
@@ -35,19 +40,27 @@ class Film:
     out: Path
     info: MediaInfo
     rungs: list
-    plan: list[chunks.Chunk]
+    plan: list[Chunk]
     ffmpeg: str = dataclasses.field(default_factory=ffmpeg_exe)
 
     @classmethod
     def make(cls, folder: Path, seconds: float, audio_delay: float = 0.0) -> Film:
         source = make_clip(folder / "film.mp4", seconds=seconds, size="640x360", rate=30, audio_delay=audio_delay)
         info = probe(source)
-        return cls(source, folder / "out", info, hls.plan(info), chunks.plan_chunks(info.duration, chunk_seconds=8))
+        return cls(
+            source,
+            folder / "out",
+            info,
+            ladder_for(info.height),
+            chunked_encoding.cut_film(info.duration, chunk_seconds=8),
+        )
 
-    def encode(self, parts: list[chunks.Chunk], audio: bool) -> None:
-        commands = [chunks.chunk_command(self.ffmpeg, self.source, self.out, self.info, self.rungs, c, "veryfast")
-                    for c in parts]  # fmt: skip
-        commands += [chunks.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
+    def encode(self, parts: list[Chunk], audio: bool) -> None:
+        commands = [
+            chunked_encoding.chunk_command(self.ffmpeg, self.source, self.out, self.info, self.rungs, c, "veryfast")
+            for c in parts
+        ]
+        commands += [chunked_encoding.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
         for argv in commands:
             asyncio.run(hls.run_ffmpeg(argv))
 
@@ -60,15 +73,15 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
 
     film.encode(list(reversed(plan)), audio=False)  # independent of each other: any order, any worker
     # the picture alone is not served: a segment waits for its sound
-    assert not chunks.publish_progress(ffmpeg, out, info, rungs, plan, every)
+    assert not chunked_encoding.publish_progress(ffmpeg, out, info, rungs, plan, every)
     assert not (out / "480p").exists() and not (out / "master.m3u8").exists()
 
     film.encode([], audio=True)
-    assert chunks.publish_progress(ffmpeg, out, info, rungs, plan, every)
+    assert chunked_encoding.publish_progress(ffmpeg, out, info, rungs, plan, every)
     growing = (out / "480p" / "index.m3u8").read_text()
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in growing and growing.count(".ts") == 6 and "ENDLIST" not in growing
 
-    renditions = chunks.assemble(ffmpeg, out, info, rungs, plan)
+    renditions = chunked_encoding.assemble(ffmpeg, out, info, rungs, plan)
     hls.check_output(out, rungs)  # the same check as a single pass: playlists ended, segments there, thumbnail
     assert [r["name"] for r in renditions] == ["480p"] and renditions[0]["bandwidth"] > 0
     assert sorted(p.name for p in out.iterdir()) == ["480p", "master.m3u8", "thumbnail.jpg"]  # parts/ removed
@@ -79,7 +92,7 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     durations = [float(line.split(":")[1].rstrip(",")) for line in playlist.splitlines() if line.startswith("#EXTINF")]
     assert durations == pytest.approx([4, 4, 4, 4, 4, 2], abs=0.01)  # every segment the target, the last shorter
     assert [line for line in playlist.splitlines() if line.endswith(".ts")] == [f"{n:03d}.ts" for n in range(6)]
-    assert chunks.assemble(ffmpeg, out, info, rungs, plan) == renditions  # a redelivered job: the same answer
+    assert chunked_encoding.assemble(ffmpeg, out, info, rungs, plan) == renditions  # a redelivered job: the same answer
 
     for entry in (out / "master.m3u8", out / "480p" / "index.m3u8"):
         frames = video_timestamps(entry)
@@ -94,8 +107,8 @@ def test_a_segment_served_without_its_sound_would_be_heard(tmp_path):
     """The check above can fail: a segment muxed without its audio leaves a gap that audio_gaps shows."""
     film = Film.make(tmp_path, seconds=10)
     film.encode(film.plan, audio=True)
-    chunks.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
-    chunks.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
+    chunked_encoding.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
+    chunked_encoding.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
     assert audio_gaps(film.out / "480p" / "index.m3u8") == [pytest.approx(4.0, abs=0.05)]
 
 
@@ -106,7 +119,7 @@ def test_sound_that_starts_after_the_picture_is_cut_with_it(tmp_path):
     first 1.5 s), and the sound is still heard 1.5 s after the first picture."""
     film = Film.make(tmp_path, seconds=14, audio_delay=1.5)
     film.encode(film.plan, audio=True)
-    chunks.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
+    chunked_encoding.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
     playlist = film.out / "480p" / "index.m3u8"
     for segment in sorted((film.out / "480p").glob("*.ts")):
         starts = stream_starts(segment)

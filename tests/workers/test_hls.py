@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from stream_workers import hls
-from videoflix.media import MediaInfo, ffmpeg_exe, parse_probe, probe
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
 
 from ..clips import make_clip
 
@@ -29,17 +29,17 @@ def info(width=1920, height=1080, audio=True, duration=10.0) -> MediaInfo:
     ],
 )
 def test_plan_never_upscales(height, expected):
-    assert [r.name for r in hls.plan(info(height=height))] == expected
+    assert [r.name for r in ladder_for(height)] == expected
 
 
 @pytest.mark.parametrize(("height", "made"), [(360, 360), (479, 478), (1, 2)])
 def test_small_sources_get_the_lowest_rung_at_their_own_height(height, made):
-    [rung] = hls.plan(info(width=height, height=height))
+    [rung] = ladder_for(height)
     assert (rung.name, rung.height) == ("480p", made)
 
 
 def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
-    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), hls.plan(info()))
+    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), ladder_for(info().height))
 
     assert argv.count("-i") == 1  # decoded once
     graph = argv[argv.index("-filter_complex") + 1]
@@ -53,7 +53,7 @@ def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
 
 def test_command_without_audio_maps_no_audio(tmp_path):
     argv = hls.build_command(
-        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(audio=False), hls.plan(info(audio=False))
+        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(audio=False), ladder_for(info(audio=False).height)
     )
     assert "0:a:0" not in argv and "-c:a" not in argv
     assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:480p v:1,name:720p v:2,name:1080p"
@@ -87,7 +87,7 @@ def test_summarize_prefers_error_lines():
 
 
 def test_check_output_rejects_incomplete_renditions(tmp_path):
-    rungs = hls.plan(info(height=480))
+    rungs = ladder_for(480)
     (tmp_path / "master.m3u8").write_text("#EXTM3U\n")
     (tmp_path / "480p").mkdir()
     (tmp_path / "480p" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4,\n000.ts\n")  # no ENDLIST
@@ -110,7 +110,7 @@ def test_probe_parses_rotation_and_missing_audio():
 def test_real_transcode_of_a_generated_clip(tmp_path):
     clip = make_clip(tmp_path / "c.mp4", seconds=3, size="854x480")
     facts = probe(clip)
-    rungs = hls.plan(facts)
+    rungs = ladder_for(facts.height)
     out = tmp_path / "out"
     out.mkdir()
     seen = []
@@ -157,7 +157,7 @@ def test_a_single_frame_video_gets_its_thumbnail(tmp_path):
     container's claimed duration promises but the file does not hold."""
     clip = make_clip(tmp_path / "one.mp4", audio=False, extra=["-frames:v", "1"])
     facts = probe(clip)
-    rungs = hls.plan(facts)
+    rungs = ladder_for(facts.height)
     out = tmp_path / "out"
     out.mkdir()
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))

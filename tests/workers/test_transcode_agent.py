@@ -10,8 +10,9 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
-from stream_workers import hls
+from stream_workers import hls, jobs
 from stream_workers.agents import transcode
+from stream_workers.app import app
 from stream_workers.records import VideoProcessed, VideoUploaded
 from videoflix import events
 
@@ -29,9 +30,9 @@ def topics(monkeypatch):
     fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter")}
     for name, fake in fakes.items():
         monkeypatch.setattr(transcode.topics, name, fake)
-    fast = dataclasses.replace(transcode.settings, retry_delay=0.0, max_attempts=3)
-    monkeypatch.setattr(transcode, "settings", fast)
-    monkeypatch.setattr(transcode, "deleted", gone({}))  # every video still exists unless a test says not
+    fast = dataclasses.replace(app.settings, retry_delay=0.0, max_attempts=3)
+    monkeypatch.setattr(app, "settings", fast)
+    monkeypatch.setattr(jobs, "deleted", gone({}))  # every video still exists unless a test says not
     return fakes
 
 
@@ -163,8 +164,8 @@ def test_a_job_whose_video_was_deleted_discards_its_output_instead_of_failing(to
         raise hls.StorageError("No such file or directory")
 
     monkeypatch.setattr(transcode, "process", process)
-    monkeypatch.setattr(transcode, "settings", dataclasses.replace(transcode.settings, media_root=tmp_path))
-    monkeypatch.setattr(transcode, "deleted", gone({13: True}))
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=tmp_path))
+    monkeypatch.setattr(jobs, "deleted", gone({13: True}))
     before = REGISTRY.get_sample_value("videoflix_jobs_total", {"outcome": "discarded"}) or 0
     run(events.uploaded(13, "videos/13/source.mp4"))
 
@@ -183,9 +184,9 @@ def test_progress_checks_stop_ffmpeg_once_the_video_is_deleted(topics, monkeypat
     source.parent.mkdir(parents=True)
     source.write_bytes(clips["clip"].read_bytes())
     rows = {}
-    eager = dataclasses.replace(transcode.settings, media_root=media, progress_interval=0.0)
-    monkeypatch.setattr(transcode, "settings", eager)
-    monkeypatch.setattr(transcode, "deleted", gone(rows))
+    eager = dataclasses.replace(app.settings, media_root=media, progress_interval=0.0)
+    monkeypatch.setattr(app, "settings", eager)
+    monkeypatch.setattr(jobs, "deleted", gone(rows))
 
     async def status(*args, **kw):
         return "uploaded"
@@ -215,7 +216,7 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
     source.parent.mkdir(parents=True)
     make_clip(source, seconds=12, size="1280x720")
     # a slow preset, so that the job is still running when its first segments are there
-    monkeypatch.setattr(transcode, "settings", dataclasses.replace(transcode.settings, media_root=media,
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media,
                                                                    x264_preset="slower"))  # fmt: skip
     seen = []
 

@@ -71,7 +71,7 @@ class Video(Base):
 
 
 class VideoChunk(Base):
-    """One job of a chunked transcode (stream_workers/agents/chunks.py): a time range of the film in every
+    """One job of a chunked transcode (stream_workers/chunk_jobs.py): a time range of the film in every
     rendition, or (`part` AUDIO_PART) the whole film's audio. The plan's state lives here, not in the broker:
     which jobs are done, who runs which (a claim with a heartbeat), how often each was tried. The rows go
     with the plan: when the video is ready or failed, or deleted."""

@@ -1,7 +1,9 @@
-"""Chunked transcoding across workers: the planner (called by the transcode agent for a long film) and the
-chunk agent, `videos.chunks` -> FFmpeg for one part of the film -> its plan in PostgreSQL (`plans`).
+"""Chunked transcoding across workers: starting a long film's plan (`start_film`, from the transcode agent)
+and running one job of it (`run_job`, from the chunk agent: `videos.chunks` -> FFmpeg for one part of the
+film -> its plan in PostgreSQL, `plans`). The FFmpeg side, cutting, muxing and assembly, is in
+`chunked_encoding`.
 
-A film at least CHUNKED_MIN_SECONDS long is cut into CHUNK_SECONDS parts (`stream_workers.chunks`); the
+A film at least CHUNKED_MIN_SECONDS long is cut into CHUNK_SECONDS parts; the
 planning worker encodes the first part and the whole film's audio itself, at once (the film plays as soon as
 they have begun); every other part is one job on the chunk topic, keyed by video and part, so the jobs of a
 film spread over the partitions and the workers owning them encode the film at once (by the key's hash: a
@@ -31,43 +33,26 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from videoflix import events
-from videoflix.media import MediaInfo, ffmpeg_exe
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 
-from .. import chunks, hls, plans, topics
-from ..app import app
-from ..db import in_thread, remove_stale_work, until_done, video_status
-from ..metrics import FAILURES, JOBS_IN_FLIGHT
-from ..records import ChunkJob, VideoUploaded
-from ..settings import settings
-from .transcode import (
-    FFMPEG_SLOT,
-    deleted,
-    discard,
-    failure_cause,
-    progress,
-    readable,
-    report_failed,
-    report_ready,
-    send_dead_letter,
-    source_file,
-)
+from . import chunked_encoding, hls, jobs, plans, topics
+from .app import app
+from .db import in_thread, remove_stale_work, until_done, video_status
+from .metrics import FAILURES, JOBS_IN_FLIGHT
+from .records import ChunkJob, VideoUploaded
+from .reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
 
 log = logging.getLogger(__name__)
 
 AUDIO_PART = plans.AUDIO_PART
 
 
-def chunked(info: MediaInfo) -> bool:
-    """Whether a film is long enough to be spread over the workers (shorter ones keep the single pass)."""
-    return bool(info.duration) and info.duration >= settings.chunked_min_seconds
-
-
-async def plan(event: VideoUploaded, info: MediaInfo, folder: Path) -> None:
+async def start_film(event: VideoUploaded, info: MediaInfo, folder: Path) -> None:
     """Queue the jobs of a film's plan: a new plan, or what remains of one whose output is still there (a
     redelivered or re-queued upload event: the finished parts are kept)."""
     existing = await until_done(plans.current, event.video_id, what="reading the video's plan")
-    if existing and (settings.media_root / existing[0].output).is_dir():
+    if existing and (app.settings.media_root / existing[0].output).is_dir():
         jobs = await until_done(plans.unfinished, event.video_id, what="reading the video's plan")
         if not jobs and all(row.state == "done" for row in existing):
             jobs = existing[-1:]  # every part is done, the assembly is not: a finished part's job triggers it
@@ -77,10 +62,10 @@ async def plan(event: VideoUploaded, info: MediaInfo, folder: Path) -> None:
         await in_thread(remove_stale_work, folder)
         output = folder / f"hls-{uuid.uuid4().hex[:12]}"
         output.mkdir(parents=True)
-        parts = chunks.plan_chunks(info.duration, settings.chunk_seconds)
-        relative = str(output.relative_to(settings.media_root))
+        parts = chunked_encoding.cut_film(info.duration, app.settings.chunk_seconds)
+        relative = str(output.relative_to(app.settings.media_root))
         jobs = await until_done(plans.create, event.video_id, relative, parts, info.has_audio, what="planning")
-        log.info("video %s: %d chunks of %d s planned", event.video_id, len(parts), settings.chunk_seconds)
+        log.info("video %s: %d chunks of %d s planned", event.video_id, len(parts), app.settings.chunk_seconds)
     media = dataclasses.asdict(info)
     queued = [
         ChunkJob(video_id=event.video_id, part=row.part, output=row.output, source=event.source,
@@ -94,25 +79,19 @@ async def plan(event: VideoUploaded, info: MediaInfo, folder: Path) -> None:
     # The film plays once part 0 and the audio have begun. Through the topic they would wait behind whatever
     # the workers owning their partitions run (measured: 238 s for 10 min of 1080p with 2 workers), so the
     # planning worker runs them itself, now, beside any job it has; the other parts go to every worker.
-    await asyncio.gather(*(handle(job.asdict(), at_once=True) for job in first))
+    await asyncio.gather(*(run_job(job.asdict(), at_once=True) for job in first))
 
 
 async def send(job: ChunkJob) -> None:
     await topics.chunks.send(key=topics.chunk_key(job.video_id, job.part), value=job)
 
 
-@app.agent(topics.chunks, concurrency=1)
-async def encode_chunks(stream):
-    async for payload in stream:
-        await handle(payload)
-
-
-async def handle(payload, at_once: bool = False) -> None:
+async def run_job(payload, at_once: bool = False) -> None:
     """Run one job of a plan; `at_once`: without waiting for the worker's FFmpeg slot (the first part and
     the audio, run by the planner)."""
     if (job := await readable(ChunkJob, payload, events.CHUNKS)) is None:
         return
-    async with contextlib.nullcontext() if at_once else FFMPEG_SLOT:
+    async with contextlib.nullcontext() if at_once else jobs.FFMPEG_SLOT:
         token = uuid.uuid4().hex
         outcome, attempts = await until_done(
             plans.claim, job.video_id, job.part, job.output, token, what="claiming a part"
@@ -138,24 +117,25 @@ async def handle(payload, at_once: bool = False) -> None:
 
 def media(job: ChunkJob) -> tuple[MediaInfo, list]:
     info = MediaInfo(**job.media)
-    return info, hls.plan(info)
+    return info, ladder_for(info.height)
 
 
-def plan_chunks(rows) -> list[chunks.Chunk]:
-    return [chunks.Chunk(row.part, row.start, row.length) for row in rows if row.part != AUDIO_PART]
+def chunks_of(rows) -> list[chunked_encoding.Chunk]:
+    """The film's chunks from its plan's rows (the audio job's row is not a chunk)."""
+    return [chunked_encoding.Chunk(row.part, row.start, row.length) for row in rows if row.part != AUDIO_PART]
 
 
 async def encode(job: ChunkJob, token: str) -> bool:
     """Run the part's FFmpeg job; whether it was the plan's last part to finish."""
     info, rungs = media(job)
-    output = settings.media_root / job.output
-    source = source_file(job.source)
-    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
+    output = app.settings.media_root / job.output
+    source = jobs.source_file(job.source)
+    ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
     if job.part == AUDIO_PART:
-        argv = chunks.audio_command(ffmpeg, source, output, info)
+        argv = chunked_encoding.audio_command(ffmpeg, source, output, info)
     else:
-        part = chunks.Chunk(job.part, job.start, job.length)
-        argv = chunks.chunk_command(ffmpeg, source, output, info, rungs, part, settings.x264_preset)
+        part = chunked_encoding.Chunk(job.part, job.start, job.length)
+        argv = chunked_encoding.chunk_command(ffmpeg, source, output, info, rungs, part, app.settings.x264_preset)
     last_sent = time.monotonic()
 
     def tick(seconds: float, speed: float | None, done: bool) -> tuple[list, bool]:
@@ -169,7 +149,9 @@ async def encode(job: ChunkJob, token: str) -> bool:
                 plans.beat(conn, job.video_id, job.part, token, seconds, speed)
             rows = plans.rows(conn, job.video_id)
             try:
-                playable = chunks.publish_progress(ffmpeg, output, info, rungs, plan_chunks(rows), done_parts(rows))
+                playable = chunked_encoding.publish_progress(
+                    ffmpeg, output, info, rungs, chunks_of(rows), done_parts(rows)
+                )
             except (hls.TranscodeError, OSError) as exc:
                 log.warning("video %s: segments not served yet: %s", job.video_id, exc)
                 playable = False
@@ -177,7 +159,7 @@ async def encode(job: ChunkJob, token: str) -> bool:
 
     async def on_progress(parser: hls.ProgressParser) -> None:
         nonlocal last_sent
-        if time.monotonic() - last_sent >= settings.progress_interval:
+        if time.monotonic() - last_sent >= app.settings.progress_interval:
             last_sent = time.monotonic()
             try:
                 rows, playable = await in_thread(tick, parser.out_seconds, parser.speed, False)
@@ -187,7 +169,7 @@ async def encode(job: ChunkJob, token: str) -> bool:
             await report_progress(job, info, rungs, rows, playable)
 
     started = time.monotonic()
-    result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+    result = await hls.run_ffmpeg(argv, on_progress, app.settings.job_timeout, app.settings.stall_timeout)
     if job.part != AUDIO_PART and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
         raise hls.TranscodeError(picture_ends_early(info, output, job.start + result.out_seconds))
     rows, playable = await until_done(tick, 0.0, None, True, what="recording a finished part")
@@ -201,7 +183,7 @@ def picture_ends_early(info: MediaInfo, output: Path, picture_end: float) -> str
     runs on (a whole file; the later parts would have no picture to cut) or the file was cut short (its
     header, written first, still claims the whole length). The audio job, far faster than a video part and
     started with the first one, has almost always ended by now and tells which."""
-    sound = chunks.sound_seconds(output) if info.has_audio else None
+    sound = chunked_encoding.sound_seconds(output) if info.has_audio else None
     if sound is not None and sound >= info.duration - hls.SEGMENT_SECONDS:
         return (
             f"The picture ends at about {picture_end:.0f} s but the sound runs on to {sound:.0f} s: a film this "
@@ -231,14 +213,14 @@ async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable:
     renditions = {rung.name: share(encoded) for rung in rungs}
     for row in rows:
         if row.part == AUDIO_PART:
-            renditions[chunks.AUDIO] = share(row.length if row.state == "done" else row.seconds)
+            renditions[chunked_encoding.AUDIO] = share(row.length if row.state == "done" else row.seconds)
     fields = {
         "speed": speed,
         "eta_seconds": round(max(0.0, duration - encoded) / speed, 1) if speed else None,
         "rendition_progress": renditions,
     }
     if playable:
-        output = settings.media_root / job.output
+        output = app.settings.media_root / job.output
         fields.update(hls_path=job.output, renditions=await in_thread(hls.master_renditions, output, rungs))
     await progress(job, min(99.0, 100.0 * encoded / duration), **fields)
 
@@ -246,9 +228,9 @@ async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable:
 async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
     """A part ended without its output: withdrawn (the film was deleted or failed elsewhere: stop quietly),
     run again alone (a passing fault), or the film fails."""
-    output = settings.media_root / job.output
-    if await deleted(job.video_id):
-        await discard(job.video_id)
+    output = app.settings.media_root / job.output
+    if await jobs.deleted(job.video_id):
+        await jobs.discard(job.video_id)
         return
     if isinstance(exc, plans.Withdrawn) or not await holds(job, token):
         log.info("video %s part %s was withdrawn: %s", job.video_id, job.part, exc.__class__.__name__)
@@ -257,10 +239,10 @@ async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> No
         return
     permanent = isinstance(exc, hls.TranscodeError)
     FAILURES.labels(failure_cause(exc)).inc()
-    if not permanent and attempts < settings.max_attempts:
+    if not permanent and attempts < app.settings.max_attempts:
         log.error("video %s part %s: attempt %d failed", job.video_id, job.part, attempts, exc_info=exc)
         await until_done(plans.requeue, job.video_id, job.part, token, str(exc), what="re-queuing a part")
-        await asyncio.sleep(settings.retry_delay * attempts)
+        await asyncio.sleep(app.settings.retry_delay * attempts)
         await send(job)
         return
     reason = str(exc) if permanent else f"Processing failed {attempts} times; the last error was: {exc}"
@@ -274,7 +256,7 @@ async def give_up(job: ChunkJob, reason: str) -> bool:
     if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
         return False
     log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
-    await in_thread(shutil.rmtree, settings.media_root / job.output, True)
+    await in_thread(shutil.rmtree, app.settings.media_root / job.output, True)
     await report_failed(job.video_id, reason, job.attempt)
     return True
 
@@ -291,22 +273,22 @@ async def finish(job: ChunkJob) -> None:
     """Assemble the film once every part is done, and report it ready. Idempotent: a second call (two
     redeliveries) finds the output assembled and reports the same."""
     info, rungs = media(job)
-    output = settings.media_root / job.output
-    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
+    output = app.settings.media_root / job.output
+    ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
 
-    def assemble() -> list[dict] | None:
+    def assemble_if_complete() -> list[dict] | None:
         with plans.locked(job.video_id) as conn:
             rows = plans.rows(conn, job.video_id)
             if not rows or rows[0].output != job.output or any(row.state != "done" for row in rows):
                 return None
             if video_status(job.video_id) == VideoStatus.READY:
                 return None
-            renditions = chunks.assemble(ffmpeg, output, info, rungs, plan_chunks(rows))
+            renditions = chunked_encoding.assemble(ffmpeg, output, info, rungs, chunks_of(rows))
             hls.check_output(output, rungs)
             return renditions
 
     try:
-        renditions = await until_done(assemble, what="assembling")
+        renditions = await until_done(assemble_if_complete, what="assembling")
     except (hls.TranscodeError, ValueError, OSError) as exc:  # a part's files vanished (storage)
         await give_up(job, f"The film could not be assembled from its parts: {exc}")
         return

@@ -26,7 +26,8 @@ Why it joins without a seam:
   it, so each chunk holds exactly the frames of its interval; nothing is lost or doubled at a boundary
   (within a frame for sources with irregular timestamps).
 
-The planner, the per-chunk jobs and the assembler are plain functions: the pipeline runs them from its agents,
+Cutting, the per-chunk and audio commands, muxing and the assembly are plain functions (no Kafka, no
+database): `chunk_jobs` runs them for the pipeline,
 the tests and the benchmark directly.
 """
 
@@ -70,7 +71,7 @@ class Chunk:
         return f"chunk-{self.index:04d}.m3u8"
 
 
-def plan_chunks(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chunk]:
+def cut_film(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chunk]:
     """The chunks of a film of `duration` seconds, in order."""
     if chunk_seconds % SEGMENT_SECONDS:
         raise ValueError(f"a chunk must be a whole number of {SEGMENT_SECONDS} s segments")

@@ -1,0 +1,58 @@
+"""What a job tells the pipeline: progress and results on their topics, unreadable or hopeless events on the
+dead-letter topic, and the metric label of a failure. Every agent and job reports through here."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from . import hls, topics
+from .metrics import JOBS
+from .records import DeadLetter, InvalidEvent, VideoProcessed, VideoProgress
+
+log = logging.getLogger(__name__)
+
+
+async def readable(record_type, payload, topic: str):
+    """The payload as a `record_type`, or None once an unreadable one went to the dead-letter topic."""
+    try:
+        return record_type.from_payload(payload)
+    except InvalidEvent as exc:
+        await send_dead_letter(topic, payload, f"unreadable event: {exc}")
+        return None
+
+
+async def send_dead_letter(topic: str, payload, reason: str) -> None:
+    log.error("dead letter from %s: %s", topic, reason)
+    await topics.dead_letter.send(value=DeadLetter(topic=topic, reason=reason, payload=payload))
+
+
+async def progress(event, percent: float, **fields) -> None:
+    """A progress event of the job for `event` (an upload or a chunk job); the other VideoProgress fields as
+    known (`hls_path`, `renditions` once watchable)."""
+    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt, **fields)
+    await topics.progress.send(key=topics.key(event.video_id), value=record)
+
+
+async def report(record: VideoProcessed) -> None:
+    await topics.processed.send(key=topics.key(record.video_id), value=record)
+
+
+async def report_ready(video_id: int, hls_path: str, renditions: list[dict], duration, attempt: int) -> None:
+    """A finished output (`hls_path` relative to MEDIA_ROOT, its thumbnail inside)."""
+    JOBS.labels("ready").inc()
+    thumbnail = str(Path(hls_path) / "thumbnail.jpg")
+    await report(VideoProcessed(video_id=video_id, status="ready", renditions=renditions, hls_path=hls_path,
+                                thumbnail=thumbnail, duration=duration, attempt=attempt))  # fmt: skip
+
+
+async def report_failed(video_id: int, reason: str, attempt: int) -> None:
+    JOBS.labels("failed").inc()
+    await report(VideoProcessed(video_id=video_id, status="failed", error=reason, attempt=attempt))
+
+
+def failure_cause(exc: Exception) -> str:
+    """The `cause` label of a failed attempt in the FAILURES metric."""
+    if isinstance(exc, hls.TranscodeError):
+        return "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input"
+    return "storage" if isinstance(exc, hls.StorageError) else "other"
