@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from webtest import TestRequest
 
 from videoflix.models import OutboxEvent, Video
-from videoflix.uploads import MULTIPART_OVERHEAD
+from videoflix.multipart_upload import MULTIPART_OVERHEAD
 
 
 @pytest.fixture

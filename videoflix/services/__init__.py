@@ -6,9 +6,9 @@ from __future__ import annotations
 from ..passwords import Hasher
 from .accounts import AccountService
 from .mail import AccountMails
+from .resumable_uploads import ResumableUploadService
 from .sessions import SessionService
 from .throttle import Throttle
-from .uploads import UploadService
 from .videos import VideoService
 
 
@@ -31,8 +31,8 @@ def includeme(config) -> None:
     def videos(request) -> VideoService:
         return VideoService(request.dbsession, request.registry["videoflix.settings"], request.tm)
 
-    def uploads(request) -> UploadService:
-        return UploadService(request.dbsession, request.registry["videoflix.settings"], request.tm)
+    def resumable_uploads(request) -> ResumableUploadService:
+        return ResumableUploadService(request.dbsession, request.registry["videoflix.settings"], request.tm)
 
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
@@ -40,6 +40,6 @@ def includeme(config) -> None:
     config.add_request_method(accounts, reify=True)
     config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
-    config.add_request_method(uploads, reify=True)
+    config.add_request_method(resumable_uploads, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

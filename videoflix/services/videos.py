@@ -19,11 +19,11 @@ from .. import events, outbox
 from ..caches import LockedCache
 from ..config import Settings
 from ..errors import Conflict, NotFound
+from ..inspection import inspect_video
 from ..media import MediaInfo, video_dir
 from ..models import User, Video, VideoStatus
 from ..models.video import WATCHABLE
 from ..transactions import after_commit, after_failure
-from ..uploads import inspect_video
 
 #: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
 #: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever

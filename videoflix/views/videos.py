@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyramid.httpexceptions import HTTPNoContent
+from pyramid.httpexceptions import HTTPForbidden, HTTPNoContent
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..errors import InvalidInput
 from ..media import LADDER, ladder_for, uploads_dir
 from ..metrics import UPLOADS, count_upload
 from ..models import Video, VideoStatus
+from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, text_problem, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF
-from ..uploads import one_request_limit, receive
 
 
 def _int_param(request, name: str, low: int, high: int) -> int | None:
@@ -188,3 +190,19 @@ def skipped_resolutions(video: Video) -> dict[str, str]:
         for rung in LADDER
         if rung.name not in made
     }
+
+
+#: requests that carry no upload body: nginx lets them through to the app, which checks them itself
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+@view_config(route_name="auth.upload_check", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+def upload_check(request):
+    """nginx's `auth_request` on the upload locations (deploy/nginx.conf), before it reads a byte of the body:
+    204 lets the request through, 401/403 refuse it. An upload body is read only for a staff session (the
+    access cookie's JWT and its live session: no body, no argon2, one cached lookup). Requests without an
+    upload body (X-Original-Method, which nginx always sends; without it the answer is the strict one) pass:
+    the app answers them as usual."""
+    if request.headers.get("X-Original-Method", "").upper() not in BODILESS and not request.has_permission(STAFF):
+        raise HTTPForbidden()  # answered by the forbidden view: 401 without a login, 403 for a viewer
+    return Response(status=204)

@@ -19,7 +19,6 @@ import base64
 import binascii
 from pathlib import Path
 
-from pyramid.httpexceptions import HTTPForbidden
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
@@ -29,7 +28,7 @@ from ..metrics import UPLOADS, count_upload
 from ..schemas import deserialize
 from ..schemas.videos import UploadSchema
 from ..security import STAFF
-from ..services.uploads import expires_header
+from ..services.resumable_uploads import expires_header
 from .errors import render
 
 TUS_VERSION = "1.0.0"
@@ -104,7 +103,7 @@ def create(request):
     fields = deserialize(UploadSchema(), {k: raw[k] for k in ("title", "description", "category") if k in raw})
     filename = raw.get("filename") or raw.get("name") or ""
     fields["filename"] = Path(filename.replace("\\", "/")).name[:255]
-    upload = request.uploads.create(request.identity, length, fields)
+    upload = request.resumable_uploads.create(request.identity, length, fields)
     headers = {"Location": upload_url(request, upload), "Upload-Offset": "0", "Upload-Expires": expires_header(upload)}
     return Response(status=201, headers=headers)
 
@@ -122,7 +121,7 @@ def progress_headers(upload) -> dict[str, str]:
 def offset(request):
     """Where to resume; X-Video-Id once the upload has become a video."""
     tus_request(request)
-    upload = request.uploads.get(request.matchdict["id"], request.identity)
+    upload = request.resumable_uploads.get(request.matchdict["id"], request.identity)
     return Response(status=200, headers=progress_headers(upload))
 
 
@@ -134,7 +133,7 @@ def append(request):
     if request.content_type != CHUNK_TYPE:
         raise UnsupportedMediaType(f"Send the chunk as {CHUNK_TYPE}.")
     at = byte_count(request, "Upload-Offset")
-    uploads = request.uploads
+    uploads = request.resumable_uploads
     upload = uploads.get(request.matchdict["id"], request.identity, lock=True)
     before = upload.offset
     uploads.append(upload, at, request.body_file.read)
@@ -155,22 +154,6 @@ def append(request):
 def terminate(request):
     """Abandon an upload: its bytes are removed (a finished upload's video stays)."""
     tus_request(request)
-    uploads = request.uploads
+    uploads = request.resumable_uploads
     uploads.terminate(uploads.get(request.matchdict["id"], request.identity, lock=True))
-    return Response(status=204)
-
-
-#: requests that carry no upload body: nginx lets them through to the app, which checks them itself
-BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-
-
-@view_config(route_name="auth.upload_check", request_method="GET", permission=NO_PERMISSION_REQUIRED)
-def upload_check(request):
-    """nginx's `auth_request` on the upload locations (deploy/nginx.conf), before it reads a byte of the body:
-    204 lets the request through, 401/403 refuse it. An upload body is read only for a staff session (the
-    access cookie's JWT and its live session: no body, no argon2, one cached lookup). Requests without an
-    upload body (X-Original-Method, which nginx always sends; without it the answer is the strict one) pass:
-    the app answers them as usual."""
-    if request.headers.get("X-Original-Method", "").upper() not in BODILESS and not request.has_permission(STAFF):
-        raise HTTPForbidden()  # answered by the forbidden view: 401 without a login, 403 for a viewer
     return Response(status=204)

@@ -1,4 +1,4 @@
-"""UploadService against the database: two requests writing one upload at once."""
+"""ResumableUploadService against the database: two requests writing one upload at once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from videoflix.config import build_settings
 from videoflix.errors import Locked
 from videoflix.models import Upload, User
-from videoflix.services.uploads import UploadService
+from videoflix.services.resumable_uploads import ResumableUploadService
 
 
 def test_a_second_writer_is_told_423_instead_of_waiting(engine, tmp_path):
@@ -20,16 +20,17 @@ def test_a_second_writer_is_told_423_instead_of_waiting(engine, tmp_path):
         user = User(email="two-writers@example.com", password_hash="x", is_active=True, is_staff=True)
         setup.add(user)
         setup.flush()
-        upload = UploadService(setup, settings).create(user, 1000, {"title": "t", "description": "", "category": ""})
+        fields = {"title": "t", "description": "", "category": ""}
+        upload = ResumableUploadService(setup, settings).create(user, 1000, fields)
         setup.commit()
     try:
         with Session(engine) as first, Session(engine) as second, Session(engine) as third:
-            held = UploadService(first, settings).get(upload.id, user, lock=True)
+            held = ResumableUploadService(first, settings).get(upload.id, user, lock=True)
             assert held.offset == 0
             with pytest.raises(Locked):
-                UploadService(second, settings).get(upload.id, user, lock=True)
+                ResumableUploadService(second, settings).get(upload.id, user, lock=True)
             first.rollback()  # the first request ends: the next one may write
-            assert UploadService(third, settings).get(upload.id, user, lock=True).id == upload.id
+            assert ResumableUploadService(third, settings).get(upload.id, user, lock=True).id == upload.id
     finally:
         with engine.begin() as conn:  # these rows were committed for real: remove them
             conn.execute(sa.delete(Upload).where(Upload.id == upload.id))

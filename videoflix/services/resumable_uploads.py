@@ -1,4 +1,4 @@
-"""Resumable uploads (tus 1.0: core, creation, termination, expiration) as plain code; views/uploads.py
+"""Resumable uploads (tus 1.0: core, creation, termination, expiration) as plain code; views/resumable_uploads.py
 speaks the HTTP side.
 
 A client creates an upload with its length and the form's fields (checked at once, so a 4 GiB transfer
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..errors import Conflict, Locked, NotFound, PayloadTooLarge
+from ..inspection import check_container
 from ..media import SNIFF_BYTES, uploads_dir
 from ..models import Upload, User, Video
 from ..transactions import after_commit, after_failure
-from ..uploads import check_container
 from .videos import VideoService
 
 #: an unfinished upload is kept this long after its last chunk; a finished one as long after it ended
@@ -37,7 +37,7 @@ PIECE = 1024 * 1024
 PURGE_BATCH = 10
 
 
-class UploadService:
+class ResumableUploadService:
     def __init__(self, dbsession: Session, settings: Settings, transaction_manager=None):
         self.db = dbsession
         self.settings = settings

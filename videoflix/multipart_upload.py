@@ -1,5 +1,5 @@
-"""Receiving an upload straight to disk (multipart here; resumable uploads in services/uploads.py), and the
-one check of what a received file is.
+"""Receiving a multipart upload straight to disk (resumable uploads: services/resumable_uploads.py; what a
+received file is, for both: inspection.py).
 
 The body is parsed as a stream (the `multipart` package's push parser) in 1 MiB chunks: the file part goes
 to `MEDIA_ROOT/uploads/<uuid>.part` as it arrives, so memory stays flat whatever the size; the other
@@ -23,7 +23,7 @@ from multipart import (
 )
 
 from .errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from .media import CONTAINERS, SNIFF_BYTES, MediaInfo, MediaLimits, ProbeFailed, probe, sniff_container
+from .media import SNIFF_BYTES
 
 CHUNK = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -117,31 +117,3 @@ def too_large(max_file_size: int) -> PayloadTooLarge:
         f"The file is larger than the limit of {max_file_size} bytes for one request. Send larger files as a "
         "resumable upload (tus, /api/uploads/), as `videoflix upload` and the console do."
     )
-
-
-def check_container(head: bytes) -> str:
-    """The container family the first bytes announce (a key of `media.CONTAINERS`), or 415: checked as soon
-    as they arrive, so a large upload of something else is refused early."""
-    container = sniff_container(head)
-    if container is None:
-        raise UnsupportedMediaType(
-            "The file is not a video container this service accepts (MP4, MOV, MKV, "
-            "WebM, AVI, MPEG-TS/PS, FLV, Ogg, WMV)."
-        )
-    return container
-
-
-def inspect_video(path: Path, head: bytes, ffmpeg_binary: str | None, limits: MediaLimits) -> tuple[str, MediaInfo]:
-    """(extension, media facts) of a received file, or a 4xx saying why it cannot become a video: FFmpeg
-    reads it as the container its first bytes announce and nothing else (`media.input_options`), it must
-    hold a video stream, and what it claims must be within `limits`."""
-    container = check_container(head)
-    try:
-        info = probe(path, ffmpeg_binary, container=container)
-    except ProbeFailed as exc:
-        raise InvalidInput.field("file", f"The file could not be read: {exc}.") from None
-    if not info.has_video:
-        raise InvalidInput.field("file", "The file has no video stream that can be decoded.")
-    if problem := limits.problem(info):
-        raise InvalidInput.field("file", problem)
-    return CONTAINERS[container].extension, info
