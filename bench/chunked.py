@@ -34,11 +34,12 @@ from pathlib import Path
 from bench.stack import Watched, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
 from stream_workers import chunked_encoding, hls
-from tests.clips import make_clip
+from tests.support.accounts import PASSWORD
+from tests.support.clips import make_clip
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 TARGET_OVERHEAD = 1.05
-EMAIL, PASSWORD = "bench@example.com", "Chunked-pass-42"
+EMAIL = "bench@example.com"
 REAL_WORKERS = 2
 
 

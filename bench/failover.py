@@ -36,10 +36,10 @@ from pathlib import Path
 import psutil
 
 from bench.stack import pipeline_stack, wait_for_log
-from tests.clips import make_clip
+from tests.support.accounts import PASSWORD
+from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
 
-PASSWORD = "Failover-pass-42"
 EMAIL = "bench@example.com"
 TARGET_FIRST_EVENT = 5.0
 TARGET_TAKEOVER = 15.0

@@ -37,13 +37,13 @@ import sqlalchemy as sa
 
 from bench.stack import web_stack
 from stream_workers import hls
-from tests.clips import make_clip
+from tests.support.accounts import PASSWORD
+from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
 from videoflix.config import normalize_database_url
 from videoflix.devservices import free_port, wait_for_port
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 
-PASSWORD = "Catalog-pass-4242"
 OUTPUT = "videos/bench/hls-bench"
 
 

@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 from bench.stack import Watched, pipeline_stack, upload_and_watch
-from tests.clips import make_clip
+from tests.support.accounts import PASSWORD
+from tests.support.clips import make_clip
 
-PASSWORD = "Progressive-pass-42"
 TARGET_PLAYABLE = 15.0
 #: label -> CHUNKED_MIN_SECONDS ("" keeps the default)
 MODES = {"default (chunked)": "", "single pass": "inf"}

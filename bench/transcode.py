@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stream_workers import hls
-from tests.clips import ffmpeg, make_clip
+from tests.support.clips import ffmpeg, make_clip
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 TARGETS = {"ours/naive wall": 0.86, "ours/floor wall": 1.15}

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 from bench.stack import web_stack
-from tests.clips import make_clip
+from tests.support.accounts import PASSWORD
+from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
 
-PASSWORD = "Uploader-pass-42"
 MIB = 1024 * 1024
 
 

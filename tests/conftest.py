@@ -25,9 +25,10 @@ from videoflix.config import ENVIRONMENT, normalize_database_url
 from videoflix.devservices import EmbeddedPostgres, MailSink, TansuBroker, upgrade_database
 from videoflix.models import TEST_CONNECTION_KEY
 
+from .support.accounts import TEST_SECRET
+
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = "http://127.0.0.1:5500"
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs512-0123456789"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -134,7 +135,7 @@ def testapp(wsgi_app, connection, mailbox) -> TestApp:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory):
     """Generated media, made once per session."""
-    from .clips import make_audio_only, make_clip, make_corrupt
+    from .support.clips import make_audio_only, make_clip, make_corrupt
 
     folder = tmp_path_factory.mktemp("clips")
     clip = make_clip(folder / "clip.mp4")

@@ -2,60 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
-from videoflix.devservices import text_of
-
-PASSWORD = "Corr3ct-horse-battery"
-
-
-def link_in(mail) -> tuple[str, dict[str, str]]:
-    """The frontend link in a mail: (path, {uid, token})."""
-    url = re.search(r"https?://\S+", text_of(mail)).group(0)
-    parts = urlsplit(url)
-    return parts.scheme + "://" + parts.netloc + parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
-
-
-class Frontend:
-    def __init__(self, app, mailbox):
-        self.app = app
-        self.mailbox = mailbox
-        self.mails_before = 0  # mails received before the latest POST: its mail is the next one
-
-    def post(self, path: str, body=None, status: int | str = "*", csrf: bool = True, **kw):
-        self.mails_before = len(self.mailbox.messages)
-        headers = kw.pop("headers", {})
-        token = self.app.cookies.get("csrftoken")
-        if csrf and token:
-            headers["X-CSRFToken"] = token
-        return self.app.post_json(path, body if body is not None else {}, headers=headers, status=status, **kw)
-
-    def get(self, path: str, status: int | str = "*", **kw):
-        return self.app.get(path, status=status, **kw)
-
-    def last_link(self) -> tuple[str, dict[str, str]]:
-        """The frontend link in the mail the latest POST sent (delivery is asynchronous: wait for it)."""
-        return link_in(self.mailbox.wait_for(self.mails_before + 1)[self.mails_before])
-
-    def register(self, email: str, password: str = PASSWORD, status: int = 201):
-        body = {"email": email, "password": password, "confirmed_password": password, "privacy_policy": True}
-        return self.post("/api/register/", body, status=status)
-
-    def activate_last(self):
-        _, query = self.last_link()
-        return self.get(f"/api/activate/{query['uid']}/{query['token']}/", status=200)
-
-    def login(self, email: str, password: str = PASSWORD, status: int = 200):
-        return self.post("/api/login/", {"email": email, "password": password}, status=status)
-
-    def signed_up(self, email: str, password: str = PASSWORD):
-        """Register, activate through the mailed link, log in."""
-        self.register(email, password)
-        self.activate_last()
-        return self.login(email, password)
+from ..support.accounts import PASSWORD
+from ..support.frontend import Frontend
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from videoflix.services import live_sessions, sessions
 from videoflix.services.accounts import encode_uid
 from videoflix.views.accounts import REGISTERED
 
-from .conftest import PASSWORD, link_in
+from ..support.accounts import PASSWORD
+from ..support.frontend import link_in
 
 
 def set_cookie_headers(response) -> dict[str, str]:

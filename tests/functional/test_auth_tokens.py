@@ -11,7 +11,7 @@ import pytest
 
 from videoflix.config import build_settings
 
-from ..conftest import TEST_SECRET
+from ..support.accounts import TEST_SECRET
 
 
 def cookie_value(token: str) -> str:

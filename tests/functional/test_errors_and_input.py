@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from videoflix.models import OutgoingMail, User
 
-from .conftest import PASSWORD
+from ..support.accounts import PASSWORD
 
 
 def users(connection) -> int:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from videoflix.media import MediaLimits, ffmpeg_exe
 from videoflix.models import Video
 
-from ..hostile import (
+from ..support.hostile import (
     beyond_limits,
     confinement_corpus,
     dash_manifest,

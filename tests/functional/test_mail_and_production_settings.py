@@ -8,7 +8,8 @@ from webtest import TestApp
 from videoflix import main
 from videoflix.models import TEST_CONNECTION_KEY
 
-from .conftest import PASSWORD, Frontend
+from ..support.accounts import PASSWORD
+from ..support.frontend import Frontend
 
 
 def test_no_mail_when_the_request_fails_after_sending(frontend, mailbox, monkeypatch):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from videoflix.config import RATE_LIMITS, Limit
 from videoflix.models import RateLimitCounter
 
-from .conftest import PASSWORD
+from ..support.accounts import PASSWORD
 
 ACCOUNT_LIMIT = Limit.parse(RATE_LIMITS["login_account"]).count
 RESET_LIMIT = Limit.parse(RATE_LIMITS["reset_account"]).count

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from videoflix.devservices import text_of
 from videoflix.models import User
 
-from .conftest import PASSWORD
+from ..support.accounts import PASSWORD
 
 
 def test_an_active_accounts_address_gets_the_same_answer_and_its_owner_a_reset_link(frontend, mailbox, connection):

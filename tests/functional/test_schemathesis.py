@@ -18,7 +18,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from videoflix.models import TEST_CONNECTION_KEY, User
 
-from .conftest import PASSWORD
+from ..support.accounts import PASSWORD
 
 pytestmark = pytest.mark.faults
 

@@ -2,94 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
-import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psutil
-import psycopg2
 import pytest
-import sqlalchemy as sa
 
-from videoflix.cli.upload import Client
-from videoflix.config import ENVIRONMENT
 from videoflix.devservices import TansuBroker, free_port, upgrade_database, wait_for_port
 
-from ..clips import make_clip, make_corrupt
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Command:
-    """A child process whose combined output goes to a file the test can search while it runs."""
-
-    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log: Path):
-        self.log = log
-        self.proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.output)
-            if match:
-                return match
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"{pattern!r} not seen in {timeout}s; output:\n{self.output[-4000:]}")
-
-    def descendants(self) -> list[psutil.Process]:
-        return psutil.Process(self.proc.pid).children(recursive=True)
-
-    def interrupt(self, timeout: float = 90) -> int:
-        """Ctrl-C, as a terminal sends it."""
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-
-def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def new_project() -> Path:
-    """A project folder like a fresh checkout (the .ini files and migrations) in a folder that the
-    embedded PostgreSQL's system user can reach."""
-    folder = Path(tempfile.mkdtemp(prefix="videoflix-project-"))
-    folder.chmod(0o755)
-    for name in ("development.ini", "production.ini"):
-        shutil.copy(ROOT / name, folder / name)
-    (folder / "alembic").symlink_to(ROOT / "alembic")
-    return folder
+from ..support.accounts import PASSWORD
+from ..support.clips import make_clip, make_corrupt
+from ..support.stack import (
+    FAULT_REPORT,
+    ROOT,
+    VIDEOFLIX,
+    Command,
+    Pipeline,
+    clean_env,
+    new_project,
+    own_database,
+    stack_env,
+)
 
 
 @pytest.fixture
@@ -97,13 +33,6 @@ def project() -> Path:
     folder = new_project()
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def clean_env() -> dict[str, str]:
-    """The environment of a shell with none of the app's variables set."""
-    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT and k != "TEST_DATABASE_URL"}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 @pytest.fixture
@@ -123,93 +52,6 @@ def run_command(tmp_path):
     yield run
     for started_command in started:
         started_command.kill()
-
-
-VIDEOFLIX = [sys.executable, "-m", "videoflix.cli"]
-FAUST_WORKER = [sys.executable, "-m", "faust", "-A", "stream_workers.app", "worker", "-l", "info"]
-
-
-@contextlib.contextmanager
-def own_database(database_url: str, name: str):
-    """A fresh database on the test server, for processes that commit for real; dropped afterwards."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    admin = psycopg2.connect(url.set(database="postgres", drivername="postgresql").render_as_string(False))
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(database=name).render_as_string(hide_password=False)
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
-
-
-def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str) -> dict[str, str]:
-    """The environment of a test stack's web and worker processes; `extra` adds or overrides variables."""
-    return {
-        **clean_env(),
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "MEDIA_ROOT": str(folder / "media"),
-        "SECRET_KEY": "s" * 48,
-        "TRANSCODE_RETRY_DELAY": "1",
-        **extra,
-    }
-
-
-# -- the whole pipeline: web process, Faust workers, tansu, PostgreSQL, FFmpeg (one per session) --------
-PASSWORD = "Op3rator-pass-word"
-PARTITIONS = 8
-
-
-class Pipeline:
-    def __init__(self, folder: Path, env: dict[str, str], database_url: str, broker: TansuBroker, api: str):
-        self.folder = folder
-        self.env = env
-        self.database_url = database_url
-        self.broker = broker
-        self.api = api
-        self.media = Path(env["MEDIA_ROOT"])
-        self.engine = sa.create_engine(database_url, pool_pre_ping=True)
-        self.workers: list[Command] = []
-        self.commands: list[Command] = []
-
-    def run(self, argv: list[str], name: str, **extra_env) -> Command:
-        command = Command(argv, self.folder, {**self.env, **extra_env}, self.folder / f"{name}.log")
-        self.commands.append(command)
-        return command
-
-    def start_worker(self) -> Command:
-        n, port = len(self.workers), free_port()
-        worker = self.run(
-            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(port)
-        )
-        worker.web_port = port  # /healthz and /readyz
-        self.workers.append(worker)
-        return worker
-
-    def client(self) -> Client:
-        client = Client(self.api)
-        client.login("operator@example.com", PASSWORD)
-        return client
-
-    def wait_for_status(self, client: Client, video_id: int, statuses: set[str], timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = client.status(video_id)
-            if status["status"] in statuses:
-                return status
-            time.sleep(0.5)
-        logs = "\n".join(w.output[-3000:] for w in self.workers)
-        raise AssertionError(f"video {video_id} is {status['status']} after {timeout}s; worker logs:\n{logs}")
-
-    def scalar(self, query: str, **params):
-        with self.engine.connect() as conn:
-            return conn.execute(sa.text(query), params).scalar()
 
 
 @pytest.fixture(scope="session")
@@ -297,10 +139,6 @@ def media_files():
     corrupt = make_corrupt(folder / "corrupt.mp4", small)
     yield {"hd": clip, "small": small, "long": long, "minute": minute, "film": film, "corrupt": corrupt}
     shutil.rmtree(folder, ignore_errors=True)
-
-
-# -- the fault scenarios' report (test_faults.py), printed at the end of the run -------------------------
-FAULT_REPORT: list[dict] = []
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

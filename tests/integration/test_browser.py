@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .browser import Browser, chromium_path
-from .conftest import PASSWORD
+from ..support.accounts import PASSWORD
+from ..support.browser import Browser, chromium_path
 
 pytestmark = [
     pytest.mark.integration,

@@ -16,8 +16,8 @@ import pytest
 from stream_workers import hls
 from videoflix.media import ladder_for
 
-from ..clips import audio_gaps, audio_samples, video_timestamps
-from .browser import chromium_path
+from ..support.browser import chromium_path
+from ..support.clips import audio_gaps, audio_samples, video_timestamps
 from .test_progressive import fetch
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .browser import Browser, chromium_path
-from .conftest import PASSWORD, VIDEOFLIX
+from ..support.accounts import PASSWORD
+from ..support.browser import Browser, chromium_path
+from ..support.stack import VIDEOFLIX
 
 pytestmark = [
     pytest.mark.integration,

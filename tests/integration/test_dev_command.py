@@ -10,7 +10,7 @@ import pytest
 
 from videoflix.devservices import free_port, text_of
 
-from .conftest import VIDEOFLIX, http, own_database
+from ..support.stack import VIDEOFLIX, http, own_database
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from alembic.migration import MigrationContext
 from videoflix.devservices import free_port, wait_for_port
 from videoflix.models import Base
 
-from .conftest import FAUST_WORKER, ROOT, http, own_database
+from ..support.stack import FAUST_WORKER, ROOT, http, own_database
 
 pytestmark = pytest.mark.integration
 

@@ -29,8 +29,9 @@ from videoflix.devservices import (
     wait_for_port,
 )
 
-from ..clips import video_timestamps
-from .conftest import FAULT_REPORT, PASSWORD, VIDEOFLIX, Pipeline, http, new_project, stack_env
+from ..support.accounts import PASSWORD
+from ..support.clips import video_timestamps
+from ..support.stack import FAULT_REPORT, VIDEOFLIX, Pipeline, http, new_project, stack_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

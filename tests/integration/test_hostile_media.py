@@ -1,4 +1,4 @@
-"""A corpus of 50+ hostile and odd media files (tests/hostile.py) through the real upload endpoint, broker,
+"""A corpus of 50+ hostile and odd media files (tests/support/hostile.py) through the real upload endpoint, broker,
 workers and FFmpeg: each is refused with a 4xx, or ends `ready`, or `failed` with a reason, in bounded time;
 never a 5xx, never a worker crash."""
 
@@ -17,7 +17,7 @@ from videoflix import events, outbox
 from videoflix.cli.upload import ApiError
 from videoflix.models import Video, VideoStatus
 
-from ..hostile import (
+from ..support.hostile import (
     FAILED,
     READY,
     REJECTED,
@@ -29,7 +29,7 @@ from ..hostile import (
     never_read,
     was_read,
 )
-from .conftest import FAULT_REPORT
+from ..support.stack import FAULT_REPORT
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

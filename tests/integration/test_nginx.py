@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from videoflix.cli.upload import Client
 from videoflix.devservices import free_port, wait_for_port
 
-from .conftest import PASSWORD, ROOT, Command, clean_env
+from ..support.accounts import PASSWORD
+from ..support.stack import ROOT, Command, clean_env
 from .test_entry_points import PSERVE, with_port
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ import pytest
 
 from videoflix.media import ffmpeg_exe, parse_probe
 
-from .conftest import PASSWORD, VIDEOFLIX, http
+from ..support.accounts import PASSWORD
+from ..support.stack import VIDEOFLIX, http
 
 pytestmark = pytest.mark.integration
 

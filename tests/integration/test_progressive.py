@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from .browser import chromium_path
+from ..support.browser import chromium_path
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from videoflix.cli.upload import ONE_REQUEST_MAX
 from videoflix.config import MAX_REQUEST_BODY
 from videoflix.devservices import free_port, wait_for_port
 
-from ..clips import make_clip
-from .conftest import clean_env, http, new_project
+from ..support.clips import make_clip
+from ..support.stack import clean_env, http, new_project
 from .test_entry_points import PSERVE, with_port
 
 pytestmark = pytest.mark.integration

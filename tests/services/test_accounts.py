@@ -14,7 +14,7 @@ from videoflix.passwords import Hasher
 from videoflix.services.accounts import AccountService, InvalidCredentials, encode_uid
 from videoflix.services.sessions import ROTATION_GRACE, ReplayDetected, SessionService
 
-PASSWORD = "Corr3ct-horse-battery"
+from ..support.accounts import PASSWORD
 
 
 class Clock:

@@ -18,7 +18,7 @@ from stream_workers.records import VideoUploaded
 from videoflix.media import ladder_for, probe
 from videoflix.models import Video, VideoChunk
 
-from ..clips import make_clip, video_timestamps
+from ..support.clips import make_clip, video_timestamps
 from .test_transcode_agent import FakeTopic, gone
 
 

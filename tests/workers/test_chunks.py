@@ -16,7 +16,7 @@ from stream_workers import chunked_encoding, hls
 from stream_workers.chunked_encoding import Chunk
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 
-from ..clips import audio_gaps, audio_samples, make_clip, sound_onset, stream_starts, video_timestamps
+from ..support.clips import audio_gaps, audio_samples, make_clip, sound_onset, stream_starts, video_timestamps
 
 
 def test_plan_cuts_at_fixed_times():

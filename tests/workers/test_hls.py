@@ -11,7 +11,7 @@ import pytest
 from stream_workers import hls
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
 
-from ..clips import make_clip
+from ..support.clips import make_clip
 
 
 def info(width=1920, height=1080, audio=True, duration=10.0) -> MediaInfo:

@@ -208,7 +208,7 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
     """Progressive HLS on a real clip: the job announces its output as soon as every rendition's first segment
     exists; at that moment the playlists are EVENT playlists without an end, and every segment they list is
     complete on disk; the finished job's playlists are VOD playlists with every segment."""
-    from tests.clips import make_clip
+    from tests.support.clips import make_clip
     from videoflix.media import video_dir
 
     media = tmp_path / "media"
