@@ -1,0 +1,181 @@
+"""The catalog, the operators' video endpoints and streaming in the OpenAPI document: request bodies from
+`schemas/videos.py`; the response shapes closed, so a field the views add without documenting it fails the
+schema tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..media import RESOLUTIONS
+from ..models import VideoStatus
+from ..schemas.videos import EditSchema, UploadSchema
+from ..views.streaming import PLAYLIST, SEGMENT
+from ..views.videos import OFFSET_MAX, PAGE_MAX
+from .parts import (
+    COOKIE,
+    CSRF,
+    NOT_FOUND,
+    STAFF_ONLY,
+    UNAUTHORIZED,
+    body,
+    error,
+    file_response,
+    from_colander,
+    json_response,
+    obj,
+    ref,
+    string,
+)
+
+PAGING = [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
+    {"name": "offset", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX}},
+]  # fmt: skip
+
+SCHEMAS: dict[str, Any] = {
+    "CatalogVideo": obj(
+        {
+            "id": {"type": "integer"},
+            "created_at": string(format="date-time"),
+            "title": string(),
+            "description": string(),
+            "category": string(),
+            "thumbnail_url": string(format="uri"),
+            "duration": {"type": "number", "nullable": True},
+            "resolutions": {"type": "array", "items": string(enum=list(RESOLUTIONS))},
+            "status": string(enum=["ready", "playable"], description="playable: still transcoding, watchable"),
+        },
+        ["id", "created_at", "title", "description", "category", "thumbnail_url", "duration", "resolutions", "status"],
+        closed=True,
+    ),
+    "VideoStatus": obj(
+        {
+            "id": {"type": "integer"},
+            "title": string(),
+            "description": string(),
+            "category": string(),
+            "status": string(enum=[s.value for s in VideoStatus]),
+            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "speed": {"type": "number", "nullable": True, "description": "FFmpeg's speed, x realtime"},
+            "eta_seconds": {"type": "number", "nullable": True, "description": "to the end of the job"},
+            "rendition_progress": {
+                "type": "object",
+                "additionalProperties": obj(
+                    {"seconds": {"type": "number"}, "percent": {"type": "number", "nullable": True}}
+                ),
+            },
+            "queue_position": {
+                "type": "integer",
+                "nullable": True,
+                "minimum": 1,
+                "description": "while uploaded: the place among the videos waiting for a worker",
+            },
+            "error": string(nullable=True),
+            "duration": {"type": "number", "nullable": True},
+            "width": {"type": "integer", "nullable": True},
+            "height": {"type": "integer", "nullable": True},
+            "resolutions": {"type": "array", "items": string()},
+            "renditions": {"type": "array", "items": {"type": "object"}},
+            "skipped_resolutions": {"type": "object", "additionalProperties": string()},
+            "created_at": string(format="date-time"),
+            "processed_at": string(format="date-time", nullable=True),
+        },
+        ["id", "status", "progress", "error", "resolutions", "skipped_resolutions"],
+        closed=True,
+    ),
+}
+
+OPERATIONS = {
+    "videos.list": {
+        "get": {
+            "summary": "Ready videos, newest first", "tags": ["catalog"], "security": COOKIE,
+            "parameters": [
+                {"name": "category", "in": "query", "required": False, "schema": string()},
+                {"name": "include", "in": "query", "required": False, "schema": string(enum=["playable"]),
+                 "description": "also the videos still transcoding that can be watched already"},
+                *PAGING,
+            ],
+            "responses": {"200": json_response("The list", {"type": "array", "items": ref("CatalogVideo")}),
+                          "400": error("Bad paging or include."), "401": UNAUTHORIZED},
+        },
+        "post": {
+            "summary": "Upload a film (staff)", "tags": ["upload"], "security": COOKIE, "parameters": [CSRF],
+            "requestBody": body(from_colander(UploadSchema(), file=string(format="binary")), "multipart/form-data"),
+            "responses": {"201": json_response("Stored and queued", ref("VideoStatus")),
+                          "400": error("Field errors, or no decodable video stream."), "401": UNAUTHORIZED,
+                          "403": STAFF_ONLY, "413": error("Over the size limit."),
+                          "415": error("Not a video container / not multipart.")},
+        },
+    },
+    "videos.detail": {
+        "get": {
+            "summary": "One ready video", "tags": ["catalog"], "security": COOKIE,
+            "responses": {"200": json_response("The video", ref("CatalogVideo")), "401": UNAUTHORIZED,
+                          "404": NOT_FOUND},
+        },
+        "patch": {
+            "summary": "Edit title, description, category (staff)", "tags": ["upload"], "security": COOKIE,
+            "parameters": [CSRF],
+            "requestBody": body(from_colander(EditSchema())),
+            "responses": {"200": json_response("The video's status", ref("VideoStatus")),
+                          "400": error("Field errors."), "401": UNAUTHORIZED,
+                          "403": STAFF_ONLY, "404": error("Unknown video."),
+                          "413": error("Body too large."), "415": error("Not JSON.")},
+        },
+        "delete": {
+            "summary": "Delete a video and all its files (staff; idempotent)", "tags": ["upload"],
+            "security": COOKIE, "parameters": [CSRF],
+            "description": "A job running for it is abandoned by its worker. 204 also when it no longer exists.",
+            "responses": {"204": {"description": "Gone"}, "401": UNAUTHORIZED,
+                          "403": STAFF_ONLY},
+        },
+    },
+    "videos.retry": {"post": {
+        "summary": "Queue a failed video again (staff)", "tags": ["upload"], "security": COOKIE,
+        "parameters": [CSRF],
+        "responses": {"202": json_response("Queued: its status, now uploaded", ref("VideoStatus")),
+                      "401": UNAUTHORIZED, "403": STAFF_ONLY,
+                      "404": error("Unknown video."), "409": error("The video has not failed.")},
+    }},
+    "admin.videos": {"get": {
+        "summary": "Every video in every state, newest first (staff)", "tags": ["upload"], "security": COOKIE,
+        "parameters": [
+            {"name": "status", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": [s.value for s in VideoStatus]}},
+            {"name": "q", "in": "query", "required": False, "schema": string(), "description": "in the title"},
+            *PAGING,
+        ],
+        "responses": {"200": json_response("The videos", {"type": "array", "items": ref("VideoStatus")}),
+                      "400": error("Bad filter or paging."), "401": UNAUTHORIZED, "403": error("Not staff.")},
+    }},
+    "videos.status": {"get": {
+        "summary": "Processing status (staff)", "tags": ["upload"], "security": COOKIE,
+        "responses": {"200": json_response("Status", ref("VideoStatus")), "401": UNAUTHORIZED,
+                      "403": error("Not staff."), "404": error("Unknown video.")},
+    }},
+    "stream.master": {"get": {
+        "summary": "Adaptive playlist over the renditions that exist", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
+                      "404": NOT_FOUND},
+    }},
+    "stream.thumbnail": {"get": {
+        "summary": "Thumbnail (the catalog's thumbnail_url)", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("JPEG", "image/jpeg"), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "stream.playlist": {"get": {
+        "summary": "A rendition's playlist", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
+                      "404": NOT_FOUND},
+    }},
+    "stream.segment": {"get": {
+        "summary": "A media segment (Range requests answered with 206)", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
+                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "stream.segment_slash": {"get": {
+        "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+}  # fmt: skip
