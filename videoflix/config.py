@@ -22,6 +22,8 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool, aslist
 
 from .media import MediaLimits
+from .storage.config import VARIABLES as STORAGE_VARIABLES
+from .storage.config import StorageConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ ENVIRONMENT: dict[str, str] = {
     "RATE_LIMIT_RESET_IP": "videoflix.rate_limit.reset_ip",
     "RATE_LIMIT_REGISTER_ACCOUNT": "videoflix.rate_limit.register_account",
     "RATE_LIMIT_REGISTER_IP": "videoflix.rate_limit.register_ip",
+    **{variable: f"videoflix.{name}" for variable, name in STORAGE_VARIABLES.items()},
 }
 
 #: defaults: failed logins per account, login attempts per client address, reset requests and registrations
@@ -133,6 +136,8 @@ class Settings:
     kafka_bootstrap_servers: str
     #: nginx serves the files: e.g. `/protected-media/` (an `internal` location aliased to MEDIA_ROOT)
     accel_redirect_prefix: str | None
+    #: where sources and outputs live (STORAGE_BACKEND: MEDIA_ROOT, or an S3 bucket)
+    storage: StorageConfig
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -215,6 +220,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         mail_retry_seconds=float(raw.get("videoflix.mail_retry_seconds", 60)),
         kafka_bootstrap_servers=raw.get("kafka.bootstrap_servers", "127.0.0.1:9092"),
         accel_redirect_prefix=raw.get("videoflix.accel_redirect_prefix", "").strip() or None,
+        storage=storage_config(raw, media_root),
         rate_limits={
             name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
             for name, default in RATE_LIMITS.items()
@@ -226,6 +232,14 @@ def media_limits(raw: Mapping[str, str]) -> MediaLimits:
     """The MEDIA_MAX_* limits of the merged settings (defaults where unset)."""
     try:
         return MediaLimits.from_settings(lambda name: raw.get(f"videoflix.media_max_{name}"))
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def storage_config(raw: Mapping[str, str], media_root: Path) -> StorageConfig:
+    """STORAGE_BACKEND and the S3 settings of the merged settings."""
+    try:
+        return StorageConfig.from_settings(lambda name: raw.get(f"videoflix.{name}"), media_root)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 

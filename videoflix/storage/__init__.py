@@ -1,0 +1,63 @@
+"""Where sources and HLS outputs live: one interface, two backends.
+
+- `LocalStorage`: a folder (MEDIA_ROOT), the embedded default; nginx can serve it directly.
+- `S3Storage`: a bucket on any S3-compatible endpoint (SeaweedFS in development and tests, or AWS, MinIO,
+  …), so that web processes and workers on different machines share nothing but PostgreSQL, Kafka and it.
+
+Keys are relative POSIX paths (`videos/12/source.mp4`, `videos/12/hls-ab12/720p/003.ts`); a key that
+could leave its root (`..`, an absolute path, a backslash, NUL) is refused by both backends alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .keys import BadKey, check_key
+
+__all__ = ["BadKey", "ObjectInfo", "Storage", "StorageUnavailable", "check_key"]
+
+
+class StorageUnavailable(Exception):
+    """The store could not be reached or refused us (not: the object is missing). A web request answers it
+    with 503; a worker counts it as a passing fault and retries."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # quoted, as HTTP sends it
+    modified: float  # seconds since the epoch
+
+
+class Storage(Protocol):
+    """What the web tier and the workers need of a store; both backends pass the same contract tests."""
+
+    backend: str
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None: ...
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def info(self, key: str) -> ObjectInfo | None: ...
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The object's bytes from `start` to `end` (inclusive, as in HTTP ranges), in chunks."""
+        ...
+
+    def download(self, key: str, path: Path) -> None: ...
+
+    def keys(self, prefix: str) -> Iterator[str]: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under `prefix` (a folder: it must end with `/`); how many were removed."""
+        ...
+
+    def presigned_url(self, key: str, expires: int) -> str | None:
+        """A URL that lets anyone GET the object for `expires` seconds, or None where the backend has none."""
+        ...

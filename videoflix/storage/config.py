@@ -1,0 +1,66 @@
+"""Which store to use, from the settings both tiers read (the web tier's .ini + environment, the workers'
+environment): STORAGE_BACKEND, S3_ENDPOINT_URL, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_REGION; the local backend keeps MEDIA_ROOT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: environment variable -> the setting's name (`videoflix.<name>` in the .ini files)
+VARIABLES = {
+    "STORAGE_BACKEND": "storage_backend",
+    "S3_ENDPOINT_URL": "s3_endpoint_url",
+    "S3_BUCKET": "s3_bucket",
+    "AWS_ACCESS_KEY_ID": "s3_access_key",
+    "AWS_SECRET_ACCESS_KEY": "s3_secret_key",
+    "AWS_REGION": "s3_region",
+}
+BACKENDS = ("local", "s3")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    backend: str
+    media_root: Path
+    endpoint_url: str | None = None
+    bucket: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    region: str = "us-east-1"
+
+    @classmethod
+    def from_settings(cls, lookup: Callable[[str], str | None], media_root: Path) -> StorageConfig:
+        """From `lookup(name)` (a name of VARIABLES' values: the raw setting, or None); ValueError names what
+        is wrong."""
+
+        def get(name: str) -> str | None:
+            return (lookup(name) or "").strip() or None
+
+        backend = (get("storage_backend") or "local").lower()
+        if backend not in BACKENDS:
+            raise ValueError(f"STORAGE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        config = cls(
+            backend=backend,
+            media_root=Path(media_root),
+            endpoint_url=get("s3_endpoint_url"),
+            bucket=get("s3_bucket"),
+            access_key=get("s3_access_key"),
+            secret_key=get("s3_secret_key"),
+            region=get("s3_region") or "us-east-1",
+        )
+        if backend == "s3" and not config.bucket:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        return config
+
+    def open(self):
+        """The configured backend (an S3 client is made here, once per process)."""
+        if self.backend == "s3":
+            from .s3 import S3Storage, s3_client
+
+            client = s3_client(self.endpoint_url, self.access_key, self.secret_key, self.region)
+            return S3Storage(client, self.bucket)
+        from .local import LocalStorage
+
+        return LocalStorage(self.media_root)

@@ -1,0 +1,122 @@
+"""The S3 backend: objects in one bucket of any S3-compatible endpoint, through boto3.
+
+boto3 was chosen over obstore by measurement and by need (bench/s3_clients.py): on SeaweedFS here both
+move segments at the speed of the store, while boto3 alone also does what the service needs besides objects
+(bucket CORS, listing and aborting multipart uploads for the sweep) and its client is thread-safe, which
+the web tier's threads and the workers' thread pool rely on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import ObjectInfo, StorageUnavailable
+from .keys import check_key
+
+CHUNK = 1024 * 1024
+#: answers that mean "this object is not there", as opposed to "the store is not usable"
+MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def s3_client(endpoint_url: str | None, access_key: str | None, secret_key: str | None, region: str = "us-east-1"):
+    """A boto3 S3 client. Path-style addressing for a custom endpoint (SeaweedFS, MinIO: no wildcard DNS);
+    short connect timeouts and boto3's standard retries, so a store that is down fails a request in seconds."""
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if endpoint_url else "auto"},
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=5,
+        read_timeout=60,
+        max_pool_connections=32,
+        # checksums only where S3 requires them: boto3's default CRC32 of every body costs more than the
+        # transfer on a fast link (measured: bench/s3_clients.py), and TLS already protects the bytes
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url or None, aws_access_key_id=access_key or None,
+        aws_secret_access_key=secret_key or None, region_name=region or "us-east-1", config=config,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def unavailable_on_failure(what: str):
+    """botocore's errors as StorageUnavailable (what callers handle), missing objects excepted."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in MISSING:
+            raise FileNotFoundError(what) from exc
+        raise StorageUnavailable(f"{what}: {exc.response.get('Error', {}).get('Code', 'error')}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"{what}: {type(exc).__name__}") from exc
+
+
+class S3Storage:
+    backend = "s3"
+
+    def __init__(self, client, bucket: str):
+        self.client = client
+        self.bucket = bucket
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else None
+        with unavailable_on_failure(f"storing {key}"):
+            self.client.upload_file(str(path), self.bucket, check_key(key), ExtraArgs=extra)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        with unavailable_on_failure(f"storing {key}"):
+            self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data, **extra)
+
+    def info(self, key: str) -> ObjectInfo | None:
+        try:
+            with unavailable_on_failure(f"reading {key}"):
+                head = self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key=key, size=head["ContentLength"], etag=head["ETag"],
+                          modified=head["LastModified"].timestamp())  # fmt: skip
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        ranged = {"Range": f"bytes={start}-{'' if end is None else end}"} if start or end is not None else {}
+        with unavailable_on_failure(f"reading {key}"):
+            body = self.client.get_object(Bucket=self.bucket, Key=check_key(key), **ranged)["Body"]
+        with contextlib.closing(body), unavailable_on_failure(f"reading {key}"):
+            yield from body.iter_chunks(CHUNK)
+
+    def download(self, key: str, path: Path) -> None:
+        with unavailable_on_failure(f"reading {key}"):
+            self.client.download_file(self.bucket, check_key(key), str(path))
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=check_key(prefix, folder=True) if prefix else ""
+        )
+        with unavailable_on_failure(f"listing {prefix or 'the bucket'}"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+
+    def delete(self, key: str) -> None:
+        with unavailable_on_failure(f"deleting {key}"):
+            self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = list(self.keys(check_key(prefix, folder=True)))
+        for start in range(0, len(keys), 1000):  # S3 deletes up to 1000 keys a request
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            with unavailable_on_failure(f"deleting {prefix}"):
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
+
+    def presigned_url(self, key: str, expires: int) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires
+        )
