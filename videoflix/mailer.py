@@ -120,7 +120,7 @@ class MailOutbox:
             except Exception:  # the database is away: the rows wait, the thread goes on
                 log.exception("mail outbox: delivery round failed; the mails stay queued")
 
-    # -- delivery (plain functions over a session: testable without the thread) ------------------------
+    # -- delivery (methods that take the session: testable without the thread) --------------------------
     def deliver_due(self, db: Session, now: datetime | None = None) -> int:
         """Retry the mails whose time has come; returns how many were delivered."""
         due = db.scalars(
