@@ -36,9 +36,9 @@ from videoflix import events
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 
-from . import chunked_encoding, hls, jobs, plans, topics
+from . import chunked_encoding, hls, jobs, plans, store, topics
 from .app import app
-from .db import in_thread, remove_stale_work, until_done, video_status
+from .db import in_thread, until_done, video_status
 from .metrics import FAILURES, JOBS_IN_FLIGHT
 from .records import ChunkJob, VideoUploaded
 from .reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -59,7 +59,7 @@ async def start_film(event: VideoUploaded, info: MediaInfo, folder: Path) -> Non
         log.info("video %s: plan resumed, %d of %d jobs queued again", event.video_id, len(jobs), len(existing))
     else:
         await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
-        await in_thread(remove_stale_work, folder)
+        await in_thread(store.remove_outputs, event.video_id)
         output = folder / f"hls-{uuid.uuid4().hex[:12]}"
         output.mkdir(parents=True)
         parts = chunked_encoding.cut_film(info.duration, app.settings.chunk_seconds)
@@ -129,7 +129,7 @@ async def encode(job: ChunkJob, token: str) -> bool:
     """Run the part's FFmpeg job; whether it was the plan's last part to finish."""
     info, rungs = media(job)
     output = app.settings.media_root / job.output
-    source = jobs.source_file(job.source)
+    source = (await in_thread(store.Source, job.source)).path
     ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
     if job.part == AUDIO_PART:
         argv = chunked_encoding.audio_command(ffmpeg, source, output, info)

@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from videoflix import events, outbox
-from videoflix.media import video_dir
 from videoflix.models import Video, VideoChunk, VideoStatus
 from videoflix.models.video import PENDING
 
+from . import store
 from .app import app
 from .records import VideoProcessed, VideoProgress
 
@@ -121,28 +119,11 @@ def apply_processed(event: VideoProcessed) -> bool:
         if applied:  # a chunked job's plan ends with it
             conn.execute(sa.delete(VideoChunk).where(VideoChunk.video_id == event.video_id))
     if event.status == VideoStatus.READY:
-        if applied:
-            remove_other_outputs(event.video_id, event.hls_path)
+        if applied:  # older outputs of a re-processed video, once the database points at the new one
+            store.remove_outputs(event.video_id, keep=event.hls_path)
         else:  # the row is gone: deleted after the job's last check; its output must not outlive it
-            shutil.rmtree(video_dir(app.settings.media_root, event.video_id), ignore_errors=True)
+            store.remove_video(event.video_id)
     return applied
-
-
-def remove_other_outputs(video_id: int, current: str | None) -> None:
-    """Older outputs of a re-processed video, once the database points at the new one."""
-    folder = video_dir(app.settings.media_root, video_id)
-    keep = (app.settings.media_root / current).name if current else None
-    for path in folder.glob("hls-*"):
-        if path.name != keep:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def remove_stale_work(folder: Path) -> None:
-    """Unfinished outputs of earlier attempts (a worker killed mid-transcode), before a job starts over. Only
-    called for a video that is not ready, so none of them is a finished output. (`.work-*`: the name of
-    unfinished outputs before progressive HLS.)"""
-    for path in [*folder.glob(".work-*"), *folder.glob("hls-*")]:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) -> list[int]:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from videoflix.media import MediaInfo, ProbeFailed, probe, video_dir
+from videoflix.media import MediaInfo
 
-from . import hls
+from . import store
 from .app import app
 from .db import in_thread, video_status
 from .metrics import JOBS
@@ -27,33 +25,12 @@ class VideoDeleted(Exception):
     """The video's row disappeared while its job ran (an operator deleted it)."""
 
 
-def source_file(relative: str) -> Path:
-    """The stored source, which must be a file under MEDIA_ROOT."""
-    root = app.settings.media_root.resolve()
-    source = (root / relative).resolve()
-    if root not in source.parents or not source.is_file():
-        raise hls.TranscodeError("The uploaded file is missing from storage.")
-    return source
-
-
-def read_facts(source: Path) -> MediaInfo:
-    """The source's media facts, read as the container its first bytes announce (`media.probe`), checked as
-    at upload: a file that got past those checks (or limits lowered since) fails here, before anything is
-    planned from what it claims."""
-    try:
-        info = probe(source, app.settings.ffmpeg_binary)
-    except ProbeFailed as exc:
-        raise hls.TranscodeError(f"The file could not be read: {exc}.") from None
-    if not info.has_video:
-        raise hls.TranscodeError("The file has no video stream that can be decoded.")
-    if problem := app.settings.media_limits.problem(info):
-        raise hls.TranscodeError(problem)
-    return info
-
-
 def chunked(info: MediaInfo) -> bool:
     """Whether a film is long enough to be spread over the workers in chunks (shorter ones keep the single
-    pass)."""
+    pass). Not yet with the S3 backend: a film's parts are joined through a shared output folder (issue 18
+    moves that through the bucket); until then every film there is encoded in a single pass."""
+    if store.remote():
+        return False
     return bool(info.duration) and info.duration >= app.settings.chunked_min_seconds
 
 
@@ -69,5 +46,5 @@ async def deleted(video_id: int) -> bool:
 async def discard(video_id: int) -> None:
     """Remove whatever a job for a deleted video left (FFmpeg may have re-created the folder)."""
     log.info("video %s was deleted while it was processed; its output is discarded", video_id)
-    await in_thread(shutil.rmtree, video_dir(app.settings.media_root, video_id), True)
+    await in_thread(store.remove_video, video_id)
     JOBS.labels("discarded").inc()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from videoflix.storage import StorageUnavailable
+
 from . import hls, topics
 from .metrics import JOBS
 from .records import DeadLetter, InvalidEvent, VideoProcessed, VideoProgress
@@ -55,4 +57,4 @@ def failure_cause(exc: Exception) -> str:
     """The `cause` label of a failed attempt in the FAILURES metric."""
     if isinstance(exc, hls.TranscodeError):
         return "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input"
-    return "storage" if isinstance(exc, hls.StorageError) else "other"
+    return "storage" if isinstance(exc, hls.StorageError | StorageUnavailable) else "other"

@@ -38,6 +38,7 @@ class WorkerSettings:
     web_host: str  # the worker's /healthz, /readyz and /metrics (FAUST_WEB_HOST, FAUST_WEB_PORT)
     web_port: int
     storage: StorageConfig  # where sources and outputs live (STORAGE_BACKEND and the S3 settings)
+    scratch: Path  # with S3: where this worker makes outputs before they are uploaded (WORKER_SCRATCH)
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -65,7 +66,8 @@ class WorkerSettings:
             datadir=Path(env.get("FAUST_DATADIR") or Path("var", "faust")),
             web_host=env.get("FAUST_WEB_HOST", "127.0.0.1"),
             web_port=int(env.get("FAUST_WEB_PORT", "6066")),
-            storage=StorageConfig.from_settings(lambda name: env.get(variable_of[name]), media_root),
+            storage=StorageConfig.from_settings(lambda name: env.get(variable_of[name])),
+            scratch=Path(env.get("WORKER_SCRATCH") or "var/scratch").absolute(),
         )
 
     @property

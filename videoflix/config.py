@@ -220,7 +220,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         mail_retry_seconds=float(raw.get("videoflix.mail_retry_seconds", 60)),
         kafka_bootstrap_servers=raw.get("kafka.bootstrap_servers", "127.0.0.1:9092"),
         accel_redirect_prefix=raw.get("videoflix.accel_redirect_prefix", "").strip() or None,
-        storage=storage_config(raw, media_root),
+        storage=storage_config(raw),
         rate_limits={
             name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
             for name, default in RATE_LIMITS.items()
@@ -236,10 +236,10 @@ def media_limits(raw: Mapping[str, str]) -> MediaLimits:
         raise ConfigurationError(str(exc)) from None
 
 
-def storage_config(raw: Mapping[str, str], media_root: Path) -> StorageConfig:
+def storage_config(raw: Mapping[str, str]) -> StorageConfig:
     """STORAGE_BACKEND and the S3 settings of the merged settings."""
     try:
-        return StorageConfig.from_settings(lambda name: raw.get(f"videoflix.{name}"), media_root)
+        return StorageConfig.from_settings(lambda name: raw.get(f"videoflix.{name}"))
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 

@@ -95,21 +95,37 @@ def sniff_file(path: Path) -> str:
     return container
 
 
+class ObjectURL(str):
+    """A signed URL of one stored object (S3), for FFmpeg to read with ranged requests instead of a local
+    file. Only a value of this type is ever read over the network: a plain string is always a file name."""
+
+    @property
+    def protocols(self) -> str:
+        """The protocols FFmpeg may use for it, and no other (no `file`, no nested playlists)."""
+        if self.startswith("https://"):
+            return "https,tls,tcp"
+        if self.startswith("http://"):
+            return "http,tcp"
+        raise ProbeFailed("a stored object's URL must be http or https")
+
+
 def input_options(
-    source: Path | str, container: str, *, start: float | None = None, length: float | None = None
+    source: Path | str | ObjectURL, container: str, *, start: float | None = None, length: float | None = None
 ) -> list[str]:
-    """The input part of every FFmpeg command that reads a file: the demuxer of its sniffed family, its
-    safe options, the local-file protocol only (no network, no nested playlists or `concat:`), and the file
-    named as a `file:` URL (a name is never taken for a protocol). `start`/`length`: input seeking."""
+    """The input part of every FFmpeg command that reads a source: the demuxer of its sniffed family, its
+    safe options, one protocol family only (a local file as a `file:` URL, a name never taken for a
+    protocol; or a stored object's signed URL over http(s), which names that one object), no nested
+    playlists or `concat:`. `start`/`length`: input seeking (over http, by ranged requests)."""
     if container not in CONTAINERS:
         raise ProbeFailed("the file is not a video container this service accepts")
     family = CONTAINERS[container]
-    argv = ["-protocol_whitelist", "file", "-f", family.demuxer, *family.options]
+    remote = isinstance(source, ObjectURL)
+    argv = ["-protocol_whitelist", source.protocols if remote else "file", "-f", family.demuxer, *family.options]
     if start is not None:
         argv += ["-ss", f"{start:.3f}"]
     if length is not None:
         argv += ["-t", f"{length:.3f}"]
-    return [*argv, "-i", f"file:{source}"]
+    return [*argv, "-i", str(source) if remote else f"file:{source}"]
 
 
 def ffmpeg_exe(configured: str | None = None) -> str:
@@ -177,8 +193,11 @@ def parse_probe(stderr: str) -> MediaInfo:
     return MediaInfo(duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams)
 
 
-def probe(path: Path, ffmpeg: str | None = None, timeout: float = 30.0, container: str | None = None) -> MediaInfo:
-    """Media facts of `path`, read as the family `container` (by default the one its first bytes announce):
+def probe(
+    path: Path | ObjectURL, ffmpeg: str | None = None, timeout: float = 30.0, container: str | None = None
+) -> MediaInfo:
+    """Media facts of `path`, read as the family `container` (by default the one its first bytes announce; a
+    stored object's URL must name it):
     ProbeFailed if it is none we accept, or FFmpeg reports reading another format. `ffmpeg -i` without an
     output always exits 1; the facts are on stderr."""
     container = container or sniff_file(path)

@@ -20,17 +20,16 @@ import logging
 import shutil
 import time
 import uuid
-from pathlib import Path
 
 from cachetools import LRUCache
 
 from videoflix import events
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, video_dir
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 
-from .. import chunk_jobs, hls, jobs, plans, topics
+from .. import chunk_jobs, hls, jobs, plans, store, topics
 from ..app import app
-from ..db import in_thread, remove_stale_work, until_done, video_status
+from ..db import in_thread, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
 from ..records import VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -100,27 +99,29 @@ async def process(event: VideoUploaded) -> None:
         log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
 
-    source = jobs.source_file(event.source)
-    info = await in_thread(jobs.read_facts, source)
-    folder = video_dir(app.settings.media_root, event.video_id)
-    if jobs.chunked(info):
-        await chunk_jobs.start_film(event, info, folder)  # the chunks go to every worker; this agent is free
+    source = await in_thread(store.Source, event.source)
+    info = await in_thread(source.facts)
+    if jobs.chunked(info):  # the chunks go to every worker; this agent is free
+        await chunk_jobs.start_film(event, info, store.work_root() / store.video_key(event.video_id))
         return
     async with jobs.FFMPEG_SLOT:
-        await single_pass(event, source, info, folder)
+        await single_pass(event, source, info)
 
 
-async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folder: Path) -> None:
-    """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS)."""
+async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
+    """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS), in the work root;
+    the store gets each piece as it is whole (`store.Publisher`)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
-    await in_thread(remove_stale_work, folder)
-    output = folder / f"hls-{uuid.uuid4().hex[:12]}"
+    await in_thread(store.remove_outputs, event.video_id)  # unfinished outputs of earlier attempts
+    hls_path = f"{store.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
+    output = store.work_root() / hls_path
     output.mkdir(parents=True)
-    hls_path = str(output.relative_to(settings.media_root))
+    publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.height)
-    argv = hls.build_command(ffmpeg_exe(settings.ffmpeg_binary), source, output, info, rungs, settings.x264_preset)
+    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
+    argv = hls.build_command(ffmpeg, source.path, output, info, rungs, settings.x264_preset)
     last_sent = time.monotonic()
     playable = False
 
@@ -147,12 +148,14 @@ async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folde
             playable = True
             await in_thread(hls.start_at_beginning, output)
             renditions = await in_thread(hls.master_renditions, output, rungs)
+            await in_thread(publisher.publish, rungs, True)  # in the store before the database names it
             await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
         elif time.monotonic() - last_sent >= settings.progress_interval:
             last_sent = time.monotonic()
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
+            await in_thread(publisher.publish, rungs, playable)
             await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
@@ -165,8 +168,11 @@ async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folde
             raise
         await in_thread(hls.finalize_playlists, output, rungs)
         renditions = await in_thread(hls.master_renditions, output, rungs)
+        await in_thread(publisher.publish, rungs, True)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)
+        if store.remote():
+            await in_thread(store.store().delete_prefix, hls_path + "/")
         raise
     log.info(
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
@@ -176,3 +182,4 @@ async def single_pass(event: VideoUploaded, source: Path, info: MediaInfo, folde
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     await report_ready(event.video_id, hls_path, renditions, info.duration or result.out_seconds or None, event.attempt)
+    await in_thread(publisher.discard_local)

@@ -23,7 +23,6 @@ BACKENDS = ("local", "s3")
 @dataclass(frozen=True)
 class StorageConfig:
     backend: str
-    media_root: Path
     endpoint_url: str | None = None
     bucket: str | None = None
     access_key: str | None = None
@@ -31,7 +30,7 @@ class StorageConfig:
     region: str = "us-east-1"
 
     @classmethod
-    def from_settings(cls, lookup: Callable[[str], str | None], media_root: Path) -> StorageConfig:
+    def from_settings(cls, lookup: Callable[[str], str | None]) -> StorageConfig:
         """From `lookup(name)` (a name of VARIABLES' values: the raw setting, or None); ValueError names what
         is wrong."""
 
@@ -43,7 +42,6 @@ class StorageConfig:
             raise ValueError(f"STORAGE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
         config = cls(
             backend=backend,
-            media_root=Path(media_root),
             endpoint_url=get("s3_endpoint_url"),
             bucket=get("s3_bucket"),
             access_key=get("s3_access_key"),
@@ -54,8 +52,9 @@ class StorageConfig:
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         return config
 
-    def open(self):
-        """The configured backend (an S3 client is made here, once per process)."""
+    def open(self, media_root: Path):
+        """The configured backend (an S3 client is made here: once per process); the local one in
+        `media_root` (MEDIA_ROOT, which both tiers read on their own)."""
         if self.backend == "s3":
             from .s3 import S3Storage, s3_client
 
@@ -63,4 +62,4 @@ class StorageConfig:
             return S3Storage(client, self.bucket)
         from .local import LocalStorage
 
-        return LocalStorage(self.media_root)
+        return LocalStorage(media_root)

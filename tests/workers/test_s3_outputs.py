@@ -1,0 +1,99 @@
+"""The transcode agent with the S3 backend, on a real SeaweedFS: the source is read from the bucket (a signed
+URL, never a local copy), the output is made in the worker's scratch folder and published to the bucket as
+it grows, the database hears of it only once the store has it, and nothing stays in scratch."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from stream_workers import jobs, store
+from stream_workers.agents import transcode
+from stream_workers.app import app
+from videoflix import events
+from videoflix.storage.config import StorageConfig
+from videoflix.storage.s3 import S3Storage
+
+from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
+from ..support.clips import make_clip
+from .test_transcode_agent import FakeTopic, gone
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def s3_worker(monkeypatch, tmp_path, seaweedfs, bucket):
+    config = StorageConfig("s3", seaweedfs.endpoint_url, bucket, S3_ACCESS_KEY, S3_SECRET_KEY)
+    settings = dataclasses.replace(
+        app.settings, storage=config, scratch=tmp_path / "scratch", media_root=tmp_path / "no-media",
+        progress_interval=0.0, x264_preset="slower",  # slow enough to be watched while it runs
+    )  # fmt: skip
+    monkeypatch.setattr(app, "settings", settings)
+    monkeypatch.setattr(jobs, "deleted", gone({}))
+    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter")}
+    for name, fake in fakes.items():
+        monkeypatch.setattr(transcode.topics, name, fake)
+
+    async def status(*args, **kw):
+        return "uploaded"
+
+    monkeypatch.setattr(transcode, "until_done", status)
+    return S3Storage(seaweedfs.client(), bucket), fakes
+
+
+def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, monkeypatch, tmp_path):
+    bucket, topics = s3_worker
+    clip = make_clip(tmp_path / "clip.mp4", seconds=12, size="1280x720")
+    bucket.put_file("videos/21/source.mp4", clip)
+    inputs, announced = [], []
+    real_run = transcode.hls.run_ffmpeg
+
+    async def watched_run(argv, *args, **kw):
+        inputs.append(argv[argv.index("-i") + 1])
+        return await real_run(argv, *args, **kw)
+
+    async def progress(event, percent, **fields):
+        if fields.get("hls_path"):  # the moment the database would name the output: the store must have it
+            prefix = fields["hls_path"] + "/"
+            keys = set(bucket.keys(prefix))
+            lowest = b"".join(bucket.read(prefix + "480p/index.m3u8")).decode()
+            listed = [line for line in lowest.splitlines() if line.endswith(".ts")]
+            announced.append((keys, listed, lowest, prefix))
+
+    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
+    monkeypatch.setattr(transcode, "progress", progress)
+    asyncio.run(transcode.handle(events.uploaded(21, "videos/21/source.mp4")))
+
+    [(keys, listed, playlist, prefix)] = announced
+    assert "#EXT-X-ENDLIST" not in playlist and listed  # a growing EVENT playlist, already in the bucket
+    assert {prefix + "master.m3u8", prefix + "thumbnail.jpg"} <= keys
+    assert {prefix + "480p/" + name for name in listed} <= keys  # every segment it lists is there
+    assert inputs and all(i.startswith(bucket.client.meta.endpoint_url) and "Signature" in i for i in inputs)
+
+    [(_, result)] = topics["processed"].sent
+    assert result.status == "ready" and result.hls_path == prefix.rstrip("/")
+    final = set(bucket.keys(prefix))
+    vod = b"".join(bucket.read(prefix + "720p/index.m3u8")).decode()
+    assert "#EXT-X-ENDLIST" in vod
+    assert {prefix + "720p/" + line for line in vod.splitlines() if line.endswith(".ts")} <= final
+    assert not any((tmp_path / "scratch").rglob("*.ts"))  # nothing stays in the worker's scratch
+    assert not (tmp_path / "no-media").exists()  # and nothing was written to a shared media folder
+
+
+def test_a_missing_source_object_fails_the_video_with_a_reason(s3_worker):
+    _, topics = s3_worker
+    asyncio.run(transcode.handle(events.uploaded(22, "videos/22/source.mp4")))
+    [(_, result)] = topics["processed"].sent
+    assert (result.status, result.error) == ("failed", "The uploaded file is missing from storage.")
+
+
+def test_removing_a_video_removes_every_object_it_owns(s3_worker):
+    bucket, _ = s3_worker
+    for key in ("videos/23/source.mp4", "videos/23/hls-a/master.m3u8", "videos/230/source.mp4"):
+        bucket.put_bytes(key, b"x")
+    store.remove_outputs(23, keep=None)
+    assert sorted(bucket.keys("videos/")) == ["videos/23/source.mp4", "videos/230/source.mp4"]
+    store.remove_video(23)
+    assert list(bucket.keys("videos/")) == ["videos/230/source.mp4"]
