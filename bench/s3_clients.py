@@ -32,8 +32,7 @@ SEGMENT = 584 * 1024
 
 SETUP = {
     "boto3": (
-        "from videoflix.storage.s3 import s3_client\n"
-        "c = s3_client({url!r}, {key!r}, {secret!r}); c.list_buckets()"
+        "from videoflix.storage.s3 import s3_client\nc = s3_client({url!r}, {key!r}, {secret!r}); c.list_buckets()"
     ),
     "obstore": (
         "import obstore; from obstore.store import S3Store; s = S3Store({bucket!r}, endpoint={url!r}, "

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from videoflix.media import SNIFF_BYTES, MediaInfo, ObjectURL, ProbeFailed, Rung, probe, sniff_container
-from videoflix.storage import Storage, StorageUnavailable
+from videoflix.storage import Storage, StorageUnavailable, video_key
 from videoflix.storage.config import StorageConfig
 
 from . import hls
@@ -48,11 +48,6 @@ def remote() -> bool:
 def work_root() -> Path:
     """Where outputs are made: MEDIA_ROOT itself for the local backend, else this worker's scratch folder."""
     return app.settings.scratch if remote() else app.settings.media_root
-
-
-def video_key(video_id: int) -> str:
-    """The folder of everything a video owns, in the store and in the work root."""
-    return f"videos/{video_id}/"
 
 
 class Source:

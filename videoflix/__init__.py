@@ -15,6 +15,7 @@ def main(global_config, **settings):
     raw, typed = app_config.load(settings, here=(global_config or {}).get("here"))
     with Configurator(settings=raw) as config:
         config.registry["videoflix.settings"] = typed
+        config.registry["videoflix.storage"] = typed.storage.open(typed.media_root)  # one client per process
         config.add_renderer("json", json_renderer())
         config.include(".models")  # engine, pyramid_tm, request.dbsession
         config.include(".mailer")  # the mail outbox: queued in the transaction, delivered after the commit

@@ -66,6 +66,10 @@ class UnsupportedMediaType(VideoflixError):
     detail = "Unsupported media type."
 
 
+class ServiceUnavailable(VideoflixError):
+    status = 503
+
+
 class TooManyRequests(VideoflixError):
     status = 429
     detail = "Too many attempts. Please wait before trying again."

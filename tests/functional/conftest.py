@@ -1,11 +1,23 @@
-"""Helpers that do what the frontend does: JSON in, cookies kept, X-CSRFToken echoed from the cookie."""
+"""Fixtures of the functional tests: the frontend helper, a logged-in operator, one real HLS output."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
+
+from stream_workers import hls
+from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend
+from ..support.media import OUTPUT
+
+
+@pytest.fixture
+def media_root(app_settings) -> Path:
+    return Path(app_settings["videoflix.media_root"])
 
 
 @pytest.fixture
@@ -25,3 +37,15 @@ def operator(frontend, dbsession) -> Frontend:
     dbsession.commit()
     frontend.login("operator@example.com")
     return frontend
+
+
+@pytest.fixture(scope="session")
+def hls_output(app_settings, clips) -> Path:
+    """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling)."""
+    out = Path(app_settings["videoflix.media_root"]) / OUTPUT
+    out.mkdir(parents=True)
+    facts = probe(clips["clip"])
+    rungs = ladder_for(facts.height)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
+    hls.check_output(out, rungs)
+    return out

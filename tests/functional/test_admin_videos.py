@@ -96,7 +96,7 @@ def stored_status(dbsession, video_id: int) -> VideoStatus | None:
 
 
 def test_delete_removes_row_and_every_file_idempotently(operator, clips, dbsession, app_settings):
-    from .test_upload import upload
+    from ..support.frontend import upload
 
     video_id = upload(operator, clips["clip"], 201).json["id"]
     folder = Path(app_settings["videoflix.media_root"]) / "videos" / str(video_id)

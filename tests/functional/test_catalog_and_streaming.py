@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -10,24 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import hls
-from videoflix.media import ffmpeg_exe, ladder_for, probe
 from videoflix.models import Video, VideoStatus
 
+from ..support.media import OUTPUT
+
 FRONTEND = "http://127.0.0.1:5500"
-OUTPUT = "videos/fixture/hls-session"
-
-
-@pytest.fixture(scope="session")
-def hls_output(app_settings, clips) -> Path:
-    """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling)."""
-    out = Path(app_settings["videoflix.media_root"]) / OUTPUT
-    out.mkdir(parents=True)
-    facts = probe(clips["clip"])
-    rungs = ladder_for(facts.height)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
-    hls.check_output(out, rungs)
-    return out
 
 
 @pytest.fixture

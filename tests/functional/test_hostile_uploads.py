@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from videoflix.media import MediaLimits, ffmpeg_exe
 from videoflix.models import Video
 
+from ..support.frontend import leftovers, upload
 from ..support.hostile import (
     beyond_limits,
     confinement_corpus,
@@ -25,12 +25,6 @@ from ..support.hostile import (
     with_bytes,
 )
 from .test_resumable_upload import Tus, metadata
-from .test_upload import leftovers, upload
-
-
-@pytest.fixture
-def media_root(app_settings) -> Path:
-    return Path(app_settings["videoflix.media_root"])
 
 
 def test_manifests_and_playlists_are_refused_and_ffmpeg_never_opens_what_they_name(

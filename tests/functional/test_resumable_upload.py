@@ -48,11 +48,6 @@ def tus(operator) -> Tus:
     return Tus(operator)
 
 
-@pytest.fixture
-def media_root(app_settings) -> Path:
-    return Path(app_settings["videoflix.media_root"])
-
-
 def part_files(media_root: Path) -> set[Path]:
     """The uploads' byte files (the media folder is the session's: other tests' leftovers are in it too)."""
     return set((media_root / "uploads").glob("tus-*.part"))

@@ -4,7 +4,6 @@ one transaction; bad uploads get 4xx and leave nothing behind."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,23 +12,7 @@ from webtest import TestRequest
 from videoflix.models import OutboxEvent, Video
 from videoflix.multipart_upload import MULTIPART_OVERHEAD
 
-
-@pytest.fixture
-def media_root(app_settings) -> Path:
-    return Path(app_settings["videoflix.media_root"])
-
-
-def upload(frontend, path: Path | None, status: int, **fields):
-    form = {"title": "Big Buck Test", "description": "A test clip", "category": "Drama", **fields}
-    files = [("file", path.name, path.read_bytes())] if path else []
-    headers = {"X-CSRFToken": frontend.app.cookies.get("csrftoken", "")}
-    return frontend.app.post(
-        "/api/video/", form, upload_files=files, headers=headers, status=status, content_type="multipart/form-data"
-    )
-
-
-def leftovers(media_root: Path) -> list[Path]:
-    return [p for p in media_root.rglob("*") if p.is_file()]
+from ..support.frontend import leftovers, upload
 
 
 def test_operator_upload_stores_file_row_and_event(operator, clips, dbsession, media_root):

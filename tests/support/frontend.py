@@ -4,6 +4,7 @@ the cookie, links followed from the mails it causes."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from videoflix.devservices import text_of
@@ -55,3 +56,16 @@ class Frontend:
         self.register(email, password)
         self.activate_last()
         return self.login(email, password)
+
+
+def upload(frontend, path: Path | None, status: int, **fields):
+    form = {"title": "Big Buck Test", "description": "A test clip", "category": "Drama", **fields}
+    files = [("file", path.name, path.read_bytes())] if path else []
+    headers = {"X-CSRFToken": frontend.app.cookies.get("csrftoken", "")}
+    return frontend.app.post(
+        "/api/video/", form, upload_files=files, headers=headers, status=status, content_type="multipart/form-data"
+    )
+
+
+def leftovers(media_root: Path) -> list[Path]:
+    return [p for p in media_root.rglob("*") if p.is_file()]

@@ -29,7 +29,10 @@ def includeme(config) -> None:
         )
 
     def videos(request) -> VideoService:
-        return VideoService(request.dbsession, request.registry["videoflix.settings"], request.tm)
+        registry = request.registry
+        return VideoService(
+            request.dbsession, registry["videoflix.settings"], request.tm, registry["videoflix.storage"]
+        )
 
     def resumable_uploads(request) -> ResumableUploadService:
         return ResumableUploadService(request.dbsession, request.registry["videoflix.settings"], request.tm)

@@ -1,13 +1,13 @@
 """Videos as plain code: accept an upload (row + outbox event in one transaction), report status.
 
-Files and rows must agree: the source is moved into `videos/<id>/` inside the transaction, and if the
-transaction fails after that, the folder is removed again (videoflix/transactions.py).
+Files and rows must agree: the source becomes the object `videos/<id>/source.<ext>` in the store inside the
+transaction, and if the transaction fails after that, the video's objects are removed again
+(videoflix/transactions.py); deleting a video removes them once the deletion has committed.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,13 @@ from ..caches import LockedCache
 from ..config import Settings
 from ..errors import Conflict, NotFound
 from ..inspection import inspect_video
-from ..media import MediaInfo, video_dir
+from ..media import MediaInfo
 from ..models import User, Video, VideoStatus
 from ..models.video import WATCHABLE
+from ..storage import Storage, StorageUnavailable, video_key
 from ..transactions import after_commit, after_failure
+
+log = logging.getLogger(__name__)
 
 #: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
 #: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
@@ -71,10 +74,13 @@ CATALOG_DETAIL = sa.text(
 
 
 class VideoService:
-    def __init__(self, dbsession: Session, settings: Settings, transaction_manager=None):
+    def __init__(
+        self, dbsession: Session, settings: Settings, transaction_manager=None, storage: Storage | None = None
+    ):
         self.db = dbsession
         self.settings = settings
         self.tm = transaction_manager
+        self.storage = storage if storage is not None else settings.storage.open(settings.media_root)
 
     def accept(
         self, source: Path, head: bytes, fields: dict[str, str], source_name: str, size: int, uploaded_by: User | None
@@ -125,12 +131,11 @@ class VideoService:
         self.db.add(video)
         self.db.flush()
 
-        folder = video_dir(self.settings.media_root, video.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"source{extension}"
-        os.replace(source, target)  # same filesystem: uploads/ and videos/ are both under MEDIA_ROOT
-        after_failure(self.tm, lambda: shutil.rmtree(folder, ignore_errors=True))
-        video.source_path = str(target.relative_to(self.settings.media_root))
+        folder = video_key(video.id)
+        video.source_path = f"{folder}source{extension}"
+        self.storage.adopt(video.source_path, source)  # local: a rename; S3: an upload, the file kept till commit
+        after_failure(self.tm, lambda: self.storage.delete_prefix(folder))
+        after_commit(self.tm, lambda: source.unlink(missing_ok=True))
 
         self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
         return video
@@ -223,9 +228,16 @@ class VideoService:
         if video is not None:
             self.db.delete(video)
             self.db.flush()
-        folder = video_dir(self.settings.media_root, video_id)
-        after_commit(self.tm, lambda: (_folder_cache.pop(video_id), shutil.rmtree(folder, ignore_errors=True)))
+        after_commit(self.tm, lambda: (_folder_cache.pop(video_id), self.remove_objects(video_id)))
         return video is not None
+
+    def remove_objects(self, video_id: int) -> None:
+        """Everything stored under the video's folder. After the commit: a store that is down now leaves
+        objects no row owns, which the sweep removes later; the deletion itself stands."""
+        try:
+            self.storage.delete_prefix(video_key(video_id))
+        except StorageUnavailable:
+            log.warning("video %s: its objects stay until the sweep (the store is unavailable)", video_id)
 
     def retry(self, video_id: int) -> Video:
         """Queue a failed video again through the outbox, as if just uploaded (its source is kept)."""

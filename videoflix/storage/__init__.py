@@ -17,7 +17,12 @@ from typing import Protocol
 
 from .keys import BadKey, check_key
 
-__all__ = ["BadKey", "ObjectInfo", "Storage", "StorageUnavailable", "check_key"]
+__all__ = ["BadKey", "ObjectInfo", "Storage", "StorageUnavailable", "check_key", "video_key"]
+
+
+def video_key(video_id: int) -> str:
+    """The folder of everything a video owns (its source, outputs, thumbnail), in every backend."""
+    return f"videos/{int(video_id)}/"
 
 
 class StorageUnavailable(Exception):
@@ -41,6 +46,11 @@ class Storage(Protocol):
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None: ...
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def adopt(self, key: str, path: Path) -> None:
+        """Make a local file the object `key`: a rename for the local backend (the file is gone after), an
+        upload for S3 (the file stays; the caller removes it once it no longer needs it)."""
+        ...
 
     def info(self, key: str) -> ObjectInfo | None: ...
 

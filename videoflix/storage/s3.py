@@ -70,6 +70,9 @@ class S3Storage:
         with unavailable_on_failure(f"storing {key}"):
             self.client.upload_file(str(path), self.bucket, check_key(key), ExtraArgs=extra)
 
+    def adopt(self, key: str, path: Path) -> None:
+        self.put_file(key, path)
+
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else {}
         with unavailable_on_failure(f"storing {key}"):

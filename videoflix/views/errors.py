@@ -11,7 +11,8 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from ..errors import VideoflixError
+from ..errors import ServiceUnavailable, VideoflixError
+from ..storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,13 @@ def domain_error(exc, request):
 @exception_view_config(BadCSRFOrigin)
 def csrf_failed(exc, request):
     return error_response(request, 403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.")
+
+
+@exception_view_config(StorageUnavailable)
+def storage_unavailable(exc, request):
+    """The object store is down or refuses us: say so (503, try again), never what or where it is."""
+    log.warning("storage unavailable: %s", exc)
+    return render(request, ServiceUnavailable("The media storage is unavailable; try again shortly."))
 
 
 @exception_view_config(URLDecodeError)

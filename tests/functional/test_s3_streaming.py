@@ -1,0 +1,118 @@
+"""Streaming with the S3 backend: the app streams a ready video's objects from a real SeaweedFS with the same
+contract as files (the frontend's URLs, Range/206, ETag/304), stays inside the video's own folder whatever
+the database says, and answers a store that is down with a clean 503."""
+
+from __future__ import annotations
+
+import pytest
+
+from videoflix.models import Video, VideoStatus
+from videoflix.storage.s3 import S3Storage, s3_client
+
+from ..support.accounts import S3_ACCESS_KEY
+from .test_catalog_and_streaming import FRONTEND
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bucket_store(wsgi_app, monkeypatch, seaweedfs, bucket):
+    store = S3Storage(seaweedfs.client(), bucket)
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.storage", store)
+    return store
+
+
+@pytest.fixture
+def stored_video(dbsession, bucket_store, hls_output):
+    """A ready video whose output is only in the bucket (copied from the session's real FFmpeg output)."""
+    rendition = {"name": "480p", "width": 640, "height": 360, "bandwidth": 10**6}
+    video = Video(title="In the bucket", description="", category="", status=VideoStatus.READY, source_path="x",
+                  duration=2.0, renditions=[rendition])  # fmt: skip
+    dbsession.add(video)
+    dbsession.flush()
+    video.hls_path = f"videos/{video.id}/hls-s3"
+    dbsession.commit()
+    for path in hls_output.rglob("*"):
+        if path.is_file():
+            bucket_store.put_file(f"{video.hls_path}/{path.relative_to(hls_output).as_posix()}", path)
+    return video.id, hls_output
+
+
+@pytest.fixture
+def viewer(frontend):
+    frontend.signed_up("s3viewer@example.com")
+    return frontend
+
+
+def test_playlists_segments_and_thumbnail_come_from_the_bucket(viewer, stored_video):
+    video_id, local = stored_video
+    master = viewer.get(f"/api/video/{video_id}/master.m3u8", status=200)
+    assert master.body == (local / "master.m3u8").read_bytes()
+    assert master.content_type == "application/vnd.apple.mpegurl" and master.cache_control.no_cache
+    playlist = viewer.get(f"/api/video/{video_id}/480p/index.m3u8", status=200).text
+    first = next(line for line in playlist.splitlines() if line.endswith(".ts"))
+    segment = viewer.get(f"/api/video/{video_id}/480p/{first}", status=200)
+    assert segment.body == (local / "480p" / first).read_bytes() and segment.content_type == "video/MP2T"
+    assert viewer.get(f"/api/video/{video_id}/thumbnail.jpg", status=200).body[:2] == b"\xff\xd8"
+
+
+def test_ranges_and_revalidation_work_as_for_files(viewer, stored_video):
+    video_id, local = stored_video
+    url = f"/api/video/{video_id}/480p/000.ts"
+    whole = (local / "480p" / "000.ts").read_bytes()
+    part = viewer.get(url, headers={"Range": "bytes=100-1099"}, status=206)
+    assert part.body == whole[100:1100] and part.headers["Content-Range"] == f"bytes 100-1099/{len(whole)}"
+    first = viewer.get(url, status=200)
+    assert first.headers["Accept-Ranges"] == "bytes" and first.etag
+    viewer.get(url, headers={"If-None-Match": f'"{first.etag}"'}, status=304)
+
+
+def test_a_row_naming_another_folder_or_a_missing_object_is_404(viewer, stored_video, dbsession, bucket_store):
+    video_id, _ = stored_video
+    bucket_store.put_bytes("videos/999999/hls-x/480p/000.ts", b"someone else's")
+    video = dbsession.get(Video, video_id)
+    video.hls_path = "videos/999999/hls-x"  # whatever the row says, only this video's folder is served
+    dbsession.commit()
+    viewer.get(f"/api/video/{video_id}/480p/000.ts", status=404)
+    video.hls_path = f"videos/{video_id}/../999999/hls-x"
+    dbsession.commit()
+    viewer.get(f"/api/video/{video_id}/480p/000.ts", status=404)
+
+
+def test_a_store_that_is_down_answers_503_without_saying_where(viewer, stored_video, wsgi_app, monkeypatch):
+    video_id, _ = stored_video
+    from videoflix.devservices import free_port
+
+    down = S3Storage(s3_client(f"http://127.0.0.1:{free_port()}", S3_ACCESS_KEY, "x"), "videoflix")
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.storage", down)
+    answer = viewer.get(f"/api/video/{video_id}/480p/000.ts", status=503, headers={"Origin": FRONTEND})
+    assert answer.json == {"detail": "The media storage is unavailable; try again shortly.", "errors": {}}
+    assert "127.0.0.1" not in answer.text
+
+
+def test_an_upload_becomes_an_object_and_a_refused_one_leaves_none(
+    operator, clips, bucket_store, dbsession, media_root
+):
+    from ..support.frontend import upload
+
+    uploads = media_root / "uploads"
+    uploads.mkdir(exist_ok=True)
+    before = set(uploads.iterdir())
+    video_id = upload(operator, clips["clip"], 201).json["id"]
+    video = dbsession.get(Video, video_id)
+    assert video.source_path == f"videos/{video_id}/source.mp4"
+    assert b"".join(bucket_store.read(video.source_path)) == clips["clip"].read_bytes()
+    assert set(uploads.iterdir()) == before  # the received file went to the bucket and is gone here
+    assert not (media_root / "videos" / str(video_id)).exists()
+
+    upload(operator, clips["text"], 415)
+    assert list(bucket_store.keys("videos/")) == [video.source_path]  # nothing of the refused one
+    assert set(uploads.iterdir()) == before
+
+
+def test_deleting_a_video_removes_its_objects(operator, stored_video, bucket_store):
+    video_id, _ = stored_video
+    assert list(bucket_store.keys(f"videos/{video_id}/"))
+    operator.app.delete(f"/api/video/{video_id}/", headers={"X-CSRFToken": operator.app.cookies["csrftoken"]},
+                        status=204)  # fmt: skip
+    assert list(bucket_store.keys(f"videos/{video_id}/")) == []
