@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from videoflix.devservices import TansuBroker, free_port, upgrade_database, wait_for_port
+from videoflix.storage.s3 import S3Storage
 
-from ..support.accounts import PASSWORD
+from ..support.accounts import PASSWORD, S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import make_clip, make_corrupt
 from ..support.stack import (
     FAULT_REPORT,
@@ -96,6 +97,45 @@ def pipeline(database_url):
         web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
         wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
         for worker in [line.start_worker(), line.start_worker()]:  # two, as a film's parts are shared out
+            worker.wait_for(r"\[\^Worker\]: Ready", 120)
+        try:
+            yield line
+        finally:
+            for command_ in line.commands:
+                command_.kill()
+            line.engine.dispose()
+    broker.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def s3_pipeline(database_url, seaweedfs):
+    """The pipeline on S3: a web process and two workers that share nothing but PostgreSQL, the broker and a
+    SeaweedFS bucket. Each has its own MEDIA_ROOT (the web tier's only holds uploads in flight) and each
+    worker its own scratch folder."""
+    folder = new_project()
+    broker = TansuBroker(log_path=folder / "tansu.log")
+    broker.start()
+    seaweedfs.create_bucket("videoflix-pipeline")
+    with own_database(database_url, "videoflix_s3_pipeline") as url:
+        upgrade_database(url)
+        port = free_port()
+        env = stack_env(
+            folder, url, broker, STORAGE_BACKEND="s3", S3_ENDPOINT_URL=seaweedfs.endpoint_url,
+            S3_BUCKET="videoflix-pipeline", AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
+            MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20",
+        )  # fmt: skip
+        line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
+        line.store = S3Storage(seaweedfs.client(), "videoflix-pipeline")
+        made = line.run([*VIDEOFLIX, "user", "create", "--staff", "operator@example.com", "--password", PASSWORD,
+                         "--ini", str(folder / "development.ini")], "user-create")  # fmt: skip
+        assert made.proc.wait(60) == 0, made.output
+        web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
+        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        for n in range(2):
+            own = {"MEDIA_ROOT": str(folder / f"worker-{n}-media"), "WORKER_SCRATCH": str(folder / f"scratch-{n}")}
+            line.start_worker(**own)
+        for worker in line.workers:
             worker.wait_for(r"\[\^Worker\]: Ready", 120)
         try:
             yield line

@@ -154,10 +154,11 @@ class Pipeline:
         self.commands.append(command)
         return command
 
-    def start_worker(self) -> Command:
+    def start_worker(self, **env: str) -> Command:
+        """One more Faust worker; `env` adds or overrides its variables (its own scratch folder, ...)."""
         n, port = len(self.workers), free_port()
         worker = self.run(
-            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(port)
+            FAUST_WORKER, f"worker-{n}", FAUST_DATADIR=str(self.folder / f"faust-{n}"), FAUST_WEB_PORT=str(port), **env
         )
         worker.web_port = port  # /healthz and /readyz
         self.workers.append(worker)

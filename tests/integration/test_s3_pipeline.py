@@ -1,0 +1,74 @@
+"""The pipeline across machines' worth of isolation: a web process and two workers that share nothing but
+PostgreSQL, the broker and a SeaweedFS bucket (each its own MEDIA_ROOT, each worker its own scratch). Films go
+in over HTTP, are read by the workers from the bucket, published there, served from it through the API (FFmpeg's
+HLS client decodes them with the viewer's cookie), and deleting or retrying a video acts on its objects."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from videoflix.media import ffmpeg_exe, parse_probe
+
+pytestmark = pytest.mark.integration
+
+
+def decode_url(url: str, cookie: str) -> tuple[int, object, float]:
+    """Decode an HLS playlist over HTTP with FFmpeg's own client, sending the viewer's access cookie."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-headers", f"Cookie: access_token={cookie}\r\n",
+         "-i", url, "-f", "null", "-"],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    stderr = result.stderr.decode("utf-8", "replace")
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", stderr)
+    seconds = int(times[-1][0]) * 3600 + int(times[-1][1]) * 60 + float(times[-1][2]) if times else 0.0
+    return result.returncode, parse_probe(stderr), seconds
+
+
+def local_media_files(pipeline) -> list[str]:
+    """Media files anywhere in the stack's own folders (uploads in flight, scratch, media roots)."""
+    found = []
+    for pattern in ("*.ts", "*.m3u8", "source.*", "thumbnail.jpg"):
+        found += [str(p) for p in pipeline.folder.rglob(pattern) if "faust-" not in str(p)]
+    return found
+
+
+def test_a_film_travels_through_the_bucket_only(s3_pipeline, media_files):
+    client = s3_pipeline.client()
+    video_id = client.upload(media_files["hd"], {"title": "Through the bucket"})["id"]
+    status = s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)
+    assert (status["status"], status["error"], status["resolutions"]) == ("ready", None, ["480p", "720p"])
+
+    hls_path = s3_pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    keys = set(s3_pipeline.store.keys(f"videos/{video_id}/"))
+    assert f"videos/{video_id}/source.mp4" in keys
+    assert {f"{hls_path}/master.m3u8", f"{hls_path}/thumbnail.jpg", f"{hls_path}/720p/index.m3u8"} <= keys
+    assert local_media_files(s3_pipeline) == []  # no worker or web folder keeps a copy
+
+    cookie = next(c.value for c in client.cookies if c.name == "access_token")
+    for name, height in (("480p", 480), ("720p", 720)):
+        code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/{name}/index.m3u8", cookie)
+        assert code == 0 and facts.height == height and facts.has_audio
+        assert seconds == pytest.approx(5.0, abs=0.2)
+    code, _, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/master.m3u8", cookie)
+    assert code == 0 and seconds == pytest.approx(5.0, abs=0.2)
+
+    client.call("DELETE", f"/video/{video_id}/", headers={"X-CSRFToken": client.csrf()})
+    assert list(s3_pipeline.store.keys(f"videos/{video_id}/")) == []
+
+
+def test_a_failed_video_retried_after_its_source_is_repaired_becomes_ready(s3_pipeline, media_files):
+    client = s3_pipeline.client()
+    video_id = client.upload(media_files["corrupt"], {"title": "Second chance in the bucket"})["id"]
+    failed = s3_pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)
+    assert failed["status"] == "failed" and "could not be decoded" in failed["error"]
+    source = s3_pipeline.scalar("SELECT source_path FROM videos WHERE id = :id", id=video_id)
+    assert [key for key in s3_pipeline.store.keys(f"videos/{video_id}/")] == [source]  # no half output left
+    s3_pipeline.store.put_file(source, media_files["small"])  # as after a storage repair
+
+    client.call("POST", f"/video/{video_id}/retry/", headers={"X-CSRFToken": client.csrf()})
+    final = s3_pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)
+    assert (final["status"], final["error"], final["resolutions"]) == ("ready", None, ["480p"])
