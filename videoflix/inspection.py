@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import InvalidInput, UnsupportedMediaType
-from .media import CONTAINERS, MediaInfo, MediaLimits, ProbeFailed, probe, sniff_container
+from .media import CONTAINERS, MediaInfo, MediaLimits, ObjectURL, ProbeFailed, probe, sniff_container
 
 
 def check_container(head: bytes) -> str:
@@ -21,7 +21,9 @@ def check_container(head: bytes) -> str:
     return container
 
 
-def inspect_video(path: Path, head: bytes, ffmpeg_binary: str | None, limits: MediaLimits) -> tuple[str, MediaInfo]:
+def inspect_video(
+    path: Path | ObjectURL, head: bytes, ffmpeg_binary: str | None, limits: MediaLimits
+) -> tuple[str, MediaInfo]:
     """(extension, media facts) of a received file, or a 4xx saying why it cannot become a video: FFmpeg
     reads it as the container its first bytes announce and nothing else (`media.input_options`), it must
     hold a video stream, and what it claims must be within `limits`."""

@@ -13,6 +13,7 @@ from videoflix.media import ffmpeg_exe, ladder_for, probe
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend
 from ..support.media import OUTPUT
+from ..support.tus import Tus
 
 
 @pytest.fixture
@@ -49,3 +50,8 @@ def hls_output(app_settings, clips) -> Path:
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     hls.check_output(out, rungs)
     return out
+
+
+@pytest.fixture
+def tus(operator) -> Tus:
+    return Tus(operator)

@@ -24,7 +24,7 @@ from ..support.hostile import (
     was_read,
     with_bytes,
 )
-from .test_resumable_upload import Tus, metadata
+from ..support.tus import Tus, metadata
 
 
 def test_manifests_and_playlists_are_refused_and_ffmpeg_never_opens_what_they_name(

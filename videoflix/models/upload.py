@@ -1,8 +1,11 @@
 """Resumable uploads in progress (the tus protocol): what has arrived so far, and for whom.
 
-The bytes are in `MEDIA_ROOT/uploads/tus-<id>.part`; `offset` here is the authority on how many of them are
-safe. A request writes and syncs its bytes before it commits the new offset, so after a crash the file may
-hold more than `offset` (those bytes are dropped by the next request), never less.
+Local backend: the bytes are in `MEDIA_ROOT/uploads/tus-<id>.part`. S3: they stream into a multipart upload
+of the object `uploads/tus-<id>`; the parts sent are listed here, and only the bytes since the last part (less
+than a part, S3's minimum of 5 MiB, plus one chunk) wait in that local file. Either way `offset` is the
+authority on how many bytes are safe: a request writes and syncs its bytes (and sends its part) before it
+commits the new offset, so after a crash the local file may hold more than `offset` says (those bytes are
+dropped by the next request), never less.
 """
 
 from __future__ import annotations
@@ -30,5 +33,8 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     #: unfinished uploads are removed after this; each accepted chunk moves it on
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: S3: the multipart upload it streams into, and its parts sent so far: [[number, etag, size], ...]
+    multipart_id: Mapped[str | None] = mapped_column(String(1024))
+    parts: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
     #: the video made from it once complete (kept until expiry so a client that lost the last answer can ask)
     video_id: Mapped[int | None] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))

@@ -35,7 +35,9 @@ def includeme(config) -> None:
         )
 
     def resumable_uploads(request) -> ResumableUploadService:
-        return ResumableUploadService(request.dbsession, request.registry["videoflix.settings"], request.tm)
+        registry = request.registry
+        storage = registry["videoflix.storage"]
+        return ResumableUploadService(request.dbsession, registry["videoflix.settings"], request.tm, storage)
 
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)

@@ -20,13 +20,16 @@ from ..caches import LockedCache
 from ..config import Settings
 from ..errors import Conflict, NotFound
 from ..inspection import inspect_video
-from ..media import MediaInfo
+from ..media import MediaInfo, ObjectURL
 from ..models import User, Video, VideoStatus
 from ..models.video import WATCHABLE
 from ..storage import Storage, StorageUnavailable, video_key
 from ..transactions import after_commit, after_failure
 
 log = logging.getLogger(__name__)
+
+#: how long FFmpeg may take to probe a stored upload through its signed URL
+PROBE_URL_SECONDS = 600
 
 #: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
 #: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
@@ -83,12 +86,23 @@ class VideoService:
         self.storage = storage if storage is not None else settings.storage.open(settings.media_root)
 
     def accept(
-        self, source: Path, head: bytes, fields: dict[str, str], source_name: str, size: int, uploaded_by: User | None
+        self,
+        source: Path | str,
+        head: bytes,
+        fields: dict[str, str],
+        source_name: str,
+        size: int,
+        uploaded_by: User | None,
     ) -> Video:
         """A received file becomes a video, for both upload paths (one request, tus): the one check of what the
-        file is (`uploads.inspect_video`: a 4xx saying why it cannot become one), then `create`. `fields` are
-        the upload form's, validated (title, description, category); `head` its first bytes."""
-        extension, info = inspect_video(source, head, self.settings.ffmpeg_binary, self.settings.media_limits)
+        file is (`inspection.inspect_video`: a 4xx saying why it cannot become one), then `create`. `source`
+        is a local file, or an object of the store (a key: a finished resumable upload on S3, which FFmpeg
+        reads through a short-lived signed URL of that object alone). `fields` are the upload form's,
+        validated (title, description, category); `head` its first bytes."""
+        readable = (
+            ObjectURL(self.storage.presigned_url(source, PROBE_URL_SECONDS)) if isinstance(source, str) else source
+        )
+        extension, info = inspect_video(readable, head, self.settings.ffmpeg_binary, self.settings.media_limits)
         return self.create(
             title=fields["title"],
             description=fields["description"],
@@ -107,7 +121,7 @@ class VideoService:
         title: str,
         description: str,
         category: str,
-        source: Path,
+        source: Path | str,
         source_name: str,
         source_size: int,
         extension: str,
@@ -133,9 +147,13 @@ class VideoService:
 
         folder = video_key(video.id)
         video.source_path = f"{folder}source{extension}"
-        self.storage.adopt(video.source_path, source)  # local: a rename; S3: an upload, the file kept till commit
+        # local: a rename; S3: an upload or a server-side copy, the source kept until the commit
+        self.storage.adopt(video.source_path, source)
         after_failure(self.tm, lambda: self.storage.delete_prefix(folder))
-        after_commit(self.tm, lambda: source.unlink(missing_ok=True))
+        if isinstance(source, str):
+            after_commit(self.tm, lambda: self.storage.delete(source) if self.storage.info(source) else None)
+        else:
+            after_commit(self.tm, lambda: source.unlink(missing_ok=True))
 
         self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
         return video

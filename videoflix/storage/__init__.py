@@ -47,9 +47,10 @@ class Storage(Protocol):
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
 
-    def adopt(self, key: str, path: Path) -> None:
-        """Make a local file the object `key`: a rename for the local backend (the file is gone after), an
-        upload for S3 (the file stays; the caller removes it once it no longer needs it)."""
+    def adopt(self, key: str, source: Path | str) -> None:
+        """Make a local file (a Path) or another object of this store (a key) the object `key`: a rename for
+        the local backend (the source is gone after), an upload or a server-side copy for S3 (the source
+        stays; the caller removes it once it no longer needs it)."""
         ...
 
     def info(self, key: str) -> ObjectInfo | None: ...

@@ -41,10 +41,11 @@ class LocalStorage:
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         self._write(key, lambda partial: shutil.copyfile(path, partial))
 
-    def adopt(self, key: str, path: Path) -> None:
+    def adopt(self, key: str, source: Path | str) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)  # uploads/ and videos/ are both under MEDIA_ROOT: one filesystem
+        # uploads/ and videos/ are both under MEDIA_ROOT: one filesystem, a rename
+        os.replace(self.path(source) if isinstance(source, str) else source, target)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         self._write(key, lambda partial: partial.write_bytes(data))

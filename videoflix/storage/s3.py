@@ -21,7 +21,7 @@ from .keys import check_key
 
 CHUNK = 1024 * 1024
 #: answers that mean "this object is not there", as opposed to "the store is not usable"
-MISSING = {"404", "NoSuchKey", "NotFound"}
+MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 
 
 def s3_client(endpoint_url: str | None, access_key: str | None, secret_key: str | None, region: str = "us-east-1"):
@@ -70,8 +70,48 @@ class S3Storage:
         with unavailable_on_failure(f"storing {key}"):
             self.client.upload_file(str(path), self.bucket, check_key(key), ExtraArgs=extra)
 
-    def adopt(self, key: str, path: Path) -> None:
-        self.put_file(key, path)
+    def adopt(self, key: str, source: Path | str) -> None:
+        if isinstance(source, str):  # an object of this bucket (a finished resumable upload): copied in place
+            self.copy(source, key)
+        else:
+            self.put_file(key, source)
+
+    def copy(self, source_key: str, key: str) -> None:
+        """A server-side copy (multipart for large objects): no byte passes through this process."""
+        with unavailable_on_failure(f"copying {source_key}"):
+            self.client.copy({"Bucket": self.bucket, "Key": check_key(source_key)}, self.bucket, check_key(key))
+
+    # -- multipart uploads: a large object sent in parts over several requests (resumable uploads) ---------
+    def begin_multipart(self, key: str) -> str:
+        with unavailable_on_failure(f"starting {key}"):
+            return self.client.create_multipart_upload(Bucket=self.bucket, Key=check_key(key))["UploadId"]
+
+    def put_part(self, key: str, upload_id: str, number: int, path: Path) -> str:
+        """Part `number` (from 1; at least 5 MiB but the last) from a local file; its ETag."""
+        with unavailable_on_failure(f"storing part {number} of {key}"), path.open("rb") as body:
+            answer = self.client.upload_part(
+                Bucket=self.bucket, Key=check_key(key), UploadId=upload_id, PartNumber=number, Body=body
+            )
+        return answer["ETag"]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        listed = [{"PartNumber": number, "ETag": etag} for number, etag in parts]
+        with unavailable_on_failure(f"completing {key}"):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=check_key(key), UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError), unavailable_on_failure(f"aborting {key}"):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=check_key(key), UploadId=upload_id)
+
+    def multipart_uploads(self, prefix: str) -> Iterator[tuple[str, str, float]]:
+        """(key, upload id, started) of the unfinished multipart uploads under `prefix`."""
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
+        with unavailable_on_failure("listing multipart uploads"):
+            for page in pages:
+                for item in page.get("Uploads", []):
+                    yield item["Key"], item["UploadId"], item["Initiated"].timestamp()
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else {}

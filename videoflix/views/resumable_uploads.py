@@ -140,6 +140,7 @@ def append(request):
     if upload.video_id is None:
         try:
             uploads.check_head(upload, before)
+            uploads.send_part(upload)
             if upload.offset == upload.length:
                 uploads.finish(upload, request.videos, request.identity)
                 count_upload(request.tm.get(), upload.length)
