@@ -42,6 +42,7 @@ app = WorkerApp(
         "stream_workers.agents.encode_chunks",
         "stream_workers.agents.results",
         "stream_workers.relay",
+        "stream_workers.sweep",
         "stream_workers.health",
     ],
     consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined

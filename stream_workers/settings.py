@@ -39,6 +39,8 @@ class WorkerSettings:
     web_port: int
     storage: StorageConfig  # where sources and outputs live (STORAGE_BACKEND and the S3 settings)
     scratch: Path  # with S3: where this worker makes outputs before they are uploaded (WORKER_SCRATCH)
+    sweep_interval: float  # seconds between storage sweeps (SWEEP_INTERVAL)
+    sweep_grace: float  # an ownerless object is removed only once this old (SWEEP_GRACE)
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -68,6 +70,8 @@ class WorkerSettings:
             web_port=int(env.get("FAUST_WEB_PORT", "6066")),
             storage=StorageConfig.from_settings(lambda name: env.get(variable_of[name])),
             scratch=Path(env.get("WORKER_SCRATCH") or "var/scratch").absolute(),
+            sweep_interval=float(env.get("SWEEP_INTERVAL", "3600")),
+            sweep_grace=float(env.get("SWEEP_GRACE", "3600")),
         )
 
     @property

@@ -63,11 +63,21 @@ class Storage(Protocol):
 
     def keys(self, prefix: str) -> Iterator[str]: ...
 
+    def objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """The objects under `prefix` with their size and age (one listing, no request per object)."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> int:
         """Remove every object under `prefix` (a folder: it must end with `/`); how many were removed."""
         ...
+
+    def multipart_uploads(self, prefix: str) -> Iterator[tuple[str, str, float]]:
+        """(key, upload id, started) of the multipart uploads under `prefix` nobody completed or aborted."""
+        ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
 
     def presigned_url(self, key: str, expires: int) -> str | None:
         """A URL that lets anyone GET the object for `expires` seconds, or None where the backend has none."""

@@ -76,10 +76,17 @@ class LocalStorage:
         shutil.copyfile(self.path(key), path)
 
     def keys(self, prefix: str) -> Iterator[str]:
+        for info in self.objects(prefix):
+            yield info.key
+
+    def objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Files under `prefix` (files being written, `*.part`, are not objects yet)."""
         folder = self.root / check_key(prefix, folder=True) if prefix else self.root
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
             if path.is_file() and not path.name.endswith(".part"):
-                yield path.relative_to(self.root).as_posix()
+                info = self.info(path.relative_to(self.root).as_posix())
+                if info is not None:
+                    yield info
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -93,3 +100,9 @@ class LocalStorage:
 
     def presigned_url(self, key: str, expires: int) -> str | None:
         return None
+
+    def multipart_uploads(self, prefix: str) -> Iterator[tuple[str, str, float]]:
+        return iter(())  # files are written whole through a temporary name: nothing is ever left half-sent
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        pass

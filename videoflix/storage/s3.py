@@ -139,13 +139,18 @@ class S3Storage:
             self.client.download_file(self.bucket, check_key(key), str(path))
 
     def keys(self, prefix: str) -> Iterator[str]:
+        for info in self.objects(prefix):
+            yield info.key
+
+    def objects(self, prefix: str) -> Iterator[ObjectInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=check_key(prefix, folder=True) if prefix else ""
         )
         with unavailable_on_failure(f"listing {prefix or 'the bucket'}"):
             for page in pages:
                 for item in page.get("Contents", []):
-                    yield item["Key"]
+                    yield ObjectInfo(key=item["Key"], size=item["Size"], etag=item["ETag"],
+                                     modified=item["LastModified"].timestamp())  # fmt: skip
 
     def delete(self, key: str) -> None:
         with unavailable_on_failure(f"deleting {key}"):

@@ -1,0 +1,93 @@
+"""The storage sweep: what no row owns goes, so that faults never leave the store growing.
+
+Objects are written before the row that names them commits (an upload's source, a job's output), and
+removed after the row that owned them is gone, so a crash or a store that was down at the wrong moment can
+leave objects behind: a video folder whose row is gone, an output a re-processed video no longer serves, a
+staged resumable upload nobody finishes, a multipart upload nobody completes or aborts. Every SWEEP_INTERVAL
+one worker (a PostgreSQL advisory lock) removes those older than SWEEP_GRACE, so nothing in flight is
+touched: an object is only ever ownerless for the moments before its row commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+
+import sqlalchemy as sa
+
+from videoflix.models import Upload, Video, VideoStatus
+from videoflix.storage import ObjectInfo, video_key
+
+from . import store
+from .app import app
+from .db import engine, in_thread
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK = 0x56465357  # "VFSW"
+BATCH = 1000
+
+
+def sweep(grace: float) -> dict[str, int]:
+    """One pass (if no other worker is sweeping); how many of each kind were removed."""
+    storage = store.store()
+    cutoff = time.time() - grace
+    removed = {"videos": 0, "outputs": 0, "staged": 0, "multipart": 0}
+    with engine().begin() as conn:
+        if not conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK))):
+            return removed
+        folders: dict[int, list[ObjectInfo]] = defaultdict(list)
+        for info in storage.objects("videos/"):
+            parts = info.key.split("/")
+            if len(parts) >= 3 and parts[1].isdigit():
+                folders[int(parts[1])].append(info)
+        rows = {}
+        ids = list(folders)
+        for start in range(0, len(ids), BATCH):
+            query = sa.select(Video.id, Video.status, Video.hls_path).where(Video.id.in_(ids[start : start + BATCH]))
+            rows.update({row.id: row for row in conn.execute(query)})
+        for video_id, objects in folders.items():
+            if video_id not in rows:
+                if max(info.modified for info in objects) < cutoff:
+                    storage.delete_prefix(video_key(video_id))
+                    removed["videos"] += 1
+                continue
+            row = rows[video_id]
+            if row.status != VideoStatus.READY or not row.hls_path:
+                continue  # a job may be writing its outputs: only a ready video's extra outputs are stale
+            serving = row.hls_path.rstrip("/").rsplit("/", 1)[-1]
+            newest: dict[str, float] = {}
+            for info in objects:
+                name = info.key.split("/")[2]
+                if name.startswith("hls-") and name != serving:
+                    newest[name] = max(newest.get(name, 0.0), info.modified)
+            for name, modified in newest.items():
+                if modified < cutoff:
+                    storage.delete_prefix(f"{video_key(video_id)}{name}/")
+                    removed["outputs"] += 1
+        live = set(conn.scalars(sa.select(Upload.id).where(Upload.expires_at > sa.func.now())))
+        for info in storage.objects("uploads/"):
+            if info.key.removeprefix("uploads/tus-") not in live and info.modified < cutoff:
+                storage.delete(info.key)
+                removed["staged"] += 1
+        for key, upload_id, started in storage.multipart_uploads(""):
+            if key.removeprefix("uploads/tus-") not in live and started < cutoff:
+                storage.abort_multipart(key, upload_id)
+                removed["multipart"] += 1
+    return removed
+
+
+@app.task
+async def sweeper() -> None:
+    """Sweep every SWEEP_INTERVAL seconds; a failed pass is logged and tried again at the next."""
+    while True:
+        await asyncio.sleep(app.settings.sweep_interval)
+        try:
+            removed = await in_thread(sweep, app.settings.sweep_grace)
+        except Exception as exc:  # the store or the database is away: the next pass catches up
+            log.warning("storage sweep failed: %s", exc)
+            continue
+        if any(removed.values()):
+            log.info("storage sweep removed %s", removed)

@@ -1,0 +1,77 @@
+"""The storage sweep on a real SeaweedFS and the test database: what no row owns goes once it is older than
+the grace period; what a row owns, or what may still be in flight, stays; one worker sweeps at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from stream_workers import sweep
+from stream_workers.app import app
+from videoflix.models import Upload, User, Video, VideoStatus
+from videoflix.storage.config import StorageConfig
+from videoflix.storage.s3 import S3Storage
+
+from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def swept(engine, monkeypatch, seaweedfs, bucket, tmp_path):
+    """A bucket holding a bit of everything, and the rows that own some of it."""
+    config = StorageConfig("s3", seaweedfs.endpoint_url, bucket, S3_ACCESS_KEY, S3_SECRET_KEY)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, storage=config, media_root=tmp_path))
+    monkeypatch.setattr(sweep, "engine", lambda: engine)
+    store = S3Storage(seaweedfs.client(), bucket)
+    with engine.begin() as conn:
+        ready = conn.scalar(sa.insert(Video).values(title="Ready", source_path="s", status=VideoStatus.READY)
+                            .returning(Video.id))  # fmt: skip
+        conn.execute(sa.update(Video).where(Video.id == ready).values(hls_path=f"videos/{ready}/hls-new"))
+        busy = conn.scalar(sa.insert(Video).values(title="Busy", source_path="s", status=VideoStatus.PROCESSING)
+                           .returning(Video.id))  # fmt: skip
+        user = conn.scalar(sa.insert(User).values(email="sweep@example.com", password_hash="x").returning(User.id))
+        conn.execute(sa.insert(Upload).values(id="live", user_id=user, length=10, fields={},
+                                              expires_at=datetime.now(UTC) + timedelta(hours=1)))  # fmt: skip
+    gone = ready + busy + 1000  # a video whose row was deleted while the store was down
+    for key in (f"videos/{ready}/source.mp4", f"videos/{ready}/hls-new/master.m3u8", f"videos/{ready}/hls-old/a.ts",
+                f"videos/{busy}/hls-a/a.ts", f"videos/{busy}/hls-b/a.ts", f"videos/{gone}/source.mp4",
+                f"videos/{gone}/hls-x/a.ts", "uploads/tus-live", "uploads/tus-dead"):  # fmt: skip
+        store.put_bytes(key, b"x")
+    for name in ("uploads/tus-live", "uploads/tus-abandoned"):
+        store.begin_multipart(name)
+    yield store, ready, busy, gone
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Upload).where(Upload.id == "live"))
+        conn.execute(sa.delete(User).where(User.id == user))
+        conn.execute(sa.delete(Video).where(Video.id.in_([ready, busy])))
+
+
+def test_nothing_young_is_swept(swept):
+    store, *_ = swept
+    before = sorted(store.keys(""))
+    assert sweep.sweep(grace=3600) == {"videos": 0, "outputs": 0, "staged": 0, "multipart": 0}
+    assert sorted(store.keys("")) == before and len(list(store.multipart_uploads(""))) == 2
+
+
+def test_what_no_row_owns_goes_and_the_rest_stays(swept):
+    store, ready, busy, gone = swept
+    assert list(store.keys(f"videos/{gone}/"))
+    assert sweep.sweep(grace=0) == {"videos": 1, "outputs": 1, "staged": 1, "multipart": 1}
+    assert sorted(store.keys("")) == sorted([
+        f"videos/{ready}/source.mp4", f"videos/{ready}/hls-new/master.m3u8",  # the ready video's served output
+        f"videos/{busy}/hls-a/a.ts", f"videos/{busy}/hls-b/a.ts",  # a job may be writing: untouched
+        "uploads/tus-live",  # its upload row is live
+    ])  # fmt: skip
+    assert [key for key, _, _ in store.multipart_uploads("")] == ["uploads/tus-live"]
+
+
+def test_one_worker_sweeps_at_a_time(swept, engine):
+    store, _, _, gone = swept
+    with engine.begin() as other:  # another worker's sweep holds the lock
+        other.execute(sa.select(sa.func.pg_advisory_xact_lock(sweep.SWEEP_LOCK)))
+        assert sweep.sweep(grace=0) == {"videos": 0, "outputs": 0, "staged": 0, "multipart": 0}
+    assert sweep.sweep(grace=0)["videos"] == 1 and list(store.keys(f"videos/{gone}/")) == []
