@@ -116,3 +116,40 @@ def test_deleting_a_video_removes_its_objects(operator, stored_video, bucket_sto
     operator.app.delete(f"/api/video/{video_id}/", headers={"X-CSRFToken": operator.app.cookies["csrftoken"]},
                         status=204)  # fmt: skip
     assert list(bucket_store.keys(f"videos/{video_id}/")) == []
+
+
+def test_presigned_playlists_name_signed_segment_urls_that_fetch_the_bytes(
+    viewer, stored_video, wsgi_app, monkeypatch, seaweedfs
+):
+    import dataclasses
+    import urllib.request
+
+    video_id, local = stored_video
+    settings = wsgi_app.registry["videoflix.settings"]
+    presigned = dataclasses.replace(settings.storage, segment_urls="presigned", url_seconds=600)
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", dataclasses.replace(settings, storage=presigned))
+    text = viewer.get(f"/api/video/{video_id}/480p/index.m3u8", status=200).text
+    original = (local / "480p" / "index.m3u8").read_text().splitlines()
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("#")] == [line for line in original if line.startswith("#")]
+    urls = [line for line in lines if line and not line.startswith("#")]
+    assert urls and all(url.startswith(seaweedfs.endpoint_url) and "X-Amz-Signature" in url for url in urls)
+    assert "X-Amz-Expires=600" in urls[0]
+    with urllib.request.urlopen(urls[0]) as response:  # no cookie: the signature is the permission
+        assert response.read() == (local / "480p" / "000.ts").read_bytes()
+    again = viewer.get(f"/api/video/{video_id}/480p/index.m3u8", status=200)
+    assert again.text == text  # signed once, shared while the URLs have most of their life left
+    viewer.get(f"/api/video/{video_id}/480p/index.m3u8", headers={"If-None-Match": f'"{again.etag}"'}, status=304)
+    # the app still serves a segment asked of it (a player holding an older playlist, FFmpeg's client)
+    assert viewer.get(f"/api/video/{video_id}/480p/000.ts", status=200).body == (local / "480p" / "000.ts").read_bytes()
+
+
+def test_signed_urls_are_for_the_endpoint_browsers_reach(seaweedfs, bucket):
+    from videoflix.storage.config import StorageConfig
+
+    config = StorageConfig(
+        "s3", seaweedfs.endpoint_url, bucket, S3_ACCESS_KEY, "x", public_url="https://media.example.com"
+    )
+    store = config.open(media_root=None)
+    assert store.browser_url("videos/1/a.ts", 60).startswith(f"https://media.example.com/{bucket}/videos/1/a.ts?")
+    assert store.presigned_url("videos/1/a.ts", 60).startswith(f"{seaweedfs.endpoint_url}/{bucket}/videos/1/a.ts?")

@@ -80,5 +80,10 @@ class Storage(Protocol):
     def abort_multipart(self, key: str, upload_id: str) -> None: ...
 
     def presigned_url(self, key: str, expires: int) -> str | None:
-        """A URL that lets anyone GET the object for `expires` seconds, or None where the backend has none."""
+        """A URL that lets anyone GET the object for `expires` seconds, or None where the backend has none;
+        for the service's own readers (FFmpeg in the workers, the upload probe)."""
+        ...
+
+    def browser_url(self, key: str, expires: int) -> str | None:
+        """The same for browsers: signed for the endpoint as they reach it (S3_PUBLIC_URL)."""
         ...

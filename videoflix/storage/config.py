@@ -16,7 +16,11 @@ VARIABLES = {
     "AWS_ACCESS_KEY_ID": "s3_access_key",
     "AWS_SECRET_ACCESS_KEY": "s3_secret_key",
     "AWS_REGION": "s3_region",
+    "S3_PUBLIC_URL": "s3_public_url",
+    "S3_SEGMENT_URLS": "s3_segment_urls",
+    "S3_URL_SECONDS": "s3_url_seconds",
 }
+SEGMENT_URLS = ("app", "presigned")
 BACKENDS = ("local", "s3")
 
 
@@ -28,6 +32,13 @@ class StorageConfig:
     access_key: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     region: str = "us-east-1"
+    #: the endpoint as browsers reach it (signed URLs name its host), if not S3_ENDPOINT_URL
+    public_url: str | None = None
+    #: how the API's playlists name segments: `app` (its own URLs, the app streams them) or `presigned`
+    #: (signed URLs of the objects, which browsers fetch from the store or a proxy in front of it)
+    segment_urls: str = "app"
+    #: how long a signed segment URL in a playlist stays valid
+    url_seconds: int = 6 * 3600
 
     @classmethod
     def from_settings(cls, lookup: Callable[[str], str | None]) -> StorageConfig:
@@ -47,7 +58,14 @@ class StorageConfig:
             access_key=get("s3_access_key"),
             secret_key=get("s3_secret_key"),
             region=get("s3_region") or "us-east-1",
+            public_url=get("s3_public_url"),
+            segment_urls=(get("s3_segment_urls") or "app").lower(),
+            url_seconds=int(get("s3_url_seconds") or 6 * 3600),
         )
+        if config.segment_urls not in SEGMENT_URLS:
+            raise ValueError(f"S3_SEGMENT_URLS must be one of {', '.join(SEGMENT_URLS)}, not {config.segment_urls!r}")
+        if not 60 <= config.url_seconds <= 7 * 24 * 3600:
+            raise ValueError("S3_URL_SECONDS must be between 60 and 604800 (S3's longest signature)")
         if backend == "s3" and not config.bucket:
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         return config
@@ -59,7 +77,10 @@ class StorageConfig:
             from .s3 import S3Storage, s3_client
 
             client = s3_client(self.endpoint_url, self.access_key, self.secret_key, self.region)
-            return S3Storage(client, self.bucket)
+            signer = client
+            if self.public_url and self.public_url != self.endpoint_url:
+                signer = s3_client(self.public_url, self.access_key, self.secret_key, self.region)
+            return S3Storage(client, self.bucket, signer=signer)
         from .local import LocalStorage
 
         return LocalStorage(media_root)

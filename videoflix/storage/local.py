@@ -101,6 +101,9 @@ class LocalStorage:
     def presigned_url(self, key: str, expires: int) -> str | None:
         return None
 
+    def browser_url(self, key: str, expires: int) -> str | None:
+        return None
+
     def multipart_uploads(self, prefix: str) -> Iterator[tuple[str, str, float]]:
         return iter(())  # files are written whole through a temporary name: nothing is ever left half-sent
 

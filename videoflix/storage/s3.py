@@ -61,9 +61,10 @@ def unavailable_on_failure(what: str):
 class S3Storage:
     backend = "s3"
 
-    def __init__(self, client, bucket: str):
+    def __init__(self, client, bucket: str, signer=None):
         self.client = client
         self.bucket = bucket
+        self.signer = signer or client  # a client of the endpoint as browsers reach it (S3_PUBLIC_URL)
 
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else None
@@ -166,5 +167,10 @@ class S3Storage:
 
     def presigned_url(self, key: str, expires: int) -> str:
         return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires
+        )
+
+    def browser_url(self, key: str, expires: int) -> str:
+        return self.signer.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires
         )
