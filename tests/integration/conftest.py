@@ -109,7 +109,7 @@ def pipeline(database_url):
 
 
 @pytest.fixture(scope="session")
-def s3_pipeline(database_url, seaweedfs):
+def s3_pipeline(database_url, seaweedfs, pipeline):
     """The pipeline on S3: a web process and two workers that share nothing but PostgreSQL, the broker and a
     SeaweedFS bucket. Each has its own MEDIA_ROOT (the web tier's only holds uploads in flight) and each
     worker its own scratch folder."""
@@ -124,6 +124,7 @@ def s3_pipeline(database_url, seaweedfs):
             folder, url, broker, STORAGE_BACKEND="s3", S3_ENDPOINT_URL=seaweedfs.endpoint_url,
             S3_BUCKET="videoflix-pipeline", AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
             MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20",
+            CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",  # the browser tests' page
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
         line.store = S3Storage(seaweedfs.client(), "videoflix-pipeline")

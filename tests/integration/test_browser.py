@@ -34,10 +34,12 @@ def player_page(pipeline, site: str, video_id: int, login: bool = True) -> str:
     return f"{site}/player.html?{urlencode(query)}"
 
 
-async def play(url: str, profile: Path, screenshot: Path, seconds: float = 30.0, until: float = 2.5) -> dict:
+async def play(
+    url: str, profile: Path, screenshot: Path, seconds: float = 30.0, until: float = 2.5, flags: tuple[str, ...] = ()
+) -> dict:
     """Open the player page; wait until playback passes `until` seconds or ends (or a fatal error, or
     `seconds`)."""
-    async with Browser(profile) as browser:
+    async with Browser(profile, flags) as browser:
         await browser.goto(url)
         deadline = time.monotonic() + seconds
         result = {}

@@ -43,9 +43,15 @@ def certificate(folder: Path) -> Path:
     return folder
 
 
-def adapted(site: str, web_port: int, http_port: int, https_port: int, tls: Path, media: Path) -> str:
-    """deploy/nginx.conf with the test's ports and paths; everything else as shipped."""
+def adapted(
+    site: str, web_port: int, http_port: int, https_port: int, tls: Path, media: Path,
+    store: str = "http://127.0.0.1:9", bucket: str = "videoflix", origin: str = "https://videoflix.example.com",
+) -> str:  # fmt: skip
+    """deploy/nginx.conf with the test's ports, paths, store, bucket and frontend origin; the rest as shipped."""
     for shipped, here in [
+        ("set $videoflix_store http://seaweedfs:8333;", f"set $videoflix_store {store};"),
+        ("location /videoflix/ {", f"location /{bucket}/ {{"),
+        ('"https://videoflix.example.com" $http_origin;', f'"{origin}" $http_origin;'),
         ("server web:8000;", f"server 127.0.0.1:{web_port};"),
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
@@ -83,6 +89,24 @@ class Front:
         return client
 
 
+def run_nginx(folder: Path, site: str) -> Command:
+    """Debian's nginx with `site` (an adapted deploy/nginx.conf) as its only server block, everything in
+    `folder`."""
+    (folder / "site.conf").write_text(site)
+    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / temp).mkdir()
+    (folder / "nginx.conf").write_text(
+        f"daemon off;\nuser root;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+        "events {}\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
+        f"    access_log {folder}/access.log;\n    client_body_temp_path {folder}/body;\n"
+        f"    proxy_temp_path {folder}/proxy;\n    fastcgi_temp_path {folder}/fastcgi;\n"
+        f"    uwsgi_temp_path {folder}/uwsgi;\n    scgi_temp_path {folder}/scgi;\n    include {folder}/site.conf;\n}}\n"
+    )
+    nginx = Command([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)], folder, clean_env(),
+                    folder / "nginx.out")  # fmt: skip
+    return nginx
+
+
 def fresh_login_window(pipeline) -> None:
     """The pipeline's other tests log in from 127.0.0.1 too, against the same database's counters: start the
     per-address login window afresh (this web's limit is lower, to be reached in a test)."""
@@ -111,18 +135,7 @@ def front(pipeline):
     web = Command([*PSERVE, "production.ini"], pipeline.folder, env, folder / "web.log")
     wait_for_port("127.0.0.1", web_port, 60, alive=lambda: web.proc.poll() is None)
     site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), web_port, http_port, https_port, tls, pipeline.media)
-    (folder / "site.conf").write_text(site)
-    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / temp).mkdir()
-    (folder / "nginx.conf").write_text(
-        f"daemon off;\nuser root;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
-        "events {}\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
-        f"    access_log {folder}/access.log;\n    client_body_temp_path {folder}/body;\n"
-        f"    proxy_temp_path {folder}/proxy;\n    fastcgi_temp_path {folder}/fastcgi;\n"
-        f"    uwsgi_temp_path {folder}/uwsgi;\n    scgi_temp_path {folder}/scgi;\n    include {folder}/site.conf;\n}}\n"
-    )
-    nginx = Command([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)], folder, clean_env(),
-                    folder / "nginx.out")  # fmt: skip
+    nginx = run_nginx(folder, site)
     wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
     fresh_login_window(pipeline)
     yield Front(folder, https_port, http_port, nginx, web, tls)

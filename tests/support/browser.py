@@ -28,10 +28,10 @@ def chromium_path() -> str | None:
 class Browser:
     """One browser with a fresh profile (no cookies) and its first tab."""
 
-    def __init__(self, profile: Path):
+    def __init__(self, profile: Path, flags: tuple[str, ...] = ()):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [chromium_path(), *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={self.port}",
+            [chromium_path(), *FLAGS, *flags, f"--user-data-dir={profile}", f"--remote-debugging-port={self.port}",
              "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -1,0 +1,75 @@
+"""hls.js in Chromium plays a film stored in S3 (SeaweedFS), the way the existing frontend plays (credentials
+on every request), both ways the API can name segments: through the app (S3_SEGMENT_URLS=app), and as signed
+URLs that the repo's deploy/nginx.conf passes to the store with the CORS answer credentials need
+(S3_SEGMENT_URLS=presigned), so no segment costs a Python request."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from videoflix.devservices import free_port, wait_for_port
+
+from ..support.browser import chromium_path
+from ..support.stack import ROOT, VIDEOFLIX
+from .test_browser import play, player_page, problems
+from .test_nginx import NGINX, adapted, certificate, run_nginx
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stored_film(s3_pipeline, media_files) -> int:
+    if not chromium_path():
+        pytest.skip("chromium is not installed")
+    client = s3_pipeline.client()
+    video_id = client.upload(media_files["hd"], {"title": "Played from the bucket"})["id"]
+    assert s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
+    return video_id
+
+
+@pytest.fixture(scope="module")
+def presigned_api(s3_pipeline, seaweedfs, frontend_site):
+    """nginx with the repo's config in front of SeaweedFS (the bucket location), and a web process whose
+    playlists name signed URLs for nginx's address."""
+    if not Path(NGINX).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    folder = s3_pipeline.folder / "nginx-store"
+    folder.mkdir()
+    tls = certificate(folder / "tls")
+    http_port, https_port, api_port = free_port(), free_port(), free_port()
+    site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), api_port, http_port, https_port, tls, folder,
+                   store=seaweedfs.endpoint_url, bucket="videoflix-pipeline", origin=frontend_site)  # fmt: skip
+    nginx = run_nginx(folder, site)
+    wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
+    web = s3_pipeline.run(
+        [*VIDEOFLIX, "serve", str(s3_pipeline.folder / "development.ini"), "--port", str(api_port)], "web-presigned",
+        S3_SEGMENT_URLS="presigned", S3_PUBLIC_URL=f"https://localhost:{https_port}",
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", api_port, 60, alive=lambda: web.proc.poll() is None)
+    yield SimpleNamespace(api=f"http://127.0.0.1:{api_port}/api", nginx_log=folder / "access.log")
+    web.kill()
+    nginx.kill()
+
+
+def test_hls_js_plays_a_film_from_the_bucket_through_the_app(s3_pipeline, frontend_site, stored_film, tmp_path):
+    page = player_page(s3_pipeline, frontend_site, stored_film)
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "app.png"))
+    assert result["login"] == 200 and result["levels"] == 2
+    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
+
+
+def test_hls_js_plays_signed_segments_through_nginx_with_credentials(presigned_api, frontend_site, stored_film,
+                                                                     tmp_path):  # fmt: skip
+    page = player_page(presigned_api, frontend_site, stored_film)
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "presigned.png",
+                              flags=("--ignore-certificate-errors",)))  # fmt: skip
+    assert result["login"] == 200 and result["levels"] == 2
+    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
+    fetched = re.findall(r'"GET /videoflix-pipeline/videos/\d+/hls-\w+/\d+p/(\d+)\.ts\?\S+ HTTP/[\d.]+" 200',
+                         presigned_api.nginx_log.read_text())  # fmt: skip
+    assert fetched  # the segments came from the store through nginx, signed, not from the app
