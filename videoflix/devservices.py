@@ -241,9 +241,9 @@ class SeaweedFS:
         return s3_client(self.endpoint_url, self.access_key, self.secret_key)
 
     def create_bucket(self, bucket: str) -> None:
-        client = self.client()
-        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
-            client.create_bucket(Bucket=bucket)
+        from .storage.s3 import S3Storage
+
+        S3Storage(self.client(), bucket).prepare()
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -40,7 +40,8 @@ def worker_variables() -> set[str]:
 
 
 def test_the_services_are_there(services):
-    assert set(services) == {"postgres", "kafka", "topics", "migrate", "web", "worker", "nginx"}
+    assert set(services) == {"postgres", "kafka", "topics", "migrate", "web", "worker", "nginx", "seaweedfs",
+                             "storage-init"}  # fmt: skip
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert "broker,controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
     assert not any("zookeeper" in name for name in services)
@@ -139,3 +140,26 @@ def test_the_image_runs_as_an_unprivileged_user():
 def test_nginx_keeps_metrics_internal():
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     assert re.search(r"location = /metrics \{\s*return 404;\s*\}", nginx)
+
+
+def test_s3_storage_is_a_profile_with_seaweedfs_signed_and_the_bucket_made_first(services, compose):
+    """`COMPOSE_PROFILES=s3` + STORAGE_BACKEND=s3: SeaweedFS's image runs weed with the S3 gateway and one
+    identity built from the environment (the same flags as devservices.SeaweedFS), `videoflix storage init`
+    makes the bucket before web and workers start, and the app's settings name that store."""
+    store, init = services["seaweedfs"], services["storage-init"]
+    assert store["profiles"] == init["profiles"] == ["s3"]
+    assert store["image"].startswith("chrislusf/seaweedfs:")
+    command = " ".join(store["command"])
+    assert "weed server" in command and "-s3 " in command and "-s3.config=/tmp/s3.json" in command
+    assert "$$AWS_SECRET_ACCESS_KEY" in command and "-s3.port.iceberg=0" in command
+    assert init["command"] == ["videoflix", "storage", "init", "--ini", "production.ini"]
+    assert init["depends_on"] == {"seaweedfs": {"condition": "service_healthy"}}
+    for name in ("web", "worker"):
+        assert services[name]["depends_on"]["storage-init"] == {
+            "condition": "service_completed_successfully", "required": False
+        }  # fmt: skip
+    env = compose["x-app"]["environment"]
+    assert env["S3_ENDPOINT_URL"] == "${S3_ENDPOINT_URL:-http://seaweedfs:8333}"
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "set $videoflix_store http://seaweedfs:8333;" in nginx  # the bucket location's store
+    assert f"location /{env['S3_BUCKET'].split(':-')[1].rstrip('}')}/ {{" in nginx

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import dev, serve, upload, users
+from . import dev, serve, storage, upload, users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_parser(commands)
     users.add_parser(commands)
     upload.add_parser(commands)
+    storage.add_parser(commands)
     args = parser.parse_args(argv)
     return args.run(args) or 0
 

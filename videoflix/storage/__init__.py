@@ -43,6 +43,10 @@ class Storage(Protocol):
 
     backend: str
 
+    def prepare(self) -> bool:
+        """Make the store usable (create the bucket or the folder if missing); whether anything was made."""
+        ...
+
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None: ...
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...

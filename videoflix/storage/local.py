@@ -41,6 +41,12 @@ class LocalStorage:
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
         self._write(key, lambda partial: shutil.copyfile(path, partial))
 
+    def prepare(self) -> bool:
+        """Create the root folder if it is missing; whether it was created."""
+        existed = self.root.is_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        return not existed
+
     def adopt(self, key: str, source: Path | str) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)

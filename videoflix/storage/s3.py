@@ -71,6 +71,17 @@ class S3Storage:
         with unavailable_on_failure(f"storing {key}"):
             self.client.upload_file(str(path), self.bucket, check_key(key), ExtraArgs=extra)
 
+    def prepare(self) -> bool:
+        """Create the bucket if it is missing; whether it was created."""
+        try:
+            with unavailable_on_failure(f"looking for bucket {self.bucket}"):
+                self.client.head_bucket(Bucket=self.bucket)
+            return False
+        except FileNotFoundError:
+            with unavailable_on_failure(f"creating bucket {self.bucket}"):
+                self.client.create_bucket(Bucket=self.bucket)
+            return True
+
     def adopt(self, key: str, source: Path | str) -> None:
         if isinstance(source, str):  # an object of this bucket (a finished resumable upload): copied in place
             self.copy(source, key)
