@@ -226,14 +226,22 @@ class SeaweedFS:
         self.proc = spawn(argv, self.log_path)
         deadline = time.monotonic() + timeout
         wait_for_port(LOOPBACK, self.ports["s3"], timeout, alive=lambda: self.proc.poll() is None)
-        while True:  # the gateway listens before the filer behind it answers
+        while True:  # the gateway listens before the filer and volume behind it can store anything
             try:
-                self.client().list_buckets()
+                self._probe_write()
                 return self.endpoint_url
             except Exception:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise
                 time.sleep(0.3)
+
+    def _probe_write(self) -> None:
+        """Ready means an object can be stored (after a restart the volume server re-registers first)."""
+        client = self.client()
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(Bucket=PROBE_BUCKET)
+        client.put_object(Bucket=PROBE_BUCKET, Key="probe", Body=b"ok")
+        client.delete_object(Bucket=PROBE_BUCKET, Key="probe")
 
     def client(self):
         from .storage.s3 import s3_client
@@ -249,6 +257,10 @@ class SeaweedFS:
         if self.proc is not None:
             stop_process(self.proc, timeout=30)
             self.proc = None
+
+
+#: where SeaweedFS.start checks that the store can store (a bucket of its own, left empty)
+PROBE_BUCKET = "videoflix-ready-probe"
 
 
 def weed_binary() -> str:
