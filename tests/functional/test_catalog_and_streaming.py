@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -305,3 +307,30 @@ def test_an_output_folder_outside_media_root_is_never_served(viewer, dbsession, 
 
     viewer.get(f"/api/video/{video.id}/master.m3u8", status=404)
     viewer.get(f"/api/video/{video.id}/480p/index.m3u8", status=404)
+
+
+def test_local_presigned_playlists_link_segments_that_nginx_checks(viewer, add_video, wsgi_app, monkeypatch,
+                                                                   dbsession, hls_output):  # fmt: skip
+    """SEGMENT_URLS=presigned with local storage: each segment line is a link signed for this viewer
+    (medialinks.signed_link, which tests/integration/test_nginx.py shows nginx accepts), expiring in a window."""
+    from videoflix import medialinks
+    from videoflix.models import User
+
+    settings = wsgi_app.registry["videoflix.settings"]
+    secret = "s" * 40
+    links = replace(settings.storage, segment_urls="presigned", url_seconds=900, media_link_secret=secret)
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", replace(settings, storage=links))
+    video_id = add_video()
+    own = f"videos/{video_id}/hls-links"  # links are made only inside the video's own folder
+    shutil.copytree(hls_output, Path(settings.media_root) / own)
+    dbsession.execute(sa.update(Video).where(Video.id == video_id).values(hls_path=own))
+    dbsession.commit()
+    text = viewer.get(f"/api/video/{video_id}/480p/index.m3u8", status=200).text
+    viewer_id = dbsession.scalars(sa.select(User.id).where(User.email == "viewer@example.com")).one()
+    original = (hls_output / "480p" / "index.m3u8").read_text().splitlines()
+    segments = [line for line in original if line and not line.startswith("#")]
+    linked = [line for line in text.splitlines() if line and not line.startswith("#")]
+    expires = int(linked[0].split("e=")[1].split("&")[0])
+    assert expires % medialinks.WINDOW == 0 and expires >= time.time() + 900
+    assert linked == [medialinks.signed_link("/media/", f"{own}/480p/{name}", viewer_id, expires, secret)
+                      for name in segments]  # fmt: skip

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from videoflix import medialinks
 from videoflix.cli.upload import Client
 from videoflix.devservices import free_port, wait_for_port
 
@@ -28,7 +29,9 @@ pytestmark = pytest.mark.integration
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 FRONTEND = "https://app.example"
+FRONTEND_ORIGIN = "https://videoflix.example.com"  # the origin deploy/nginx.conf ships with
 LOGIN_IP_LIMIT = 12
+LINK_SECRET = "link-secret-for-the-nginx-test-0123456789"
 
 
 def certificate(folder: Path) -> Path:
@@ -46,9 +49,12 @@ def certificate(folder: Path) -> Path:
 def adapted(
     site: str, web_port: int, http_port: int, https_port: int, tls: Path, media: Path,
     store: str = "http://127.0.0.1:9", bucket: str = "videoflix", origin: str = "https://videoflix.example.com",
+    link_secret: str = "",
 ) -> str:  # fmt: skip
-    """deploy/nginx.conf with the test's ports, paths, store, bucket and frontend origin; the rest as shipped."""
+    """deploy/nginx.conf with the test's ports, paths, store, bucket, frontend origin and link secret (what the
+    image's template rendering puts there); the rest as shipped."""
     for shipped, here in [
+        ("${MEDIA_LINK_SECRET}", link_secret),
         ("set $videoflix_store http://seaweedfs:8333;", f"set $videoflix_store {store};"),
         ("location /videoflix/ {", f"location /{bucket}/ {{"),
         ('"https://videoflix.example.com" $http_origin;', f'"{origin}" $http_origin;'),
@@ -134,7 +140,8 @@ def front(pipeline):
     }
     web = Command([*PSERVE, "production.ini"], pipeline.folder, env, folder / "web.log")
     wait_for_port("127.0.0.1", web_port, 60, alive=lambda: web.proc.poll() is None)
-    site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), web_port, http_port, https_port, tls, pipeline.media)
+    site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), web_port, http_port, https_port, tls, pipeline.media,
+                   link_secret=LINK_SECRET)  # fmt: skip
     nginx = run_nginx(folder, site)
     wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
     fresh_login_window(pipeline)
@@ -233,3 +240,31 @@ def test_rate_limits_key_on_the_real_client_whatever_x_forwarded_for_claims(fron
         headers = {"Content-Type": "application/json", "X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": "1.2.3.4"}
         answers.append(front.request("POST", "/api/login/", body, headers)[0].status)
     assert answers[0] == 400 and answers[-1] == 429, answers
+
+
+def test_signed_links_of_local_storage_are_checked_and_served_by_nginx_alone(front, pipeline, media_files,
+                                                                             monkeypatch):  # fmt: skip
+    """SEGMENT_URLS=presigned with local storage: a link the app signs (medialinks.signed_link) is served by
+    nginx from MEDIA_ROOT with the CORS answer for credentials; one altered in any part is 403, an expired one
+    410: nginx recomputes the very signature the app makes."""
+    fresh_login_window(pipeline)  # (the rate-limit test before this one used up the window)
+    client = front.client(monkeypatch)
+    video = client.upload(media_files["small"], {"title": "Signed links"})
+    assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 120)["status"] == "ready"
+    folder = pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video["id"])
+    key = f"{folder}/480p/000.ts"
+    expires = medialinks.expiry(600)
+    link = medialinks.signed_link("/media/", key, 7, expires, LINK_SECRET)
+
+    response, data = front.request("GET", link, headers={"Origin": FRONTEND_ORIGIN})
+    assert response.status == 200 and data == (pipeline.media / key).read_bytes()
+    assert response.getheader("Content-Type") == "video/mp2t"
+    assert response.getheader("Access-Control-Allow-Origin") == FRONTEND_ORIGIN
+    assert response.getheader("Access-Control-Allow-Credentials") == "true"
+    for altered in (link.replace("u=7", "u=8"), link.replace(f"e={expires}", f"e={expires + 600}"),
+                    link.replace("000.ts", "001.ts"), link.split("?")[0]):  # fmt: skip
+        assert front.request("GET", altered)[0].status == 403, altered
+    stale = medialinks.signed_link("/media/", key, 7, medialinks.expiry(-1200), LINK_SECRET)
+    assert front.request("GET", stale)[0].status == 410
+    forged = medialinks.signed_link("/media/", key, 7, expires, "a guess at the secret, 32+ characters")
+    assert front.request("GET", forged)[0].status == 403

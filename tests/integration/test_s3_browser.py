@@ -1,7 +1,7 @@
 """hls.js in Chromium plays a film stored in S3 (SeaweedFS), the way the existing frontend plays (credentials
-on every request), both ways the API can name segments: through the app (S3_SEGMENT_URLS=app), and as signed
+on every request), both ways the API can name segments: through the app (SEGMENT_URLS=app), and as signed
 URLs that the repo's deploy/nginx.conf passes to the store with the CORS answer credentials need
-(S3_SEGMENT_URLS=presigned), so no segment costs a Python request."""
+(SEGMENT_URLS=presigned), so no segment costs a Python request."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def presigned_api(s3_pipeline, seaweedfs, frontend_site):
     wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
     web = s3_pipeline.run(
         [*VIDEOFLIX, "serve", str(s3_pipeline.folder / "development.ini"), "--port", str(api_port)], "web-presigned",
-        S3_SEGMENT_URLS="presigned", S3_PUBLIC_URL=f"https://localhost:{https_port}",
+        SEGMENT_URLS="presigned", S3_PUBLIC_URL=f"https://localhost:{https_port}",
     )  # fmt: skip
     wait_for_port("127.0.0.1", api_port, 60, alive=lambda: web.proc.poll() is None)
     yield SimpleNamespace(api=f"http://127.0.0.1:{api_port}/api", nginx_log=folder / "access.log")

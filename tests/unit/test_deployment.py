@@ -123,7 +123,7 @@ def test_nginx_serves_exactly_what_the_app_redirects_to(services, compose):
     block = re.search(r"location " + re.escape(prefix) + r" \{(.*?)\}", nginx, re.S)
     assert block and "internal;" in block.group(1)
     assert f"alias {compose['x-app']['environment']['MEDIA_ROOT']}/;" in block.group(1)
-    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
+    assert "./deploy/nginx.conf:/etc/nginx/templates/default.conf.template:ro" in services["nginx"]["volumes"]
 
 
 def test_the_image_runs_as_an_unprivileged_user():

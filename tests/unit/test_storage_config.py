@@ -49,8 +49,11 @@ def test_s3_opens_a_client_for_the_endpoint(tmp_path):
     ("raw", "reason"),
     [({"videoflix.storage_backend": "nfs"}, "STORAGE_BACKEND must be one of local, s3"),
      ({"videoflix.storage_backend": "s3"}, "needs S3_BUCKET"),
-     ({"videoflix.s3_segment_urls": "cdn"}, "S3_SEGMENT_URLS must be one of app, presigned"),
-     ({"videoflix.s3_url_seconds": "999999"}, "S3_URL_SECONDS must be between 60 and 604800")],
+     ({"videoflix.segment_urls": "cdn"}, "SEGMENT_URLS must be one of app, presigned"),
+     ({"videoflix.segment_url_seconds": "999999"}, "SEGMENT_URL_SECONDS must be between 60 and 604800"),
+     ({"videoflix.segment_urls": "presigned"}, "needs MEDIA_LINK_SECRET"),
+     ({"videoflix.segment_urls": "presigned", "videoflix.media_link_secret": "short"}, "needs MEDIA_LINK_SECRET"),
+     ({"videoflix.media_link_prefix": "media"}, "MEDIA_LINK_PREFIX must start and end with")],
 )  # fmt: skip
 def test_wrong_storage_settings_stop_the_app_with_a_reason(raw, reason):
     with pytest.raises(ConfigurationError, match=reason):

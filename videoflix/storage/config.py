@@ -17,8 +17,10 @@ VARIABLES = {
     "AWS_SECRET_ACCESS_KEY": "s3_secret_key",
     "AWS_REGION": "s3_region",
     "S3_PUBLIC_URL": "s3_public_url",
-    "S3_SEGMENT_URLS": "s3_segment_urls",
-    "S3_URL_SECONDS": "s3_url_seconds",
+    "SEGMENT_URLS": "segment_urls",
+    "SEGMENT_URL_SECONDS": "segment_url_seconds",
+    "MEDIA_LINK_PREFIX": "media_link_prefix",
+    "MEDIA_LINK_SECRET": "media_link_secret",
 }
 SEGMENT_URLS = ("app", "presigned")
 BACKENDS = ("local", "s3")
@@ -35,10 +37,13 @@ class StorageConfig:
     #: the endpoint as browsers reach it (signed URLs name its host), if not S3_ENDPOINT_URL
     public_url: str | None = None
     #: how the API's playlists name segments: `app` (its own URLs, the app streams them) or `presigned`
-    #: (signed URLs of the objects, which browsers fetch from the store or a proxy in front of it)
+    #: (signed URLs that browsers fetch without the app: the store's own (S3), or nginx's secure_link (local))
     segment_urls: str = "app"
     #: how long a signed segment URL in a playlist stays valid
     url_seconds: int = 6 * 3600
+    #: local backend: where nginx serves signed links (its `location`), and the secret it checks them with
+    media_link_prefix: str = "/media/"
+    media_link_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, lookup: Callable[[str], str | None]) -> StorageConfig:
@@ -59,13 +64,19 @@ class StorageConfig:
             secret_key=get("s3_secret_key"),
             region=get("s3_region") or "us-east-1",
             public_url=get("s3_public_url"),
-            segment_urls=(get("s3_segment_urls") or "app").lower(),
-            url_seconds=int(get("s3_url_seconds") or 6 * 3600),
+            segment_urls=(get("segment_urls") or "app").lower(),
+            url_seconds=int(get("segment_url_seconds") or 6 * 3600),
+            media_link_prefix=get("media_link_prefix") or "/media/",
+            media_link_secret=get("media_link_secret"),
         )
         if config.segment_urls not in SEGMENT_URLS:
-            raise ValueError(f"S3_SEGMENT_URLS must be one of {', '.join(SEGMENT_URLS)}, not {config.segment_urls!r}")
+            raise ValueError(f"SEGMENT_URLS must be one of {', '.join(SEGMENT_URLS)}, not {config.segment_urls!r}")
         if not 60 <= config.url_seconds <= 7 * 24 * 3600:
-            raise ValueError("S3_URL_SECONDS must be between 60 and 604800 (S3's longest signature)")
+            raise ValueError("SEGMENT_URL_SECONDS must be between 60 and 604800 (S3's longest signature)")
+        if backend == "local" and config.segment_urls == "presigned" and len(config.media_link_secret or "") < 32:
+            raise ValueError("SEGMENT_URLS=presigned with local storage needs MEDIA_LINK_SECRET (>= 32 characters)")
+        if not (config.media_link_prefix.startswith("/") and config.media_link_prefix.endswith("/")):
+            raise ValueError("MEDIA_LINK_PREFIX must start and end with '/'")
         if backend == "s3" and not config.bucket:
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         return config

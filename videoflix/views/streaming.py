@@ -24,6 +24,7 @@ from pyramid.view import view_config
 
 from ..caches import LockedCache
 from ..errors import NotFound
+from ..medialinks import expiry, signed_link
 from ..security import AUTHENTICATED
 from ..storage import BadKey, Storage, check_key, video_key
 
@@ -117,9 +118,33 @@ def master(request):
 def playlist(request):
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
-    if storage.backend != "local" and config.segment_urls == "presigned":
+    if config.segment_urls == "presigned":
+        if storage.backend == "local":
+            return linked_playlist(request, storage, config)
         return signed_playlist(request, storage, config.url_seconds)
     return serve(request, f"{_resolution(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
+
+
+def linked_playlist(request, storage: Storage, config):
+    """Local backend: the rendition playlist with each segment as a link nginx checks and serves itself
+    (`medialinks`), signed for this viewer."""
+    video_id = int(request.matchdict["id"])
+    folder = f"{request.videos.output_folder(video_id)}/{_resolution(request)}"
+    key = f"{folder}/index.m3u8"
+    try:
+        if not check_key(key).startswith(video_key(video_id)):
+            raise BadKey(key)
+        lines = b"".join(storage.read(key)).decode().splitlines()
+    except (BadKey, FileNotFoundError, NotADirectoryError):
+        raise NotFound("No such file for this video.") from None
+    expires, viewer = expiry(config.url_seconds), request.identity.id
+    linked = [line if not line or line.startswith("#")
+              else signed_link(config.media_link_prefix, f"{folder}/{line}", viewer, expires, config.media_link_secret)
+              for line in lines]  # fmt: skip
+    body = ("\n".join(linked) + "\n").encode()
+    response = Response(body=body, content_type=PLAYLIST, cache_control=PLAYLIST_CACHE, conditional_response=True)
+    response.etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    return response
 
 
 #: (playlist key, its ETag) -> the playlist with signed segment URLs; re-signed when half their life is gone
@@ -127,7 +152,7 @@ _signed = LockedCache(TTLCache(maxsize=2048, ttl=3600))
 
 
 def signed_playlist(request, storage: Storage, url_seconds: int):
-    """A rendition's playlist whose segments are signed URLs of their objects (S3_SEGMENT_URLS=presigned), so
+    """A rendition's playlist whose segments are signed URLs of their objects (SEGMENT_URLS=presigned), so
     segment bytes go from the store (or a proxy in front of it) to the browser without a request to the app.
     Signing a long film's playlist costs ~0.3 ms a segment, so the signed text is shared by every viewer
     while its URLs have more than half their life left; a growing playlist is signed again as it changes."""
