@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from videoflix.devservices import TansuBroker, free_port, upgrade_database, wait_for_port
+from videoflix.devservices import TansuBroker, free_port, upgrade_database
 from videoflix.storage.s3 import S3Storage
 
-from ..support.accounts import PASSWORD, S3_ACCESS_KEY, S3_SECRET_KEY
+from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import make_clip, make_corrupt
 from ..support.stack import (
     FAULT_REPORT,
     ROOT,
-    VIDEOFLIX,
     Command,
     Pipeline,
     clean_env,
@@ -79,31 +78,13 @@ def pipeline(database_url):
         )
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
         line.frontend_port = frontend_port
-        made = line.run(
-            [
-                *VIDEOFLIX,
-                "user",
-                "create",
-                "--staff",
-                "operator@example.com",
-                "--password",
-                PASSWORD,
-                "--ini",
-                str(folder / "development.ini"),
-            ],
-            "user-create",
-        )
-        assert made.proc.wait(60) == 0, made.output
-        web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
-        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        line.start_web(port)
         for worker in [line.start_worker(), line.start_worker()]:  # two, as a film's parts are shared out
             worker.wait_for(r"\[\^Worker\]: Ready", 120)
         try:
             yield line
         finally:
-            for command_ in line.commands:
-                command_.kill()
-            line.engine.dispose()
+            line.stop()
     broker.stop()
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -128,11 +109,7 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
         line.store = S3Storage(seaweedfs.client(), "videoflix-pipeline")
-        made = line.run([*VIDEOFLIX, "user", "create", "--staff", "operator@example.com", "--password", PASSWORD,
-                         "--ini", str(folder / "development.ini")], "user-create")  # fmt: skip
-        assert made.proc.wait(60) == 0, made.output
-        web = line.run([*VIDEOFLIX, "serve", str(folder / "development.ini"), "--port", str(port)], "web")
-        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        line.start_web(port)
         for n in range(2):
             own = {"MEDIA_ROOT": str(folder / f"worker-{n}-media"), "WORKER_SCRATCH": str(folder / f"scratch-{n}")}
             line.start_worker(**own)
@@ -141,9 +118,7 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
         try:
             yield line
         finally:
-            for command_ in line.commands:
-                command_.kill()
-            line.engine.dispose()
+            line.stop()
     broker.stop()
     shutil.rmtree(folder, ignore_errors=True)
 

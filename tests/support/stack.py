@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from videoflix.cli.upload import Client
 from videoflix.config import ENVIRONMENT
-from videoflix.devservices import TansuBroker, free_port
+from videoflix.devservices import TansuBroker, free_port, wait_for_port
 
 from .accounts import PASSWORD
 
@@ -153,6 +153,21 @@ class Pipeline:
         command = Command(argv, self.folder, {**self.env, **extra_env}, self.folder / f"{name}.log")
         self.commands.append(command)
         return command
+
+    def stop(self) -> None:
+        for command in self.commands:
+            command.kill()
+        self.engine.dispose()
+
+    def start_web(self, port: int) -> Command:
+        """The operator's account (as `videoflix user create --staff` makes it), then the web process on `port`."""
+        ini = str(self.folder / "development.ini")
+        made = self.run([*VIDEOFLIX, "user", "create", "--staff", "operator@example.com", "--password", PASSWORD,
+                         "--ini", ini], "user-create")  # fmt: skip
+        assert made.proc.wait(60) == 0, made.output
+        web = self.run([*VIDEOFLIX, "serve", ini, "--port", str(port)], "web")
+        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        return web
 
     def start_worker(self, **env: str) -> Command:
         """One more Faust worker; `env` adds or overrides its variables (its own scratch folder, ...)."""

@@ -9,7 +9,6 @@ import dataclasses
 
 import pytest
 
-from stream_workers import jobs
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix import events
@@ -19,7 +18,6 @@ from videoflix.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import make_clip
-from .test_transcode_agent import FakeTopic, gone
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -36,20 +34,13 @@ def own_store(tmp_path):
         store.proc.wait(10)
 
 
-def test_the_store_dying_mid_job_queues_the_job_again_and_it_ends_ready(own_store, monkeypatch, tmp_path):
+def test_the_store_dying_mid_job_queues_the_job_again_and_it_ends_ready(own_store, monkeypatch, tmp_path,
+                                                                        agent_topics):  # fmt: skip
     config = StorageConfig("s3", own_store.endpoint_url, "faults", S3_ACCESS_KEY, S3_SECRET_KEY)
     settings = dataclasses.replace(app.settings, storage=config, scratch=tmp_path / "scratch", retry_delay=1.0,
                                    progress_interval=0.0, x264_preset="slower", max_attempts=3)  # fmt: skip
     monkeypatch.setattr(app, "settings", settings)
-    monkeypatch.setattr(jobs, "deleted", gone({}))
-    topics = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter")}
-    for name, fake in topics.items():
-        monkeypatch.setattr(transcode.topics, name, fake)
-
-    async def status(*args, **kw):
-        return "uploaded"
-
-    monkeypatch.setattr(transcode, "until_done", status)
+    topics = agent_topics
     bucket = S3Storage(own_store.client(), "faults")
     bucket.put_file("videos/31/source.mp4", make_clip(tmp_path / "clip.mp4", seconds=12, size="1280x720"))
     announced = []

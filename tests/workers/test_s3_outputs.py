@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from stream_workers import jobs, store
+from stream_workers import store
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix import events
@@ -18,29 +18,19 @@ from videoflix.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import make_clip
-from .test_transcode_agent import FakeTopic, gone
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def s3_worker(monkeypatch, tmp_path, seaweedfs, bucket):
+def s3_worker(monkeypatch, tmp_path, seaweedfs, bucket, agent_topics):
     config = StorageConfig("s3", seaweedfs.endpoint_url, bucket, S3_ACCESS_KEY, S3_SECRET_KEY)
     settings = dataclasses.replace(
         app.settings, storage=config, scratch=tmp_path / "scratch", media_root=tmp_path / "no-media",
         progress_interval=0.0, x264_preset="slower",  # slow enough to be watched while it runs
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", settings)
-    monkeypatch.setattr(jobs, "deleted", gone({}))
-    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter")}
-    for name, fake in fakes.items():
-        monkeypatch.setattr(transcode.topics, name, fake)
-
-    async def status(*args, **kw):
-        return "uploaded"
-
-    monkeypatch.setattr(transcode, "until_done", status)
-    return S3Storage(seaweedfs.client(), bucket), fakes
+    return S3Storage(seaweedfs.client(), bucket), agent_topics
 
 
 def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, monkeypatch, tmp_path):

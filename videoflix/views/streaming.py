@@ -26,7 +26,7 @@ from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import expiry, signed_link
 from ..security import AUTHENTICATED
-from ..storage import BadKey, Storage, check_key, video_key
+from ..storage import BadKey, ObjectInfo, Storage, check_key, video_key
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
@@ -74,10 +74,9 @@ class StoredObject:
         return iter(self.storage.read(self.key, start, None if stop is None else stop - 1))
 
 
-def serve_object(request, storage: Storage, video_id: int, key: str, content_type: str, cache_control: str):
-    """An object of the video's output from the store (S3), streamed through the app: Content-Length, ETag,
-    Last-Modified, 304 and Range/206 as for files. The key must lie in this video's own folder, whatever the
-    database says, and be clean (`check_key`), else 404."""
+def stored_info(storage: Storage, video_id: int, key: str) -> ObjectInfo:
+    """The object `key` of the video, which must lie in this video's own folder, whatever the database says,
+    and be clean (`check_key`): else, or when it is missing, 404."""
     try:
         if not check_key(key).startswith(video_key(video_id)):
             raise BadKey(key)
@@ -86,6 +85,13 @@ def serve_object(request, storage: Storage, video_id: int, key: str, content_typ
         info = None
     if info is None:
         raise NotFound("No such file for this video.")
+    return info
+
+
+def serve_object(request, storage: Storage, video_id: int, key: str, content_type: str, cache_control: str):
+    """An object of the video's output from the store (S3), streamed through the app: Content-Length, ETag,
+    Last-Modified, 304 and Range/206 as for files."""
+    info = stored_info(storage, video_id, key)
     response = Response(
         app_iter=StoredObject(storage, key), content_type=content_type, content_length=info.size,
         conditional_response=True, cache_control=cache_control,
@@ -125,26 +131,35 @@ def playlist(request):
     return serve(request, f"{_resolution(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
 
 
-def linked_playlist(request, storage: Storage, config):
-    """Local backend: the rendition playlist with each segment as a link nginx checks and serves itself
-    (`medialinks`), signed for this viewer."""
+def rendition_playlist(request, storage: Storage) -> tuple[str, ObjectInfo]:
+    """(folder, the playlist object's facts) of the requested rendition, checked as every stored object is."""
     video_id = int(request.matchdict["id"])
     folder = f"{request.videos.output_folder(video_id)}/{_resolution(request)}"
-    key = f"{folder}/index.m3u8"
-    try:
-        if not check_key(key).startswith(video_key(video_id)):
-            raise BadKey(key)
-        lines = b"".join(storage.read(key)).decode().splitlines()
-    except (BadKey, FileNotFoundError, NotADirectoryError):
-        raise NotFound("No such file for this video.") from None
-    expires, viewer = expiry(config.url_seconds), request.identity.id
-    linked = [line if not line or line.startswith("#")
-              else signed_link(config.media_link_prefix, f"{folder}/{line}", viewer, expires, config.media_link_secret)
-              for line in lines]  # fmt: skip
-    body = ("\n".join(linked) + "\n").encode()
+    return folder, stored_info(storage, video_id, f"{folder}/index.m3u8")
+
+
+def rewritten(storage: Storage, key: str, uri) -> str:
+    """The playlist `key` with each segment line replaced by `uri(name)`."""
+    lines = b"".join(storage.read(key)).decode().splitlines()
+    return "\n".join(line if not line or line.startswith("#") else uri(line) for line in lines) + "\n"
+
+
+def playlist_response(text: str) -> Response:
+    body = text.encode()
     response = Response(body=body, content_type=PLAYLIST, cache_control=PLAYLIST_CACHE, conditional_response=True)
     response.etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     return response
+
+
+def linked_playlist(request, storage: Storage, config):
+    """Local backend: the rendition playlist with each segment as a link nginx checks and serves itself
+    (`medialinks`), signed for this viewer."""
+    folder, info = rendition_playlist(request, storage)
+    expires, viewer, secret = expiry(config.url_seconds), request.identity.id, config.media_link_secret
+    prefix = config.media_link_prefix
+    return playlist_response(
+        rewritten(storage, info.key, lambda name: signed_link(prefix, f"{folder}/{name}", viewer, expires, secret))
+    )
 
 
 #: (playlist key, its ETag) -> the playlist with signed segment URLs; re-signed when half their life is gone
@@ -156,27 +171,12 @@ def signed_playlist(request, storage: Storage, url_seconds: int):
     segment bytes go from the store (or a proxy in front of it) to the browser without a request to the app.
     Signing a long film's playlist costs ~0.3 ms a segment, so the signed text is shared by every viewer
     while its URLs have more than half their life left; a growing playlist is signed again as it changes."""
-    video_id = int(request.matchdict["id"])
-    folder = f"{request.videos.output_folder(video_id)}/{_resolution(request)}"
-    key = f"{folder}/index.m3u8"
-    try:
-        if not check_key(key).startswith(video_key(video_id)):
-            raise BadKey(key)
-        info = storage.info(key)
-    except BadKey:
-        info = None
-    if info is None:
-        raise NotFound("No such file for this video.")
-    cached = _signed.get((key, info.etag))
+    folder, info = rendition_playlist(request, storage)
+    cached = _signed.get((info.key, info.etag))
     if cached is None or cached[0] < time.monotonic():
-        lines = b"".join(storage.read(key)).decode().splitlines()
-        signed = [line if not line or line.startswith("#") else storage.browser_url(f"{folder}/{line}", url_seconds)
-                  for line in lines]  # fmt: skip
-        cached = _signed.put((key, info.etag), (time.monotonic() + url_seconds / 2, "\n".join(signed) + "\n"))
-    body = cached[1].encode()
-    response = Response(body=body, content_type=PLAYLIST, cache_control=PLAYLIST_CACHE, conditional_response=True)
-    response.etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-    return response
+        text = rewritten(storage, info.key, lambda name: storage.browser_url(f"{folder}/{name}", url_seconds))
+        cached = _signed.put((info.key, info.etag), (time.monotonic() + url_seconds / 2, text))
+    return playlist_response(cached[1])
 
 
 @view_config(route_name="stream.segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
