@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from waitress.adjustments import Adjustments
 
 from videoflix.cli.upload import ONE_REQUEST_MAX
 from videoflix.config import MAX_REQUEST_BODY
@@ -114,7 +115,9 @@ def test_an_anonymous_256_mib_body_is_refused_and_the_server_holds_at_most_the_b
           f"RSS +{(held.max_rss - held.rss_before) / MIB:.1f} MiB")  # fmt: skip
     assert status == 413
     assert sent < 256 * MIB  # it stopped reading: the rest was never taken
-    assert held.max_spooled <= MAX_REQUEST_BODY, held.max_spooled
+    # waitress checks the bound after each read of the socket, so it may hold up to one read past it
+    # (seen: 3255 bytes over, once in several runs)
+    assert held.max_spooled <= MAX_REQUEST_BODY + Adjustments.recv_bytes, held.max_spooled
     assert held.max_rss - held.rss_before < MAX_REQUEST_BODY // 2, (held.rss_before, held.max_rss)
     assert http("GET", f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})  # and serves on
 
