@@ -1,5 +1,6 @@
 """What every transcoding job needs, single pass or one part of a film: the worker's one FFmpeg slot, the
-stored source and its checked facts, whether the video was deleted meanwhile, and discarding its output."""
+decision to chunk, whether the video was deleted meanwhile, and discarding its output. (The source and its
+checked facts: `store.Source`.)"""
 
 from __future__ import annotations
 
