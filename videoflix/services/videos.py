@@ -151,7 +151,7 @@ class VideoService:
         self.storage.adopt(video.source_path, source)
         after_failure(self.tm, lambda: self.storage.delete_prefix(folder))
         if isinstance(source, str):
-            after_commit(self.tm, lambda: self.storage.delete(source) if self.storage.info(source) else None)
+            after_commit(self.tm, lambda: self.storage.delete(source))  # (a missing object: no error)
         else:
             after_commit(self.tm, lambda: source.unlink(missing_ok=True))
 
