@@ -112,7 +112,7 @@ def assembled(ffmpeg: str, out: Path, info, rungs, plan) -> Run:
     """Assemble the jobs' output (here every segment is muxed with its sound: in the pipeline most are, while
     the parts are encoded) and check it: wall and CPU time, FFmpeg's included."""
     started, cpu, children = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    chunked_encoding.assemble(ffmpeg, out, info, rungs, plan)
+    chunked_encoding.assemble_folder(ffmpeg, out, info, rungs, plan)
     hls.check_output(out, rungs)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime

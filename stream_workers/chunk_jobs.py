@@ -1,6 +1,6 @@
 """Chunked transcoding across workers: starting a long film's plan (`start_film`, from the transcode agent)
 and running one job of it (`run_job`, from the chunk agent: `videos.chunks` -> FFmpeg for one part of the
-film -> its plan in PostgreSQL, `plans`). The FFmpeg side, cutting, muxing and assembly, is in
+film -> its plan in PostgreSQL, `plans`). The FFmpeg side, cutting, muxing and the playlists, is in
 `chunked_encoding`.
 
 A film at least CHUNKED_MIN_SECONDS long is cut into CHUNK_SECONDS parts; the
@@ -9,14 +9,18 @@ they have begun); every other part is one job on the chunk topic, keyed by video
 film spread over the partitions and the workers owning them encode the film at once (by the key's hash: a
 worker may get more parts than another). Delivery is at least once, so a job is only run by the worker that
 claims it in PostgreSQL; a duplicate finds it running or done.
-While parts are encoded, the worker of each serves the segments whose picture and sound both exist (muxed
-into each rendition's folder) and refreshes the film's EVENT playlists (the finished parts from the first
-on, then the segments the next one has so far): the film is `playable` as soon as the first part's first
-segments and the audio's exist, as with a single pass. The worker that finishes the last part assembles the
-VOD playlists and reports the video ready. A part that fails for a passing reason is run again alone; bad
-input, or a part failing TRANSCODE_MAX_ATTEMPTS times, fails the film, and the other parts' workers stop.
+Workers share nothing but the database and the store (`store.Output`): the audio job publishes its segments
+and playlist there as they are whole; the worker encoding a part serves that part's segments itself as their
+picture and sound exist (muxed with the audio segments, fetched from the store), and records them in its
+plan row; under the plan's lock, each worker's progress report then writes the film's EVENT playlists from
+the rows (the finished parts from the first on, then the segments the next one has so far): the film is
+`playable` as soon as the first part's first segments and the audio's exist, as with a single pass. A part
+is done once every segment is served (a part whose sound is late waits for it, without the worker's FFmpeg
+slot); the worker that finishes the last part writes the VOD playlists and reports the video ready. A part
+that fails for a passing reason is run again alone; bad input, or a part failing TRANSCODE_MAX_ATTEMPTS
+times, fails the film, and the other parts' workers stop.
 A worker killed mid-part: its claim goes stale and the redelivered job (or the watchdog's re-queue, which
-resumes the plan and keeps the finished parts) runs it again.
+resumes the plan and keeps the finished parts) runs it again, keeping the segments already served.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -38,6 +41,7 @@ from videoflix.models import VideoStatus
 
 from . import chunked_encoding, hls, jobs, plans, store, topics
 from .app import app
+from .chunked_encoding import AUDIO_PLAYLIST, Chunk, Playlist
 from .db import in_thread, until_done, video_status
 from .metrics import FAILURES, JOBS_IN_FLIGHT
 from .records import ChunkJob, VideoUploaded
@@ -48,22 +52,21 @@ log = logging.getLogger(__name__)
 AUDIO_PART = plans.AUDIO_PART
 
 
-async def start_film(event: VideoUploaded, info: MediaInfo, folder: Path) -> None:
+async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
     """Queue the jobs of a film's plan: a new plan, or what remains of one whose output is still there (a
     redelivered or re-queued upload event: the finished parts are kept)."""
     existing = await until_done(plans.current, event.video_id, what="reading the video's plan")
-    if existing and (app.settings.media_root / existing[0].output).is_dir():
+    if existing and await in_thread(store.Output(existing[0].output).started):
         jobs = await until_done(plans.unfinished, event.video_id, what="reading the video's plan")
         if not jobs and all(row.state == "done" for row in existing):
             jobs = existing[-1:]  # every part is done, the assembly is not: a finished part's job triggers it
         log.info("video %s: plan resumed, %d of %d jobs queued again", event.video_id, len(jobs), len(existing))
     else:
+        existing = []
         await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
         await in_thread(store.remove_outputs, event.video_id)
-        output = folder / f"hls-{uuid.uuid4().hex[:12]}"
-        output.mkdir(parents=True)
+        relative = f"{store.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
         parts = chunked_encoding.cut_film(info.duration, app.settings.chunk_seconds)
-        relative = str(output.relative_to(app.settings.media_root))
         jobs = await until_done(plans.create, event.video_id, relative, parts, info.has_audio, what="planning")
         log.info("video %s: %d chunks of %d s planned", event.video_id, len(parts), app.settings.chunk_seconds)
     media = dataclasses.asdict(info)
@@ -88,7 +91,8 @@ async def send(job: ChunkJob) -> None:
 
 async def run_job(payload, at_once: bool = False) -> None:
     """Run one job of a plan; `at_once`: without waiting for the worker's FFmpeg slot (the first part and
-    the audio, run by the planner)."""
+    the audio, run by the planner). FFmpeg runs in the slot; waiting for the sound a part's last segments
+    need does not (the audio job, run again after a failure, may need this very slot)."""
     if (job := await readable(ChunkJob, payload, events.CHUNKS)) is None:
         return
     async with contextlib.nullcontext() if at_once else jobs.FFMPEG_SLOT:
@@ -101,102 +105,184 @@ async def run_job(payload, at_once: bool = False) -> None:
             if outcome == "done":
                 await finish(job)  # a redelivered job whose worker died before it assembled the film
             return
-        try:
-            with JOBS_IN_FLIGHT.track_inprogress():
-                last = await encode(job, token)
-        except asyncio.CancelledError:  # the worker is stopping: the one that takes over runs the part at once
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(in_thread(plans.release, job.video_id, job.part, token)), 5)
-            raise
-        except Exception as exc:
-            await failed(job, token, attempts, exc)
+        part = Part(job, token, await until_done(plans.served, job.video_id, job.part, what="reading a part"))
+        if not await attempt(part, attempts, part.encode):
             return
-    if last:
+    if await attempt(part, attempts, part.settle) and part.last_done:
         await finish(job)
 
 
-def media(job: ChunkJob) -> tuple[MediaInfo, list]:
-    info = MediaInfo(**job.media)
-    return info, ladder_for(info.height)
+async def attempt(part: Part, attempts: int, step) -> bool:
+    """Run one step of a claimed part; whether it went through (a failure is handled: `failed`). A worker
+    that is stopping gives the part back, so the worker taking over runs it at once."""
+    job = part.job
+    try:
+        with JOBS_IN_FLIGHT.track_inprogress():
+            await step()
+        return True
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(in_thread(plans.release, job.video_id, job.part, part.token)), 5)
+        raise
+    except Exception as exc:
+        await in_thread(part.output.drop_workspace, job.part)
+        await failed(job, part.token, attempts, exc)
+        return False
 
 
-def chunks_of(rows) -> list[chunked_encoding.Chunk]:
-    """The film's chunks from its plan's rows (the audio job's row is not a chunk)."""
-    return [chunked_encoding.Chunk(row.part, row.start, row.length) for row in rows if row.part != AUDIO_PART]
+class Part:
+    """One claimed job of a plan on this worker: its FFmpeg run, and serving and recording what it made.
 
+    A video part serves its own segments (`chunked_encoding.serve_chunk`) and records them in its row; the
+    audio part publishes its segments and playlist to the store as they are whole (nothing to do on the
+    local backend, where its folder is the output). Every report, under the plan's lock, renews the claim
+    and writes the film's playlists from the rows."""
 
-async def encode(job: ChunkJob, token: str) -> bool:
-    """Run the part's FFmpeg job; whether it was the plan's last part to finish."""
-    info, rungs = media(job)
-    output = app.settings.media_root / job.output
-    source = (await in_thread(store.Source, job.source)).path
-    ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
-    if job.part == AUDIO_PART:
-        argv = chunked_encoding.audio_command(ffmpeg, source, output, info)
-    else:
-        part = chunked_encoding.Chunk(job.part, job.start, job.length)
-        argv = chunked_encoding.chunk_command(ffmpeg, source, output, info, rungs, part, app.settings.x264_preset)
-    last_sent = time.monotonic()
+    def __init__(self, job: ChunkJob, token: str, served: chunked_encoding.Served):
+        self.job, self.token, self.served = job, token, served
+        self.info = MediaInfo(**job.media)
+        self.rungs = ladder_for(self.info.height)
+        self.output = store.Output(job.output)
+        self.folder = self.output.workspace(job.part)
+        self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
+        self.chunk = Chunk(job.part, job.start, job.length)
+        self.sent_audio: set[str] = set()
+        self.written: dict[str, str] = {}  # playlists this job last wrote
+        self.thumbnail_sent = False
+        self.last_done = False  # the plan's last part to finish was this one
 
-    def tick(seconds: float, speed: float | None, done: bool) -> tuple[list, bool]:
-        """Record the part's progress (or its end) and refresh the film's playlists, under the plan's lock.
-        A segment that cannot be served now does not undo the part: the next refresh, or the assembly, tries
-        it again."""
-        with plans.locked(job.video_id) as conn:
+    @property
+    def audio(self) -> bool:
+        return self.job.part == AUDIO_PART
+
+    async def encode(self) -> None:
+        """Run the part's FFmpeg job, reporting as it goes."""
+        info, job = self.info, self.job
+        source = (await in_thread(store.Source, job.source)).path
+        await in_thread(self.folder.mkdir, parents=True, exist_ok=True)
+        if self.audio:
+            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info)
+        else:
+            argv = chunked_encoding.chunk_command(
+                self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset
+            )
+        last_sent = time.monotonic()
+
+        async def on_progress(parser: hls.ProgressParser) -> None:
+            nonlocal last_sent
+            if time.monotonic() - last_sent >= app.settings.progress_interval:
+                last_sent = time.monotonic()
+                await self.report(parser.out_seconds, parser.speed, final=False)
+
+        started = time.monotonic()
+        result = await hls.run_ffmpeg(argv, on_progress, app.settings.job_timeout, app.settings.stall_timeout)
+        if not self.audio and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
+            raise hls.TranscodeError(await in_thread(self.picture_ends_early, job.start + result.out_seconds))
+        log.info("video %s part %s encoded in %.1f s", job.video_id, job.part, time.monotonic() - started)
+
+    async def settle(self) -> None:
+        """Serve the rest and mark the part done: at once, or, for a part whose sound is not all there yet,
+        once it is (renewing the claim meanwhile; a plan withdrawn meanwhile ends the wait)."""
+        deadline = time.monotonic() + app.settings.job_timeout
+        while not await self.report(self.job.length, None, final=True):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the sound of part {self.job.part} did not arrive")
+            await asyncio.sleep(app.settings.progress_interval)
+        await in_thread(self.output.drop_workspace, self.job.part)
+
+    async def report(self, seconds: float, speed: float | None, final: bool) -> bool:
+        """Serve what is new, record it with the part's progress (or its end, when `final` and everything is
+        served), write the film's playlists, and report the film's progress. Whether the part is done. While
+        PostgreSQL is unreachable the part goes on: its end waits for it."""
+        try:
+            rows, playable, done = await in_thread(self.tick, seconds, speed, final)
+        except sa.exc.DBAPIError as exc:
+            if final:
+                raise
+            log.warning("video %s part %s: progress not recorded (%s)", self.job.video_id, self.job.part,
+                        type(exc).__name__)  # fmt: skip
+            return False
+        await report_progress(self.job, self.info, self.rungs, rows, playable)
+        return done
+
+    def tick(self, seconds: float, speed: float | None, final: bool) -> tuple[list, bool, bool]:
+        """(In a thread.) Serve, then, under the plan's lock, record and write the playlists. A segment that
+        cannot be served now does not undo the part: the next report tries it again."""
+        try:
+            whole = self.serve()
+        except (hls.TranscodeError, OSError, store.StorageUnavailable) as exc:
+            if final:
+                raise
+            log.warning("video %s: segments not served yet: %s", self.job.video_id, exc)
+            whole = False
+        done = final and whole
+        video_id, part = self.job.video_id, self.job.part
+        with plans.locked(video_id) as conn:
             if done:
-                plans.complete(conn, job.video_id, job.part, token)
+                plans.complete(conn, video_id, part, self.token, self.served)
             else:
-                plans.beat(conn, job.video_id, job.part, token, seconds, speed)
-            rows = plans.rows(conn, job.video_id)
-            try:
-                playable = chunked_encoding.publish_progress(
-                    ffmpeg, output, info, rungs, chunks_of(rows), done_parts(rows)
-                )
-            except (hls.TranscodeError, OSError) as exc:
-                log.warning("video %s: segments not served yet: %s", job.video_id, exc)
-                playable = False
-        return rows, playable
+                plans.beat(conn, video_id, part, self.token, seconds, speed, self.served)
+            rows = plans.rows(conn, video_id)
+            playable = self.write_playlists(rows)
+        self.last_done = done and all(row.state == "done" for row in rows)
+        return rows, playable, done
 
-    async def on_progress(parser: hls.ProgressParser) -> None:
-        nonlocal last_sent
-        if time.monotonic() - last_sent >= app.settings.progress_interval:
-            last_sent = time.monotonic()
-            try:
-                rows, playable = await in_thread(tick, parser.out_seconds, parser.speed, False)
-            except sa.exc.DBAPIError as exc:  # PostgreSQL unreachable: the part goes on, its end waits for it
-                log.warning("video %s part %s: progress not recorded (%s)", job.video_id, job.part, type(exc).__name__)
-                return
-            await report_progress(job, info, rungs, rows, playable)
+    def serve(self) -> bool:
+        """Serve what is new of this part; whether all of it is (its FFmpeg has ended)."""
+        folder, output = self.folder, self.output
+        if self.audio:
+            playlist = chunked_encoding.read_playlist(folder / AUDIO_PLAYLIST)
+            if store.remote():
+                for _, name in playlist.segments:
+                    if name not in self.sent_audio:
+                        output.deliver(folder, f"{chunked_encoding.PARTS}/{chunked_encoding.AUDIO}/{name}")
+                        self.sent_audio.add(name)
+                text = (folder / AUDIO_PLAYLIST).read_text() if playlist.segments or playlist.ended else ""
+                self.write(AUDIO_PLAYLIST, text)
+            return playlist.ended
+        sound = Playlist.parse(output.read_text(AUDIO_PLAYLIST)) if self.info.has_audio else None
+        last = self.job.start + self.job.length >= (self.info.duration or 0.0) - 0.01
+        self.served, whole = chunked_encoding.serve_chunk(
+            self.ffmpeg, folder, self.rungs, self.chunk, last, sound,
+            lambda name: output.fetch(folder, name), lambda name: output.deliver(folder, name), self.served,
+        )  # fmt: skip
+        if self.job.part == 0 and not self.thumbnail_sent and any(self.served.values()):
+            # taken within the first second: written whole long before the first 4 s segment was
+            output.deliver(folder, "thumbnail.jpg")
+            self.thumbnail_sent = True
+        return whole
 
-    started = time.monotonic()
-    result = await hls.run_ffmpeg(argv, on_progress, app.settings.job_timeout, app.settings.stall_timeout)
-    if job.part != AUDIO_PART and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
-        raise hls.TranscodeError(picture_ends_early(info, output, job.start + result.out_seconds))
-    rows, playable = await until_done(tick, 0.0, None, True, what="recording a finished part")
-    await report_progress(job, info, rungs, rows, playable)
-    log.info("video %s part %s encoded in %.1f s", job.video_id, job.part, time.monotonic() - started)
-    return all(row.state == "done" for row in rows)
+    def write(self, name: str, text: str) -> None:
+        """Write one of the output's playlists, unless it is what this job last wrote there."""
+        if text and self.written.get(name) != text:
+            self.output.write_text(name, text)
+            self.written[name] = text
 
+    def write_playlists(self, rows) -> bool:
+        """The film's growing playlists from the plan's rows (`chunked_encoding.progress_playlists`); whether
+        it can be played. Under the plan's lock: the rows only grow, so the last write is the longest."""
+        parts = [(row.state == "done", row.served) for row in rows if row.part != AUDIO_PART]
+        playlists = chunked_encoding.progress_playlists(self.info, self.rungs, parts)
+        for name, text in playlists.items():
+            self.write(name, text)
+        return "master.m3u8" in playlists
 
-def picture_ends_early(info: MediaInfo, output: Path, picture_end: float) -> str:
-    """Why a film whose picture ends before the length its file claims cannot be chunked: either its sound
-    runs on (a whole file; the later parts would have no picture to cut) or the file was cut short (its
-    header, written first, still claims the whole length). The audio job, far faster than a video part and
-    started with the first one, has almost always ended by now and tells which."""
-    sound = chunked_encoding.sound_seconds(output) if info.has_audio else None
-    if sound is not None and sound >= info.duration - hls.SEGMENT_SECONDS:
+    def picture_ends_early(self, picture_end: float) -> str:
+        """Why a film whose picture ends before the length its file claims cannot be chunked: either its
+        sound runs on (a whole file; the later parts would have no picture to cut) or the file was cut short
+        (its header, written first, still claims the whole length). The audio job, far faster than a video
+        part and started with the first one, has almost always ended by now and tells which."""
+        info = self.info
+        sound = Playlist.parse(self.output.read_text(AUDIO_PLAYLIST)) if info.has_audio else None
+        if sound is not None and sound.ended and sound.seconds >= info.duration - hls.SEGMENT_SECONDS:
+            return (
+                f"The picture ends at about {picture_end:.0f} s but the sound runs on to {sound.seconds:.0f} s: a "
+                "film this long is encoded in parts, which needs a picture as long as the sound; export it so."
+            )
         return (
-            f"The picture ends at about {picture_end:.0f} s but the sound runs on to {sound:.0f} s: a film this "
-            "long is encoded in parts, which needs a picture as long as the sound; export it so."
+            f"The picture ends at about {picture_end:.0f} s although the file says it lasts {info.duration:.0f} s: "
+            "the file may be truncated or damaged."
         )
-    return (
-        f"The picture ends at about {picture_end:.0f} s although the file says it lasts {info.duration:.0f} s: "
-        "the file may be truncated or damaged."
-    )
-
-
-def done_parts(rows) -> set[int]:
-    return {row.part for row in rows if row.state == "done"}
 
 
 async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable: bool) -> None:
@@ -220,22 +306,24 @@ async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable:
         "rendition_progress": renditions,
     }
     if playable:
-        output = app.settings.media_root / job.output
-        fields.update(hls_path=job.output, renditions=await in_thread(hls.master_renditions, output, rungs))
+        listed = chunked_encoding.nominal_renditions(info, rungs)
+        fields.update(hls_path=job.output, renditions=[{k: r[k] for k in RENDITION_KEYS} for r in listed])
     await progress(job, min(99.0, 100.0 * encoded / duration), **fields)
+
+
+RENDITION_KEYS = ("name", "width", "height", "bandwidth")
 
 
 async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
     """A part ended without its output: withdrawn (the film was deleted or failed elsewhere: stop quietly),
     run again alone (a passing fault), or the film fails."""
-    output = app.settings.media_root / job.output
     if await jobs.deleted(job.video_id):
         await jobs.discard(job.video_id)
         return
     if isinstance(exc, plans.Withdrawn) or not await holds(job, token):
         log.info("video %s part %s was withdrawn: %s", job.video_id, job.part, exc.__class__.__name__)
         if not await until_done(plans.current, job.video_id):  # the plan is gone: so is its output
-            await in_thread(shutil.rmtree, output, True)
+            await in_thread(store.Output(job.output).remove)
         return
     permanent = isinstance(exc, hls.TranscodeError)
     FAILURES.labels(failure_cause(exc)).inc()
@@ -256,7 +344,7 @@ async def give_up(job: ChunkJob, reason: str) -> bool:
     if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
         return False
     log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
-    await in_thread(shutil.rmtree, app.settings.media_root / job.output, True)
+    await in_thread(store.Output(job.output).remove)
     await report_failed(job.video_id, reason, job.attempt)
     return True
 
@@ -270,11 +358,11 @@ async def holds(job: ChunkJob, token: str) -> bool:
 
 
 async def finish(job: ChunkJob) -> None:
-    """Assemble the film once every part is done, and report it ready. Idempotent: a second call (two
-    redeliveries) finds the output assembled and reports the same."""
-    info, rungs = media(job)
-    output = app.settings.media_root / job.output
-    ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
+    """Write the film's final playlists once every part is done, and report it ready. Idempotent: a second
+    call (two redeliveries) finds the output assembled and reports the same."""
+    info = MediaInfo(**job.media)
+    rungs = ladder_for(info.height)
+    output = store.Output(job.output)
 
     def assemble_if_complete() -> list[dict] | None:
         with plans.locked(job.video_id) as conn:
@@ -283,8 +371,18 @@ async def finish(job: ChunkJob) -> None:
                 return None
             if video_status(job.video_id) == VideoStatus.READY:
                 return None
-            renditions = chunked_encoding.assemble(ffmpeg, output, info, rungs, chunks_of(rows))
-            hls.check_output(output, rungs)
+            if chunked_encoding.assembled(output.read_text, rungs):  # a worker that died right after writing
+                renditions = hls.renditions_in(output.read_text("master.m3u8"), rungs)
+            else:
+                if not output.exists("thumbnail.jpg"):
+                    raise hls.TranscodeError("No thumbnail could be made: the video could not be decoded.")
+                served = [row.served for row in rows if row.part != AUDIO_PART]
+                playlists, renditions = chunked_encoding.final_playlists(info, rungs, served)
+                for name, text in playlists.items():  # the master first, the VOD rendition playlists last
+                    output.write_text(name, text)
+            output.remove(chunked_encoding.PARTS)
+            for partial in Path(output.workspace(0)).glob("*/*.new"):  # a worker killed while it muxed
+                partial.unlink(missing_ok=True)
             return renditions
 
     try:

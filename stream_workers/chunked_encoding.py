@@ -19,16 +19,18 @@ Why it joins without a seam:
   segment n holds the sound of video segment n (within one AAC frame); muxed segment n takes exactly those
   packets (the film's last one takes the rest), so every audio packet is served once, in order, with its own
   timestamp: no gap, no overlap.
-- The chunk and audio jobs write into `parts/` (never served); `mux_ready` copies each segment into the
-  served folders once the picture of every rendition and its sound exist (`temp_file` publishes each part
-  segment only when whole, and muxed segments appear by rename), and the assembly removes `parts/`.
+- The chunk and audio jobs write into `parts/` (never served); the worker encoding a chunk serves each of
+  its segments once the picture of every rendition and its sound exist (`serve_chunk`: `temp_file`
+  publishes each part segment only when whole, and muxed segments appear by rename), and records them; the
+  film's playlists are written from those records alone (`progress_playlists`, `final_playlists`), so no
+  worker needs another's files but the audio segments, which the store shares.
 - Input seeking (`-ss` before `-i`) decodes from the keyframe before the chunk's start and drops frames up to
   it, so each chunk holds exactly the frames of its interval; nothing is lost or doubled at a boundary
   (within a frame for sources with irregular timestamps).
 
-Cutting, the per-chunk and audio commands, muxing and the assembly are plain functions (no Kafka, no
-database): `chunk_jobs` runs them for the pipeline,
-the tests and the benchmark directly.
+Cutting, the per-chunk and audio commands, serving and the playlists are plain functions (no Kafka, no
+database, no store): `chunk_jobs` runs them for the pipeline, the tests and the benchmark directly
+(`assemble_folder`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,32 +133,33 @@ class Playlist:
     segments: list[tuple[str, str]]
     ended: bool
 
+    @classmethod
+    def parse(cls, text: str) -> Playlist:
+        lines = text.splitlines()
+        segments = [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
+        return cls(segments, "#EXT-X-ENDLIST" in text)
+
+    @property
+    def seconds(self) -> float:
+        return sum(_seconds(line) for line, _ in self.segments)
+
 
 def read_playlist(path: Path) -> Playlist:
-    text = _read(path)
-    lines = text.splitlines()
-    segments = [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
-    return Playlist(segments, "#EXT-X-ENDLIST" in text)
+    return Playlist.parse(_read(path))
 
 
-def audio_playlist(output: Path) -> Path:
-    """The audio job's playlist (`audio_command`)."""
-    return output / PARTS / AUDIO / "index.m3u8"
-
-
-def sound_seconds(output: Path) -> float | None:
-    """How long the film's sound is, on the picture's timeline, once the audio job has ended (None before)."""
-    playlist = read_playlist(audio_playlist(output))
-    return sum(_seconds(line) for line, _ in playlist.segments) if playlist.ended else None
+#: the audio job's playlist (`audio_command`), relative to the film's output
+AUDIO_PLAYLIST = f"{PARTS}/{AUDIO}/index.m3u8"
 
 
 def _seconds(extinf: str) -> float:
     return float(re.match(r"#EXTINF:([\d.]+)", extinf).group(1))
 
 
-def media_playlist(entries: list[tuple[str, str]], final: bool) -> str:
-    durations = [_seconds(line) for line, _ in entries]
-    body = "".join(f"{line}\n{uri}\n" for line, uri in entries)
+def media_playlist(entries: list[tuple[str, str]] | list[list], final: bool) -> str:
+    """A rendition's playlist of `entries` ([EXTINF line, segment name, ...]); EVENT while it grows, else VOD."""
+    durations = [_seconds(entry[0]) for entry in entries]
+    body = "".join(f"{entry[0]}\n{entry[1]}\n" for entry in entries)
     kind = "VOD" if final else "EVENT"
     return (
         "#EXTM3U\n#EXT-X-VERSION:6\n"
@@ -164,7 +168,7 @@ def media_playlist(entries: list[tuple[str, str]], final: bool) -> str:
     )
 
 
-def write_master(output: Path, info: MediaInfo, renditions: list[dict], growing: bool) -> None:
+def master_playlist(info: MediaInfo, renditions: list[dict], growing: bool) -> str:
     """`master.m3u8`: the renditions (name, width, height, and bandwidth and average in bits per second of
     their segments, sound included); `growing`: start at the beginning (hls.START_AT_BEGINNING)."""
     codecs = "avc1.640028,mp4a.40.2" if info.has_audio else "avc1.640028"
@@ -174,63 +178,88 @@ def write_master(output: Path, info: MediaInfo, renditions: list[dict], growing:
         if r["width"]:
             attributes += f",RESOLUTION={r['width']}x{r['height']}"
         master += [f'#EXT-X-STREAM-INF:{attributes},CODECS="{codecs}"', f"{r['name']}/index.m3u8"]
-    hls.write_atomically(output / "master.m3u8", "\n".join(master) + "\n")
+    return "\n".join(master) + "\n"
+
+
+def nominal_renditions(info: MediaInfo, rungs: list[Rung]) -> list[dict]:
+    """The renditions as the growing master lists them: bandwidths from the ladder's rates (the measured
+    ones are known once every segment is)."""
+    sound = AUDIO_KBPS * 1000 if info.has_audio else 0
+    return [
+        {"name": r.name, "width": _width(info, r), "height": r.height, "average": r.video_kbps * 1000 + sound,
+         "bandwidth": int(r.video_kbps * 1070) + sound}
+        for r in rungs
+    ]  # fmt: skip
 
 
 def _width(info: MediaInfo, rung: Rung) -> int | None:
     return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
 
 
-#: per rendition, per chunk (in the plan's order), the chunk's part playlist
-PartPlaylists = dict[str, list[Playlist]]
+#: per rendition, a chunk's segments served so far, in order: [EXTINF line, segment name, size in bytes].
+#: Recorded in the chunk's plan row: the film's playlists are written from these alone.
+Served = dict[str, list[list]]
 
 
-def part_playlists(output: Path, rungs: list[Rung], chunks: list[Chunk]) -> PartPlaylists:
-    """What the chunk jobs have written so far, read once for `mux_ready` and the playlists built after it."""
-    return {r.name: [read_playlist(output / PARTS / r.name / c.playlist) for c in chunks] for r in rungs}
+def serve_chunk(
+    ffmpeg: str,
+    folder: Path,
+    rungs: list[Rung],
+    chunk: Chunk,
+    last: bool,
+    sound: Playlist | None,
+    fetch: Callable[[str], Path],
+    deliver: Callable[[str], None],
+    served: Served,
+) -> tuple[Served, bool]:
+    """Serve what can be of one chunk, as the worker that encodes it (its part playlists are in `folder`):
+    each segment whose picture exists in every rendition and whose sound exists, and that is not served yet,
+    in order (`mux_segment`). A segment waits while the audio job has not reached it. `sound`: the audio
+    job's playlist so far (None: the film has no sound); `last`: the film's last chunk, whose last segment
+    takes the rest of the sound; `fetch(name)`: the local file of the output's `name` (an audio segment);
+    `deliver(name)`: a muxed segment `folder/name` is whole, to the store with it. `served`: what earlier
+    calls (or an earlier attempt at the chunk) served.
+    Returns what is served now, and whether the whole chunk is: its encoding ended, every segment served."""
+    parts = [read_playlist(folder / PARTS / r.name / chunk.playlist) for r in rungs]
+    count = min(len(part.segments) for part in parts)
+    ended = all(part.ended for part in parts)
+    served = {r.name: list(served.get(r.name, [])) for r in rungs}
+    sounds = [uri for _, uri in sound.segments] if sound else []
+    for k in range(min(len(entries) for entries in served.values()), count):
+        number = chunk.first_segment + k
+        if sound is None:
+            audio = []
+        elif last and ended and k == count - 1:  # the film's last segment: the rest of the sound
+            audio = sounds[number:] if sound.ended else None
+        elif number < len(sounds):
+            audio = [sounds[number]]
+        else:  # not encoded yet, or the sound ended before the picture
+            audio = [] if sound.ended else None
+        if audio is None:
+            break  # the chunk's later segments wait for their sound too
+        name = parts[0].segments[k][1]
+        mux_segment(ffmpeg, folder, rungs, name, [fetch(f"{PARTS}/{AUDIO}/{a}") for a in audio])
+        for rung, part in zip(rungs, parts, strict=True):
+            size = (folder / rung.name / name).stat().st_size
+            deliver(f"{rung.name}/{name}")
+            served[rung.name].append([part.segments[k][0], name, size])
+    return served, ended and all(len(entries) >= count for entries in served.values())
 
 
-def mux_ready(
-    ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], parts: PartPlaylists
-) -> None:
-    """Serve every segment whose picture exists in every rendition and whose sound exists, and that is not
-    served yet (`mux_segment`). A segment waits while the audio job has not reached it.
-    Callers serialize calls for one output (the plan's lock)."""
-    playlist = read_playlist(audio_playlist(output)) if info.has_audio else Playlist([], ended=True)
-    sound = [uri for _, uri in playlist.segments]
-    for i, chunk in enumerate(chunks):
-        listed = [parts[r.name][i].segments for r in rungs]
-        count = min(len(entries) for entries in listed)
-        film_ends = chunk == chunks[-1] and all(parts[r.name][i].ended for r in rungs)
-        for k, (_, name) in enumerate(listed[0][:count]):
-            if all((output / r.name / name).is_file() for r in rungs):
-                continue
-            number = chunk.first_segment + k
-            if film_ends and k == count - 1:  # the film's last segment: the rest of the sound
-                audio = sound[number:] if playlist.ended else None
-            elif number < len(sound):
-                audio = [sound[number]]
-            else:  # not encoded yet, or the sound ended before the picture
-                audio = [] if playlist.ended else None
-            if audio is None:
-                break  # the chunk's later segments wait for their sound too
-            mux_segment(ffmpeg, output, rungs, name, audio)
-
-
-def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: list[str]) -> None:
+def mux_segment(ffmpeg: str, folder: Path, rungs: list[Rung], name: str, audio: list[Path]) -> None:
     """Segment `name` of every rendition: its picture from `parts/<rendition>/` and the audio segments
     `audio` (in order), copied without re-encoding into one MPEG-TS each, timestamps kept, each published
     by rename (whole or not at all)."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-copyts"]
     for rung in rungs:
-        argv += ["-i", str(output / PARTS / rung.name / name)]
+        argv += ["-i", str(folder / PARTS / rung.name / name)]
     if audio:  # several segments (the film's last) are read as one stream, byte after byte
-        argv += ["-i", "concat:" + "|".join(str(output / PARTS / AUDIO / a) for a in audio)]
+        argv += ["-i", "concat:" + "|".join(str(a) for a in audio)]
     token = uuid.uuid4().hex[:12]
     partials = []
     for i, rung in enumerate(rungs):
-        (output / rung.name).mkdir(exist_ok=True)
-        partials.append(output / rung.name / f"{name}.{token}.new")
+        (folder / rung.name).mkdir(exist_ok=True)
+        partials.append(folder / rung.name / f"{name}.{token}.new")
         sound = ["-map", f"{len(rungs)}:a:0"] if audio else []
         argv += ["-map", f"{i}:v:0", *sound, "-c", "copy", "-f", "mpegts", str(partials[-1])]
     try:
@@ -248,91 +277,76 @@ def mux_segment(ffmpeg: str, output: Path, rungs: list[Rung], name: str, audio: 
         said = hls.summarize(stderr)
         raise hls.TranscodeError(f"The film's parts could not be joined at segment {name}: {said}")
     for partial, rung in zip(partials, rungs, strict=True):
-        partial.replace(output / rung.name / name)
+        partial.replace(folder / rung.name / name)
 
 
-def publish_progress(
-    ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk], done: set[int]
-) -> bool:
-    """Progressive playback of a chunked film: serve what can be (`mux_ready`), then write each rendition's
-    `index.m3u8` as an EVENT playlist listing the served segments of the finished chunks from the first on,
-    then those the next chunk (being encoded) has so far; the master once there is something to play. A
-    playlist only ever grows (a chunk encoded again after a failure starts its own playlist over: what was
-    served stays served). Callers serialize calls for one output (the plan's lock).
-    Returns whether the film can be played: every rendition has a first segment, with its sound."""
-    parts = part_playlists(output, rungs, chunks)
-    mux_ready(ffmpeg, output, info, rungs, chunks, parts)
-    playable = True
+def progress_playlists(info: MediaInfo, rungs: list[Rung], parts: list[tuple[bool, Served]]) -> dict[str, str]:
+    """Progressive playback of a chunked film, from its chunks' records in order, (done, served): each
+    rendition's `index.m3u8` as an EVENT playlist listing the served segments of the finished chunks from the
+    first on, then those the next chunk (being encoded) has so far (a later chunk, finished or not, waits for
+    it); and the master once every rendition has a first segment. A playlist only ever grows: served
+    segments stay served, also when a chunk is encoded again after a failure.
+    Returns the playlists to write (relative name -> text); no master: the film cannot be played yet."""
+    playlists = {}
     for rung in rungs:
-        folder = output / rung.name
-        entries: list[tuple[str, str]] = []
-        for chunk, part in zip(chunks, parts[rung.name], strict=True):
-            served = served_prefix(folder, part.segments)
-            entries += served
-            if chunk.index not in done or len(served) < len(part.segments):
-                break  # a later chunk, finished or not, waits for this one
-        index = folder / "index.m3u8"
-        if len(entries) > len(read_playlist(index).segments):
-            hls.write_atomically(index, media_playlist(entries, final=False))
-        playable = playable and index.exists()
-    if playable and not (output / "master.m3u8").exists():
-        sound = AUDIO_KBPS * 1000 if info.has_audio else 0
-        nominal = [
-            {"name": r.name, "width": _width(info, r), "height": r.height, "average": r.video_kbps * 1000 + sound,
-             "bandwidth": int(r.video_kbps * 1070) + sound}
-            for r in rungs
-        ]  # fmt: skip
-        write_master(output, info, nominal, growing=True)
-    return playable
+        entries = []
+        for done, served in parts:
+            entries += served.get(rung.name, [])
+            if not done:
+                break
+        if entries:
+            playlists[f"{rung.name}/index.m3u8"] = media_playlist(entries, final=False)
+    if len(playlists) == len(rungs):
+        playlists["master.m3u8"] = master_playlist(info, nominal_renditions(info, rungs), growing=True)
+    return playlists
 
 
-def served_prefix(folder: Path, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The entries, from the first on, whose segment is served in `folder`."""
-    return list(itertools.takewhile(lambda entry: (folder / entry[1]).is_file(), entries))
-
-
-def assemble(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
-    """Serve the segments not served yet, write each rendition's VOD `index.m3u8` and `master.m3u8` with the
-    measured bandwidths, and remove `parts/`. Returns the renditions as the master lists them. Every chunk and
-    the audio must be complete: a missing or unfinished part raises ValueError.
-    Idempotent: run again on an assembled output (a redelivered job), it only reads the master back."""
-    if assembled(output, rungs):
-        shutil.rmtree(output / PARTS, ignore_errors=True)  # a worker that died right after the playlists
-        return hls.master_renditions(output, rungs)
-    parts = part_playlists(output, rungs, chunks)
-    for rung in rungs:
-        for chunk, part in zip(chunks, parts[rung.name], strict=True):
-            if not part.ended:
-                raise ValueError(f"chunk {chunk.index} of {rung.name} is unfinished")
-    if info.has_audio and not read_playlist(audio_playlist(output)).ended:
-        raise ValueError("the audio is unfinished")
-    mux_ready(ffmpeg, output, info, rungs, chunks, parts)
+def final_playlists(info: MediaInfo, rungs: list[Rung], parts: list[Served]) -> tuple[dict[str, str], list[dict]]:
+    """The finished film's VOD playlists and master (with the bandwidths measured on its segments), from
+    every chunk's served segments in order; and the renditions as the master lists them. ValueError when a
+    rendition has nothing served. Write the master first: the VOD rendition playlists mark the film
+    assembled (`assembled`)."""
     renditions, playlists = [], {}
     for rung in rungs:
-        folder = output / rung.name
-        entries = [entry for part in parts[rung.name] for entry in part.segments]
-        if missing := [uri for _, uri in entries if not (folder / uri).is_file()]:
-            raise ValueError(f"segments {', '.join(missing[:3])} of {rung.name} were not served")
-        durations = [_seconds(line) for line, _ in entries]
-        sizes = [(folder / uri).stat().st_size for _, uri in entries]
+        entries = [entry for served in parts for entry in served.get(rung.name, [])]
+        if not entries:
+            raise ValueError(f"no segment of {rung.name} was served")
+        durations = [_seconds(entry[0]) for entry in entries]
+        sizes = [entry[2] for entry in entries]
         peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
         average = 8 * sum(sizes) / max(sum(durations), 0.1)
         renditions.append(
             {"name": rung.name, "width": _width(info, rung), "height": rung.height, "bandwidth": int(peak),
              "average": int(average)}
         )  # fmt: skip
-        playlists[rung.name] = media_playlist(entries, final=True)
-    write_master(output, info, renditions, growing=False)
-    for rung in rungs:  # last: the rendition playlists are what marks the output assembled
-        hls.write_atomically(output / rung.name / "index.m3u8", playlists[rung.name])
+        playlists[f"{rung.name}/index.m3u8"] = media_playlist(entries, final=True)
+    master = {"master.m3u8": master_playlist(info, renditions, growing=False)}
+    return master | playlists, [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
+
+
+def assembled(read: Callable[[str], str], rungs: list[Rung]) -> bool:
+    """Whether the film's playlists are final (`read(name)`: the output's file `name`, "" when missing)."""
+    return all("#EXT-X-PLAYLIST-TYPE:VOD" in read(f"{r.name}/index.m3u8") for r in rungs)
+
+
+def assemble_folder(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
+    """Serve and assemble a film whose every job wrote into the one folder `output` (the benchmark's and the
+    tests' way; the pipeline does the same steps through `chunk_jobs`, each on its chunk's worker): every
+    chunk served, the final playlists written, `parts/` removed. The renditions as the master lists them."""
+    sound = read_playlist(output / AUDIO_PLAYLIST) if info.has_audio else None
+    parts = []
+    for chunk in chunks:
+        served, whole = serve_chunk(
+            ffmpeg, output, rungs, chunk, chunk == chunks[-1], sound, output.joinpath, lambda name: None, {}
+        )
+        if not whole:
+            raise ValueError(f"chunk {chunk.index} is unfinished or its sound is")
+        parts.append(served)
+    playlists, renditions = final_playlists(info, rungs, parts)
+    for name, text in playlists.items():
+        hls.write_atomically(output / name, text)
     shutil.rmtree(output / PARTS, ignore_errors=True)
-    for partial in output.glob("*/*.new"):  # left by a worker killed while it served a segment
-        partial.unlink(missing_ok=True)
-    return [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
-
-
-def assembled(output: Path, rungs: list[Rung]) -> bool:
-    return all("#EXT-X-PLAYLIST-TYPE:VOD" in _read(output / r.name / "index.m3u8") for r in rungs)
+    return renditions
 
 
 def _read(path: Path) -> str:

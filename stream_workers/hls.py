@@ -337,9 +337,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 def master_renditions(output: Path, rungs: list[Rung]) -> list[dict]:
     """Name, size and bandwidth of each rendition, read back from the master playlist FFmpeg wrote."""
+    return renditions_in((output / "master.m3u8").read_text(), rungs)
+
+
+def renditions_in(master: str, rungs: list[Rung]) -> list[dict]:
+    """Name, size and bandwidth of each rendition, as the master playlist `master` lists them."""
     entries = {}
-    lines = (output / "master.m3u8").read_text().splitlines()
-    for info, uri in itertools.pairwise(lines):
+    for info, uri in itertools.pairwise(master.splitlines()):
         if info.startswith("#EXT-X-STREAM-INF:"):
             size = re.search(r"RESOLUTION=(\d+)x(\d+)", info)
             bandwidth = re.search(r"[^-]BANDWIDTH=(\d+)", info)

@@ -28,10 +28,7 @@ class VideoDeleted(Exception):
 
 def chunked(info: MediaInfo) -> bool:
     """Whether a film is long enough to be spread over the workers in chunks (shorter ones keep the single
-    pass). Not yet with the S3 backend: a film's parts are joined through a shared output folder (issue 18
-    moves that through the bucket); until then every film there is encoded in a single pass."""
-    if store.remote():
-        return False
+    pass), on either backend."""
     return bool(info.duration) and info.duration >= app.settings.chunked_min_seconds
 
 

@@ -103,18 +103,31 @@ def _held(video_id: int, part: int, token: str):
     )
 
 
-def beat(conn: sa.Connection, video_id: int, part: int, token: str, seconds: float, speed: float | None) -> None:
-    """Renew the claim with the part's progress; Withdrawn when the claim is gone."""
+def beat(
+    conn: sa.Connection, video_id: int, part: int, token: str, seconds: float, speed: float | None, served=None
+) -> None:
+    """Renew the claim with the part's progress (and its segments served so far, when given); Withdrawn when
+    the claim is gone."""
     update = sa.update(chunk_table).where(_held(video_id, part, token))
-    if conn.execute(update.values(seconds=seconds, speed=speed, heartbeat=sa.func.now())).rowcount != 1:
-        raise Withdrawn
-
-
-def complete(conn: sa.Connection, video_id: int, part: int, token: str) -> None:
-    update = sa.update(chunk_table).where(_held(video_id, part, token))
-    values = {"state": "done", "seconds": chunk_table.c.length, "speed": None, "worker": None, "error": None}
+    values = {"seconds": seconds, "speed": speed, "heartbeat": sa.func.now()} | ({"served": served} if served else {})
     if conn.execute(update.values(**values)).rowcount != 1:
         raise Withdrawn
+
+
+def complete(conn: sa.Connection, video_id: int, part: int, token: str, served=None) -> None:
+    """The part is done (with every segment served: `served`, for a video part)."""
+    update = sa.update(chunk_table).where(_held(video_id, part, token))
+    values = {"state": "done", "seconds": chunk_table.c.length, "speed": None, "worker": None, "error": None}
+    values |= {"served": served} if served else {}
+    if conn.execute(update.values(**values)).rowcount != 1:
+        raise Withdrawn
+
+
+def served(video_id: int, part: int) -> dict:
+    """The part's segments served so far (by this or an earlier attempt): what a new attempt need not serve."""
+    with engine().connect() as conn:
+        where = (chunk_table.c.video_id == video_id) & (chunk_table.c.part == part)
+        return conn.scalar(sa.select(chunk_table.c.served).where(where)) or {}
 
 
 def holds(video_id: int, part: int, token: str) -> bool:

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import logging
 import shutil
+import uuid
 from pathlib import Path, PurePosixPath
 
 from videoflix.media import SNIFF_BYTES, MediaInfo, ObjectURL, ProbeFailed, Rung, probe, sniff_container
@@ -109,6 +110,78 @@ def remove_outputs(video_id: int, keep: str | None = None) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+class Output:
+    """A chunked film's output as its jobs share it, through the store alone (`chunk_jobs`): the playlists
+    and segments under its key prefix `relative`, and, per job, the local folder where its FFmpeg writes
+    (`workspace`). Local backend: the workspace is the output itself (MEDIA_ROOT), so delivering is nothing
+    and fetching is finding. S3: each job has its own folder in this worker's scratch; what it serves is
+    uploaded and its local copy dropped, and what it needs from another job (the audio) is downloaded."""
+
+    def __init__(self, relative: str):
+        self.relative = relative.rstrip("/")
+        self.prefix = self.relative + "/"
+
+    def workspace(self, part: int) -> Path:
+        folder = work_root() / self.relative
+        return folder / f"part-{part}" if remote() else folder
+
+    def read_text(self, name: str) -> str:
+        """The output's file `name` ("" while it does not exist)."""
+        try:
+            return b"".join(store().read(self.prefix + name)).decode()
+        except FileNotFoundError:
+            return ""
+
+    def write_text(self, name: str, text: str) -> None:
+        """Write or replace a playlist, whole (readers see the old or the new one)."""
+        store().put_bytes(self.prefix + name, text.encode(), content_type_of(name))
+
+    def deliver(self, folder: Path, name: str) -> None:
+        """`folder/name`, whole, becomes the output's `name` (S3: uploaded, then removed here)."""
+        if remote():
+            store().put_file(self.prefix + name, folder / name, content_type_of(name))
+            (folder / name).unlink(missing_ok=True)
+
+    def fetch(self, folder: Path, name: str) -> Path:
+        """The local file of the output's `name` (S3: downloaded into `folder` once)."""
+        path = folder / name
+        if remote() and not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+            try:
+                store().download(self.prefix + name, partial)
+                partial.replace(path)
+            finally:
+                partial.unlink(missing_ok=True)
+        return path
+
+    def exists(self, name: str) -> bool:
+        return store().info(self.prefix + name) is not None
+
+    def started(self) -> bool:
+        """Whether anything of the output is stored (a plan found in the database whose output is gone is
+        planned again)."""
+        return next(iter(store().keys(self.prefix)), None) is not None
+
+    def remove(self, name: str = "") -> None:
+        """The output's folder `name` (everything, when not given), in the store and in this worker's scratch."""
+        store().delete_prefix(f"{self.prefix}{name}/" if name else self.prefix)
+        if remote():
+            shutil.rmtree(work_root() / self.relative / name if name else work_root() / self.relative, True)
+
+    def drop_workspace(self, part: int) -> None:
+        """A job's local folder once its part is served (S3; the local backend's is the output itself)."""
+        if remote():
+            shutil.rmtree(self.workspace(part), ignore_errors=True)
+
+
+def content_type_of(name: str) -> str | None:
+    return CONTENT_TYPES.get(PurePosixPath(name).suffix)
+
+
+CONTENT_TYPES = {".ts": "video/MP2T", ".m3u8": "application/vnd.apple.mpegurl", ".jpg": "image/jpeg"}
+
+
 class Publisher:
     """Copies a growing output from the work root to the store: every segment once its playlist lists it,
     then the playlists, the master and thumbnail once there; each file once (playlists again when changed).
@@ -158,4 +231,13 @@ class Publisher:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-__all__ = ["Publisher", "Source", "StorageUnavailable", "remove_outputs", "remove_video", "store", "work_root"]
+__all__ = [
+    "Output",
+    "Publisher",
+    "Source",
+    "StorageUnavailable",
+    "remove_outputs",
+    "remove_video",
+    "store",
+    "work_root",
+]

@@ -102,7 +102,7 @@ async def process(event: VideoUploaded) -> None:
     source = await in_thread(store.Source, event.source)
     info = await in_thread(source.facts)
     if jobs.chunked(info):  # the chunks go to every worker; this agent is free
-        await chunk_jobs.start_film(event, info, store.work_root() / store.video_key(event.video_id))
+        await chunk_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
         await single_pass(event, source, info)

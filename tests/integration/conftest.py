@@ -104,7 +104,7 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
         env = stack_env(
             folder, url, broker, STORAGE_BACKEND="s3", S3_ENDPOINT_URL=seaweedfs.endpoint_url,
             S3_BUCKET="videoflix-pipeline", AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
-            MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20",
+            MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20", CHUNKED_MIN_SECONDS="66", CHUNK_SECONDS="8",
             CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",  # the browser tests' page
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")

@@ -5,12 +5,16 @@ HLS client decodes them with the viewer's cookie), and deleting or retrying a vi
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 
 import pytest
 
 from videoflix.media import ffmpeg_exe, parse_probe
+
+from ..support.clips import audio_gaps, audio_samples, video_timestamps
+from .test_chunked import encoded_parts, watch
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +76,37 @@ def test_a_failed_video_retried_after_its_source_is_repaired_becomes_ready(s3_pi
     client.call("POST", f"/video/{video_id}/retry/", headers={"X-CSRFToken": client.csrf()})
     final = s3_pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)
     assert (final["status"], final["error"], final["resolutions"]) == ("ready", None, ["480p"])
+
+
+def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pipeline, media_files, tmp_path):
+    """Its parts encoded on both workers, each serving its own segments with the sound fetched from the
+    bucket: playable while they work, then ready; the bucket holds exactly the served output (no `parts/`),
+    no worker keeps a file, and the film decodes with every frame once and the sound without a gap."""
+    client = s3_pipeline.client()
+    video_id = client.upload(media_files["film"], {"title": "Spread through the bucket"})["id"]
+    final, seen = watch(s3_pipeline, client, video_id)
+    assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in s3_pipeline.workers])
+    assert any(s["status"] == "playable" and s["progress"] < 100 for s in seen)
+    per_worker = encoded_parts(s3_pipeline, video_id)
+    assert all(per_worker) and sorted(itertools.chain(*per_worker)) == [-1, *range(9)], per_worker
+
+    hls_path = s3_pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    keys = sorted(s3_pipeline.store.keys(f"{hls_path}/"))
+    names = [key.removeprefix(f"{hls_path}/") for key in keys]
+    expected = [f"{r}/{n:03d}.ts" for r in ("480p", "720p") for n in range(18)]
+    assert sorted(names) == sorted(["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected])
+    assert local_media_files(s3_pipeline) == []  # every worker's scratch is empty again
+    assert s3_pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
+
+    copy = tmp_path / "copy"  # the bucket's output, as a player reads it
+    for key, name in zip(keys, names, strict=True):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        s3_pipeline.store.download(key, copy / name)
+    source = media_files["film"]
+    frames = video_timestamps(copy / "master.m3u8")
+    assert len(frames) == 72 * 30 and all(b - a == 1 for a, b in itertools.pairwise(frames))
+    assert abs(audio_samples(copy / "480p" / "index.m3u8") - audio_samples(source)) <= 2048
+    assert audio_gaps(copy / "480p" / "index.m3u8") == []
+    cookie = next(c.value for c in client.cookies if c.name == "access_token")
+    code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/720p/index.m3u8", cookie)
+    assert code == 0 and facts.height == 720 and facts.has_audio and seconds == pytest.approx(72.0, abs=0.2)

@@ -153,7 +153,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
 
     async def pipeline() -> None:
         assert jobs.chunked(info)
-        await chunk_jobs.start_film(event, info, media / "videos" / str(video))
+        await chunk_jobs.start_film(event, info)
         while fake_topics["chunks"].sent:
             _, job = fake_topics["chunks"].sent.pop(0)
             await chunk_jobs.run_job(job.asdict())
@@ -189,7 +189,7 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_jobs.start_film(event, info, media / "videos" / str(video))
+        await chunk_jobs.start_film(event, info)
         source.write_bytes(b"\0" * 4096)  # the stored file is damaged once the plan is made
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
@@ -210,7 +210,7 @@ def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_jobs.start_film(event, probe(source), media / "videos" / str(video))
+        await chunk_jobs.start_film(event, probe(source))
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
 

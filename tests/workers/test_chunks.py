@@ -64,27 +64,51 @@ class Film:
         for argv in commands:
             asyncio.run(hls.run_ffmpeg(argv))
 
+    def serve(self, chunk: Chunk, served=None) -> tuple[dict, bool]:
+        """Serve what can be of `chunk`, as its worker would, with the audio job's playlist as it is now."""
+        sound = chunked_encoding.read_playlist(self.out / chunked_encoding.AUDIO_PLAYLIST)
+        last = chunk == self.plan[-1]
+        return chunked_encoding.serve_chunk(
+            self.ffmpeg, self.out, self.rungs, chunk, last, sound, self.out.joinpath, lambda name: None, served or {}
+        )
+
+    def write(self, playlists: dict[str, str]) -> None:
+        for name, text in playlists.items():
+            hls.write_atomically(self.out / name, text)
+
 
 def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     film = Film.make(tmp_path, seconds=22)
-    source, out, info, rungs, plan, ffmpeg = film.source, film.out, film.info, film.rungs, film.plan, film.ffmpeg
+    source, out, info, rungs, plan = film.source, film.out, film.info, film.rungs, film.plan
     assert [c.length for c in plan] == [8, 8, pytest.approx(6, abs=0.05)]
-    every = {c.index for c in plan}
 
     film.encode(list(reversed(plan)), audio=False)  # independent of each other: any order, any worker
     # the picture alone is not served: a segment waits for its sound
-    assert not chunked_encoding.publish_progress(ffmpeg, out, info, rungs, plan, every)
-    assert not (out / "480p").exists() and not (out / "master.m3u8").exists()
+    assert film.serve(plan[0]) == ({"480p": []}, False)
+    assert not (out / "480p").exists()
+    assert chunked_encoding.progress_playlists(info, rungs, [(False, {"480p": []})]) == {}  # nothing to play
 
     film.encode([], audio=True)
-    assert chunked_encoding.publish_progress(ffmpeg, out, info, rungs, plan, every)
-    growing = (out / "480p" / "index.m3u8").read_text()
-    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in growing and growing.count(".ts") == 6 and "ENDLIST" not in growing
+    served = [film.serve(chunk) for chunk in plan]
+    assert all(whole for _, whole in served)
+    assert [len(s["480p"]) for s, _ in served] == [2, 2, 2]
+    sizes = [entry[2] for s, _ in served for entry in s["480p"]]
+    assert sizes == [(out / "480p" / f"{n:03d}.ts").stat().st_size for n in range(6)]
+    # growing: the finished chunks from the first on, then what the next one has so far; a later one waits
+    growing = chunked_encoding.progress_playlists(
+        info, rungs, [(True, served[0][0]), (False, {}), (True, served[2][0])]
+    )
+    assert set(growing) == {"480p/index.m3u8", "master.m3u8"} and hls.START_AT_BEGINNING in growing["master.m3u8"]
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in growing["480p/index.m3u8"] and "ENDLIST" not in growing["480p/index.m3u8"]
+    assert growing["480p/index.m3u8"].count(".ts") == 2
 
-    renditions = chunked_encoding.assemble(ffmpeg, out, info, rungs, plan)
+    playlists, renditions = chunked_encoding.final_playlists(info, rungs, [s for s, _ in served])
+    assert not chunked_encoding.assembled(lambda name: chunked_encoding._read(out / name), rungs)
+    film.write(playlists)
+    assert chunked_encoding.assembled(lambda name: chunked_encoding._read(out / name), rungs)
     hls.check_output(out, rungs)  # the same check as a single pass: playlists ended, segments there, thumbnail
     assert [r["name"] for r in renditions] == ["480p"] and renditions[0]["bandwidth"] > 0
-    assert sorted(p.name for p in out.iterdir()) == ["480p", "master.m3u8", "thumbnail.jpg"]  # parts/ removed
+    assert hls.renditions_in(playlists["master.m3u8"], rungs) == renditions  # what a redelivered job reads back
     assert not list(out.glob("**/*.new"))
     master = (out / "master.m3u8").read_text()
     assert "TYPE=AUDIO" not in master and 'CODECS="avc1.640028,mp4a.40.2"' in master  # sound in every rendition
@@ -92,7 +116,6 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     durations = [float(line.split(":")[1].rstrip(",")) for line in playlist.splitlines() if line.startswith("#EXTINF")]
     assert durations == pytest.approx([4, 4, 4, 4, 4, 2], abs=0.01)  # every segment the target, the last shorter
     assert [line for line in playlist.splitlines() if line.endswith(".ts")] == [f"{n:03d}.ts" for n in range(6)]
-    assert chunked_encoding.assemble(ffmpeg, out, info, rungs, plan) == renditions  # a redelivered job: the same answer
 
     for entry in (out / "master.m3u8", out / "480p" / "index.m3u8"):
         frames = video_timestamps(entry)
@@ -103,12 +126,27 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
         assert audio_gaps(entry) == []  # no gap, no overlap
 
 
+def test_a_chunk_taken_over_keeps_what_was_served_and_serves_the_rest(tmp_path):
+    """A part run again (its worker died) starts from the segments recorded as served: those are not muxed
+    again (a player may be reading them), the rest are."""
+    film = Film.make(tmp_path, seconds=10)
+    film.encode(film.plan, audio=True)
+    first, _ = film.serve(film.plan[0])
+    earlier = {"480p": first["480p"][:1]}  # what the dead worker had served
+    (film.out / "480p" / "001.ts").unlink()
+    before = (film.out / "480p" / "000.ts").stat().st_mtime_ns
+    served, whole = film.serve(film.plan[0], earlier)
+    assert whole and served == first
+    assert (film.out / "480p" / "000.ts").stat().st_mtime_ns == before and (film.out / "480p" / "001.ts").is_file()
+
+
 def test_a_segment_served_without_its_sound_would_be_heard(tmp_path):
     """The check above can fail: a segment muxed without its audio leaves a gap that audio_gaps shows."""
     film = Film.make(tmp_path, seconds=10)
     film.encode(film.plan, audio=True)
+    served = [film.serve(chunk)[0] for chunk in film.plan]
     chunked_encoding.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
-    chunked_encoding.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
+    film.write(chunked_encoding.final_playlists(film.info, film.rungs, served)[0])
     assert audio_gaps(film.out / "480p" / "index.m3u8") == [pytest.approx(4.0, abs=0.05)]
 
 
@@ -119,7 +157,7 @@ def test_sound_that_starts_after_the_picture_is_cut_with_it(tmp_path):
     first 1.5 s), and the sound is still heard 1.5 s after the first picture."""
     film = Film.make(tmp_path, seconds=14, audio_delay=1.5)
     film.encode(film.plan, audio=True)
-    chunked_encoding.assemble(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
+    chunked_encoding.assemble_folder(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
     playlist = film.out / "480p" / "index.m3u8"
     for segment in sorted((film.out / "480p").glob("*.ts")):
         starts = stream_starts(segment)

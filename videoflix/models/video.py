@@ -82,7 +82,7 @@ class VideoChunk(Base):
 
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: the output folder (relative to MEDIA_ROOT) the plan writes: a job for another plan is stale
+    #: the output (its key prefix in the store, relative to MEDIA_ROOT) the plan writes: a job for another plan is stale
     output: Mapped[str] = mapped_column(String(500))
     start: Mapped[float] = mapped_column(Float)
     length: Mapped[float] = mapped_column(Float)
@@ -96,6 +96,10 @@ class VideoChunk(Base):
     worker: Mapped[str | None] = mapped_column(String(64))
     heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+    #: the part's segments served so far, per rendition, in order: [EXTINF line, segment name, bytes]. The
+    #: film's playlists are written from these rows, so a worker needs no other worker's files
+    #: (stream_workers/chunked_encoding.py); kept when another worker takes the part over
+    served: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
 
 
 class OutboxEvent(Base):
