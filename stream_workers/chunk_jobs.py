@@ -95,7 +95,7 @@ async def run_job(payload, at_once: bool = False) -> None:
     need does not (the audio job, run again after a failure, may need this very slot)."""
     if (job := await readable(ChunkJob, payload, events.CHUNKS)) is None:
         return
-    async with contextlib.nullcontext() if at_once else jobs.FFMPEG_SLOT:
+    async with slot_for(job, at_once):
         token = uuid.uuid4().hex
         outcome, attempts = await until_done(
             plans.claim, job.video_id, job.part, job.output, token, what="claiming a part"
@@ -110,6 +110,19 @@ async def run_job(payload, at_once: bool = False) -> None:
             return
     if await attempt(part, attempts, part.settle) and part.last_done:
         await finish(job)
+
+
+def slot_for(job: ChunkJob, at_once: bool) -> contextlib.AbstractAsyncContextManager:
+    """The FFmpeg slot a job runs in. The planner's first part takes the slot when it is free, so that a
+    later part of the same film, just queued to this worker, waits instead of slowing the part that makes
+    the film playable (measured: 7.2 s to playable for 4 min of 1080p with one worker, against 4.4 s for a
+    single pass); when the slot is busy it runs beside (it must not wait behind another film's part). The
+    audio job, far lighter, always runs beside."""
+    if not at_once:
+        return jobs.FFMPEG_SLOT
+    if job.part != AUDIO_PART and not jobs.FFMPEG_SLOT.locked():
+        return jobs.FFMPEG_SLOT  # free: acquired at once
+    return contextlib.nullcontext()
 
 
 async def attempt(part: Part, attempts: int, step) -> bool:
@@ -169,8 +182,14 @@ class Part:
         last_sent = time.monotonic()
 
         async def on_progress(parser: hls.ProgressParser) -> None:
+            """Report every PROGRESS_INTERVAL; and, until the film's first segments are served, at each of
+            FFmpeg's progress lines (every 0.5 s) once they exist, so it is playable as soon as a single
+            pass would be."""
             nonlocal last_sent
-            if time.monotonic() - last_sent >= app.settings.progress_interval:
+            due = time.monotonic() - last_sent >= app.settings.progress_interval
+            if not due and job.part == 0 and not any(self.served.values()):
+                due = await in_thread(self.first_segment_made)
+            if due:
                 last_sent = time.monotonic()
                 await self.report(parser.out_seconds, parser.speed, final=False)
 
@@ -251,6 +270,11 @@ class Part:
             output.deliver(folder, "thumbnail.jpg")
             self.thumbnail_sent = True
         return whole
+
+    def first_segment_made(self) -> bool:
+        """Whether FFmpeg has written this part's first segment in every rendition."""
+        folder, playlist = self.folder / chunked_encoding.PARTS, self.chunk.playlist
+        return all(chunked_encoding.read_playlist(folder / r.name / playlist).segments for r in self.rungs)
 
     def write(self, name: str, text: str) -> None:
         """Write one of the output's playlists, unless it is what this job last wrote there."""

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, topics
 from stream_workers.app import app
-from stream_workers.records import VideoUploaded
+from stream_workers.records import ChunkJob, VideoUploaded
 from videoflix.media import ladder_for, probe
 from videoflix.models import Video, VideoChunk
 
@@ -249,3 +249,23 @@ def test_a_film_whose_sound_outlasts_its_picture_fails_saying_so_not_truncated(
     assert result.status == "failed" and "truncated" not in result.error, result.error
     assert "sound runs on to 24 s" in result.error and "picture ends at about 10 s" in result.error, result.error
     assert plans.current(video) == [] and fake_topics["dead_letter"].sent == []
+
+
+def test_the_planners_first_part_takes_the_free_ffmpeg_slot_and_runs_beside_a_busy_one():
+    """A later part of the film, queued to this worker, waits for the slot rather than slowing the part that
+    makes the film playable; but the first part never waits behind another film's part, nor does the audio."""
+    job = ChunkJob(video_id=1, part=0, output="videos/1/hls-a", source="videos/1/source.mp4")
+    audio = ChunkJob(video_id=1, part=plans.AUDIO_PART, output="videos/1/hls-a", source="videos/1/source.mp4")
+
+    async def scenario() -> list:
+        seen = []
+        async with chunk_jobs.slot_for(job, at_once=True):
+            seen.append(jobs.FFMPEG_SLOT.locked())  # taken: a queued part waits
+            async with chunk_jobs.slot_for(audio, at_once=True):
+                seen.append("audio beside")
+        async with jobs.FFMPEG_SLOT, chunk_jobs.slot_for(job, at_once=True):  # beside another film's part
+            seen.append("first part beside")
+        seen.append(chunk_jobs.slot_for(job, at_once=False) is jobs.FFMPEG_SLOT)
+        return seen
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 5)) == [True, "audio beside", "first part beside", True]
