@@ -53,8 +53,17 @@ def test_s3_opens_a_client_for_the_endpoint(tmp_path):
      ({"videoflix.segment_url_seconds": "999999"}, "SEGMENT_URL_SECONDS must be between 60 and 604800"),
      ({"videoflix.segment_urls": "presigned"}, "needs MEDIA_LINK_SECRET"),
      ({"videoflix.segment_urls": "presigned", "videoflix.media_link_secret": "short"}, "needs MEDIA_LINK_SECRET"),
-     ({"videoflix.media_link_prefix": "media"}, "MEDIA_LINK_PREFIX must start and end with")],
+     ({"videoflix.media_link_prefix": "media"}, "MEDIA_LINK_PREFIX must be a path or an http"),
+     ({"videoflix.media_link_prefix": "ftp://media.example/m/"}, "MEDIA_LINK_PREFIX must be a path or an http"),
+     ({"videoflix.media_link_prefix": "https://media.example/m/?x=1/"}, "MEDIA_LINK_PREFIX must be a path or an"),
+     ({"videoflix.media_link_prefix": "https:///m/"}, "MEDIA_LINK_PREFIX must be a path or an http")],
 )  # fmt: skip
 def test_wrong_storage_settings_stop_the_app_with_a_reason(raw, reason):
     with pytest.raises(ConfigurationError, match=reason):
         build_settings({"videoflix.media_root": str(Path("var/media")), **raw})
+
+
+@pytest.mark.parametrize("prefix", ["/media/", "https://media.example.com/media/", "http://127.0.0.1:8443/m/"])
+def test_media_links_may_name_the_apis_origin_or_another(prefix):
+    config = build_settings({"videoflix.media_root": "var/media", "videoflix.media_link_prefix": prefix}).storage
+    assert config.media_link_prefix == prefix

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: environment variable -> the setting's name (`videoflix.<name>` in the .ini files)
 VARIABLES = {
@@ -75,8 +76,8 @@ class StorageConfig:
             raise ValueError("SEGMENT_URL_SECONDS must be between 60 and 604800 (S3's longest signature)")
         if backend == "local" and config.segment_urls == "presigned" and len(config.media_link_secret or "") < 32:
             raise ValueError("SEGMENT_URLS=presigned with local storage needs MEDIA_LINK_SECRET (>= 32 characters)")
-        if not (config.media_link_prefix.startswith("/") and config.media_link_prefix.endswith("/")):
-            raise ValueError("MEDIA_LINK_PREFIX must start and end with '/'")
+        if not valid_link_prefix(config.media_link_prefix):
+            raise ValueError("MEDIA_LINK_PREFIX must be a path or an http(s) URL without a query, ending in '/'")
         if backend == "s3" and not config.bucket:
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         return config
@@ -95,3 +96,12 @@ class StorageConfig:
         from .local import LocalStorage
 
         return LocalStorage(media_root)
+
+
+def valid_link_prefix(prefix: str) -> bool:
+    """A path (`/media/`: links on the API's own origin) or an absolute URL (`https://media.example.com/m/`:
+    a media host, or the nginx in front of MEDIA_ROOT seen from another origin); ending in '/'."""
+    parts = urlsplit(prefix)
+    if parts.query or parts.fragment or not parts.path.startswith("/") or not prefix.endswith("/"):
+        return False
+    return (parts.scheme, parts.netloc) == ("", "") or (parts.scheme in ("http", "https") and bool(parts.netloc))
