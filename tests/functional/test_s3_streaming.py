@@ -67,6 +67,31 @@ def test_ranges_and_revalidation_work_as_for_files(viewer, stored_video):
     viewer.get(url, headers={"If-None-Match": f'"{first.etag}"'}, status=304)
 
 
+def test_a_segment_costs_the_store_one_request_and_a_revalidation_reads_no_bytes(viewer, stored_video, bucket_store,
+                                                                                 monkeypatch):  # fmt: skip
+    """A plain GET (what players send for segments) opens the object once, its facts coming with its bytes;
+    a revalidation, a range and a HEAD ask for the facts first, so a 304 reads nothing."""
+    calls = []
+    for name in ("info", "open", "read"):
+        real = getattr(bucket_store, name)
+        monkeypatch.setattr(
+            bucket_store, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw)
+        )
+    video_id, local = stored_video
+    url = f"/api/video/{video_id}/480p/000.ts"
+    first = viewer.get(url, status=200)
+    assert first.body == (local / "480p" / "000.ts").read_bytes() and calls == ["open"]
+    calls.clear()
+    viewer.get(url, headers={"If-None-Match": f'"{first.etag}"'}, status=304)
+    assert calls == ["info"]
+    calls.clear()
+    viewer.get(url, headers={"Range": "bytes=0-99"}, status=206)
+    assert calls == ["info", "read"]
+    calls.clear()
+    assert viewer.app.head(url, status=200).headers["Content-Length"] == str(len(first.body))
+    assert calls == ["info"]
+
+
 def test_a_row_naming_another_folder_or_a_missing_object_is_404(viewer, stored_video, dbsession, bucket_store):
     video_id, _ = stored_video
     bucket_store.put_bytes("videos/999999/hls-x/480p/000.ts", b"someone else's")

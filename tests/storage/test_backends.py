@@ -44,6 +44,21 @@ def test_an_object_is_stored_described_and_read_whole_or_in_part(store):
     assert store.info("videos/1/hls-a/720p/000.ts").etag != info.etag  # a replaced object gets a new tag
 
 
+def test_an_object_opened_in_one_request_comes_with_its_facts(store):
+    data = os.urandom(2 * 2**20 + 5)  # more than one chunk
+    store.put_bytes("videos/1/hls-a/720p/001.ts", data)
+    assert store.open("videos/1/hls-a/720p/002.ts") is None
+    opened = store.open("videos/1/hls-a/720p/001.ts")
+    assert opened.info == store.info("videos/1/hls-a/720p/001.ts")  # the same facts as a HEAD's
+    assert joined(opened) == data
+    opened.close()
+    unread = store.open("videos/1/hls-a/720p/001.ts")
+    unread.close()  # closed without reading: nothing left open, the next request works
+    assert joined(store.open("videos/1/hls-a/720p/001.ts")) == data
+    with pytest.raises(BadKey):
+        store.open("videos/../../etc/passwd")
+
+
 def test_files_go_in_and_come_back_whole(store, tmp_path):
     source = tmp_path / "source.bin"
     source.write_bytes(os.urandom(9 * 2**20 + 17))  # past boto3's multipart threshold (8 MiB)

@@ -10,14 +10,14 @@ could leave its root (`..`, an absolute path, a backslash, NUL) is refused by bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from .keys import BadKey, check_key
 
-__all__ = ["BadKey", "ObjectInfo", "Storage", "StorageUnavailable", "check_key", "video_key"]
+__all__ = ["BadKey", "ObjectInfo", "Opened", "Storage", "StorageUnavailable", "check_key", "video_key"]
 
 
 def video_key(video_id: int) -> str:
@@ -36,6 +36,19 @@ class ObjectInfo:
     size: int
     etag: str  # quoted, as HTTP sends it
     modified: float  # seconds since the epoch
+
+
+class Opened:
+    """An object opened for reading in one request: its facts, and its bytes to iterate once. Close it when
+    done, also when not read to the end (the connection or file goes back)."""
+
+    def __init__(self, info: ObjectInfo, chunks: Iterator[bytes], close: Callable[[], None]):
+        self.info = info
+        self._chunks = chunks
+        self.close = close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
 
 
 class Storage(Protocol):
@@ -61,6 +74,11 @@ class Storage(Protocol):
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The object's bytes from `start` to `end` (inclusive, as in HTTP ranges), in chunks."""
+        ...
+
+    def open(self, key: str) -> Opened | None:
+        """The whole object, its facts coming with its bytes (one request to the store, where `info` then
+        `read` are two); None when it is missing."""
         ...
 
     def download(self, key: str, path: Path) -> None: ...

@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import ObjectInfo, StorageUnavailable
+from . import ObjectInfo, Opened, StorageUnavailable
 from .keys import check_key
 
 CHUNK = 1024 * 1024
@@ -145,6 +145,17 @@ class S3Storage:
             body = self.client.get_object(Bucket=self.bucket, Key=check_key(key), **ranged)["Body"]
         with contextlib.closing(body), unavailable_on_failure(f"reading {key}"):
             yield from body.iter_chunks(CHUNK)
+
+    def open(self, key: str) -> Opened | None:
+        try:
+            with unavailable_on_failure(f"reading {key}"):
+                answer = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
+        except FileNotFoundError:
+            return None
+        info = ObjectInfo(key=key, size=answer["ContentLength"], etag=answer["ETag"],
+                          modified=answer["LastModified"].timestamp())  # fmt: skip
+        body = answer["Body"]
+        return Opened(info, body.iter_chunks(CHUNK), body.close)
 
     def download(self, key: str, path: Path) -> None:
         with unavailable_on_failure(f"reading {key}"):

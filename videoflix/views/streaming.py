@@ -4,8 +4,8 @@ Only what the routes' strict patterns allow reaches here (a known resolution, a 
 every path is resolved and checked to stay inside the video's output folder, itself inside MEDIA_ROOT whatever
 the database says, so `..`, encoded slashes, absolute paths or symlinks out of MEDIA_ROOT end as 404, never as
 a file from elsewhere. With the S3 backend the same holds for object keys (the video's own folder only), and
-the app streams the objects itself. Files go out through
-Pyramid's FileResponse: wsgi.file_wrapper, Content-Length, Last-Modified, ETag, 304 and Range/206; or, with
+the app streams the objects itself. Files and objects go out as iterators read in the request's thread
+(`stored_response`), with Content-Length, Last-Modified, ETag, 304 and Range/206; or, with
 ACCEL_REDIRECT_PREFIX set (production behind nginx), as an empty answer whose X-Accel-Redirect header lets nginx
 send the bytes after the app has checked the login and the path.
 """
@@ -26,7 +26,7 @@ from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import expiry, signed_link
 from ..security import AUTHENTICATED
-from ..storage import BadKey, ObjectInfo, Storage, check_key, video_key
+from ..storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
@@ -51,23 +51,29 @@ def serve(request, relative: str, content_type: str, cache_control: str):
         raise NotFound("No such file for this video.")
     if settings.accel_redirect_prefix:
         return accel_redirect(settings, path, content_type, cache_control)
-    key = path.relative_to(media).as_posix()
-    return stored_response(storage, key, storage.info(key), content_type, cache_control)
+    return object_response(request, storage, path.relative_to(media).as_posix(), content_type, cache_control)
 
 
 class StoredObject:
-    """A stored object as a response body. WebOb's conditional response asks it for a byte range
-    (`app_iter_range`), so a Range request reads only that range from the store."""
+    """A stored object as a response body: the bytes of an object already opened (`Storage.open`), or read
+    when iterated. WebOb's conditional response asks it for a byte range (`app_iter_range`), so a Range
+    request reads only that range from the store."""
 
-    def __init__(self, storage: Storage, key: str):
+    def __init__(self, storage: Storage, key: str, opened: Opened | None = None):
         self.storage = storage
         self.key = key
+        self.opened = opened
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self.storage.read(self.key))
+        return iter(self.opened) if self.opened is not None else iter(self.storage.read(self.key))
 
     def app_iter_range(self, start: int, stop: int | None) -> Iterator[bytes]:
+        self.close()
         return iter(self.storage.read(self.key, start, None if stop is None else stop - 1))
+
+    def close(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
 
 
 def stored_info(storage: Storage, video_id: int, key: str) -> ObjectInfo:
@@ -86,16 +92,36 @@ def stored_info(storage: Storage, video_id: int, key: str) -> ObjectInfo:
 
 def serve_object(request, storage: Storage, video_id: int, key: str, content_type: str, cache_control: str):
     """An object of the video's output from the store (S3), streamed through the app."""
-    return stored_response(storage, key, stored_info(storage, video_id, key), content_type, cache_control)
+    try:
+        if not check_key(key).startswith(video_key(video_id)):
+            raise BadKey(key)
+    except BadKey:
+        raise NotFound("No such file for this video.") from None
+    return object_response(request, storage, key, content_type, cache_control)
 
 
-def stored_response(storage: Storage, key: str, info: ObjectInfo, content_type: str, cache_control: str):
+def object_response(request, storage: Storage, key: str, content_type: str, cache_control: str):
+    """The object `key` (checked by the caller) as the answer. A plain GET, what players send for segments,
+    costs the store one request (`Storage.open`: the facts come with the bytes); a HEAD, a Range or a
+    revalidation asks for the facts first, so a 304 or a range reads no more than it needs."""
+    plain = request.method == "GET" and request.range is None
+    plain = plain and not request.if_none_match and request.if_modified_since is None
+    opened = storage.open(key) if plain else None
+    info = opened.info if opened is not None else None if plain else storage.info(key)
+    if info is None:
+        raise NotFound("No such file for this video.")
+    return stored_response(storage, key, info, content_type, cache_control, opened)
+
+
+def stored_response(
+    storage: Storage, key: str, info: ObjectInfo, content_type: str, cache_control: str, opened: Opened | None = None
+):
     """The object as the answer: Content-Length, ETag, Last-Modified, 304 and Range/206. Its bytes are read in
     the request's thread (1 MiB at a time), not through wsgi.file_wrapper, whose reads and sends waitress does
     in its one I/O thread: measured (bench/serving.py), files sent that way fell from 356 to 66 segments a
     second between 16 and 256 connections, while the same bytes as an iterator held."""
     response = Response(
-        app_iter=StoredObject(storage, key), content_type=content_type, content_length=info.size,
+        app_iter=StoredObject(storage, key, opened), content_type=content_type, content_length=info.size,
         conditional_response=True, cache_control=cache_control,
     )  # fmt: skip
     response.etag = info.etag.strip('"')
