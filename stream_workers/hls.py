@@ -164,13 +164,19 @@ async def run_ffmpeg(
     on_progress: Callable[[ProgressParser], Awaitable[None]] | None = None,
     timeout: float = 3600.0,
     stall_timeout: float = 120.0,
+    niceness: int = 0,
 ) -> RunResult:
     """Run FFmpeg as an asyncio subprocess (the event loop stays free), reporting progress; kill it if it
-    runs past `timeout` or prints no progress for `stall_timeout` seconds (a hung decoder)."""
+    runs past `timeout` or prints no progress for `stall_timeout` seconds (a hung decoder). `niceness`: a
+    lower CPU priority for a job that must yield to another (set right after it starts: no `preexec_fn`,
+    which is unsafe in a process with threads)."""
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
+    if niceness:
+        with contextlib.suppress(OSError):  # (it may already have ended)
+            os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
     parser = ProgressParser()
     stderr_tail = bytearray()
 

@@ -4,7 +4,10 @@ run on a generated clip."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +183,22 @@ def test_ffmpeg_is_killed_when_the_progress_callback_gives_up():
     with pytest.raises(GiveUp):
         asyncio.run(hls.run_ffmpeg(argv, on_progress, timeout=60, stall_timeout=30))
     assert not [p for p in psutil.Process().children(recursive=True) if p.name().startswith("ffmpeg")]
+
+
+@pytest.mark.parametrize("niceness", [0, 5])
+def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
+    """The chunked film's audio job runs niced, so the first part beside it gets the cores (`niceness`)."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-progress", "pipe:1", "-nostats", "-re", "-f", "lavfi",
+            "-i", "anullsrc=duration=2", "-f", "null", "-"]  # fmt: skip
+    seen = []
+
+    async def on_progress(parser) -> None:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == os.getpid():  # a child of this test: the FFmpeg
+                    seen.append(int(fields[16]))  # its nice value
+
+    asyncio.run(hls.run_ffmpeg(argv, on_progress, niceness=niceness))
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert seen and set(seen) == {base + niceness}
