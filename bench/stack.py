@@ -125,6 +125,39 @@ class Watched:
     status: dict
 
 
+def playable_after(stack: Stack, email: str, password: str, clip: Path, title: str, timeout: float = 120) -> float:
+    """Upload `clip`, poll its status every 0.1 s until it is playable: the seconds from the end of the upload.
+    The video is then deleted, and this waits until the worker has stopped its FFmpeg jobs, so the next
+    measurement starts on an idle machine."""
+    client = Client(stack.api)
+    client.login(email, password)
+    video_id = client.upload(clip, {"title": title})["id"]
+    uploaded = time.perf_counter()
+    while (status := client.status(video_id))["status"] not in ("playable", "ready", "failed"):
+        if time.perf_counter() - uploaded > timeout:
+            raise SystemExit(f"not playable within {timeout:.0f} s")
+        time.sleep(0.1)
+    playable = time.perf_counter() - uploaded
+    if status["status"] == "failed":
+        raise SystemExit(f"the video failed: {status['error']}")
+    client.call("DELETE", f"/video/{video_id}/", headers={"X-CSRFToken": client.csrf()})
+    deadline = time.monotonic() + 60
+    while ffmpeg_running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return playable
+
+
+def ffmpeg_running() -> bool:
+    """Whether an FFmpeg process runs on this machine (a worker's job)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"ffmpeg" in cmdline.read_bytes().split(b"\0")[0]:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def upload_and_watch(stack: Stack, email: str, password: str, clip: Path, title: str) -> Watched:
     """Upload `clip` and poll its status every 0.1 s until it is ready (SystemExit if it fails)."""
     client = Client(stack.api)

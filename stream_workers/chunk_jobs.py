@@ -308,8 +308,12 @@ class Part:
         it can be played. Under the plan's lock: the rows only grow, so the last write is the longest."""
         parts = [(row.state == "done", row.served) for row in rows if row.part != AUDIO_PART]
         playlists = chunked_encoding.progress_playlists(self.info, self.rungs, parts)
-        for name, text in playlists.items():
-            self.write(name, text)
+        try:
+            for name, text in playlists.items():
+                self.write(name, text)
+        except store.StorageUnavailable as exc:  # the part goes on; the next report, or the assembly, writes them
+            log.warning("video %s: playlists not written (%s)", self.job.video_id, exc)
+            return False
         return "master.m3u8" in playlists
 
     def picture_ends_early(self, picture_end: float) -> str:
@@ -432,6 +436,9 @@ async def finish(job: ChunkJob) -> None:
 
     try:
         renditions = await until_done(assemble_if_complete, what="assembling")
+    except store.StorageUnavailable as exc:  # every part is kept: the watchdog's re-queue finishes the film
+        log.warning("video %s: not assembled, the store is unavailable (%s)", job.video_id, exc)
+        return
     except (hls.TranscodeError, ValueError, OSError) as exc:  # a part's files vanished (storage)
         await give_up(job, f"The film could not be assembled from its parts: {exc}")
         return

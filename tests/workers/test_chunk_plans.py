@@ -12,7 +12,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, topics
+from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, store, topics
 from stream_workers.app import app
 from stream_workers.records import ChunkJob, VideoUploaded
 from videoflix.media import ladder_for, probe
@@ -269,3 +269,44 @@ def test_the_planners_first_part_takes_the_free_ffmpeg_slot_and_runs_beside_a_bu
         return seen
 
     assert asyncio.run(asyncio.wait_for(scenario(), 5)) == [True, "audio beside", "first part beside", True]
+
+
+def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_loses_nothing(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    """While every playlist write fails (the store is down), the parts are still encoded, served and recorded;
+    the assembly waits instead of failing the film, and the upload event queued again (the watchdog's way)
+    finishes it from the parts kept."""
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video, seconds=16)
+    eager = dataclasses.replace(app.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
+    monkeypatch.setattr(app, "settings", eager)
+    monkeypatch.setattr(jobs, "deleted", gone({}))
+    down = {"store": True}
+    real_write = store.Output.write_text
+
+    def write_text(self, name: str, text: str) -> None:
+        if down["store"]:
+            raise store.StorageUnavailable(f"storing {name}: connection refused")
+        real_write(self, name, text)
+
+    monkeypatch.setattr(store.Output, "write_text", write_text)
+    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+
+    async def run() -> None:
+        await chunk_jobs.start_film(event, probe(source))
+        while fake_topics["chunks"].sent:
+            _, job = fake_topics["chunks"].sent.pop(0)
+            await chunk_jobs.run_job(job.asdict())
+
+    asyncio.run(run())
+    assert fake_topics["processed"].sent == []  # not failed, not ready: waiting
+    assert set(state(engine, video).values()) == {("done", 1)}  # every part done once, kept
+    down["store"] = False
+    asyncio.run(run())  # as the watchdog queues the upload event again
+    [(_, result)] = fake_topics["processed"].sent
+    assert (result.status, result.error) == ("ready", None), result
+    output = media / result.hls_path
+    hls.check_output(output, ladder_for(probe(source).height))
+    assert len(video_timestamps(output / "480p" / "index.m3u8")) == 16 * 30

@@ -202,3 +202,16 @@ def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
     asyncio.run(hls.run_ffmpeg(argv, on_progress, niceness=niceness))
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert seen and set(seen) == {base + niceness}
+
+
+def test_jobs_report_progress_every_quarter_second():
+    """A job sees its first segments (and a deletion) at FFmpeg's next progress block: every 0.25 s, not its
+    default 0.5 s (4 s of real-time input: ~16 blocks, against ~8)."""
+    argv = [*hls.ffmpeg_head(ffmpeg_exe()), "-re", "-f", "lavfi", "-i", "anullsrc=duration=4", "-f", "null", "-"]
+    blocks = []
+
+    async def on_progress(parser) -> None:
+        blocks.append(parser.out_seconds)
+
+    asyncio.run(hls.run_ffmpeg(argv, on_progress))
+    assert len(blocks) >= 12, blocks
