@@ -1,0 +1,80 @@
+"""hls.js in Chromium plays a film from local storage whose segments are links nginx checks and serves by
+itself (SEGMENT_URLS=presigned with STORAGE_BACKEND=local): the web process signs each viewer's playlist,
+the repo's deploy/nginx.conf verifies every segment link (`secure_link`) and answers the frontend's
+credentialed requests with its CORS headers, so no segment costs a Python request. The S3 counterpart:
+test_s3_browser.py."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from videoflix.cli.upload import Client
+from videoflix.devservices import free_port, wait_for_port
+
+from ..support.accounts import PASSWORD
+from ..support.browser import chromium_path
+from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
+from ..support.stack import VIDEOFLIX
+from .test_browser import play, player_page, problems
+
+pytestmark = pytest.mark.integration
+
+LINK_SECRET = "link-secret-for-the-browser-test-0123456789"
+
+
+@pytest.fixture(scope="module")
+def linked_api(pipeline, frontend_site):
+    """nginx with the repo's config in front of the pipeline's MEDIA_ROOT, and a web process whose playlists
+    name links signed for nginx's address (another origin than the API's, as a media host would be)."""
+    if not Path(NGINX).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    if not chromium_path():
+        pytest.skip("chromium is not installed")
+    folder = pipeline.folder / "nginx-links"
+    folder.mkdir()
+    tls = certificate(folder / "tls")
+    http_port, https_port, api_port = free_port(), free_port(), free_port()
+    site = adapted(SHIPPED.read_text(), api_port, http_port, https_port, tls, pipeline.media,
+                   origin=frontend_site, link_secret=LINK_SECRET)  # fmt: skip
+    nginx = run_nginx(folder, site)
+    wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
+    web = pipeline.run(
+        [*VIDEOFLIX, "serve", str(pipeline.folder / "development.ini"), "--port", str(api_port)], "web-linked",
+        SEGMENT_URLS="presigned", MEDIA_LINK_SECRET=LINK_SECRET,
+        MEDIA_LINK_PREFIX=f"https://localhost:{https_port}/media/",
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", api_port, 60, alive=lambda: web.proc.poll() is None)
+    yield SimpleNamespace(api=f"http://127.0.0.1:{api_port}/api", nginx_log=folder / "access.log",
+                          media=f"https://localhost:{https_port}/media/")  # fmt: skip
+    web.kill()
+    nginx.kill()
+
+
+def test_hls_js_plays_segments_nginx_serves_from_signed_links(linked_api, pipeline, media_files, frontend_site,
+                                                              tmp_path):  # fmt: skip
+    client = pipeline.client()
+    video_id = client.upload(media_files["hd"], {"title": "Played through signed links"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
+
+    page = player_page(linked_api, frontend_site, video_id)
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "linked.png",
+                              flags=("--ignore-certificate-errors",)))  # fmt: skip
+    assert result["login"] == 200 and result["levels"] == 2
+    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
+    served = re.findall(rf'"GET /media/videos/{video_id}/hls-\w+/\d+p/\d+\.ts\?e=\d+&u=\d+&s=[\w-]+ HTTP/[\d.]+" 200',
+                        linked_api.nginx_log.read_text())  # fmt: skip
+    assert served  # the segments came from nginx, through links it verified
+    viewer = Client(linked_api.api)
+    viewer.login("operator@example.com", PASSWORD)
+    cookie = next(c.value for c in viewer.cookies if c.name == "access_token")
+    request = urllib.request.Request(f"{linked_api.api}/video/{video_id}/480p/index.m3u8",
+                                     headers={"Cookie": f"access_token={cookie}"})  # fmt: skip
+    with urllib.request.urlopen(request) as answer:
+        uris = [line for line in answer.read().decode().splitlines() if line and not line.startswith("#")]
+    assert uris and all(uri.startswith(f"{linked_api.media}videos/{video_id}/") for uri in uris)  # none via the app
