@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -103,7 +104,10 @@ def pipeline_stack(work: Path, email: str, password: str, env: dict[str, str], w
             if worker.poll() is None:
                 worker.terminate()
         for worker in started:
-            worker.wait(60)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(60)
+            with contextlib.suppress(ProcessLookupError):  # its FFmpeg jobs too: the worker leads its own group
+                os.killpg(worker.pid, signal.SIGKILL)
         broker.stop()
 
 

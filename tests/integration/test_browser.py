@@ -81,6 +81,16 @@ def problems(errors: list[dict]) -> list[dict]:
     ]  # fmt: skip
 
 
+def plays_through_tls(page: str, tmp_path: Path, name: str) -> dict:
+    """Play `page` whose media comes from the test's nginx (self-signed certificate): logged in, both
+    renditions listed, playback past 2.5 s with no hls.js problem. The result, for more checks."""
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / f"{name}.png",
+                              flags=("--ignore-certificate-errors",)))  # fmt: skip
+    assert result["login"] == 200 and result["levels"] == 2
+    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
+    return result
+
+
 def test_a_stall_is_a_problem_when_a_hole_is_ahead_not_when_data_ran_out():
     stall = {"type": "mediaError", "details": "bufferStalledError", "fatal": False, "code": None, "at": 17.0}
     at_the_edge = {**stall, "buffered": [[0.067, 17.02]]}

@@ -17,7 +17,7 @@ from videoflix.devservices import free_port, wait_for_port
 from ..support.browser import chromium_path
 from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
 from ..support.stack import VIDEOFLIX
-from .test_browser import play, player_page, problems
+from .test_browser import play, player_page, plays_through_tls, problems
 
 pytestmark = pytest.mark.integration
 
@@ -66,10 +66,7 @@ def test_hls_js_plays_a_film_from_the_bucket_through_the_app(s3_pipeline, fronte
 def test_hls_js_plays_signed_segments_through_nginx_with_credentials(presigned_api, frontend_site, stored_film,
                                                                      tmp_path):  # fmt: skip
     page = player_page(presigned_api, frontend_site, stored_film)
-    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "presigned.png",
-                              flags=("--ignore-certificate-errors",)))  # fmt: skip
-    assert result["login"] == 200 and result["levels"] == 2
-    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
+    plays_through_tls(page, tmp_path, "presigned")
     fetched = re.findall(r'"GET /videoflix-pipeline/videos/\d+/hls-\w+/\d+p/(\d+)\.ts\?\S+ HTTP/[\d.]+" 200',
                          presigned_api.nginx_log.read_text())  # fmt: skip
     assert fetched  # the segments came from the store through nginx, signed, not from the app

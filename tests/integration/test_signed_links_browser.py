@@ -6,7 +6,6 @@ test_s3_browser.py."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import urllib.request
 from pathlib import Path
@@ -21,7 +20,7 @@ from ..support.accounts import PASSWORD
 from ..support.browser import chromium_path
 from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
 from ..support.stack import VIDEOFLIX
-from .test_browser import play, player_page, problems
+from .test_browser import player_page, plays_through_tls
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +62,7 @@ def test_hls_js_plays_segments_nginx_serves_from_signed_links(linked_api, pipeli
     assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
 
     page = player_page(linked_api, frontend_site, video_id)
-    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "linked.png",
-                              flags=("--ignore-certificate-errors",)))  # fmt: skip
-    assert result["login"] == 200 and result["levels"] == 2
-    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
+    plays_through_tls(page, tmp_path, "linked")
     served = re.findall(rf'"GET /media/videos/{video_id}/hls-\w+/\d+p/\d+\.ts\?e=\d+&u=\d+&s=[\w-]+ HTTP/[\d.]+" 200',
                         linked_api.nginx_log.read_text())  # fmt: skip
     assert served  # the segments came from nginx, through links it verified
