@@ -172,7 +172,7 @@ class Part:
         self.chunk = Chunk(job.part, job.start, job.length)
         self.sent_audio: set[str] = set()
         self.written: dict[str, str] = {}  # playlists this job last wrote
-        self.thumbnail_sent = False
+        self.thumbnail: bytes | None = None  # what this part last sent as the film's thumbnail
         self.last_done = False  # the plan's last part to finish was this one
         self.began = time.monotonic()
         self.announced = False  # this job has logged that the film is playable
@@ -286,10 +286,11 @@ class Part:
             self.ffmpeg, folder, self.rungs, self.chunk, last, sound,
             lambda name: output.fetch(folder, name), lambda name: output.deliver(folder, name), self.served,
         )  # fmt: skip
-        if self.job.part == 0 and not self.thumbnail_sent and any(self.served.values()):
-            # taken within the first second: written whole long before the first 4 s segment was
-            output.deliver(folder, "thumbnail.jpg")
-            self.thumbnail_sent = True
+        if self.job.part == 0 and any(self.served.values()):  # the film can be played: its thumbnail too
+            thumbnail = store.whole_jpeg(folder / "thumbnail.jpg")
+            if thumbnail is not None and thumbnail != self.thumbnail:  # again if FFmpeg picked a later frame
+                output.deliver_bytes("thumbnail.jpg", thumbnail)
+                self.thumbnail = thumbnail
         return whole
 
     def first_segment_made(self) -> bool:

@@ -142,6 +142,12 @@ class Output:
             store().put_file(self.prefix + name, folder / name, content_type_of(name))
             (folder / name).unlink(missing_ok=True)
 
+    def deliver_bytes(self, name: str, data: bytes) -> None:
+        """`data`, read whole from a file of the job's folder, becomes the output's `name` (S3 only: on local
+        storage that file is the output's already)."""
+        if remote():
+            store().put_bytes(self.prefix + name, data, content_type_of(name))
+
     def fetch(self, folder: Path, name: str) -> Path:
         """The local file of the output's `name` (S3: downloaded into `folder` once)."""
         path = folder / name
@@ -173,6 +179,17 @@ class Output:
         """A job's local folder once its part is served (S3; the local backend's is the output itself)."""
         if remote():
             shutil.rmtree(self.workspace(part), ignore_errors=True)
+
+
+def whole_jpeg(path: Path) -> bytes | None:
+    """The JPEG at `path`, if it is whole now. FFmpeg rewrites the thumbnail for each frame it considers
+    (`-update 1`): a file sent while it is rewritten is cut short, and a store given a shorter body than the
+    length announced waits for the rest (measured: a job stuck for three 60 s read time-outs)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return data if data[:3] == b"\xff\xd8\xff" and data[-2:] == b"\xff\xd9" else None
 
 
 def content_type_of(name: str) -> str | None:
@@ -219,8 +236,8 @@ class Publisher:
                     self._send(f"{rung.name}/{line}", "video/MP2T")
             self._send(f"{rung.name}/index.m3u8", "application/vnd.apple.mpegurl", text)
         if watchable:
-            if (self.folder / "thumbnail.jpg").is_file():
-                self._send("thumbnail.jpg", "image/jpeg")
+            if (thumbnail := whole_jpeg(self.folder / "thumbnail.jpg")) is not None:
+                self._send("thumbnail.jpg", "image/jpeg", thumbnail)  # again if FFmpeg picked a later frame
             if (self.folder / "master.m3u8").is_file():
                 data = (self.folder / "master.m3u8").read_bytes()
                 self._send("master.m3u8", "application/vnd.apple.mpegurl", data)

@@ -196,7 +196,8 @@ def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError):
                 fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == os.getpid():  # a child of this test: the FFmpeg
+                ffmpeg = b"ffmpeg" in (stat.parent / "cmdline").read_bytes().split(b"\0")[0]
+                if int(fields[1]) == os.getpid() and ffmpeg:  # this test's FFmpeg (not the session's services)
                     seen.append(int(fields[16]))  # its nice value
 
     asyncio.run(hls.run_ffmpeg(argv, on_progress, niceness=niceness))

@@ -87,3 +87,15 @@ def test_removing_a_video_removes_every_object_it_owns(s3_worker):
     assert sorted(bucket.keys("videos/")) == ["videos/23/source.mp4", "videos/230/source.mp4"]
     store.remove_video(23)
     assert list(bucket.keys("videos/")) == ["videos/230/source.mp4"]
+
+
+def test_a_thumbnail_is_sent_only_whole(tmp_path):
+    """FFmpeg rewrites the thumbnail for each frame it considers: a file caught mid-write is not sent (a store
+    given fewer bytes than announced waits for the rest until its client times out), a whole one is."""
+    whole = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"  # only the JPEG markers count
+    path = tmp_path / "thumbnail.jpg"
+    assert store.whole_jpeg(path) is None  # not written yet
+    path.write_bytes(whole[:1000])
+    assert store.whole_jpeg(path) is None  # cut short
+    path.write_bytes(whole)
+    assert store.whole_jpeg(path) == whole
