@@ -119,8 +119,29 @@ async def run_job(payload, at_once: bool = False) -> None:
         part = Part(job, token, await until_done(plans.served, job.video_id, job.part, what="reading a part"))
         if not await attempt(part, attempts, part.encode):
             return
+    if at_once:
+        await settle(part, attempts)
+    else:  # the chunk agent takes its next job meanwhile: it may be the audio this part waits for
+        task = asyncio.ensure_future(settle(part, attempts))
+        _settling.add(task)
+        task.add_done_callback(_settling.discard)
+
+
+#: parts whose FFmpeg has ended, serving the rest and waiting for their sound (strong references)
+_settling: set[asyncio.Task] = set()
+
+
+async def settled() -> None:
+    """Wait until no part settles in the background (a worker stopping cancels them instead)."""
+    while _settling:
+        await asyncio.gather(*list(_settling), return_exceptions=True)
+
+
+async def settle(part: Part, attempts: int) -> None:
+    """Serve the rest of an encoded part and mark it done (`Part.settle`); then, if it was the plan's last,
+    assemble the film. A worker that dies meanwhile leaves the part's claim to go stale: it runs again."""
     if await attempt(part, attempts, part.settle) and part.last_done:
-        await finish(job)
+        await finish(part.job)
 
 
 def slot_for(job: ChunkJob, at_once: bool) -> contextlib.AbstractAsyncContextManager:
@@ -175,6 +196,7 @@ class Part:
         self.thumbnail: bytes | None = None  # what this part last sent as the film's thumbnail
         self.last_done = False  # the plan's last part to finish was this one
         self.began = time.monotonic()
+        self.encoded_in = 0.0  # seconds FFmpeg took
         self.announced = False  # this job has logged that the film is playable
 
     @property
@@ -214,7 +236,7 @@ class Part:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, niceness)
         if not self.audio and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
             raise hls.TranscodeError(await in_thread(self.picture_ends_early, job.start + result.out_seconds))
-        log.info("video %s part %s encoded in %.1f s", job.video_id, job.part, time.monotonic() - started)
+        self.encoded_in = time.monotonic() - started
 
     async def settle(self) -> None:
         """Serve the rest and mark the part done: at once, or, for a part whose sound is not all there yet,
@@ -224,6 +246,8 @@ class Part:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the sound of part {self.job.part} did not arrive")
             await asyncio.sleep(app.settings.progress_interval)
+        # (logged once the part is done, served and recorded: a part whose worker died before is run again)
+        log.info("video %s part %s encoded in %.1f s", self.job.video_id, self.job.part, self.encoded_in)
         await in_thread(self.output.drop_workspace, self.job.part)
 
     async def report(self, seconds: float, speed: float | None, final: bool) -> bool:

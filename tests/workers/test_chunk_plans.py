@@ -157,6 +157,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
         while fake_topics["chunks"].sent:
             _, job = fake_topics["chunks"].sent.pop(0)
             await chunk_jobs.run_job(job.asdict())
+            await chunk_jobs.settled()
             attempts.update({part: tried for part, (_, tried) in state(engine, video).items()})
 
     asyncio.run(pipeline())
@@ -193,6 +194,7 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
         source.write_bytes(b"\0" * 4096)  # the stored file is damaged once the plan is made
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
+            await chunk_jobs.settled()
 
     asyncio.run(pipeline())
 
@@ -213,6 +215,7 @@ def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
         await chunk_jobs.start_film(event, probe(source))
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
+            await chunk_jobs.settled()
 
     asyncio.run(pipeline())
     [(_, result)] = fake_topics["processed"].sent
@@ -299,6 +302,7 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
         while fake_topics["chunks"].sent:
             _, job = fake_topics["chunks"].sent.pop(0)
             await chunk_jobs.run_job(job.asdict())
+            await chunk_jobs.settled()
 
     asyncio.run(run())
     assert fake_topics["processed"].sent == []  # not failed, not ready: waiting
