@@ -76,28 +76,27 @@ class StoredObject:
             self.opened.close()
 
 
-def stored_info(storage: Storage, video_id: int, key: str) -> ObjectInfo:
-    """The object `key` of the video, which must lie in this video's own folder, whatever the database says,
-    and be clean (`check_key`): else, or when it is missing, 404."""
+def own_key(video_id: int, key: str) -> str:
+    """`key`, which must be clean (`check_key`) and lie in this video's own folder, whatever the database
+    says: else 404."""
     try:
-        if not check_key(key).startswith(video_key(video_id)):
-            raise BadKey(key)
-        info = storage.info(key)
+        if check_key(key).startswith(video_key(video_id)):
+            return key
     except BadKey:
-        info = None
-    if info is None:
+        pass
+    raise NotFound("No such file for this video.")
+
+
+def stored_info(storage: Storage, video_id: int, key: str) -> ObjectInfo:
+    """The facts of the video's own object `key` (`own_key`); 404 when it is missing."""
+    if (info := storage.info(own_key(video_id, key))) is None:
         raise NotFound("No such file for this video.")
     return info
 
 
 def serve_object(request, storage: Storage, video_id: int, key: str, content_type: str, cache_control: str):
     """An object of the video's output from the store (S3), streamed through the app."""
-    try:
-        if not check_key(key).startswith(video_key(video_id)):
-            raise BadKey(key)
-    except BadKey:
-        raise NotFound("No such file for this video.") from None
-    return object_response(request, storage, key, content_type, cache_control)
+    return object_response(request, storage, own_key(video_id, key), content_type, cache_control)
 
 
 def object_response(request, storage: Storage, key: str, content_type: str, cache_control: str):
