@@ -85,8 +85,9 @@ async def watch(browser: Browser, video_id: int, final: str, timeout: float = 24
     deadline = time.monotonic() + timeout
     while (status := await browser.evaluate(row(video_id, "row && row.dataset.status"))) != final:
         statuses.add(status)
-        assert time.monotonic() < deadline and status in {None, "uploaded", "processing", "ready", "failed"} - {
-            "ready" if final == "failed" else "failed"}, (status, statuses)  # fmt: skip
+        passing = {None, "uploaded", "processing", "playable", "ready", "failed"}  # `playable`: first segments out
+        assert time.monotonic() < deadline and status in passing - {"ready" if final == "failed" else "failed"}, (
+            status, statuses)  # fmt: skip
         await asyncio.sleep(0.3)
     return statuses
 
