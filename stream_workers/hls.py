@@ -38,6 +38,20 @@ class StorageError(OSError):
     """The output could not be written (disk full, read-only, I/O error). Transient: the job is retried."""
 
 
+class SourceUnreadable(StorageError):
+    """The stored upload stopped answering while FFmpeg read it (the store went away for longer than FFmpeg's
+    reconnecting lasts). Transient like any storage fault: the job is retried."""
+
+
+def source_read_failed(stderr: str) -> bool:
+    """Whether reading the input broke off midway: a read error of the disk, or a stored object whose
+    store did not come back while FFmpeg reconnected ("Will reconnect", then what was read short). FFmpeg
+    then ends with status 0 and what it had decoded."""
+    if "Error during demuxing: Input/output error" in stderr:
+        return True
+    return "Will reconnect at" in stderr and ("partial file" in stderr or "Error during demuxing" in stderr)
+
+
 class TranscodeError(Exception):
     """FFmpeg could not make a playable output from this input: permanent, retrying will not help."""
 
@@ -215,6 +229,8 @@ async def run_ffmpeg(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(errors, 5)
     stderr = stderr_tail.decode("utf-8", "replace")
+    if source_read_failed(stderr):  # never an output cut short of what the source holds
+        raise SourceUnreadable(f"The stored upload could not be read to its end. FFmpeg said: {summarize(stderr)}")
     if proc.returncode != 0:
         if storage := storage_error(stderr):
             raise storage

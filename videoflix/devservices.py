@@ -204,6 +204,9 @@ class SeaweedFS:
         self.secret_key = secret_key
         self.log_path = log_path
         self.ports = {name: free_port() for name in ("s3", "master", "volume", "filer")}
+        #: fixed too, so that one started again is the same cluster: with new ones, its S3 gateway kept
+        #: looking for the filer where the master had last seen it, and answered 500 for a minute
+        self.grpc_ports = {name: free_port() for name in self.ports}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -222,7 +225,7 @@ class SeaweedFS:
                 f"-s3.config={config}", "-s3.iam=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-master.volumeSizeLimitMB=256", "-volume.max=0"]  # fmt: skip
         for name, port in self.ports.items():
-            argv += [f"-{name}.port={port}", f"-{name}.port.grpc={free_port()}"]
+            argv += [f"-{name}.port={port}", f"-{name}.port.grpc={self.grpc_ports[name]}"]
         self.proc = spawn(argv, self.log_path)
         deadline = time.monotonic() + timeout
         wait_for_port(LOOPBACK, self.ports["s3"], timeout, alive=lambda: self.proc.poll() is None)

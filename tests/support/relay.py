@@ -1,0 +1,83 @@
+"""A TCP relay in front of a real service that a test can cut: its open connections dropped, then, after a
+pause, either passing traffic again (the service came back) or answering every request with an HTTP 503 (a
+store starting up: SeaweedFS answers 500 until its filer is up). The faults of a network and a restart,
+on demand and on time, where killing the real service takes seconds to come back and cannot be timed."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+
+from videoflix.devservices import LOOPBACK, free_port
+
+UNAVAILABLE = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class Relay:
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.port = free_port()
+        self.unavailable = False
+        self._links: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listen()
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def _listen(self) -> None:
+        self._server = socket.create_server((LOOPBACK, self.port))
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:  # closed by cut()
+                return
+            if self.unavailable:
+                with contextlib.suppress(OSError):
+                    client.recv(65536)
+                    client.sendall(UNAVAILABLE)
+                client.close()
+                continue
+            upstream = socket.create_connection((LOOPBACK, self.target_port))
+            with self._lock:
+                self._links += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def cut(self, pause: float, then_unavailable: bool = False) -> None:
+        """Drop every connection and refuse new ones for `pause` seconds; then relay again, or answer 503."""
+        self._stop_listening()
+        with self._lock:
+            links, self._links = self._links, []
+        for link in links:
+            with contextlib.suppress(OSError):
+                link.shutdown(socket.SHUT_RDWR)
+            link.close()
+        time.sleep(pause)
+        self.unavailable = then_unavailable
+        self._listen()
+
+    def _stop_listening(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread: only then is the port free
+        self._server.close()
+
+    def close(self) -> None:
+        self._stop_listening()
+        with self._lock:
+            for link in self._links:
+                link.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
