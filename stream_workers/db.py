@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from videoflix import events, outbox
 from videoflix.models import Video, VideoChunk, VideoStatus
 from videoflix.models.video import PENDING
+from videoflix.models.viewing import fold_views
 
 from . import store
 from .app import app
@@ -151,6 +152,12 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
     conn.execute(sa.update(Video).where(Video.id.in_(ids)).values(requeues=Video.requeues + 1))
     outbox.enqueue(conn, [(events.UPLOADED, str(row.id), events.uploaded(row.id, row.source_path)) for row in stalled])
     return ids
+
+
+def fold_views_now() -> int:
+    """Counted views into the videos' rows (`videoflix.models.viewing.fold_views`), in a transaction of its own."""
+    with engine().begin() as conn:
+        return fold_views(conn)
 
 
 def requeue_stalled_now(idle_seconds: float) -> list[int]:

@@ -20,7 +20,7 @@ import psycopg2
 from videoflix.outbox import CHANNEL as OUTBOX_CHANNEL
 
 from .app import app
-from .db import requeue_stalled_now
+from .db import fold_views_now, requeue_stalled_now
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,7 @@ async def relay() -> None:
                     next_watch = loop.time() + WATCHDOG_SECONDS
                     if requeued := await run(requeue_stalled_now, app.settings.requeue_after):
                         log.warning("watchdog: queued stalled video(s) %s again", requeued)
+                    await run(fold_views_now)  # (views counted since: into the videos' rows)
                 sent = await publish_pending(outbox, run)
                 if sent:
                     log.info("outbox: published %d event(s)", sent)

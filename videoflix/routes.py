@@ -26,6 +26,9 @@ def includeme(config) -> None:
     config.add_route("videos.detail", r"/api/video/{id:\d+}/")
     config.add_route("videos.status", r"/api/video/{id:\d+}/status/")
     config.add_route("videos.retry", r"/api/video/{id:\d+}/retry/")
+    # what each viewer watched: where they are in a video, and what they have started
+    config.add_route("videos.progress", r"/api/video/{id:\d+}/progress/")
+    config.add_route("videos.continue", "/api/video/continue/")
 
     # operators' console API (staff)
     config.add_route("admin.videos", "/api/admin/videos/")

@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from stream_workers import hls
 from videoflix.media import ffmpeg_exe, ladder_for, probe
+from videoflix.models import Video, VideoStatus
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend
@@ -50,6 +52,36 @@ def hls_output(app_settings, clips) -> Path:
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     hls.check_output(out, rungs)
     return out
+
+
+@pytest.fixture
+def add_video(dbsession, hls_output):
+    """Add a video row (ready by default: its output is the one real HLS output); its id."""
+
+    def add(status=VideoStatus.READY, title="A film", category="Drama", minutes_ago=0, **fields) -> int:
+        video = Video(
+            title=title,
+            description="About it",
+            category=category,
+            status=status,
+            source_path="x",
+            hls_path=OUTPUT if status in (VideoStatus.READY, VideoStatus.PLAYABLE) else None,
+            duration=2.0,
+            renditions=[{"name": "480p", "width": 640, "height": 360, "bandwidth": 1000000}],
+            created_at=sa.func.now() - sa.text(f"interval '{minutes_ago} minutes'"),
+            **fields,
+        )
+        dbsession.add(video)
+        dbsession.commit()
+        return video.id
+
+    return add
+
+
+@pytest.fixture
+def viewer(frontend):
+    frontend.signed_up("viewer@example.com")
+    return frontend
 
 
 @pytest.fixture

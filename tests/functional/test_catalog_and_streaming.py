@@ -18,34 +18,6 @@ from ..support.media import OUTPUT
 FRONTEND = "http://127.0.0.1:5500"
 
 
-@pytest.fixture
-def add_video(dbsession, hls_output):
-    def add(status=VideoStatus.READY, title="A film", category="Drama", minutes_ago=0, **fields) -> int:
-        video = Video(
-            title=title,
-            description="About it",
-            category=category,
-            status=status,
-            source_path="x",
-            hls_path=OUTPUT if status in (VideoStatus.READY, VideoStatus.PLAYABLE) else None,
-            duration=2.0,
-            renditions=[{"name": "480p", "width": 640, "height": 360, "bandwidth": 1000000}],
-            created_at=sa.func.now() - sa.text(f"interval '{minutes_ago} minutes'"),
-            **fields,
-        )
-        dbsession.add(video)
-        dbsession.commit()
-        return video.id
-
-    return add
-
-
-@pytest.fixture
-def viewer(frontend):
-    frontend.signed_up("viewer@example.com")
-    return frontend
-
-
 def test_catalog_lists_ready_videos_newest_first(viewer, add_video):
     old = add_video(title="Old", minutes_ago=10)
     new = add_video(title="New", category="Comedy", minutes_ago=1)
@@ -65,6 +37,8 @@ def test_catalog_lists_ready_videos_newest_first(viewer, add_video):
         "thumbnail_url",
         "duration",
         "resolutions",
+        "views",  # added (issue 19): counted views, and where this viewer is in it (null: not started)
+        "progress",
     }
     assert first["thumbnail_url"] == f"http://127.0.0.1:8000/api/video/{new}/thumbnail.jpg"
     assert (first["category"], first["resolutions"], first["duration"]) == ("Comedy", ["480p"], 2.0)

@@ -33,6 +33,16 @@ class Frontend:
             headers["X-CSRFToken"] = token
         return self.app.post_json(path, body if body is not None else {}, headers=headers, status=status, **kw)
 
+    def put(self, path: str, body=None, status: int | str = "*", csrf: bool = True, **kw):
+        return self.app.put_json(path, body if body is not None else {}, headers=self._csrf(csrf), status=status, **kw)
+
+    def delete(self, path: str, status: int | str = "*", csrf: bool = True, **kw):
+        return self.app.delete(path, headers=self._csrf(csrf), status=status, **kw)
+
+    def _csrf(self, csrf: bool) -> dict[str, str]:
+        token = self.app.cookies.get("csrftoken")
+        return {"X-CSRFToken": token} if csrf and token else {}
+
     def get(self, path: str, status: int | str = "*", **kw):
         return self.app.get(path, status=status, **kw)
 

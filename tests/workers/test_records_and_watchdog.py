@@ -1,15 +1,19 @@
 """Events: the web tier's payloads read as the workers' records; tolerant reading; and the watchdog that
-queues stalled videos again."""
+queues stalled videos again, and folds counted views into the videos' rows."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 import sqlalchemy as sa
 
-from stream_workers.db import requeue_stalled
+from stream_workers import db
+from stream_workers.db import fold_views_now, requeue_stalled
 from stream_workers.records import InvalidEvent, VideoProcessed, VideoUploaded
 from videoflix import events
-from videoflix.models import OutboxEvent, Video, VideoStatus
+from videoflix.models import OutboxEvent, Video, VideoStatus, VideoView
+from videoflix.models.viewing import fold_views
 
 
 def test_web_payload_reads_as_the_worker_record():
@@ -114,3 +118,35 @@ def test_progress_events_move_a_video_through_processing_and_playable_but_never_
         done = add_video(connection, finished, "1 second")
         assert not apply(done, progress=50.0, **playable) and not apply(done, progress=1.0, hls_path="")
         assert row(done).status == finished
+
+
+def test_counted_views_are_folded_into_the_videos_rows_once_even_by_two_folders_at_a_time(engine, monkeypatch):
+    """The relay's leader folds the view log every watchdog round (`db.fold_views_now`); two at once (a
+    leader change) each take rows the other has not locked, so every view is added once."""
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    with engine.begin() as conn:
+        films = [add_video(conn, VideoStatus.READY, "1 day") for _ in range(2)]
+        conn.execute(sa.insert(VideoView), [{"video_id": films[0]}] * 5 + [{"video_id": films[1]}] * 3)
+    try:
+        also: list[int] = []
+
+        def fold_beside() -> None:
+            with engine.begin() as second:
+                also.append(fold_views(second))
+
+        with engine.connect() as first, first.begin():
+            taken = fold_views(first, batch=4)  # its log rows stay locked until it commits...
+            beside = threading.Thread(target=fold_beside)
+            beside.start()  # ...so this one skips them, takes the rest, and waits for the video row
+            beside.join(1.0)
+            assert beside.is_alive()  # (waiting for the first's row lock on the video, not done twice)
+        beside.join(10)
+        assert (taken, also) == (4, [4])
+        assert fold_views_now() == 0  # nothing left
+        with engine.connect() as conn:
+            views = dict(conn.execute(sa.select(Video.id, Video.views).where(Video.id.in_(films))).all())
+            assert views == {films[0]: 5, films[1]: 3}
+            assert conn.scalar(sa.select(sa.func.count()).select_from(VideoView)) == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(Video).where(Video.id.in_(films)))

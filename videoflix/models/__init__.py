@@ -17,6 +17,7 @@ from .rate_limit import RateLimitCounter
 from .upload import Upload
 from .user import AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoChunk, VideoStatus
+from .viewing import VideoView, WatchProgress
 
 __all__ = [
     "AccountToken",
@@ -31,6 +32,8 @@ __all__ = [
     "Video",
     "VideoChunk",
     "VideoStatus",
+    "VideoView",
+    "WatchProgress",
     "get_engine",
     "get_session_factory",
 ]

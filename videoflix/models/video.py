@@ -68,6 +68,8 @@ class Video(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: views counted and folded in (models/viewing.py); those not folded yet are rows of video_views
+    views: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class VideoChunk(Base):

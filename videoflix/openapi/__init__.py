@@ -13,10 +13,10 @@ import re
 from pyramid.view import view_config
 
 from ..media import RESOLUTIONS
-from . import accounts, operations, uploads, videos
+from . import accounts, operations, uploads, videos, viewing
 from .parts import ERROR, string
 
-RESOURCES = (accounts, videos, uploads, operations)
+RESOURCES = (accounts, videos, viewing, uploads, operations)
 
 #: route name -> {method: operation}
 OPERATIONS: dict[str, dict[str, dict]] = {name: ops for part in RESOURCES for name, ops in part.OPERATIONS.items()}

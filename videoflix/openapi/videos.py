@@ -46,6 +46,21 @@ SCHEMAS: dict[str, Any] = {
             "duration": {"type": "number", "nullable": True},
             "resolutions": {"type": "array", "items": string(enum=list(RESOLUTIONS))},
             "status": string(enum=["ready", "playable"], description="playable: still transcoding, watchable"),
+            "views": {"type": "integer", "minimum": 0, "description": "views counted (about 10 s watched)"},
+            "progress": {
+                **obj(
+                    {
+                        "position": {"type": "number", "minimum": 0, "description": "seconds"},
+                        "percent": {"type": "number", "nullable": True, "minimum": 0, "maximum": 100},
+                        "completed": {"type": "boolean", "description": "watched past 95 %"},
+                        "updated_at": string(format="date-time"),
+                    },
+                    ["position", "percent", "completed", "updated_at"],
+                    closed=True,
+                ),
+                "nullable": True,
+                "description": "where the viewer asking is in it; null if they have not started it",
+            },
         },
         ["id", "created_at", "title", "description", "category", "thumbnail_url", "duration", "resolutions", "status"],
         closed=True,

@@ -10,6 +10,7 @@ from .resumable_uploads import ResumableUploadService
 from .sessions import SessionService
 from .throttle import Throttle
 from .videos import VideoService
+from .viewing import ViewingService
 
 
 def includeme(config) -> None:
@@ -39,12 +40,16 @@ def includeme(config) -> None:
         storage = registry["videoflix.storage"]
         return ResumableUploadService(request.dbsession, registry["videoflix.settings"], request.tm, storage)
 
+    def viewing(request) -> ViewingService:
+        return ViewingService(request.dbsession)
+
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
 
     config.add_request_method(accounts, reify=True)
     config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
+    config.add_request_method(viewing, reify=True)
     config.add_request_method(resumable_uploads, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

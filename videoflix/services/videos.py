@@ -25,6 +25,7 @@ from ..models import User, Video, VideoStatus
 from ..models.video import WATCHABLE
 from ..storage import Storage, StorageUnavailable, video_key
 from ..transactions import after_commit, after_failure
+from .viewing import COMPLETED_PERCENT
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +36,37 @@ PROBE_URL_SECONDS = 600
 #: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
 #: the commit order (timestamps would not: updated_at is the start of a transaction that may commit after a
 #: later one)
-CATALOG_VERSION = sa.text("SELECT count(*), sum(xmin::text::bigint) FROM videos WHERE status IN ('ready', 'playable')")
+#: Counted views not folded into `videos.views` yet (the newest log id) and the viewer's own progress (its
+#: latest change and its number of rows) change the items too.
+CATALOG_VERSION = sa.text(
+    "SELECT count(*), sum(xmin::text::bigint), (SELECT max(id) FROM video_views),"
+    " (SELECT max(updated_at) FROM watch_progress WHERE user_id = :viewer),"
+    " (SELECT count(*) FROM watch_progress WHERE user_id = :viewer)"
+    " FROM videos WHERE status IN ('ready', 'playable')"
+)
+
+#: the viewer's progress in video v, as items carry it (null when they have not started it)
+PROGRESS = (
+    "(SELECT json_build_object('position', p.position,"  # noqa: S608 - constants of this module only
+    " 'percent', CASE WHEN v.duration > 0 THEN round(least(100.0, 100.0 * p.position / v.duration)::numeric, 1) END,"
+    f" 'completed', coalesce(p.position >= v.duration * {COMPLETED_PERCENT / 100}, false),"
+    " 'updated_at', p.updated_at)"
+    " FROM watch_progress p WHERE p.user_id = :viewer AND p.video_id = v.id)"
+)
 
 
 def _item(extra: str = "") -> str:
-    """One video as the frontend reads it (the list's items and the detail endpoint); :base is the absolute
-    URL of /api/video/, so thumbnail_url is <base><id>/thumbnail.jpg."""
+    """One video as the frontend reads it (the list's items and the detail endpoint), plus what was added
+    since (views, the viewer's progress); :base is the absolute URL of /api/video/, so thumbnail_url is
+    <base><id>/thumbnail.jpg; :viewer the user asking."""
     return (
         "json_build_object("  # noqa: S608 - `extra` is a constant of this module
         " 'id', v.id, 'created_at', v.created_at, 'title', v.title, 'description', v.description,"
         " 'category', coalesce(v.category, ''), 'thumbnail_url', :base || v.id || '/thumbnail.jpg',"
         " 'duration', v.duration,"
-        " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json)"
-        + extra
-        + ")"
+        " 'resolutions', coalesce((SELECT json_agg(r->>'name') FROM jsonb_array_elements(v.renditions) r), '[]'::json),"
+        " 'views', v.views + (SELECT count(*) FROM video_views w WHERE w.video_id = v.id),"
+        f" 'progress', {PROGRESS}" + extra + ")"
     )
 
 
@@ -70,9 +88,18 @@ def _list_query(item: str, statuses: str) -> sa.TextClause:
 
 CATALOG_QUERY = _list_query(CATALOG_ITEM, "'ready'")
 WATCHABLE_QUERY = _list_query(WATCH_ITEM, "'ready', 'playable'")
+#: a ready video in the contract's shape, a playable one with its status
+ANY_ITEM = f"(CASE WHEN v.status = 'ready' THEN {CATALOG_ITEM} ELSE {WATCH_ITEM} END)"
 CATALOG_DETAIL = sa.text(
-    f"SELECT (CASE WHEN v.status = 'ready' THEN {CATALOG_ITEM} ELSE {WATCH_ITEM} END)::text"  # noqa: S608
-    " FROM videos v WHERE v.id = :id AND v.status IN ('ready', 'playable')"
+    f"SELECT {ANY_ITEM}::text FROM videos v WHERE v.id = :id AND v.status IN ('ready', 'playable')"  # noqa: S608
+)
+#: the viewer's started, unfinished videos, the most recently watched first
+CONTINUE_QUERY = sa.text(
+    f"SELECT coalesce(json_agg({ANY_ITEM} ORDER BY v.watched DESC, v.id DESC), '[]'::json)::text"  # noqa: S608
+    " FROM (SELECT videos.*, p.updated_at AS watched FROM watch_progress p JOIN videos ON videos.id = p.video_id"
+    "       WHERE p.user_id = :viewer AND videos.status IN ('ready', 'playable') AND p.position > 0"
+    f"        AND (videos.duration IS NULL OR p.position < videos.duration * {COMPLETED_PERCENT / 100})"
+    "       ORDER BY p.updated_at DESC, videos.id DESC LIMIT :limit) v"
 )
 
 
@@ -162,12 +189,17 @@ class VideoService:
         """Queue an event in the outbox; the relay sends it once this transaction has committed."""
         outbox.enqueue(self.db, [(topic, str(video_id), payload)])
 
-    def catalog_item_json(self, base_url: str, video_id: int) -> str:
-        """One watchable (ready or playable) video as JSON, the shape of a catalog item; else 404 (no hints)."""
-        item = self.db.execute(CATALOG_DETAIL, {"base": base_url, "id": video_id}).scalar()
+    def catalog_item_json(self, base_url: str, video_id: int, viewer: int | None = None) -> str:
+        """One watchable (ready or playable) video as JSON, the shape of a catalog item with `viewer`'s
+        progress; else 404 (no hints)."""
+        item = self.db.execute(CATALOG_DETAIL, {"base": base_url, "id": video_id, "viewer": viewer}).scalar()
         if item is None:
             raise NotFound("No video with this id.")
         return item
+
+    def continue_json(self, base_url: str, viewer: int, limit: int = 100) -> str:
+        """`viewer`'s started and unfinished watchable videos as catalog items, most recently watched first."""
+        return self.db.execute(CONTINUE_QUERY, {"base": base_url, "viewer": viewer, "limit": limit}).scalar()
 
     def catalog_json(
         self,
@@ -176,6 +208,7 @@ class VideoService:
         limit: int | None = None,
         offset: int = 0,
         playable: bool = False,
+        viewer: int | None = None,
     ) -> tuple[str, int]:
         """Ready videos (with `playable`, also those still transcoding whose first segments exist), newest
         first, as the JSON array the frontend reads, and how many match in all.
@@ -189,8 +222,9 @@ class VideoService:
             "category": (category or "").strip().lower(),
             "limit": limit,
             "offset": offset,
+            "viewer": viewer,
         }
-        version = tuple(self.db.execute(CATALOG_VERSION).one())
+        version = tuple(self.db.execute(CATALOG_VERSION, {"viewer": viewer}).one())
         key = (version, playable, *params.values())
         cached = _catalog_cache.get(key)
         if cached is None:
@@ -297,7 +331,7 @@ class VideoService:
 
 #: catalog pages; keys carry the catalog version, so an entry is never stale: after a change the next request
 #: asks for a new key, and old ones age out
-_catalog_cache: LockedCache[tuple[str, int]] = LockedCache(LRUCache(maxsize=64))
+_catalog_cache: LockedCache[tuple[str, int]] = LockedCache(LRUCache(maxsize=256))  # (pages x viewers)
 #: video id -> current output folder of a ready video, for the playlist and segment requests (a player fetches
 #: one every few seconds). A folder may lag a change by FOLDER_TTL seconds; files are still checked on disk,
 #: so a deleted or replaced output answers 404, never stale bytes from elsewhere.

@@ -66,8 +66,9 @@ def video_list(request):
     if include not in (None, "playable"):
         raise InvalidInput.field("include", "The only value is 'playable'.")
     body, total = request.videos.catalog_json(
-        request.route_url("videos.list"), category, limit, offset, playable=include == "playable"
-    )
+        request.route_url("videos.list"), category, limit, offset, playable=include == "playable",
+        viewer=request.identity.id,
+    )  # fmt: skip
     return _paged(request, json_text_response(request, body), total, limit, offset, category=category, include=include)
 
 
@@ -110,7 +111,9 @@ def admin_video_list(request):
 
 @view_config(route_name="videos.detail", request_method="GET", permission=AUTHENTICATED)
 def video_detail(request):
-    body = request.videos.catalog_item_json(request.route_url("videos.list"), int(request.matchdict["id"]))
+    body = request.videos.catalog_item_json(
+        request.route_url("videos.list"), int(request.matchdict["id"]), request.identity.id
+    )
     return json_text_response(request, body)
 
 

@@ -1,0 +1,40 @@
+"""What each viewer watched: where they are in a video (resume), and what they have started (continue
+watching). Any logged-in viewer, for themselves only: the user is always the one the cookie names."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPNoContent
+from pyramid.view import view_config
+
+from ..schemas import validate
+from ..schemas.viewing import ProgressSchema
+from ..security import AUTHENTICATED
+from .videos import _int_param, json_text_response
+
+#: the longest "continue watching" list
+CONTINUE_MAX = 100
+
+
+@view_config(route_name="videos.progress", request_method="PUT", permission=AUTHENTICATED)
+def report_progress(request):
+    """`{"position": seconds}` -> 204. A player sends it every few seconds while it plays; a view is counted
+    once the viewer has watched for a while (services/viewing.py)."""
+    position = validate(request, ProgressSchema())["position"]
+    request.viewing.report(request.identity.id, int(request.matchdict["id"]), position)
+    return HTTPNoContent()
+
+
+@view_config(route_name="videos.progress", request_method="DELETE", permission=AUTHENTICATED)
+def forget_progress(request):
+    """The viewer's progress in this video, forgotten (204 whether or not there was any)."""
+    request.viewing.forget(request.identity.id, int(request.matchdict["id"]))
+    return HTTPNoContent()
+
+
+@view_config(route_name="videos.continue", request_method="GET", permission=AUTHENTICATED)
+def continue_watching(request):
+    """The viewer's started, unfinished videos, most recently watched first, as catalog items (each with its
+    `progress`); `?limit=` (at most 100, the default)."""
+    limit = _int_param(request, "limit", 1, CONTINUE_MAX) or CONTINUE_MAX
+    body = request.videos.continue_json(request.route_url("videos.list"), request.identity.id, limit)
+    return json_text_response(request, body)
