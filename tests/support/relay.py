@@ -20,6 +20,8 @@ class Relay:
         self.target_port = target_port
         self.port = free_port()
         self.unavailable = False
+        self.relayed = 0  # bytes from the service to clients
+        self._cuts = 0
         self._links: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listen()
@@ -29,10 +31,12 @@ class Relay:
         return f"http://{LOOPBACK}:{self.port}"
 
     def _listen(self) -> None:
-        self._server = socket.create_server((LOOPBACK, self.port))
-        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+        with self._lock:
+            self._server = socket.create_server((LOOPBACK, self.port))
+            listening = (self._server, self._cuts)
+        threading.Thread(target=self._accept, args=listening, daemon=True).start()
 
-    def _accept(self, server: socket.socket) -> None:
+    def _accept(self, server: socket.socket, cuts: int) -> None:
         while True:
             try:
                 client, _ = server.accept()
@@ -46,14 +50,36 @@ class Relay:
                 continue
             upstream = socket.create_connection((LOOPBACK, self.target_port))
             with self._lock:
+                if cuts != self._cuts:  # cut meanwhile: this connection goes with the rest
+                    client.close()
+                    upstream.close()
+                    continue
                 self._links += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, counted: bool = False) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+                if counted:
+                    self.relayed += len(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def wait_for(self, relayed: int, timeout: float = 60.0) -> None:
+        """Until `relayed` bytes have gone to clients."""
+        deadline = time.monotonic() + timeout
+        while self.relayed < relayed:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.relayed} bytes relayed in {timeout} s")
+            time.sleep(0.05)
 
     def cut(self, pause: float, then_unavailable: bool = False) -> None:
         """Drop every connection and refuse new ones for `pause` seconds; then relay again, or answer 503."""
-        self._stop_listening()
         with self._lock:
+            self._cuts += 1
+            self._stop_listening()
             links, self._links = self._links, []
         for link in links:
             with contextlib.suppress(OSError):
@@ -73,11 +99,3 @@ class Relay:
         with self._lock:
             for link in self._links:
                 link.close()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
-    with contextlib.suppress(OSError):
-        sink.shutdown(socket.SHUT_WR)

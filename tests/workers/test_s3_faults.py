@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import time
 
 import pytest
 
@@ -97,6 +96,10 @@ def relayed_source(own_store, big_clip):
     relay.close()
 
 
+#: read before the cut: a quarter of the clip, with most of it still to come
+SOME = 9 * 1024 * 1024
+
+
 def decoded_frames(url: ObjectURL, tmp_path, while_reading) -> int:
     """Decode a stored MP4 as the workers read a source (their input options), paced at twice its speed so
     the reading lasts while `while_reading` runs. How many frames came out."""
@@ -115,14 +118,14 @@ def decoded_frames(url: ObjectURL, tmp_path, while_reading) -> int:
 
 def test_ffmpeg_reading_a_source_reconnects_where_it_was_and_loses_no_frame(relayed_source, tmp_path):
     relay, url = relayed_source
-    # the connection to the store drops a fifth of the way in, and the store answers again 3 s later
-    assert decoded_frames(url, tmp_path, lambda: (time.sleep(2), relay.cut(3))) == 500  # 20 s at 25 fps, once
+    # the connection to the store drops a quarter of the way in, and the store answers again 3 s later
+    assert decoded_frames(url, tmp_path, lambda: (relay.wait_for(SOME), relay.cut(3))) == 500  # 20 s at 25 fps
 
 
 def test_a_source_read_that_cannot_finish_is_a_passing_fault_not_a_short_output(relayed_source, tmp_path):
     relay, url = relayed_source
     # dropped, and then answering 503, as SeaweedFS answers 500 while it starts again
     with pytest.raises(hls.SourceUnreadable, match="could not be read to its end") as caught:
-        decoded_frames(url, tmp_path, lambda: (time.sleep(2), relay.cut(1, then_unavailable=True)))
+        decoded_frames(url, tmp_path, lambda: (relay.wait_for(SOME), relay.cut(1, then_unavailable=True)))
     assert isinstance(caught.value, OSError) and not isinstance(caught.value, hls.TranscodeError)  # retried
     assert "X-Amz" not in str(caught.value) and "127.0.0.1" not in str(caught.value)  # no signed URL shown
