@@ -83,7 +83,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="16,64,256")
-    parser.add_argument("--only", default="", help="comma-separated ways to run (e.g. 'app, local'); default all")
+    parser.add_argument(
+        "--only", default="", help="ways to run, separated by semicolons (e.g. 'app, local;app, S3'); default all"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk") or not Path(NGINX).exists():
         raise SystemExit("needs wrk and nginx (apt-get install wrk nginx)")
@@ -129,7 +131,7 @@ def main() -> int:
                 "app, S3": (f"http://127.0.0.1:{s3_port}/api/video/1/720p/000.ts", s3_port, s3_web.pid),
             }  # fmt: skip
             if args.only:
-                ways = {name: way for name, way in ways.items() if name in {w.strip() for w in args.only.split(",")}}
+                ways = {name: way for name, way in ways.items() if name in {w.strip() for w in args.only.split(";")}}
             rows = {}
             for name, (url, port, pid) in ways.items():
                 headers = {"Cookie": f"access_token={login(port)}"} if port else None

@@ -158,6 +158,22 @@ def test_symlinks_out_of_the_output_are_not_followed(viewer, add_video, hls_outp
         link.unlink()
 
 
+def test_a_folder_symlinked_out_of_the_media_root_serves_nothing(viewer, add_video, hls_output, media_root, tmp_path):
+    """A video whose output folder (or a folder on the way to it) is a symlink: its files are never read,
+    however real they look where the link points."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "480p").mkdir(parents=True)
+    (elsewhere / "480p" / "000.ts").write_bytes((hls_output / "480p" / "000.ts").read_bytes())
+    link = media_root / "videos" / "linked"
+    os.symlink(elsewhere, link)
+    try:
+        video = add_video(hls_path="videos/linked")
+        assert viewer.get(f"/api/video/{video}/480p/000.ts", status=404).json["detail"]
+        assert viewer.get(f"/api/video/{video}/480p/000.ts", headers={"Range": "bytes=0-9"}, status=404)
+    finally:
+        link.unlink()
+
+
 def test_not_ready_video_streams_nothing(viewer, add_video):
     video = add_video(status=VideoStatus.PROCESSING)
     viewer.get(f"/api/video/{video}/480p/index.m3u8", status=404)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -10,6 +11,7 @@ import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from . import ObjectInfo, Opened
 from .keys import check_key
@@ -58,25 +60,40 @@ class LocalStorage:
         self._write(key, lambda partial: partial.write_bytes(data))
 
     def info(self, key: str):
+        """The facts of a regular file; a symlink is no object (it is not followed: `_open`)."""
         try:
-            st = self.path(key).stat()
+            st = self.path(key).lstat()
         except (FileNotFoundError, NotADirectoryError):
             return None
         return _facts(key, st) if stat.S_ISREG(st.st_mode) else None
 
-    def open(self, key: str) -> Opened | None:
+    def _open(self, key: str) -> tuple[BinaryIO, os.stat_result] | None:
+        """The file of `key` open for reading and its facts, never through a symlink (O_NOFOLLOW), or None."""
         try:
-            f = self.path(key).open("rb")
+            fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
-        st = os.fstat(f.fileno())
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a symlink
+                return None
+            raise
+        f, st = os.fdopen(fd, "rb"), os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             f.close()
             return None
+        return f, st
+
+    def open(self, key: str) -> Opened | None:
+        if (opened := self._open(key)) is None:
+            return None
+        f, st = opened
         return Opened(_facts(key, st), iter(lambda: f.read(CHUNK), b""), f.close)
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        with self.path(key).open("rb") as f:
+        if (opened := self._open(key)) is None:
+            raise FileNotFoundError(key)
+        f, _ = opened
+        with f:
             f.seek(start)
             remaining = None if end is None else end - start + 1
             while remaining is None or remaining > 0:
