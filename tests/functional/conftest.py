@@ -61,7 +61,7 @@ def add_video(dbsession, hls_output):
     def add(status=VideoStatus.READY, title="A film", category="Drama", minutes_ago=0, **fields) -> int:
         video = Video(
             title=title,
-            description="About it",
+            description=fields.pop("description", "About it"),
             category=category,
             status=status,
             source_path="x",

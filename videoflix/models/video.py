@@ -6,8 +6,21 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -28,9 +41,20 @@ WATCHABLE = (VideoStatus.PLAYABLE, VideoStatus.READY)
 PENDING = (VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.PLAYABLE)
 
 
+#: 'simple': no stemming, so words of any language match by their prefix ("adv" finds "Adventure")
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('simple', videoflix_unaccent(title)), 'A')"
+    " || setweight(to_tsvector('simple', videoflix_unaccent(coalesce(category, ''))), 'B')"
+    " || setweight(to_tsvector('simple', videoflix_unaccent(coalesce(description, ''))), 'C')"
+)
+
+
 class Video(Base):
     __tablename__ = "videos"
-    __table_args__ = (Index("ix_videos_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_videos_status_created_at", "status", "created_at"),
+        Index("ix_videos_search", "search", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -70,6 +94,8 @@ class Video(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: views counted and folded in (models/viewing.py); those not folded yet are rows of video_views
     views: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: what catalog search matches (migration 0015): title, category, description, accents removed
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True)
 
 
 class VideoChunk(Base):

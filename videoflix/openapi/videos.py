@@ -10,7 +10,7 @@ from ..media import RESOLUTIONS
 from ..models import VideoStatus
 from ..schemas.videos import EditSchema, UploadSchema
 from ..views.streaming import PLAYLIST, SEGMENT
-from ..views.videos import OFFSET_MAX, PAGE_MAX
+from ..views.videos import OFFSET_MAX, PAGE_MAX, SEARCH_MAX
 from .parts import (
     COOKIE,
     CSRF,
@@ -108,12 +108,15 @@ OPERATIONS = {
             "summary": "Ready videos, newest first", "tags": ["catalog"], "security": COOKIE,
             "parameters": [
                 {"name": "category", "in": "query", "required": False, "schema": string()},
+                {"name": "q", "in": "query", "required": False, "schema": string(maxLength=SEARCH_MAX),
+                 "description": "full-text search of title, category and description: every word, by its start, "
+                                "accents ignored; the best matches first"},
                 {"name": "include", "in": "query", "required": False, "schema": string(enum=["playable"]),
                  "description": "also the videos still transcoding that can be watched already"},
                 *PAGING,
             ],
             "responses": {"200": json_response("The list", {"type": "array", "items": ref("CatalogVideo")}),
-                          "400": error("Bad paging or include."), "401": UNAUTHORIZED},
+                          "400": error("Bad paging, include, or a search with no word."), "401": UNAUTHORIZED},
         },
         "post": {
             "summary": "Upload a film (staff)", "tags": ["upload"], "security": COOKIE, "parameters": [CSRF],

@@ -8,6 +8,7 @@ transaction, and if the transaction fails after that, the video's objects are re
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +76,42 @@ CATALOG_ITEM = _item()
 WATCH_ITEM = _item(", 'status', v.status")
 
 
-def _list_query(item: str, statuses: str) -> sa.TextClause:
+def _list_query(item: str, statuses: str, search: bool = False) -> sa.TextClause:
     """Videos in `statuses` (optionally of one category), newest first, as one JSON array built by PostgreSQL,
-    and the number that match. Assembled from constants only; every value is a bound parameter."""
+    and the number that match; with `search`, only those matching the text query :q (`search_query`), the
+    best matches first (title over category over description), over the GIN index. Assembled from
+    constants only; every value is a bound parameter."""
     where = f"status IN ({statuses}) AND (:category = '' OR lower(category) = :category)"
+    rank = "0"
+    if search:
+        query = "to_tsquery('simple', videoflix_unaccent(:q))"
+        where += f" AND search @@ {query}"
+        rank = f"ts_rank(search, {query})"
     return sa.text(
-        f"SELECT coalesce(json_agg({item} ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
+        f"SELECT coalesce(json_agg({item} ORDER BY v.rank DESC, v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
         f" (SELECT count(*) FROM videos WHERE {where})"
-        f" FROM (SELECT * FROM videos WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
+        f" FROM (SELECT *, {rank} AS rank FROM videos WHERE {where}"
+        "       ORDER BY rank DESC, created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
     )
 
 
 CATALOG_QUERY = _list_query(CATALOG_ITEM, "'ready'")
 WATCHABLE_QUERY = _list_query(WATCH_ITEM, "'ready', 'playable'")
+CATALOG_SEARCH = _list_query(CATALOG_ITEM, "'ready'", search=True)
+WATCHABLE_SEARCH = _list_query(WATCH_ITEM, "'ready', 'playable'", search=True)
+
+#: the words of a search that count, and how long each may be
+SEARCH_WORDS, SEARCH_WORD_LENGTH = 8, 64
+
+
+def search_query(text: str) -> str | None:
+    """A PostgreSQL text query for what a viewer typed: every word, matched by its start (`adv:*` finds
+    "Adventure"), all of them required; None when it holds no word. Only word characters reach
+    to_tsquery, so nothing typed can be taken for its operators."""
+    words = [w[:SEARCH_WORD_LENGTH] for w in re.findall(r"[^\W_]+", text.lower())][:SEARCH_WORDS]
+    return " & ".join(f"{w}:*" for w in words) or None
+
+
 #: a ready video in the contract's shape, a playable one with its status
 ANY_ITEM = f"(CASE WHEN v.status = 'ready' THEN {CATALOG_ITEM} ELSE {WATCH_ITEM} END)"
 CATALOG_DETAIL = sa.text(
@@ -209,6 +233,7 @@ class VideoService:
         offset: int = 0,
         playable: bool = False,
         viewer: int | None = None,
+        query: str | None = None,
     ) -> tuple[str, int]:
         """Ready videos (with `playable`, also those still transcoding whose first segments exist), newest
         first, as the JSON array the frontend reads, and how many match in all.
@@ -223,12 +248,17 @@ class VideoService:
             "limit": limit,
             "offset": offset,
             "viewer": viewer,
+            "q": query or "",
         }
         version = tuple(self.db.execute(CATALOG_VERSION, {"viewer": viewer}).one())
         key = (version, playable, *params.values())
         cached = _catalog_cache.get(key)
         if cached is None:
-            row = self.db.execute(WATCHABLE_QUERY if playable else CATALOG_QUERY, params).one()
+            if query:
+                statement = WATCHABLE_SEARCH if playable else CATALOG_SEARCH
+            else:
+                statement = WATCHABLE_QUERY if playable else CATALOG_QUERY
+            row = self.db.execute(statement, params).one()
             cached = _catalog_cache.put(key, (row[0], row[1]))
         return cached
 

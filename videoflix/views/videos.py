@@ -16,7 +16,8 @@ from ..models import Video, VideoStatus
 from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, text_problem, validate
 from ..schemas.videos import EditSchema, UploadSchema
-from ..security import AUTHENTICATED, STAFF
+from ..security import AUTHENTICATED, STAFF, viewer_id
+from ..services.videos import search_query
 
 
 def _int_param(request, name: str, low: int, high: int) -> int | None:
@@ -31,6 +32,8 @@ def _int_param(request, name: str, low: int, high: int) -> int | None:
 #: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
 PAGE_MAX = 1000
 OFFSET_MAX = 10**9
+#: the longest catalog search (`?q=`)
+SEARCH_MAX = 200
 
 
 def _paging(request) -> tuple[int | None, int]:
@@ -57,7 +60,9 @@ def _paged(request, response, total: int, limit: int | None, offset: int, **filt
 @view_config(route_name="videos.list", request_method="GET", permission=AUTHENTICATED)
 def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
-    `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive);
+    `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive); `?q=`
+    searches title, category and description (full text, every word by its start, accents ignored; the
+    best matches first);
     `?include=playable` adds the videos still transcoding that can already be watched (each item's `status`
     tells which)."""
     limit, offset = _paging(request)
@@ -65,11 +70,16 @@ def video_list(request):
     include = _text_param(request, "include")
     if include not in (None, "playable"):
         raise InvalidInput.field("include", "The only value is 'playable'.")
+    q = _text_param(request, "q")
+    query = None
+    if q is not None and (len(q) > SEARCH_MAX or (query := search_query(q)) is None):
+        raise InvalidInput.field("q", f"Search for at least one word, in at most {SEARCH_MAX} characters.")
     body, total = request.videos.catalog_json(
         request.route_url("videos.list"), category, limit, offset, playable=include == "playable",
-        viewer=request.identity.id,
+        viewer=viewer_id(request), query=query,
     )  # fmt: skip
-    return _paged(request, json_text_response(request, body), total, limit, offset, category=category, include=include)
+    response = json_text_response(request, body)
+    return _paged(request, response, total, limit, offset, category=category, include=include, q=q)
 
 
 @view_config(route_name="videos.detail", request_method="PATCH", renderer="json", permission=STAFF)
@@ -112,7 +122,7 @@ def admin_video_list(request):
 @view_config(route_name="videos.detail", request_method="GET", permission=AUTHENTICATED)
 def video_detail(request):
     body = request.videos.catalog_item_json(
-        request.route_url("videos.list"), int(request.matchdict["id"]), request.identity.id
+        request.route_url("videos.list"), int(request.matchdict["id"]), viewer_id(request)
     )
     return json_text_response(request, body)
 

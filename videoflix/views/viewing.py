@@ -8,7 +8,7 @@ from pyramid.view import view_config
 
 from ..schemas import validate
 from ..schemas.viewing import ProgressSchema
-from ..security import AUTHENTICATED
+from ..security import AUTHENTICATED, viewer_id
 from .videos import _int_param, json_text_response
 
 #: the longest "continue watching" list
@@ -20,14 +20,14 @@ def report_progress(request):
     """`{"position": seconds}` -> 204. A player sends it every few seconds while it plays; a view is counted
     once the viewer has watched for a while (services/viewing.py)."""
     position = validate(request, ProgressSchema())["position"]
-    request.viewing.report(request.identity.id, int(request.matchdict["id"]), position)
+    request.viewing.report(viewer_id(request), int(request.matchdict["id"]), position)
     return HTTPNoContent()
 
 
 @view_config(route_name="videos.progress", request_method="DELETE", permission=AUTHENTICATED)
 def forget_progress(request):
     """The viewer's progress in this video, forgotten (204 whether or not there was any)."""
-    request.viewing.forget(request.identity.id, int(request.matchdict["id"]))
+    request.viewing.forget(viewer_id(request), int(request.matchdict["id"]))
     return HTTPNoContent()
 
 
@@ -36,5 +36,5 @@ def continue_watching(request):
     """The viewer's started, unfinished videos, most recently watched first, as catalog items (each with its
     `progress`); `?limit=` (at most 100, the default)."""
     limit = _int_param(request, "limit", 1, CONTINUE_MAX) or CONTINUE_MAX
-    body = request.videos.continue_json(request.route_url("videos.list"), request.identity.id, limit)
+    body = request.videos.continue_json(request.route_url("videos.list"), viewer_id(request), limit)
     return json_text_response(request, body)

@@ -1,0 +1,62 @@
+"""Catalog search (`GET /api/video/?q=`, issue 19) through the API and the real PostgreSQL: full text over
+title, category and description, every word by its start, accents ignored, the best matches first,
+combined with the category filter and paging; anything typed is a 400 or a result, never an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from videoflix.models import VideoStatus
+
+
+def ids(viewer, query: str, **params) -> list[int]:
+    return [item["id"] for item in viewer.get("/api/video/", params={"q": query, **params}, status=200).json]
+
+
+def test_words_match_by_their_start_in_title_category_and_description(viewer, add_video):
+    adventure = add_video(title="Adventure Time", category="Animation", minutes_ago=3)
+    by_category = add_video(title="Other", category="Adventures", minutes_ago=2)
+    by_description = add_video(title="Third", description="An adventure at sea", minutes_ago=1)
+    add_video(title="Nothing alike", category="Drama")
+    add_video(status=VideoStatus.PROCESSING, title="Adventure not ready")
+
+    # the title's match ranks first, then the category's, then the description's
+    assert ids(viewer, "adv") == [adventure, by_category, by_description]
+    assert ids(viewer, "ADVENTURE time") == [adventure]  # every word must match
+    assert ids(viewer, "sea") == [by_description]
+    assert ids(viewer, "venture") == []  # a word's start, not any part of it
+
+
+def test_accents_are_ignored_both_ways(viewer, add_video):
+    cafe = add_video(title="Café Society")
+    naive = add_video(title="Naive Art", description="Über alles")
+    assert ids(viewer, "cafe") == [cafe] and ids(viewer, "CAFÉ") == [cafe]
+    assert ids(viewer, "naïve") == [naive] and ids(viewer, "uber") == [naive]
+
+
+def test_search_combines_with_category_paging_and_playable(viewer, add_video):
+    dramas = [add_video(title=f"Storm {i}", category="Drama", minutes_ago=10 - i) for i in range(3)]
+    add_video(title="Storm chasers", category="Documentary")
+    growing = add_video(status=VideoStatus.PLAYABLE, title="Storm live", category="Drama")
+
+    page = viewer.get("/api/video/", params={"q": "storm", "category": "drama", "limit": 2}, status=200)
+    assert [v["id"] for v in page.json] == [dramas[2], dramas[1]]  # equal rank: newest first
+    assert page.headers["X-Total-Count"] == "3"
+    assert "q=storm" in page.headers["Link"] and "offset=2" in page.headers["Link"]
+    assert growing in ids(viewer, "storm", include="playable") and growing not in ids(viewer, "storm")
+
+
+@pytest.mark.parametrize("typed", ["a & b | !c", "x:* <-> y", "'); DROP TABLE videos; --", "(((", "\\", "%_"])
+def test_anything_typed_is_a_result_or_a_400_never_an_error(viewer, add_video, typed):
+    add_video(title="Drop the table")
+    answer = viewer.get("/api/video/", params={"q": typed}, status="*")
+    assert answer.status_int in (200, 400), (typed, answer.status)
+    if answer.status_int == 400:
+        assert "q" in answer.json["errors"]
+
+
+def test_a_search_without_a_word_or_too_long_is_400(viewer, add_video):
+    add_video()
+    for typed in ("!!!", "   ", "x" * 201):
+        assert "q" in viewer.get("/api/video/", params={"q": typed}, status=400).json["errors"]
+    viewer.get("/api/video/", params={"q": "bad\x00"}, status=400)
