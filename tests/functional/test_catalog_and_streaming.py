@@ -240,6 +240,17 @@ def test_x_accel_redirect_hands_the_bytes_to_nginx_after_the_checks(viewer, add_
     assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/000.ts", status=401).headers
 
 
+def test_x_accel_redirect_never_hands_nginx_a_symlink(viewer, add_video, accel, hls_output):
+    """nginx follows symlinks: the app must refuse one before it names the file to nginx."""
+    video = add_video()
+    link = hls_output / "480p" / "997.ts"
+    os.symlink("/etc/passwd", link)
+    try:
+        assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/997.ts", status=404).headers
+    finally:
+        link.unlink()
+
+
 def test_playable_videos_are_listed_on_request_and_streamed_while_they_grow(viewer, add_video):
     """Progressive HLS: a video still transcoding whose first segments exist. The default list (the frontend's
     contract) is unchanged; `?include=playable` adds such videos, each item saying which it is."""

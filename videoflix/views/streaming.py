@@ -150,9 +150,13 @@ def stored_response(
 
 def accel_redirect(settings, key: str, content_type: str, cache_control: str) -> Response:
     """The checks are done (`local_key`); nginx sends the bytes (an `internal` location that maps the prefix
-    onto MEDIA_ROOT), with its own sendfile, ETag and Range handling. A missing file is 404 here, before
-    nginx is sent anywhere."""
-    if not (settings.media_root / key).is_file():
+    onto MEDIA_ROOT), with its own sendfile, ETag and Range handling. A missing file, or a symlink (nginx
+    would follow it), is 404 here, before nginx is sent anywhere."""
+    try:
+        regular = stat.S_ISREG(os.lstat(settings.media_root / key).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        regular = False
+    if not regular:
         raise NotFound("No such file for this video.")
     response = Response(content_type=content_type, cache_control=cache_control)
     response.headers["X-Accel-Redirect"] = settings.accel_redirect_prefix.rstrip("/") + "/" + quote(key)
