@@ -30,6 +30,10 @@ requires = [
     "prometheus-client>=0.20",  # /metrics in the Prometheus text format (web tier and workers)
     "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
     "boto3>=1.36",  # S3 storage backend (any S3-compatible endpoint); chosen over obstore: bench/s3_clients.py
+    "webvtt-py>=0.5",  # strict WebVTT parser for operators' subtitle files (videoflix/subtitles.py)
+    "srt>=3.5",  # strict SubRip (SRT) parser: reports where a file stops being SRT, for the 400's line number
+    "langcodes>=3.4",  # BCP 47 language tags: validation and the standard form of a subtitle's language
+    "language-data>=1.2",  # langcodes' names of languages: a track's default label in its own language
 ]
 
 dev_requires = [

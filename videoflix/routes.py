@@ -4,6 +4,8 @@ from .media import RESOLUTIONS
 
 #: only the ladder's names match: any other resolution is 404 before a view runs
 RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"
+#: a subtitle track's language tag in a URL (checked as BCP 47 by the views)
+LANGUAGE = "{language:[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,5}}"
 
 
 def includeme(config) -> None:
@@ -29,6 +31,11 @@ def includeme(config) -> None:
     # what each viewer watched: where they are in a video, and what they have started
     config.add_route("videos.progress", r"/api/video/{id:\d+}/progress/")
     config.add_route("videos.continue", "/api/video/continue/")
+    # subtitle tracks: listed and added (staff) per video; one language's WebVTT, its HLS playlist, its removal
+    config.add_route("subtitles.list", r"/api/video/{id:\d+}/subtitles/")
+    config.add_route("subtitles.file", r"/api/video/{id:\d+}/subtitles/" + LANGUAGE + ".vtt")
+    config.add_route("subtitles.playlist", r"/api/video/{id:\d+}/subtitles/" + LANGUAGE + ".m3u8")
+    config.add_route("subtitles.detail", r"/api/video/{id:\d+}/subtitles/" + LANGUAGE + "/")
 
     # operators' console API (staff)
     config.add_route("admin.videos", "/api/admin/videos/")

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from urllib3 import encode_multipart_formdata
 
 from ..support.accounts import PASSWORD
 from ..support.browser import Browser, chromium_path
@@ -110,6 +111,36 @@ def test_logged_in_browser_plays_the_master_playlist(pipeline, frontend_site, re
     assert result["currentTime"] > 2.0, result
     assert problems(result["errors"]) == [], result
     assert (tmp_path / "playing.png").stat().st_size > 1000
+
+
+def add_subtitles(client, video_id: int, language: str, text: str) -> dict:
+    """An operator's subtitle file, sent as the console's form sends it."""
+    body, content_type = encode_multipart_formdata(
+        {"language": language, "file": ("subs.vtt", text.encode(), "text/vtt")}
+    )
+    headers = {"Content-Type": content_type, "X-CSRFToken": client.csrf()}
+    return client.call("POST", f"/video/{video_id}/subtitles/", body, headers)
+
+
+def test_hls_js_lists_the_subtitle_tracks_and_shows_a_cue_at_its_time(pipeline, frontend_site, ready_video, tmp_path):
+    client = pipeline.client()
+    add_subtitles(client, ready_video, "de", "WEBVTT\n\n00:00:03.000 --> 00:00:04.000\nDrei Sekunden\n")
+    add_subtitles(client, ready_video, "en", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nOne second\n")
+    try:
+        page = player_page(pipeline, frontend_site, ready_video) + "&subtitles=de"
+        result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "subtitles.png", until=4.2))
+    finally:
+        for language in ("de", "en"):
+            client.call("DELETE", f"/video/{ready_video}/subtitles/{language}/", None, {"X-CSRFToken": client.csrf()})
+
+    assert result["subtitleTracks"] == [{"lang": "de", "name": "Deutsch"}, {"lang": "en", "name": "English"}]
+    shown = [cue for cue in result["cues"] if cue["text"] == "Drei Sekunden"]
+    assert shown, (result["textTracks"], result["errors"])
+    # on the track at its time: the renditions start at ~1.4 s in MPEG-TS time, which X-TIMESTAMP-MAP undoes
+    assert abs(shown[0]["start"] - 3.0) < 0.1 and abs(shown[0]["end"] - 4.0) < 0.1, shown
+    assert all(2.9 <= cue["at"] <= 4.2 for cue in shown), shown  # and showing while the playhead is there
+    assert all(cue["lang"] == "de" for cue in result["cues"])  # the chosen track only
+    assert problems(result["errors"]) == [], result
 
 
 def test_the_same_page_without_login_gets_401(pipeline, frontend_site, ready_video, tmp_path):

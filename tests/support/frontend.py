@@ -39,6 +39,11 @@ class Frontend:
     def delete(self, path: str, status: int | str = "*", csrf: bool = True, **kw):
         return self.app.delete(path, headers=self._csrf(csrf), status=status, **kw)
 
+    def upload(self, path: str, fields: dict, files: list, status: int | str = "*", csrf: bool = True):
+        """A multipart/form-data POST (`files`: WebTest's (field, name, bytes) triples), as a browser's form."""
+        return self.app.post(path, fields, upload_files=files, headers=self._csrf(csrf), status=status,
+                             content_type="multipart/form-data")  # fmt: skip
+
     def _csrf(self, csrf: bool) -> dict[str, str]:
         token = self.app.cookies.get("csrftoken")
         return {"X-CSRFToken": token} if csrf and token else {}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .mail import OutgoingMail
 from .meta import Base
 from .rate_limit import RateLimitCounter
+from .subtitle import Subtitle
 from .upload import Upload
 from .user import AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoChunk, VideoStatus
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxEvent",
     "OutgoingMail",
     "RateLimitCounter",
+    "Subtitle",
     "TokenPurpose",
     "Upload",
     "User",

@@ -13,10 +13,10 @@ import re
 from pyramid.view import view_config
 
 from ..media import RESOLUTIONS
-from . import accounts, operations, uploads, videos, viewing
+from . import accounts, operations, subtitles, uploads, videos, viewing
 from .parts import ERROR, string
 
-RESOURCES = (accounts, videos, viewing, uploads, operations)
+RESOURCES = (accounts, videos, viewing, subtitles, uploads, operations)
 
 #: route name -> {method: operation}
 OPERATIONS: dict[str, dict[str, dict]] = {name: ops for part in RESOURCES for name, ops in part.OPERATIONS.items()}
@@ -31,6 +31,7 @@ PATH_PARAMETERS = {
     "token": string(),
     "resolution": string(enum=list(RESOLUTIONS)),
     "segment": string(pattern=r"^\d{3,6}$"),
+    "language": string(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,5}$", description="BCP 47 tag"),
 }
 
 

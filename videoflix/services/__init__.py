@@ -8,6 +8,7 @@ from .accounts import AccountService
 from .mail import AccountMails
 from .resumable_uploads import ResumableUploadService
 from .sessions import SessionService
+from .subtitles import SubtitleService
 from .throttle import Throttle
 from .videos import VideoService
 from .viewing import ViewingService
@@ -43,6 +44,9 @@ def includeme(config) -> None:
     def viewing(request) -> ViewingService:
         return ViewingService(request.dbsession)
 
+    def subtitles(request) -> SubtitleService:
+        return SubtitleService(request.dbsession, request.registry["videoflix.storage"], request.tm)
+
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
 
@@ -50,6 +54,7 @@ def includeme(config) -> None:
     config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
     config.add_request_method(viewing, reify=True)
+    config.add_request_method(subtitles, reify=True)
     config.add_request_method(resumable_uploads, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

@@ -29,6 +29,7 @@ from ..errors import NotFound
 from ..medialinks import expiry, signed_link
 from ..security import AUTHENTICATED
 from ..storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
+from ..subtitles import master_with_subtitles
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
@@ -40,15 +41,22 @@ PLAYLIST_CACHE = "private, no-cache"
 
 def serve(request, relative: str, content_type: str, cache_control: str):
     settings = request.registry["videoflix.settings"]
-    video_id = int(request.matchdict["id"])
-    folder = request.videos.output_folder(video_id)
     storage = request.registry["videoflix.storage"]
-    if storage.backend != "local":
-        return serve_object(request, storage, video_id, f"{folder}/{relative}", content_type, cache_control)
-    key = local_key(settings.media_root, f"{folder}/{relative}")
-    if settings.accel_redirect_prefix:
+    key = output_key(request, relative)
+    if storage.backend == "local" and settings.accel_redirect_prefix:
         return accel_redirect(settings, key, content_type, cache_control)
     return object_response(request, storage, key, content_type, cache_control)
+
+
+def output_key(request, relative: str) -> str:
+    """The key of `relative` in the current output of the requested video, checked (else 404): on the local
+    backend a file under MEDIA_ROOT reached without a symlink (`local_key`), on S3 an object in the video's
+    own folder (`own_key`)."""
+    video_id = int(request.matchdict["id"])
+    key = f"{request.videos.output_folder(video_id)}/{relative}"
+    if request.registry["videoflix.storage"].backend == "local":
+        return local_key(request.registry["videoflix.settings"].media_root, key)
+    return own_key(video_id, key)
 
 
 def local_key(media_root: Path, key: str) -> str:
@@ -113,11 +121,6 @@ def stored_info(storage: Storage, video_id: int, key: str) -> ObjectInfo:
     return info
 
 
-def serve_object(request, storage: Storage, video_id: int, key: str, content_type: str, cache_control: str):
-    """An object of the video's output from the store (S3), streamed through the app."""
-    return object_response(request, storage, own_key(video_id, key), content_type, cache_control)
-
-
 def object_response(request, storage: Storage, key: str, content_type: str, cache_control: str):
     """The object `key` (checked by the caller) as the answer. A plain GET, what players send for segments,
     costs the store one request (`Storage.open`: the facts come with the bytes); a HEAD, a Range or a
@@ -169,7 +172,16 @@ def _resolution(request) -> str:
 
 @view_config(route_name="stream.master", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def master(request):
-    return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE)
+    """The stored master playlist; with a subtitles group added when the video has subtitle tracks (they
+    can be added and removed after the encode, so the workers' master does not hold them)."""
+    tracks = request.subtitles.master_tracks(int(request.matchdict["id"]))
+    if not tracks:
+        return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE)
+    try:
+        stored = b"".join(request.registry["videoflix.storage"].read(output_key(request, "master.m3u8")))
+    except FileNotFoundError:
+        raise NotFound("No such file for this video.") from None
+    return playlist_response(master_with_subtitles(stored.decode(), tracks))
 
 
 @view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
