@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -39,10 +40,10 @@ from videoflix import events
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 
-from . import chunked_encoding, hls, jobs, plans, store, topics
+from . import chunked_encoding, hls, jobs, plans, store, subtitle_tracks, topics
 from .app import app
 from .chunked_encoding import AUDIO_PLAYLIST, Chunk, Playlist
-from .db import in_thread, until_done, video_status
+from .db import in_thread, record_subtitles, until_done, video_status
 from .metrics import FAILURES, JOBS_IN_FLIGHT
 from .records import ChunkJob, VideoUploaded
 from .reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -208,8 +209,10 @@ class Part:
         info, job = self.info, self.job
         source = (await in_thread(store.Source, job.source)).path
         await in_thread(self.folder.mkdir, parents=True, exist_ok=True)
-        if self.audio:
-            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info)
+        extracted = None
+        if self.audio:  # the one job that reads the whole film: it also extracts its subtitle streams
+            extracted = await in_thread(subtitle_tracks.extraction_folder, self.folder, info)
+            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted)
         else:
             argv = chunked_encoding.chunk_command(
                 self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset
@@ -233,7 +236,13 @@ class Part:
         # the film playable: its first segment comes ~1 s sooner on 2 cores (bench/progressive.py).
         niceness = AUDIO_NICENESS if self.audio else 0
         settings = app.settings
-        result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, niceness)
+        try:
+            result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, niceness)
+            tracks = await in_thread(subtitle_tracks.collect, job.video_id, info, extracted)
+            await until_done(record_subtitles, job.video_id, tracks, what="recording the subtitle tracks")
+        finally:
+            if extracted is not None:
+                await in_thread(shutil.rmtree, extracted, True)
         if not self.audio and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
             raise hls.TranscodeError(await in_thread(self.picture_ends_early, job.start + result.out_seconds))
         self.encoded_in = time.monotonic() - started

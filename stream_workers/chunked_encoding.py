@@ -74,12 +74,21 @@ class Chunk:
         return f"chunk-{self.index:04d}.m3u8"
 
 
+#: a film's tail shorter than this joins the last chunk instead of making one of its own (a container's
+#: duration often runs a few milliseconds past the picture, e.g. MKV with its last audio frame: a chunk of
+#: 0.02 s holds no frame, its segment is empty, and the film could not be joined)
+SHORTEST_TAIL = SEGMENT_SECONDS / 2
+
+
 def cut_film(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chunk]:
-    """The chunks of a film of `duration` seconds, in order."""
+    """The chunks of a film of `duration` seconds, in order; the last takes the rest of the film."""
     if chunk_seconds % SEGMENT_SECONDS:
         raise ValueError(f"a chunk must be a whole number of {SEGMENT_SECONDS} s segments")
-    count = max(1, math.ceil(duration / chunk_seconds - 1e-9))
-    return [Chunk(k, float(k * chunk_seconds), min(chunk_seconds, duration - k * chunk_seconds)) for k in range(count)]
+    count = max(1, math.ceil((duration - SHORTEST_TAIL) / chunk_seconds))
+    return [
+        Chunk(k, float(k * chunk_seconds), chunk_seconds if k < count - 1 else duration - k * chunk_seconds)
+        for k in range(count)
+    ]
 
 
 def chunk_command(
@@ -109,9 +118,10 @@ def chunk_command(
     return argv
 
 
-def audio_command(ffmpeg: str, source: Path, output: Path, info: MediaInfo) -> list[str]:
+def audio_command(ffmpeg: str, source: Path, output: Path, info: MediaInfo, subtitles: Path | None = None) -> list[str]:
     """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length
-    from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`)."""
+    from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`); and
+    the source's text subtitle streams into `subtitles` (`hls.subtitle_outputs`)."""
     return [
         *hls.ffmpeg_head(ffmpeg),
         *input_options(source, info.container),
@@ -122,6 +132,7 @@ def audio_command(ffmpeg: str, source: Path, output: Path, info: MediaInfo) -> l
         "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
         "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
         str(output / PARTS / "%v" / "index.m3u8"),
+        *hls.subtitle_outputs(info, subtitles),
     ]  # fmt: skip
 
 

@@ -9,10 +9,12 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from videoflix import events, outbox
-from videoflix.models import Video, VideoChunk, VideoStatus
+from videoflix.models import Subtitle, Video, VideoChunk, VideoStatus
+from videoflix.models.subtitle import SOURCE
 from videoflix.models.video import PENDING
 from videoflix.models.viewing import fold_views
 
@@ -125,6 +127,37 @@ def apply_processed(event: VideoProcessed) -> bool:
         else:  # the row is gone: deleted after the job's last check; its output must not outlive it
             store.remove_video(event.video_id)
     return applied
+
+
+def record_subtitles(video_id: int, tracks: list[dict]) -> None:
+    """The tracks a job extracted from the source and stored (stream_workers/subtitle_tracks.py), as the
+    video's: written by the job before it reports the video ready, so they are there when it is. An operator's
+    track of the same language stays (the extracted object is then removed). Idempotent."""
+    if not tracks:
+        return
+    try:
+        with engine().begin() as conn:
+            unused = _upsert_extracted(conn, video_id, tracks)
+    except IntegrityError:  # the video was deleted meanwhile: its folder goes with it
+        log.info("video %s is gone; its subtitle tracks are not recorded", video_id)
+        return
+    for key in unused:
+        store.store().delete(key)
+
+
+def _upsert_extracted(conn: sa.Connection, video_id: int, tracks: list[dict]) -> list[str]:
+    """Upsert the extracted tracks; the keys of those no row names (an operator's track won)."""
+    rows = [{"video_id": video_id, "origin": SOURCE, **{k: t[k] for k in ("language", "label", "key", "cues")}}
+            for t in tracks]  # fmt: skip
+    insert = pg_insert(Subtitle).values(rows)
+    named = conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[Subtitle.video_id, Subtitle.language],
+            set_={"label": insert.excluded.label, "key": insert.excluded.key, "cues": insert.excluded.cues},
+            where=Subtitle.origin == SOURCE,
+        ).returning(Subtitle.key)
+    ).scalars()
+    return sorted({row["key"] for row in rows} - set(named))
 
 
 def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) -> list[int]:

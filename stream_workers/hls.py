@@ -121,7 +121,10 @@ def build_command(
     rungs: list[Rung],
     preset: str = "veryfast",
     threads: int = 0,
+    subtitles: Path | None = None,
 ) -> list[str]:
+    """FFmpeg's command for the single pass: every rendition, the thumbnail and (into `subtitles`) the
+    source's text subtitle streams as WebVTT, from one read and one decode of the source."""
     argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", ladder_graph(info, rungs)]
     stream_map = []
     for i, rung in enumerate(rungs):
@@ -148,6 +151,27 @@ def build_command(
         str(output / "%v" / "index.m3u8"),
     ]  # fmt: skip
     argv += [*THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
+    return argv + subtitle_outputs(info, subtitles)
+
+
+def subtitle_outputs(info: MediaInfo, folder: Path | None) -> list[str]:
+    """Extra outputs of a job's FFmpeg run: each text subtitle stream of the source as `<folder>/<n>.vtt`
+    (n: its place among the subtitle streams). Converting text subtitles costs nothing next to the video;
+    a second FFmpeg run would read the whole source again."""
+    if folder is None:
+        return []
+    argv: list[str] = []
+    for stream in info.subtitles:
+        if stream.text:
+            argv += [
+                "-map",
+                f"0:s:{stream.index}",
+                "-c:s",
+                "webvtt",
+                "-f",
+                "webvtt",
+                str(folder / f"{stream.index}.vtt"),
+            ]
     return argv
 
 

@@ -151,6 +151,25 @@ def ffmpeg_exe(configured: str | None = None) -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+#: subtitle codecs that are text, which FFmpeg converts to WebVTT (bitmap ones, PGS or DVD, cannot be)
+TEXT_SUBTITLES = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text", "microdvd", "subviewer"})
+
+
+@dataclass(frozen=True)
+class SubtitleStream:
+    """A subtitle stream of the source: its place among the subtitle streams (FFmpeg's `0:s:<index>`), its
+    language as the container tags it (ISO 639-2, "ger"; "" if untagged), codec and title."""
+
+    index: int
+    language: str
+    codec: str
+    title: str = ""
+
+    @property
+    def text(self) -> bool:
+        return self.codec in TEXT_SUBTITLES
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     duration: float | None  # seconds; None when the container does not say
@@ -165,6 +184,12 @@ class MediaInfo:
     #: the format FFmpeg reported reading ("Input #0, <format>, from"), None when it could open nothing
     format: str | None = None
     streams: int = 0  # of any kind (video, audio, subtitles, data, attachments)
+    subtitles: tuple[SubtitleStream, ...] = ()
+
+    def __post_init__(self):
+        # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
+        streams = tuple(s if isinstance(s, SubtitleStream) else SubtitleStream(**s) for s in self.subtitles)
+        object.__setattr__(self, "subtitles", streams)
 
     @property
     def has_video(self) -> bool:
@@ -178,6 +203,18 @@ _FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")  # FFmpeg writes 1000 fps as `1k f
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
 _FORMAT = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
 _STREAM = re.compile(r"Stream #0:(\d+)")
+_SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)")
+_TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
+
+
+def _subtitle_streams(stderr: str) -> tuple[SubtitleStream, ...]:
+    streams = []
+    for index, match in enumerate(_SUBTITLE.finditer(stderr)):
+        after = stderr[match.end() : match.end() + 2000]
+        block = after[: after.find("Stream #")] if "Stream #" in after else after
+        title = found.group(1).strip()[:100] if (found := _TITLE.search(block)) else ""
+        streams.append(SubtitleStream(index, match.group(1) or "", match.group(2), title))
+    return tuple(streams)
 
 
 def parse_probe(stderr: str) -> MediaInfo:
@@ -203,7 +240,10 @@ def parse_probe(stderr: str) -> MediaInfo:
     has_audio = re.search(r"Stream #\d+:\d+.*?: Audio: ", stderr) is not None
     reported = match.group(1) if (match := _FORMAT.search(stderr)) else None
     streams = len(set(_STREAM.findall(stderr)))
-    return MediaInfo(duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams)
+    return MediaInfo(
+        duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams,
+        subtitles=_subtitle_streams(stderr),
+    )  # fmt: skip
 
 
 def probe(

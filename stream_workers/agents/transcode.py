@@ -27,9 +27,9 @@ from videoflix import events
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 
-from .. import chunk_jobs, hls, jobs, plans, store, topics
+from .. import chunk_jobs, hls, jobs, plans, store, subtitle_tracks, topics
 from ..app import app
-from ..db import in_thread, until_done, video_status
+from ..db import in_thread, record_subtitles, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
 from ..records import VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -121,7 +121,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.height)
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
-    argv = hls.build_command(ffmpeg, source.path, output, info, rungs, settings.x264_preset)
+    extracted = subtitle_tracks.extraction_folder(output, info)
+    argv = hls.build_command(ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted)
     last_sent = time.monotonic()
     playable = False
 
@@ -169,11 +170,15 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         await in_thread(hls.finalize_playlists, output, rungs)
         renditions = await in_thread(hls.master_renditions, output, rungs)
         await in_thread(publisher.publish, rungs, True)
+        subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)
         if store.remote():
             await in_thread(store.store().delete_prefix, hls_path + "/")
         raise
+    finally:
+        if extracted is not None:
+            await in_thread(shutil.rmtree, extracted, True)
     log.info(
         "video %s transcoded in %.1f s (%s)", event.video_id, result.wall_seconds, ", ".join(r.name for r in rungs)
     )
@@ -181,5 +186,6 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         raise jobs.VideoDeleted
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
+    await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
     await report_ready(event.video_id, hls_path, renditions, info.duration or result.out_seconds or None, event.attempt)
     await in_thread(publisher.discard_local)

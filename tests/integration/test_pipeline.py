@@ -15,6 +15,7 @@ import pytest
 from videoflix.media import ffmpeg_exe, parse_probe
 
 from ..support.accounts import PASSWORD
+from ..support.clips import make_subtitled
 from ..support.stack import VIDEOFLIX, http
 
 pytestmark = pytest.mark.integration
@@ -129,6 +130,26 @@ def test_a_failed_video_retried_after_its_cause_is_fixed_becomes_ready(pipeline,
     assert (retried["status"], retried["error"]) == ("uploaded", None)
     final = pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)
     assert (final["status"], final["error"], final["resolutions"]) == ("ready", None, ["480p"])
+
+
+def test_subtitle_streams_of_an_upload_become_tracks_viewers_can_choose(pipeline, media_files, tmp_path):
+    """An MKV with SubRip, ASS and WebVTT streams (and a second German one) is ready with a track per language,
+    listed by the API, in the master playlist's subtitles group, and read as WebVTT."""
+    client = pipeline.client()
+    source = make_subtitled(tmp_path / "subtitled.mkv", media_files["small"])
+    video_id = client.upload(source, {"title": "Subtitled"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)["status"] == "ready"
+
+    tracks = client.call("GET", f"/video/{video_id}/subtitles/")
+    assert [(t["language"], t["label"], t["origin"]) for t in tracks] == [
+        ("de", "Deutsch", "source"), ("en", "English", "source"), ("fr", "Français (forcé)", "source"),
+    ]  # fmt: skip
+    with client.opener.open(f"{pipeline.api}/video/{video_id}/master.m3u8") as response:
+        master = response.read().decode()
+    assert master.count("#EXT-X-MEDIA:TYPE=SUBTITLES") == 3
+    with client.opener.open(tracks[2]["url"]) as response:
+        french = response.read().decode()
+    assert "X-TIMESTAMP-MAP=MPEGTS:" in french and "<i>Bonjour</i> le monde" in french
 
 
 def test_web_and_worker_answer_health_checks(pipeline):

@@ -13,7 +13,7 @@ import pytest
 
 from videoflix.media import ffmpeg_exe, parse_probe
 
-from ..support.clips import audio_gaps, audio_samples, video_timestamps
+from ..support.clips import audio_gaps, audio_samples, make_subtitled, video_timestamps
 from .test_chunked import encoded_parts, watch
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,8 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     bucket: playable while they work, then ready; the bucket holds exactly the served output (no `parts/`),
     no worker keeps a file, and the film decodes with every frame once and the sound without a gap."""
     client = s3_pipeline.client()
-    video_id = client.upload(media_files["film"], {"title": "Spread through the bucket"})["id"]
+    subtitled = make_subtitled(tmp_path / "film.mkv", media_files["film"])  # its audio job extracts them
+    video_id = client.upload(subtitled, {"title": "Spread through the bucket"})["id"]
     final, seen = watch(s3_pipeline, client, video_id)
     assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in s3_pipeline.workers])
     assert any(s["status"] == "playable" and s["progress"] < 100 for s in seen)
@@ -97,12 +98,17 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     assert sorted(names) == sorted(["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected])
     assert local_media_files(s3_pipeline) == []  # every worker's scratch is empty again
     assert s3_pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
+    tracks = client.call("GET", f"/video/{video_id}/subtitles/")
+    assert [(t["language"], t["origin"]) for t in tracks] == [("de", "source"), ("en", "source"), ("fr", "source")]
+    assert {f"videos/{video_id}/subtitles/{t['language']}.source.vtt" for t in tracks} <= set(
+        s3_pipeline.store.keys(f"videos/{video_id}/subtitles/")
+    )
 
     copy = tmp_path / "copy"  # the bucket's output, as a player reads it
     for key, name in zip(keys, names, strict=True):
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         s3_pipeline.store.download(key, copy / name)
-    source = media_files["film"]
+    source = subtitled
     frames = video_timestamps(copy / "master.m3u8")
     assert len(frames) == 72 * 30 and all(b - a == 1 for a, b in itertools.pairwise(frames))
     assert abs(audio_samples(copy / "480p" / "index.m3u8") - audio_samples(source)) <= 2048
@@ -110,3 +116,6 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     cookie = next(c.value for c in client.cookies if c.name == "access_token")
     code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/720p/index.m3u8", cookie)
     assert code == 0 and facts.height == 720 and facts.has_audio and seconds == pytest.approx(72.0, abs=0.2)
+    # the master with its subtitles group still reads in FFmpeg's HLS client (it opens the WebVTT tracks too)
+    code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/master.m3u8", cookie)
+    assert code == 0 and facts.has_audio and seconds == pytest.approx(72.0, abs=0.2)

@@ -42,6 +42,46 @@ def make_clip(
     return path
 
 
+ASS = """[Script Info]
+ScriptType: v4.00+
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
+Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
+MarginV, Encoding
+Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,2,2,2,10,10,10,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:01.00,0:00:01.80,Default,,0,0,0,,{\\i1}Bonjour{\\i0} le monde
+""".replace("\\\n", "")
+
+
+def make_subtitled(path: Path, source: Path, container: str = "mkv") -> Path:
+    """`source` with subtitle streams as cameras and editing suites write them. MKV: SubRip tagged German,
+    ASS tagged French with a title, WebVTT tagged English, and a second German one; MP4: mov_text (English)."""
+    folder = path.parent
+    (folder / "de.srt").write_text("1\n00:00:00,500 --> 00:00:01,500\nHallo <b>Welt</b>\n")
+    (folder / "fr.ass").write_text(ASS)
+    (folder / "en.vtt").write_text("WEBVTT\n\n00:00:00.200 --> 00:00:00.900\nHello\n")
+    (folder / "de2.srt").write_text("1\n00:00:01,000 --> 00:00:01,200\nZweite\n")
+    if container == "mp4":
+        inputs, codecs, tags = ["en.vtt"], ["-c:s", "mov_text"], ["-metadata:s:s:0", "language=eng"]
+    else:
+        inputs = ["de.srt", "fr.ass", "en.vtt", "de2.srt"]
+        codecs = ["-c:s:0", "srt", "-c:s:1", "ass", "-c:s:2", "webvtt", "-c:s:3", "srt"]
+        tags = ["-metadata:s:s:0", "language=ger", "-metadata:s:s:1", "language=fre",
+                "-metadata:s:s:1", "title=Français (forcé)", "-metadata:s:s:2", "language=eng",
+                "-metadata:s:s:3", "language=ger"]  # fmt: skip
+    argv = ["-i", str(source)]
+    for name in inputs:
+        argv += ["-i", str(folder / name)]
+    for i in range(len(inputs) + 1):
+        argv += ["-map", str(i)]
+    ffmpeg(*argv, "-c:v", "copy", "-c:a", "copy", *codecs, *tags, str(path))
+    return path
+
+
 def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:a", "aac", str(path), timeout=60)
     return path

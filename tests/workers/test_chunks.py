@@ -32,6 +32,15 @@ def test_plan_cuts_at_fixed_times():
         chunked_encoding.cut_film(100, chunk_seconds=30)
 
 
+def test_a_tail_too_short_for_a_segment_joins_the_last_chunk():
+    """An MKV of a 72 s film says 72.02 s (its last audio frame): a chunk of 0.02 s would hold no frame and
+    the film could not be joined (found with a real MKV through the chunked pipeline)."""
+    chunks = chunked_encoding.cut_film(72.02, chunk_seconds=8)
+    assert len(chunks) == 9 and chunks[-1] == Chunk(8, 64.0, pytest.approx(8.02))
+    assert [c.length for c in chunked_encoding.cut_film(74.5, chunk_seconds=8)][-2:] == [8, 2.5]  # a real segment
+
+
+
 @dataclasses.dataclass
 class Film:
     """A generated clip, its renditions and its plan in 8 s chunks, and where its output goes."""

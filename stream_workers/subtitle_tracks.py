@@ -1,0 +1,65 @@
+"""Subtitle streams of an uploaded film as tracks viewers can choose: the job's own FFmpeg run writes each
+text stream as WebVTT (`hls.subtitle_outputs`), and here each file is checked and cleaned as an operator's
+upload is (videoflix.subtitles), stored, and described for the `videos.processed` event, whose results agent
+records the tracks with the video. An operator's track of a language is never replaced by an extracted one
+(stream_workers/db.py), and one track per language is kept (the first stream of it, as players default to).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from videoflix.media import MediaInfo, SubtitleStream
+from videoflix.storage import video_key
+from videoflix.subtitles import SubtitleError, default_label, language_tag, read_cues, webvtt_text
+
+from . import store
+
+log = logging.getLogger(__name__)
+
+#: the language of a stream the container does not tag (BCP 47's "undetermined")
+UNDETERMINED = "und"
+
+
+def extraction_folder(output: Path, info: MediaInfo) -> Path | None:
+    """Where a job's FFmpeg writes the subtitle streams (beside the output, which is published as it grows,
+    not inside it); None when the source has no text subtitles."""
+    if not any(stream.text for stream in info.subtitles):
+        return None
+    folder = output.with_name(output.name + "-subtitles")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def stream_language(stream: SubtitleStream) -> str:
+    """A stream's ISO 639-2 tag ("ger") as a standard BCP 47 one ("de"); UNDETERMINED if it has none."""
+    try:
+        return language_tag(stream.language)
+    except ValueError:
+        return UNDETERMINED
+
+
+def collect(video_id: int, info: MediaInfo, folder: Path | None) -> list[dict]:
+    """Store the extracted tracks in `folder` as the video's; what the `videos.processed` event says of them
+    ({language, label, key, cues}). A stream FFmpeg could not convert, or that has no valid cue, is left out
+    (logged): the film is still ready."""
+    tracks: list[dict] = []
+    if folder is None:
+        return tracks
+    for stream in info.subtitles:
+        path = folder / f"{stream.index}.vtt"
+        language = stream_language(stream)
+        if not stream.text or not path.is_file() or language in {t["language"] for t in tracks}:
+            continue
+        try:
+            cues = read_cues(path.read_bytes())
+        except SubtitleError as exc:
+            log.warning("video %s: subtitle stream %s left out (%s)", video_id, stream.index, exc)
+            continue
+        key = f"{video_key(video_id)}subtitles/{language}.source.vtt"
+        store.store().put_bytes(key, webvtt_text(cues).encode(), "text/vtt")
+        label = "".join(char for char in stream.title if char.isprintable()).strip()
+        label = label or (default_label(language) if language != UNDETERMINED else "Subtitles")
+        tracks.append({"language": language, "label": label[:100], "key": key, "cues": len(cues)})
+    return tracks

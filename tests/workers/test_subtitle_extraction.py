@@ -1,0 +1,113 @@
+"""Subtitle streams inside an upload (SubRip, ASS, WebVTT in MKV; mov_text in MP4) become tracks: written by
+the job's own FFmpeg run (single pass, or the chunked film's audio job), checked and cleaned as an operator's
+file is, stored, and recorded with the video without replacing an operator's track. Real FFmpeg, real
+database; the store is a local folder."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from stream_workers import chunked_encoding, db, hls, store, subtitle_tracks
+from videoflix.media import ffmpeg_exe, ladder_for, probe
+from videoflix.models import Subtitle, Video, VideoStatus
+from videoflix.storage.local import LocalStorage
+
+from ..support.clips import make_clip, make_subtitled
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("subtitled")
+    clip = make_clip(folder / "clip.mp4", seconds=2, size="320x240")
+    return {"mkv": make_subtitled(folder / "film.mkv", clip), "mp4": make_subtitled(folder / "film.mp4", clip, "mp4")}
+
+
+@pytest.fixture
+def stored(tmp_path, monkeypatch) -> LocalStorage:
+    storage = LocalStorage(tmp_path / "store")
+    monkeypatch.setattr(store, "store", lambda: storage)
+    return storage
+
+
+def extract_single_pass(source: Path, tmp_path: Path) -> list[dict]:
+    info = probe(source)
+    output = tmp_path / "videos" / "7" / "hls-1"
+    output.mkdir(parents=True)
+    folder = subtitle_tracks.extraction_folder(output, info)
+    rungs = ladder_for(info.height)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, output, info, rungs, subtitles=folder)))
+    hls.check_output(output, rungs)  # the renditions are made as ever
+    assert not (output / "subtitles").exists()  # the tracks are not part of the published output
+    return subtitle_tracks.collect(7, info, folder)
+
+
+def test_the_single_pass_extracts_srt_ass_and_webvtt_from_mkv(sources, stored, tmp_path):
+    tracks = extract_single_pass(sources["mkv"], tmp_path)
+
+    # one track per language (the first German stream), labels from the stream's title or the language
+    assert [(t["language"], t["label"], t["cues"]) for t in tracks] == [
+        ("de", "Deutsch", 1), ("fr", "Français (forcé)", 1), ("en", "English", 1),
+    ]  # fmt: skip
+    texts = {t["language"]: b"".join(stored.read(t["key"])).decode() for t in tracks}
+    assert "00:00:00.500 --> 00:00:01.500\nHallo <b>Welt</b>" in texts["de"]
+    assert "00:00:01.000 --> 00:00:01.800\n<i>Bonjour</i> le monde" in texts["fr"]  # ASS styling as WebVTT
+    assert "00:00:00.200 --> 00:00:00.900\nHello" in texts["en"]
+    assert all(t["key"] == f"videos/7/subtitles/{t['language']}.source.vtt" for t in tracks)
+
+
+def test_mov_text_in_mp4_is_extracted(sources, stored, tmp_path):
+    tracks = extract_single_pass(sources["mp4"], tmp_path)
+    assert [(t["language"], t["cues"]) for t in tracks] == [("en", 1)]
+    assert "Hello" in b"".join(stored.read(tracks[0]["key"])).decode()
+
+
+def test_a_source_without_subtitles_adds_no_output(tmp_path):
+    clip = make_clip(tmp_path / "plain.mp4", seconds=1, size="320x240")
+    info = probe(clip)
+    assert subtitle_tracks.extraction_folder(tmp_path / "out", info) is None
+    assert hls.subtitle_outputs(info, None) == []
+    assert "0:s:0" not in hls.build_command("ffmpeg", clip, tmp_path / "out", info, ladder_for(info.height))
+
+
+def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):
+    info = probe(sources["mkv"])
+    output = tmp_path / "videos" / "8" / "hls-2"
+    output.mkdir(parents=True)
+    folder = subtitle_tracks.extraction_folder(output, info)
+    asyncio.run(hls.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["mkv"], output, info, folder)))
+    assert (output / chunked_encoding.PARTS / chunked_encoding.AUDIO / "index.m3u8").is_file()
+    tracks = subtitle_tracks.collect(8, info, folder)
+    assert [t["language"] for t in tracks] == ["de", "fr", "en"]
+
+
+def test_extracted_tracks_are_recorded_and_never_replace_an_operators(engine, stored, monkeypatch):
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    with engine.begin() as conn:
+        video = conn.execute(
+            sa.insert(Video).values(title="t", source_path="x", status=VideoStatus.PROCESSING).returning(Video.id)
+        ).scalar()
+        conn.execute(sa.insert(Subtitle).values(video_id=video, language="de", label="Mine", key="k/mine.vtt"))
+    try:
+        extracted = []
+        for language in ("de", "en"):
+            key = f"videos/{video}/subtitles/{language}.source.vtt"
+            stored.put_bytes(key, b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nx\n")
+            extracted.append({"language": language, "label": language.upper(), "key": key, "cues": 1})
+        db.record_subtitles(video, extracted)
+        db.record_subtitles(video, extracted)  # a job run again: the same rows
+
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(Subtitle.language, Subtitle.label, Subtitle.origin).where(Subtitle.video_id == video)
+                .order_by(Subtitle.language)
+            ).all()  # fmt: skip
+        assert rows == [("de", "Mine", "upload"), ("en", "EN", "source")]
+        assert stored.info(f"videos/{video}/subtitles/de.source.vtt") is None  # the unused copy is removed
+        db.record_subtitles(10**9, extracted[1:])  # a deleted video: nothing recorded, no error
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(Video).where(Video.id == video))
