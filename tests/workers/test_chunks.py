@@ -40,7 +40,6 @@ def test_a_tail_too_short_for_a_segment_joins_the_last_chunk():
     assert [c.length for c in chunked_encoding.cut_film(74.5, chunk_seconds=8)][-2:] == [8, 2.5]  # a real segment
 
 
-
 @dataclasses.dataclass
 class Film:
     """A generated clip, its renditions and its plan in 8 s chunks, and where its output goes."""
