@@ -37,10 +37,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from videoflix import events
+from videoflix import storyboard as storyboards
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
+from videoflix.storyboard import plan_for
 
-from . import chunked_encoding, hls, jobs, plans, store, subtitle_tracks, topics
+from . import chunked_encoding, hls, jobs, plans, sheets, store, subtitle_tracks, topics
 from .app import app
 from .chunked_encoding import AUDIO_PLAYLIST, Chunk, Playlist
 from .db import in_thread, record_subtitles, until_done, video_status
@@ -193,6 +195,8 @@ class Part:
         self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
         self.chunk = Chunk(job.part, job.start, job.length)
         self.sent_audio: set[str] = set()
+        self.sent_sheets: set[str] = set()  # the storyboard's files this job has sent
+        self.storyboard = plan_for(self.info.width, self.info.height, self.info.duration, app.settings.chunk_seconds)
         self.written: dict[str, str] = {}  # playlists this job last wrote
         self.thumbnail: bytes | None = None  # what this part last sent as the film's thumbnail
         self.last_done = False  # the plan's last part to finish was this one
@@ -214,9 +218,11 @@ class Part:
             extracted = await in_thread(subtitle_tracks.extraction_folder, self.folder, info)
             argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted)
         else:
+            await in_thread(sheets.prepare, self.folder, self.storyboard, job.part)
             argv = chunked_encoding.chunk_command(
-                self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset
-            )
+                self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset,
+                self.storyboard,
+            )  # fmt: skip
         last_sent = time.monotonic()
 
         async def on_progress(parser: hls.ProgressParser) -> None:
@@ -319,12 +325,28 @@ class Part:
             self.ffmpeg, folder, self.rungs, self.chunk, last, sound,
             lambda name: output.fetch(folder, name), lambda name: output.deliver(folder, name), self.served,
         )  # fmt: skip
+        sheets.tile(self.ffmpeg, folder, self.storyboard, self.job.part, final=whole)
+        self.serve_storyboard()
         if self.job.part == 0 and any(self.served.values()):  # the film can be played: its thumbnail too
             thumbnail = store.whole_jpeg(folder / "thumbnail.jpg")
             if thumbnail is not None and thumbnail != self.thumbnail:  # again if FFmpeg picked a later frame
                 output.deliver_bytes("thumbnail.jpg", thumbnail)
                 self.thumbnail = thumbnail
         return whole
+
+    def serve_storyboard(self) -> None:
+        """The part's whole storyboard sheets (S3: each once), and the plan they follow (every part writes
+        the same)."""
+        if not store.remote():
+            return
+        folder = self.folder / storyboards.FOLDER
+        if storyboards.PLAN not in self.sent_sheets and (self.folder / storyboards.PLAN).is_file():
+            self.output.deliver_bytes(storyboards.PLAN, (self.folder / storyboards.PLAN).read_bytes())
+            self.sent_sheets.add(storyboards.PLAN)
+        for name in store.sheet_names(folder):
+            if name not in self.sent_sheets:
+                self.output.deliver(self.folder, f"{storyboards.FOLDER}/{name}")
+                self.sent_sheets.add(name)
 
     def first_segment_made(self) -> bool:
         """Whether FFmpeg has written this part's first segment in every rendition."""

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from videoflix import storyboard as storyboards
 from videoflix.media import MediaInfo, Rung, input_options
 
 from . import hls
@@ -92,13 +93,22 @@ def cut_film(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chunk]
 
 
 def chunk_command(
-    ffmpeg: str, source: Path, output: Path, info: MediaInfo, rungs: list[Rung], chunk: Chunk, preset: str
+    ffmpeg: str,
+    source: Path,
+    output: Path,
+    info: MediaInfo,
+    rungs: list[Rung],
+    chunk: Chunk,
+    preset: str,
+    storyboard: storyboards.Plan | None = None,
 ) -> list[str]:
     """One chunk of the film in every rendition, video only: `parts/<rendition>/<chunk playlist>` and its
-    segments. The first chunk also makes the thumbnail (taken within the first second)."""
+    segments; with a `storyboard` plan, the chunk's seek-bar preview frames (stream_workers/sheets.py tiles
+    them), from the same decode. The first chunk also makes the thumbnail (taken within the
+    first second)."""
     thumbnail = chunk.index == 0
     argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=chunk.length)]
-    argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail)]
+    argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail, storyboard)]
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung)]
     argv += [*hls.video_codec_options(preset), "-an"]
@@ -115,6 +125,8 @@ def chunk_command(
     ]  # fmt: skip
     if thumbnail:
         argv += [*hls.THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
+    if storyboard is not None:
+        argv += storyboard.outputs(hls.SHEETS, str(output), part=chunk.index)
     return argv
 
 

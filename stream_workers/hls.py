@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from videoflix import storyboard as storyboards
 from videoflix.media import MediaInfo, Rung, input_options
 
 AUDIO_KBPS = 128
@@ -67,16 +68,25 @@ def thumbnail_time(info: MediaInfo) -> float:
     return min(1.0, info.duration / 2) if info.duration else 0.0
 
 
-def ladder_graph(info: MediaInfo, rungs: list[Rung], thumbnail: bool = True) -> str:
+def ladder_graph(
+    info: MediaInfo, rungs: list[Rung], thumbnail: bool = True, storyboard: storyboards.Plan | None = None
+) -> str:
     """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...) and, with
-    `thumbnail`, one for the thumbnail ([thumb])."""
+    `thumbnail`, one for the thumbnail ([thumb]); with `storyboard`, one for the seek-bar previews' sheets
+    ([sheets]): every output from one decode."""
     n = len(rungs)
-    branches = "".join(f"[s{i}]" for i in range(n))
-    graph = [f"[0:v]split={n + int(thumbnail)}{branches}{'[st]' if thumbnail else ''}"]
+    branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
+    graph = [f"[0:v]split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
     graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
     if thumbnail:
         graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
+    if storyboard is not None:
+        graph.append(storyboard.graph("ss", SHEETS))
     return ";".join(graph)
+
+
+#: the filter graph's label of the storyboard's sheets
+SHEETS = "sheets"
 
 
 def rate_options(index: int, rung: Rung) -> list[str]:
@@ -122,10 +132,13 @@ def build_command(
     preset: str = "veryfast",
     threads: int = 0,
     subtitles: Path | None = None,
+    storyboard: storyboards.Plan | None = None,
 ) -> list[str]:
-    """FFmpeg's command for the single pass: every rendition, the thumbnail and (into `subtitles`) the
-    source's text subtitle streams as WebVTT, from one read and one decode of the source."""
-    argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", ladder_graph(info, rungs)]
+    """FFmpeg's command for the single pass: every rendition, the thumbnail, the storyboard's sheets (with a
+    `storyboard` plan) and (into `subtitles`) the source's text subtitle streams as WebVTT, from one read
+    and one decode of the source."""
+    graph = ladder_graph(info, rungs, storyboard=storyboard)
+    argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]
@@ -151,6 +164,8 @@ def build_command(
         str(output / "%v" / "index.m3u8"),
     ]  # fmt: skip
     argv += [*THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
+    if storyboard is not None:
+        argv += storyboard.outputs(SHEETS, str(output))
     return argv + subtitle_outputs(info, subtitles)
 
 

@@ -18,6 +18,7 @@ import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
+from videoflix import storyboard as storyboards
 from videoflix.media import SNIFF_BYTES, MediaInfo, ObjectURL, ProbeFailed, Rung, probe, sniff_container
 from videoflix.storage import Storage, StorageUnavailable, video_key
 from videoflix.storage.config import StorageConfig
@@ -196,7 +197,19 @@ def content_type_of(name: str) -> str | None:
     return CONTENT_TYPES.get(PurePosixPath(name).suffix)
 
 
-CONTENT_TYPES = {".ts": "video/MP2T", ".m3u8": "application/vnd.apple.mpegurl", ".jpg": "image/jpeg"}
+CONTENT_TYPES = {
+    ".ts": "video/MP2T",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".jpg": "image/jpeg",
+    ".json": "application/json",
+}
+
+
+def sheet_names(folder: Path) -> list[str]:
+    """The whole storyboard sheets in `folder` (not FFmpeg's `.tmp` files of sheets being written)."""
+    if not folder.is_dir():
+        return []
+    return sorted(path.name for path in folder.iterdir() if storyboards.SHEET.fullmatch(path.name))
 
 
 class Publisher:
@@ -236,11 +249,20 @@ class Publisher:
                     self._send(f"{rung.name}/{line}", "video/MP2T")
             self._send(f"{rung.name}/index.m3u8", "application/vnd.apple.mpegurl", text)
         if watchable:
+            self._send_storyboard()
             if (thumbnail := whole_jpeg(self.folder / "thumbnail.jpg")) is not None:
                 self._send("thumbnail.jpg", "image/jpeg", thumbnail)  # again if FFmpeg picked a later frame
             if (self.folder / "master.m3u8").is_file():
                 data = (self.folder / "master.m3u8").read_bytes()
                 self._send("master.m3u8", "application/vnd.apple.mpegurl", data)
+
+    def _send_storyboard(self) -> None:
+        """The storyboard's plan and its sheets, each once it is whole (FFmpeg renames a sheet into place)."""
+        if not (self.folder / storyboards.PLAN).is_file():
+            return
+        self._send(storyboards.PLAN, "application/json", (self.folder / storyboards.PLAN).read_bytes())
+        for name in sheet_names(self.folder / storyboards.FOLDER):
+            self._send(f"{storyboards.FOLDER}/{name}", "image/jpeg")
 
     def discard_local(self) -> None:
         """The output is in the store: the scratch copy goes."""

@@ -171,7 +171,8 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
-def _timestamp(ms: int) -> str:
+def vtt_timestamp(ms: int) -> str:
+    """Milliseconds as a WebVTT timestamp (hh:mm:ss.ttt)."""
     hours, rest = divmod(ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
@@ -182,7 +183,7 @@ def webvtt_text(cues: list[Cue]) -> str:
     """The cues as a WebVTT file."""
     blocks = ["WEBVTT"]
     for cue in cues:
-        timing = f"{_timestamp(cue.start_ms)} --> {_timestamp(cue.end_ms)}" + (
+        timing = f"{vtt_timestamp(cue.start_ms)} --> {vtt_timestamp(cue.end_ms)}" + (
             f" {cue.settings}" if cue.settings else ""
         )
         blocks.append("\n".join(filter(None, [cue.identifier, timing, cue.text or "\u200b"])))

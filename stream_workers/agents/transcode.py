@@ -26,8 +26,9 @@ from cachetools import LRUCache
 from videoflix import events
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
+from videoflix.storyboard import plan_for
 
-from .. import chunk_jobs, hls, jobs, plans, store, subtitle_tracks, topics
+from .. import chunk_jobs, hls, jobs, plans, sheets, store, subtitle_tracks, topics
 from ..app import app
 from ..db import in_thread, record_subtitles, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
@@ -122,7 +123,10 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     rungs = ladder_for(info.height)
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
-    argv = hls.build_command(ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted)
+    storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
+    argv = hls.build_command(
+        ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard
+    )
     last_sent = time.monotonic()
     playable = False
 
@@ -149,6 +153,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             playable = True
             await in_thread(hls.start_at_beginning, output)
             renditions = await in_thread(hls.master_renditions, output, rungs)
+            await in_thread(sheets.tile, ffmpeg, output, storyboard)
             await in_thread(publisher.publish, rungs, True)  # in the store before the database names it
             await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
@@ -156,6 +161,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             last_sent = time.monotonic()
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
+            await in_thread(sheets.tile, ffmpeg, output, storyboard)
             await in_thread(publisher.publish, rungs, playable)
             await progress(event, percent, **await detail(parser))
 
@@ -169,6 +175,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             raise
         await in_thread(hls.finalize_playlists, output, rungs)
         renditions = await in_thread(hls.master_renditions, output, rungs)
+        await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
         await in_thread(publisher.publish, rungs, True)
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
     except BaseException:

@@ -66,7 +66,7 @@ def add_video(dbsession, hls_output):
             status=status,
             source_path="x",
             hls_path=fields.pop("hls_path", OUTPUT if status in (VideoStatus.READY, VideoStatus.PLAYABLE) else None),
-            duration=2.0,
+            duration=fields.pop("duration", 2.0),
             renditions=[{"name": "480p", "width": 640, "height": 360, "bandwidth": 1000000}],
             created_at=sa.func.now() - sa.text(f"interval '{minutes_ago} minutes'"),
             **fields,

@@ -67,8 +67,15 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
 
     output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     hls.check_output(output, ladder_for(720))
-    assert sorted(p.name for p in output.iterdir()) == ["480p", "720p", "master.m3u8", "thumbnail.jpg"]
+    assert sorted(p.name for p in output.iterdir()) == ["480p", "720p", "master.m3u8", "storyboard", "thumbnail.jpg"]
     assert not list(output.glob("**/*.new"))
+    # every part made its storyboard sheet from its own decode; the track covers the film on one grid
+    assert sorted(p.name for p in (output / "storyboard").iterdir()) == sorted(
+        ["plan.json", *(f"{part * 1000}.jpg" for part in range(PARTS))]
+    )
+    code, track = fetch(client, f"/video/{video_id}/storyboard.vtt")
+    starts = re.findall(rb"^(\d\d):(\d\d):(\d\d)\.(\d{3}) -->", track, re.MULTILINE)
+    assert code == 200 and [int(m) * 60 + int(s) for _, m, s, _ in starts] == list(range(0, 72, 2))
     code, master = fetch(client, f"/video/{video_id}/master.m3u8")
     assert code == 200 and b"EXT-X-START" not in master
     assert b"TYPE=AUDIO" not in master and master.count(b'CODECS="avc1.640028,mp4a.40.2"') == 2  # sound muxed in

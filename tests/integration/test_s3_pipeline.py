@@ -35,7 +35,7 @@ def decode_url(url: str, cookie: str) -> tuple[int, object, float]:
 def local_media_files(pipeline) -> list[str]:
     """Media files anywhere in the stack's own folders (uploads in flight, scratch, media roots)."""
     found = []
-    for pattern in ("*.ts", "*.m3u8", "source.*", "thumbnail.jpg"):
+    for pattern in ("*.ts", "*.m3u8", "source.*", "*.jpg", "*.vtt", "plan.json"):
         found += [str(p) for p in pipeline.folder.rglob(pattern) if "faust-" not in str(p)]
     return found
 
@@ -95,7 +95,10 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     keys = sorted(s3_pipeline.store.keys(f"{hls_path}/"))
     names = [key.removeprefix(f"{hls_path}/") for key in keys]
     expected = [f"{r}/{n:03d}.ts" for r in ("480p", "720p") for n in range(18)]
-    assert sorted(names) == sorted(["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected])
+    sheets = ["storyboard/plan.json", *(f"storyboard/{part * 1000}.jpg" for part in range(9))]  # one a part
+    assert sorted(names) == sorted(
+        ["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected, *sheets]
+    )
     assert local_media_files(s3_pipeline) == []  # every worker's scratch is empty again
     assert s3_pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
     tracks = client.call("GET", f"/video/{video_id}/subtitles/")
@@ -106,6 +109,8 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
 
     copy = tmp_path / "copy"  # the bucket's output, as a player reads it
     for key, name in zip(keys, names, strict=True):
+        if name.startswith("storyboard/"):
+            continue
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         s3_pipeline.store.download(key, copy / name)
     source = subtitled

@@ -178,6 +178,19 @@ OPERATIONS = {
         "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
                       "404": NOT_FOUND},
     }},
+    "stream.storyboard_track": {"get": {
+        "summary": "Seek-bar previews: a WebVTT thumbnails track", "tags": ["streaming"], "security": COOKIE,
+        "description": "One cue every few seconds, pointing at a tile of a sprite sheet "
+                       "(`storyboard/<n>.jpg#xywh=x,y,w,h`), as video.js, Shaka, Vidstack and JW Player read it. "
+                       "While a video is `playable` the track grows as its sheets are made.",
+        "responses": {"200": file_response("WebVTT", "text/vtt"), "304": {"description": "Not modified"},
+                      "401": UNAUTHORIZED, "404": error("Unknown, not watchable, or made without a storyboard.")},
+    }},
+    "stream.storyboard": {"get": {
+        "summary": "A sprite sheet of seek-bar previews", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("JPEG", "image/jpeg"), "304": {"description": "Not modified"},
+                      "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
     "stream.thumbnail": {"get": {
         "summary": "Thumbnail (the catalog's thumbnail_url)", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("JPEG", "image/jpeg"), "401": UNAUTHORIZED, "404": NOT_FOUND},

@@ -276,6 +276,11 @@ class VideoService:
             _folder_cache.put(video_id, folder)
         return folder
 
+    def duration(self, video_id: int) -> float | None:
+        """The length of a watchable video (NotFound if it is not), as its source was probed."""
+        self.output_folder(video_id)
+        return self.db.scalar(sa.select(Video.duration).where(Video.id == video_id))
+
     def admin_list(
         self, status: str | None, title: str | None, limit: int | None, offset: int
     ) -> tuple[list[Video], int]:

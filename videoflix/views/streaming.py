@@ -24,6 +24,7 @@ from cachetools import TTLCache
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from .. import storyboard as storyboards
 from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import expiry, signed_link
@@ -208,9 +209,12 @@ def rewritten(storage: Storage, key: str, uri) -> str:
     return "\n".join(line if not line or line.startswith("#") else uri(line) for line in lines) + "\n"
 
 
-def playlist_response(text: str) -> Response:
+def playlist_response(text: str, content_type: str = PLAYLIST) -> Response:
+    """A playlist (or WebVTT track) the app wrote: revalidated by an ETag of its bytes."""
     body = text.encode()
-    response = Response(body=body, content_type=PLAYLIST, cache_control=PLAYLIST_CACHE, conditional_response=True)
+    response = Response(body=body, content_type=content_type, cache_control=PLAYLIST_CACHE, conditional_response=True)
+    if content_type.startswith("text/"):
+        response.charset = "utf-8"
     response.etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     return response
 
@@ -247,6 +251,29 @@ def signed_playlist(request, storage: Storage, url_seconds: int):
 @view_config(route_name="stream.segment_slash", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def segment(request):
     return serve(request, f"{_resolution(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
+
+
+@view_config(route_name="stream.storyboard", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def storyboard_sheet(request):
+    """A sprite sheet of seek-bar previews (the storyboard track's cues point into it)."""
+    return serve(request, f"{storyboards.FOLDER}/{int(request.matchdict['sheet'])}.jpg", "image/jpeg", SEGMENT_CACHE)
+
+
+@view_config(route_name="stream.storyboard_track", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def storyboard_track(request):
+    """The seek-bar previews as a WebVTT thumbnails track (`storyboard/<n>.jpg#xywh=x,y,w,h` cues), written
+    from the storyboard's plan and the sheets that exist so far: a `playable` film's track grows."""
+    storage = request.registry["videoflix.storage"]
+    plan_key = output_key(request, storyboards.PLAN)
+    try:
+        plan = storyboards.Plan.from_json(b"".join(storage.read(plan_key)))
+    except FileNotFoundError:
+        raise NotFound("This video has no storyboard.") from None
+    prefix = plan_key.rsplit("/", 1)[0] + "/"
+    names = [key[len(prefix) :] for key in storage.keys(prefix)]
+    sheets = [int(name[:-4]) for name in names if storyboards.SHEET.fullmatch(name)]
+    duration = request.videos.duration(int(request.matchdict["id"]))
+    return playlist_response(storyboards.webvtt(plan, sheets, duration), "text/vtt")
 
 
 @view_config(route_name="stream.thumbnail", request_method=("GET", "HEAD"), permission=AUTHENTICATED)

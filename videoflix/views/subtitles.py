@@ -5,10 +5,7 @@ only, staff those of any video (the console)."""
 
 from __future__ import annotations
 
-import hashlib
-
 from pyramid.httpexceptions import HTTPNoContent
-from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..errors import InvalidInput, NotFound
@@ -20,7 +17,7 @@ from ..schemas import deserialize
 from ..schemas.subtitles import SubtitleSchema
 from ..security import AUTHENTICATED, STAFF
 from ..subtitles import MAX_BYTES, default_label, language_tag, subtitle_playlist, with_timestamp_map
-from .streaming import PLAYLIST_CACHE, playlist_response
+from .streaming import playlist_response
 
 VTT = "text/vtt"
 
@@ -90,11 +87,7 @@ def subtitle_file(request):
     text = request.subtitles.text(track)
     if video.status in WATCHABLE and (pts := request.subtitles.first_pts(request.videos.output_folder(video.id))):
         text = with_timestamp_map(text, pts)
-    body = text.encode()
-    response = Response(body=body, content_type=VTT, charset="utf-8", cache_control=PLAYLIST_CACHE,
-                        conditional_response=True)  # fmt: skip
-    response.etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-    return response
+    return playlist_response(text, VTT)
 
 
 @view_config(route_name="subtitles.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
