@@ -198,3 +198,65 @@ def test_a_failed_video_shows_its_reason_and_is_retried_from_the_console(pipelin
     assert "Broken in the console" in seen["message"]
     assert seen["events"][1] == seen["events"][0] + 1  # the retry went through the outbox
     assert (tmp_path / "failed.png").stat().st_size > 1000
+
+
+def test_operators_manage_subtitles_and_see_storyboard_previews_in_the_console(pipeline, media_files, tmp_path):
+    """Add a subtitle file through the console's Subtitles dialog, see it listed, remove it; the preview's seek
+    bar shows the storyboard's tile for the moment under the pointer (the sheet really loads)."""
+    client = pipeline.client()
+    video_id = client.upload(media_files["hd"], {"title": "Previews and subtitles"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
+    subtitle = tmp_path / "german.srt"
+    subtitle.write_text("1\n00:00:01,000 --> 00:00:02,000\nHallo\n")
+
+    async def journey() -> dict:
+        seen: dict = {}
+        async with Browser(tmp_path / "profile") as browser:
+            await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
+                               mobile=False)  # fmt: skip
+            await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+            await until(browser, row(video_id, "row !== null"), 30, "the video is listed")
+
+            await click(browser, video_id, "subtitles")
+            await browser.evaluate("document.getElementById('subtitle-form').elements.language.value = 'de'")
+            found = await browser.call("Runtime.evaluate", expression="document.querySelector('#subtitle-form "
+                                       "input[type=file]')")  # fmt: skip
+            await browser.call("DOM.setFileInputFiles", files=[str(subtitle)], objectId=found["result"]["objectId"])
+            await browser.evaluate("document.getElementById('subtitle-form').requestSubmit()")
+            listed = "document.querySelector('#subtitle-rows tr[data-language=de]')"
+            seen["row"] = await until(browser, f"{listed} && {listed}.innerText", 15, "the track is listed")
+            seen["api"] = [t["language"] for t in client.call("GET", f"/video/{video_id}/subtitles/")]
+            await browser.screenshot(tmp_path / "subtitles.png")
+            await browser.evaluate(f"{listed}.querySelector('button').click()")
+            await until(browser, f"!{listed} && !document.getElementById('subtitles-empty').hidden", 15,
+                        "the track is removed")  # fmt: skip
+            seen["after"] = client.call("GET", f"/video/{video_id}/subtitles/")
+            await browser.evaluate("document.getElementById('subtitles-close').click()")
+
+            await click(browser, video_id, "preview")
+            await until(browser, "!document.getElementById('scrubber').hidden", 30, "the storyboard loads")
+            await browser.evaluate("""(() => { const bar = document.getElementById('seek');
+                const box = bar.getBoundingClientRect();
+                bar.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: box.left + box.width / 2,
+                                                               clientY: box.top + box.height / 2})); })()""")
+            preview = await until(browser, """(() => { const box = document.getElementById('seek-preview');
+                return box.classList.contains('showing') && {image: box.style.backgroundImage,
+                  position: box.style.backgroundPosition, time: Number(box.dataset.time)}; })()""", 10,
+                "the preview shows")  # fmt: skip
+            seen["preview"] = preview
+            url = re.search(r'url\("(.+)"\)', preview["image"]).group(1)
+            seen["sheet_width"] = await browser.evaluate(
+                f"new Promise(done => {{ const image = new Image(); image.onload = () => done(image.naturalWidth);"
+                f" image.onerror = () => done(0); image.src = {json.dumps(url)}; }})",
+                await_promise=True,
+            )
+            await browser.screenshot(tmp_path / "storyboard.png")
+        return seen
+
+    seen = asyncio.run(journey())
+    assert "de" in seen["row"] and "Deutsch" in seen["row"] and "an upload" in seen["row"]
+    assert seen["api"] == ["de"] and seen["after"] == []
+    assert seen["preview"]["time"] == pytest.approx(2.5, abs=0.3)  # the middle of the 5 s film's bar
+    assert f"/api/video/{video_id}/storyboard/0.jpg" in seen["preview"]["image"]
+    assert seen["preview"]["position"] == "-160px 0px"  # the second preview (2-4 s) of the first sheet
+    assert seen["sheet_width"] == 5 * 160  # five previews a row

@@ -131,6 +131,7 @@
     // a playable video is still transcoding, but its first segments can be watched already
     if (video.status === "ready" || video.status === "playable") cell.append(button("Preview", video.title, "preview"), " ");
     cell.append(button("Edit", video.title, "edit"), " ");
+    cell.append(button("Subtitles", video.title, "subtitles"), " ");
     if (video.status === "failed") cell.append(button("Retry", video.title, "retry"), " ");
     cell.append(button("Delete", video.title, "delete"));
   }
@@ -200,6 +201,7 @@
     const action = target.dataset.action;
     if (action === "preview") preview(video);
     else if (action === "edit") edit(video);
+    else if (action === "subtitles") subtitles(video);
     else if (action === "retry") {
       const response = await api("POST", `/video/${video.id}/retry/`);
       say(response.ok ? `“${video.title}” is queued again.` : await problem(response));
@@ -241,8 +243,140 @@
   });
   $("edit-cancel").addEventListener("click", () => $("edit-dialog").close());
 
+  // -- subtitles: list, add (WebVTT or SRT), remove -------------------------------------------------------
+  let subtitled = null;
+
+  /** A multipart call (a form's fields and file); a 401 is answered once by refreshing, as in api(). */
+  async function sendForm(method, path, data, retried = false) {
+    const response = await fetch(API + path, { method, headers: { "X-CSRFToken": csrf() }, body: data });
+    if (response.status === 401 && !retried && (await refresh())) return sendForm(method, path, data, true);
+    return response;
+  }
+
+  async function loadTracks() {
+    const response = await api("GET", `/video/${subtitled.id}/subtitles/`);
+    if (!response.ok) {
+      $("subtitle-error").textContent = await problem(response);
+      return;
+    }
+    const tracks = await response.json();
+    $("subtitle-rows").replaceChildren(...tracks.map((track) => {
+      const row = document.createElement("tr");
+      row.dataset.language = track.language;
+      for (const text of [track.language, track.label, track.origin === "source" ? "the film" : "an upload",
+        String(track.cues)]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      const actions = document.createElement("td");
+      actions.append(button("Remove", `${track.label} (${track.language})`, "remove-subtitles"));
+      row.append(actions);
+      return row;
+    }));
+    $("subtitles-empty").hidden = tracks.length > 0;
+  }
+
+  function subtitles(video) {
+    subtitled = video;
+    $("subtitles-title").textContent = `Subtitles: ${video.title}`;
+    $("subtitle-error").textContent = "";
+    $("subtitle-form").reset();
+    $("subtitle-rows").replaceChildren();
+    $("subtitles-dialog").showModal();
+    loadTracks();
+  }
+
+  $("subtitle-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const response = await sendForm("POST", `/video/${subtitled.id}/subtitles/`, new FormData(event.target));
+    if (!response.ok) {
+      $("subtitle-error").textContent = await problem(response);
+      return;
+    }
+    const track = await response.json();
+    $("subtitle-error").textContent = "";
+    event.target.reset();
+    say(`Added subtitles “${track.label}” (${track.language}) to “${subtitled.title}”.`);
+    loadTracks();
+  });
+
+  $("subtitle-rows").addEventListener("click", async (event) => {
+    const target = event.target.closest("button[data-action=remove-subtitles]");
+    if (!target) return;
+    const language = target.closest("tr").dataset.language;
+    const response = await api("DELETE", `/video/${subtitled.id}/subtitles/${encodeURIComponent(language)}/`);
+    if (!response.ok) $("subtitle-error").textContent = await problem(response);
+    else say(`Removed the ${language} subtitles of “${subtitled.title}”.`);
+    loadTracks();
+  });
+  $("subtitles-close").addEventListener("click", () => $("subtitles-dialog").close());
+
   // -- preview (hls.js; Safari plays HLS natively) ---------------------------------------------------------
   let hls = null;
+  let storyboard = []; // [{start, end, url, x, y, w, h}] from the video's thumbnails track
+
+  /** The cues of a WebVTT thumbnails track (`storyboard/0.jpg#xywh=0,0,160,90`), URLs made absolute. */
+  function thumbnailCues(text, base) {
+    const seconds = (stamp) => stamp.split(":").reduce((total, part) => total * 60 + Number(part), 0);
+    const cues = [];
+    const pattern = /([\d:.]+) --> ([\d:.]+)[^\n]*\n(\S+?)#xywh=(\d+),(\d+),(\d+),(\d+)/g;
+    for (const m of text.matchAll(pattern)) {
+      cues.push({ start: seconds(m[1]), end: seconds(m[2]), url: new URL(m[3], base).href,
+                  x: Number(m[4]), y: Number(m[5]), w: Number(m[6]), h: Number(m[7]) });
+    }
+    return cues;
+  }
+
+  async function loadStoryboard(video) {
+    storyboard = [];
+    $("scrubber").hidden = true;
+    const track = `${API}/video/${video.id}/storyboard.vtt`;
+    const response = await fetch(track);
+    if (!response.ok) return; // made before storyboards, or none yet
+    storyboard = thumbnailCues(await response.text(), new URL(track, window.location.href));
+    $("scrubber").hidden = storyboard.length === 0;
+  }
+
+  function seekDuration() {
+    const player = $("player");
+    return Number.isFinite(player.duration) && player.duration > 0 ? player.duration : (storyboard.at(-1)?.end || 0);
+  }
+
+  /** Show the preview of the moment at `fraction` of the bar (0..1) above that point of it. */
+  function showPreview(fraction) {
+    const time = fraction * seekDuration();
+    const cue = storyboard.find((c) => c.start <= time && time < c.end) || storyboard.at(-1);
+    const box = $("seek-preview");
+    if (!cue) return;
+    box.style.width = `${cue.w}px`;
+    box.style.height = `${cue.h}px`;
+    box.style.backgroundImage = `url("${cue.url}")`;
+    box.style.backgroundPosition = `-${cue.x}px -${cue.y}px`;
+    const bar = $("seek").getBoundingClientRect();
+    box.style.left = `${Math.min(Math.max(0, fraction * bar.width - cue.w / 2), Math.max(0, bar.width - cue.w))}px`;
+    box.dataset.time = String(time);
+    $("seek-time").textContent = new Date(time * 1000).toISOString().slice(time >= 3600 ? 11 : 14, 19);
+    box.classList.add("showing");
+  }
+
+  $("seek").addEventListener("mousemove", (event) => {
+    const bar = event.target.getBoundingClientRect();
+    showPreview(Math.min(1, Math.max(0, (event.clientX - bar.left) / bar.width)));
+  });
+  $("seek").addEventListener("mouseleave", () => $("seek-preview").classList.remove("showing"));
+  $("seek").addEventListener("input", (event) => {
+    const fraction = Number(event.target.value) / 1000;
+    showPreview(fraction);
+    $("player").currentTime = fraction * seekDuration();
+  });
+  $("seek").addEventListener("change", () => $("seek-preview").classList.remove("showing"));
+  $("player").addEventListener("timeupdate", () => {
+    const duration = seekDuration();
+    if (duration && document.activeElement !== $("seek")) {
+      $("seek").value = String(Math.round((1000 * $("player").currentTime) / duration));
+    }
+  });
 
   function preview(video) {
     const player = $("player");
@@ -261,6 +395,7 @@
     }
     $("player-dialog").showModal();
     player.play().catch(() => {});
+    loadStoryboard(video);
   }
 
   function closePreview() {
