@@ -50,7 +50,9 @@ def tile(ffmpeg: str, output: Path, plan: Plan, part: int = 0, final: bool = Fal
 def _tile_one(ffmpeg: str, frames: Path, sheet: Path, plan: Plan, first: int) -> None:
     partial = sheet.with_name(f".{sheet.name}.part")
     subprocess.run(  # noqa: S603 - our FFmpeg over our own frames
-        [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-start_number", str(first),
+        # the job's own frames only: the image2 demuxer over numbered files, the file protocol
+        [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-protocol_whitelist", "file",
+         "-f", "image2", "-pattern_type", "sequence", "-start_number", str(first),
          # one sheet out: the tile of frames first.. (a partial one at the end of the frames is flushed too)
          "-i", str(frames / "%d.jpg"), "-frames:v", "1", "-vf", f"tile={plan.columns}x{plan.rows}",
          "-q:v", "5", "-f", "image2", "-update", "1", "-c:v", "mjpeg", str(partial)],

@@ -157,9 +157,13 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
         assert argv[argv.index("-i") + 1] == f"file:{source}", name
 
 
-#: the only places an FFmpeg command may name an input itself: the helper, and the muxer that reads back the
-#: segments the workers wrote
-OWN_INPUTS = {("videoflix/media.py", "input_options"), ("stream_workers/chunked_encoding.py", "mux_segment")}
+#: the only places an FFmpeg command may name an input itself: the helper, the muxer that reads back the
+#: segments the workers wrote, and the tiling of the preview frames a job wrote (image2, file protocol only)
+OWN_INPUTS = {
+    ("videoflix/media.py", "input_options"),
+    ("stream_workers/chunked_encoding.py", "mux_segment"),
+    ("stream_workers/sheets.py", "_tile_one"),
+}
 
 
 def test_no_ffmpeg_command_names_an_input_but_the_helper():
