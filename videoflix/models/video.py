@@ -37,6 +37,8 @@ class VideoStatus(enum.StrEnum):
 
 #: states whose output may be streamed
 WATCHABLE = (VideoStatus.PLAYABLE, VideoStatus.READY)
+#: the same, for queries written in SQL: `status IN ({WATCHABLE_SQL})`
+WATCHABLE_SQL = ", ".join(f"'{status.value}'" for status in WATCHABLE)
 #: states in which a job is still to finish (the watchdog's concern)
 PENDING = (VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.PLAYABLE)
 

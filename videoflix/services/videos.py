@@ -23,10 +23,10 @@ from ..errors import Conflict, NotFound
 from ..inspection import inspect_video
 from ..media import MediaInfo, ObjectURL
 from ..models import User, Video, VideoStatus
-from ..models.video import WATCHABLE
+from ..models.video import WATCHABLE, WATCHABLE_SQL
 from ..storage import Storage, StorageUnavailable, video_key
 from ..transactions import after_commit, after_failure
-from .viewing import COMPLETED_PERCENT
+from .viewing import completed_sql
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,17 @@ PROBE_URL_SECONDS = 600
 #: Counted views not folded into `videos.views` yet (the newest log id) and the viewer's own progress (its
 #: latest change and its number of rows) change the items too.
 CATALOG_VERSION = sa.text(
-    "SELECT count(*), sum(xmin::text::bigint), (SELECT max(id) FROM video_views),"
+    "SELECT count(*), sum(xmin::text::bigint), (SELECT max(id) FROM video_views),"  # noqa: S608 - constants
     " (SELECT max(updated_at) FROM watch_progress WHERE user_id = :viewer),"
     " (SELECT count(*) FROM watch_progress WHERE user_id = :viewer)"
-    " FROM videos WHERE status IN ('ready', 'playable')"
+    f" FROM videos WHERE status IN ({WATCHABLE_SQL})"
 )
 
 #: the viewer's progress in video v, as items carry it (null when they have not started it)
 PROGRESS = (
     "(SELECT json_build_object('position', p.position,"  # noqa: S608 - constants of this module only
     " 'percent', CASE WHEN v.duration > 0 THEN round(least(100.0, 100.0 * p.position / v.duration)::numeric, 1) END,"
-    f" 'completed', coalesce(p.position >= v.duration * {COMPLETED_PERCENT / 100}, false),"
+    f" 'completed', coalesce({completed_sql('p.position', 'v.duration')}, false),"
     " 'updated_at', p.updated_at)"
     " FROM watch_progress p WHERE p.user_id = :viewer AND p.video_id = v.id)"
 )
@@ -96,9 +96,9 @@ def _list_query(item: str, statuses: str, search: bool = False) -> sa.TextClause
 
 
 CATALOG_QUERY = _list_query(CATALOG_ITEM, "'ready'")
-WATCHABLE_QUERY = _list_query(WATCH_ITEM, "'ready', 'playable'")
+WATCHABLE_QUERY = _list_query(WATCH_ITEM, WATCHABLE_SQL)
 CATALOG_SEARCH = _list_query(CATALOG_ITEM, "'ready'", search=True)
-WATCHABLE_SEARCH = _list_query(WATCH_ITEM, "'ready', 'playable'", search=True)
+WATCHABLE_SEARCH = _list_query(WATCH_ITEM, WATCHABLE_SQL, search=True)
 
 #: the words of a search that count, and how long each may be
 SEARCH_WORDS, SEARCH_WORD_LENGTH = 8, 64
@@ -115,14 +115,14 @@ def search_query(text: str) -> str | None:
 #: a ready video in the contract's shape, a playable one with its status
 ANY_ITEM = f"(CASE WHEN v.status = 'ready' THEN {CATALOG_ITEM} ELSE {WATCH_ITEM} END)"
 CATALOG_DETAIL = sa.text(
-    f"SELECT {ANY_ITEM}::text FROM videos v WHERE v.id = :id AND v.status IN ('ready', 'playable')"  # noqa: S608
+    f"SELECT {ANY_ITEM}::text FROM videos v WHERE v.id = :id AND v.status IN ({WATCHABLE_SQL})"  # noqa: S608
 )
 #: the viewer's started, unfinished videos, the most recently watched first
 CONTINUE_QUERY = sa.text(
     f"SELECT coalesce(json_agg({ANY_ITEM} ORDER BY v.watched DESC, v.id DESC), '[]'::json)::text"  # noqa: S608
     " FROM (SELECT videos.*, p.updated_at AS watched FROM watch_progress p JOIN videos ON videos.id = p.video_id"
-    "       WHERE p.user_id = :viewer AND videos.status IN ('ready', 'playable') AND p.position > 0"
-    f"        AND (videos.duration IS NULL OR p.position < videos.duration * {COMPLETED_PERCENT / 100})"
+    f"       WHERE p.user_id = :viewer AND videos.status IN ({WATCHABLE_SQL}) AND p.position > 0"
+    f"        AND (videos.duration IS NULL OR NOT {completed_sql('p.position', 'videos.duration')})"
     "       ORDER BY p.updated_at DESC, videos.id DESC LIMIT :limit) v"
 )
 

@@ -16,6 +16,7 @@ import zope.sqlalchemy
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
+from ..models.video import WATCHABLE_SQL
 from ..models.viewing import fold_views
 from .accounts import utcnow
 
@@ -29,6 +30,13 @@ VIEW_AFTER = "10 seconds"
 VIEW_EVERY = "6 hours"
 #: watched this far, a video is done: it leaves "continue watching" and shows as completed
 COMPLETED_PERCENT = 95.0
+
+
+def completed_sql(position: str, duration: str) -> str:
+    """The SQL condition "watched to its end" (COMPLETED_PERCENT) of the columns `position` and `duration`."""
+    return f"{position} >= {duration} * {COMPLETED_PERCENT / 100}"
+
+
 #: a position may lie this far past the stated duration (containers round it; players overshoot)
 END_TOLERANCE = 1.0
 
@@ -36,7 +44,7 @@ REPORT = sa.text(
     f"""
     WITH video AS (
         SELECT id FROM videos
-        WHERE id = :video AND status IN ('ready', 'playable')
+        WHERE id = :video AND status IN ({WATCHABLE_SQL})
           AND (duration IS NULL OR :position <= duration + {END_TOLERANCE})
     ), written AS (
         INSERT INTO watch_progress AS p (user_id, video_id, position, updated_at, watching_since)
@@ -80,7 +88,7 @@ class ViewingService:
         found, counted = self.db.execute(REPORT, params).one()
         if not found:
             duration = self.db.execute(
-                sa.text("SELECT duration FROM videos WHERE id = :id AND status IN ('ready', 'playable')"),
+                sa.text(f"SELECT duration FROM videos WHERE id = :id AND status IN ({WATCHABLE_SQL})"),  # noqa: S608
                 {"id": video_id},
             ).first()
             if duration is None:

@@ -14,38 +14,17 @@ from ..media import LADDER, ladder_for, uploads_dir
 from ..metrics import UPLOADS, count_upload
 from ..models import Video, VideoStatus
 from ..multipart_upload import one_request_limit, receive
-from ..schemas import deserialize, text_problem, validate
+from ..schemas import deserialize, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF, viewer_id
 from ..services.videos import search_query
-
-
-def _int_param(request, name: str, low: int, high: int) -> int | None:
-    raw = request.GET.get(name)
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise InvalidInput.field(name, f"Must be a whole number from {low} to {high}.")
-    return int(raw)
-
+from .params import paging, text_param
 
 #: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
 PAGE_MAX = 1000
 OFFSET_MAX = 10**9
 #: the longest catalog search (`?q=`)
 SEARCH_MAX = 200
-
-
-def _paging(request) -> tuple[int | None, int]:
-    """(limit, offset): no limit means the whole list."""
-    return _int_param(request, "limit", 1, PAGE_MAX), _int_param(request, "offset", 0, OFFSET_MAX) or 0
-
-
-def _text_param(request, name: str) -> str | None:
-    value = request.GET.get(name) or None
-    if value and (problem := text_problem(value)):
-        raise InvalidInput.field(name, problem)
-    return value
 
 
 def _paged(request, response, total: int, limit: int | None, offset: int, **filters: str | None):
@@ -65,12 +44,12 @@ def video_list(request):
     best matches first);
     `?include=playable` adds the videos still transcoding that can already be watched (each item's `status`
     tells which)."""
-    limit, offset = _paging(request)
-    category = _text_param(request, "category")
-    include = _text_param(request, "include")
+    limit, offset = paging(request, PAGE_MAX, OFFSET_MAX)
+    category = text_param(request, "category")
+    include = text_param(request, "include")
     if include not in (None, "playable"):
         raise InvalidInput.field("include", "The only value is 'playable'.")
-    q = _text_param(request, "q")
+    q = text_param(request, "q")
     query = None
     if q is not None and (len(q) > SEARCH_MAX or (query := search_query(q)) is None):
         raise InvalidInput.field("q", f"Search for at least one word, in at most {SEARCH_MAX} characters.")
@@ -108,11 +87,11 @@ def video_retry(request):
 def admin_video_list(request):
     """Every video in every state, newest first, as operators see them (the status endpoint's shape):
     `?status=` filters, `?q=` searches titles (case-insensitive), `?limit=&offset=` page as in the catalog."""
-    limit, offset = _paging(request)
-    status = _text_param(request, "status")
+    limit, offset = paging(request, PAGE_MAX, OFFSET_MAX)
+    status = text_param(request, "status")
     if status is not None and status not in {s.value for s in VideoStatus}:
         raise InvalidInput.field("status", f"One of: {', '.join(s.value for s in VideoStatus)}.")
-    query = _text_param(request, "q")
+    query = text_param(request, "q")
     videos, total = request.videos.admin_list(status, query, limit, offset)
     _paged(request, request.response, total, limit, offset, status=status, q=query)
     places = request.videos.queue_positions(videos)

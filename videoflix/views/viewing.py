@@ -9,7 +9,8 @@ from pyramid.view import view_config
 from ..schemas import validate
 from ..schemas.viewing import ProgressSchema
 from ..security import AUTHENTICATED, viewer_id
-from .videos import _int_param, json_text_response
+from .params import int_param
+from .videos import json_text_response
 
 #: the longest "continue watching" list
 CONTINUE_MAX = 100
@@ -35,6 +36,6 @@ def forget_progress(request):
 def continue_watching(request):
     """The viewer's started, unfinished videos, most recently watched first, as catalog items (each with its
     `progress`); `?limit=` (at most 100, the default)."""
-    limit = _int_param(request, "limit", 1, CONTINUE_MAX) or CONTINUE_MAX
+    limit = int_param(request, "limit", 1, CONTINUE_MAX) or CONTINUE_MAX
     body = request.videos.continue_json(request.route_url("videos.list"), viewer_id(request), limit)
     return json_text_response(request, body)

@@ -1,0 +1,30 @@
+"""Query parameters as every list view reads them: the same 400 (a field error naming the parameter) for
+a bad number or text anywhere."""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput
+from ..schemas import text_problem
+
+
+def int_param(request, name: str, low: int, high: int) -> int | None:
+    """`?name=` as a whole number from `low` to `high`, or None when absent; else 400."""
+    raw = request.GET.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise InvalidInput.field(name, f"Must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+def text_param(request, name: str) -> str | None:
+    """`?name=` as text the database can hold, or None when absent or empty; else 400."""
+    value = request.GET.get(name) or None
+    if value and (problem := text_problem(value)):
+        raise InvalidInput.field(name, problem)
+    return value
+
+
+def paging(request, page_max: int, offset_max: int) -> tuple[int | None, int]:
+    """(limit, offset) of `?limit=&offset=`: no limit means the whole list."""
+    return int_param(request, "limit", 1, page_max), int_param(request, "offset", 0, offset_max) or 0
