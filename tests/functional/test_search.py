@@ -5,6 +5,7 @@ combined with the category filter and paging; anything typed is a 400 or a resul
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from videoflix.models import VideoStatus
 
@@ -60,3 +61,26 @@ def test_a_search_without_a_word_or_too_long_is_400(viewer, add_video):
     for typed in ("!!!", "   ", "x" * 201):
         assert "q" in viewer.get("/api/video/", params={"q": typed}, status=400).json["errors"]
     viewer.get("/api/video/", params={"q": "bad\x00"}, status=400)
+
+
+def test_the_catalog_version_moves_with_what_items_show_and_not_with_a_jobs_progress(dbsession, add_video, viewer):
+    """The catalog's page cache is keyed by a counter a trigger moves (migration 0017): an edit, a status
+    change, an insert or a deletion move it in their own transaction; a running job's progress does not."""
+    film = add_video(status=VideoStatus.PLAYABLE, title="Before")
+    assert [item["title"] for item in viewer.get("/api/video/?include=playable", status=200).json] == ["Before"]
+
+    def version() -> int:
+        return dbsession.scalar(sa.text("SELECT version FROM catalog_state"))
+
+    before = version()
+    dbsession.execute(sa.text("UPDATE videos SET progress = 50, progress_detail = '{\"speed\": 1}' WHERE id = :id"),
+                      {"id": film})  # fmt: skip
+    dbsession.execute(sa.text("UPDATE videos SET status = 'playable' WHERE id = :id"), {"id": film})  # unchanged
+    assert version() == before
+    dbsession.execute(sa.text("UPDATE videos SET title = 'Renamed' WHERE id = :id"), {"id": film})
+    assert version() == before + 1
+    dbsession.commit()
+    listed = viewer.get("/api/video/?include=playable", status=200).json
+    assert [item["title"] for item in listed] == ["Renamed"]  # not a page cached before the rename
+    dbsession.execute(sa.text("DELETE FROM videos WHERE id = :id"), {"id": film})
+    assert version() == before + 2

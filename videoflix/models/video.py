@@ -132,6 +132,16 @@ class VideoChunk(Base):
     served: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
 
 
+class CatalogState(Base):
+    """One row: the catalog's version, moved by a trigger on `videos` (migration 0017) whenever a change that
+    catalog items show commits; the catalog's page cache is keyed by it."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[bool] = mapped_column(primary_key=True, default=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class OutboxEvent(Base):
     """An event written in the same transaction as the change it announces; the relay publishes it to Kafka
     after commit and stamps `published_at`. The broker forgets (tansu keeps nothing on disk); this does not."""

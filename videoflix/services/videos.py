@@ -33,17 +33,14 @@ log = logging.getLogger(__name__)
 #: how long FFmpeg may take to probe a stored upload through its signed URL
 PROBE_URL_SECONDS = 600
 
-#: what identifies the set of watchable videos (ready, playable): every insert or update writes a new row
-#: version with a newer transaction id (xmin), so the sum changes with any edit, addition or removal, whatever
-#: the commit order (timestamps would not: updated_at is the start of a transaction that may commit after a
-#: later one)
-#: Counted views not folded into `videos.views` yet (the newest log id) and the viewer's own progress (its
-#: latest change and its number of rows) change the items too.
+#: what identifies the catalog as a viewer sees it: its version (a counter a trigger on `videos` moves in the
+#: transaction of any change items show: migration 0017), the counted views not folded into `videos.views`
+#: yet (the newest log id), and the viewer's own progress (its latest change and its number of rows). Each
+#: is one index lookup, whatever the catalog's size.
 CATALOG_VERSION = sa.text(
-    "SELECT count(*), sum(xmin::text::bigint), (SELECT max(id) FROM video_views),"  # noqa: S608 - constants
+    "SELECT (SELECT version FROM catalog_state), (SELECT max(id) FROM video_views),"
     " (SELECT max(updated_at) FROM watch_progress WHERE user_id = :viewer),"
     " (SELECT count(*) FROM watch_progress WHERE user_id = :viewer)"
-    f" FROM videos WHERE status IN ({WATCHABLE_SQL})"
 )
 
 #: the viewer's progress in video v, as items carry it (null when they have not started it)
@@ -76,21 +73,32 @@ CATALOG_ITEM = _item()
 WATCH_ITEM = _item(", 'status', v.status")
 
 
+#: a search ranks at most this many matches, the newest: ranking every one of 100 000 matches of a word
+#: that every title has costs ~50 ms, and nobody pages past the first thousand results
+SEARCH_RESULTS_MAX = 1000
+
+
 def _list_query(item: str, statuses: str, search: bool = False) -> sa.TextClause:
     """Videos in `statuses` (optionally of one category), newest first, as one JSON array built by PostgreSQL,
-    and the number that match; with `search`, only those matching the text query :q (`search_query`), the
-    best matches first (title over category over description), over the GIN index. Assembled from
-    constants only; every value is a bound parameter."""
+    and the number that match. With `search`, those matching the text query :q (`search_query`) over the
+    GIN index, the best first (title over category over description, then newest): the newest
+    SEARCH_RESULTS_MAX matches are ranked (and counted). Assembled from constants only; every value is a
+    bound parameter."""
     where = f"status IN ({statuses}) AND (:category = '' OR lower(category) = :category)"
-    rank = "0"
-    if search:
-        query = "to_tsquery('simple', videoflix_unaccent(:q))"
-        where += f" AND search @@ {query}"
-        rank = f"ts_rank(search, {query})"
+    if not search:
+        return sa.text(
+            f"SELECT coalesce(json_agg({item} ORDER BY v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
+            f" (SELECT count(*) FROM videos WHERE {where})"
+            f" FROM (SELECT * FROM videos WHERE {where}"
+            "       ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
+        )
+    query = "to_tsquery('simple', videoflix_unaccent(:q))"
     return sa.text(
-        f"SELECT coalesce(json_agg({item} ORDER BY v.rank DESC, v.created_at DESC, v.id DESC), '[]'::json)::text,"  # noqa: S608
-        f" (SELECT count(*) FROM videos WHERE {where})"
-        f" FROM (SELECT *, {rank} AS rank FROM videos WHERE {where}"
+        f"WITH matches AS (SELECT id FROM videos WHERE {where} AND search @@ {query}"  # noqa: S608
+        f"                 ORDER BY created_at DESC, id DESC LIMIT {SEARCH_RESULTS_MAX})"
+        f" SELECT coalesce(json_agg({item} ORDER BY v.rank DESC, v.created_at DESC, v.id DESC), '[]'::json)::text,"
+        "  (SELECT count(*) FROM matches)"
+        f" FROM (SELECT videos.*, ts_rank(videos.search, {query}) AS rank FROM matches JOIN videos USING (id)"
         "       ORDER BY rank DESC, created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
     )
 
