@@ -110,7 +110,8 @@ OPERATIONS = {
                 {"name": "category", "in": "query", "required": False, "schema": string()},
                 {"name": "q", "in": "query", "required": False, "schema": string(maxLength=SEARCH_MAX),
                  "description": "full-text search of title, category and description: every word, by its start, "
-                                "accents ignored; the best matches first"},
+                                "accents ignored; the best matches first (the newest 1000 matches are ranked and "
+                                "counted)"},
                 {"name": "include", "in": "query", "required": False, "schema": string(enum=["playable"]),
                  "description": "also the videos still transcoding that can be watched already"},
                 *PAGING,

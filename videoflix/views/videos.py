@@ -41,7 +41,7 @@ def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
     `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive); `?q=`
     searches title, category and description (full text, every word by its start, accents ignored; the
-    best matches first);
+    best matches first, among the newest SEARCH_RESULTS_MAX matches);
     `?include=playable` adds the videos still transcoding that can already be watched (each item's `status`
     tells which)."""
     limit, offset = paging(request, PAGE_MAX, OFFSET_MAX)
