@@ -11,6 +11,8 @@ in, and measures with keep-alive clients in threads:
 - search: `GET /api/video/?q=...&limit=20`, every request a query or page of its own (none answered from the
   catalog's cache): a title, a category prefix a third of the videos match, a word all match, a description
   word; p50/p99 one at a time (target: p99 < 50 ms at 100 000 videos);
+- progress reports: `PUT /api/video/{id}/progress/`, each for another video (every one a write), per second
+  at 1, `--concurrency` and 4x that many clients;
 - segments: `GET /api/video/{id}/720p/000.ts` with the auth cookie, against `python -m http.server` serving the
   same file, side by side: MiB/s, requests/s and the ratio.
 """
@@ -89,12 +91,15 @@ class Keepalive:
         self.headers = {"Cookie": cookie} if cookie else {}
 
     def get(self, path: str) -> tuple[int, int]:
-        self.conn.request("GET", path, headers=self.headers)
+        return self.send("GET", path)
+
+    def send(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, int]:
+        self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
         response = self.conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise SystemExit(f"GET {path}: {response.status} {body[:200]!r}")
-        return response.status, len(body)
+        data = response.read()
+        if response.status not in (200, 204):
+            raise SystemExit(f"{method} {path}: {response.status} {data[:200]!r}")
+        return response.status, len(data)
 
 
 def latencies(port: int, cookie: str, path: str | list[str], n: int) -> list[float]:
@@ -131,6 +136,31 @@ def throughput(port: int, cookie: str, path: str, n: int, concurrency: int) -> t
         thread.join()
     seconds = time.perf_counter() - started
     return len(sizes) / seconds, sum(sizes) / 1024 / 1024 / seconds
+
+
+def progress_writes(port: int, cookie: str, csrf: str, videos: list[int], n: int, concurrency: int) -> float:
+    """Progress reports per second (PUT /api/video/{id}/progress/) from `concurrency` keep-alive clients, each
+    report for another video of `videos`: every one a real write (a report for the same video within a
+    second writes nothing)."""
+    done = []
+    lock = threading.Lock()
+    headers = {"Content-Type": "application/json", "X-CSRFToken": csrf}
+
+    def work(share: list[int]) -> None:
+        client = Keepalive(port, cookie)
+        for video in share:
+            client.send("PUT", f"/api/video/{video}/progress/", b'{"position": 3.5}', headers)
+            with lock:
+                done.append(video)
+
+    shares = [videos[i:n:concurrency] for i in range(concurrency)]
+    threads = [threading.Thread(target=work, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(done) / (time.perf_counter() - started)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -206,6 +236,16 @@ def measure(stack, static_port: int, media: Path, args) -> None:
         worst = max(worst, percentile(times, 99))
         print(f"{label:<34}{percentile(times, 50) * 1000:>9.1f}{percentile(times, 99) * 1000:>9.1f}")
     print(f"search p99 {worst * 1000:.1f} ms  target < 50 ms: " + ("met" if worst < 0.05 else "MISSED"))
+
+    # progress reports: what a player sends every few seconds, each a write (another video each time)
+    csrf = next(c.value for c in client.cookies if c.name == "csrftoken")
+    rounds = (1, args.concurrency, 4 * args.concurrency)
+    per = min(args.videos // len(rounds), 4 * args.requests)
+    ids = picks.sample(range(1, args.videos + 1), per * len(rounds))  # each report a video of its own: a write
+    print(f"\n{'progress reports (PUT, writes)':<34}{'req/s':>9}")
+    for k, concurrency in enumerate(rounds):
+        rate = progress_writes(port, cookie, csrf, ids[k * per : (k + 1) * per], per, concurrency)
+        print(f"{'concurrency ' + str(concurrency):<34}{rate:>9.0f}")
 
     print(f"\n{'segment ' + str(segment.stat().st_size // 1024) + ' KiB':<34}{'req/s':>9}{'MiB/s':>9}")
     app_rate, app_mib = throughput(port, cookie, "/api/video/1/720p/000.ts", args.requests, args.concurrency)

@@ -56,6 +56,7 @@ def includeme(config) -> None:
     config.add_route("stream.master", r"/api/video/{id:\d+}/master.m3u8")
     config.add_route("stream.thumbnail", r"/api/video/{id:\d+}/thumbnail.jpg")
     config.add_route("stream.storyboard_track", r"/api/video/{id:\d+}/storyboard.vtt")
+    config.add_route("stream.storyboard_playlist", r"/api/video/{id:\d+}/storyboard.m3u8")
     config.add_route("stream.storyboard", r"/api/video/{id:\d+}/storyboard/{sheet:\d{1,7}}.jpg")
     config.add_route("stream.playlist", r"/api/video/{id:\d+}/" + RESOLUTION + r"/index.m3u8")
     config.add_route("stream.segment", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts")

@@ -121,3 +121,35 @@ def webvtt(plan: Plan, sheets: list[int], duration: float | None, url=lambda n: 
 
 def _time(seconds: float) -> str:
     return vtt_timestamp(round(seconds * 1000))
+
+
+#: the image playlist's name beside the master (Roku's and Jellyfin's "image media playlist")
+IMAGE_PLAYLIST = "storyboard.m3u8"
+
+
+def image_stream_inf(plan: Plan) -> str:
+    """The master playlist's line naming the image playlist (`#EXT-X-IMAGE-STREAM-INF`, Roku's HLS image
+    extension, as Jellyfin writes it): players that know it show the sheets on their seek bar; hls.js and
+    FFmpeg's HLS client skip the tag (its URI is an attribute, so no line of it reads as a variant)."""
+    sheet = f"{plan.width * plan.columns}x{plan.height * plan.rows}"
+    bandwidth = round(plan.width * plan.height * 8 / 10 / plan.interval)  # ~1 bit a pixel of a JPEG preview
+    return f'#EXT-X-IMAGE-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={sheet},CODECS="jpeg",URI="{IMAGE_PLAYLIST}"'
+
+
+def image_playlist(plan: Plan, sheets: list[int], duration: float | None, url=lambda n: f"{FOLDER}/{n}.jpg") -> str:
+    """The image media playlist: each sheet a segment as long as its previews last, with its tile layout."""
+    end_of_film = duration if duration else math.inf
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{plan.per_sheet * plan.interval}",
+             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-IMAGES-ONLY"]  # fmt: skip
+    for sheet in sorted(sheets):
+        first, part_end = sheet_start(plan, sheet)
+        last = min(first + plan.per_sheet * plan.interval, part_end, end_of_film)
+        if last <= first:
+            continue
+        lines += [
+            f"#EXTINF:{last - first:.3f},",
+            f"#EXT-X-TILES:RESOLUTION={plan.width}x{plan.height},LAYOUT={plan.columns}x{plan.rows},"
+            f"DURATION={plan.interval:.3f}",
+            url(sheet),
+        ]
+    return "\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n"

@@ -87,9 +87,30 @@ def test_a_growing_films_track_lists_the_sheets_made_so_far(viewer, add_video, s
     assert viewer.get(f"/api/video/{film}/storyboard.vtt", status=200).text.count("storyboard/1.jpg") == 2
 
 
+def test_the_master_names_an_image_playlist_of_the_sheets(viewer, add_video, storyboarded, media_root):
+    """Roku's image playlists, as Jellyfin writes them: `#EXT-X-IMAGE-STREAM-INF` in the master, a segment a
+    sheet with its `#EXT-X-TILES` layout. The variants are untouched (hls.js and FFmpeg skip the tag)."""
+    film = add_video(hls_path=storyboarded, duration=12.0)
+    master = viewer.get(f"/api/video/{film}/master.m3u8", status=200).text
+    image = [line for line in master.splitlines() if line.startswith("#EXT-X-IMAGE-STREAM-INF:")]
+    assert image == ['#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=5760,RESOLUTION=320x180,CODECS="jpeg",URI="storyboard.m3u8"']
+    stored = (media_root / storyboarded / "master.m3u8").read_text()
+    assert master == stored + image[0] + "\n"  # the workers' master, and the one line
+    playlist = viewer.get(f"/api/video/{film}/storyboard.m3u8", status=200)
+    assert playlist.content_type == "application/vnd.apple.mpegurl"
+    assert "#EXT-X-IMAGES-ONLY" in playlist.text and playlist.text.endswith("#EXT-X-ENDLIST\n")
+    segments = re.findall(r"#EXTINF:([\d.]+),\n(#EXT-X-TILES:[^\n]+)\n(\S+)", playlist.text)
+    assert segments == [
+        ("8.000", "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=2x2,DURATION=2.000", "storyboard/0.jpg"),
+        ("4.000", "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=2x2,DURATION=2.000", "storyboard/1.jpg"),
+    ]
+
+
 def test_no_storyboard_missing_sheets_and_strangers(viewer, add_video, storyboarded, testapp):
     without = add_video()  # an output made before storyboards
     viewer.get(f"/api/video/{without}/storyboard.vtt", status=404)
+    viewer.get(f"/api/video/{without}/storyboard.m3u8", status=404)
+    assert "IMAGE-STREAM" not in viewer.get(f"/api/video/{without}/master.m3u8", status=200).text
     film = add_video(hls_path=storyboarded, duration=12.0)
     viewer.get(f"/api/video/{film}/storyboard/7.jpg", status=404)
     viewer.get(f"/api/video/{film}/storyboard/..%2Fthumbnail.jpg", status=404)

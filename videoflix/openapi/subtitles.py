@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schemas.subtitles import SubtitleSchema
 from ..subtitles import MAX_BYTES
+from ..views.streaming import PLAYLIST
 from .parts import (
     COOKIE,
     CSRF,
@@ -19,8 +20,6 @@ from .parts import (
     ref,
     string,
 )  # fmt: skip
-
-PLAYLIST = "application/vnd.apple.mpegurl"
 
 SCHEMAS = {
     "SubtitleTrack": obj({

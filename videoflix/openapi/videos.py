@@ -187,6 +187,13 @@ OPERATIONS = {
         "responses": {"200": file_response("WebVTT", "text/vtt"), "304": {"description": "Not modified"},
                       "401": UNAUTHORIZED, "404": error("Unknown, not watchable, or made without a storyboard.")},
     }},
+    "stream.storyboard_playlist": {"get": {
+        "summary": "Seek-bar previews as an HLS image media playlist", "tags": ["streaming"], "security": COOKIE,
+        "description": "Each sprite sheet a segment with its `#EXT-X-TILES` layout (Roku's image playlists, as "
+                       "Jellyfin writes them); the master playlist names it with `#EXT-X-IMAGE-STREAM-INF`.",
+        "responses": {"200": file_response("Playlist", PLAYLIST), "304": {"description": "Not modified"},
+                      "401": UNAUTHORIZED, "404": error("Unknown, not watchable, or made without a storyboard.")},
+    }},
     "stream.storyboard": {"get": {
         "summary": "A sprite sheet of seek-bar previews", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("JPEG", "image/jpeg"), "304": {"description": "Not modified"},

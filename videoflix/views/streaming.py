@@ -173,16 +173,38 @@ def _resolution(request) -> str:
 
 @view_config(route_name="stream.master", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def master(request):
-    """The stored master playlist; with a subtitles group added when the video has subtitle tracks (they
-    can be added and removed after the encode, so the workers' master does not hold them)."""
+    """The stored master playlist; with the storyboard's image playlist (`#EXT-X-IMAGE-STREAM-INF`) and a
+    subtitles group added when the video has them (subtitles can be added and removed after the encode, so
+    the workers' master does not hold them)."""
+    storage = request.registry["videoflix.storage"]
+    plan = storyboard_plan(request, storage)
     tracks = request.subtitles.master_tracks(int(request.matchdict["id"]))
-    if not tracks:
+    if plan is None and not tracks:
         return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE)
     try:
-        stored = b"".join(request.registry["videoflix.storage"].read(output_key(request, "master.m3u8")))
+        text = b"".join(storage.read(output_key(request, "master.m3u8"))).decode()
     except FileNotFoundError:
         raise NotFound("No such file for this video.") from None
-    return playlist_response(master_with_subtitles(stored.decode(), tracks))
+    if tracks:
+        text = master_with_subtitles(text, tracks)
+    if plan is not None:
+        text += storyboards.image_stream_inf(plan) + "\n"
+    return playlist_response(text)
+
+
+def storyboard_plan(request, storage: Storage) -> storyboards.Plan | None:
+    """The storyboard's plan of the requested video's output; None for an output made without one."""
+    try:
+        return storyboards.Plan.from_json(b"".join(storage.read(output_key(request, storyboards.PLAN))))
+    except (FileNotFoundError, NotFound):  # (NotFound: no storyboard folder on the local backend)
+        return None
+
+
+def storyboard_sheets(request, storage: Storage) -> list[int]:
+    """The numbers of the storyboard's sheets made so far."""
+    prefix = output_key(request, storyboards.PLAN).rsplit("/", 1)[0] + "/"
+    names = [key[len(prefix) :] for key in storage.keys(prefix)]
+    return [int(name[:-4]) for name in names if storyboards.SHEET.fullmatch(name)]
 
 
 @view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
@@ -264,16 +286,20 @@ def storyboard_track(request):
     """The seek-bar previews as a WebVTT thumbnails track (`storyboard/<n>.jpg#xywh=x,y,w,h` cues), written
     from the storyboard's plan and the sheets that exist so far: a `playable` film's track grows."""
     storage = request.registry["videoflix.storage"]
-    plan_key = output_key(request, storyboards.PLAN)
-    try:
-        plan = storyboards.Plan.from_json(b"".join(storage.read(plan_key)))
-    except FileNotFoundError:
-        raise NotFound("This video has no storyboard.") from None
-    prefix = plan_key.rsplit("/", 1)[0] + "/"
-    names = [key[len(prefix) :] for key in storage.keys(prefix)]
-    sheets = [int(name[:-4]) for name in names if storyboards.SHEET.fullmatch(name)]
+    if (plan := storyboard_plan(request, storage)) is None:
+        raise NotFound("This video has no storyboard.")
     duration = request.videos.duration(int(request.matchdict["id"]))
-    return playlist_response(storyboards.webvtt(plan, sheets, duration), "text/vtt")
+    return playlist_response(storyboards.webvtt(plan, storyboard_sheets(request, storage), duration), "text/vtt")
+
+
+@view_config(route_name="stream.storyboard_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def storyboard_image_playlist(request):
+    """The storyboard as an HLS image media playlist (`#EXT-X-TILES`), which the master names."""
+    storage = request.registry["videoflix.storage"]
+    if (plan := storyboard_plan(request, storage)) is None:
+        raise NotFound("This video has no storyboard.")
+    duration = request.videos.duration(int(request.matchdict["id"]))
+    return playlist_response(storyboards.image_playlist(plan, storyboard_sheets(request, storage), duration))
 
 
 @view_config(route_name="stream.thumbnail", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
