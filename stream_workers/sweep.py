@@ -3,7 +3,8 @@
 Objects are written before the row that names them commits (an upload's source, a job's output), and
 removed after the row that owned them is gone, so a crash or a store that was down at the wrong moment can
 leave objects behind: a video folder whose row is gone, an output a re-processed video no longer serves, a
-staged resumable upload nobody finishes, a multipart upload nobody completes or aborts. Every SWEEP_INTERVAL
+subtitle file no track names (replaced or removed while the store was down), a staged resumable upload
+nobody finishes, a multipart upload nobody completes or aborts. Every SWEEP_INTERVAL
 one worker (a PostgreSQL advisory lock) removes those older than SWEEP_GRACE, so nothing in flight is
 touched: an object is only ever ownerless for the moments before its row commits.
 """
@@ -17,7 +18,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from videoflix.models import Upload, Video, VideoStatus
+from videoflix.models import Subtitle, Upload, Video, VideoStatus
 from videoflix.storage import ObjectInfo, video_key
 
 from . import store
@@ -34,7 +35,7 @@ def sweep(grace: float) -> dict[str, int]:
     """One pass (if no other worker is sweeping); how many of each kind were removed."""
     storage = store.store()
     cutoff = time.time() - grace
-    removed = {"videos": 0, "outputs": 0, "staged": 0, "multipart": 0}
+    removed = {"videos": 0, "outputs": 0, "subtitles": 0, "staged": 0, "multipart": 0}
     with engine().begin() as conn:
         if not conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK))):
             return removed
@@ -44,16 +45,22 @@ def sweep(grace: float) -> dict[str, int]:
             if len(parts) >= 3 and parts[1].isdigit():
                 folders[int(parts[1])].append(info)
         rows = {}
+        named: set[str] = set()  # the subtitle files tracks name
         ids = list(folders)
         for start in range(0, len(ids), BATCH):
             query = sa.select(Video.id, Video.status, Video.hls_path).where(Video.id.in_(ids[start : start + BATCH]))
             rows.update({row.id: row for row in conn.execute(query)})
+            named.update(conn.scalars(sa.select(Subtitle.key).where(Subtitle.video_id.in_(ids[start : start + BATCH]))))
         for video_id, objects in folders.items():
             if video_id not in rows:
                 if max(info.modified for info in objects) < cutoff:
                     storage.delete_prefix(video_key(video_id))
                     removed["videos"] += 1
                 continue
+            for info in objects:
+                if info.key.split("/")[2] == "subtitles" and info.key not in named and info.modified < cutoff:
+                    storage.delete(info.key)
+                    removed["subtitles"] += 1
             row = rows[video_id]
             if row.status != VideoStatus.READY or not row.hls_path:
                 continue  # a job may be writing its outputs: only a ready video's extra outputs are stale

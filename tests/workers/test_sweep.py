@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from stream_workers import sweep
 from stream_workers.app import app
-from videoflix.models import Upload, User, Video, VideoStatus
+from videoflix.models import Subtitle, Upload, User, Video, VideoStatus
 from videoflix.storage.config import StorageConfig
 from videoflix.storage.s3 import S3Storage
 
@@ -36,10 +36,14 @@ def swept(engine, monkeypatch, seaweedfs, bucket, tmp_path):
         user = conn.scalar(sa.insert(User).values(email="sweep@example.com", password_hash="x").returning(User.id))
         conn.execute(sa.insert(Upload).values(id="live", user_id=user, length=10, fields={},
                                               expires_at=datetime.now(UTC) + timedelta(hours=1)))  # fmt: skip
+        conn.execute(sa.insert(Subtitle).values(video_id=busy, language="de", label="Deutsch",
+                                                key=f"videos/{busy}/subtitles/de.new.vtt"))  # fmt: skip
     gone = ready + busy + 1000  # a video whose row was deleted while the store was down
     for key in (f"videos/{ready}/source.mp4", f"videos/{ready}/hls-new/master.m3u8", f"videos/{ready}/hls-old/a.ts",
                 f"videos/{busy}/hls-a/a.ts", f"videos/{busy}/hls-b/a.ts", f"videos/{gone}/source.mp4",
-                f"videos/{gone}/hls-x/a.ts", "uploads/tus-live", "uploads/tus-dead"):  # fmt: skip
+                f"videos/{gone}/hls-x/a.ts", "uploads/tus-live", "uploads/tus-dead",
+                # a track's file, and the one it replaced, whose removal after the commit found the store down
+                f"videos/{busy}/subtitles/de.new.vtt", f"videos/{busy}/subtitles/de.old.vtt"):  # fmt: skip
         store.put_bytes(key, b"x")
     for name in ("uploads/tus-live", "uploads/tus-abandoned"):
         store.begin_multipart(name)
@@ -53,17 +57,18 @@ def swept(engine, monkeypatch, seaweedfs, bucket, tmp_path):
 def test_nothing_young_is_swept(swept):
     store, *_ = swept
     before = sorted(store.keys(""))
-    assert sweep.sweep(grace=3600) == {"videos": 0, "outputs": 0, "staged": 0, "multipart": 0}
+    assert sweep.sweep(grace=3600) == {"videos": 0, "outputs": 0, "subtitles": 0, "staged": 0, "multipart": 0}
     assert sorted(store.keys("")) == before and len(list(store.multipart_uploads(""))) == 2
 
 
 def test_what_no_row_owns_goes_and_the_rest_stays(swept):
     store, ready, busy, gone = swept
     assert list(store.keys(f"videos/{gone}/"))
-    assert sweep.sweep(grace=0) == {"videos": 1, "outputs": 1, "staged": 1, "multipart": 1}
+    assert sweep.sweep(grace=0) == {"videos": 1, "outputs": 1, "subtitles": 1, "staged": 1, "multipart": 1}
     assert sorted(store.keys("")) == sorted([
         f"videos/{ready}/source.mp4", f"videos/{ready}/hls-new/master.m3u8",  # the ready video's served output
         f"videos/{busy}/hls-a/a.ts", f"videos/{busy}/hls-b/a.ts",  # a job may be writing: untouched
+        f"videos/{busy}/subtitles/de.new.vtt",  # its track names it
         "uploads/tus-live",  # its upload row is live
     ])  # fmt: skip
     assert [key for key, _, _ in store.multipart_uploads("")] == ["uploads/tus-live"]
@@ -73,5 +78,5 @@ def test_one_worker_sweeps_at_a_time(swept, engine):
     store, _, _, gone = swept
     with engine.begin() as other:  # another worker's sweep holds the lock
         other.execute(sa.select(sa.func.pg_advisory_xact_lock(sweep.SWEEP_LOCK)))
-        assert sweep.sweep(grace=0) == {"videos": 0, "outputs": 0, "staged": 0, "multipart": 0}
+        assert sweep.sweep(grace=0) == {"videos": 0, "outputs": 0, "subtitles": 0, "staged": 0, "multipart": 0}
     assert sweep.sweep(grace=0)["videos"] == 1 and list(store.keys(f"videos/{gone}/")) == []
