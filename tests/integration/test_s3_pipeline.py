@@ -50,7 +50,12 @@ def test_a_film_travels_through_the_bucket_only(s3_pipeline, media_files):
     keys = set(s3_pipeline.store.keys(f"videos/{video_id}/"))
     assert f"videos/{video_id}/source.mp4" in keys
     assert {f"{hls_path}/master.m3u8", f"{hls_path}/thumbnail.jpg", f"{hls_path}/720p/index.m3u8"} <= keys
+    assert {f"{hls_path}/storyboard/plan.json", f"{hls_path}/storyboard/0.jpg"} <= keys  # seek-bar previews
+    assert not [key for key in keys if "/frames-" in key]  # the frames were tiled, not published
     assert local_media_files(s3_pipeline) == []  # no worker or web folder keeps a copy
+    with client.opener.open(f"{s3_pipeline.api}/video/{video_id}/storyboard.vtt") as response:
+        track = response.read().decode()
+    assert track.count("storyboard/0.jpg#xywh=") == 3  # 5 s, a preview every 2 s
 
     cookie = next(c.value for c in client.cookies if c.name == "access_token")
     for name, height in (("480p", 480), ("720p", 720)):
