@@ -66,7 +66,7 @@ def main() -> int:
         source = make_clip(work / "film.mp4", seconds=args.minutes * 60, size=args.size, rate=30)
         print(f"clip: {args.minutes:g} min of {args.size} made in {time.perf_counter() - started:.0f} s", flush=True)
         info = probe(source)
-        rungs = ladder_for(info.height)
+        rungs = ladder_for(info.short_side)
         ffmpeg = ffmpeg_exe()
 
         single_out = work / "single"

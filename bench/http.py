@@ -59,7 +59,7 @@ def seed(url: str, media: Path, count: int) -> None:
     out.mkdir(parents=True)
     clip = make_clip(media / "clip.mp4", seconds=6, size="1280x720")
     facts = probe(clip)
-    rungs = ladder_for(facts.height)
+    rungs = ladder_for(facts.short_side)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
     renditions = hls.master_renditions(out, rungs)
     engine = sa.create_engine(normalize_database_url(url))

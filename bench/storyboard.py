@@ -62,7 +62,7 @@ def main() -> None:
     try:
         source = make_clip(work / "source.mp4", seconds=args.seconds, size=args.size, rate=30, preset="veryfast")
         info = probe(source)
-        rungs = ladder_for(info.height)
+        rungs = ladder_for(info.short_side)
         plan = plan_for(info.width, info.height, info.duration)
         layout = f"{plan.width}x{plan.height}, {plan.columns}x{plan.rows} a sheet"
         print(f"{args.seconds} s {args.size} clip, {len(rungs)} renditions, preset {args.preset}; "

@@ -69,7 +69,7 @@ def naive_commands(source: Path, out: Path, rungs: list[hls.Rung], preset: str) 
         (out / rung.name).mkdir(parents=True)
         commands.append([
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(source),
-            "-vf", f"scale=-2:{rung.height}:flags=bicubic", *encoder_options(rung, preset),
+            "-vf", f"scale=-2:{rung.short_side}:flags=bicubic", *encoder_options(rung, preset),
             *hls.AUDIO_OPTIONS,
             "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "vod",
             "-hls_segment_filename", str(out / rung.name / "%03d.ts"), str(out / rung.name / "index.m3u8"),
@@ -80,7 +80,7 @@ def naive_commands(source: Path, out: Path, rungs: list[hls.Rung], preset: str) 
 def floor_decode_scale(source: Path, rungs: list[hls.Rung]) -> list[str]:
     n = len(rungs)
     graph = f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n)) + ";"
-    graph += ";".join(f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs))
+    graph += ";".join(f"[s{i}]scale=-2:{r.short_side}:flags=bicubic[v{i}]" for i, r in enumerate(rungs))
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(source), "-filter_complex", graph]
     for i in range(n):
         argv += ["-map", f"[v{i}]", "-f", "null", "-"]
@@ -91,7 +91,7 @@ def prescale(source: Path, folder: Path, rungs: list[hls.Rung]) -> list[Path]:
     paths = []
     for rung in rungs:
         path = folder / f"{rung.name}.y4m"
-        ffmpeg("-i", str(source), "-vf", f"scale=-2:{rung.height}:flags=bicubic", "-pix_fmt", "yuv420p", str(path),
+        ffmpeg("-i", str(source), "-vf", f"scale=-2:{rung.short_side}:flags=bicubic", "-pix_fmt", "yuv420p", str(path),
                timeout=3600)  # fmt: skip
         paths.append(path)
     return paths
@@ -131,7 +131,7 @@ def main() -> int:
         source = work / "source.mp4"
         make_clip(source, seconds=args.seconds, size="1920x1080", rate=30, preset=args.source_preset)
         info = probe(source)
-        rungs = ladder_for(info.height)
+        rungs = ladder_for(info.short_side)
         print(
             f"source: {info.width}x{info.height} {info.fps:g} fps, {info.duration:.1f} s; ladder "
             + ", ".join(f"{r.name} {r.video_kbps / 1000:g} Mbit/s" for r in rungs)
@@ -186,7 +186,7 @@ def main() -> int:
 
         print(f"\n{'SSIM vs source':<16}" + "".join(f"{r.name:>10}" for r in rungs))
         for name, out in [("naive", naive_out), ("ours", ours_out)]:
-            scores = [ssim(out / r.name / "index.m3u8", source, r.height) for r in rungs]
+            scores = [ssim(out / r.name / "index.m3u8", source, r.short_side) for r in rungs]
             print(f"{name:<16}" + "".join(f"{s:>10.4f}" for s in scores))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -189,7 +189,7 @@ class Part:
     def __init__(self, job: ChunkJob, token: str, served: chunked_encoding.Served):
         self.job, self.token, self.served = job, token, served
         self.info = MediaInfo(**job.media)
-        self.rungs = ladder_for(self.info.height)
+        self.rungs = ladder_for(self.info.short_side)
         self.output = store.Output(job.output)
         self.folder = self.output.workspace(job.part)
         self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
@@ -466,7 +466,7 @@ async def finish(job: ChunkJob) -> None:
     """Write the film's final playlists once every part is done, and report it ready. Idempotent: a second
     call (two redeliveries) finds the output assembled and reports the same."""
     info = MediaInfo(**job.media)
-    rungs = ladder_for(info.height)
+    rungs = ladder_for(info.short_side)
     output = store.Output(job.output)
 
     def assemble_if_complete() -> list[dict] | None:

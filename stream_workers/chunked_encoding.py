@@ -209,14 +209,15 @@ def nominal_renditions(info: MediaInfo, rungs: list[Rung]) -> list[dict]:
     ones are known once every segment is)."""
     sound = AUDIO_KBPS * 1000 if info.has_audio else 0
     return [
-        {"name": r.name, "width": _width(info, r), "height": r.height, "average": r.video_kbps * 1000 + sound,
+        {"name": r.name, **_size(info, r), "average": r.video_kbps * 1000 + sound,
          "bandwidth": int(r.video_kbps * 1070) + sound}
         for r in rungs
     ]  # fmt: skip
 
 
-def _width(info: MediaInfo, rung: Rung) -> int | None:
-    return round(info.width * rung.height / info.height / 2) * 2 if info.width and info.height else None
+def _size(info: MediaInfo, rung: Rung) -> dict[str, int | None]:
+    width, height = info.rendition_size(rung.short_side)
+    return {"width": width, "height": height}
 
 
 #: per rendition, a chunk's segments served so far, in order: [EXTINF line, segment name, size in bytes].
@@ -339,7 +340,7 @@ def final_playlists(info: MediaInfo, rungs: list[Rung], parts: list[Served]) -> 
         peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
         average = 8 * sum(sizes) / max(sum(durations), 0.1)
         renditions.append(
-            {"name": rung.name, "width": _width(info, rung), "height": rung.height, "bandwidth": int(peak),
+            {"name": rung.name, **_size(info, rung), "bandwidth": int(peak),
              "average": int(average)}
         )  # fmt: skip
         playlists[f"{rung.name}/index.m3u8"] = media_playlist(entries, final=True)

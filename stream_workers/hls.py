@@ -77,7 +77,9 @@ def ladder_graph(
     n = len(rungs)
     branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
     graph = [f"[0:v]split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
-    graph += [f"[s{i}]scale=-2:{r.height}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
+    # each rendition by its short side: a portrait picture (a phone's) keeps its full width in the top rung
+    size = (lambda r: f"{r.short_side}:-2") if info.portrait else (lambda r: f"-2:{r.short_side}")
+    graph += [f"[s{i}]scale={size(r)}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
     if thumbnail:
         graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
     if storyboard is not None:
@@ -420,4 +422,4 @@ def renditions_in(master: str, rungs: list[Rung]) -> list[dict]:
                 "height": int(size.group(2)) if size else None,
                 "bandwidth": int(bandwidth.group(1)) if bandwidth else None,
             }
-    return [{"name": r.name, **entries.get(r.name, {"height": r.height})} for r in rungs]
+    return [{"name": r.name, **entries.get(r.name, {"height": r.short_side})} for r in rungs]

@@ -192,6 +192,24 @@ class MediaInfo:
         object.__setattr__(self, "subtitles", streams)
 
     @property
+    def portrait(self) -> bool:
+        """Taller than wide as displayed (a phone held upright; rotation already applied)."""
+        return bool(self.width and self.height and self.height > self.width)
+
+    @property
+    def short_side(self) -> int | None:
+        """The displayed picture's short side: what the ladder is planned on."""
+        return min(self.width, self.height) if self.width and self.height else self.height
+
+    def rendition_size(self, short_side: int) -> tuple[int | None, int | None]:
+        """(width, height) of a rendition whose short side is `short_side`, the other side by the displayed
+        aspect, even (what FFmpeg's `scale=-2` makes)."""
+        if not (self.width and self.height):
+            return None, short_side
+        long_side = round(max(self.width, self.height) * short_side / min(self.width, self.height) / 2) * 2
+        return (short_side, long_side) if self.portrait else (long_side, short_side)
+
+    @property
     def has_video(self) -> bool:
         return self.video_codec is not None and bool(self.width) and bool(self.height)
 
@@ -339,7 +357,9 @@ def _span(seconds: float) -> str:
 @dataclass(frozen=True)
 class Rung:
     name: str  # also the URL segment: /api/video/{id}/{name}/index.m3u8
-    height: int
+    #: the picture's short side: its height when landscape, its width when portrait (a phone's 1080x1920
+    #: video is "1080p"), so a rung has the same number of pixels either way
+    short_side: int
     video_kbps: int
 
 
@@ -348,14 +368,14 @@ LADDER = (Rung("480p", 480, 1000), Rung("720p", 720, 2800), Rung("1080p", 1080, 
 RESOLUTIONS = tuple(rung.name for rung in LADDER)
 
 
-def ladder_for(height: int | None) -> list[Rung]:
-    """The rungs at or below the source height (never upscale). A source below the lowest rung still gets
-    that rung, at its own height, so every video has something to play."""
-    height = height or 0
-    rungs = [r for r in LADDER if r.height <= height]
+def ladder_for(short_side: int | None) -> list[Rung]:
+    """The rungs at or below the source's short side (`MediaInfo.short_side`: never upscale). A source below
+    the lowest rung still gets that rung, at its own size, so every video has something to play."""
+    short_side = short_side or 0
+    rungs = [r for r in LADDER if r.short_side <= short_side]
     if not rungs:
         lowest = LADDER[0]
-        rungs = [Rung(lowest.name, max(2, height - height % 2), lowest.video_kbps)]
+        rungs = [Rung(lowest.name, max(2, short_side - short_side % 2), lowest.video_kbps)]
     return rungs
 
 

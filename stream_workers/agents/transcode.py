@@ -120,7 +120,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     output = store.work_root() / hls_path
     output.mkdir(parents=True)
     publisher = store.Publisher(output, hls_path)
-    rungs = ladder_for(info.height)
+    rungs = ladder_for(info.short_side)
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))

@@ -48,7 +48,7 @@ def hls_output(app_settings, clips) -> Path:
     out = Path(app_settings["videoflix.media_root"]) / OUTPUT
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
-    rungs = ladder_for(facts.height)
+    rungs = ladder_for(facts.short_side)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     hls.check_output(out, rungs)
     return out

@@ -35,7 +35,7 @@ def storyboarded(app_settings, tmp_path_factory) -> str:
     out = Path(app_settings["videoflix.media_root"]) / OUTPUT
     out.mkdir(parents=True)
     facts = probe(source)
-    rungs = ladder_for(facts.height)
+    rungs = ladder_for(facts.short_side)
     plan = sheets.prepare(out, PLAN)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, facts, rungs, storyboard=plan)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)

@@ -141,7 +141,7 @@ def test_limits_parse_the_settings():
 
 def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
     info = MediaInfo(120.0, 1280, 720, 25.0, "h264", True, container="matroska")
-    rungs = ladder_for(info.height)
+    rungs = ladder_for(info.short_side)
     source, out = tmp_path / "source.mkv", tmp_path / "out"
     part = chunked_encoding.Chunk(1, 60.0, 60.0)
     expected = input_options(source, "matroska")

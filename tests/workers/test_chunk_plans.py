@@ -167,7 +167,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     assert (result.status, result.error) == ("ready", None), result
     assert [r["name"] for r in result.renditions] == ["480p"] and result.duration == pytest.approx(12, abs=0.1)
     output = media / result.hls_path
-    hls.check_output(output, ladder_for(info.height))
+    hls.check_output(output, ladder_for(info.short_side))
     assert len(video_timestamps(output / "master.m3u8")) == 360  # every frame once, part 1 included
     reports = [event for _, event in fake_topics["progress"].sent]
     assert reports[0].hls_path == "" and any(r.hls_path == result.hls_path for r in reports)  # playable early
@@ -312,5 +312,5 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
     [(_, result)] = fake_topics["processed"].sent
     assert (result.status, result.error) == ("ready", None), result
     output = media / result.hls_path
-    hls.check_output(output, ladder_for(probe(source).height))
+    hls.check_output(output, ladder_for(probe(source).short_side))
     assert len(video_timestamps(output / "480p" / "index.m3u8")) == 16 * 30

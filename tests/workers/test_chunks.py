@@ -59,7 +59,7 @@ class Film:
             source,
             folder / "out",
             info,
-            ladder_for(info.height),
+            ladder_for(info.short_side),
             chunked_encoding.cut_film(info.duration, chunk_seconds=8),
         )
 

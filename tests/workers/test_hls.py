@@ -38,11 +38,11 @@ def test_plan_never_upscales(height, expected):
 @pytest.mark.parametrize(("height", "made"), [(360, 360), (479, 478), (1, 2)])
 def test_small_sources_get_the_lowest_rung_at_their_own_height(height, made):
     [rung] = ladder_for(height)
-    assert (rung.name, rung.height) == ("480p", made)
+    assert (rung.name, rung.short_side) == ("480p", made)
 
 
 def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
-    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), ladder_for(info().height))
+    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), ladder_for(info().short_side))
 
     assert argv.count("-i") == 1  # decoded once
     graph = argv[argv.index("-filter_complex") + 1]
@@ -56,7 +56,7 @@ def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
 
 def test_command_without_audio_maps_no_audio(tmp_path):
     argv = hls.build_command(
-        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(audio=False), ladder_for(info(audio=False).height)
+        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(audio=False), ladder_for(info(audio=False).short_side)
     )
     assert "0:a:0" not in argv and "-c:a" not in argv
     assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:480p v:1,name:720p v:2,name:1080p"
@@ -113,7 +113,7 @@ def test_probe_parses_rotation_and_missing_audio():
 def test_real_transcode_of_a_generated_clip(tmp_path):
     clip = make_clip(tmp_path / "c.mp4", seconds=3, size="854x480")
     facts = probe(clip)
-    rungs = ladder_for(facts.height)
+    rungs = ladder_for(facts.short_side)
     out = tmp_path / "out"
     out.mkdir()
     seen = []
@@ -160,7 +160,7 @@ def test_a_single_frame_video_gets_its_thumbnail(tmp_path):
     container's claimed duration promises but the file does not hold."""
     clip = make_clip(tmp_path / "one.mp4", audio=False, extra=["-frames:v", "1"])
     facts = probe(clip)
-    rungs = ladder_for(facts.height)
+    rungs = ladder_for(facts.short_side)
     out = tmp_path / "out"
     out.mkdir()
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))

@@ -38,7 +38,7 @@ def extract_single_pass(source: Path, tmp_path: Path) -> list[dict]:
     output = tmp_path / "videos" / "7" / "hls-1"
     output.mkdir(parents=True)
     folder = subtitle_tracks.extraction_folder(output, info)
-    rungs = ladder_for(info.height)
+    rungs = ladder_for(info.short_side)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, output, info, rungs, subtitles=folder)))
     hls.check_output(output, rungs)  # the renditions are made as ever
     assert not (output / "subtitles").exists()  # the tracks are not part of the published output
@@ -70,7 +70,7 @@ def test_a_source_without_subtitles_adds_no_output(tmp_path):
     info = probe(clip)
     assert subtitle_tracks.extraction_folder(tmp_path / "out", info) is None
     assert hls.subtitle_outputs(info, None) == []
-    assert "0:s:0" not in hls.build_command("ffmpeg", clip, tmp_path / "out", info, ladder_for(info.height))
+    assert "0:s:0" not in hls.build_command("ffmpeg", clip, tmp_path / "out", info, ladder_for(info.short_side))
 
 
 def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):

@@ -176,9 +176,10 @@ def skipped_resolutions(video: Video) -> dict[str, str]:
     """Rungs of the ladder above the source's height, which are not made (no upscaling)."""
     if not video.height:
         return {}
-    made = {rung.name for rung in ladder_for(video.height)}
+    short_side = min(video.width, video.height) if video.width else video.height
+    made = {rung.name for rung in ladder_for(short_side)}
     return {
-        rung.name: f"not made: the source is {video.height} px high and videos are never upscaled"
+        rung.name: f"not made: the source's short side is {short_side} px and videos are never upscaled"
         for rung in LADDER
         if rung.name not in made
     }

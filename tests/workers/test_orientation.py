@@ -1,0 +1,100 @@
+"""Phone videos (issue 20): a clip stored landscape with a display-matrix rotation comes out upright, in
+portrait renditions planned on its short side (a 720x1280 phone video is "720p" at 720x1280, never squeezed
+to 720 lines of height), with an upright thumbnail and storyboard, in the single pass and in a chunk. The
+source's upright picture is white above and black below, so a pixel says which way up a frame is."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stream_workers import chunked_encoding, hls, sheets
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+from videoflix.storyboard import plan_for
+
+from ..support.clips import ffmpeg
+
+
+@pytest.fixture(scope="module")
+def phone_clip(tmp_path_factory) -> Path:
+    """720x1280 upright (white top, black bottom), stored transposed to 1280x720 with a 90° rotation tag, as
+    phones write it."""
+    folder = tmp_path_factory.mktemp("phone")
+    upright = "color=c=white:s=720x640:r=25:d=2[top];color=c=black:s=720x640:r=25:d=2[bottom];[top][bottom]vstack"
+    stored = folder / "stored.mp4"
+    ffmpeg("-filter_complex", f"{upright},transpose=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt",
+           "yuv420p", str(stored))  # fmt: skip
+    tagged = folder / "phone.mp4"
+    ffmpeg("-display_rotation:v:0", "90", "-i", str(stored), "-c", "copy", str(tagged))
+    return tagged
+
+
+def frame(path: Path) -> tuple[int, int, bytes]:
+    """(width, height, gray pixels) of the first frame of a segment or image."""
+    size = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-frames:v", "1", "-f", "null", "-"],
+                          capture_output=True, text=True).stderr  # fmt: skip
+    width, height = map(int, re.findall(r"Stream #0:\d.*?: Video: .*?, (\d+)x(\d+)", size)[-1])
+    data = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+                           "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout  # fmt: skip
+    return width, height, data
+
+
+def upright(width: int, height: int, data: bytes) -> bool:
+    """White above, black below (looked at a quarter and three quarters down the middle column)."""
+    top, bottom = data[(height // 4) * width + width // 2], data[(3 * height // 4) * width + width // 2]
+    return top > 200 and bottom < 50
+
+
+def test_the_probe_sees_the_displayed_portrait_picture(phone_clip):
+    info = probe(phone_clip)
+    assert (info.width, info.height, info.rotation, info.portrait, info.short_side) == (720, 1280, 90, True, 720)
+    assert [r.name for r in ladder_for(info.short_side)] == ["480p", "720p"]
+    assert info.rendition_size(480) == (480, 854)
+
+
+def test_the_single_pass_makes_upright_portrait_renditions_thumbnail_and_storyboard(phone_clip, tmp_path):
+    info = probe(phone_clip)
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = sheets.prepare(out, plan_for(info.width, info.height, info.duration))
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), phone_clip, out, info, rungs, storyboard=plan)))
+    sheets.tile(ffmpeg_exe(), out, plan, final=True)
+    hls.check_output(out, rungs)
+
+    assert [(r["name"], r["width"], r["height"]) for r in hls.master_renditions(out, rungs)] == [
+        ("480p", 480, 854), ("720p", 720, 1280),
+    ]  # fmt: skip
+    for rung, size in (("480p", (480, 854)), ("720p", (720, 1280))):
+        width, height, data = frame(out / rung / "000.ts")
+        assert (width, height) == size and upright(width, height, data), rung
+    thumbnail = frame(out / "thumbnail.jpg")
+    assert thumbnail[1] > thumbnail[0] and upright(*thumbnail)
+    assert (plan.width, plan.height) == (160, 284)
+    sheet = frame(out / "storyboard" / "0.jpg")
+    assert upright(160, 284, bytes(sheet[2][y * sheet[0] + x] for y in range(284) for x in range(160)))
+
+
+def test_a_chunk_of_a_phone_video_is_upright_and_portrait(phone_clip, tmp_path):
+    info = probe(phone_clip)
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    (out / chunked_encoding.PARTS).mkdir(parents=True)
+    chunk = chunked_encoding.Chunk(0, 0.0, 2.0)
+    asyncio.run(hls.run_ffmpeg(chunked_encoding.chunk_command(ffmpeg_exe(), phone_clip, out, info, rungs, chunk,
+                                                              "ultrafast")))  # fmt: skip
+    width, height, data = frame(out / chunked_encoding.PARTS / "720p" / "000.ts")
+    assert (width, height) == (720, 1280) and upright(width, height, data)
+    assert chunked_encoding.nominal_renditions(info, rungs)[0] | {"average": 0, "bandwidth": 0} == {
+        "name": "480p", "width": 480, "height": 854, "average": 0, "bandwidth": 0,
+    }  # fmt: skip
+
+
+def test_a_landscape_source_is_planned_as_before():
+    info = MediaInfo(10.0, 1920, 1080, 30.0, "h264", True, container="mp4")
+    assert not info.portrait and info.short_side == 1080 and info.rendition_size(720) == (1280, 720)
+    assert "scale=-2:720" in hls.ladder_graph(info, ladder_for(1080))
