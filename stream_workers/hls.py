@@ -76,7 +76,7 @@ def ladder_graph(
     ([sheets]): every output from one decode."""
     n = len(rungs)
     branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
-    graph = [f"[0:v]split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
+    graph = [f"[0:v]{picture_filters(info)}split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
     # each rendition by its short side: a portrait picture (a phone's) keeps its full width in the top rung
     size = (lambda r: f"{r.short_side}:-2") if info.portrait else (lambda r: f"-2:{r.short_side}")
     graph += [f"[s{i}]scale={size(r)}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
@@ -85,6 +85,17 @@ def ladder_graph(
     if storyboard is not None:
         graph.append(storyboard.graph("ss", SHEETS))
     return ";".join(graph)
+
+
+#: an interlaced source's frames made whole before anything is scaled (bwdif: FFmpeg's best CPU deinterlacer;
+#: one frame per frame, so the frame rate stays; only frames flagged interlaced, so a progressive stretch of a
+#: mixed broadcast is left alone). Scaling combed frames instead blurs the two fields into ghosts.
+DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=interlaced"
+
+
+def picture_filters(info: MediaInfo) -> str:
+    """What every output of the picture needs first (the split's input), ending in a comma, or nothing."""
+    return f"{DEINTERLACE}," if info.interlaced else ""
 
 
 #: the filter graph's label of the storyboard's sheets

@@ -185,6 +185,8 @@ class MediaInfo:
     format: str | None = None
     streams: int = 0  # of any kind (video, audio, subtitles, data, attachments)
     subtitles: tuple[SubtitleStream, ...] = ()
+    #: the video stream declares a field order (top or bottom first): its frames are deinterlaced
+    interlaced: bool = False
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
@@ -221,6 +223,8 @@ _FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")  # FFmpeg writes 1000 fps as `1k f
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
 _FORMAT = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
 _STREAM = re.compile(r"Stream #0:(\d+)")
+#: FFmpeg names a stream's field order in its pixel format's details: "yuv420p(tv, top first)"
+_FIELD_ORDER = re.compile(r"\((?:[^()]*, )?(?:top|bottom)(?: coded)? first")
 _SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)")
 _TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
 
@@ -253,6 +257,7 @@ def parse_probe(stderr: str) -> MediaInfo:
         next_stream = after.find("Stream #")
         if rot := _ROTATION.search(after if next_stream < 0 else after[:next_stream]):
             rotation = round(float(rot.group(1))) % 360
+    interlaced = bool(match and _FIELD_ORDER.search(match.group(2)))
     if width and height and rotation in (90, 270):
         width, height = height, width  # FFmpeg rotates on decode; the output has the displayed size
     has_audio = re.search(r"Stream #\d+:\d+.*?: Audio: ", stderr) is not None
@@ -260,7 +265,7 @@ def parse_probe(stderr: str) -> MediaInfo:
     streams = len(set(_STREAM.findall(stderr)))
     return MediaInfo(
         duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams,
-        subtitles=_subtitle_streams(stderr),
+        subtitles=_subtitle_streams(stderr), interlaced=interlaced,
     )  # fmt: skip
 
 

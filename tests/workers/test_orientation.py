@@ -6,6 +6,7 @@ source's upright picture is white above and black below, so a pixel says which w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -98,3 +99,40 @@ def test_a_landscape_source_is_planned_as_before():
     info = MediaInfo(10.0, 1920, 1080, 30.0, "h264", True, container="mp4")
     assert not info.portrait and info.short_side == 1080 and info.rendition_size(720) == (1280, 720)
     assert "scale=-2:720" in hls.ladder_graph(info, ladder_for(1080))
+
+
+@pytest.fixture(scope="module")
+def interlaced_clip(tmp_path_factory) -> Path:
+    """480 lines interlaced, top field first (as from a DV camera or broadcast), moving picture."""
+    path = tmp_path_factory.mktemp("interlaced") / "tff.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=720x480:rate=60:duration=2", "-vf", "interlace=scan=tff",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-flags", "+ilme+ildct",
+           "-x264opts", "tff=1", "-field_order", "tt", str(path))  # fmt: skip
+    return path
+
+
+def combed_frames(path: Path) -> tuple[int, int]:
+    """(interlaced, progressive) frames as FFmpeg's `idet` counts them over several frames."""
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-vf", "idet", "-f", "null", "-"],
+                          capture_output=True, text=True).stderr  # fmt: skip
+    counts = r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)"
+    tff, bff, progressive = map(int, re.findall(counts, said)[-1])
+    return tff + bff, progressive
+
+
+def test_an_interlaced_source_is_deinterlaced_and_a_progressive_one_left_alone(interlaced_clip, tmp_path):
+    info = probe(interlaced_clip)
+    assert info.interlaced and combed_frames(interlaced_clip)[0] > 50
+    rungs = ladder_for(info.short_side)
+    seen = {}
+    for name, facts in (("deinterlaced", info), ("as before", dataclasses.replace(info, interlaced=False))):
+        out = tmp_path / name
+        out.mkdir()
+        asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), interlaced_clip, out, facts, rungs)))
+        seen[name] = combed_frames(out / "480p" / "index.m3u8")  # 480 lines, as many as the source's
+    # idet takes a few compressed frames for combed (4 of 60 measured); scaled without bwdif, every one is
+    assert seen["deinterlaced"][0] <= 6 and seen["deinterlaced"][1] >= 54, seen
+    assert seen["as before"][0] >= 54, seen
+
+    plain = MediaInfo(10.0, 720, 480, 30.0, "h264", True, container="mp4")
+    assert not plain.interlaced and "bwdif" not in hls.ladder_graph(plain, ladder_for(480))
