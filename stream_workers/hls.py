@@ -93,9 +93,16 @@ def ladder_graph(
 DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=interlaced"
 
 
+#: non-square pixels resampled to square ones at the displayed width (after deinterlacing, which needs the
+#: stored lines): every output, the JPEGs too, then shows the picture's own aspect
+SQUARE_PIXELS = "scale=trunc(iw*sar/2)*2:ih:flags=bicubic,setsar=1"
+
+
 def picture_filters(info: MediaInfo) -> str:
     """What every output of the picture needs first (the split's input), ending in a comma, or nothing."""
-    return f"{DEINTERLACE}," if info.interlaced else ""
+    return "".join(
+        f"{f}," for f, needed in ((DEINTERLACE, info.interlaced), (SQUARE_PIXELS, info.anamorphic)) if needed
+    )
 
 
 #: the filter graph's label of the storyboard's sheets

@@ -187,6 +187,9 @@ class MediaInfo:
     subtitles: tuple[SubtitleStream, ...] = ()
     #: the video stream declares a field order (top or bottom first): its frames are deinterlaced
     interlaced: bool = False
+    #: its pixels are not square (SAR != 1, e.g. PAL DV's 16:15): `width` is already the displayed width, and
+    #: the workers resample to square pixels, since browsers show JPEGs (thumbnail, storyboard) as stored
+    anamorphic: bool = False
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
@@ -223,6 +226,7 @@ _FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")  # FFmpeg writes 1000 fps as `1k f
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
 _FORMAT = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
 _STREAM = re.compile(r"Stream #0:(\d+)")
+_SAR = re.compile(r"\[SAR (\d+):(\d+) DAR")
 #: FFmpeg names a stream's field order in its pixel format's details: "yuv420p(tv, top first)"
 _FIELD_ORDER = re.compile(r"\((?:[^()]*, )?(?:top|bottom)(?: coded)? first")
 _SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)")
@@ -258,6 +262,11 @@ def parse_probe(stderr: str) -> MediaInfo:
         if rot := _ROTATION.search(after if next_stream < 0 else after[:next_stream]):
             rotation = round(float(rot.group(1))) % 360
     interlaced = bool(match and _FIELD_ORDER.search(match.group(2)))
+    sar = _SAR.search(match.group(2)) if match and width else None
+    num, den = (int(sar.group(1)), int(sar.group(2))) if sar else (1, 1)
+    anamorphic = bool(num and den and num != den)
+    if anamorphic:
+        width = max(2, round(width * num / den / 2) * 2)  # as displayed
     if width and height and rotation in (90, 270):
         width, height = height, width  # FFmpeg rotates on decode; the output has the displayed size
     has_audio = re.search(r"Stream #\d+:\d+.*?: Audio: ", stderr) is not None
@@ -265,7 +274,7 @@ def parse_probe(stderr: str) -> MediaInfo:
     streams = len(set(_STREAM.findall(stderr)))
     return MediaInfo(
         duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams,
-        subtitles=_subtitle_streams(stderr), interlaced=interlaced,
+        subtitles=_subtitle_streams(stderr), interlaced=interlaced, anamorphic=anamorphic,
     )  # fmt: skip
 
 

@@ -136,3 +136,24 @@ def test_an_interlaced_source_is_deinterlaced_and_a_progressive_one_left_alone(i
 
     plain = MediaInfo(10.0, 720, 480, 30.0, "h264", True, container="mp4")
     assert not plain.interlaced and "bwdif" not in hls.ladder_graph(plain, ladder_for(480))
+
+
+def test_non_square_pixels_keep_the_displayed_aspect_in_every_output(tmp_path):
+    """PAL DV: 720x576 stored, SAR 16:15, shown 768x576. Browsers show a JPEG as stored, so the thumbnail
+    and the storyboard would be squeezed; every output is resampled to square pixels instead."""
+    source = tmp_path / "pal.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=1", "-vf", "setsar=16/15", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(source))  # fmt: skip
+    info = probe(source)
+    assert (info.width, info.height, info.anamorphic) == (768, 576, True)
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = sheets.prepare(out, plan_for(info.width, info.height, info.duration))
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs, storyboard=plan)))
+    sheets.tile(ffmpeg_exe(), out, plan, final=True)
+    assert [(r["width"], r["height"]) for r in hls.master_renditions(out, rungs)] == [(640, 480)]
+    for path, size in ((out / "480p" / "000.ts", "640x480"), (out / "thumbnail.jpg", "480x360")):
+        said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+        assert f"{size} [SAR 1:1" in said or (f"{size}," in said and "SAR" not in said), said
+    assert (plan.width, plan.height) == (160, 120)
