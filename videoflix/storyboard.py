@@ -58,10 +58,11 @@ class Plan:
     def graph(self, label_in: str, label_out: str) -> str:
         """The filter branch that turns the decoded picture `label_in` into preview frames `label_out`.
         (Tiling them here, with FFmpeg's `tile`, would hold the sheet's output back until 25 previews are
-        made, and FFmpeg reports no progress until every output has begun: the job would look stalled.)"""
-        return (
-            f"[{label_in}]fps=1/{self.interval}:round=near,scale={self.width}:{self.height}:flags=bicubic[{label_out}]"
-        )
+        made, and FFmpeg reports no progress until every output has begun: the job would look stalled.
+        `eof_action=pass`: a film shorter than half an interval (a single frame) still gets its preview; without
+        it the output got no frame and FFmpeg failed the whole job.)"""
+        every = f"fps=1/{self.interval}:round=near:eof_action=pass"
+        return f"[{label_in}]{every},scale={self.width}:{self.height}:flags=bicubic[{label_out}]"
 
     def first_frame(self, part: int) -> int:
         """The number of a part's first preview frame (so that frame n is on sheet n // per_sheet)."""

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import hls
+from stream_workers import hls, sheets
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
+from videoflix.storyboard import plan_for
 
 from ..support.clips import make_clip
 
@@ -155,16 +156,19 @@ def test_storage_check_reports_an_unwritable_folder(tmp_path):
         hls.check_storage(not_a_folder)
 
 
-def test_a_single_frame_video_gets_its_thumbnail(tmp_path):
+def test_a_single_frame_video_gets_its_thumbnail_and_storyboard(tmp_path):
     """The thumbnail is the last frame up to a second in, at least the first: it never waits for a frame the
-    container's claimed duration promises but the file does not hold."""
+    container's claimed duration promises but the file does not hold. The storyboard gets that frame too (an
+    output with no frame would fail the whole job)."""
     clip = make_clip(tmp_path / "one.mp4", audio=False, extra=["-frames:v", "1"])
     facts = probe(clip)
     rungs = ladder_for(facts.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
+    plan = sheets.prepare(out, plan_for(facts.width, facts.height, facts.duration))
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs, storyboard=plan)))
     hls.check_output(out, rungs)
+    assert sheets.tile(ffmpeg_exe(), out, plan, final=True) == [0]
 
 
 def test_ffmpeg_is_killed_when_the_progress_callback_gives_up():
