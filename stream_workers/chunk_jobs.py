@@ -42,7 +42,7 @@ from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
-from . import chunked_encoding, hls, jobs, plans, sheets, store, subtitle_tracks, topics
+from . import chunked_encoding, hls, jobs, loudness, plans, sheets, store, subtitle_tracks, topics
 from .app import app
 from .chunked_encoding import AUDIO_PLAYLIST, Chunk, Playlist
 from .db import in_thread, record_subtitles, until_done, video_status
@@ -216,7 +216,8 @@ class Part:
         extracted = None
         if self.audio:  # the one job that reads the whole film: it also extracts its subtitle streams
             extracted = await in_thread(subtitle_tracks.extraction_folder, self.folder, info)
-            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted)
+            level = loudness.normalize_filter(await in_thread(loudness.measure, self.ffmpeg, source, info))
+            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted, level)
         else:
             await in_thread(sheets.prepare, self.folder, self.storyboard, job.part)
             argv = chunked_encoding.chunk_command(

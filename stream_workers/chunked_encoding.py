@@ -130,14 +130,23 @@ def chunk_command(
     return argv
 
 
-def audio_command(ffmpeg: str, source: Path, output: Path, info: MediaInfo, subtitles: Path | None = None) -> list[str]:
+def audio_command(
+    ffmpeg: str,
+    source: Path,
+    output: Path,
+    info: MediaInfo,
+    subtitles: Path | None = None,
+    audio_filter: str | None = None,
+) -> list[str]:
     """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length
     from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`); and
-    the source's text subtitle streams into `subtitles` (`hls.subtitle_outputs`)."""
+    the source's text subtitle streams into `subtitles` (`hls.subtitle_outputs`); `audio_filter` (the
+    loudness normalization, measured over the whole film) after the gaps are filled."""
     return [
         *hls.ffmpeg_head(ffmpeg),
         *input_options(source, info.container),
-        "-map", "0:a:0", "-vn", "-af", "aresample=async=1:first_pts=0", *hls.AUDIO_OPTIONS,
+        "-map", "0:a:0", "-vn", "-af", ",".join(filter(None, ["aresample=async=1:first_pts=0", audio_filter])),
+        *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",

@@ -28,7 +28,7 @@ from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
-from .. import chunk_jobs, hls, jobs, plans, sheets, store, subtitle_tracks, topics
+from .. import chunk_jobs, hls, jobs, loudness, plans, sheets, store, subtitle_tracks, topics
 from ..app import app
 from ..db import in_thread, record_subtitles, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
@@ -124,9 +124,11 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
+    level = loudness.normalize_filter(await in_thread(loudness.measure, ffmpeg, source.path, info))
     argv = hls.build_command(
-        ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard
-    )
+        ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
+        audio_filter=level,
+    )  # fmt: skip
     last_sent = time.monotonic()
     playable = False
 

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from stream_workers import hls
+from stream_workers import hls, loudness
 from videoflix.media import ladder_for
 
 from ..support.browser import chromium_path
-from ..support.clips import audio_gaps, audio_samples, video_timestamps
+from ..support.clips import audio_gaps, audio_samples, heard, video_timestamps
 from .test_progressive import fetch
 
 pytestmark = pytest.mark.integration
@@ -91,6 +91,8 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
         assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at the 8 part boundaries
         assert abs(audio_samples(entry) - audio_samples(source)) <= 2048
         assert audio_gaps(entry) == []  # no gap, no overlap
+    level = heard(output / "720p" / "index.m3u8")  # the audio job measured the whole film, then normalized it
+    assert abs(level.integrated - loudness.TARGET_I) <= 1.0 and level.true_peak <= -1.0, level
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")

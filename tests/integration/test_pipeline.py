@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from stream_workers import loudness
 from videoflix.media import ffmpeg_exe, parse_probe
 
 from ..support.accounts import PASSWORD
-from ..support.clips import make_subtitled
+from ..support.clips import heard, make_subtitled
 from ..support.stack import VIDEOFLIX, http
 
 pytestmark = pytest.mark.integration
@@ -72,6 +73,8 @@ def test_cli_upload_is_transcoded_to_playable_hls(pipeline, media_files):
         status_code, facts, seconds = decode(playlist)
         assert status_code == 0 and facts.height == height and facts.has_audio
         assert seconds == pytest.approx(5.0, abs=0.2)
+        level = heard(playlist)  # the worker measured the sound and brought it to one loudness
+        assert abs(level.integrated - loudness.TARGET_I) <= 1.0 and level.true_peak <= -1.0, level
     thumbnail = output / "thumbnail.jpg"
     assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
     status_code, facts, _ = decode(thumbnail)

@@ -8,6 +8,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+from stream_workers import loudness
 from videoflix.media import ffmpeg_exe
 
 
@@ -164,3 +165,13 @@ def sound_onset(path) -> float:
     if silence and float(silence.group(1)) <= sound + 0.05:  # the audio starts with silence
         sound = float(silence.group(2))
     return sound - picture
+
+
+def heard(playlist: Path | str) -> loudness.Loudness:
+    """The loudness of a rendition as a player hears it (FFmpeg's HLS client)."""
+    meter = ["-vn", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(playlist), *meter],
+                          capture_output=True, text=True)  # fmt: skip
+    measured = loudness.parse(said.stderr)
+    assert measured is not None, said.stderr[-2000:]
+    return measured

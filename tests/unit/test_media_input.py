@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, hls
+from stream_workers import chunked_encoding, hls, loudness
 from videoflix.media import (
     CONTAINERS,
     MediaInfo,
@@ -149,6 +149,7 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
         "single pass": hls.build_command("ffmpeg", source, out, info, rungs),
         "chunk": chunked_encoding.chunk_command("ffmpeg", source, out, info, rungs, part, "veryfast"),
         "audio": chunked_encoding.audio_command("ffmpeg", source, out, info),
+        "loudness": loudness.measure_command("ffmpeg", source, info),
     }
     for name, argv in commands.items():
         assert argv.count("-i") == 1, name

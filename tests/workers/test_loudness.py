@@ -1,0 +1,72 @@
+"""One loudness for every title (issue 20): the sound is measured over the whole film (ebur128), then the
+single pass, or a chunked film's one audio job, applies one gain to -16 LUFS with the true peak under
+-1.5 dBTP. Checked on what players get: FFmpeg's ebur128 over a rendition's playlist."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from stream_workers import chunked_encoding, hls, loudness
+from videoflix.media import MediaInfo, ffmpeg_exe, input_options, ladder_for, probe
+
+from ..support.clips import ffmpeg, heard
+
+
+def clip(path: Path, gain_db: float) -> Path:
+    """6 s of picture and a 440 Hz tone `gain_db` from FFmpeg's default sine level (-18 dBFS peak)."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=48000:duration=6", "-af", f"volume={gain_db}dB", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k", str(path))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("loudness")
+    # -35 dB: a title far too quiet; +20 dB: one far too loud, clipping (its peaks at 0 dBFS)
+    return {"quiet": clip(folder / "quiet.mp4", -35), "loud": clip(folder / "loud.mp4", 20)}
+
+
+@pytest.mark.parametrize("name", ["quiet", "loud"])
+def test_the_single_pass_brings_a_title_to_one_loudness(sources, tmp_path, name):
+    info = probe(sources[name])
+    measured = loudness.measure(ffmpeg_exe(), sources[name], info)
+    assert measured is not None and abs(measured.integrated - loudness.TARGET_I) > 10  # far off to begin with
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = hls.build_command(ffmpeg_exe(), sources[name], out, info, rungs,
+                             audio_filter=loudness.normalize_filter(measured))  # fmt: skip
+    asyncio.run(hls.run_ffmpeg(argv))
+    result = heard(out / rungs[0].name / "index.m3u8")
+    assert abs(result.integrated - loudness.TARGET_I) <= 1.0, result  # within ±1 LU
+    assert result.true_peak <= -1.0, result
+
+
+def test_a_chunked_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
+    info = probe(sources["quiet"])
+    level = loudness.normalize_filter(loudness.measure(ffmpeg_exe(), sources["quiet"], info))
+    asyncio.run(hls.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["quiet"], tmp_path, info,
+                                                              audio_filter=level)))  # fmt: skip
+    result = heard(tmp_path / chunked_encoding.AUDIO_PLAYLIST)
+    assert abs(result.integrated - loudness.TARGET_I) <= 1.0 and result.true_peak <= -1.0, result
+
+
+def test_silence_and_films_without_sound_are_left_alone(tmp_path):
+    silent = loudness.Loudness(integrated=float("-inf"), threshold=-70.0, lra=0.0, true_peak=float("-inf"))
+    assert loudness.normalize_filter(silent) is None and loudness.normalize_filter(None) is None
+    mute = MediaInfo(6.0, 320, 240, 25.0, "h264", False, container="mp4")
+    assert loudness.measure(ffmpeg_exe(), tmp_path / "none.mp4", mute) is None
+    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", mute, ladder_for(240),
+                             audio_filter="loudnorm")  # fmt: skip
+    assert "loudnorm" not in " ".join(argv)
+
+
+def test_the_measurement_reads_the_source_through_the_one_input_helper(tmp_path):
+    info = MediaInfo(6.0, 320, 240, 25.0, "h264", True, container="matroska")
+    argv = loudness.measure_command("ffmpeg", tmp_path / "source.mkv", info)
+    expected = input_options(tmp_path / "source.mkv", "matroska")
+    assert argv.count("-i") == 1 and argv[argv.index("-protocol_whitelist") :][: len(expected)] == expected
