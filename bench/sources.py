@@ -1,0 +1,114 @@
+"""What getting real-world sources right costs the encode: the workers' single pass on generated sources of
+each kind (a phone video stored rotated, interlaced, non-square pixels, a quiet title), each with the
+treatment the pipeline gives it and without (as before it), alternated, side by side in one run.
+
+    python bench/sources.py [--seconds 30] [--rounds 2] [--preset veryfast]
+
+Prints per kind the wall and CPU seconds with and without (the loudness measurement counted with), and
+the ratio. A rotated phone video's treatment is its ladder (planned on the short side: 1080x1920 where it
+was 608x1080 at most): FFmpeg rotates on decode either way, so with and without run the same ladder here.
+"""
+
+from __future__ import annotations
+
+import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
+
+# isort: split
+import argparse
+import dataclasses
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from stream_workers import hls, loudness
+from tests.support.clips import ffmpeg
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+
+
+def measured(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{stderr.decode()[-2000:]}")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
+    moving = f"testsrc2=size=1920x1080:rate=30:duration={seconds}"
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    sources = {}
+    sources["plain 1080p"] = folder / "plain.mp4"
+    ffmpeg("-f", "lavfi", "-i", moving, *tone, *x264, str(sources["plain 1080p"]), timeout=3600)
+    sources["rotated phone 1080x1920"] = folder / "phone.mp4"
+    ffmpeg("-display_rotation:v:0", "90", "-i", str(sources["plain 1080p"]), "-c", "copy",
+           str(sources["rotated phone 1080x1920"]))  # fmt: skip
+    sources["interlaced 1080i"] = folder / "interlaced.mp4"
+    ffmpeg("-f", "lavfi", "-i", moving.replace("rate=30", "rate=60"), *tone, "-vf", "interlace=scan=tff", *x264,
+           "-flags", "+ilme+ildct", "-x264opts", "tff=1", "-field_order", "tt", str(sources["interlaced 1080i"]),
+           timeout=3600)  # fmt: skip
+    sources["PAL 720x576 SAR 16:15"] = folder / "pal.mp4"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=720x576:rate=25:duration={seconds}", *tone, "-vf", "setsar=16/15",
+           *x264, str(sources["PAL 720x576 SAR 16:15"]), timeout=3600)  # fmt: skip
+    sources["quiet title (-35 dB)"] = folder / "quiet.mp4"
+    ffmpeg("-i", str(sources["plain 1080p"]), "-c:v", "copy", "-af", "volume=-35dB", "-c:a", "aac",
+           str(sources["quiet title (-35 dB)"]))  # fmt: skip
+    return sources
+
+
+def without(info: MediaInfo) -> MediaInfo:
+    """The facts as the pipeline read them before: stored size, no field order, no SAR."""
+    return dataclasses.replace(info, interlaced=False, anamorphic=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--preset", default="veryfast")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="videoflix-bench-sources-"))
+    ffmpeg_binary = ffmpeg_exe()
+    try:
+        sources = make_sources(work, args.seconds)
+        print(f"{args.seconds} s sources, single pass, preset {args.preset}, {args.rounds} rounds alternated\n")
+        print(f"{'source':<26}{'renditions':<34}{'wall with':>10}{'CPU with':>10}{'CPU without':>12}{'CPU ratio':>10}")
+        for kind, source in sources.items():
+            info = probe(source)
+            totals = {"with": [0.0, 0.0], "without": [0.0, 0.0]}
+            for _ in range(args.rounds):
+                for name in ("without", "with"):
+                    facts = info if name == "with" else without(info)
+                    rungs = ladder_for(info.short_side)
+                    level = None
+                    if name == "with":
+                        started, before = time.perf_counter(), os.times()
+                        level = loudness.normalize_filter(loudness.measure(ffmpeg_binary, source, info))
+                        after = os.times()
+                        totals[name][0] += time.perf_counter() - started
+                        totals[name][1] += (after.children_user - before.children_user) + (
+                            after.children_system - before.children_system)  # fmt: skip
+                    output = work / "out"
+                    output.mkdir()
+                    argv = hls.build_command(ffmpeg_binary, source, output, facts, rungs, args.preset,
+                                             audio_filter=level)  # fmt: skip
+                    wall, cpu = measured(argv)
+                    totals[name][0] += wall
+                    totals[name][1] += cpu
+                    made = ", ".join(f"{r['width']}x{r['height']}" for r in hls.master_renditions(output, rungs))
+                    shutil.rmtree(output)
+            (w1, c1), (_, c0) = totals["with"], totals["without"]
+            print(f"{kind:<26}{made:<34}{w1 / args.rounds:>9.1f}s{c1 / args.rounds:>9.1f}s{c0 / args.rounds:>11.1f}s"
+                  f"{c1 / c0:>9.2f}x")  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
