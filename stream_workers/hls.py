@@ -99,10 +99,12 @@ SQUARE_PIXELS = "scale=trunc(iw*sar/2)*2:ih:flags=bicubic,setsar=1"
 
 
 def picture_filters(info: MediaInfo) -> str:
-    """What every output of the picture needs first (the split's input), ending in a comma, or nothing."""
-    return "".join(
-        f"{f}," for f, needed in ((DEINTERLACE, info.interlaced), (SQUARE_PIXELS, info.anamorphic)) if needed
-    )
+    """What every output of the picture needs first (the split's input), ending in a comma, or nothing. A
+    variable-rate source is made constant (`fps`: frames repeated or dropped by their timestamps, so the
+    length and the sync with the sound stay), as HLS players and encoders expect."""
+    constant = f"fps={info.cfr_rate:g}" if info.cfr_rate else ""
+    needed = ((DEINTERLACE, info.interlaced), (constant, bool(constant)), (SQUARE_PIXELS, info.anamorphic))
+    return "".join(f"{step}," for step, wanted in needed if wanted)
 
 
 #: the filter graph's label of the storyboard's sheets

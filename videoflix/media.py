@@ -190,6 +190,9 @@ class MediaInfo:
     #: its pixels are not square (SAR != 1, e.g. PAL DV's 16:15): `width` is already the displayed width, and
     #: the workers resample to square pixels, since browsers show JPEGs (thumbnail, storyboard) as stored
     anamorphic: bool = False
+    #: a variable-frame-rate source (its average rate, `fps`, differs from its stream's base rate, FFmpeg's
+    #: `tbr`: phones, screen recordings) is made constant at this rate; None for a constant one
+    cfr_rate: float | None = None
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
@@ -227,6 +230,9 @@ _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
 _FORMAT = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
 _STREAM = re.compile(r"Stream #0:(\d+)")
 _SAR = re.compile(r"\[SAR (\d+):(\d+) DAR")
+_TBR = re.compile(r"(\d+(?:\.\d+)?)(k?) tbr")
+#: the highest constant rate a variable-rate source is given (its base rate may be a timescale, 1000 or 90k)
+MAX_CFR = 60.0
 #: FFmpeg names a stream's field order in its pixel format's details: "yuv420p(tv, top first)"
 _FIELD_ORDER = re.compile(r"\((?:[^()]*, )?(?:top|bottom)(?: coded)? first")
 _SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)")
@@ -267,6 +273,12 @@ def parse_probe(stderr: str) -> MediaInfo:
     anamorphic = bool(num and den and num != den)
     if anamorphic:
         width = max(2, round(width * num / den / 2) * 2)  # as displayed
+    cfr_rate = None
+    if match and fps and (tbr := _TBR.search(match.group(2))):
+        base = float(tbr.group(1)) * (1000 if tbr.group(2) else 1)
+        field_rate = interlaced and abs(base - 2 * fps) < 0.01 * base  # (interlaced H.264: tbr counts fields)
+        if abs(base - fps) > 0.01 * max(base, fps) and not field_rate:  # frames come at varying intervals
+            cfr_rate = min(base, MAX_CFR) if base >= fps else min(fps, MAX_CFR)
     if width and height and rotation in (90, 270):
         width, height = height, width  # FFmpeg rotates on decode; the output has the displayed size
     has_audio = re.search(r"Stream #\d+:\d+.*?: Audio: ", stderr) is not None
@@ -274,7 +286,7 @@ def parse_probe(stderr: str) -> MediaInfo:
     streams = len(set(_STREAM.findall(stderr)))
     return MediaInfo(
         duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams,
-        subtitles=_subtitle_streams(stderr), interlaced=interlaced, anamorphic=anamorphic,
+        subtitles=_subtitle_streams(stderr), interlaced=interlaced, anamorphic=anamorphic, cfr_rate=cfr_rate,
     )  # fmt: skip
 
 

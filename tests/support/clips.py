@@ -147,6 +147,22 @@ def stream_starts(segment: Path) -> dict[str, float]:
     return starts
 
 
+def stream_ends(playlist) -> tuple[float, float]:
+    """(picture, sound): where each stream's last decoded frame ends, in seconds, as a player reads them."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(playlist), "-map", "0:v:0", "-map", "0:a:0",
+         "-fps_mode", "passthrough", "-f", "framecrc", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    bases = {k: Fraction(v) for k, v in re.findall(r"^#tb (\d+): (\d+/\d+)", result.stdout, re.M)}
+    ends = {"0": 0.0, "1": 0.0}
+    for line in result.stdout.splitlines():
+        if line and not line.startswith("#"):
+            index, _, pts, duration = (field.strip() for field in line.split(",")[:4])
+            ends[index] = max(ends[index], float((int(pts) + int(duration)) * bases[index]))
+    return ends["0"], ends["1"]
+
+
 def sound_onset(path) -> float:
     """Seconds from the first picture to the first sound heard (the end of any silence the audio starts with):
     where a tone that starts late is heard, on the picture's timeline."""

@@ -1,12 +1,18 @@
-"""Phone videos (issue 20): a clip stored landscape with a display-matrix rotation comes out upright, in
-portrait renditions planned on its short side (a 720x1280 phone video is "720p" at 720x1280, never squeezed
-to 720 lines of height), with an upright thumbnail and storyboard, in the single pass and in a chunk. The
-source's upright picture is white above and black below, so a pixel says which way up a frame is."""
+"""Real-world sources (issue 20), made with FFmpeg and put through the workers' real commands:
+
+- phone videos: a clip stored landscape with a display-matrix rotation comes out upright, in portrait
+  renditions planned on its short side (a 720x1280 phone video is "720p" at 720x1280, never squeezed to 720
+  lines of height), with an upright thumbnail and storyboard, in the single pass and in a chunk (the upright
+  picture is white above and black below, so a pixel says which way up a frame is);
+- interlaced sources are deinterlaced (idet), progressive ones left alone;
+- non-square pixels keep their displayed aspect in every output;
+- variable frame rate becomes constant, as long as the source, in sync with the sound."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import re
 import subprocess
 from pathlib import Path
@@ -17,7 +23,7 @@ from stream_workers import chunked_encoding, hls, sheets
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 from videoflix.storyboard import plan_for
 
-from ..support.clips import ffmpeg
+from ..support.clips import ffmpeg, stream_ends, video_timestamps
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +163,29 @@ def test_non_square_pixels_keep_the_displayed_aspect_in_every_output(tmp_path):
         said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
         assert f"{size} [SAR 1:1" in said or (f"{size}," in said and "SAR" not in said), said
     assert (plan.width, plan.height) == (160, 120)
+
+
+def test_a_variable_frame_rate_source_becomes_constant_as_long_and_in_sync(tmp_path):
+    """3 s at 24 fps then 3 s at 60 fps, written with their own timestamps (as screen recorders and phones do),
+    with a tone: the rendition runs at one rate, every frame 1/60 s after the last, as long as the source,
+    and its sound ends with its picture (within a frame)."""
+    source = tmp_path / "vfr.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24:duration=3", "-f", "lavfi", "-i",
+           "testsrc2=size=320x240:rate=60:duration=3", "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+           "-filter_complex", "[0][1]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-map", "2", "-fps_mode", "vfr",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(source))  # fmt: skip
+    info = probe(source)
+    assert info.cfr_rate == 60.0 and info.fps != 60.0
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
+    playlist = out / rungs[0].name / "index.m3u8"
+    frames = video_timestamps(playlist)
+    assert len(frames) == pytest.approx(6 * 60, abs=1)  # as long as the source
+    assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # one rate, no gap, no repeat of a timestamp
+    picture, sound = stream_ends(playlist)
+    assert abs(picture - sound) <= 1 / 60 + 0.025, (picture, sound)  # in sync at the end (an AAC frame's slack)
+
+    constant = MediaInfo(6.0, 320, 240, 25.0, "h264", True, container="mp4")
+    assert constant.cfr_rate is None and "fps=" not in hls.ladder_graph(constant, ladder_for(240))
