@@ -145,7 +145,8 @@ def audio_command(
     return [
         *hls.ffmpeg_head(ffmpeg),
         *input_options(source, info.container),
-        "-map", "0:a:0", "-vn", "-af", ",".join(filter(None, ["aresample=async=1:first_pts=0", audio_filter])),
+        "-map", f"0:a:{info.default_audio}", "-vn",
+        "-af", ",".join(filter(None, ["aresample=async=1:first_pts=0", audio_filter])),
         *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",

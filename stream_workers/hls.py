@@ -162,13 +162,14 @@ def build_command(
     and one decode of the source; `audio_filter` (the loudness normalization) applied to the sound."""
     graph = ladder_graph(info, rungs, storyboard=storyboard)
     if info.has_audio and audio_filter:  # the sound filtered once, then one copy for each rendition
-        graph += f";[0:a:0]{audio_filter},asplit={len(rungs)}" + "".join(f"[a{i}]" for i in range(len(rungs)))
+        copies = "".join(f"[a{i}]" for i in range(len(rungs)))
+        graph += f";[0:a:{info.default_audio}]{audio_filter},asplit={len(rungs)}{copies}"
     argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]
         if info.has_audio:
-            argv += ["-map", f"[a{i}]" if audio_filter else "0:a:0"]
+            argv += ["-map", f"[a{i}]" if audio_filter else f"0:a:{info.default_audio}"]
         argv += rate_options(i, rung)
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
     argv += video_codec_options(preset)

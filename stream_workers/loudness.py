@@ -38,8 +38,9 @@ class Loudness:
 
 def measure_command(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo) -> list[str]:
     """FFmpeg reading the source's first audio stream only (through the one input helper) into `ebur128`."""
-    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *input_options(source, info.container), "-map", "0:a:0",
-            "-vn", "-sn", "-dn", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]  # fmt: skip
+    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *input_options(source, info.container),
+            "-map", f"0:a:{info.default_audio}", "-vn", "-sn", "-dn", "-af", "ebur128=peak=true:framelog=quiet",
+            "-f", "null", "-"]  # fmt: skip
 
 
 def parse(stderr: str) -> Loudness | None:

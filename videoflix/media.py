@@ -171,6 +171,17 @@ class SubtitleStream:
 
 
 @dataclass(frozen=True)
+class AudioStream:
+    """An audio stream of the source: its place among the audio streams (FFmpeg's `0:a:<index>`), its
+    language tag ("" if untagged), channel layout as FFmpeg names it, and whether it is the default."""
+
+    index: int
+    language: str
+    channels: str
+    default: bool = False
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     duration: float | None  # seconds; None when the container does not say
     width: int | None  # as displayed, i.e. after rotation
@@ -193,11 +204,19 @@ class MediaInfo:
     #: a variable-frame-rate source (its average rate, `fps`, differs from its stream's base rate, FFmpeg's
     #: `tbr`: phones, screen recordings) is made constant at this rate; None for a constant one
     cfr_rate: float | None = None
+    audio_streams: tuple[AudioStream, ...] = ()
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
         streams = tuple(s if isinstance(s, SubtitleStream) else SubtitleStream(**s) for s in self.subtitles)
         object.__setattr__(self, "subtitles", streams)
+        sounds = tuple(s if isinstance(s, AudioStream) else AudioStream(**s) for s in self.audio_streams)
+        object.__setattr__(self, "audio_streams", sounds)
+
+    @property
+    def default_audio(self) -> int:
+        """The audio stream renditions carry: the one the source marks default, else its first."""
+        return next((s.index for s in self.audio_streams if s.default), 0)
 
     @property
     def portrait(self) -> bool:
@@ -235,8 +254,16 @@ _TBR = re.compile(r"(\d+(?:\.\d+)?)(k?) tbr")
 MAX_CFR = 60.0
 #: FFmpeg names a stream's field order in its pixel format's details: "yuv420p(tv, top first)"
 _FIELD_ORDER = re.compile(r"\((?:[^()]*, )?(?:top|bottom)(?: coded)? first")
+_AUDIO = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Audio: \w+[^\n]*?, \d+ Hz, ([^,\n]+)(.*)")
 _SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)")
 _TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
+
+
+def _audio_streams(stderr: str) -> tuple[AudioStream, ...]:
+    return tuple(
+        AudioStream(index, match.group(1) or "", match.group(2).strip(), "(default)" in match.group(3))
+        for index, match in enumerate(_AUDIO.finditer(stderr))
+    )
 
 
 def _subtitle_streams(stderr: str) -> tuple[SubtitleStream, ...]:
@@ -287,6 +314,7 @@ def parse_probe(stderr: str) -> MediaInfo:
     return MediaInfo(
         duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams,
         subtitles=_subtitle_streams(stderr), interlaced=interlaced, anamorphic=anamorphic, cfr_rate=cfr_rate,
+        audio_streams=_audio_streams(stderr),
     )  # fmt: skip
 
 

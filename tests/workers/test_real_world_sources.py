@@ -23,7 +23,7 @@ from stream_workers import chunked_encoding, hls, sheets
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 from videoflix.storyboard import plan_for
 
-from ..support.clips import ffmpeg, stream_ends, video_timestamps
+from ..support.clips import ffmpeg, heard, stream_ends, video_timestamps
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,32 @@ def test_a_variable_frame_rate_source_becomes_constant_as_long_and_in_sync(tmp_p
 
     constant = MediaInfo(6.0, 320, 240, 25.0, "h264", True, container="mp4")
     assert constant.cfr_rate is None and "fps=" not in hls.ladder_graph(constant, ladder_for(240))
+
+
+def test_the_renditions_carry_the_sources_default_audio_track_in_stereo(tmp_path):
+    """Three tagged audio tracks, the second marked default (as a German release of an English film):
+    the renditions' muxed sound, which the existing frontend plays, is that one, even when it is not the
+    first; its 5.1 is downmixed to stereo AAC. English is silence here and German a tone, so what is heard
+    says which track was taken."""
+    source = tmp_path / "tracks.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3",
+           "-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000",
+           "-f", "lavfi", "-i", "sine=frequency=440:duration=3,aformat=channel_layouts=5.1",
+           "-f", "lavfi", "-i", "sine=frequency=880:duration=3",
+           "-map", "0", "-map", "1", "-map", "2", "-map", "3", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=ger",
+           "-metadata:s:a:2", "language=fre", "-disposition:a:0", "0", "-disposition:a:1", "default",
+           "-disposition:a:2", "0", str(source))  # fmt: skip
+    info = probe(source)
+    assert [(a.language, a.channels, a.default) for a in info.audio_streams] == [
+        ("eng", "stereo", False), ("ger", "5.1", True), ("fre", "mono", False),
+    ]  # fmt: skip
+    assert info.default_audio == 1
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
+    playlist = out / rungs[0].name / "index.m3u8"
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(playlist)], capture_output=True, text=True).stderr
+    assert re.search(r"Audio: aac.*, 48000 Hz, stereo", said), said
+    assert heard(playlist).integrated > -40  # the German tone, not the English silence
