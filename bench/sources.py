@@ -18,25 +18,14 @@ import argparse
 import dataclasses
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from bench.runs import wall_and_cpu
 from stream_workers import hls, loudness
 from tests.support.clips import ffmpeg
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
-
-
-def measured(argv: list[str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one run."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}\n{stderr.decode()[-2000:]}")
-    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
 def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
@@ -98,7 +87,7 @@ def main() -> None:
                     output.mkdir()
                     argv = hls.build_command(ffmpeg_binary, source, output, facts, rungs, args.preset,
                                              audio_filter=level)  # fmt: skip
-                    wall, cpu = measured(argv)
+                    wall, cpu = wall_and_cpu(argv)
                     totals[name][0] += wall
                     totals[name][1] += cpu
                     made = ", ".join(f"{r['width']}x{r['height']}" for r in hls.master_renditions(output, rungs))

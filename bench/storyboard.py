@@ -15,28 +15,17 @@ import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 import argparse
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from bench.runs import wall_and_cpu
 from stream_workers import hls, sheets
 from tests.support.clips import make_clip
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 from videoflix.storyboard import plan_for
 
 TARGET = 1.03
-
-
-def measured(argv: list[str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one run."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}\n{stderr.decode()[-2000:]}")
-    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
 def tiling_cpu(output: Path, plan) -> tuple[float, float]:
@@ -74,7 +63,7 @@ def main() -> None:
                 output.mkdir()
                 storyboard = sheets.prepare(output, plan) if name == "with" else None
                 argv = hls.build_command(ffmpeg_exe(), source, output, info, rungs, args.preset, storyboard=storyboard)
-                wall, cpu = measured(argv)
+                wall, cpu = wall_and_cpu(argv)
                 if storyboard is not None:
                     tile_wall, tile_cpu = tiling_cpu(output, plan)
                     made = len(list((output / "storyboard").glob("*.jpg")))

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from webtest import TestApp
 
 from stream_workers import hls
 from videoflix.media import ffmpeg_exe, ladder_for, probe
-from videoflix.models import Video, VideoStatus
+from videoflix.models import TEST_CONNECTION_KEY, Video, VideoStatus
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend
@@ -82,6 +83,15 @@ def add_video(dbsession, hls_output):
 def viewer(frontend):
     frontend.signed_up("viewer@example.com")
     return frontend
+
+
+@pytest.fixture
+def other_viewer(wsgi_app, connection, mailbox) -> Frontend:
+    """A second viewer in a browser of their own (own cookies), on the same test database."""
+    app = TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000"})
+    other = Frontend(app, mailbox)
+    other.signed_up("other@example.com")
+    return other
 
 
 @pytest.fixture

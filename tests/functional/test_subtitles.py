@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from webtest import TestApp
 
-from videoflix.models import TEST_CONNECTION_KEY, VideoStatus
+from videoflix.models import VideoStatus
 
 from ..support.frontend import Frontend
 
@@ -21,12 +20,9 @@ VTT = "WEBVTT\n\n00:00:00.200 --> 00:00:01.000 line:0\nHello <i>world</i>\n"
 
 
 @pytest.fixture
-def watcher(wsgi_app, connection, mailbox) -> Frontend:
+def watcher(other_viewer) -> Frontend:
     """A viewer in a browser of their own, beside the operator."""
-    app = TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000"})
-    watcher = Frontend(app, mailbox)
-    watcher.signed_up("watcher@example.com")
-    return watcher
+    return other_viewer
 
 
 def add(operator: Frontend, video: int, language: str, text: str | bytes, status=201, name="subs.srt", **fields):

@@ -10,21 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from webtest import TestApp
 
-from videoflix.models import TEST_CONNECTION_KEY, VideoStatus
+from videoflix.models import VideoStatus
 from videoflix.services.viewing import ViewingService
 
 from ..support.frontend import Frontend
-
-
-@pytest.fixture
-def other_viewer(wsgi_app, connection, mailbox) -> Frontend:
-    """A second viewer in a browser of their own (own cookies), on the same test database."""
-    app = TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000"})
-    other = Frontend(app, mailbox)
-    other.signed_up("other@example.com")
-    return other
 
 
 def progress(viewer: Frontend, video_id: int):
