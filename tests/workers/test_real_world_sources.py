@@ -218,3 +218,32 @@ def test_the_renditions_carry_the_sources_default_audio_track_in_stereo(tmp_path
     said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(playlist)], capture_output=True, text=True).stderr
     assert re.search(r"Audio: aac.*, 48000 Hz, stereo", said), said
     assert heard(playlist).integrated > -40  # the German tone, not the English silence
+
+
+@pytest.mark.parametrize(
+    ("size", "audio", "made"),
+    [("176x144", True, (176, 144)), ("321x241", True, (320, 240)), ("640x360", False, (640, 360))],
+    ids=["QCIF", "odd size", "no sound"],
+)
+def test_tiny_odd_and_silent_sources_get_a_playable_rendition(tmp_path, size, audio, made):
+    """A QCIF source gets the lowest rung at its own size (never upscaled), an odd-sized one even dimensions
+    (H.264 in 4:2:0 needs them), and one without sound renditions without an audio stream, consistently in
+    the master's CODECS (hls.js plays video-only TS)."""
+    source = tmp_path / "source.mp4"
+    inputs = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=2"]
+    if audio:
+        inputs += ["-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac"]
+    ffmpeg(*inputs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", str(source))
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    out = tmp_path / "out"
+    out.mkdir()
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
+    hls.check_output(out, rungs)
+    [rendition] = hls.master_renditions(out, rungs)
+    assert (rendition["name"], rendition["width"], rendition["height"]) == ("480p", *made)
+    master = (out / "master.m3u8").read_text()
+    assert ("mp4a" in master) == audio
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out / "480p" / "000.ts")],
+                          capture_output=True, text=True).stderr  # fmt: skip
+    assert ("Audio:" in said) == audio and f"{made[0]}x{made[1]}" in said
