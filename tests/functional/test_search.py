@@ -84,3 +84,23 @@ def test_the_catalog_version_moves_with_what_items_show_and_not_with_a_jobs_prog
     assert [item["title"] for item in listed] == ["Renamed"]  # not a page cached before the rename
     dbsession.execute(sa.text("DELETE FROM videos WHERE id = :id"), {"id": film})
     assert version() == before + 2
+
+
+def test_a_common_word_ranks_the_newest_thousand_matches_and_a_rare_one_is_found_anywhere(viewer, add_video, dbsession):
+    """1200 films whose titles all say "Saga" (the newest found through the created_at index), one of them,
+    the oldest, also "Zebra" (found through the GIN index): a search ranks and counts at most the newest
+    1000 matches; a rare word is found however old its film."""
+    add_video(title="Just one")  # (for the add_video fixture's output)
+    dbsession.execute(sa.text(
+        "INSERT INTO videos (title, description, category, status, source_path, hls_path, duration, renditions,"
+        " created_at) SELECT 'Saga ' || n || CASE WHEN n = 1200 THEN ' Zebra' ELSE '' END, '', 'Drama', 'ready',"
+        " 'x', 'h', 2.0, '[]', now() - n * interval '1 minute' FROM generate_series(1, 1200) AS n"
+    ))  # fmt: skip
+    dbsession.commit()
+    page = viewer.get("/api/video/?q=saga&limit=5", status=200)
+    assert page.headers["X-Total-Count"] == "1000"
+    assert [item["title"] for item in page.json] == [f"Saga {n}" for n in range(1, 6)]  # equal rank: newest first
+    last = viewer.get("/api/video/?q=saga&limit=5&offset=995", status=200).json
+    assert [item["title"] for item in last] == [f"Saga {n}" for n in range(996, 1001)]  # the 1000th newest, no more
+    rare = viewer.get("/api/video/?q=zebra", status=200)
+    assert [item["title"] for item in rare.json] == ["Saga 1200 Zebra"] and rare.headers["X-Total-Count"] == "1"
