@@ -1,5 +1,5 @@
 """What getting real-world sources right costs the encode: the workers' single pass on generated sources of
-each kind (a phone video stored rotated, interlaced, non-square pixels, a quiet title), each with the
+each kind (a phone video stored rotated, interlaced, non-square pixels, HDR10, a quiet title), each with the
 treatment the pipeline gives it and without (as before it), alternated, side by side in one run.
 
     python bench/sources.py [--seconds 30] [--rounds 2] [--preset veryfast]
@@ -45,6 +45,12 @@ def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
     sources["PAL 720x576 SAR 16:15"] = folder / "pal.mp4"
     ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=720x576:rate=25:duration={seconds}", *tone, "-vf", "setsar=16/15",
            *x264, str(sources["PAL 720x576 SAR 16:15"]), timeout=3600)  # fmt: skip
+    sources["HDR10 (PQ, 10-bit HEVC)"] = folder / "pq.mp4"
+    ffmpeg("-i", str(sources["plain 1080p"]), "-vf", "setparams=color_primaries=bt709:color_trc=bt709:"
+           "colorspace=bt709:range=tv,zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t=smpte2084:"
+           "m=bt2020nc:r=tv,format=yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+           "colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:log-level=error", "-c:a", "copy",
+           str(sources["HDR10 (PQ, 10-bit HEVC)"]), timeout=3600)  # fmt: skip
     sources["quiet title (-35 dB)"] = folder / "quiet.mp4"
     ffmpeg("-i", str(sources["plain 1080p"]), "-c:v", "copy", "-af", "volume=-35dB", "-c:a", "aac",
            str(sources["quiet title (-35 dB)"]))  # fmt: skip
@@ -53,7 +59,7 @@ def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
 
 def without(info: MediaInfo) -> MediaInfo:
     """The facts as the pipeline read them before: stored size, no field order, no SAR."""
-    return dataclasses.replace(info, interlaced=False, anamorphic=False)
+    return dataclasses.replace(info, interlaced=False, anamorphic=False, hdr=None)
 
 
 def main() -> None:

@@ -93,6 +93,16 @@ def ladder_graph(
 DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=interlaced"
 
 
+#: HDR (PQ or HLG, BT.2020) to SDR BT.709 8-bit, which every browser and screen shows: zscale to linear light
+#: (100 nits as SDR white), BT.2020 to BT.709 primaries, `mobius` (linear up to half the peak, highlights
+#: rolled off; hable darkened an SDR scene's mid-tones by ~30 %), back to BT.709's transfer. The frames then
+#: carry BT.709, which the encoder writes into the stream (tested). Left as is, PQ reads washed out and grey.
+TONE_MAP = (
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:param=0.5:desat=0,"
+    "zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+)
+
+
 #: non-square pixels resampled to square ones at the displayed width (after deinterlacing, which needs the
 #: stored lines): every output, the JPEGs too, then shows the picture's own aspect
 SQUARE_PIXELS = "scale=trunc(iw*sar/2)*2:ih:flags=bicubic,setsar=1"
@@ -103,7 +113,10 @@ def picture_filters(info: MediaInfo) -> str:
     variable-rate source is made constant (`fps`: frames repeated or dropped by their timestamps, so the
     length and the sync with the sound stay), as HLS players and encoders expect."""
     constant = f"fps={info.cfr_rate:g}" if info.cfr_rate else ""
-    needed = ((DEINTERLACE, info.interlaced), (constant, bool(constant)), (SQUARE_PIXELS, info.anamorphic))
+    needed = (
+        (DEINTERLACE, info.interlaced), (TONE_MAP, bool(info.hdr)), (constant, bool(constant)),
+        (SQUARE_PIXELS, info.anamorphic),
+    )  # fmt: skip
     return "".join(f"{step}," for step, wanted in needed if wanted)
 
 

@@ -205,6 +205,8 @@ class MediaInfo:
     #: `tbr`: phones, screen recordings) is made constant at this rate; None for a constant one
     cfr_rate: float | None = None
     audio_streams: tuple[AudioStream, ...] = ()
+    #: high dynamic range: "pq" (HDR10, SMPTE 2084) or "hlg" (ARIB STD-B67), tone-mapped to SDR BT.709
+    hdr: str | None = None
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
@@ -300,6 +302,8 @@ def parse_probe(stderr: str) -> MediaInfo:
     anamorphic = bool(num and den and num != den)
     if anamorphic:
         width = max(2, round(width * num / den / 2) * 2)  # as displayed
+    colour = match.group(2) if match else ""
+    hdr = "pq" if "smpte2084" in colour else "hlg" if "arib-std-b67" in colour else None
     cfr_rate = None
     if match and fps and (tbr := _TBR.search(match.group(2))):
         base = float(tbr.group(1)) * (1000 if tbr.group(2) else 1)
@@ -314,7 +318,7 @@ def parse_probe(stderr: str) -> MediaInfo:
     return MediaInfo(
         duration, width, height, fps, codec, has_audio, rotation, format=reported, streams=streams,
         subtitles=_subtitle_streams(stderr), interlaced=interlaced, anamorphic=anamorphic, cfr_rate=cfr_rate,
-        audio_streams=_audio_streams(stderr),
+        audio_streams=_audio_streams(stderr), hdr=hdr,
     )  # fmt: skip
 
 

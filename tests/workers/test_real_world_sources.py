@@ -247,3 +247,56 @@ def test_tiny_odd_and_silent_sources_get_a_playable_rendition(tmp_path, size, au
     said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out / "480p" / "000.ts")],
                           capture_output=True, text=True).stderr  # fmt: skip
     assert ("Audio:" in said) == audio and f"{made[0]}x{made[1]}" in said
+
+
+def picture_stats(path: Path) -> tuple[float, float]:
+    """(mean luma, mean saturation) over every frame, 8-bit scale (FFmpeg's signalstats)."""
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-vf",
+                           "format=yuv420p,signalstats,metadata=print:file=-", "-f", "null", "-"],
+                          capture_output=True, text=True).stdout  # fmt: skip
+    luma = [float(v) for v in re.findall(r"signalstats\.YAVG=([\d.]+)", said)]
+    saturation = [float(v) for v in re.findall(r"signalstats\.SATAVG=([\d.]+)", said)]
+    return sum(luma) / len(luma), sum(saturation) / len(saturation)
+
+
+@pytest.fixture(scope="module")
+def hdr_sources(tmp_path_factory) -> dict[str, Path]:
+    """One generated scene as SDR (the reference) and as 10-bit HEVC in BT.2020 with PQ (HDR10) and with HLG,
+    tagged as cameras and grading tools tag them."""
+    folder = tmp_path_factory.mktemp("hdr")
+    sdr = folder / "sdr.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2", "-c:v", "libx264", "-preset",
+           "ultrafast", "-crf", "10", "-pix_fmt", "yuv420p", str(sdr))  # fmt: skip
+    sources = {"sdr": sdr}
+    for name, transfer in (("pq", "smpte2084"), ("hlg", "arib-std-b67")):
+        sources[name] = folder / f"{name}.mp4"
+        ffmpeg("-i", str(sdr), "-vf", "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,"
+               f"zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t={transfer}:m=bt2020nc:r=tv,"
+               "format=yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+               f"colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc:log-level=error",
+               str(sources[name]))  # fmt: skip
+    return sources
+
+
+@pytest.mark.parametrize("kind", ["pq", "hlg"])
+def test_hdr_is_tone_mapped_to_sdr_that_looks_like_the_scene(hdr_sources, tmp_path, kind):
+    """Looks right, measured: the rendition's mean luma within 10 % and mean saturation within 25 % of the
+    SDR reference of the same scene (the BT.2020 round trip and HEVC cost a little colour); left as it was,
+    the PQ or HLG signal shown as SDR is washed out (saturation a fifth of the reference's). Tagged BT.709."""
+    info = probe(hdr_sources[kind])
+    assert info.hdr == kind
+    reference_luma, reference_saturation = picture_stats(hdr_sources["sdr"])
+    rungs = ladder_for(info.short_side)
+    seen = {}
+    for name, facts in (("tone-mapped", info), ("as before", dataclasses.replace(info, hdr=None))):
+        out = tmp_path / name
+        out.mkdir()
+        asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), hdr_sources[kind], out, facts, rungs)))
+        seen[name] = picture_stats(out / rungs[0].name / "000.ts")
+    luma, saturation = seen["tone-mapped"]
+    assert abs(luma - reference_luma) <= 0.10 * reference_luma, (seen, reference_luma)
+    assert abs(saturation - reference_saturation) <= 0.25 * reference_saturation, (seen, reference_saturation)
+    assert seen["as before"][1] < 0.5 * reference_saturation, seen  # what the test would see without the fix
+    segment = tmp_path / "tone-mapped" / rungs[0].name / "000.ts"
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(segment)], capture_output=True, text=True).stderr
+    assert re.search(r"yuv420p\(tv, bt709", said), said  # 8-bit, BT.709
