@@ -2,7 +2,7 @@
 each kind (a phone video stored rotated, interlaced, non-square pixels, HDR10, a quiet title), each with the
 treatment the pipeline gives it and without (as before it), alternated, side by side in one run.
 
-    python bench/sources.py [--seconds 30] [--rounds 2] [--preset veryfast]
+    python bench/sources.py [--seconds 30] [--rounds 2] [--preset veryfast] [--only HDR]
 
 Prints per kind the wall and CPU seconds with and without (the loudness measurement counted with), and
 the ratio. A rotated phone video's treatment is its ladder (planned on the short side: 1080x1920 where it
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--only", default="", help="only the kinds whose name holds this text, e.g. HDR")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="videoflix-bench-sources-"))
     ffmpeg_binary = ffmpeg_exe()
@@ -75,6 +76,8 @@ def main() -> None:
         print(f"{args.seconds} s sources, single pass, preset {args.preset}, {args.rounds} rounds alternated\n")
         print(f"{'source':<26}{'renditions':<34}{'wall with':>10}{'CPU with':>10}{'CPU without':>12}{'CPU ratio':>10}")
         for kind, source in sources.items():
+            if args.only.lower() not in kind.lower():
+                continue
             info = probe(source)
             totals = {"with": [0.0, 0.0], "without": [0.0, 0.0]}
             for _ in range(args.rounds):
