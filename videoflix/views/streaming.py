@@ -177,9 +177,9 @@ def master(request):
     subtitles group added when the video has them (subtitles can be added and removed after the encode, so
     the workers' master does not hold them)."""
     storage = request.registry["videoflix.storage"]
-    plan = storyboard_plan(request, storage)
+    found = storyboard_plan(request, storage)
     tracks = request.subtitles.master_tracks(int(request.matchdict["id"]))
-    if plan is None and not tracks:
+    if found is None and not tracks:
         return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE)
     try:
         text = b"".join(storage.read(output_key(request, "master.m3u8"))).decode()
@@ -187,24 +187,32 @@ def master(request):
         raise NotFound("No such file for this video.") from None
     if tracks:
         text = master_with_subtitles(text, tracks)
-    if plan is not None:
-        text += storyboards.image_stream_inf(plan) + "\n"
+    if found is not None:
+        text += storyboards.image_stream_inf(found[0]) + "\n"
     return playlist_response(text)
 
 
-def storyboard_plan(request, storage: Storage) -> storyboards.Plan | None:
-    """The storyboard's plan of the requested video's output; None for an output made without one."""
+def storyboard_plan(request, storage: Storage) -> tuple[storyboards.Plan, str] | None:
+    """The storyboard's plan of the requested video's output and the key it was read from; None for an
+    output made without one (on the local backend, one without a storyboard folder)."""
     try:
-        return storyboards.Plan.from_json(b"".join(storage.read(output_key(request, storyboards.PLAN))))
-    except (FileNotFoundError, NotFound):  # (NotFound: no storyboard folder on the local backend)
+        key = output_key(request, storyboards.PLAN)
+        return storyboards.Plan.from_json(b"".join(storage.read(key))), key
+    except (FileNotFoundError, NotFound):
         return None
 
 
-def storyboard_sheets(request, storage: Storage) -> list[int]:
-    """The numbers of the storyboard's sheets made so far."""
-    prefix = output_key(request, storyboards.PLAN).rsplit("/", 1)[0] + "/"
-    names = [key[len(prefix) :] for key in storage.keys(prefix)]
-    return [int(name[:-4]) for name in names if storyboards.SHEET.fullmatch(name)]
+def storyboard(request) -> tuple[storyboards.Plan, list[int], float | None]:
+    """The requested video's storyboard as its tracks are written from it: the plan, the numbers of the
+    sheets made so far (listed beside the plan), the film's length; 404 for an output made without one."""
+    storage = request.registry["videoflix.storage"]
+    if (found := storyboard_plan(request, storage)) is None:
+        raise NotFound("This video has no storyboard.")
+    plan, key = found
+    prefix = key.rsplit("/", 1)[0] + "/"
+    names = [name[len(prefix) :] for name in storage.keys(prefix)]
+    sheets = [int(name[:-4]) for name in names if storyboards.SHEET.fullmatch(name)]
+    return plan, sheets, request.videos.duration(int(request.matchdict["id"]))
 
 
 @view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
@@ -285,21 +293,13 @@ def storyboard_sheet(request):
 def storyboard_track(request):
     """The seek-bar previews as a WebVTT thumbnails track (`storyboard/<n>.jpg#xywh=x,y,w,h` cues), written
     from the storyboard's plan and the sheets that exist so far: a `playable` film's track grows."""
-    storage = request.registry["videoflix.storage"]
-    if (plan := storyboard_plan(request, storage)) is None:
-        raise NotFound("This video has no storyboard.")
-    duration = request.videos.duration(int(request.matchdict["id"]))
-    return playlist_response(storyboards.webvtt(plan, storyboard_sheets(request, storage), duration), "text/vtt")
+    return playlist_response(storyboards.webvtt(*storyboard(request)), "text/vtt")
 
 
 @view_config(route_name="stream.storyboard_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def storyboard_image_playlist(request):
     """The storyboard as an HLS image media playlist (`#EXT-X-TILES`), which the master names."""
-    storage = request.registry["videoflix.storage"]
-    if (plan := storyboard_plan(request, storage)) is None:
-        raise NotFound("This video has no storyboard.")
-    duration = request.videos.duration(int(request.matchdict["id"]))
-    return playlist_response(storyboards.image_playlist(plan, storyboard_sheets(request, storage), duration))
+    return playlist_response(storyboards.image_playlist(*storyboard(request)))
 
 
 @view_config(route_name="stream.thumbnail", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
