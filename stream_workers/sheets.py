@@ -5,7 +5,6 @@ JPEGs (milliseconds), never a read of the source."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -59,9 +58,3 @@ def _tile_one(ffmpeg: str, frames: Path, sheet: Path, plan: Plan, first: int) ->
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     os.replace(partial, sheet)
-
-
-def discard(output: Path, part: int = 0) -> None:
-    """A failed job's frames (its sheets go with its output)."""
-    with contextlib.suppress(OSError):
-        shutil.rmtree(output / frames_folder(part))

@@ -1,7 +1,7 @@
 """Subtitle streams of an uploaded film as tracks viewers can choose: the job's own FFmpeg run writes each
 text stream as WebVTT (`hls.subtitle_outputs`), and here each file is checked and cleaned as an operator's
-upload is (videoflix.subtitles), stored, and described for the `videos.processed` event, whose results agent
-records the tracks with the video. An operator's track of a language is never replaced by an extracted one
+upload is (videoflix.subtitles) and stored; the job records the tracks (`db.record_subtitles`) before it reports
+the video ready. An operator's track of a language is never replaced by an extracted one
 (stream_workers/db.py), and one track per language is kept (the first stream of it, as players default to).
 """
 
@@ -41,7 +41,7 @@ def stream_language(stream: SubtitleStream) -> str:
 
 
 def collect(video_id: int, info: MediaInfo, folder: Path | None) -> list[dict]:
-    """Store the extracted tracks in `folder` as the video's; what the `videos.processed` event says of them
+    """Store the extracted tracks in `folder` as the video's; what `db.record_subtitles` records of them
     ({language, label, key, cues}). A stream FFmpeg could not convert, or that has no valid cue, is left out
     (logged): the film is still ready."""
     tracks: list[dict] = []
