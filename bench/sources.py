@@ -84,10 +84,10 @@ def main() -> None:
                 for name in ("without", "with"):
                     facts = info if name == "with" else without(info)
                     rungs = ladder_for(info.short_side)
-                    level = None
+                    levels = {}
                     if name == "with":
                         started, before = time.perf_counter(), os.times()
-                        level = loudness.normalize_filter(loudness.measure(ffmpeg_binary, source, info))
+                        levels = loudness.filters(ffmpeg_binary, source, info)
                         after = os.times()
                         totals[name][0] += time.perf_counter() - started
                         totals[name][1] += (after.children_user - before.children_user) + (
@@ -95,7 +95,7 @@ def main() -> None:
                     output = work / "out"
                     output.mkdir()
                     argv = hls.build_command(ffmpeg_binary, source, output, facts, rungs, args.preset,
-                                             audio_filter=level)  # fmt: skip
+                                             audio_filters=levels)  # fmt: skip
                     wall, cpu = wall_and_cpu(argv)
                     totals[name][0] += wall
                     totals[name][1] += cpu

@@ -42,7 +42,19 @@ from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
-from . import chunked_encoding, hls, jobs, loudness, plans, sheets, store, subtitle_tracks, topics
+from . import (
+    audio_tracks,
+    chunked_encoding,
+    hls,
+    jobs,
+    loudness,
+    plans,
+    quality,
+    sheets,
+    store,
+    subtitle_tracks,
+    topics,
+)
 from .app import app
 from .chunked_encoding import AUDIO_PLAYLIST, Chunk, Playlist
 from .db import in_thread, record_subtitles, until_done, video_status
@@ -216,8 +228,9 @@ class Part:
         extracted = None
         if self.audio:  # the one job that reads the whole film: it also extracts its subtitle streams
             extracted = await in_thread(subtitle_tracks.extraction_folder, self.folder, info)
-            level = loudness.normalize_filter(await in_thread(loudness.measure, self.ffmpeg, source, info))
-            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted, level)
+            levels = await in_thread(loudness.filters, self.ffmpeg, source, info)
+            await in_thread(audio_tracks.prepare, self.folder, info)
+            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted, levels)
         else:
             await in_thread(sheets.prepare, self.folder, self.storyboard, job.part)
             argv = chunked_encoding.chunk_command(
@@ -319,7 +332,7 @@ class Part:
                         self.sent_audio.add(name)
                 text = (folder / AUDIO_PLAYLIST).read_text() if playlist.segments or playlist.ended else ""
                 self.write(AUDIO_PLAYLIST, text)
-            return playlist.ended
+            return self.serve_tracks() and playlist.ended
         sound = Playlist.parse(output.read_text(AUDIO_PLAYLIST)) if self.info.has_audio else None
         last = self.job.start + self.job.length >= (self.info.duration or 0.0) - 0.01
         self.served, whole = chunked_encoding.serve_chunk(
@@ -334,6 +347,25 @@ class Part:
                 output.deliver_bytes("thumbnail.jpg", thumbnail)
                 self.thumbnail = thumbnail
         return whole
+
+    def serve_tracks(self) -> bool:
+        """(The audio job.) The alternate audio tracks, served as they are (`audio/<n>/`, not muxed): each
+        segment once whole, the playlist after it, made VOD once the track has ended. Whether all have.
+        On the local backend FFmpeg writes them in place: only the end is written over."""
+        ended = True
+        for name in audio_tracks.folders(self.info):
+            path = self.folder / name / "index.m3u8"
+            track = chunked_encoding.read_playlist(path)
+            ended = ended and track.ended
+            if store.remote():
+                for _, segment in track.segments:
+                    if f"{name}/{segment}" not in self.sent_audio:
+                        self.output.deliver(self.folder, f"{name}/{segment}")
+                        self.sent_audio.add(f"{name}/{segment}")
+            if track.ended or (store.remote() and track.segments):
+                text = path.read_text()
+                self.write(f"{name}/index.m3u8", hls.vod(text) if track.ended else text)
+        return ended
 
     def serve_storyboard(self) -> None:
         """The part's whole storyboard sheets (S3: each once), and the plan they follow (every part writes
@@ -463,6 +495,24 @@ async def holds(job: ChunkJob, token: str) -> bool:
         return True
 
 
+def rate(job: ChunkJob, info: MediaInfo, rungs, output: store.Output, renditions: list[dict]) -> list[dict]:
+    """(In a thread.) The assembled film's renditions with their measured quality (`quality.rated`): the
+    sampled segments fetched from the store into a workspace of this worker's, dropped after."""
+    settings = app.settings
+    folder = output.workspace(0)
+    try:
+        source = store.Source(job.source).path
+        return quality.rated(
+            ffmpeg_exe(settings.ffmpeg_binary), source, info, lambda name: output.fetch(folder, name), rungs,
+            renditions, settings.vmaf_floor, settings.quality_samples,
+        )  # fmt: skip
+    except (hls.TranscodeError, store.StorageUnavailable, OSError) as exc:
+        log.warning("video %s: quality not measured (%s)", job.video_id, exc)
+        return renditions
+    finally:
+        output.drop_workspace(0)
+
+
 async def finish(job: ChunkJob) -> None:
     """Write the film's final playlists once every part is done, and report it ready. Idempotent: a second
     call (two redeliveries) finds the output assembled and reports the same."""
@@ -501,4 +551,5 @@ async def finish(job: ChunkJob) -> None:
         return
     if renditions is not None:
         log.info("video %s assembled from its parts", job.video_id)
+        renditions = await in_thread(rate, job, info, rungs, output, renditions)
         await report_ready(job.video_id, job.output, renditions, info.duration, job.attempt)

@@ -41,20 +41,18 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from videoflix import storyboard as storyboards
 from videoflix.media import MediaInfo, Rung, input_options
 
-from . import hls
-from .hls import AUDIO_KBPS, SEGMENT_SECONDS
+from . import audio_tracks, hls
+from .hls import AUDIO_KBPS, SEGMENT_SECONDS, TS_OFFSET
 
 #: chunk length: a multiple of the segment length
 CHUNK_SECONDS = 60
-#: every output's timestamps start here (see the module's docstring)
-TS_OFFSET = 10.0
 #: the jobs' own output, inside the film's output folder: `parts/<rendition>/`, `parts/audio/`
 PARTS = "parts"
 AUDIO = "audio"
@@ -101,8 +99,10 @@ def chunk_command(
     chunk: Chunk,
     preset: str,
     storyboard: storyboards.Plan | None = None,
+    crf: float | None = None,
 ) -> list[str]:
-    """One chunk of the film in every rendition, video only: `parts/<rendition>/<chunk playlist>` and its
+    """One chunk of the film in every rendition, video only (`crf`: per-title rate control, the film's one
+    decision, `hls.rate_options`): `parts/<rendition>/<chunk playlist>` and its
     segments; with a `storyboard` plan, the chunk's seek-bar preview frames (stream_workers/sheets.py tiles
     them), from the same decode. The first chunk also makes the thumbnail (taken within the
     first second)."""
@@ -110,7 +110,7 @@ def chunk_command(
     argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=chunk.length)]
     argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail, storyboard)]
     for i, rung in enumerate(rungs):
-        argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung)]
+        argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung, crf)]
     argv += [*hls.video_codec_options(preset), "-an"]
     argv += ["-output_ts_offset", f"{chunk.start + TS_OFFSET:.3f}"]
     argv += [
@@ -136,17 +136,21 @@ def audio_command(
     output: Path,
     info: MediaInfo,
     subtitles: Path | None = None,
-    audio_filter: str | None = None,
+    audio_filters: Mapping[int, str | None] | None = None,
 ) -> list[str]:
     """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length
-    from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`); and
-    the source's text subtitle streams into `subtitles` (`hls.subtitle_outputs`); `audio_filter` (the
-    loudness normalization, measured over the whole film) after the gaps are filled."""
+    from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`); the
+    source's other audio tracks, each as it will be served (`audio/<n>/`, `hls.alternate_audio_outputs`); and
+    the source's text subtitle streams into `subtitles` (`hls.subtitle_outputs`). `audio_filters[n]` (the
+    loudness normalization of audio stream n, measured over the whole film) after the gaps are filled."""
+    filters = audio_filters or {}
+    padded = {stream.index: ",".join(filter(None, [FILL_GAPS, filters.get(stream.index)]))
+              for stream in info.alternate_audio}  # fmt: skip
     return [
         *hls.ffmpeg_head(ffmpeg),
         *input_options(source, info.container),
         "-map", f"0:a:{info.default_audio}", "-vn",
-        "-af", ",".join(filter(None, ["aresample=async=1:first_pts=0", audio_filter])),
+        "-af", ",".join(filter(None, [FILL_GAPS, filters.get(info.default_audio)])),
         *hls.AUDIO_OPTIONS,
         "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
@@ -154,8 +158,19 @@ def audio_command(
         "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
         "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
         str(output / PARTS / "%v" / "index.m3u8"),
+        *hls.alternate_audio_outputs(info, output, padded, ["-output_ts_offset", f"{TS_OFFSET + REMUX_DELAY:.3f}"]),
         *hls.subtitle_outputs(info, subtitles),
     ]  # fmt: skip
+
+
+#: what joining a segment's picture and sound (`mux_segment`: copied, timestamps kept) adds to them: FFmpeg's
+#: MPEG-TS muxer delays what it is given by twice its `muxdelay` (0.7 s). The alternate audio tracks, served
+#: as the audio job writes them, start that much later too, on the muxed segments' clock (tested).
+REMUX_DELAY = 1.4
+
+#: a late start of the sound padded with silence, gaps of over 0.1 s filled, so that its timestamps run from
+#: the film's start as the picture's do
+FILL_GAPS = "aresample=async=1:first_pts=0"
 
 
 @dataclass(frozen=True)
@@ -211,7 +226,7 @@ def master_playlist(info: MediaInfo, renditions: list[dict], growing: bool) -> s
         if r["width"]:
             attributes += f",RESOLUTION={r['width']}x{r['height']}"
         master += [f'#EXT-X-STREAM-INF:{attributes},CODECS="{codecs}"', f"{r['name']}/index.m3u8"]
-    return "\n".join(master) + "\n"
+    return audio_tracks.with_group("\n".join(master) + "\n", info)
 
 
 def nominal_renditions(info: MediaInfo, rungs: list[Rung]) -> list[dict]:

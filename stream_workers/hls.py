@@ -18,15 +18,19 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from videoflix import storyboard as storyboards
-from videoflix.media import MediaInfo, Rung, input_options
+from videoflix.media import AudioStream, MediaInfo, Rung, input_options
 
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
+#: every HLS output's timestamps start here (`-output_ts_offset`), so none is ever negative: FFmpeg would
+#: otherwise move each output by its own amount (a rendition by its B-frames' delay, an audio-only one by
+#: the AAC priming) and an alternate audio track would lead the picture by ~60 ms (measured)
+TS_OFFSET = 10.0
 THUMBNAIL_HEIGHT = 360
 
 
@@ -108,13 +112,23 @@ TONE_MAP = (
 SQUARE_PIXELS = "scale=trunc(iw*sar/2)*2:ih:flags=bicubic,setsar=1"
 
 
+def deinterlace(info: MediaInfo) -> str:
+    """The deinterlacer for this source, or "": DEINTERLACE for one that declares its field order; for one
+    found interlaced by its picture alone (`interlacing`), whose frames are not flagged, every frame, with
+    the field order found."""
+    if info.field_order in ("tff", "bff"):
+        return f"bwdif=mode=send_frame:parity={info.field_order}:deint=all"
+    return DEINTERLACE if info.interlaced else ""
+
+
 def picture_filters(info: MediaInfo) -> str:
     """What every output of the picture needs first (the split's input), ending in a comma, or nothing. A
     variable-rate source is made constant (`fps`: frames repeated or dropped by their timestamps, so the
     length and the sync with the sound stay), as HLS players and encoders expect."""
     constant = f"fps={info.cfr_rate:g}" if info.cfr_rate else ""
+    whole = deinterlace(info)
     needed = (
-        (DEINTERLACE, info.interlaced), (TONE_MAP, bool(info.hdr)), (constant, bool(constant)),
+        (whole, bool(whole)), (TONE_MAP, bool(info.hdr)), (constant, bool(constant)),
         (SQUARE_PIXELS, info.anamorphic),
     )  # fmt: skip
     return "".join(f"{step}," for step, wanted in needed if wanted)
@@ -124,13 +138,26 @@ def picture_filters(info: MediaInfo) -> str:
 SHEETS = "sheets"
 
 
-def rate_options(index: int, rung: Rung) -> list[str]:
-    """Bitrate, peak and buffer of the `index`-th video output stream."""
-    return [
-        f"-b:v:{index}", f"{rung.video_kbps}k",
-        f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.07)}k",
-        f"-bufsize:v:{index}", f"{int(rung.video_kbps * 1.5)}k",
-    ]  # fmt: skip
+#: the per-title ladder's constant quality (x264's CRF; capped by the fixed ladder's peak): chosen on
+#: bench/quality.py's corpus, the fewest bytes at which no rendition of any title lost over 1 VMAF point
+PER_TITLE_CRF = 21.0
+
+
+def rate_options(index: int, rung: Rung, crf: float | None = None) -> list[str]:
+    """Rate control of the `index`-th video output stream. The fixed ladder: the rung's bitrate, peak and
+    buffer, whatever the film. Per title (`crf`): capped CRF, the bitrate each film's pictures need at one
+    constant quality, never above the fixed ladder's peak (the same cap and buffer): a static or flat
+    film takes a fraction, a hard one the same as before. x264's CRF is one decision for the whole film, so
+    a chunked film's parts, encoded apart, keep one quality across their joins."""
+    cap = [
+        f"-maxrate:v:{index}",
+        f"{int(rung.video_kbps * 1.07)}k",
+        f"-bufsize:v:{index}",
+        f"{int(rung.video_kbps * 1.5)}k",
+    ]
+    if crf is not None:
+        return [f"-crf:v:{index}", f"{crf:g}", *cap]
+    return [f"-b:v:{index}", f"{rung.video_kbps}k", *cap]
 
 
 def video_codec_options(preset: str) -> list[str]:
@@ -168,11 +195,16 @@ def build_command(
     threads: int = 0,
     subtitles: Path | None = None,
     storyboard: storyboards.Plan | None = None,
-    audio_filter: str | None = None,
+    audio_filters: Mapping[int, str | None] | None = None,
+    crf: float | None = None,
 ) -> list[str]:
-    """FFmpeg's command for the single pass: every rendition, the thumbnail, the storyboard's sheets (with a
-    `storyboard` plan) and (into `subtitles`) the source's text subtitle streams as WebVTT, from one read
-    and one decode of the source; `audio_filter` (the loudness normalization) applied to the sound."""
+    """FFmpeg's command for the single pass: every rendition (`crf`: per-title rate control, `rate_options`),
+    the thumbnail, the storyboard's sheets (with a `storyboard` plan), the source's other audio tracks
+    (`alternate_audio_outputs`) and (into `subtitles`) its text subtitle streams as WebVTT, from one read
+    and one decode of the source; `audio_filters[n]` (the loudness normalization of audio stream n)
+    applied to that track."""
+    filters = audio_filters or {}
+    audio_filter = filters.get(info.default_audio)
     graph = ladder_graph(info, rungs, storyboard=storyboard)
     if info.has_audio and audio_filter:  # the sound filtered once, then one copy for each rendition
         copies = "".join(f"[a{i}]" for i in range(len(rungs)))
@@ -183,7 +215,7 @@ def build_command(
         argv += ["-map", f"[v{i}]"]
         if info.has_audio:
             argv += ["-map", f"[a{i}]" if audio_filter else f"0:a:{info.default_audio}"]
-        argv += rate_options(i, rung)
+        argv += rate_options(i, rung, crf)
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
     argv += video_codec_options(preset)
     if threads:
@@ -191,6 +223,7 @@ def build_command(
     if info.has_audio:
         argv += AUDIO_OPTIONS
     argv += [
+        "-output_ts_offset", f"{TS_OFFSET:.3f}",
         "-f", "hls",
         "-hls_time", str(SEGMENT_SECONDS),
         # EVENT: the playlists grow as segments are done (the video is watchable while it transcodes);
@@ -205,7 +238,39 @@ def build_command(
     argv += [*THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
     if storyboard is not None:
         argv += storyboard.outputs(SHEETS, str(output))
-    return argv + subtitle_outputs(info, subtitles)
+    offset = ["-output_ts_offset", f"{TS_OFFSET:.3f}"]
+    return argv + alternate_audio_outputs(info, output, filters, offset) + subtitle_outputs(info, subtitles)
+
+
+#: the folder of the alternate audio tracks' playlists (`audio/<n>/`, n: the stream's place among the audio
+#: streams), and what stream_workers.audio_tracks names in the master
+AUDIO_FOLDER = "audio"
+
+
+def audio_folder(stream: AudioStream) -> str:
+    """The output folder of an alternate audio track (relative to the film's output)."""
+    return f"{AUDIO_FOLDER}/{stream.index}"
+
+
+def alternate_audio_outputs(
+    info: MediaInfo, output: Path, filters: Mapping[int, str | None], hls_options: list[str] | None = None
+) -> list[str]:
+    """Extra outputs of a job's FFmpeg run: the source's other audio tracks (`MediaInfo.alternate_audio`),
+    one audio-only HLS output each (`audio/<n>/`, made beforehand: `audio_tracks.prepare`), stereo AAC as
+    the muxed track is, cut every segment length. `filters[n]`: track n's filter (its loudness
+    normalization), applied to that output alone; `hls_options`: what else the caller's HLS outputs have
+    (the chunked audio job's timestamp offset), so every track keeps the same clock."""
+    argv: list[str] = []
+    for stream in info.alternate_audio:
+        target = output / audio_folder(stream)
+        level = filters.get(stream.index)
+        argv += [
+            "-map", f"0:a:{stream.index}", *(["-af", level] if level else []), *AUDIO_OPTIONS, *(hls_options or []),
+            "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
+            "-hls_flags", "independent_segments+temp_file",
+            "-hls_segment_filename", str(target / "%03d.ts"), str(target / "index.m3u8"),
+        ]  # fmt: skip
+    return argv
 
 
 def subtitle_outputs(info: MediaInfo, folder: Path | None) -> list[str]:
@@ -361,30 +426,32 @@ def check_storage(folder: Path, size: int = 1 << 20) -> None:
             probe_file.unlink()
 
 
-def check_output(output: Path, rungs: list[Rung]) -> None:
-    """A job only counts when every rendition has a complete playlist with segments, and a thumbnail."""
+def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> None:
+    """A job only counts when every rendition (and each other playlist folder `also`: the alternate audio
+    tracks) has a complete playlist with segments, and there is a thumbnail."""
     if not (output / "master.m3u8").is_file():
         raise TranscodeError("FFmpeg wrote no master playlist: the video could not be decoded.")
-    for rung in rungs:
-        playlist = output / rung.name / "index.m3u8"
+    for name in [*(rung.name for rung in rungs), *also]:
+        playlist = output / name / "index.m3u8"
         if not playlist.is_file() or "#EXT-X-ENDLIST" not in playlist.read_text():
-            raise TranscodeError(f"The {rung.name} rendition is incomplete: the video could not be decoded.")
+            raise TranscodeError(f"The {name} rendition is incomplete: the video could not be decoded.")
         segments = playlist_segments(playlist)
         if not segments or not all((playlist.parent / s).is_file() for s in segments):
-            raise TranscodeError(f"The {rung.name} rendition has no segments: the video could not be decoded.")
+            raise TranscodeError(f"The {name} rendition has no segments: the video could not be decoded.")
     thumb = output / "thumbnail.jpg"
     if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":
         raise TranscodeError("No thumbnail could be made: the video could not be decoded.")
 
 
-def first_segments_ready(output: Path, rungs: list[Rung]) -> bool:
-    """Whether a player can start: the master playlist and, in every rendition's playlist, a first segment
-    that is on disk (FFmpeg publishes both only when written whole; one pass makes the renditions in step,
-    so the lowest one's first segment comes with the others')."""
+def first_segments_ready(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> bool:
+    """Whether a player can start: the master playlist and, in every rendition's playlist (and each other
+    one of `also`: the alternate audio tracks), a first segment that is on disk (FFmpeg publishes both only
+    when written whole; one pass makes the renditions in step, so the lowest one's first segment comes with
+    the others')."""
     if not (output / "master.m3u8").is_file():
         return False
-    for rung in rungs:
-        playlist = output / rung.name / "index.m3u8"
+    for name in [*(rung.name for rung in rungs), *also]:
+        playlist = output / name / "index.m3u8"
         try:
             segments = playlist_segments(playlist)
         except FileNotFoundError:
@@ -416,35 +483,40 @@ START_AT_BEGINNING = "#EXT-X-START:TIME-OFFSET=0,PRECISE=YES"
 def start_at_beginning(output: Path) -> None:
     """Add START_AT_BEGINNING to the master playlist (FFmpeg writes it once, with the first segments)."""
     master = output / "master.m3u8"
-    lines = master.read_text().splitlines()
+    lines = master.read_text("utf-8").splitlines()
     if START_AT_BEGINNING not in lines:
         at = next((i + 1 for i, line in enumerate(lines) if line.startswith("#EXT-X-VERSION")), 1)
         write_atomically(master, "\n".join([*lines[:at], START_AT_BEGINNING, *lines[at:]]) + "\n")
 
 
-def finalize_playlists(output: Path, rungs: list[Rung]) -> None:
-    """EVENT -> VOD once every segment is there (check_output first); the master without START_AT_BEGINNING."""
-    for rung in rungs:
-        playlist = output / rung.name / "index.m3u8"
-        vod = playlist.read_text().replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD")
-        write_atomically(playlist, vod)
+def finalize_playlists(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> None:
+    """EVENT -> VOD once every segment is there (check_output first), in the renditions and the other
+    playlist folders `also`; the master without START_AT_BEGINNING."""
+    for name in [*(rung.name for rung in rungs), *also]:
+        playlist = output / name / "index.m3u8"
+        write_atomically(playlist, vod(playlist.read_text()))
     master = output / "master.m3u8"
-    lines = master.read_text().splitlines()
+    lines = master.read_text("utf-8").splitlines()
     if START_AT_BEGINNING in lines:
         write_atomically(master, "\n".join(line for line in lines if line != START_AT_BEGINNING) + "\n")
+
+
+def vod(playlist: str) -> str:
+    """A whole EVENT media playlist as the VOD one it has become (players may then cache and seek freely)."""
+    return playlist.replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD")
 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write or replace a file atomically: a player reading it meanwhile sees the old or the new one, whole.
     Each write has its own partial file, so writers on several machines never mix their bytes."""
     partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.new")
-    partial.write_text(text)
+    partial.write_text(text, "utf-8")  # (a master may name a track "Français")
     os.replace(partial, path)
 
 
 def master_renditions(output: Path, rungs: list[Rung]) -> list[dict]:
     """Name, size and bandwidth of each rendition, read back from the master playlist FFmpeg wrote."""
-    return renditions_in((output / "master.m3u8").read_text(), rungs)
+    return renditions_in((output / "master.m3u8").read_text("utf-8"), rungs)
 
 
 def renditions_in(master: str, rungs: list[Rung]) -> list[dict]:

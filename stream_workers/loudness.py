@@ -36,10 +36,12 @@ class Loudness:
     true_peak: float  # dBTP
 
 
-def measure_command(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo) -> list[str]:
-    """FFmpeg reading the source's first audio stream only (through the one input helper) into `ebur128`."""
+def measure_command(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo, stream: int | None = None) -> list[str]:
+    """FFmpeg reading one audio stream of the source (by default the one the renditions carry), through the
+    one input helper, into `ebur128`."""
+    chosen = info.default_audio if stream is None else stream
     return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *input_options(source, info.container),
-            "-map", f"0:a:{info.default_audio}", "-vn", "-sn", "-dn", "-af", "ebur128=peak=true:framelog=quiet",
+            "-map", f"0:a:{chosen}", "-vn", "-sn", "-dn", "-af", "ebur128=peak=true:framelog=quiet",
             "-f", "null", "-"]  # fmt: skip
 
 
@@ -57,15 +59,27 @@ def parse(stderr: str) -> Loudness | None:
     return Loudness(**{name: float(match.group(1)) for name, match in found.items()})
 
 
-def measure(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo, timeout: float = 3600) -> Loudness | None:
-    """The source's loudness (blocking: run it in a thread); None without sound or when it cannot be read
-    (the encode then reports what is wrong with the file)."""
+def measure(
+    ffmpeg: str, source: Path | ObjectURL, info: MediaInfo, timeout: float = 3600, stream: int | None = None
+) -> Loudness | None:
+    """The loudness of the source's audio stream `stream` (by default the renditions' one; blocking: run it
+    in a thread); None without sound or when it cannot be read (the encode then reports what is wrong)."""
     if not info.has_audio:
         return None
     result = subprocess.run(  # noqa: S603 - our FFmpeg, the one input helper
-        measure_command(ffmpeg, source, info), capture_output=True, timeout=timeout, check=False
+        measure_command(ffmpeg, source, info, stream), capture_output=True, timeout=timeout, check=False
     )
     return parse(result.stderr.decode("utf-8", "replace")) if result.returncode == 0 else None
+
+
+def filters(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo) -> dict[int, str | None]:
+    """Per audio stream the film carries (the default one, and the alternate tracks), the filter that
+    normalizes it (`normalize_filter`): every track of every title at one loudness. One decode of that
+    stream alone each (blocking: run it in a thread)."""
+    if not info.has_audio:
+        return {}
+    carried = [info.default_audio, *(stream.index for stream in info.alternate_audio)]
+    return {index: normalize_filter(measure(ffmpeg, source, info, stream=index)) for index in carried}
 
 
 def normalize_filter(loudness: Loudness | None) -> str | None:

@@ -41,6 +41,8 @@ class WorkerSettings:
     scratch: Path  # with S3: where this worker makes outputs before they are uploaded (WORKER_SCRATCH)
     sweep_interval: float  # seconds between storage sweeps (SWEEP_INTERVAL)
     sweep_grace: float  # an ownerless object is removed only once this old (SWEEP_GRACE)
+    quality_samples: int  # segments per rendition scored with VMAF after an encode; 0: none (QUALITY_SAMPLES)
+    vmaf_floor: float  # a rendition whose mean VMAF is below this is flagged for the operator (VMAF_FLOOR)
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -72,6 +74,8 @@ class WorkerSettings:
             scratch=Path(env.get("WORKER_SCRATCH") or "var/scratch").absolute(),
             sweep_interval=float(env.get("SWEEP_INTERVAL", "3600")),
             sweep_grace=float(env.get("SWEEP_GRACE", "3600")),
+            quality_samples=int(env.get("QUALITY_SAMPLES", "4")),
+            vmaf_floor=float(env.get("VMAF_FLOOR", "80")),
         )
 
     @property

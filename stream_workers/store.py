@@ -16,6 +16,7 @@ import hashlib
 import logging
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from videoflix import storyboard as storyboards
@@ -235,19 +236,20 @@ class Publisher:
             store().put_bytes(self.prefix + name, data, content_type)
         self.sent[name] = digest
 
-    def publish(self, rungs: list[Rung], watchable: bool) -> None:
-        """Send what is new. `watchable`: the first segments exist, so the master and thumbnail go too."""
+    def publish(self, rungs: list[Rung], watchable: bool, also: Sequence[str] = ()) -> None:
+        """Send what is new, of the renditions and the other playlist folders `also` (the alternate audio
+        tracks). `watchable`: the first segments exist, so the master and thumbnail go too."""
         if not remote():
             return
-        for rung in rungs:
-            playlist = self.folder / rung.name / "index.m3u8"
+        for name in [*(rung.name for rung in rungs), *also]:
+            playlist = self.folder / name / "index.m3u8"
             if not playlist.is_file():
                 continue
             text = playlist.read_bytes()
             for line in text.decode().splitlines():
                 if line and not line.startswith("#"):
-                    self._send(f"{rung.name}/{line}", "video/MP2T")
-            self._send(f"{rung.name}/index.m3u8", "application/vnd.apple.mpegurl", text)
+                    self._send(f"{name}/{line}", "video/MP2T")
+            self._send(f"{name}/index.m3u8", "application/vnd.apple.mpegurl", text)
         if watchable:
             self._send_storyboard()
             if (thumbnail := whole_jpeg(self.folder / "thumbnail.jpg")) is not None:

@@ -179,6 +179,7 @@ class AudioStream:
     language: str
     channels: str
     default: bool = False
+    title: str = ""  # as the container names it ("Director's commentary"), "" if it does not
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,9 @@ class MediaInfo:
     audio_streams: tuple[AudioStream, ...] = ()
     #: high dynamic range: "pq" (HDR10, SMPTE 2084) or "hlg" (ARIB STD-B67), tone-mapped to SDR BT.709
     hdr: str | None = None
+    #: the field order ("tff", "bff") the workers found in a picture that declares none but is interlaced
+    #: (stream_workers.interlacing): every frame is deinterlaced with it
+    field_order: str | None = None
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
@@ -219,6 +223,12 @@ class MediaInfo:
     def default_audio(self) -> int:
         """The audio stream renditions carry: the one the source marks default, else its first."""
         return next((s.index for s in self.audio_streams if s.default), 0)
+
+    @property
+    def alternate_audio(self) -> tuple[AudioStream, ...]:
+        """The audio streams a viewer can switch to besides the default one (which every rendition carries):
+        all the others, when the source has several."""
+        return tuple(s for s in self.audio_streams if s.index != self.default_audio)
 
     @property
     def portrait(self) -> bool:
@@ -261,21 +271,31 @@ _SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtit
 _TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
 
 
+def _title_after(stderr: str, end: int) -> str:
+    """The `title` in the metadata of the stream whose line ends at `end` ("" if it has none)."""
+    after = stderr[end : end + 2000]
+    block = after[: after.find("Stream #")] if "Stream #" in after else after
+    return found.group(1).strip()[:100] if (found := _TITLE.search(block)) else ""
+
+
 def _audio_streams(stderr: str) -> tuple[AudioStream, ...]:
     return tuple(
-        AudioStream(index, match.group(1) or "", match.group(2).strip(), "(default)" in match.group(3))
+        AudioStream(
+            index,
+            match.group(1) or "",
+            match.group(2).strip(),
+            "(default)" in match.group(3),
+            _title_after(stderr, match.end()),
+        )
         for index, match in enumerate(_AUDIO.finditer(stderr))
     )
 
 
 def _subtitle_streams(stderr: str) -> tuple[SubtitleStream, ...]:
-    streams = []
-    for index, match in enumerate(_SUBTITLE.finditer(stderr)):
-        after = stderr[match.end() : match.end() + 2000]
-        block = after[: after.find("Stream #")] if "Stream #" in after else after
-        title = found.group(1).strip()[:100] if (found := _TITLE.search(block)) else ""
-        streams.append(SubtitleStream(index, match.group(1) or "", match.group(2), title))
-    return tuple(streams)
+    return tuple(
+        SubtitleStream(index, match.group(1) or "", match.group(2), _title_after(stderr, match.end()))
+        for index, match in enumerate(_SUBTITLE.finditer(stderr))
+    )
 
 
 def parse_probe(stderr: str) -> MediaInfo:

@@ -4,6 +4,8 @@ from .media import RESOLUTIONS
 
 #: only the ladder's names match: any other resolution is 404 before a view runs
 RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"
+#: an alternate audio track: its place among the source's audio streams
+AUDIO_TRACK = r"{track:\d{1,2}}"
 #: a subtitle track's language tag in a URL (checked as BCP 47 by the views)
 LANGUAGE = "{language:[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,5}}"
 
@@ -60,4 +62,6 @@ def includeme(config) -> None:
     config.add_route("stream.storyboard", r"/api/video/{id:\d+}/storyboard/{sheet:\d{1,7}}.jpg")
     config.add_route("stream.playlist", r"/api/video/{id:\d+}/" + RESOLUTION + r"/index.m3u8")
     config.add_route("stream.segment", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts")
+    config.add_route("stream.audio_playlist", r"/api/video/{id:\d+}/audio/" + AUDIO_TRACK + r"/index.m3u8")
+    config.add_route("stream.audio_segment", r"/api/video/{id:\d+}/audio/" + AUDIO_TRACK + r"/{segment:\d{3,6}}.ts")
     config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts/")

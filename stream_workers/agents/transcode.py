@@ -28,7 +28,20 @@ from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
-from .. import chunk_jobs, hls, jobs, loudness, plans, sheets, store, subtitle_tracks, topics
+from .. import (
+    audio_tracks,
+    chunk_jobs,
+    hls,
+    interlacing,
+    jobs,
+    loudness,
+    plans,
+    quality,
+    sheets,
+    store,
+    subtitle_tracks,
+    topics,
+)
 from ..app import app
 from ..db import in_thread, record_subtitles, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
@@ -102,6 +115,8 @@ async def process(event: VideoUploaded) -> None:
 
     source = await in_thread(store.Source, event.source)
     info = await in_thread(source.facts)
+    # (checked once, here: a chunked film's parts carry the verdict in their jobs)
+    info = await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
     if jobs.chunked(info):  # the chunks go to every worker; this agent is free
         await chunk_jobs.start_film(event, info)
         return
@@ -121,13 +136,15 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     output.mkdir(parents=True)
     publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.short_side)
+    tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
-    level = loudness.normalize_filter(await in_thread(loudness.measure, ffmpeg, source.path, info))
+    levels = await in_thread(loudness.filters, ffmpeg, source.path, info)
+    await in_thread(audio_tracks.prepare, output, info)
     argv = hls.build_command(
         ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
-        audio_filter=level,
+        audio_filters=levels,
     )  # fmt: skip
     last_sent = time.monotonic()
     playable = False
@@ -151,12 +168,13 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     async def on_progress(parser: hls.ProgressParser) -> None:
         nonlocal last_sent, playable
         percent = min(99.0, 100.0 * parser.out_seconds / info.duration) if info.duration else 0.0
-        if not playable and await in_thread(hls.first_segments_ready, output, rungs):
+        if not playable and await in_thread(hls.first_segments_ready, output, rungs, tracks):
             playable = True
+            await in_thread(audio_tracks.add_group, output, info)
             await in_thread(hls.start_at_beginning, output)
             renditions = await in_thread(hls.master_renditions, output, rungs)
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, True)  # in the store before the database names it
+            await in_thread(publisher.publish, rungs, True, tracks)  # in the store before the database names it
             await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
         elif time.monotonic() - last_sent >= settings.progress_interval:
@@ -164,21 +182,26 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, playable)
+            await in_thread(publisher.publish, rungs, playable, tracks)
             await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
         try:
-            await in_thread(hls.check_output, output, rungs)
+            await in_thread(hls.check_output, output, rungs, tracks)
         except hls.TranscodeError:
             await in_thread(hls.check_storage, output)  # a full or read-only disk is not the file's fault
             raise
-        await in_thread(hls.finalize_playlists, output, rungs)
+        await in_thread(audio_tracks.add_group, output, info)  # (a film that never became playable meanwhile)
+        await in_thread(hls.finalize_playlists, output, rungs, tracks)
         renditions = await in_thread(hls.master_renditions, output, rungs)
+        renditions = await in_thread(
+            quality.rated, ffmpeg, source.path, info, output.joinpath, rungs, renditions, settings.vmaf_floor,
+            settings.quality_samples,
+        )  # fmt: skip
         await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
-        await in_thread(publisher.publish, rungs, True)
+        await in_thread(publisher.publish, rungs, True, tracks)
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)

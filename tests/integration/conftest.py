@@ -151,9 +151,20 @@ def media_files():
     long = make_clip(folder / "long.mp4", seconds=16, size="1280x720", rate=30)  # a job long enough to interrupt
     # a job of ~20 s: long enough to watch it while it transcodes (progressive HLS)
     minute = make_clip(folder / "minute.mp4", seconds=60, size="1280x720", rate=30)
-    film = make_clip(folder / "film.mp4", seconds=72, size="1280x720", rate=30)  # long enough to be chunked
+    # long enough to be chunked, with a second audio track (an alternate audio rendition, from the audio job)
+    film = make_clip(folder / "film.mp4", seconds=72, size="1280x720", rate=30, languages=("eng", "ger"))
+    # three audio tracks (English, the default; German; French) in a single pass
+    tracks = make_clip(folder / "tracks.mp4", seconds=6, size="640x360", languages=("eng", "ger", "fre"))
     corrupt = make_corrupt(folder / "corrupt.mp4", small)
-    yield {"hd": clip, "small": small, "long": long, "minute": minute, "film": film, "corrupt": corrupt}
+    yield {
+        "hd": clip,
+        "small": small,
+        "long": long,
+        "minute": minute,
+        "film": film,
+        "corrupt": corrupt,
+        "tracks": tracks,
+    }
     shutil.rmtree(folder, ignore_errors=True)
 
 

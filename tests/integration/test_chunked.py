@@ -17,7 +17,7 @@ from stream_workers import hls, loudness
 from videoflix.media import ladder_for
 
 from ..support.browser import chromium_path
-from ..support.clips import audio_gaps, audio_samples, heard, video_timestamps
+from ..support.clips import audio_gaps, audio_samples, heard, joined, stream_starts, video_timestamps
 from .test_progressive import fetch
 
 pytestmark = pytest.mark.integration
@@ -66,8 +66,10 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
     assert pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
 
     output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
-    hls.check_output(output, ladder_for(720))
-    assert sorted(p.name for p in output.iterdir()) == ["480p", "720p", "master.m3u8", "storyboard", "thumbnail.jpg"]
+    hls.check_output(output, ladder_for(720), ["audio/1"])
+    assert sorted(p.name for p in output.iterdir()) == [
+        "480p", "720p", "audio", "master.m3u8", "storyboard", "thumbnail.jpg"
+    ]  # fmt: skip
     assert not list(output.glob("**/*.new"))
     # every part made its storyboard sheet from its own decode; the track covers the film on one grid
     assert sorted(p.name for p in (output / "storyboard").iterdir()) == sorted(
@@ -78,7 +80,26 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
     assert code == 200 and [int(m) * 60 + int(s) for _, m, s, _ in starts] == list(range(0, 72, 2))
     code, master = fetch(client, f"/video/{video_id}/master.m3u8")
     assert code == 200 and b"EXT-X-START" not in master
-    assert b"TYPE=AUDIO" not in master and master.count(b'CODECS="avc1.640028,mp4a.40.2"') == 2  # sound muxed in
+    assert master.count(b'CODECS="avc1.640028,mp4a.40.2"') == 2  # the default sound muxed in
+    # the second track an alternate rendition beside it, made by the audio job from the whole film
+    media = re.findall(rb"^#EXT-X-MEDIA:TYPE=AUDIO,(.*)$", master, re.MULTILINE)
+    assert (
+        media
+        == [
+            b'GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2"',
+            b'GROUP-ID="audio",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",'
+            b'URI="audio/1/index.m3u8"',
+        ]
+        and master.count(b'AUDIO="audio"') == 2
+    ), master
+    alternate = output / "audio" / "1" / "index.m3u8"
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in alternate.read_text()
+    assert audio_gaps(joined(alternate)) == []  # no gap, no overlap
+    assert abs(audio_samples(alternate) - audio_samples(media_files["film"])) <= 2048
+    first = stream_starts(output / "audio" / "1" / "000.ts")
+    assert first["audio"] == stream_starts(output / "480p" / "000.ts")["audio"]  # one clock
+    level = heard(alternate)  # measured on its own: 12 dB quieter in the source, as loud as the other here
+    assert abs(level.integrated - loudness.TARGET_I) <= 1.0 and level.true_peak <= -1.0, level
     for name in ("480p", "720p"):
         playlist = (output / name / "index.m3u8").read_text()
         durations = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist)]

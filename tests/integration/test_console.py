@@ -110,6 +110,9 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
 
         # the table follows the job (polling) until the video is ready
         seen["statuses"] = await watch(browser, video_id, "ready")
+        seen["quality"] = await until(browser, row(video_id, "row && row.querySelector('.quality')?.textContent"),
+                                      15, "the measured quality shows")  # fmt: skip
+        seen["renditions"] = pipeline.client().status(video_id)["renditions"]
         await browser.screenshot(shots / "3-ready.png")
 
         # preview: hls.js plays it in the dialog
@@ -143,6 +146,12 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     video_id = seen["video_id"]
     assert seen["upload_progress"] == 100 and "(100%)" in seen["upload_text"]
     assert seen["played"] > 1.5
+    # each rendition's VMAF (mean and 5th percentile) shown as the status endpoint reported it
+    rated = [r for r in seen["renditions"] if "quality" in r]
+    assert [r["name"] for r in rated] == ["480p", "720p"], seen["renditions"]
+    for r in rated:
+        assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
+        assert f"{r['name']} {r['quality']['vmaf']:.1f} ({r['quality']['vmaf_p5']:.1f})" in seen["quality"]
     assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()
     assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
     assert "was deleted" in seen["message"]

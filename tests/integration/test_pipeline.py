@@ -16,7 +16,7 @@ from stream_workers import loudness
 from videoflix.media import ffmpeg_exe, parse_probe
 
 from ..support.accounts import PASSWORD
-from ..support.clips import heard, make_subtitled
+from ..support.clips import heard, make_clip, make_subtitled
 from ..support.stack import VIDEOFLIX, http
 
 pytestmark = pytest.mark.integration
@@ -153,6 +153,26 @@ def test_subtitle_streams_of_an_upload_become_tracks_viewers_can_choose(pipeline
     with client.opener.open(tracks[2]["url"]) as response:
         french = response.read().decode()
     assert "X-TIMESTAMP-MAP=MPEGTS:" in french and "<i>Bonjour</i> le monde" in french
+
+
+def test_an_untagged_interlaced_upload_is_found_and_deinterlaced(pipeline, tmp_path):
+    """Fields woven into frames stored as progressive (no field order in the stream): the worker's idet
+    sample finds them, and the rendition has whole frames (idet on the output: nearly none combed)."""
+    client = pipeline.client()
+    source = tmp_path / "woven.mp4"
+    make_clip(source, seconds=3, size="720x480", rate=60, extra=["-vf", "interlace=scan=tff,setfield=prog"])
+    assert not parse_probe(
+        subprocess.run([ffmpeg_exe(), "-i", str(source)], capture_output=True, text=True).stderr
+    ).interlaced
+    video_id = client.upload(source, {"title": "Woven fields"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)["status"] == "ready"
+
+    output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(output / "480p" / "index.m3u8"), "-vf", "idet",
+                           "-f", "null", "-"], capture_output=True, text=True).stderr  # fmt: skip
+    counts = r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)"
+    tff, bff, progressive = map(int, re.findall(counts, said)[-1])
+    assert tff + bff <= 9 and progressive >= 81, said[-600:]  # of 90 frames
 
 
 def test_web_and_worker_answer_health_checks(pipeline):

@@ -101,8 +101,14 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     names = [key.removeprefix(f"{hls_path}/") for key in keys]
     expected = [f"{r}/{n:03d}.ts" for r in ("480p", "720p") for n in range(18)]
     sheets = ["storyboard/plan.json", *(f"storyboard/{part * 1000}.jpg" for part in range(9))]  # one a part
+    # the second audio track, an alternate rendition: its playlist and every segment it lists, from the bucket
+    alternate = b"".join(s3_pipeline.store.read(f"{hls_path}/audio/1/index.m3u8")).decode()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in alternate
+    track = ["audio/1/index.m3u8", *(f"audio/1/{n}" for n in re.findall(r"^\d{3}\.ts$", alternate, re.MULTILINE))]
+    lengths = [float(x) for x in re.findall(r"^#EXTINF:([\d.]+)", alternate, re.MULTILINE)]
+    assert len(track) == 1 + len(lengths) and sum(lengths) == pytest.approx(72.0, abs=0.1)
     assert sorted(names) == sorted(
-        ["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected, *sheets]
+        ["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected, *sheets, *track]
     )
     assert local_media_files(s3_pipeline) == []  # every worker's scratch is empty again
     assert s3_pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0

@@ -27,16 +27,25 @@ def make_clip(
     preset: str = "ultrafast",
     audio_delay: float = 0.0,
     picture_seconds: float | None = None,
+    languages: tuple[str, ...] = (),
 ) -> Path:
     """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front; `audio_delay`: the
     sound starts that many seconds after the picture (as in files cut from a longer recording);
-    `picture_seconds`: the picture ends there while the sound runs on to `seconds`."""
+    `picture_seconds`: the picture ends there while the sound runs on to `seconds`; `languages` (ISO 639-2):
+    the tone's language (its default track), and one more audio track per further language, a higher and
+    quieter tone each, as a release with dubs has."""
     picture = f":duration={picture_seconds}" if picture_seconds else ""
     argv = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}{picture}"]
     if audio:
         argv += ["-itsoffset", str(audio_delay)] * bool(audio_delay)
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+        for n in range(1, len(languages)):
+            argv += ["-f", "lavfi", "-i", f"sine=frequency={440 * (n + 1)}:sample_rate=48000,volume=-12dB"]
     argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"]
+    if audio and languages:
+        argv += [arg for n in range(len(languages) + 1) for arg in ("-map", str(n))]
+        for n, language in enumerate(languages):
+            argv += [f"-metadata:s:a:{n}", f"language={language}", f"-disposition:a:{n}", "default" if n == 0 else "0"]
     if audio:
         argv += ["-c:a", "aac"] + ["-shortest"] * (picture_seconds is None)
     ffmpeg(*argv, *(extra or []), "-movflags", "+faststart", str(path), timeout=max(120.0, 2.0 * seconds))
@@ -128,6 +137,14 @@ def audio_gaps(playlist) -> list[float]:
     rows = [line.split(",") for line in result.stdout.splitlines() if line and not line.startswith("#")]
     frames = [(int(row[2]), int(row[3])) for row in rows]  # (start, samples) at 48 kHz
     return [(b[0] - a[0] - a[1]) / 48000 for a, b in itertools.pairwise(frames) if a[0] + a[1] != b[0]]
+
+
+def joined(playlist: Path) -> str:
+    """A playlist's segments as one input for FFmpeg (`concat:`), in order. FFmpeg's HLS client gives an
+    audio-only playlist's first two frames one timestamp (its segments read whole do not: measured), so a
+    gap check of an audio-only rendition reads it so."""
+    names = [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+    return "concat:" + "|".join(str(playlist.parent / name) for name in names)
 
 
 def stream_starts(segment: Path) -> dict[str, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, hls
+from stream_workers import audio_tracks, chunked_encoding, hls
 from stream_workers.chunked_encoding import Chunk
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 
@@ -52,8 +52,9 @@ class Film:
     ffmpeg: str = dataclasses.field(default_factory=ffmpeg_exe)
 
     @classmethod
-    def make(cls, folder: Path, seconds: float, audio_delay: float = 0.0) -> Film:
-        source = make_clip(folder / "film.mp4", seconds=seconds, size="640x360", rate=30, audio_delay=audio_delay)
+    def make(cls, folder: Path, seconds: float, audio_delay: float = 0.0, languages: tuple[str, ...] = ()) -> Film:
+        source = make_clip(folder / "film.mp4", seconds=seconds, size="640x360", rate=30, audio_delay=audio_delay,
+                           languages=languages)  # fmt: skip
         info = probe(source)
         return cls(
             source,
@@ -68,6 +69,7 @@ class Film:
             chunked_encoding.chunk_command(self.ffmpeg, self.source, self.out, self.info, self.rungs, c, "veryfast")
             for c in parts
         ]
+        audio_tracks.prepare(self.out, self.info)
         commands += [chunked_encoding.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
         for argv in commands:
             asyncio.run(hls.run_ffmpeg(argv))
@@ -132,6 +134,24 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
         # the whole audio once: the same samples as the source, give or take the AAC encoder's priming/padding
         assert abs(audio_samples(entry) - audio_samples(source)) <= 2048
         assert audio_gaps(entry) == []  # no gap, no overlap
+
+
+def test_an_alternate_audio_track_is_on_the_muxed_segments_clock(tmp_path):
+    """The audio job writes a second track as it is served (not muxed): its timestamps must match the muxed
+    sound's, which joining the segments delays (REMUX_DELAY), or a switch of track would shift the sound."""
+    film = Film.make(tmp_path, seconds=10, languages=("eng", "ger"))
+    film.encode(film.plan, audio=True)
+    assert all(whole for _, whole in (film.serve(chunk) for chunk in film.plan))
+    muxed = stream_starts(film.out / "480p" / "000.ts")["audio"]
+    alternate = stream_starts(film.out / "audio" / "1" / "000.ts")["audio"]
+    assert alternate == pytest.approx(muxed, abs=1e-6)
+    assert muxed - stream_starts(film.out / "parts" / "audio" / "000.ts")["audio"] == pytest.approx(
+        chunked_encoding.REMUX_DELAY, abs=1e-6
+    )
+    master = chunked_encoding.master_playlist(
+        film.info, chunked_encoding.nominal_renditions(film.info, film.rungs), False
+    )
+    assert 'URI="audio/1/index.m3u8"' in master and master.count('AUDIO="audio"') == 1
 
 
 def test_a_chunk_taken_over_keeps_what_was_served_and_serves_the_rest(tmp_path):

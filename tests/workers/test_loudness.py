@@ -39,7 +39,7 @@ def test_the_single_pass_brings_a_title_to_one_loudness(sources, tmp_path, name)
     out = tmp_path / "out"
     out.mkdir()
     argv = hls.build_command(ffmpeg_exe(), sources[name], out, info, rungs,
-                             audio_filter=loudness.normalize_filter(measured))  # fmt: skip
+                             audio_filters={0: loudness.normalize_filter(measured)})  # fmt: skip
     asyncio.run(hls.run_ffmpeg(argv))
     result = heard(out / rungs[0].name / "index.m3u8")
     assert abs(result.integrated - loudness.TARGET_I) <= 1.0, result  # within ±1 LU
@@ -50,7 +50,7 @@ def test_a_chunked_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
     info = probe(sources["quiet"])
     level = loudness.normalize_filter(loudness.measure(ffmpeg_exe(), sources["quiet"], info))
     asyncio.run(hls.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["quiet"], tmp_path, info,
-                                                              audio_filter=level)))  # fmt: skip
+                                                              audio_filters={0: level})))  # fmt: skip
     result = heard(tmp_path / chunked_encoding.AUDIO_PLAYLIST)
     assert abs(result.integrated - loudness.TARGET_I) <= 1.0 and result.true_peak <= -1.0, result
 
@@ -61,7 +61,7 @@ def test_silence_and_films_without_sound_are_left_alone(tmp_path):
     mute = MediaInfo(6.0, 320, 240, 25.0, "h264", False, container="mp4")
     assert loudness.measure(ffmpeg_exe(), tmp_path / "none.mp4", mute) is None
     argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", mute, ladder_for(240),
-                             audio_filter="loudnorm")  # fmt: skip
+                             audio_filters={0: "loudnorm"})  # fmt: skip
     assert "loudnorm" not in " ".join(argv)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, hls, sheets
+from stream_workers import audio_tracks, chunked_encoding, hls, interlacing, sheets
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 from videoflix.storyboard import plan_for
 
@@ -144,6 +144,34 @@ def test_an_interlaced_source_is_deinterlaced_and_a_progressive_one_left_alone(i
     assert not plain.interlaced and "bwdif" not in hls.ladder_graph(plain, ladder_for(480))
 
 
+def test_an_interlaced_source_that_does_not_say_so_is_found_and_deinterlaced(tmp_path):
+    """Fields woven into frames but stored as progressive (a capture re-encoded without its flags): nothing
+    in the stream tells, idet's sample does; every frame is then deinterlaced with the order found. A
+    progressive source of the same sharp synthetic picture, which idet partly takes for either order, is
+    left alone."""
+    woven = tmp_path / "woven.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=720x480:rate=60:duration=3", "-vf", "interlace=scan=bff,setfield=prog",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(woven))  # fmt: skip
+    progressive = tmp_path / "progressive.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=720x480:rate=30:duration=3", "-c:v", "libx264", "-preset",
+           "ultrafast", "-pix_fmt", "yuv420p", str(progressive))  # fmt: skip
+    info = probe(woven)
+    assert not info.interlaced and combed_frames(woven)[0] > 60  # untagged, combed
+    found = interlacing.detect(ffmpeg_exe(), woven, info)
+    assert found.field_order == "bff" and "parity=bff:deint=all" in hls.ladder_graph(found, ladder_for(480))
+    assert interlacing.detect(ffmpeg_exe(), progressive, probe(progressive)).field_order is None
+    tagged = probe(progressive)
+    assert (
+        interlacing.detect(ffmpeg_exe(), progressive, dataclasses.replace(tagged, interlaced=True)).field_order is None
+    )
+
+    out = tmp_path / "out"
+    out.mkdir()
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), woven, out, found, ladder_for(480))))
+    combed, whole = combed_frames(out / "480p" / "index.m3u8")
+    assert combed <= 9 and whole >= 81, (combed, whole)  # of 90 frames (without: nearly all combed, above)
+
+
 def test_non_square_pixels_keep_the_displayed_aspect_in_every_output(tmp_path):
     """PAL DV: 720x576 stored, SAR 16:15, shown 768x576. Browsers show a JPEG as stored, so the thumbnail
     and the storyboard would be squeezed; every output is resampled to square pixels instead."""
@@ -213,11 +241,19 @@ def test_the_renditions_carry_the_sources_default_audio_track_in_stereo(tmp_path
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
     out.mkdir()
+    audio_tracks.prepare(out, info)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
     playlist = out / rungs[0].name / "index.m3u8"
     said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(playlist)], capture_output=True, text=True).stderr
     assert re.search(r"Audio: aac.*, 48000 Hz, stereo", said), said
     assert heard(playlist).integrated > -40  # the German tone, not the English silence
+    # the other two are the alternate renditions, stereo too, the French tone where it belongs
+    assert audio_tracks.folders(info) == ["audio/0", "audio/2"]
+    hls.check_output(out, rungs, audio_tracks.folders(info))
+    assert heard(out / "audio" / "0" / "index.m3u8").integrated < -60  # silence
+    assert heard(out / "audio" / "2" / "index.m3u8").integrated > -40
+    assert "stereo" in subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out / "audio/2/000.ts")],
+                                      capture_output=True, text=True).stderr  # fmt: skip
 
 
 @pytest.mark.parametrize(

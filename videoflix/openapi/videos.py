@@ -213,6 +213,18 @@ OPERATIONS = {
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
                       "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
+    "stream.audio_playlist": {"get": {
+        "summary": "An alternate audio track's playlist", "tags": ["streaming"], "security": COOKIE,
+        "description": "For a film with several audio tracks, each one the renditions do not carry (those carry "
+                       "the default) is an audio-only rendition, `track` its place among the source's audio "
+                       "streams; the master names them in its audio group (`#EXT-X-MEDIA:TYPE=AUDIO`).",
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "stream.audio_segment": {"get": {
+        "summary": "A segment of an alternate audio track", "tags": ["streaming"], "security": COOKIE,
+        "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
+                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
     "stream.segment_slash": {"get": {
         "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED, "404": NOT_FOUND},

@@ -167,7 +167,11 @@ def accel_redirect(settings, key: str, content_type: str, cache_control: str) ->
     return response
 
 
-def _resolution(request) -> str:
+def _folder(request) -> str:
+    """The requested playlist's folder in the output: a rendition's (`720p`) or an alternate audio track's
+    (`audio/<n>`, stream_workers.audio_tracks); the routes' patterns admit nothing else."""
+    if "track" in request.matchdict:
+        return f"audio/{int(request.matchdict['track'])}"
     return request.matchdict["resolution"]
 
 
@@ -216,6 +220,7 @@ def storyboard(request) -> tuple[storyboards.Plan, list[int], float | None]:
 
 
 @view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.audio_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
@@ -223,13 +228,13 @@ def playlist(request):
         if storage.backend == "local":
             return linked_playlist(request, storage, config)
         return signed_playlist(request, storage, config.url_seconds)
-    return serve(request, f"{_resolution(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
+    return serve(request, f"{_folder(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
 
 
 def rendition_playlist(request, storage: Storage) -> tuple[str, ObjectInfo]:
     """(folder, the playlist object's facts) of the requested rendition, checked as every stored object is."""
     video_id = int(request.matchdict["id"])
-    folder = f"{request.videos.output_folder(video_id)}/{_resolution(request)}"
+    folder = f"{request.videos.output_folder(video_id)}/{_folder(request)}"
     return folder, stored_info(storage, video_id, f"{folder}/index.m3u8")
 
 
@@ -279,8 +284,9 @@ def signed_playlist(request, storage: Storage, url_seconds: int):
 
 @view_config(route_name="stream.segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.segment_slash", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.audio_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def segment(request):
-    return serve(request, f"{_resolution(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
+    return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
 
 
 @view_config(route_name="stream.storyboard", request_method=("GET", "HEAD"), permission=AUTHENTICATED)

@@ -118,6 +118,23 @@
         cell.append(note);
       }
     }
+    // the quality each rendition delivers (VMAF against the source, sampled); one under the floor is flagged
+    const rated = (video.renditions || []).filter((r) => r.quality);
+    if (rated.length) {
+      const line = document.createElement("div");
+      line.className = "quality";
+      line.title = "VMAF against the source (mean; 5th percentile in brackets), on sampled segments";
+      for (const r of rated) {
+        const item = document.createElement("span");
+        item.textContent = `${r.name} ${r.quality.vmaf.toFixed(1)} (${r.quality.vmaf_p5.toFixed(1)})`;
+        if (r.quality.below_floor) {
+          item.className = "below-floor";
+          item.textContent += " below the floor";
+        }
+        line.append(item, " ");
+      }
+      cell.append(line);
+    }
     if (video.error) {
       const reason = document.createElement("div");
       reason.className = "reason";
@@ -155,7 +172,7 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
-        video.queue_position, video.eta_seconds]);
+        video.queue_position, video.eta_seconds, (video.renditions || []).map((r) => r.quality || null)]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
         row.dataset.status = video.status;

@@ -1,0 +1,153 @@
+"""Bytes against quality: the fixed ladder and the per-title one (capped CRF) on a corpus of generated
+sources of very different complexity, each encoded by the workers' single pass both ways, side by side in
+one run, and every rendition scored with VMAF against its source (frames paired from each one's start,
+`stream_workers.quality`; every `--step`-th frame).
+
+    python bench/quality.py [--seconds 30] [--crf 21] [--step 3] [--preset veryfast] [--only noise]
+
+Prints per title and rendition the bytes, average bitrate and VMAF (mean and 5th percentile) of each
+ladder, then the totals: bytes saved (target >= 25 %), the largest VMAF loss of any rendition (target
+<= 1 point) and the encode CPU ratio (target <= 1.10x). Also the cost of the workers' own sampled VMAF
+measurement next to the encode's (target <= 5 %).
+"""
+
+from __future__ import annotations
+
+import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
+
+# isort: split
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.runs import wall_and_cpu
+from stream_workers import hls, quality
+from tests.support.clips import ffmpeg
+from videoflix.media import ffmpeg_exe, ladder_for, probe
+
+#: the corpus: lavfi sources (1080p30) from easy to hard
+CORPUS = {
+    "slides": "testsrc=size=1920x1080:rate=1/5,fps=30",  # a still picture changing every 5 s
+    "flat animation": "life=size=480x270:rate=30:mold=10:ratio=0.1:death_color=#203040:life_color=#e0c040,"
+    "scale=1920:1080:flags=neighbor",
+    "talking head": "gradients=size=1920x1080:rate=30:speed=0.004:n=3,"
+    "drawbox=x='860+40*sin(t*1.3)':y='420+20*sin(t*0.7)':w=200:h=260:color=#c08060:t=fill",
+    "high motion": "mandelbrot=size=1920x1080:rate=30:end_scale=0.002:end_pts=90",
+    "film grain": "testsrc2=size=1920x1080:rate=30,noise=alls=18:allf=t+u",
+    "dark scene": "gradients=size=1920x1080:rate=30:speed=0.01:c0=#020408:c1=#101828:c2=#081008:n=3,"
+    "noise=alls=4:allf=t",
+}
+TARGET_SAVED = 0.25
+TARGET_VMAF_LOSS = 1.0
+TARGET_CPU = 1.10
+TARGET_MEASURE_SHARE = 0.05
+
+
+def make_source(folder: Path, name: str, graph: str, seconds: int) -> Path:
+    path = folder / f"{name.replace(' ', '-')}.mp4"
+    ffmpeg("-f", "lavfi", "-i", graph, "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf", "10",
+           "-pix_fmt", "yuv420p", str(path), timeout=3600)  # fmt: skip
+    return path
+
+
+def vmaf(rendition: Path, source: Path, size: tuple[int, int], step: int) -> quality.Score:
+    """The whole rendition (its playlist, FFmpeg's HLS client) against the source, aligned."""
+    with tempfile.TemporaryDirectory() as scratch:
+        log = Path(scratch) / "vmaf.json"
+        graph = quality.aligned_pair("0:v:0", "1:v:0", size, step=step)
+        subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(rendition), "-i", str(source),
+             "-filter_complex", f"{graph};[dist][ref]libvmaf=n_threads=2:log_fmt=json:log_path={log}",
+             "-f", "null", "-"],
+            check=True,
+        )  # fmt: skip
+        return quality.score(quality.frame_scores(log))
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("*.ts"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--crf", type=float, default=hls.PER_TITLE_CRF)
+    parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
+    parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--only", help="titles whose name contains this")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="videoflix-quality-"))
+    ffmpeg_binary = ffmpeg_exe()
+    totals = {"fixed": [0, 0.0], "per-title": [0, 0.0]}  # bytes, CPU seconds
+    worst_loss, measure_cpu, encode_cpu = 0.0, 0.0, 0.0
+    print(f"per-title: capped CRF {args.crf:g} (x264 {args.preset}); VMAF every {args.step}. frame\n")
+    print(f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
+          f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}")  # fmt: skip
+    try:
+        for name, graph in CORPUS.items():
+            if args.only and args.only not in name:
+                continue
+            source = make_source(work, name, graph, args.seconds)
+            info = probe(source)
+            rungs = ladder_for(info.short_side)
+            results = {}
+            for ladder, crf in (("fixed", None), ("per-title", args.crf)):
+                out = work / ladder
+                out.mkdir()
+                argv = hls.build_command(ffmpeg_binary, source, out, info, rungs, args.preset, crf=crf)
+                _, cpu = wall_and_cpu(argv)
+                totals[ladder][1] += cpu
+                if ladder == "per-title":  # what the workers' own measurement costs next to this encode
+                    started = time.process_time()
+                    before = _children()
+                    quality.measure(ffmpeg_binary, source, info, out.joinpath, rungs)
+                    measure_cpu += _children() - before + time.process_time() - started
+                    encode_cpu += cpu
+                for rung in rungs:
+                    size = info.rendition_size(rung.short_side)
+                    made = folder_bytes(out / rung.name)
+                    score = vmaf(out / rung.name / "index.m3u8", source, size, args.step)
+                    results[(ladder, rung.name)] = (made, score)
+                    totals[ladder][0] += made
+                shutil.rmtree(out)
+            for rung in rungs:
+                (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
+                worst_loss = max(worst_loss, fs.mean - ps.mean)
+                kbps = [8 * b / 1000 / args.seconds for b in (fb, pb)]
+                print(f"{name:<16}{rung.name:<7}{fb / 1e6:>9.2f}{kbps[0]:>8.0f}{fs.mean:>7.2f}{fs.p5:>6.1f}   "
+                      f"{pb / 1e6:>12.2f}{kbps[1]:>8.0f}{ps.mean:>7.2f}{ps.p5:>6.1f}{pb / fb:>8.2f}x")  # fmt: skip
+            source.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    saved = 1 - totals["per-title"][0] / totals["fixed"][0]
+    cpu_ratio = totals["per-title"][1] / totals["fixed"][1]
+    share = measure_cpu / encode_cpu if encode_cpu else 0.0
+    print(f"\n{'total bytes':<28}{totals['fixed'][0] / 1e6:>9.1f} MB fixed {totals['per-title'][0] / 1e6:>9.1f} MB "
+          f"per-title: {saved:.1%} fewer  target >= {TARGET_SAVED:.0%}: {_verdict(saved >= TARGET_SAVED)}")  # fmt: skip
+    print(f"{'largest VMAF loss':<28}{worst_loss:>9.2f} points  target <= {TARGET_VMAF_LOSS:g}: "
+          f"{_verdict(worst_loss <= TARGET_VMAF_LOSS)}")  # fmt: skip
+    fixed_cpu, per_title_cpu = totals["fixed"][1], totals["per-title"][1]
+    print(f"{'encode CPU per-title/fixed':<28}{cpu_ratio:>9.2f}x  ({fixed_cpu:.0f} s, {per_title_cpu:.0f} s)  "
+          f"target <= {TARGET_CPU:g}x: {_verdict(cpu_ratio <= TARGET_CPU)}")  # fmt: skip
+    print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({measure_cpu:.1f} s of {encode_cpu:.0f} s)  "
+          f"target <= {TARGET_MEASURE_SHARE:.0%}: {_verdict(share <= TARGET_MEASURE_SHARE)}")  # fmt: skip
+    return 0
+
+
+def _children() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

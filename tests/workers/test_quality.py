@@ -1,0 +1,77 @@
+"""Measured quality (stream_workers/quality.py) with the real FFmpeg and libvmaf: frames paired from each
+input's first one (a one-frame shift is caught), sampled segments of an output scored against the source,
+a starved rendition flagged."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from stream_workers import hls, quality
+from videoflix.media import ffmpeg_exe, ladder_for, probe
+
+from ..support.clips import ffmpeg, make_clip
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("quality") / "source.mp4", seconds=9, size="640x360", rate=25,
+                     preset="veryfast", extra=["-crf", "12"])  # fmt: skip
+
+
+def compare(distorted: Path, source: Path, tmp_path: Path) -> quality.Score:
+    info = probe(source)
+    log = tmp_path / f"{distorted.stem}.json"
+    argv = quality.compare_command(ffmpeg_exe(), distorted, "mp4", source, info, (640, 360), log)
+    return quality.score(quality.run_compare(argv, log, 120))
+
+
+def test_frames_are_paired_from_each_inputs_start_and_a_one_frame_shift_is_caught(source, tmp_path):
+    """The same encode twice: once as is, once with its timestamps moved 1.4 s on (as MPEG-TS renditions start),
+    scores the same; the encode one frame late scores far lower."""
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-b:v", "1500k", "-an"]
+    same = tmp_path / "same.mp4"
+    ffmpeg("-i", str(source), *encode, str(same))
+    later = tmp_path / "later.mp4"
+    ffmpeg("-i", str(same), "-c", "copy", "-output_ts_offset", "1.4", str(later))
+    shifted = tmp_path / "shifted.mp4"
+    ffmpeg("-i", str(source), "-vf", "trim=start_frame=1,setpts=PTS-STARTPTS", *encode, str(shifted))
+
+    aligned, moved, off_by_one = (compare(p, source, tmp_path) for p in (same, later, shifted))
+    assert aligned.mean > 90 and aligned.frames == 225
+    assert moved.mean == pytest.approx(aligned.mean, abs=0.01)
+    assert off_by_one.mean < aligned.mean - 10, (aligned, off_by_one)
+
+
+def test_an_outputs_sampled_segments_are_scored_and_a_starved_rendition_is_flagged(source, tmp_path):
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    scores = {}
+    for name, kbps in (("fair", rungs[0].video_kbps), ("starved", 40)):
+        out = tmp_path / name
+        out.mkdir()
+        starved = [type(rungs[0])(rungs[0].name, rungs[0].short_side, kbps)]
+        asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, starved)))
+        renditions = hls.master_renditions(out, starved)
+        scores[name] = quality.rated(ffmpeg_exe(), source, info, out.joinpath, starved, renditions, 80.0, 2)
+    fair, starved = scores["fair"][0]["quality"], scores["starved"][0]["quality"]
+    # 3 segments (4 s, 4 s, 1 s): 2 sampled (the first and the last), every STEP-th frame of each
+    assert quality.sampled_segments(3, 2) == [0, 2]
+    assert fair["frames"] == len(range(0, 100, quality.STEP)) + len(range(0, 25, quality.STEP))
+    assert fair["vmaf"] > 90 and fair["vmaf_p5"] <= fair["vmaf"] and not fair["below_floor"], fair
+    assert starved["vmaf"] < 80 and starved["below_floor"], starved
+    unmeasured = [{"name": rungs[0].name}]
+    assert quality.rated(ffmpeg_exe(), source, info, out.joinpath, rungs, unmeasured, 80.0, 0) == unmeasured
+
+
+def test_score_and_sampling():
+    assert quality.score([90.0] * 19 + [10.0]) == quality.Score(86.0, 10.0, 20)
+    assert quality.score([50.0, 100.0]).p5 == 50.0
+    assert quality.sampled_segments(100, 4) == [12, 37, 62, 87]
+    assert quality.sampled_segments(3, 4) == [0, 1, 2]
+    assert quality.sampled_segments(0, 4) == []
+    assert quality._entries("#EXTINF:4.0,\n000.ts\n#EXTINF:2.5,\n001.ts\n#EXT-X-ENDLIST\n") == [
+        (0.0, 4.0, "000.ts"), (4.0, 2.5, "001.ts"),
+    ]  # fmt: skip
