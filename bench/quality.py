@@ -36,7 +36,7 @@ CORPUS = {
     "scale=1920:1080:flags=neighbor",
     "talking head": "gradients=size=1920x1080:rate=30:speed=0.004:n=3,"
     "drawbox=x='860+40*sin(t*1.3)':y='420+20*sin(t*0.7)':w=200:h=260:color=#c08060:t=fill",
-    "high motion": "mandelbrot=size=1920x1080:rate=30:end_scale=0.002:end_pts=90",
+    "high motion": "testsrc2=size=2880x1620:rate=30,crop=1920:1080:x='(1+sin(t*2))*480':y='(1+cos(t*1.7))*270'",
     "film grain": "testsrc2=size=1920x1080:rate=30,noise=alls=18:allf=t+u",
     "dark scene": "gradients=size=1920x1080:rate=30:speed=0.01:c0=#020408:c1=#101828:c2=#081008:n=3,"
     "noise=alls=4:allf=t",
@@ -62,7 +62,7 @@ def vmaf(rendition: Path, source: Path, size: tuple[int, int], step: int) -> qua
         subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(rendition), "-i", str(source),
              "-filter_complex", f"{graph};[dist][ref]libvmaf=n_threads=2:log_fmt=json:log_path={log}",
-             "-f", "null", "-"],
+             "-fps_mode", "passthrough", "-f", "null", "-"],
             check=True,
         )  # fmt: skip
         return quality.score(quality.frame_scores(log))

@@ -89,7 +89,8 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
     media = dataclasses.asdict(info)
     queued = [
         ChunkJob(video_id=event.video_id, part=row.part, output=row.output, source=event.source,
-                 start=row.start, length=row.length, media=media, attempt=event.attempt)
+                 start=row.start, length=row.length, media=media, attempt=event.attempt,
+                 crf=app.settings.ladder_crf)
         for row in jobs
     ]  # fmt: skip
     first = [job for job in queued if job.part in (AUDIO_PART, 0)] if not existing else []
@@ -235,7 +236,7 @@ class Part:
             await in_thread(sheets.prepare, self.folder, self.storyboard, job.part)
             argv = chunked_encoding.chunk_command(
                 self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset,
-                self.storyboard,
+                self.storyboard, job.crf,
             )  # fmt: skip
         last_sent = time.monotonic()
 
@@ -271,9 +272,13 @@ class Part:
         """Serve the rest and mark the part done: at once, or, for a part whose sound is not all there yet,
         once it is (renewing the claim meanwhile; a plan withdrawn meanwhile ends the wait)."""
         deadline = time.monotonic() + app.settings.job_timeout
+        checked = time.monotonic()
         while not await self.report(self.job.length, None, final=True):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the sound of part {self.job.part} did not arrive")
+            if time.monotonic() - checked >= plans.HEARTBEAT_STALE:
+                checked = time.monotonic()
+                await requeue_orphans(self.job)
             await asyncio.sleep(app.settings.progress_interval)
         # (logged once the part is done, served and recorded: a part whose worker died before is run again)
         log.info("video %s part %s encoded in %.1f s", self.job.video_id, self.job.part, self.encoded_in)
@@ -421,6 +426,19 @@ class Part:
             f"The picture ends at about {picture_end:.0f} s although the file says it lasts {info.duration:.0f} s: "
             "the file may be truncated or damaged."
         )
+
+
+async def requeue_orphans(job: ChunkJob) -> None:
+    """Queue again the parts of `job`'s film whose worker died while it ran them (a claim not renewed for
+    HEARTBEAT_STALE). A part waiting for the sound waits on the audio job: were that job's worker gone, the
+    wait would last forever, and the watchdog, which resumes plans that show no activity, never sees one
+    here (the waiting parts keep reporting). Found with a worker killed while its audio job ran. A job
+    queued twice is claimed once (`plans.claim`)."""
+    rows = await until_done(plans.unfinished, job.video_id, what="reading the video's plan")
+    for row in rows:
+        if row.state == "running" and row.output == job.output:
+            log.info("video %s part %s: its worker is gone; queued again", job.video_id, row.part)
+            await send(ChunkJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length}))
 
 
 async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable: bool) -> None:

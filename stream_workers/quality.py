@@ -8,9 +8,9 @@ How a comparison is made fair (the rules every quality figure here follows, benc
 - The reference is the source as the renditions were made from it (`hls.picture_filters`: deinterlaced,
   tone-mapped, constant rate, square pixels), scaled to the rendition's size: the score is what the encoder
   lost at that size, comparable across rungs and titles; upscaling loss is the ladder's choice, not a fault.
-- Sampling: SAMPLES segments spread over the film, every STEP-th frame of each (selected before scaling,
-  so unscored frames cost only their decode): VMAF's cost stays a few percent of the encode's
-  (bench/quality.py measures it).
+- Sampling: windows of WINDOW seconds spread over the film (SHARE of it), each the start of a segment, every
+  renditions' at once against one decode of the source; every STEP-th frame (picked before scaling, so the
+  others cost only their decode): VMAF's cost stays a few percent of the encode's (bench/quality.py).
 """
 
 from __future__ import annotations
@@ -31,9 +31,13 @@ from . import hls
 
 log = logging.getLogger(__name__)
 
-#: segments sampled per film (fewer when it has fewer), and every how many frames one is scored
-SAMPLES = 4
-STEP = 6
+#: seconds scored of each sampled segment (from its start), SHARE of the film in such windows (at least one,
+#: at most MOST_WINDOWS, QUALITY_SAMPLES), and every how many frames one is scored: what keeps VMAF's cost a
+#: few percent of the encode's (bench/quality.py)
+WINDOW = 1.0
+SHARE = 0.02
+MOST_WINDOWS = 30
+STEP = 3
 #: below this mean VMAF a rendition is flagged for the operator (VMAF_FLOOR overrides)
 DEFAULT_FLOOR = 80.0
 
@@ -58,19 +62,53 @@ def score(values: list[float]) -> Score:
     return Score(statistics.fmean(ordered), p5, len(ordered))
 
 
+def prepared(label: str, size: tuple[int, int], step: int = 1, filters: str = "", out: str = "") -> str:
+    """A graph chain taking input `label` to frames that can be compared: counted from its first frame
+    (PTS-STARTPTS), through `filters` (ending in a comma), every `step`-th frame (picked before scaling, so
+    the others cost only their decode), at `size` in 4:2:0, numbered 0, 1, 2… (libvmaf and ssim then pair
+    them by their place, whatever each input's clock), into [out]."""
+    width, height = size
+    pick = f"select='not(mod(n\\,{step}))'," if step > 1 else ""
+    return (
+        f"[{label}]setpts=PTS-STARTPTS,{filters}{pick}scale={width}:{height}:flags=bicubic,format=yuv420p,"
+        f"settb=1/10,setpts=N[{out}]"
+    )
+
+
 def aligned_pair(
     distorted: str, reference: str, size: tuple[int, int], reference_filters: str = "", step: int = 1
 ) -> str:
-    """Filter graph lines that bring two labelled inputs to comparable frames: from each one's first frame
-    (PTS-STARTPTS), every `step`-th frame, the reference through `reference_filters` (ending in a comma),
-    both at `size` in 4:2:0; outputs [dist] and [ref]."""
-    width, height = size
-    pick = f"select='not(mod(n\\,{step}))'," if step > 1 else ""
-    scale = f"scale={width}:{height}:flags=bicubic,format=yuv420p"
-    return (
-        f"[{distorted}]setpts=PTS-STARTPTS,{pick}{scale},settb=1/1000,setpts=N[dist];"
-        f"[{reference}]setpts=PTS-STARTPTS,{reference_filters}{pick}{scale},settb=1/1000,setpts=N[ref]"
-    )
+    """Filter graph lines that bring two labelled inputs to comparable frames (`prepared`), the reference
+    through `reference_filters`: outputs [dist] and [ref]."""
+    return f"{prepared(distorted, size, step, out='dist')};{prepared(reference, size, step, reference_filters, 'ref')}"
+
+
+def window_command(
+    ffmpeg: str,
+    source: Path | ObjectURL,
+    info: MediaInfo,
+    segments: list[tuple[Path, tuple[int, int], Path]],
+    start: float,
+    length: float,
+    step: int = STEP,
+) -> list[str]:
+    """FFmpeg scoring one stretch of the film in every rendition at once: the source from `start` for
+    `length` seconds, decoded once and prepared as the renditions were made from it (`hls.picture_filters`),
+    against each (segment, its size, its log): the segment's first `length` seconds (a segment starts on
+    a keyframe of every rendition, at the same instant), VMAF per frame into the log. Every input is read
+    through the one input helper."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+            *input_options(source, info.container, start=start, length=length)]  # fmt: skip
+    copies = "".join(f"[r{i}]" for i in range(len(segments)))
+    graph = [f"[0:v:0]setpts=PTS-STARTPTS,{hls.picture_filters(info)}split={len(segments)}{copies}"]
+    outputs: list[str] = []
+    for i, (segment, size, log) in enumerate(segments):
+        argv += input_options(segment, "mpeg-ts", length=length)
+        graph.append(prepared(f"r{i}", size, step, out=f"ref{i}"))
+        graph.append(prepared(f"{i + 1}:v:0", size, step, out=f"dist{i}"))
+        graph.append(f"[dist{i}][ref{i}]libvmaf=n_threads=2:log_fmt=json:log_path={log}[scored{i}]")
+        outputs += ["-map", f"[scored{i}]", "-fps_mode", "passthrough", "-f", "null", "-"]
+    return [*argv, "-filter_complex", ";".join(graph), *outputs]
 
 
 def compare_command(
@@ -81,20 +119,16 @@ def compare_command(
     info: MediaInfo,
     size: tuple[int, int],
     log: Path,
-    start: float | None = None,
-    length: float | None = None,
-    step: int = 1,
 ) -> list[str]:
-    """FFmpeg scoring `distorted` (a rendition's segment, or any encode) against the source `reference`
-    (from `start`, `length` seconds, as the renditions were made from it) with VMAF, per frame into `log`
-    (JSON). Both read through the one input helper."""
-    graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info), step)
+    """FFmpeg scoring the whole of `distorted` (any encode of the source) against the source `reference`
+    as the renditions are made from it, with VMAF, per frame into `log` (JSON). Both read through the one
+    input helper."""
+    graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info))
     vmaf = f"[dist][ref]libvmaf=n_threads=2:log_fmt=json:log_path={log}"
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-        *input_options(distorted, distorted_container),
-        *input_options(reference, info.container, start=start, length=length),
-        "-filter_complex", f"{graph};{vmaf}", "-f", "null", "-",
+        *input_options(distorted, distorted_container), *input_options(reference, info.container),
+        "-filter_complex", f"{graph};{vmaf}", "-fps_mode", "passthrough", "-f", "null", "-",
     ]  # fmt: skip
 
 
@@ -103,14 +137,19 @@ def frame_scores(log: Path) -> list[float]:
     return [frame["metrics"]["vmaf"] for frame in json.loads(log.read_text())["frames"]]
 
 
-def run_compare(argv: list[str], log: Path, timeout: float) -> list[float]:
+def run_compare(argv: list[str], timeout: float) -> None:
     result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)  # noqa: S603 - our FFmpeg
-    if result.returncode != 0 or not log.is_file():
+    if result.returncode != 0:
         raise RuntimeError(hls.summarize(result.stderr.decode("utf-8", "replace")))
-    return frame_scores(log)
 
 
-def sampled_segments(count: int, samples: int = SAMPLES) -> list[int]:
+def windows(duration: float, most: int) -> int:
+    """How many stretches of WINDOW seconds are scored in a film of `duration` seconds: SHARE of it, at
+    least one, at most `most`."""
+    return max(1, min(most, round(duration * SHARE / WINDOW)))
+
+
+def sampled_segments(count: int, samples: int) -> list[int]:
     """Which of a rendition's `count` segments are scored: `samples` spread evenly, the middle of each
     stretch (past the opening and before the credits), never the same twice."""
     taken = min(samples, count)
@@ -123,29 +162,27 @@ def measure(
     info: MediaInfo,
     local: Callable[[str], Path],
     rungs: list[Rung],
-    samples: int = SAMPLES,
+    most: int = MOST_WINDOWS,
     timeout: float = 600,
 ) -> dict[str, Score]:
-    """Each rendition's VMAF on `samples` sampled segments of an output (blocking: run it in a thread);
-    `local(name)`: the local file of the output's `name` (`480p/index.m3u8`, `480p/003.ts`). A segment's
-    reference is the source from where its playlist says it starts."""
-    scores: dict[str, Score] = {}
+    """Each rendition's VMAF on `windows` stretches of the film, spread over it, each the first WINDOW
+    seconds of a segment (blocking: run it in a thread); `local(name)`: the local file of the output's
+    `name` (`480p/index.m3u8`, `480p/003.ts`). A window's reference is the source from where the lowest
+    rendition's playlist says that segment starts (the renditions' segments start together)."""
+    values: dict[str, list[float]] = {rung.name: [] for rung in rungs}
+    entries = _entries(local(f"{rungs[0].name}/index.m3u8").read_text())
+    duration = sum(length for _, length, _ in entries)
     with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
-        for rung in rungs:
-            entries = _entries(local(f"{rung.name}/index.m3u8").read_text())
-            values: list[float] = []
-            for index in sampled_segments(len(entries), samples):
-                start, length, name = entries[index]
-                log = Path(scratch) / f"{rung.name}-{index}.json"
-                size = info.rendition_size(rung.short_side)
-                argv = compare_command(
-                    ffmpeg, local(f"{rung.name}/{name}"), "mpeg-ts", source, info, _even(size, rung), log,
-                    start=start, length=length, step=STEP,
-                )  # fmt: skip
-                values += run_compare(argv, log, timeout)
-            if values:
-                scores[rung.name] = score(values)
-    return scores
+        for index in sampled_segments(len(entries), windows(duration, most)):
+            start, length, name = entries[index]
+            logs = {rung.name: Path(scratch) / f"{rung.name}-{index}.json" for rung in rungs}
+            segments = [
+                (local(f"{rung.name}/{name}"), _size(info, rung), logs[rung.name]) for rung in rungs
+            ]  # fmt: skip
+            run_compare(window_command(ffmpeg, source, info, segments, start, min(length, WINDOW)), timeout)
+            for rung in rungs:
+                values[rung.name] += frame_scores(logs[rung.name])
+    return {name: score(scores) for name, scores in values.items() if scores}
 
 
 def rated(
@@ -170,8 +207,9 @@ def rated(
     return [{**r, "quality": scores[r["name"]].as_json(floor)} if r["name"] in scores else r for r in renditions]
 
 
-def _even(size: tuple[int | None, int | None], rung: Rung) -> tuple[int, int]:
-    width, height = size
+def _size(info: MediaInfo, rung: Rung) -> tuple[int, int]:
+    """The rendition's size (16:9 if the source's is unknown)."""
+    width, height = info.rendition_size(rung.short_side)
     return (width or rung.short_side * 16 // 9 // 2 * 2, height or rung.short_side)
 
 

@@ -95,6 +95,9 @@ class ChunkJob(Event):
     length: float = 0.0
     media: dict[str, Any] = {}
     attempt: int = 0  # the upload event's, for the progress reports
+    #: the film's rate control, decided once by the planning worker (its LADDER_CRF; None: the fixed
+    #: ladder), so every part has one quality whichever worker encodes it
+    crf: float | None = None
     schema: int = SCHEMA
 
 

@@ -15,6 +15,21 @@ from videoflix.media import MediaLimits
 from videoflix.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.storage.config import StorageConfig
 
+from .hls import PER_TITLE_CRF
+
+
+def ladder_crf(value: str) -> float | None:
+    """LADDER_CRF: a CRF (0 to 51), "fixed" for the fixed ladder, or empty for the per-title default."""
+    value = value.strip().lower()
+    if value == "fixed":
+        return None
+    if not value:
+        return PER_TITLE_CRF
+    crf = float(value)
+    if not 0 <= crf <= 51:
+        raise ValueError(f"LADDER_CRF must be a CRF between 0 and 51, or 'fixed': {value!r}")
+    return crf
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -23,6 +38,9 @@ class WorkerSettings:
     media_root: Path
     ffmpeg_binary: str | None
     x264_preset: str
+    #: per-title rate control: x264's CRF, capped by the fixed ladder's peaks (LADDER_CRF); None: the fixed
+    #: ladder's bitrates (LADDER_CRF=fixed)
+    ladder_crf: float | None
     topic_partitions: int
     max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once
     retry_delay: float
@@ -41,7 +59,7 @@ class WorkerSettings:
     scratch: Path  # with S3: where this worker makes outputs before they are uploaded (WORKER_SCRATCH)
     sweep_interval: float  # seconds between storage sweeps (SWEEP_INTERVAL)
     sweep_grace: float  # an ownerless object is removed only once this old (SWEEP_GRACE)
-    quality_samples: int  # segments per rendition scored with VMAF after an encode; 0: none (QUALITY_SAMPLES)
+    quality_samples: int  # the most stretches of a film scored with VMAF after an encode; 0: none (QUALITY_SAMPLES)
     vmaf_floor: float  # a rendition whose mean VMAF is below this is flagged for the operator (VMAF_FLOOR)
 
     @classmethod
@@ -56,6 +74,7 @@ class WorkerSettings:
             media_root=media_root,
             ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
             x264_preset=env.get("X264_PRESET", "veryfast"),
+            ladder_crf=ladder_crf(env.get("LADDER_CRF", "")),
             topic_partitions=int(env.get("TOPIC_PARTITIONS", "8")),
             max_attempts=int(env.get("TRANSCODE_MAX_ATTEMPTS", "3")),
             retry_delay=float(env.get("TRANSCODE_RETRY_DELAY", "5")),
@@ -74,7 +93,7 @@ class WorkerSettings:
             scratch=Path(env.get("WORKER_SCRATCH") or "var/scratch").absolute(),
             sweep_interval=float(env.get("SWEEP_INTERVAL", "3600")),
             sweep_grace=float(env.get("SWEEP_GRACE", "3600")),
-            quality_samples=int(env.get("QUALITY_SAMPLES", "4")),
+            quality_samples=int(env.get("QUALITY_SAMPLES", "30")),
             vmaf_floor=float(env.get("VMAF_FLOOR", "80")),
         )
 

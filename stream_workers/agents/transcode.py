@@ -144,7 +144,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await in_thread(audio_tracks.prepare, output, info)
     argv = hls.build_command(
         ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
-        audio_filters=levels,
+        audio_filters=levels, crf=settings.ladder_crf,
     )  # fmt: skip
     last_sent = time.monotonic()
     playable = False

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from stream_workers import hls
 from videoflix.models import VideoStatus
 
 from ..support.frontend import Frontend
@@ -56,7 +57,8 @@ def test_a_track_is_tied_to_the_renditions_first_timestamp(operator, watcher, ad
     header = text.split("\n\n")[0].split("\n")
     assert header[0] == "WEBVTT"
     mpegts = int(re.fullmatch(r"X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:00:00:00\.000", header[1]).group(1))
-    assert 0.5 * 90000 < mpegts < 3 * 90000  # FFmpeg's TS starts at ~1.4 s, not 0
+    # the renditions' MPEG-TS clock starts at TS_OFFSET and FFmpeg's ~1.4 s muxing delay, not at 0
+    assert (hls.TS_OFFSET + 0.5) * 90000 < mpegts < (hls.TS_OFFSET + 3) * 90000
 
 
 def test_the_master_playlist_lists_the_tracks_as_an_hls_subtitles_group(operator, watcher, add_video):

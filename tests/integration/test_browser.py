@@ -136,7 +136,7 @@ def test_hls_js_lists_the_subtitle_tracks_and_shows_a_cue_at_its_time(pipeline, 
     assert result["subtitleTracks"] == [{"lang": "de", "name": "Deutsch"}, {"lang": "en", "name": "English"}]
     shown = [cue for cue in result["cues"] if cue["text"] == "Drei Sekunden"]
     assert shown, (result["textTracks"], result["errors"])
-    # on the track at its time: the renditions start at ~1.4 s in MPEG-TS time, which X-TIMESTAMP-MAP undoes
+    # on the track at its time: the renditions start at ~11.4 s in MPEG-TS time, which X-TIMESTAMP-MAP undoes
     assert abs(shown[0]["start"] - 3.0) < 0.1 and abs(shown[0]["end"] - 4.0) < 0.1, shown
     assert all(2.9 <= cue["at"] <= 4.2 for cue in shown), shown  # and showing while the playhead is there
     assert all(cue["lang"] == "de" for cue in result["cues"])  # the chosen track only

@@ -52,6 +52,8 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
     took = time.monotonic() - started
 
     assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in pipeline.workers])
+    # the assembling worker scored each rendition's sampled stretches (fetched from the store) with VMAF
+    assert [r["name"] for r in final["renditions"] if r.get("quality", {}).get("vmaf", 0) > 80] == ["480p", "720p"]
     playable = [s for s in seen if s["status"] == "playable"]
     assert playable, "the film was never playable before it was ready"
     assert all(s["progress"] < 100 for s in playable)

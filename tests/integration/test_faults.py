@@ -278,7 +278,8 @@ def test_worker_killed_mid_part_the_chunked_film_still_ends_whole(stack, media_f
 
     final = stack.settle(client, [video_id], 300)
     row = stack.report("worker killed mid-part (chunked)", [video_id], final)
-    assert (row["ready"], row["lost"]) == (1, 0), (row, [w.output[-3000:] for w in stack.workers])
+    error = client.status(video_id)["error"]
+    assert (row["ready"], row["lost"]) == (1, 0), (row, error, [w.output[-3000:] for w in stack.workers])
     encoded = [int(p) for w in stack.workers for p in re.findall(rf"video {video_id} part (-?\d+) encoded", w.output)]
     assert sorted(set(encoded)) == [-1, *range(9)]  # every part and the audio, in the end
     assert len(encoded) == 10  # each finished once: the killed worker's part only by the survivor

@@ -93,6 +93,7 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     final, seen = watch(s3_pipeline, client, video_id)
     assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in s3_pipeline.workers])
     assert any(s["status"] == "playable" and s["progress"] < 100 for s in seen)
+    assert all(r["quality"]["frames"] > 0 for r in final["renditions"]), final["renditions"]  # from the bucket
     per_worker = encoded_parts(s3_pipeline, video_id)
     assert all(per_worker) and sorted(itertools.chain(*per_worker)) == [-1, *range(9)], per_worker
 

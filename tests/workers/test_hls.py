@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from stream_workers import hls, sheets
+from stream_workers.settings import ladder_crf
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
 from videoflix.storyboard import plan_for
 
@@ -220,3 +221,27 @@ def test_jobs_report_progress_every_quarter_second():
 
     asyncio.run(hls.run_ffmpeg(argv, on_progress))
     assert len(blocks) >= 12, blocks
+
+
+def test_per_title_rate_control_is_capped_crf_with_the_fixed_ladders_peaks(tmp_path):
+    rungs = ladder_for(1080)
+    per_title = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs, crf=21)
+    fixed = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs)
+    for i, rung in enumerate(rungs):
+        assert per_title[per_title.index(f"-crf:v:{i}") + 1] == "21" and f"-b:v:{i}" not in per_title
+        for option in (f"-maxrate:v:{i}", f"-bufsize:v:{i}"):  # the same cap and buffer as the fixed ladder's
+            assert per_title[per_title.index(option) + 1] == fixed[fixed.index(option) + 1]
+        assert fixed[fixed.index(f"-b:v:{i}") + 1] == f"{rung.video_kbps}k" and f"-crf:v:{i}" not in fixed
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", hls.PER_TITLE_CRF), ("fixed", None), (" Fixed ", None), ("23.5", 23.5)]
+)
+def test_ladder_crf_setting(value, expected):
+    assert ladder_crf(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "52", "high"])
+def test_a_bad_ladder_crf_is_refused(value):
+    with pytest.raises(ValueError):
+        ladder_crf(value)

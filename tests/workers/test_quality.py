@@ -5,6 +5,7 @@ a starved rendition flagged."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,8 @@ def source(tmp_path_factory) -> Path:
 def compare(distorted: Path, source: Path, tmp_path: Path) -> quality.Score:
     info = probe(source)
     log = tmp_path / f"{distorted.stem}.json"
-    argv = quality.compare_command(ffmpeg_exe(), distorted, "mp4", source, info, (640, 360), log)
-    return quality.score(quality.run_compare(argv, log, 120))
+    quality.run_compare(quality.compare_command(ffmpeg_exe(), distorted, "mp4", source, info, (640, 360), log), 120)
+    return quality.score(quality.frame_scores(log))
 
 
 def test_frames_are_paired_from_each_inputs_start_and_a_one_frame_shift_is_caught(source, tmp_path):
@@ -57,9 +58,10 @@ def test_an_outputs_sampled_segments_are_scored_and_a_starved_rendition_is_flagg
         renditions = hls.master_renditions(out, starved)
         scores[name] = quality.rated(ffmpeg_exe(), source, info, out.joinpath, starved, renditions, 80.0, 2)
     fair, starved = scores["fair"][0]["quality"], scores["starved"][0]["quality"]
-    # 3 segments (4 s, 4 s, 1 s): 2 sampled (the first and the last), every STEP-th frame of each
-    assert quality.sampled_segments(3, 2) == [0, 2]
-    assert fair["frames"] == len(range(0, 100, quality.STEP)) + len(range(0, 25, quality.STEP))
+    # 9 s: one window (the film's share is less), in the middle segment: its first WINDOW seconds, every
+    # STEP-th frame
+    assert quality.windows(9.0, 2) == 1 and quality.sampled_segments(3, 1) == [1]
+    assert fair["frames"] == len(range(0, int(25 * quality.WINDOW), quality.STEP))
     assert fair["vmaf"] > 90 and fair["vmaf_p5"] <= fair["vmaf"] and not fair["below_floor"], fair
     assert starved["vmaf"] < 80 and starved["below_floor"], starved
     unmeasured = [{"name": rungs[0].name}]
@@ -70,8 +72,25 @@ def test_score_and_sampling():
     assert quality.score([90.0] * 19 + [10.0]) == quality.Score(86.0, 10.0, 20)
     assert quality.score([50.0, 100.0]).p5 == 50.0
     assert quality.sampled_segments(100, 4) == [12, 37, 62, 87]
+    assert [quality.windows(seconds, 30) for seconds in (9, 60, 600, 7200)] == [1, 1, 12, 30]
     assert quality.sampled_segments(3, 4) == [0, 1, 2]
     assert quality.sampled_segments(0, 4) == []
     assert quality._entries("#EXTINF:4.0,\n000.ts\n#EXTINF:2.5,\n001.ts\n#EXT-X-ENDLIST\n") == [
         (0.0, 4.0, "000.ts"), (4.0, 2.5, "001.ts"),
     ]  # fmt: skip
+
+
+def test_a_per_title_masters_bandwidths_are_what_its_segments_measure(source, tmp_path):
+    """Capped CRF asks for no bitrate: the master's BANDWIDTH (the fastest segment) and AVERAGE-BANDWIDTH
+    (all of them) are measured from the segments made, which players choose renditions by."""
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=hls.PER_TITLE_CRF)))
+    playlist = (tmp_path / rungs[0].name / "index.m3u8").read_text()
+    lengths = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist)]
+    sizes = [(tmp_path / rungs[0].name / name).stat().st_size for name in re.findall(r"^\d{3}\.ts$", playlist, re.M)]
+    peak = max(8 * size / length for size, length in zip(sizes, lengths, strict=True))
+    master = (tmp_path / "master.m3u8").read_text()
+    assert int(re.search(r"[^-]BANDWIDTH=(\d+)", master).group(1)) == pytest.approx(peak, rel=0.001)
+    average = int(re.search(r"AVERAGE-BANDWIDTH=(\d+)", master).group(1))
+    assert average == pytest.approx(8 * sum(sizes) / sum(lengths), rel=0.001)
