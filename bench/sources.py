@@ -1,5 +1,6 @@
 """What getting real-world sources right costs the encode: the workers' single pass on generated sources of
-each kind (a phone video stored rotated, interlaced, non-square pixels, HDR10, a quiet title), each with the
+each kind (a phone video stored rotated, interlaced with and without its field order, non-square pixels,
+HDR10, three audio tracks, a quiet title), each with the
 treatment the pipeline gives it and without (as before it), alternated, side by side in one run.
 
     python bench/sources.py [--seconds 30] [--rounds 2] [--preset veryfast] [--only HDR]
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import hls, loudness
+from stream_workers import audio_tracks, hls, interlacing, loudness
 from tests.support.clips import ffmpeg
 from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 
@@ -51,6 +52,13 @@ def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
            "m=bt2020nc:r=tv,format=yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
            "colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:log-level=error", "-c:a", "copy",
            str(sources["HDR10 (PQ, 10-bit HEVC)"]), timeout=3600)  # fmt: skip
+    sources["untagged interlaced 1080i"] = folder / "woven.mp4"
+    ffmpeg("-f", "lavfi", "-i", moving.replace("rate=30", "rate=60"), *tone, "-vf", "interlace=scan=tff,setfield=prog",
+           *x264, str(sources["untagged interlaced 1080i"]), timeout=3600)  # fmt: skip
+    sources["three audio tracks"] = folder / "tracks.mkv"
+    ffmpeg("-i", str(sources["plain 1080p"]), *tone, *tone, "-map", "0", "-map", "1:a", "-map", "2:a", "-c:v", "copy",
+           "-c:a", "aac", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=ger",
+           "-metadata:s:a:2", "language=fre", str(sources["three audio tracks"]))  # fmt: skip
     sources["quiet title (-35 dB)"] = folder / "quiet.mp4"
     ffmpeg("-i", str(sources["plain 1080p"]), "-c:v", "copy", "-af", "volume=-35dB", "-c:a", "aac",
            str(sources["quiet title (-35 dB)"]))  # fmt: skip
@@ -58,8 +66,11 @@ def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
 
 
 def without(info: MediaInfo) -> MediaInfo:
-    """The facts as the pipeline read them before: stored size, no field order, no SAR."""
-    return dataclasses.replace(info, interlaced=False, anamorphic=False, hdr=None)
+    """The facts as the pipeline read them before: stored size, no field order, no SAR, one audio track."""
+    default = tuple(s for s in info.audio_streams if s.index == info.default_audio)
+    return dataclasses.replace(
+        info, interlaced=False, anamorphic=False, hdr=None, field_order=None, audio_streams=default
+    )
 
 
 def main() -> None:
@@ -85,8 +96,9 @@ def main() -> None:
                     facts = info if name == "with" else without(info)
                     rungs = ladder_for(info.short_side)
                     levels = {}
-                    if name == "with":
+                    if name == "with":  # the checks before the encode: idet's sample, the loudness measurement
                         started, before = time.perf_counter(), os.times()
+                        facts = interlacing.detect(ffmpeg_binary, source, info)
                         levels = loudness.filters(ffmpeg_binary, source, info)
                         after = os.times()
                         totals[name][0] += time.perf_counter() - started
@@ -94,6 +106,7 @@ def main() -> None:
                             after.children_system - before.children_system)  # fmt: skip
                     output = work / "out"
                     output.mkdir()
+                    audio_tracks.prepare(output, facts)
                     argv = hls.build_command(ffmpeg_binary, source, output, facts, rungs, args.preset,
                                              audio_filters=levels)  # fmt: skip
                     wall, cpu = wall_and_cpu(argv)
