@@ -423,12 +423,18 @@ def check_storage(folder: Path, size: int = 1 << 20) -> None:
             probe_file.unlink()
 
 
+def playlist_folders(rungs: list[Rung], also: Sequence[str] = ()) -> list[str]:
+    """The folders of an output that hold a media playlist: each rendition's, then those of `also` (the
+    alternate audio tracks')."""
+    return [*(rung.name for rung in rungs), *also]
+
+
 def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> None:
     """A job only counts when every rendition (and each other playlist folder `also`: the alternate audio
     tracks) has a complete playlist with segments, and there is a thumbnail."""
     if not (output / "master.m3u8").is_file():
         raise TranscodeError("FFmpeg wrote no master playlist: the video could not be decoded.")
-    for name in [*(rung.name for rung in rungs), *also]:
+    for name in playlist_folders(rungs, also):
         playlist = output / name / "index.m3u8"
         if not playlist.is_file() or "#EXT-X-ENDLIST" not in playlist.read_text():
             raise TranscodeError(f"The {name} rendition is incomplete: the video could not be decoded.")
@@ -447,7 +453,7 @@ def first_segments_ready(output: Path, rungs: list[Rung], also: Sequence[str] = 
     the others')."""
     if not (output / "master.m3u8").is_file():
         return False
-    for name in [*(rung.name for rung in rungs), *also]:
+    for name in playlist_folders(rungs, also):
         playlist = output / name / "index.m3u8"
         try:
             segments = playlist_segments(playlist)
@@ -489,7 +495,7 @@ def start_at_beginning(output: Path) -> None:
 def finalize_playlists(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> None:
     """EVENT -> VOD once every segment is there (check_output first), in the renditions and the other
     playlist folders `also`; the master without START_AT_BEGINNING."""
-    for name in [*(rung.name for rung in rungs), *also]:
+    for name in playlist_folders(rungs, also):
         playlist = output / name / "index.m3u8"
         write_atomically(playlist, vod(playlist.read_text()))
     master = output / "master.m3u8"

@@ -193,14 +193,15 @@ def rated(
     rungs: list[Rung],
     renditions: list[dict],
     floor: float,
-    samples: int,
+    most: int,
 ) -> list[dict]:
     """`renditions` (as the master lists them), each with its measured `quality` (`Score.as_json`); as they
-    are when `samples` is 0 or the measurement fails: the film is no less ready for it (logged)."""
-    if samples <= 0:
+    are when `most` (the most windows, QUALITY_SAMPLES) is 0 or the measurement fails: the film is no less
+    ready for it (logged)."""
+    if most <= 0:
         return renditions
     try:
-        scores = measure(ffmpeg, source, info, local, rungs, samples)
+        scores = measure(ffmpeg, source, info, local, rungs, most)
     except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
         log.warning("quality not measured: %s", exc)
         return renditions

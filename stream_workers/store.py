@@ -241,7 +241,7 @@ class Publisher:
         tracks). `watchable`: the first segments exist, so the master and thumbnail go too."""
         if not remote():
             return
-        for name in [*(rung.name for rung in rungs), *also]:
+        for name in hls.playlist_folders(rungs, also):
             playlist = self.folder / name / "index.m3u8"
             if not playlist.is_file():
                 continue

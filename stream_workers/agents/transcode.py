@@ -193,7 +193,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         except hls.TranscodeError:
             await in_thread(hls.check_storage, output)  # a full or read-only disk is not the file's fault
             raise
-        await in_thread(audio_tracks.add_group, output, info)  # (a film that never became playable meanwhile)
+        # again: FFmpeg rewrites the master when it ends (with the bandwidths it measured), without the group
+        await in_thread(audio_tracks.add_group, output, info)
         await in_thread(hls.finalize_playlists, output, rungs, tracks)
         renditions = await in_thread(hls.master_renditions, output, rungs)
         renditions = await in_thread(
