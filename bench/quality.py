@@ -1,14 +1,17 @@
-"""Bytes against quality: the fixed ladder and the per-title one (capped CRF) on a corpus of generated
-sources of very different complexity, each encoded by the workers' single pass both ways, side by side in
-one run, and every rendition scored with VMAF against its source (frames paired from each one's start,
-`stream_workers.quality`; every `--step`-th frame).
+"""Bytes against quality: the fixed ladder, the per-title one (capped CRF) and the AV1 ladder beside it on a
+corpus of generated sources of very different complexity, each encoded by the workers' single pass (fixed;
+per-title; per-title with the AV1 ladder, as AV1_LADDER=on makes it), side by side in one run, and every
+rendition scored with VMAF against its source (frames paired from each one's start, `stream_workers.quality`;
+every `--step`-th frame).
 
-    python bench/quality.py [--seconds 30] [--crf 21] [--step 3] [--preset veryfast] [--only noise]
+    python bench/quality.py [--seconds 30] [--crf 19] [--av1-crf 34] [--av1-cap 0.6] [--step 3]
+                            [--preset veryfast] [--only noise]
 
 Prints per title and rendition the bytes, average bitrate and VMAF (mean and 5th percentile) of each
-ladder, then the totals: bytes saved (target >= 25 %), the largest VMAF loss of any rendition (target
-<= 1 point) and the encode CPU ratio (target <= 1.10x). Also the cost of the workers' own sampled VMAF
-measurement next to the encode's (target <= 5 %).
+ladder, then the totals: per-title bytes saved (target >= 25 %), the largest VMAF loss of any rendition
+(target <= 1 point) and the encode CPU ratio (target <= 1.10x); AV1 against per-title H.264 (target >= 30 %
+smaller at equal VMAF) and against the fixed ladder (target >= 45 %), and what the AV1 ladder adds to the
+encode's CPU. Also the cost of the workers' own sampled VMAF measurement next to the encode's (target <= 5 %).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import hls, quality
+from stream_workers import av1_ladder, hls, quality
 from tests.support.clips import ffmpeg
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 
@@ -45,6 +48,8 @@ TARGET_SAVED = 0.25
 TARGET_VMAF_LOSS = 1.0
 TARGET_CPU = 1.10
 TARGET_MEASURE_SHARE = 0.05
+TARGET_AV1_SAVED = 0.30  # against the per-title H.264 ladder
+TARGET_AV1_TOTAL = 0.45  # against the fixed H.264 ladder
 
 
 def make_source(folder: Path, name: str, graph: str, seconds: int) -> Path:
@@ -69,13 +74,16 @@ def vmaf(rendition: Path, source: Path, size: tuple[int, int], step: int) -> qua
 
 
 def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.glob("*.ts"))
+    """What a player downloads of a rendition: its segments (and an fMP4 one's init segment)."""
+    return sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".ts", ".m4s", ".mp4"))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--crf", type=float, default=hls.PER_TITLE_CRF)
+    parser.add_argument("--av1-crf", type=int, default=av1_ladder.CRF)
+    parser.add_argument("--av1-cap", type=float, default=av1_ladder.CAP, help="share of the H.264 rung's bitrate")
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--only", help="titles whose name contains this")
@@ -83,11 +91,15 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="videoflix-quality-"))
     ffmpeg_binary = ffmpeg_exe()
-    totals = {"fixed": [0, 0.0], "per-title": [0, 0.0]}  # bytes, CPU seconds
-    worst_loss, measure_cpu, encode_cpu = 0.0, 0.0, 0.0
-    print(f"per-title: capped CRF {args.crf:g} (x264 {args.preset}); VMAF every {args.step}. frame\n")
+    totals = {"fixed": [0, 0.0], "per-title": [0, 0.0], "av1": [0, 0.0]}  # bytes, CPU seconds (av1: both ladders)
+    worst_loss, worst_av1_loss, measure_cpu, encode_cpu = 0.0, 0.0, 0.0, 0.0
+    print(
+        f"per-title: capped CRF {args.crf:g} (x264 {args.preset}); AV1: capped CRF {args.av1_crf} (SVT-AV1 "
+        f"preset {av1_ladder.PRESET}, cap {args.av1_cap:g}x); VMAF every {args.step}. frame\n"
+    )
     print(f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
-          f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}")  # fmt: skip
+          f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
+          f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}")  # fmt: skip
     try:
         for name, graph in CORPUS.items():
             if args.only and args.only not in name:
@@ -96,10 +108,14 @@ def main() -> int:
             info = probe(source)
             rungs = ladder_for(info.short_side)
             results = {}
-            for ladder, crf in (("fixed", None), ("per-title", args.crf)):
+            for ladder, crf in (("fixed", None), ("per-title", args.crf), ("av1", args.crf)):
                 out = work / ladder
                 out.mkdir()
-                argv = hls.build_command(ffmpeg_binary, source, out, info, rungs, args.preset, crf=crf)
+                argv = hls.build_command(ffmpeg_binary, source, out, info, rungs, args.preset, crf=crf,
+                                         av1=ladder == "av1")  # fmt: skip
+                if ladder == "av1":  # both ladders in one pass, as the workers make them
+                    av1_ladder.prepare(out, rungs)
+                    argv += av1_ladder.outputs(out, info, rungs, {}, args.av1_crf, args.av1_cap)
                 _, cpu = wall_and_cpu(argv)
                 totals[ladder][1] += cpu
                 if ladder == "per-title":  # what the workers' own measurement costs next to this encode
@@ -110,17 +126,22 @@ def main() -> int:
                     encode_cpu += cpu
                 for rung in rungs:
                     size = info.rendition_size(rung.short_side)
-                    made = folder_bytes(out / rung.name)
-                    score = vmaf(out / rung.name / "index.m3u8", source, size, args.step)
+                    folder = out / av1_ladder.FOLDER / rung.name if ladder == "av1" else out / rung.name
+                    made = folder_bytes(folder)
+                    score = vmaf(folder / "index.m3u8", source, size, args.step)
                     results[(ladder, rung.name)] = (made, score)
                     totals[ladder][0] += made
                 shutil.rmtree(out)
             for rung in rungs:
                 (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
+                ab, avs = results[("av1", rung.name)]
                 worst_loss = max(worst_loss, fs.mean - ps.mean)
-                kbps = [8 * b / 1000 / args.seconds for b in (fb, pb)]
+                worst_av1_loss = max(worst_av1_loss, ps.mean - avs.mean)
+                kbps = [8 * b / 1000 / args.seconds for b in (fb, pb, ab)]
                 print(f"{name:<16}{rung.name:<7}{fb / 1e6:>9.2f}{kbps[0]:>8.0f}{fs.mean:>7.2f}{fs.p5:>6.1f}   "
-                      f"{pb / 1e6:>12.2f}{kbps[1]:>8.0f}{ps.mean:>7.2f}{ps.p5:>6.1f}{pb / fb:>8.2f}x")  # fmt: skip
+                      f"{pb / 1e6:>12.2f}{kbps[1]:>8.0f}{ps.mean:>7.2f}{ps.p5:>6.1f}{pb / fb:>8.2f}x   "
+                      f"{ab / 1e6:>7.2f}{kbps[2]:>8.0f}{avs.mean:>7.2f}{avs.p5:>6.1f}{ab / pb:>6.2f}x"
+                      f"{ab / fb:>6.2f}x")  # fmt: skip
             source.unlink()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -135,6 +156,14 @@ def main() -> int:
     fixed_cpu, per_title_cpu = totals["fixed"][1], totals["per-title"][1]
     print(f"{'encode CPU per-title/fixed':<28}{cpu_ratio:>9.2f}x  ({fixed_cpu:.0f} s, {per_title_cpu:.0f} s)  "
           f"target <= {TARGET_CPU:g}x: {_verdict(cpu_ratio <= TARGET_CPU)}")  # fmt: skip
+    av1_saved, av1_total = 1 - totals["av1"][0] / totals["per-title"][0], 1 - totals["av1"][0] / totals["fixed"][0]
+    print(f"{'AV1 bytes':<28}{totals['av1'][0] / 1e6:>9.1f} MB: {av1_saved:.1%} fewer than per-title H.264 (target "
+          f">= {TARGET_AV1_SAVED:.0%}: {_verdict(av1_saved >= TARGET_AV1_SAVED)}), {av1_total:.1%} fewer than the "
+          f"fixed ladder (target >= {TARGET_AV1_TOTAL:.0%}: {_verdict(av1_total >= TARGET_AV1_TOTAL)})")  # fmt: skip
+    print(f"{'largest VMAF loss AV1/p-t':<28}{worst_av1_loss:>9.2f} points  (equal quality: <= {TARGET_VMAF_LOSS:g}: "
+          f"{_verdict(worst_av1_loss <= TARGET_VMAF_LOSS)})")  # fmt: skip
+    print(f"{'encode CPU with AV1':<28}{totals['av1'][1] / per_title_cpu:>9.2f}x the per-title pass alone "
+          f"({totals['av1'][1]:.0f} s)")  # fmt: skip
     print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({measure_cpu:.1f} s of {encode_cpu:.0f} s)  "
           f"target <= {TARGET_MEASURE_SHARE:.0%}: {_verdict(share <= TARGET_MEASURE_SHARE)}")  # fmt: skip
     return 0

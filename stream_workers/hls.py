@@ -73,17 +73,23 @@ def thumbnail_time(info: MediaInfo) -> float:
 
 
 def ladder_graph(
-    info: MediaInfo, rungs: list[Rung], thumbnail: bool = True, storyboard: storyboards.Plan | None = None
+    info: MediaInfo,
+    rungs: list[Rung],
+    thumbnail: bool = True,
+    storyboard: storyboards.Plan | None = None,
+    av1: bool = False,
 ) -> str:
-    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...) and, with
-    `thumbnail`, one for the thumbnail ([thumb]); with `storyboard`, one for the seek-bar previews' sheets
-    ([sheets]): every output from one decode."""
+    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...), with `av1`
+    each scaled picture once more for the AV1 ladder ([w0], [w1], ...); with `thumbnail`, one for the
+    thumbnail ([thumb]); with `storyboard`, one for the seek-bar previews' sheets ([sheets]): every output
+    from one decode."""
     n = len(rungs)
     branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
     graph = [f"[0:v]{picture_filters(info)}split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
     # each rendition by its short side: a portrait picture (a phone's) keeps its full width in the top rung
     size = (lambda r: f"{r.short_side}:-2") if info.portrait else (lambda r: f"-2:{r.short_side}")
-    graph += [f"[s{i}]scale={size(r)}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
+    twice = (lambda i: f",split=2[v{i}][w{i}]") if av1 else (lambda i: f"[v{i}]")
+    graph += [f"[s{i}]scale={size(r)}:flags=bicubic{twice(i)}" for i, r in enumerate(rungs)]
     if thumbnail:
         graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
     if storyboard is not None:
@@ -194,24 +200,26 @@ def build_command(
     storyboard: storyboards.Plan | None = None,
     audio_filters: Mapping[int, str | None] | None = None,
     crf: float | None = None,
+    av1: bool = False,
 ) -> list[str]:
     """FFmpeg's command for the single pass: every rendition (`crf`: per-title rate control, `rate_options`),
     the thumbnail, the storyboard's sheets (with a `storyboard` plan), the source's other audio tracks
     (`alternate_audio_outputs`) and (into `subtitles`) its text subtitle streams as WebVTT, from one read
-    and one decode of the source; `audio_filters[n]` (the loudness normalization of audio stream n)
-    applied to that track."""
+    and one decode of the source; `audio_filters[n]` (the loudness normalization of audio stream n) applied
+    to that track. With `av1`, the graph also gives the AV1 ladder its pictures and sound, for the output
+    `av1_ladder.outputs` adds."""
     filters = audio_filters or {}
     audio_filter = filters.get(info.default_audio)
-    graph = ladder_graph(info, rungs, storyboard=storyboard)
+    graph = ladder_graph(info, rungs, storyboard=storyboard, av1=av1)
     if info.has_audio and audio_filter:  # the sound filtered once, then one copy for each rendition
-        copies = "".join(f"[a{i}]" for i in range(len(rungs)))
-        graph += f";[0:a:{info.default_audio}]{audio_filter},asplit={len(rungs)}{copies}"
+        labels = [f"[a{i}]" for i in range(len(rungs))] + [f"[b{i}]" for i in range(len(rungs)) if av1]
+        graph += f";[0:a:{info.default_audio}]{audio_filter},asplit={len(labels)}{''.join(labels)}"
     argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]
         if info.has_audio:
-            argv += ["-map", f"[a{i}]" if audio_filter else f"0:a:{info.default_audio}"]
+            argv += ["-map", sound(info, filters, f"a{i}")]
         argv += rate_options(i, rung, crf)
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
     argv += video_codec_options(preset)
@@ -237,6 +245,12 @@ def build_command(
         argv += storyboard.outputs(SHEETS, str(output))
     offset = ["-output_ts_offset", f"{TS_OFFSET:.3f}"]
     return argv + alternate_audio_outputs(info, output, filters, offset) + subtitle_outputs(info, subtitles)
+
+
+def sound(info: MediaInfo, filters: Mapping[int, str | None], label: str) -> str:
+    """What an output maps for the film's default sound: the graph's copy `label` of the normalized sound
+    (`build_command`), or the source's track as it is when it needs no filter."""
+    return f"[{label}]" if filters.get(info.default_audio) else f"0:a:{info.default_audio}"
 
 
 #: the folder of the alternate audio tracks' playlists (`audio/<n>/`, n: the stream's place among the audio
@@ -406,6 +420,18 @@ def playlist_segments(playlist: Path) -> list[str]:
     return [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
 
 
+#: a media playlist's init segment (fMP4: the AV1 ladder's)
+_MAP = re.compile(r'^#EXT-X-MAP:URI="([^"]+)"', re.MULTILINE)
+#: what each kind of file a playlist names is, to the store and the browsers
+MEDIA_TYPES = {".ts": "video/MP2T", ".m4s": "video/iso.segment", ".mp4": "video/mp4"}
+
+
+def media_files(playlist: str) -> list[str]:
+    """The files a media playlist's text names: its init segment (`#EXT-X-MAP`, fMP4), then its segments."""
+    segments = [line for line in playlist.splitlines() if line and not line.startswith("#")]
+    return [*_MAP.findall(playlist), *segments]
+
+
 def check_storage(folder: Path, size: int = 1 << 20) -> None:
     """StorageError if `size` bytes cannot be written in `folder` (disk full, quota, read-only). FFmpeg's HLS
     muxer can end with status 0 and no message when its writes fail, leaving an incomplete output that
@@ -439,7 +465,8 @@ def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> N
         if not playlist.is_file() or "#EXT-X-ENDLIST" not in playlist.read_text():
             raise TranscodeError(f"The {name} rendition is incomplete: the video could not be decoded.")
         segments = playlist_segments(playlist)
-        if not segments or not all((playlist.parent / s).is_file() for s in segments):
+        named = media_files(playlist.read_text())
+        if not segments or not all((playlist.parent / s).is_file() for s in named):
             raise TranscodeError(f"The {name} rendition has no segments: the video could not be decoded.")
     thumb = output / "thumbnail.jpg"
     if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":

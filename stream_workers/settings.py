@@ -31,6 +31,16 @@ def ladder_crf(value: str) -> float | None:
     return crf
 
 
+def switch(name: str, value: str) -> bool:
+    """An on/off setting: on, off (also true/false, yes/no, 1/0); anything else is refused at start."""
+    value = value.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{name} must be on or off: {value!r}")
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     database_url: str
@@ -41,6 +51,8 @@ class WorkerSettings:
     #: per-title rate control: x264's CRF, capped by the fixed ladder's peaks (LADDER_CRF); None: the fixed
     #: ladder's bitrates (LADDER_CRF=fixed)
     ladder_crf: float | None
+    #: the AV1 ladder beside the H.264 one, for films made in one pass (AV1_LADDER, av1_ladder.py)
+    av1_ladder: bool
     topic_partitions: int
     max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once
     retry_delay: float
@@ -75,6 +87,7 @@ class WorkerSettings:
             ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
             x264_preset=env.get("X264_PRESET", "veryfast"),
             ladder_crf=ladder_crf(env.get("LADDER_CRF", "")),
+            av1_ladder=switch("AV1_LADDER", env.get("AV1_LADDER", "on")),
             topic_partitions=int(env.get("TOPIC_PARTITIONS", "8")),
             max_attempts=int(env.get("TRANSCODE_MAX_ATTEMPTS", "3")),
             retry_delay=float(env.get("TRANSCODE_RETRY_DELAY", "5")),

@@ -246,9 +246,8 @@ class Publisher:
             if not playlist.is_file():
                 continue
             text = playlist.read_bytes()
-            for line in text.decode().splitlines():
-                if line and not line.startswith("#"):
-                    self._send(f"{name}/{line}", "video/MP2T")
+            for file in hls.media_files(text.decode()):
+                self._send(f"{name}/{file}", hls.MEDIA_TYPES.get(Path(file).suffix, "video/MP2T"))
             self._send(f"{name}/index.m3u8", "application/vnd.apple.mpegurl", text)
         if watchable:
             self._send_storyboard()

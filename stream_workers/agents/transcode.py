@@ -30,6 +30,7 @@ from videoflix.storyboard import plan_for
 
 from .. import (
     audio_tracks,
+    av1_ladder,
     chunk_jobs,
     hls,
     interlacing,
@@ -137,6 +138,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
+    av1 = av1_ladder.folders(rungs) if settings.av1_ladder else []  # the AV1 ladder's playlists
+    playlists = [*tracks, *av1]  # every playlist folder but the renditions'
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
@@ -144,8 +147,11 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await in_thread(audio_tracks.prepare, output, info)
     argv = hls.build_command(
         ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
-        audio_filters=levels, crf=settings.ladder_crf,
+        audio_filters=levels, crf=settings.ladder_crf, av1=bool(av1),
     )  # fmt: skip
+    if av1:
+        await in_thread(av1_ladder.prepare, output, rungs)
+        argv += av1_ladder.outputs(output, info, rungs, levels)
     last_sent = time.monotonic()
     playable = False
 
@@ -174,7 +180,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             await in_thread(hls.start_at_beginning, output)
             renditions = await in_thread(hls.master_renditions, output, rungs)
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, True, tracks)  # in the store before the database names it
+            await in_thread(publisher.publish, rungs, True, playlists)  # in the store before the database names it
             await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
         elif time.monotonic() - last_sent >= settings.progress_interval:
@@ -182,27 +188,29 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, playable, tracks)
+            await in_thread(publisher.publish, rungs, playable, playlists)
             await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
         try:
-            await in_thread(hls.check_output, output, rungs, tracks)
+            await in_thread(hls.check_output, output, rungs, playlists)
         except hls.TranscodeError:
             await in_thread(hls.check_storage, output)  # a full or read-only disk is not the file's fault
             raise
+        if av1:  # listed once whole: a player that picked AV1 never waits for its slower encoder
+            await in_thread(av1_ladder.add_variants, output)
         # again: FFmpeg rewrites the master when it ends (with the bandwidths it measured), without the group
         await in_thread(audio_tracks.add_group, output, info)
-        await in_thread(hls.finalize_playlists, output, rungs, tracks)
+        await in_thread(hls.finalize_playlists, output, rungs, playlists)
         renditions = await in_thread(hls.master_renditions, output, rungs)
         renditions = await in_thread(
             quality.rated, ffmpeg, source.path, info, output.joinpath, rungs, renditions, settings.vmaf_floor,
             settings.quality_samples,
         )  # fmt: skip
         await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
-        await in_thread(publisher.publish, rungs, True, tracks)
+        await in_thread(publisher.publish, rungs, True, playlists)
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ from ..subtitles import master_with_subtitles
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
+FMP4_SEGMENT = "video/iso.segment"
+FMP4_INIT = "video/mp4"
 #: private: only the logged-in browser may cache; segments of an output never change (revalidated by ETag)
 SEGMENT_CACHE = "private, max-age=86400"
 #: playlists grow while a video is `playable` (EVENT) and turn VOD when it is ready: always revalidated (ETag)
@@ -168,10 +171,13 @@ def accel_redirect(settings, key: str, content_type: str, cache_control: str) ->
 
 
 def _folder(request) -> str:
-    """The requested playlist's folder in the output: a rendition's (`720p`) or an alternate audio track's
-    (`audio/<n>`, stream_workers.audio_tracks); the routes' patterns admit nothing else."""
+    """The requested playlist's folder in the output: a rendition's (`720p`), an alternate audio track's
+    (`audio/<n>`, stream_workers.audio_tracks) or an AV1 rendition's (`av1/720p`,
+    stream_workers.av1_ladder); the routes' patterns admit nothing else."""
     if "track" in request.matchdict:
         return f"audio/{int(request.matchdict['track'])}"
+    if request.matched_route.name.startswith("stream.av1_"):
+        return f"av1/{request.matchdict['resolution']}"
     return request.matchdict["resolution"]
 
 
@@ -221,6 +227,7 @@ def storyboard(request) -> tuple[storyboards.Plan, list[int], float | None]:
 
 @view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.audio_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.av1_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
@@ -238,10 +245,20 @@ def rendition_playlist(request, storage: Storage) -> tuple[str, ObjectInfo]:
     return folder, stored_info(storage, video_id, f"{folder}/index.m3u8")
 
 
+#: an fMP4 playlist's init segment (the AV1 ladder's), whose URI is signed as the segments' are
+_MAP = re.compile(r'^(#EXT-X-MAP:URI=")([^"]+)(".*)$')
+
+
 def rewritten(storage: Storage, key: str, uri) -> str:
-    """The playlist `key` with each segment line replaced by `uri(name)`."""
+    """The playlist `key` with each segment line, and the init segment's URI, replaced by `uri(name)`."""
     lines = b"".join(storage.read(key)).decode().splitlines()
-    return "\n".join(line if not line or line.startswith("#") else uri(line) for line in lines) + "\n"
+
+    def line_for(line: str) -> str:
+        if (init := _MAP.match(line)) is not None:
+            return f"{init[1]}{uri(init[2])}{init[3]}"
+        return line if not line or line.startswith("#") else uri(line)
+
+    return "\n".join(line_for(line) for line in lines) + "\n"
 
 
 def playlist_response(text: str, content_type: str = PLAYLIST) -> Response:
@@ -287,6 +304,19 @@ def signed_playlist(request, storage: Storage, url_seconds: int):
 @view_config(route_name="stream.audio_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def segment(request):
     return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
+
+
+@view_config(route_name="stream.av1_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def fmp4_segment(request):
+    """A segment of an AV1 rendition (CMAF: fMP4)."""
+    return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.m4s", FMP4_SEGMENT, SEGMENT_CACHE)
+
+
+@view_config(route_name="stream.av1_init", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+def init_segment(request):
+    """The init segment an AV1 rendition's playlist names (`#EXT-X-MAP`): its codec's setup, for every segment."""
+    name = f"init_{int(request.matchdict['variant'])}.mp4"
+    return serve(request, f"{_folder(request)}/{name}", FMP4_INIT, SEGMENT_CACHE)
 
 
 @view_config(route_name="stream.storyboard", request_method=("GET", "HEAD"), permission=AUTHENTICATED)

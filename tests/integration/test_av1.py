@@ -1,0 +1,104 @@
+"""The AV1 ladder through the real parts (upload, broker, worker, FFmpeg with SVT-AV1, the streaming views,
+Chromium with hls.js): a film made in one pass gets its rungs in AV1 too, as fMP4 listed in the master with
+their codecs beside the H.264 ones; the rendition playlists the existing frontend plays stay H.264 in TS;
+FFmpeg's HLS client decodes every AV1 rendition whole; hls.js plays AV1 where the browser decodes it and
+H.264 where it does not."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import urllib.error
+
+import pytest
+
+from videoflix.media import ffmpeg_exe
+
+from ..support.browser import chromium_path
+from .test_progressive import fetch
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def av1_video(pipeline, media_files) -> int:
+    client = pipeline.client()
+    video = client.upload(media_files["hd"], {"title": "Two codecs"})
+    assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
+    return video["id"]
+
+
+def content_type(client, path: str) -> tuple[int, str, bytes]:
+    """GET with the client's cookies: (status, Content-Type, body)."""
+    try:
+        with client.opener.open(client.api + path, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, "", error.read()
+
+
+def test_the_master_lists_the_av1_ladder_beside_the_h264_one(pipeline, av1_video):
+    client = pipeline.client()
+    code, master = fetch(client, f"/video/{av1_video}/master.m3u8")
+    variants = re.findall(rb'^#EXT-X-STREAM-INF:.*CODECS="(\w{4})[^"]*".*\n(.+)$', master, re.MULTILINE)
+    assert code == 200 and variants == [
+        (b"avc1", b"480p/index.m3u8"), (b"avc1", b"720p/index.m3u8"),
+        (b"av01", b"av1/480p/index.m3u8"), (b"av01", b"av1/720p/index.m3u8"),
+    ], master  # fmt: skip
+    assert re.search(rb'CODECS="av01\.0\.\d\dM\.08,mp4a\.40\.2"', master), master  # main profile, 8-bit, AAC
+    bandwidths = [int(b) for b in re.findall(rb"[^-]BANDWIDTH=(\d+)", master)]
+    assert bandwidths[2] < bandwidths[0] and bandwidths[3] < bandwidths[1], master  # fewer bits for the same rung
+
+    # the frontend's own playlists are what they were: H.264 in MPEG-TS
+    code, playlist = fetch(client, f"/video/{av1_video}/720p/index.m3u8")
+    assert code == 200 and b"#EXT-X-MAP" not in playlist and re.search(rb"^000\.ts$", playlist, re.MULTILINE)
+
+
+def test_the_av1_renditions_are_served_as_fmp4_and_decode_whole(pipeline, media_files, av1_video):
+    client = pipeline.client()
+    output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=av1_video)
+    for index, rung in enumerate(("480p", "720p")):
+        code, playlist = fetch(client, f"/video/{av1_video}/av1/{rung}/index.m3u8")
+        assert code == 200 and b"#EXT-X-PLAYLIST-TYPE:VOD" in playlist, playlist
+        init = re.search(rb'^#EXT-X-MAP:URI="(init_\d+\.mp4)"$', playlist, re.MULTILINE)
+        segments = re.findall(rb"^(\d{3})\.m4s$", playlist, re.MULTILINE)
+        assert init and init.group(1) == f"init_{index}.mp4".encode() and len(segments) == 2, playlist
+        code, kind, body = content_type(client, f"/video/{av1_video}/av1/{rung}/{init.group(1).decode()}")
+        assert code == 200 and kind == "video/mp4" and body[4:8] == b"ftyp" and b"av01" in body
+        code, kind, body = content_type(client, f"/video/{av1_video}/av1/{rung}/{segments[0].decode()}.m4s")
+        assert code == 200 and kind == "video/iso.segment" and body[4:8] == b"styp" and b"moof" in body[:512]
+
+        # FFmpeg's HLS client decodes the whole rendition: every frame of the 5 s, 30 fps source, and its sound
+        decoded = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(output / "av1" / rung / "index.m3u8"),
+             "-map", "0:v:0", "-map", "0:a:0", "-f", "null", "-"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert decoded.returncode == 0 and "Video: av1" in decoded.stderr, decoded.stderr[-2000:]
+        frames = int(re.findall(r"frame=\s*(\d+)", decoded.stderr)[-1])
+        assert abs(frames - 150) <= 1 and "Audio: aac" in decoded.stderr, decoded.stderr[-2000:]
+    assert fetch(client, f"/video/{av1_video}/av1/1080p/index.m3u8")[0] == 404  # not on this film's ladder
+    assert fetch(client, f"/video/{av1_video}/av1/720p/init.mp4")[0] == 404
+    assert fetch(client, f"/video/{av1_video}/av1/720p/../720p/000.ts")[0] == 404
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("browser", ["as it is", "without AV1"])
+def test_hls_js_plays_av1_where_the_browser_decodes_it(pipeline, frontend_site, av1_video, tmp_path, browser):
+    from .test_browser import play, player_page, problems
+
+    page = player_page(pipeline, frontend_site, av1_video) + ("&noav1=1" if browser == "without AV1" else "")
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "av1.png", seconds=40, until=2.5))
+
+    av1 = result["supports"]["av1"]
+    assert result["supports"]["avc1"] and av1 == (browser == "as it is"), result["supports"]
+    if browser == "as it is":  # Chromium decodes AV1 (dav1d): hls.js keeps both sets and starts with AV1
+        assert len(result["levelList"]) == 4, result["levelList"]
+        assert result["playing"]["codecs"].startswith("av01"), result
+        assert result["mainFragments"] and all(f.endswith(".m4s") for f in result["mainFragments"]), result
+    else:  # hls.js drops what the browser cannot decode and plays the H.264 ladder
+        assert [level["codecs"][:4] for level in result["levelList"]] == ["avc1", "avc1"], result["levelList"]
+        assert result["playing"]["codecs"].startswith("avc1"), result
+        assert result["mainFragments"] and all(f.endswith(".ts") for f in result["mainFragments"]), result
+    assert result["currentTime"] > 2.5 and problems(result["errors"]) == [], result
