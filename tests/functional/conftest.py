@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
-from stream_workers import hls
+from stream_workers import av1_ladder, hls
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 from videoflix.models import TEST_CONNECTION_KEY, Video, VideoStatus
 
@@ -45,13 +45,17 @@ def operator(frontend, dbsession) -> Frontend:
 
 @pytest.fixture(scope="session")
 def hls_output(app_settings, clips) -> Path:
-    """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling)."""
+    """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling), and
+    the AV1 ladder (AV1_LADDER=on), listed in the master."""
     out = Path(app_settings["videoflix.media_root"]) / OUTPUT
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
-    hls.check_output(out, rungs)
+    av1_ladder.prepare(out, rungs)
+    argv = hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs, av1=True)
+    asyncio.run(hls.run_ffmpeg(argv + av1_ladder.outputs(out, facts, rungs, {})))
+    hls.check_output(out, rungs, av1_ladder.folders(rungs))
+    av1_ladder.add_variants(out)
     return out
 
 

@@ -110,6 +110,26 @@ def test_playlists_segments_and_thumbnail(viewer, add_video, hls_output):
     assert thumb.content_type == "image/jpeg" and thumb.body[:3] == b"\xff\xd8\xff"
 
 
+def test_the_av1_ladder_is_served_as_fmp4(viewer, add_video, hls_output):
+    """A film with the AV1 ladder (the session's output has it): its playlist, init segment and fMP4 segments
+    come through the same checks, with their own types; nothing else in its folder is reachable."""
+    video = add_video()
+    master = viewer.get(f"/api/video/{video}/master.m3u8", status=200).text
+    assert "\nav1/480p/index.m3u8" in master and 'CODECS="av01.' in master
+    playlist = viewer.get(f"/api/video/{video}/av1/480p/index.m3u8", status=200)
+    init = viewer.get(f"/api/video/{video}/av1/480p/init.mp4", status=200)
+    segment = viewer.get(f"/api/video/{video}/av1/480p/000.m4s", status=200)
+    assert playlist.content_type == "application/vnd.apple.mpegurl" and '#EXT-X-MAP:URI="init.mp4"' in playlist.text
+    assert init.content_type == "video/mp4" and init.body == (hls_output / "av1" / "480p" / "init.mp4").read_bytes()
+    assert segment.content_type == "video/iso.segment" and segment.body[4:8] == b"styp"
+    assert (
+        viewer.get(f"/api/video/{video}/av1/480p/000.m4s", headers={"Range": "bytes=0-99"}, status=206).body
+        == (segment.body[:100])
+    )
+    for path in ("av1/master.m3u8", "av1/480p/000.ts", "av1/720p/index.m3u8", "480p/000.m4s", "av1/480p/init_.mp4"):
+        viewer.get(f"/api/video/{video}/{path}", status=404)
+
+
 def test_conditional_and_range_requests(viewer, add_video):
     video = add_video()
     path = f"/api/video/{video}/480p/000.ts"

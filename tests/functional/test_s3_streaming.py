@@ -4,6 +4,8 @@ the database says, and answers a store that is down with a clean 503."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from videoflix.models import Video, VideoStatus
@@ -167,6 +169,12 @@ def test_presigned_playlists_name_signed_segment_urls_that_fetch_the_bytes(
     viewer.get(f"/api/video/{video_id}/480p/index.m3u8", headers={"If-None-Match": f'"{again.etag}"'}, status=304)
     # the app still serves a segment asked of it (a player holding an older playlist, FFmpeg's client)
     assert viewer.get(f"/api/video/{video_id}/480p/000.ts", status=200).body == (local / "480p" / "000.ts").read_bytes()
+    # an fMP4 playlist's init segment is signed as its segments are (the AV1 ladder's)
+    text = viewer.get(f"/api/video/{video_id}/av1/480p/index.m3u8", status=200).text
+    init = re.search(r'^#EXT-X-MAP:URI="([^"]+)"$', text, re.MULTILINE).group(1)
+    assert init.startswith(seaweedfs.endpoint_url) and "X-Amz-Signature" in init and "/av1/480p/init.mp4?" in init
+    with urllib.request.urlopen(init) as response:
+        assert response.read() == (local / "av1" / "480p" / "init.mp4").read_bytes()
 
 
 def test_signed_urls_are_for_the_endpoint_browsers_reach(seaweedfs, bucket):

@@ -79,7 +79,8 @@ def test_the_av1_renditions_are_served_as_fmp4_and_decode_whole(pipeline, media_
         frames = int(re.findall(r"frame=\s*(\d+)", decoded.stderr)[-1])
         assert abs(frames - 150) <= 1 and "Audio: aac" in decoded.stderr, decoded.stderr[-2000:]
     assert fetch(client, f"/video/{av1_video}/av1/1080p/index.m3u8")[0] == 404  # not on this film's ladder
-    assert fetch(client, f"/video/{av1_video}/av1/720p/init.mp4")[0] == 404
+    assert fetch(client, f"/video/{av1_video}/av1/720p/init.mp4")[0] == 404  # (a one-rung film's name)
+    assert fetch(client, f"/video/{av1_video}/av1/720p/init_x.mp4")[0] == 404
     assert fetch(client, f"/video/{av1_video}/av1/720p/../720p/000.ts")[0] == 404
 
 

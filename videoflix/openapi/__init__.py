@@ -32,7 +32,7 @@ PATH_PARAMETERS = {
     "resolution": string(enum=list(RESOLUTIONS)),
     "segment": string(pattern=r"^\d{3,6}$"),
     "track": string(pattern=r"^\d{1,2}$"),
-    "variant": string(pattern=r"^\d{1,2}$"),
+    "init": string(pattern=r"^init(_\d{1,2})?$"),
     "sheet": string(pattern=r"^\d{1,7}$"),
     "language": string(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,5}$", description="BCP 47 tag"),
 }

@@ -315,8 +315,7 @@ def fmp4_segment(request):
 @view_config(route_name="stream.av1_init", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def init_segment(request):
     """The init segment an AV1 rendition's playlist names (`#EXT-X-MAP`): its codec's setup, for every segment."""
-    name = f"init_{int(request.matchdict['variant'])}.mp4"
-    return serve(request, f"{_folder(request)}/{name}", FMP4_INIT, SEGMENT_CACHE)
+    return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE)
 
 
 @view_config(route_name="stream.storyboard", request_method=("GET", "HEAD"), permission=AUTHENTICATED)

@@ -1,0 +1,92 @@
+"""The AV1 ladder's FFmpeg output and its place in the master (stream_workers.av1_ladder), without FFmpeg;
+tests/integration/test_av1.py runs it through the real parts, Chromium and hls.js included."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_workers import audio_tracks, av1_ladder, hls
+from stream_workers.settings import switch
+from videoflix.media import AudioStream, MediaInfo, ladder_for
+
+H264 = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-STREAM-INF:BANDWIDTH=1195680,AVERAGE-BANDWIDTH=1100000,RESOLUTION=854x480,CODECS="avc1.64001e,mp4a.40.2"
+480p/index.m3u8
+
+#EXT-X-STREAM-INF:BANDWIDTH=3195680,AVERAGE-BANDWIDTH=3000000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"
+720p/index.m3u8
+
+"""
+AV1 = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=380000,RESOLUTION=854x480,CODECS="av01.0.04M.08,mp4a.40.2"
+480p/index.m3u8
+
+#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=850000,RESOLUTION=1280x720,CODECS="av01.0.05M.08,mp4a.40.2"
+720p/index.m3u8
+"""
+
+
+def film(*streams: AudioStream) -> MediaInfo:
+    return MediaInfo(60.0, 1280, 720, 25.0, "h264", bool(streams), container="mp4", audio_streams=streams)
+
+
+def test_the_av1_variants_follow_the_h264_ones_once():
+    merged = av1_ladder.with_variants(H264, AV1)
+    lines = [line for line in merged.splitlines() if line]
+    assert [line for line in lines if not line.startswith("#")] == [
+        "480p/index.m3u8", "720p/index.m3u8", "av1/480p/index.m3u8", "av1/720p/index.m3u8",
+    ]  # fmt: skip
+    assert lines[-2].endswith('CODECS="av01.0.05M.08,mp4a.40.2"') and lines[-1] == "av1/720p/index.m3u8"
+    assert av1_ladder.with_variants(merged, AV1) == merged  # once
+    # the H.264 renditions the status names are still read from it (the AV1 ones are not among the rungs)
+    assert [r["bandwidth"] for r in hls.renditions_in(merged, ladder_for(720))] == [1195680, 3195680]
+    # a film with several audio tracks: the AV1 variants name the audio group too
+    info = film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo"))
+    grouped = audio_tracks.with_group(merged, info)
+    assert [line.endswith('AUDIO="audio"') for line in grouped.splitlines() if "STREAM-INF" in line] == [True] * 4
+
+
+def test_the_av1_output_takes_the_graphs_pictures_and_the_normalized_sound(tmp_path):
+    rungs = ladder_for(720)
+    info = film(AudioStream(0, "eng", "stereo", True))
+    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path, info, rungs, audio_filters={0: "volume=3dB"},
+                             av1=True)  # fmt: skip
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "split=2[v0][w0]" in graph and "split=2[v1][w1]" in graph
+    assert "volume=3dB,asplit=4[a0][a1][b0][b1]" in graph  # filtered once, a copy for each output
+    extra = av1_ladder.outputs(tmp_path, info, rungs, {0: "volume=3dB"})
+    maps = [extra[i + 1] for i, arg in enumerate(extra) if arg == "-map"]
+    assert maps == ["[w0]", "[b0]", "[w1]", "[b1]"]
+    caps = [extra[i + 1] for i, arg in enumerate(extra) if arg.startswith("-maxrate:v:")]
+    assert caps == [f"{int(r.video_kbps * av1_ladder.CAP)}k" for r in rungs]
+    assert extra[extra.index("-c:v") + 1] == "libsvtav1" and extra[extra.index("-hls_segment_type") + 1] == "fmp4"
+    assert extra[-1] == str(tmp_path / "av1" / "%v" / "index.m3u8")
+    # unfiltered sound is mapped from the source; a film without sound maps none
+    assert "0:a:0" in av1_ladder.outputs(tmp_path, info, rungs, {})
+    mute = film()
+    silent = av1_ladder.outputs(tmp_path, mute, rungs, {})
+    assert [silent[i + 1] for i, arg in enumerate(silent) if arg == "-map"] == ["[w0]", "[w1]"]
+    assert "-c:a" not in silent and "v:0,name:480p v:1,name:720p" in silent
+    # without the AV1 ladder the graph is as it was
+    plain = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path, info, rungs, audio_filters={0: "volume=3dB"})
+    assert "[w0]" not in plain[plain.index("-filter_complex") + 1]
+
+
+def test_playlists_name_their_init_segment_for_the_store():
+    playlist = '#EXTM3U\n#EXT-X-MAP:URI="init_1.mp4"\n#EXTINF:4.0,\n000.m4s\n#EXTINF:2.0,\n001.m4s\n#EXT-X-ENDLIST\n'
+    assert hls.media_files(playlist) == ["init_1.mp4", "000.m4s", "001.m4s"]
+    assert [hls.MEDIA_TYPES[name[name.rindex(".") :]] for name in hls.media_files(playlist)] == [
+        "video/mp4", "video/iso.segment", "video/iso.segment",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), (" yes ", True), ("0", False)])
+def test_the_av1_ladder_setting(value, expected):
+    assert switch("AV1_LADDER", value) is expected
+
+
+def test_a_bad_av1_ladder_setting_is_refused():
+    with pytest.raises(ValueError, match="AV1_LADDER must be on or off"):
+        switch("AV1_LADDER", "sometimes")
