@@ -16,22 +16,25 @@ the cap still gets the same quality in fewer bytes). Chosen on bench/quality.py'
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Mapping
+import shutil
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from videoflix.media import MediaInfo, Rung
 
-from . import hls
+from . import hls, quality
 
 #: the AV1 ladder's folder in an output (`av1/<rung>/`)
 FOLDER = "av1"
 #: SVT-AV1's speed (0 slowest .. 13): 10 cost about what x264's veryfast does on these 2-core machines
 PRESET = 10
-#: the constant quality: the AV1 renditions' VMAF matched the per-title H.264 ones' (bench/quality.py)
-CRF = 34
-#: the cap, as a share of the H.264 rung's bitrate
-CAP = 0.6
+#: the constant quality: the CRF whose VMAF came nearest the per-title H.264 ladder's (CRF 19) over the
+#: corpus at 720p: talking head -0.3 at 0.15x the bytes, film grain +0.2 at 0.18x, high motion -0.2 at
+#: 0.9x; smooth gradients stay ~1.3 below at any CRF from 24 to 32 (those renditions are not listed)
+CRF = 30
+#: the cap, as a share of the H.264 rung's bitrate: a hard title's AV1 rendition must hold its quality in
+#: three quarters of the bits, or it is not listed (`decide`)
+CAP = 0.75
 #: the AV1 variants' own master playlist, merged into the film's (`add_variants`)
 MASTER = f"{FOLDER}/master.m3u8"
 
@@ -84,31 +87,81 @@ def outputs(
     return argv
 
 
-def with_variants(master: str, variants: str) -> str:
+def twins(rungs: list[Rung]) -> dict[str, Rung]:
+    """The AV1 renditions' folders, each with its rung (what `quality.measure` scores beside the H.264 ones)."""
+    return {f"{FOLDER}/{rung.name}": rung for rung in rungs}
+
+
+#: the AV1 ladder is listed only where each of its renditions is as good as the H.264 one of its rung (VMAF
+#: at most this much lower) and smaller (on average): AV1 is no better on every picture (SVT-AV1 at PRESET
+#: lost 26 VMAF points on upscaled pixel art at 1.3x the bytes, bench/quality.py), and a browser that picks
+#: AV1 must not get less. All or nothing: hls.js keeps to the codec it started with, so an AV1 ladder
+#: missing its top rungs would hold a viewer below the H.264 ladder's best.
+TOLERANCE = 1.0
+
+
+def decide(
+    rungs: list[Rung], renditions: list[dict], variants: str, scores: Mapping[str, quality.Score], floor: float
+) -> dict[str, dict]:
+    """Per rung (`renditions`: the H.264 ones, as the master lists them), its AV1 twin: bandwidth (from
+    `variants`, the AV1 output's own master), measured quality (`scores`, keyed by folder), whether it is as
+    good and smaller (`fit`: VMAF within TOLERANCE, not measured at all, QUALITY_SAMPLES=0: by its bitrate
+    alone), and whether the master lists it (`listed`: every twin fit)."""
+    measured = {entry["name"]: entry for entry in hls.renditions_in(variants, rungs)}
+    twins_of: dict[str, dict] = {}
+    for rendition in renditions:
+        name, entry = rendition["name"], measured.get(rendition["name"], {})
+        score, h264 = scores.get(f"{FOLDER}/{name}"), scores.get(name)
+        if score is None and h264 is None:  # quality not measured: the operator chose so
+            as_good = True
+        else:
+            as_good = score is not None and h264 is not None and score.mean >= h264.mean - TOLERANCE
+        bits, h264_bits = _average(entry), _average(rendition)
+        smaller = bits is not None and h264_bits is not None and bits < h264_bits
+        twins_of[name] = {"bandwidth": entry.get("bandwidth"), "average_bandwidth": bits, "fit": smaller and as_good}
+        if score is not None:
+            twins_of[name]["quality"] = score.as_json(floor)
+    every = bool(twins_of) and all(twin["fit"] for twin in twins_of.values())
+    return {name: {**twin, "listed": every} for name, twin in twins_of.items()}
+
+
+def _average(rendition: Mapping) -> int | None:
+    """A rendition's average bitrate as its master says it (else its peak)."""
+    return rendition.get("average_bandwidth") or rendition.get("bandwidth")
+
+
+def with_variants(master: str, variants: str, listed: Collection[str]) -> str:
     """The film's master playlist `master` with the AV1 variants of `variants` (the AV1 output's own master)
-    after its H.264 ones, their URIs made relative to the film's folder; applied once."""
+    whose rung is `listed`, after its H.264 ones, their URIs made relative to the film's folder; applied once."""
     if f"\n{FOLDER}/" in master:
         return master
     lines = variants.splitlines()
     added = []
     for info, uri in itertools.pairwise(lines):
-        if info.startswith("#EXT-X-STREAM-INF:") and uri and not uri.startswith("#"):
+        if info.startswith("#EXT-X-STREAM-INF:") and uri.split("/")[0] in listed:
             added += [info, f"{FOLDER}/{uri}"]
     return master.rstrip("\n") + "\n" + "\n".join(added) + "\n" if added else master
 
 
-def add_variants(output: Path) -> None:
-    """List the finished AV1 ladder in the film's master playlist in `output` (`with_variants`), atomically."""
+def add_variants(output: Path, listed: Collection[str]) -> None:
+    """List the finished AV1 renditions of the rungs `listed` in the film's master playlist in `output`
+    (`with_variants`), atomically; the others' files go (nothing names them)."""
     master = output / "master.m3u8"
     text = master.read_text("utf-8")
-    if (merged := with_variants(text, (output / MASTER).read_text("utf-8"))) != text:
+    if (merged := with_variants(text, (output / MASTER).read_text("utf-8"), listed)) != text:
         hls.write_atomically(master, merged)
+    for folder in (output / FOLDER).iterdir():
+        if folder.is_dir() and folder.name not in listed:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-#: an AV1 variant's line in a master playlist
-_VARIANT = re.compile(r'^#EXT-X-STREAM-INF:.*CODECS="av01', re.MULTILINE)
-
-
-def variants_in(master: str) -> int:
-    """How many AV1 variants the master playlist `master` lists."""
-    return len(_VARIANT.findall(master))
+def settle(
+    output: Path, rungs: list[Rung], renditions: list[dict], scores: Mapping[str, quality.Score], floor: float
+) -> tuple[list[dict], list[str]]:
+    """After the encode and its measurement: which AV1 renditions the master lists (`decide`, `add_variants`);
+    `renditions` each with its AV1 twin's facts (`av1`, shown by the status endpoint), and the AV1 playlist
+    folders kept."""
+    twins_of = decide(rungs, renditions, (output / MASTER).read_text("utf-8"), scores, floor)
+    listed = [name for name, twin in twins_of.items() if twin["listed"]]
+    add_variants(output, listed)
+    return [{**r, FOLDER: twins_of[r["name"]]} for r in renditions], [f"{FOLDER}/{name}" for name in listed]

@@ -426,10 +426,16 @@ _MAP = re.compile(r'^#EXT-X-MAP:URI="([^"]+)"', re.MULTILINE)
 MEDIA_TYPES = {".ts": "video/MP2T", ".m4s": "video/iso.segment", ".mp4": "video/mp4"}
 
 
+def init_segment(playlist: str) -> str | None:
+    """The init segment a media playlist's text names (`#EXT-X-MAP`: fMP4), or None (MPEG-TS)."""
+    return found.group(1) if (found := _MAP.search(playlist)) else None
+
+
 def media_files(playlist: str) -> list[str]:
-    """The files a media playlist's text names: its init segment (`#EXT-X-MAP`, fMP4), then its segments."""
+    """The files a media playlist's text names: its init segment (fMP4), then its segments."""
     segments = [line for line in playlist.splitlines() if line and not line.startswith("#")]
-    return [*_MAP.findall(playlist), *segments]
+    init = init_segment(playlist)
+    return [init, *segments] if init else segments
 
 
 def check_storage(folder: Path, size: int = 1 << 20) -> None:
@@ -550,15 +556,18 @@ def master_renditions(output: Path, rungs: list[Rung]) -> list[dict]:
 
 
 def renditions_in(master: str, rungs: list[Rung]) -> list[dict]:
-    """Name, size and bandwidth of each rendition, as the master playlist `master` lists them."""
+    """Name, size and bandwidth (peak, and average where the master says it) of each rendition, as the master
+    playlist `master` lists them."""
     entries = {}
     for info, uri in itertools.pairwise(master.splitlines()):
         if info.startswith("#EXT-X-STREAM-INF:"):
             size = re.search(r"RESOLUTION=(\d+)x(\d+)", info)
             bandwidth = re.search(r"[^-]BANDWIDTH=(\d+)", info)
+            average = re.search(r"AVERAGE-BANDWIDTH=(\d+)", info)
             entries[uri.split("/")[0]] = {
                 "width": int(size.group(1)) if size else None,
                 "height": int(size.group(2)) if size else None,
                 "bandwidth": int(bandwidth.group(1)) if bandwidth else None,
+                **({"average_bandwidth": int(average.group(1))} if average else {}),
             }
     return [{"name": r.name, **entries.get(r.name, {"height": r.short_side})} for r in rungs]

@@ -21,7 +21,7 @@ import math
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,23 +87,23 @@ def window_command(
     ffmpeg: str,
     source: Path | ObjectURL,
     info: MediaInfo,
-    segments: list[tuple[Path, tuple[int, int], Path]],
+    segments: list[tuple[Path, str, tuple[int, int], Path]],
     start: float,
     length: float,
     step: int = STEP,
 ) -> list[str]:
     """FFmpeg scoring one stretch of the film in every rendition at once: the source from `start` for
     `length` seconds, decoded once and prepared as the renditions were made from it (`hls.picture_filters`),
-    against each (segment, its size, its log): the segment's first `length` seconds (a segment starts on
-    a keyframe of every rendition, at the same instant), VMAF per frame into the log. Every input is read
-    through the one input helper."""
+    against each (segment, its container, its size, its log): the segment's first `length` seconds (a
+    segment starts on a keyframe of every rendition, at the same instant), VMAF per frame into the log.
+    Every input is read through the one input helper."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
             *input_options(source, info.container, start=start, length=length)]  # fmt: skip
     copies = "".join(f"[r{i}]" for i in range(len(segments)))
     graph = [f"[0:v:0]setpts=PTS-STARTPTS,{hls.picture_filters(info)}split={len(segments)}{copies}"]
     outputs: list[str] = []
-    for i, (segment, size, log) in enumerate(segments):
-        argv += input_options(segment, "mpeg-ts", length=length)
+    for i, (segment, container, size, log) in enumerate(segments):
+        argv += input_options(segment, container, length=length)
         graph.append(prepared(f"r{i}", size, step, out=f"ref{i}"))
         graph.append(prepared(f"{i + 1}:v:0", size, step, out=f"dist{i}"))
         graph.append(f"[dist{i}][ref{i}]libvmaf=n_threads=2:log_fmt=json:log_path={log}[scored{i}]")
@@ -164,25 +164,67 @@ def measure(
     rungs: list[Rung],
     most: int = MOST_WINDOWS,
     timeout: float = 600,
+    also: Mapping[str, Rung] | None = None,
 ) -> dict[str, Score]:
     """Each rendition's VMAF on `windows` stretches of the film, spread over it, each the first WINDOW
     seconds of a segment (blocking: run it in a thread); `local(name)`: the local file of the output's
-    `name` (`480p/index.m3u8`, `480p/003.ts`). A window's reference is the source from where the lowest
-    rendition's playlist says that segment starts (the renditions' segments start together)."""
-    values: dict[str, list[float]] = {rung.name: [] for rung in rungs}
-    entries = _entries(local(f"{rungs[0].name}/index.m3u8").read_text())
-    duration = sum(length for _, length, _ in entries)
+    `name` (`480p/index.m3u8`, `480p/003.ts`); `also`: more playlist folders to score, each at its rung's
+    size (the AV1 ladder's, `av1/480p`: fMP4, each segment read after its init segment). A window's
+    reference is the source from where the lowest rendition's playlist says that segment starts (every
+    ladder's segments start together). Keyed by folder."""
+    folders = {**{rung.name: rung for rung in rungs}, **(also or {})}
+    playlists = {folder: local(f"{folder}/index.m3u8").read_text() for folder in folders}
+    entries = {folder: _entries(text) for folder, text in playlists.items()}
+    values: dict[str, list[float]] = {folder: [] for folder in folders}
+    lowest = entries[rungs[0].name]
+    duration = sum(length for _, length, _ in lowest)
     with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
-        for index in sampled_segments(len(entries), windows(duration, most)):
-            start, length, name = entries[index]
-            logs = {rung.name: Path(scratch) / f"{rung.name}-{index}.json" for rung in rungs}
-            segments = [
-                (local(f"{rung.name}/{name}"), _size(info, rung), logs[rung.name]) for rung in rungs
-            ]  # fmt: skip
+        for index in sampled_segments(len(lowest), windows(duration, most)):
+            start, length, _ = lowest[index]
+            segments = []
+            for i, (folder, rung) in enumerate(folders.items()):
+                segment, container = _segment(local, folder, playlists[folder], entries[folder][index][2],
+                                              Path(scratch) / f"{i}-{index}.mp4")  # fmt: skip
+                segments.append((segment, container, _size(info, rung), Path(scratch) / f"{i}-{index}.json"))
             run_compare(window_command(ffmpeg, source, info, segments, start, min(length, WINDOW)), timeout)
-            for rung in rungs:
-                values[rung.name] += frame_scores(logs[rung.name])
-    return {name: score(scores) for name, scores in values.items() if scores}
+            for folder, (_, _, _, log_path) in zip(folders, segments, strict=True):
+                values[folder] += frame_scores(log_path)
+    return {folder: score(scores) for folder, scores in values.items() if scores}
+
+
+def _segment(local: Callable[[str], Path], folder: str, playlist: str, name: str, joined: Path) -> tuple[Path, str]:
+    """A segment to score, and its container: an MPEG-TS segment as it is; an fMP4 one (its playlist names
+    an init segment) after its init segment, in one file at `joined` (neither decodes alone)."""
+    if (init := hls.init_segment(playlist)) is None:
+        return local(f"{folder}/{name}"), "mpeg-ts"
+    joined.write_bytes(local(f"{folder}/{init}").read_bytes() + local(f"{folder}/{name}").read_bytes())
+    return joined, "mp4"
+
+
+def measured(
+    ffmpeg: str,
+    source: Path | ObjectURL,
+    info: MediaInfo,
+    local: Callable[[str], Path],
+    rungs: list[Rung],
+    most: int,
+    also: Mapping[str, Rung] | None = None,
+) -> dict[str, Score]:
+    """`measure`, or nothing when `most` (the most windows, QUALITY_SAMPLES) is 0 or the measurement fails:
+    the film is no less ready for it (logged)."""
+    if most <= 0:
+        return {}
+    try:
+        return measure(ffmpeg, source, info, local, rungs, most, also=also)
+    except (RuntimeError, OSError, ValueError, KeyError, IndexError, subprocess.TimeoutExpired) as exc:
+        log.warning("quality not measured: %s", exc)
+        return {}
+
+
+def with_quality(renditions: list[dict], scores: Mapping[str, Score], floor: float) -> list[dict]:
+    """`renditions` (as the master lists them), each with its measured `quality` (`Score.as_json`) where
+    there is one."""
+    return [{**r, "quality": scores[r["name"]].as_json(floor)} if r["name"] in scores else r for r in renditions]
 
 
 def rated(
@@ -195,17 +237,8 @@ def rated(
     floor: float,
     most: int,
 ) -> list[dict]:
-    """`renditions` (as the master lists them), each with its measured `quality` (`Score.as_json`); as they
-    are when `most` (the most windows, QUALITY_SAMPLES) is 0 or the measurement fails: the film is no less
-    ready for it (logged)."""
-    if most <= 0:
-        return renditions
-    try:
-        scores = measure(ffmpeg, source, info, local, rungs, most)
-    except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
-        log.warning("quality not measured: %s", exc)
-        return renditions
-    return [{**r, "quality": scores[r["name"]].as_json(floor)} if r["name"] in scores else r for r in renditions]
+    """`renditions` with their measured quality (`measured`, `with_quality`)."""
+    return with_quality(renditions, measured(ffmpeg, source, info, local, rungs, most), floor)
 
 
 def _size(info: MediaInfo, rung: Rung) -> tuple[int, int]:

@@ -139,7 +139,6 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
     av1 = av1_ladder.folders(rungs) if settings.av1_ladder else []  # the AV1 ladder's playlists
-    playlists = [*tracks, *av1]  # every playlist folder but the renditions'
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
@@ -180,7 +179,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             await in_thread(hls.start_at_beginning, output)
             renditions = await in_thread(hls.master_renditions, output, rungs)
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, True, playlists)  # in the store before the database names it
+            await in_thread(publisher.publish, rungs, True, tracks)  # in the store before the database names it
             await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
             log.info("video %s is playable after %.1f s", event.video_id, time.monotonic() - started)
         elif time.monotonic() - last_sent >= settings.progress_interval:
@@ -188,29 +187,32 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, playable, playlists)
+            await in_thread(publisher.publish, rungs, playable, tracks)  # (AV1: once chosen, at the end)
             await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
         try:
-            await in_thread(hls.check_output, output, rungs, playlists)
+            await in_thread(hls.check_output, output, rungs, [*tracks, *av1])
         except hls.TranscodeError:
             await in_thread(hls.check_storage, output)  # a full or read-only disk is not the file's fault
             raise
-        if av1:  # listed once whole: a player that picked AV1 never waits for its slower encoder
-            await in_thread(av1_ladder.add_variants, output)
+        renditions = await in_thread(hls.master_renditions, output, rungs)
+        scores = await in_thread(
+            quality.measured, ffmpeg, source.path, info, output.joinpath, rungs, settings.quality_samples,
+            av1_ladder.twins(rungs) if av1 else None,
+        )  # fmt: skip
+        renditions = quality.with_quality(renditions, scores, settings.vmaf_floor)
+        if av1:  # listed once whole and measured as good as H.264 (a player that picked AV1 never waits for it)
+            renditions, av1 = await in_thread(
+                av1_ladder.settle, output, rungs, renditions, scores, settings.vmaf_floor
+            )  # fmt: skip
         # again: FFmpeg rewrites the master when it ends (with the bandwidths it measured), without the group
         await in_thread(audio_tracks.add_group, output, info)
-        await in_thread(hls.finalize_playlists, output, rungs, playlists)
-        renditions = await in_thread(hls.master_renditions, output, rungs)
-        renditions = await in_thread(
-            quality.rated, ffmpeg, source.path, info, output.joinpath, rungs, renditions, settings.vmaf_floor,
-            settings.quality_samples,
-        )  # fmt: skip
+        await in_thread(hls.finalize_playlists, output, rungs, [*tracks, *av1])
         await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
-        await in_thread(publisher.publish, rungs, True, playlists)
+        await in_thread(publisher.publish, rungs, True, [*tracks, *av1])
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)

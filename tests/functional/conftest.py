@@ -55,7 +55,7 @@ def hls_output(app_settings, clips) -> Path:
     argv = hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs, av1=True)
     asyncio.run(hls.run_ffmpeg(argv + av1_ladder.outputs(out, facts, rungs, {})))
     hls.check_output(out, rungs, av1_ladder.folders(rungs))
-    av1_ladder.add_variants(out)
+    av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
     return out
 
 

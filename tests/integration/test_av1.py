@@ -1,8 +1,9 @@
-"""The AV1 ladder through the real parts (upload, broker, worker, FFmpeg with SVT-AV1, the streaming views,
-Chromium with hls.js): a film made in one pass gets its rungs in AV1 too, as fMP4 listed in the master with
-their codecs beside the H.264 ones; the rendition playlists the existing frontend plays stay H.264 in TS;
-FFmpeg's HLS client decodes every AV1 rendition whole; hls.js plays AV1 where the browser decodes it and
-H.264 where it does not."""
+"""The AV1 ladder through the real parts (upload, broker, worker, FFmpeg with SVT-AV1, VMAF, the streaming
+views, Chromium with hls.js): a film made in one pass gets its rungs in AV1 too, as fMP4; where each is
+measured as good as its H.264 twin and smaller (a calm film), the master lists them with their codecs beside
+the H.264 ones; where not (testsrc2's busy pattern, at three quarters of the bits), the film keeps H.264 alone.
+The rendition playlists the existing frontend plays stay H.264 in TS; FFmpeg's HLS client decodes every AV1
+rendition whole; hls.js plays AV1 where the browser decodes it and H.264 where it does not."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ from .test_progressive import fetch
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def av1_video(pipeline, media_files) -> int:
+def upload(pipeline, path, title: str) -> int:
     client = pipeline.client()
-    video = client.upload(media_files["hd"], {"title": "Two codecs"})
+    video = client.upload(path, {"title": title})
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
     return video["id"]
+
+
+@pytest.fixture(scope="module")
+def av1_video(pipeline, media_files) -> int:
+    return upload(pipeline, media_files["calm"], "Two codecs")
 
 
 def content_type(client, path: str) -> tuple[int, str, bytes]:
@@ -53,6 +58,24 @@ def test_the_master_lists_the_av1_ladder_beside_the_h264_one(pipeline, av1_video
     # the frontend's own playlists are what they were: H.264 in MPEG-TS
     code, playlist = fetch(client, f"/video/{av1_video}/720p/index.m3u8")
     assert code == 200 and b"#EXT-X-MAP" not in playlist and re.search(rb"^000\.ts$", playlist, re.MULTILINE)
+
+
+def test_a_film_whose_av1_ladder_falls_short_keeps_h264_alone(pipeline, media_files, av1_video):
+    client = pipeline.client()
+    busy = upload(pipeline, media_files["hd"], "Busy pattern")
+    code, master = fetch(client, f"/video/{busy}/master.m3u8")
+    assert code == 200 and b"av01" not in master and b"av1/" not in master, master
+    renditions = client.status(busy)["renditions"]
+    twins = {r["name"]: r["av1"] for r in renditions}
+    assert set(twins) == {"480p", "720p"} and not any(t["listed"] for t in twins.values()), twins
+    # measured, and at least one rung lost more than a point to its H.264 twin or was no smaller
+    assert all("quality" in t for t in twins.values()) and not all(t["fit"] for t in twins.values()), renditions
+    output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=busy)
+    assert not (output / "av1" / "480p").exists() and not (output / "av1" / "720p").exists()  # nothing kept unnamed
+    assert fetch(client, f"/video/{busy}/av1/480p/index.m3u8")[0] == 404
+    # the calm film's twins fit, measured
+    listed = {r["name"]: r["av1"] for r in client.status(av1_video)["renditions"]}
+    assert all(t["listed"] and t["fit"] and t["quality"]["vmaf"] > 90 for t in listed.values()), listed
 
 
 def test_the_av1_renditions_are_served_as_fmp4_and_decode_whole(pipeline, media_files, av1_video):

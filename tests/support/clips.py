@@ -28,14 +28,17 @@ def make_clip(
     audio_delay: float = 0.0,
     picture_seconds: float | None = None,
     languages: tuple[str, ...] = (),
+    scene: str | None = None,
 ) -> Path:
-    """An H.264/AAC MP4 of `testsrc2` (moving picture) and a sine tone, moov at the front; `audio_delay`: the
+    """An H.264/AAC MP4 of `testsrc2` (moving picture; `scene`: another lavfi graph, of `{size}` at `{rate}`,
+    e.g. CALM) and a sine tone, moov at the front; `audio_delay`: the
     sound starts that many seconds after the picture (as in files cut from a longer recording);
     `picture_seconds`: the picture ends there while the sound runs on to `seconds`; `languages` (ISO 639-2):
     the tone's language (its default track), and one more audio track per further language, a higher and
     quieter tone each, as a release with dubs has."""
     picture = f":duration={picture_seconds}" if picture_seconds else ""
-    argv = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}{picture}"]
+    source = (scene or "testsrc2=size={size}:rate={rate}").format(size=size, rate=rate)
+    argv = ["-f", "lavfi", "-i", f"{source}{picture}"]
     if audio:
         argv += ["-itsoffset", str(audio_delay)] * bool(audio_delay)
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
@@ -65,6 +68,15 @@ Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,
 Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 Dialogue: 0,0:00:01.00,0:00:01.80,Default,,0,0,0,,{\\i1}Bonjour{\\i0} le monde
 """.replace("\\\n", "")
+
+
+#: a calm picture for `make_clip(scene=…)` (a lavfi graph of {size} at {rate}): a shape moving slowly over
+#: gradients, as a talking head before a plain backdrop; far easier to encode than testsrc2's moving pattern,
+#: which rides every ladder's bitrate cap
+CALM = (
+    "gradients=size={size}:rate={rate}:speed=0.004:n=3:seed=7,"
+    "drawbox=x='iw/2+40*sin(t*1.3)':y='ih/3+20*sin(t*0.7)':w=iw/10:h=ih/4:color=#c08060:t=fill"
+)
 
 
 def make_subtitled(path: Path, source: Path, container: str = "mkv") -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from stream_workers import audio_tracks, av1_ladder, hls
+from stream_workers.quality import Score
 from stream_workers.settings import switch
 from videoflix.media import AudioStream, MediaInfo, ladder_for
 
@@ -33,19 +34,54 @@ def film(*streams: AudioStream) -> MediaInfo:
 
 
 def test_the_av1_variants_follow_the_h264_ones_once():
-    merged = av1_ladder.with_variants(H264, AV1)
+    merged = av1_ladder.with_variants(H264, AV1, ["480p", "720p"])
     lines = [line for line in merged.splitlines() if line]
     assert [line for line in lines if not line.startswith("#")] == [
         "480p/index.m3u8", "720p/index.m3u8", "av1/480p/index.m3u8", "av1/720p/index.m3u8",
     ]  # fmt: skip
     assert lines[-2].endswith('CODECS="av01.0.05M.08,mp4a.40.2"') and lines[-1] == "av1/720p/index.m3u8"
-    assert av1_ladder.with_variants(merged, AV1) == merged  # once
+    assert av1_ladder.with_variants(merged, AV1, ["480p", "720p"]) == merged  # once
     # the H.264 renditions the status names are still read from it (the AV1 ones are not among the rungs)
     assert [r["bandwidth"] for r in hls.renditions_in(merged, ladder_for(720))] == [1195680, 3195680]
     # a film with several audio tracks: the AV1 variants name the audio group too
     info = film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo"))
     grouped = audio_tracks.with_group(merged, info)
     assert [line.endswith('AUDIO="audio"') for line in grouped.splitlines() if "STREAM-INF" in line] == [True] * 4
+
+
+def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_smaller(tmp_path):
+    rungs = ladder_for(720)
+    renditions = [{"name": "480p", "bandwidth": 1195680, "average_bandwidth": 1100000},
+                  {"name": "720p", "bandwidth": 3195680, "average_bandwidth": 3000000}]  # fmt: skip
+    fair = {"480p": Score(95.0, 90.0, 30), "av1/480p": Score(94.2, 88.0, 30),  # within a point
+            "720p": Score(97.0, 95.0, 30), "av1/720p": Score(97.1, 96.0, 30)}  # fmt: skip
+    twins = av1_ladder.decide(rungs, renditions, AV1, fair, 80.0)
+    assert twins["480p"] == {"bandwidth": 400000, "average_bandwidth": 380000, "fit": True, "listed": True,
+                             "quality": fair["av1/480p"].as_json(80.0)}  # fmt: skip
+    assert twins["720p"]["listed"] and twins["720p"]["average_bandwidth"] == 850000
+    # one rung 1.5 points worse: no AV1 at all (hls.js keeps to one codec: a partial ladder would trap)
+    worse = {**fair, "av1/720p": Score(95.5, 80.0, 30)}
+    twins = av1_ladder.decide(rungs, renditions, AV1, worse, 80.0)
+    assert [(t["fit"], t["listed"]) for t in twins.values()] == [(True, False), (False, False)]
+    # as good but not smaller on average: not worth a second ladder
+    costly = [{**renditions[0], "average_bandwidth": 300000}, renditions[1]]
+    assert not av1_ladder.decide(rungs, costly, AV1, fair, 80.0)["480p"]["fit"]
+    # not measured (QUALITY_SAMPLES=0): by the bitrate alone; half measured: not listed
+    assert all(t["listed"] for t in av1_ladder.decide(rungs, renditions, AV1, {}, 80.0).values())
+    assert not av1_ladder.decide(rungs, renditions, AV1, {"480p": fair["480p"]}, 80.0)["480p"]["listed"]
+
+    # settled in an output: the master lists the AV1 ladder, or its files go; the status shows the twins
+    for listed, scores in ((False, worse), (True, fair)):
+        for folder in ("480p", "720p", "av1/480p", "av1/720p"):
+            (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "master.m3u8").write_text(H264)
+        (tmp_path / av1_ladder.MASTER).write_text(AV1)
+        settled, kept = av1_ladder.settle(tmp_path, rungs, renditions, scores, 80.0)
+        master = (tmp_path / "master.m3u8").read_text()
+        assert kept == (["av1/480p", "av1/720p"] if listed else []), kept
+        assert ("av1/480p/index.m3u8" in master) is listed and ("av1/720p/index.m3u8" in master) is listed
+        assert (tmp_path / "av1" / "720p").is_dir() is listed and (tmp_path / "av1" / "480p").is_dir() is listed
+        assert [r["av1"]["listed"] for r in settled] == [listed, listed] and settled[0]["bandwidth"] == 1195680
 
 
 def test_the_av1_output_takes_the_graphs_pictures_and_the_normalized_sound(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import hls, quality
+from stream_workers import av1_ladder, hls, quality
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 from ..support.clips import ffmpeg, make_clip
@@ -66,6 +66,24 @@ def test_an_outputs_sampled_segments_are_scored_and_a_starved_rendition_is_flagg
     assert starved["vmaf"] < 80 and starved["below_floor"], starved
     unmeasured = [{"name": rungs[0].name}]
     assert quality.rated(ffmpeg_exe(), source, info, out.joinpath, rungs, unmeasured, 80.0, 0) == unmeasured
+
+
+def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path):
+    """fMP4 segments (the AV1 ladder's) are scored after their init segment, in the same windows as the
+    H.264 ones; a starved AV1 twin is told from a fair one."""
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    av1_ladder.prepare(tmp_path, rungs)
+    argv = hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19, av1=True)
+    asyncio.run(hls.run_ffmpeg(argv + av1_ladder.outputs(tmp_path, info, rungs, {}, crf=63, cap=0.05)))
+    scores = quality.measured(ffmpeg_exe(), source, info, tmp_path.joinpath, rungs, 2, av1_ladder.twins(rungs))
+    h264, av1 = scores[rungs[0].name], scores[f"av1/{rungs[0].name}"]
+    assert av1.frames == h264.frames == len(range(0, int(25 * quality.WINDOW), quality.STEP))
+    assert h264.mean > 90 and av1.mean < h264.mean - 5, (h264, av1)  # CRF 63 at 5 % of the bitrate: starved
+    renditions = quality.with_quality(hls.master_renditions(tmp_path, rungs), scores, 80.0)
+    twins = av1_ladder.decide(rungs, renditions, (tmp_path / av1_ladder.MASTER).read_text(), scores, 80.0)
+    assert not twins[rungs[0].name]["fit"] and twins[rungs[0].name]["quality"]["vmaf"] == round(av1.mean, 2)
+    assert not any(twin["listed"] for twin in twins.values())
 
 
 def test_score_and_sampling():
