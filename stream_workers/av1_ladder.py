@@ -101,33 +101,28 @@ TOLERANCE = 1.0
 
 
 def decide(
-    rungs: list[Rung], renditions: list[dict], variants: str, scores: Mapping[str, quality.Score], floor: float
+    rungs: list[Rung], master: str, variants: str, scores: Mapping[str, quality.Score], floor: float
 ) -> dict[str, dict]:
-    """Per rung (`renditions`: the H.264 ones, as the master lists them), its AV1 twin: bandwidth (from
-    `variants`, the AV1 output's own master), measured quality (`scores`, keyed by folder), whether it is as
-    good and smaller (`fit`: VMAF within TOLERANCE, not measured at all, QUALITY_SAMPLES=0: by its bitrate
-    alone), and whether the master lists it (`listed`: every twin fit)."""
-    measured = {entry["name"]: entry for entry in hls.renditions_in(variants, rungs)}
+    """Per rung, its AV1 twin as `master` (the film's, its H.264 renditions) and `variants` (the AV1
+    output's own master) list them, with the measured quality (`scores`, keyed by folder): bandwidth, VMAF,
+    whether it is as good and smaller (`fit`: VMAF within TOLERANCE of its H.264 twin's, average bitrate
+    lower; not measured at all, QUALITY_SAMPLES=0: by its bitrate alone), and whether the master lists it
+    (`listed`: every twin fit)."""
+    h264, av1 = hls.average_bandwidths(master), hls.average_bandwidths(variants)
+    peaks = {entry["name"]: entry.get("bandwidth") for entry in hls.renditions_in(variants, rungs)}
     twins_of: dict[str, dict] = {}
-    for rendition in renditions:
-        name, entry = rendition["name"], measured.get(rendition["name"], {})
-        score, h264 = scores.get(f"{FOLDER}/{name}"), scores.get(name)
-        if score is None and h264 is None:  # quality not measured: the operator chose so
+    for rung in rungs:
+        score, h264_score = scores.get(f"{FOLDER}/{rung.name}"), scores.get(rung.name)
+        if score is None and h264_score is None:  # quality not measured: the operator chose so
             as_good = True
         else:
-            as_good = score is not None and h264 is not None and score.mean >= h264.mean - TOLERANCE
-        bits, h264_bits = _average(entry), _average(rendition)
+            as_good = score is not None and h264_score is not None and score.mean >= h264_score.mean - TOLERANCE
+        bits, h264_bits = av1.get(rung.name), h264.get(rung.name)
         smaller = bits is not None and h264_bits is not None and bits < h264_bits
-        twins_of[name] = {"bandwidth": entry.get("bandwidth"), "average_bandwidth": bits, "fit": smaller and as_good}
-        if score is not None:
-            twins_of[name]["quality"] = score.as_json(floor)
+        twin = {"bandwidth": peaks.get(rung.name), "average_bandwidth": bits, "fit": smaller and as_good}
+        twins_of[rung.name] = {**twin, "quality": score.as_json(floor)} if score is not None else twin
     every = bool(twins_of) and all(twin["fit"] for twin in twins_of.values())
     return {name: {**twin, "listed": every} for name, twin in twins_of.items()}
-
-
-def _average(rendition: Mapping) -> int | None:
-    """A rendition's average bitrate as its master says it (else its peak)."""
-    return rendition.get("average_bandwidth") or rendition.get("bandwidth")
 
 
 def with_variants(master: str, variants: str, listed: Collection[str]) -> str:
@@ -161,7 +156,8 @@ def settle(
     """After the encode and its measurement: which AV1 renditions the master lists (`decide`, `add_variants`);
     `renditions` each with its AV1 twin's facts (`av1`, shown by the status endpoint), and the AV1 playlist
     folders kept."""
-    twins_of = decide(rungs, renditions, (output / MASTER).read_text("utf-8"), scores, floor)
+    master, variants = (output / "master.m3u8").read_text("utf-8"), (output / MASTER).read_text("utf-8")
+    twins_of = decide(rungs, master, variants, scores, floor)
     listed = [name for name, twin in twins_of.items() if twin["listed"]]
     add_variants(output, listed)
     return [{**r, FOLDER: twins_of[r["name"]]} for r in renditions], [f"{FOLDER}/{name}" for name in listed]

@@ -555,19 +555,28 @@ def master_renditions(output: Path, rungs: list[Rung]) -> list[dict]:
     return renditions_in((output / "master.m3u8").read_text("utf-8"), rungs)
 
 
+def average_bandwidths(master: str) -> dict[str, int]:
+    """Per variant of the master playlist `master` (by its URI's first folder), its average bitrate
+    (AVERAGE-BANDWIDTH, else its peak BANDWIDTH)."""
+    found = {}
+    for info, uri in itertools.pairwise(master.splitlines()):
+        if info.startswith("#EXT-X-STREAM-INF:"):
+            rate = re.search(r"AVERAGE-BANDWIDTH=(\d+)", info) or re.search(r"[^-]BANDWIDTH=(\d+)", info)
+            if rate:
+                found[uri.split("/")[0]] = int(rate.group(1))
+    return found
+
+
 def renditions_in(master: str, rungs: list[Rung]) -> list[dict]:
-    """Name, size and bandwidth (peak, and average where the master says it) of each rendition, as the master
-    playlist `master` lists them."""
+    """Name, size and bandwidth of each rendition, as the master playlist `master` lists them."""
     entries = {}
     for info, uri in itertools.pairwise(master.splitlines()):
         if info.startswith("#EXT-X-STREAM-INF:"):
             size = re.search(r"RESOLUTION=(\d+)x(\d+)", info)
             bandwidth = re.search(r"[^-]BANDWIDTH=(\d+)", info)
-            average = re.search(r"AVERAGE-BANDWIDTH=(\d+)", info)
             entries[uri.split("/")[0]] = {
                 "width": int(size.group(1)) if size else None,
                 "height": int(size.group(2)) if size else None,
                 "bandwidth": int(bandwidth.group(1)) if bandwidth else None,
-                **({"average_bandwidth": int(average.group(1))} if average else {}),
             }
     return [{"name": r.name, **entries.get(r.name, {"height": r.short_side})} for r in rungs]

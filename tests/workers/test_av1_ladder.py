@@ -51,24 +51,23 @@ def test_the_av1_variants_follow_the_h264_ones_once():
 
 def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_smaller(tmp_path):
     rungs = ladder_for(720)
-    renditions = [{"name": "480p", "bandwidth": 1195680, "average_bandwidth": 1100000},
-                  {"name": "720p", "bandwidth": 3195680, "average_bandwidth": 3000000}]  # fmt: skip
+    renditions = hls.renditions_in(H264, rungs)
     fair = {"480p": Score(95.0, 90.0, 30), "av1/480p": Score(94.2, 88.0, 30),  # within a point
             "720p": Score(97.0, 95.0, 30), "av1/720p": Score(97.1, 96.0, 30)}  # fmt: skip
-    twins = av1_ladder.decide(rungs, renditions, AV1, fair, 80.0)
+    twins = av1_ladder.decide(rungs, H264, AV1, fair, 80.0)
     assert twins["480p"] == {"bandwidth": 400000, "average_bandwidth": 380000, "fit": True, "listed": True,
                              "quality": fair["av1/480p"].as_json(80.0)}  # fmt: skip
     assert twins["720p"]["listed"] and twins["720p"]["average_bandwidth"] == 850000
     # one rung 1.5 points worse: no AV1 at all (hls.js keeps to one codec: a partial ladder would trap)
     worse = {**fair, "av1/720p": Score(95.5, 80.0, 30)}
-    twins = av1_ladder.decide(rungs, renditions, AV1, worse, 80.0)
+    twins = av1_ladder.decide(rungs, H264, AV1, worse, 80.0)
     assert [(t["fit"], t["listed"]) for t in twins.values()] == [(True, False), (False, False)]
     # as good but not smaller on average: not worth a second ladder
-    costly = [{**renditions[0], "average_bandwidth": 300000}, renditions[1]]
+    costly = H264.replace("AVERAGE-BANDWIDTH=1100000", "AVERAGE-BANDWIDTH=300000")
     assert not av1_ladder.decide(rungs, costly, AV1, fair, 80.0)["480p"]["fit"]
     # not measured (QUALITY_SAMPLES=0): by the bitrate alone; half measured: not listed
-    assert all(t["listed"] for t in av1_ladder.decide(rungs, renditions, AV1, {}, 80.0).values())
-    assert not av1_ladder.decide(rungs, renditions, AV1, {"480p": fair["480p"]}, 80.0)["480p"]["listed"]
+    assert all(t["listed"] for t in av1_ladder.decide(rungs, H264, AV1, {}, 80.0).values())
+    assert not av1_ladder.decide(rungs, H264, AV1, {"480p": fair["480p"]}, 80.0)["480p"]["listed"]
 
     # settled in an output: the master lists the AV1 ladder, or its files go; the status shows the twins
     for listed, scores in ((False, worse), (True, fair)):

@@ -80,8 +80,8 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     h264, av1 = scores[rungs[0].name], scores[f"av1/{rungs[0].name}"]
     assert av1.frames == h264.frames == len(range(0, int(25 * quality.WINDOW), quality.STEP))
     assert h264.mean > 90 and av1.mean < h264.mean - 5, (h264, av1)  # CRF 63 at 5 % of the bitrate: starved
-    renditions = quality.with_quality(hls.master_renditions(tmp_path, rungs), scores, 80.0)
-    twins = av1_ladder.decide(rungs, renditions, (tmp_path / av1_ladder.MASTER).read_text(), scores, 80.0)
+    master, variants = (tmp_path / "master.m3u8").read_text(), (tmp_path / av1_ladder.MASTER).read_text()
+    twins = av1_ladder.decide(rungs, master, variants, scores, 80.0)
     assert not twins[rungs[0].name]["fit"] and twins[rungs[0].name]["quality"]["vmaf"] == round(av1.mean, 2)
     assert not any(twin["listed"] for twin in twins.values())
 
