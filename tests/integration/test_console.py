@@ -113,6 +113,7 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         seen["quality"] = await until(browser, row(video_id, "row && row.querySelector('.quality')?.textContent"),
                                       15, "the measured quality shows")  # fmt: skip
         seen["renditions"] = pipeline.client().status(video_id)["renditions"]
+        seen["av1"] = await browser.evaluate(row(video_id, "row && row.querySelector('.av1')?.textContent"))
         await browser.screenshot(shots / "3-ready.png")
 
         # preview: hls.js plays it in the dialog
@@ -152,6 +153,11 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     for r in rated:
         assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
         assert f"{r['name']} {r['quality']['vmaf']:.1f} ({r['quality']['vmaf_p5']:.1f})" in seen["quality"]
+    # the AV1 ladder's VMAF per rung, and the choice (testsrc2's busy pattern: H.264 alone)
+    twins = [r["av1"] for r in rated]
+    assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {r['av1']['quality']['vmaf']:.1f}" for r in rated) + (
+        ": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"
+    ), seen["av1"]
     assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()
     assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
     assert "was deleted" in seen["message"]

@@ -135,6 +135,17 @@
       }
       cell.append(line);
     }
+    // the AV1 ladder's VMAF, and whether the master lists it (only where every rung holds H.264's quality)
+    const twins = (video.renditions || []).filter((r) => r.av1 && r.av1.quality);
+    if (twins.length) {
+      const line = document.createElement("div");
+      line.className = "quality av1";
+      line.title = "The AV1 ladder: listed for AV1-capable players only where every rendition is within a VMAF " +
+        "point of its H.264 twin and smaller";
+      const scores = twins.map((r) => `${r.name} ${r.av1.quality.vmaf.toFixed(1)}`).join(" ");
+      line.textContent = `AV1 ${scores}: ${twins[0].av1.listed ? "listed" : "not listed (H.264 alone)"}`;
+      cell.append(line);
+    }
     if (video.error) {
       const reason = document.createElement("div");
       reason.className = "reason";
