@@ -70,11 +70,12 @@ Dialogue: 0,0:00:01.00,0:00:01.80,Default,,0,0,0,,{\\i1}Bonjour{\\i0} le monde
 """.replace("\\\n", "")
 
 
-#: a calm picture for `make_clip(scene=…)` (a lavfi graph of {size} at {rate}): a shape moving slowly over
-#: gradients, as a talking head before a plain backdrop; far easier to encode than testsrc2's moving pattern,
-#: which rides every ladder's bitrate cap
+#: a calm picture for `make_clip(scene=…)` (a lavfi graph of {size} at {rate}): a shape moving slowly before
+#: a plain backdrop (vignetted, a fixed grain), as a talking head; far easier to encode than testsrc2's
+#: moving pattern, which rides every ladder's bitrate cap. Deterministic (lavfi's `gradients` is not, even
+#: with a seed)
 CALM = (
-    "gradients=size={size}:rate={rate}:speed=0.004:n=3:seed=7,"
+    "color=c=#4a6078:size={size}:rate={rate},vignette=PI/5,noise=alls=3:allf=u,"
     "drawbox=x='iw/2+40*sin(t*1.3)':y='ih/3+20*sin(t*0.7)':w=iw/10:h=ih/4:color=#c08060:t=fill"
 )
 
