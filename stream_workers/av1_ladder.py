@@ -101,22 +101,26 @@ TOLERANCE = 1.0
 
 
 def decide(
-    rungs: list[Rung], master: str, variants: str, scores: Mapping[str, quality.Score], floor: float
+    rungs: list[Rung],
+    master: str,
+    variants: str,
+    scores: Mapping[str, quality.Score],
+    floor: float,
+    measuring: bool = True,
 ) -> dict[str, dict]:
     """Per rung, its AV1 twin as `master` (the film's, its H.264 renditions) and `variants` (the AV1
     output's own master) list them, with the measured quality (`scores`, keyed by folder): bandwidth, VMAF,
     whether it is as good and smaller (`fit`: VMAF within TOLERANCE of its H.264 twin's, average bitrate
-    lower; not measured at all, QUALITY_SAMPLES=0: by its bitrate alone), and whether the master lists it
-    (`listed`: every twin fit)."""
+    lower), and whether the master lists it (`listed`: every twin fit). Not `measuring` (QUALITY_SAMPLES=0,
+    the operator's choice): by the bitrate alone; a measurement that failed lists nothing."""
     h264, av1 = hls.average_bandwidths(master), hls.average_bandwidths(variants)
     peaks = {entry["name"]: entry.get("bandwidth") for entry in hls.renditions_in(variants, rungs)}
     twins_of: dict[str, dict] = {}
     for rung in rungs:
         score, h264_score = scores.get(f"{FOLDER}/{rung.name}"), scores.get(rung.name)
-        if score is None and h264_score is None:  # quality not measured: the operator chose so
-            as_good = True
-        else:
-            as_good = score is not None and h264_score is not None and score.mean >= h264_score.mean - TOLERANCE
+        as_good = not measuring or (
+            score is not None and h264_score is not None and score.mean >= h264_score.mean - TOLERANCE
+        )
         bits, h264_bits = av1.get(rung.name), h264.get(rung.name)
         smaller = bits is not None and h264_bits is not None and bits < h264_bits
         twin = {"bandwidth": peaks.get(rung.name), "average_bandwidth": bits, "fit": smaller and as_good}
@@ -151,13 +155,18 @@ def add_variants(output: Path, listed: Collection[str]) -> None:
 
 
 def settle(
-    output: Path, rungs: list[Rung], renditions: list[dict], scores: Mapping[str, quality.Score], floor: float
+    output: Path,
+    rungs: list[Rung],
+    renditions: list[dict],
+    scores: Mapping[str, quality.Score],
+    floor: float,
+    measuring: bool = True,
 ) -> tuple[list[dict], list[str]]:
-    """After the encode and its measurement: which AV1 renditions the master lists (`decide`, `add_variants`);
-    `renditions` each with its AV1 twin's facts (`av1`, shown by the status endpoint), and the AV1 playlist
-    folders kept."""
+    """After the encode and its measurement (`measuring`: whether quality was to be measured): which AV1
+    renditions the master lists (`decide`, `add_variants`); `renditions` each with its AV1 twin's facts
+    (`av1`, shown by the status endpoint), and the AV1 playlist folders kept."""
     master, variants = (output / "master.m3u8").read_text("utf-8"), (output / MASTER).read_text("utf-8")
-    twins_of = decide(rungs, master, variants, scores, floor)
+    twins_of = decide(rungs, master, variants, scores, floor, measuring)
     listed = [name for name, twin in twins_of.items() if twin["listed"]]
     add_variants(output, listed)
     return [{**r, FOLDER: twins_of[r["name"]]} for r in renditions], [f"{FOLDER}/{name}" for name in listed]

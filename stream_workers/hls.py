@@ -468,11 +468,11 @@ def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> N
         raise TranscodeError("FFmpeg wrote no master playlist: the video could not be decoded.")
     for name in playlist_folders(rungs, also):
         playlist = output / name / "index.m3u8"
-        if not playlist.is_file() or "#EXT-X-ENDLIST" not in playlist.read_text():
+        text = playlist.read_text() if playlist.is_file() else ""
+        if "#EXT-X-ENDLIST" not in text:
             raise TranscodeError(f"The {name} rendition is incomplete: the video could not be decoded.")
-        segments = playlist_segments(playlist)
-        named = media_files(playlist.read_text())
-        if not segments or not all((playlist.parent / s).is_file() for s in named):
+        named = media_files(text)  # (an fMP4 playlist's init segment first)
+        if not playlist_segments(playlist) or not all((playlist.parent / s).is_file() for s in named):
             raise TranscodeError(f"The {name} rendition has no segments: the video could not be decoded.")
     thumb = output / "thumbnail.jpg"
     if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":

@@ -206,7 +206,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         renditions = quality.with_quality(renditions, scores, settings.vmaf_floor)
         if av1:  # listed once whole and measured as good as H.264 (a player that picked AV1 never waits for it)
             renditions, av1 = await in_thread(
-                av1_ladder.settle, output, rungs, renditions, scores, settings.vmaf_floor
+                av1_ladder.settle, output, rungs, renditions, scores, settings.vmaf_floor, settings.quality_samples > 0
             )  # fmt: skip
         # again: FFmpeg rewrites the master when it ends (with the bandwidths it measured), without the group
         await in_thread(audio_tracks.add_group, output, info)

@@ -8,7 +8,9 @@ import pytest
 from stream_workers import audio_tracks, av1_ladder, hls
 from stream_workers.quality import Score
 from stream_workers.settings import switch
-from videoflix.media import AudioStream, MediaInfo, ladder_for
+from videoflix.media import AudioStream, ladder_for
+
+from .test_audio_tracks import film
 
 H264 = """#EXTM3U
 #EXT-X-VERSION:6
@@ -27,10 +29,6 @@ AV1 = """#EXTM3U
 #EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=850000,RESOLUTION=1280x720,CODECS="av01.0.05M.08,mp4a.40.2"
 720p/index.m3u8
 """
-
-
-def film(*streams: AudioStream) -> MediaInfo:
-    return MediaInfo(60.0, 1280, 720, 25.0, "h264", bool(streams), container="mp4", audio_streams=streams)
 
 
 def test_the_av1_variants_follow_the_h264_ones_once():
@@ -65,8 +63,9 @@ def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_sm
     # as good but not smaller on average: not worth a second ladder
     costly = H264.replace("AVERAGE-BANDWIDTH=1100000", "AVERAGE-BANDWIDTH=300000")
     assert not av1_ladder.decide(rungs, costly, AV1, fair, 80.0)["480p"]["fit"]
-    # not measured (QUALITY_SAMPLES=0): by the bitrate alone; half measured: not listed
-    assert all(t["listed"] for t in av1_ladder.decide(rungs, H264, AV1, {}, 80.0).values())
+    # not measured (QUALITY_SAMPLES=0): by the bitrate alone; a measurement that failed, or half of one: none
+    assert all(t["listed"] for t in av1_ladder.decide(rungs, H264, AV1, {}, 80.0, measuring=False).values())
+    assert not any(t["listed"] for t in av1_ladder.decide(rungs, H264, AV1, {}, 80.0).values())
     assert not av1_ladder.decide(rungs, H264, AV1, {"480p": fair["480p"]}, 80.0)["480p"]["listed"]
 
     # settled in an output: the master lists the AV1 ladder, or its files go; the status shows the twins

@@ -92,7 +92,13 @@ SCHEMAS: dict[str, Any] = {
             "width": {"type": "integer", "nullable": True},
             "height": {"type": "integer", "nullable": True},
             "resolutions": {"type": "array", "items": string()},
-            "renditions": {"type": "array", "items": {"type": "object"}},
+            "renditions": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "per rendition: name, width, height, bandwidth; once measured, `quality` ({vmaf, "
+                "vmaf_p5, frames, below_floor}); with the AV1 ladder, `av1` (its twin: bandwidth, "
+                "average_bandwidth, quality, fit, listed)",
+            },
             "skipped_resolutions": {"type": "object", "additionalProperties": string()},
             "created_at": string(format="date-time"),
             "processed_at": string(format="date-time", nullable=True),
