@@ -3,14 +3,15 @@
 Made by the single pass's FFmpeg run from the same scaled pictures and the same normalized sound
 (`hls.build_command(av1=True)` splits them; `outputs` adds a second HLS output), as CMAF: fMP4 segments
 (`av1/<rung>/NNN.m4s`) after an init segment (`#EXT-X-MAP`), the default sound muxed in as in the H.264
-renditions. The master lists the AV1 variants (with their `CODECS`, av01...) only once the film is whole
-(`add_variants`), beside the H.264 ones: hls.js drops the variants whose codecs the browser cannot decode
-(`MediaSource.isTypeSupported`) and, of the sets left, starts with the codec it ranks first (AV1 before
-H.264). The rendition playlists the existing frontend plays (`<rung>/index.m3u8`) stay H.264 in TS.
+renditions. Once the film is whole, both ladders are scored in the same VMAF windows
+(`quality.measure`), and the master lists the AV1 variants (with their `CODECS`, av01...) after the H.264
+ones only where every AV1 rendition holds its H.264 twin's quality in fewer bytes (`decide`, `settle`):
+hls.js drops the variants whose codecs the browser cannot decode (`MediaSource.isTypeSupported`) and, of
+the sets left, starts with the codec it ranks first (AV1 before H.264), and keeps to it. The rendition
+playlists the existing frontend plays (`<rung>/index.m3u8`) stay H.264 in TS.
 
-Rate control as the per-title H.264 ladder's: one constant quality (CRF) capped per rung; the cap is a
-share of the H.264 rung's bitrate (AV1 needs fewer bits for the same picture, so a hard film that rides
-the cap still gets the same quality in fewer bytes). Chosen on bench/quality.py's corpus.
+Rate control as the per-title H.264 ladder's: one constant quality (CRF) capped per rung, the cap a share
+of the H.264 rung's bitrate. Chosen on bench/quality.py's corpus.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ FOLDER = "av1"
 PRESET = 10
 #: the constant quality: the CRF whose VMAF came nearest the per-title H.264 ladder's (CRF 19) over the
 #: corpus at 720p: talking head -0.3 at 0.15x the bytes, film grain +0.2 at 0.18x, high motion -0.2 at
-#: 0.9x; smooth gradients stay ~1.3 below at any CRF from 24 to 32 (those renditions are not listed)
+#: 0.9x; smooth gradients stay ~1.3 below at any CRF from 24 to 32 (such films keep H.264 alone)
 CRF = 30
 #: the cap, as a share of the H.264 rung's bitrate: a hard title's AV1 rendition must hold its quality in
 #: three quarters of the bits, or it is not listed (`decide`)

@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from stream_workers import store
+from stream_workers import hls, store
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix import events
@@ -17,7 +17,7 @@ from videoflix.storage.config import StorageConfig
 from videoflix.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
-from ..support.clips import make_clip
+from ..support.clips import CALM, make_clip
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,28 @@ def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, 
     assert {prefix + "720p/" + line for line in vod.splitlines() if line.endswith(".ts")} <= final
     assert not any((tmp_path / "scratch").rglob("*.ts"))  # nothing stays in the worker's scratch
     assert not (tmp_path / "no-media").exists()  # and nothing was written to a shared media folder
+
+
+def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monkeypatch, tmp_path):
+    """A calm film's AV1 ladder (listed: as good as H.264 in fewer bytes) goes to the bucket whole: each
+    playlist, its init segment and its fMP4 segments, typed for browsers; the master names it."""
+    bucket, topics = s3_worker
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast"))
+    clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
+    bucket.put_file("videos/22/source.mp4", clip)
+    asyncio.run(transcode.handle(events.uploaded(22, "videos/22/source.mp4")))
+
+    [(_, result)] = topics["processed"].sent
+    assert result.status == "ready", result
+    prefix = result.hls_path + "/"
+    assert "av1/720p/index.m3u8" in b"".join(bucket.read(prefix + "master.m3u8")).decode()
+    for rung in ("480p", "720p"):
+        playlist = b"".join(bucket.read(f"{prefix}av1/{rung}/index.m3u8")).decode()
+        names = hls.media_files(playlist)
+        assert names[0].startswith("init") and names[1:] and "#EXT-X-PLAYLIST-TYPE:VOD" in playlist, playlist
+        for name in names:
+            head = bucket.client.head_object(Bucket=bucket.bucket, Key=f"{prefix}av1/{rung}/{name}")
+            assert head["ContentType"] == ("video/mp4" if name.endswith(".mp4") else "video/iso.segment")
 
 
 def test_a_missing_source_object_fails_the_video_with_a_reason(s3_worker):
