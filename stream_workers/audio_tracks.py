@@ -82,17 +82,19 @@ def media_lines(info: MediaInfo) -> list[str]:
 
 def with_group(master: str, info: MediaInfo) -> str:
     """The master playlist `master` with the film's audio group: its `#EXT-X-MEDIA` lines before the first
-    rendition, each rendition naming the group. Unchanged for a film with one track; applied once."""
+    rendition, each rendition naming the group (the AV1 ladder's too, which may be listed after the group
+    was added). Unchanged for a film with one track; idempotent."""
     lines = media_lines(info)
-    if not lines or f'GROUP-ID="{GROUP}"' in master:
+    if not lines:
         return master
-    text = master.splitlines()
-    at = next((i for i, line in enumerate(text) if line.startswith("#EXT-X-STREAM-INF:")), len(text))
-    renditions = [
-        re.sub(r"^(#EXT-X-STREAM-INF:.*)$", rf'\1,AUDIO="{GROUP}"', line) if i >= at else line
-        for i, line in enumerate(text)
+    text = [
+        re.sub(r"^(#EXT-X-STREAM-INF:.*)$", rf'\1,AUDIO="{GROUP}"', line) if "AUDIO=" not in line else line
+        for line in master.splitlines()
     ]
-    return "\n".join([*renditions[:at], *lines, *renditions[at:]]) + "\n"
+    if f'GROUP-ID="{GROUP}"' in master:
+        return "\n".join(text) + "\n"
+    at = next((i for i, line in enumerate(text) if line.startswith("#EXT-X-STREAM-INF:")), len(text))
+    return "\n".join([*text[:at], *lines, *text[at:]]) + "\n"
 
 
 def add_group(output: Path, info: MediaInfo) -> None:

@@ -45,6 +45,12 @@ def test_the_av1_variants_follow_the_h264_ones_once():
     info = film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo"))
     grouped = audio_tracks.with_group(merged, info)
     assert [line.endswith('AUDIO="audio"') for line in grouped.splitlines() if "STREAM-INF" in line] == [True] * 4
+    # and when the group came first (FFmpeg did not rewrite the master at its end), the AV1 lines get it too
+    late = audio_tracks.with_group(
+        av1_ladder.with_variants(audio_tracks.with_group(H264, info), AV1, ["480p", "720p"]), info
+    )
+    assert [line.endswith('AUDIO="audio"') for line in late.splitlines() if "STREAM-INF" in line] == [True] * 4
+    assert late.count("#EXT-X-MEDIA:") == 2 and audio_tracks.with_group(late, info) == late
 
 
 def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_smaller(tmp_path):
