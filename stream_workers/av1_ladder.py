@@ -40,6 +40,13 @@ CAP = 0.75
 MASTER = f"{FOLDER}/master.m3u8"
 
 
+def wanted(info: MediaInfo) -> bool:
+    """Whether a film gets the AV1 ladder (with AV1_LADDER on): one whose sound is a single track. hls.js
+    cannot switch an fMP4 variant with its sound muxed to an alternate MPEG-TS audio track (Chromium:
+    `mediaSourceRequiresReset`, then playback stalled), so a film with several keeps H.264 alone."""
+    return not info.alternate_audio
+
+
 def folders(rungs: list[Rung]) -> list[str]:
     """The AV1 ladder's playlist folders in an output, one per rung."""
     return [f"{FOLDER}/{rung.name}" for rung in rungs]

@@ -138,7 +138,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
-    av1 = av1_ladder.folders(rungs) if settings.av1_ladder else []  # the AV1 ladder's playlists
+    av1 = av1_ladder.folders(rungs) if settings.av1_ladder and av1_ladder.wanted(info) else []  # its playlists
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))

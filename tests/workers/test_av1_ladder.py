@@ -122,6 +122,11 @@ def test_playlists_name_their_init_segment_for_the_store():
     ]  # fmt: skip
 
 
+def test_a_film_with_several_audio_tracks_keeps_h264_alone():
+    assert av1_ladder.wanted(film(AudioStream(0, "eng", "stereo", True))) and av1_ladder.wanted(film())
+    assert not av1_ladder.wanted(film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo")))
+
+
 @pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), (" yes ", True), ("0", False)])
 def test_the_av1_ladder_setting(value, expected):
     assert switch("AV1_LADDER", value) is expected
