@@ -40,11 +40,23 @@ CAP = 0.75
 MASTER = f"{FOLDER}/master.m3u8"
 
 
+#: the smallest picture (its short side, pixels) given the AV1 ladder: SVT-AV1 fails on a 2x2 picture (a
+#: 1x1 source's rendition), and so small a film gains nothing from a second ladder
+MIN_SIDE = 16
+
+
 def wanted(info: MediaInfo) -> bool:
-    """Whether a film gets the AV1 ladder (with AV1_LADDER on): one whose sound is a single track. hls.js
-    cannot switch an fMP4 variant with its sound muxed to an alternate MPEG-TS audio track (Chromium:
-    `mediaSourceRequiresReset`, then playback stalled), so a film with several keeps H.264 alone."""
-    return not info.alternate_audio
+    """Whether a film gets the AV1 ladder (with AV1_LADDER on): one whose sound is a single track, at least
+    MIN_SIDE pixels on its short side. hls.js cannot switch an fMP4 variant with its sound muxed to an
+    alternate MPEG-TS audio track (Chromium: `mediaSourceRequiresReset`, then playback stalled), so a film
+    with several keeps H.264 alone."""
+    return not info.alternate_audio and (info.short_side or 0) >= MIN_SIDE
+
+
+def blamed(error: Exception) -> bool:
+    """Whether a failed single pass was the AV1 encoder's fault (FFmpeg names it): the film is then made
+    again without the AV1 ladder, not failed."""
+    return isinstance(error, hls.TranscodeError) and "libsvtav1" in str(error)
 
 
 def folders(rungs: list[Rung]) -> list[str]:

@@ -122,12 +122,19 @@ async def process(event: VideoUploaded) -> None:
         await chunk_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
-        await single_pass(event, source, info)
+        try:
+            await single_pass(event, source, info)
+        except hls.TranscodeError as exc:
+            if not av1_ladder.blamed(exc):
+                raise
+            log.warning("video %s: the AV1 ladder failed (%s); made again without it", event.video_id, exc)
+            await single_pass(event, source, info, av1_allowed=False)
 
 
-async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
+async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo, av1_allowed: bool = True) -> None:
     """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS), in the work root;
-    the store gets each piece as it is whole (`store.Publisher`)."""
+    the store gets each piece as it is whole (`store.Publisher`). `av1_allowed`: False for a film whose AV1
+    ladder failed (the film is made without it rather than failed)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
@@ -138,7 +145,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
-    av1 = av1_ladder.folders(rungs) if settings.av1_ladder and av1_ladder.wanted(info) else []  # its playlists
+    wanted = av1_allowed and settings.av1_ladder and av1_ladder.wanted(info)
+    av1 = av1_ladder.folders(rungs) if wanted else []  # the AV1 ladder's playlists
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))

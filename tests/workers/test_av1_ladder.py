@@ -8,7 +8,7 @@ import pytest
 from stream_workers import audio_tracks, av1_ladder, hls
 from stream_workers.quality import Score
 from stream_workers.settings import switch
-from videoflix.media import AudioStream, ladder_for
+from videoflix.media import AudioStream, MediaInfo, ladder_for
 
 from .test_audio_tracks import film
 
@@ -122,9 +122,12 @@ def test_playlists_name_their_init_segment_for_the_store():
     ]  # fmt: skip
 
 
-def test_a_film_with_several_audio_tracks_keeps_h264_alone():
+def test_a_film_with_several_audio_tracks_or_a_tiny_picture_keeps_h264_alone():
     assert av1_ladder.wanted(film(AudioStream(0, "eng", "stereo", True))) and av1_ladder.wanted(film())
     assert not av1_ladder.wanted(film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo")))
+    tiny = MediaInfo(2.0, 1, 1, 25.0, "h264", False, container="mp4")  # SVT-AV1 fails on its 2x2 rendition
+    assert not av1_ladder.wanted(tiny)
+    assert av1_ladder.wanted(MediaInfo(2.0, 176, 144, 25.0, "h264", False, container="mp4"))  # QCIF
 
 
 @pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), (" yes ", True), ("0", False)])

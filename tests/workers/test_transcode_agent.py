@@ -272,3 +272,40 @@ def whole_segment(path) -> bool:
         return False
     result = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True)
     return result.returncode == 0 and not result.stderr
+
+
+def test_a_film_whose_av1_encode_fails_is_made_without_the_av1_ladder(topics, monkeypatch, tmp_path):
+    """SVT-AV1 refuses a 2x2 picture (a 1x1 source's rendition): with the guard against such pictures off,
+    the single pass fails on it, and the film is made again, H.264 alone, rather than failed."""
+    from stream_workers import av1_ladder
+    from tests.support.clips import make_clip
+    from videoflix.media import video_dir
+
+    media = tmp_path / "media"
+    source = video_dir(media, 16) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=1, size="1x1", audio=False, scene="color=c=red:size={size}:rate={rate}",
+              extra=["-pix_fmt", "yuv444p"])  # fmt: skip
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
+    monkeypatch.setattr(av1_ladder, "MIN_SIDE", 0)
+    runs = []
+    real_run = transcode.hls.run_ffmpeg
+
+    async def watched_run(argv, *args, **kw):
+        runs.append("libsvtav1" in argv)
+        return await real_run(argv, *args, **kw)
+
+    async def status(*args, **kw):
+        return "uploaded"
+
+    async def progress(*args, **kw):
+        return None
+
+    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
+    monkeypatch.setattr(transcode, "until_done", status)
+    monkeypatch.setattr(transcode, "progress", progress)
+    run(events.uploaded(16, "videos/16/source.mp4"))
+
+    [(_, done)] = topics["processed"].sent
+    assert runs == [True, False] and done.status == "ready", (runs, done)
+    assert "av01" not in (media / done.hls_path / "master.m3u8").read_text()
