@@ -78,8 +78,8 @@ def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monk
     bucket, topics = s3_worker
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast"))
     clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
-    bucket.put_file("videos/31/source.mp4", clip)
-    asyncio.run(transcode.handle(events.uploaded(31, "videos/31/source.mp4")))
+    bucket.put_file("videos/77/source.mp4", clip)
+    asyncio.run(transcode.handle(events.uploaded(77, "videos/77/source.mp4")))
 
     [(_, result)] = topics["processed"].sent
     assert result.status == "ready", result
