@@ -164,11 +164,13 @@ def with_variants(master: str, variants: str, listed: Collection[str]) -> str:
 
 def add_variants(output: Path, listed: Collection[str]) -> None:
     """List the finished AV1 renditions of the rungs `listed` in the film's master playlist in `output`
-    (`with_variants`), atomically; the others' files go (nothing names them)."""
+    (`with_variants`), atomically; the others' files go (nothing names them), and so does the AV1 output's
+    own master once merged (no route serves it)."""
     master = output / "master.m3u8"
     text = master.read_text("utf-8")
     if (merged := with_variants(text, (output / MASTER).read_text("utf-8"), listed)) != text:
         hls.write_atomically(master, merged)
+    (output / MASTER).unlink()
     for folder in (output / FOLDER).iterdir():
         if folder.is_dir() and folder.name not in listed:
             shutil.rmtree(folder, ignore_errors=True)

@@ -472,7 +472,8 @@ def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> N
         if "#EXT-X-ENDLIST" not in text:
             raise TranscodeError(f"The {name} rendition is incomplete: the video could not be decoded.")
         named = media_files(text)  # (an fMP4 playlist's init segment first)
-        if not playlist_segments(playlist) or not all((playlist.parent / s).is_file() for s in named):
+        segments = len(named) - (init_segment(text) is not None)
+        if not segments or not all((playlist.parent / s).is_file() for s in named):
             raise TranscodeError(f"The {name} rendition has no segments: the video could not be decoded.")
     thumb = output / "thumbnail.jpg"
     if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":
