@@ -144,22 +144,27 @@ def picture_filters(info: MediaInfo) -> str:
 SHEETS = "sheets"
 
 
-#: the per-title ladder's constant quality (x264's CRF; capped by the fixed ladder's peak): chosen on
-#: bench/quality.py's corpus, the fewest bytes at which no rendition of any title lost over 1 VMAF point
-PER_TITLE_CRF = 19.0
+#: the per-title ladder's constant quality (x264's CRF) and its cap (a share of the fixed ladder's bitrate of
+#: the rung), chosen on bench/quality.py's corpus: the fewest bytes at which no rendition of any title lost
+#: over 1 VMAF point to the fixed ladder. CRF 19 lost 1.1-1.2 on the dark scene at 480p/720p (x264 gives dark
+#: pictures few bits); 18 lost 0.7-0.8. Capped at 1.0x, the hard titles rode the cap at 1.03-1.11x the fixed
+#: ladder's bytes for at most +0.6 VMAF; at 0.9x they take 0.93-1.02x for at most -0.43 (total: 19.7 % fewer
+#: bytes than the fixed ladder at 1.0x, 25.5 % at 0.9x; 10 s titles)
+PER_TITLE_CRF = 18.0
+PER_TITLE_CAP = 0.9
 
 
-def rate_options(index: int, rung: Rung, crf: float | None = None) -> list[str]:
+def rate_options(index: int, rung: Rung, crf: float | None = None, cap: float = PER_TITLE_CAP) -> list[str]:
     """Rate control of the `index`-th video output stream. The fixed ladder: the rung's bitrate, whatever
     the film, peaks up to 1.07x. Per title (`crf`): capped CRF, the bitrate each film's pictures need at
-    one constant quality, capped at the fixed ladder's bitrate (the same buffer): a static or flat film
-    takes a fraction, a hard one what the fixed ladder gives it on average. (Capped at the fixed ladder's
-    peak instead, hard titles rode the cap and took 1-14 % more bytes than the fixed ladder for the same
-    VMAF: bench/quality.py.) x264's CRF is one decision for the whole film, so a chunked film's parts,
-    encoded apart, keep one quality across their joins."""
+    one constant quality, capped at `cap` of the fixed ladder's bitrate (the same buffer): a static or flat
+    film takes a fraction, a hard one about what the fixed ladder gives it on average (x264's capped CRF
+    rides the cap where ABR undershoots its target; capped at the fixed ladder's peak, hard titles took 1-14 %
+    more bytes than the fixed ladder for the same VMAF: bench/quality.py). x264's CRF is one decision for
+    the whole film, so a chunked film's parts, encoded apart, keep one quality across their joins."""
     buffer = [f"-bufsize:v:{index}", f"{int(rung.video_kbps * 1.5)}k"]
     if crf is not None:
-        return [f"-crf:v:{index}", f"{crf:g}", f"-maxrate:v:{index}", f"{rung.video_kbps}k", *buffer]
+        return [f"-crf:v:{index}", f"{crf:g}", f"-maxrate:v:{index}", f"{int(rung.video_kbps * cap)}k", *buffer]
     return [f"-b:v:{index}", f"{rung.video_kbps}k", f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.07)}k", *buffer]
 
 
@@ -201,6 +206,7 @@ def build_command(
     audio_filters: Mapping[int, str | None] | None = None,
     crf: float | None = None,
     av1: bool = False,
+    cap: float = PER_TITLE_CAP,
 ) -> list[str]:
     """FFmpeg's command for the single pass: every rendition (`crf`: per-title rate control, `rate_options`),
     the thumbnail, the storyboard's sheets (with a `storyboard` plan), the source's other audio tracks
@@ -220,7 +226,7 @@ def build_command(
         argv += ["-map", f"[v{i}]"]
         if info.has_audio:
             argv += ["-map", sound(info, filters, f"a{i}")]
-        argv += rate_options(i, rung, crf)
+        argv += rate_options(i, rung, crf, cap)
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
     argv += video_codec_options(preset)
     if threads:

@@ -48,8 +48,8 @@ class WorkerSettings:
     media_root: Path
     ffmpeg_binary: str | None
     x264_preset: str
-    #: per-title rate control: x264's CRF, capped by the fixed ladder's peaks (LADDER_CRF); None: the fixed
-    #: ladder's bitrates (LADDER_CRF=fixed)
+    #: per-title rate control: x264's CRF, capped at PER_TITLE_CAP of the fixed ladder's bitrates (LADDER_CRF);
+    #: None: the fixed ladder's bitrates (LADDER_CRF=fixed)
     ladder_crf: float | None
     #: the AV1 ladder beside the H.264 one, for films made in one pass (AV1_LADDER, av1_ladder.py)
     av1_ladder: bool

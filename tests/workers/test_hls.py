@@ -223,14 +223,16 @@ def test_jobs_report_progress_every_quarter_second():
     assert len(blocks) >= 12, blocks
 
 
-def test_per_title_rate_control_is_capped_crf_with_the_fixed_ladders_peaks(tmp_path):
+def test_per_title_rate_control_is_crf_capped_at_a_share_of_the_fixed_ladders_bitrate(tmp_path):
     rungs = ladder_for(1080)
     per_title = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs, crf=21)
+    halved = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs, crf=21, cap=0.5)
     fixed = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs)
     for i, rung in enumerate(rungs):
         assert per_title[per_title.index(f"-crf:v:{i}") + 1] == "21" and f"-b:v:{i}" not in per_title
-        # capped at the fixed ladder's bitrate (not its peak), with the same buffer
-        assert per_title[per_title.index(f"-maxrate:v:{i}") + 1] == f"{rung.video_kbps}k"
+        # capped at PER_TITLE_CAP of the fixed ladder's bitrate (not its peak), with the same buffer
+        assert per_title[per_title.index(f"-maxrate:v:{i}") + 1] == f"{int(rung.video_kbps * hls.PER_TITLE_CAP)}k"
+        assert halved[halved.index(f"-maxrate:v:{i}") + 1] == f"{rung.video_kbps // 2}k"
         assert per_title[per_title.index(f"-bufsize:v:{i}") + 1] == fixed[fixed.index(f"-bufsize:v:{i}") + 1]
         assert fixed[fixed.index(f"-b:v:{i}") + 1] == f"{rung.video_kbps}k" and f"-crf:v:{i}" not in fixed
 
