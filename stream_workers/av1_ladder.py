@@ -27,11 +27,16 @@ from . import hls, quality
 
 #: the AV1 ladder's folder in an output (`av1/<rung>/`)
 FOLDER = "av1"
-#: SVT-AV1's speed (0 slowest .. 13): 10 cost about what x264's veryfast does on these 2-core machines
+#: SVT-AV1's speed (0 slowest .. 13): 10 cost about what x264's veryfast does on these 2-core machines. The
+#: slower ones were measured on the corpus' hard titles (bench/quality.py's, 10 s, 720p and 1080p, CRF 30 at
+#: this CAP, against per-title H.264): preset 8 costs 1.3-1.8x preset 10's CPU (with the source's decode) and
+#: gains 0.4-2.8 VMAF; preset 6, 1.7-3.5x, gains 0.5-3.4, and still needs ~0.87x H.264's bytes on the moving
+#: testsrc2 at 1080p for -1.1 VMAF: not worth the CPU here
 PRESET = 10
-#: the constant quality: the CRF whose VMAF came nearest the per-title H.264 ladder's (CRF 19) over the
-#: corpus at 720p: talking head -0.3 at 0.15x the bytes, film grain +0.2 at 0.18x, high motion -0.2 at
-#: 0.9x; smooth gradients stay ~1.3 below at any CRF from 24 to 32 (such films keep H.264 alone)
+#: the constant quality: the CRF whose VMAF came nearest the per-title H.264 ladder's (then CRF 19) over the
+#: corpus at 720p: a static talking head -0.3 at 0.15x the bytes, film grain +0.2 at 0.18x, high motion -0.2
+#: at 0.9x; smooth gradients stay ~1.3 below at any CRF from 24 to 32 (such films keep H.264 alone). A
+#: grained backdrop loses 1.7-2.6 VMAF at any CRF from 22 to 30 (SVT-AV1 smooths the grain): H.264 alone
 CRF = 30
 #: the cap, as a share of the H.264 rung's bitrate: a hard title's AV1 rendition must hold its quality in
 #: three quarters of the bits, or it is not listed (`decide`)
