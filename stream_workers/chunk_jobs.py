@@ -215,6 +215,11 @@ class Part:
         self.last_done = False  # the plan's last part to finish was this one
         self.began = time.monotonic()
         self.encoded_in = 0.0  # seconds FFmpeg took
+        # this run's FFmpeg has ended: only then are the part's playlists in the folder its own. A worker that
+        # died after its run of the part had ended leaves ended playlists behind (the local backend's folder
+        # is the film's output), and a run taking the part over took them for its own end: it tiled its last
+        # storyboard sheet and removed the preview frames' folder under its FFmpeg, which failed the film
+        self.ended = False
         self.announced = False  # this job has logged that the film is playable
 
     @property
@@ -259,6 +264,7 @@ class Part:
         settings = app.settings
         try:
             result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, niceness)
+            self.ended = True
             tracks = await in_thread(subtitle_tracks.collect, job.video_id, info, extracted)
             await until_done(record_subtitles, job.video_id, tracks, what="recording the subtitle tracks")
         finally:
@@ -326,7 +332,9 @@ class Part:
         return rows, playable, done
 
     def serve(self) -> bool:
-        """Serve what is new of this part; whether all of it is (its FFmpeg has ended)."""
+        """Serve what is new of this part; whether all of it is (this run's FFmpeg has ended: `ended`). A
+        segment an earlier run of the part left whole may be served before this run writes it again (the
+        same frames, encoded the same way)."""
         folder, output = self.folder, self.output
         if self.audio:
             playlist = chunked_encoding.read_playlist(folder / AUDIO_PLAYLIST)
@@ -337,13 +345,14 @@ class Part:
                         self.sent_audio.add(name)
                 text = (folder / AUDIO_PLAYLIST).read_text() if playlist.segments or playlist.ended else ""
                 self.write(AUDIO_PLAYLIST, text)
-            return self.serve_tracks() and playlist.ended
+            return self.serve_tracks() and playlist.ended and self.ended
         sound = Playlist.parse(output.read_text(AUDIO_PLAYLIST)) if self.info.has_audio else None
         last = self.job.start + self.job.length >= (self.info.duration or 0.0) - 0.01
         self.served, whole = chunked_encoding.serve_chunk(
             self.ffmpeg, folder, self.rungs, self.chunk, last, sound,
             lambda name: output.fetch(folder, name), lambda name: output.deliver(folder, name), self.served,
         )  # fmt: skip
+        whole = whole and self.ended
         sheets.tile(self.ffmpeg, folder, self.storyboard, self.job.part, final=whole)
         self.serve_storyboard()
         if self.job.part == 0 and any(self.served.values()):  # the film can be played: its thumbnail too

@@ -280,14 +280,12 @@ def test_worker_killed_mid_part_the_chunked_film_still_ends_whole(stack, media_f
     row = stack.report("worker killed mid-part (chunked)", [video_id], final)
     error = client.status(video_id)["error"]
     assert (row["ready"], row["lost"]) == (1, 0), (row, error, [w.output[-3000:] for w in stack.workers])
-    done = stack.scalar(
-        "SELECT array_agg(part ORDER BY part) FROM video_chunks WHERE video_id = :id AND state = 'done'", id=video_id
-    )
-    assert done == [-1, *range(9)]  # every part and the audio, in the end
-    # each finished once: the killed worker's part only by the survivor. (The victim may die after recording a
-    # part done and before logging it: such a part is done, not logged, and must not be encoded again.)
+    # Each part finished once: the killed worker's part only by the survivor. Every part and the audio is
+    # logged, but for at most one the victim recorded done and died before logging it (such a part is done,
+    # not run again; the plan's rows are gone once the film is whole, and the film's frames, checked below,
+    # are the proof that every part is in it).
     encoded = [int(p) for w in stack.workers for p in re.findall(rf"video {video_id} part (-?\d+) encoded", w.output)]
-    assert len(encoded) == len(set(encoded)) and len(encoded) >= len(done) - 1, encoded
+    assert len(encoded) == len(set(encoded)) and set(encoded) <= {-1, *range(9)} and len(encoded) >= 9, encoded
     assert held >= 1 and not stack.leftovers([video_id])
     output = stack.media / stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     assert len(video_timestamps(output / "master.m3u8")) == 72 * 30  # whole: every frame once

@@ -12,9 +12,10 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, store, topics
+from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, sheets, store, topics
 from stream_workers.app import app
 from stream_workers.records import ChunkJob, VideoUploaded
+from videoflix import storyboard as storyboards
 from videoflix.media import ladder_for, probe
 from videoflix.models import Video, VideoChunk
 
@@ -314,3 +315,35 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
     output = media / result.hls_path
     hls.check_output(output, ladder_for(probe(source).short_side))
     assert len(video_timestamps(output / "480p" / "index.m3u8")) == 16 * 30
+
+
+def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that_worker_left(
+    plan_db, monkeypatch, tmp_path
+):
+    """A worker died after its run of part 1 had ended (its playlists ended, its preview frames not tiled yet);
+    the run taking the part over must not take those playlists for its own end: it tiled its last sheet and
+    removed the frames' folder while its FFmpeg still wrote there, which failed the film (ENOENT; found by
+    test_faults' worker killed mid-part). It ends on its own FFmpeg's end."""
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video, seconds=12, audio=False)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, chunk_seconds=4))
+    info = probe(source)
+    job = ChunkJob(video_id=video, part=1, output=f"videos/{video}/hls-taken-over", source=f"videos/{video}/source.mp4",
+                   start=4.0, length=4.0, media=dataclasses.asdict(info))  # fmt: skip
+    part = chunk_jobs.Part(job, "token", {})
+    # what the dead worker's run left: the part encoded whole, its frames still waiting to be tiled
+    part.folder.mkdir(parents=True)
+    sheets.prepare(part.folder, part.storyboard, job.part)
+    argv = chunked_encoding.chunk_command(part.ffmpeg, source, part.folder, info, part.rungs, part.chunk, "veryfast",
+                                          part.storyboard)  # fmt: skip
+    asyncio.run(hls.run_ffmpeg(argv))
+    frames = part.folder / storyboards.frames_folder(job.part)
+    assert any(frames.glob("*.jpg"))
+
+    assert part.serve() is False  # this run's FFmpeg has not ended: not whole, whatever the folder holds
+    assert frames.is_dir() and any(frames.glob("*.jpg"))  # the frames it is writing are left alone
+
+    part.ended = True  # (as `encode` sets it once its FFmpeg has ended)
+    assert part.serve() is True
+    assert not frames.exists() and any((part.folder / storyboards.FOLDER).glob("*.jpg"))  # tiled
