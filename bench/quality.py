@@ -31,7 +31,7 @@ from pathlib import Path
 from bench.runs import wall_and_cpu
 from stream_workers import av1_ladder, hls, quality
 from tests.support.clips import ffmpeg
-from videoflix.media import ffmpeg_exe, ladder_for, probe
+from videoflix.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, probe
 
 
 def moving(backdrop: str, shapes: list[tuple[str, int, int, str, str]], rate: int, outline: int = 0) -> str:
@@ -133,7 +133,6 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="videoflix-quality-"))
-    ffmpeg_binary = ffmpeg_exe()
     totals = {"fixed": [0, 0.0], "per-title": [0, 0.0], "av1": [0, 0.0]}  # bytes, CPU seconds (av1: both ladders)
     # what an AV1-capable browser downloads (each rung's AV1 rendition where the master lists it, else H.264),
     # and the listed AV1 renditions' bytes against their H.264 twins'
@@ -157,18 +156,10 @@ def main() -> int:
             for ladder, crf in (("fixed", None), ("per-title", args.crf), ("av1", args.crf)):
                 out = work / ladder
                 out.mkdir()
-                argv = hls.build_command(ffmpeg_binary, source, out, info, rungs, args.preset, crf=crf,
-                                         av1=ladder == "av1", cap=args.cap)  # fmt: skip
-                if ladder == "av1":  # both ladders in one pass, as the workers make them
-                    av1_ladder.prepare(out, rungs)
-                    argv += av1_ladder.outputs(out, info, rungs, {}, args.av1_crf, args.av1_cap)
-                _, cpu = wall_and_cpu(argv)
+                _, cpu = wall_and_cpu(single_pass(source, out, info, rungs, args, crf, av1=ladder == "av1"))
                 totals[ladder][1] += cpu
                 if ladder == "per-title":  # what the workers' own measurement costs next to this encode
-                    started = time.process_time()
-                    before = _children()
-                    quality.measure(ffmpeg_binary, source, info, out.joinpath, rungs)
-                    measure_cpu += _children() - before + time.process_time() - started
+                    measure_cpu += measurement_cpu(source, info, out, rungs)
                     encode_cpu += cpu
                 for rung in rungs:
                     size = info.rendition_size(rung.short_side)
@@ -247,14 +238,27 @@ def film_measure_share(work: Path, args: argparse.Namespace) -> tuple[float, flo
     rungs = ladder_for(info.short_side)
     out = work / "film"
     out.mkdir()
-    ffmpeg_binary = ffmpeg_exe()
-    argv = hls.build_command(ffmpeg_binary, source, out, info, rungs, args.preset, crf=args.crf, av1=True, cap=args.cap)
-    av1_ladder.prepare(out, rungs)
-    argv += av1_ladder.outputs(out, info, rungs, {}, args.av1_crf, args.av1_cap)
-    _, encode = wall_and_cpu(argv)
+    _, encode = wall_and_cpu(single_pass(source, out, info, rungs, args, args.crf, av1=True))
+    return measurement_cpu(source, info, out, rungs, also=av1_ladder.twins(rungs)), encode
+
+
+def single_pass(
+    source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, crf: float | None, av1: bool
+) -> list[str]:
+    """The workers' single pass into `out` (`crf` None: the fixed ladder); with `av1`, the AV1 ladder too, from
+    the same run, as AV1_LADDER=on makes it."""
+    argv = hls.build_command(ffmpeg_exe(), source, out, info, rungs, args.preset, crf=crf, av1=av1, cap=args.cap)
+    if av1:
+        av1_ladder.prepare(out, rungs)
+        argv += av1_ladder.outputs(out, info, rungs, {}, args.av1_crf, args.av1_cap)
+    return argv
+
+
+def measurement_cpu(source: Path, info: MediaInfo, out: Path, rungs: list[Rung], also=None) -> float:
+    """CPU seconds of the workers' sampled VMAF of the renditions in `out` (and the `also` folders)."""
     started, before = time.process_time(), _children()
-    quality.measure(ffmpeg_binary, source, info, out.joinpath, rungs, also=av1_ladder.twins(rungs))
-    return _children() - before + time.process_time() - started, encode
+    quality.measure(ffmpeg_exe(), source, info, out.joinpath, rungs, also=also)
+    return _children() - before + time.process_time() - started
 
 
 def _children() -> float:

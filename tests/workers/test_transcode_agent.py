@@ -10,11 +10,14 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
-from stream_workers import hls, jobs
+from stream_workers import av1_ladder, hls, jobs
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.records import VideoProcessed, VideoUploaded
 from videoflix import events
+from videoflix.media import video_dir
+
+from ..support.clips import make_clip
 
 
 class FakeTopic:
@@ -277,10 +280,6 @@ def whole_segment(path) -> bool:
 def test_a_film_whose_av1_encode_fails_is_made_without_the_av1_ladder(topics, monkeypatch, tmp_path):
     """SVT-AV1 refuses a 2x2 picture (a 1x1 source's rendition): with the guard against such pictures off,
     the single pass fails on it, and the film is made again, H.264 alone, rather than failed."""
-    from stream_workers import av1_ladder
-    from tests.support.clips import make_clip
-    from videoflix.media import video_dir
-
     media = tmp_path / "media"
     source = video_dir(media, 16) / "source.mp4"
     source.parent.mkdir(parents=True)
