@@ -1,7 +1,7 @@
 """The AV1 ladder: the same rungs again in AV1 (SVT-AV1), for the browsers that decode it, beside the H.264 one.
 
-Made by the single pass's FFmpeg run from the same scaled pictures and the same normalized sound
-(`hls.build_command(av1=True)` splits them; `outputs` adds a second HLS output), as CMAF: fMP4 segments
+Made by its own FFmpeg run once the single pass has made the H.264 ladder whole (`build_command`): the source
+read, scaled and its sound normalized as for the H.264 renditions, SVT-AV1 for every rung, as CMAF: fMP4 segments
 (`av1/<rung>/NNN.m4s`) after an init segment (`#EXT-X-MAP`), the default sound muxed in as in the H.264
 renditions. Once the film is whole, both ladders are scored in the same VMAF windows
 (`quality.measure`), and the master lists the AV1 variants (with their `CODECS`, av01...) after the H.264
@@ -21,26 +21,25 @@ import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from videoflix.media import MediaInfo, Rung
+from videoflix.media import MediaInfo, Rung, input_options
 
 from . import hls, quality
 
 #: the AV1 ladder's folder in an output (`av1/<rung>/`)
 FOLDER = "av1"
-#: SVT-AV1's speed (0 slowest .. 13): 10 cost about what x264's veryfast does on these 2-core machines. The
-#: slower ones were measured on the corpus' hard titles (bench/quality.py's, 10 s, 720p and 1080p, CRF 30 at
-#: this CAP, against per-title H.264): preset 8 costs 1.3-1.8x preset 10's CPU (with the source's decode) and
-#: gains 0.4-2.8 VMAF; preset 6, 1.7-3.5x, gains 0.5-3.4, and still needs ~0.87x H.264's bytes on the moving
-#: testsrc2 at 1080p for -1.1 VMAF: not worth the CPU here
-PRESET = 10
-#: the constant quality: the CRF whose VMAF came nearest the per-title H.264 ladder's (then CRF 19) over the
-#: corpus at 720p: a static talking head -0.3 at 0.15x the bytes, film grain +0.2 at 0.18x, high motion -0.2
-#: at 0.9x; smooth gradients stay ~1.3 below at any CRF from 24 to 32 (such films keep H.264 alone). A
-#: grained backdrop loses 1.7-2.6 VMAF at any CRF from 22 to 30 (SVT-AV1 smooths the grain): H.264 alone
-CRF = 30
-#: the cap, as a share of the H.264 rung's bitrate: a hard title's AV1 rendition must hold its quality in
-#: three quarters of the bits, or it is not listed (`decide`)
-CAP = 0.75
+#: SVT-AV1's speed (0 slowest .. 13), its constant quality and its cap (a share of the fixed ladder's
+#: bitrate of the rung, as the H.264 ladder's PER_TITLE_CAP), chosen on bench/quality.py's corpus against the
+#: per-title H.264 ladder. Preset 10 (about x264 veryfast's cost) could not hold H.264's quality on grain at
+#: any CRF: a talking head's grained backdrop stayed 2 VMAF points below from CRF 16 (0.7x the bytes) to 30
+#: (0.13x); the dark scene and the moving pattern lost over 1 point. Preset 6 holds it: at CRF 34 capped at
+#: 0.6x (720p, 6 s titles) the talking head takes 0.08x H.264's bytes for -0.2, film grain 0.47x for +1.4,
+#: the dark scene 0.43x for -0.7, high motion 0.62x for -0.1; preset 8 lost 0.6-1.1 on the same titles
+PRESET = 6
+CRF = 34
+CAP = 0.6
+#: the AV1 pass' time as a multiple of the H.264 pass' (bench/quality.py: encode CPU with AV1), for the
+#: job's progress and ETA
+COST = 2.0
 #: the AV1 variants' own master playlist, merged into the film's (`add_variants`)
 MASTER = f"{FOLDER}/master.m3u8"
 
@@ -58,12 +57,6 @@ def wanted(info: MediaInfo) -> bool:
     return not info.alternate_audio and (info.short_side or 0) >= MIN_SIDE
 
 
-def blamed(error: Exception) -> bool:
-    """Whether a failed single pass was the AV1 encoder's fault (FFmpeg names it): the film is then made
-    again without the AV1 ladder, not failed."""
-    return isinstance(error, hls.TranscodeError) and "libsvtav1" in str(error)
-
-
 def folders(rungs: list[Rung]) -> list[str]:
     """The AV1 ladder's playlist folders in an output, one per rung."""
     return [f"{FOLDER}/{rung.name}" for rung in rungs]
@@ -75,20 +68,27 @@ def prepare(output: Path, rungs: list[Rung]) -> None:
         (output / name).mkdir(parents=True, exist_ok=True)
 
 
-def outputs(
+def build_command(
+    ffmpeg: str,
+    source: Path,
     output: Path,
     info: MediaInfo,
     rungs: list[Rung],
-    filters: Mapping[int, str | None],
+    filters: Mapping[int, str | None] | None = None,
     crf: int = CRF,
     cap: float = CAP,
+    preset: int = PRESET,
 ) -> list[str]:
-    """FFmpeg's extra output for the AV1 ladder, for a command made by `hls.build_command(av1=True)`: the
-    graph's pictures [w0], [w1], ... and the film's sound as the H.264 renditions have it (`filters`: the
-    loudness normalization, `hls.sound`); keyframes forced where the H.264 ladder's are, so a segment is
-    SEGMENT_SECONDS long in both."""
+    """FFmpeg's command for the AV1 ladder: the source's pictures as the H.264 ladder's graph makes them
+    (`hls.ladder_graph`: deinterlaced, tone-mapped..., scaled per rung) and its sound as the H.264
+    renditions have it (`filters`: the loudness normalization, `hls.sound`); keyframes forced where the
+    H.264 ladder's are, so a segment is SEGMENT_SECONDS long in both. A run of its own, after the H.264
+    one: FFmpeg feeds a graph's outputs in step, so as a second output of the single pass SVT-AV1 at PRESET
+    held the H.264 ladder (and the viewers watching it while it is made) to its pace."""
+    filters = filters or {}
+    graph = hls.ladder_graph(info, rungs, thumbnail=False, label="w") + hls.sound_copies(info, filters, len(rungs), "b")
+    argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
     sound = [hls.sound(info, filters, f"b{i}") for i in range(len(rungs))] if info.has_audio else None
-    argv: list[str] = []
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[w{i}]", *(["-map", sound[i]] if sound else [])]
@@ -96,7 +96,7 @@ def outputs(
         argv += [f"-crf:v:{i}", str(crf), f"-maxrate:v:{i}", f"{kbps}k", f"-bufsize:v:{i}", f"{int(kbps * 1.5)}k"]
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if sound else f"v:{i},name:{rung.name}")
     argv += [
-        "-c:v", "libsvtav1", "-preset", str(PRESET), "-pix_fmt", "yuv420p",
+        "-c:v", "libsvtav1", "-preset", str(preset), "-pix_fmt", "yuv420p",
         # SVT-AV1 honours forced keyframes only when asked to; its own scene cuts would add keyframes
         "-svtav1-params", "force-key-frames=1:scd=0",
         "-force_key_frames", f"expr:gte(t,n_forced*{hls.SEGMENT_SECONDS})",
@@ -118,7 +118,7 @@ def twins(rungs: list[Rung]) -> dict[str, Rung]:
 
 
 #: the AV1 ladder is listed only where each of its renditions is as good as the H.264 one of its rung (VMAF
-#: at most this much lower) and smaller (on average): AV1 is no better on every picture (SVT-AV1 at PRESET
+#: at most this much lower) and smaller (on average): AV1 is no better on every picture (SVT-AV1 at preset 10
 #: lost 26 VMAF points on upscaled pixel art at 1.3x the bytes, bench/quality.py), and a browser that picks
 #: AV1 must not get less. All or nothing: hls.js keeps to the codec it started with, so an AV1 ladder
 #: missing its top rungs would hold a viewer below the H.264 ladder's best.
@@ -169,8 +169,8 @@ def with_variants(master: str, variants: str, listed: Collection[str]) -> str:
 
 def add_variants(output: Path, listed: Collection[str]) -> None:
     """List the finished AV1 renditions of the rungs `listed` in the film's master playlist in `output`
-    (`with_variants`), atomically; the others' files go (nothing names them), and so does the AV1 output's
-    own master once merged (no route serves it)."""
+    (`with_variants`), atomically; the others' files go (nothing names them), the AV1 folder too when none is
+    listed, and so does the AV1 output's own master once merged (no route serves it)."""
     master = output / "master.m3u8"
     text = master.read_text("utf-8")
     if (merged := with_variants(text, (output / MASTER).read_text("utf-8"), listed)) != text:
@@ -179,6 +179,8 @@ def add_variants(output: Path, listed: Collection[str]) -> None:
     for folder in (output / FOLDER).iterdir():
         if folder.is_dir() and folder.name not in listed:
             shutil.rmtree(folder, ignore_errors=True)
+    if not listed:
+        (output / FOLDER).rmdir()
 
 
 def settle(

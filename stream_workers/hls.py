@@ -77,19 +77,17 @@ def ladder_graph(
     rungs: list[Rung],
     thumbnail: bool = True,
     storyboard: storyboards.Plan | None = None,
-    av1: bool = False,
+    label: str = "v",
 ) -> str:
-    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...), with `av1`
-    each scaled picture once more for the AV1 ladder ([w0], [w1], ...); with `thumbnail`, one for the
-    thumbnail ([thumb]); with `storyboard`, one for the seek-bar previews' sheets ([sheets]): every output
-    from one decode."""
+    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...: `label`
+    and its place); with `thumbnail`, one for the thumbnail ([thumb]); with `storyboard`, one for the
+    seek-bar previews' sheets ([sheets]): every output from one decode."""
     n = len(rungs)
     branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
     graph = [f"[0:v]{picture_filters(info)}split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
     # each rendition by its short side: a portrait picture (a phone's) keeps its full width in the top rung
     size = (lambda r: f"{r.short_side}:-2") if info.portrait else (lambda r: f"-2:{r.short_side}")
-    twice = (lambda i: f",split=2[v{i}][w{i}]") if av1 else (lambda i: f"[v{i}]")
-    graph += [f"[s{i}]scale={size(r)}:flags=bicubic{twice(i)}" for i, r in enumerate(rungs)]
+    graph += [f"[s{i}]scale={size(r)}:flags=bicubic[{label}{i}]" for i, r in enumerate(rungs)]
     if thumbnail:
         graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
     if storyboard is not None:
@@ -205,21 +203,15 @@ def build_command(
     storyboard: storyboards.Plan | None = None,
     audio_filters: Mapping[int, str | None] | None = None,
     crf: float | None = None,
-    av1: bool = False,
     cap: float = PER_TITLE_CAP,
 ) -> list[str]:
     """FFmpeg's command for the single pass: every rendition (`crf`: per-title rate control, `rate_options`),
     the thumbnail, the storyboard's sheets (with a `storyboard` plan), the source's other audio tracks
     (`alternate_audio_outputs`) and (into `subtitles`) its text subtitle streams as WebVTT, from one read
     and one decode of the source; `audio_filters[n]` (the loudness normalization of audio stream n) applied
-    to that track. With `av1`, the graph also gives the AV1 ladder its pictures and sound, for the output
-    `av1_ladder.outputs` adds."""
+    to that track."""
     filters = audio_filters or {}
-    audio_filter = filters.get(info.default_audio)
-    graph = ladder_graph(info, rungs, storyboard=storyboard, av1=av1)
-    if info.has_audio and audio_filter:  # the sound filtered once, then one copy for each rendition
-        labels = [f"[a{i}]" for i in range(len(rungs))] + [f"[b{i}]" for i in range(len(rungs)) if av1]
-        graph += f";[0:a:{info.default_audio}]{audio_filter},asplit={len(labels)}{''.join(labels)}"
+    graph = ladder_graph(info, rungs, storyboard=storyboard) + sound_copies(info, filters, len(rungs), "a")
     argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
     stream_map = []
     for i, rung in enumerate(rungs):
@@ -251,6 +243,16 @@ def build_command(
         argv += storyboard.outputs(SHEETS, str(output))
     offset = ["-output_ts_offset", f"{TS_OFFSET:.3f}"]
     return argv + alternate_audio_outputs(info, output, filters, offset) + subtitle_outputs(info, subtitles)
+
+
+def sound_copies(info: MediaInfo, filters: Mapping[int, str | None], n: int, label: str) -> str:
+    """The filter graph's part for the film's default sound when it needs a filter (its loudness
+    normalization, `filters`): filtered once, then one copy for each of `n` renditions ([a0], [a1], ...:
+    `label` and its place); nothing when the renditions take the source's track as it is."""
+    level = filters.get(info.default_audio)
+    if not (info.has_audio and level):
+        return ""
+    return f";[0:a:{info.default_audio}]{level},asplit={n}" + "".join(f"[{label}{i}]" for i in range(n))
 
 
 def sound(info: MediaInfo, filters: Mapping[int, str | None], label: str) -> str:
@@ -504,15 +506,17 @@ def first_segments_ready(output: Path, rungs: list[Rung], also: Sequence[str] = 
     return True
 
 
-def published_seconds(output: Path, rungs: list[Rung]) -> dict[str, float]:
-    """Per rendition, the media seconds its playlist lists so far (segments written whole)."""
+def published_seconds(output: Path, rungs: list[Rung], folder: str = "") -> dict[str, float]:
+    """Per rendition (in `folder`: the AV1 ladder's, keyed `av1/<rung>`), the media seconds its playlist
+    lists so far (segments written whole)."""
     seconds = {}
     for rung in rungs:
+        name = f"{folder}/{rung.name}" if folder else rung.name
         try:
-            text = (output / rung.name / "index.m3u8").read_text()
+            text = (output / name / "index.m3u8").read_text()
         except FileNotFoundError:
             text = ""
-        seconds[rung.name] = sum(float(m) for m in re.findall(r"^#EXTINF:([\d.]+)", text, re.MULTILINE))
+        seconds[name] = sum(float(m) for m in re.findall(r"^#EXTINF:([\d.]+)", text, re.MULTILINE))
     return seconds
 
 

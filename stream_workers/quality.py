@@ -165,18 +165,20 @@ def measure(
     most: int = MOST_WINDOWS,
     timeout: float = 600,
     also: Mapping[str, Rung] | None = None,
+    ladder: bool = True,
 ) -> dict[str, Score]:
     """Each rendition's VMAF on `windows` stretches of the film, spread over it, each the first WINDOW
     seconds of a segment (blocking: run it in a thread); `local(name)`: the local file of the output's
     `name` (`480p/index.m3u8`, `480p/003.ts`); `also`: more playlist folders to score, each at its rung's
-    size (the AV1 ladder's, `av1/480p`: fMP4, each segment read after its init segment). A window's
-    reference is the source from where the lowest rendition's playlist says that segment starts (every
-    ladder's segments start together). Keyed by folder."""
-    folders = {**{rung.name: rung for rung in rungs}, **(also or {})}
+    size (the AV1 ladder's, `av1/480p`: fMP4, each segment read after its init segment); not `ladder`: only
+    those (the H.264 renditions were scored before, in the same windows). A window's reference is the
+    source from where the lowest rendition's playlist says that segment starts (every ladder's segments
+    start together). Keyed by folder."""
+    folders = {**({rung.name: rung for rung in rungs} if ladder else {}), **(also or {})}
     playlists = {folder: local(f"{folder}/index.m3u8").read_text() for folder in folders}
     entries = {folder: _entries(text) for folder, text in playlists.items()}
     values: dict[str, list[float]] = {folder: [] for folder in folders}
-    lowest = entries[rungs[0].name]
+    lowest = _entries(local(f"{rungs[0].name}/index.m3u8").read_text())
     duration = sum(length for _, length, _ in lowest)
     with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
         for index in sampled_segments(len(lowest), windows(duration, most)):
@@ -209,13 +211,14 @@ def measured(
     rungs: list[Rung],
     most: int,
     also: Mapping[str, Rung] | None = None,
+    ladder: bool = True,
 ) -> dict[str, Score]:
     """`measure`, or nothing when `most` (the most windows, QUALITY_SAMPLES) is 0 or the measurement fails:
     the film is no less ready for it (logged)."""
     if most <= 0:
         return {}
     try:
-        return measure(ffmpeg, source, info, local, rungs, most, also=also)
+        return measure(ffmpeg, source, info, local, rungs, most, also=also, ladder=ladder)
     except (RuntimeError, OSError, ValueError, KeyError, IndexError, subprocess.TimeoutExpired) as exc:
         log.warning("quality not measured: %s", exc)
         return {}

@@ -20,11 +20,14 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from cachetools import LRUCache
 
 from videoflix import events
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
+from videoflix.media import MediaInfo, Rung, ffmpeg_exe, ladder_for
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
@@ -122,19 +125,13 @@ async def process(event: VideoUploaded) -> None:
         await chunk_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
-        try:
-            await single_pass(event, source, info)
-        except hls.TranscodeError as exc:
-            if not av1_ladder.blamed(exc):
-                raise
-            log.warning("video %s: the AV1 ladder failed (%s); made again without it", event.video_id, exc)
-            await single_pass(event, source, info, av1_allowed=False)
+        await single_pass(event, source, info)
 
 
-async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo, av1_allowed: bool = True) -> None:
+async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
     """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS), in the work root;
-    the store gets each piece as it is whole (`store.Publisher`). `av1_allowed`: False for a film whose AV1
-    ladder failed (the film is made without it rather than failed)."""
+    the store gets each piece as it is whole (`store.Publisher`). The film is ready once they are whole and
+    measured; with AV1_LADDER on, a second run then adds the AV1 ladder (`add_av1_ladder`)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
@@ -145,8 +142,6 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     publisher = store.Publisher(output, hls_path)
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
-    wanted = av1_allowed and settings.av1_ladder and av1_ladder.wanted(info)
-    av1 = av1_ladder.folders(rungs) if wanted else []  # the AV1 ladder's playlists
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
@@ -154,11 +149,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await in_thread(audio_tracks.prepare, output, info)
     argv = hls.build_command(
         ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
-        audio_filters=levels, crf=settings.ladder_crf, av1=bool(av1),
+        audio_filters=levels, crf=settings.ladder_crf,
     )  # fmt: skip
-    if av1:
-        await in_thread(av1_ladder.prepare, output, rungs)
-        argv += av1_ladder.outputs(output, info, rungs, levels)
     last_sent = time.monotonic()
     playable = False
 
@@ -195,32 +187,23 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
-            await in_thread(publisher.publish, rungs, playable, tracks)  # (AV1: once chosen, at the end)
+            await in_thread(publisher.publish, rungs, playable, tracks)
             await progress(event, percent, **await detail(parser))
 
     started = time.monotonic()
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
-        try:
-            await in_thread(hls.check_output, output, rungs, [*tracks, *av1])
-        except hls.TranscodeError:
-            await in_thread(hls.check_storage, output)  # a full or read-only disk is not the file's fault
-            raise
+        await in_thread(checked, output, rungs, tracks)
         renditions = await in_thread(hls.master_renditions, output, rungs)
         scores = await in_thread(
-            quality.measured, ffmpeg, source.path, info, output.joinpath, rungs, settings.quality_samples,
-            av1_ladder.twins(rungs) if av1 else None,
-        )  # fmt: skip
+            quality.measured, ffmpeg, source.path, info, output.joinpath, rungs, settings.quality_samples
+        )
         renditions = quality.with_quality(renditions, scores, settings.vmaf_floor)
-        if av1:  # listed once whole and measured as good as H.264 (a player that picked AV1 never waits for it)
-            renditions, av1 = await in_thread(
-                av1_ladder.settle, output, rungs, renditions, scores, settings.vmaf_floor, settings.quality_samples > 0
-            )  # fmt: skip
         # again: FFmpeg rewrites the master when it ends (with the bandwidths it measured), without the group
         await in_thread(audio_tracks.add_group, output, info)
-        await in_thread(hls.finalize_playlists, output, rungs, [*tracks, *av1])
+        await in_thread(hls.finalize_playlists, output, rungs, tracks)
         await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
-        await in_thread(publisher.publish, rungs, True, [*tracks, *av1])
+        await in_thread(publisher.publish, rungs, True, tracks)
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)
@@ -238,5 +221,89 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
-    await report_ready(event.video_id, hls_path, renditions, info.duration or result.out_seconds or None, event.attempt)
+    duration = info.duration or result.out_seconds or None
+    await report_ready(event.video_id, hls_path, renditions, duration, event.attempt)
+    if settings.av1_ladder and av1_ladder.wanted(info):
+        film = Film(event, source.path, output, hls_path, info, rungs, duration)
+        await add_av1_ladder(film, levels, renditions, scores, publisher, tracks)
     await in_thread(publisher.discard_local)
+
+
+def checked(output: Path, rungs: list[Rung], folders: list[str]) -> None:
+    """`hls.check_output`, a full or read-only disk told from a bad file (`hls.check_storage`)."""
+    try:
+        hls.check_output(output, rungs, folders)
+    except hls.TranscodeError:
+        hls.check_storage(output)  # a full or read-only disk is not the file's fault
+        raise
+
+
+@dataclass(frozen=True)
+class Film:
+    """A film made ready by the single pass, as the AV1 pass takes it up."""
+
+    event: VideoUploaded
+    source: Path
+    output: Path
+    hls_path: str
+    info: MediaInfo
+    rungs: list[Rung]
+    duration: float | None
+
+
+#: the AV1 pass yields the CPU to the other jobs on the machine (a chunked film's parts): the film it
+#: improves is already ready
+AV1_NICENESS = 10
+
+
+async def add_av1_ladder(
+    film: Film,
+    levels: Mapping[int, str | None],
+    renditions: list[dict],
+    scores: Mapping[str, quality.Score],
+    publisher: store.Publisher,
+    tracks: list[str],
+) -> None:
+    """The AV1 ladder of a ready film, by its own FFmpeg run (`av1_ladder.build_command`: SVT-AV1 takes
+    about 3x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
+    windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.settle`),
+    published, and reported again (the renditions with their AV1 twins). Where SVT-AV1 fails on the film
+    (it refuses some pictures the H.264 encoder takes), the film stays as it is: ready, with H.264 alone.
+    A worker that dies meanwhile leaves it so too (the event, redelivered, finds the film ready)."""
+    settings, event, output = app.settings, film.event, film.output
+    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
+    await in_thread(av1_ladder.prepare, output, film.rungs)
+    argv = av1_ladder.build_command(ffmpeg, film.source, output, film.info, film.rungs, levels)
+    last_checked = time.monotonic()
+
+    async def on_progress(parser: hls.ProgressParser) -> None:
+        nonlocal last_checked
+        if time.monotonic() - last_checked >= settings.progress_interval:
+            last_checked = time.monotonic()
+            if await jobs.deleted(event.video_id):
+                raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
+
+    try:
+        result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS)
+        await in_thread(checked, output, [], av1_ladder.folders(film.rungs))
+    except BaseException as exc:
+        await in_thread(shutil.rmtree, output / av1_ladder.FOLDER, True)  # nothing names it
+        if not isinstance(exc, hls.TranscodeError):
+            raise
+        log.warning("video %s: no AV1 ladder (%s); H.264 alone", event.video_id, exc)
+        return
+    twins = await in_thread(
+        quality.measured, ffmpeg, film.source, film.info, output.joinpath, film.rungs, settings.quality_samples,
+        av1_ladder.twins(film.rungs), False,
+    )  # fmt: skip
+    renditions, listed = await in_thread(
+        av1_ladder.settle, output, film.rungs, renditions, {**scores, **twins}, settings.vmaf_floor,
+        settings.quality_samples > 0,
+    )  # fmt: skip
+    await in_thread(hls.finalize_playlists, output, [], listed)
+    await in_thread(publisher.publish, film.rungs, True, [*tracks, *listed])
+    log.info("video %s: AV1 ladder made in %.1f s, %s", event.video_id, result.wall_seconds,
+             "listed" if listed else "not listed (H.264 holds its quality better)")  # fmt: skip
+    if await jobs.deleted(event.video_id):
+        raise jobs.VideoDeleted
+    await report_ready(event.video_id, film.hls_path, renditions, film.duration, event.attempt)

@@ -51,9 +51,9 @@ def hls_output(app_settings, clips) -> Path:
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     av1_ladder.prepare(out, rungs)
-    argv = hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs, av1=True)
-    asyncio.run(hls.run_ffmpeg(argv + av1_ladder.outputs(out, facts, rungs, {})))
+    asyncio.run(hls.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     hls.check_output(out, rungs, av1_ladder.folders(rungs))
     av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
     return out

@@ -15,7 +15,7 @@ from videoflix.devservices import TansuBroker, free_port, upgrade_database
 from videoflix.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
-from ..support.clips import CALM, make_clip, make_corrupt
+from ..support.clips import CALM, RUSH, make_clip, make_corrupt
 from ..support.stack import (
     FAULT_REPORT,
     ROOT,
@@ -149,6 +149,8 @@ def media_files():
     clip = make_clip(folder / "hd.mp4", seconds=5, size="1280x720", rate=30)
     # as easy to encode as a talking head: the AV1 ladder holds H.264's quality in fewer bytes, so it is listed
     calm = make_clip(folder / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
+    # a fast pan at 1080p: the AV1 ladder falls short of H.264's quality at its top rung, so it is not listed
+    rush = make_clip(folder / "rush.mp4", seconds=3, size="1920x1080", rate=30, scene=RUSH)
     small = make_clip(folder / "small.mp4", seconds=2, size="640x360")
     long = make_clip(folder / "long.mp4", seconds=16, size="1280x720", rate=30)  # a job long enough to interrupt
     # a job of ~20 s: long enough to watch it while it transcodes (progressive HLS)
@@ -167,6 +169,7 @@ def media_files():
         "corrupt": corrupt,
         "tracks": tracks,
         "calm": calm,
+        "rush": rush,
     }
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -112,8 +112,10 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         seen["statuses"] = await watch(browser, video_id, "ready")
         seen["quality"] = await until(browser, row(video_id, "row && row.querySelector('.quality')?.textContent"),
                                       15, "the measured quality shows")  # fmt: skip
+        # the AV1 ladder comes after the film is ready (its own FFmpeg run), and the row shows it then
+        seen["av1"] = await until(browser, row(video_id, "row && row.querySelector('.av1')?.textContent"), 180,
+                                  "the AV1 ladder shows")  # fmt: skip
         seen["renditions"] = pipeline.client().status(video_id)["renditions"]
-        seen["av1"] = await browser.evaluate(row(video_id, "row && row.querySelector('.av1')?.textContent"))
         await browser.screenshot(shots / "3-ready.png")
 
         # preview: hls.js plays it in the dialog
@@ -153,7 +155,7 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     for r in rated:
         assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
         assert f"{r['name']} {r['quality']['vmaf']:.1f} ({r['quality']['vmaf_p5']:.1f})" in seen["quality"]
-    # the AV1 ladder's VMAF per rung, and the choice (testsrc2's busy pattern: H.264 alone)
+    # the AV1 ladder's VMAF per rung, and the choice
     twins = [r["av1"] for r in rated]
     assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {r['av1']['quality']['vmaf']:.1f}" for r in rated) + (
         ": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"

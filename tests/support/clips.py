@@ -80,6 +80,12 @@ CALM = (
 )
 
 
+#: a busy picture for `make_clip(scene=…)` (1080p only): testsrc2's pattern panning fast across a larger
+#: canvas, as bench/quality.py's high motion title: at 1080p SVT-AV1 (preset 6, at 0.6x the fixed bitrate)
+#: loses ~4.5 VMAF points to x264 on it, so the AV1 ladder is not listed
+RUSH = "testsrc2=size=2880x1620:rate={rate},crop=1920:1080:x='(1+sin(t*2))*480':y='(1+cos(t*1.7))*270'"
+
+
 def make_subtitled(path: Path, source: Path, container: str = "mkv") -> Path:
     """`source` with subtitle streams as cameras and editing suites write them. MKV: SubRip tagged German,
     ASS tagged French with a title, WebVTT tagged English, and a second German one; MP4: mov_text (English)."""

@@ -88,15 +88,19 @@ def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_sm
         assert [r["av1"]["listed"] for r in settled] == [listed, listed] and settled[0]["bandwidth"] == 1195680
 
 
-def test_the_av1_output_takes_the_graphs_pictures_and_the_normalized_sound(tmp_path):
+def test_the_av1_pass_reads_the_source_as_the_h264_one_and_normalizes_its_sound(tmp_path):
     rungs = ladder_for(720)
     info = film(AudioStream(0, "eng", "stereo", True))
-    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path, info, rungs, audio_filters={0: "volume=3dB"},
-                             av1=True)  # fmt: skip
-    graph = argv[argv.index("-filter_complex") + 1]
-    assert "split=2[v0][w0]" in graph and "split=2[v1][w1]" in graph
-    assert "volume=3dB,asplit=4[a0][a1][b0][b1]" in graph  # filtered once, a copy for each output
-    extra = av1_ladder.outputs(tmp_path, info, rungs, {0: "volume=3dB"})
+    source = tmp_path / "in.mp4"
+    h264 = hls.build_command("ffmpeg", source, tmp_path, info, rungs, audio_filters={0: "volume=3dB"})
+    extra = av1_ladder.build_command("ffmpeg", source, tmp_path, info, rungs, {0: "volume=3dB"})
+    assert "libsvtav1" not in h264  # its own run: the H.264 ladder is not held to SVT-AV1's pace
+    graph, h264_graph = extra[extra.index("-filter_complex") + 1], h264[h264.index("-filter_complex") + 1]
+    # the same pictures (scaled per rung as the H.264 ladder's) and the same sound, filtered once, a copy each
+    pictures = h264_graph.split(";[st]")[0].replace("split=3", "split=2").replace("[st]", "").replace("[v", "[w")
+    assert graph == pictures + ";[0:a:0]volume=3dB,asplit=2[b0][b1]", (graph, h264_graph)
+    # the film's file alone, read as the single pass reads it (the one input helper: no other protocol)
+    assert extra[: extra.index("-filter_complex")] == h264[: h264.index("-filter_complex")] and extra.count("-i") == 1
     maps = [extra[i + 1] for i, arg in enumerate(extra) if arg == "-map"]
     assert maps == ["[w0]", "[b0]", "[w1]", "[b1]"]
     caps = [extra[i + 1] for i, arg in enumerate(extra) if arg.startswith("-maxrate:v:")]
@@ -104,14 +108,11 @@ def test_the_av1_output_takes_the_graphs_pictures_and_the_normalized_sound(tmp_p
     assert extra[extra.index("-c:v") + 1] == "libsvtav1" and extra[extra.index("-hls_segment_type") + 1] == "fmp4"
     assert extra[-1] == str(tmp_path / "av1" / "%v" / "index.m3u8")
     # unfiltered sound is mapped from the source; a film without sound maps none
-    assert "0:a:0" in av1_ladder.outputs(tmp_path, info, rungs, {})
+    assert "0:a:0" in av1_ladder.build_command("ffmpeg", source, tmp_path, info, rungs)
     mute = film()
-    silent = av1_ladder.outputs(tmp_path, mute, rungs, {})
+    silent = av1_ladder.build_command("ffmpeg", source, tmp_path, mute, rungs)
     assert [silent[i + 1] for i, arg in enumerate(silent) if arg == "-map"] == ["[w0]", "[w1]"]
     assert "-c:a" not in silent and "v:0,name:480p v:1,name:720p" in silent
-    # without the AV1 ladder the graph is as it was
-    plain = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path, info, rungs, audio_filters={0: "volume=3dB"})
-    assert "[w0]" not in plain[plain.index("-filter_complex") + 1]
 
 
 def test_playlists_name_their_init_segment_for_the_store():

@@ -73,9 +73,9 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     H.264 ones; a starved AV1 twin is told from a fair one."""
     info = probe(source)
     rungs = ladder_for(info.short_side)
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19)))
     av1_ladder.prepare(tmp_path, rungs)
-    argv = hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19, av1=True)
-    asyncio.run(hls.run_ffmpeg(argv + av1_ladder.outputs(tmp_path, info, rungs, {}, crf=63, cap=0.05)))
+    asyncio.run(hls.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=63, cap=0.05)))
     scores = quality.measured(ffmpeg_exe(), source, info, tmp_path.joinpath, rungs, 2, av1_ladder.twins(rungs))
     h264, av1 = scores[rungs[0].name], scores[f"av1/{rungs[0].name}"]
     assert av1.frames == h264.frames == len(range(0, int(25 * quality.WINDOW), quality.STEP))

@@ -35,6 +35,7 @@ def s3_worker(monkeypatch, tmp_path, seaweedfs, bucket, agent_topics):
 
 def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, monkeypatch, tmp_path):
     bucket, topics = s3_worker
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, av1_ladder=False))  # (H.264's job alone)
     clip = make_clip(tmp_path / "clip.mp4", seconds=12, size="1280x720")
     bucket.put_file("videos/21/source.mp4", clip)
     inputs, announced = [], []
@@ -73,16 +74,17 @@ def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, 
 
 
 def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monkeypatch, tmp_path):
-    """A calm film's AV1 ladder (listed: as good as H.264 in fewer bytes) goes to the bucket whole: each
-    playlist, its init segment and its fMP4 segments, typed for browsers; the master names it."""
+    """A calm film's AV1 ladder (listed: as good as H.264 in fewer bytes), made once the film is ready, goes
+    to the bucket whole: each playlist, its init segment and its fMP4 segments, typed for browsers; the
+    master names it."""
     bucket, topics = s3_worker
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast"))
     clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
     bucket.put_file("videos/77/source.mp4", clip)
     asyncio.run(transcode.handle(events.uploaded(77, "videos/77/source.mp4")))
 
-    [(_, result)] = topics["processed"].sent
-    assert result.status == "ready", result
+    [(_, ready), (_, result)] = topics["processed"].sent  # ready, then again with its AV1 ladder
+    assert ready.status == result.status == "ready" and result.renditions[0]["av1"]["listed"], result
     prefix = result.hls_path + "/"
     assert "av1/720p/index.m3u8" in b"".join(bucket.read(prefix + "master.m3u8")).decode()
     for rung in ("480p", "720p"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -219,7 +220,7 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
     source.parent.mkdir(parents=True)
     make_clip(source, seconds=12, size="1280x720")
     # a slow preset, so that the job is still running when its first segments are there
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media,
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=False,
                                                                    x264_preset="slower"))  # fmt: skip
     seen = []
 
@@ -277,9 +278,10 @@ def whole_segment(path) -> bool:
     return result.returncode == 0 and not result.stderr
 
 
-def test_a_film_whose_av1_encode_fails_is_made_without_the_av1_ladder(topics, monkeypatch, tmp_path):
+def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch, tmp_path):
     """SVT-AV1 refuses a 2x2 picture (a 1x1 source's rendition): with the guard against such pictures off,
-    the single pass fails on it, and the film is made again, H.264 alone, rather than failed."""
+    the AV1 pass fails on it, and the film is ready with the H.264 ladder its first pass made, rather than
+    failed or made again."""
     media = tmp_path / "media"
     source = video_dir(media, 16) / "source.mp4"
     source.parent.mkdir(parents=True)
@@ -306,5 +308,53 @@ def test_a_film_whose_av1_encode_fails_is_made_without_the_av1_ladder(topics, mo
     run(events.uploaded(16, "videos/16/source.mp4"))
 
     [(_, done)] = topics["processed"].sent
-    assert runs == [True, False] and done.status == "ready", (runs, done)
+    assert runs == [False, True] and done.status == "ready", (runs, done)
     assert "av01" not in (media / done.hls_path / "master.m3u8").read_text()
+    assert not (media / done.hls_path / av1_ladder.FOLDER).exists()  # nothing of it left behind
+
+
+def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_it(topics, monkeypatch, tmp_path):
+    """The AV1 ladder is made by a second FFmpeg run once the film is ready: by then the H.264 playlists are
+    whole (VOD, ended), the master lists H.264 alone, and the film's ready report is out (a viewer never
+    waits for SVT-AV1); the film is then reported again, each rendition with its AV1 twin measured in the
+    H.264 one's windows."""
+    media = tmp_path / "media"
+    source = video_dir(media, 17) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=3, size="320x240")
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
+    runs = []
+    real_run = transcode.hls.run_ffmpeg
+
+    async def watched_run(argv, *args, **kw):
+        if "libsvtav1" in argv:
+            output = Path(argv[-1]).parents[2]  # (the AV1 run's output: <output>/av1/%v/index.m3u8)
+            seen = (output / "480p" / "index.m3u8").read_text(), (output / "master.m3u8").read_text()
+            runs.append(("av1", *seen, len(topics["processed"].sent)))
+        else:
+            runs.append(("h264",))
+        return await real_run(argv, *args, **kw)
+
+    async def status(*args, **kw):
+        return "uploaded"
+
+    async def progress(*args, **kw):
+        return None
+
+    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
+    monkeypatch.setattr(transcode, "until_done", status)
+    monkeypatch.setattr(transcode, "progress", progress)
+    run(events.uploaded(17, "videos/17/source.mp4"))
+
+    assert [r[0] for r in runs] == ["h264", "av1"], runs
+    _, playlist, master, reported = runs[1]
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST"), playlist
+    assert hls.START_AT_BEGINNING not in master and "av01" not in master and reported == 1
+    [(_, ready), (_, again)] = topics["processed"].sent
+    assert ready.status == again.status == "ready" and ready.hls_path == again.hls_path
+    assert "av1" not in ready.renditions[0] and "quality" in ready.renditions[0], ready.renditions
+    twin = again.renditions[0]["av1"]
+    assert twin["average_bandwidth"] > 0 and twin["quality"]["frames"] == ready.renditions[0]["quality"]["frames"]
+    assert again.renditions[0]["quality"] == ready.renditions[0]["quality"]  # the H.264 scores, not measured again
+    listed = "av1/480p/index.m3u8" in (media / again.hls_path / "master.m3u8").read_text()
+    assert listed == twin["listed"], (twin, listed)
