@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--crf", type=float, default=hls.PER_TITLE_CRF)
     parser.add_argument("--cap", type=float, default=hls.PER_TITLE_CAP, help="share of the fixed rung's bitrate")
     parser.add_argument("--av1-crf", type=int, default=av1_ladder.CRF)
-    parser.add_argument("--av1-cap", type=float, default=av1_ladder.CAP, help="share of the fixed rung's bitrate")
+    parser.add_argument("--av1-cap", type=float, help="share of the fixed rung's bitrate (default: av1_ladder.cap_of)")
     parser.add_argument("--av1-preset", type=int, default=av1_ladder.PRESET, help="SVT-AV1's speed (0 slowest .. 13)")
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
@@ -139,9 +139,14 @@ def main() -> int:
     # and the listed AV1 renditions' bytes against their H.264 twins'
     browser_bytes, listed_av1, listed_h264 = 0, 0, 0
     worst_loss, worst_av1_loss, measure_cpu, encode_cpu = 0.0, 0.0, 0.0, 0.0
+    caps = (
+        f"{args.av1_cap:g}"
+        if args.av1_cap
+        else f"{av1_ladder.CAP:g}, " + ", ".join(f"{name} {cap:g}" for name, cap in av1_ladder.CAPS.items())
+    )
     print(
         f"per-title: CRF {args.crf:g} capped at {args.cap:g}x (x264 {args.preset}); AV1: capped CRF {args.av1_crf} "
-        f"(SVT-AV1 preset {args.av1_preset}, cap {args.av1_cap:g}x); VMAF every {args.step}. frame\n"
+        f"(SVT-AV1 preset {args.av1_preset}, cap {caps}x); VMAF every {args.step}. frame\n"
     )
     print(f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
           f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
@@ -222,7 +227,7 @@ def main() -> int:
         print(f"{'largest VMAF loss AV1/p-t':<28}{worst_av1_loss:>9.2f} points of the listed ones  (equal quality: <= "
               f"{TARGET_VMAF_LOSS:g}: {_verdict(worst_av1_loss <= TARGET_VMAF_LOSS)})")  # fmt: skip
         print(f"{'AV1 pass CPU':<28}{totals['av1'][1] / per_title_cpu:>9.2f}x the per-title pass "
-              f"({totals['av1'][1]:.0f} s; av1_ladder.COST)")  # fmt: skip
+              f"({totals['av1'][1]:.0f} s)")  # fmt: skip
         print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({measure_cpu:.1f} s of {encode_cpu:.0f} s) on the "
               f"corpus' {args.seconds} s titles (at least one window of {quality.WINDOW:g} s each)")  # fmt: skip
     if film_share is not None:

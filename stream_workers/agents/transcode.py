@@ -3,7 +3,8 @@
 At-least-once delivery makes every step idempotent: a video already ready is skipped; a job that crashed
 midway left an unfinished `hls-*` folder, which the next attempt removes before starting over (the video is
 not ready, so no finished output can be among them). The output is watchable as soon as its first segments
-exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete.
+exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete;
+with AV1_LADDER on, a second FFmpeg run then makes its AV1 ladder, and the film is reported again with it.
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
@@ -265,7 +266,7 @@ async def add_av1_ladder(
     tracks: list[str],
 ) -> None:
     """The AV1 ladder of a ready film, by its own FFmpeg run (`av1_ladder.build_command`: SVT-AV1 takes
-    about 3x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
+    about 2.4x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
     windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.settle`),
     published, and reported again (the renditions with their AV1 twins). Where SVT-AV1 fails on the film
     (it refuses some pictures the H.264 encoder takes), the film stays as it is: ready, with H.264 alone.

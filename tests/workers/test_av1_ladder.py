@@ -105,6 +105,9 @@ def test_the_av1_pass_reads_the_source_as_the_h264_one_and_normalizes_its_sound(
     assert maps == ["[w0]", "[b0]", "[w1]", "[b1]"]
     caps = [extra[i + 1] for i, arg in enumerate(extra) if arg.startswith("-maxrate:v:")]
     assert caps == [f"{int(r.video_kbps * av1_ladder.CAP)}k" for r in rungs]
+    top = ladder_for(1080)[-1]  # a rung of its own cap: SVT-AV1's lead narrows at 1080p
+    tall = av1_ladder.build_command("ffmpeg", source, tmp_path, film(), [top])
+    assert tall[tall.index("-maxrate:v:0") + 1] == f"{int(5000 * av1_ladder.CAPS['1080p'])}k" != f"{int(5000 * 0.6)}k"
     assert extra[extra.index("-c:v") + 1] == "libsvtav1" and extra[extra.index("-hls_segment_type") + 1] == "fmp4"
     assert extra[-1] == str(tmp_path / "av1" / "%v" / "index.m3u8")
     # unfiltered sound is mapped from the source; a film without sound maps none

@@ -183,7 +183,7 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
-        video.queue_position, video.eta_seconds, (video.renditions || []).map((r) => r.quality || null)]);
+        video.queue_position, video.eta_seconds, (video.renditions || []).map((r) => [r.quality || null, r.av1 || null])]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
         row.dataset.status = video.status;
