@@ -51,7 +51,7 @@ class WorkerSettings:
     #: per-title rate control: x264's CRF, capped at PER_TITLE_CAP of the fixed ladder's bitrates (LADDER_CRF);
     #: None: the fixed ladder's bitrates (LADDER_CRF=fixed)
     ladder_crf: float | None
-    #: the AV1 ladder beside the H.264 one, for films made in one pass (AV1_LADDER, av1_ladder.py)
+    #: the AV1 ladder beside the H.264 one, for films made in one pass, once ready (AV1_LADDER, av1_ladder.py)
     av1_ladder: bool
     topic_partitions: int
     max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once

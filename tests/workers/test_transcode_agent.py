@@ -290,22 +290,7 @@ def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
     monkeypatch.setattr(av1_ladder, "MIN_SIDE", 0)
     runs = []
-    real_run = transcode.hls.run_ffmpeg
-
-    async def watched_run(argv, *args, **kw):
-        runs.append("libsvtav1" in argv)
-        return await real_run(argv, *args, **kw)
-
-    async def status(*args, **kw):
-        return "uploaded"
-
-    async def progress(*args, **kw):
-        return None
-
-    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
-    monkeypatch.setattr(transcode, "until_done", status)
-    monkeypatch.setattr(transcode, "progress", progress)
-    run(events.uploaded(16, "videos/16/source.mp4"))
+    run_watched(monkeypatch, 16, lambda argv: runs.append("libsvtav1" in argv))
 
     [(_, done)] = topics["processed"].sent
     assert runs == [False, True] and done.status == "ready", (runs, done)
@@ -324,27 +309,16 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     make_clip(source, seconds=3, size="320x240")
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
     runs = []
-    real_run = transcode.hls.run_ffmpeg
 
-    async def watched_run(argv, *args, **kw):
+    def watch(argv):
         if "libsvtav1" in argv:
             output = Path(argv[-1]).parents[2]  # (the AV1 run's output: <output>/av1/%v/index.m3u8)
             seen = (output / "480p" / "index.m3u8").read_text(), (output / "master.m3u8").read_text()
             runs.append(("av1", *seen, len(topics["processed"].sent)))
         else:
             runs.append(("h264",))
-        return await real_run(argv, *args, **kw)
 
-    async def status(*args, **kw):
-        return "uploaded"
-
-    async def progress(*args, **kw):
-        return None
-
-    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
-    monkeypatch.setattr(transcode, "until_done", status)
-    monkeypatch.setattr(transcode, "progress", progress)
-    run(events.uploaded(17, "videos/17/source.mp4"))
+    run_watched(monkeypatch, 17, watch)
 
     assert [r[0] for r in runs] == ["h264", "av1"], runs
     _, playlist, master, reported = runs[1]
@@ -358,3 +332,24 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     assert again.renditions[0]["quality"] == ready.renditions[0]["quality"]  # the H.264 scores, not measured again
     listed = "av1/480p/index.m3u8" in (media / again.hls_path / "master.m3u8").read_text()
     assert listed == twin["listed"], (twin, listed)
+
+
+def run_watched(monkeypatch, video_id: int, watch) -> None:
+    """Run the upload of `video_id` (videos/<id>/source.mp4) through the agent, the video's row waiting and
+    progress reports dropped, `watch(argv)` told of each FFmpeg run as it starts."""
+    real_run = transcode.hls.run_ffmpeg
+
+    async def watched_run(argv, *args, **kw):
+        watch(argv)
+        return await real_run(argv, *args, **kw)
+
+    async def status(*args, **kw):
+        return "uploaded"
+
+    async def progress(*args, **kw):
+        return None
+
+    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
+    monkeypatch.setattr(transcode, "until_done", status)
+    monkeypatch.setattr(transcode, "progress", progress)
+    run(events.uploaded(video_id, f"videos/{video_id}/source.mp4"))
