@@ -105,7 +105,8 @@ def build_command(
         "-svtav1-params", "force-key-frames=1:scd=0",
         "-force_key_frames", f"expr:gte(t,n_forced*{hls.SEGMENT_SECONDS})",
         *(hls.AUDIO_OPTIONS if sound else []),
-        "-output_ts_offset", f"{hls.TS_OFFSET:.3f}",
+        # on the TS renditions' clock: hls.js places a subtitle cue by it in either ladder
+        "-output_ts_offset", f"{hls.TS_OFFSET + hls.MPEGTS_DELAY:.3f}",
         "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
         "-hls_flags", "independent_segments+temp_file",

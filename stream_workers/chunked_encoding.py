@@ -164,9 +164,9 @@ def audio_command(
 
 
 #: what joining a segment's picture and sound (`mux_segment`: copied, timestamps kept) adds to them: FFmpeg's
-#: MPEG-TS muxer delays what it is given by twice its `muxdelay` (0.7 s). The alternate audio tracks, served
-#: as the audio job writes them, start that much later too, on the muxed segments' clock (tested).
-REMUX_DELAY = 1.4
+#: MPEG-TS muxer delays what it is given (hls.MPEGTS_DELAY). The alternate audio tracks, served as the audio
+#: job writes them, start that much later too, on the muxed segments' clock (tested).
+REMUX_DELAY = hls.MPEGTS_DELAY
 
 #: a late start of the sound padded with silence, gaps of over 0.1 s filled, so that its timestamps run from
 #: the film's start as the picture's do

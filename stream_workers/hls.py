@@ -31,6 +31,10 @@ SEGMENT_SECONDS = 4
 #: otherwise move each output by its own amount (a rendition by its B-frames' delay, an audio-only one by
 #: the AAC priming) and an alternate audio track would lead the picture by ~60 ms (measured)
 TS_OFFSET = 10.0
+#: what FFmpeg's MPEG-TS muxer adds to the timestamps it is given: twice its `muxdelay` (0.7 s), so the TS
+#: renditions start at TS_OFFSET + 1.4 s. An output in another container (the AV1 ladder's fMP4) is offset
+#: by as much, so every variant of a film, and the subtitles' X-TIMESTAMP-MAP, keep one clock
+MPEGTS_DELAY = 1.4
 THUMBNAIL_HEIGHT = 360
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-import time
 import urllib.error
 
 import pytest
@@ -30,10 +29,7 @@ def upload(pipeline, path, title: str) -> int:
     client = pipeline.client()
     video = client.upload(path, {"title": title})
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
-    deadline = time.monotonic() + 240
-    while not all("av1" in r for r in client.status(video["id"])["renditions"]):
-        assert time.monotonic() < deadline, client.status(video["id"])
-        time.sleep(0.5)
+    pipeline.wait_for_av1(client, video["id"], 240)
     return video["id"]
 
 

@@ -60,10 +60,12 @@ def test_hls_js_plays_segments_nginx_serves_from_signed_links(linked_api, pipeli
     client = pipeline.client()
     video_id = client.upload(media_files["hd"], {"title": "Played through signed links"})["id"]
     assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
+    pipeline.wait_for_av1(client, video_id, 240)
 
     page = player_page(linked_api, frontend_site, video_id)
     plays_through_tls(page, tmp_path, "linked")
-    served = re.findall(rf'"GET /media/videos/{video_id}/hls-\w+/\d+p/\d+\.ts\?e=\d+&u=\d+&s=[\w-]+ HTTP/[\d.]+" 200',
+    segment = r"hls-\w+/(?:av1/)?\d+p/\d+\.(?:ts|m4s)"  # (an AV1-capable browser plays the AV1 ladder)
+    served = re.findall(rf'"GET /media/videos/{video_id}/{segment}\?e=\d+&u=\d+&s=[\w-]+ HTTP/[\d.]+" 200',
                         linked_api.nginx_log.read_text())  # fmt: skip
     assert served  # the segments came from nginx, through links it verified
     viewer = Client(linked_api.api)

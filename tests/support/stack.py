@@ -194,6 +194,19 @@ class Pipeline:
         logs = "\n".join(w.output[-3000:] for w in self.workers)
         raise AssertionError(f"video {video_id} is {status['status']} after {timeout}s; worker logs:\n{logs}")
 
+    def wait_for_av1(self, client: Client, video_id: int, timeout: float) -> dict:
+        """Wait until a ready film has been reported again with its AV1 ladder (made after it is ready: its
+        renditions name their AV1 twins); its status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = client.status(video_id)
+            if status["renditions"] and all("av1" in r for r in status["renditions"]):
+                return status
+            if time.monotonic() > deadline:
+                logs = "\n".join(w.output[-3000:] for w in self.workers)
+                raise AssertionError(f"video {video_id} has no AV1 ladder after {timeout}s; worker logs:\n{logs}")
+            time.sleep(0.5)
+
     def scalar(self, query: str, **params):
         with self.engine.connect() as conn:
             return conn.execute(sa.text(query), params).scalar()
