@@ -64,7 +64,7 @@ def test_a_track_is_tied_to_the_renditions_first_timestamp(operator, watcher, ad
 def test_the_master_playlist_lists_the_tracks_as_an_hls_subtitles_group(operator, watcher, add_video):
     film = add_video()
     plain = watcher.get(f"/api/video/{film}/master.m3u8", status=200).text
-    assert "SUBTITLES" not in plain
+    assert "SUBTITLES" not in plain and 'CODECS="av01' in plain
     add(operator, film, "de", SRT)
     add(operator, film, "fr", VTT, label='Fran"çais')
 
@@ -76,8 +76,9 @@ def test_the_master_playlist_lists_the_tracks_as_an_hls_subtitles_group(operator
     variants = [line for line in master.splitlines() if line.startswith("#EXT-X-STREAM-INF:")]
     assert variants and all(line.endswith(',SUBTITLES="subs"') for line in variants)
     assert [line for line in master.splitlines() if not line.startswith("#")] == [
-        line for line in plain.splitlines() if not line.startswith("#")
-    ]  # the renditions are the same
+        line for line in plain.splitlines() if not line.startswith("#") and not line.startswith("av1/")
+    ]  # the H.264 renditions are the same; the AV1 ones are not offered with subtitles (hls.js misplaces cues)
+    assert "av01" not in master
 
     playlist = watcher.get(f"/api/video/{film}/subtitles/de.m3u8", status=200)
     assert playlist.content_type == "application/vnd.apple.mpegurl"

@@ -43,9 +43,10 @@ def own_store(tmp_path):
 def test_the_store_dying_mid_job_queues_the_job_again_and_it_ends_ready(own_store, monkeypatch, tmp_path,
                                                                         agent_topics):  # fmt: skip
     config = StorageConfig("s3", own_store.endpoint_url, "faults", S3_ACCESS_KEY, S3_SECRET_KEY)
+    # (the H.264 job's faults alone: no AV1 ladder)
     settings = dataclasses.replace(app.settings, storage=config, scratch=tmp_path / "scratch", retry_delay=1.0,
                                    progress_interval=0.0, x264_preset="slower", max_attempts=3,
-                                   av1_ladder=False)  # fmt: skip  (the H.264 job's faults alone)
+                                   av1_ladder=False)  # fmt: skip
     monkeypatch.setattr(app, "settings", settings)
     topics = agent_topics
     bucket = S3Storage(own_store.client(), "faults")
