@@ -52,12 +52,14 @@ MASTER = f"{FOLDER}/master.m3u8"
 MIN_SIDE = 16
 
 
-def wanted(info: MediaInfo) -> bool:
+def wanted(info: MediaInfo, max_seconds: float = float("inf")) -> bool:
     """Whether a film gets the AV1 ladder (with AV1_LADDER on): one whose sound is a single track, at least
-    MIN_SIDE pixels on its short side. hls.js cannot switch an fMP4 variant with its sound muxed to an
-    alternate MPEG-TS audio track (Chromium: `mediaSourceRequiresReset`, then playback stalled), so a film
-    with several keeps H.264 alone."""
-    return not info.alternate_audio and (info.short_side or 0) >= MIN_SIDE
+    MIN_SIDE pixels on its short side, at most `max_seconds` long (AV1_MAX_SECONDS: an operator's bound on
+    the AV1 pass' CPU). hls.js cannot switch an fMP4 variant with its sound muxed to an alternate MPEG-TS
+    audio track (Chromium: `mediaSourceRequiresReset`, then playback stalled), so a film with several keeps
+    H.264 alone."""
+    short = (info.duration or 0.0) <= max_seconds
+    return short and not info.alternate_audio and (info.short_side or 0) >= MIN_SIDE
 
 
 def folders(rungs: list[Rung]) -> list[str]:

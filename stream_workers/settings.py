@@ -53,6 +53,8 @@ class WorkerSettings:
     ladder_crf: float | None
     #: the AV1 ladder beside the H.264 one, for films made in one pass, once ready (AV1_LADDER, av1_ladder.py)
     av1_ladder: bool
+    #: the longest film (seconds) given the AV1 ladder (AV1_MAX_SECONDS; inf: every film made in one pass)
+    av1_max_seconds: float
     topic_partitions: int
     max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once
     retry_delay: float
@@ -88,6 +90,7 @@ class WorkerSettings:
             x264_preset=env.get("X264_PRESET", "veryfast"),
             ladder_crf=ladder_crf(env.get("LADDER_CRF", "")),
             av1_ladder=switch("AV1_LADDER", env.get("AV1_LADDER", "on")),
+            av1_max_seconds=float(env.get("AV1_MAX_SECONDS", "inf")),
             topic_partitions=int(env.get("TOPIC_PARTITIONS", "8")),
             max_attempts=int(env.get("TRANSCODE_MAX_ATTEMPTS", "3")),
             retry_delay=float(env.get("TRANSCODE_RETRY_DELAY", "5")),

@@ -224,7 +224,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
     duration = info.duration or result.out_seconds or None
     await report_ready(event.video_id, hls_path, renditions, duration, event.attempt)
-    if settings.av1_ladder and av1_ladder.wanted(info):
+    if settings.av1_ladder and av1_ladder.wanted(info, settings.av1_max_seconds):
         film = Film(event, source.path, output, hls_path, info, rungs, duration)
         await add_av1_ladder(film, levels, renditions, scores, publisher, tracks)
     await in_thread(publisher.discard_local)

@@ -134,6 +134,12 @@ def test_a_film_with_several_audio_tracks_or_a_tiny_picture_keeps_h264_alone():
     assert av1_ladder.wanted(MediaInfo(2.0, 176, 144, 25.0, "h264", False, container="mp4"))  # QCIF
 
 
+def test_a_film_longer_than_av1_max_seconds_keeps_h264_alone():
+    two_seconds = MediaInfo(2.0, 640, 360, 25.0, "h264", False, container="mp4")
+    assert av1_ladder.wanted(two_seconds, 2.0) and not av1_ladder.wanted(two_seconds, 1.9)
+    assert av1_ladder.wanted(two_seconds)  # (no bound: every film made in one pass)
+
+
 @pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), (" yes ", True), ("0", False)])
 def test_the_av1_ladder_setting(value, expected):
     assert switch("AV1_LADDER", value) is expected

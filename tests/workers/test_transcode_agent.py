@@ -334,6 +334,20 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     assert listed == twin["listed"], (twin, listed)
 
 
+def test_a_film_longer_than_av1_max_seconds_is_made_in_h264_alone(topics, monkeypatch, tmp_path):
+    media = tmp_path / "media"
+    source = video_dir(media, 18) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=3, size="320x240")
+    settings = dataclasses.replace(app.settings, media_root=media, av1_ladder=True, av1_max_seconds=2.5)
+    monkeypatch.setattr(app, "settings", settings)
+    runs = []
+    run_watched(monkeypatch, 18, lambda argv: runs.append("libsvtav1" in argv))
+
+    [(_, done)] = topics["processed"].sent  # ready once, with no AV1 run after
+    assert runs == [False] and done.status == "ready" and "av1" not in done.renditions[0], (runs, done)
+
+
 def run_watched(monkeypatch, video_id: int, watch) -> None:
     """Run the upload of `video_id` (videos/<id>/source.mp4) through the agent, the video's row waiting and
     progress reports dropped, `watch(argv)` told of each FFmpeg run as it starts."""
