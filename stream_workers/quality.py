@@ -178,7 +178,7 @@ def measure(
     playlists = {folder: local(f"{folder}/index.m3u8").read_text() for folder in folders}
     entries = {folder: _entries(text) for folder, text in playlists.items()}
     values: dict[str, list[float]] = {folder: [] for folder in folders}
-    lowest = _entries(local(f"{rungs[0].name}/index.m3u8").read_text())
+    lowest = entries[rungs[0].name] if ladder else _entries(local(f"{rungs[0].name}/index.m3u8").read_text())
     duration = sum(length for _, length, _ in lowest)
     with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
         for index in sampled_segments(len(lowest), windows(duration, most)):

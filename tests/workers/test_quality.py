@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,12 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19)))
     av1_ladder.prepare(tmp_path, rungs)
     asyncio.run(hls.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=63, cap=0.05)))
+    # both ladders on one clock (the TS muxer's delay added to the fMP4's offset), so one subtitle map fits
+    assert (
+        first_timestamp(tmp_path / f"av1/{rungs[0].name}/index.m3u8")
+        == first_timestamp(tmp_path / f"{rungs[0].name}/index.m3u8")
+        == pytest.approx(hls.TS_OFFSET + hls.MPEGTS_DELAY, abs=0.05)
+    )
     scores = quality.measured(ffmpeg_exe(), source, info, tmp_path.joinpath, rungs, 2, av1_ladder.twins(rungs))
     h264, av1 = scores[rungs[0].name], scores[f"av1/{rungs[0].name}"]
     assert av1.frames == h264.frames == len(range(0, int(25 * quality.WINDOW), quality.STEP))
@@ -112,3 +119,16 @@ def test_a_per_title_masters_bandwidths_are_what_its_segments_measure(source, tm
     assert int(re.search(r"[^-]BANDWIDTH=(\d+)", master).group(1)) == pytest.approx(peak, rel=0.001)
     average = int(re.search(r"AVERAGE-BANDWIDTH=(\d+)", master).group(1))
     assert average == pytest.approx(8 * sum(sizes) / sum(lengths), rel=0.001)
+
+
+def first_timestamp(playlist) -> float:
+    """The first picture's timestamp (seconds) in a rendition, as FFmpeg's HLS client reads it (timestamps kept)."""
+    listing = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-copyts", "-i", str(playlist), "-map", "0:v:0", "-frames:v", "1",
+         "-f", "framecrc", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    pts = next(line for line in listing.splitlines() if not line.startswith("#")).split(",")[2]  # stream, dts, pts
+    timebase = next(line for line in listing.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip()
+    num, den = (int(x) for x in timebase.split("/"))
+    return int(pts) * num / den
