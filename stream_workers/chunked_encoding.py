@@ -158,15 +158,12 @@ def audio_command(
         "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
         "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
         str(output / PARTS / "%v" / "index.m3u8"),
-        *hls.alternate_audio_outputs(info, output, padded, ["-output_ts_offset", f"{TS_OFFSET + REMUX_DELAY:.3f}"]),
+        *hls.alternate_audio_outputs(
+            info, output, padded, ["-output_ts_offset", f"{TS_OFFSET + hls.MPEGTS_DELAY:.3f}"]
+        ),
         *hls.subtitle_outputs(info, subtitles),
     ]  # fmt: skip
 
-
-#: what joining a segment's picture and sound (`mux_segment`: copied, timestamps kept) adds to them: FFmpeg's
-#: MPEG-TS muxer delays what it is given (hls.MPEGTS_DELAY). The alternate audio tracks, served as the audio
-#: job writes them, start that much later too, on the muxed segments' clock (tested).
-REMUX_DELAY = hls.MPEGTS_DELAY
 
 #: a late start of the sound padded with silence, gaps of over 0.1 s filled, so that its timestamps run from
 #: the film's start as the picture's do

@@ -33,7 +33,9 @@ SEGMENT_SECONDS = 4
 TS_OFFSET = 10.0
 #: what FFmpeg's MPEG-TS muxer adds to the timestamps it is given: twice its `muxdelay` (0.7 s), so the TS
 #: renditions start at TS_OFFSET + 1.4 s. An output in another container (the AV1 ladder's fMP4) is offset
-#: by as much, so every variant of a film, and the subtitles' X-TIMESTAMP-MAP, keep one clock
+#: by as much, so every variant of a film, and the subtitles' X-TIMESTAMP-MAP, keep one clock; joining a
+#: chunked film's segment picture and sound (`chunked_encoding.mux_segment`: copied, timestamps kept) adds it
+#: too, so its alternate audio tracks, served as the audio job writes them, start that much later (tested)
 MPEGTS_DELAY = 1.4
 THUMBNAIL_HEIGHT = 360
 
@@ -510,17 +512,15 @@ def first_segments_ready(output: Path, rungs: list[Rung], also: Sequence[str] = 
     return True
 
 
-def published_seconds(output: Path, rungs: list[Rung], folder: str = "") -> dict[str, float]:
-    """Per rendition (in `folder`: the AV1 ladder's, keyed `av1/<rung>`), the media seconds its playlist
-    lists so far (segments written whole)."""
+def published_seconds(output: Path, rungs: list[Rung]) -> dict[str, float]:
+    """Per rendition, the media seconds its playlist lists so far (segments written whole)."""
     seconds = {}
     for rung in rungs:
-        name = f"{folder}/{rung.name}" if folder else rung.name
         try:
-            text = (output / name / "index.m3u8").read_text()
+            text = (output / rung.name / "index.m3u8").read_text()
         except FileNotFoundError:
             text = ""
-        seconds[name] = sum(float(m) for m in re.findall(r"^#EXTINF:([\d.]+)", text, re.MULTILINE))
+        seconds[rung.name] = sum(float(m) for m in re.findall(r"^#EXTINF:([\d.]+)", text, re.MULTILINE))
     return seconds
 
 

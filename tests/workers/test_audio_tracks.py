@@ -71,7 +71,7 @@ def test_each_alternate_is_its_own_audio_only_output_on_the_renditions_clock(tmp
     alternate = job[job.index("0:a:1") - 1 :]
     assert alternate[:4] == ["-map", "0:a:1", "-af", f"{chunked_encoding.FILL_GAPS},x=1"]
     # on the muxed segments' clock, which joining a chunk's picture and sound delays (tests/workers/test_chunks.py)
-    assert _has(alternate, ["-output_ts_offset", f"{hls.TS_OFFSET + chunked_encoding.REMUX_DELAY:.3f}"])
+    assert _has(alternate, ["-output_ts_offset", f"{hls.TS_OFFSET + hls.MPEGTS_DELAY:.3f}"])
 
 
 def test_prepare_makes_the_folders_the_muxer_does_not(tmp_path: Path):

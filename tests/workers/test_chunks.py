@@ -138,7 +138,7 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
 
 def test_an_alternate_audio_track_is_on_the_muxed_segments_clock(tmp_path):
     """The audio job writes a second track as it is served (not muxed): its timestamps must match the muxed
-    sound's, which joining the segments delays (REMUX_DELAY), or a switch of track would shift the sound."""
+    sound's, which joining the segments delays (hls.MPEGTS_DELAY), or a switch of track would shift the sound."""
     film = Film.make(tmp_path, seconds=10, languages=("eng", "ger"))
     film.encode(film.plan, audio=True)
     assert all(whole for _, whole in (film.serve(chunk) for chunk in film.plan))
@@ -146,7 +146,7 @@ def test_an_alternate_audio_track_is_on_the_muxed_segments_clock(tmp_path):
     alternate = stream_starts(film.out / "audio" / "1" / "000.ts")["audio"]
     assert alternate == pytest.approx(muxed, abs=1e-6)
     assert muxed - stream_starts(film.out / "parts" / "audio" / "000.ts")["audio"] == pytest.approx(
-        chunked_encoding.REMUX_DELAY, abs=1e-6
+        hls.MPEGTS_DELAY, abs=1e-6
     )
     master = chunked_encoding.master_playlist(
         film.info, chunked_encoding.nominal_renditions(film.info, film.rungs), False
