@@ -107,10 +107,14 @@ def build_command(
         "-svtav1-params", "force-key-frames=1:scd=0",
         "-force_key_frames", f"expr:gte(t,n_forced*{hls.SEGMENT_SECONDS})",
         *(hls.AUDIO_OPTIONS if sound else []),
-        # on the TS renditions' clock: hls.js places a subtitle cue by it in either ladder
+        # on the TS renditions' clock, so one subtitle map (X-TIMESTAMP-MAP) places cues in both ladders; in
+        # the fragments' own decode times (`frag_discont`): without it the MP4 muxer starts them at 0 and puts
+        # the offset in an edit list, which FFmpeg's reader applies and hls.js does not (it showed every cue
+        # 11.4 s late)
         "-output_ts_offset", f"{hls.TS_OFFSET + hls.MPEGTS_DELAY:.3f}",
         "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "event",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+        "-hls_segment_options", "movflags=+frag_discont",
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", str(output / FOLDER / "%v" / "%03d.m4s"),
         "-master_pl_name", "master.m3u8", "-var_stream_map", " ".join(stream_map),

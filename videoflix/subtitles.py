@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import langcodes
@@ -210,10 +209,8 @@ GROUP = "subs"
 
 def master_with_subtitles(master: str, tracks: list[Track]) -> str:
     """The master playlist with a SUBTITLES group (one `#EXT-X-MEDIA` per track, its playlist at
-    `subtitles/<language>.m3u8`) that every variant names, and without the AV1 variants (`CODECS="av01…"`):
-    their fMP4 keeps its own timestamps, and hls.js places a cue of our X-TIMESTAMP-MAP (the TS renditions'
-    clock) 11.4 s late in it (tested in Chromium). A film with subtitles plays its H.264 ladder."""
-    master = "\n".join(_without_av1(master.splitlines()))
+    `subtitles/<language>.m3u8`) that every variant names: the H.264 and AV1 ladders start on one clock
+    (`stream_workers.av1_ladder`), so one X-TIMESTAMP-MAP places a cue in either."""
     media = [
         f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{GROUP}",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
         f'DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subtitles/{track.language}.m3u8"'
@@ -227,18 +224,6 @@ def master_with_subtitles(master: str, tracks: list[Track]) -> str:
             line += f',SUBTITLES="{GROUP}"'
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def _without_av1(lines: list[str]) -> Iterator[str]:
-    """The master's lines without the AV1 variants (each `#EXT-X-STREAM-INF` with `CODECS="av01…"` and its URI)."""
-    skip = False
-    for line in lines:
-        if line.startswith("#EXT-X-STREAM-INF:") and 'CODECS="av01' in line:
-            skip = True
-        elif skip:
-            skip = False
-        else:
-            yield line
 
 
 def _quoted(label: str) -> str:

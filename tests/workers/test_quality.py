@@ -15,6 +15,7 @@ from stream_workers import av1_ladder, hls, quality
 from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 from ..support.clips import ffmpeg, make_clip
+from ..support.fmp4 import decode_starts
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,11 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
         == first_timestamp(tmp_path / f"{rungs[0].name}/index.m3u8")
         == pytest.approx(hls.TS_OFFSET + hls.MPEGTS_DELAY, abs=0.05)
     )
+    # and in the fragments' own decode times, which hls.js places them by (it ignores an edit list)
+    first = tmp_path / f"av1/{rungs[0].name}"
+    starts = decode_starts(first / "init.mp4", first / "000.m4s")
+    assert starts["vide"] == pytest.approx(hls.TS_OFFSET + hls.MPEGTS_DELAY, abs=0.05), starts
+    assert starts["soun"] == pytest.approx(starts["vide"], abs=0.05), starts  # (AAC's priming: 1024 samples)
     scores = quality.measured(ffmpeg_exe(), source, info, tmp_path.joinpath, rungs, 2, av1_ladder.twins(rungs))
     h264, av1 = scores[rungs[0].name], scores[f"av1/{rungs[0].name}"]
     assert av1.frames == h264.frames == len(range(0, int(25 * quality.WINDOW), quality.STEP))
