@@ -170,6 +170,21 @@ def decide(
     return {name: {**twin, "listed": every} for name, twin in twins_of.items()}
 
 
+def unfinished(renditions: list[dict]) -> bool:
+    """Whether a ready film's renditions (as reported) lack the AV1 pass' verdict (each rung's `av1` twin):
+    its pass never ran, or its worker died before reporting it."""
+    return bool(renditions) and not any(FOLDER in r for r in renditions)
+
+
+def without_variants(master: str) -> str:
+    """The film's master without AV1 variants (each URI in FOLDER and the `#EXT-X-STREAM-INF` before it):
+    what an AV1 pass that did not report may have listed."""
+    lines = master.splitlines()
+    uris = {i for i, line in enumerate(lines) if line.startswith(f"{FOLDER}/")}
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in uris and i + 1 not in uris)
+    return kept.rstrip("\n") + "\n"
+
+
 def with_variants(master: str, variants: str, listed: Collection[str]) -> str:
     """The film's master playlist `master` with the AV1 variants of `variants` (the AV1 output's own master)
     whose rung is `listed`, after its H.264 ones, their URIs made relative to the film's folder; applied once."""

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -54,6 +55,26 @@ def engine() -> sa.Engine:
 def video_status(video_id: int) -> VideoStatus | None:
     with engine().connect() as conn:
         return conn.scalar(sa.select(Video.status).where(Video.id == video_id))
+
+
+@dataclass(frozen=True)
+class ReadyOutput:
+    """What the database names of a ready film's output."""
+
+    hls_path: str
+    renditions: list[dict]
+    duration: float | None
+
+
+def ready_output(video_id: int) -> ReadyOutput | None:
+    """The video's served output, if it is ready."""
+    with engine().connect() as conn:
+        row = conn.execute(
+            sa.select(Video.hls_path, Video.renditions, Video.duration).where(
+                Video.id == video_id, Video.status == VideoStatus.READY, Video.hls_path.is_not(None)
+            )
+        ).first()
+    return ReadyOutput(row.hls_path, list(row.renditions or []), row.duration) if row else None
 
 
 #: the column's enum type, for values in CASE expressions (PostgreSQL types them text unless cast)

@@ -475,9 +475,9 @@ def playlist_folders(rungs: list[Rung], also: Sequence[str] = ()) -> list[str]:
     return [*(rung.name for rung in rungs), *also]
 
 
-def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> None:
+def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = (), thumbnail: bool = True) -> None:
     """A job only counts when every rendition (and each other playlist folder `also`: the alternate audio
-    tracks) has a complete playlist with segments, and there is a thumbnail."""
+    tracks) has a complete playlist with segments, and there is a `thumbnail` (the AV1 pass makes none)."""
     if not (output / "master.m3u8").is_file():
         raise TranscodeError("FFmpeg wrote no master playlist: the video could not be decoded.")
     for name in playlist_folders(rungs, also):
@@ -490,7 +490,7 @@ def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> N
         if not segments or not all((playlist.parent / s).is_file() for s in named):
             raise TranscodeError(f"The {name} rendition has no segments: the video could not be decoded.")
     thumb = output / "thumbnail.jpg"
-    if not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff":
+    if thumbnail and (not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff"):
         raise TranscodeError("No thumbnail could be made: the video could not be decoded.")
 
 

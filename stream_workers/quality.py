@@ -224,6 +224,15 @@ def measured(
         return {}
 
 
+def recorded(renditions: list[dict]) -> dict[str, Score]:
+    """The scores `with_quality` gave `renditions` (as reported and stored), by rendition name."""
+    return {
+        r["name"]: Score(r["quality"]["vmaf"], r["quality"]["vmaf_p5"], r["quality"]["frames"])
+        for r in renditions
+        if isinstance(r.get("quality"), dict)
+    }
+
+
 def with_quality(renditions: list[dict], scores: Mapping[str, Score], floor: float) -> list[dict]:
     """`renditions` (as the master lists them), each with its measured `quality` (`Score.as_json`) where
     there is one."""

@@ -21,7 +21,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +48,7 @@ from .. import (
     topics,
 )
 from ..app import app
-from ..db import in_thread, record_subtitles, until_done, video_status
+from ..db import in_thread, ready_output, record_subtitles, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
 from ..records import VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -115,18 +115,23 @@ async def process(event: VideoUploaded) -> None:
         log.info("video %s no longer exists; nothing to do", event.video_id)
         return
     if status == VideoStatus.READY:
-        log.info("video %s is already ready; redelivered event ignored", event.video_id)
+        await resume_av1_ladder(event)
         return
 
-    source = await in_thread(store.Source, event.source)
-    info = await in_thread(source.facts)
-    # (checked once, here: a chunked film's parts carry the verdict in their jobs)
-    info = await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
+    source, info = await examined(event)
     if jobs.chunked(info):  # the chunks go to every worker; this agent is free
         await chunk_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
         await single_pass(event, source, info)
+
+
+async def examined(event: VideoUploaded) -> tuple[store.Source, MediaInfo]:
+    """The event's source and its facts, checked as at upload, with the deinterlacing verdict (reached once,
+    here: a chunked film's parts carry it in their jobs)."""
+    source = await in_thread(store.Source, event.source)
+    info = await in_thread(source.facts)
+    return source, await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
 
 
 async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
@@ -226,14 +231,14 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await report_ready(event.video_id, hls_path, renditions, duration, event.attempt)
     if settings.av1_ladder and av1_ladder.wanted(info, settings.av1_max_seconds):
         film = Film(event, source.path, output, hls_path, info, rungs, duration)
-        await add_av1_ladder(film, levels, renditions, scores, publisher, tracks)
+        await add_av1_ladder(film, levels, renditions, scores, publisher, output.joinpath)
     await in_thread(publisher.discard_local)
 
 
-def checked(output: Path, rungs: list[Rung], folders: list[str]) -> None:
+def checked(output: Path, rungs: list[Rung], folders: list[str], thumbnail: bool = True) -> None:
     """`hls.check_output`, a full or read-only disk told from a bad file (`hls.check_storage`)."""
     try:
-        hls.check_output(output, rungs, folders)
+        hls.check_output(output, rungs, folders, thumbnail)
     except hls.TranscodeError:
         hls.check_storage(output)  # a full or read-only disk is not the file's fault
         raise
@@ -263,14 +268,16 @@ async def add_av1_ladder(
     renditions: list[dict],
     scores: Mapping[str, quality.Score],
     publisher: store.Publisher,
-    tracks: list[str],
+    local: Callable[[str], Path],
 ) -> None:
     """The AV1 ladder of a ready film, by its own FFmpeg run (`av1_ladder.build_command`: SVT-AV1 takes
     about 2.4x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
     windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.settle`),
     published, and reported again (the renditions with their AV1 twins). Where SVT-AV1 fails on the film
     (it refuses some pictures the H.264 encoder takes), the film stays as it is: ready, with H.264 alone.
-    A worker that dies meanwhile leaves it so too (the event, redelivered, finds the film ready)."""
+    `local(name)`: the local file of the output's `name` (the H.264 segments the scoring reads). A worker
+    that dies meanwhile leaves the film ready with H.264 alone; the event, redelivered, resumes the pass
+    (`resume_av1_ladder`)."""
     settings, event, output = app.settings, film.event, film.output
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     await in_thread(av1_ladder.prepare, output, film.rungs)
@@ -286,7 +293,7 @@ async def add_av1_ladder(
 
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS)
-        await in_thread(checked, output, [], av1_ladder.folders(film.rungs))
+        await in_thread(checked, output, [], av1_ladder.folders(film.rungs), False)
     except BaseException as exc:
         await in_thread(shutil.rmtree, output / av1_ladder.FOLDER, True)  # nothing names it
         if not isinstance(exc, hls.TranscodeError):
@@ -294,7 +301,7 @@ async def add_av1_ladder(
         log.warning("video %s: no AV1 ladder (%s); H.264 alone", event.video_id, exc)
         return
     twins = await in_thread(
-        quality.measured, ffmpeg, film.source, film.info, output.joinpath, film.rungs, settings.quality_samples,
+        quality.measured, ffmpeg, film.source, film.info, local, film.rungs, settings.quality_samples,
         av1_ladder.twins(film.rungs), False,
     )  # fmt: skip
     renditions, listed = await in_thread(
@@ -302,9 +309,48 @@ async def add_av1_ladder(
         settings.quality_samples > 0,
     )  # fmt: skip
     await in_thread(hls.finalize_playlists, output, [], listed)
-    await in_thread(publisher.publish, film.rungs, True, [*tracks, *listed])
+    await in_thread(publisher.publish, [], True, listed)  # (the H.264 ladder is in the store since ready)
     log.info("video %s: AV1 ladder made in %.1f s, %s", event.video_id, result.wall_seconds,
              "listed" if listed else "not listed (H.264 holds its quality better)")  # fmt: skip
     if await jobs.deleted(event.video_id):
         raise jobs.VideoDeleted
+    _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for this pass finds it done)
     await report_ready(event.video_id, film.hls_path, renditions, film.duration, event.attempt)
+
+
+async def resume_av1_ladder(event: VideoUploaded) -> None:
+    """The event of a ready film, again: its worker died after the film was ready, during its AV1 pass (the
+    event was not acknowledged), or it is a duplicate. Where the film wants the AV1 ladder and has no verdict
+    on it (`av1_ladder.unfinished`), the pass runs again from the start: whatever the interrupted one left
+    goes (its folder; its variants, had it listed them), the H.264 scores are the ones reported (not
+    measured again), and the H.264 segments it scores beside are fetched from the store as needed."""
+    settings = app.settings
+    ready = None
+    if settings.av1_ladder:
+        ready = await until_done(ready_output, event.video_id, what="reading the ready film")
+    if ready is None or not av1_ladder.unfinished(ready.renditions):
+        log.info("video %s is already ready; redelivered event ignored", event.video_id)
+        return
+    source, info = await examined(event)
+    if jobs.chunked(info) or not av1_ladder.wanted(info, settings.av1_max_seconds):
+        log.info("video %s is already ready (H.264 alone); redelivered event ignored", event.video_id)
+        return
+    log.info("video %s is ready without its AV1 ladder's verdict: the AV1 pass runs again", event.video_id)
+    output, stored = store.work_root() / ready.hls_path, store.Output(ready.hls_path)
+    async with jobs.FFMPEG_SLOT:
+        master = await in_thread(stored.fetch, output, "master.m3u8")
+        await in_thread(hls.write_atomically, master, av1_ladder.without_variants(master.read_text("utf-8")))
+        if store.remote():
+            await in_thread(stored.write_text, "master.m3u8", master.read_text("utf-8"))
+        await in_thread(stored.remove, av1_ladder.FOLDER)  # (in the store, and in scratch)
+        rungs = ladder_for(info.short_side)
+        levels = await in_thread(loudness.filters, ffmpeg_exe(settings.ffmpeg_binary), source.path, info)
+        film = Film(event, source.path, output, ready.hls_path, info, rungs, ready.duration)
+        publisher = store.Publisher(output, ready.hls_path)
+        try:
+            await add_av1_ladder(
+                film, levels, ready.renditions, quality.recorded(ready.renditions), publisher,
+                lambda name: stored.fetch(output, name),
+            )  # fmt: skip
+        finally:
+            await in_thread(publisher.discard_local)

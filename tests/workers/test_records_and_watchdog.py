@@ -150,3 +150,22 @@ def test_counted_views_are_folded_into_the_videos_rows_once_even_by_two_folders_
     finally:
         with engine.begin() as conn:
             conn.execute(sa.delete(Video).where(Video.id.in_(films)))
+
+
+def test_a_ready_films_output_is_read_as_the_database_names_it(engine, monkeypatch):
+    """What the transcode agent reads when a ready film's event comes again (`db.ready_output`): its output
+    and reported renditions; nothing for a film not ready."""
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    renditions = [{"name": "480p", "quality": {"vmaf": 95.1, "vmaf_p5": 90.0, "frames": 30, "below_floor": False}}]
+    with engine.begin() as conn:
+        ready, busy = add_video(conn, VideoStatus.READY, "1 minute"), add_video(conn, VideoStatus.PROCESSING, "1 s")
+        conn.execute(
+            sa.update(Video).where(Video.id.in_([ready, busy]))
+            .values(hls_path="videos/x/hls-1", renditions=renditions, duration=3.5)
+        )  # fmt: skip
+    try:
+        assert db.ready_output(ready) == db.ReadyOutput("videos/x/hls-1", renditions, 3.5)
+        assert db.ready_output(busy) is None and db.ready_output(-1) is None
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(Video).where(Video.id.in_([ready, busy])))

@@ -12,6 +12,7 @@ import pytest
 from stream_workers import hls, store
 from stream_workers.agents import transcode
 from stream_workers.app import app
+from stream_workers.db import ReadyOutput, ready_output
 from videoflix import events
 from videoflix.storage.config import StorageConfig
 from videoflix.storage.s3 import S3Storage
@@ -94,6 +95,42 @@ def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monk
         for name in names:
             head = bucket.client.head_object(Bucket=bucket.bucket, Key=f"{prefix}av1/{rung}/{name}")
             assert head["ContentType"] == ("video/mp4" if name.endswith(".mp4") else "video/iso.segment")
+
+
+def test_an_av1_pass_whose_worker_died_runs_again_from_the_bucket(s3_worker, monkeypatch, tmp_path):
+    """A film ready in the bucket whose AV1 pass did not end (what it sent is there, unlisted): its event,
+    on a worker with nothing of the film in scratch, runs the pass again, scoring beside the H.264 segments
+    it fetches from the bucket, replaces what the dead pass left, and lists the new ladder."""
+    bucket, topics = s3_worker
+    settings = dataclasses.replace(app.settings, x264_preset="veryfast", av1_ladder=False)
+    monkeypatch.setattr(app, "settings", settings)
+    clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
+    bucket.put_file("videos/78/source.mp4", clip)
+    asyncio.run(transcode.handle(events.uploaded(78, "videos/78/source.mp4")))
+    [(_, ready)] = topics["processed"].sent
+    prefix = ready.hls_path + "/"
+    bucket.put_bytes(prefix + "av1/720p/009.m4s", b"cut short", "video/iso.segment")
+
+    monkeypatch.setattr(app, "settings", dataclasses.replace(settings, av1_ladder=True))
+    monkeypatch.delitem(transcode._recently_done, 78)  # (another worker)
+    row = ReadyOutput(ready.hls_path, ready.renditions, ready.duration)
+
+    async def database(fn, *args, **kw):
+        return row if fn is ready_output else "ready"
+
+    monkeypatch.setattr(transcode, "until_done", database)
+    asyncio.run(transcode.handle(events.uploaded(78, "videos/78/source.mp4")))
+
+    [_, (_, again)] = topics["processed"].sent
+    assert again.renditions[0]["av1"]["listed"] and again.renditions[0]["quality"] == ready.renditions[0]["quality"]
+    master = b"".join(bucket.read(prefix + "master.m3u8")).decode()
+    assert master.count("av1/720p/index.m3u8") == 1, master
+    keys = set(bucket.keys(prefix + "av1/"))
+    assert prefix + "av1/720p/009.m4s" not in keys  # what the dead pass had sent is gone
+    playlist = b"".join(bucket.read(prefix + "av1/720p/index.m3u8")).decode()
+    names = hls.media_files(playlist)
+    assert names[0].startswith("init") and {prefix + "av1/720p/" + name for name in names} <= keys
+    assert not any((tmp_path / "scratch").rglob("*.*"))  # nothing stays in the worker's scratch
 
 
 def test_a_missing_source_object_fails_the_video_with_a_reason(s3_worker):

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from stream_workers import av1_ladder, hls, jobs
 from stream_workers.agents import transcode
 from stream_workers.app import app
+from stream_workers.db import ReadyOutput, ready_output
 from stream_workers.records import VideoProcessed, VideoUploaded
 from videoflix import events
 from videoflix.media import video_dir
@@ -112,8 +113,10 @@ def test_source_outside_media_root_is_refused(topics, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(("status", "why"), [("ready", "already ready"), (None, "deleted")])
 def test_redelivered_event_for_a_ready_or_deleted_video_does_nothing(topics, monkeypatch, status, why):
-    async def current(*args, **kw):
-        return status
+    decided = ReadyOutput("videos/9/hls-1", [{"name": "480p", "av1": {"listed": False}}], 3.0)  # its AV1 verdict
+
+    async def current(fn, *args, **kw):
+        return decided if fn is ready_output else status
 
     monkeypatch.setattr(transcode, "until_done", current)
     run(events.uploaded(9, "videos/9/source.mp4"))
@@ -346,6 +349,59 @@ def test_a_film_longer_than_av1_max_seconds_is_made_in_h264_alone(topics, monkey
 
     [(_, done)] = topics["processed"].sent  # ready once, with no AV1 run after
     assert runs == [False] and done.status == "ready" and "av1" not in done.renditions[0], (runs, done)
+
+
+def test_the_event_of_a_ready_film_again_runs_an_av1_pass_its_worker_did_not_finish(topics, monkeypatch, tmp_path):
+    """A worker died during a film's AV1 pass (the film ready, the event not acknowledged): the event, now
+    on another worker, finds the film ready with no AV1 verdict, removes what the pass had left (a part of
+    its folder; variants it may have listed), runs it again, and reports the film with its AV1 twins beside
+    the H.264 scores reported at ready. Once the verdict is in, the event changes nothing."""
+    media = tmp_path / "media"
+    source = video_dir(media, 19) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=3, size="320x240")
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=False))
+    run_watched(monkeypatch, 19, lambda argv: None)
+    [(_, ready)] = topics["processed"].sent  # (as the dead worker reported it, before its AV1 pass)
+    output = media / ready.hls_path
+    (output / "av1/480p").mkdir(parents=True)
+    (output / "av1/480p/007.m4s").write_bytes(b"cut short")
+    master = output / "master.m3u8"
+    listed = '#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="av01.0.05M.08"\nav1/480p/index.m3u8\n'
+    master.write_text(master.read_text() + listed)
+
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, av1_ladder=True))
+    monkeypatch.delitem(transcode._recently_done, 19)  # (another worker)
+    stored = {"row": ReadyOutput(ready.hls_path, ready.renditions, ready.duration)}
+
+    async def database(fn, *args, **kw):
+        return stored["row"] if fn is ready_output else "ready"
+
+    runs = []
+    monkeypatch.setattr(transcode, "until_done", database)
+    run_watched_as_is = transcode.hls.run_ffmpeg
+
+    async def watched(argv, *args, **kw):
+        runs.append("av1" if "libsvtav1" in argv else "h264")
+        return await run_watched_as_is(argv, *args, **kw)
+
+    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched)
+    run(events.uploaded(19, "videos/19/source.mp4"))
+
+    assert runs == ["av1"], runs
+    [_, (_, again)] = topics["processed"].sent
+    assert again.status == "ready" and again.hls_path == ready.hls_path
+    twin = again.renditions[0]["av1"]
+    assert again.renditions[0]["quality"] == ready.renditions[0]["quality"]  # reported, not measured again
+    assert twin["quality"]["frames"] == ready.renditions[0]["quality"]["frames"] and twin["average_bandwidth"] > 0
+    assert not (output / "av1/480p/007.m4s").exists()  # the dead pass' leftovers are gone
+    text = master.read_text()
+    assert "BANDWIDTH=1," not in text and text.count("av1/480p/index.m3u8") == int(twin["listed"]), text
+
+    stored["row"] = ReadyOutput(again.hls_path, again.renditions, again.duration)
+    monkeypatch.delitem(transcode._recently_done, 19)
+    run(events.uploaded(19, "videos/19/source.mp4"))
+    assert runs == ["av1"] and len(topics["processed"].sent) == 2  # the verdict is in: nothing runs
 
 
 def run_watched(monkeypatch, video_id: int, watch) -> None:
