@@ -77,6 +77,32 @@ def ready_output(video_id: int) -> ReadyOutput | None:
     return ReadyOutput(row.hls_path, list(row.renditions or []), row.duration) if row else None
 
 
+#: the AV1 pass' advisory lock: pg_try_advisory_lock(AV1_LOCK_CLASS, video id), a namespace of our own
+AV1_LOCK_CLASS = 0x5641  # "VA"
+
+
+def claim_av1(video_id: int) -> sa.Connection | None:
+    """A connection holding the video's AV1-pass lock, or None while another worker holds it: one AV1 pass
+    per film at a time, whichever worker its event reached (a redelivery after a rebalance, during a pass).
+    Session-level, on a connection of its own outside any transaction: a worker that dies drops its
+    connection and with it the lock. `release_claim` ends it."""
+    conn = engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if conn.scalar(sa.select(sa.func.pg_try_advisory_lock(AV1_LOCK_CLASS, video_id))):
+            return conn
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    return None
+
+
+def release_claim(conn: sa.Connection) -> None:
+    """End a claim: its connection is closed, not pooled (PostgreSQL then drops the session's locks)."""
+    conn.invalidate()
+    conn.close()
+
+
 #: the column's enum type, for values in CASE expressions (PostgreSQL types them text unless cast)
 STATUS = Video.__table__.c.status.type
 

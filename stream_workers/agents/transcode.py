@@ -17,11 +17,12 @@ FFmpeg once the row is gone, and however the job ends, removes the video's folde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from .. import (
     topics,
 )
 from ..app import app
-from ..db import in_thread, ready_output, record_subtitles, until_done, video_status
+from ..db import claim_av1, in_thread, ready_output, record_subtitles, release_claim, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
 from ..records import VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -231,7 +232,9 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await report_ready(event.video_id, hls_path, renditions, duration, event.attempt)
     if settings.av1_ladder and av1_ladder.wanted(info, settings.av1_max_seconds):
         film = Film(event, source.path, output, hls_path, info, rungs, duration)
-        await add_av1_ladder(film, levels, renditions, scores, publisher, output.joinpath)
+        async with av1_claim(event.video_id) as mine:
+            if mine:
+                await add_av1_ladder(film, levels, renditions, scores, publisher, output.joinpath)
     await in_thread(publisher.discard_local)
 
 
@@ -318,6 +321,19 @@ async def add_av1_ladder(
     await report_ready(event.video_id, film.hls_path, renditions, film.duration, event.attempt)
 
 
+@contextlib.asynccontextmanager
+async def av1_claim(video_id: int) -> AsyncIterator[bool]:
+    """Whether this worker may run the film's AV1 pass: none other is running it (`db.claim_av1`)."""
+    conn = await until_done(claim_av1, video_id, what="claiming the AV1 pass")
+    if conn is None:
+        log.info("video %s: another worker is making its AV1 ladder", video_id)
+    try:
+        yield conn is not None
+    finally:
+        if conn is not None:
+            await in_thread(release_claim, conn)
+
+
 async def resume_av1_ladder(event: VideoUploaded) -> None:
     """The event of a ready film, again: its worker died after the film was ready, during its AV1 pass (the
     event was not acknowledged), or it is a duplicate. Where the film wants the AV1 ladder and has no verdict
@@ -337,7 +353,9 @@ async def resume_av1_ladder(event: VideoUploaded) -> None:
         return
     log.info("video %s is ready without its AV1 ladder's verdict: the AV1 pass runs again", event.video_id)
     output, stored = store.work_root() / ready.hls_path, store.Output(ready.hls_path)
-    async with jobs.FFMPEG_SLOT:
+    async with jobs.FFMPEG_SLOT, av1_claim(event.video_id) as mine:
+        if not mine:
+            return
         master = await in_thread(stored.fetch, output, "master.m3u8")
         await in_thread(hls.write_atomically, master, av1_ladder.without_variants(master.read_text("utf-8")))
         if store.remote():

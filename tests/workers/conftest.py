@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from stream_workers import jobs
 from stream_workers.agents import transcode
 
 from .test_transcode_agent import FakeTopic, gone
+
+
+@pytest.fixture(autouse=True)
+def av1_pass_unclaimed(monkeypatch):
+    """The agent run in-process has no database: no other worker holds a film's AV1-pass lock (the lock
+    itself is tested on PostgreSQL in test_records_and_watchdog, and through the running stack)."""
+
+    @contextlib.asynccontextmanager
+    async def unclaimed(video_id: int):
+        yield True
+
+    monkeypatch.setattr(transcode, "av1_claim", unclaimed)
 
 
 @pytest.fixture

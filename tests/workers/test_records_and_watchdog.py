@@ -4,6 +4,7 @@ queues stalled videos again, and folds counted views into the videos' rows."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -169,3 +170,25 @@ def test_a_ready_films_output_is_read_as_the_database_names_it(engine, monkeypat
     finally:
         with engine.begin() as conn:
             conn.execute(sa.delete(Video).where(Video.id.in_([ready, busy])))
+
+
+def test_one_av1_pass_per_film_at_a_time_and_a_dead_workers_claim_goes_with_it(engine, monkeypatch):
+    """`db.claim_av1`: a second claim on the film (another worker its event reached) is refused while the
+    first is held, another film's is not; released (or its worker's connection gone), the film is free."""
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    first = db.claim_av1(41)
+    assert first is not None
+    assert db.claim_av1(41) is None
+    other = db.claim_av1(42)
+    assert other is not None
+    db.release_claim(first)
+    again = db.claim_av1(41)
+    assert again is not None
+    again.connection.dbapi_connection.close()  # (as a dead worker's connection ends)
+    deadline = time.monotonic() + 10
+    while (later := db.claim_av1(41)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # (PostgreSQL ends the session once it sees the connection gone)
+    assert later is not None
+    for conn in (other, later):
+        db.release_claim(conn)
+    db.release_claim(again)

@@ -4,6 +4,7 @@ bounded retries. (The real path, through Kafka and FFmpeg, is in tests/integrati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -386,8 +387,17 @@ def test_the_event_of_a_ready_film_again_runs_an_av1_pass_its_worker_did_not_fin
         return await run_watched_as_is(argv, *args, **kw)
 
     monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched)
-    run(events.uploaded(19, "videos/19/source.mp4"))
 
+    @contextlib.asynccontextmanager
+    async def held(video_id):  # another worker is making it (a duplicate event during its pass)
+        yield False
+
+    with monkeypatch.context() as busy:
+        busy.setattr(transcode, "av1_claim", held)
+        run(events.uploaded(19, "videos/19/source.mp4"))
+    assert runs == [] and (output / "av1/480p/007.m4s").exists()  # nothing done, nothing of its removed
+
+    run(events.uploaded(19, "videos/19/source.mp4"))
     assert runs == ["av1"], runs
     [_, (_, again)] = topics["processed"].sent
     assert again.status == "ready" and again.hls_path == ready.hls_path
