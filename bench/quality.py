@@ -4,8 +4,8 @@ per-title; per-title with the AV1 ladder, as AV1_LADDER=on makes it), side by si
 rendition scored with VMAF against its source (frames paired from each one's start, `stream_workers.quality`;
 every `--step`-th frame).
 
-    python bench/quality.py [--seconds 30] [--crf 18] [--cap 0.9] [--av1-crf 30] [--av1-cap 0.75] [--step 3]
-                            [--preset veryfast] [--only noise] [--film-seconds 120]
+    python bench/quality.py [--seconds 30] [--crf 18] [--cap 0.9] [--av1-crf 34] [--av1-cap 0.6] [--av1-preset 6]
+                            [--step 3] [--preset veryfast] [--only noise] [--film-seconds 120]
 
 Prints per title and rendition the bytes, average bitrate and VMAF (mean and 5th percentile) of each
 ladder, then the totals: per-title bytes saved (target >= 25 %), the largest VMAF loss of any rendition
