@@ -224,11 +224,15 @@ def long_job_started(stack, title: str) -> tuple[object, int, object]:
     return client, video_id, owner
 
 
-def ffmpeg_owner(workers) -> object | None:
-    """The worker whose FFmpeg is running right now."""
+def ffmpeg_owner(workers, argument: str = "") -> object | None:
+    """The worker whose FFmpeg is running right now (with `argument` in its command line)."""
     for worker in workers:
-        if any(p.name().startswith("ffmpeg") for p in psutil.Process(worker.proc.pid).children(recursive=True)):
-            return worker
+        for child in psutil.Process(worker.proc.pid).children(recursive=True):
+            try:
+                if child.name().startswith("ffmpeg") and (not argument or argument in child.cmdline()):
+                    return worker
+            except psutil.NoSuchProcess:
+                continue
     return None
 
 
@@ -244,6 +248,36 @@ def test_worker_killed_mid_transcode_another_finishes(stack):
     output = stack.media / stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     for rendition in final[video_id]["resolutions"]:
         assert "#EXT-X-ENDLIST" in (output / rendition / "index.m3u8").read_text()
+
+
+def test_worker_killed_during_the_av1_pass_the_film_still_gets_its_av1_verdict(stack, media_files):
+    """A film is ready (H.264), and its worker is SIGKILLed while SVT-AV1 makes its AV1 ladder. The upload
+    event was not acknowledged: it reaches the other worker, which finds the film ready with no AV1 verdict
+    and runs the AV1 pass again in the same output (not a new transcode); the film ends with its verdict once."""
+    stack.ensure_workers(2)
+    client = stack.client()
+    video_id = client.upload(media_files["hd"], {"title": "Dies making AV1"})["id"]
+    deadline = time.monotonic() + 180
+    while (owner := ffmpeg_owner(stack.live_workers(), "libsvtav1")) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert owner is not None, "no worker started the AV1 pass"
+    while (ready := client.status(video_id))["status"] != "ready" and time.monotonic() < deadline:
+        time.sleep(0.1)  # (the ready report reaches the database through the broker)
+    assert ready["status"] == "ready" and not any("av1" in r for r in ready["renditions"]), ready
+    assert ffmpeg_owner([owner], "libsvtav1") is owner  # still making it
+    hls_path = stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    owner.kill()  # SIGKILL to the worker and its FFmpeg
+
+    final = stack.wait_for_av1(client, video_id, 240)
+    assert final["status"] == "ready" and all("quality" in r["av1"] for r in final["renditions"]), final
+    assert stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id) == hls_path  # the same output
+    row = stack.report("worker killed during the AV1 pass", [video_id], {video_id: final})
+    assert (row["ready"], row["lost"], row["duplicates"]) == (1, 0, 0), row  # its H.264 ladder was made once
+    master = (stack.media / hls_path / "master.m3u8").read_text()
+    listed = final["renditions"][0]["av1"]["listed"]
+    assert master.count("av1/480p/index.m3u8") == int(listed), master
+    assert (stack.media / hls_path / "av1").exists() == listed  # nothing of the dead pass kept unnamed
+    assert not stack.leftovers([video_id])
 
 
 def test_worker_stopped_mid_job_hands_it_over_not_half_done(stack):
