@@ -12,8 +12,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from videoflix.devservices import free_port
-
 FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -29,9 +27,12 @@ class Browser:
     """One browser with a fresh profile (no cookies) and its first tab."""
 
     def __init__(self, profile: Path, flags: tuple[str, ...] = ()):
-        self.port = free_port()
+        # port 0: Chromium binds a free port itself and names it in DevToolsActivePort (a port picked here
+        # could be taken by another process before Chromium binds it: the endpoint then never came up, in CI)
+        self.active_port = profile / "DevToolsActivePort"
+        self.active_port.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [chromium_path(), *FLAGS, *flags, f"--user-data-dir={profile}", f"--remote-debugging-port={self.port}",
+            [chromium_path(), *FLAGS, *flags, f"--user-data-dir={profile}", "--remote-debugging-port=0",
              "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -39,16 +40,19 @@ class Browser:
         self.ws = None
         self.session = None
 
-    def _page_ws_url(self, timeout: float = 30) -> str:
+    def _page_ws_url(self, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Chromium exited with {self.proc.returncode} before its DevTools endpoint came up")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=2) as response:
+                port = int(self.active_port.read_text().split()[0])
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as response:
                     pages = [t for t in json.load(response) if t["type"] == "page"]
                 if pages:
                     return pages[0]["webSocketDebuggerUrl"]
-            except OSError:
-                pass
+            except (OSError, ValueError, IndexError):
+                pass  # (not written yet, or written in part)
             time.sleep(0.2)
         raise TimeoutError("Chromium's DevTools endpoint did not come up")
 
