@@ -8,9 +8,14 @@ How a comparison is made fair (the rules every quality figure here follows, benc
 - The reference is the source as the renditions were made from it (`hls.picture_filters`: deinterlaced,
   tone-mapped, constant rate, square pixels), scaled to the rendition's size: the score is what the encoder
   lost at that size, comparable across rungs and titles; upscaling loss is the ladder's choice, not a fault.
-- Sampling: windows of WINDOW seconds spread over the film (SHARE of it), each the start of a segment, every
+- Sampling: windows of WINDOW seconds spread over the film (SHARE of it), each within one segment, every
   renditions' at once against one decode of the source; every STEP-th frame (picked before scaling, so the
   others cost only their decode): VMAF's cost stays a few percent of the encode's (bench/quality.py).
+- A window starts where the source can be read from cheaply: at a keyframe of the source, in the sampled
+  segment or one before it (`window_at`). An exact seek decodes from the keyframe before it, and a
+  source's keyframes can be 10 s apart (x264's default): on a 30 s film, decoding those frames of the
+  source cost more than all the scoring. The renditions, whose keyframes open every segment, skip to the
+  window instead: fewer, smaller pictures.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import statistics
 import subprocess
 import tempfile
@@ -62,16 +68,21 @@ def score(values: list[float]) -> Score:
     return Score(statistics.fmean(ordered), p5, len(ordered))
 
 
-def prepared(label: str, size: tuple[int, int], step: int = 1, filters: str = "", out: str = "") -> str:
+def prepared(
+    label: str, size: tuple[int, int], step: int = 1, filters: str = "", out: str = "", skip: float = 0.0
+) -> str:
     """A graph chain taking input `label` to frames that can be compared: counted from its first frame
-    (PTS-STARTPTS), through `filters` (ending in a comma), every `step`-th frame (picked before scaling, so
-    the others cost only their decode), at `size` in 4:2:0, numbered 0, 1, 2… (libvmaf and ssim then pair
-    them by their place, whatever each input's clock), into [out]."""
+    (PTS-STARTPTS), the first `skip` seconds dropped, through `filters` (ending in a comma), every
+    `step`-th frame (picked before scaling, so the others cost only their decode), at `size` in 4:2:0,
+    numbered 0, 1, 2… (libvmaf and ssim then pair them by their place, whatever each input's clock), into
+    [out]."""
     width, height = size
     pick = f"select='not(mod(n\\,{step}))'," if step > 1 else ""
+    # (half a millisecond early: the picture at exactly `skip` stays, whatever the rounding)
+    dropped = f"trim=start={max(0.0, skip - 0.0005):.4f}," if skip > 0 else ""
     return (
-        f"[{label}]setpts=PTS-STARTPTS,{filters}{pick}scale={width}:{height}:flags=bicubic,format=yuv420p,"
-        f"settb=1/10,setpts=N[{out}]"
+        f"[{label}]setpts=PTS-STARTPTS,{dropped}{filters}{pick}scale={width}:{height}:flags=bicubic,"
+        f"format=yuv420p,settb=1/10,setpts=N[{out}]"
     )
 
 
@@ -91,21 +102,22 @@ def window_command(
     start: float,
     length: float,
     step: int = STEP,
+    skip: float = 0.0,
 ) -> list[str]:
     """FFmpeg scoring one stretch of the film in every rendition at once: the source from `start` for
     `length` seconds, decoded once and prepared as the renditions were made from it (`hls.picture_filters`),
-    against each (segment, its container, its size, its log): the segment's first `length` seconds (a
-    segment starts on a keyframe of every rendition, at the same instant), VMAF per frame into the log.
-    Every input is read through the one input helper."""
+    against each (segment, its container, its size, its log): the `length` seconds of the segment from
+    `skip` seconds into it (a segment starts on a keyframe of every rendition, at the same instant; `start`
+    is `skip` past it), VMAF per frame into the log. Every input is read through the one input helper."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-            *input_options(source, info.container, start=start, length=length)]  # fmt: skip
+            *input_options(source, info.container, start=_early(start), length=length)]  # fmt: skip
     copies = "".join(f"[r{i}]" for i in range(len(segments)))
     graph = [f"[0:v:0]setpts=PTS-STARTPTS,{hls.picture_filters(info)}split={len(segments)}{copies}"]
     outputs: list[str] = []
     for i, (segment, container, size, log) in enumerate(segments):
-        argv += input_options(segment, container, length=length)
+        argv += input_options(segment, container, length=skip + length)
         graph.append(prepared(f"r{i}", size, step, out=f"ref{i}"))
-        graph.append(prepared(f"{i + 1}:v:0", size, step, out=f"dist{i}"))
+        graph.append(prepared(f"{i + 1}:v:0", size, step, out=f"dist{i}", skip=skip))
         graph.append(f"[dist{i}][ref{i}]libvmaf=n_threads=2:log_fmt=json:log_path={log}[scored{i}]")
         outputs += ["-map", f"[scored{i}]", "-fps_mode", "passthrough", "-f", "null", "-"]
     return [*argv, "-filter_complex", ";".join(graph), *outputs]
@@ -143,6 +155,59 @@ def run_compare(argv: list[str], timeout: float) -> None:
         raise RuntimeError(hls.summarize(result.stderr.decode("utf-8", "replace")))
 
 
+def _early(seconds: float) -> float:
+    """A seek target half a millisecond before `seconds`: printed to the millisecond it may round up past
+    the picture at `seconds`, and an exact seek would drop it (a one-frame shift)."""
+    return max(0.0, seconds - 0.0005)
+
+
+def keyframe_before(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo, at: float, timeout: float) -> float | None:
+    """Where (seconds into the film) the source's last keyframe at or before `at` is, or None if FFmpeg
+    cannot tell: a seek to the keyframe (`-noaccurate_seek`) decoding one picture, which FFmpeg's
+    `showinfo` places; the picture's time is counted from the seek target."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-noaccurate_seek",
+            *input_options(source, info.container, start=at), "-map", "0:v:0", "-vf", "showinfo",
+            "-frames:v", "1", "-an", "-sn", "-f", "null", "-"]  # fmt: skip
+    try:
+        result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)  # noqa: S603 - our FFmpeg
+    except subprocess.TimeoutExpired:
+        return None
+    found = re.search(rb"Parsed_showinfo.*? pts_time:(-?[0-9.]+)", result.stderr)
+    if result.returncode != 0 or found is None:
+        return None
+    return round(float(f"{at:.3f}") + float(found.group(1)), 6)
+
+
+def window_at(
+    ffmpeg: str,
+    source: Path | ObjectURL,
+    info: MediaInfo,
+    entries: list[tuple[float, float, str]],
+    index: int,
+    after: int,
+    timeout: float,
+) -> tuple[int, float]:
+    """Where the window sampled at segment `index` of `entries` (`_entries`) begins: (its segment, seconds
+    into it). At the source's last keyframe before the latest start a window can have in that segment, if a
+    whole window fits from there in the keyframe's own segment, one after `after` (the segment the window
+    before took; -1: none), so the windows stay apart and in order: the source is then read from its
+    keyframe, nothing decoded in vain (its keyframes may be 10 s apart, the segments' 4). Else the sampled
+    segment's start. A variable-rate source keeps it: made constant (`fps`), its pictures are not the
+    renditions' one to one."""
+    start, length, _ = entries[index]
+    if length < WINDOW or info.cfr_rate:
+        return index, 0.0
+    keyframe = keyframe_before(ffmpeg, source, info, start + length - WINDOW, timeout)
+    if keyframe is not None:
+        for place in range(index, after, -1):
+            at, span, _ = entries[place]
+            if at - 0.001 <= keyframe:
+                if keyframe + WINDOW <= at + span + 0.001:
+                    return place, max(0.0, keyframe - at)
+                break
+    return index, 0.0
+
+
 def windows(duration: float, most: int) -> int:
     """How many stretches of WINDOW seconds are scored in a film of `duration` seconds: SHARE of it, at
     least one, at most `most`."""
@@ -167,28 +232,33 @@ def measure(
     also: Mapping[str, Rung] | None = None,
     ladder: bool = True,
 ) -> dict[str, Score]:
-    """Each rendition's VMAF on `windows` stretches of the film, spread over it, each the first WINDOW
-    seconds of a segment (blocking: run it in a thread); `local(name)`: the local file of the output's
-    `name` (`480p/index.m3u8`, `480p/003.ts`); `also`: more playlist folders to score, each at its rung's
-    size (the AV1 ladder's, `av1/480p`: fMP4, each segment read after its init segment); not `ladder`: only
-    those (the H.264 renditions were scored before, in the same windows). A window's reference is the
-    source from where the lowest rendition's playlist says that segment starts (every ladder's segments
-    start together). Keyed by folder."""
+    """Each rendition's VMAF on `windows` stretches of the film, spread over it, each WINDOW seconds of a
+    segment (from a keyframe of the source, `window_at`; blocking: run it in a thread); `local(name)`:
+    the local file of the output's `name` (`480p/index.m3u8`, `480p/003.ts`); `also`: more playlist folders
+    to score, each at its rung's size (the AV1 ladder's, `av1/480p`: fMP4, each segment read after its init
+    segment); not `ladder`: only those (the H.264 renditions were scored before, in the same windows). A
+    window's reference is the source from where the lowest rendition's playlist says that segment starts
+    (every ladder's segments start together), plus the window's place in it. Keyed by folder."""
     folders = {**({rung.name: rung for rung in rungs} if ladder else {}), **(also or {})}
     playlists = {folder: local(f"{folder}/index.m3u8").read_text() for folder in folders}
     entries = {folder: _entries(text) for folder, text in playlists.items()}
     values: dict[str, list[float]] = {folder: [] for folder in folders}
     lowest = entries[rungs[0].name] if ladder else _entries(local(f"{rungs[0].name}/index.m3u8").read_text())
     duration = sum(length for _, length, _ in lowest)
+    taken = -1
     with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
-        for index in sampled_segments(len(lowest), windows(duration, most)):
+        for sampled in sampled_segments(len(lowest), windows(duration, most)):
+            index, skip = window_at(ffmpeg, source, info, lowest, sampled, taken, timeout)
+            taken = index
             start, length, _ = lowest[index]
             segments = []
             for i, (folder, rung) in enumerate(folders.items()):
                 segment, container = _segment(local, folder, playlists[folder], entries[folder][index][2],
                                               Path(scratch) / f"{i}-{index}.mp4")  # fmt: skip
                 segments.append((segment, container, _size(info, rung), Path(scratch) / f"{i}-{index}.json"))
-            run_compare(window_command(ffmpeg, source, info, segments, start, min(length, WINDOW)), timeout)
+            run_compare(
+                window_command(ffmpeg, source, info, segments, start + skip, min(length, WINDOW), skip=skip), timeout
+            )
             for folder, (_, _, _, log_path) in zip(folders, segments, strict=True):
                 values[folder] += frame_scores(log_path)
     return {folder: score(scores) for folder, scores in values.items() if scores}

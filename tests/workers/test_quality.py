@@ -5,6 +5,7 @@ a starved rendition flagged."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -97,6 +98,40 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     twins = av1_ladder.decide(rungs, master, variants, scores, 80.0)
     assert not twins[rungs[0].name]["fit"] and twins[rungs[0].name]["quality"]["vmaf"] == round(av1.mean, 2)
     assert not any(twin["listed"] for twin in twins.values())
+
+
+def test_a_window_starts_at_the_sources_keyframe_in_its_segment_and_its_pictures_stay_paired(tmp_path):
+    """A source whose keyframes are seconds apart is read from its keyframe inside the sampled segment (an
+    exact seek from the segment's start would decode the source from the keyframe before it, in vain); the
+    renditions skip to the same picture: their window scores as the segment start's does, and a one-frame
+    slip of the skip is caught."""
+    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "5.2"]  # keyframes: 0, 5.2 s
+    source = make_clip(tmp_path / "sparse.mp4", seconds=9, size="640x360", rate=25, preset="veryfast", extra=sparse)
+    info = probe(source)
+    rung = ladder_for(info.short_side)[0]
+    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, [rung])))
+    entries = quality._entries((tmp_path / rung.name / "index.m3u8").read_text())
+    assert [x for start, length, _ in entries for x in (start, length)] == pytest.approx([0, 4, 4, 4, 8, 1])
+    name = entries[1][2]
+    assert quality.keyframe_before(ffmpeg_exe(), source, info, 7.0, 60) == pytest.approx(5.2)
+    place = functools.partial(quality.window_at, ffmpeg_exe(), source, info, entries)
+    assert place(1, -1, 60) == (1, pytest.approx(1.2))
+    assert place(2, -1, 60) == (1, pytest.approx(1.2))  # the keyframe before the last segment's window, in its own
+    assert place(2, 1, 60) == (2, 0.0)  # ... unless a window took that segment: the sampled one's start
+    assert place(0, -1, 60) == (0, 0.0)  # (the first picture)
+
+    def scored(at: float, skip: float) -> quality.Score:
+        log = tmp_path / f"{at}-{skip}.json"
+        segment = (tmp_path / rung.name / name, "mpeg-ts", quality._size(info, rung), log)
+        quality.run_compare(quality.window_command(ffmpeg_exe(), source, info, [segment], at, 1.0, skip=skip), 120)
+        return quality.score(quality.frame_scores(log))
+
+    keyframe, segment_start, slipped = scored(5.2, 1.2), scored(4.0, 0.0), scored(5.2, 1.24)
+    assert keyframe.frames == segment_start.frames == len(range(0, 25, quality.STEP))
+    assert keyframe.mean > 90 and keyframe.mean == pytest.approx(segment_start.mean, abs=2), (keyframe, segment_start)
+    assert slipped.mean < keyframe.mean - 10, (keyframe, slipped)
+    measured = quality.measure(ffmpeg_exe(), source, info, tmp_path.joinpath, [rung], most=1)[rung.name]
+    assert measured.mean == pytest.approx(keyframe.mean, abs=0.01)  # (the middle segment, from its keyframe)
 
 
 def test_score_and_sampling():
