@@ -102,7 +102,7 @@ def vmaf(rendition: Path, source: Path, size: tuple[int, int], step: int) -> qua
         graph = quality.aligned_pair("0:v:0", "1:v:0", size, step=step)
         subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(rendition), "-i", str(source),
-             "-filter_complex", f"{graph};[dist][ref]libvmaf=n_threads=2:log_fmt=json:log_path={log}",
+             "-filter_complex", f"{graph};[dist][ref]{quality.VMAF}:log_path={log}",
              "-fps_mode", "passthrough", "-f", "null", "-"],
             check=True,
         )  # fmt: skip

@@ -44,6 +44,10 @@ WINDOW = 1.0
 SHARE = 0.02
 MOST_WINDOWS = 30
 STEP = 3
+#: libvmaf as every comparison runs it: per-frame scores as JSON; pairs end with the shorter input (its
+#: default repeats the last picture of one that ends first: a rendition read to a time printed to the
+#: millisecond, 1.667 s for the picture at 1.666667, has one picture more than the source, which scored 30-50)
+VMAF = "libvmaf=n_threads=2:shortest=1:log_fmt=json"
 #: below this mean VMAF a rendition is flagged for the operator (VMAF_FLOOR overrides)
 DEFAULT_FLOOR = 80.0
 
@@ -118,7 +122,7 @@ def window_command(
         argv += input_options(segment, container, length=skip + length)
         graph.append(prepared(f"r{i}", size, step, out=f"ref{i}"))
         graph.append(prepared(f"{i + 1}:v:0", size, step, out=f"dist{i}", skip=skip))
-        graph.append(f"[dist{i}][ref{i}]libvmaf=n_threads=2:log_fmt=json:log_path={log}[scored{i}]")
+        graph.append(f"[dist{i}][ref{i}]{VMAF}:log_path={log}[scored{i}]")
         outputs += ["-map", f"[scored{i}]", "-fps_mode", "passthrough", "-f", "null", "-"]
     return [*argv, "-filter_complex", ";".join(graph), *outputs]
 
@@ -136,7 +140,7 @@ def compare_command(
     as the renditions are made from it, with VMAF, per frame into `log` (JSON). Both read through the one
     input helper."""
     graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info))
-    vmaf = f"[dist][ref]libvmaf=n_threads=2:log_fmt=json:log_path={log}"
+    vmaf = f"[dist][ref]{VMAF}:log_path={log}"
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
         *input_options(distorted, distorted_container), *input_options(reference, info.container),
@@ -156,8 +160,9 @@ def run_compare(argv: list[str], timeout: float) -> None:
 
 
 def _early(seconds: float) -> float:
-    """A seek target half a millisecond before `seconds`: printed to the millisecond it may round up past
-    the picture at `seconds`, and an exact seek would drop it (a one-frame shift)."""
+    """A seek target half a millisecond before `seconds`: printed to the millisecond (`input_options`), a
+    picture's time may round up past the picture (30 fps: 16.666667 s to 16.667), and an exact seek would
+    drop it (a one-frame shift)."""
     return max(0.0, seconds - 0.0005)
 
 

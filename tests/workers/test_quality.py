@@ -105,18 +105,20 @@ def test_a_window_starts_at_the_sources_keyframe_in_its_segment_and_its_pictures
     exact seek from the segment's start would decode the source from the keyframe before it, in vain); the
     renditions skip to the same picture: their window scores as the segment start's does, and a one-frame
     slip of the skip is caught."""
-    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "5.2"]  # keyframes: 0, 5.2 s
-    source = make_clip(tmp_path / "sparse.mp4", seconds=9, size="640x360", rate=25, preset="veryfast", extra=sparse)
+    # keyframes at 0 and 170/30 s (the first picture from 5.66 s on): a time FFmpeg's options, printed to the
+    # millisecond, round up (5.667)
+    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "5.66"]
+    source = make_clip(tmp_path / "sparse.mp4", seconds=9, size="640x360", rate=30, preset="veryfast", extra=sparse)
     info = probe(source)
     rung = ladder_for(info.short_side)[0]
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, [rung])))
     entries = quality._entries((tmp_path / rung.name / "index.m3u8").read_text())
     assert [x for start, length, _ in entries for x in (start, length)] == pytest.approx([0, 4, 4, 4, 8, 1])
     name = entries[1][2]
-    assert quality.keyframe_before(ffmpeg_exe(), source, info, 7.0, 60) == pytest.approx(5.2)
+    assert quality.keyframe_before(ffmpeg_exe(), source, info, 7.0, 60) == pytest.approx(170 / 30)
     place = functools.partial(quality.window_at, ffmpeg_exe(), source, info, entries)
-    assert place(1, -1, 60) == (1, pytest.approx(1.2))
-    assert place(2, -1, 60) == (1, pytest.approx(1.2))  # the keyframe before the last segment's window, in its own
+    assert place(1, -1, 60) == (1, pytest.approx(50 / 30))
+    assert place(2, -1, 60) == (1, pytest.approx(50 / 30))  # the keyframe before the last segment's window, in its own
     assert place(2, 1, 60) == (2, 0.0)  # ... unless a window took that segment: the sampled one's start
     assert place(0, -1, 60) == (0, 0.0)  # (the first picture)
 
@@ -126,8 +128,8 @@ def test_a_window_starts_at_the_sources_keyframe_in_its_segment_and_its_pictures
         quality.run_compare(quality.window_command(ffmpeg_exe(), source, info, [segment], at, 1.0, skip=skip), 120)
         return quality.score(quality.frame_scores(log))
 
-    keyframe, segment_start, slipped = scored(5.2, 1.2), scored(4.0, 0.0), scored(5.2, 1.24)
-    assert keyframe.frames == segment_start.frames == len(range(0, 25, quality.STEP))
+    keyframe, segment_start, slipped = scored(170 / 30, 50 / 30), scored(4.0, 0.0), scored(170 / 30, 51 / 30)
+    assert keyframe.frames == segment_start.frames == len(range(0, 30, quality.STEP))
     assert keyframe.mean > 90 and keyframe.mean == pytest.approx(segment_start.mean, abs=2), (keyframe, segment_start)
     assert slipped.mean < keyframe.mean - 10, (keyframe, slipped)
     measured = quality.measure(ffmpeg_exe(), source, info, tmp_path.joinpath, [rung], most=1)[rung.name]
