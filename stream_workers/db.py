@@ -21,7 +21,7 @@ from videoflix.models.viewing import fold_views
 
 from . import store
 from .app import app
-from .records import VideoProcessed, VideoProgress
+from .records import AV1_STAGE_ENDED, VideoProcessed, VideoProgress
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,10 @@ def apply_progress(event: VideoProgress) -> bool:
 
 def progress_update(event: VideoProgress) -> sa.Update:
     """A job's percentage; `playable` with its output folder once the first segments exist; back to
-    `processing` with no output when a job (re)starts. Never moves a finished (ready, failed) video back."""
+    `processing` with no output when a job (re)starts. Never moves a finished (ready, failed) video back.
+    A ready film's AV1 pass: `av1_progress_update`."""
+    if event.stage:
+        return av1_progress_update(event)
     values: dict = {
         "progress": max(0.0, min(100.0, event.progress)),
         "attempts": sa.func.greatest(Video.attempts, event.attempt + 1),
@@ -136,6 +139,20 @@ def progress_update(event: VideoProgress) -> sa.Update:
     elif event.hls_path == "":
         values.update(status=VideoStatus.PROCESSING, hls_path=None, renditions=[], progress_detail={})
     return sa.update(Video).where(Video.id == event.video_id, Video.status.in_(PENDING)).values(**values)
+
+
+def av1_progress_update(event: VideoProgress) -> sa.Update:
+    """A ready film's AV1 pass (`VideoProgress.stage`): its percentage, FFmpeg's speed and the ETA under
+    `progress_detail`'s `av1`, the film's status and progress left as they are; its end without a verdict
+    clears them. Only while the film is ready without an AV1 verdict: the verdict comes as a ready report, on
+    its own topic, and a report of the pass that arrives after it must not show the pass running again (the
+    ready report clears the detail)."""
+    query = sa.update(Video).where(Video.id == event.video_id, Video.status == VideoStatus.READY)
+    if event.stage == AV1_STAGE_ENDED:
+        return query.where(Video.progress_detail.has_key("av1")).values(progress_detail={})
+    detail = {"progress": max(0.0, min(100.0, event.progress)), "speed": event.speed, "eta_seconds": event.eta_seconds}
+    verdict = sa.func.jsonb_path_exists(Video.renditions, sa.text("'$[*].av1'::jsonpath"))
+    return query.where(~verdict).values(progress_detail={"av1": detail})
 
 
 def apply_processed(event: VideoProcessed) -> bool:

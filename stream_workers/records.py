@@ -65,7 +65,15 @@ class VideoProgress(Event):
     speed: float | None = None
     eta_seconds: float | None = None
     rendition_progress: dict[str, Any] = {}
+    #: "" (the job's own progress), AV1_STAGE (a ready film's AV1 pass: its progress, speed and ETA; the film
+    #: stays ready) or AV1_STAGE_ENDED (that pass gave up: nothing of it to show)
+    stage: str = ""
     schema: int = SCHEMA
+
+
+#: `VideoProgress.stage` of a ready film's AV1 pass, and of its end without a verdict
+AV1_STAGE = "av1"
+AV1_STAGE_ENDED = "av1-ended"
 
 
 class VideoProcessed(Event):

@@ -51,7 +51,7 @@ from .. import (
 from ..app import app
 from ..db import claim_av1, in_thread, ready_output, record_subtitles, release_claim, until_done, video_status
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
-from ..records import VideoUploaded
+from ..records import AV1_STAGE, AV1_STAGE_ENDED, VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
 
 log = logging.getLogger(__name__)
@@ -276,8 +276,10 @@ async def add_av1_ladder(
     """The AV1 ladder of a ready film, by its own FFmpeg run (`av1_ladder.build_command`: SVT-AV1 takes
     about 2.4x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
     windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.settle`),
-    published, and reported again (the renditions with their AV1 twins). Where SVT-AV1 fails on the film
-    (it refuses some pictures the H.264 encoder takes), the film stays as it is: ready, with H.264 alone.
+    published, and reported again (the renditions with their AV1 twins). Its progress is reported as the
+    job's is (minutes of SVT-AV1 on a short film), as a ready film's AV1 stage (`VideoProgress.stage`).
+    Where SVT-AV1 fails on the film (it refuses some pictures the H.264 encoder takes), the film stays as
+    it is: ready, with H.264 alone.
     `local(name)`: the local file of the output's `name` (the H.264 segments the scoring reads). A worker
     that dies meanwhile leaves the film ready with H.264 alone; the event, redelivered, resumes the pass
     (`resume_av1_ladder`)."""
@@ -286,6 +288,8 @@ async def add_av1_ladder(
     await in_thread(av1_ladder.prepare, output, film.rungs)
     argv = av1_ladder.build_command(ffmpeg, film.source, output, film.info, film.rungs, levels)
     last_checked = time.monotonic()
+    length = film.info.duration or 0.0
+    await progress(event, 0.0, stage=AV1_STAGE)
 
     async def on_progress(parser: hls.ProgressParser) -> None:
         nonlocal last_checked
@@ -293,6 +297,10 @@ async def add_av1_ladder(
             last_checked = time.monotonic()
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
+            percent = min(99.0, 100.0 * parser.out_seconds / length) if length else 0.0
+            remaining = max(0.0, length - parser.out_seconds)
+            eta = round(remaining / parser.speed, 1) if parser.speed and length else None
+            await progress(event, percent, stage=AV1_STAGE, speed=parser.speed, eta_seconds=eta)
 
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS)
@@ -302,6 +310,7 @@ async def add_av1_ladder(
         if not isinstance(exc, hls.TranscodeError):
             raise
         log.warning("video %s: no AV1 ladder (%s); H.264 alone", event.video_id, exc)
+        await progress(event, 0.0, stage=AV1_STAGE_ENDED)
         return
     twins = await in_thread(
         quality.measured, ffmpeg, film.source, film.info, local, film.rungs, settings.quality_samples,

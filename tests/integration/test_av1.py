@@ -23,13 +23,17 @@ from .test_progressive import fetch
 pytestmark = pytest.mark.integration
 
 
+#: what the status endpoint showed of each film's AV1 pass while it ran (`av1_progress`), by video id
+MAKING: dict[int, list[dict]] = {}
+
+
 def upload(pipeline, path, title: str) -> int:
     """Upload a film and wait until it is ready and its AV1 ladder has been made (its renditions name their
-    AV1 twins); its id."""
+    AV1 twins), noting the pass's progress meanwhile (MAKING); its id."""
     client = pipeline.client()
     video = client.upload(path, {"title": title})
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
-    pipeline.wait_for_av1(client, video["id"], 240)
+    pipeline.wait_for_av1(client, video["id"], 240, MAKING.setdefault(video["id"], []))
     return video["id"]
 
 
@@ -62,6 +66,16 @@ def test_the_master_lists_the_av1_ladder_beside_the_h264_one(pipeline, av1_video
     # the frontend's own playlists are what they were: H.264 in MPEG-TS
     code, playlist = fetch(client, f"/video/{av1_video}/720p/index.m3u8")
     assert code == 200 and b"#EXT-X-MAP" not in playlist and re.search(rb"^000\.ts$", playlist, re.MULTILINE)
+
+
+def test_the_av1_pass_shows_its_progress_on_the_ready_film_until_its_verdict(pipeline, av1_video):
+    """The film is ready (100 %) while its AV1 ladder is made; the status endpoint shows the pass's share,
+    and FFmpeg's speed and the time to go once it reports them; with the verdict, nothing of it."""
+    making = MAKING[av1_video]
+    assert making and all(0 <= seen["progress"] < 100 for seen in making), making
+    assert [seen["progress"] for seen in making] == sorted(seen["progress"] for seen in making), making
+    done = pipeline.client().status(av1_video)
+    assert (done["status"], done["progress"], done["av1_progress"]) == ("ready", 100.0, None), done
 
 
 def test_a_film_whose_av1_ladder_falls_short_keeps_h264_alone(pipeline, media_files, av1_video):

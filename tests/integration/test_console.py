@@ -112,7 +112,10 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         seen["statuses"] = await watch(browser, video_id, "ready")
         seen["quality"] = await until(browser, row(video_id, "row && row.querySelector('.quality')?.textContent"),
                                       15, "the measured quality shows")  # fmt: skip
-        # the AV1 ladder comes after the film is ready (its own FFmpeg run), and the row shows it then
+        # the AV1 ladder comes after the film is ready (its own FFmpeg run): the row shows it being made, then
+        # its verdict
+        making = "row.querySelector('.av1-progress')?.textContent || (row.querySelector('.av1') && 'done unseen')"
+        seen["av1_making"] = await until(browser, row(video_id, f"row && ({making})"), 180, "the AV1 pass shows")
         seen["av1"] = await until(browser, row(video_id, "row && row.querySelector('.av1')?.textContent"), 180,
                                   "the AV1 ladder shows")  # fmt: skip
         seen["renditions"] = pipeline.client().status(video_id)["renditions"]
@@ -155,7 +158,9 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     for r in rated:
         assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
         assert f"{r['name']} {r['quality']['vmaf']:.1f} ({r['quality']['vmaf_p5']:.1f})" in seen["quality"]
-    # the AV1 ladder's VMAF per rung, and the choice
+    # the AV1 ladder while it was made (its share; FFmpeg's speed and the time to go once it reports them),
+    # then its VMAF per rung, and the choice
+    assert re.fullmatch(r"AV1 ladder \d+(\.\d)?%( · .+)?", seen["av1_making"]), seen["av1_making"]
     twins = [r["av1"] for r in rated]
     assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {r['av1']['quality']['vmaf']:.1f}" for r in rated) + (
         ": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"

@@ -197,12 +197,15 @@ class Pipeline:
         logs = "\n".join(w.output[-3000:] for w in self.workers)
         raise AssertionError(f"video {video_id} is {status['status']} after {timeout}s; worker logs:\n{logs}")
 
-    def wait_for_av1(self, client: Client, video_id: int, timeout: float) -> dict:
+    def wait_for_av1(self, client: Client, video_id: int, timeout: float, making: list | None = None) -> dict:
         """Wait until a ready film has been reported again with its AV1 ladder (made after it is ready: its
-        renditions name their AV1 twins); its status."""
+        renditions name their AV1 twins); its status. `making`: gets the pass's progress as the status
+        endpoint showed it meanwhile."""
         deadline = time.monotonic() + timeout
         while True:
             status = client.status(video_id)
+            if making is not None and status.get("av1_progress"):
+                making.append(status["av1_progress"])
             if status["renditions"] and all("av1" in r for r in status["renditions"]):
                 return status
             if time.monotonic() > deadline:

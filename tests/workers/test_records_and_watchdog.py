@@ -121,6 +121,40 @@ def test_progress_events_move_a_video_through_processing_and_playable_but_never_
         assert row(done).status == finished
 
 
+def test_a_ready_films_av1_pass_shows_its_progress_until_its_verdict_and_stays_ready(connection):
+    """A ready film's AV1 pass (`VideoProgress.stage`): its progress, speed and ETA under progress_detail's
+    `av1`, the film ready at 100 % all along; a report that arrives after the verdict (the ready report with
+    the AV1 twins, on its own topic) changes nothing; a pass that gives up clears what it showed."""
+    from stream_workers.db import progress_update
+    from stream_workers.records import AV1_STAGE, AV1_STAGE_ENDED, VideoProgress
+
+    def apply(video_id: int, **fields) -> bool:
+        return connection.execute(progress_update(VideoProgress(video_id=video_id, **fields))).rowcount == 1
+
+    def row(video_id: int):
+        return connection.execute(
+            sa.select(Video.status, Video.progress, Video.progress_detail).where(Video.id == video_id)
+        ).one()
+
+    film = add_video(connection, VideoStatus.READY, "1 second")
+    connection.execute(sa.update(Video).where(Video.id == film).values(progress=100.0, renditions=[{"name": "480p"}]))
+    assert apply(film, progress=0.0, stage=AV1_STAGE)
+    assert apply(film, progress=42.5, stage=AV1_STAGE, speed=0.8, eta_seconds=12.0)
+    assert tuple(row(film)) == (
+        VideoStatus.READY, 100.0, {"av1": {"progress": 42.5, "speed": 0.8, "eta_seconds": 12.0}},
+    )  # fmt: skip
+    assert apply(film, progress=0.0, stage=AV1_STAGE_ENDED) and row(film).progress_detail == {}
+    assert not apply(film, progress=0.0, stage=AV1_STAGE_ENDED)  # (nothing to clear)
+
+    verdict = [{"name": "480p", "av1": {"listed": True}}]
+    connection.execute(sa.update(Video).where(Video.id == film).values(renditions=verdict))
+    assert not apply(film, progress=97.0, stage=AV1_STAGE) and row(film).progress_detail == {}
+    for other in (VideoStatus.PROCESSING, VideoStatus.PLAYABLE, VideoStatus.FAILED):  # only a ready film's
+        unready = add_video(connection, other, "1 second")
+        assert not apply(unready, progress=50.0, stage=AV1_STAGE)
+        assert row(unready).status == other and row(unready).progress_detail == {}
+
+
 def test_counted_views_are_folded_into_the_videos_rows_once_even_by_two_folders_at_a_time(engine, monkeypatch):
     """The relay's leader folds the view log every watchdog round (`db.fold_views_now`); two at once (a
     leader change) each take rows the other has not locked, so every view is added once."""

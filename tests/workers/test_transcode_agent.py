@@ -16,7 +16,7 @@ from stream_workers import av1_ladder, hls, jobs
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
-from stream_workers.records import VideoProcessed, VideoUploaded
+from stream_workers.records import AV1_STAGE, AV1_STAGE_ENDED, VideoProcessed, VideoUploaded
 from videoflix import events
 from videoflix.media import video_dir
 
@@ -293,11 +293,12 @@ def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch
               extra=["-pix_fmt", "yuv444p"])  # fmt: skip
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
     monkeypatch.setattr(av1_ladder, "MIN_SIDE", 0)
-    runs = []
-    run_watched(monkeypatch, 16, lambda argv: runs.append("libsvtav1" in argv))
+    runs, reports = [], []
+    run_watched(monkeypatch, 16, lambda argv: runs.append("libsvtav1" in argv), reports)
 
     [(_, done)] = topics["processed"].sent
     assert runs == [False, True] and done.status == "ready", (runs, done)
+    assert reports[-1] == (0.0, {"stage": AV1_STAGE_ENDED})  # the console shows no pass running any more
     assert "av01" not in (media / done.hls_path / "master.m3u8").read_text()
     assert not (media / done.hls_path / av1_ladder.FOLDER).exists()  # nothing of it left behind
 
@@ -311,18 +312,20 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     source = video_dir(media, 17) / "source.mp4"
     source.parent.mkdir(parents=True)
     make_clip(source, seconds=3, size="320x240")
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
-    runs = []
+    eager = dataclasses.replace(app.settings, media_root=media, av1_ladder=True, progress_interval=0.0)
+    monkeypatch.setattr(app, "settings", eager)
+    runs, reports = [], []
 
     def watch(argv):
         if "libsvtav1" in argv:
             output = Path(argv[-1]).parents[2]  # (the AV1 run's output: <output>/av1/%v/index.m3u8)
             seen = (output / "480p" / "index.m3u8").read_text(), (output / "master.m3u8").read_text()
             runs.append(("av1", *seen, len(topics["processed"].sent)))
+            reports.append("AV1 run")
         else:
             runs.append(("h264",))
 
-    run_watched(monkeypatch, 17, watch)
+    run_watched(monkeypatch, 17, watch, reports)
 
     assert [r[0] for r in runs] == ["h264", "av1"], runs
     _, playlist, master, reported = runs[1]
@@ -336,6 +339,14 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     assert again.renditions[0]["quality"] == ready.renditions[0]["quality"]  # the H.264 scores, not measured again
     listed = "av1/480p/index.m3u8" in (media / again.hls_path / "master.m3u8").read_text()
     assert listed == twin["listed"], (twin, listed)
+    # the AV1 pass reports its progress as the film's AV1 stage: from 0 when it starts, FFmpeg's speed and
+    # the time to go as it runs, below 100 until the film's second report
+    making = reports[reports.index("AV1 run") - 1 :]
+    assert making[0] == (0.0, {"stage": AV1_STAGE}), reports
+    running = [fields for _, fields in making[2:]]
+    assert running and all(fields["stage"] == AV1_STAGE and fields["speed"] > 0 for fields in running), reports
+    assert all(fields["eta_seconds"] >= 0 for fields in running)
+    assert all(0 <= percent <= 99 for percent, _ in making[2:]), reports
 
 
 def test_a_film_longer_than_av1_max_seconds_is_made_in_h264_alone(topics, monkeypatch, tmp_path):
@@ -414,9 +425,10 @@ def test_the_event_of_a_ready_film_again_runs_an_av1_pass_its_worker_did_not_fin
     assert runs == ["av1"] and len(topics["processed"].sent) == 2  # the verdict is in: nothing runs
 
 
-def run_watched(monkeypatch, video_id: int, watch) -> None:
+def run_watched(monkeypatch, video_id: int, watch, reports: list | None = None) -> None:
     """Run the upload of `video_id` (videos/<id>/source.mp4) through the agent, the video's row waiting and
-    progress reports dropped, `watch(argv)` told of each FFmpeg run as it starts."""
+    progress reports kept in `reports` (percent and fields) or dropped, `watch(argv)` told of each FFmpeg run
+    as it starts."""
     real_run = transcode.hls.run_ffmpeg
 
     async def watched_run(argv, *args, **kw):
@@ -426,8 +438,9 @@ def run_watched(monkeypatch, video_id: int, watch) -> None:
     async def status(*args, **kw):
         return "uploaded"
 
-    async def progress(*args, **kw):
-        return None
+    async def progress(event, percent, **fields):
+        if reports is not None:
+            reports.append((percent, fields))
 
     monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
     monkeypatch.setattr(transcode, "until_done", status)

@@ -70,7 +70,8 @@ class Video(Base):
     #: 0-100 while processing
     progress: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     #: while a job runs: {"speed": FFmpeg's speed (x realtime), "eta_seconds": ..., "renditions": {name:
-    #: {"seconds": media seconds published, "percent": ...}}}; empty otherwise
+    #: {"seconds": media seconds published, "percent": ...}}}; while a ready film's AV1 ladder is made:
+    #: {"av1": {"progress": ..., "speed": ..., "eta_seconds": ...}}; empty otherwise
     progress_detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
     #: why processing failed, in words an operator can act on
     error: Mapped[str | None] = mapped_column(Text)

@@ -81,6 +81,19 @@ SCHEMAS: dict[str, Any] = {
                     {"seconds": {"type": "number"}, "percent": {"type": "number", "nullable": True}}
                 ),
             },
+            "av1_progress": {
+                **obj(
+                    {
+                        "progress": {"type": "number", "minimum": 0, "maximum": 100},
+                        "speed": {"type": "number", "nullable": True},
+                        "eta_seconds": {"type": "number", "nullable": True},
+                    },
+                    ["progress"],
+                ),
+                "nullable": True,
+                "description": "while a ready film's AV1 ladder is made (AV1_LADDER): its share, FFmpeg's speed "
+                "(x realtime) and the seconds to go; null otherwise",
+            },
             "queue_position": {
                 "type": "integer",
                 "nullable": True,

@@ -159,6 +159,8 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "speed": detail.get("speed"),
         "eta_seconds": detail.get("eta_seconds"),
         "rendition_progress": detail.get("renditions") or {},
+        # a ready film's AV1 ladder while it is made: {progress, speed, eta_seconds}; null otherwise
+        "av1_progress": detail.get("av1"),
         "queue_position": queue_position,
         "error": video.error,
         "duration": video.duration,

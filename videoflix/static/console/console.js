@@ -118,6 +118,21 @@
         cell.append(note);
       }
     }
+    // a ready film's AV1 ladder while a worker makes it (minutes of SVT-AV1; the film plays in H.264 meanwhile)
+    if (video.av1_progress) {
+      const making = video.av1_progress;
+      const line = document.createElement("div");
+      line.className = "note av1-progress";
+      const bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = making.progress;
+      bar.setAttribute("aria-label", `${video.title}: AV1 ladder ${making.progress}% made`);
+      const notes = [`${making.progress}%`];
+      if (making.eta_seconds != null) notes.push(`about ${duration(making.eta_seconds)} left`);
+      if (making.speed) notes.push(`${making.speed.toFixed(1)}× realtime`);
+      line.append("AV1 ladder ", bar, ` ${notes.join(" · ")}`);
+      cell.append(line);
+    }
     // the quality each rendition delivers (VMAF against the source, sampled); one under the floor is flagged
     const rated = (video.renditions || []).filter((r) => r.quality);
     if (rated.length) {
@@ -183,7 +198,8 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
-        video.queue_position, video.eta_seconds, (video.renditions || []).map((r) => [r.quality || null, r.av1 || null])]);
+        video.queue_position, video.eta_seconds, video.av1_progress || null,
+        (video.renditions || []).map((r) => [r.quality || null, r.av1 || null])]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
         row.dataset.status = video.status;
