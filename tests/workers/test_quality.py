@@ -100,27 +100,28 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     assert not any(twin["listed"] for twin in twins.values())
 
 
-def test_a_window_starts_at_the_sources_keyframe_in_its_segment_and_its_pictures_stay_paired(tmp_path):
-    """A source whose keyframes are seconds apart is read from its keyframe inside the sampled segment (an
-    exact seek from the segment's start would decode the source from the keyframe before it, in vain); the
-    renditions skip to the same picture: their window scores as the segment start's does, and a one-frame
-    slip of the skip is caught."""
-    # keyframes at 0 and 170/30 s (the first picture from 5.66 s on): a time FFmpeg's options, printed to the
-    # millisecond, round up (5.667)
-    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "5.66"]
-    source = make_clip(tmp_path / "sparse.mp4", seconds=9, size="640x360", rate=30, preset="veryfast", extra=sparse)
+def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictures_stay_paired(tmp_path):
+    """A source whose keyframes are seconds apart: a window at a segment's start decodes the source from the
+    keyframe before it, one at a keyframe of the source decodes the renditions from their segment's start;
+    the shorter lead is taken. Read from a keyframe of the source, the renditions skip to the same picture:
+    their window scores as the segment start's does, and a one-frame slip of the skip is caught."""
+    # keyframes at 0, 2.6 and 290/30 s (the first picture from 9.66 s on): a time FFmpeg's options, printed
+    # to the millisecond, round up (9.667)
+    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "2.6,9.66"]
+    source = make_clip(tmp_path / "sparse.mp4", seconds=13, size="640x360", rate=30, preset="veryfast", extra=sparse)
     info = probe(source)
     rung = ladder_for(info.short_side)[0]
     asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, [rung])))
     entries = quality._entries((tmp_path / rung.name / "index.m3u8").read_text())
-    assert [x for start, length, _ in entries for x in (start, length)] == pytest.approx([0, 4, 4, 4, 8, 1])
-    name = entries[1][2]
-    assert quality.keyframe_before(ffmpeg_exe(), source, info, 7.0, 60) == pytest.approx(170 / 30)
+    assert [x for start, length, _ in entries for x in (start, length)] == pytest.approx([0, 4, 4, 4, 8, 4, 12, 1])
+    assert quality.keyframe_before(ffmpeg_exe(), source, info, 11.0, 60) == pytest.approx(290 / 30)
     place = functools.partial(quality.window_at, ffmpeg_exe(), source, info, entries)
-    assert place(1, -1, 60) == (1, pytest.approx(50 / 30))
-    assert place(2, -1, 60) == (1, pytest.approx(50 / 30))  # the keyframe before the last segment's window, in its own
-    assert place(2, 1, 60) == (2, 0.0)  # ... unless a window took that segment: the sampled one's start
-    assert place(0, -1, 60) == (0, 0.0)  # (the first picture)
+    assert place(2, -1, 60) == (2, pytest.approx(50 / 30))  # the keyframe in the segment
+    assert place(0, -1, 60) == (0, 0.0)  # the start, a keyframe, rather than the renditions from it to 2.6 s
+    assert place(1, -1, 60) == (1, 0.0)  # the source from 2.6 s (1.4 s), not the renditions from 0 s (2.6 s)
+    assert place(3, -1, 60) == (2, pytest.approx(50 / 30))  # the renditions from 8 s, not the source from 9.67 s
+    assert place(3, 2, 60) == (3, 0.0)  # ... unless a window took that segment
+    name = entries[2][2]
 
     def scored(at: float, skip: float) -> quality.Score:
         log = tmp_path / f"{at}-{skip}.json"
@@ -128,12 +129,12 @@ def test_a_window_starts_at_the_sources_keyframe_in_its_segment_and_its_pictures
         quality.run_compare(quality.window_command(ffmpeg_exe(), source, info, [segment], at, 1.0, skip=skip), 120)
         return quality.score(quality.frame_scores(log))
 
-    keyframe, segment_start, slipped = scored(170 / 30, 50 / 30), scored(4.0, 0.0), scored(170 / 30, 51 / 30)
+    keyframe, segment_start, slipped = scored(290 / 30, 50 / 30), scored(8.0, 0.0), scored(290 / 30, 51 / 30)
     assert keyframe.frames == segment_start.frames == len(range(0, 30, quality.STEP))
     assert keyframe.mean > 90 and keyframe.mean == pytest.approx(segment_start.mean, abs=2), (keyframe, segment_start)
     assert slipped.mean < keyframe.mean - 10, (keyframe, slipped)
     measured = quality.measure(ffmpeg_exe(), source, info, tmp_path.joinpath, [rung], most=1)[rung.name]
-    assert measured.mean == pytest.approx(keyframe.mean, abs=0.01)  # (the middle segment, from its keyframe)
+    assert measured.mean == pytest.approx(keyframe.mean, abs=0.01)  # (the third segment, from its keyframe)
 
 
 def test_score_and_sampling():
