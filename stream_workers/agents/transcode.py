@@ -298,9 +298,9 @@ async def add_av1_ladder(
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
             percent = min(99.0, 100.0 * parser.out_seconds / length) if length else 0.0
-            remaining = max(0.0, length - parser.out_seconds)
-            eta = round(remaining / parser.speed, 1) if parser.speed and length else None
-            await progress(event, percent, stage=AV1_STAGE, speed=parser.speed, eta_seconds=eta)
+            speed = parser.speed or None  # (N/A or 0x in FFmpeg's first blocks: not known yet)
+            eta = round(max(0.0, length - parser.out_seconds) / speed, 1) if speed and length else None
+            await progress(event, percent, stage=AV1_STAGE, speed=speed, eta_seconds=eta)
 
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS)
