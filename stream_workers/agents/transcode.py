@@ -366,9 +366,10 @@ async def resume_av1_ladder(event: VideoUploaded) -> None:
         if not mine:
             return
         master = await in_thread(stored.fetch, output, "master.m3u8")
-        await in_thread(hls.write_atomically, master, av1_ladder.without_variants(master.read_text("utf-8")))
+        h264_alone = av1_ladder.without_variants(await in_thread(master.read_text, "utf-8"))
+        await in_thread(hls.write_atomically, master, h264_alone)
         if store.remote():
-            await in_thread(stored.write_text, "master.m3u8", master.read_text("utf-8"))
+            await in_thread(stored.write_text, "master.m3u8", h264_alone)
         await in_thread(stored.remove, av1_ladder.FOLDER)  # (in the store, and in scratch)
         rungs = ladder_for(info.short_side)
         levels = await in_thread(loudness.filters, ffmpeg_exe(settings.ffmpeg_binary), source.path, info)
