@@ -201,10 +201,11 @@ def window_at(
     decodes the source from the keyframe before it (up to 10 s of x264's default GOP, at the source's
     bitrate); one at a keyframe of the source decodes the renditions from their segment's start instead.
     Of the source's keyframe in the segment (where a whole window still fits), the segment's start, and the
-    keyframe before it (in the segment before, if a window fits there and `after`, the segment the window
-    before took, -1 for none, is before that: the windows stay apart and in order), the one with the
-    shortest lead. A variable-rate source keeps the segment's start: made constant (`fps`), its pictures are
-    not the renditions' one to one."""
+    keyframe before it (in the segment before, if a window fits there, it is not the film's opening, and
+    `after`, the segment the window before took, -1 for none, is before it: the windows stay apart, in
+    order, and past the opening `sampled_segments` skips), the one with the shortest lead. A variable-rate
+    source keeps the segment's start: made constant (`fps`), its pictures are not the renditions' one to
+    one."""
     start, length, _ = entries[index]
     if length < WINDOW or info.cfr_rate:
         return index, 0.0
@@ -218,7 +219,7 @@ def window_at(
         before = keyframe_before(ffmpeg, source, info, start, timeout) if inside - start > LEAD else None
     if before is not None:
         leads.append((start - before, index, 0.0))
-        if index - 1 > after and before < start - 0.001:
+        if index - 1 > max(after, 0) and before < start - 0.001:
             at, span, _ = entries[index - 1]
             if at - 0.001 <= before and before + WINDOW <= at + span + 0.001:
                 leads.append((before - at, index - 1, max(0.0, before - at)))

@@ -105,9 +105,9 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
     keyframe before it, one at a keyframe of the source decodes the renditions from their segment's start;
     the shorter lead is taken. Read from a keyframe of the source, the renditions skip to the same picture:
     their window scores as the segment start's does, and a one-frame slip of the skip is caught."""
-    # keyframes at 0, 2.6 and 290/30 s (the first picture from 9.66 s on): a time FFmpeg's options, printed
+    # keyframes at 0, 1 s and 290/30 s (the first picture from 9.66 s on): a time FFmpeg's options, printed
     # to the millisecond, round up (9.667)
-    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "2.6,9.66"]
+    sparse = ["-crf", "12", "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "1,9.66"]
     source = make_clip(tmp_path / "sparse.mp4", seconds=13, size="640x360", rate=30, preset="veryfast", extra=sparse)
     info = probe(source)
     rung = ladder_for(info.short_side)[0]
@@ -117,8 +117,8 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
     assert quality.keyframe_before(ffmpeg_exe(), source, info, 11.0, 60) == pytest.approx(290 / 30)
     place = functools.partial(quality.window_at, ffmpeg_exe(), source, info, entries)
     assert place(2, -1, 60) == (2, pytest.approx(50 / 30))  # the keyframe in the segment
-    assert place(0, -1, 60) == (0, 0.0)  # the start, a keyframe, rather than the renditions from it to 2.6 s
-    assert place(1, -1, 60) == (1, 0.0)  # the source from 2.6 s (1.4 s), not the renditions from 0 s (2.6 s)
+    assert place(0, -1, 60) == (0, 0.0)  # the start, a keyframe, rather than the renditions from it to 1 s
+    assert place(1, -1, 60) == (1, 0.0)  # not the film's opening (sampled_segments skips it), though cheaper
     assert place(3, -1, 60) == (2, pytest.approx(50 / 30))  # the renditions from 8 s, not the source from 9.67 s
     assert place(3, 2, 60) == (3, 0.0)  # ... unless a window took that segment
     name = entries[2][2]
