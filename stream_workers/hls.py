@@ -340,6 +340,17 @@ class ProgressParser:
             return True
         return False
 
+    def percent(self, duration: float | None) -> float:
+        """The share of a film of `duration` seconds written so far, below 100 until the job is done (0 when
+        the length is unknown)."""
+        return min(99.0, 100.0 * self.out_seconds / duration) if duration else 0.0
+
+    def eta(self, duration: float | None) -> float | None:
+        """Seconds to the end of a film of `duration` seconds at FFmpeg's speed, when both are known."""
+        if not (self.speed and duration):
+            return None
+        return round(max(0.0, duration - self.out_seconds) / self.speed, 1)
+
 
 @dataclass
 class RunResult:

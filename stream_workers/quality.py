@@ -85,8 +85,7 @@ def prepared(
     [out]."""
     width, height = size
     pick = f"select='not(mod(n\\,{step}))'," if step > 1 else ""
-    # (half a millisecond early: the picture at exactly `skip` stays, whatever the rounding)
-    dropped = f"trim=start={max(0.0, skip - 0.0005):.4f}," if skip > 0 else ""
+    dropped = f"trim=start={_early(skip):.4f}," if skip > 0 else ""  # (the picture at `skip` stays)
     return (
         f"[{label}]setpts=PTS-STARTPTS,{dropped}{filters}{pick}scale={width}:{height}:flags=bicubic,"
         f"format=yuv420p,settb=1/10,setpts=N[{out}]"
@@ -163,9 +162,9 @@ def run_compare(argv: list[str], timeout: float) -> None:
 
 
 def _early(seconds: float) -> float:
-    """A seek target half a millisecond before `seconds`: printed to the millisecond (`input_options`), a
-    picture's time may round up past the picture (30 fps: 16.666667 s to 16.667), and an exact seek would
-    drop it (a one-frame shift)."""
+    """A cut (seek target, trim) half a millisecond before `seconds`: printed to the millisecond
+    (`input_options`), a picture's time may round up past the picture (30 fps: 16.666667 s to 16.667), and
+    an exact cut would drop it (a one-frame shift)."""
     return max(0.0, seconds - 0.0005)
 
 

@@ -164,14 +164,13 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     async def detail(parser: hls.ProgressParser) -> dict:
         """Speed and ETA from FFmpeg's own figures; per rendition, what its playlist has published."""
         published = await in_thread(hls.published_seconds, output, rungs)
-        remaining = max(0.0, (info.duration or 0.0) - parser.out_seconds)
 
         def share(seconds: float) -> float | None:
             return round(min(100.0, 100.0 * seconds / info.duration), 1) if info.duration else None
 
         return {
             "speed": parser.speed,
-            "eta_seconds": round(remaining / parser.speed, 1) if parser.speed and info.duration else None,
+            "eta_seconds": parser.eta(info.duration),
             "rendition_progress": {
                 name: {"seconds": round(seconds, 1), "percent": share(seconds)} for name, seconds in published.items()
             },
@@ -179,7 +178,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
 
     async def on_progress(parser: hls.ProgressParser) -> None:
         nonlocal last_sent, playable
-        percent = min(99.0, 100.0 * parser.out_seconds / info.duration) if info.duration else 0.0
+        percent = parser.percent(info.duration)
         if not playable and await in_thread(hls.first_segments_ready, output, rungs, tracks):
             playable = True
             await in_thread(audio_tracks.add_group, output, info)
@@ -288,7 +287,6 @@ async def add_av1_ladder(
     await in_thread(av1_ladder.prepare, output, film.rungs)
     argv = av1_ladder.build_command(ffmpeg, film.source, output, film.info, film.rungs, levels)
     last_checked = time.monotonic()
-    length = film.info.duration or 0.0
     await progress(event, 0.0, stage=AV1_STAGE)
 
     async def on_progress(parser: hls.ProgressParser) -> None:
@@ -297,10 +295,8 @@ async def add_av1_ladder(
             last_checked = time.monotonic()
             if await jobs.deleted(event.video_id):
                 raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
-            percent = min(99.0, 100.0 * parser.out_seconds / length) if length else 0.0
-            speed = parser.speed or None  # (N/A or 0x in FFmpeg's first blocks: not known yet)
-            eta = round(max(0.0, length - parser.out_seconds) / speed, 1) if speed and length else None
-            await progress(event, percent, stage=AV1_STAGE, speed=speed, eta_seconds=eta)
+            percent, speed = parser.percent(film.info.duration), parser.speed or None  # (N/A, 0x: not known yet)
+            await progress(event, percent, stage=AV1_STAGE, speed=speed, eta_seconds=parser.eta(film.info.duration))
 
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS)

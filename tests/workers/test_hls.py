@@ -70,6 +70,10 @@ def test_progress_parser():
     ends = [parser.feed(line) for line in lines]
     assert ends == [False, False, False, True, False, True]
     assert parser.out_seconds == 2.5 and parser.speed == 1.5 and parser.finished
+    # a job's share and ETA from its figures: below 100 until done, unknown without a length or a speed
+    assert (parser.percent(10.0), parser.eta(10.0)) == (25.0, 5.0)
+    assert (parser.percent(2.0), parser.eta(2.0)) == (99.0, 0.0)
+    assert (parser.percent(None), parser.eta(None), hls.ProgressParser().eta(10.0)) == (0.0, None, None)
 
 
 @pytest.mark.parametrize(
