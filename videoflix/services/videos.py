@@ -80,6 +80,17 @@ SEARCH_RESULTS_MAX = 1000
 RECENT_WINDOW = 5 * SEARCH_RESULTS_MAX
 
 
+#: The text query for the words :q (`search_query`): every word, matched by its start (`adv:*` finds
+#: "Adventure"), all of them required. The words are unaccented in the database (as the index is), and
+#: unaccent can write tsquery's own syntax (`ː` becomes `:`, `⑴` `(1)`): so they are made lexemes by
+#: to_tsvector, which takes any text, and each lexeme reaches to_tsquery quoted. No lexeme: NULL, no match.
+SEARCH_TSQUERY = (
+    "(SELECT to_tsquery('simple', string_agg("
+    r"'''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':*', ' & '))"
+    " FROM unnest(to_tsvector('simple', videoflix_unaccent(:q))))"
+)
+
+
 def _list_query(item: str, statuses: str, search: bool = False) -> sa.TextClause:
     """Videos in `statuses` (optionally of one category), newest first, as one JSON array built by PostgreSQL,
     and the number that match. With `search`, those matching the text query :q (`search_query`) over the
@@ -94,7 +105,7 @@ def _list_query(item: str, statuses: str, search: bool = False) -> sa.TextClause
             f" FROM (SELECT * FROM videos WHERE {where}"
             "       ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) v"
         )
-    query = "to_tsquery('simple', videoflix_unaccent(:q))"
+    query = SEARCH_TSQUERY
     cap = SEARCH_RESULTS_MAX
     newest = "ORDER BY created_at DESC, id DESC"
     return sa.text(
@@ -125,11 +136,9 @@ SEARCH_WORDS, SEARCH_WORD_LENGTH = 8, 64
 
 
 def search_query(text: str) -> str | None:
-    """A PostgreSQL text query for what a viewer typed: every word, matched by its start (`adv:*` finds
-    "Adventure"), all of them required; None when it holds no word. Only word characters reach
-    to_tsquery, so nothing typed can be taken for its operators."""
+    """The words of what a viewer typed, space-separated, for SEARCH_TSQUERY; None when it holds no word."""
     words = [w[:SEARCH_WORD_LENGTH] for w in re.findall(r"[^\W_]+", text.lower())][:SEARCH_WORDS]
-    return " & ".join(f"{w}:*" for w in words) or None
+    return " ".join(words) or None
 
 
 #: a ready video in the contract's shape, a playable one with its status
