@@ -112,7 +112,7 @@ def test_a_common_word_ranks_the_newest_thousand_matches_and_a_rare_one_is_found
 
 
 #: the characters PostgreSQL's unaccent rewrites (its unaccent.rules): what a search's words become in the
-#: database, where `ː` turned into `:` and `⑴` into `(1)`, tsquery's own syntax (HTTP 500 before)
+#: database, where U+02D0 turned into `:` and U+2474 into `(1)`, tsquery's own syntax (HTTP 500 before)
 UNACCENT_RULES = sorted(
     {
         line.split("\t")[0]
@@ -130,7 +130,7 @@ def test_every_character_unaccent_rewrites_is_a_result_or_a_400(viewer, add_vide
         typed = " ".join(f"a{c}b" for c in UNACCENT_RULES[start : start + 40])[:200]
         answer = viewer.get("/api/video/", params={"q": typed}, status="*")
         assert answer.status_int in (200, 400), (typed, answer.status)
-    for typed in ("ː", "ʼ", "⑴", "aːb", "ʼn", "x⑴y", "'", "it's"):
+    for typed in ("\u02d0", "\u02bc", "\u2474", "a\u02d0b", "\u02bcn", "x\u2474y", "'", "it's"):
         assert viewer.get("/api/video/", params={"q": typed}, status="*").status_int in (200, 400), typed
 
 

@@ -82,7 +82,7 @@ RECENT_WINDOW = 5 * SEARCH_RESULTS_MAX
 
 #: The text query for the words :q (`search_query`): every word, matched by its start (`adv:*` finds
 #: "Adventure"), all of them required. The words are unaccented in the database (as the index is), and
-#: unaccent can write tsquery's own syntax (`ː` becomes `:`, `⑴` `(1)`): so they are made lexemes by
+#: unaccent can write tsquery's own syntax (U+02D0 becomes `:`, U+2474 `(1)`): so they are made lexemes by
 #: to_tsvector, which takes any text, and each lexeme reaches to_tsquery quoted. No lexeme: NULL, no match.
 SEARCH_TSQUERY = (
     "(SELECT to_tsquery('simple', string_agg("
