@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from webob import Request
 
 from videoflix.models import OutgoingMail, User
 
@@ -233,3 +235,21 @@ def test_text_the_database_cannot_store_is_a_field_error(testapp, path, body):
 def test_catalog_query_text_the_database_cannot_use_is_400(frontend, query):
     frontend.signed_up("query@example.com")
     assert frontend.get(f"/api/video/?{query}", status=400).json["errors"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "multipart/form-data; boundary=x"])
+def test_login_takes_only_a_json_body_no_cross_site_form_or_beacon_logs_anyone_in(frontend, content_type):
+    """A page on another site can post a body without a preflight only as a form (form fields, text/plain) or
+    with no Content-Type at all (sendBeacon, fetch in no-cors mode): login CSRF would sign the victim into the
+    attacker's account. Each is 415 and sets no cookie."""
+    frontend.signed_up("csrf-login@example.com")
+    frontend.app.reset()
+    body = json.dumps({"email": "csrf-login@example.com", "password": PASSWORD}).encode()
+    request = Request.blank("/api/login/", method="POST", body=body, environ=dict(frontend.app.extra_environ))
+    request.environ.pop("CONTENT_TYPE", None)
+    if content_type:
+        request.content_type = content_type
+    response = frontend.app.do_request(request, status="*")
+    assert response.status_int == 415, response
+    assert not response.headers.getall("Set-Cookie")
+    assert frontend.login("csrf-login@example.com", status=200).json["user"]["email"] == "csrf-login@example.com"

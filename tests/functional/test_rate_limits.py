@@ -122,3 +122,23 @@ def test_registration_is_limited_per_client_address(frontend, limits, mailbox):
         frontend.app.post_json("/api/register/", {**body, "email": email}, extra_environ=remote, status=201)
     frontend.app.post_json("/api/register/", {**body, "email": "three@example.com"}, extra_environ=remote, status=429)
     assert sorted(mail["To"] for mail in mailbox.wait_for(2)) == ["one@example.com", "two@example.com"]
+
+
+def test_a_registration_past_its_limit_costs_no_strength_estimate(frontend, limits, monkeypatch):
+    """zxcvbn (tens of ms a password) runs after the throttle: past the limit a weak password is a 429, and
+    zxcvbn is not called; within it a weak password is a 400 that still counts against the limit."""
+    from videoflix.schemas import accounts as account_schemas
+
+    estimates = []
+    real = account_schemas.password_problems
+    monkeypatch.setattr(account_schemas, "password_problems", lambda *a, **k: estimates.append(a) or real(*a, **k))
+    limits("register_ip", 2)
+    remote = {"REMOTE_ADDR": "203.0.113.11"}
+    weak = {"password": "password", "confirmed_password": "password"}
+    for n in range(2):
+        answer = frontend.app.post_json("/api/register/", {**weak, "email": f"w{n}@example.com"},
+                                        extra_environ=remote, status=400)  # fmt: skip
+        assert "password" in answer.json["errors"]
+    assert len(estimates) == 2
+    frontend.app.post_json("/api/register/", {**weak, "email": "w3@example.com"}, extra_environ=remote, status=429)
+    assert len(estimates) == 2

@@ -32,7 +32,10 @@ def json_body(request, limit: int) -> dict[str, Any]:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
     if not raw.strip():
         return {}
-    if request.content_type not in ("application/json", ""):
+    # a body must say it is JSON: one without a Content-Type is what a cross-site page can send without a
+    # preflight (sendBeacon, fetch in no-cors mode), as a form can send text/plain or form fields: none of
+    # them may log anyone in (login CSRF) or reach another JSON endpoint
+    if request.content_type != "application/json":
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
         data = json.loads(raw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colander
 
+from ..errors import InvalidInput
 from ..passwords import password_problems
 from . import text_problem
 
@@ -40,14 +41,15 @@ def password_node(name: str) -> colander.SchemaNode:
     return colander.SchemaNode(StrictString(), name=name, validator=colander.Length(min=1, max=PASSWORD_MAX))
 
 
-def _passwords_match(first: str, second: str):
+def _passwords_match(first: str, second: str, strength: bool = True):
+    """The two fields agree and, with `strength`, the password is strong enough (`password_problems`)."""
+
     def validator(node, value):
         if value[first] != value[second]:
             exc = colander.Invalid(node)
             exc[second] = "Passwords do not match."
             raise exc
-        problems = password_problems(value[first], email=value.get("email"))
-        if problems:
+        if strength and (problems := password_problems(value[first], email=value.get("email"))):
             exc = colander.Invalid(node)
             exc[first] = problems  # a list: one message each
             raise exc
@@ -55,13 +57,22 @@ def _passwords_match(first: str, second: str):
     return validator
 
 
+def require_strong(data: dict, field: str) -> None:
+    """The strength check a schema left out (`password_problems`: zxcvbn, tens of milliseconds a password),
+    for a view that runs it after its rate limit, so that requests past the limit cost no zxcvbn."""
+    if problems := password_problems(data[field], email=data.get("email")):
+        raise InvalidInput(errors={field: problems})
+
+
 class RegisterSchema(colander.MappingSchema):
+    """The password's strength is checked by the view after the register throttle (`require_strong`)."""
+
     email = email_node()
     password = password_node("password")
     confirmed_password = password_node("confirmed_password")
 
     def __init__(self, *args, **kw):
-        super().__init__(*args, validator=_passwords_match("password", "confirmed_password"), **kw)
+        super().__init__(*args, validator=_passwords_match("password", "confirmed_password", strength=False), **kw)
 
 
 class LoginSchema(colander.MappingSchema):

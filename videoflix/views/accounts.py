@@ -12,9 +12,15 @@ from pyramid.csrf import new_csrf_token
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
-from ..errors import AuthenticationFailed, TooManyRequests
+from ..errors import AuthenticationFailed, InvalidInput, TooManyRequests
 from ..schemas import validate
-from ..schemas.accounts import LoginSchema, PasswordConfirmSchema, PasswordResetSchema, RegisterSchema
+from ..schemas.accounts import (
+    LoginSchema,
+    PasswordConfirmSchema,
+    PasswordResetSchema,
+    RegisterSchema,
+    require_strong,
+)
 from ..services.accounts import InvalidCredentials
 from .errors import render
 
@@ -36,8 +42,9 @@ def register(request):
     try:
         request.throttle.hit(f"register:ip:{client_key(request)}", limits["register_ip"])
         request.throttle.hit(f"register:account:{data['email']}", limits["register_account"])
-    except TooManyRequests as exc:
-        return render(request, exc)
+        require_strong(data, "password")  # zxcvbn only for requests within the limits
+    except (TooManyRequests, InvalidInput) as exc:
+        return render(request, exc)  # returned, not raised: the counted attempt is committed
     mail = request.accounts.sign_up(data["email"], data["password"])
     request.account_mails.send(request.account_mails.sign_up(mail))
     request.response.status_code = 201
