@@ -61,6 +61,7 @@ ENVIRONMENT: dict[str, str] = {
     "RATE_LIMIT_RESET_IP": "videoflix.rate_limit.reset_ip",
     "RATE_LIMIT_REGISTER_ACCOUNT": "videoflix.rate_limit.register_account",
     "RATE_LIMIT_REGISTER_IP": "videoflix.rate_limit.register_ip",
+    "RATE_LIMIT_PROGRESS_USER": "videoflix.rate_limit.progress_user",
     **{variable: f"videoflix.{name}" for variable, name in STORAGE_VARIABLES.items()},
 }
 
@@ -73,6 +74,8 @@ RATE_LIMITS = {
     "reset_ip": "30/3600",
     "register_account": "5/3600",
     "register_ip": "30/3600",
+    # progress reports per viewer, across all films (a player sends one every few seconds)
+    "progress_user": "120/60",
 }
 
 #: default bound of any request's body: a tus chunk (the console and `videoflix upload` send 16 MiB) or a

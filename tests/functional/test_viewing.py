@@ -122,6 +122,8 @@ def test_a_view_counts_after_10_s_of_watching_once_per_viewer_in_6_hours(viewer,
         for email in ("viewer@example.com", "other@example.com")
     )
     t0 = datetime.now(UTC)
+    for user in (me, them):  # each one's player loaded the film (the views: test_views_count_only_...)
+        service.playback_started(user, film, now=t0)
 
     def watch(user: int, start: datetime, seconds: int, every: int = 4) -> list[bool]:
         return [service.report(user, film, 0.0, now=start + timedelta(seconds=s)).counted
@@ -129,7 +131,8 @@ def test_a_view_counts_after_10_s_of_watching_once_per_viewer_in_6_hours(viewer,
 
     assert watch(me, t0, 12) == [False, False, False, True]  # counted at 12 s, once
     assert watch(me, t0 + timedelta(seconds=16), 20) == [False] * 6  # still watching: no second view
-    assert watch(me, t0 + timedelta(hours=7), 12) == [False, False, False, True]  # a new day's viewing
+    service.playback_started(me, film, now=t0 + timedelta(hours=7))  # a new day's viewing
+    assert watch(me, t0 + timedelta(hours=7), 12) == [False, False, False, True]
     # reports an hour apart are not watching for an hour: each starts the time watched again
     assert [service.report(them, film, 0.0, now=t0 + timedelta(hours=h)).counted for h in range(3)] == [False] * 3
     # a player sending twice a second writes once a second at most
@@ -148,3 +151,36 @@ def test_a_view_counts_after_10_s_of_watching_once_per_viewer_in_6_hours(viewer,
     assert dbsession.execute(sa.text("SELECT views FROM videos WHERE id = :v"), {"v": film}).scalar_one() == 2
     assert dbsession.execute(sa.text("SELECT count(*) FROM video_views")).scalar_one() == 0
     assert [v["views"] for v in viewer.get("/api/video/", status=200).json] == [2]
+
+
+def test_views_count_only_for_playback_that_loaded_the_films_playlist(viewer, add_video, dbsession):
+    """Progress reports alone (a script) count no view; once the viewer's player has loaded a playlist of the
+    film (the rendition's, where the existing frontend starts), 10 s of watching count one, as before."""
+    film = add_video()
+    me = _user_id(dbsession)
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    service = ViewingService(dbsession)
+    reports = [service.report(me, film, 0.0, now=t0 + timedelta(seconds=s)).counted for s in range(0, 25, 4)]
+    assert reports == [False] * 7  # 24 s of reports, no playlist: no view
+    dbsession.commit()
+    viewer.get(f"/api/video/{film}/480p/index.m3u8", status=200)  # the player starts
+    later = datetime.now(UTC)
+    reports = [service.report(me, film, 1.0, now=later + timedelta(seconds=s)).counted for s in range(0, 13, 4)]
+    assert reports == [False, False, False, True]
+    dbsession.commit()
+    assert dbsession.execute(sa.text("SELECT count(*) FROM video_views WHERE video_id = :v"), {"v": film}).scalar() == 1
+
+
+def test_progress_reports_are_limited_per_viewer_across_films(viewer, add_video, dbsession, testapp, monkeypatch):
+    """The per-film gap does not bound a script writing to many films: past RATE_LIMIT_PROGRESS_USER a
+    report is 429 with Retry-After, whatever the film, and writes nothing."""
+    from videoflix.config import Limit
+
+    monkeypatch.setitem(testapp.app.registry["videoflix.settings"].rate_limits, "progress_user", Limit(3, 60))
+    films = [add_video(title=f"Film {n}") for n in range(5)]
+    answers = [viewer.put(f"/api/video/{film}/progress/", {"position": 1}, status="*") for film in films]
+    assert [a.status_int for a in answers] == [204, 204, 204, 429, 429]
+    assert 0 < int(answers[3].headers["Retry-After"]) <= 60
+    written = dbsession.execute(sa.text("SELECT count(*) FROM watch_progress WHERE user_id = :u"),
+                                {"u": _user_id(dbsession)}).scalar()  # fmt: skip
+    assert written == 3

@@ -18,7 +18,7 @@ from .subtitle import Subtitle
 from .upload import Upload
 from .user import AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoChunk, VideoStatus
-from .viewing import VideoView, WatchProgress
+from .viewing import PlaybackStart, VideoView, WatchProgress
 
 __all__ = [
     "AccountToken",
@@ -26,6 +26,7 @@ __all__ = [
     "Base",
     "OutboxEvent",
     "OutgoingMail",
+    "PlaybackStart",
     "RateLimitCounter",
     "Subtitle",
     "TokenPurpose",

@@ -37,6 +37,18 @@ class WatchProgress(Base):
     counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class PlaybackStart(Base):
+    """When a viewer's player last loaded a film's playlist (the master or a rendition's), written at most once
+    a minute per viewer and film: a view is counted only for playback that did (services/viewing.py)."""
+
+    __tablename__ = "playback_starts"
+    __table_args__ = (Index("ix_playback_starts_video", "video_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class VideoView(Base):
     """One counted view, until `fold_views` adds it to `videos.views` and removes it."""
 

@@ -2,8 +2,10 @@
 
 A player reports its position every few seconds while it plays: `report` is one statement (an upsert, no
 read first) that also checks the video and the position, and counts a view when the viewer has been
-watching long enough. A report within MIN_REPORT_GAP of the last one changes nothing (a player gone wild
-costs one index lookup a request, never a stream of row versions).
+watching long enough and their player loaded the film's playlist (`playback_started`, which the playlist
+views record: progress reports alone, which a script can send, count nothing). A report within
+MIN_REPORT_GAP of the last one changes nothing (a player gone wild costs one index lookup a request, never a
+stream of row versions).
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ def completed_sql(position: str, duration: str) -> str:
 #: a position may lie this far past the stated duration (containers round it; players overshoot)
 END_TOLERANCE = 1.0
 
+#: a player's playlist loads are recorded at most this often per viewer and film
+PLAYBACK_MARK_EVERY = "60 seconds"
+
 REPORT = sa.text(
     f"""
-    WITH video AS (
+    WITH played AS (
+        SELECT EXISTS (SELECT 1 FROM playback_starts WHERE user_id = :user AND video_id = :video
+                       AND started_at >= CAST(:now AS timestamptz) - interval '{VIEW_EVERY}') AS yes
+    ), video AS (
         SELECT id FROM videos
         WHERE id = :video AND status IN ({WATCHABLE_SQL})
           AND (duration IS NULL OR :position <= duration + {END_TOLERANCE})
@@ -58,6 +66,7 @@ REPORT = sa.text(
                                    AND p.watching_since <= excluded.updated_at - interval '{VIEW_AFTER}'
                                    AND (p.counted_at IS NULL
                                         OR p.counted_at < excluded.updated_at - interval '{VIEW_EVERY}')
+                                   AND (SELECT yes FROM played)
                               THEN excluded.updated_at ELSE p.counted_at END
         WHERE p.updated_at < excluded.updated_at - interval '{MIN_REPORT_GAP}'
         RETURNING p.video_id, p.counted_at IS NOT DISTINCT FROM p.updated_at AS counted
@@ -67,6 +76,16 @@ REPORT = sa.text(
     )
     SELECT (SELECT count(*) FROM video), (SELECT count(*) FROM viewed)
     """  # noqa: S608 - the interpolated values are this module's constants
+)
+
+
+MARK_PLAYBACK = sa.text(
+    f"""
+    INSERT INTO playback_starts AS s (user_id, video_id, started_at)
+    SELECT :user, id, :now FROM videos WHERE id = :video
+    ON CONFLICT (user_id, video_id) DO UPDATE SET started_at = excluded.started_at
+    WHERE s.started_at < excluded.started_at - interval '{PLAYBACK_MARK_EVERY}'
+    """  # noqa: S608 - the interpolated value is this module's constant
 )
 
 
@@ -96,6 +115,13 @@ class ViewingService:
             raise InvalidInput.field("position", f"Past the end of the video ({duration[0]:.1f} s).")
         zope.sqlalchemy.mark_changed(self.db)  # (a text statement: the transaction must commit it)
         return Reported(counted=bool(counted))
+
+    def playback_started(self, user_id: int, video_id: int, now: datetime | None = None) -> None:
+        """The viewer's player loaded a playlist of the video: the signal that a later view is real playback
+        (a script sending progress reports alone counts none). One upsert, skipped within
+        PLAYBACK_MARK_EVERY of the last, so a player re-reading a growing film's playlist writes once a minute."""
+        self.db.execute(MARK_PLAYBACK, {"user": user_id, "video": video_id, "now": now or utcnow()})
+        zope.sqlalchemy.mark_changed(self.db)
 
     def forget(self, user_id: int, video_id: int) -> None:
         """The viewer's progress in one video, gone (whether or not there was any)."""

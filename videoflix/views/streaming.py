@@ -29,7 +29,7 @@ from .. import storyboard as storyboards
 from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import expiry, signed_link
-from ..security import AUTHENTICATED
+from ..security import AUTHENTICATED, viewer_id
 from ..storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
 from ..subtitles import master_with_subtitles
 
@@ -186,6 +186,7 @@ def master(request):
     """The stored master playlist; with the storyboard's image playlist (`#EXT-X-IMAGE-STREAM-INF`) and a
     subtitles group added when the video has them (subtitles can be added and removed after the encode, so
     the workers' master does not hold them)."""
+    request.viewing.playback_started(viewer_id(request), int(request.matchdict["id"]))
     storage = request.registry["videoflix.storage"]
     found = storyboard_plan(request, storage)
     tracks = request.subtitles.master_tracks(int(request.matchdict["id"]))
@@ -229,6 +230,8 @@ def storyboard(request) -> tuple[storyboards.Plan, list[int], float | None]:
 @view_config(route_name="stream.audio_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.av1_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
+    """A rendition's playlist (where the existing frontend starts playback: it never loads the master)."""
+    request.viewing.playback_started(viewer_id(request), int(request.matchdict["id"]))
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
     if config.segment_urls == "presigned":

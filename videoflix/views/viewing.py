@@ -6,9 +6,11 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
+from ..errors import TooManyRequests
 from ..schemas import validate
 from ..schemas.viewing import ProgressSchema
 from ..security import AUTHENTICATED, viewer_id
+from .errors import render
 from .params import int_param
 from .videos import json_text_response
 
@@ -21,7 +23,14 @@ def report_progress(request):
     """`{"position": seconds}` -> 204. A player sends it every few seconds while it plays; a view is counted
     once the viewer has watched for a while (services/viewing.py)."""
     position = validate(request, ProgressSchema())["position"]
-    request.viewing.report(viewer_id(request), int(request.matchdict["id"]), position)
+    viewer = viewer_id(request)
+    try:  # per viewer across films: the per-film gap (MIN_REPORT_GAP) does not bound a script writing to many
+        request.throttle.hit(
+            f"progress:user:{viewer}", request.registry["videoflix.settings"].rate_limits["progress_user"]
+        )
+    except TooManyRequests as exc:
+        return render(request, exc)  # returned, not raised: the counted report is committed
+    request.viewing.report(viewer, int(request.matchdict["id"]), position)
     return HTTPNoContent()
 
 
