@@ -28,6 +28,7 @@ requires = [
     "tqdm>=4.66",  # progress bars of `videoflix upload`
     "python-json-logger>=3.1",  # JSON log lines in production (production.ini's formatter)
     "prometheus-client>=0.20",  # /metrics in the Prometheus text format (web tier and workers)
+    "cryptography>=42",  # Fernet: the mail outbox keeps a mail's live link sealed until it is delivered
     "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
     "boto3>=1.36",  # S3 storage backend (any S3-compatible endpoint); chosen over obstore: bench/s3_clients.py
     "webvtt-py>=0.5",  # strict WebVTT parser for operators' subtitle files (videoflix/subtitles.py)

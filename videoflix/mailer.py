@@ -4,8 +4,10 @@
 the sender thread delivers it at once, so no request waits for SMTP (its response time then says nothing
 about whether an account exists). A mail the SMTP server refused, or whose delivery a crash interrupted,
 stays in the table; the same thread retries due rows with growing delays, locking each with
-`FOR UPDATE SKIP LOCKED` so two web processes never send one twice. Delivered rows are deleted: they hold a
-live link.
+`FOR UPDATE SKIP LOCKED` so two web processes never send one twice. Delivered rows are deleted. A row holds
+only what a retry needs: recipients, subject, and the text sealed (Fernet, a key derived from SECRET_KEY),
+because the text carries a live activation or reset link, whose token the accounts' tables store only hashed:
+a copy of the database (a backup, a replica, a read-only leak) hands out no working link.
 
 SMTP itself goes through pyramid_mailer (configured by the `mail.*` settings) with one correction: repoze.sendmail
 hands smtplib the message as bytes with bare LF line ends, and smtplib converts only `str` messages to CRLF.
@@ -15,6 +17,7 @@ classes below send CRLF.
 
 from __future__ import annotations
 
+import base64
 import logging
 import queue
 import re
@@ -24,6 +27,7 @@ import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
 from pyramid.events import NewRequest
 from pyramid_mailer.mailer import Mailer
 from pyramid_mailer.message import Message
@@ -62,11 +66,33 @@ def smtp_mailer(settings: dict) -> Mailer:
     return mailer
 
 
+class Sealer:
+    """Seals a mail's text for the outbox row, and opens it for a retry. A row written before sealing (plain
+    text, from an earlier version) opens as it is."""
+
+    PREFIX = "fernet:"
+
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(base64.urlsafe_b64encode(key[:32]))
+
+    def seal(self, text: str | None) -> str | None:
+        return None if text is None else self.PREFIX + self._fernet.encrypt(text.encode()).decode()
+
+    def open(self, stored: str | None) -> str | None:
+        if stored is None or not stored.startswith(self.PREFIX):
+            return stored
+        try:
+            return self._fernet.decrypt(stored[len(self.PREFIX) :].encode()).decode()
+        except InvalidToken:  # sealed under another SECRET_KEY: its link could not work either
+            raise ValueError("sealed under another SECRET_KEY") from None
+
+
 class MailOutbox:
-    def __init__(self, mailer: Mailer, session_factory: sessionmaker[Session], retry_seconds: float):
+    def __init__(self, mailer: Mailer, session_factory: sessionmaker[Session], retry_seconds: float, sealer: Sealer):
         self.mailer = mailer
         self.session_factory = session_factory
         self.retry_seconds = retry_seconds
+        self.sealer = sealer
         self._pending: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -78,8 +104,8 @@ class MailOutbox:
             sender=message.sender or self.mailer.default_sender,
             recipients=list(message.recipients),
             subject=message.subject,
-            body=message.body,
-            html=message.html,
+            body=self.sealer.seal(message.body),
+            html=self.sealer.seal(message.html),
             next_attempt_at=utcnow() + timedelta(seconds=self.retry_seconds),
         )
         db.add(row)
@@ -137,9 +163,13 @@ class MailOutbox:
             row = db.scalar(sa.select(OutgoingMail).where(OutgoingMail.id == row_id).with_for_update(skip_locked=True))
             if row is None:  # delivered already, or another process is sending it right now
                 continue
-            message = Message(
-                subject=row.subject, sender=row.sender, recipients=row.recipients, body=row.body, html=row.html
-            )
+            try:
+                body, html = self.sealer.open(row.body), self.sealer.open(row.html)
+            except ValueError as exc:  # never sendable: dropped, not retried forever
+                log.warning("mail %r to %s dropped: %s", row.subject, row.recipients, exc)
+                self.record(db, row_id, None)
+                continue
+            message = Message(subject=row.subject, sender=row.sender, recipients=row.recipients, body=body, html=html)
             error = self._send(message)
             self.record(db, row_id, error)
             delivered += error is None
@@ -185,6 +215,7 @@ def includeme(config) -> None:
         smtp_mailer(settings),
         config.registry["dbsession_factory"],
         config.registry["videoflix.settings"].mail_retry_seconds,
+        Sealer(config.registry["videoflix.settings"].derive_key("mail-outbox")),
     )
     config.registry["videoflix.mail_outbox"] = outbox
     # started with the first request, so unsent mails of an earlier run are retried without waiting for a

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from webob import Request
 
+from videoflix.mailer import MailOutbox
 from videoflix.models import OutgoingMail, User
 
 from ..support.accounts import PASSWORD
@@ -201,6 +204,9 @@ def test_a_mail_the_smtp_server_refused_is_kept_and_delivered_later(frontend, ma
     assert response.json["user"]["email"] == "smtp-down@example.com"
     assert connection.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)) == 1
     assert mail_sink.messages == []
+    stored_while_waiting = "".join(
+        connection.execute(sa.text("SELECT body || coalesce(html, '') FROM mail_outbox")).scalars()
+    )
 
     with Session(bind=connection, join_transaction_mode="create_savepoint") as db:
         delivered = outbox.deliver_due(db, now=datetime.now(UTC) + timedelta(hours=1))
@@ -209,6 +215,44 @@ def test_a_mail_the_smtp_server_refused_is_kept_and_delivered_later(frontend, ma
     [mail] = mail_sink.wait_for(1)
     assert delivered == 1 and mail["To"] == "smtp-down@example.com"
     assert connection.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)) == 0  # the link is gone too
+    token = parse_qs(urlsplit(re.search(r"https?://\S+", mail.get_body(("plain",)).get_content())[0]).query)["token"]
+    assert stored_while_waiting and token[0] not in stored_while_waiting  # the row never held the live link
+
+
+def test_a_queued_mail_holds_its_link_sealed_and_opens_for_a_retry(dbsession):
+    """What a retry needs, and nothing a database reader could use: the text sealed with a key derived from
+    SECRET_KEY; another key cannot open it (the row is dropped, not retried forever)."""
+    from pyramid_mailer.message import Message
+
+    from videoflix.mailer import Sealer
+
+    class Recording:
+        default_sender = "noreply@example.com"
+        sent: list = []
+
+        def send_immediately(self, message, fail_silently=False):
+            self.sent.append(message)
+
+    class Tm:
+        def get(self):
+            return self
+
+        def addAfterCommitHook(self, *args, **kw):
+            pass
+
+    link = "https://front.example/pages/auth/activate.html?uid=MQ&token=live-secret-token"
+    outbox = MailOutbox(Recording(), None, 10, Sealer(b"k" * 64))
+    outbox.queue(dbsession, Message(subject="S", recipients=["u@example.com"], body=f"Go: {link}",
+                                    html=f'<a href="{link}">Go</a>'), Tm())  # fmt: skip
+    row = dbsession.scalars(sa.select(OutgoingMail)).one()
+    assert "live-secret-token" not in row.body + row.html and row.body.startswith("fernet:")
+    assert outbox.deliver_due(dbsession, now=datetime.now(UTC) + timedelta(hours=1)) == 1
+    assert Recording.sent[-1].body == f"Go: {link}" and link in Recording.sent[-1].html
+
+    other = MailOutbox(Recording(), None, 10, Sealer(b"o" * 64))
+    outbox.queue(dbsession, Message(subject="S", recipients=["u@example.com"], body=link), Tm())
+    assert other.deliver_due(dbsession, now=datetime.now(UTC) + timedelta(hours=1)) == 0
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)) == 0
 
 
 @pytest.mark.parametrize("path", ["/api/%ff", "/api/video/1/%c0%ae/x", "/api/static/vendor/hlsjs/%c0%ae%c0%ae/x"])

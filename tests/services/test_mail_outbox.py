@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from videoflix.mailer import MailOutbox
+from videoflix.mailer import MailOutbox, Sealer
 from videoflix.models import OutgoingMail
 from videoflix.services.accounts import utcnow
 
@@ -37,7 +37,7 @@ def mail(dbsession) -> OutgoingMail:
 
 def test_refused_mails_back_off_then_go_once_delivered(dbsession, mail):
     mailer = Refusing(refuse=2)
-    outbox = MailOutbox(mailer, None, retry_seconds=10)
+    outbox = MailOutbox(mailer, None, retry_seconds=10, sealer=Sealer(b"k" * 64))  # the row's plain text opens as is
 
     for attempt, delay in [(1, 10), (2, 20)]:
         assert outbox.deliver_due(dbsession, now=utcnow() + timedelta(days=1)) == 0

@@ -20,7 +20,7 @@ class OutgoingMail(Base):
     sender: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[Any]] = mapped_column(JSONB)
     subject: Mapped[str] = mapped_column(String(500))
-    #: holds the mail's link (a live token) until delivery; the row is deleted once the mail is out
+    #: sealed (mailer.Sealer): the text holds a live link until delivery; the row is deleted once the mail is out
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
