@@ -219,8 +219,7 @@ class SeaweedFS:
         config = self.folder / "s3.json"
         identity = {"name": "videoflix", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"]}  # fmt: skip
-        config.touch(mode=0o600)
-        config.write_text(json.dumps({"identities": [identity]}))
+        write_private(config, json.dumps({"identities": [identity]}))
         argv = [weed_binary(), "server", f"-dir={data}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}", "-s3",
                 f"-s3.config={config}", "-s3.iam=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-master.volumeSizeLimitMB=256", "-volume.max=0"]  # fmt: skip
@@ -360,3 +359,30 @@ def print_mail(message: EmailMessage) -> None:
         f"\n{rule}\n MAIL to {message['To']}  |  {message['Subject']}\n{rule}\n{text_of(message).strip()}\n{rule}\n",
         flush=True,
     )
+
+
+def write_private(path: Path, text: str) -> None:
+    """`text` in `path`, readable by its owner alone from the first byte: written to a new file created 0600
+    (never a window where another user can open it, as a write then chmod has) and renamed over `path`."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_private(path: Path) -> str:
+    """The text of a secret file of ours, which others must not read: one that group or others can read or
+    write (an older version made them so, or a copy widened it) is tightened to 0600 first, with a warning."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise RuntimeError(f"{path} is not a regular file; remove it and start again")
+    if os.stat(path).st_mode & 0o077:
+        log.warning("%s was readable by other users; tightened to 0600 (rotate it if others may have read it)", path)
+        os.chmod(path, 0o600)
+    return path.read_text()

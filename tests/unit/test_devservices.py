@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -53,3 +54,45 @@ def test_wait_for_port_notices_a_dead_process():
 def test_wait_for_port_times_out():
     with pytest.raises(TimeoutError):
         wait_for_port("127.0.0.1", free_port(), 0.5)
+
+
+def test_a_dev_secret_is_created_private_from_its_first_byte(tmp_path, monkeypatch):
+    """Created 0600 by the call that creates it (whatever the umask), never written loose and chmod-ed later."""
+    from videoflix.cli.dev import dev_secret
+
+    created = []
+    real_open = os.open
+
+    def recording_open(path, flags, mode=0o777, *args, **kwargs):
+        if flags & os.O_CREAT:
+            created.append((os.path.basename(path), mode))
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    old = os.umask(0)
+    try:
+        secret = dev_secret(tmp_path / "secret_key")
+    finally:
+        os.umask(old)
+    assert len(secret) >= 64 and dev_secret(tmp_path / "secret_key") == secret
+    assert created and all(mode == 0o600 for _, mode in created)
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left
+
+
+def test_a_loose_secret_file_is_tightened_and_said(tmp_path, caplog):
+    from videoflix.cli.dev import dev_secret
+    from videoflix.devservices import write_private
+
+    loose = tmp_path / "secret_key"
+    loose.write_text("an-older-secret")
+    loose.chmod(0o644)
+    assert dev_secret(loose) == "an-older-secret"
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+    assert any("tightened" in record.getMessage() for record in caplog.records)
+
+    config = tmp_path / "s3.json"  # the store's credentials file, rewritten at every start
+    config.write_text("{}")
+    config.chmod(0o666)
+    write_private(config, '{"identities": []}')
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600 and config.read_text() == '{"identities": []}'

@@ -28,9 +28,11 @@ from ..devservices import (
     TansuBroker,
     free_port,
     print_mail,
+    read_private,
     spawn,
     stop_process,
     wait_for_port,
+    write_private,
 )
 
 
@@ -177,9 +179,8 @@ def use_embedded_database(var: Path) -> str | None:
 def dev_secret(path: Path) -> str:
     """A random SECRET_KEY made once per checkout, so logins survive restarts of `videoflix dev`."""
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        write_private(path, secrets.token_urlsafe(48))
+    return read_private(path).strip()
 
 
 def migrate(ini: Path) -> None:
