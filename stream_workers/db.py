@@ -18,6 +18,7 @@ from videoflix.models import Subtitle, Video, VideoChunk, VideoStatus
 from videoflix.models.subtitle import SOURCE
 from videoflix.models.video import PENDING
 from videoflix.models.viewing import fold_views
+from videoflix.redaction import redact
 
 from . import store
 from .app import app
@@ -177,7 +178,7 @@ def apply_processed(event: VideoProcessed) -> bool:
             query = query.where(Video.status != VideoStatus.READY)
             values = {
                 "status": VideoStatus.FAILED,
-                "error": event.error or "Processing failed.",
+                "error": redact(event.error or "") or "Processing failed.",  # whoever wrote the event
                 "hls_path": None,  # a playable output of the failed job is gone with it
                 "progress_detail": {},
                 "processed_at": sa.func.now(),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from videoflix import storyboard as storyboards
 from videoflix.media import AudioStream, MediaInfo, Rung, input_options
+from videoflix.redaction import redact
 
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
@@ -428,14 +429,10 @@ def storage_error(stderr: str) -> StorageError | None:
     return StorageError(f"The output could not be written: {fault.lower()}. FFmpeg said: {summarize(stderr)}")
 
 
-#: an absolute path (or `file:` URL) in FFmpeg's words: all but its last part is left out of what people see
-SERVER_PATH = re.compile(r"(?:file:(?://)?)?/(?:[^/\s'\"]+/)+(?=[^/\s'\"]*)")
-
-
 def summarize(stderr: str) -> str:
     """The most telling FFmpeg error lines, short enough for an operator's status page, and with no server
-    path: a file is named by its last part only (`source.mp4`, `012.ts`)."""
-    lines = [SERVER_PATH.sub("", line.strip()) for line in stderr.splitlines() if line.strip()]
+    path, host or signed URL: a file is named by its last part only (`source.mp4`, `012.ts`; `redact`)."""
+    lines = [redact(line.strip()) for line in stderr.splitlines() if line.strip()]
     telling = [line for line in lines if any(w in line.lower() for w in ("invalid", "error", "could not", "failed"))]
     chosen = (telling or lines)[-3:]
     return "; ".join(chosen)[:500] or "exit status without a message"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from videoflix.redaction import redact
 from videoflix.storage import StorageUnavailable
 
 from . import hls, topics
@@ -25,6 +26,7 @@ async def readable(record_type, payload, topic: str):
 
 
 async def send_dead_letter(topic: str, payload, reason: str) -> None:
+    reason = redact(reason)
     log.error("dead letter from %s: %s", topic, reason)
     await topics.dead_letter.send(value=DeadLetter(topic=topic, reason=reason, payload=payload))
 
@@ -49,8 +51,9 @@ async def report_ready(video_id: int, hls_path: str, renditions: list[dict], dur
 
 
 async def report_failed(video_id: int, reason: str, attempt: int) -> None:
+    """A failed job, with why in words an operator may see (no signed URL, server path or host: `redact`)."""
     JOBS.labels("failed").inc()
-    await report(VideoProcessed(video_id=video_id, status="failed", error=reason, attempt=attempt))
+    await report(VideoProcessed(video_id=video_id, status="failed", error=redact(reason), attempt=attempt))
 
 
 def failure_cause(exc: Exception) -> str:

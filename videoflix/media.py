@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .redaction import redact
+
 
 @dataclass(frozen=True)
 class Container:
@@ -98,6 +100,9 @@ def sniff_file(path: Path) -> str:
 class ObjectURL(str):
     """A signed URL of one stored object (S3), for FFmpeg to read with ranged requests instead of a local
     file. Only a value of this type is ever read over the network: a plain string is always a file name."""
+
+    def __repr__(self) -> str:  # a traceback's or a log's view of it holds no signature (redaction.py)
+        return f"ObjectURL({redact(str(self))!r})"
 
     @property
     def protocols(self) -> str:

@@ -14,6 +14,7 @@ from videoflix.media import (
     CONTAINERS,
     MediaInfo,
     MediaLimits,
+    ObjectURL,
     ProbeFailed,
     input_options,
     ladder_for,
@@ -21,6 +22,7 @@ from videoflix.media import (
     probe,
     sniff_container,
 )
+from videoflix.redaction import redact
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -199,3 +201,22 @@ def test_web_and_workers_read_the_same_limits(monkeypatch):
     ini = {"videoflix.media_max_duration": "60", "videoflix.media_max_size": "1080x1920",
            "videoflix.media_max_fps": "50", "videoflix.media_max_streams": "4"}  # fmt: skip
     assert build_settings(ini).media_limits == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("Error opening input file http://store:8333/videoflix/videos/7/source.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+         "&X-Amz-Credential=videoflix%2F20261206&X-Amz-Signature=0d215a82.", "source.mp4"),
+        ("[https @ 0x55] Opening 'https://s3.internal.example/b/videos/7/source.mkv?token=abc' for reading",
+         "source.mkv"),
+        ("Could not open '/srv/videoflix/media/videos/7/hls-ab12/480p/003.ts' for writing", "003.ts"),
+        ("request failed: Signature=abcdef&Expires=123 was refused", "refused"),
+    ],
+)  # fmt: skip
+def test_redact_names_a_file_by_its_last_part_and_drops_every_signature(said, kept):
+    shown = redact(said)
+    assert kept in shown
+    for secret in ("X-Amz-Signature=0", "Credential=v", "abcdef", "token=abc", "store:8333", "s3.internal", "/srv"):
+        assert secret not in shown, (secret, shown)
+    assert "abc" not in repr(ObjectURL("https://s3.internal.example/b/k?X-Amz-Signature=abc"))

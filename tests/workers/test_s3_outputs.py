@@ -160,3 +160,28 @@ def test_a_thumbnail_is_sent_only_whole(tmp_path):
     assert store.whole_jpeg(path) is None  # cut short
     path.write_bytes(whole)
     assert store.whole_jpeg(path) == whole
+
+
+def test_a_failed_source_never_puts_its_signed_url_in_the_reason(s3_worker, tmp_path, monkeypatch, caplog):
+    """A source is read through a signed URL valid for hours, and FFmpeg names its input in its errors
+    ("Error opening input file http://...?X-Amz-Signature=..."): here the object goes after the probe, so
+    FFmpeg's open fails. The reason stored (`video.error`, the console) and logged names the file alone: no
+    host, bucket, query or signature."""
+    bucket, topics = s3_worker
+    bucket.put_file("videos/24/source.mp4", make_clip(tmp_path / "clip.mp4", seconds=2, size="320x240"))
+    real_facts = store.Source.facts
+
+    def facts_then_gone(self):
+        info = real_facts(self)
+        bucket.delete("videos/24/source.mp4")
+        return info
+
+    monkeypatch.setattr(store.Source, "facts", facts_then_gone)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, max_attempts=1, retry_delay=0.0))
+    with caplog.at_level("INFO"):
+        asyncio.run(transcode.handle(events.uploaded(24, "videos/24/source.mp4")))
+    [(_, result)] = topics["processed"].sent
+    assert result.status == "failed" and "source.mp4" in result.error, result.error
+    logged = " ".join(record.getMessage() + str(record.exc_info and record.exc_info[1]) for record in caplog.records)
+    for secret in ("X-Amz-", "Signature", "Credential", "127.0.0.1", "http", f"{bucket.bucket}/"):
+        assert secret not in result.error and secret not in logged, (secret, result.error, logged)
