@@ -100,7 +100,10 @@ def test_plain_http_is_redirected_to_https(front):
     conn.request("GET", "/api/video/?x=1")
     response = conn.getresponse()
     assert response.status == 301
-    assert response.getheader("Location") == "https://127.0.0.1/api/video/?x=1"
+    assert response.getheader("Location") == f"https://localhost:{front.https_port}/api/video/?x=1"
+    conn = http.client.HTTPConnection("127.0.0.1", front.http_port, timeout=10)
+    conn.request("GET", "/api/video/", headers={"Host": "evil.example"})  # not a redirect to any host asked for
+    assert conn.getresponse().getheader("Location") == f"https://localhost:{front.https_port}/api/video/"
 
 
 def test_https_answers_carry_hsts_and_the_security_headers(front):
@@ -132,6 +135,10 @@ def test_an_upload_through_nginx_streams_back_through_x_accel_redirect(front, pi
     assert data == (stored / "480p" / first).read_bytes() and segment.getheader("Content-Type") == "video/MP2T"
     assert int(segment.getheader("Content-Length")) == len(data) and segment.getheader("ETag")
     assert front.request("GET", f"/api/video/{video['id']}/480p/{first}")[0].status == 401  # the app's check ran
+    # the app builds its links for the site's public host, whatever Host the client sent
+    _, detail = front.request("GET", f"/api/video/{video['id']}/",
+                              headers={"Cookie": cookie, "Host": "internal-admin.local:9000"})  # fmt: skip
+    assert json.loads(detail)["thumbnail_url"].startswith(f"https://localhost:{front.https_port}/api/video/")
     assert front.request("GET", f"/protected-media/{stored.relative_to(pipeline.media)}/480p/{first}")[0].status == 404
 
 

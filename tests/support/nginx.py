@@ -38,6 +38,7 @@ def adapted(
         ("set $videoflix_store http://seaweedfs:8333;", f"set $videoflix_store {store};"),
         ("location /videoflix/ {", f"location /{bucket}/ {{"),
         ('"https://videoflix.example.com" $http_origin;', f'"{origin}" $http_origin;'),
+        ('default "videoflix.example.com";', f'default "localhost:{https_port}";'),  # the public host
         ("server web:8000;", f"server 127.0.0.1:{web_port};"),
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
