@@ -43,10 +43,26 @@ def test_a_squatted_address_is_registered_again_by_its_owner(frontend, mailbox):
     _, owners = frontend.last_link()
 
     assert again.status_int == 201
-    frontend.get(f"/api/activate/{squatters['uid']}/{squatters['token']}/", status=400)  # the old link died
     frontend.get(f"/api/activate/{owners['uid']}/{owners['token']}/", status=200)
+    frontend.get(f"/api/activate/{squatters['uid']}/{squatters['token']}/", status=400)  # dead once one is used
     frontend.login("victim@example.com", "Squatters-pass-66", status=400)
     frontend.login("victim@example.com", PASSWORD, status=200)
+
+
+def test_an_activation_link_activates_the_registration_it_was_mailed_for(frontend, mailbox):
+    """Through the API and the real mail: the victim's link, clicked after an attacker registered the same
+    pending address, activates the victim's password, not the attacker's; the second mail says it is one."""
+    frontend.register("pending-victim@example.com", PASSWORD)
+    _, victims = frontend.last_link()
+    frontend.register("pending-victim@example.com", "Attackers-pass-99")
+    _, attackers = frontend.last_link()
+    second = mailbox.wait_for(frontend.mails_before + 1)[frontend.mails_before]
+    assert "registered again" in second.get_body(("plain",)).get_content()
+
+    frontend.get(f"/api/activate/{victims['uid']}/{victims['token']}/", status=200)
+    frontend.login("pending-victim@example.com", "Attackers-pass-99", status=400)
+    frontend.login("pending-victim@example.com", PASSWORD, status=200)
+    frontend.get(f"/api/activate/{attackers['uid']}/{attackers['token']}/", status=400)
 
 
 def test_the_frontends_flow_register_mail_activate_login_still_works(frontend, mailbox):

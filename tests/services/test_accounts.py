@@ -276,18 +276,36 @@ def test_every_sign_up_costs_one_hash_and_one_mail_token(dbsession, clock, case)
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(AccountToken)) == tokens + 1
 
 
-def test_signing_up_again_before_activation_replaces_the_password_and_kills_the_old_link(accounts):
-    """An address registered by someone who cannot read its mail is not lost to its owner."""
+def test_a_squatted_address_is_activated_by_its_owners_link_with_its_owners_password(accounts):
+    """An address registered by someone who cannot read its mail is not lost to its owner: the owner's own
+    registration mails a link that activates the owner's password; the squatter's link dies with it."""
     squatter = accounts.sign_up("squatted@example.com", "Squatters-pass-1")
     owner = accounts.sign_up(" Squatted@Example.com ", PASSWORD)
 
-    assert owner.user.id == squatter.user.id and owner.purpose == TokenPurpose.ACTIVATION
-    with pytest.raises(InvalidToken):
-        accounts.activate(squatter.uidb64, squatter.token)
+    assert owner.user.id == squatter.user.id and owner.purpose == TokenPurpose.ACTIVATION and owner.again
     accounts.activate(owner.uidb64, owner.token)
     assert accounts.authenticate("squatted@example.com", PASSWORD).id == owner.user.id
     with pytest.raises(InvalidCredentials):
         accounts.authenticate("squatted@example.com", "Squatters-pass-1")
+    with pytest.raises(InvalidToken):
+        accounts.activate(squatter.uidb64, squatter.token)
+    assert accounts.authenticate("squatted@example.com", PASSWORD).id == owner.user.id  # still the owner's
+
+
+def test_a_registration_after_the_owners_does_not_take_the_owners_click(accounts):
+    """The attack: the victim registers, the attacker registers the victim's pending address with their own
+    password, the victim clicks the link of their own registration. It activates the victim's password (before:
+    the account had taken the attacker's, and the victim's link was dead), and the attacker's link is dead."""
+    victim = accounts.sign_up("pending@example.com", PASSWORD)
+    attacker = accounts.sign_up("pending@example.com", "Attackers-pass-1")
+
+    accounts.activate(victim.uidb64, victim.token)
+
+    assert accounts.authenticate("pending@example.com", PASSWORD).id == victim.user.id
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("pending@example.com", "Attackers-pass-1")
+    with pytest.raises(InvalidToken):
+        accounts.activate(attacker.uidb64, attacker.token)
 
 
 def test_signing_up_with_an_active_accounts_address_changes_nothing_but_offers_a_reset(accounts):

@@ -50,6 +50,9 @@ class AccountToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: an activation token's: the password of the registration it was mailed for, which activating it sets
+    #: (another registration of the same pending address has its own link and its own password)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
     user: Mapped[User] = relationship()
 

@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -61,6 +61,8 @@ class MailToken:
     uidb64: str
     token: str
     purpose: TokenPurpose = TokenPurpose.ACTIVATION
+    #: an activation for an address that already had one outstanding (another registration of it)
+    again: bool = False
 
 
 class AccountService:
@@ -96,15 +98,17 @@ class AccountService:
                 self.db.flush()
         except IntegrityError:
             raise InvalidInput.field("email", "A user with this email already exists.") from None
-        return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
+        return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl, user.password_hash)
 
     def sign_up(self, email: str, password: str) -> MailToken:
         """A registration from the public endpoint, which must tell nobody whether the address has an account
         and must not let anyone squat an address they cannot read mail for. Every case hashes the password once
         and issues one mail token, so the answer and its timing are the same:
         - a new address: an inactive account and its activation link;
-        - an account never activated: its password replaced, its earlier activation links dead, a fresh one
-          (so whoever registered the address first cannot keep its owner out);
+        - an account never activated: a fresh activation link of this registration, carrying its password;
+          earlier links stay good, each for its own registration and password, until one is used (so whoever
+          registered the address first cannot keep its owner out, and whoever registers it after its owner
+          cannot have the owner's click activate their password);
         - an active account: nothing changes; its owner gets a reset link (purpose PASSWORD_RESET) with a
           notice that someone tried to register the address."""
         email = email.strip().lower()
@@ -120,16 +124,19 @@ class AccountService:
             except IntegrityError:  # a concurrent sign-up of the same address created it first
                 user = self.db.scalar(locked)
             else:
-                return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
+                return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl, password_hash)
         if user.is_active:
             return self._issue(user, TokenPurpose.PASSWORD_RESET, self.settings.password_reset_token_ttl)
-        user.password_hash = password_hash
-        self._expire_outstanding(user, TokenPurpose.ACTIVATION)
-        return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl)
+        mail = self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl, password_hash)
+        return replace(mail, again=True)
 
     def activate(self, uidb64: str, token: str) -> User:
+        """Activate the registration the link was mailed for, with its password; every other link of the
+        account dies."""
         token_row = self._consume(uidb64, token, TokenPurpose.ACTIVATION)
         user = token_row.user
+        if token_row.password_hash is not None:  # (a link issued before migration 0019 keeps the account's)
+            user.password_hash = token_row.password_hash
         user.is_active = True
         user.activated_at = self.clock()
         self._expire_outstanding(user, TokenPurpose.ACTIVATION)
@@ -182,7 +189,7 @@ class AccountService:
         sessions_revoked(self.db)
 
     # -- tokens -----------------------------------------------------------------------------------------
-    def _issue(self, user: User, purpose: TokenPurpose, ttl: int) -> MailToken:
+    def _issue(self, user: User, purpose: TokenPurpose, ttl: int, password_hash: str | None = None) -> MailToken:
         token = secrets.token_urlsafe(32)
         now = self.clock()
         self.db.add(
@@ -192,6 +199,7 @@ class AccountService:
                 token_hash=token_digest(token),
                 created_at=now,
                 expires_at=now + timedelta(seconds=ttl),
+                password_hash=password_hash,
             )
         )
         self.db.flush()

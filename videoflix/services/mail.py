@@ -22,10 +22,17 @@ class AccountMails:
 
     def activation(self, mail: MailToken) -> Message:
         link = self.settings.frontend_link(self.settings.activation_path, uid=mail.uidb64, token=mail.token)
+        again = (
+            "This address has just been registered again. Each registration's email activates the account with "
+            "the password chosen in that registration: if you registered only once, use the email of your own "
+            "registration and ignore this one.\n\n"
+            if mail.again
+            else ""
+        )
         return self._message(
             mail.user.email,
             "Confirm your email",
-            f"Welcome to Videoflix!\n\nPlease confirm your email address to activate your account:\n{link}\n\n"
+            f"Welcome to Videoflix!\n\n{again}Please confirm your email address to activate your account:\n{link}\n\n"
             f"The link can be used once and expires in {_hours(self.settings.activation_token_ttl)}.\n"
             "If you did not create an account, ignore this email.\n",
             link,
