@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from videoflix.media import AudioStream, MediaInfo
+from videoflix.playlist_text import quoted_string
 from videoflix.subtitles import default_label, language_tag
 
 from . import hls
@@ -41,7 +42,7 @@ def names(info: MediaInfo) -> dict[int, str]:
     "Audio <n>"; made unique within the group ("English 2"), as HLS requires."""
     chosen: dict[int, str] = {}
     for stream in info.audio_streams:
-        title = "".join(char for char in stream.title if char.isprintable() and char != '"').strip()
+        title = quoted_string(stream.title)
         language = _language(stream)
         name = title or (default_label(language) if language else f"Audio {stream.index + 1}")
         unique, count = name, 1

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from videoflix.media import MediaInfo, SubtitleStream
+from videoflix.playlist_text import quoted_string
 from videoflix.storage import video_key
 from videoflix.subtitles import SubtitleError, default_label, language_tag, read_cues, webvtt_text
 
@@ -59,7 +60,7 @@ def collect(video_id: int, info: MediaInfo, folder: Path | None) -> list[dict]:
             continue
         key = f"{video_key(video_id)}subtitles/{language}.source.vtt"
         store.store().put_bytes(key, webvtt_text(cues).encode(), "text/vtt")
-        label = "".join(char for char in stream.title if char.isprintable()).strip()
+        label = quoted_string(stream.title)  # (it goes into the master: playlist_text)
         label = label or (default_label(language) if language != UNDETERMINED else "Subtitles")
         tracks.append({"language": language, "label": label[:100], "key": key, "cues": len(cues)})
     return tracks

@@ -14,11 +14,14 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import langcodes
 import srt
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from .playlist_text import quoted_string
 
 #: the largest subtitle file accepted: a three-hour film's dense subtitles are ~300 KB
 MAX_BYTES = 2 * 1024 * 1024
@@ -34,6 +37,17 @@ _TIMING_LIKE = re.compile(r"\s*\d+:\d+:\d+[,.]\d+\s*-+>?")
 #: WebVTT cue text markup (a start or end tag of a known name, with classes and an annotation; or a timestamp)
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\.[A-Za-z0-9_-]+)*)([ \t][^<>]*)?>|<(\d[\d:.]*)>|<")
 _KNOWN = {"b", "i", "u", "c", "v", "lang", "ruby", "rt"}
+#: what each position may hold, and nothing else: a voice's name (letters, digits, spaces and a little
+#: punctuation; no `=`, quotes or brackets a renderer could take for markup), a timestamp tag's time, a cue's
+#: identifier, and the cue settings WebVTT defines (regions are not kept: no REGION blocks are)
+_VOICE = re.compile(r"[^\W_](?:[\w .,'-]{0,62}[^\W_.,'-])?")
+_TIMESTAMP = re.compile(r"(?:\d{2,}:)?[0-5]\d:[0-5]\d\.\d{3}")
+_IDENTIFIER = re.compile(r"[\w.:-]{1,64}")
+_SETTING = re.compile(
+    r"vertical:(?:rl|lr)|line:-?\d+(?:\.\d+)?%?(?:,(?:start|center|end))?"
+    r"|position:\d+(?:\.\d+)?%(?:,(?:line-left|center|line-right))?|size:\d+(?:\.\d+)?%"
+    r"|align:(?:start|center|end|left|right)"
+)
 
 
 class SubtitleError(ValueError):
@@ -115,9 +129,10 @@ def _webvtt_cues(text: str) -> list[Cue]:
         start, end = caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds()
         if end <= start:
             raise SubtitleError("The cue ends before it starts.", number)
-        settings = " ".join(s for s in str(caption.settings).split() if not s.startswith("region:"))
+        settings = " ".join(s for s in str(caption.settings).split() if _SETTING.fullmatch(s))
         identifier = (caption.identifier or "").strip()
-        cues.append(Cue(start, end, clean_text(caption.raw_text), "" if "-->" in identifier else identifier, settings))
+        identifier = identifier if _IDENTIFIER.fullmatch(identifier) else ""
+        cues.append(Cue(start, end, clean_text(caption.raw_text), identifier, settings))
     return cues
 
 
@@ -154,17 +169,28 @@ def clean_text(text: str) -> str:
     """Cue text with WebVTT's own markup only: other tags are dropped (their text is kept), a stray '<' is
     escaped, and no line can read as a cue timing or end the cue (blank lines)."""
 
+    opened: list[str] = []  # the start tags kept, so that an end tag is kept only where one is open
+
     def tag(match: re.Match) -> str:
-        if match.group(5) is not None:  # a timestamp tag
-            return match.group(0)
+        if match.group(5) is not None:  # a timestamp tag: kept if it is one
+            return match.group(0) if _TIMESTAMP.fullmatch(match.group(5)) else ""
         if match.group(2) is None:  # a '<' that opens no tag
             return "&lt;"
         name = match.group(2).lower()
         if name not in _KNOWN:
             return ""
         if match.group(1):
+            if name not in opened:
+                return ""
+            del opened[len(opened) - 1 - opened[::-1].index(name)]
             return f"</{name}>"
-        annotation = (match.group(4) or "") if name in ("v", "lang") else ""
+        annotation = ""
+        if name in ("v", "lang"):  # a voice's name, a language tag: else the tag goes (its text stays)
+            annotation = (match.group(4) or "").strip()
+            if not (_VOICE if name == "v" else TAG).fullmatch(annotation):
+                return ""
+            annotation = " " + annotation
+        opened.append(name)
         return f"<{name}{match.group(3) or ''}{annotation}>"
 
     lines = [_TAG.sub(tag, line).replace("-->", "--&gt;").rstrip() for line in text.split("\n")]
@@ -212,8 +238,8 @@ def master_with_subtitles(master: str, tracks: list[Track]) -> str:
     `subtitles/<language>.m3u8`) that every variant names: the H.264 and AV1 ladders start on one clock
     (`stream_workers.av1_ladder`), so one X-TIMESTAMP-MAP places a cue in either."""
     media = [
-        f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{GROUP}",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
-        f'DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subtitles/{track.language}.m3u8"'
+        f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{GROUP}",NAME="{quoted_string(track.label)}",LANGUAGE="{quoted_string(track.language)}",'
+        f'DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subtitles/{quote(track.language, safe="-")}.m3u8"'
         for track in tracks
     ]
     out: list[str] = []
@@ -224,11 +250,6 @@ def master_with_subtitles(master: str, tracks: list[Track]) -> str:
             line += f',SUBTITLES="{GROUP}"'
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def _quoted(label: str) -> str:
-    """A label inside an HLS quoted string (no double quote, no line break)."""
-    return label.replace('"', "'").replace("\n", " ").replace("\r", " ")
 
 
 def subtitle_playlist(language: str, duration: float) -> str:

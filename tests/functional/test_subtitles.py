@@ -5,12 +5,17 @@ line, and change nothing."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
+import videoflix
 from stream_workers import hls
-from videoflix.models import VideoStatus
+from videoflix.models import Subtitle, VideoStatus
 
 from ..support.frontend import Frontend
 
@@ -157,3 +162,62 @@ def test_viewers_see_tracks_of_watchable_videos_only_and_staff_of_any(operator, 
     watcher.get(f"/api/video/{waiting}/subtitles/", status=404)
     watcher.get(f"/api/video/{waiting}/subtitles/de.vtt", status=404)
     watcher.get(f"/api/video/{waiting}/subtitles/de.m3u8", status=404)
+
+
+#: Unicode line ends JavaScript's parsers honour, and characters that hide text (bidi override, zero width)
+LINE_BREAKERS = ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\u202e", "\u200b"]
+
+
+@pytest.mark.parametrize("char", LINE_BREAKERS)
+def test_a_label_with_a_line_separator_or_control_character_is_refused(operator, add_video, char):
+    film = add_video()
+    errors = add(operator, film, "de", SRT, label=f"Deutsch{char}x", status=400).json["errors"]
+    assert "label" in errors
+    assert operator.get(f"/api/video/{film}/subtitles/", status=200).json == []
+
+
+def hls_js_reads(master: str) -> dict:
+    """The master as hls.js's own parser reads it (tests/support/hls_parse.js, under node)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: hls.js's parser cannot be run")
+    hlsjs = Path(videoflix.__file__).parent / "static" / "vendor" / "hlsjs" / "hls.min.js"
+    script = Path(__file__).parents[1] / "support" / "hls_parse.js"
+    done = subprocess.run([node, str(script), str(hlsjs)], input=master.encode(), capture_output=True, timeout=60)
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+
+def test_hls_js_reads_exactly_the_stored_tracks_whatever_their_labels_hold(watcher, add_video, dbsession):
+    """Labels reach the database from more than the API (tracks extracted from a source carry its titles): the
+    master lists each stored track once, under its own name, whatever its label holds. Before, a label with
+    U+2028 made hls.js read a second track of the label's making, with a URI elsewhere."""
+    film = add_video()
+    evil = '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="e",URI="https://evil.example/x"'
+    labels = {"de": f"Deutsch\u2028{evil}", "en": f"English\u2029{evil}", "fr": f'Fr"ançais\u0085{evil}'}
+    for language, label in labels.items():
+        dbsession.add(Subtitle(video_id=film, language=language, label=label, key=f"x/{language}.vtt", cues=1))
+    dbsession.flush()
+    parsed = hls_js_reads(watcher.get(f"/api/video/{film}/master.m3u8", status=200).text)
+    assert "error" not in parsed, parsed
+    assert [(t["lang"], t["url"]) for t in parsed["subtitles"]] == [
+        (language, f"https://app.example/api/video/1/subtitles/{language}.m3u8") for language in sorted(labels)
+    ]
+    assert all("evil.example" not in (t["url"] or "") and t["name"].startswith(("Deutsch", "English", "Fr"))
+               for t in parsed["subtitles"])  # fmt: skip
+
+
+def test_each_position_of_a_cue_keeps_only_what_webvtt_allows_there(operator, watcher, add_video):
+    """A voice's name is a name (no `=`, quotes or brackets), a lang tag's a language tag, a timestamp tag a
+    time, an identifier a plain word and the settings WebVTT's own; an end tag stays only where its start did."""
+    film = add_video()
+    hostile = (
+        "WEBVTT\n\n<img src=x onerror=alert(1)>\n00:00:00.000 --> 00:00:01.000 align:center position:10%\n"
+        '<v onmouseover="alert(2)">Bob</v> <v Mary Jane>hi</v> <lang en-US>x</lang> <lang x"y>z</lang>'
+        " <00:00:00.500>a<99>b</b>\n\ncue-2\n00:00:01.000 --> 00:00:02.000\nok\n"
+    )
+    add(operator, film, "en", hostile, name="x.vtt")
+    stored = watcher.get(f"/api/video/{film}/subtitles/en.vtt", status=200).text
+    for gone in ("onmouseover", "alert", "<img", 'x"y', "<99>", "</b>"):
+        assert gone not in stored, (gone, stored)
+    assert "Bob <v Mary Jane>hi</v> <lang en-US>x</lang> z <00:00:00.500>ab" in stored
+    assert "align:center position:10%" in stored and "\ncue-2\n" in stored

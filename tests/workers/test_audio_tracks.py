@@ -43,7 +43,7 @@ def test_the_group_names_every_track_the_default_without_a_uri():
         'CHANNELS="2",URI="audio/0/index.m3u8"',
         '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio 3",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",'
         'URI="audio/2/index.m3u8"',
-        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Director\'s cut commentary",LANGUAGE="en",DEFAULT=NO,'
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Director\'s \'cut\' commentary",LANGUAGE="en",DEFAULT=NO,'
         'AUTOSELECT=YES,CHANNELS="2",URI="audio/3/index.m3u8"',
         '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English 2",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,'
         'CHANNELS="2",URI="audio/4/index.m3u8"',

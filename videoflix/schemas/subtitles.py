@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colander
 
+from .. import playlist_text
 from ..subtitles import language_tag
 from .accounts import StrictString
 
@@ -20,8 +21,8 @@ def _standard_tag(node, value):
 
 
 def _one_line(node, value):
-    if any(ord(char) < 32 or char == "\x7f" for char in value):
-        raise colander.Invalid(node, "One line of text, without control characters.")
+    if message := playlist_text.problem(value):  # (the label goes into the master playlist)
+        raise colander.Invalid(node, message)
 
 
 class SubtitleSchema(colander.MappingSchema):
