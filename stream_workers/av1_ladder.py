@@ -58,7 +58,7 @@ def wanted(info: MediaInfo, max_seconds: float = float("inf")) -> bool:
     the AV1 pass' CPU). hls.js cannot switch an fMP4 variant with its sound muxed to an alternate MPEG-TS
     audio track (Chromium: `mediaSourceRequiresReset`, then playback stalled), so a film with several keeps
     H.264 alone."""
-    short = (info.duration or 0.0) <= max_seconds
+    short = (info.bounded_length or 0.0) <= max_seconds
     return short and not info.alternate_audio and (info.short_side or 0) >= MIN_SIDE
 
 
@@ -93,7 +93,12 @@ def build_command(
     `cap` of its fixed bitrate, or by default at its own (`cap_of`)."""
     filters = filters or {}
     graph = hls.ladder_graph(info, rungs, thumbnail=False, label="w") + hls.sound_copies(info, filters, len(rungs), "b")
-    argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
+    argv = [
+        *hls.ffmpeg_head(ffmpeg),
+        *input_options(source, info.container, length=info.decode_seconds),
+        "-filter_complex",
+        graph,
+    ]
     sound = [hls.sound(info, filters, f"b{i}") for i in range(len(rungs))] if info.has_audio else None
     stream_map = []
     for i, rung in enumerate(rungs):

@@ -209,7 +209,9 @@ class Part:
         self.chunk = Chunk(job.part, job.start, job.length)
         self.sent_audio: set[str] = set()
         self.sent_sheets: set[str] = set()  # the storyboard's files this job has sent
-        self.storyboard = plan_for(self.info.width, self.info.height, self.info.duration, app.settings.chunk_seconds)
+        self.storyboard = plan_for(
+            self.info.width, self.info.height, self.info.bounded_length, app.settings.chunk_seconds
+        )
         self.written: dict[str, str] = {}  # playlists this job last wrote
         self.thumbnail: bytes | None = None  # what this part last sent as the film's thumbnail
         self.last_done = False  # the plan's last part to finish was this one

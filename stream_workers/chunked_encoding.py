@@ -148,7 +148,7 @@ def audio_command(
               for stream in info.alternate_audio}  # fmt: skip
     return [
         *hls.ffmpeg_head(ffmpeg),
-        *input_options(source, info.container),
+        *input_options(source, info.container, length=info.decode_seconds),
         "-map", f"0:a:{info.default_audio}", "-vn",
         "-af", ",".join(filter(None, [FILL_GAPS, filters.get(info.default_audio)])),
         *hls.AUDIO_OPTIONS,

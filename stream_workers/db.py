@@ -166,7 +166,7 @@ def apply_processed(event: VideoProcessed) -> bool:
             values = {
                 "status": VideoStatus.READY,
                 "progress": 100.0,
-                "error": None,
+                "error": redact(event.error) if event.error else None,  # a ready film's note, if any
                 "renditions": event.renditions,
                 "hls_path": event.hls_path,
                 "progress_detail": {},

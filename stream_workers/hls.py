@@ -25,6 +25,7 @@ from pathlib import Path
 from videoflix import storyboard as storyboards
 from videoflix.media import AudioStream, MediaInfo, Rung, input_options
 from videoflix.redaction import redact
+from videoflix.subtitles import MAX_BYTES as SUBTITLE_MAX_BYTES
 
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4
@@ -219,7 +220,12 @@ def build_command(
     to that track."""
     filters = audio_filters or {}
     graph = ladder_graph(info, rungs, storyboard=storyboard) + sound_copies(info, filters, len(rungs), "a")
-    argv = [*ffmpeg_head(ffmpeg), *input_options(source, info.container), "-filter_complex", graph]
+    argv = [
+        *ffmpeg_head(ffmpeg),
+        *input_options(source, info.container, length=info.decode_seconds),
+        "-filter_complex",
+        graph,
+    ]
     stream_map = []
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]"]
@@ -315,6 +321,8 @@ def subtitle_outputs(info: MediaInfo, folder: Path | None) -> list[str]:
                 "webvtt",
                 "-f",
                 "webvtt",
+                "-fs",  # FFmpeg stops writing it past the bound (a source can carry a track of any size)
+                str(SUBTITLE_MAX_BYTES + 1),
                 str(folder / f"{stream.index}.vtt"),
             ]
     return argv

@@ -43,7 +43,8 @@ def measure_command(
     one input helper, into `ebur128` (after the filter `applied`: the sound as a candidate filter makes it)."""
     chosen = info.default_audio if stream is None else stream
     meter = f"{applied + ',' if applied else ''}ebur128=peak=true:framelog=quiet"
-    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *input_options(source, info.container),
+    reading = input_options(source, info.container, length=info.decode_seconds)
+    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *reading,
             "-map", f"0:a:{chosen}", "-vn", "-sn", "-dn", "-af", meter, "-f", "null", "-"]  # fmt: skip
 
 

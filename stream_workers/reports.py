@@ -42,12 +42,16 @@ async def report(record: VideoProcessed) -> None:
     await topics.processed.send(key=topics.key(record.video_id), value=record)
 
 
-async def report_ready(video_id: int, hls_path: str, renditions: list[dict], duration, attempt: int) -> None:
-    """A finished output (`hls_path` relative to MEDIA_ROOT, its thumbnail inside)."""
+async def report_ready(
+    video_id: int, hls_path: str, renditions: list[dict], duration, attempt: int, note: str | None = None
+) -> None:
+    """A finished output (`hls_path` relative to MEDIA_ROOT, its thumbnail inside); `note`: what an operator
+    should know of it (a source's track left out, and why), shown where a failure's reason is."""
     JOBS.labels("ready").inc()
     thumbnail = str(Path(hls_path) / "thumbnail.jpg")
     await report(VideoProcessed(video_id=video_id, status="ready", renditions=renditions, hls_path=hls_path,
-                                thumbnail=thumbnail, duration=duration, attempt=attempt))  # fmt: skip
+                                thumbnail=thumbnail, duration=duration, attempt=attempt,
+                                error=redact(note) if note else None))  # fmt: skip
 
 
 async def report_failed(video_id: int, reason: str, attempt: int) -> None:

@@ -17,6 +17,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from videoflix import storyboard as storyboards
@@ -88,7 +89,7 @@ class Source:
             raise hls.TranscodeError("The file has no video stream that can be decoded.")
         if problem := app.settings.media_limits.problem(info):
             raise hls.TranscodeError(problem)
-        return info
+        return replace(info, decode_seconds=app.settings.media_limits.decode_cap(info))
 
 
 def remove_video(video_id: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from videoflix.media import MediaInfo, SubtitleStream
 from videoflix.playlist_text import quoted_string
 from videoflix.storage import video_key
-from videoflix.subtitles import SubtitleError, default_label, language_tag, read_cues, webvtt_text
+from videoflix.subtitles import MAX_BYTES, SubtitleError, default_label, language_tag, read_cues, webvtt_text
 
 from . import store
 
@@ -41,10 +41,11 @@ def stream_language(stream: SubtitleStream) -> str:
         return UNDETERMINED
 
 
-def collect(video_id: int, info: MediaInfo, folder: Path | None) -> list[dict]:
+def collect(video_id: int, info: MediaInfo, folder: Path | None, notes: list[str] | None = None) -> list[dict]:
     """Store the extracted tracks in `folder` as the video's; what `db.record_subtitles` records of them
-    ({language, label, key, cues}). A stream FFmpeg could not convert, or that has no valid cue, is left out
-    (logged): the film is still ready."""
+    ({language, label, key, cues}). A stream FFmpeg could not convert, that has no valid cue, or that is past
+    an operator upload's bounds (MAX_BYTES, checked before a byte of it is read; MAX_CUES) is left out, why
+    logged and appended to `notes`: the film is still ready."""
     tracks: list[dict] = []
     if folder is None:
         return tracks
@@ -54,9 +55,13 @@ def collect(video_id: int, info: MediaInfo, folder: Path | None) -> list[dict]:
         if not stream.text or not path.is_file() or language in {t["language"] for t in tracks}:
             continue
         try:
+            if path.stat().st_size > MAX_BYTES:  # (FFmpeg stopped writing it just past the bound)
+                raise SubtitleError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
             cues = read_cues(path.read_bytes())
         except SubtitleError as exc:
             log.warning("video %s: subtitle stream %s left out (%s)", video_id, stream.index, exc)
+            if notes is not None:
+                notes.append(f"Subtitle stream {stream.index} ({language}) left out: {exc}")
             continue
         key = f"{video_key(video_id)}subtitles/{language}.source.vtt"
         store.store().put_bytes(key, webvtt_text(cues).encode(), "text/vtt")

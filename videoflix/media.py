@@ -216,6 +216,9 @@ class MediaInfo:
     #: the field order ("tff", "bff") the workers found in a picture that declares none but is interlaced
     #: (stream_workers.interlacing): every frame is deinterlaced with it
     field_order: str | None = None
+    #: the most seconds of the source any decode of the workers reads (`MediaLimits.decode_cap`: what was
+    #: checked); a film that reaches it holds more than it says, and fails
+    decode_seconds: float | None = None
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
@@ -234,6 +237,12 @@ class MediaInfo:
         """The audio streams a viewer can switch to besides the default one (which every rendition carries):
         all the others, when the source has several."""
         return tuple(s for s in self.audio_streams if s.index != self.default_audio)
+
+    @property
+    def bounded_length(self) -> float | None:
+        """What counts planned from the film's length (sheets, parts) use: its stated length, else the most
+        any decode reads, so nothing derived grows with a length the file leaves unsaid."""
+        return self.duration or self.decode_seconds
 
     @property
     def portrait(self) -> bool:
@@ -258,28 +267,33 @@ class MediaInfo:
         return self.video_codec is not None and bool(self.width) and bool(self.height)
 
 
-_DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
-_VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+)(.*)")
+# FFmpeg's own lines sit at fixed indentation ("  Duration:", "  Stream #0:n"); a metadata value is printed
+# after its key ("    title           : ...", a line break in it continues at the key's column), so no value
+# can start one of these lines: anchored on that indentation, a title cannot pass for the streams' facts
+_DURATION = re.compile(r"^  Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)", re.MULTILINE)
+_VIDEO = re.compile(r"^  Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\(\w+\))?: Video: (\w+)(.*)", re.MULTILINE)
 _SIZE = re.compile(r", (\d{1,5})x(\d{1,5})[ ,\[]")
 _FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")  # FFmpeg writes 1000 fps as `1k fps`
-_ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+_ROTATION = re.compile(r"^ +(?:displaymatrix|Display Matrix): rotation of (-?\d+(?:\.\d+)?) degrees", re.MULTILINE)
 _FORMAT = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
-_STREAM = re.compile(r"Stream #0:(\d+)")
+_STREAM = re.compile(r"^  Stream #0:(\d+)", re.MULTILINE)
 _SAR = re.compile(r"\[SAR (\d+):(\d+) DAR")
 _TBR = re.compile(r"(\d+(?:\.\d+)?)(k?) tbr")
 #: the highest constant rate a variable-rate source is given (its base rate may be a timescale, 1000 or 90k)
 MAX_CFR = 60.0
 #: FFmpeg names a stream's field order in its pixel format's details: "yuv420p(tv, top first)"
 _FIELD_ORDER = re.compile(r"\((?:[^()]*, )?(?:top|bottom)(?: coded)? first")
-_AUDIO = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Audio: \w+[^\n]*?, \d+ Hz, ([^,\n]+)(.*)")
-_SUBTITLE = re.compile(r"Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)")
+_AUDIO = re.compile(
+    r"^  Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Audio: \w+[^\n]*?, \d+ Hz, ([^,\n]+)(.*)", re.MULTILINE
+)
+_SUBTITLE = re.compile(r"^  Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\((\w+)\))?: Subtitle: (\w+)", re.MULTILINE)
 _TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
 
 
 def _title_after(stderr: str, end: int) -> str:
     """The `title` in the metadata of the stream whose line ends at `end` ("" if it has none)."""
     after = stderr[end : end + 2000]
-    block = after[: after.find("Stream #")] if "Stream #" in after else after
+    block = after[: after.find("\n  Stream #")] if "\n  Stream #" in after else after
     return found.group(1).strip()[:100] if (found := _TITLE.search(block)) else ""
 
 
@@ -318,7 +332,7 @@ def parse_probe(stderr: str) -> MediaInfo:
         if rate := _FPS.search(rest):
             fps = float(rate.group(1)) * (1000 if rate.group(2) else 1)
         after = stderr[match.end() : match.end() + 2000]
-        next_stream = after.find("Stream #")
+        next_stream = after.find("\n  Stream #")
         if rot := _ROTATION.search(after if next_stream < 0 else after[:next_stream]):
             rotation = round(float(rot.group(1))) % 360
     interlaced = bool(match and _FIELD_ORDER.search(match.group(2)))
@@ -337,7 +351,7 @@ def parse_probe(stderr: str) -> MediaInfo:
             cfr_rate = min(base, MAX_CFR) if base >= fps else min(fps, MAX_CFR)
     if width and height and rotation in (90, 270):
         width, height = height, width  # FFmpeg rotates on decode; the output has the displayed size
-    has_audio = re.search(r"Stream #\d+:\d+.*?: Audio: ", stderr) is not None
+    has_audio = _AUDIO.search(stderr) is not None
     reported = match.group(1) if (match := _FORMAT.search(stderr)) else None
     streams = len(set(_STREAM.findall(stderr)))
     return MediaInfo(
@@ -429,6 +443,33 @@ class MediaLimits:
         if info.streams > self.streams:
             return f"The file has {info.streams} streams; the limit is {self.streams} (MEDIA_MAX_STREAMS)."
         return None
+
+    def decode_cap(self, info: MediaInfo) -> float:
+        """The most seconds of `info`'s source a decode may read: its stated length and a little slack, or,
+        when it does not say (a live recording's `Duration: N/A`), the duration limit. A header can state
+        less than the file holds (an MKV's Segment Duration patched to 5 s over 30 s of pictures): every
+        decode stops at the cap, and a film that reaches it fails (`reached_cap`)."""
+        stated = info.duration + DECODE_SLACK if info.duration else self.duration
+        return min(stated, self.duration + DECODE_SLACK)
+
+
+def reached_cap(info: MediaInfo, decoded: float | None) -> str | None:
+    """Why a film whose decode got to `decoded` seconds fails (it reached its cap: it holds more than it
+    says, or more than the limit), or None."""
+    if info.decode_seconds is None or decoded is None or decoded < info.decode_seconds - DECODE_SLACK / 2:
+        return None
+    if info.duration:
+        return (
+            f"The file says it lasts {_span(info.duration)} but holds more: it was read to "
+            f"{_span(info.decode_seconds)} and not processed further."
+        )
+    return (
+        f"The file does not say how long it lasts, and it runs past {_span(info.decode_seconds)} (MEDIA_MAX_DURATION)."
+    )
+
+
+#: a decode may read this far past the stated length (containers round it; the last picture's own duration)
+DECODE_SLACK = 2.0
 
 
 def _span(seconds: float) -> str:

@@ -23,8 +23,10 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from .playlist_text import quoted_string
 
-#: the largest subtitle file accepted: a three-hour film's dense subtitles are ~300 KB
+#: the largest subtitle file accepted: a three-hour film's dense subtitles are ~300 KB (~3000 cues); the same
+#: bounds hold for a track extracted from a source (parsing costs ~20x the file's size in memory)
 MAX_BYTES = 2 * 1024 * 1024
+MAX_CUES = 20_000
 #: a language tag as it may appear in a URL (BCP 47 letters, digits and hyphens)
 TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,5}")
 MAX_TAG = 35
@@ -109,6 +111,8 @@ def read_cues(data: bytes) -> list[Cue]:
     cues = _webvtt_cues(text) if text.startswith("WEBVTT") else _srt_cues(text)
     if not cues:
         raise SubtitleError("The file has no cues.")
+    if len(cues) > MAX_CUES:
+        raise SubtitleError(f"The file has {len(cues)} cues; at most {MAX_CUES} are accepted.")
     return sorted(cues, key=lambda cue: (cue.start_ms, cue.end_ms))
 
 

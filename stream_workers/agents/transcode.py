@@ -29,7 +29,7 @@ from pathlib import Path
 from cachetools import LRUCache
 
 from videoflix import events
-from videoflix.media import MediaInfo, Rung, ffmpeg_exe, ladder_for
+from videoflix.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, reached_cap
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
@@ -151,7 +151,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
-    storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.duration))
+    notes: list[str] = []  # what an operator should know of the ready film (a track left out)
+    storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.bounded_length))
     levels = await in_thread(loudness.filters, ffmpeg, source.path, info)
     await in_thread(audio_tracks.prepare, output, info)
     argv = hls.build_command(
@@ -199,6 +200,9 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     started = time.monotonic()
     try:
         result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+        made = min((await in_thread(hls.published_seconds, output, rungs)).values(), default=None)  # as made
+        if problem := reached_cap(info, made):  # it holds more than was checked
+            raise hls.TranscodeError(problem)
         await in_thread(checked, output, rungs, tracks)
         renditions = await in_thread(hls.master_renditions, output, rungs)
         scores = await in_thread(
@@ -210,7 +214,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         await in_thread(hls.finalize_playlists, output, rungs, tracks)
         await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
         await in_thread(publisher.publish, rungs, True, tracks)
-        subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted)
+        subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted, notes)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)
         if store.remote():
@@ -227,8 +231,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     _recently_done[event.video_id] = time.monotonic()
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
-    duration = info.duration or result.out_seconds or None
-    await report_ready(event.video_id, hls_path, renditions, duration, event.attempt)
+    duration = info.duration or made or None  # a length the file left unsaid: what was made of it
+    await report_ready(event.video_id, hls_path, renditions, duration, event.attempt, "; ".join(notes) or None)
     if settings.av1_ladder and av1_ladder.wanted(info, settings.av1_max_seconds):
         film = Film(event, source.path, output, hls_path, info, rungs, duration)
         async with av1_claim(event.video_id) as mine:

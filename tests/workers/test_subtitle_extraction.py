@@ -111,3 +111,65 @@ def test_extracted_tracks_are_recorded_and_never_replace_an_operators(engine, st
     finally:
         with engine.begin() as conn:
             conn.execute(sa.delete(Video).where(Video.id == video))
+
+
+#: 400 cues of 64 KB: a 25 MB subtitle stream, twelve times the bound. (The issue's 100 MiB behaves alike and
+#: costs the single pass ~60 s more: FFmpeg goes on converting a stream whose output `-fs` ended.)
+CUES = 400
+
+
+def test_a_huge_subtitle_stream_is_left_out_and_memory_stays_flat(stored, tmp_path,
+                                                                 agent_topics, monkeypatch):  # fmt: skip
+    """A crafted MKV carrying a huge subtitle stream: FFmpeg stops writing it past the operator upload's bound,
+    the worker never reads it (parsing costs ~20x its size: ~500 MiB here), and the film ends ready without
+    that track, the reason recorded where operators see it (the ready film's note)."""
+    import asyncio
+    import dataclasses
+    import resource
+    import subprocess
+
+    from stream_workers.agents import transcode
+    from stream_workers.app import app
+    from videoflix import events
+    from videoflix.media import ffmpeg_exe, video_dir
+
+    big = tmp_path / "big.srt"
+    line = "x" * 65_000
+    with big.open("w") as srt:
+        for n in range(CUES):
+            srt.write(f"{n + 1}\n00:00:00,{n:03d} --> 00:00:00,{n + 1:03d}\n{line}\n\n")
+    media = stored.root
+    source = video_dir(media, 51) / "source.mkv"
+    source.parent.mkdir(parents=True)
+    subprocess.run([ffmpeg_exe(), "-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:d=3:r=25",
+                    "-i", str(big), "-map", "0", "-map", "1", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-c:s", "copy", "-metadata:s:s:0", "language=eng", str(source)], check=True)  # fmt: skip
+    assert source.stat().st_size > CUES * 64_000
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=False))
+    recorded = []
+
+    async def record(*args, **kw):  # the database's side: the video waits; what is recorded is kept
+        recorded.append(args)
+        return "uploaded"
+
+    monkeypatch.setattr(transcode, "until_done", record)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    asyncio.run(transcode.handle(events.uploaded(51, "videos/51/source.mkv")))
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    [(_, result)] = agent_topics["processed"].sent
+    assert result.status == "ready", result.error
+    assert "Subtitle stream 0 (en) left out: larger than 2 MiB" in result.error
+    assert not any(args[2] for args in recorded if len(args) > 2 and isinstance(args[2], list)), recorded
+    assert grown_mib < 150, grown_mib
+
+
+def test_a_track_with_more_cues_than_an_upload_may_have_is_refused():
+    from videoflix.subtitles import MAX_CUES, SubtitleError, read_cues
+
+    def t(ms: int) -> str:
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+    cues = "".join(f"{t(n * 10)} --> {t(n * 10 + 5)}\nx\n\n" for n in range(MAX_CUES + 1))
+    with pytest.raises(SubtitleError, match=f"at most {MAX_CUES}"):
+        read_cues(f"WEBVTT\n\n{cues}".encode())
+    assert len(read_cues(f"WEBVTT\n\n{cues[: cues.index(t(MAX_CUES * 10))]}".encode())) == MAX_CUES
