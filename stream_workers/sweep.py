@@ -19,7 +19,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from videoflix.models import Subtitle, Upload, Video, VideoStatus
-from videoflix.storage import ObjectInfo, video_key
+from videoflix.storage import STAGED_PREFIX, ObjectInfo, video_key
 
 from . import store
 from .app import app
@@ -76,11 +76,11 @@ def sweep(grace: float) -> dict[str, int]:
                     removed["outputs"] += 1
         live = set(conn.scalars(sa.select(Upload.id).where(Upload.expires_at > sa.func.now())))
         for info in storage.objects("uploads/"):
-            if info.key.removeprefix("uploads/tus-") not in live and info.modified < cutoff:
+            if info.key.removeprefix(STAGED_PREFIX) not in live and info.modified < cutoff:
                 storage.delete(info.key)
                 removed["staged"] += 1
-        for key, upload_id, started in storage.multipart_uploads(""):
-            if key.removeprefix("uploads/tus-") not in live and started < cutoff:
+        for key, upload_id, started in storage.multipart_uploads(STAGED_PREFIX):  # ours alone: a bucket can be shared
+            if key.removeprefix(STAGED_PREFIX) not in live and started < cutoff:
                 storage.abort_multipart(key, upload_id)
                 removed["multipart"] += 1
     return removed

@@ -31,7 +31,7 @@ from ..errors import Conflict, Locked, NotFound, PayloadTooLarge
 from ..inspection import check_container
 from ..media import SNIFF_BYTES, uploads_dir
 from ..models import Upload, User, Video
-from ..storage import StorageUnavailable
+from ..storage import STAGED_PREFIX, StorageUnavailable
 from ..transactions import after_commit, after_failure
 from .videos import VideoService
 
@@ -63,7 +63,7 @@ class ResumableUploadService:
     @staticmethod
     def staged_key(upload: Upload) -> str:
         """S3: the object the upload becomes before it is a video's source."""
-        return f"uploads/tus-{upload.id}"
+        return f"{STAGED_PREFIX}{upload.id}"
 
     @staticmethod
     def sent(upload: Upload) -> int:

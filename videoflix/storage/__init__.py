@@ -17,7 +17,11 @@ from typing import Protocol
 
 from .keys import BadKey, check_key
 
-__all__ = ["BadKey", "ObjectInfo", "Opened", "Storage", "StorageUnavailable", "check_key", "video_key"]
+__all__ = ["STAGED_PREFIX", "BadKey", "ObjectInfo", "Opened", "Storage", "StorageUnavailable", "check_key", "video_key"]
+
+#: where a resumable upload is staged on S3 (its multipart upload, then its object) before it is a video's
+#: source: the only multipart uploads this service starts and leaves open, so the only ones its sweep aborts
+STAGED_PREFIX = "uploads/tus-"
 
 
 def video_key(video_id: int) -> str:
