@@ -297,11 +297,19 @@ def mux_segment(ffmpeg: str, folder: Path, rungs: list[Rung], name: str, audio: 
     `audio` (in order), copied without re-encoding into one MPEG-TS each, timestamps kept, each published
     by rename (whole or not at all)."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-copyts"]
-    for rung in rungs:
-        argv += ["-i", str(folder / PARTS / rung.name / name)]
-    if audio:  # several segments (the film's last) are read as one stream, byte after byte
-        argv += ["-i", "concat:" + "|".join(str(a) for a in audio)]
     token = uuid.uuid4().hex[:12]
+    # every input is a file of ours read as MPEG-TS and nothing else: its demuxer named, the file protocol alone
+    # (no `concat:`, no other protocol a file's name could open)
+    reading = ["-protocol_whitelist", "file", "-f", "mpegts", "-i"]
+    for rung in rungs:
+        argv += [*reading, f"file:{folder / PARTS / rung.name / name}"]
+    joined = folder / PARTS / f"{name}.{token}.audio"
+    if audio:  # several segments (the film's last) are one stream, byte after byte (TS packets concatenate)
+        with joined.open("wb") as out:
+            for segment in audio:
+                with segment.open("rb") as part:
+                    shutil.copyfileobj(part, out)
+        argv += [*reading, f"file:{joined}"]
     partials = []
     for i, rung in enumerate(rungs):
         (folder / rung.name).mkdir(exist_ok=True)
@@ -315,6 +323,8 @@ def mux_segment(ffmpeg: str, folder: Path, rungs: list[Rung], name: str, audio: 
         stderr, failed = result.stderr, result.returncode != 0
     except subprocess.TimeoutExpired:
         stderr, failed = "FFmpeg did not end within 120 s", True
+    finally:
+        joined.unlink(missing_ok=True)
     if failed:
         for partial in partials:
             partial.unlink(missing_ok=True)

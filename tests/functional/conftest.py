@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,18 @@ def add_video(dbsession, hls_output):
         )
         dbsession.add(video)
         dbsession.commit()
+        shared = hls_output.parents[2] / video.hls_path if video.hls_path else None
+        if (
+            shared is not None
+            and shared.is_dir()
+            and not shared.is_symlink()
+            and not video.hls_path.startswith(f"videos/{video.id}/")
+        ):  # a shared output (the session's real one, a test's own), hard-linked into the video's own folder,
+            # the only place its files are served from (streaming.own_key)
+            own = f"videos/{video.id}/{shared.name}"
+            shutil.copytree(shared, hls_output.parents[2] / own, copy_function=os.link, dirs_exist_ok=True)
+            video.hls_path = own
+            dbsession.commit()
         return video.id
 
     return add

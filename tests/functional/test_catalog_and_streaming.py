@@ -170,7 +170,7 @@ def test_nothing_outside_the_videos_folder_is_served(viewer, add_video, tail):
 
 def test_symlinks_out_of_the_output_are_not_followed(viewer, add_video, hls_output):
     video = add_video()
-    link = hls_output / "480p" / "998.ts"
+    link = hls_output.parents[2] / "videos" / str(video) / hls_output.name / "480p" / "998.ts"  # its own output
     os.symlink("/etc/passwd", link)
     try:
         assert viewer.get(f"/api/video/{video}/480p/998.ts", status=404).json["detail"]
@@ -178,16 +178,20 @@ def test_symlinks_out_of_the_output_are_not_followed(viewer, add_video, hls_outp
         link.unlink()
 
 
-def test_a_folder_symlinked_out_of_the_media_root_serves_nothing(viewer, add_video, hls_output, media_root, tmp_path):
+def test_a_folder_symlinked_out_of_the_media_root_serves_nothing(viewer, add_video, hls_output, media_root, tmp_path,
+                                                                  dbsession):  # fmt: skip
     """A video whose output folder (or a folder on the way to it) is a symlink: its files are never read,
     however real they look where the link points."""
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "480p").mkdir(parents=True)
     (elsewhere / "480p" / "000.ts").write_bytes((hls_output / "480p" / "000.ts").read_bytes())
-    link = media_root / "videos" / "linked"
+    video = add_video(hls_path=None)
+    link = media_root / "videos" / str(video) / "linked"  # in the video's own folder, as its output would be
+    link.parent.mkdir(parents=True, exist_ok=True)
     os.symlink(elsewhere, link)
     try:
-        video = add_video(hls_path="videos/linked")
+        dbsession.execute(sa.update(Video).where(Video.id == video).values(hls_path=f"videos/{video}/linked"))
+        dbsession.commit()
         assert viewer.get(f"/api/video/{video}/480p/000.ts", status=404).json["detail"]
         assert viewer.get(f"/api/video/{video}/480p/000.ts", headers={"Range": "bytes=0-9"}, status=404)
     finally:
@@ -229,12 +233,9 @@ def test_a_removed_output_is_gone_at_once(viewer, add_video, hls_output, tmp_pat
     """Output folders are remembered for a few seconds per video, but every file is still looked up on disk."""
     video = add_video()
     viewer.get(f"/api/video/{video}/480p/000.ts", status=200)
-    moved = tmp_path / "000.ts"
-    (hls_output / "480p" / "000.ts").rename(moved)
-    try:
-        viewer.get(f"/api/video/{video}/480p/000.ts", status=404)
-    finally:
-        moved.rename(hls_output / "480p" / "000.ts")
+    own = hls_output.parents[2] / "videos" / str(video) / hls_output.name  # (add_video's link of the output)
+    (own / "480p" / "000.ts").rename(tmp_path / "000.ts")
+    viewer.get(f"/api/video/{video}/480p/000.ts", status=404)
 
 
 @pytest.fixture
@@ -249,10 +250,11 @@ def test_x_accel_redirect_hands_the_bytes_to_nginx_after_the_checks(viewer, add_
     segment = viewer.get(f"/api/video/{video}/480p/000.ts", status=200)
     thumb = viewer.get(f"/api/video/{video}/thumbnail.jpg", status=200)
 
-    assert segment.headers["X-Accel-Redirect"] == f"/protected-media/{OUTPUT}/480p/000.ts"
+    own = f"videos/{video}/{OUTPUT.rsplit('/', 1)[1]}"  # (add_video's link of the output)
+    assert segment.headers["X-Accel-Redirect"] == f"/protected-media/{own}/480p/000.ts"
     assert segment.body == b"" and segment.content_type == "video/MP2T"
     assert segment.headers["Cache-Control"] == "private, max-age=86400"
-    assert thumb.headers["X-Accel-Redirect"] == f"/protected-media/{OUTPUT}/thumbnail.jpg"
+    assert thumb.headers["X-Accel-Redirect"] == f"/protected-media/{own}/thumbnail.jpg"
     # the checks still run first: nothing is redirected for a missing file, a bad path or an anonymous client
     assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/999.ts", status=404).headers
     assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/..%2F..%2Fmaster.m3u8", status=404).headers
@@ -263,7 +265,7 @@ def test_x_accel_redirect_hands_the_bytes_to_nginx_after_the_checks(viewer, add_
 def test_x_accel_redirect_never_hands_nginx_a_symlink(viewer, add_video, accel, hls_output):
     """nginx follows symlinks: the app must refuse one before it names the file to nginx."""
     video = add_video()
-    link = hls_output / "480p" / "997.ts"
+    link = hls_output.parents[2] / "videos" / str(video) / hls_output.name / "480p" / "997.ts"  # its own output
     os.symlink("/etc/passwd", link)
     try:
         assert "X-Accel-Redirect" not in viewer.get(f"/api/video/{video}/480p/997.ts", status=404).headers
@@ -298,14 +300,16 @@ def test_playable_videos_are_listed_on_request_and_streamed_while_they_grow(view
 def test_a_chunked_outputs_work_folders_are_not_served(viewer, dbsession, app_settings):
     """A chunked film's jobs write into `parts/` (the audio in `parts/audio/`): only the renditions' folders,
     which carry picture and sound, are served."""
-    folder = Path(app_settings["videoflix.media_root"]) / "videos" / "chunked" / "hls-1"
+    video = Video(title="Chunked", status=VideoStatus.READY, source_path="x")
+    dbsession.add(video)
+    dbsession.commit()
+    video.hls_path = f"videos/{video.id}/hls-1"
+    dbsession.commit()
+    folder = Path(app_settings["videoflix.media_root"]) / video.hls_path
     for name in ("480p", "parts/480p", "parts/audio", "audio"):
         (folder / name).mkdir(parents=True)
         (folder / name / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n")
         (folder / name / "000.ts").write_bytes(b"\x47" + b"\0" * 187)
-    video = Video(title="Chunked", status=VideoStatus.READY, source_path="x", hls_path="videos/chunked/hls-1")
-    dbsession.add(video)
-    dbsession.commit()
 
     assert viewer.get(f"/api/video/{video.id}/480p/000.ts", status=200).body[:1] == b"\x47"
     for path in ("parts/480p/000.ts", "parts/audio/index.m3u8", "audio/index.m3u8", "audio/000.ts"):
@@ -355,3 +359,17 @@ def test_local_presigned_playlists_link_segments_that_nginx_checks(viewer, add_v
     assert expires % medialinks.WINDOW == 0 and expires >= time.time() + 900
     assert linked == [medialinks.signed_link("/media/", f"{own}/480p/{name}", viewer_id, expires, secret)
                       for name in segments]  # fmt: skip
+
+
+def test_a_row_naming_another_videos_folder_serves_nothing_from_it(viewer, add_video, dbsession, hls_output):
+    """Defence in depth: whatever a video's row says its output is, the local backend serves only files in
+    the video's own folder (`videos/<id>/`), as the S3 backend does; a row pointing at another film's output
+    (a bug, a tampered row) gets 404 (before: that film's files)."""
+    other = add_video()
+    video = add_video(hls_path=None)
+    dbsession.execute(sa.update(Video).where(Video.id == video)
+                      .values(hls_path=f"videos/{other}/{hls_output.name}"))  # fmt: skip
+    dbsession.commit()
+    viewer.get(f"/api/video/{other}/480p/000.ts", status=200)
+    for path in ("480p/000.ts", "480p/index.m3u8", "master.m3u8", "thumbnail.jpg"):
+        viewer.get(f"/api/video/{video}/{path}", status=404)

@@ -76,7 +76,8 @@ def test_the_track_points_each_moment_at_a_tile_showing_it(viewer, add_video, st
 
 def test_a_growing_films_track_lists_the_sheets_made_so_far(viewer, add_video, storyboarded, media_root):
     film = add_video(hls_path=storyboarded, duration=12.0)
-    second = media_root / storyboarded / "storyboard" / "1.jpg"
+    own = media_root / "videos" / str(film) / Path(storyboarded).name  # (add_video's link of the output)
+    second = own / "storyboard" / "1.jpg"
     kept = second.read_bytes()
     second.unlink()  # as while the second sheet is still being made
     try:

@@ -192,3 +192,21 @@ def test_sound_that_starts_after_the_picture_is_cut_with_it(tmp_path):
         assert starts["audio"] == pytest.approx(starts["video"], abs=0.025), segment.name  # within an AAC frame
     assert sound_onset(playlist) == pytest.approx(sound_onset(film.source), abs=0.03)
     assert audio_gaps(playlist) == []
+
+
+def test_a_part_read_back_is_read_as_mpeg_ts_and_nothing_else(tmp_path):
+    """The joins read the parts a worker wrote back, each as MPEG-TS by name (no format guessed from its bytes,
+    no `concat:` protocol): a part that is anything else (here an MP4, as a part replaced on a shared volume
+    could be; it could as well be a playlist naming other files) fails the join instead of being read as what
+    its bytes claim (before: the MP4 was joined)."""
+    rungs = ladder_for(240)
+    folder = tmp_path / "out"
+    for name in (f"{chunked_encoding.PARTS}/{rungs[0].name}", f"{chunked_encoding.PARTS}/{chunked_encoding.AUDIO}"):
+        (folder / name).mkdir(parents=True)
+    make_clip(folder / chunked_encoding.PARTS / rungs[0].name / "000.ts", seconds=1, size="320x240", audio=False,
+              extra=["-f", "mp4"])  # fmt: skip
+    audio = folder / chunked_encoding.PARTS / chunked_encoding.AUDIO / "000.ts"
+    make_clip(audio, seconds=1, size="320x240", extra=["-f", "mp4"])
+    with pytest.raises(hls.TranscodeError):
+        chunked_encoding.mux_segment(ffmpeg_exe(), folder, rungs, "000.ts", [audio])
+    assert not (folder / rungs[0].name / "000.ts").exists()

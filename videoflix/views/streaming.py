@@ -53,14 +53,14 @@ def serve(request, relative: str, content_type: str, cache_control: str):
 
 
 def output_key(request, relative: str) -> str:
-    """The key of `relative` in the current output of the requested video, checked (else 404): on the local
-    backend a file under MEDIA_ROOT reached without a symlink (`local_key`), on S3 an object in the video's
-    own folder (`own_key`)."""
+    """The key of `relative` in the current output of the requested video, checked (else 404): in the video's
+    own folder whatever the database says (`own_key`), and on the local backend a file under MEDIA_ROOT
+    reached without a symlink (`local_key`)."""
     video_id = int(request.matchdict["id"])
-    key = f"{request.videos.output_folder(video_id)}/{relative}"
+    key = own_key(video_id, f"{request.videos.output_folder(video_id)}/{relative}")
     if request.registry["videoflix.storage"].backend == "local":
         return local_key(request.registry["videoflix.settings"].media_root, key)
-    return own_key(video_id, key)
+    return key
 
 
 def local_key(media_root: Path, key: str) -> str:
