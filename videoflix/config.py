@@ -20,6 +20,8 @@ from urllib.parse import urlencode, urlsplit
 from dotenv import load_dotenv
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool, aslist
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .media import MediaLimits
 from .storage.config import VARIABLES as STORAGE_VARIABLES
@@ -185,6 +187,25 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+#: database passwords production refuses: the compose file's former default, the server's defaults, placeholders
+WEAK_DATABASE_PASSWORDS = PLACEHOLDER_SECRETS | {"videoflix", "postgres", "password", "admin", "root"}
+
+
+def weak_database_password(url: str) -> str | None:
+    """Why production must not run on the database URL `url` (a default or placeholder password), or None.
+    No password at all is left alone: a Unix socket with peer authentication needs none."""
+    try:
+        password = make_url(url).password if url else None
+    except ArgumentError:
+        return None  # (the engine's own error names a malformed URL)
+    if password is not None and str(password).strip().lower() in WEAK_DATABASE_PASSWORDS - {""}:
+        return (
+            "The database password is a default or a placeholder: set POSTGRES_PASSWORD (and DATABASE_URL) to a "
+            'random value in production (e.g. python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    return None
+
+
 def build_settings(raw: dict[str, str]) -> Settings:
     """Validate and type the merged settings; refuse to run production on an unset or placeholder secret."""
     production = asbool(raw.get("videoflix.production", False))
@@ -194,6 +215,8 @@ def build_settings(raw: dict[str, str]) -> Settings:
             f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters in production "
             '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
         )
+    if production and (problem := weak_database_password(raw.get("sqlalchemy.url", ""))):
+        raise ConfigurationError(problem)
     if not secret:
         secret = secrets.token_urlsafe(48)
         log.warning("SECRET_KEY is not set: using a random key for this process; logins end when it restarts")

@@ -138,3 +138,18 @@ def test_frontend_url_alone_allows_its_origin_in_every_ini(ini, monkeypatch, tmp
     _, typed = load(settings, here=str(tmp_path))
 
     assert typed.cors_allowed_origins == {"https://watch.example.org"}
+
+
+@pytest.mark.parametrize("password", ["videoflix", "postgres", "change-me", "Password"])
+def test_production_refuses_a_default_database_password(password):
+    raw = {"videoflix.production": "true", "videoflix.secret_key": "k" * 48,
+           "sqlalchemy.url": f"postgresql+psycopg2://videoflix:{password}@postgres:5432/videoflix"}  # fmt: skip
+    with pytest.raises(ConfigurationError, match="POSTGRES_PASSWORD"):
+        build_settings(raw)
+    build_settings({**raw, "videoflix.production": "false"})  # development may use one
+
+
+def test_production_accepts_a_random_database_password_or_none_over_a_socket():
+    for url in ("postgresql+psycopg2://videoflix:Xq3-random-7fK@postgres/videoflix",
+                "postgresql+psycopg2://postgres:@/postgres?host=/run/postgresql"):  # fmt: skip
+        build_settings({"videoflix.production": "true", "videoflix.secret_key": "k" * 48, "sqlalchemy.url": url})

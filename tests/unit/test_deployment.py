@@ -163,3 +163,12 @@ def test_s3_storage_is_a_profile_with_seaweedfs_signed_and_the_bucket_made_first
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "set $videoflix_store http://seaweedfs:8333;" in nginx  # the bucket location's store
     assert f"location /{env['S3_BUCKET'].split(':-')[1].rstrip('}')}/ {{" in nginx
+
+
+def test_compose_has_no_default_database_password(compose):
+    """The compose file had `${POSTGRES_PASSWORD:-videoflix}`: a deployment that forgot it ran on a password
+    anyone knows. It is required now (`:?`), for the database and the URL the app connects with."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "POSTGRES_PASSWORD:-" not in text
+    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "${POSTGRES_PASSWORD:?" in compose["x-app"]["environment"]["DATABASE_URL"]
