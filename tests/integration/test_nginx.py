@@ -10,6 +10,7 @@ import http.client
 import json
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,91 @@ def test_an_anonymous_upload_body_is_refused_before_it_is_read(front, mib, statu
         assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
     # the answer came although no byte of the body was sent: nothing waited for it, here or in the app
     assert not list((front.folder / "body").iterdir())  # and nginx spooled nothing
+
+
+def announce(front, method: str, path: str, length: int, source: str = "127.0.0.1", timeout: float = 10):
+    """A TLS connection that sent a request's headers announcing a `length`-byte body, and none of it."""
+    raw = socket.create_connection(("127.0.0.1", front.https_port), timeout=timeout, source_address=(source, 0))
+    conn = front.context.wrap_socket(raw, server_hostname="localhost")
+    conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 f"Tus-Resumable: 1.0.0\r\nContent-Length: {length}\r\n\r\n".encode())  # fmt: skip
+    return conn
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "DELETE", "POST", "PATCH", "PUT"])
+def test_no_anonymous_body_on_any_method(front, method):
+    """A 64 MB body announced on every path that takes a body, and on the catalog, by a client without a
+    session, whatever the method: a method that takes no body gets none (413), one that does is read only for
+    a staff session (401, or 413 where the path takes only JSON), each answered at once, before a byte of the
+    body was sent; nothing is spooled by nginx, so nothing reaches the web process."""
+    for path in ("/api/uploads/0123456789abcdef0123456789abcdef/", "/api/video/", "/api/video/1/subtitles/",
+                 "/api/video/1/"):  # fmt: skip
+        conn = announce(front, method, path, 67_108_000)
+        answer = conn.recv(4096)
+        conn.close()
+        assert answer.split(b" ")[1] in (b"401", b"413"), (method, path, answer[:120])
+        if method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            assert answer.startswith(b"HTTP/1.1 413"), (method, path, answer[:120])
+    assert not list((front.folder / "body").iterdir())
+
+
+def test_an_operator_uploads_a_one_mib_subtitle_file_through_nginx(front, pipeline, monkeypatch):
+    """The app takes subtitle files up to 2 MiB; nginx's JSON bound (64 KiB) refused them (413): their
+    location has its own bound, for a staff session."""
+    client = front.client(monkeypatch)
+    with pipeline.engine.begin() as conn:
+        film = conn.scalar(sa.text("INSERT INTO videos (title, source_path, status) VALUES ('Subtitled', 'x',"
+                                   " 'uploaded') RETURNING id"))  # fmt: skip
+    cue = "Ein langer Untertitel, der sich oft wiederholt. " * 20
+    srt = "".join(f"{n + 1}\n{_srt_time(n * 500)} --> {_srt_time(n * 500 + 400)}\n{cue}\n\n" for n in range(1100))
+    assert 1024 * 1024 <= len(srt.encode()) < 2 * 1024 * 1024
+    boundary = "subtitleboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nde\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"de.srt\"\r\n"
+            f"Content-Type: application/x-subrip\r\n\r\n{srt}\r\n--{boundary}--\r\n").encode()  # fmt: skip
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+    headers = {"Cookie": cookie, "X-CSRFToken": client.csrf(), "Origin": FRONTEND,
+               "Content-Type": f"multipart/form-data; boundary={boundary}"}  # fmt: skip
+    response, answer = front.request("POST", f"/api/video/{film}/subtitles/", body, headers)
+    assert response.status == 201, answer[:300]
+    assert json.loads(answer)["cues"] == 1100
+    anonymous, _ = front.request(
+        "POST", f"/api/video/{film}/subtitles/", body, {"Content-Type": headers["Content-Type"]}
+    )
+    assert anonymous.status == 401
+
+
+def _srt_time(ms: int) -> str:
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def test_trickling_clients_cannot_take_every_connection(front):
+    """256 connections from one address announce a body and send none of it (slower than any timeout allows):
+    past 100 nginx refuses that address more (429), and the API goes on answering another client (another
+    address) at once."""
+    held = []
+    try:
+        for _ in range(256):
+            try:
+                held.append(announce(front, "POST", "/api/login/", 60_000, timeout=5))
+            except OSError:
+                break
+        refused = 0
+        for conn in held[100:]:
+            try:
+                refused += conn.recv(64).startswith(b"HTTP/1.1 429")
+            except OSError:
+                refused += 1
+        assert refused >= len(held) - 101, (refused, len(held))
+        raw = socket.create_connection(("127.0.0.1", front.https_port), timeout=10, source_address=("127.0.0.2", 0))
+        started = time.monotonic()
+        with front.context.wrap_socket(raw, server_hostname="localhost") as other:
+            other.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            assert other.recv(64).startswith(b"HTTP/1.1 200")
+        assert time.monotonic() - started < 5
+    finally:
+        for conn in held:
+            conn.close()
 
 
 def test_csrf_checks_the_origin_over_https(front, monkeypatch):
