@@ -90,7 +90,7 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
     queued = [
         ChunkJob(video_id=event.video_id, part=row.part, output=row.output, source=event.source,
                  start=row.start, length=row.length, media=media, attempt=event.attempt,
-                 crf=app.settings.ladder_crf)
+                 crf=app.settings.ladder_crf, token=event.token)
         for row in jobs
     ]  # fmt: skip
     first = [job for job in queued if job.part in (AUDIO_PART, 0)] if not existing else []
@@ -512,7 +512,7 @@ async def give_up(job: ChunkJob, reason: str) -> bool:
         return False
     log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
     await in_thread(store.Output(job.output).remove)
-    await report_failed(job.video_id, reason, job.attempt)
+    await report_failed(job, reason)
     return True
 
 
@@ -581,4 +581,4 @@ async def finish(job: ChunkJob) -> None:
     if renditions is not None:
         log.info("video %s assembled from its parts", job.video_id)
         renditions = await in_thread(rate, job, info, rungs, output, renditions)
-        await report_ready(job.video_id, job.output, renditions, info.duration, job.attempt)
+        await report_ready(job, job.output, renditions, info.duration)

@@ -108,6 +108,12 @@ def release_claim(conn: sa.Connection) -> None:
 STATUS = Video.__table__.c.status.type
 
 
+def of_job(event: VideoProgress | VideoProcessed) -> sa.ColumnElement[bool]:
+    """The video's current job is the one the event reports on: the event carries the row's `job_token` (a
+    video queued before tokens has none, and neither have its events)."""
+    return Video.job_token.is_not_distinct_from(event.token or None)
+
+
 def apply_progress(event: VideoProgress) -> bool:
     with engine().begin() as conn:
         return conn.execute(progress_update(event)).rowcount == 1
@@ -139,7 +145,7 @@ def progress_update(event: VideoProgress) -> sa.Update:
         values.update(status=VideoStatus.PLAYABLE, hls_path=event.hls_path, renditions=event.renditions)
     elif event.hls_path == "":
         values.update(status=VideoStatus.PROCESSING, hls_path=None, renditions=[], progress_detail={})
-    return sa.update(Video).where(Video.id == event.video_id, Video.status.in_(PENDING)).values(**values)
+    return sa.update(Video).where(Video.id == event.video_id, Video.status.in_(PENDING), of_job(event)).values(**values)
 
 
 def av1_progress_update(event: VideoProgress) -> sa.Update:
@@ -148,7 +154,7 @@ def av1_progress_update(event: VideoProgress) -> sa.Update:
     clears them. Only while the film is ready without an AV1 verdict: the verdict comes as a ready report, on
     its own topic, and a report of the pass that arrives after it must not show the pass running again (the
     ready report clears the detail)."""
-    query = sa.update(Video).where(Video.id == event.video_id, Video.status == VideoStatus.READY)
+    query = sa.update(Video).where(Video.id == event.video_id, Video.status == VideoStatus.READY, of_job(event))
     if event.stage == AV1_STAGE_ENDED:
         return query.where(Video.progress_detail.has_key("av1")).values(progress_detail={})
     detail = {"progress": max(0.0, min(100.0, event.progress)), "speed": event.speed, "eta_seconds": event.eta_seconds}
@@ -161,7 +167,7 @@ def apply_processed(event: VideoProcessed) -> bool:
     is complete before its name reaches the database); `failed` never overrides a ready video. A result for
     a deleted video removes what the job left."""
     with engine().begin() as conn:
-        query = sa.update(Video).where(Video.id == event.video_id)
+        query = sa.update(Video).where(Video.id == event.video_id, of_job(event))
         if event.status == VideoStatus.READY:
             values = {
                 "status": VideoStatus.READY,
@@ -186,11 +192,15 @@ def apply_processed(event: VideoProcessed) -> bool:
         applied = conn.execute(query.values(**values)).rowcount == 1
         if applied:  # a chunked job's plan ends with it
             conn.execute(sa.delete(VideoChunk).where(VideoChunk.video_id == event.video_id))
+        gone = not applied and conn.scalar(sa.select(Video.id).where(Video.id == event.video_id)) is None
     if event.status == VideoStatus.READY:
         if applied:  # older outputs of a re-processed video, once the database points at the new one
             store.remove_outputs(event.video_id, keep=event.hls_path)
-        else:  # the row is gone: deleted after the job's last check; its output must not outlive it
+        elif gone:  # deleted after the job's last check; its output must not outlive it (not: another job's)
             store.remove_video(event.video_id)
+        else:
+            log.warning("video %s: a ready report not of its current job (stale or forged) changed nothing",
+                        event.video_id)  # fmt: skip
     return applied
 
 
@@ -235,7 +245,7 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
     agent skips once the video is ready."""
     backoff = sa.func.power(2, sa.func.least(Video.requeues, 6))
     stalled = conn.execute(
-        sa.select(Video.id, Video.source_path)
+        sa.select(Video.id, Video.source_path, Video.job_token)
         .where(
             Video.status.in_(PENDING),
             Video.updated_at < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, idle_seconds * backoff),
@@ -248,7 +258,8 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
         return []
     ids = [row.id for row in stalled]
     conn.execute(sa.update(Video).where(Video.id.in_(ids)).values(requeues=Video.requeues + 1))
-    outbox.enqueue(conn, [(events.UPLOADED, str(row.id), events.uploaded(row.id, row.source_path)) for row in stalled])
+    outbox.enqueue(conn, [(events.UPLOADED, str(row.id), events.uploaded(row.id, row.source_path, token=row.job_token))
+                          for row in stalled])  # fmt: skip
     return ids
 
 

@@ -42,11 +42,13 @@ class Event(faust.Record, serializer="json", include_metadata=False, abstract=Tr
 
 
 class VideoUploaded(Event):
-    """`videos.uploaded`: a source waits to be transcoded (`source` is relative to MEDIA_ROOT)."""
+    """`videos.uploaded`: a source waits to be transcoded (`source` is relative to MEDIA_ROOT); `token`: the
+    job's (`videos.job_token`), carried by every report of it."""
 
     video_id: int
     source: str
     attempt: int = 0
+    token: str = ""
     schema: int = SCHEMA
 
 
@@ -68,6 +70,7 @@ class VideoProgress(Event):
     #: "" (the job's own progress), AV1_STAGE (a ready film's AV1 pass: its progress, speed and ETA; the film
     #: stays ready) or AV1_STAGE_ENDED (that pass gave up: nothing of it to show)
     stage: str = ""
+    token: str = ""  # the job's (VideoUploaded.token)
     schema: int = SCHEMA
 
 
@@ -87,6 +90,7 @@ class VideoProcessed(Event):
     duration: float | None = None
     error: str | None = None
     attempt: int = 0
+    token: str = ""  # the job's (VideoUploaded.token)
     schema: int = SCHEMA
 
 
@@ -106,6 +110,7 @@ class ChunkJob(Event):
     #: the film's rate control, decided once by the planning worker (its LADDER_CRF; None: the fixed
     #: ladder), so every part has one quality whichever worker encodes it
     crf: float | None = None
+    token: str = ""  # the upload event's, for every report of the film
     schema: int = SCHEMA
 
 

@@ -34,7 +34,8 @@ async def send_dead_letter(topic: str, payload, reason: str) -> None:
 async def progress(event, percent: float, **fields) -> None:
     """A progress event of the job for `event` (an upload or a chunk job); the other VideoProgress fields as
     known (`hls_path`, `renditions` once watchable)."""
-    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt, **fields)
+    record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt,
+                           token=event.token, **fields)  # fmt: skip
     await topics.progress.send(key=topics.key(event.video_id), value=record)
 
 
@@ -42,22 +43,21 @@ async def report(record: VideoProcessed) -> None:
     await topics.processed.send(key=topics.key(record.video_id), value=record)
 
 
-async def report_ready(
-    video_id: int, hls_path: str, renditions: list[dict], duration, attempt: int, note: str | None = None
-) -> None:
+async def report_ready(event, hls_path: str, renditions: list[dict], duration, note: str | None = None) -> None:
     """A finished output (`hls_path` relative to MEDIA_ROOT, its thumbnail inside); `note`: what an operator
     should know of it (a source's track left out, and why), shown where a failure's reason is."""
     JOBS.labels("ready").inc()
     thumbnail = str(Path(hls_path) / "thumbnail.jpg")
-    await report(VideoProcessed(video_id=video_id, status="ready", renditions=renditions, hls_path=hls_path,
-                                thumbnail=thumbnail, duration=duration, attempt=attempt,
+    await report(VideoProcessed(video_id=event.video_id, status="ready", renditions=renditions, hls_path=hls_path,
+                                thumbnail=thumbnail, duration=duration, attempt=event.attempt, token=event.token,
                                 error=redact(note) if note else None))  # fmt: skip
 
 
-async def report_failed(video_id: int, reason: str, attempt: int) -> None:
+async def report_failed(event, reason: str) -> None:
     """A failed job, with why in words an operator may see (no signed URL, server path or host: `redact`)."""
     JOBS.labels("failed").inc()
-    await report(VideoProcessed(video_id=video_id, status="failed", error=redact(reason), attempt=attempt))
+    await report(VideoProcessed(video_id=event.video_id, status="failed", error=redact(reason),
+                                attempt=event.attempt, token=event.token))  # fmt: skip
 
 
 def failure_cause(exc: Exception) -> str:

@@ -7,6 +7,7 @@ readers accept the versions they know and ignore fields they do not, so old even
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 SCHEMA = 1
@@ -19,6 +20,11 @@ CHUNKS = "videos.chunks"
 DEAD_LETTER = "videos.dead-letter"
 
 
-def uploaded(video_id: int, source: str, attempt: int = 0) -> dict[str, Any]:
-    """A source file waits to be transcoded (`source` is relative to MEDIA_ROOT)."""
-    return {"schema": SCHEMA, "video_id": video_id, "source": source, "attempt": attempt}
+def uploaded(video_id: int, source: str, attempt: int = 0, token: str | None = None) -> dict[str, Any]:
+    """A source file waits to be transcoded (`source` is relative to MEDIA_ROOT); `token`: the job's
+    (`videos.job_token`), which every report of the job carries back."""
+    return {"schema": SCHEMA, "video_id": video_id, "source": source, "attempt": attempt, "token": token or ""}
+
+
+def new_job_token() -> str:
+    return secrets.token_hex(16)

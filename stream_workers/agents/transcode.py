@@ -83,19 +83,19 @@ async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
     if isinstance(exc, hls.TranscodeError):
         log.info("video %s failed: %s", event.video_id, exc)
         FAILURES.labels(failure_cause(exc)).inc()
-        await report_failed(event.video_id, str(exc), event.attempt)
+        await report_failed(event, str(exc))
         return
     FAILURES.labels(failure_cause(exc)).inc()
     attempts = event.attempt + 1
     log.error("video %s: attempt %d failed", event.video_id, attempts, exc_info=exc)
     if attempts < app.settings.max_attempts:
         await asyncio.sleep(app.settings.retry_delay * attempts)
-        retry = VideoUploaded(video_id=event.video_id, source=event.source, attempt=attempts)
+        retry = VideoUploaded(video_id=event.video_id, source=event.source, attempt=attempts, token=event.token)
         await topics.uploaded.send(key=topics.key(event.video_id), value=retry)
     else:
         reason = f"Processing failed {attempts} times; the last error was: {exc}"
         await send_dead_letter(events.UPLOADED, payload, reason)
-        await report_failed(event.video_id, reason, event.attempt)
+        await report_failed(event, reason)
 
 
 #: video id -> when this worker finished transcoding it. A duplicate event (a redelivery, or the watchdog's
@@ -232,7 +232,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
     duration = info.duration or made or None  # a length the file left unsaid: what was made of it
-    await report_ready(event.video_id, hls_path, renditions, duration, event.attempt, "; ".join(notes) or None)
+    await report_ready(event, hls_path, renditions, duration, "; ".join(notes) or None)
     if settings.av1_ladder and av1_ladder.wanted(info, settings.av1_max_seconds):
         film = Film(event, source.path, output, hls_path, info, rungs, duration)
         async with av1_claim(event.video_id) as mine:
@@ -327,7 +327,7 @@ async def add_av1_ladder(
     if await jobs.deleted(event.video_id):
         raise jobs.VideoDeleted
     _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for this pass finds it done)
-    await report_ready(event.video_id, film.hls_path, renditions, film.duration, event.attempt)
+    await report_ready(event, film.hls_path, renditions, film.duration)
 
 
 @contextlib.asynccontextmanager

@@ -154,7 +154,9 @@ def test_retry_queues_a_failed_video_again_through_the_outbox(operator, videos, 
     assert (retried["status"], retried["error"], retried["progress"]) == ("uploaded", None, 0)
     event = dbsession.scalars(sa.select(OutboxEvent).where(OutboxEvent.key == str(video))).one()
     assert event.topic == "videos.uploaded" and event.published_at is None
-    assert event.payload == {"schema": 1, "video_id": video, "source": "x", "attempt": 0}
+    token = dbsession.scalar(sa.select(Video.job_token).where(Video.id == video))
+    assert event.payload == {"schema": 1, "video_id": video, "source": "x", "attempt": 0, "token": token}
+    assert len(token) == 32  # a new job: the failed attempt's reports, late or forged, change nothing
     # only a failed video: a second retry (now uploaded) and a ready one are conflicts that queue nothing
     again = operator.app.post(f"/api/video/{video}/retry/", headers=csrf(operator), status=409).json
     assert "uploaded" in again["detail"]

@@ -30,7 +30,9 @@ def test_operator_upload_stores_file_row_and_event(operator, clips, dbsession, m
     assert video.source_name == "clip.mp4" and video.source_size == clips["clip"].stat().st_size
     event = dbsession.scalars(sa.select(OutboxEvent).where(OutboxEvent.key == str(body["id"]))).one()
     assert event.topic == "videos.uploaded" and event.published_at is None
-    assert event.payload == {"schema": 1, "video_id": body["id"], "source": video.source_path, "attempt": 0}
+    assert event.payload == {"schema": 1, "video_id": body["id"], "source": video.source_path, "attempt": 0,
+                             "token": video.job_token}  # fmt: skip
+    assert len(video.job_token) == 32  # the job's: only reports that carry it change the video
     assert set((media_root / "uploads").iterdir()) == before  # the temporary part file was moved, not copied
 
 

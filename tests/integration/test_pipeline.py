@@ -198,3 +198,55 @@ def test_worker_metrics_show_finished_jobs_and_consumer_lag(pipeline, media_file
     assert re.search(r'^videoflix_jobs_total\{outcome="ready"\} [1-9]', text, re.M)
     assert re.search(r'^videoflix_consumer_lag\{partition="\d+",topic="videos.uploaded"\} 0.0$', text, re.M)
     assert "videoflix_jobs_in_flight 0.0" in text
+
+
+def test_forged_or_stale_reports_change_nothing(pipeline, media_files):
+    """Anyone who can write to the broker could send `videos.processed` and `videos.progress` events (Kafka
+    without authentication): a forged `ready` removed a ready film's outputs, a forged `failed` or restart
+    took it off the catalog. Events now carry their job's token from the video's row; without it, through the
+    real broker and the workers' results agent, nothing changes."""
+    import asyncio
+    import json
+
+    from aiokafka import AIOKafkaProducer
+
+    client = pipeline.client()
+    video_id = client.upload(media_files["small"], {"title": "Not to be forged"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
+    before = pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    token = pipeline.scalar("SELECT job_token FROM videos WHERE id = :id", id=video_id)
+    assert token and len(token) == 32
+    forged = [
+        ("videos.processed", {"schema": 1, "video_id": video_id, "status": "ready", "renditions": [],
+                              "hls_path": f"videos/{video_id}/hls-forged", "attempt": 0}),
+        ("videos.processed", {"schema": 1, "video_id": video_id, "status": "ready", "renditions": [], "token": "0" * 32,
+                              "hls_path": f"videos/{video_id}/hls-forged", "attempt": 0}),
+        ("videos.processed", {"schema": 1, "video_id": video_id, "status": "failed", "error": "forged", "attempt": 0}),
+        ("videos.progress", {"schema": 1, "video_id": video_id, "progress": 0.0, "hls_path": "", "attempt": 0}),
+    ]  # fmt: skip
+
+    async def send():
+        producer = AIOKafkaProducer(bootstrap_servers=pipeline.env["KAFKA_BOOTSTRAP_SERVERS"])
+        await producer.start()
+        try:
+            for topic, value in forged:
+                await producer.send_and_wait(topic, json.dumps(value).encode(), key=str(video_id).encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    deadline = time.monotonic() + 90
+    while (
+        time.monotonic() < deadline
+        and sum(
+            worker.output.count(f"video {video_id}: a ready report not of its current job")
+            for worker in pipeline.workers
+        )
+        < 2
+    ):
+        time.sleep(0.5)  # the results agent took both forged `ready` events (and those before and after them)
+    time.sleep(2)
+    status = client.status(video_id)
+    assert (status["status"], status["error"]) == ("ready", None)
+    assert pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id) == before
+    assert (pipeline.media / before / "master.m3u8").is_file()  # the outputs are all there

@@ -226,3 +226,53 @@ def test_one_av1_pass_per_film_at_a_time_and_a_dead_workers_claim_goes_with_it(e
     for conn in (other, later):
         db.release_claim(conn)
     db.release_claim(again)
+
+
+def test_reports_change_a_video_only_with_its_jobs_token(engine, monkeypatch):
+    """The results agent's writes (`db.apply_processed`, `db.progress_update`) apply an event only when it
+    carries the video's `job_token`: a forged or stale `ready` neither switches the output nor removes the
+    film's files (it removed them all before: the row "looked deleted"), a `failed` or a restart changes
+    nothing; the job's own reports apply; a video queued before tokens (NULL) takes the events that carry none;
+    the watchdog's requeue carries the row's token."""
+    from stream_workers.db import progress_update
+    from stream_workers.records import VideoProcessed, VideoProgress
+
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    removed = []
+    monkeypatch.setattr(db.store, "remove_video", lambda video_id: removed.append(("video", video_id)))
+    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep: removed.append(("outputs", video_id)))
+    with engine.begin() as conn:
+        states = (VideoStatus.READY, VideoStatus.PROCESSING, VideoStatus.PROCESSING)
+        ready, waiting, old = (add_video(conn, state, "1 second") for state in states)
+        conn.execute(
+            sa.update(Video).where(Video.id == ready).values(hls_path=f"videos/{ready}/hls-1", job_token="r" * 32)
+        )
+        conn.execute(sa.update(Video).where(Video.id == waiting).values(job_token="w" * 32))
+    try:
+        for token in ("", "f" * 32):
+            forged = VideoProcessed(video_id=ready, status="ready", hls_path=f"videos/{ready}/hls-x", token=token)
+            assert db.apply_processed(forged) is False
+            assert db.apply_processed(VideoProcessed(video_id=ready, status="failed", error="x", token=token)) is False
+        with engine.begin() as conn:
+            assert (
+                conn.execute(progress_update(VideoProgress(video_id=waiting, progress=1.0, hls_path=""))).rowcount == 0
+            )
+            assert conn.execute(progress_update(VideoProgress(video_id=waiting, progress=1.0, hls_path="",
+                                                              token="w" * 32))).rowcount == 1  # fmt: skip
+            row = conn.execute(sa.select(Video.status, Video.hls_path).where(Video.id == ready)).one()
+        assert tuple(row) == (VideoStatus.READY, f"videos/{ready}/hls-1") and removed == []
+        assert db.apply_processed(VideoProcessed(video_id=waiting, status="ready", hls_path=f"videos/{waiting}/hls-2",
+                                                 token="w" * 32)) is True  # fmt: skip
+        assert db.apply_processed(VideoProcessed(video_id=old, status="failed", error="bad input")) is True
+        assert db.apply_processed(VideoProcessed(video_id=-5, status="ready", hls_path="videos/-5/x")) is False
+        assert removed == [("outputs", waiting), ("video", -5)]  # a deleted video's output still goes
+        with engine.begin() as conn:
+            idle = {"status": VideoStatus.UPLOADED, "updated_at": sa.text("now() - interval '1 hour'")}
+            conn.execute(sa.update(Video).where(Video.id == waiting).values(**idle))
+            requeue_stalled(conn, idle_seconds=60)
+            payload = conn.scalar(sa.select(OutboxEvent.payload).where(OutboxEvent.key == str(waiting)))
+            conn.execute(sa.delete(OutboxEvent).where(OutboxEvent.key == str(waiting)))
+        assert payload["token"] == "w" * 32
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(Video).where(Video.id.in_([ready, waiting, old])))

@@ -86,6 +86,9 @@ class Video(Base):
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
     #: the folder holding master.m3u8, <rendition>/index.m3u8 and the thumbnail of the current output
     hls_path: Mapped[str | None] = mapped_column(String(500))
+    #: the current job's token, carried by its events: the workers' reports change the video only with it
+    #: (a forged or stale event changes nothing; migration 0020); NULL for a video queued before tokens
+    job_token: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: times the relay's watchdog queued the video again because nothing happened to it for a while
     requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

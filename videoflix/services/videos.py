@@ -235,7 +235,8 @@ class VideoService:
         else:
             after_commit(self.tm, lambda: source.unlink(missing_ok=True))
 
-        self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
+        video.job_token = events.new_job_token()
+        self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path, token=video.job_token))
         return video
 
     def publish(self, topic: str, video_id: int, payload: dict[str, Any]) -> None:
@@ -368,8 +369,9 @@ class VideoService:
         video.attempts = 0
         video.requeues = 0
         video.processed_at = None
+        video.job_token = events.new_job_token()  # the failed attempt's reports, late or forged, change nothing
         self.db.flush()
-        self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path))
+        self.publish(events.UPLOADED, video.id, events.uploaded(video.id, video.source_path, token=video.job_token))
         return video
 
     def queue_positions(self, videos: list[Video]) -> dict[int, int]:
