@@ -15,6 +15,7 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
 from pyramid_jwt import JWTCookieAuthenticationPolicy
+from webob import Request
 from webob.cookies import CookieProfile
 
 from .config import Settings
@@ -119,8 +120,11 @@ class CookieSecurityPolicy:
     def remember(self, request, userid, *, session: AuthSession, **kw) -> list[tuple[str, str]]:
         """Cookies for a (new or rotated) login session: an access token and a refresh token."""
         sid = str(session.id)
+        # `staff`: only for the server's body gate (`may_send_body`), read before a request's body and so
+        # before any database lookup; every permission is still decided from the live session and account
+        staff = bool(session.user.is_staff)
         return [
-            *self.access.remember(request, str(userid), sid=sid, typ="access"),
+            *self.access.remember(request, str(userid), sid=sid, typ="access", staff=staff),
             *self.refresh.remember(request, str(userid), sid=sid, jti=session.refresh_jti, typ="refresh"),
         ]
 
@@ -130,6 +134,20 @@ class CookieSecurityPolicy:
     def refresh_claims(self, request) -> dict[str, Any]:
         claims = self.refresh.claims_of_type(request, "refresh")
         return claims if "sid" in claims and "jti" in claims else {}
+
+
+def body_gate(registry, small: int):
+    """For the server (videoflix/server.py), which reads a request's body before the app runs: whether the
+    request whose headers are `environ` may send a body past `small` bytes, which only a staff session may
+    (an operator's upload), whatever the method. Decided from the access cookie alone (its signature, expiry
+    and `staff` claim: no database on the server's I/O thread); the app still checks the session."""
+    policy = registry["videoflix.security"]
+
+    def may_send_body(environ: dict) -> bool:
+        request = Request(environ)
+        return bool(policy.access.claims_of_type(request, "access").get("staff"))
+
+    return may_send_body
 
 
 def viewer_id(request) -> int:

@@ -16,7 +16,11 @@ import time
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
+from waitress.utilities import RequestEntityTooLarge
+
+from .security import body_gate
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,10 @@ def serve_paste(app, global_conf, **settings) -> int:
     server = create_server(app, **settings)
     server.print_listen("Serving on http://{}:{}")
     socket_map = server.map if hasattr(server, "map") else server._map
+    small = app.registry["videoflix.settings"].max_json_body
+    channel = type("VideoflixChannel", (HTTPChannel,), {"parser_class": bounded_parser(app.registry, small)})
+    for listener in [d for d in socket_map.values() if isinstance(d, BaseWSGIServer)]:
+        listener.channel_class = channel
     poll = {"use_poll": server.adj.asyncore_use_poll}
 
     stop: list[int] = []
@@ -54,6 +62,30 @@ def serve_paste(app, global_conf, **settings) -> int:
         server.task_dispatcher.shutdown()
         wasyncore.close_all(socket_map)
     return 0
+
+
+def bounded_parser(registry, small: int) -> type[HTTPRequestParser]:
+    """waitress's request parser, which also refuses (413, at once, the connection closed) a body past `small`
+    bytes (`max_json_body`), or chunked, from anyone but a staff session (`security.body_gate`), whatever the
+    method, before a byte of it is read: waitress reads and spools a whole body before the app runs, so
+    without this any client could make the web process hold MAX_REQUEST_BODY per connection (nginx bounds
+    what passes it; this bounds what reaches the app directly)."""
+    may_send_body = body_gate(registry, small)
+
+    class BoundedBodyParser(HTTPRequestParser):
+        def received(self, data):
+            had_headers = self.headers_finished
+            consumed = super().received(data)
+            large = self.chunked or self.content_length > small
+            if not had_headers and self.headers_finished and not self.error and large:
+                environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "gate", "SERVER_PORT": "80",
+                           "wsgi.url_scheme": "http", "HTTP_COOKIE": self.headers.get("COOKIE", "")}  # fmt: skip
+                if not may_send_body(environ):
+                    self.error = RequestEntityTooLarge(f"only an operator may send a body of more than {small} bytes")
+                    self.completed = True
+            return consumed
+
+    return BoundedBodyParser
 
 
 def request_body_bound(app, configured: str | None) -> int:

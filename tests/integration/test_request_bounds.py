@@ -4,15 +4,18 @@ app (and any permission check) runs, so every body is bounded by MAX_REQUEST_BOD
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+import sqlalchemy as sa
 from waitress.adjustments import Adjustments
 
 from videoflix.cli.upload import ONE_REQUEST_MAX
@@ -147,3 +150,56 @@ def test_a_film_larger_than_one_request_goes_up_resumably(pipeline, tmp_path):
     assert Path(pipeline.media, pipeline.scalar("SELECT source_path FROM videos WHERE id = :id", id=video["id"])
                 ).stat().st_size == big.stat().st_size  # fmt: skip
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 120)["status"] == "ready"
+
+
+def announce(port: int, method: str, length: int, cookie: str = "") -> socket.socket:
+    """A request's headers, straight to waitress, announcing a `length`-byte body; none of the body."""
+    conn = socket.create_connection(("127.0.0.1", port))
+    conn.sendall(f"{method} /api/uploads/0123456789abcdef0123456789abcdef/ HTTP/1.1\r\nHost: x\r\n"
+                 f"Content-Type: application/offset+octet-stream\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+                 f"Cookie: {cookie}\r\nContent-Length: {length}\r\n\r\n".encode())  # fmt: skip
+    conn.settimeout(5)
+    return conn
+
+
+@pytest.fixture(scope="module")
+def operator_cookie(web, engine) -> str:
+    """A staff session's cookies on `web`."""
+    from videoflix.models import User
+    from videoflix.passwords import Hasher
+
+    from ..support.accounts import PASSWORD
+
+    with engine.begin() as conn:
+        conn.execute(sa.delete(User).where(User.email == "gate-operator@example.com"))
+        conn.execute(sa.insert(User).values(email="gate-operator@example.com", password_hash=Hasher().hash(PASSWORD),
+                                            is_active=True, is_staff=True))  # fmt: skip
+    _, port = web
+    body = json.dumps({"email": "gate-operator@example.com", "password": PASSWORD}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/login/", method="POST", data=body,
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        cookies = [value.split(";", 1)[0] for name, value in answer.getheaders() if name.lower() == "set-cookie"]
+    return "; ".join(cookies)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "DELETE", "POST", "PATCH", "PUT"])
+def test_straight_to_waitress_only_an_operator_may_send_a_large_body(web, operator_cookie, method):
+    """Without nginx in front: a body past the JSON bound (here 60 MiB, within MAX_REQUEST_BODY, which waitress
+    would read and spool whole before the app runs) is refused at once (413, the connection closed) for anyone
+    but a staff session, whatever the method, and the web process spools nothing; an operator's is read (the
+    server waits for it, as for an upload)."""
+    proc, port = web
+    held = Held(proc.pid)
+    anonymous = announce(port, method, 60 * MIB)
+    assert anonymous.recv(64).startswith(b"HTTP/1.1 413"), method
+    anonymous.close()
+    operator = announce(port, method, 60 * MIB, operator_cookie)
+    with pytest.raises(TimeoutError):
+        operator.settimeout(1.5)
+        operator.recv(64)  # nothing yet: the server waits for the operator's body
+    operator.sendall(b"x" * MIB)
+    time.sleep(0.3)
+    operator.close()
+    held.stop()
+    assert held.max_spooled <= 2 * MIB, held.max_spooled  # what the operator sent, no more
