@@ -203,3 +203,24 @@ def test_straight_to_waitress_only_an_operator_may_send_a_large_body(web, operat
     operator.close()
     held.stop()
     assert held.max_spooled <= 2 * MIB, held.max_spooled  # what the operator sent, no more
+
+
+def test_a_trickled_body_does_not_keep_a_channel_past_the_timeout(web):
+    """A client that sends a small body slower than one byte per `channel_timeout` (30 s, the .ini's) loses
+    its connection: waitress closes it within the timeout and one `cleanup_interval` (5 s), so trickling
+    clients cannot keep the web process's channels (before: 120 s, and up to 240 s)."""
+    _, port = web
+    conn = socket.create_connection(("127.0.0.1", port))
+    conn.sendall(
+        b"POST /api/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+    )
+    started = time.monotonic()
+    conn.settimeout(60)
+    try:
+        closed = conn.recv(64) == b""  # the server hung up without an answer
+    except ConnectionResetError:
+        closed = True
+    waited = time.monotonic() - started
+    conn.close()
+    assert closed and 25 < waited < 40, waited
+    assert http("GET", f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})
