@@ -136,10 +136,10 @@ class CookieSecurityPolicy:
         return claims if "sid" in claims and "jti" in claims else {}
 
 
-def body_gate(registry, small: int):
+def body_gate(registry):
     """For the server (videoflix/server.py), which reads a request's body before the app runs: whether the
-    request whose headers are `environ` may send a body past `small` bytes, which only a staff session may
-    (an operator's upload), whatever the method. Decided from the access cookie alone (its signature, expiry
+    request whose headers are `environ` may send a large body, which only a staff session may (an operator's
+    upload), whatever the method. Decided from the access cookie alone (its signature, expiry
     and `staff` claim: no database on the server's I/O thread); the app still checks the session."""
     policy = registry["videoflix.security"]
 

@@ -70,7 +70,7 @@ def bounded_parser(registry, small: int) -> type[HTTPRequestParser]:
     method, before a byte of it is read: waitress reads and spools a whole body before the app runs, so
     without this any client could make the web process hold MAX_REQUEST_BODY per connection (nginx bounds
     what passes it; this bounds what reaches the app directly)."""
-    may_send_body = body_gate(registry, small)
+    may_send_body = body_gate(registry)
 
     class BoundedBodyParser(HTTPRequestParser):
         def received(self, data):
