@@ -56,6 +56,7 @@ def configure(app: WorkerApp, conf: faust.Settings, **kwargs) -> None:
     settings = app.settings
     settings.datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last folder
     conf.broker = broker_url(settings.kafka_bootstrap_servers)
+    conf.broker_credentials = settings.kafka_auth.credentials()  # consumer, producer and admin client alike
     conf.datadir = settings.datadir
     conf.web_host = conf.web_bind = settings.web_host  # Faust would bind 0.0.0.0 whatever the host
     conf.web_port = settings.web_port

@@ -15,6 +15,7 @@ from videoflix.media import MediaLimits
 from videoflix.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.storage.config import StorageConfig
 
+from .broker_auth import BrokerAuth
 from .hls import PER_TITLE_CRF
 
 
@@ -45,6 +46,8 @@ def switch(name: str, value: str) -> bool:
 class WorkerSettings:
     database_url: str
     kafka_bootstrap_servers: str
+    #: how the workers authenticate to Kafka (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*; broker_auth.py)
+    kafka_auth: BrokerAuth
     media_root: Path
     ffmpeg_binary: str | None
     x264_preset: str
@@ -82,9 +85,11 @@ class WorkerSettings:
         env = os.environ
         media_root = Path(env.get("MEDIA_ROOT") or "var/media").absolute()
         variable_of = {name: variable for variable, name in STORAGE_VARIABLES.items()}
+        bootstrap_servers = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
         return cls(
             database_url=normalize_database_url(env.get("DATABASE_URL", "")),
-            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            kafka_bootstrap_servers=bootstrap_servers,
+            kafka_auth=BrokerAuth.from_settings(env, bootstrap_servers),
             media_root=media_root,
             ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
             x264_preset=env.get("X264_PRESET", "veryfast"),

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -196,7 +197,9 @@ class SeaweedFS:
     (`access_key`, `secret_key`) allowed everything: unsigned or wrongly signed requests are refused.
 
     Ready in ~10 s; on SIGTERM it takes ~10 s to exit. Its Iceberg and Lance catalogs, on by default on fixed
-    ports (two instances would clash), are turned off, and so is its embedded IAM API."""
+    ports (two instances would clash), are turned off, and so is its embedded IAM API. Its master, volume and
+    filer check no S3 signature: their HTTP APIs want JWTs signed with keys made at each start (`security.toml`,
+    as docker-compose.yml runs it, where they also listen only on the container's loopback)."""
 
     def __init__(self, folder: Path, access_key: str, secret_key: str, log_path: Path | None = None):
         self.folder = Path(folder)
@@ -220,7 +223,9 @@ class SeaweedFS:
         identity = {"name": "videoflix", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"]}  # fmt: skip
         write_private(config, json.dumps({"identities": [identity]}))
-        argv = [weed_binary(), "server", f"-dir={data}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}", "-s3",
+        write_private(self.folder / "security.toml", seaweed_security())
+        argv = [weed_binary(), f"-config_dir={self.folder}", "server", f"-dir={data}", f"-ip={LOOPBACK}",
+                f"-ip.bind={LOOPBACK}", "-s3",
                 f"-s3.config={config}", "-s3.iam=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-master.volumeSizeLimitMB=256", "-volume.max=0"]  # fmt: skip
         for name, port in self.ports.items():
@@ -259,6 +264,15 @@ class SeaweedFS:
         if self.proc is not None:
             stop_process(self.proc, timeout=30)
             self.proc = None
+
+
+#: the security.toml sections whose keys sign the JWTs SeaweedFS's volume and filer HTTP APIs want (writes and reads)
+SEAWEED_JWT_SECTIONS = ("jwt.signing", "jwt.signing.read", "jwt.filer_signing", "jwt.filer_signing.read")
+
+
+def seaweed_security() -> str:
+    """A security.toml with a fresh random key per section: the JWTs live seconds, so a restart may change them."""
+    return "".join(f'[{section}]\nkey = "{secrets.token_hex(32)}"\n' for section in SEAWEED_JWT_SECTIONS)
 
 
 #: where SeaweedFS.start checks that the store can store (a bucket of its own, left empty)

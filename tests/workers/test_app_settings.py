@@ -37,6 +37,7 @@ def test_faust_is_configured_from_the_environment_when_it_configures_the_app(tmp
         **os.environ,
         "FAUST_DATADIR": str(tmp_path / "a" / "b"),
         "KAFKA_BOOTSTRAP_SERVERS": "h1:9092, h2:9093",
+        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",  # remote and unauthenticated: said explicitly
         "KAFKA_SESSION_TIMEOUT": "9",
         "TOPIC_PARTITIONS": "3",
         "TRANSCODE_TIMEOUT": "100",
