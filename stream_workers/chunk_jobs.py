@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from videoflix import events
 from videoflix import storyboard as storyboards
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for
+from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, reached_cap
 from videoflix.models import VideoStatus
 from videoflix.storyboard import plan_for
 
@@ -274,6 +274,12 @@ class Part:
                 await in_thread(shutil.rmtree, extracted, True)
         if not self.audio and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
             raise hls.TranscodeError(await in_thread(self.picture_ends_early, job.start + result.out_seconds))
+        # the sound is decoded whole, and the last part to the cap: either reaching it holds more than it says
+        decoded = result.out_seconds if self.audio else job.start + result.out_seconds
+        if (self.audio or job.length < chunked_encoding.reads_to(self.chunk, info)) and (
+            problem := reached_cap(info, decoded)
+        ):
+            raise hls.TranscodeError(problem)
         self.encoded_in = time.monotonic() - started
 
     async def settle(self) -> None:

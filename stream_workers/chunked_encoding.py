@@ -90,6 +90,16 @@ def cut_film(duration: float, chunk_seconds: int = CHUNK_SECONDS) -> list[Chunk]
     ]
 
 
+def reads_to(chunk: Chunk, info: MediaInfo) -> float:
+    """How many seconds of the source a chunk's decode reads: its own length; the film's last chunk reads on
+    to the decode cap (its stated end and a little slack, `MediaLimits.decode_cap`), so that a file holding
+    more than its header says shows it there and fails (`media.reached_cap`) instead of being cut quietly."""
+    last = info.duration is not None and chunk.start + chunk.length >= info.duration - 1e-3
+    if last and info.decode_seconds is not None:
+        return max(chunk.length, info.decode_seconds - chunk.start)
+    return chunk.length
+
+
 def chunk_command(
     ffmpeg: str,
     source: Path,
@@ -107,7 +117,8 @@ def chunk_command(
     them), from the same decode. The first chunk also makes the thumbnail (taken within the
     first second)."""
     thumbnail = chunk.index == 0
-    argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=chunk.length)]
+    length = reads_to(chunk, info)
+    argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=length)]
     argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail, storyboard)]
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung, crf)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import struct
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -114,6 +115,17 @@ def make_subtitled(path: Path, source: Path, container: str = "mkv") -> Path:
 
 def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:a", "aac", str(path), timeout=60)
+    return path
+
+
+def understated(path: Path, seconds: float) -> Path:
+    """The MKV at `path` with its Segment Duration (EBML 0x4489, milliseconds as a float) patched to `seconds`:
+    a header that says the file is shorter than it is."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89")
+    size = data[at + 2] & 0x7F
+    data[at + 3 : at + 3 + size] = struct.pack(">d" if size == 8 else ">f", seconds * 1000)
+    path.write_bytes(bytes(data))
     return path
 
 

@@ -19,8 +19,8 @@ from videoflix import storyboard as storyboards
 from videoflix.media import ladder_for, probe
 from videoflix.models import Video, VideoChunk
 
-from ..support.clips import make_clip, video_timestamps
-from .test_transcode_agent import FakeTopic, gone
+from ..support.clips import make_clip, understated, video_timestamps
+from ..support.fakes import FakeTopic, gone
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_jobs.start_film(event, probe(source))
+        await chunk_jobs.start_film(event, store.Source(event.source).facts())  # as the transcode agent does
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
             await chunk_jobs.settled()
@@ -347,3 +347,23 @@ def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that
     part.ended = True  # (as `encode` sets it once its FFmpeg has ended)
     assert part.serve() is True
     assert not frames.exists() and any((part.folder / storyboards.FOLDER).glob("*.jpg"))  # tiled
+
+
+@pytest.mark.parametrize("audio", [True, False], ids=["with-sound", "picture-only"])
+def test_a_header_that_understates_the_length_fails_a_film_made_in_parts(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path, audio
+):
+    """24 s under a Segment Duration patched to 16 s: the parts read to the stated end and 2 s past it, no
+    more (issue 33, item 2), and the film fails saying why, as one made in one pass does, instead of ending
+    ready and cut at 16 s. The sound, decoded whole by its job, finds it first; without sound, the last part."""
+    video = plan_db
+    media = tmp_path / "media"
+    clip = understated(make_clip(tmp_path / "long.mkv", seconds=24, size="640x360", rate=30, audio=audio), 16.0)
+    (media / "videos" / str(video)).mkdir(parents=True)
+    source = clip.rename(media / "videos" / str(video) / "source.mp4")
+    assert probe(source).duration == pytest.approx(16.0, abs=0.01)
+
+    result = run_chunked(media, video, source, fake_topics, monkeypatch)
+    assert result.status == "failed" and "says it lasts 16 s but holds more" in result.error, result.error
+    assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
+    assert fake_topics["dead_letter"].sent == []

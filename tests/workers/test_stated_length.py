@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import struct
 import subprocess
 
 import pytest
@@ -15,6 +14,8 @@ from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix import events
 from videoflix.media import MediaLimits, ffmpeg_exe, probe, video_dir
+
+from ..support.clips import understated
 
 SPOOF = "Stream #0:0: Video: h264, yuv420p, 640x360, 25 fps; Duration: 00:00:01.00"
 
@@ -30,16 +31,6 @@ def encode(path, *, size="320x240", seconds=3.0, title=None, piped=False):
             subprocess.run([*argv, "-f", "matroska", "pipe:1"], stdout=out, check=True)
     else:
         subprocess.run([*argv, str(path)], check=True)
-    return path
-
-
-def understated(path, seconds: float):
-    """The MKV with its Segment Duration (EBML 0x4489, milliseconds as a float) patched to `seconds`."""
-    data = bytearray(path.read_bytes())
-    at = data.index(b"\x44\x89")
-    size = data[at + 2] & 0x7F
-    data[at + 3 : at + 3 + size] = struct.pack(">d" if size == 8 else ">f", seconds * 1000)
-    path.write_bytes(bytes(data))
     return path
 
 
