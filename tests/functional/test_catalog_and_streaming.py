@@ -13,9 +13,8 @@ import sqlalchemy as sa
 
 from videoflix.models import Video, VideoStatus
 
+from ..support.frontend import FRONTEND
 from ..support.media import OUTPUT
-
-FRONTEND = "http://127.0.0.1:5500"
 
 
 def test_catalog_lists_ready_videos_newest_first(viewer, add_video):

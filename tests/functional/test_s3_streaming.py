@@ -12,7 +12,7 @@ from videoflix.models import Video, VideoStatus
 from videoflix.storage.s3 import S3Storage, s3_client
 
 from ..support.accounts import S3_ACCESS_KEY
-from .test_catalog_and_streaming import FRONTEND
+from ..support.frontend import FRONTEND
 
 pytestmark = pytest.mark.integration
 

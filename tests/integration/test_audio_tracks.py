@@ -12,9 +12,9 @@ import pytest
 
 from stream_workers import loudness
 
-from ..support.browser import chromium_path
+from ..support.browser import chromium_path, play, player_page, problems
 from ..support.clips import audio_gaps, audio_samples, heard, joined, stream_starts
-from .test_progressive import fetch
+from ..support.watching import fetch
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,6 @@ def test_every_track_is_an_audio_rendition_and_the_default_stays_muxed(pipeline,
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_hls_js_lists_the_tracks_and_switches_to_another_mid_film(pipeline, frontend_site, tracks_video, tmp_path):
-    from .test_browser import play, player_page, problems
 
     page = player_page(pipeline, frontend_site, tracks_video) + "&audio=fr"
     result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "tracks.png", seconds=40, until=4.5))

@@ -17,8 +17,8 @@ import pytest
 
 from videoflix.media import ffmpeg_exe
 
-from ..support.browser import chromium_path
-from .test_progressive import fetch
+from ..support.browser import chromium_path, play, player_page, problems
+from ..support.watching import fetch
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,6 @@ def test_the_av1_renditions_are_served_as_fmp4_and_decode_whole(pipeline, media_
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("browser", ["as it is", "without AV1"])
 def test_hls_js_plays_av1_where_the_browser_decodes_it(pipeline, frontend_site, av1_video, tmp_path, browser):
-    from .test_browser import play, player_page, problems
 
     page = player_page(pipeline, frontend_site, av1_video) + ("&noav1=1" if browser == "without AV1" else "")
     result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "av1.png", seconds=40, until=2.5))

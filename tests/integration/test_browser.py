@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from urllib3 import encode_multipart_formdata
 
-from ..support.accounts import PASSWORD
-from ..support.browser import Browser, chromium_path
+from ..support.browser import chromium_path, play, player_page, problems
 
 pytestmark = [
     pytest.mark.integration,
@@ -26,71 +22,6 @@ def ready_video(pipeline, media_files) -> int:
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
     pipeline.wait_for_av1(client, video["id"], 240)  # (listed: testsrc2 at 720p holds its quality in AV1)
     return video["id"]
-
-
-def player_page(pipeline, site: str, video_id: int, login: bool = True) -> str:
-    """The player page (served from the frontend's origin) for a video, logging in as the operator first."""
-    query = {"api": pipeline.api + "/", "id": video_id}
-    if login:
-        query.update(email="operator@example.com", password=PASSWORD)
-    return f"{site}/player.html?{urlencode(query)}"
-
-
-async def play(
-    url: str, profile: Path, screenshot: Path, seconds: float = 30.0, until: float = 2.5, flags: tuple[str, ...] = ()
-) -> dict:
-    """Open the player page; wait until playback passes `until` seconds of the film (`played`, from where
-    its media timeline starts) or ends (or a fatal error, or `seconds`)."""
-    async with Browser(profile, flags) as browser:
-        await browser.goto(url)
-        deadline = time.monotonic() + seconds
-        result = {}
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-            result = await browser.evaluate("window.result") or {}
-            fatal = any(e.get("fatal") or "play" in e or "script" in e for e in result.get("errors", []))
-            if result.get("played", 0) > until or result.get("ended") or fatal:
-                break
-        await browser.screenshot(screenshot)
-        return result
-
-
-#: hls.js reports these as non-fatal media "errors" while its gap controller does its job: H.264 with B-frames in
-#: MPEG-TS starts its first frame a few frames after 0, and hls.js jumps such sub-0.1 s holes by design; and
-#: while a playlist grows, a fragment loaded again (a level switch at the live edge) may add nothing to what
-#: is buffered, which hls.js counts and moves on from (overlaps in our output are ruled out by the tests that
-#: decode every frame's timestamp)
-GAP_NOTICES = {"bufferSeekOverHole", "bufferNudgeOnStall", "bufferAppendNoProgress"}
-
-
-def waited_for_data(error: dict) -> bool:
-    """A stall with nothing buffered past the range the playhead is in (player.html records the ranges): the
-    player waited for data, at the edge of a growing playlist or on a machine too busy to load or decode in
-    time (2 cores shared with the workers), which says nothing about the output. A hole in the output leaves a
-    later range buffered (beyond hls.js's `maxBufferHole`, 0.1 s), and stays a problem."""
-    if error.get("details") != "bufferStalledError" or "buffered" not in error:
-        return False
-    return not any(start > error["at"] + 0.1 for start, _ in error["buffered"])
-
-
-def problems(errors: list[dict]) -> list[dict]:
-    """hls.js errors that mean something went wrong: fatal ones, network ones, and media ones beyond gap notices
-    and waits for data."""
-    return [
-        e for e in errors
-        if e.get("fatal") or e.get("type") != "mediaError"
-        or (e.get("details") not in GAP_NOTICES and not waited_for_data(e))
-    ]  # fmt: skip
-
-
-def plays_through_tls(page: str, tmp_path: Path, name: str) -> dict:
-    """Play `page` whose media comes from the test's nginx (self-signed certificate): logged in, both
-    renditions listed in both ladders, playback past 2.5 s with no hls.js problem. The result, for more checks."""
-    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / f"{name}.png",
-                              flags=("--ignore-certificate-errors",)))  # fmt: skip
-    assert result["login"] == 200 and result["levels"] == 4
-    assert result["played"] > 2.5 and problems(result["errors"]) == [], result
-    return result
 
 
 def test_a_stall_is_a_problem_when_a_hole_is_ahead_not_when_data_ran_out():

@@ -16,32 +16,13 @@ import pytest
 from stream_workers import hls, loudness
 from videoflix.media import ladder_for
 
-from ..support.browser import chromium_path
+from ..support.browser import chromium_path, play, player_page, problems
 from ..support.clips import audio_gaps, audio_samples, heard, joined, stream_starts, video_timestamps
-from .test_progressive import fetch
+from ..support.watching import encoded_parts, fetch, wait_playable, watch
 
 pytestmark = pytest.mark.integration
 
 PARTS = 9  # 72 s in 8 s parts
-
-
-def watch(pipeline, client, video_id: int, timeout: float = 300) -> tuple[dict, list[dict]]:
-    """Poll the status until the video is ready or failed: (final status, every status seen)."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while (status := client.status(video_id))["status"] not in {"ready", "failed"}:
-        seen.append(status)
-        assert time.monotonic() < deadline, [w.output[-3000:] for w in pipeline.workers]
-        time.sleep(0.3)
-    return status, seen
-
-
-def encoded_parts(pipeline, video_id: int) -> list[list[int]]:
-    """Per worker, the parts it encoded (-1: the audio)."""
-    return [
-        sorted(int(p) for p in re.findall(rf"video {video_id} part (-?\d+) encoded", w.output))
-        for w in pipeline.workers
-    ]
 
 
 def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipeline, media_files):
@@ -120,8 +101,6 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_hls_js_plays_a_chunked_film_across_part_boundaries(pipeline, media_files, frontend_site, tmp_path):
-    from .test_browser import play, player_page, problems
-    from .test_progressive import wait_playable
 
     client = pipeline.client()
     video_id = client.upload(media_files["film"], {"title": "Spread and played"})["id"]

@@ -9,7 +9,6 @@ import socket
 import sys
 import time
 from http.client import HTTPResponse
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -20,18 +19,9 @@ from alembic.migration import MigrationContext
 from videoflix.devservices import free_port, wait_for_port
 from videoflix.models import Base
 
-from ..support.stack import FAUST_WORKER, ROOT, http, own_database
+from ..support.stack import FAUST_WORKER, PSERVE, ROOT, http, own_database, with_port
 
 pytestmark = pytest.mark.integration
-
-PSERVE = [sys.executable, "-m", "pyramid.scripts.pserve"]
-
-
-def with_port(ini: Path, port: int) -> None:
-    text = ini.read_text()
-    for listen in ("127.0.0.1:8000", "0.0.0.0:8000"):
-        text = text.replace(f"listen = {listen}", f"listen = 127.0.0.1:{port}")
-    ini.write_text(text)
 
 
 def test_pserve_development_ini_serves_against_configured_database(

@@ -22,8 +22,7 @@ from videoflix.devservices import free_port, wait_for_port
 
 from ..support.accounts import PASSWORD
 from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
-from ..support.stack import Command
-from .test_entry_points import PSERVE, with_port
+from ..support.stack import PSERVE, Command, with_port
 
 pytestmark = pytest.mark.integration
 

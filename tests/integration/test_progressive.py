@@ -6,31 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import urllib.request
 
 import pytest
 
-from ..support.browser import chromium_path
+from ..support.browser import chromium_path, play, player_page, problems
+from ..support.watching import fetch, wait_playable
 
 pytestmark = pytest.mark.integration
-
-
-def fetch(client, path: str) -> tuple[int, bytes]:
-    """GET with the client's cookies: (status, body)."""
-    try:
-        with client.opener.open(client.api + path, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def wait_playable(pipeline, client, video_id: int) -> dict:
-    deadline = time.monotonic() + 120
-    while (status := client.status(video_id))["status"] != "playable":
-        assert status["status"] in {"uploaded", "processing"}, status  # not ready before it was ever playable
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
-    return status
 
 
 def group_joins(pipeline) -> int:
@@ -80,7 +62,6 @@ def test_a_video_is_watchable_while_it_transcodes(pipeline, media_files):
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_hls_js_plays_a_video_that_is_still_transcoding(pipeline, media_files, frontend_site, tmp_path):
-    from .test_browser import play, player_page, problems
 
     client = pipeline.client()
     video_id = client.upload(media_files["minute"], {"title": "Played early"})["id"]

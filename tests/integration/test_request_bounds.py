@@ -23,8 +23,7 @@ from videoflix.config import MAX_REQUEST_BODY
 from videoflix.devservices import free_port, wait_for_port
 
 from ..support.clips import make_clip
-from ..support.stack import clean_env, http, new_project
-from .test_entry_points import PSERVE, with_port
+from ..support.stack import PSERVE, clean_env, http, new_project, with_port
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,9 @@ import pytest
 
 from videoflix.devservices import free_port, wait_for_port
 
-from ..support.browser import chromium_path
+from ..support.browser import chromium_path, play, player_page, plays_through_tls, problems
 from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
 from ..support.stack import VIDEOFLIX
-from .test_browser import play, player_page, plays_through_tls, problems
 
 pytestmark = pytest.mark.integration
 

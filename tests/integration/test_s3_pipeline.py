@@ -14,7 +14,7 @@ import pytest
 from videoflix.media import ffmpeg_exe, parse_probe
 
 from ..support.clips import audio_gaps, audio_samples, make_subtitled, video_timestamps
-from .test_chunked import encoded_parts, watch
+from ..support.watching import encoded_parts, watch
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,9 @@ from videoflix.cli.upload import Client
 from videoflix.devservices import free_port, wait_for_port
 
 from ..support.accounts import PASSWORD
-from ..support.browser import chromium_path
+from ..support.browser import chromium_path, player_page, plays_through_tls
 from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
 from ..support.stack import VIDEOFLIX
-from .test_browser import player_page, plays_through_tls
 
 pytestmark = pytest.mark.integration
 

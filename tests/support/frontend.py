@@ -84,3 +84,6 @@ def upload(frontend, path: Path | None, status: int, **fields):
 
 def leftovers(media_root: Path) -> list[Path]:
     return [p for p in media_root.rglob("*") if p.is_file()]
+
+
+FRONTEND = "http://127.0.0.1:5500"

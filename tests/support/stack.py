@@ -220,3 +220,13 @@ class Pipeline:
 
 # -- the fault scenarios' report (test_faults.py), printed at the end of the run -------------------------
 FAULT_REPORT: list[dict] = []
+
+
+PSERVE = [sys.executable, "-m", "pyramid.scripts.pserve"]
+
+
+def with_port(ini: Path, port: int) -> None:
+    text = ini.read_text()
+    for listen in ("127.0.0.1:8000", "0.0.0.0:8000"):
+        text = text.replace(f"listen = {listen}", f"listen = 127.0.0.1:{port}")
+    ini.write_text(text)

@@ -9,7 +9,7 @@ import pytest
 from stream_workers import jobs
 from stream_workers.agents import transcode
 
-from .test_transcode_agent import FakeTopic, gone
+from ..support.fakes import FakeTopic, gone
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from stream_workers import audio_tracks, chunked_encoding, hls
-from videoflix.media import AudioStream, MediaInfo, ladder_for
+from videoflix.media import AudioStream, ladder_for
+
+from ..support.media import film
 
 MASTER = """#EXTM3U
 #EXT-X-VERSION:6
@@ -15,10 +17,6 @@ MASTER = """#EXTM3U
 #EXT-X-STREAM-INF:BANDWIDTH=3195680,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"
 720p/index.m3u8
 """
-
-
-def film(*streams: AudioStream) -> MediaInfo:
-    return MediaInfo(60.0, 1280, 720, 25.0, "h264", bool(streams), container="mp4", audio_streams=streams)
 
 
 def test_a_film_with_one_track_keeps_its_master_as_it_was():

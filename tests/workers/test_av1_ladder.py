@@ -10,7 +10,7 @@ from stream_workers.quality import Score
 from stream_workers.settings import switch
 from videoflix.media import AudioStream, MediaInfo, ladder_for
 
-from .test_audio_tracks import film
+from ..support.media import film
 
 H264 = """#EXTM3U
 #EXT-X-VERSION:6

@@ -21,14 +21,7 @@ from videoflix import events
 from videoflix.media import video_dir
 
 from ..support.clips import make_clip
-
-
-class FakeTopic:
-    def __init__(self):
-        self.sent = []
-
-    async def send(self, key=None, value=None):
-        self.sent.append((key, value))
+from ..support.fakes import FakeTopic, gone
 
 
 @pytest.fixture
@@ -40,15 +33,6 @@ def topics(monkeypatch):
     monkeypatch.setattr(app, "settings", fast)
     monkeypatch.setattr(jobs, "deleted", gone({}))  # every video still exists unless a test says not
     return fakes
-
-
-def gone(rows: dict[int, bool]):
-    """A stand-in for the database check: `rows[id]` is whether the row was deleted."""
-
-    async def deleted(video_id: int) -> bool:
-        return rows.get(video_id, False)
-
-    return deleted
 
 
 def run(payload):
