@@ -31,7 +31,7 @@ requires = [
     "cryptography>=42",  # Fernet: the mail outbox keeps a mail's live link sealed until it is delivered
     "cachetools>=5.3",  # LRU/TTL eviction for the in-process lookup caches (videoflix/caches.py)
     "boto3>=1.36",  # S3 storage backend (any S3-compatible endpoint); chosen over obstore: bench/s3_clients.py
-    "webvtt-py>=0.5",  # strict WebVTT parser for operators' subtitle files (videoflix/subtitles.py)
+    "webvtt-py>=0.5",  # strict WebVTT parser for operators' subtitle files (videoflix/core/subtitles.py)
     "srt>=3.5",  # strict SubRip (SRT) parser: reports where a file stops being SRT, for the 400's line number
     "langcodes>=3.4",  # BCP 47 language tags: validation and the standard form of a subtitle's language
     "language-data>=1.2",  # langcodes' names of languages: a track's default label in its own language
@@ -50,6 +50,7 @@ test_requires = [
     "WebTest>=3.0",  # drives the WSGI app in functional tests
     "ruff>=0.6",  # lint, run as a test so CI enforces it
     "import-linter>=2.1",  # the layering's contracts (pyproject.toml), run as a test so CI enforces them
+    "grimp>=3.0",  # import-linter's import graph, read directly where a rule is "only" rather than "never"
     "openapi-spec-validator>=0.7",  # checks /api/openapi.json is a valid OpenAPI 3 document
     "schemathesis>=4.0",  # generates requests from /api/openapi.json: no 5xx, answers match the document
     "PyYAML>=6.0",  # reads docker-compose.yml in the deployment tests
@@ -80,7 +81,7 @@ setup(
         "bench": ["obstore>=0.12"],  # only bench/s3_clients.py: the S3 client boto3 is measured against
     },
     entry_points={
-        "paste.app_factory": ["main = videoflix:main"],
+        "paste.app_factory": ["main = videoflix.application:main"],
         "paste.server_runner": ["main = videoflix.server:serve_paste"],  # waitress with a graceful stop
         "console_scripts": ["videoflix = videoflix.cli:main"],
     },

@@ -9,7 +9,7 @@ from alembic import context
 from pyramid.paster import get_appsettings, setup_logging
 
 from videoflix.config import merged
-from videoflix.models import Base, get_engine
+from videoflix.core.models import Base, get_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -36,7 +36,7 @@ from bench.transcode import Run, measured
 from stream_workers import chunked_encoding, hls
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
-from videoflix.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.media import ffmpeg_exe, ladder_for, probe
 
 TARGET_OVERHEAD = 1.05
 EMAIL = "bench@example.com"

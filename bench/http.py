@@ -47,9 +47,9 @@ from stream_workers import hls
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
-from videoflix.config import normalize_database_url
+from videoflix.core.environment import normalize_database_url
+from videoflix.core.media import ffmpeg_exe, ladder_for, probe
 from videoflix.devservices import free_port, wait_for_port
-from videoflix.media import ffmpeg_exe, ladder_for, probe
 
 OUTPUT = "videos/bench/hls-bench"
 

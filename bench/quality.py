@@ -33,7 +33,7 @@ from pathlib import Path
 from bench.runs import wall_and_cpu
 from stream_workers import av1_ladder, hls, quality
 from tests.support.clips import ffmpeg
-from videoflix.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, probe
+from videoflix.core.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, probe
 
 
 def moving(backdrop: str, shapes: list[tuple[str, int, int, str, str]], rate: int, outline: int = 0) -> str:

@@ -32,7 +32,7 @@ SEGMENT = 584 * 1024
 
 SETUP = {
     "boto3": (
-        "from videoflix.storage.s3 import s3_client\nc = s3_client({url!r}, {key!r}, {secret!r}); c.list_buckets()"
+        "from videoflix.core.storage.s3 import s3_client\nc = s3_client({url!r}, {key!r}, {secret!r}); c.list_buckets()"
     ),
     "obstore": (
         "import obstore; from obstore.store import S3Store; s = S3Store({bucket!r}, endpoint={url!r}, "
@@ -55,7 +55,7 @@ def setup_cost(name: str, url: str) -> tuple[float, float]:
 
 class Boto3:
     def __init__(self, url: str):
-        from videoflix.storage.s3 import s3_client
+        from videoflix.core.storage.s3 import s3_client
 
         self.c = s3_client(url, KEY, SECRET)
 

@@ -39,9 +39,9 @@ from bench.stack import INI, VIDEOFLIX, web_stack
 from tests.support.accounts import PASSWORD
 from tests.support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
 from videoflix import medialinks
+from videoflix.core.models import Video, VideoStatus
+from videoflix.core.storage.s3 import S3Storage, s3_client
 from videoflix.devservices import SeaweedFS, free_port, wait_for_port
-from videoflix.models import Video, VideoStatus
-from videoflix.storage.s3 import S3Storage, s3_client
 
 KEY, SECRET, BUCKET = "bench-key", "bench-secret-0123456789abcdef", "videoflix"
 LINK_SECRET = "bench-link-secret-0123456789abcdef"

@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.runs import wall_and_cpu
 from stream_workers import audio_tracks, hls, interlacing, loudness
 from tests.support.clips import ffmpeg
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 
 
 def make_sources(folder: Path, seconds: int) -> dict[str, Path]:

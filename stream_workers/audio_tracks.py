@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from videoflix.media import AudioStream, MediaInfo
-from videoflix.playlist_text import quoted_string
-from videoflix.subtitles import default_label, language_tag
+from videoflix.core.media import AudioStream, MediaInfo
+from videoflix.core.playlist_text import quoted_string
+from videoflix.core.subtitles import default_label, language_tag
 
 from . import hls
 

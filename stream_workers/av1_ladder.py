@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from videoflix.media import MediaInfo, Rung, input_options
+from videoflix.core.media import MediaInfo, Rung, input_options
 
 from . import hls, quality
 

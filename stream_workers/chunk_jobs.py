@@ -36,11 +36,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from videoflix import events
-from videoflix import storyboard as storyboards
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, reached_cap
-from videoflix.models import VideoStatus
-from videoflix.storyboard import plan_for
+from videoflix.core import events
+from videoflix.core import storyboard as storyboards
+from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, reached_cap
+from videoflix.core.models import VideoStatus
+from videoflix.core.storyboard import plan_for
 
 from . import (
     audio_tracks,

@@ -45,8 +45,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix import storyboard as storyboards
-from videoflix.media import MediaInfo, Rung, input_options
+from videoflix.core import storyboard as storyboards
+from videoflix.core.media import MediaInfo, Rung, input_options
 
 from . import audio_tracks, hls
 from .hls import AUDIO_KBPS, SEGMENT_SECONDS, TS_OFFSET

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from videoflix import events, outbox
-from videoflix.models import Subtitle, Video, VideoChunk, VideoStatus
-from videoflix.models.subtitle import SOURCE
-from videoflix.models.video import PENDING
-from videoflix.models.viewing import fold_views
-from videoflix.redaction import redact
+from videoflix.core import events, outbox
+from videoflix.core.models import Subtitle, Video, VideoChunk, VideoStatus
+from videoflix.core.models.subtitle import SOURCE
+from videoflix.core.models.video import PENDING
+from videoflix.core.models.viewing import fold_views
+from videoflix.core.redaction import redact
 
 from . import store
 from .app import app
@@ -264,7 +264,7 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
 
 
 def fold_views_now() -> int:
-    """Counted views into the videos' rows (`videoflix.models.viewing.fold_views`), in a transaction of its own."""
+    """Counted views into the videos' rows (`videoflix.core.models.viewing.fold_views`), in a transaction of its own."""
     with engine().begin() as conn:
         return fold_views(conn)
 

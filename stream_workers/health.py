@@ -3,7 +3,7 @@ liveness is "the event loop answers"; readiness is PostgreSQL and the Kafka brok
 
 from __future__ import annotations
 
-from videoflix.health import pipeline_checks, readiness
+from videoflix.core.health import pipeline_checks, readiness
 
 from .app import app
 from .db import engine, in_thread

@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix import storyboard as storyboards
-from videoflix.media import AudioStream, MediaInfo, Rung, input_options
-from videoflix.redaction import redact
-from videoflix.subtitles import MAX_BYTES as SUBTITLE_MAX_BYTES
+from videoflix.core import storyboard as storyboards
+from videoflix.core.media import AudioStream, MediaInfo, Rung, input_options
+from videoflix.core.redaction import redact
+from videoflix.core.subtitles import MAX_BYTES as SUBTITLE_MAX_BYTES
 
 AUDIO_KBPS = 128
 SEGMENT_SECONDS = 4

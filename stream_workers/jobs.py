@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy.exc import DBAPIError
 
-from videoflix.media import MediaInfo
+from videoflix.core.media import MediaInfo
 
 from . import store
 from .app import app

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo, ObjectURL, input_options
+from videoflix.core.media import MediaInfo, ObjectURL, input_options
 
 #: the target integrated loudness (LUFS) and true peak (dBTP)
 TARGET_I = -16.0

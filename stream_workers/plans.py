@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from videoflix.models import VideoChunk
+from videoflix.core.models import VideoChunk
 
 from .chunked_encoding import Chunk
 from .db import engine

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.media import MediaInfo, ObjectURL, Rung, input_options
+from videoflix.core.media import MediaInfo, ObjectURL, Rung, input_options
 
 from . import hls
 

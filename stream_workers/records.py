@@ -1,6 +1,6 @@
 """The pipeline's events as faust.Records: the one definition the workers use.
 
-The web tier writes `videos.uploaded` as plain JSON (videoflix/events.py); these records read it, and a
+The web tier writes `videos.uploaded` as plain JSON (videoflix/core/events.py); these records read it, and a
 test checks that both agree. Records are JSON without Faust's metadata (`include_metadata=False`), keyed by
 video id. `from_payload` is tolerant: it accepts the schema versions it knows and ignores unknown fields,
 so an older worker can read a newer event and vice versa.
@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import faust
 
-from videoflix.events import SCHEMA
+from videoflix.core.events import SCHEMA
 
 
 class InvalidEvent(ValueError):
@@ -97,7 +97,7 @@ class VideoProcessed(Event):
 class ChunkJob(Event):
     """`videos.chunks`: one job of a chunked transcode, a time range of the film in every rendition or
     (`part` -1) the whole film's audio, written to the plan's `output` folder. `media` holds the source's
-    facts (videoflix.media.MediaInfo), so no job probes the source again."""
+    facts (videoflix.core.media.MediaInfo), so no job probes the source again."""
 
     video_id: int
     part: int

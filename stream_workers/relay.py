@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 
-from videoflix.outbox import CHANNEL as OUTBOX_CHANNEL
+from videoflix.core.outbox import CHANNEL as OUTBOX_CHANNEL
 
 from .app import app
 from .db import fold_views_now, requeue_stalled_now

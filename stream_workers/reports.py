@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from videoflix.redaction import redact
-from videoflix.storage import StorageUnavailable
+from videoflix.core.redaction import redact
+from videoflix.core.storage import StorageUnavailable
 
 from . import hls, topics
 from .metrics import JOBS

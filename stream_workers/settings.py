@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.config import normalize_database_url, read_dotenv
-from videoflix.media import MediaLimits
-from videoflix.storage.config import VARIABLES as STORAGE_VARIABLES
-from videoflix.storage.config import StorageConfig
+from videoflix.core.environment import normalize_database_url, read_dotenv
+from videoflix.core.media import MediaLimits
+from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
+from videoflix.core.storage.config import StorageConfig
 
 from .broker_auth import BrokerAuth
 from .hls import PER_TITLE_CRF

@@ -1,4 +1,4 @@
-"""Storyboard sheets: the preview frames a job's FFmpeg run writes (videoflix.storyboard: one more branch of
+"""Storyboard sheets: the preview frames a job's FFmpeg run writes (videoflix.core.storyboard: one more branch of
 the decoded picture) tiled into sprite sheets as they come, each once its frames are all there, so a
 `playable` film's storyboard grows while it is encoded. Tiling a sheet is a small FFmpeg run over 25 small
 JPEGs (milliseconds), never a read of the source."""
@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from videoflix.storyboard import FOLDER, PLAN, Plan, frames_folder
+from videoflix.core.storyboard import FOLDER, PLAN, Plan, frames_folder
 
 from .hls import write_atomically
 

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from videoflix import storyboard as storyboards
-from videoflix.media import SNIFF_BYTES, MediaInfo, ObjectURL, ProbeFailed, Rung, probe, sniff_container
-from videoflix.storage import Storage, StorageUnavailable, video_key
-from videoflix.storage.config import StorageConfig
+from videoflix.core import storyboard as storyboards
+from videoflix.core.media import SNIFF_BYTES, MediaInfo, ObjectURL, ProbeFailed, Rung, probe, sniff_container
+from videoflix.core.storage import Storage, StorageUnavailable, video_key
+from videoflix.core.storage.config import StorageConfig
 
 from . import hls
 from .app import app

@@ -1,6 +1,6 @@
 """Subtitle streams of an uploaded film as tracks viewers can choose: the job's own FFmpeg run writes each
 text stream as WebVTT (`hls.subtitle_outputs`), and here each file is checked and cleaned as an operator's
-upload is (videoflix.subtitles) and stored; the job records the tracks (`db.record_subtitles`) before it reports
+upload is (videoflix.core.subtitles) and stored; the job records the tracks (`db.record_subtitles`) before it reports
 the video ready. An operator's track of a language is never replaced by an extracted one
 (stream_workers/db.py), and one track per language is kept (the first stream of it, as players default to).
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from videoflix.media import MediaInfo, SubtitleStream
-from videoflix.playlist_text import quoted_string
-from videoflix.storage import video_key
-from videoflix.subtitles import MAX_BYTES, SubtitleError, default_label, language_tag, read_cues, webvtt_text
+from videoflix.core.media import MediaInfo, SubtitleStream
+from videoflix.core.playlist_text import quoted_string
+from videoflix.core.storage import video_key
+from videoflix.core.subtitles import MAX_BYTES, SubtitleError, default_label, language_tag, read_cues, webvtt_text
 
 from . import store
 

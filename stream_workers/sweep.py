@@ -18,8 +18,8 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from videoflix.models import Subtitle, Upload, Video, VideoStatus
-from videoflix.storage import STAGED_PREFIX, ObjectInfo, video_key
+from videoflix.core.models import Subtitle, Upload, Video, VideoStatus
+from videoflix.core.storage import STAGED_PREFIX, ObjectInfo, video_key
 
 from . import store
 from .app import app

@@ -3,7 +3,7 @@ stay in order; values are JSON, read into records with `Record.from_payload`."""
 
 from __future__ import annotations
 
-from videoflix import events
+from videoflix.core import events
 
 from .app import app
 

@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
-from videoflix import main
+from videoflix.application import main
 from videoflix.config import ENVIRONMENT, normalize_database_url
+from videoflix.core.models import TEST_CONNECTION_KEY
 from videoflix.devservices import EmbeddedPostgres, MailSink, SeaweedFS, TansuBroker, upgrade_database
-from videoflix.models import TEST_CONNECTION_KEY
 
 from .support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY, TEST_SECRET
 

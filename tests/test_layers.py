@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,3 +56,30 @@ def test_tests_share_helpers_only_through_tests_support():
             if target[:2] != ("tests", "support"):
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {'.'.join(target)}")
     assert wrong == []
+
+
+def test_the_workers_take_from_the_web_tiers_package_only_what_both_share():
+    """Every import from `stream_workers` into `videoflix` lands in `videoflix.core` (import-linter's forbidden
+    contracts list what may not be imported; this is the other way round, and covers a new module by itself)."""
+    graph = grimp.build_graph("stream_workers", "videoflix")
+    outside = sorted(
+        f"{importer} -> {imported}"
+        for importer in graph.find_descendants("stream_workers") | {"stream_workers"}
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if imported.split(".")[0] == "videoflix" and not imported.startswith("videoflix.core")
+    )
+    assert outside == []
+
+
+def test_a_worker_loads_no_web_framework():
+    """At run time too (the contracts read import statements): a worker with every agent loaded has imported
+    neither Pyramid nor anything of the web tier outside videoflix.core (it once loaded pyramid.config through
+    videoflix/__init__.py)."""
+    probe = (
+        "import sys, stream_workers.app as a; a.app.discover(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyramid', 'waitress', 'colander') "
+        "or (m.startswith('videoflix.') and not m.startswith('videoflix.core'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

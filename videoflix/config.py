@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from dotenv import load_dotenv
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool, aslist
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from .media import MediaLimits
-from .storage.config import VARIABLES as STORAGE_VARIABLES
-from .storage.config import StorageConfig
+from videoflix.core.environment import normalize_database_url, read_dotenv
+from videoflix.core.media import MediaLimits
+from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
+from videoflix.core.storage.config import StorageConfig
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +152,6 @@ class Settings:
         return f"{self.frontend_url.rstrip('/')}/{path.lstrip('/')}?{urlencode(query)}"
 
 
-def read_dotenv(*folders: str | Path | None) -> None:
-    """Load `.env` from the given folders (first wins); real environment variables always take precedence."""
-    for folder in folders:
-        if folder and (Path(folder) / ".env").is_file():
-            load_dotenv(Path(folder) / ".env", override=False)
-
-
 def apply_environment(settings: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return a copy of `settings` with every set, non-empty variable of `ENVIRONMENT` laid over it."""
     environ = os.environ if environ is None else environ
@@ -176,15 +169,6 @@ def origin_of(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         raise ConfigurationError(f"not an absolute URL: {url!r}")
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
-def normalize_database_url(url: str) -> str:
-    """Pin the psycopg2 driver (SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which is not
-    installed) and accept the `postgres://` scheme that many hosting providers hand out."""
-    for scheme in ("postgres://", "postgresql://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg2://" + url[len(scheme) :]
-    return url
 
 
 #: database passwords production refuses: the compose file's former default, the server's defaults, placeholders

@@ -161,7 +161,7 @@ def upgrade_database(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from .config import normalize_database_url
+    from .core.environment import normalize_database_url
 
     engine = sa.create_engine(normalize_database_url(url))
     try:
@@ -251,12 +251,12 @@ class SeaweedFS:
         client.delete_object(Bucket=PROBE_BUCKET, Key="probe")
 
     def client(self):
-        from .storage.s3 import s3_client
+        from videoflix.core.storage.s3 import s3_client
 
         return s3_client(self.endpoint_url, self.access_key, self.secret_key)
 
     def create_bucket(self, bucket: str) -> None:
-        from .storage.s3 import S3Storage
+        from videoflix.core.storage.s3 import S3Storage
 
         S3Storage(self.client(), bucket).prepare()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from videoflix.core.media import CONTAINERS, MediaInfo, MediaLimits, ObjectURL, ProbeFailed, probe, sniff_container
+
 from .errors import InvalidInput, UnsupportedMediaType
-from .media import CONTAINERS, MediaInfo, MediaLimits, ObjectURL, ProbeFailed, probe, sniff_container
 
 
 def check_container(head: bytes) -> str:

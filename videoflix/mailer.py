@@ -33,7 +33,8 @@ from pyramid_mailer.mailer import Mailer
 from pyramid_mailer.message import Message
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import OutgoingMail
+from videoflix.core.models import OutgoingMail
+
 from .services.accounts import utcnow
 
 log = logging.getLogger(__name__)

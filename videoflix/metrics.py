@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 
-from .models import VideoStatus
+from videoflix.core.models import VideoStatus
 
 UPLOADS = Counter("videoflix_uploads", "Upload requests by outcome (accepted: committed with its event)", ["outcome"])
 UPLOAD_BYTES = Counter("videoflix_upload_bytes", "Bytes of accepted uploads")

@@ -22,8 +22,9 @@ from multipart import (
     parse_options_header,
 )
 
+from videoflix.core.media import SNIFF_BYTES
+
 from .errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from .media import SNIFF_BYTES
 
 CHUNK = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024

@@ -1,6 +1,6 @@
 """Every route of the API, one a line, grouped by resource. Paths are the existing frontend's."""
 
-from .media import RESOLUTIONS
+from videoflix.core.media import RESOLUTIONS
 
 #: only the ladder's names match: any other resolution is 404 before a view runs
 RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"

@@ -18,8 +18,9 @@ from pyramid_jwt import JWTCookieAuthenticationPolicy
 from webob import Request
 from webob.cookies import CookieProfile
 
+from videoflix.core.models import AuthSession, User
+
 from .config import Settings
-from .models import AuthSession, User
 from .services import live_sessions
 
 ACCESS_COOKIE = "access_token"

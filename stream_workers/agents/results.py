@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from videoflix import events
+from videoflix.core import events
 
 from .. import topics
 from ..app import app

@@ -28,10 +28,10 @@ from pathlib import Path
 
 from cachetools import LRUCache
 
-from videoflix import events
-from videoflix.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, reached_cap
-from videoflix.models import VideoStatus
-from videoflix.storyboard import plan_for
+from videoflix.core import events
+from videoflix.core.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, reached_cap
+from videoflix.core.models import VideoStatus
+from videoflix.core.storyboard import plan_for
 
 from .. import (
     audio_tracks,

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from webtest import TestApp
 
 from stream_workers import av1_ladder, hls
-from videoflix.media import ffmpeg_exe, ladder_for, probe
-from videoflix.models import TEST_CONNECTION_KEY, Video, VideoStatus
+from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.models import TEST_CONNECTION_KEY, Video, VideoStatus
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend

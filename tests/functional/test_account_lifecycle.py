@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from cachetools import TTLCache
 
 from videoflix.caches import LockedCache
-from videoflix.models import AuthSession, User
+from videoflix.core.models import AuthSession, User
 from videoflix.services import live_sessions, sessions
 from videoflix.services.accounts import encode_uid
 from videoflix.views.accounts import REGISTERED

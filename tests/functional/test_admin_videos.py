@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from videoflix.models import OutboxEvent, Video, VideoStatus
+from videoflix.core.models import OutboxEvent, Video, VideoStatus
 
 
 @pytest.fixture

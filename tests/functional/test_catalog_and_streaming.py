@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from videoflix.models import Video, VideoStatus
+from videoflix.core.models import Video, VideoStatus
 
 from ..support.frontend import FRONTEND
 from ..support.media import OUTPUT
@@ -338,7 +338,7 @@ def test_local_presigned_playlists_link_segments_that_nginx_checks(viewer, add_v
     """SEGMENT_URLS=presigned with local storage: each segment line is a link signed for this viewer
     (medialinks.signed_link, which tests/integration/test_nginx.py shows nginx accepts), expiring in a window."""
     from videoflix import medialinks
-    from videoflix.models import User
+    from videoflix.core.models import User
 
     settings = wsgi_app.registry["videoflix.settings"]
     secret = "s" * 40

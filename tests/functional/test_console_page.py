@@ -34,7 +34,7 @@ def test_other_accounts_get_403(frontend):
 
 
 def test_the_email_is_escaped(frontend, dbsession):
-    from videoflix.models import User
+    from videoflix.core.models import User
 
     frontend.signed_up("viewer7@example.com")
     dbsession.query(User).filter_by(email="viewer7@example.com").update({"email": 'x"><script>@example.com'})

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from webob import Request
 
+from videoflix.core.models import OutgoingMail, User
 from videoflix.mailer import MailOutbox
-from videoflix.models import OutgoingMail, User
 
 from ..support.accounts import PASSWORD
 

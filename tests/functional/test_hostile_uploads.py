@@ -11,8 +11,8 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from videoflix.media import MediaLimits, ffmpeg_exe
-from videoflix.models import Video
+from videoflix.core.media import MediaLimits, ffmpeg_exe
+from videoflix.core.models import Video
 
 from ..support.frontend import leftovers, upload
 from ..support.hostile import (

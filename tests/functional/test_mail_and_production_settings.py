@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from webtest import TestApp
 
-from videoflix import main
-from videoflix.models import TEST_CONNECTION_KEY
+from videoflix.application import main
+from videoflix.core.models import TEST_CONNECTION_KEY
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend

@@ -107,7 +107,7 @@ def test_a_colander_type_the_converter_does_not_know_is_refused():
 
 
 def test_the_status_shape_is_closed_so_an_undocumented_field_fails(document, dbsession):
-    from videoflix.models import Video, VideoStatus
+    from videoflix.core.models import Video, VideoStatus
     from videoflix.views.videos import status_json
 
     schema = {**document["components"]["schemas"]["VideoStatus"], "components": document["components"]}

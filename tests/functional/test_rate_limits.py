@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from videoflix.config import RATE_LIMITS, Limit
-from videoflix.models import RateLimitCounter
+from videoflix.core.models import RateLimitCounter
 
 from ..support.accounts import PASSWORD
 

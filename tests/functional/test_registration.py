@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from videoflix.core.models import User
 from videoflix.devservices import text_of
-from videoflix.models import User
 
 from ..support.accounts import PASSWORD
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from videoflix.models import OutboxEvent, Upload, User, Video
+from videoflix.core.models import OutboxEvent, Upload, User, Video
 
 from ..support.tus import CHUNK_TYPE, TUS, metadata
 

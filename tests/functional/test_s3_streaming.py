@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from videoflix.models import Video, VideoStatus
-from videoflix.storage.s3 import S3Storage, s3_client
+from videoflix.core.models import Video, VideoStatus
+from videoflix.core.storage.s3 import S3Storage, s3_client
 
 from ..support.accounts import S3_ACCESS_KEY
 from ..support.frontend import FRONTEND
@@ -178,7 +178,7 @@ def test_presigned_playlists_name_signed_segment_urls_that_fetch_the_bytes(
 
 
 def test_signed_urls_are_for_the_endpoint_browsers_reach(seaweedfs, bucket):
-    from videoflix.storage.config import StorageConfig
+    from videoflix.core.storage.config import StorageConfig
 
     config = StorageConfig(
         "s3", seaweedfs.endpoint_url, bucket, S3_ACCESS_KEY, "x", public_url="https://media.example.com"

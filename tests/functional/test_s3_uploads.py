@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from videoflix.core.models import Upload, Video
+from videoflix.core.storage.s3 import S3Storage, s3_client
 from videoflix.devservices import free_port
-from videoflix.models import Upload, Video
 from videoflix.services.resumable_uploads import PART_MIN
-from videoflix.storage.s3 import S3Storage, s3_client
 
 from ..support.accounts import S3_ACCESS_KEY
 from ..support.frontend import upload

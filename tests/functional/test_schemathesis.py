@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
-from videoflix.models import TEST_CONNECTION_KEY, User
+from videoflix.core.models import TEST_CONNECTION_KEY, User
 
 from ..support.accounts import PASSWORD
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from videoflix.models import VideoStatus
+from videoflix.core.models import VideoStatus
 
 
 def ids(viewer, query: str, **params) -> list[int]:

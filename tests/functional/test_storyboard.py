@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from stream_workers import hls, sheets
-from videoflix import storyboard
-from videoflix.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core import storyboard
+from videoflix.core.media import ffmpeg_exe, ladder_for, probe
 
 from ..support.clips import ffmpeg
 

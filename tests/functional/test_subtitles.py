@@ -15,7 +15,7 @@ import pytest
 
 import videoflix
 from stream_workers import hls
-from videoflix.models import Subtitle, VideoStatus
+from videoflix.core.models import Subtitle, VideoStatus
 
 from ..support.frontend import Frontend
 

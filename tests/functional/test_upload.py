@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestRequest
 
-from videoflix.models import OutboxEvent, Video
+from videoflix.core.models import OutboxEvent, Video
 from videoflix.multipart_upload import MULTIPART_OVERHEAD
 
 from ..support.frontend import leftovers, upload

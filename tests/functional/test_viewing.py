@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from videoflix.models import VideoStatus
+from videoflix.core.models import VideoStatus
 from videoflix.services.viewing import ViewingService
 
 from ..support.frontend import Frontend

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from videoflix.core.storage.s3 import S3Storage
 from videoflix.devservices import TansuBroker, free_port, upgrade_database
-from videoflix.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import CALM, RUSH, make_clip, make_corrupt

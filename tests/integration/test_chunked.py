@@ -14,7 +14,7 @@ import time
 import pytest
 
 from stream_workers import hls, loudness
-from videoflix.media import ladder_for
+from videoflix.core.media import ladder_for
 
 from ..support.browser import chromium_path, play, player_page, problems
 from ..support.clips import audio_gaps, audio_samples, heard, joined, stream_starts, video_timestamps

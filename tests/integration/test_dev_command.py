@@ -10,8 +10,8 @@ import urllib.request
 import psutil
 import pytest
 
+from videoflix.core.storage.s3 import s3_client
 from videoflix.devservices import free_port, text_of
-from videoflix.storage.s3 import s3_client
 
 from ..support.stack import VIDEOFLIX, http, own_database
 

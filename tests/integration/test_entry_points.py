@@ -16,8 +16,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
+from videoflix.core.models import Base
 from videoflix.devservices import free_port, wait_for_port
-from videoflix.models import Base
 
 from ..support.stack import FAUST_WORKER, PSERVE, ROOT, http, own_database, with_port
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from videoflix.config import normalize_database_url
+from videoflix.core.environment import normalize_database_url
 from videoflix.devservices import (
     EmbeddedPostgres,
     MailSink,

@@ -13,9 +13,9 @@ import psutil
 import pytest
 from sqlalchemy.orm import Session
 
-from videoflix import events, outbox
 from videoflix.cli.upload import ApiError
-from videoflix.models import Video, VideoStatus
+from videoflix.core import events, outbox
+from videoflix.core.models import Video, VideoStatus
 
 from ..support.hostile import (
     FAILED,

@@ -164,7 +164,7 @@ def announce(port: int, method: str, length: int, cookie: str = "") -> socket.so
 @pytest.fixture(scope="module")
 def operator_cookie(web, engine) -> str:
     """A staff session's cookies on `web`."""
-    from videoflix.models import User
+    from videoflix.core.models import User
     from videoflix.passwords import Hasher
 
     from ..support.accounts import PASSWORD

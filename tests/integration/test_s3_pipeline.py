@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from videoflix.media import ffmpeg_exe, parse_probe
+from videoflix.core.media import ffmpeg_exe, parse_probe
 
 from ..support.clips import audio_gaps, audio_samples, make_subtitled, video_timestamps
 from ..support.watching import encoded_parts, watch

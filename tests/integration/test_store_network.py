@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import yaml
 
+from videoflix.core.storage.s3 import s3_client
 from videoflix.devservices import SEAWEED_JWT_SECTIONS, free_port, wait_for_port, weed_binary
-from videoflix.storage.s3 import s3_client
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from videoflix.config import build_settings
+from videoflix.core.models import AccountToken, AuthSession, TokenPurpose, User
 from videoflix.errors import AuthenticationFailed, InvalidInput, InvalidToken
-from videoflix.models import AccountToken, AuthSession, TokenPurpose, User
 from videoflix.passwords import Hasher
 from videoflix.services.accounts import AccountService, InvalidCredentials, encode_uid
 from videoflix.services.sessions import ROTATION_GRACE, ReplayDetected, SessionService

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from videoflix.core.models import OutgoingMail
 from videoflix.mailer import MailOutbox, Sealer
-from videoflix.models import OutgoingMail
 from videoflix.services.accounts import utcnow
 
 

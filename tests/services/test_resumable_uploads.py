@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from videoflix.config import build_settings
+from videoflix.core.models import Upload, User
 from videoflix.errors import Locked
-from videoflix.models import Upload, User
 from videoflix.services.resumable_uploads import ResumableUploadService
 
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from videoflix.config import Limit
+from videoflix.core.models import RateLimitCounter
 from videoflix.errors import TooManyRequests
-from videoflix.models import RateLimitCounter
 from videoflix.services.throttle import Throttle
 
 

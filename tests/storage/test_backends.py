@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from videoflix.core.storage import BadKey, StorageUnavailable
+from videoflix.core.storage.local import LocalStorage
+from videoflix.core.storage.s3 import S3Storage, s3_client
 from videoflix.devservices import free_port
-from videoflix.storage import BadKey, StorageUnavailable
-from videoflix.storage.local import LocalStorage
-from videoflix.storage.s3 import S3Storage, s3_client
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from videoflix.media import AudioStream, MediaInfo
+from videoflix.core.media import AudioStream, MediaInfo
 
 OUTPUT = "videos/fixture/hls-session"
 

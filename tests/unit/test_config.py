@@ -9,7 +9,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 from pyramid.paster import get_appsettings
 
-from videoflix import main
+from videoflix.application import main
 from videoflix.config import (
     ENVIRONMENT,
     apply_environment,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from videoflix import events
 from videoflix.config import ENVIRONMENT
+from videoflix.core import events
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker")

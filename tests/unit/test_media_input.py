@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stream_workers import chunked_encoding, hls, loudness
-from videoflix.media import (
+from videoflix.core.media import (
     CONTAINERS,
     MediaInfo,
     MediaLimits,
@@ -22,7 +22,7 @@ from videoflix.media import (
     probe,
     sniff_container,
 )
-from videoflix.redaction import redact
+from videoflix.core.redaction import redact
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,7 +163,7 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
 #: the only places an FFmpeg command may name an input itself: the helper, the muxer that reads back the
 #: segments the workers wrote, and the tiling of the preview frames a job wrote (image2, file protocol only)
 OWN_INPUTS = {
-    ("videoflix/media.py", "input_options"),
+    ("videoflix/core/media.py", "input_options"),
     ("stream_workers/chunked_encoding.py", "mux_segment"),
     ("stream_workers/sheets.py", "_tile_one"),
 }

@@ -9,9 +9,9 @@ from pyramid.exceptions import ConfigurationError
 
 from stream_workers.settings import WorkerSettings
 from videoflix.config import apply_environment, build_settings
-from videoflix.storage.config import StorageConfig
-from videoflix.storage.local import LocalStorage
-from videoflix.storage.s3 import S3Storage
+from videoflix.core.storage.config import StorageConfig
+from videoflix.core.storage.local import LocalStorage
+from videoflix.core.storage.s3 import S3Storage
 
 S3 = {
     "STORAGE_BACKEND": "s3",

@@ -11,7 +11,7 @@ import sys
 
 from stream_workers import jobs
 from stream_workers.app import app
-from videoflix.media import MediaInfo
+from videoflix.core.media import MediaInfo
 
 PROBE = """
 import json

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stream_workers import audio_tracks, chunked_encoding, hls
-from videoflix.media import AudioStream, ladder_for
+from videoflix.core.media import AudioStream, ladder_for
 
 from ..support.media import film
 

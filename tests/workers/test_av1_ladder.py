@@ -8,7 +8,7 @@ import pytest
 from stream_workers import audio_tracks, av1_ladder, hls
 from stream_workers.quality import Score
 from stream_workers.settings import switch
-from videoflix.media import AudioStream, MediaInfo, ladder_for
+from videoflix.core.media import AudioStream, MediaInfo, ladder_for
 
 from ..support.media import film
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, sheets, store, topics
 from stream_workers.app import app
 from stream_workers.records import ChunkJob, VideoUploaded
-from videoflix import storyboard as storyboards
-from videoflix.media import ladder_for, probe
-from videoflix.models import Video, VideoChunk
+from videoflix.core import storyboard as storyboards
+from videoflix.core.media import ladder_for, probe
+from videoflix.core.models import Video, VideoChunk
 
 from ..support.clips import make_clip, understated, video_timestamps
 from ..support.fakes import FakeTopic, gone

@@ -14,7 +14,7 @@ import pytest
 
 from stream_workers import audio_tracks, chunked_encoding, hls
 from stream_workers.chunked_encoding import Chunk
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, probe
 
 from ..support.clips import audio_gaps, audio_samples, make_clip, sound_onset, stream_starts, video_timestamps
 

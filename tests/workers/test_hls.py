@@ -13,8 +13,8 @@ import pytest
 
 from stream_workers import hls, sheets
 from stream_workers.settings import ladder_crf
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
-from videoflix.storyboard import plan_for
+from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
+from videoflix.core.storyboard import plan_for
 
 from ..support.clips import make_clip
 

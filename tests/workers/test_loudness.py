@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stream_workers import chunked_encoding, hls, loudness
-from videoflix.media import MediaInfo, ffmpeg_exe, input_options, ladder_for, probe
+from videoflix.core.media import MediaInfo, ffmpeg_exe, input_options, ladder_for, probe
 
 from ..support.clips import ffmpeg, heard
 

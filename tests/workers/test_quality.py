@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stream_workers import av1_ladder, hls, quality
-from videoflix.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.media import ffmpeg_exe, ladder_for, probe
 
 from ..support.clips import ffmpeg, make_clip
 from ..support.fmp4 import decode_starts

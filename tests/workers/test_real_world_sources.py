@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from stream_workers import audio_tracks, chunked_encoding, hls, interlacing, sheets
-from videoflix.media import MediaInfo, ffmpeg_exe, ladder_for, probe
-from videoflix.storyboard import plan_for
+from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+from videoflix.core.storyboard import plan_for
 
 from ..support.clips import ffmpeg, heard, stream_ends, video_timestamps
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from stream_workers import db
 from stream_workers.db import fold_views_now, requeue_stalled
 from stream_workers.records import InvalidEvent, VideoProcessed, VideoUploaded
-from videoflix import events
-from videoflix.models import OutboxEvent, Video, VideoStatus, VideoView
-from videoflix.models.viewing import fold_views
+from videoflix.core import events
+from videoflix.core.models import OutboxEvent, Video, VideoStatus, VideoView
+from videoflix.core.models.viewing import fold_views
 
 
 def test_web_payload_reads_as_the_worker_record():

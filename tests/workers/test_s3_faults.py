@@ -15,11 +15,11 @@ import pytest
 from stream_workers import hls
 from stream_workers.agents import transcode
 from stream_workers.app import app
-from videoflix import events
+from videoflix.core import events
+from videoflix.core.media import ObjectURL, ffmpeg_exe, input_options
+from videoflix.core.storage.config import StorageConfig
+from videoflix.core.storage.s3 import S3Storage, s3_client
 from videoflix.devservices import SeaweedFS
-from videoflix.media import ObjectURL, ffmpeg_exe, input_options
-from videoflix.storage.config import StorageConfig
-from videoflix.storage.s3 import S3Storage, s3_client
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import make_clip

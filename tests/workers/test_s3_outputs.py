@@ -13,9 +13,9 @@ from stream_workers import hls, store
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
-from videoflix import events
-from videoflix.storage.config import StorageConfig
-from videoflix.storage.s3 import S3Storage
+from videoflix.core import events
+from videoflix.core.storage.config import StorageConfig
+from videoflix.core.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import CALM, make_clip

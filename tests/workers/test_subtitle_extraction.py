@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from stream_workers import chunked_encoding, db, hls, store, subtitle_tracks
-from videoflix.media import ffmpeg_exe, ladder_for, probe
-from videoflix.models import Subtitle, Video, VideoStatus
-from videoflix.storage.local import LocalStorage
+from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.models import Subtitle, Video, VideoStatus
+from videoflix.core.storage.local import LocalStorage
 
 from ..support.clips import make_clip, make_subtitled
 
@@ -130,8 +130,8 @@ def test_a_huge_subtitle_stream_is_left_out_and_memory_stays_flat(stored, tmp_pa
 
     from stream_workers.agents import transcode
     from stream_workers.app import app
-    from videoflix import events
-    from videoflix.media import ffmpeg_exe, video_dir
+    from videoflix.core import events
+    from videoflix.core.media import ffmpeg_exe, video_dir
 
     big = tmp_path / "big.srt"
     line = "x" * 65_000
@@ -164,7 +164,7 @@ def test_a_huge_subtitle_stream_is_left_out_and_memory_stays_flat(stored, tmp_pa
 
 
 def test_a_track_with_more_cues_than_an_upload_may_have_is_refused():
-    from videoflix.subtitles import MAX_CUES, SubtitleError, read_cues
+    from videoflix.core.subtitles import MAX_CUES, SubtitleError, read_cues
 
     def t(ms: int) -> str:
         return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"

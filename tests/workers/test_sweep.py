@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from stream_workers import sweep
 from stream_workers.app import app
-from videoflix.models import Subtitle, Upload, User, Video, VideoStatus
-from videoflix.storage.config import StorageConfig
-from videoflix.storage.s3 import S3Storage
+from videoflix.core.models import Subtitle, Upload, User, Video, VideoStatus
+from videoflix.core.storage.config import StorageConfig
+from videoflix.core.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 

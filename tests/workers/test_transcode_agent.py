@@ -17,8 +17,8 @@ from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
 from stream_workers.records import AV1_STAGE, AV1_STAGE_ENDED, VideoProcessed, VideoUploaded
-from videoflix import events
-from videoflix.media import video_dir
+from videoflix.core import events
+from videoflix.core.media import video_dir
 
 from ..support.clips import make_clip
 from ..support.fakes import FakeTopic, gone
@@ -169,7 +169,7 @@ def test_a_job_whose_video_was_deleted_discards_its_output_instead_of_failing(to
 def test_progress_checks_stop_ffmpeg_once_the_video_is_deleted(topics, monkeypatch, tmp_path, clips):
     """The real job on a real clip: the row disappears once the job has started; nothing is reported as ready
     or failed, and the video's folder is gone. (That FFmpeg itself is stopped: test_hls.py.)"""
-    from videoflix.media import video_dir
+    from videoflix.core.media import video_dir
 
     media = tmp_path / "media"
     source = video_dir(media, 14) / "source.mp4"
@@ -201,7 +201,7 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
     exists; at that moment the playlists are EVENT playlists without an end, and every segment they list is
     complete on disk; the finished job's playlists are VOD playlists with every segment."""
     from tests.support.clips import make_clip
-    from videoflix.media import video_dir
+    from videoflix.core.media import video_dir
 
     media = tmp_path / "media"
     source = video_dir(media, 15) / "source.mp4"
@@ -257,7 +257,7 @@ def whole_segment(path) -> bool:
     """An MPEG-TS segment written whole: whole 188-byte packets, and FFmpeg decodes it without a complaint."""
     import subprocess
 
-    from videoflix.media import ffmpeg_exe
+    from videoflix.core.media import ffmpeg_exe
 
     data = path.read_bytes()
     if not data or len(data) % 188:

@@ -19,7 +19,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..config import read_dotenv
+from ..core.environment import read_dotenv
 from ..devservices import (
     LOOPBACK,
     EmbeddedPostgres,

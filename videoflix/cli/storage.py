@@ -20,8 +20,9 @@ def init_storage(args) -> int:
     import plaster
     from pyramid.exceptions import ConfigurationError
 
+    from videoflix.core.storage import StorageUnavailable
+
     from ..config import load
-    from ..storage import StorageUnavailable
 
     ini = Path(args.ini).resolve()
     settings = plaster.get_loader(str(ini), protocols=["wsgi"]).get_settings("app:main")

@@ -12,7 +12,8 @@ import re
 
 from pyramid.view import view_config
 
-from ..media import RESOLUTIONS
+from videoflix.core.media import RESOLUTIONS
+
 from . import accounts, operations, subtitles, uploads, videos, viewing
 from .parts import ERROR, string
 

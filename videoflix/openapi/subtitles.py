@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from videoflix.core.subtitles import MAX_BYTES
+
 from ..schemas.subtitles import SubtitleSchema
-from ..subtitles import MAX_BYTES
 from ..views.streaming import PLAYLIST
 from .parts import (
     COOKIE,

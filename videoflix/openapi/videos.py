@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..media import RESOLUTIONS
-from ..models import VideoStatus
+from videoflix.core.media import RESOLUTIONS
+from videoflix.core.models import VideoStatus
+
 from ..schemas.videos import EditSchema, UploadSchema
 from ..views.streaming import PLAYLIST, SEGMENT
 from ..views.videos import OFFSET_MAX, PAGE_MAX, SEARCH_MAX

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import colander
 
-from .. import playlist_text
-from ..subtitles import language_tag
+from videoflix.core import playlist_text
+from videoflix.core.subtitles import language_tag
+
 from .accounts import StrictString
 
 

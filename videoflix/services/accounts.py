@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from videoflix.core.models import AccountToken, AuthSession, TokenPurpose, User
+
 from ..config import Settings
 from ..errors import InvalidInput, InvalidToken, VideoflixError
-from ..models import AccountToken, AuthSession, TokenPurpose, User
 from ..passwords import Hasher, email_problem
 from .live_sessions import sessions_revoked
 

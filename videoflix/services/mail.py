@@ -8,8 +8,9 @@ from html import escape
 
 from pyramid_mailer.message import Message
 
+from videoflix.core.models import TokenPurpose
+
 from ..config import Settings
-from ..models import TokenPurpose
 from .accounts import MailToken
 
 

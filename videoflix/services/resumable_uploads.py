@@ -26,12 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from videoflix.core.media import SNIFF_BYTES, uploads_dir
+from videoflix.core.models import Upload, User, Video
+from videoflix.core.storage import STAGED_PREFIX, StorageUnavailable
+
 from ..config import Settings
 from ..errors import Conflict, Locked, NotFound, PayloadTooLarge
 from ..inspection import check_container
-from ..media import SNIFF_BYTES, uploads_dir
-from ..models import Upload, User, Video
-from ..storage import STAGED_PREFIX, StorageUnavailable
 from ..transactions import after_commit, after_failure
 from .videos import VideoService
 

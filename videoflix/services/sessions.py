@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from videoflix.core.models import AuthSession, User
+
 from ..errors import AuthenticationFailed
-from ..models import AuthSession, User
 from .accounts import utcnow
 from .live_sessions import sessions_revoked
 

@@ -15,14 +15,15 @@ import sqlalchemy as sa
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
+from videoflix.core.models import Subtitle, Video
+from videoflix.core.models.subtitle import UPLOAD
+from videoflix.core.models.video import WATCHABLE
+from videoflix.core.storage import BadKey, Storage, check_key, video_key
+from videoflix.core.subtitles import SubtitleError, Track, read_cues, webvtt_text
+
 from .. import mpegts
 from ..caches import LockedCache
 from ..errors import InvalidInput, NotFound
-from ..models import Subtitle, Video
-from ..models.subtitle import UPLOAD
-from ..models.video import WATCHABLE
-from ..storage import BadKey, Storage, check_key, video_key
-from ..subtitles import SubtitleError, Track, read_cues, webvtt_text
 from ..transactions import after_commit, after_failure
 
 #: an output folder -> its renditions' first timestamp (90 kHz): an output's first segment never changes

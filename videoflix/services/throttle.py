@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from videoflix.core.models import RateLimitCounter
+
 from ..config import Limit
 from ..errors import TooManyRequests
-from ..models import RateLimitCounter
 from .accounts import utcnow
 
 

@@ -16,15 +16,16 @@ import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
 from sqlalchemy.orm import Session
 
-from .. import events, outbox
+from videoflix.core import events, outbox
+from videoflix.core.media import MediaInfo, ObjectURL
+from videoflix.core.models import User, Video, VideoStatus
+from videoflix.core.models.video import WATCHABLE, WATCHABLE_SQL
+from videoflix.core.storage import Storage, StorageUnavailable, video_key
+
 from ..caches import LockedCache
 from ..config import Settings
 from ..errors import Conflict, NotFound
 from ..inspection import inspect_video
-from ..media import MediaInfo, ObjectURL
-from ..models import User, Video, VideoStatus
-from ..models.video import WATCHABLE, WATCHABLE_SQL
-from ..storage import Storage, StorageUnavailable, video_key
 from ..transactions import after_commit, after_failure
 from .viewing import completed_sql
 

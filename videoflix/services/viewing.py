@@ -17,9 +17,10 @@ import sqlalchemy as sa
 import zope.sqlalchemy
 from sqlalchemy.orm import Session
 
+from videoflix.core.models.video import WATCHABLE_SQL
+from videoflix.core.models.viewing import fold_views
+
 from ..errors import InvalidInput, NotFound
-from ..models.video import WATCHABLE_SQL
-from ..models.viewing import fold_views
 from .accounts import utcnow
 
 #: a report this soon after the viewer's last one for the video is not written

@@ -11,8 +11,9 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from videoflix.core.storage import StorageUnavailable
+
 from ..errors import ServiceUnavailable, VideoflixError
-from ..storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 

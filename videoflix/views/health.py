@@ -6,7 +6,8 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST
 from pyramid.view import view_config
 
-from ..health import pipeline_checks, readiness
+from videoflix.core.health import pipeline_checks, readiness
+
 from ..metrics import scrape
 
 

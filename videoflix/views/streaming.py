@@ -25,13 +25,14 @@ from cachetools import TTLCache
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from .. import storyboard as storyboards
+from videoflix.core import storyboard as storyboards
+from videoflix.core.storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
+from videoflix.core.subtitles import master_with_subtitles
+
 from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import expiry, signed_link
 from ..security import AUTHENTICATED, viewer_id
-from ..storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
-from ..subtitles import master_with_subtitles
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"

@@ -8,15 +8,16 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
+from videoflix.core.media import uploads_dir
+from videoflix.core.models import Subtitle
+from videoflix.core.models.video import WATCHABLE
+from videoflix.core.subtitles import MAX_BYTES, default_label, language_tag, subtitle_playlist, with_timestamp_map
+
 from ..errors import InvalidInput, NotFound
-from ..media import uploads_dir
-from ..models import Subtitle
-from ..models.video import WATCHABLE
 from ..multipart_upload import receive
 from ..schemas import deserialize
 from ..schemas.subtitles import SubtitleSchema
 from ..security import AUTHENTICATED, STAFF
-from ..subtitles import MAX_BYTES, default_label, language_tag, subtitle_playlist, with_timestamp_map
 from .streaming import playlist_response
 
 VTT = "text/vtt"

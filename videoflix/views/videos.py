@@ -9,10 +9,11 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from videoflix.core.media import LADDER, ladder_for, uploads_dir
+from videoflix.core.models import Video, VideoStatus
+
 from ..errors import InvalidInput
-from ..media import LADDER, ladder_for, uploads_dir
 from ..metrics import UPLOADS, count_upload
-from ..models import Video, VideoStatus
 from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, validate
 from ..schemas.videos import EditSchema, UploadSchema
