@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import faust
 
+from videoflix.core.environment import value
+
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 LOCAL_HOSTS = ("localhost",)
@@ -41,15 +43,15 @@ class BrokerAuth:
 
     @classmethod
     def from_settings(cls, env: Mapping[str, str], bootstrap_servers: str) -> BrokerAuth:
-        explicit = (env.get("KAFKA_SECURITY_PROTOCOL") or "").strip().upper()
+        explicit = value(env, "KAFKA_SECURITY_PROTOCOL").upper()
         auth = cls(
             protocol=explicit or "PLAINTEXT",
-            mechanism=(env.get("KAFKA_SASL_MECHANISM") or "SCRAM-SHA-512").strip().upper(),
-            username=env.get("KAFKA_SASL_USERNAME") or "",
-            password=env.get("KAFKA_SASL_PASSWORD") or "",
-            ca_file=env.get("KAFKA_SSL_CA_FILE") or "",
-            cert_file=env.get("KAFKA_SSL_CERT_FILE") or "",
-            key_file=env.get("KAFKA_SSL_KEY_FILE") or "",
+            mechanism=value(env, "KAFKA_SASL_MECHANISM").upper(),
+            username=value(env, "KAFKA_SASL_USERNAME"),
+            password=value(env, "KAFKA_SASL_PASSWORD"),
+            ca_file=value(env, "KAFKA_SSL_CA_FILE"),
+            cert_file=value(env, "KAFKA_SSL_CERT_FILE"),
+            key_file=value(env, "KAFKA_SSL_KEY_FILE"),
         )
         if problem := auth.problem(bootstrap_servers, explicit=bool(explicit)):
             raise ValueError(problem)

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.core.environment import normalize_database_url, read_dotenv
+from videoflix.core.environment import normalize_database_url, read_dotenv, value
 from videoflix.core.media import MediaLimits
 from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.core.storage.config import StorageConfig
@@ -83,39 +83,39 @@ class WorkerSettings:
     def from_environment(cls) -> WorkerSettings:
         read_dotenv(os.getcwd())
         env = os.environ
-        media_root = Path(env.get("MEDIA_ROOT") or "var/media").absolute()
+        media_root = Path(value(env, "MEDIA_ROOT")).absolute()
         variable_of = {name: variable for variable, name in STORAGE_VARIABLES.items()}
-        bootstrap_servers = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+        bootstrap_servers = value(env, "KAFKA_BOOTSTRAP_SERVERS")
         return cls(
-            database_url=normalize_database_url(env.get("DATABASE_URL", "")),
+            database_url=normalize_database_url(value(env, "DATABASE_URL")),
             kafka_bootstrap_servers=bootstrap_servers,
             kafka_auth=BrokerAuth.from_settings(env, bootstrap_servers),
             media_root=media_root,
-            ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
-            x264_preset=env.get("X264_PRESET", "veryfast"),
-            ladder_crf=ladder_crf(env.get("LADDER_CRF", "")),
-            av1_ladder=switch("AV1_LADDER", env.get("AV1_LADDER", "on")),
-            av1_max_seconds=float(env.get("AV1_MAX_SECONDS", "inf")),
-            topic_partitions=int(env.get("TOPIC_PARTITIONS", "8")),
-            max_attempts=int(env.get("TRANSCODE_MAX_ATTEMPTS", "3")),
-            retry_delay=float(env.get("TRANSCODE_RETRY_DELAY", "5")),
-            job_timeout=float(env.get("TRANSCODE_TIMEOUT", str(6 * 3600))),
-            stall_timeout=float(env.get("TRANSCODE_STALL_TIMEOUT", "120")),
-            progress_interval=float(env.get("PROGRESS_INTERVAL", "1.0")),
-            requeue_after=float(env.get("REQUEUE_AFTER", "300")),
-            session_timeout=float(env.get("KAFKA_SESSION_TIMEOUT", "6")),
-            chunked_min_seconds=float(env.get("CHUNKED_MIN_SECONDS", "180")),
-            chunk_seconds=int(env.get("CHUNK_SECONDS", "60")),
+            ffmpeg_binary=value(env, "FFMPEG_BINARY") or None,
+            x264_preset=value(env, "X264_PRESET"),
+            ladder_crf=ladder_crf(value(env, "LADDER_CRF")),
+            av1_ladder=switch("AV1_LADDER", value(env, "AV1_LADDER")),
+            av1_max_seconds=float(value(env, "AV1_MAX_SECONDS")),
+            topic_partitions=int(value(env, "TOPIC_PARTITIONS")),
+            max_attempts=int(value(env, "TRANSCODE_MAX_ATTEMPTS")),
+            retry_delay=float(value(env, "TRANSCODE_RETRY_DELAY")),
+            job_timeout=float(value(env, "TRANSCODE_TIMEOUT")),
+            stall_timeout=float(value(env, "TRANSCODE_STALL_TIMEOUT")),
+            progress_interval=float(value(env, "PROGRESS_INTERVAL")),
+            requeue_after=float(value(env, "REQUEUE_AFTER")),
+            session_timeout=float(value(env, "KAFKA_SESSION_TIMEOUT")),
+            chunked_min_seconds=float(value(env, "CHUNKED_MIN_SECONDS")),
+            chunk_seconds=int(value(env, "CHUNK_SECONDS")),
             media_limits=MediaLimits.from_settings(lambda name: env.get(f"MEDIA_MAX_{name.upper()}")),
-            datadir=Path(env.get("FAUST_DATADIR") or Path("var", "faust")),
-            web_host=env.get("FAUST_WEB_HOST", "127.0.0.1"),
-            web_port=int(env.get("FAUST_WEB_PORT", "6066")),
+            datadir=Path(value(env, "FAUST_DATADIR")),
+            web_host=value(env, "FAUST_WEB_HOST"),
+            web_port=int(value(env, "FAUST_WEB_PORT")),
             storage=StorageConfig.from_settings(lambda name: env.get(variable_of[name])),
-            scratch=Path(env.get("WORKER_SCRATCH") or "var/scratch").absolute(),
-            sweep_interval=float(env.get("SWEEP_INTERVAL", "3600")),
-            sweep_grace=float(env.get("SWEEP_GRACE", "3600")),
-            quality_samples=int(env.get("QUALITY_SAMPLES", "30")),
-            vmaf_floor=float(env.get("VMAF_FLOOR", "80")),
+            scratch=Path(value(env, "WORKER_SCRATCH")).absolute(),
+            sweep_interval=float(value(env, "SWEEP_INTERVAL")),
+            sweep_grace=float(value(env, "SWEEP_GRACE")),
+            quality_samples=int(value(env, "QUALITY_SAMPLES")),
+            vmaf_floor=float(value(env, "VMAF_FLOOR")),
         )
 
     @property

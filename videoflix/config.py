@@ -22,50 +22,14 @@ from pyramid.settings import asbool, aslist
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from videoflix.core.environment import normalize_database_url, read_dotenv
+from videoflix.core.environment import ini_overrides, normalize_database_url, read_dotenv
 from videoflix.core.media import MediaLimits
-from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.core.storage.config import StorageConfig
 
 log = logging.getLogger(__name__)
 
-#: environment variable -> .ini setting it overrides
-ENVIRONMENT: dict[str, str] = {
-    "SECRET_KEY": "videoflix.secret_key",
-    "DATABASE_URL": "sqlalchemy.url",
-    "KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap_servers",
-    "EMAIL_HOST": "mail.host",
-    "EMAIL_PORT": "mail.port",
-    "EMAIL_USE_TLS": "mail.tls",
-    "EMAIL_USE_SSL": "mail.ssl",
-    "EMAIL_HOST_USER": "mail.username",
-    "EMAIL_HOST_PASSWORD": "mail.password",
-    "DEFAULT_FROM_EMAIL": "mail.default_sender",
-    "MEDIA_ROOT": "videoflix.media_root",
-    "FRONTEND_URL": "videoflix.frontend_url",
-    "CORS_ALLOWED_ORIGINS": "videoflix.cors_allowed_origins",
-    "COOKIE_SECURE": "videoflix.cookie_secure",
-    "ACCESS_TOKEN_TTL": "videoflix.access_token_ttl",
-    "REFRESH_TOKEN_TTL": "videoflix.refresh_token_ttl",
-    "SESSION_MAX_AGE": "videoflix.session_max_age",
-    "MAX_UPLOAD_SIZE": "videoflix.max_upload_size",
-    "MAX_REQUEST_BODY": "videoflix.max_request_body",
-    "MEDIA_MAX_DURATION": "videoflix.media_max_duration",
-    "MEDIA_MAX_SIZE": "videoflix.media_max_size",
-    "MEDIA_MAX_FPS": "videoflix.media_max_fps",
-    "MEDIA_MAX_STREAMS": "videoflix.media_max_streams",
-    "FFMPEG_BINARY": "videoflix.ffmpeg_binary",
-    "MAIL_RETRY_SECONDS": "videoflix.mail_retry_seconds",
-    "ACCEL_REDIRECT_PREFIX": "videoflix.accel_redirect_prefix",
-    "RATE_LIMIT_LOGIN_ACCOUNT": "videoflix.rate_limit.login_account",
-    "RATE_LIMIT_LOGIN_IP": "videoflix.rate_limit.login_ip",
-    "RATE_LIMIT_RESET_ACCOUNT": "videoflix.rate_limit.reset_account",
-    "RATE_LIMIT_RESET_IP": "videoflix.rate_limit.reset_ip",
-    "RATE_LIMIT_REGISTER_ACCOUNT": "videoflix.rate_limit.register_account",
-    "RATE_LIMIT_REGISTER_IP": "videoflix.rate_limit.register_ip",
-    "RATE_LIMIT_PROGRESS_USER": "videoflix.rate_limit.progress_user",
-    **{variable: f"videoflix.{name}" for variable, name in STORAGE_VARIABLES.items()},
-}
+#: environment variable -> .ini setting it overrides (the web tier's rows of the one table)
+ENVIRONMENT: dict[str, str] = ini_overrides()
 
 #: defaults: failed logins per account, login attempts per client address, reset requests and registrations
 #: per email and per client address (COUNT/SECONDS)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from videoflix.config import ENVIRONMENT
 from videoflix.core import events
+from videoflix.core.environment import COMPOSE, VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker")
@@ -33,11 +33,6 @@ def production_ini() -> configparser.ConfigParser:
     ini = configparser.ConfigParser(interpolation=None)
     ini.read(ROOT / "production.ini")
     return ini
-
-
-def worker_variables() -> set[str]:
-    source = "".join(p.read_text() for p in (ROOT / "stream_workers").glob("*.py"))
-    return set(re.findall(r'(?:env|environ)\.get\("([A-Z0-9_]+)"', source))
 
 
 def test_the_services_are_there(services):
@@ -130,7 +125,7 @@ def test_the_store_puts_only_its_gateway_on_the_network(services):
 
 
 def test_every_variable_given_to_the_app_is_one_it_reads(services):
-    known = set(ENVIRONMENT) | worker_variables()
+    known = {variable.name for variable in VARIABLES if variable.tiers != (COMPOSE,)}  # read by a tier
     for name in APP_SERVICES:
         unknown = set(services[name]["environment"]) - known
         assert not unknown, (name, unknown)

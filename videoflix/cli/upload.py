@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 
+from ..core.environment import value
+
 CHUNK = 1024 * 1024
 #: files up to this size go in one request; larger ones as a resumable upload (the server's default
 #: MAX_REQUEST_BODY is 64 MiB)
@@ -45,10 +47,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--category", default="")
     parser.add_argument(
         "--api",
-        default=os.environ.get("VIDEOFLIX_API", "http://127.0.0.1:8000/api"),
+        default=value(os.environ, "VIDEOFLIX_API"),
         help="API base URL (default: $VIDEOFLIX_API or %(default)s)",
     )
-    parser.add_argument("--email", default=os.environ.get("VIDEOFLIX_EMAIL"), help="default: $VIDEOFLIX_EMAIL")
+    parser.add_argument(
+        "--email", default=value(os.environ, "VIDEOFLIX_EMAIL") or None, help="default: $VIDEOFLIX_EMAIL"
+    )
     parser.add_argument("--no-wait", action="store_true", help="return after the upload, do not follow processing")
     parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait for processing")
     parser.set_defaults(run=run)
@@ -199,7 +203,7 @@ def run(args) -> int:
         print(f"No such file: {args.file}", file=sys.stderr)
         return 2
     email = args.email or input("Email: ")
-    password = os.environ.get("VIDEOFLIX_PASSWORD") or getpass.getpass("Password: ")
+    password = value(os.environ, "VIDEOFLIX_PASSWORD") or getpass.getpass("Password: ")
     client = Client(args.api)
     try:
         client.login(email, password)

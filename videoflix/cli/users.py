@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..core.environment import value
+
 
 def add_parser(commands) -> None:
     user = commands.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)
@@ -37,7 +39,7 @@ def create_user(args) -> int:
                 existing.is_active = True
                 print(f"{existing.email} exists; now active{' and staff' if existing.is_staff else ''}.")
                 return 0
-            password = args.password or os.environ.get("VIDEOFLIX_PASSWORD") or ask_password()
+            password = args.password or value(os.environ, "VIDEOFLIX_PASSWORD") or ask_password()
             problems = password_problems(password, email=args.email)
             if problems:
                 print("Password rejected: " + " ".join(problems), file=sys.stderr)
