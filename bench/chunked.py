@@ -33,10 +33,11 @@ from pathlib import Path
 
 from bench.stack import Watched, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
-from stream_workers import chunked_encoding, hls
+from stream_workers import chunked_encoding, hls, hls_output
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 
 TARGET_OVERHEAD = 1.05
 EMAIL = "bench@example.com"
@@ -113,7 +114,7 @@ def assembled(ffmpeg: str, out: Path, info, rungs, plan) -> Run:
     the parts are encoded) and check it: wall and CPU time, FFmpeg's included."""
     started, cpu, children = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     chunked_encoding.assemble_folder(ffmpeg, out, info, rungs, plan)
-    hls.check_output(out, rungs)
+    hls_output.check_output(out, rungs)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     return Run(time.perf_counter() - started, time.process_time() - cpu + children_cpu, after.ru_maxrss / 1024)

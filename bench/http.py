@@ -43,12 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 import sqlalchemy as sa
 
 from bench.stack import web_stack
-from stream_workers import hls
+from stream_workers import ffmpeg_run, hls, hls_output
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
+from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.environment import normalize_database_url
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.media import ladder_for, probe
 from videoflix.devservices import free_port, wait_for_port
 
 OUTPUT = "videos/bench/hls-bench"
@@ -60,8 +61,8 @@ def seed(url: str, media: Path, count: int) -> None:
     clip = make_clip(media / "clip.mp4", seconds=6, size="1280x720")
     facts = probe(clip)
     rungs = ladder_for(facts.short_side)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
-    renditions = hls.master_renditions(out, rungs)
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
+    renditions = hls_output.master_renditions(out, rungs)
     engine = sa.create_engine(normalize_database_url(url))
     with engine.begin() as conn:
         conn.execute(

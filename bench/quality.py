@@ -33,7 +33,8 @@ from pathlib import Path
 from bench.runs import wall_and_cpu
 from stream_workers import av1_ladder, hls, quality
 from tests.support.clips import ffmpeg
-from videoflix.core.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaInfo, Rung, ladder_for, probe
 
 
 def moving(backdrop: str, shapes: list[tuple[str, int, int, str, str]], rate: int, outline: int = 0) -> str:

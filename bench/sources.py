@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import audio_tracks, hls, interlacing, loudness
+from stream_workers import audio_tracks, hls, hls_output, interlacing, loudness
 from tests.support.clips import ffmpeg
-from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaInfo, ladder_for, probe
 
 
 def make_sources(folder: Path, seconds: int) -> dict[str, Path]:
@@ -112,7 +113,7 @@ def main() -> None:
                     wall, cpu = wall_and_cpu(argv)
                     totals[name][0] += wall
                     totals[name][1] += cpu
-                    made = ", ".join(f"{r['width']}x{r['height']}" for r in hls.master_renditions(output, rungs))
+                    made = ", ".join(f"{r['width']}x{r['height']}" for r in hls_output.master_renditions(output, rungs))
                     shutil.rmtree(output)
             (w1, c1), (_, c0) = totals["with"], totals["without"]
             print(f"{kind:<26}{made:<34}{w1 / args.rounds:>9.1f}s{c1 / args.rounds:>9.1f}s{c0 / args.rounds:>11.1f}s"

@@ -32,7 +32,7 @@ from bench.stack import Watched, pipeline_stack, upload_and_watch, web_stack
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
-from videoflix.core.media import ffmpeg_exe
+from videoflix.core.containers import ffmpeg_exe
 from videoflix.devservices import SeaweedFS
 
 KEY, SECRET, BUCKET = "bench-key", "bench-secret-0123456789abcdef", "videoflix-bench"

@@ -22,7 +22,8 @@ from pathlib import Path
 from bench.runs import wall_and_cpu
 from stream_workers import hls, sheets
 from tests.support.clips import make_clip
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 from videoflix.core.storyboard import plan_for
 
 TARGET = 1.03

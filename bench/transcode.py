@@ -30,7 +30,8 @@ from pathlib import Path
 
 from stream_workers import hls, quality
 from tests.support.clips import ffmpeg, make_clip
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 
 TARGETS = {"ours/naive wall": 0.86, "ours/floor wall": 1.15}
 TARGET_REALTIME = 1.7

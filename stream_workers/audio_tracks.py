@@ -20,7 +20,7 @@ from videoflix.core.media import AudioStream, MediaInfo
 from videoflix.core.playlist_text import quoted_string
 from videoflix.core.subtitles import default_label, language_tag
 
-from . import hls
+from . import hls, hls_output
 
 #: the master's audio group
 GROUP = "audio"
@@ -103,4 +103,4 @@ def add_group(output: Path, info: MediaInfo) -> None:
     master = output / "master.m3u8"
     text = master.read_text("utf-8")
     if (grouped := with_group(text, info)) != text:
-        hls.write_atomically(master, grouped)
+        hls_output.write_atomically(master, grouped)

@@ -22,9 +22,10 @@ import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from videoflix.core.media import MediaInfo, Rung, input_options
+from videoflix.core.containers import input_options
+from videoflix.core.media import MediaInfo, Rung
 
-from . import hls, quality
+from . import ffmpeg_run, hls, hls_output, quality
 
 #: the AV1 ladder's folder in an output (`av1/<rung>/`)
 FOLDER = "av1"
@@ -94,7 +95,7 @@ def build_command(
     filters = filters or {}
     graph = hls.ladder_graph(info, rungs, thumbnail=False, label="w") + hls.sound_copies(info, filters, len(rungs), "b")
     argv = [
-        *hls.ffmpeg_head(ffmpeg),
+        *ffmpeg_run.ffmpeg_head(ffmpeg),
         *input_options(source, info.container, length=info.decode_seconds),
         "-filter_complex",
         graph,
@@ -159,8 +160,8 @@ def decide(
     whether it is as good and smaller (`fit`: VMAF within TOLERANCE of its H.264 twin's, average bitrate
     lower), and whether the master lists it (`listed`: every twin fit). Not `measuring` (QUALITY_SAMPLES=0,
     the operator's choice): by the bitrate alone; a measurement that failed lists nothing."""
-    h264, av1 = hls.average_bandwidths(master), hls.average_bandwidths(variants)
-    peaks = {entry["name"]: entry.get("bandwidth") for entry in hls.renditions_in(variants, rungs)}
+    h264, av1 = hls_output.average_bandwidths(master), hls_output.average_bandwidths(variants)
+    peaks = {entry["name"]: entry.get("bandwidth") for entry in hls_output.renditions_in(variants, rungs)}
     twins_of: dict[str, dict] = {}
     for rung in rungs:
         score, h264_score = scores.get(f"{FOLDER}/{rung.name}"), scores.get(rung.name)
@@ -210,7 +211,7 @@ def add_variants(output: Path, listed: Collection[str]) -> None:
     master = output / "master.m3u8"
     text = master.read_text("utf-8")
     if (merged := with_variants(text, (output / MASTER).read_text("utf-8"), listed)) != text:
-        hls.write_atomically(master, merged)
+        hls_output.write_atomically(master, merged)
     (output / MASTER).unlink()
     for folder in (output / FOLDER).iterdir():
         if folder.is_dir() and folder.name not in listed:

@@ -35,9 +35,7 @@ database, no store): `chunk_jobs` runs them for the pipeline, the tests and the 
 
 from __future__ import annotations
 
-import itertools
 import math
-import re
 import shutil
 import subprocess
 import uuid
@@ -46,16 +44,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videoflix.core import storyboard as storyboards
-from videoflix.core.media import MediaInfo, Rung, input_options
+from videoflix.core.containers import input_options
+from videoflix.core.media import MediaInfo, Rung
 
-from . import audio_tracks, hls
-from .hls import AUDIO_KBPS, SEGMENT_SECONDS, TS_OFFSET
+from . import ffmpeg_run, hls, hls_output
+from .chunked_playlists import AUDIO, AUDIO_PLAYLIST, PARTS, Playlist, Served, final_playlists, read_playlist
+from .hls import SEGMENT_SECONDS, TS_OFFSET
 
 #: chunk length: a multiple of the segment length
 CHUNK_SECONDS = 60
-#: the jobs' own output, inside the film's output folder: `parts/<rendition>/`, `parts/audio/`
-PARTS = "parts"
-AUDIO = "audio"
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,7 @@ def chunk_command(
     first second)."""
     thumbnail = chunk.index == 0
     length = reads_to(chunk, info)
-    argv = [*hls.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=length)]
+    argv = [*ffmpeg_run.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=length)]
     argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail, storyboard)]
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung, crf)]
@@ -158,7 +155,7 @@ def audio_command(
     padded = {stream.index: ",".join(filter(None, [FILL_GAPS, filters.get(stream.index)]))
               for stream in info.alternate_audio}  # fmt: skip
     return [
-        *hls.ffmpeg_head(ffmpeg),
+        *ffmpeg_run.ffmpeg_head(ffmpeg),
         *input_options(source, info.container, length=info.decode_seconds),
         "-map", f"0:a:{info.default_audio}", "-vn",
         "-af", ",".join(filter(None, [FILL_GAPS, filters.get(info.default_audio)])),
@@ -179,83 +176,6 @@ def audio_command(
 #: a late start of the sound padded with silence, gaps of over 0.1 s filled, so that its timestamps run from
 #: the film's start as the picture's do
 FILL_GAPS = "aresample=async=1:first_pts=0"
-
-
-@dataclass(frozen=True)
-class Playlist:
-    """What a job's playlist lists so far, read once: its (#EXTINF line, segment name) pairs, and whether it
-    has ended. A playlist that does not exist (yet) lists nothing."""
-
-    segments: list[tuple[str, str]]
-    ended: bool
-
-    @classmethod
-    def parse(cls, text: str) -> Playlist:
-        lines = text.splitlines()
-        segments = [(line, uri) for line, uri in itertools.pairwise(lines) if line.startswith("#EXTINF")]
-        return cls(segments, "#EXT-X-ENDLIST" in text)
-
-    @property
-    def seconds(self) -> float:
-        return sum(_seconds(line) for line, _ in self.segments)
-
-
-def read_playlist(path: Path) -> Playlist:
-    return Playlist.parse(_read(path))
-
-
-#: the audio job's playlist (`audio_command`), relative to the film's output
-AUDIO_PLAYLIST = f"{PARTS}/{AUDIO}/index.m3u8"
-
-
-def _seconds(extinf: str) -> float:
-    return float(re.match(r"#EXTINF:([\d.]+)", extinf).group(1))
-
-
-def media_playlist(entries: list[tuple[str, str]] | list[list], final: bool) -> str:
-    """A rendition's playlist of `entries` ([EXTINF line, segment name, ...]); EVENT while it grows, else VOD."""
-    durations = [_seconds(entry[0]) for entry in entries]
-    body = "".join(f"{entry[0]}\n{entry[1]}\n" for entry in entries)
-    kind = "VOD" if final else "EVENT"
-    return (
-        "#EXTM3U\n#EXT-X-VERSION:6\n"
-        f"#EXT-X-TARGETDURATION:{math.ceil(max(durations, default=SEGMENT_SECONDS))}\n#EXT-X-MEDIA-SEQUENCE:0\n"
-        f"#EXT-X-PLAYLIST-TYPE:{kind}\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}" + ("#EXT-X-ENDLIST\n" if final else "")
-    )
-
-
-def master_playlist(info: MediaInfo, renditions: list[dict], growing: bool) -> str:
-    """`master.m3u8`: the renditions (name, width, height, and bandwidth and average in bits per second of
-    their segments, sound included); `growing`: start at the beginning (hls.START_AT_BEGINNING)."""
-    codecs = "avc1.640028,mp4a.40.2" if info.has_audio else "avc1.640028"
-    master = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"] + [hls.START_AT_BEGINNING] * growing
-    for r in renditions:
-        attributes = f"BANDWIDTH={r['bandwidth']},AVERAGE-BANDWIDTH={r['average']}"
-        if r["width"]:
-            attributes += f",RESOLUTION={r['width']}x{r['height']}"
-        master += [f'#EXT-X-STREAM-INF:{attributes},CODECS="{codecs}"', f"{r['name']}/index.m3u8"]
-    return audio_tracks.with_group("\n".join(master) + "\n", info)
-
-
-def nominal_renditions(info: MediaInfo, rungs: list[Rung]) -> list[dict]:
-    """The renditions as the growing master lists them: bandwidths from the ladder's rates (the measured
-    ones are known once every segment is)."""
-    sound = AUDIO_KBPS * 1000 if info.has_audio else 0
-    return [
-        {"name": r.name, **_size(info, r), "average": r.video_kbps * 1000 + sound,
-         "bandwidth": int(r.video_kbps * 1070) + sound}
-        for r in rungs
-    ]  # fmt: skip
-
-
-def _size(info: MediaInfo, rung: Rung) -> dict[str, int | None]:
-    width, height = info.rendition_size(rung.short_side)
-    return {"width": width, "height": height}
-
-
-#: per rendition, a chunk's segments served so far, in order: [EXTINF line, segment name, size in bytes].
-#: Recorded in the chunk's plan row: the film's playlists are written from these alone.
-Served = dict[str, list[list]]
 
 
 def serve_chunk(
@@ -339,61 +259,12 @@ def mux_segment(ffmpeg: str, folder: Path, rungs: list[Rung], name: str, audio: 
     if failed:
         for partial in partials:
             partial.unlink(missing_ok=True)
-        if storage := hls.storage_error(stderr):
+        if storage := ffmpeg_run.storage_error(stderr):
             raise storage
-        said = hls.summarize(stderr)
-        raise hls.TranscodeError(f"The film's parts could not be joined at segment {name}: {said}")
+        said = ffmpeg_run.summarize(stderr)
+        raise ffmpeg_run.TranscodeError(f"The film's parts could not be joined at segment {name}: {said}")
     for partial, rung in zip(partials, rungs, strict=True):
         partial.replace(folder / rung.name / name)
-
-
-def progress_playlists(info: MediaInfo, rungs: list[Rung], parts: list[tuple[bool, Served]]) -> dict[str, str]:
-    """Progressive playback of a chunked film, from its chunks' records in order, (done, served): each
-    rendition's `index.m3u8` as an EVENT playlist listing the served segments of the finished chunks from the
-    first on, then those the next chunk (being encoded) has so far (a later chunk, finished or not, waits for
-    it); and the master once every rendition has a first segment. A playlist only ever grows: served
-    segments stay served, also when a chunk is encoded again after a failure.
-    Returns the playlists to write (relative name -> text); no master: the film cannot be played yet."""
-    playlists = {}
-    for rung in rungs:
-        entries = []
-        for done, served in parts:
-            entries += served.get(rung.name, [])
-            if not done:
-                break
-        if entries:
-            playlists[f"{rung.name}/index.m3u8"] = media_playlist(entries, final=False)
-    if len(playlists) == len(rungs):
-        playlists["master.m3u8"] = master_playlist(info, nominal_renditions(info, rungs), growing=True)
-    return playlists
-
-
-def final_playlists(info: MediaInfo, rungs: list[Rung], parts: list[Served]) -> tuple[dict[str, str], list[dict]]:
-    """The finished film's VOD playlists and master (with the bandwidths measured on its segments), from
-    every chunk's served segments in order; and the renditions as the master lists them. ValueError when a
-    rendition has nothing served. Write the master first: the VOD rendition playlists mark the film
-    assembled (`assembled`)."""
-    renditions, playlists = [], {}
-    for rung in rungs:
-        entries = [entry for served in parts for entry in served.get(rung.name, [])]
-        if not entries:
-            raise ValueError(f"no segment of {rung.name} was served")
-        durations = [_seconds(entry[0]) for entry in entries]
-        sizes = [entry[2] for entry in entries]
-        peak = max(8 * size / max(d, 0.1) for size, d in zip(sizes, durations, strict=True))
-        average = 8 * sum(sizes) / max(sum(durations), 0.1)
-        renditions.append(
-            {"name": rung.name, **_size(info, rung), "bandwidth": int(peak),
-             "average": int(average)}
-        )  # fmt: skip
-        playlists[f"{rung.name}/index.m3u8"] = media_playlist(entries, final=True)
-    master = {"master.m3u8": master_playlist(info, renditions, growing=False)}
-    return master | playlists, [{k: r[k] for k in ("name", "width", "height", "bandwidth")} for r in renditions]
-
-
-def assembled(read: Callable[[str], str], rungs: list[Rung]) -> bool:
-    """Whether the film's playlists are final (`read(name)`: the output's file `name`, "" when missing)."""
-    return all("#EXT-X-PLAYLIST-TYPE:VOD" in read(f"{r.name}/index.m3u8") for r in rungs)
 
 
 def assemble_folder(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung], chunks: list[Chunk]) -> list[dict]:
@@ -411,13 +282,6 @@ def assemble_folder(ffmpeg: str, output: Path, info: MediaInfo, rungs: list[Rung
         parts.append(served)
     playlists, renditions = final_playlists(info, rungs, parts)
     for name, text in playlists.items():
-        hls.write_atomically(output / name, text)
+        hls_output.write_atomically(output / name, text)
     shutil.rmtree(output / PARTS, ignore_errors=True)
     return renditions
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        return ""

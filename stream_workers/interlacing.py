@@ -19,7 +19,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from videoflix.core.media import MediaInfo, ObjectURL, input_options
+from videoflix.core.containers import ObjectURL, input_options
+from videoflix.core.media import MediaInfo
 
 SAMPLE_FRAMES = 150
 #: the share of the decided frames one field order must hold

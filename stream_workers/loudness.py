@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.core.media import MediaInfo, ObjectURL, input_options
+from videoflix.core.containers import ObjectURL, input_options
+from videoflix.core.media import MediaInfo
 
 #: the target integrated loudness (LUFS) and true peak (dBTP)
 TARGET_I = -16.0

@@ -32,9 +32,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.core.media import MediaInfo, ObjectURL, Rung, input_options
+from videoflix.core.containers import ObjectURL, input_options
+from videoflix.core.media import MediaInfo, Rung
 
-from . import hls
+from . import ffmpeg_run, hls, hls_output
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def frame_scores(log: Path) -> list[float]:
 def run_compare(argv: list[str], timeout: float) -> None:
     result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)  # noqa: S603 - our FFmpeg
     if result.returncode != 0:
-        raise RuntimeError(hls.summarize(result.stderr.decode("utf-8", "replace")))
+        raise RuntimeError(ffmpeg_run.summarize(result.stderr.decode("utf-8", "replace")))
 
 
 def _early(seconds: float) -> float:
@@ -285,7 +286,7 @@ def measure(
 def _segment(local: Callable[[str], Path], folder: str, playlist: str, name: str, joined: Path) -> tuple[Path, str]:
     """A segment to score, and its container: an MPEG-TS segment as it is; an fMP4 one (its playlist names
     an init segment) after its init segment, in one file at `joined` (neither decodes alone)."""
-    if (init := hls.init_segment(playlist)) is None:
+    if (init := hls_output.init_segment(playlist)) is None:
         return local(f"{folder}/{name}"), "mpeg-ts"
     joined.write_bytes(local(f"{folder}/{init}").read_bytes() + local(f"{folder}/{name}").read_bytes())
     return joined, "mp4"

@@ -9,7 +9,7 @@ from pathlib import Path
 from videoflix.core.redaction import redact
 from videoflix.core.storage import StorageUnavailable
 
-from . import hls, topics
+from . import ffmpeg_run, topics
 from .metrics import JOBS
 from .records import DeadLetter, InvalidEvent, VideoProcessed, VideoProgress
 
@@ -62,6 +62,6 @@ async def report_failed(event, reason: str) -> None:
 
 def failure_cause(exc: Exception) -> str:
     """The `cause` label of a failed attempt in the FAILURES metric."""
-    if isinstance(exc, hls.TranscodeError):
-        return "timeout" if isinstance(exc, hls.TranscodeTimeout) else "bad_input"
-    return "storage" if isinstance(exc, hls.StorageError | StorageUnavailable) else "other"
+    if isinstance(exc, ffmpeg_run.TranscodeError):
+        return "timeout" if isinstance(exc, ffmpeg_run.TranscodeTimeout) else "bad_input"
+    return "storage" if isinstance(exc, ffmpeg_run.StorageError | StorageUnavailable) else "other"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from videoflix.core.storyboard import FOLDER, PLAN, Plan, frames_folder
 
-from .hls import write_atomically
+from .hls_output import write_atomically
 
 
 def prepare(output: Path, plan: Plan, part: int = 0) -> Plan:

@@ -21,11 +21,12 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from videoflix.core import storyboard as storyboards
-from videoflix.core.media import SNIFF_BYTES, MediaInfo, ObjectURL, ProbeFailed, Rung, probe, sniff_container
+from videoflix.core.containers import SNIFF_BYTES, ObjectURL, ProbeFailed, sniff_container
+from videoflix.core.media import MediaInfo, Rung, probe
 from videoflix.core.storage import Storage, StorageUnavailable, video_key
 from videoflix.core.storage.config import StorageConfig
 
-from . import hls
+from . import ffmpeg_run, hls_output
 from .app import app
 
 log = logging.getLogger(__name__)
@@ -64,13 +65,13 @@ class Source:
             root = settings.media_root.resolve()
             path = (root / key).resolve()
             if root not in path.parents or not path.is_file():
-                raise hls.TranscodeError("The uploaded file is missing from storage.")
+                raise ffmpeg_run.TranscodeError("The uploaded file is missing from storage.")
             self.path: Path | ObjectURL = path
             with path.open("rb") as f:
                 self.container = sniff_container(f.read(SNIFF_BYTES))
         else:
             if store().info(key) is None:
-                raise hls.TranscodeError("The uploaded file is missing from storage.")
+                raise ffmpeg_run.TranscodeError("The uploaded file is missing from storage.")
             expires = int(min(MAX_URL_SECONDS, settings.job_timeout + 3600))
             self.path = ObjectURL(store().presigned_url(key, expires))
             self.container = sniff_container(b"".join(store().read(key, 0, SNIFF_BYTES - 1)))
@@ -80,15 +81,17 @@ class Source:
         a file that got past those checks (or limits lowered since) fails here, before anything is planned
         from what it claims."""
         if self.container is None:
-            raise hls.TranscodeError("The file could not be read: it is not a video container this service accepts.")
+            raise ffmpeg_run.TranscodeError(
+                "The file could not be read: it is not a video container this service accepts."
+            )
         try:
             info = probe(self.path, app.settings.ffmpeg_binary, container=self.container)
         except ProbeFailed as exc:
-            raise hls.TranscodeError(f"The file could not be read: {exc}.") from None
+            raise ffmpeg_run.TranscodeError(f"The file could not be read: {exc}.") from None
         if not info.has_video:
-            raise hls.TranscodeError("The file has no video stream that can be decoded.")
+            raise ffmpeg_run.TranscodeError("The file has no video stream that can be decoded.")
         if problem := app.settings.media_limits.problem(info):
-            raise hls.TranscodeError(problem)
+            raise ffmpeg_run.TranscodeError(problem)
         return replace(info, decode_seconds=app.settings.media_limits.decode_cap(info))
 
 
@@ -242,13 +245,13 @@ class Publisher:
         tracks). `watchable`: the first segments exist, so the master and thumbnail go too."""
         if not remote():
             return
-        for name in hls.playlist_folders(rungs, also):
+        for name in hls_output.playlist_folders(rungs, also):
             playlist = self.folder / name / "index.m3u8"
             if not playlist.is_file():
                 continue
             text = playlist.read_bytes()
-            for file in hls.media_files(text.decode()):
-                self._send(f"{name}/{file}", hls.MEDIA_TYPES.get(Path(file).suffix, "video/MP2T"))
+            for file in hls_output.media_files(text.decode()):
+                self._send(f"{name}/{file}", hls_output.MEDIA_TYPES.get(Path(file).suffix, "video/MP2T"))
             self._send(f"{name}/index.m3u8", "application/vnd.apple.mpegurl", text)
         if watchable:
             self._send_storyboard()

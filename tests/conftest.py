@@ -24,7 +24,8 @@ from webtest import TestApp
 from videoflix.application import main
 from videoflix.config import ENVIRONMENT, normalize_database_url
 from videoflix.core.models import TEST_CONNECTION_KEY
-from videoflix.devservices import EmbeddedPostgres, MailSink, SeaweedFS, TansuBroker, upgrade_database
+from videoflix.devservices import EmbeddedPostgres, SeaweedFS, TansuBroker, upgrade_database
+from videoflix.mail_sink import MailSink
 
 from .support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY, TEST_SECRET
 

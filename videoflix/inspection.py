@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videoflix.core.media import CONTAINERS, MediaInfo, MediaLimits, ObjectURL, ProbeFailed, probe, sniff_container
+from videoflix.core.containers import CONTAINERS, ObjectURL, ProbeFailed, sniff_container
+from videoflix.core.media import MediaInfo, MediaLimits, probe
 
 from .errors import InvalidInput, UnsupportedMediaType
 
 
 def check_container(head: bytes) -> str:
-    """The container family the first bytes announce (a key of `media.CONTAINERS`), or 415: checked as soon
+    """The container family the first bytes announce (a key of `containers.CONTAINERS`), or 415: checked as soon
     as they arrive, so a large upload of something else is refused early."""
     container = sniff_container(head)
     if container is None:
@@ -26,7 +27,7 @@ def inspect_video(
     path: Path | ObjectURL, head: bytes, ffmpeg_binary: str | None, limits: MediaLimits
 ) -> tuple[str, MediaInfo]:
     """(extension, media facts) of a received file, or a 4xx saying why it cannot become a video: FFmpeg
-    reads it as the container its first bytes announce and nothing else (`media.input_options`), it must
+    reads it as the container its first bytes announce and nothing else (`containers.input_options`), it must
     hold a video stream, and what it claims must be within `limits`."""
     container = check_container(head)
     try:

@@ -22,7 +22,7 @@ from multipart import (
     parse_options_header,
 )
 
-from videoflix.core.media import SNIFF_BYTES
+from videoflix.core.containers import SNIFF_BYTES
 
 from .errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from cachetools import LRUCache
 
 from videoflix.core import events
-from videoflix.core.media import MediaInfo, Rung, ffmpeg_exe, ladder_for, reached_cap
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaInfo, Rung, ladder_for, reached_cap
 from videoflix.core.models import VideoStatus
 from videoflix.core.storyboard import plan_for
 
@@ -37,7 +38,9 @@ from .. import (
     audio_tracks,
     av1_ladder,
     chunk_jobs,
+    ffmpeg_run,
     hls,
+    hls_output,
     interlacing,
     jobs,
     loudness,
@@ -80,7 +83,7 @@ async def handle(payload) -> None:
 
 async def failed(event: VideoUploaded, payload, exc: Exception) -> None:
     """Report why a job failed: bad input at once; a machine fault is queued again until `max_attempts`."""
-    if isinstance(exc, hls.TranscodeError):
+    if isinstance(exc, ffmpeg_run.TranscodeError):
         log.info("video %s failed: %s", event.video_id, exc)
         FAILURES.labels(failure_cause(exc)).inc()
         await report_failed(event, str(exc))
@@ -162,9 +165,9 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     last_sent = time.monotonic()
     playable = False
 
-    async def detail(parser: hls.ProgressParser) -> dict:
+    async def detail(parser: ffmpeg_run.ProgressParser) -> dict:
         """Speed and ETA from FFmpeg's own figures; per rendition, what its playlist has published."""
-        published = await in_thread(hls.published_seconds, output, rungs)
+        published = await in_thread(hls_output.published_seconds, output, rungs)
 
         def share(seconds: float) -> float | None:
             return round(min(100.0, 100.0 * seconds / info.duration), 1) if info.duration else None
@@ -177,14 +180,14 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
             },
         }
 
-    async def on_progress(parser: hls.ProgressParser) -> None:
+    async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:
         nonlocal last_sent, playable
         percent = parser.percent(info.duration)
-        if not playable and await in_thread(hls.first_segments_ready, output, rungs, tracks):
+        if not playable and await in_thread(hls_output.first_segments_ready, output, rungs, tracks):
             playable = True
             await in_thread(audio_tracks.add_group, output, info)
-            await in_thread(hls.start_at_beginning, output)
-            renditions = await in_thread(hls.master_renditions, output, rungs)
+            await in_thread(hls_output.start_at_beginning, output)
+            renditions = await in_thread(hls_output.master_renditions, output, rungs)
             await in_thread(sheets.tile, ffmpeg, output, storyboard)
             await in_thread(publisher.publish, rungs, True, tracks)  # in the store before the database names it
             await progress(event, percent, hls_path=hls_path, renditions=renditions, **await detail(parser))
@@ -199,19 +202,19 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
 
     started = time.monotonic()
     try:
-        result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
-        made = min((await in_thread(hls.published_seconds, output, rungs)).values(), default=None)  # as made
+        result = await ffmpeg_run.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout)
+        made = min((await in_thread(hls_output.published_seconds, output, rungs)).values(), default=None)  # as made
         if problem := reached_cap(info, made):  # it holds more than was checked
-            raise hls.TranscodeError(problem)
+            raise ffmpeg_run.TranscodeError(problem)
         await in_thread(checked, output, rungs, tracks)
-        renditions = await in_thread(hls.master_renditions, output, rungs)
+        renditions = await in_thread(hls_output.master_renditions, output, rungs)
         scores = await in_thread(
             quality.measured, ffmpeg, source.path, info, output.joinpath, rungs, settings.quality_samples
         )
         renditions = quality.with_quality(renditions, scores, settings.vmaf_floor)
         # again: FFmpeg rewrites the master when it ends (with the bandwidths it measured), without the group
         await in_thread(audio_tracks.add_group, output, info)
-        await in_thread(hls.finalize_playlists, output, rungs, tracks)
+        await in_thread(hls_output.finalize_playlists, output, rungs, tracks)
         await in_thread(sheets.tile, ffmpeg, output, storyboard, 0, True)
         await in_thread(publisher.publish, rungs, True, tracks)
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted, notes)
@@ -242,11 +245,11 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
 
 
 def checked(output: Path, rungs: list[Rung], folders: list[str], thumbnail: bool = True) -> None:
-    """`hls.check_output`, a full or read-only disk told from a bad file (`hls.check_storage`)."""
+    """`hls_output.check_output`, a full or read-only disk told from a bad file (`hls_output.check_storage`)."""
     try:
-        hls.check_output(output, rungs, folders, thumbnail)
-    except hls.TranscodeError:
-        hls.check_storage(output)  # a full or read-only disk is not the file's fault
+        hls_output.check_output(output, rungs, folders, thumbnail)
+    except ffmpeg_run.TranscodeError:
+        hls_output.check_storage(output)  # a full or read-only disk is not the file's fault
         raise
 
 
@@ -293,7 +296,7 @@ async def add_av1_ladder(
     last_checked = time.monotonic()
     await progress(event, 0.0, stage=AV1_STAGE)
 
-    async def on_progress(parser: hls.ProgressParser) -> None:
+    async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:
         nonlocal last_checked
         if time.monotonic() - last_checked >= settings.progress_interval:
             last_checked = time.monotonic()
@@ -303,11 +306,13 @@ async def add_av1_ladder(
             await progress(event, percent, stage=AV1_STAGE, speed=speed, eta_seconds=parser.eta(film.info.duration))
 
     try:
-        result = await hls.run_ffmpeg(argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS)
+        result = await ffmpeg_run.run_ffmpeg(
+            argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS
+        )
         await in_thread(checked, output, [], av1_ladder.folders(film.rungs), False)
     except BaseException as exc:
         await in_thread(shutil.rmtree, output / av1_ladder.FOLDER, True)  # nothing names it
-        if not isinstance(exc, hls.TranscodeError):
+        if not isinstance(exc, ffmpeg_run.TranscodeError):
             raise
         log.warning("video %s: no AV1 ladder (%s); H.264 alone", event.video_id, exc)
         await progress(event, 0.0, stage=AV1_STAGE_ENDED)
@@ -320,7 +325,7 @@ async def add_av1_ladder(
         av1_ladder.settle, output, film.rungs, renditions, {**scores, **twins}, settings.vmaf_floor,
         settings.quality_samples > 0,
     )  # fmt: skip
-    await in_thread(hls.finalize_playlists, output, [], listed)
+    await in_thread(hls_output.finalize_playlists, output, [], listed)
     await in_thread(publisher.publish, [], True, listed)  # (the H.264 ladder is in the store since ready)
     log.info("video %s: AV1 ladder made in %.1f s, %s", event.video_id, result.wall_seconds,
              "listed" if listed else "not listed (H.264 holds its quality better)")  # fmt: skip
@@ -367,7 +372,7 @@ async def resume_av1_ladder(event: VideoUploaded) -> None:
             return
         master = await in_thread(stored.fetch, output, "master.m3u8")
         h264_alone = av1_ladder.without_variants(await in_thread(master.read_text, "utf-8"))
-        await in_thread(hls.write_atomically, master, h264_alone)
+        await in_thread(hls_output.write_atomically, master, h264_alone)
         if store.remote():
             await in_thread(stored.write_text, "master.m3u8", h264_alone)
         await in_thread(stored.remove, av1_ladder.FOLDER)  # (in the store, and in scratch)

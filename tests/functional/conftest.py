@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
-from stream_workers import av1_ladder, hls
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from stream_workers import av1_ladder, ffmpeg_run, hls
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 from videoflix.core.models import TEST_CONNECTION_KEY, Video, VideoStatus
 
 from ..support.accounts import PASSWORD
@@ -53,10 +54,10 @@ def hls_output(app_settings, clips) -> Path:
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     av1_ladder.prepare(out, rungs)
-    asyncio.run(hls.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
-    hls.check_output(out, rungs, av1_ladder.folders(rungs))
+    asyncio.run(ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
+    hls_output.check_output(out, rungs, av1_ladder.folders(rungs))
     av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
     return out
 

@@ -11,7 +11,8 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from videoflix.core.media import MediaLimits, ffmpeg_exe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaLimits
 from videoflix.core.models import Video
 
 from ..support.frontend import leftovers, upload

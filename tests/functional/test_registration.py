@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from videoflix.core.models import User
-from videoflix.devservices import text_of
+from videoflix.mail_sink import text_of
 
 from ..support.accounts import PASSWORD
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import hls, sheets
+from stream_workers import ffmpeg_run, hls, hls_output, sheets
 from videoflix.core import storyboard
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 
 from ..support.clips import ffmpeg
 
@@ -37,9 +38,9 @@ def storyboarded(app_settings, tmp_path_factory) -> str:
     facts = probe(source)
     rungs = ladder_for(facts.short_side)
     plan = sheets.prepare(out, PLAN)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, facts, rungs, storyboard=plan)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, facts, rungs, storyboard=plan)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
-    hls.check_output(out, rungs)
+    hls_output.check_output(out, rungs)
     return OUTPUT
 
 

@@ -15,7 +15,7 @@ import urllib.error
 
 import pytest
 
-from videoflix.core.media import ffmpeg_exe
+from videoflix.core.containers import ffmpeg_exe
 
 from ..support.browser import chromium_path, play, player_page, problems
 from ..support.watching import fetch

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from stream_workers import hls, loudness
+from stream_workers import hls_output, loudness
 from videoflix.core.media import ladder_for
 
 from ..support.browser import chromium_path, play, player_page, problems
@@ -49,7 +49,7 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
     assert pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
 
     output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
-    hls.check_output(output, ladder_for(720), ["audio/1"])
+    hls_output.check_output(output, ladder_for(720), ["audio/1"])
     assert sorted(p.name for p in output.iterdir()) == [
         "480p", "720p", "audio", "master.m3u8", "storyboard", "thumbnail.jpg"
     ]  # fmt: skip

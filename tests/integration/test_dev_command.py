@@ -11,7 +11,8 @@ import psutil
 import pytest
 
 from videoflix.core.storage.s3 import s3_client
-from videoflix.devservices import free_port, text_of
+from videoflix.devservices import free_port
+from videoflix.mail_sink import text_of
 
 from ..support.stack import VIDEOFLIX, http, own_database
 

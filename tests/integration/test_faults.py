@@ -20,14 +20,8 @@ import psutil
 import pytest
 
 from videoflix.core.environment import normalize_database_url
-from videoflix.devservices import (
-    EmbeddedPostgres,
-    MailSink,
-    TansuBroker,
-    free_port,
-    upgrade_database,
-    wait_for_port,
-)
+from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database, wait_for_port
+from videoflix.mail_sink import MailSink
 
 from ..support.accounts import PASSWORD
 from ..support.clips import video_timestamps

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from stream_workers import loudness
-from videoflix.core.media import ffmpeg_exe, parse_probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import parse_probe
 
 from ..support.accounts import PASSWORD
 from ..support.clips import heard, make_clip, make_subtitled

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from videoflix.core.media import ffmpeg_exe, parse_probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import parse_probe
 
 from ..support.clips import audio_gaps, audio_samples, make_subtitled, video_timestamps
 from ..support.watching import encoded_parts, watch

@@ -10,7 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from stream_workers import loudness
-from videoflix.core.media import ffmpeg_exe
+from videoflix.core.containers import ffmpeg_exe
 
 
 def ffmpeg(*args: str, timeout: float = 120) -> None:

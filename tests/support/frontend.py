@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from videoflix.devservices import text_of
+from videoflix.mail_sink import text_of
 
 from .accounts import PASSWORD
 

@@ -10,18 +10,8 @@ from pathlib import Path
 import pytest
 
 from stream_workers import chunked_encoding, hls, loudness
-from videoflix.core.media import (
-    CONTAINERS,
-    MediaInfo,
-    MediaLimits,
-    ObjectURL,
-    ProbeFailed,
-    input_options,
-    ladder_for,
-    parse_probe,
-    probe,
-    sniff_container,
-)
+from videoflix.core.containers import CONTAINERS, ObjectURL, ProbeFailed, input_options, sniff_container
+from videoflix.core.media import MediaInfo, MediaLimits, ladder_for, parse_probe, probe
 from videoflix.core.redaction import redact
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +153,7 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
 #: the only places an FFmpeg command may name an input itself: the helper, the muxer that reads back the
 #: segments the workers wrote, and the tiling of the preview frames a job wrote (image2, file protocol only)
 OWN_INPUTS = {
-    ("videoflix/core/media.py", "input_options"),
+    ("videoflix/core/containers.py", "input_options"),
     ("stream_workers/chunked_encoding.py", "mux_segment"),
     ("stream_workers/sheets.py", "_tile_one"),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stream_workers import audio_tracks, chunked_encoding, hls
+from stream_workers import audio_tracks, chunked_encoding, hls, hls_output
 from videoflix.core.media import AudioStream, ladder_for
 
 from ..support.media import film
@@ -49,7 +49,7 @@ def test_the_group_names_every_track_the_default_without_a_uri():
     assert lines.index(media[-1]) < next(i for i, line in enumerate(lines) if line.startswith("#EXT-X-STREAM-INF"))
     assert [line.endswith(',AUDIO="audio"') for line in lines if line.startswith("#EXT-X-STREAM-INF")] == [True] * 2
     assert audio_tracks.with_group(grouped, info) == grouped  # once
-    assert [r["bandwidth"] for r in hls.renditions_in(grouped, ladder_for(720))] == [1195680, 3195680]
+    assert [r["bandwidth"] for r in hls_output.renditions_in(grouped, ladder_for(720))] == [1195680, 3195680]
 
 
 def test_each_alternate_is_its_own_audio_only_output_on_the_renditions_clock(tmp_path):

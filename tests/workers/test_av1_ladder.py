@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream_workers import audio_tracks, av1_ladder, hls
+from stream_workers import audio_tracks, av1_ladder, hls, hls_output
 from stream_workers.quality import Score
 from stream_workers.settings import switch
 from videoflix.core.media import AudioStream, MediaInfo, ladder_for
@@ -42,7 +42,7 @@ def test_the_av1_variants_follow_the_h264_ones_once():
     # and taken out again (an AV1 pass that did not report may have listed them: it runs again from the start)
     assert av1_ladder.without_variants(merged) == av1_ladder.without_variants(H264) == H264.rstrip("\n") + "\n"
     # the H.264 renditions the status names are still read from it (the AV1 ones are not among the rungs)
-    assert [r["bandwidth"] for r in hls.renditions_in(merged, ladder_for(720))] == [1195680, 3195680]
+    assert [r["bandwidth"] for r in hls_output.renditions_in(merged, ladder_for(720))] == [1195680, 3195680]
     # a film with several audio tracks: the AV1 variants name the audio group too
     info = film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo"))
     grouped = audio_tracks.with_group(merged, info)
@@ -57,7 +57,7 @@ def test_the_av1_variants_follow_the_h264_ones_once():
 
 def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_smaller(tmp_path):
     rungs = ladder_for(720)
-    renditions = hls.renditions_in(H264, rungs)
+    renditions = hls_output.renditions_in(H264, rungs)
     fair = {"480p": Score(95.0, 90.0, 30), "av1/480p": Score(94.2, 88.0, 30),  # within a point
             "720p": Score(97.0, 95.0, 30), "av1/720p": Score(97.1, 96.0, 30)}  # fmt: skip
     twins = av1_ladder.decide(rungs, H264, AV1, fair, 80.0)
@@ -122,8 +122,8 @@ def test_the_av1_pass_reads_the_source_as_the_h264_one_and_normalizes_its_sound(
 
 def test_playlists_name_their_init_segment_for_the_store():
     playlist = '#EXTM3U\n#EXT-X-MAP:URI="init_1.mp4"\n#EXTINF:4.0,\n000.m4s\n#EXTINF:2.0,\n001.m4s\n#EXT-X-ENDLIST\n'
-    assert hls.media_files(playlist) == ["init_1.mp4", "000.m4s", "001.m4s"]
-    assert [hls.MEDIA_TYPES[name[name.rindex(".") :]] for name in hls.media_files(playlist)] == [
+    assert hls_output.media_files(playlist) == ["init_1.mp4", "000.m4s", "001.m4s"]
+    assert [hls_output.MEDIA_TYPES[name[name.rindex(".") :]] for name in hls_output.media_files(playlist)] == [
         "video/mp4", "video/iso.segment", "video/iso.segment",
     ]  # fmt: skip
 

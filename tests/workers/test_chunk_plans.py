@@ -12,7 +12,19 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunk_jobs, chunked_encoding, db, hls, jobs, plans, sheets, store, topics
+from stream_workers import (
+    chunk_jobs,
+    chunked_encoding,
+    db,
+    ffmpeg_run,
+    film_part,
+    hls_output,
+    jobs,
+    plans,
+    sheets,
+    store,
+    topics,
+)
 from stream_workers.app import app
 from stream_workers.records import ChunkJob, VideoUploaded
 from videoflix.core import storyboard as storyboards
@@ -137,17 +149,17 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
-    real_run = hls.run_ffmpeg
+    real_run = ffmpeg_run.run_ffmpeg
     faults = {1: 1}  # part 1's first run fails as a full disk would
 
     async def flaky_run(argv, *args, **kw):
         part = next((int(a.split("-")[-1].split(".")[0]) for a in argv if "chunk-" in a), None)
         if faults.get(part):
             faults[part] -= 1
-            raise hls.StorageError("The output could not be written: no space left on device.")
+            raise ffmpeg_run.StorageError("The output could not be written: no space left on device.")
         return await real_run(argv, *args, **kw)
 
-    monkeypatch.setattr(hls, "run_ffmpeg", flaky_run)
+    monkeypatch.setattr(ffmpeg_run, "run_ffmpeg", flaky_run)
     info = probe(source)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
     attempts = {}  # each part's, as the plan recorded them before the film was ready
@@ -168,7 +180,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     assert (result.status, result.error) == ("ready", None), result
     assert [r["name"] for r in result.renditions] == ["480p"] and result.duration == pytest.approx(12, abs=0.1)
     output = media / result.hls_path
-    hls.check_output(output, ladder_for(info.short_side))
+    hls_output.check_output(output, ladder_for(info.short_side))
     assert len(video_timestamps(output / "master.m3u8")) == 360  # every frame once, part 1 included
     reports = [event for _, event in fake_topics["progress"].sent]
     assert reports[0].hls_path == "" and any(r.hls_path == result.hls_path for r in reports)  # playable early
@@ -313,7 +325,7 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
     [(_, result)] = fake_topics["processed"].sent
     assert (result.status, result.error) == ("ready", None), result
     output = media / result.hls_path
-    hls.check_output(output, ladder_for(probe(source).short_side))
+    hls_output.check_output(output, ladder_for(probe(source).short_side))
     assert len(video_timestamps(output / "480p" / "index.m3u8")) == 16 * 30
 
 
@@ -331,13 +343,13 @@ def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that
     info = probe(source)
     job = ChunkJob(video_id=video, part=1, output=f"videos/{video}/hls-taken-over", source=f"videos/{video}/source.mp4",
                    start=4.0, length=4.0, media=dataclasses.asdict(info))  # fmt: skip
-    part = chunk_jobs.Part(job, "token", {})
+    part = film_part.Part(job, "token", {})
     # what the dead worker's run left: the part encoded whole, its frames still waiting to be tiled
     part.folder.mkdir(parents=True)
     sheets.prepare(part.folder, part.storyboard, job.part)
     argv = chunked_encoding.chunk_command(part.ffmpeg, source, part.folder, info, part.rungs, part.chunk, "veryfast",
                                           part.storyboard)  # fmt: skip
-    asyncio.run(hls.run_ffmpeg(argv))
+    asyncio.run(ffmpeg_run.run_ffmpeg(argv))
     frames = part.folder / storyboards.frames_folder(job.part)
     assert any(frames.glob("*.jpg"))
 

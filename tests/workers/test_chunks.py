@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import audio_tracks, chunked_encoding, hls
+from stream_workers import audio_tracks, chunked_encoding, chunked_playlists, ffmpeg_run, hls, hls_output
 from stream_workers.chunked_encoding import Chunk
-from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaInfo, ladder_for, probe
 
 from ..support.clips import audio_gaps, audio_samples, make_clip, sound_onset, stream_starts, video_timestamps
 
@@ -72,11 +73,11 @@ class Film:
         audio_tracks.prepare(self.out, self.info)
         commands += [chunked_encoding.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
         for argv in commands:
-            asyncio.run(hls.run_ffmpeg(argv))
+            asyncio.run(ffmpeg_run.run_ffmpeg(argv))
 
     def serve(self, chunk: Chunk, served=None) -> tuple[dict, bool]:
         """Serve what can be of `chunk`, as its worker would, with the audio job's playlist as it is now."""
-        sound = chunked_encoding.read_playlist(self.out / chunked_encoding.AUDIO_PLAYLIST)
+        sound = chunked_playlists.read_playlist(self.out / chunked_playlists.AUDIO_PLAYLIST)
         last = chunk == self.plan[-1]
         return chunked_encoding.serve_chunk(
             self.ffmpeg, self.out, self.rungs, chunk, last, sound, self.out.joinpath, lambda name: None, served or {}
@@ -84,7 +85,7 @@ class Film:
 
     def write(self, playlists: dict[str, str]) -> None:
         for name, text in playlists.items():
-            hls.write_atomically(self.out / name, text)
+            hls_output.write_atomically(self.out / name, text)
 
 
 def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
@@ -96,7 +97,7 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     # the picture alone is not served: a segment waits for its sound
     assert film.serve(plan[0]) == ({"480p": []}, False)
     assert not (out / "480p").exists()
-    assert chunked_encoding.progress_playlists(info, rungs, [(False, {"480p": []})]) == {}  # nothing to play
+    assert chunked_playlists.progress_playlists(info, rungs, [(False, {"480p": []})]) == {}  # nothing to play
 
     film.encode([], audio=True)
     served = [film.serve(chunk) for chunk in plan]
@@ -105,20 +106,22 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     sizes = [entry[2] for s, _ in served for entry in s["480p"]]
     assert sizes == [(out / "480p" / f"{n:03d}.ts").stat().st_size for n in range(6)]
     # growing: the finished chunks from the first on, then what the next one has so far; a later one waits
-    growing = chunked_encoding.progress_playlists(
+    growing = chunked_playlists.progress_playlists(
         info, rungs, [(True, served[0][0]), (False, {}), (True, served[2][0])]
     )
-    assert set(growing) == {"480p/index.m3u8", "master.m3u8"} and hls.START_AT_BEGINNING in growing["master.m3u8"]
+    assert (
+        set(growing) == {"480p/index.m3u8", "master.m3u8"} and hls_output.START_AT_BEGINNING in growing["master.m3u8"]
+    )
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in growing["480p/index.m3u8"] and "ENDLIST" not in growing["480p/index.m3u8"]
     assert growing["480p/index.m3u8"].count(".ts") == 2
 
-    playlists, renditions = chunked_encoding.final_playlists(info, rungs, [s for s, _ in served])
-    assert not chunked_encoding.assembled(lambda name: chunked_encoding._read(out / name), rungs)
+    playlists, renditions = chunked_playlists.final_playlists(info, rungs, [s for s, _ in served])
+    assert not chunked_playlists.assembled(lambda name: chunked_playlists._read(out / name), rungs)
     film.write(playlists)
-    assert chunked_encoding.assembled(lambda name: chunked_encoding._read(out / name), rungs)
-    hls.check_output(out, rungs)  # the same check as a single pass: playlists ended, segments there, thumbnail
+    assert chunked_playlists.assembled(lambda name: chunked_playlists._read(out / name), rungs)
+    hls_output.check_output(out, rungs)  # the same check as a single pass: playlists ended, segments there, thumbnail
     assert [r["name"] for r in renditions] == ["480p"] and renditions[0]["bandwidth"] > 0
-    assert hls.renditions_in(playlists["master.m3u8"], rungs) == renditions  # what a redelivered job reads back
+    assert hls_output.renditions_in(playlists["master.m3u8"], rungs) == renditions  # what a redelivered job reads back
     assert not list(out.glob("**/*.new"))
     master = (out / "master.m3u8").read_text()
     assert "TYPE=AUDIO" not in master and 'CODECS="avc1.640028,mp4a.40.2"' in master  # sound in every rendition
@@ -148,8 +151,8 @@ def test_an_alternate_audio_track_is_on_the_muxed_segments_clock(tmp_path):
     assert muxed - stream_starts(film.out / "parts" / "audio" / "000.ts")["audio"] == pytest.approx(
         hls.MPEGTS_DELAY, abs=1e-6
     )
-    master = chunked_encoding.master_playlist(
-        film.info, chunked_encoding.nominal_renditions(film.info, film.rungs), False
+    master = chunked_playlists.master_playlist(
+        film.info, chunked_playlists.nominal_renditions(film.info, film.rungs), False
     )
     assert 'URI="audio/1/index.m3u8"' in master and master.count('AUDIO="audio"') == 1
 
@@ -174,7 +177,7 @@ def test_a_segment_served_without_its_sound_would_be_heard(tmp_path):
     film.encode(film.plan, audio=True)
     served = [film.serve(chunk)[0] for chunk in film.plan]
     chunked_encoding.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
-    film.write(chunked_encoding.final_playlists(film.info, film.rungs, served)[0])
+    film.write(chunked_playlists.final_playlists(film.info, film.rungs, served)[0])
     assert audio_gaps(film.out / "480p" / "index.m3u8") == [pytest.approx(4.0, abs=0.05)]
 
 
@@ -201,12 +204,12 @@ def test_a_part_read_back_is_read_as_mpeg_ts_and_nothing_else(tmp_path):
     its bytes claim (before: the MP4 was joined)."""
     rungs = ladder_for(240)
     folder = tmp_path / "out"
-    for name in (f"{chunked_encoding.PARTS}/{rungs[0].name}", f"{chunked_encoding.PARTS}/{chunked_encoding.AUDIO}"):
+    for name in (f"{chunked_playlists.PARTS}/{rungs[0].name}", f"{chunked_playlists.PARTS}/{chunked_playlists.AUDIO}"):
         (folder / name).mkdir(parents=True)
-    make_clip(folder / chunked_encoding.PARTS / rungs[0].name / "000.ts", seconds=1, size="320x240", audio=False,
+    make_clip(folder / chunked_playlists.PARTS / rungs[0].name / "000.ts", seconds=1, size="320x240", audio=False,
               extra=["-f", "mp4"])  # fmt: skip
-    audio = folder / chunked_encoding.PARTS / chunked_encoding.AUDIO / "000.ts"
+    audio = folder / chunked_playlists.PARTS / chunked_playlists.AUDIO / "000.ts"
     make_clip(audio, seconds=1, size="320x240", extra=["-f", "mp4"])
-    with pytest.raises(hls.TranscodeError):
+    with pytest.raises(ffmpeg_run.TranscodeError):
         chunked_encoding.mux_segment(ffmpeg_exe(), folder, rungs, "000.ts", [audio])
     assert not (folder / rungs[0].name / "000.ts").exists()

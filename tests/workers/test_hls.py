@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import hls, sheets
+from stream_workers import ffmpeg_run, hls, hls_output, sheets
 from stream_workers.settings import ladder_crf
-from videoflix.core.media import MediaInfo, ffmpeg_exe, ladder_for, parse_probe, probe
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaInfo, ladder_for, parse_probe, probe
 from videoflix.core.storyboard import plan_for
 
 from ..support.clips import make_clip
@@ -65,7 +66,7 @@ def test_command_without_audio_maps_no_audio(tmp_path):
 
 
 def test_progress_parser():
-    parser = hls.ProgressParser()
+    parser = ffmpeg_run.ProgressParser()
     lines = ["frame=10", "out_time_us=2500000", "speed=1.5x", "progress=continue", "out_time_us=N/A", "progress=end"]
     ends = [parser.feed(line) for line in lines]
     assert ends == [False, False, False, True, False, True]
@@ -73,7 +74,7 @@ def test_progress_parser():
     # a job's share and ETA from its figures: below 100 until done, unknown without a length or a speed
     assert (parser.percent(10.0), parser.eta(10.0)) == (25.0, 5.0)
     assert (parser.percent(2.0), parser.eta(2.0)) == (99.0, 0.0)
-    assert (parser.percent(None), parser.eta(None), hls.ProgressParser().eta(10.0)) == (0.0, None, None)
+    assert (parser.percent(None), parser.eta(None), ffmpeg_run.ProgressParser().eta(10.0)) == (0.0, None, None)
 
 
 @pytest.mark.parametrize(
@@ -85,14 +86,14 @@ def test_progress_parser():
     ],
 )
 def test_summarize_names_no_server_path(line):
-    said = hls.summarize(f"frame=1\n{line}\n")
+    said = ffmpeg_run.summarize(f"frame=1\n{line}\n")
     assert "/srv" not in said and "videoflix" not in said and "media" not in said
     assert ("source.mp4" in said) or ("003.ts" in said)
 
 
 def test_summarize_prefers_error_lines():
     stderr = "something\n[h264] Invalid NAL unit size\nnoise\nError while decoding stream\n"
-    assert hls.summarize(stderr) == "[h264] Invalid NAL unit size; Error while decoding stream"
+    assert ffmpeg_run.summarize(stderr) == "[h264] Invalid NAL unit size; Error while decoding stream"
 
 
 def test_check_output_rejects_incomplete_renditions(tmp_path):
@@ -100,8 +101,8 @@ def test_check_output_rejects_incomplete_renditions(tmp_path):
     (tmp_path / "master.m3u8").write_text("#EXTM3U\n")
     (tmp_path / "480p").mkdir()
     (tmp_path / "480p" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4,\n000.ts\n")  # no ENDLIST
-    with pytest.raises(hls.TranscodeError, match="incomplete"):
-        hls.check_output(tmp_path, rungs)
+    with pytest.raises(ffmpeg_run.TranscodeError, match="incomplete"):
+        hls_output.check_output(tmp_path, rungs)
 
 
 def test_probe_parses_rotation_and_missing_audio():
@@ -127,38 +128,38 @@ def test_real_transcode_of_a_generated_clip(tmp_path):
     async def on_progress(parser):
         seen.append(parser.out_seconds)
 
-    result = asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs), on_progress))
+    result = asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs), on_progress))
 
-    hls.check_output(out, rungs)
+    hls_output.check_output(out, rungs)
     assert result.out_seconds == pytest.approx(3.0, abs=0.1) and seen and seen[-1] == result.out_seconds
-    assert hls.master_renditions(out, rungs)[0]["height"] == 480
+    assert hls_output.master_renditions(out, rungs)[0]["height"] == 480
 
 
 def test_hung_ffmpeg_is_killed():
     argv = [sys.executable, "-c", "import time; time.sleep(30)"]
-    with pytest.raises(hls.TranscodeTimeout, match="no progress"):
-        asyncio.run(hls.run_ffmpeg(argv, timeout=20, stall_timeout=0.5))
+    with pytest.raises(ffmpeg_run.TranscodeTimeout, match="no progress"):
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv, timeout=20, stall_timeout=0.5))
 
 
 def test_a_full_disk_is_a_storage_error_not_a_bad_file():
     """Written to /dev/full, every write fails with ENOSPC: the job is to be retried, and the reason says why."""
     argv = [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
             "-f", "mpegts", "-y", "/dev/full"]  # fmt: skip
-    with pytest.raises(hls.StorageError, match="no space left on device") as raised:
-        asyncio.run(hls.run_ffmpeg(argv, timeout=60, stall_timeout=30))
-    assert not isinstance(raised.value, hls.TranscodeError)  # TranscodeError would fail the video at once
+    with pytest.raises(ffmpeg_run.StorageError, match="no space left on device") as raised:
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv, timeout=60, stall_timeout=30))
+    assert not isinstance(raised.value, ffmpeg_run.TranscodeError)  # TranscodeError would fail the video at once
 
 
 def test_storage_check_passes_on_a_writable_folder_and_leaves_nothing(tmp_path):
-    hls.check_storage(tmp_path)
+    hls_output.check_storage(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_storage_check_reports_an_unwritable_folder(tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
-    with pytest.raises(hls.StorageError, match="could not be written: not a directory"):
-        hls.check_storage(not_a_folder)
+    with pytest.raises(ffmpeg_run.StorageError, match="could not be written: not a directory"):
+        hls_output.check_storage(not_a_folder)
 
 
 def test_a_single_frame_video_gets_its_thumbnail_and_storyboard(tmp_path):
@@ -171,8 +172,8 @@ def test_a_single_frame_video_gets_its_thumbnail_and_storyboard(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     plan = sheets.prepare(out, plan_for(facts.width, facts.height, facts.duration))
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs, storyboard=plan)))
-    hls.check_output(out, rungs)
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs, storyboard=plan)))
+    hls_output.check_output(out, rungs)
     assert sheets.tile(ffmpeg_exe(), out, plan, final=True) == [0]
 
 
@@ -190,7 +191,7 @@ def test_ffmpeg_is_killed_when_the_progress_callback_gives_up():
     argv = [ffmpeg_exe(), "-hide_banner", "-nostats", "-progress", "pipe:1", "-re", "-f", "lavfi", "-i",
             "testsrc2=size=320x240:rate=25", "-t", "600", "-f", "null", "-"]  # fmt: skip
     with pytest.raises(GiveUp):
-        asyncio.run(hls.run_ffmpeg(argv, on_progress, timeout=60, stall_timeout=30))
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv, on_progress, timeout=60, stall_timeout=30))
     assert not [p for p in psutil.Process().children(recursive=True) if p.name().startswith("ffmpeg")]
 
 
@@ -209,7 +210,7 @@ def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
                 if int(fields[1]) == os.getpid() and ffmpeg:  # this test's FFmpeg (not the session's services)
                     seen.append(int(fields[16]))  # its nice value
 
-    asyncio.run(hls.run_ffmpeg(argv, on_progress, niceness=niceness))
+    asyncio.run(ffmpeg_run.run_ffmpeg(argv, on_progress, niceness=niceness))
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert seen and set(seen) == {base + niceness}
 
@@ -217,13 +218,13 @@ def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
 def test_jobs_report_progress_every_quarter_second():
     """A job sees its first segments (and a deletion) at FFmpeg's next progress block: every 0.25 s, not its
     default 0.5 s (4 s of real-time input: ~16 blocks, against ~8)."""
-    argv = [*hls.ffmpeg_head(ffmpeg_exe()), "-re", "-f", "lavfi", "-i", "anullsrc=duration=4", "-f", "null", "-"]
+    argv = [*ffmpeg_run.ffmpeg_head(ffmpeg_exe()), "-re", "-f", "lavfi", "-i", "anullsrc=duration=4", "-f", "null", "-"]
     blocks = []
 
     async def on_progress(parser) -> None:
         blocks.append(parser.out_seconds)
 
-    asyncio.run(hls.run_ffmpeg(argv, on_progress))
+    asyncio.run(ffmpeg_run.run_ffmpeg(argv, on_progress))
     assert len(blocks) >= 12, blocks
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, hls, loudness
-from videoflix.core.media import MediaInfo, ffmpeg_exe, input_options, ladder_for, probe
+from stream_workers import chunked_encoding, chunked_playlists, ffmpeg_run, hls, loudness
+from videoflix.core.containers import ffmpeg_exe, input_options
+from videoflix.core.media import MediaInfo, ladder_for, probe
 
 from ..support.clips import ffmpeg, heard
 
@@ -51,7 +52,7 @@ def test_the_single_pass_brings_a_title_to_one_loudness(sources, tmp_path, name)
     # a gain alone where the peaks stay under the ceiling; the limiter only where they would not
     assert level.startswith("volume=") and ("alimiter" in level) == (name == "spiky"), (measured, level)
     argv = hls.build_command(ffmpeg_exe(), sources[name], out, info, rungs, audio_filters={0: level})
-    asyncio.run(hls.run_ffmpeg(argv))
+    asyncio.run(ffmpeg_run.run_ffmpeg(argv))
     result = heard(out / rungs[0].name / "index.m3u8")
     assert result.true_peak <= -1.0, result  # the ceiling holds
     # within ±1 LU, the spiky one too: its clicks limited, its tone raised (loudnorm reached only -26.9)
@@ -78,9 +79,9 @@ def samples(path: Path) -> array.array:
 def test_a_chunked_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
     info = probe(sources["quiet"])
     level = loudness.normalize_filter(loudness.measure(ffmpeg_exe(), sources["quiet"], info))
-    asyncio.run(hls.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["quiet"], tmp_path, info,
+    asyncio.run(ffmpeg_run.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["quiet"], tmp_path, info,
                                                               audio_filters={0: level})))  # fmt: skip
-    result = heard(tmp_path / chunked_encoding.AUDIO_PLAYLIST)
+    result = heard(tmp_path / chunked_playlists.AUDIO_PLAYLIST)
     assert abs(result.integrated - loudness.TARGET_I) <= 1.0 and result.true_peak <= -1.0, result
 
 

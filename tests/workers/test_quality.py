@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, hls, quality
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from stream_workers import av1_ladder, ffmpeg_run, hls, hls_output, quality
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 
 from ..support.clips import ffmpeg, make_clip
 from ..support.fmp4 import decode_starts
@@ -57,8 +58,8 @@ def test_an_outputs_sampled_segments_are_scored_and_a_starved_rendition_is_flagg
         out = tmp_path / name
         out.mkdir()
         starved = [type(rungs[0])(rungs[0].name, rungs[0].short_side, kbps)]
-        asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, starved)))
-        renditions = hls.master_renditions(out, starved)
+        asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, starved)))
+        renditions = hls_output.master_renditions(out, starved)
         scores[name] = quality.rated(ffmpeg_exe(), source, info, out.joinpath, starved, renditions, 80.0, 2)
     fair, starved = scores["fair"][0]["quality"], scores["starved"][0]["quality"]
     # 9 s: one window (the film's share is less), in the middle segment: its first WINDOW seconds, every
@@ -76,9 +77,11 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     H.264 ones; a starved AV1 twin is told from a fair one."""
     info = probe(source)
     rungs = ladder_for(info.short_side)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19)))
     av1_ladder.prepare(tmp_path, rungs)
-    asyncio.run(hls.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=63, cap=0.05)))
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=63, cap=0.05))
+    )
     # both ladders on one clock (the TS muxer's delay added to the fMP4's offset), so one subtitle map fits
     assert (
         first_timestamp(tmp_path / f"av1/{rungs[0].name}/index.m3u8")
@@ -111,7 +114,7 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
     source = make_clip(tmp_path / "sparse.mp4", seconds=13, size="640x360", rate=30, preset="veryfast", extra=sparse)
     info = probe(source)
     rung = ladder_for(info.short_side)[0]
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, [rung])))
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, [rung])))
     entries = quality._entries((tmp_path / rung.name / "index.m3u8").read_text())
     assert [x for start, length, _ in entries for x in (start, length)] == pytest.approx([0, 4, 4, 4, 8, 4, 12, 1])
     assert quality.keyframe_before(ffmpeg_exe(), source, info, 11.0, 60) == pytest.approx(290 / 30)
@@ -154,7 +157,9 @@ def test_a_per_title_masters_bandwidths_are_what_its_segments_measure(source, tm
     (all of them) are measured from the segments made, which players choose renditions by."""
     info = probe(source)
     rungs = ladder_for(info.short_side)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=hls.PER_TITLE_CRF)))
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=hls.PER_TITLE_CRF))
+    )
     playlist = (tmp_path / rungs[0].name / "index.m3u8").read_text()
     lengths = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist)]
     sizes = [(tmp_path / rungs[0].name / name).stat().st_size for name in re.findall(r"^\d{3}\.ts$", playlist, re.M)]

@@ -12,11 +12,11 @@ import threading
 
 import pytest
 
-from stream_workers import hls
+from stream_workers import ffmpeg_run
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix.core import events
-from videoflix.core.media import ObjectURL, ffmpeg_exe, input_options
+from videoflix.core.containers import ObjectURL, ffmpeg_exe, input_options
 from videoflix.core.storage.config import StorageConfig
 from videoflix.core.storage.s3 import S3Storage, s3_client
 from videoflix.devservices import SeaweedFS
@@ -112,7 +112,7 @@ def decoded_frames(url: ObjectURL, tmp_path, while_reading) -> int:
     helper = threading.Thread(target=while_reading)
     helper.start()
     try:
-        asyncio.run(hls.run_ffmpeg(argv, timeout=300))
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv, timeout=300))
     finally:
         helper.join()
     return sum(1 for line in frames.read_text().splitlines() if line and not line.startswith("#"))
@@ -127,7 +127,7 @@ def test_ffmpeg_reading_a_source_reconnects_where_it_was_and_loses_no_frame(rela
 def test_a_source_read_that_cannot_finish_is_a_passing_fault_not_a_short_output(relayed_source, tmp_path):
     relay, url = relayed_source
     # dropped, and then answering 503, as SeaweedFS answers 500 while it starts again
-    with pytest.raises(hls.SourceUnreadable, match="could not be read to its end") as caught:
+    with pytest.raises(ffmpeg_run.SourceUnreadable, match="could not be read to its end") as caught:
         decoded_frames(url, tmp_path, lambda: (relay.wait_for(SOME), relay.cut(1, then_unavailable=True)))
-    assert isinstance(caught.value, OSError) and not isinstance(caught.value, hls.TranscodeError)  # retried
+    assert isinstance(caught.value, OSError) and not isinstance(caught.value, ffmpeg_run.TranscodeError)  # retried
     assert "X-Amz" not in str(caught.value) and "127.0.0.1" not in str(caught.value)  # no signed URL shown

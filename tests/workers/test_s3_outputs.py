@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from stream_workers import hls, store
+from stream_workers import hls_output, store
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
@@ -40,7 +40,7 @@ def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, 
     clip = make_clip(tmp_path / "clip.mp4", seconds=12, size="1280x720")
     bucket.put_file("videos/21/source.mp4", clip)
     inputs, announced = [], []
-    real_run = transcode.hls.run_ffmpeg
+    real_run = transcode.ffmpeg_run.run_ffmpeg
 
     async def watched_run(argv, *args, **kw):
         inputs.append(argv[argv.index("-i") + 1])
@@ -54,7 +54,7 @@ def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, 
             listed = [line for line in lowest.splitlines() if line.endswith(".ts")]
             announced.append((keys, listed, lowest, prefix))
 
-    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
+    monkeypatch.setattr(transcode.ffmpeg_run, "run_ffmpeg", watched_run)
     monkeypatch.setattr(transcode, "progress", progress)
     asyncio.run(transcode.handle(events.uploaded(21, "videos/21/source.mp4")))
 
@@ -90,7 +90,7 @@ def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monk
     assert "av1/720p/index.m3u8" in b"".join(bucket.read(prefix + "master.m3u8")).decode()
     for rung in ("480p", "720p"):
         playlist = b"".join(bucket.read(f"{prefix}av1/{rung}/index.m3u8")).decode()
-        names = hls.media_files(playlist)
+        names = hls_output.media_files(playlist)
         assert names[0].startswith("init") and names[1:] and "#EXT-X-PLAYLIST-TYPE:VOD" in playlist, playlist
         for name in names:
             head = bucket.client.head_object(Bucket=bucket.bucket, Key=f"{prefix}av1/{rung}/{name}")
@@ -128,7 +128,7 @@ def test_an_av1_pass_whose_worker_died_runs_again_from_the_bucket(s3_worker, mon
     keys = set(bucket.keys(prefix + "av1/"))
     assert prefix + "av1/720p/009.m4s" not in keys  # what the dead pass had sent is gone
     playlist = b"".join(bucket.read(prefix + "av1/720p/index.m3u8")).decode()
-    names = hls.media_files(playlist)
+    names = hls_output.media_files(playlist)
     assert names[0].startswith("init") and {prefix + "av1/720p/" + name for name in names} <= keys
     assert not any((tmp_path / "scratch").rglob("*.*"))  # nothing stays in the worker's scratch
 

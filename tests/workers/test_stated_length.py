@@ -13,7 +13,8 @@ import pytest
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix.core import events
-from videoflix.core.media import MediaLimits, ffmpeg_exe, probe, video_dir
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaLimits, probe, video_dir
 
 from ..support.clips import understated
 

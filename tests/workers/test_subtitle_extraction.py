@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunked_encoding, db, hls, store, subtitle_tracks
-from videoflix.core.media import ffmpeg_exe, ladder_for, probe
+from stream_workers import chunked_encoding, chunked_playlists, db, ffmpeg_run, hls, hls_output, store, subtitle_tracks
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
 from videoflix.core.models import Subtitle, Video, VideoStatus
 from videoflix.core.storage.local import LocalStorage
 
@@ -39,8 +40,8 @@ def extract_single_pass(source: Path, tmp_path: Path) -> list[dict]:
     output.mkdir(parents=True)
     folder = subtitle_tracks.extraction_folder(output, info)
     rungs = ladder_for(info.short_side)
-    asyncio.run(hls.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, output, info, rungs, subtitles=folder)))
-    hls.check_output(output, rungs)  # the renditions are made as ever
+    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, output, info, rungs, subtitles=folder)))
+    hls_output.check_output(output, rungs)  # the renditions are made as ever
     assert not (output / "subtitles").exists()  # the tracks are not part of the published output
     return subtitle_tracks.collect(7, info, folder)
 
@@ -78,8 +79,10 @@ def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):
     output = tmp_path / "videos" / "8" / "hls-2"
     output.mkdir(parents=True)
     folder = subtitle_tracks.extraction_folder(output, info)
-    asyncio.run(hls.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["mkv"], output, info, folder)))
-    assert (output / chunked_encoding.PARTS / chunked_encoding.AUDIO / "index.m3u8").is_file()
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["mkv"], output, info, folder))
+    )
+    assert (output / chunked_playlists.PARTS / chunked_playlists.AUDIO / "index.m3u8").is_file()
     tracks = subtitle_tracks.collect(8, info, folder)
     assert [t["language"] for t in tracks] == ["de", "fr", "en"]
 
@@ -131,7 +134,8 @@ def test_a_huge_subtitle_stream_is_left_out_and_memory_stays_flat(stored, tmp_pa
     from stream_workers.agents import transcode
     from stream_workers.app import app
     from videoflix.core import events
-    from videoflix.core.media import ffmpeg_exe, video_dir
+    from videoflix.core.containers import ffmpeg_exe
+    from videoflix.core.media import video_dir
 
     big = tmp_path / "big.srt"
     line = "x" * 65_000

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from stream_workers import av1_ladder, hls, jobs
+from stream_workers import av1_ladder, ffmpeg_run, hls_output, jobs
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
@@ -49,7 +49,7 @@ def test_unreadable_event_goes_to_the_dead_letter_topic(topics):
 
 def test_bad_input_fails_at_once_without_retry(topics, monkeypatch):
     async def process(event):
-        raise hls.TranscodeError("The video could not be decoded.")
+        raise ffmpeg_run.TranscodeError("The video could not be decoded.")
 
     monkeypatch.setattr(transcode, "process", process)
     run(events.uploaded(5, "videos/5/source.mp4"))
@@ -129,9 +129,9 @@ def test_a_duplicate_of_a_job_this_worker_just_finished_is_ignored(topics, monke
 @pytest.mark.parametrize(
     ("error", "cause"),
     [
-        (hls.TranscodeError("bad"), "bad_input"),
-        (hls.TranscodeTimeout("stalled"), "timeout"),
-        (hls.StorageError("disk full"), "storage"),
+        (ffmpeg_run.TranscodeError("bad"), "bad_input"),
+        (ffmpeg_run.TranscodeTimeout("stalled"), "timeout"),
+        (ffmpeg_run.StorageError("disk full"), "storage"),
         (OSError("database went away"), "other"),
     ],
 )
@@ -153,7 +153,7 @@ def test_a_job_whose_video_was_deleted_discards_its_output_instead_of_failing(to
 
     async def process(event):
         (folder / ".work-x").mkdir(parents=True)  # FFmpeg re-created the folder the web tier removed
-        raise hls.StorageError("No such file or directory")
+        raise ffmpeg_run.StorageError("No such file or directory")
 
     monkeypatch.setattr(transcode, "process", process)
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=tmp_path))
@@ -233,7 +233,7 @@ def test_a_real_job_is_playable_before_it_is_ready(topics, monkeypatch, tmp_path
     assert announced["percent"] < 100
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in announced["playlist"] and "#EXT-X-ENDLIST" not in announced["playlist"]
     assert announced["complete"] and [r["name"] for r in announced["renditions"]] == ["480p", "720p"]
-    assert hls.START_AT_BEGINNING in announced["master"]  # players start a growing film at 0, not at its end
+    assert hls_output.START_AT_BEGINNING in announced["master"]  # players start a growing film at 0, not at its end
     # progress per rendition (what its playlist has published), FFmpeg's speed and the ETA it implies
     detail = announced["detail"]
     assert set(detail["rendition_progress"]) == {"480p", "720p"}
@@ -257,7 +257,7 @@ def whole_segment(path) -> bool:
     """An MPEG-TS segment written whole: whole 188-byte packets, and FFmpeg decodes it without a complaint."""
     import subprocess
 
-    from videoflix.core.media import ffmpeg_exe
+    from videoflix.core.containers import ffmpeg_exe
 
     data = path.read_bytes()
     if not data or len(data) % 188:
@@ -314,7 +314,7 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     assert [r[0] for r in runs] == ["h264", "av1"], runs
     _, playlist, master, reported = runs[1]
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST"), playlist
-    assert hls.START_AT_BEGINNING not in master and "av01" not in master and reported == 1
+    assert hls_output.START_AT_BEGINNING not in master and "av01" not in master and reported == 1
     [(_, ready), (_, again)] = topics["processed"].sent
     assert ready.status == again.status == "ready" and ready.hls_path == again.hls_path
     assert "av1" not in ready.renditions[0] and "quality" in ready.renditions[0], ready.renditions
@@ -378,13 +378,13 @@ def test_the_event_of_a_ready_film_again_runs_an_av1_pass_its_worker_did_not_fin
 
     runs = []
     monkeypatch.setattr(transcode, "until_done", database)
-    run_watched_as_is = transcode.hls.run_ffmpeg
+    run_watched_as_is = transcode.ffmpeg_run.run_ffmpeg
 
     async def watched(argv, *args, **kw):
         runs.append("av1" if "libsvtav1" in argv else "h264")
         return await run_watched_as_is(argv, *args, **kw)
 
-    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched)
+    monkeypatch.setattr(transcode.ffmpeg_run, "run_ffmpeg", watched)
 
     @contextlib.asynccontextmanager
     async def held(video_id):  # another worker is making it (a duplicate event during its pass)
@@ -416,7 +416,7 @@ def run_watched(monkeypatch, video_id: int, watch, reports: list | None = None) 
     """Run the upload of `video_id` (videos/<id>/source.mp4) through the agent, the video's row waiting and
     progress reports kept in `reports` (percent and fields) or dropped, `watch(argv)` told of each FFmpeg run
     as it starts."""
-    real_run = transcode.hls.run_ffmpeg
+    real_run = transcode.ffmpeg_run.run_ffmpeg
 
     async def watched_run(argv, *args, **kw):
         watch(argv)
@@ -429,7 +429,7 @@ def run_watched(monkeypatch, video_id: int, watch, reports: list | None = None) 
         if reports is not None:
             reports.append((percent, fields))
 
-    monkeypatch.setattr(transcode.hls, "run_ffmpeg", watched_run)
+    monkeypatch.setattr(transcode.ffmpeg_run, "run_ffmpeg", watched_run)
     monkeypatch.setattr(transcode, "until_done", status)
     monkeypatch.setattr(transcode, "progress", progress)
     run(events.uploaded(video_id, f"videos/{video_id}/source.mp4"))

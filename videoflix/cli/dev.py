@@ -19,21 +19,21 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..core.environment import read_dotenv
-from ..devservices import (
+from videoflix.devservices import (
     LOOPBACK,
     EmbeddedPostgres,
-    MailSink,
     SeaweedFS,
     TansuBroker,
     free_port,
-    print_mail,
     read_private,
     spawn,
     stop_process,
     wait_for_port,
     write_private,
 )
+from videoflix.mail_sink import MailSink, print_mail
+
+from ..core.environment import read_dotenv
 
 
 def add_parser(commands) -> None:

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from videoflix.core.media import SNIFF_BYTES, uploads_dir
+from videoflix.core.containers import SNIFF_BYTES
+from videoflix.core.media import uploads_dir
 from videoflix.core.models import Upload, User, Video
 from videoflix.core.storage import STAGED_PREFIX, StorageUnavailable
 

@@ -11,6 +11,7 @@ from pyramid.view import view_config
 
 from videoflix.core.media import LADDER, ladder_for, uploads_dir
 from videoflix.core.models import Video, VideoStatus
+from videoflix.services.catalog_queries import search_query
 
 from ..errors import InvalidInput
 from ..metrics import UPLOADS, count_upload
@@ -18,7 +19,6 @@ from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF, viewer_id
-from ..services.videos import search_query
 from .params import paging, text_param
 
 #: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
