@@ -42,6 +42,7 @@ app = WorkerApp(
         "stream_workers.agents.encode_chunks",
         "stream_workers.agents.results",
         "stream_workers.relay",
+        "stream_workers.watchdog",
         "stream_workers.sweep",
         "stream_workers.health",
     ],

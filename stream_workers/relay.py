@@ -20,14 +20,12 @@ import psycopg2
 from videoflix.core.outbox import CHANNEL as OUTBOX_CHANNEL
 
 from .app import app
-from .db import fold_views_now, requeue_stalled_now
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x56464F58  # "VFOX"
 BATCH = 100
 POLL_SECONDS = 1.0
-WATCHDOG_SECONDS = 10.0
 
 
 def libpq_dsn(url: str) -> str:
@@ -149,18 +147,12 @@ async def relay() -> None:
     woken = asyncio.Event()
     wakeup = Wakeup(app.settings.database_url, woken)
     delay = POLL_SECONDS
-    next_watch = loop.time()
     while True:
         try:
             if wakeup.conn is None:
                 await run(wakeup.connect)
                 wakeup.attach(loop)
             if await run(outbox.lead):
-                if loop.time() >= next_watch:
-                    next_watch = loop.time() + WATCHDOG_SECONDS
-                    if requeued := await run(requeue_stalled_now, app.settings.requeue_after):
-                        log.warning("watchdog: queued stalled video(s) %s again", requeued)
-                    await run(fold_views_now)  # (views counted since: into the videos' rows)
                 sent = await publish_pending(outbox, run)
                 if sent:
                     log.info("outbox: published %d event(s)", sent)

@@ -31,7 +31,7 @@ def includeme(config) -> None:
     config.add_route("videos.status", r"/api/video/{id:\d+}/status/")
     config.add_route("videos.retry", r"/api/video/{id:\d+}/retry/")
     # what each viewer watched: where they are in a video, and what they have started
-    config.add_route("videos.progress", r"/api/video/{id:\d+}/progress/")
+    config.add_route("videos.watch_progress", r"/api/video/{id:\d+}/progress/")
     config.add_route("videos.continue", "/api/video/continue/")
     # subtitle tracks: listed and added (staff) per video; one language's WebVTT, its HLS playlist, its removal
     config.add_route("subtitles.list", r"/api/video/{id:\d+}/subtitles/")

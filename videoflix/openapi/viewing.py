@@ -8,7 +8,7 @@ from ..views.viewing import CONTINUE_MAX
 from .parts import COOKIE, CSRF, NOT_FOUND, UNAUTHORIZED, body, error, from_colander, json_response, ref
 
 OPERATIONS = {
-    "videos.progress": {
+    "videos.watch_progress": {
         "put": {
             "summary": "Where the viewer is in a video (a player sends it every few seconds)", "tags": ["viewing"],
             "security": COOKIE, "parameters": [CSRF],

@@ -18,7 +18,7 @@ from .videos import json_text_response
 CONTINUE_MAX = 100
 
 
-@view_config(route_name="videos.progress", request_method="PUT", permission=AUTHENTICATED)
+@view_config(route_name="videos.watch_progress", request_method="PUT", permission=AUTHENTICATED)
 def report_progress(request):
     """`{"position": seconds}` -> 204. A player sends it every few seconds while it plays; a view is counted
     once the viewer has watched for a while (services/viewing.py)."""
@@ -34,7 +34,7 @@ def report_progress(request):
     return HTTPNoContent()
 
 
-@view_config(route_name="videos.progress", request_method="DELETE", permission=AUTHENTICATED)
+@view_config(route_name="videos.watch_progress", request_method="DELETE", permission=AUTHENTICATED)
 def forget_progress(request):
     """The viewer's progress in this video, forgotten (204 whether or not there was any)."""
     request.viewing.forget(viewer_id(request), int(request.matchdict["id"]))
