@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from webtest import TestApp
 
 from stream_workers import av1_ladder, ffmpeg_run, hls
+from stream_workers.hls_output import check_output
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 from videoflix.core.models import TEST_CONNECTION_KEY, Video, VideoStatus
@@ -57,7 +58,7 @@ def hls_output(app_settings, clips) -> Path:
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     av1_ladder.prepare(out, rungs)
     asyncio.run(ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
-    hls_output.check_output(out, rungs, av1_ladder.folders(rungs))
+    check_output(out, rungs, av1_ladder.folders(rungs))
     av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
     return out
 
