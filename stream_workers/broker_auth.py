@@ -16,6 +16,7 @@ import ipaddress
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import faust
 
@@ -48,7 +49,7 @@ class BrokerAuth:
             protocol=explicit or "PLAINTEXT",
             mechanism=value(env, "KAFKA_SASL_MECHANISM").upper(),
             username=value(env, "KAFKA_SASL_USERNAME"),
-            password=value(env, "KAFKA_SASL_PASSWORD"),
+            password=password(env),
             ca_file=value(env, "KAFKA_SSL_CA_FILE"),
             cert_file=value(env, "KAFKA_SSL_CERT_FILE"),
             key_file=value(env, "KAFKA_SSL_KEY_FILE"),
@@ -109,6 +110,23 @@ class BrokerAuth:
         if self.tls:
             return faust.SSLCredentials(self.ssl_context())
         return None
+
+
+def password(env: Mapping[str, str]) -> str:
+    """KAFKA_SASL_PASSWORD, or the contents of the file KAFKA_SASL_PASSWORD_FILE names (a compose secret); both
+    set is refused, as is a file that cannot be read or holds nothing."""
+    inline, path = value(env, "KAFKA_SASL_PASSWORD"), value(env, "KAFKA_SASL_PASSWORD_FILE")
+    if inline and path:
+        raise ValueError("set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both")
+    if not path:
+        return inline
+    try:
+        secret = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"KAFKA_SASL_PASSWORD_FILE cannot be read: {exc.strerror}") from None
+    if not secret:
+        raise ValueError("KAFKA_SASL_PASSWORD_FILE names an empty file")
+    return secret
 
 
 def all_loopback(bootstrap_servers: str) -> bool:

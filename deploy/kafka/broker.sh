@@ -10,7 +10,10 @@
 # Credentials are written into the metadata log when it is first formatted: to change a password later, use
 # kafka-configs.sh --alter --add-config 'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME.
 set -eu
-: "${KAFKA_ADMIN_PASSWORD:?set KAFKA_ADMIN_PASSWORD}" "${KAFKA_WORKER_PASSWORD:?set KAFKA_WORKER_PASSWORD}"
+# the passwords: compose secrets, files mounted into this container only (docker-compose.yml)
+KAFKA_ADMIN_PASSWORD=$(cat /run/secrets/kafka_admin_password)
+KAFKA_WORKER_PASSWORD=$(cat /run/secrets/kafka_worker_password)
+: "${KAFKA_ADMIN_PASSWORD:?the kafka_admin_password secret is empty}" "${KAFKA_WORKER_PASSWORD:?the kafka_worker_password secret is empty}"
 
 config=/tmp/server.properties
 login="org.apache.kafka.common.security.scram.ScramLoginModule required"

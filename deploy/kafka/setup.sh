@@ -4,7 +4,8 @@
 # the workers' principal: the pipeline's topics (videos.*), Faust's own (videoflix-workers-*, its assignor's
 # leader topic) and its consumer group, nothing else. Idempotent: it runs on every `docker compose up`.
 set -eu
-: "${KAFKA_ADMIN_PASSWORD:?set KAFKA_ADMIN_PASSWORD}"
+KAFKA_ADMIN_PASSWORD=$(cat /run/secrets/kafka_admin_password)  # a compose secret (docker-compose.yml)
+: "${KAFKA_ADMIN_PASSWORD:?the kafka_admin_password secret is empty}"
 bin=/opt/kafka/bin
 client=/tmp/admin.properties
 printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=SCRAM-SHA-512" \

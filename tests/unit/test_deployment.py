@@ -95,7 +95,7 @@ def test_topics_match_the_pipeline_and_the_partition_count(services, compose):
     assert partitions >= 8
 
 
-def test_kafka_admits_only_authenticated_clients_and_the_workers_only_their_topics(services):
+def test_kafka_admits_only_authenticated_clients_and_the_workers_only_their_topics(services, compose):
     """Docker cannot run here, nor can Apache Kafka (README: what was tested where): the scripts are valid sh,
     the broker is deny-by-default over SCRAM, and the worker is the principal the ACLs name, with its password."""
     broker, setup = mounted_script(services["kafka"]), mounted_script(services["topics"])
@@ -111,11 +111,21 @@ def test_kafka_admits_only_authenticated_clients_and_the_workers_only_their_topi
     assert worker["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and worker["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     principal = worker["KAFKA_SASL_USERNAME"]
     assert f"name={principal},password=$KAFKA_WORKER_PASSWORD" in broker.read_text()
-    assert worker["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_WORKER_PASSWORD:?")
     assert f"--allow-principal User:{principal}" in setup.read_text()
     assert f"--group {importlib.import_module('stream_workers.app').app.conf.id}" in setup.read_text()
-    for name in ("web", "migrate"):  # the web tier speaks no Kafka and holds no credentials
-        assert not any(key.startswith("KAFKA_SASL") for key in services[name]["environment"]), name
+    # the passwords are compose secrets, mounted only where named: the broker both, the setup the admin's, the
+    # worker its own (KAFKA_SASL_PASSWORD_FILE); no environment holds one (.env goes to every app container)
+    assert "KAFKA_WORKER_PASSWORD=$(cat /run/secrets/kafka_worker_password)" in broker.read_text()
+    assert "KAFKA_ADMIN_PASSWORD=$(cat /run/secrets/kafka_admin_password)" in setup.read_text()
+    assert services["kafka"]["secrets"] == ["kafka_admin_password", "kafka_worker_password"]
+    assert services["topics"]["secrets"] == ["kafka_admin_password"]
+    assert services["worker"]["secrets"] == ["kafka_worker_password"]
+    assert worker["KAFKA_SASL_PASSWORD_FILE"] == "/run/secrets/kafka_worker_password"
+    for name in ("web", "migrate", "nginx", "storage-init"):  # the web tier speaks no Kafka, holds no credential
+        service = services[name]
+        assert "secrets" not in service, name
+        assert not any("KAFKA_SASL" in key or "PASSWORD" in key for key in service.get("environment", {})), name
+    assert not any("KAFKA" in str(value) for value in compose["x-app"]["environment"].values() if "PASSWORD" in value)
 
 
 def test_the_store_puts_only_its_gateway_on_the_network(services):

@@ -57,6 +57,20 @@ def test_incoherent_settings_refuse_to_start(env, reason):
         BrokerAuth.from_settings(env, "kafka:9092")
 
 
+def test_the_password_may_come_from_a_file_a_secret_mounted_for_the_worker_alone(tmp_path):
+    secret = tmp_path / "kafka_worker_password"
+    secret.write_text("from-a-secret\n")
+    env = {**SASL, "KAFKA_SASL_PASSWORD": "", "KAFKA_SASL_PASSWORD_FILE": str(secret)}
+    assert BrokerAuth.from_settings(env, "kafka:9092").password == "from-a-secret"
+    with pytest.raises(ValueError, match="not both"):
+        BrokerAuth.from_settings({**env, "KAFKA_SASL_PASSWORD": "inline"}, "kafka:9092")
+    with pytest.raises(ValueError, match="cannot be read"):
+        BrokerAuth.from_settings({**env, "KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "missing")}, "kafka:9092")
+    secret.write_text("\n")
+    with pytest.raises(ValueError, match="empty file"):
+        BrokerAuth.from_settings(env, "kafka:9092")
+
+
 def test_the_password_is_never_shown():
     auth = BrokerAuth.from_settings(SASL, "kafka:9092")
     assert SASL["KAFKA_SASL_PASSWORD"] not in repr(auth)
