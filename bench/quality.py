@@ -274,7 +274,7 @@ def single_pass(
 
 def av1_pass(source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace) -> list[str]:
     """The workers' AV1 pass into `out`, as AV1_LADDER=on runs it after the single pass."""
-    av1_ladder.prepare(out, rungs)
+    av1_ladder.make_folders(out, rungs)
     return av1_ladder.build_command(
         ffmpeg_exe(), source, out, info, rungs, {}, args.av1_crf, args.av1_cap, args.av1_preset
     )

@@ -107,7 +107,7 @@ def main() -> None:
                             after.children_system - before.children_system)  # fmt: skip
                     output = work / "out"
                     output.mkdir()
-                    audio_tracks.prepare(output, facts)
+                    audio_tracks.make_folders(output, facts)
                     argv = hls.build_command(ffmpeg_binary, source, output, facts, rungs, args.preset,
                                              audio_filters=levels)  # fmt: skip
                     wall, cpu = wall_and_cpu(argv)

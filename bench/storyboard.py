@@ -24,7 +24,7 @@ from stream_workers import hls, sheets
 from tests.support.clips import make_clip
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
-from videoflix.core.storyboard import plan_for
+from videoflix.core.storyboard import layout_for
 
 TARGET = 1.03
 
@@ -53,7 +53,7 @@ def main() -> None:
         source = make_clip(work / "source.mp4", seconds=args.seconds, size=args.size, rate=30, preset="veryfast")
         info = probe(source)
         rungs = ladder_for(info.short_side)
-        plan = plan_for(info.width, info.height, info.duration)
+        plan = layout_for(info.width, info.height, info.duration)
         layout = f"{plan.width}x{plan.height}, {plan.columns}x{plan.rows} a sheet"
         print(f"{args.seconds} s {args.size} clip, {len(rungs)} renditions, preset {args.preset}; "
               f"previews every {plan.interval} s, {layout}")  # fmt: skip
@@ -62,7 +62,7 @@ def main() -> None:
             for name in ("without", "with"):
                 output = work / f"{name}-{round_}"
                 output.mkdir()
-                storyboard = sheets.prepare(output, plan) if name == "with" else None
+                storyboard = sheets.make_frames_folder(output, plan) if name == "with" else None
                 argv = hls.build_command(ffmpeg_exe(), source, output, info, rungs, args.preset, storyboard=storyboard)
                 wall, cpu = wall_and_cpu(argv)
                 if storyboard is not None:

@@ -31,7 +31,7 @@ def folders(info: MediaInfo) -> list[str]:
     return [hls.audio_folder(stream) for stream in info.alternate_audio]
 
 
-def prepare(output: Path, info: MediaInfo) -> None:
+def make_folders(output: Path, info: MediaInfo) -> None:
     """Make the alternate tracks' folders (FFmpeg's HLS muxer makes only those its `%v` names)."""
     for name in folders(info):
         (output / name).mkdir(parents=True, exist_ok=True)

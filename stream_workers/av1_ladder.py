@@ -6,7 +6,7 @@ read, scaled and its sound normalized as for the H.264 renditions, SVT-AV1 for e
 renditions. The film is ready before (with H.264 alone: SVT-AV1 at PRESET takes ~2.4x the H.264 pass' CPU);
 once the AV1 ladder is whole it is scored in the H.264 renditions' VMAF windows (`quality.measure`), and
 the master lists the AV1 variants (with their `CODECS`, av01...) after the H.264 ones only where every AV1
-rendition holds its H.264 twin's quality in fewer bytes (`decide`, `settle`):
+rendition holds its H.264 twin's quality in fewer bytes (`decide`, `choose_listed`):
 hls.js drops the variants whose codecs the browser cannot decode (`MediaSource.isTypeSupported`) and, of
 the sets left, starts with the codec it ranks first (AV1 before H.264), and keeps to it. The rendition
 playlists the existing frontend plays (`<rung>/index.m3u8`) stay H.264 in TS.
@@ -68,7 +68,7 @@ def folders(rungs: list[Rung]) -> list[str]:
     return [f"{FOLDER}/{rung.name}" for rung in rungs]
 
 
-def prepare(output: Path, rungs: list[Rung]) -> None:
+def make_folders(output: Path, rungs: list[Rung]) -> None:
     """Make the folders FFmpeg writes the AV1 renditions into (its HLS muxer makes none)."""
     for name in folders(rungs):
         (output / name).mkdir(parents=True, exist_ok=True)
@@ -220,7 +220,7 @@ def add_variants(output: Path, listed: Collection[str]) -> None:
         (output / FOLDER).rmdir()
 
 
-def settle(
+def choose_listed(
     output: Path,
     rungs: list[Rung],
     renditions: list[dict],

@@ -124,27 +124,27 @@ async def run_job(payload, at_once: bool = False) -> None:
         if not await attempt(part, attempts, part.encode):
             return
     if at_once:
-        await settle(part, attempts)
+        await complete_part(part, attempts)
     else:  # the chunk agent takes its next job meanwhile: it may be the audio this part waits for
-        task = asyncio.ensure_future(settle(part, attempts))
-        _settling.add(task)
-        task.add_done_callback(_settling.discard)
+        task = asyncio.ensure_future(complete_part(part, attempts))
+        _completing.add(task)
+        task.add_done_callback(_completing.discard)
 
 
 #: parts whose FFmpeg has ended, serving the rest and waiting for their sound (strong references)
-_settling: set[asyncio.Task] = set()
+_completing: set[asyncio.Task] = set()
 
 
-async def settled() -> None:
-    """Wait until no part settles in the background (a worker stopping cancels them instead)."""
-    while _settling:
-        await asyncio.gather(*list(_settling), return_exceptions=True)
+async def parts_completed() -> None:
+    """Wait until no part completes in the background (a worker stopping cancels them instead)."""
+    while _completing:
+        await asyncio.gather(*list(_completing), return_exceptions=True)
 
 
-async def settle(part: Part, attempts: int) -> None:
-    """Serve the rest of an encoded part and mark it done (`Part.settle`); then, if it was the plan's last,
+async def complete_part(part: Part, attempts: int) -> None:
+    """Serve the rest of an encoded part and mark it done (`Part.complete`); then, if it was the plan's last,
     assemble the film. A worker that dies meanwhile leaves the part's claim to go stale: it runs again."""
-    if await attempt(part, attempts, part.settle) and part.last_done:
+    if await attempt(part, attempts, part.complete) and part.last_done:
         await finish(part.job)
 
 

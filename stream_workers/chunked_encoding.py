@@ -105,7 +105,7 @@ def chunk_command(
     rungs: list[Rung],
     chunk: Chunk,
     preset: str,
-    storyboard: storyboards.Plan | None = None,
+    storyboard: storyboards.Layout | None = None,
     crf: float | None = None,
 ) -> list[str]:
     """One chunk of the film in every rendition, video only (`crf`: per-title rate control, the film's one

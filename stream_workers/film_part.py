@@ -17,7 +17,7 @@ from stream_workers.chunked_playlists import AUDIO_PLAYLIST, Playlist
 from videoflix.core import storyboard as storyboards
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, reached_cap
-from videoflix.core.storyboard import plan_for
+from videoflix.core.storyboard import layout_for
 
 from . import (
     audio_tracks,
@@ -68,7 +68,7 @@ class Part:
         self.chunk = Chunk(job.part, job.start, job.length)
         self.sent_audio: set[str] = set()
         self.sent_sheets: set[str] = set()  # the storyboard's files this job has sent
-        self.storyboard = plan_for(
+        self.storyboard = layout_for(
             self.info.width, self.info.height, self.info.bounded_length, app.settings.chunk_seconds
         )
         self.written: dict[str, str] = {}  # playlists this job last wrote
@@ -96,10 +96,10 @@ class Part:
         if self.audio:  # the one job that reads the whole film: it also extracts its subtitle streams
             extracted = await in_thread(subtitle_tracks.extraction_folder, self.folder, info)
             levels = await in_thread(loudness.filters, self.ffmpeg, source, info)
-            await in_thread(audio_tracks.prepare, self.folder, info)
+            await in_thread(audio_tracks.make_folders, self.folder, info)
             argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted, levels)
         else:
-            await in_thread(sheets.prepare, self.folder, self.storyboard, job.part)
+            await in_thread(sheets.make_frames_folder, self.folder, self.storyboard, job.part)
             argv = chunked_encoding.chunk_command(
                 self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset,
                 self.storyboard, job.crf,
@@ -143,7 +143,7 @@ class Part:
             raise ffmpeg_run.TranscodeError(problem)
         self.encoded_in = time.monotonic() - started
 
-    async def settle(self) -> None:
+    async def complete(self) -> None:
         """Serve the rest and mark the part done: at once, or, for a part whose sound is not all there yet,
         once it is (renewing the claim meanwhile; a plan withdrawn meanwhile ends the wait)."""
         deadline = time.monotonic() + app.settings.job_timeout
@@ -256,9 +256,9 @@ class Part:
         if not store.remote():
             return
         folder = self.folder / storyboards.FOLDER
-        if storyboards.PLAN not in self.sent_sheets and (self.folder / storyboards.PLAN).is_file():
-            self.output.deliver_bytes(storyboards.PLAN, (self.folder / storyboards.PLAN).read_bytes())
-            self.sent_sheets.add(storyboards.PLAN)
+        if storyboards.LAYOUT not in self.sent_sheets and (self.folder / storyboards.LAYOUT).is_file():
+            self.output.deliver_bytes(storyboards.LAYOUT, (self.folder / storyboards.LAYOUT).read_bytes())
+            self.sent_sheets.add(storyboards.LAYOUT)
         for name in store.sheet_names(folder):
             if name not in self.sent_sheets:
                 self.output.deliver(self.folder, f"{storyboards.FOLDER}/{name}")

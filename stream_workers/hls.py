@@ -44,7 +44,7 @@ def ladder_graph(
     info: MediaInfo,
     rungs: list[Rung],
     thumbnail: bool = True,
-    storyboard: storyboards.Plan | None = None,
+    storyboard: storyboards.Layout | None = None,
     label: str = "v",
 ) -> str:
     """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...: `label`
@@ -156,7 +156,7 @@ def build_command(
     preset: str = "veryfast",
     threads: int = 0,
     subtitles: Path | None = None,
-    storyboard: storyboards.Plan | None = None,
+    storyboard: storyboards.Layout | None = None,
     audio_filters: Mapping[int, str | None] | None = None,
     crf: float | None = None,
     cap: float = PER_TITLE_CAP,
@@ -236,7 +236,7 @@ def alternate_audio_outputs(
     info: MediaInfo, output: Path, filters: Mapping[int, str | None], hls_options: list[str] | None = None
 ) -> list[str]:
     """Extra outputs of a job's FFmpeg run: the source's other audio tracks (`MediaInfo.alternate_audio`),
-    one audio-only HLS output each (`audio/<n>/`, made beforehand: `audio_tracks.prepare`), stereo AAC as
+    one audio-only HLS output each (`audio/<n>/`, made beforehand: `audio_tracks.make_folders`), stereo AAC as
     the muxed track is, cut every segment length. `filters[n]`: track n's filter (its loudness
     normalization), applied to that output alone; `hls_options`: what else the caller's HLS outputs have
     (the chunked audio job's timestamp offset), so every track keeps the same clock."""

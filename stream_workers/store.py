@@ -263,9 +263,9 @@ class Publisher:
 
     def _send_storyboard(self) -> None:
         """The storyboard's plan and its sheets, each once it is whole (FFmpeg renames a sheet into place)."""
-        if not (self.folder / storyboards.PLAN).is_file():
+        if not (self.folder / storyboards.LAYOUT).is_file():
             return
-        self._send(storyboards.PLAN, "application/json", (self.folder / storyboards.PLAN).read_bytes())
+        self._send(storyboards.LAYOUT, "application/json", (self.folder / storyboards.LAYOUT).read_bytes())
         for name in sheet_names(self.folder / storyboards.FOLDER):
             self._send(f"{storyboards.FOLDER}/{name}", "image/jpeg")
 

@@ -32,7 +32,7 @@ from videoflix.core import events
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, Rung, ladder_for, reached_cap
 from videoflix.core.models import VideoStatus
-from videoflix.core.storyboard import plan_for
+from videoflix.core.storyboard import layout_for
 
 from .. import (
     audio_tracks,
@@ -155,9 +155,11 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     extracted = subtitle_tracks.extraction_folder(output, info)
     notes: list[str] = []  # what an operator should know of the ready film (a track left out)
-    storyboard = await in_thread(sheets.prepare, output, plan_for(info.width, info.height, info.bounded_length))
+    storyboard = await in_thread(
+        sheets.make_frames_folder, output, layout_for(info.width, info.height, info.bounded_length)
+    )
     levels = await in_thread(loudness.filters, ffmpeg, source.path, info)
-    await in_thread(audio_tracks.prepare, output, info)
+    await in_thread(audio_tracks.make_folders, output, info)
     argv = hls.build_command(
         ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
         audio_filters=levels, crf=settings.ladder_crf,
@@ -281,7 +283,7 @@ async def add_av1_ladder(
 ) -> None:
     """The AV1 ladder of a ready film, by its own FFmpeg run (`av1_ladder.build_command`: SVT-AV1 takes
     about 2.4x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
-    windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.settle`),
+    windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.choose_listed`),
     published, and reported again (the renditions with their AV1 twins). Its progress is reported as the
     job's is (minutes of SVT-AV1 on a short film), as a ready film's AV1 stage (`VideoProgress.stage`).
     Where SVT-AV1 fails on the film (it refuses some pictures the H.264 encoder takes), the film stays as
@@ -291,7 +293,7 @@ async def add_av1_ladder(
     (`resume_av1_ladder`)."""
     settings, event, output = app.settings, film.event, film.output
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
-    await in_thread(av1_ladder.prepare, output, film.rungs)
+    await in_thread(av1_ladder.make_folders, output, film.rungs)
     argv = av1_ladder.build_command(ffmpeg, film.source, output, film.info, film.rungs, levels)
     last_checked = time.monotonic()
     await progress(event, 0.0, stage=AV1_STAGE)
@@ -322,7 +324,7 @@ async def add_av1_ladder(
         av1_ladder.twins(film.rungs), False,
     )  # fmt: skip
     renditions, listed = await in_thread(
-        av1_ladder.settle, output, film.rungs, renditions, {**scores, **twins}, settings.vmaf_floor,
+        av1_ladder.choose_listed, output, film.rungs, renditions, {**scores, **twins}, settings.vmaf_floor,
         settings.quality_samples > 0,
     )  # fmt: skip
     await in_thread(hls_output.finalize_playlists, output, [], listed)

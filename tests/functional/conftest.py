@@ -56,7 +56,7 @@ def hls_output(app_settings, clips) -> Path:
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
-    av1_ladder.prepare(out, rungs)
+    av1_ladder.make_folders(out, rungs)
     asyncio.run(ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
     check_output(out, rungs, av1_ladder.folders(rungs))
     av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)

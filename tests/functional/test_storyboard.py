@@ -20,7 +20,7 @@ from ..support.clips import ffmpeg
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]
 #: 2 x 2 tiles a sheet, so six previews take two sheets
-PLAN = storyboard.Plan(interval=2, width=160, height=90, columns=2, rows=2)
+PLAN = storyboard.Layout(interval=2, width=160, height=90, columns=2, rows=2)
 OUTPUT = "videos/storyboarded/hls-1"
 
 
@@ -37,7 +37,7 @@ def storyboarded(app_settings, tmp_path_factory) -> str:
     out.mkdir(parents=True)
     facts = probe(source)
     rungs = ladder_for(facts.short_side)
-    plan = sheets.prepare(out, PLAN)
+    plan = sheets.make_frames_folder(out, PLAN)
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, facts, rungs, storyboard=plan)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
     hls_output.check_output(out, rungs)
@@ -123,7 +123,7 @@ def test_no_storyboard_missing_sheets_and_strangers(viewer, add_video, storyboar
 
 
 def test_the_plan_grows_its_interval_with_the_length_and_fits_chunks():
-    assert storyboard.plan_for(1920, 1080, 60).interval == 2
-    assert storyboard.plan_for(1920, 1080, 3 * 3600).interval == 27  # at most ~400 previews
-    assert storyboard.plan_for(1920, 1080, 3 * 3600, part_seconds=60).interval == 30  # a divisor of the part
-    assert storyboard.plan_for(1080, 1920, 60).height == 284  # portrait: 160 wide
+    assert storyboard.layout_for(1920, 1080, 60).interval == 2
+    assert storyboard.layout_for(1920, 1080, 3 * 3600).interval == 27  # at most ~400 previews
+    assert storyboard.layout_for(1920, 1080, 3 * 3600, part_seconds=60).interval == 30  # a divisor of the part
+    assert storyboard.layout_for(1080, 1920, 60).height == 284  # portrait: 160 wide

@@ -74,7 +74,7 @@ def test_each_alternate_is_its_own_audio_only_output_on_the_renditions_clock(tmp
 
 def test_prepare_makes_the_folders_the_muxer_does_not(tmp_path: Path):
     info = film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "5.1"), AudioStream(2, "fre", "mono"))
-    audio_tracks.prepare(tmp_path, info)
+    audio_tracks.make_folders(tmp_path, info)
     assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == ["1", "2"]
 
 

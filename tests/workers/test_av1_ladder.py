@@ -82,7 +82,7 @@ def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_sm
             (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / "master.m3u8").write_text(H264)
         (tmp_path / av1_ladder.MASTER).write_text(AV1)
-        settled, kept = av1_ladder.settle(tmp_path, rungs, renditions, scores, 80.0)
+        settled, kept = av1_ladder.choose_listed(tmp_path, rungs, renditions, scores, 80.0)
         master = (tmp_path / "master.m3u8").read_text()
         assert kept == (["av1/480p", "av1/720p"] if listed else []), kept
         assert ("av1/480p/index.m3u8" in master) is listed and ("av1/720p/index.m3u8" in master) is listed

@@ -170,7 +170,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
         while fake_topics["chunks"].sent:
             _, job = fake_topics["chunks"].sent.pop(0)
             await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.settled()
+            await chunk_jobs.parts_completed()
             attempts.update({part: tried for part, (_, tried) in state(engine, video).items()})
 
     asyncio.run(pipeline())
@@ -207,7 +207,7 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
         source.write_bytes(b"\0" * 4096)  # the stored file is damaged once the plan is made
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.settled()
+            await chunk_jobs.parts_completed()
 
     asyncio.run(pipeline())
 
@@ -228,7 +228,7 @@ def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
         await chunk_jobs.start_film(event, store.Source(event.source).facts())  # as the transcode agent does
         for _, job in list(fake_topics["chunks"].sent):
             await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.settled()
+            await chunk_jobs.parts_completed()
 
     asyncio.run(pipeline())
     [(_, result)] = fake_topics["processed"].sent
@@ -315,7 +315,7 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
         while fake_topics["chunks"].sent:
             _, job = fake_topics["chunks"].sent.pop(0)
             await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.settled()
+            await chunk_jobs.parts_completed()
 
     asyncio.run(run())
     assert fake_topics["processed"].sent == []  # not failed, not ready: waiting
@@ -346,7 +346,7 @@ def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that
     part = film_part.Part(job, "token", {})
     # what the dead worker's run left: the part encoded whole, its frames still waiting to be tiled
     part.folder.mkdir(parents=True)
-    sheets.prepare(part.folder, part.storyboard, job.part)
+    sheets.make_frames_folder(part.folder, part.storyboard, job.part)
     argv = chunked_encoding.chunk_command(part.ffmpeg, source, part.folder, info, part.rungs, part.chunk, "veryfast",
                                           part.storyboard)  # fmt: skip
     asyncio.run(ffmpeg_run.run_ffmpeg(argv))

@@ -70,7 +70,7 @@ class Film:
             chunked_encoding.chunk_command(self.ffmpeg, self.source, self.out, self.info, self.rungs, c, "veryfast")
             for c in parts
         ]
-        audio_tracks.prepare(self.out, self.info)
+        audio_tracks.make_folders(self.out, self.info)
         commands += [chunked_encoding.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
         for argv in commands:
             asyncio.run(ffmpeg_run.run_ffmpeg(argv))

@@ -15,7 +15,7 @@ from stream_workers import ffmpeg_run, hls, hls_output, sheets
 from stream_workers.settings import ladder_crf
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, parse_probe, probe
-from videoflix.core.storyboard import plan_for
+from videoflix.core.storyboard import layout_for
 
 from ..support.clips import make_clip
 
@@ -171,7 +171,7 @@ def test_a_single_frame_video_gets_its_thumbnail_and_storyboard(tmp_path):
     rungs = ladder_for(facts.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    plan = sheets.prepare(out, plan_for(facts.width, facts.height, facts.duration))
+    plan = sheets.make_frames_folder(out, layout_for(facts.width, facts.height, facts.duration))
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs, storyboard=plan)))
     hls_output.check_output(out, rungs)
     assert sheets.tile(ffmpeg_exe(), out, plan, final=True) == [0]

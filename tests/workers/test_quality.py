@@ -78,7 +78,7 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     info = probe(source)
     rungs = ladder_for(info.short_side)
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19)))
-    av1_ladder.prepare(tmp_path, rungs)
+    av1_ladder.make_folders(tmp_path, rungs)
     asyncio.run(
         ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=63, cap=0.05))
     )

@@ -31,7 +31,7 @@ from stream_workers import (
 )
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, probe
-from videoflix.core.storyboard import plan_for
+from videoflix.core.storyboard import layout_for
 
 from ..support.clips import ffmpeg, heard, stream_ends, video_timestamps
 
@@ -78,7 +78,7 @@ def test_the_single_pass_makes_upright_portrait_renditions_thumbnail_and_storybo
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    plan = sheets.prepare(out, plan_for(info.width, info.height, info.duration))
+    plan = sheets.make_frames_folder(out, layout_for(info.width, info.height, info.duration))
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), phone_clip, out, info, rungs, storyboard=plan)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
     hls_output.check_output(out, rungs)
@@ -193,7 +193,7 @@ def test_non_square_pixels_keep_the_displayed_aspect_in_every_output(tmp_path):
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    plan = sheets.prepare(out, plan_for(info.width, info.height, info.duration))
+    plan = sheets.make_frames_folder(out, layout_for(info.width, info.height, info.duration))
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs, storyboard=plan)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
     assert [(r["width"], r["height"]) for r in hls_output.master_renditions(out, rungs)] == [(640, 480)]
@@ -251,7 +251,7 @@ def test_the_renditions_carry_the_sources_default_audio_track_in_stereo(tmp_path
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    audio_tracks.prepare(out, info)
+    audio_tracks.make_folders(out, info)
     asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
     playlist = out / rungs[0].name / "index.m3u8"
     said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(playlist)], capture_output=True, text=True).stderr

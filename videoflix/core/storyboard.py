@@ -6,7 +6,7 @@ The workers make the previews in the same FFmpeg run as the renditions (one more
 picture: `fps`, `scale`), and tile them into sheets as they come (stream_workers/sheets.py), beside
 `storyboard/plan.json`, which says how they are laid out. A chunked
 film's parts each make their own sheets, numbered from `part * PART_STRIDE`, so no part needs another's.
-The app writes the WebVTT track from the plan and the sheets that exist (a `playable` film's track grows as
+The app writes the WebVTT track from the layout and the sheets that exist (a `playable` film's track grows as
 its sheets appear); nothing else of it is stored. Both sides share this module.
 """
 
@@ -29,13 +29,13 @@ MIN_INTERVAL = 2
 #: sheet numbers of a chunked film's part p start at p * PART_STRIDE
 PART_STRIDE = 1000
 FOLDER = "storyboard"
-PLAN = f"{FOLDER}/plan.json"
+LAYOUT = f"{FOLDER}/plan.json"
 #: a sheet's file name
 SHEET = re.compile(r"\d{1,7}\.jpg")
 
 
 @dataclass(frozen=True)
-class Plan:
+class Layout:
     interval: int  # seconds between previews
     width: int
     height: int
@@ -52,7 +52,7 @@ class Plan:
         return json.dumps(asdict(self)).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> Plan:
+    def from_json(cls, data: bytes) -> Layout:
         return cls(**json.loads(data))
 
     def graph(self, label_in: str, label_out: str) -> str:
@@ -82,7 +82,9 @@ def frames_folder(part: int) -> str:
     return f"{FOLDER}/frames-{part}"
 
 
-def plan_for(width: int | None, height: int | None, duration: float | None, part_seconds: int | None = None) -> Plan:
+def layout_for(
+    width: int | None, height: int | None, duration: float | None, part_seconds: int | None = None
+) -> Layout:
     """The layout for a film: an interval of whole seconds, at least MIN_INTERVAL, long enough that the film
     has at most about MAX_FRAMES previews, and for a chunked film a divisor of the part length (so every
     part's previews fall on the film's grid)."""
@@ -91,31 +93,31 @@ def plan_for(width: int | None, height: int | None, duration: float | None, part
     if part_seconds:
         interval = next((d for d in range(wanted, part_seconds + 1) if part_seconds % d == 0), part_seconds)
     frame_height = round(WIDTH * height / width / 2) * 2 if width and height else WIDTH * 9 // 16
-    return Plan(interval, WIDTH, max(2, frame_height), part_seconds=part_seconds)
+    return Layout(interval, WIDTH, max(2, frame_height), part_seconds=part_seconds)
 
 
-def sheet_start(plan: Plan, sheet: int) -> tuple[float, float]:
+def sheet_start(layout: Layout, sheet: int) -> tuple[float, float]:
     """(time of the first preview in `sheet`, end of the part it belongs to) in seconds of the film."""
     part, index = divmod(sheet, PART_STRIDE)
-    if plan.part_seconds:
-        start = part * plan.part_seconds
-        return start + index * plan.per_sheet * plan.interval, start + plan.part_seconds
-    return index * plan.per_sheet * plan.interval, math.inf
+    if layout.part_seconds:
+        start = part * layout.part_seconds
+        return start + index * layout.per_sheet * layout.interval, start + layout.part_seconds
+    return index * layout.per_sheet * layout.interval, math.inf
 
 
-def webvtt(plan: Plan, sheets: list[int], duration: float | None, url=lambda n: f"{FOLDER}/{n}.jpg") -> str:
+def webvtt(layout: Layout, sheets: list[int], duration: float | None, url=lambda n: f"{FOLDER}/{n}.jpg") -> str:
     """The thumbnails track: one cue per preview of each sheet in `sheets`, pointing at its tile."""
     end_of_film = duration if duration else math.inf
     cues = []
     for sheet in sorted(sheets):
-        first, part_end = sheet_start(plan, sheet)
-        for tile in range(plan.per_sheet):
-            start = first + tile * plan.interval
-            end = min(start + plan.interval, part_end, end_of_film)
+        first, part_end = sheet_start(layout, sheet)
+        for tile in range(layout.per_sheet):
+            start = first + tile * layout.interval
+            end = min(start + layout.interval, part_end, end_of_film)
             if start >= end:
                 break
-            x, y = (tile % plan.columns) * plan.width, (tile // plan.columns) * plan.height
-            cues.append((start, end, f"{url(sheet)}#xywh={x},{y},{plan.width},{plan.height}"))
+            x, y = (tile % layout.columns) * layout.width, (tile // layout.columns) * layout.height
+            cues.append((start, end, f"{url(sheet)}#xywh={x},{y},{layout.width},{layout.height}"))
     cues.sort()
     return "WEBVTT\n\n" + "".join(f"{_time(s)} --> {_time(e)}\n{target}\n\n" for s, e, target in cues)
 
@@ -128,29 +130,29 @@ def _time(seconds: float) -> str:
 IMAGE_PLAYLIST = "storyboard.m3u8"
 
 
-def image_stream_inf(plan: Plan) -> str:
+def image_stream_inf(layout: Layout) -> str:
     """The master playlist's line naming the image playlist (`#EXT-X-IMAGE-STREAM-INF`, Roku's HLS image
     extension, as Jellyfin writes it): players that know it show the sheets on their seek bar; hls.js and
     FFmpeg's HLS client skip the tag (its URI is an attribute, so no line of it reads as a variant)."""
-    sheet = f"{plan.width * plan.columns}x{plan.height * plan.rows}"
-    bandwidth = round(plan.width * plan.height * 8 / 10 / plan.interval)  # ~1 bit a pixel of a JPEG preview
+    sheet = f"{layout.width * layout.columns}x{layout.height * layout.rows}"
+    bandwidth = round(layout.width * layout.height * 8 / 10 / layout.interval)  # ~1 bit a pixel of a JPEG preview
     return f'#EXT-X-IMAGE-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={sheet},CODECS="jpeg",URI="{IMAGE_PLAYLIST}"'
 
 
-def image_playlist(plan: Plan, sheets: list[int], duration: float | None, url=lambda n: f"{FOLDER}/{n}.jpg") -> str:
+def image_playlist(layout: Layout, sheets: list[int], duration: float | None, url=lambda n: f"{FOLDER}/{n}.jpg") -> str:
     """The image media playlist: each sheet a segment as long as its previews last, with its tile layout."""
     end_of_film = duration if duration else math.inf
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{plan.per_sheet * plan.interval}",
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{layout.per_sheet * layout.interval}",
              "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-IMAGES-ONLY"]  # fmt: skip
     for sheet in sorted(sheets):
-        first, part_end = sheet_start(plan, sheet)
-        last = min(first + plan.per_sheet * plan.interval, part_end, end_of_film)
+        first, part_end = sheet_start(layout, sheet)
+        last = min(first + layout.per_sheet * layout.interval, part_end, end_of_film)
         if last <= first:
             continue
         lines += [
             f"#EXTINF:{last - first:.3f},",
-            f"#EXT-X-TILES:RESOLUTION={plan.width}x{plan.height},LAYOUT={plan.columns}x{plan.rows},"
-            f"DURATION={plan.interval:.3f}",
+            f"#EXT-X-TILES:RESOLUTION={layout.width}x{layout.height},LAYOUT={layout.columns}x{layout.rows},"
+            f"DURATION={layout.interval:.3f}",
             url(sheet),
         ]
     return "\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n"

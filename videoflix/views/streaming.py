@@ -204,17 +204,17 @@ def master(request):
     return playlist_response(text)
 
 
-def storyboard_plan(request, storage: Storage) -> tuple[storyboards.Plan, str] | None:
+def storyboard_plan(request, storage: Storage) -> tuple[storyboards.Layout, str] | None:
     """The storyboard's plan of the requested video's output and the key it was read from; None for an
     output made without one (on the local backend, one without a storyboard folder)."""
     try:
-        key = output_key(request, storyboards.PLAN)
-        return storyboards.Plan.from_json(b"".join(storage.read(key))), key
+        key = output_key(request, storyboards.LAYOUT)
+        return storyboards.Layout.from_json(b"".join(storage.read(key))), key
     except (FileNotFoundError, NotFound):
         return None
 
 
-def storyboard(request) -> tuple[storyboards.Plan, list[int], float | None]:
+def storyboard(request) -> tuple[storyboards.Layout, list[int], float | None]:
     """The requested video's storyboard as its tracks are written from it: the plan, the numbers of the
     sheets made so far (listed beside the plan), the film's length; 404 for an output made without one."""
     storage = request.registry["videoflix.storage"]
