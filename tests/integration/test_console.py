@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..support.accounts import PASSWORD
-from ..support.browser import Browser, chromium_path
+from ..support.browser import Browser, chromium_path, js_fixed
 from ..support.stack import VIDEOFLIX
 
 pytestmark = [
@@ -157,12 +157,13 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     assert [r["name"] for r in rated] == ["480p", "720p"], seen["renditions"]
     for r in rated:
         assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
-        assert f"{r['name']} {r['quality']['vmaf']:.1f} ({r['quality']['vmaf_p5']:.1f})" in seen["quality"]
+        shown = f"{r['name']} {js_fixed(r['quality']['vmaf'])} ({js_fixed(r['quality']['vmaf_p5'])})"
+        assert shown in seen["quality"]
     # the AV1 ladder while it was made (its share; FFmpeg's speed and the time to go once it reports them),
     # then its VMAF per rung, and the choice
     assert re.fullmatch(r"AV1 ladder +\d+(\.\d)?%( · .+)?", seen["av1_making"]), seen["av1_making"]  # (+ its bar)
     twins = [r["av1"] for r in rated]
-    assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {r['av1']['quality']['vmaf']:.1f}" for r in rated) + (
+    assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])}" for r in rated) + (
         ": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"
     ), seen["av1"]
     assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()

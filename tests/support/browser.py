@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -161,3 +162,10 @@ def plays_through_tls(page: str, tmp_path: Path, name: str) -> dict:
     assert result["login"] == 200 and result["levels"] == 4
     assert result["played"] > 2.5 and problems(result["errors"]) == [], result
     return result
+
+
+def js_fixed(value: float, digits: int = 1) -> str:
+    """`value.toFixed(digits)` as a browser writes it: the decimal nearest the float's exact value, a tie going
+    up (Python's `f"{value:.1f}"` sends an exact tie such as 95.25 to the even digit: 95.2, where the console
+    shows 95.3)."""
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
