@@ -17,6 +17,7 @@ of the fixed ladder's bitrate of the rung. Chosen on bench/quality.py's corpus.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 from collections.abc import Collection, Mapping
@@ -26,6 +27,7 @@ from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
 from . import ffmpeg_run, hls, hls_output, quality
+from .ladders import Ladder
 
 #: the AV1 ladder's folder in an output (`av1/<rung>/`)
 FOLDER = "av1"
@@ -44,6 +46,16 @@ CAP = 0.6
 #: the caps of particular rungs: at 1080p SVT-AV1's lead over x264 narrows on hard pictures (the moving
 #: pattern lost 1.9 VMAF at 0.6x, 0.64x H.264's bytes; at 0.75x it takes 0.89x for +0.5)
 CAPS = {"1080p": 0.75}
+#: the AV1 ladder as a value (`ladders.Ladder`): what its one-pass run and its parts share
+LADDER = Ladder(
+    name=FOLDER,
+    encoder=("-c:v", "libsvtav1", "-preset", str(PRESET)),
+    crf=CRF,
+    cap=CAP,
+    caps=CAPS,
+    # SVT-AV1 honours forced keyframes only when asked to; its own scene cuts would add keyframes
+    keyframes=("-svtav1-params", "force-key-frames=1:scd=0"),
+)
 #: the AV1 variants' own master playlist, merged into the film's (`add_variants`)
 MASTER = f"{FOLDER}/master.m3u8"
 
@@ -102,16 +114,13 @@ def build_command(
     ]
     sound = [hls.sound(info, filters, f"b{i}") for i in range(len(rungs))] if info.has_audio else None
     stream_map = []
+    ladder = dataclasses.replace(LADDER, encoder=("-c:v", "libsvtav1", "-preset", str(preset)))
     for i, rung in enumerate(rungs):
         argv += ["-map", f"[w{i}]", *(["-map", sound[i]] if sound else [])]
-        kbps = int(rung.video_kbps * (cap or cap_of(rung)))
-        argv += [f"-crf:v:{i}", str(crf), f"-maxrate:v:{i}", f"{kbps}k", f"-bufsize:v:{i}", f"{int(kbps * 1.5)}k"]
+        argv += ladder.rate_options(i, rung, crf, cap)
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if sound else f"v:{i},name:{rung.name}")
     argv += [
-        "-c:v", "libsvtav1", "-preset", str(preset), "-pix_fmt", "yuv420p",
-        # SVT-AV1 honours forced keyframes only when asked to; its own scene cuts would add keyframes
-        "-svtav1-params", "force-key-frames=1:scd=0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{hls.SEGMENT_SECONDS})",
+        *ladder.video_options(),
         *(hls.AUDIO_OPTIONS if sound else []),
         # on the TS renditions' clock, so one subtitle map (X-TIMESTAMP-MAP) places cues in both ladders; in
         # the fragments' own decode times (`frag_discont`): without it the MP4 muxer starts them at 0 and puts
@@ -131,7 +140,7 @@ def build_command(
 
 def cap_of(rung: Rung) -> float:
     """A rung's AV1 cap, a share of its fixed bitrate."""
-    return CAPS.get(rung.name, CAP)
+    return LADDER.cap_of(rung)
 
 
 def twins(rungs: list[Rung]) -> dict[str, Rung]:

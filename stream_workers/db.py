@@ -20,7 +20,7 @@ from videoflix.core.models.video import PENDING
 from videoflix.core.models.viewing import fold_views
 from videoflix.core.redaction import redact
 
-from . import store
+from . import ladder_registry, store
 from .app import app
 from .records import AV1_STAGE_ENDED, VideoProcessed, VideoProgress
 
@@ -190,8 +190,12 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "processed_at": sa.func.now(),
             }
         applied = conn.execute(query.values(**values)).rowcount == 1
-        if applied:  # a chunked job's plan ends with it
-            conn.execute(sa.delete(VideoChunk).where(VideoChunk.video_id == event.video_id))
+        if applied:  # a chunked job's plan ends with it; a further ladder's with its verdict (ready, again)
+            plan = sa.delete(VideoChunk).where(VideoChunk.video_id == event.video_id)
+            if event.status == VideoStatus.READY:
+                ended = [VideoChunk.FIRST_LADDER, *ladder_registry.with_verdict(event.renditions)]
+                plan = plan.where(VideoChunk.ladder.in_(ended))
+            conn.execute(plan)
         gone = not applied and conn.scalar(sa.select(Video.id).where(Video.id == event.video_id)) is None
     if event.status == VideoStatus.READY:
         if applied:  # older outputs of a re-processed video, once the database points at the new one

@@ -47,7 +47,7 @@ AUDIO_NICENESS = 5
 
 
 async def send(job: ChunkJob) -> None:
-    await topics.chunks.send(key=topics.chunk_key(job.video_id, job.part), value=job)
+    await topics.chunks.send(key=topics.chunk_key(job.video_id, job.part, job.ladder), value=job)
 
 
 class Part:

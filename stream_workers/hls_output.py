@@ -17,7 +17,12 @@ from .ffmpeg_run import StorageError, TranscodeError
 
 
 def playlist_segments(playlist: Path) -> list[str]:
-    return [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+    return playlist_text_segments(playlist.read_text())
+
+
+def playlist_text_segments(text: str) -> list[str]:
+    """The segments a media playlist's text lists, in order."""
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
 #: a media playlist's init segment (fMP4: the AV1 ladder's)
@@ -28,16 +33,22 @@ _MAP = re.compile(r'^#EXT-X-MAP:URI="([^"]+)"', re.MULTILINE)
 MEDIA_TYPES = {".ts": "video/MP2T", ".m4s": "video/iso.segment", ".mp4": "video/mp4"}
 
 
-def init_segment(playlist: str) -> str | None:
-    """The init segment a media playlist's text names (`#EXT-X-MAP`: fMP4), or None (MPEG-TS)."""
-    return found.group(1) if (found := _MAP.search(playlist)) else None
+def init_segment(playlist: str, segment: str | None = None) -> str | None:
+    """The init segment a media playlist's text names (`#EXT-X-MAP`: fMP4) for `segment` (the map in force
+    where it is listed: a film made in parts has one per part), or for its first; None: MPEG-TS."""
+    current = None
+    for line in playlist.splitlines():
+        if found := _MAP.match(line):
+            current = found.group(1)
+        elif line and not line.startswith("#") and line == (segment or line):
+            return current
+    return current
 
 
 def media_files(playlist: str) -> list[str]:
-    """The files a media playlist's text names: its init segment (fMP4), then its segments."""
+    """The files a media playlist's text names: its init segments (fMP4), then its segments."""
     segments = [line for line in playlist.splitlines() if line and not line.startswith("#")]
-    init = init_segment(playlist)
-    return [init, *segments] if init else segments
+    return [*dict.fromkeys(_MAP.findall(playlist)), *segments]
 
 
 def check_storage(folder: Path, size: int = 1 << 20) -> None:
@@ -73,9 +84,8 @@ def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = (), thum
         text = playlist.read_text() if playlist.is_file() else ""
         if "#EXT-X-ENDLIST" not in text:
             raise TranscodeError(f"The {name} rendition is incomplete: the video could not be decoded.")
-        named = media_files(text)  # (an fMP4 playlist's init segment first)
-        segments = len(named) - (init_segment(text) is not None)
-        if not segments or not all((playlist.parent / s).is_file() for s in named):
+        named = media_files(text)  # (an fMP4 playlist's init segments first)
+        if not playlist_text_segments(text) or not all((playlist.parent / s).is_file() for s in named):
             raise TranscodeError(f"The {name} rendition has no segments: the video could not be decoded.")
     thumb = output / "thumbnail.jpg"
     if thumbnail and (not thumb.is_file() or thumb.read_bytes()[:3] != b"\xff\xd8\xff"):

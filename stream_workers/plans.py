@@ -24,6 +24,7 @@ LOCK_CLASS = 0x5646  # "VF"
 #: a running part whose claim was not renewed for this long is taken to be orphaned (its worker died)
 HEARTBEAT_STALE = 30.0
 AUDIO_PART = VideoChunk.AUDIO_PART
+FIRST_LADDER = VideoChunk.FIRST_LADDER
 
 chunk_table = VideoChunk.__table__
 
@@ -41,14 +42,16 @@ def locked(video_id: int) -> Iterator[sa.Connection]:
         yield conn
 
 
-def rows(conn: sa.Connection, video_id: int) -> list[sa.Row]:
-    return list(conn.execute(sa.select(chunk_table).where(chunk_table.c.video_id == video_id).order_by("part")))
+def rows(conn: sa.Connection, video_id: int, ladder: str = FIRST_LADDER) -> list[sa.Row]:
+    """The video's plan for `ladder` (its parts, audio first)."""
+    where = (chunk_table.c.video_id == video_id) & (chunk_table.c.ladder == ladder)
+    return list(conn.execute(sa.select(chunk_table).where(where).order_by("part")))
 
 
-def current(video_id: int) -> list[sa.Row]:
-    """The video's plan (its parts, audio first), or [] when it has none."""
+def current(video_id: int, ladder: str = FIRST_LADDER) -> list[sa.Row]:
+    """The video's plan for `ladder` (its parts, audio first), or [] when it has none."""
     with engine().connect() as conn:
-        return rows(conn, video_id)
+        return rows(conn, video_id, ladder)
 
 
 def create(video_id: int, output: str, parts: list[Chunk], audio: bool) -> list[sa.Row]:
@@ -62,13 +65,42 @@ def create(video_id: int, output: str, parts: list[Chunk], audio: bool) -> list[
         return rows(conn, video_id)
 
 
-def unfinished(video_id: int) -> list[sa.Row]:
-    """The parts of the video's plan that no live worker runs and that are not done: what to queue again
-    when the plan resumes (the broker may have lost their jobs)."""
+def create_ladder(video_id: int, output: str, ladder: str, parts: list[Chunk]) -> list[sa.Row]:
+    """The plan of a further ladder of a ready film (its parts: the same cut as the first plan's), replacing
+    an earlier one of that ladder. Its rows start with a heartbeat: the watchdog resumes a plan that shows
+    no activity (`db.requeue_stalled`)."""
+    with locked(video_id) as conn:
+        where = (chunk_table.c.video_id == video_id) & (chunk_table.c.ladder == ladder)
+        conn.execute(sa.delete(chunk_table).where(where))
+        values = [
+            {"video_id": video_id, "ladder": ladder, "output": output, "part": c.index, "start": c.start,
+             "length": c.length, "heartbeat": sa.func.now()}
+            for c in parts
+        ]  # fmt: skip
+        conn.execute(sa.insert(chunk_table), values)
+        return rows(conn, video_id, ladder)
+
+
+def ladders_in_progress(video_id: int) -> list[str]:
+    """The further ladders the video has a plan for (not FIRST_LADDER)."""
+    with engine().connect() as conn:
+        query = (
+            sa.select(chunk_table.c.ladder)
+            .distinct()
+            .where(chunk_table.c.video_id == video_id, chunk_table.c.ladder != FIRST_LADDER)
+        )
+        return sorted(conn.scalars(query))
+
+
+def unfinished(video_id: int, ladder: str = FIRST_LADDER) -> list[sa.Row]:
+    """The parts of the video's plan for `ladder` that no live worker runs and that are not done: what to
+    queue again when the plan resumes (the broker may have lost their jobs)."""
     with engine().connect() as conn:
         orphaned = (chunk_table.c.state == "running") & ~_fresh()
         query = sa.select(chunk_table).where(
-            chunk_table.c.video_id == video_id, (chunk_table.c.state == "queued") | orphaned
+            chunk_table.c.video_id == video_id,
+            chunk_table.c.ladder == ladder,
+            (chunk_table.c.state == "queued") | orphaned,
         )
         return list(conn.execute(query.order_by("part")))
 
@@ -78,11 +110,11 @@ def _fresh() -> sa.ColumnElement[bool]:
     return chunk_table.c.heartbeat > sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, HEARTBEAT_STALE)
 
 
-def claim(video_id: int, part: int, output: str, token: str) -> tuple[str, int]:
+def claim(video_id: int, part: int, output: str, token: str, ladder: str = FIRST_LADDER) -> tuple[str, int]:
     """Take a part to run it: ("claimed", attempts including this one); or ("done", n) when it is finished;
     ("busy", n) when a live worker runs it; ("gone", 0) when its plan no longer exists."""
     with locked(video_id) as conn:
-        where = (chunk_table.c.video_id == video_id) & (chunk_table.c.part == part) & (chunk_table.c.output == output)
+        where = _part(video_id, ladder, part) & (chunk_table.c.output == output)
         row = conn.execute(sa.select(chunk_table.c.state, chunk_table.c.attempts, _fresh()).where(where)).first()
         if row is None:
             return "gone", 0
@@ -94,66 +126,76 @@ def claim(video_id: int, part: int, output: str, token: str) -> tuple[str, int]:
         return "claimed", attempts + 1
 
 
-def _held(video_id: int, part: int, token: str):
-    return (
-        (chunk_table.c.video_id == video_id)
-        & (chunk_table.c.part == part)
-        & (chunk_table.c.worker == token)
-        & (chunk_table.c.state == "running")
-    )
+def _part(video_id: int, ladder: str, part: int) -> sa.ColumnElement[bool]:
+    return (chunk_table.c.video_id == video_id) & (chunk_table.c.ladder == ladder) & (chunk_table.c.part == part)
+
+
+def _held(video_id: int, part: int, token: str, ladder: str = FIRST_LADDER) -> sa.ColumnElement[bool]:
+    return _part(video_id, ladder, part) & (chunk_table.c.worker == token) & (chunk_table.c.state == "running")
 
 
 def beat(
-    conn: sa.Connection, video_id: int, part: int, token: str, seconds: float, speed: float | None, served=None
+    conn: sa.Connection,
+    video_id: int,
+    part: int,
+    token: str,
+    seconds: float,
+    speed: float | None,
+    served=None,
+    ladder: str = FIRST_LADDER,
 ) -> None:
     """Renew the claim with the part's progress (and its segments served so far, when given); Withdrawn when
     the claim is gone."""
-    update = sa.update(chunk_table).where(_held(video_id, part, token))
+    update = sa.update(chunk_table).where(_held(video_id, part, token, ladder))
     values = {"seconds": seconds, "speed": speed, "heartbeat": sa.func.now()} | ({"served": served} if served else {})
     if conn.execute(update.values(**values)).rowcount != 1:
         raise Withdrawn
 
 
-def complete(conn: sa.Connection, video_id: int, part: int, token: str, served=None) -> None:
+def complete(
+    conn: sa.Connection, video_id: int, part: int, token: str, served=None, ladder: str = FIRST_LADDER
+) -> None:
     """The part is done (with every segment served: `served`, for a video part)."""
-    update = sa.update(chunk_table).where(_held(video_id, part, token))
+    update = sa.update(chunk_table).where(_held(video_id, part, token, ladder))
     values = {"state": "done", "seconds": chunk_table.c.length, "speed": None, "worker": None, "error": None}
     values |= {"served": served} if served else {}
     if conn.execute(update.values(**values)).rowcount != 1:
         raise Withdrawn
 
 
-def served(video_id: int, part: int) -> dict:
+def served(video_id: int, part: int, ladder: str = FIRST_LADDER) -> dict:
     """The part's segments served so far (by this or an earlier attempt): what a new attempt need not serve."""
     with engine().connect() as conn:
-        where = (chunk_table.c.video_id == video_id) & (chunk_table.c.part == part)
-        return conn.scalar(sa.select(chunk_table.c.served).where(where)) or {}
+        return conn.scalar(sa.select(chunk_table.c.served).where(_part(video_id, ladder, part))) or {}
 
 
-def holds(video_id: int, part: int, token: str) -> bool:
+def holds(video_id: int, part: int, token: str, ladder: str = FIRST_LADDER) -> bool:
     with engine().connect() as conn:
-        return conn.scalar(sa.select(sa.func.count()).where(_held(video_id, part, token))) == 1
+        return conn.scalar(sa.select(sa.func.count()).where(_held(video_id, part, token, ladder))) == 1
 
 
-def requeue(video_id: int, part: int, token: str, error: str) -> None:
+def requeue(video_id: int, part: int, token: str, error: str, ladder: str = FIRST_LADDER) -> None:
     """A part failed for a reason that may pass: it waits to run again (alone; the rest of the plan stands)."""
     with locked(video_id) as conn:
-        update = sa.update(chunk_table).where(_held(video_id, part, token))
+        update = sa.update(chunk_table).where(_held(video_id, part, token, ladder))
         conn.execute(update.values(state="queued", worker=None, speed=None, error=error[:2000]))
 
 
-def release(video_id: int, part: int, token: str) -> None:
+def release(video_id: int, part: int, token: str, ladder: str = FIRST_LADDER) -> None:
     """Give a part back unfinished (the worker is stopping), so the worker taking over runs it at once."""
     with locked(video_id) as conn:
-        update = sa.update(chunk_table).where(_held(video_id, part, token))
+        update = sa.update(chunk_table).where(_held(video_id, part, token, ladder))
         conn.execute(update.values(state="queued", worker=None, speed=None, attempts=chunk_table.c.attempts - 1))
 
 
-def abandon(video_id: int, output: str | None = None) -> bool:
-    """Drop the video's plan (only the plan for `output` when given); whether there was one to drop. The
-    first worker to give up on a plan is the one that reports it."""
+def abandon(video_id: int, output: str | None = None, ladder: str | None = None) -> bool:
+    """Drop the video's plan (only the plan for `output` when given; only `ladder`'s when given, else every
+    ladder's); whether there was one to drop. The first worker to give up on a plan is the one that reports
+    it."""
     with locked(video_id) as conn:
         query = sa.delete(chunk_table).where(chunk_table.c.video_id == video_id)
         if output is not None:
             query = query.where(chunk_table.c.output == output)
+        if ladder is not None:
+            query = query.where(chunk_table.c.ladder == ladder)
         return conn.execute(query).rowcount > 0

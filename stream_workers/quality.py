@@ -286,7 +286,7 @@ def measure(
 def _segment(local: Callable[[str], Path], folder: str, playlist: str, name: str, joined: Path) -> tuple[Path, str]:
     """A segment to score, and its container: an MPEG-TS segment as it is; an fMP4 one (its playlist names
     an init segment) after its init segment, in one file at `joined` (neither decodes alone)."""
-    if (init := hls_output.init_segment(playlist)) is None:
+    if (init := hls_output.init_segment(playlist, name)) is None:
         return local(f"{folder}/{name}"), "mpeg-ts"
     joined.write_bytes(local(f"{folder}/{init}").read_bytes() + local(f"{folder}/{name}").read_bytes())
     return joined, "mp4"

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import faust
 
 from videoflix.core.events import SCHEMA
+from videoflix.core.models import VideoChunk
 
 
 class InvalidEvent(ValueError):
@@ -95,8 +96,8 @@ class VideoProcessed(Event):
 
 
 class ChunkJob(Event):
-    """`videos.chunks`: one job of a chunked transcode, a time range of the film in every rendition or
-    (`part` -1) the whole film's audio, written to the plan's `output` folder. `media` holds the source's
+    """`videos.chunks`: one job of a chunked transcode, a time range of the film in every rendition of one
+    `ladder` or (`part` -1) the whole film's audio, written to the plan's `output` folder. `media` holds the source's
     facts (videoflix.core.media.MediaInfo), so no job probes the source again."""
 
     video_id: int
@@ -111,6 +112,9 @@ class ChunkJob(Event):
     #: ladder), so every part has one quality whichever worker encodes it
     crf: float | None = None
     token: str = ""  # the upload event's, for every report of the film
+    #: the ladder the part makes (stream_workers/ladders.py): the first plan's, or a further one of a ready
+    #: film (its own plan rows); an older worker's job, which has none, is the first plan's
+    ladder: str = VideoChunk.FIRST_LADDER
     schema: int = SCHEMA
 
 

@@ -4,6 +4,7 @@ stay in order; values are JSON, read into records with `Record.from_payload`."""
 from __future__ import annotations
 
 from videoflix.core import events
+from videoflix.core.models import VideoChunk
 
 from .app import app
 
@@ -25,5 +26,6 @@ def key(video_id: int) -> bytes:
     return str(video_id).encode()
 
 
-def chunk_key(video_id: int, part: int) -> bytes:
-    return f"{video_id}:{part}".encode()
+def chunk_key(video_id: int, part: int, ladder: str = VideoChunk.FIRST_LADDER) -> bytes:
+    """A job's key: a film's parts (of each ladder) spread over the partitions."""
+    return (f"{video_id}:{part}" if ladder == VideoChunk.FIRST_LADDER else f"{video_id}:{ladder}:{part}").encode()

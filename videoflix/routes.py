@@ -65,8 +65,11 @@ def includeme(config) -> None:
     config.add_route("stream.audio_playlist", r"/api/video/{id:\d+}/audio/" + AUDIO_TRACK + r"/index.m3u8")
     config.add_route("stream.audio_segment", r"/api/video/{id:\d+}/audio/" + AUDIO_TRACK + r"/{segment:\d{3,6}}.ts")
     # the AV1 ladder (fMP4: an init segment, `init.mp4`, or `init_<n>.mp4` where FFmpeg made several variants,
+    # or one per part of a film made in parts, `init-<part>.mp4`,
     # then .m4s segments), for the browsers that decode AV1
     config.add_route("stream.av1_playlist", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/index.m3u8")
-    config.add_route("stream.av1_init", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/{init:init(?:_\d{1,2})?}.mp4")
+    config.add_route(
+        "stream.av1_init", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/{init:init(?:_\d{1,2}|-\d{4,5})?}.mp4"
+    )
     config.add_route("stream.av1_segment", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/{segment:\d{3,6}}.m4s")
     config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts/")

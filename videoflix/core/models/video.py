@@ -106,15 +106,20 @@ class Video(Base):
 
 class VideoChunk(Base):
     """One job of a chunked transcode (stream_workers/chunk_jobs.py): a time range of the film in every
-    rendition, or (`part` AUDIO_PART) the whole film's audio. The plan's state lives here, not in the broker:
-    which jobs are done, who runs which (a claim with a heartbeat), how often each was tried. The rows go
+    rendition of one ladder, or (`part` AUDIO_PART) the whole film's audio. The plan's state lives here, not in
+    the broker: which jobs are done, who runs which (a claim with a heartbeat), how often each was tried. The rows go
     with the plan: when the video is ready or failed, or deleted."""
 
     __tablename__ = "video_chunks"
 
     AUDIO_PART = -1
+    #: the ladder of a film's first plan: the one that makes it playable and ready (with its sound)
+    FIRST_LADDER = "h264"
 
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    #: the ladder the part makes (stream_workers/ladders.py): "h264", the film's first plan, with its sound
+    #: (AUDIO_PART); then, once the film is ready, every further ladder's parts (migration 0021)
+    ladder: Mapped[str] = mapped_column(String(16), primary_key=True, default=FIRST_LADDER, server_default=FIRST_LADDER)
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: the output (its key prefix in the store, relative to MEDIA_ROOT) the plan writes: a job for another plan is stale
     output: Mapped[str] = mapped_column(String(500))

@@ -1,0 +1,86 @@
+"""A further ladder made in parts (stream_workers/fmp4_parts.py) on a real clip: the AV1 ladder of a film whose
+H.264 renditions were made in parts, part after part, joins into fMP4 renditions that FFmpeg's HLS client decodes
+end to end with every source frame once, no timestamp jump at a join, the film's sound once with no gap (the
+H.264 renditions' own packets), on the H.264 renditions' clock; each part has its init segment, named in the
+playlist before the part's segments."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from stream_workers import av1_ladder, chunked_encoding, ffmpeg_run, fmp4_parts, hls_output
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
+
+from ..support.clips import CALM, audio_gaps, audio_samples, make_clip, stream_starts, video_timestamps
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> tuple[Path, Path, list]:
+    """A 20 s film made in three parts (8, 8, 4 s): H.264 first, as the pipeline does, then AV1."""
+    folder = tmp_path_factory.mktemp("ladder-parts")
+    source = make_clip(folder / "film.mp4", seconds=20, size="320x180", rate=30, scene=CALM)
+    info, ffmpeg, out = probe(source), ffmpeg_exe(), folder / "out"
+    rungs, plan = ladder_for(info.short_side), chunked_encoding.cut_film(info.duration, 8)
+    for argv in [chunked_encoding.audio_command(ffmpeg, source, out, info)] + [
+        chunked_encoding.chunk_command(ffmpeg, source, out, info, rungs, chunk, "veryfast") for chunk in plan
+    ]:
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv))
+    chunked_encoding.assemble_folder(ffmpeg, out, info, rungs, plan)
+    fmp4_parts.assemble_folder(ffmpeg, source, out, info, av1_ladder.LADDER, rungs, plan)
+    return source, out, rungs
+
+
+def test_the_parts_join_without_a_seam(made):
+    source, out, rungs = made
+    hls_output.check_output(out, rungs, av1_ladder.LADDER.folders(rungs))  # every file named is there
+    playlist = out / "av1" / rungs[0].name / "index.m3u8"
+    text = playlist.read_text()
+    # one init per part, named before the part's first segment (8 s parts of 4 s segments: every second one)
+    maps = re.findall(r'#EXT-X-MAP:URI="([^"]+)"\n#EXTINF:[\d.]+,\n(\S+)', text)
+    assert maps == [("init-0000.mp4", "000.m4s"), ("init-0001.mp4", "002.m4s"), ("init-0002.mp4", "004.m4s")]
+    frames = video_timestamps(playlist)
+    assert len(frames) == len(video_timestamps(source)) == 20 * 30
+    assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at a join
+    h264 = out / rungs[0].name / "index.m3u8"
+    assert audio_samples(playlist) == audio_samples(h264)  # the H.264 renditions' sound, every packet once
+    assert audio_gaps(playlist) == []
+    assert not (out / "parts").exists()  # the parts' pictures are gone
+
+
+def test_the_ladder_keeps_the_h264_renditions_clock(made, tmp_path):
+    _, out, rungs = made
+    folder = out / "av1" / rungs[0].name
+    starts = {}
+    for name in ("002", "003"):  # a part's first segment, and the next
+        joined = tmp_path / f"{name}.mp4"  # a part's segment decodes after the part's own init
+        joined.write_bytes((folder / "init-0001.mp4").read_bytes() + (folder / f"{name}.m4s").read_bytes())
+        starts[name] = (stream_starts(joined), stream_starts(out / rungs[0].name / f"{name}.ts"))
+    av1, h264 = starts["002"]
+    assert av1 == pytest.approx(h264, abs=1e-3)  # where a part begins, picture and sound as in H.264
+    av1, h264 = starts["003"]  # within a part the fMP4 muxer may give a segment its sound one AAC frame apart
+    assert av1["video"] == pytest.approx(h264["video"], abs=1e-3)
+    assert av1["audio"] == pytest.approx(h264["audio"], abs=1024 / 48000 + 1e-3)
+
+
+def test_the_ladders_master_names_its_codecs_and_measured_bandwidth(made):
+    _, out, rungs = made
+    master = (out / "av1" / "master.m3u8").read_text()
+    variant = re.search(r'BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+),RESOLUTION=320x180,CODECS="av01[^"]*,mp4a', master)
+    assert variant and int(variant[1]) >= int(variant[2]) > 0, master
+    segments = sorted((out / "av1" / rungs[0].name).glob("*.m4s"))
+    size = sum(path.stat().st_size for path in segments)
+    assert int(variant[2]) == pytest.approx(8 * size / 20, rel=0.02)
+
+
+def test_a_parts_sound_is_the_h264_segments_of_its_range():
+    playlist = "".join(f"#EXTINF:4.0,\n{n:03d}.ts\n" for n in range(7)) + "#EXT-X-ENDLIST\n"
+    plan = chunked_encoding.cut_film(26.0, 8)  # 8, 8, 10 s
+    assert [fmp4_parts.sound_segments(playlist, c, c == plan[-1]) for c in plan] == [
+        ["000.ts", "001.ts"], ["002.ts", "003.ts"], ["004.ts", "005.ts", "006.ts"]
+    ]  # fmt: skip
