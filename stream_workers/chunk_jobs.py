@@ -45,6 +45,7 @@ from . import (
     ffmpeg_run,
     hls_output,
     jobs,
+    ladder_parts,
     plans,
     quality,
     store,
@@ -109,6 +110,9 @@ async def run_job(payload, at_once: bool = False) -> None:
     the audio, run by the planner). FFmpeg runs in the slot; waiting for the sound a part's last segments
     need does not (the audio job, run again after a failure, may need this very slot)."""
     if (job := await readable(ChunkJob, payload, events.CHUNKS)) is None:
+        return
+    if job.ladder != plans.FIRST_LADDER:  # a part of a ready film's further ladder
+        await ladder_parts.run_job(job)
         return
     async with slot_for(job, at_once):
         token = uuid.uuid4().hex
@@ -247,6 +251,8 @@ async def finish(job: ChunkJob) -> None:
     rungs = ladder_for(info.short_side)
     output = store.Output(job.output)
 
+    parts: list[chunked_encoding.Chunk] = []  # the plan's cut, which the further ladders take
+
     def assemble_if_complete() -> list[dict] | None:
         with plans.locked(job.video_id) as conn:
             rows = plans.rows(conn, job.video_id)
@@ -254,6 +260,7 @@ async def finish(job: ChunkJob) -> None:
                 return None
             if video_status(job.video_id) == VideoStatus.READY:
                 return None
+            parts[:] = [chunked_encoding.Chunk(r.part, r.start, r.length) for r in rows if r.part != AUDIO_PART]
             if chunked_playlists.assembled(output.read_text, rungs):  # a worker that died right after writing
                 renditions = hls_output.renditions_in(output.read_text("master.m3u8"), rungs)
             else:
@@ -279,4 +286,5 @@ async def finish(job: ChunkJob) -> None:
     if renditions is not None:
         log.info("video %s assembled from its parts", job.video_id)
         renditions = await in_thread(rate, job, info, rungs, output, renditions)
+        await ladder_parts.start(job, info, parts)  # (planned before the film is ready: the rows are the record)
         await report_ready(job, job.output, renditions, info.duration)

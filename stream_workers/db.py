@@ -246,12 +246,15 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
     The broker is a transport, not the record: tansu forgets everything when it restarts, a consumer may skip
     offsets it believes it has seen, a worker may die with its event lost. PostgreSQL still knows the video
     waits, so the pipeline heals. A video that was only slow gets a duplicate event, which the transcode
-    agent skips once the video is ready."""
+    agent skips once the video is ready. A ready film whose further ladder's plan (made in parts) shows no
+    activity is queued too: the transcode agent resumes that plan (`ladder_parts.resume`)."""
     backoff = sa.func.power(2, sa.func.least(Video.requeues, 6))
+    # a ready film whose further ladder is being made in parts (`ladder_parts`): its plan's rows are the record
+    further = sa.exists().where(VideoChunk.video_id == Video.id, VideoChunk.ladder != VideoChunk.FIRST_LADDER)
     stalled = conn.execute(
         sa.select(Video.id, Video.source_path, Video.job_token)
         .where(
-            Video.status.in_(PENDING),
+            Video.status.in_(PENDING) | ((Video.status == VideoStatus.READY) & further),
             Video.updated_at < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, idle_seconds * backoff),
         )
         .order_by(Video.id)

@@ -77,7 +77,7 @@ def create_ladder(video_id: int, output: str, ladder: str, parts: list[Chunk]) -
              "length": c.length, "heartbeat": sa.func.now()}
             for c in parts
         ]  # fmt: skip
-        conn.execute(sa.insert(chunk_table), values)
+        conn.execute(sa.insert(chunk_table).values(values))  # (one multi-row VALUES: now() is SQL)
         return rows(conn, video_id, ladder)
 
 

@@ -127,7 +127,7 @@ class Output:
         self.relative = relative.rstrip("/")
         self.prefix = self.relative + "/"
 
-    def workspace(self, part: int) -> Path:
+    def workspace(self, part: int | str) -> Path:
         folder = work_root() / self.relative
         return folder / f"part-{part}" if remote() else folder
 
@@ -181,7 +181,7 @@ class Output:
         if remote():
             shutil.rmtree(work_root() / self.relative / name if name else work_root() / self.relative, True)
 
-    def drop_workspace(self, part: int) -> None:
+    def drop_workspace(self, part: int | str) -> None:
         """A job's local folder once its part is served (S3; the local backend's is the output itself)."""
         if remote():
             shutil.rmtree(self.workspace(part), ignore_errors=True)
@@ -203,7 +203,7 @@ def content_type_of(name: str) -> str | None:
 
 
 CONTENT_TYPES = {
-    ".ts": "video/MP2T",
+    **hls_output.MEDIA_TYPES,
     ".m3u8": "application/vnd.apple.mpegurl",
     ".jpg": "image/jpeg",
     ".json": "application/json",

@@ -43,6 +43,7 @@ from .. import (
     hls_output,
     interlacing,
     jobs,
+    ladder_parts,
     loudness,
     plans,
     quality,
@@ -355,7 +356,9 @@ async def resume_av1_ladder(event: VideoUploaded) -> None:
     event was not acknowledged), or it is a duplicate. Where the film wants the AV1 ladder and has no verdict
     on it (`av1_ladder.unfinished`), the pass runs again from the start: whatever the interrupted one left
     goes (its folder; its variants, had it listed them), the H.264 scores are the ones reported (not
-    measured again), and the H.264 segments it scores beside are fetched from the store as needed."""
+    measured again), and the H.264 segments it scores beside are fetched from the store as needed. A film
+    made in parts has its further ladders made in parts: what remains of their plans is queued again
+    (`ladder_parts.resume`; the watchdog queues such a film when its plan is idle)."""
     settings = app.settings
     ready = None
     if settings.av1_ladder:
@@ -364,7 +367,11 @@ async def resume_av1_ladder(event: VideoUploaded) -> None:
         log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
     source, info = await examined(event)
-    if jobs.chunked(info) or not av1_ladder.wanted(info, settings.av1_max_seconds):
+    if jobs.chunked(info):  # its further ladders are made in parts
+        if not await ladder_parts.resume(event, info, ready):
+            log.info("video %s is already ready; redelivered event ignored", event.video_id)
+        return
+    if not av1_ladder.wanted(info, settings.av1_max_seconds):
         log.info("video %s is already ready (H.264 alone); redelivered event ignored", event.video_id)
         return
     log.info("video %s is ready without its AV1 ladder's verdict: the AV1 pass runs again", event.video_id)

@@ -157,6 +157,9 @@ def media_files():
     minute = make_clip(folder / "minute.mp4", seconds=60, size="1280x720", rate=30)
     # long enough to be chunked, with a second audio track (an alternate audio rendition, from the audio job)
     film = make_clip(folder / "film.mp4", seconds=72, size="1280x720", rate=30, languages=("eng", "ger"))
+    # long enough to be chunked, with one sound track: its AV1 ladder is made in parts too (small and calm:
+    # SVT-AV1 makes it in seconds, and holds H.264's quality in fewer bytes, so it is listed)
+    calm_film = make_clip(folder / "calm_film.mp4", seconds=68, size="640x360", rate=30, scene=CALM)
     # three audio tracks (English, the default; German; French) in a single pass
     tracks = make_clip(folder / "tracks.mp4", seconds=6, size="640x360", languages=("eng", "ger", "fre"))
     corrupt = make_corrupt(folder / "corrupt.mp4", small)
@@ -166,6 +169,7 @@ def media_files():
         "long": long,
         "minute": minute,
         "film": film,
+        "calm_film": calm_film,
         "corrupt": corrupt,
         "tracks": tracks,
         "calm": calm,

@@ -379,3 +379,45 @@ def test_a_header_that_understates_the_length_fails_a_film_made_in_parts(
     assert result.status == "failed" and "says it lasts 16 s but holds more" in result.error, result.error
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
     assert fake_topics["dead_letter"].sent == []
+
+
+def test_a_further_ladders_plan_stands_beside_the_first_until_its_own_verdict(plan_db, engine, monkeypatch):
+    """A ready film's AV1 ladder made in parts (stream_workers/ladder_parts.py) has rows of its own, keyed by
+    ladder: its claims do not meet the H.264 plan's, the film's ready report ends the H.264 plan and keeps
+    the AV1 one, the report with the AV1 verdict ends that too; a further ladder's plan that shows no activity
+    gets the ready film queued again (the watchdog), one without any does not."""
+    from stream_workers.records import VideoProcessed
+
+    video, output = plan_db, "videos/x/hls-a"
+    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep: None)
+    plans.create(video, output, parts(2), audio=True)
+    created = plans.create_ladder(video, output, "av1", parts(2))
+    assert [(r.ladder, r.part, r.state) for r in created] == [("av1", 0, "queued"), ("av1", 1, "queued")]
+    assert plans.claim(video, 0, output, "A") == ("claimed", 1)
+    assert plans.claim(video, 0, output, "B", "av1") == ("claimed", 1)  # the same part of another ladder
+    with plans.locked(video) as conn:
+        plans.complete(conn, video, 0, "B", {"480p": [["#EXTINF:4.0,", "000.m4s", 10, "init-0000.mp4"]]}, "av1")
+        with pytest.raises(plans.Withdrawn):
+            plans.complete(conn, video, 0, "B")  # (the H.264 part 0 is A's)
+    assert plans.served(video, 0, "av1")["480p"][0][1] == "000.m4s" and plans.served(video, 0) == {}
+    assert [r.part for r in plans.unfinished(video, "av1")] == [1]
+    assert plans.ladders_in_progress(video) == ["av1"]
+
+    with engine.begin() as conn:
+        conn.execute(sa.update(Video).where(Video.id == video).values(job_token="t" * 32))
+    rendition = {"name": "480p", "width": 640, "height": 360, "bandwidth": 1}
+    assert db.apply_processed(VideoProcessed(video_id=video, status="ready", hls_path=output, renditions=[rendition],
+                                             token="t" * 32))  # fmt: skip
+    assert [(r.ladder, r.part) for r in plans.current(video)] == []
+    assert [r.part for r in plans.current(video, "av1")] == [0, 1]  # the AV1 plan goes on
+
+    with engine.begin() as conn:  # idle: no part renewed its claim, the film's row not touched
+        conn.execute(sa.update(Video).where(Video.id == video).values(updated_at=sa.text("now() - interval '1 hour'")))
+        assert db.requeue_stalled(conn, idle_seconds=60) == [video]
+    twin = {"listed": True, "fit": True, "bandwidth": 1, "average_bandwidth": 1}
+    assert db.apply_processed(VideoProcessed(video_id=video, status="ready", hls_path=output,
+                                             renditions=[{**rendition, "av1": twin}], token="t" * 32))  # fmt: skip
+    assert plans.current(video, "av1") == []
+    with engine.begin() as conn:
+        conn.execute(sa.update(Video).where(Video.id == video).values(updated_at=sa.text("now() - interval '1 day'")))
+        assert db.requeue_stalled(conn, idle_seconds=60) == []  # ready, nothing left to make

@@ -1,0 +1,309 @@
+"""A ready film's further ladders (AV1: `ladder_registry.FURTHER`) made in its parts over every worker, as its
+H.264 ladder was: `start` plans them when the film is ready (`chunk_jobs.finish`), each part is one job on the
+chunk topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with the film's sound
+(`fmp4_parts`) by whichever worker takes it, and the worker that finishes the last one writes the ladder's
+playlists, scores it against the H.264 renditions and lists it where it is as good in fewer bytes
+(`av1_ladder.choose_listed`); the film is then reported ready again, with the verdict. Meanwhile the film
+plays with H.264, and its status shows the ladder's progress (`VideoProgress.stage`).
+
+A part that fails for a passing reason runs again alone; one that fails for good (the encoder refuses the
+picture) ends the ladder, not the film: the film stays ready with H.264 alone. A worker that dies mid-part
+leaves its claim to go stale; the watchdog queues the film again (`db.requeue_stalled`) and the transcode agent
+resumes the plan (`resume`), keeping the finished parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import shutil
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import MediaInfo, ladder_for
+from videoflix.core.models.video import PENDING
+
+from . import av1_ladder, ffmpeg_run, fmp4_parts, jobs, ladder_registry, plans, quality, store
+from .app import app
+from .chunked_encoding import Chunk, cut_film
+from .chunked_playlists import PARTS
+from .db import ReadyOutput, in_thread, ready_output, until_done, video_status
+from .film_part import send
+from .ladder_registry import FURTHER
+from .ladders import Ladder
+from .metrics import FAILURES, JOBS_IN_FLIGHT
+from .records import AV1_STAGE, AV1_STAGE_ENDED, ChunkJob
+from .reports import failure_cause, progress, report_ready
+
+log = logging.getLogger(__name__)
+
+#: how many seconds the last part's worker waits for the film's own ready report (planned before it, a short
+#: film's ladder may be done first); after that the watchdog's re-queue finishes the ladder
+READY_WAIT = 30
+
+
+def wanted(info: MediaInfo) -> list[Ladder]:
+    """The further ladders a film made in parts gets: AV1 (AV1_LADDER) where `av1_ladder.wanted` (its length
+    bounds only the one-pass run, AV1_MAX_SECONDS: in parts, it is spread over every worker)."""
+    return [FURTHER[av1_ladder.FOLDER]] if app.settings.av1_ladder and av1_ladder.wanted(info) else []
+
+
+async def start(job: ChunkJob, info: MediaInfo, parts: list[Chunk]) -> None:
+    """Plan the film's further ladders in its `parts` (its H.264 plan's cut) and queue their jobs. Called by
+    the worker that assembled the film, before it reports the film ready: the rows are the record, so a
+    worker dying before the jobs are sent leaves a plan the watchdog resumes."""
+    for ladder in wanted(info):
+        rows = await until_done(plans.create_ladder, job.video_id, job.output, ladder.name, parts, what="planning")
+        log.info("video %s: the %s ladder planned in %d parts", job.video_id, ladder.name, len(rows))
+        await queue(job, ladder, rows)
+
+
+async def queue(job: ChunkJob, ladder: Ladder, rows) -> None:
+    for row in rows:
+        await send(ChunkJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length,
+                               "ladder": ladder.name}))  # fmt: skip
+
+
+async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
+    """A ready film made in parts, queued again (by the watchdog, its further ladder's plan idle; or a
+    redelivery): queue what remains of each further ladder without a verdict, planning it anew where it has
+    no plan; whether any was. `event`: the upload event."""
+    resumed = False
+    for ladder in wanted(info):
+        if ready.renditions and all(ladder.name in r for r in ready.renditions):
+            continue
+        rows = await until_done(plans.current, event.video_id, ladder.name, what="reading the video's plan")
+        base = ChunkJob(video_id=event.video_id, part=0, output=ready.hls_path, source=event.source,
+                        media=dataclasses.asdict(info), attempt=event.attempt, token=event.token,
+                        ladder=ladder.name)  # fmt: skip
+        if rows and rows[0].output == ready.hls_path:
+            todo = await until_done(plans.unfinished, event.video_id, ladder.name, what="reading the video's plan")
+            if not todo and all(row.state == "done" for row in rows):
+                await finish(base)
+            else:
+                await queue(base, ladder, todo)
+        else:
+            parts = cut_film(info.duration, app.settings.chunk_seconds)
+            rows = await until_done(plans.create_ladder, event.video_id, ready.hls_path, ladder.name, parts)
+            await queue(base, ladder, rows)
+        log.info("video %s: its %s ladder resumed", event.video_id, ladder.name)
+        resumed = True
+    return resumed
+
+
+async def run_job(job: ChunkJob) -> None:
+    """Run one part of a further ladder, in the worker's FFmpeg slot; the last part done finishes the ladder."""
+    async with jobs.FFMPEG_SLOT:
+        token = uuid.uuid4().hex
+        outcome, attempts = await until_done(
+            plans.claim, job.video_id, job.part, job.output, token, job.ladder, what="claiming a part"
+        )
+        if outcome != "claimed":
+            log.info("video %s %s part %s is %s; job skipped", job.video_id, job.ladder, job.part, outcome)
+            if outcome == "done":
+                await finish(job)  # a redelivered job whose worker died before it finished the ladder
+            return
+        part = LadderPart(job, token)
+        try:
+            with JOBS_IN_FLIGHT.track_inprogress():
+                await part.run()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                release = in_thread(plans.release, job.video_id, job.part, token, job.ladder)
+                await asyncio.wait_for(asyncio.shield(release), 5)
+            raise
+        except Exception as exc:
+            await in_thread(part.output.drop_workspace, part.workspace_name)
+            await failed(job, token, attempts, exc)
+            return
+    if part.last_done:
+        await finish(job)
+
+
+class LadderPart:
+    """One claimed part of a further ladder on this worker: its FFmpeg run (picture only, every rung), then
+    its join with the film's sound, delivered to the store and recorded in its plan row."""
+
+    def __init__(self, job: ChunkJob, token: str):
+        self.job, self.token = job, token
+        self.ladder = FURTHER[job.ladder]
+        self.info = MediaInfo(**job.media)
+        self.rungs = ladder_for(self.info.short_side)
+        self.output = store.Output(job.output)
+        self.workspace_name = f"{job.ladder}-{job.part}"
+        self.folder = self.output.workspace(self.workspace_name)
+        self.chunk = Chunk(job.part, job.start, job.length)
+        self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
+        self.last_done = False
+
+    async def run(self) -> None:
+        job, settings = self.job, app.settings
+        source = (await in_thread(store.Source, job.source)).path
+        await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
+        argv = fmp4_parts.part_command(self.ffmpeg, source, self.folder, self.info, self.ladder, self.rungs, self.chunk)
+        last_sent = time.monotonic()
+
+        async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:
+            nonlocal last_sent
+            if time.monotonic() - last_sent >= settings.progress_interval:
+                last_sent = time.monotonic()
+                if await jobs.deleted(job.video_id):
+                    raise jobs.VideoDeleted
+                await self.report(parser.out_seconds, parser.speed or None)
+
+        started = time.monotonic()
+        await ffmpeg_run.run_ffmpeg(
+            argv, on_progress, settings.job_timeout, settings.stall_timeout, self.ladder.niceness
+        )
+        last = self.chunk.start + self.chunk.length >= (self.info.duration or 0.0) - 0.01
+        served = await in_thread(
+            fmp4_parts.join_part, self.ffmpeg, self.folder, self.ladder, self.rungs, self.chunk, last,
+            lambda name: self.output.fetch(self.folder, name), self.info.has_audio,
+        )  # fmt: skip
+        await in_thread(self.deliver, served)
+        await self.report(job.length, None, served)
+        log.info(
+            "video %s %s part %s encoded in %.1f s", job.video_id, job.ladder, job.part, time.monotonic() - started
+        )
+        await in_thread(self.output.drop_workspace, self.workspace_name)
+
+    def deliver(self, served: fmp4_parts.Served) -> None:
+        """(In a thread.) The part's files to the store (nothing to do on the local backend)."""
+        for rung in self.rungs:
+            for name in fmp4_parts.files_of(served, rung):
+                self.output.deliver(self.folder, f"{self.ladder.folder}/{rung.name}/{name}")
+
+    async def report(self, seconds: float, speed: float | None, served: fmp4_parts.Served | None = None) -> None:
+        """Renew the claim with the part's progress, or (`served`) mark it done; report the ladder's progress
+        from its whole plan. While PostgreSQL is unreachable a progress report is skipped; the end waits."""
+        job = self.job
+
+        def tick() -> list:
+            with plans.locked(job.video_id) as conn:
+                if served is None:
+                    plans.beat(conn, job.video_id, job.part, self.token, seconds, speed, ladder=job.ladder)
+                else:
+                    plans.complete(conn, job.video_id, job.part, self.token, served, ladder=job.ladder)
+                return plans.rows(conn, job.video_id, job.ladder)
+
+        try:
+            rows = await (in_thread(tick) if served is None else until_done(tick, what="recording a part"))
+        except sa.exc.DBAPIError as exc:
+            log.warning("video %s %s part %s: progress not recorded (%s)", job.video_id, job.ladder, job.part,
+                        type(exc).__name__)  # fmt: skip
+            return
+        self.last_done = served is not None and all(row.state == "done" for row in rows)
+        await report_progress(job, self.info, rows)
+
+
+async def report_progress(job: ChunkJob, info: MediaInfo, rows) -> None:
+    """The ladder's progress over its whole plan, as a ready film's stage: the share encoded, the speed of
+    every worker on it together, and the time left at that speed."""
+    duration = info.duration or 1.0
+    encoded = sum(row.length if row.state == "done" else row.seconds for row in rows)
+    speed = round(sum(row.speed or 0.0 for row in rows if row.state == "running"), 2) or None
+    eta = round(max(0.0, duration - encoded) / speed, 1) if speed else None
+    await progress(job, min(99.0, 100.0 * encoded / duration), stage=AV1_STAGE, speed=speed, eta_seconds=eta)
+
+
+async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
+    """A part ended without its output: withdrawn (the film deleted, re-processed, or the ladder given up
+    elsewhere: stop quietly), run again alone (a passing fault), or the ladder ends (the film stays ready
+    with H.264 alone)."""
+    if await jobs.deleted(job.video_id):
+        await jobs.discard(job.video_id)
+        return
+    if isinstance(exc, plans.Withdrawn) or not await in_thread(plans.holds, job.video_id, job.part, token, job.ladder):
+        log.info("video %s %s part %s was withdrawn", job.video_id, job.ladder, job.part)
+        return
+    FAILURES.labels(failure_cause(exc)).inc()
+    if not isinstance(exc, ffmpeg_run.TranscodeError) and attempts < app.settings.max_attempts:
+        log.error("video %s %s part %s: attempt %d failed", job.video_id, job.ladder, job.part, attempts, exc_info=exc)
+        await until_done(plans.requeue, job.video_id, job.part, token, str(exc), job.ladder, what="re-queuing a part")
+        await asyncio.sleep(app.settings.retry_delay * attempts)
+        await send(job)
+        return
+    if await until_done(plans.abandon, job.video_id, job.output, job.ladder, what="abandoning a plan"):
+        log.warning("video %s: no %s ladder (%s); H.264 alone", job.video_id, job.ladder, exc)
+        await in_thread(store.Output(job.output).remove, FURTHER[job.ladder].folder)
+        await progress(job, 0.0, stage=AV1_STAGE_ENDED)
+
+
+async def finish(job: ChunkJob) -> None:
+    """Once every part of the ladder is done: its playlists written from the rows, scored against the H.264
+    renditions (their scores as reported), listed where as good in fewer bytes, and the film reported ready
+    again with the verdict. Idempotent: a film that has the verdict, or another output, is left alone."""
+    ladder, info = FURTHER[job.ladder], MediaInfo(**job.media)
+    rungs, output = ladder_for(info.short_side), store.Output(job.output)
+
+    def assemble() -> ReadyOutput | None:
+        with plans.locked(job.video_id) as conn:
+            rows = plans.rows(conn, job.video_id, ladder.name)
+            if not rows or rows[0].output != job.output or any(row.state != "done" for row in rows):
+                return None
+            ready = ready_output(job.video_id)
+            if (
+                ready is None
+                or ready.hls_path != job.output
+                or ladder.name in ladder_registry.with_verdict(ready.renditions)
+            ):
+                return None
+            for name, text in fmp4_parts.ladder_playlists(ladder, rungs, [row.served for row in rows]).items():
+                output.write_text(name, text)
+            return ready
+
+    try:
+        for _ in range(READY_WAIT):
+            ready = await until_done(assemble, what="assembling a ladder")
+            if ready is not None or await in_thread(video_status, job.video_id) not in PENDING:
+                break
+            await asyncio.sleep(1.0)  # the film's ready report is still on its way
+    except (ValueError, OSError, store.StorageUnavailable) as exc:
+        log.warning("video %s: its %s ladder not assembled (%s)", job.video_id, ladder.name, exc)
+        return
+    if ready is None:
+        return
+    renditions = await in_thread(verdict, job, ladder, info, rungs, ready)
+    log.info("video %s: its %s ladder made in parts, %s", job.video_id, ladder.name,
+             "listed" if any(r[ladder.name]["listed"] for r in renditions) else "not listed")  # fmt: skip
+    if await jobs.deleted(job.video_id):
+        raise jobs.VideoDeleted
+    await report_ready(job, job.output, renditions, ready.duration)
+
+
+def verdict(job: ChunkJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOutput) -> list[dict]:
+    """(In a thread.) Score the ladder in the H.264 renditions' windows and list it in the film's master where
+    it holds their quality in fewer bytes (`av1_ladder.choose_listed`, on a local copy: the output itself on
+    the local backend; on S3 a workspace, the master written back and the unlisted renditions removed)."""
+    settings, output = app.settings, store.Output(job.output)
+    folder = output.workspace(f"{ladder.name}-verdict")
+    local = lambda name: output.fetch(folder, name)  # noqa: E731
+    try:
+        source = store.Source(job.source).path
+        twins = quality.measured(
+            ffmpeg_exe(settings.ffmpeg_binary), source, info, local, rungs, settings.quality_samples,
+            {name: rung for name, rung in zip(ladder.folders(rungs), rungs, strict=True)}, False,
+        )  # fmt: skip
+        for name in ("master.m3u8", f"{ladder.folder}/master.m3u8"):
+            local(name)
+        renditions, listed = av1_ladder.choose_listed(
+            folder, rungs, ready.renditions, {**quality.recorded(ready.renditions), **twins}, settings.vmaf_floor,
+            settings.quality_samples > 0,
+        )  # fmt: skip
+        if store.remote():
+            output.write_text("master.m3u8", (folder / "master.m3u8").read_text("utf-8"))
+            store.store().delete(f"{output.prefix}{ladder.folder}/master.m3u8")
+            for name in ladder.folders(rungs):
+                if name not in listed:
+                    output.remove(name)
+        shutil.rmtree(folder / PARTS / ladder.folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (folder / PARTS).rmdir()
+        return renditions
+    finally:
+        output.drop_workspace(f"{ladder.name}-verdict")
