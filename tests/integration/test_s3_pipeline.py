@@ -36,7 +36,7 @@ def decode_url(url: str, cookie: str) -> tuple[int, object, float]:
 def local_media_files(pipeline) -> list[str]:
     """Media files anywhere in the stack's own folders (uploads in flight, scratch, media roots)."""
     found = []
-    for pattern in ("*.ts", "*.m3u8", "source.*", "*.jpg", "*.vtt", "plan.json"):
+    for pattern in ("*.ts", "*.m3u8", "source.*", "*.jpg", "*.vtt", "plan.json", "*.m4s", "init*.mp4", "*.nut"):
         found += [str(p) for p in pipeline.folder.rglob(pattern) if "faust-" not in str(p)]
     return found
 
@@ -138,3 +138,30 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
     # the master with its subtitles group still reads in FFmpeg's HLS client (it opens the WebVTT tracks too)
     code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/master.m3u8", cookie)
     assert code == 0 and facts.has_audio and seconds == pytest.approx(72.0, abs=0.2)
+
+
+def test_a_long_films_av1_parts_travel_through_the_bucket_alone(s3_pipeline, media_files):
+    """Its AV1 parts made on both workers, each taking the film's sound from the H.264 segments in the bucket
+    and publishing its segments and init there; the last worker scores the ladder from the bucket, writes the
+    film's master there with the AV1 variants and leaves no file of its own; the AV1 rendition decodes whole
+    over HTTP."""
+    client = s3_pipeline.client()
+    video_id = client.upload(media_files["calm_film"], {"title": "AV1 parts through the bucket"})["id"]
+    assert s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 240)["status"] == "ready"
+    final = s3_pipeline.wait_for_av1(client, video_id, 300)
+    assert all(r["av1"]["listed"] for r in final["renditions"]), final["renditions"]
+    made = [
+        int(p) for w in s3_pipeline.workers for p in re.findall(rf"video {video_id} av1 part (\d+) encoded", w.output)
+    ]
+    assert sorted(made) == list(range(9))
+
+    hls_path = s3_pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    names = {key.removeprefix(f"{hls_path}/") for key in s3_pipeline.store.keys(f"{hls_path}/av1/")}
+    assert names == {"av1/480p/index.m3u8", *(f"av1/480p/init-{p:04d}.mp4" for p in range(9)),
+                     *(f"av1/480p/{n:03d}.m4s" for n in range(17))}  # fmt: skip
+    master = b"".join(s3_pipeline.store.read(f"{hls_path}/master.m3u8")).decode()
+    assert re.search(r'CODECS="av01[^"]*"[^\n]*\nav1/480p/index.m3u8', master), master
+    assert local_media_files(s3_pipeline) == []  # every worker's scratch is empty again
+    cookie = next(c.value for c in client.cookies if c.name == "access_token")
+    code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/av1/480p/index.m3u8", cookie)
+    assert code == 0 and facts.video_codec == "av1" and facts.has_audio and seconds == pytest.approx(68.0, abs=0.2)
