@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, hls, loudness
+from stream_workers import av1_ladder, chunked_encoding, fmp4_parts, hls, loudness
 from videoflix.core.containers import CONTAINERS, ObjectURL, ProbeFailed, input_options, sniff_container
 from videoflix.core.media import MediaInfo, MediaLimits, ladder_for, parse_probe, probe
 from videoflix.core.redaction import redact
@@ -141,6 +141,7 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
         "single pass": hls.build_command("ffmpeg", source, out, info, rungs),
         "chunk": chunked_encoding.chunk_command("ffmpeg", source, out, info, rungs, part, "veryfast"),
         "audio": chunked_encoding.audio_command("ffmpeg", source, out, info),
+        "AV1 part": fmp4_parts.part_command("ffmpeg", source, out, info, av1_ladder.LADDER, rungs, part),
         "loudness": loudness.measure_command("ffmpeg", source, info),
     }
     for name, argv in commands.items():
@@ -150,11 +151,13 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
         assert argv[argv.index("-i") + 1] == f"file:{source}", name
 
 
-#: the only places an FFmpeg command may name an input itself: the helper, the muxer that reads back the
-#: segments the workers wrote, and the tiling of the preview frames a job wrote (image2, file protocol only)
+#: the only places an FFmpeg command may name an input itself: the helper, the muxers that read back the
+#: segments and pictures the workers wrote (MPEG-TS, NUT), and the tiling of the preview frames a job wrote
+#: (image2), each by its demuxer's name and the file protocol alone
 OWN_INPUTS = {
     ("videoflix/core/containers.py", "input_options"),
     ("stream_workers/chunked_encoding.py", "mux_segment"),
+    ("stream_workers/fmp4_parts.py", "join_command"),
     ("stream_workers/sheets.py", "_tile_one"),
 }
 

@@ -20,6 +20,7 @@ from stream_workers import (
     film_part,
     hls_output,
     jobs,
+    ladder_parts,
     plans,
     sheets,
     store,
@@ -31,8 +32,15 @@ from videoflix.core import storyboard as storyboards
 from videoflix.core.media import ladder_for, probe
 from videoflix.core.models import Video, VideoChunk
 
-from ..support.clips import make_clip, understated, video_timestamps
+from ..support.clips import CALM, make_clip, understated, video_timestamps
 from ..support.fakes import FakeTopic, gone
+
+
+@pytest.fixture(autouse=True)
+def first_plan_alone(monkeypatch):
+    """The film's H.264 plan alone: its further ladders (made in parts once it is ready) are the subject of
+    the tests that turn them on."""
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, av1_ladder=False))
 
 
 @pytest.fixture
@@ -421,3 +429,64 @@ def test_a_further_ladders_plan_stands_beside_the_first_until_its_own_verdict(pl
     with engine.begin() as conn:
         conn.execute(sa.update(Video).where(Video.id == video).values(updated_at=sa.text("now() - interval '1 day'")))
         assert db.requeue_stalled(conn, idle_seconds=60) == []  # ready, nothing left to make
+
+
+def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_gets_its_verdict(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    """The AV1 ladder of a film made in parts (stream_workers/ladder_parts.py), with the topics faked: planned
+    by the worker that assembles the film, before its ready report; one part's worker dies (its claim goes
+    stale, its job is lost); the film, queued again (as the watchdog does), resumes the plan: only that part
+    runs again, and the last part's worker writes the ladder, scores it and reports the film with its verdict."""
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video, seconds=12, scene=CALM)
+    eager = dataclasses.replace(
+        app.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10, progress_interval=0.0,
+        av1_ladder=True, quality_samples=1,
+    )  # fmt: skip
+    monkeypatch.setattr(app, "settings", eager)
+    monkeypatch.setattr(jobs, "deleted", gone({}))
+    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep=None: None)
+    info = probe(source)
+    event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
+    sent = fake_topics["chunks"].sent
+
+    async def run(ladder: str, skip: int | None = None) -> None:
+        for _, job in [entry for entry in sent if entry[1].ladder == ladder]:
+            sent.remove((_, job))
+            if job.part != skip:
+                await chunk_jobs.run_job(job.asdict())
+                await chunk_jobs.parts_completed()
+
+    asyncio.run(chunk_jobs.start_film(event, info))
+    asyncio.run(run("h264"))
+    [(_, ready)] = fake_topics["processed"].sent
+    assert ready.status == "ready" and not any("av1" in r for r in ready.renditions)
+    assert [r.part for r in plans.current(video, "av1")] == [0, 1, 2]  # planned before the film was ready
+    assert db.apply_processed(ready)  # (the results agent)
+
+    assert plans.claim(video, 1, ready.hls_path, "dead", "av1") == ("claimed", 1)  # its worker dies
+    with engine.begin() as conn:
+        stale = (VideoChunk.video_id == video) & (VideoChunk.ladder == "av1") & (VideoChunk.part == 1)
+        conn.execute(sa.update(VideoChunk).where(stale).values(heartbeat=sa.text("now() - '1 min'::interval")))
+    asyncio.run(run("av1", skip=1))
+    assert len(fake_topics["processed"].sent) == 1  # part 1 is missing: no verdict yet
+
+    assert asyncio.run(ladder_parts.resume(event, info, db.ready_output(video)))
+    assert [job.part for _, job in sent] == [1]  # the finished parts are kept
+    asyncio.run(run("av1"))
+    _, verdict = fake_topics["processed"].sent[-1]
+    assert verdict.status == "ready" and all("av1" in r for r in verdict.renditions), verdict.renditions
+    assert all(r["av1"]["quality"]["frames"] > 0 for r in verdict.renditions), verdict.renditions
+    output = media / verdict.hls_path
+    playlist = (output / "av1" / "480p" / "index.m3u8").read_text()
+    assert playlist.count("#EXT-X-MAP:") == 3 and len(video_timestamps(output / "av1" / "480p" / "index.m3u8")) == 360
+    assert {part: tried for part, (_, tried) in av1_state(engine, video).items()} == {0: 1, 1: 2, 2: 1}
+
+
+def av1_state(engine, video_id: int) -> dict[int, tuple]:
+    with engine.connect() as conn:
+        where = (VideoChunk.video_id == video_id) & (VideoChunk.ladder == "av1")
+        rows = conn.execute(sa.select(VideoChunk.part, VideoChunk.state, VideoChunk.attempts).where(where))
+        return {row.part: (row.state, row.attempts) for row in rows}
