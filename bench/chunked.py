@@ -4,8 +4,8 @@ with more workers.
     python bench/chunked.py [--minutes 10] [--size 1920x1080] [--chunk 60] [--preset veryfast]
 
 In one run, on the same clip (testsrc2 + a tone):
-- single pass: stream_workers.hls.build_command, what a worker runs for a short video;
-- chunked: every chunk (stream_workers.chunked_encoding.chunk_command) one after the other, the audio job, and the
+- single pass: stream_workers.film_steps.FilmSteps.single_pass, what a worker runs for a short video;
+- chunked: every chunk (FilmSteps.picture_part) one after the other, the audio job, and the
   assembly; then the same jobs again, two at a time (two processes on this 2-core machine, as two workers
   on it would run them);
 - the real thing: the whole pipeline (PostgreSQL, tansu, the web process, 2 Faust worker processes) with
@@ -33,7 +33,9 @@ from pathlib import Path
 
 from bench.stack import Watched, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
-from stream_workers import chunked_encoding, hls, hls_output
+from stream_workers import chunked_encoding, hls_output
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 from videoflix.core.containers import ffmpeg_exe
@@ -72,16 +74,16 @@ def main() -> int:
 
         single_out = work / "single"
         single_out.mkdir()
-        single = measured(hls.build_command(ffmpeg, source, single_out, info, rungs, args.preset))
+        single = measured(FilmSteps(info, rungs, H264.at(args.preset)).single_pass(ffmpeg, source, single_out))
         print(f"single pass: {single.wall:.1f} s wall", flush=True)
         shutil.rmtree(single_out)
 
         plan = chunked_encoding.cut_film(info.duration, args.chunk)
 
         def jobs(out: Path) -> list[list[str]]:
-            audio = [chunked_encoding.audio_command(ffmpeg, source, out, info)] if info.has_audio else []
+            audio = [FilmSteps(info, []).sound_job(ffmpeg, source, out)] if info.has_audio else []
             return [
-                chunked_encoding.chunk_command(ffmpeg, source, out, info, rungs, c, args.preset) for c in plan
+                FilmSteps(info, rungs, H264.at(args.preset)).picture_part(ffmpeg, source, out, c) for c in plan
             ] + audio
 
         sequential_out = work / "sequential"

@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 import sqlalchemy as sa
 
 from bench.stack import web_stack
-from stream_workers import ffmpeg_run, hls, hls_output
+from stream_workers import ffmpeg_run, hls_output
+from stream_workers.film_steps import FilmSteps
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 from videoflix.cli.upload import Client
@@ -61,7 +62,7 @@ def seed(url: str, media: Path, count: int) -> None:
     clip = make_clip(media / "clip.mp4", seconds=6, size="1280x720")
     facts = probe(clip)
     rungs = ladder_for(facts.short_side)
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), clip, out)))
     renditions = hls_output.master_renditions(out, rungs)
     engine = sa.create_engine(normalize_database_url(url))
     with engine.begin() as conn:

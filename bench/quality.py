@@ -31,7 +31,9 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import av1_ladder, hls, quality
+from stream_workers import av1_ladder, ladders, quality
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from tests.support.clips import ffmpeg
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, Rung, ladder_for, probe
@@ -120,8 +122,8 @@ def folder_bytes(folder: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--crf", type=float, default=hls.PER_TITLE_CRF)
-    parser.add_argument("--cap", type=float, default=hls.PER_TITLE_CAP, help="share of the fixed rung's bitrate")
+    parser.add_argument("--crf", type=float, default=ladders.PER_TITLE_CRF)
+    parser.add_argument("--cap", type=float, default=ladders.PER_TITLE_CAP, help="share of the fixed rung's bitrate")
     parser.add_argument("--av1-crf", type=int, default=av1_ladder.CRF)
     parser.add_argument("--av1-cap", type=float, help="share of the fixed rung's bitrate (default: av1_ladder.cap_of)")
     parser.add_argument("--av1-preset", type=int, default=av1_ladder.PRESET, help="SVT-AV1's speed (0 slowest .. 13)")
@@ -269,15 +271,15 @@ def single_pass(
     source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, crf: float | None
 ) -> list[str]:
     """The workers' single pass into `out` (`crf` None: the fixed ladder)."""
-    return hls.build_command(ffmpeg_exe(), source, out, info, rungs, args.preset, crf=crf, cap=args.cap)
+    return FilmSteps(info, rungs, H264.at(args.preset), crf=crf, cap=args.cap).single_pass(ffmpeg_exe(), source, out)
 
 
 def av1_pass(source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace) -> list[str]:
     """The workers' AV1 pass into `out`, as AV1_LADDER=on runs it after the single pass."""
     av1_ladder.make_folders(out, rungs)
-    return av1_ladder.build_command(
-        ffmpeg_exe(), source, out, info, rungs, {}, args.av1_crf, args.av1_cap, args.av1_preset
-    )
+    return FilmSteps(
+        info, rungs, av1_ladder.LADDER.at(str(args.av1_preset)), crf=args.av1_crf, cap=args.av1_cap, audio_filters={}
+    ).ladder_pass(ffmpeg_exe(), source, out)
 
 
 def measurement_cpu(

@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import audio_tracks, hls, hls_output, interlacing, loudness
+from stream_workers import audio_tracks, hls_output, interlacing, loudness
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from tests.support.clips import ffmpeg
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, probe
@@ -108,8 +110,9 @@ def main() -> None:
                     output = work / "out"
                     output.mkdir()
                     audio_tracks.make_folders(output, facts)
-                    argv = hls.build_command(ffmpeg_binary, source, output, facts, rungs, args.preset,
-                                             audio_filters=levels)  # fmt: skip
+                    argv = FilmSteps(facts, rungs, H264.at(args.preset), audio_filters=levels).single_pass(
+                        ffmpeg_binary, source, output
+                    )
                     wall, cpu = wall_and_cpu(argv)
                     totals[name][0] += wall
                     totals[name][1] += cpu

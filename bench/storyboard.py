@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import hls, sheets
+from stream_workers import sheets
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from tests.support.clips import make_clip
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -63,7 +65,9 @@ def main() -> None:
                 output = work / f"{name}-{round_}"
                 output.mkdir()
                 storyboard = sheets.make_frames_folder(output, plan) if name == "with" else None
-                argv = hls.build_command(ffmpeg_exe(), source, output, info, rungs, args.preset, storyboard=storyboard)
+                argv = FilmSteps(info, rungs, H264.at(args.preset), storyboard=storyboard).single_pass(
+                    ffmpeg_exe(), source, output
+                )
                 wall, cpu = wall_and_cpu(argv)
                 if storyboard is not None:
                     tile_wall, tile_cpu = tiling_cpu(output, plan)

@@ -4,7 +4,7 @@
 
 On the same generated 1080p clip, in one run:
 - naive:  one FFmpeg run per rendition, one after the other, the same encoder settings;
-- ours:   stream_workers.hls.build_command, the single pass the workers run (thumbnail included);
+- ours:   stream_workers.film_steps.FilmSteps.single_pass, the single pass the workers run (thumbnail included);
 - floor:  decode + split + scale with no encode, plus encoding input that was scaled beforehand (raw
           .y4m, so reading it costs next to nothing): what the work costs with the decode shared and free.
 Prints wall and CPU seconds, realtime factor, peak RSS of the FFmpeg process, the ratios, and the SSIM of
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stream_workers import hls, quality
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from tests.support.clips import ffmpeg, make_clip
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -60,8 +62,8 @@ def measured(argv: list[str]) -> Run:
 
 
 def encoder_options(rung: hls.Rung, preset: str) -> list[str]:
-    """The same per-rendition settings as the single pass (see hls.build_command)."""
-    return [*hls.video_codec_options(preset), *hls.rate_options(0, rung)]
+    """The same per-rendition settings as the single pass (see FilmSteps.single_pass)."""
+    return [*H264.at(preset).video_options(), *H264.rate_options(0, rung)]
 
 
 def naive_commands(source: Path, out: Path, rungs: list[hls.Rung], preset: str) -> list[list[str]]:
@@ -151,7 +153,7 @@ def main() -> int:
 
         ours_out = work / "ours"
         ours_out.mkdir()
-        ours = measured(hls.build_command(ffmpeg_exe(), source, ours_out, info, rungs, preset=args.preset))
+        ours = measured(FilmSteps(info, rungs, H264.at(args.preset)).single_pass(ffmpeg_exe(), source, ours_out))
 
         decode_scale = measured(floor_decode_scale(source, rungs))
         raws = prescale(source, work, rungs)

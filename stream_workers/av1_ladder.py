@@ -1,12 +1,13 @@
 """The AV1 ladder: the same rungs again in AV1 (SVT-AV1), for the browsers that decode it, beside the H.264 one.
 
-Made by its own FFmpeg run once the single pass has made the H.264 ladder whole (`build_command`): the source
-read, scaled and its sound normalized as for the H.264 renditions, SVT-AV1 for every rung, as CMAF: fMP4 segments
-(`av1/<rung>/NNN.m4s`) after an init segment (`#EXT-X-MAP`), the default sound muxed in as in the H.264
-renditions. The film is ready before (with H.264 alone: SVT-AV1 at PRESET takes ~2.4x the H.264 pass' CPU);
-once the AV1 ladder is whole it is scored in the H.264 renditions' VMAF windows (`quality.measure`), and
-the master lists the AV1 variants (with their `CODECS`, av01...) after the H.264 ones only where every AV1
-rendition holds its H.264 twin's quality in fewer bytes (`decide`, `choose_listed`):
+Made once the H.264 ladder is whole, by the film's steps for this ladder (`LADDER`, `film_steps`): for a film
+made in one pass by a run of its own (`FilmSteps.ladder_pass`), for a long one in its parts over every worker
+(`ladder_parts`); the source read, scaled and its sound normalized as for the H.264 renditions, SVT-AV1 for every
+rung, as CMAF: fMP4 segments (`av1/<rung>/NNN.m4s`) after an init segment (`#EXT-X-MAP`), the default sound muxed
+in as in the H.264 renditions. The film is ready before (with H.264 alone: SVT-AV1 at PRESET takes ~2.4x the
+H.264 pass' CPU); once the AV1 ladder is whole it is scored in the H.264 renditions' VMAF windows
+(`quality.measure`), and the master lists the AV1 variants (with their `CODECS`, av01...) after the H.264 ones
+only where every AV1 rendition holds its H.264 twin's quality in fewer bytes (`decide`, `choose_listed`):
 hls.js drops the variants whose codecs the browser cannot decode (`MediaSource.isTypeSupported`) and, of
 the sets left, starts with the codec it ranks first (AV1 before H.264), and keeps to it. The rendition
 playlists the existing frontend plays (`<rung>/index.m3u8`) stay H.264 in TS.
@@ -17,16 +18,14 @@ of the fixed ladder's bitrate of the rung. Chosen on bench/quality.py's corpus.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
-from . import ffmpeg_run, hls, hls_output, quality
+from . import hls_output, quality
 from .ladders import Ladder
 
 #: the AV1 ladder's folder in an output (`av1/<rung>/`)
@@ -49,12 +48,17 @@ CAPS = {"1080p": 0.75}
 #: the AV1 ladder as a value (`ladders.Ladder`): what its one-pass run and its parts share
 LADDER = Ladder(
     name=FOLDER,
-    encoder=("-c:v", "libsvtav1", "-preset", str(PRESET)),
+    folder=FOLDER,
+    codec="libsvtav1",
+    preset=str(PRESET),
     crf=CRF,
     cap=CAP,
     caps=CAPS,
     # SVT-AV1 honours forced keyframes only when asked to; its own scene cuts would add keyframes
-    keyframes=("-svtav1-params", "force-key-frames=1:scd=0"),
+    options=("-svtav1-params", "force-key-frames=1:scd=0"),
+    #: the AV1 pass yields the CPU to the other jobs on the machine (a film's H.264 parts): the film it
+    #: improves is already ready
+    niceness=10,
 )
 #: the AV1 variants' own master playlist, merged into the film's (`add_variants`)
 MASTER = f"{FOLDER}/master.m3u8"
@@ -84,58 +88,6 @@ def make_folders(output: Path, rungs: list[Rung]) -> None:
     """Make the folders FFmpeg writes the AV1 renditions into (its HLS muxer makes none)."""
     for name in folders(rungs):
         (output / name).mkdir(parents=True, exist_ok=True)
-
-
-def build_command(
-    ffmpeg: str,
-    source: Path,
-    output: Path,
-    info: MediaInfo,
-    rungs: list[Rung],
-    filters: Mapping[int, str | None] | None = None,
-    crf: int = CRF,
-    cap: float | None = None,
-    preset: int = PRESET,
-) -> list[str]:
-    """FFmpeg's command for the AV1 ladder: the source's pictures as the H.264 ladder's graph makes them
-    (`hls.ladder_graph`: deinterlaced, tone-mapped..., scaled per rung) and its sound as the H.264
-    renditions have it (`filters`: the loudness normalization, `hls.sound`); keyframes forced where the
-    H.264 ladder's are, so a segment is SEGMENT_SECONDS long in both. A run of its own, after the H.264
-    one: FFmpeg feeds a graph's outputs in step, so as a second output of the single pass SVT-AV1 at PRESET
-    held the H.264 ladder (and the viewers watching it while it is made) to its pace. Each rung capped at
-    `cap` of its fixed bitrate, or by default at its own (`cap_of`)."""
-    filters = filters or {}
-    graph = hls.ladder_graph(info, rungs, thumbnail=False, label="w") + hls.sound_copies(info, filters, len(rungs), "b")
-    argv = [
-        *ffmpeg_run.ffmpeg_head(ffmpeg),
-        *input_options(source, info.container, length=info.decode_seconds),
-        "-filter_complex",
-        graph,
-    ]
-    sound = [hls.sound(info, filters, f"b{i}") for i in range(len(rungs))] if info.has_audio else None
-    stream_map = []
-    ladder = dataclasses.replace(LADDER, encoder=("-c:v", "libsvtav1", "-preset", str(preset)))
-    for i, rung in enumerate(rungs):
-        argv += ["-map", f"[w{i}]", *(["-map", sound[i]] if sound else [])]
-        argv += ladder.rate_options(i, rung, crf, cap)
-        stream_map.append(f"v:{i},a:{i},name:{rung.name}" if sound else f"v:{i},name:{rung.name}")
-    argv += [
-        *ladder.video_options(),
-        *(hls.AUDIO_OPTIONS if sound else []),
-        # on the TS renditions' clock, so one subtitle map (X-TIMESTAMP-MAP) places cues in both ladders; in
-        # the fragments' own decode times (`frag_discont`): without it the MP4 muxer starts them at 0 and puts
-        # the offset in an edit list, which FFmpeg's reader applies and hls.js does not (it showed every cue
-        # 11.4 s late)
-        "-output_ts_offset", f"{hls.TS_OFFSET + hls.MPEGTS_DELAY:.3f}",
-        "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "event",
-        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_segment_options", "movflags=+frag_discont",
-        "-hls_flags", "independent_segments+temp_file",
-        "-hls_segment_filename", str(output / FOLDER / "%v" / "%03d.m4s"),
-        "-master_pl_name", "master.m3u8", "-var_stream_map", " ".join(stream_map),
-        str(output / FOLDER / "%v" / "index.m3u8"),
-    ]  # fmt: skip
-    return argv
 
 
 def cap_of(rung: Rung) -> float:

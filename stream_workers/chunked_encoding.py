@@ -28,9 +28,9 @@ Why it joins without a seam:
   it, so each chunk holds exactly the frames of its interval; nothing is lost or doubled at a boundary
   (within a frame for sources with irregular timestamps).
 
-Cutting, the per-chunk and audio commands, serving and the playlists are plain functions (no Kafka, no
-database, no store): `chunk_jobs` runs them for the pipeline, the tests and the benchmark directly
-(`assemble_folder`).
+Cutting, serving and the playlists are plain functions (no Kafka, no database, no store); the part's and the
+sound job's commands are the film's steps over a part (`film_steps.FilmSteps.picture_part`, `sound_job`):
+`chunk_jobs` runs them for the pipeline, the tests and the benchmark directly (`assemble_folder`).
 """
 
 from __future__ import annotations
@@ -39,17 +39,15 @@ import math
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoflix.core import storyboard as storyboards
-from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
-from . import ffmpeg_run, hls, hls_output
+from . import ffmpeg_run, hls_output
 from .chunked_playlists import AUDIO, AUDIO_PLAYLIST, PARTS, Playlist, Served, final_playlists, read_playlist
-from .hls import SEGMENT_SECONDS, TS_OFFSET
+from .hls import SEGMENT_SECONDS
 
 #: chunk length: a multiple of the segment length
 CHUNK_SECONDS = 60
@@ -95,82 +93,6 @@ def reads_to(chunk: Chunk, info: MediaInfo) -> float:
     if last and info.decode_seconds is not None:
         return max(chunk.length, info.decode_seconds - chunk.start)
     return chunk.length
-
-
-def chunk_command(
-    ffmpeg: str,
-    source: Path,
-    output: Path,
-    info: MediaInfo,
-    rungs: list[Rung],
-    chunk: Chunk,
-    preset: str,
-    storyboard: storyboards.Layout | None = None,
-    crf: float | None = None,
-) -> list[str]:
-    """One chunk of the film in every rendition, video only (`crf`: per-title rate control, the film's one
-    decision, `hls.rate_options`): `parts/<rendition>/<chunk playlist>` and its
-    segments; with a `storyboard` plan, the chunk's seek-bar preview frames (stream_workers/sheets.py tiles
-    them), from the same decode. The first chunk also makes the thumbnail (taken within the
-    first second)."""
-    thumbnail = chunk.index == 0
-    length = reads_to(chunk, info)
-    argv = [*ffmpeg_run.ffmpeg_head(ffmpeg), *input_options(source, info.container, start=chunk.start, length=length)]
-    argv += ["-filter_complex", hls.ladder_graph(info, rungs, thumbnail, storyboard)]
-    for i, rung in enumerate(rungs):
-        argv += ["-map", f"[v{i}]", *hls.rate_options(i, rung, crf)]
-    argv += [*hls.video_codec_options(preset), "-an"]
-    argv += ["-output_ts_offset", f"{chunk.start + TS_OFFSET:.3f}"]
-    argv += [
-        "-f", "hls",
-        "-hls_time", str(SEGMENT_SECONDS),
-        "-hls_playlist_type", "event",  # grows while the chunk is encoded (progressive playback), ended at the end
-        "-hls_flags", "independent_segments+temp_file",
-        "-start_number", str(chunk.first_segment),
-        "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
-        "-var_stream_map", " ".join(f"v:{i},name:{r.name}" for i, r in enumerate(rungs)),
-        str(output / PARTS / "%v" / chunk.playlist),
-    ]  # fmt: skip
-    if thumbnail:
-        argv += [*hls.THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
-    if storyboard is not None:
-        argv += storyboard.outputs(hls.SHEETS, str(output), part=chunk.index)
-    return argv
-
-
-def audio_command(
-    ffmpeg: str,
-    source: Path,
-    output: Path,
-    info: MediaInfo,
-    subtitles: Path | None = None,
-    audio_filters: Mapping[int, str | None] | None = None,
-) -> list[str]:
-    """The whole film's audio, once: `parts/audio/index.m3u8` and its segments, cut every segment length
-    from the film's start (a late start padded with silence, gaps of over 0.1 s filled: `aresample`); the
-    source's other audio tracks, each as it will be served (`audio/<n>/`, `hls.alternate_audio_outputs`); and
-    the source's text subtitle streams into `subtitles` (`hls.subtitle_outputs`). `audio_filters[n]` (the
-    loudness normalization of audio stream n, measured over the whole film) after the gaps are filled."""
-    filters = audio_filters or {}
-    padded = {stream.index: ",".join(filter(None, [FILL_GAPS, filters.get(stream.index)]))
-              for stream in info.alternate_audio}  # fmt: skip
-    return [
-        *ffmpeg_run.ffmpeg_head(ffmpeg),
-        *input_options(source, info.container, length=info.decode_seconds),
-        "-map", f"0:a:{info.default_audio}", "-vn",
-        "-af", ",".join(filter(None, [FILL_GAPS, filters.get(info.default_audio)])),
-        *hls.AUDIO_OPTIONS,
-        "-output_ts_offset", f"{TS_OFFSET:.3f}",
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "event",
-        "-hls_flags", "independent_segments+temp_file",
-        "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
-        "-var_stream_map", f"a:0,name:{AUDIO}",  # (with %v in the paths the muxer makes the folder)
-        str(output / PARTS / "%v" / "index.m3u8"),
-        *hls.alternate_audio_outputs(
-            info, output, padded, ["-output_ts_offset", f"{TS_OFFSET + hls.MPEGTS_DELAY:.3f}"]
-        ),
-        *hls.subtitle_outputs(info, subtitles),
-    ]  # fmt: skip
 
 
 #: a late start of the sound padded with silence, gaps of over 0.1 s filled, so that its timestamps run from

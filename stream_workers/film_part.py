@@ -35,6 +35,8 @@ from . import (
 )
 from .app import app
 from .db import in_thread, record_subtitles, until_done
+from .film_steps import FilmSteps
+from .ladders import H264
 from .records import ChunkJob
 from .reports import progress
 
@@ -97,13 +99,12 @@ class Part:
             extracted = await in_thread(subtitle_tracks.extraction_folder, self.folder, info)
             levels = await in_thread(loudness.filters, self.ffmpeg, source, info)
             await in_thread(audio_tracks.make_folders, self.folder, info)
-            argv = chunked_encoding.audio_command(self.ffmpeg, source, self.folder, info, extracted, levels)
+            steps = FilmSteps(info, self.rungs, audio_filters=levels, subtitles=extracted)
+            argv = steps.sound_job(self.ffmpeg, source, self.folder)
         else:
             await in_thread(sheets.make_frames_folder, self.folder, self.storyboard, job.part)
-            argv = chunked_encoding.chunk_command(
-                self.ffmpeg, source, self.folder, info, self.rungs, self.chunk, app.settings.x264_preset,
-                self.storyboard, job.crf,
-            )  # fmt: skip
+            steps = FilmSteps(info, self.rungs, H264.at(app.settings.x264_preset), job.crf, storyboard=self.storyboard)
+            argv = steps.picture_part(self.ffmpeg, source, self.folder, self.chunk)
         last_sent = time.monotonic()
 
         async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:

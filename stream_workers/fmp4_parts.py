@@ -29,44 +29,18 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
 from . import ffmpeg_run, hls, hls_output
-from .chunked_encoding import Chunk, reads_to
+from .chunked_encoding import Chunk
 from .chunked_playlists import PARTS
+from .film_steps import FilmSteps, picture_file
 from .ladders import Ladder
-
-#: where a chunked film's H.264 renditions start: TS_OFFSET, plus MPEG-TS's delay twice (the part's own
-#: muxer, then the join of picture and sound, `chunked_encoding.mux_segment`, which keeps the timestamps)
-CHUNKED_CLOCK = hls.TS_OFFSET + 2 * hls.MPEGTS_DELAY
-
-
-def picture_file(ladder: Ladder, rung: Rung, chunk: Chunk) -> str:
-    """A part's encoded picture in one rendition, relative to the job's folder (never served)."""
-    return f"{PARTS}/{ladder.folder}/{rung.name}/chunk-{chunk.index:04d}.nut"
 
 
 def init_name(chunk: Chunk) -> str:
     """The part's init segment, in each rendition's folder."""
     return f"init-{chunk.index:04d}.mp4"
-
-
-def part_command(
-    ffmpeg: str, source: Path, folder: Path, info: MediaInfo, ladder: Ladder, rungs: list[Rung], chunk: Chunk
-) -> list[str]:
-    """One part of the film in every rendition of `ladder`, picture only, from one decode: one NUT file per
-    rendition (`picture_file`), on the chunked film's clock."""
-    argv = [
-        *ffmpeg_run.ffmpeg_head(ffmpeg),
-        *input_options(source, info.container, start=chunk.start, length=reads_to(chunk, info)),
-        "-filter_complex", hls.ladder_graph(info, rungs, thumbnail=False, label="w"),
-    ]  # fmt: skip
-    for i, rung in enumerate(rungs):
-        argv += ["-map", f"[w{i}]", *ladder.rate_options(0, rung), *ladder.video_options(), "-an"]
-        argv += ["-output_ts_offset", f"{chunk.start + CHUNKED_CLOCK:.3f}", "-f", "nut"]
-        argv.append(str(folder / picture_file(ladder, rung, chunk)))
-    return argv
 
 
 def make_folders(folder: Path, ladder: Ladder, rungs: list[Rung]) -> None:
@@ -240,7 +214,8 @@ def assemble_folder(
     make_folders(output, ladder, rungs)
     parts = []
     for chunk in chunks:
-        asyncio.run(ffmpeg_run.run_ffmpeg(part_command(ffmpeg, source, output, info, ladder, rungs, chunk)))
+        argv = FilmSteps(info, rungs, ladder).picture_part(ffmpeg, source, output, chunk)
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv))
         parts.append(join_part(ffmpeg, output, ladder, rungs, chunk, chunk == chunks[-1], output.joinpath,
                                info.has_audio))  # fmt: skip
     for name, text in ladder_playlists(ladder, rungs, parts).items():

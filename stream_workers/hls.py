@@ -1,9 +1,9 @@
-"""The H.264 ladder's FFmpeg command: one process per film (or per part of one) decodes the source once, splits
-the picture, scales each branch and encodes every rendition (`media.ladder_for`) with keyframes forced at the
-same instants (every segment length), so the renditions' segments line up for adaptive switching. The same
-graph grabs the thumbnail and the storyboard's frames, and carries the sound, the alternate audio tracks and
-the subtitle streams. Output per rendition: `<name>/index.m3u8` + `<name>/NNN.ts`; plus `master.m3u8` and
-`thumbnail.jpg`. Running it: `ffmpeg_run`; what its playlists say and whether the output is whole: `hls_output`.
+"""The pieces of a film's FFmpeg runs (`film_steps` puts them together, once for every length of film): the
+picture's graph (one decode split into a scaled branch per rendition, `media.ladder_for`, made whole first:
+deinterlaced, tone-mapped, constant-rate, square pixels; plus the thumbnail's and the storyboard's branches),
+the default sound normalized once for every rendition, the other audio tracks and the text subtitles as
+outputs of their own, and the clock every output keeps. Running a command: `ffmpeg_run`; what its playlists
+say and whether the output is whole: `hls_output`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from videoflix.core import storyboard as storyboards
-from videoflix.core.containers import input_options
 from videoflix.core.media import AudioStream, MediaInfo, Rung
 from videoflix.core.subtitles import MAX_BYTES as SUBTITLE_MAX_BYTES
 
-from .ffmpeg_run import ffmpeg_head
+from .ladders import SEGMENT_SECONDS
 
 AUDIO_KBPS = 128
-SEGMENT_SECONDS = 4
 #: every HLS output's timestamps start here (`-output_ts_offset`), so none is ever negative: FFmpeg would
 #: otherwise move each output by its own amount (a rendition by its B-frames' delay, an audio-only one by
 #: the AAC priming) and an alternate audio track would lead the picture by ~60 ms (measured)
@@ -45,17 +43,16 @@ def ladder_graph(
     rungs: list[Rung],
     thumbnail: bool = True,
     storyboard: storyboards.Layout | None = None,
-    label: str = "v",
 ) -> str:
-    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...: `label`
-    and its place); with `thumbnail`, one for the thumbnail ([thumb]); with `storyboard`, one for the
+    """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...: by
+    its place); with `thumbnail`, one for the thumbnail ([thumb]); with `storyboard`, one for the
     seek-bar previews' sheets ([sheets]): every output from one decode."""
     n = len(rungs)
     branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
     graph = [f"[0:v]{picture_filters(info)}split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
     # each rendition by its short side: a portrait picture (a phone's) keeps its full width in the top rung
     size = (lambda r: f"{r.short_side}:-2") if info.portrait else (lambda r: f"-2:{r.short_side}")
-    graph += [f"[s{i}]scale={size(r)}:flags=bicubic[{label}{i}]" for i, r in enumerate(rungs)]
+    graph += [f"[s{i}]scale={size(r)}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
     if thumbnail:
         graph.append(f"[st]select='lte(t,{thumbnail_time(info):.3f})+eq(n,0)',scale=-2:{THUMBNAIL_HEIGHT}[thumb]")
     if storyboard is not None:
@@ -110,100 +107,8 @@ def picture_filters(info: MediaInfo) -> str:
 SHEETS = "sheets"
 
 
-#: the per-title ladder's constant quality (x264's CRF) and its cap (a share of the fixed ladder's bitrate of
-#: the rung), chosen on bench/quality.py's corpus: the fewest bytes at which no rendition of any title lost
-#: over 1 VMAF point to the fixed ladder. CRF 19 lost 1.1-1.2 on the dark scene at 480p/720p (x264 gives dark
-#: pictures few bits); 18 lost 0.7-0.8. Capped at 1.0x, the hard titles rode the cap at 1.03-1.11x the fixed
-#: ladder's bytes for at most +0.6 VMAF; at 0.9x they take 0.93-1.02x for at most -0.43 (total: 19.7 % fewer
-#: bytes than the fixed ladder at 1.0x, 25.5 % at 0.9x; 10 s titles)
-PER_TITLE_CRF = 18.0
-PER_TITLE_CAP = 0.9
-
-
-def rate_options(index: int, rung: Rung, crf: float | None = None, cap: float = PER_TITLE_CAP) -> list[str]:
-    """Rate control of the `index`-th video output stream. The fixed ladder: the rung's bitrate, whatever
-    the film, peaks up to 1.07x. Per title (`crf`): capped CRF, the bitrate each film's pictures need at
-    one constant quality, capped at `cap` of the fixed ladder's bitrate (the same buffer): a static or flat
-    film takes a fraction, a hard one about what the fixed ladder gives it on average (x264's capped CRF
-    rides the cap where ABR undershoots its target; capped at the fixed ladder's peak, hard titles took 1-14 %
-    more bytes than the fixed ladder for the same VMAF: bench/quality.py). x264's CRF is one decision for
-    the whole film, so a chunked film's parts, encoded apart, keep one quality across their joins."""
-    buffer = [f"-bufsize:v:{index}", f"{int(rung.video_kbps * 1.5)}k"]
-    if crf is not None:
-        return [f"-crf:v:{index}", f"{crf:g}", f"-maxrate:v:{index}", f"{int(rung.video_kbps * cap)}k", *buffer]
-    return [f"-b:v:{index}", f"{rung.video_kbps}k", f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.07)}k", *buffer]
-
-
-def video_codec_options(preset: str) -> list[str]:
-    """H.264 for every rendition, keyframes forced every segment length, so segments align across renditions
-    (and, counted from a chunk's start, across chunks)."""
-    return [
-        "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "high",
-        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
-    ]  # fmt: skip
-
-
 AUDIO_OPTIONS = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2", "-ar", "48000"]
 THUMBNAIL_OUTPUT = ["-map", "[thumb]", "-update", "1", "-q:v", "3"]  # -update 1: each selected frame overwrites
-
-
-def build_command(
-    ffmpeg: str,
-    source: Path,
-    output: Path,
-    info: MediaInfo,
-    rungs: list[Rung],
-    preset: str = "veryfast",
-    threads: int = 0,
-    subtitles: Path | None = None,
-    storyboard: storyboards.Layout | None = None,
-    audio_filters: Mapping[int, str | None] | None = None,
-    crf: float | None = None,
-    cap: float = PER_TITLE_CAP,
-) -> list[str]:
-    """FFmpeg's command for the single pass: every rendition (`crf`: per-title rate control, `rate_options`),
-    the thumbnail, the storyboard's sheets (with a `storyboard` plan), the source's other audio tracks
-    (`alternate_audio_outputs`) and (into `subtitles`) its text subtitle streams as WebVTT, from one read
-    and one decode of the source; `audio_filters[n]` (the loudness normalization of audio stream n) applied
-    to that track."""
-    filters = audio_filters or {}
-    graph = ladder_graph(info, rungs, storyboard=storyboard) + sound_copies(info, filters, len(rungs), "a")
-    argv = [
-        *ffmpeg_head(ffmpeg),
-        *input_options(source, info.container, length=info.decode_seconds),
-        "-filter_complex",
-        graph,
-    ]
-    stream_map = []
-    for i, rung in enumerate(rungs):
-        argv += ["-map", f"[v{i}]"]
-        if info.has_audio:
-            argv += ["-map", sound(info, filters, f"a{i}")]
-        argv += rate_options(i, rung, crf, cap)
-        stream_map.append(f"v:{i},a:{i},name:{rung.name}" if info.has_audio else f"v:{i},name:{rung.name}")
-    argv += video_codec_options(preset)
-    if threads:
-        argv += ["-threads", str(threads)]
-    if info.has_audio:
-        argv += AUDIO_OPTIONS
-    argv += [
-        "-output_ts_offset", f"{TS_OFFSET:.3f}",
-        "-f", "hls",
-        "-hls_time", str(SEGMENT_SECONDS),
-        # EVENT: the playlists grow as segments are done (the video is watchable while it transcodes);
-        # temp_file: a segment or playlist appears under its name only once it is written whole
-        "-hls_playlist_type", "event",
-        "-hls_flags", "independent_segments+temp_file",
-        "-hls_segment_filename", str(output / "%v" / "%03d.ts"),
-        "-master_pl_name", "master.m3u8",
-        "-var_stream_map", " ".join(stream_map),
-        str(output / "%v" / "index.m3u8"),
-    ]  # fmt: skip
-    argv += [*THUMBNAIL_OUTPUT, str(output / "thumbnail.jpg")]
-    if storyboard is not None:
-        argv += storyboard.outputs(SHEETS, str(output))
-    offset = ["-output_ts_offset", f"{TS_OFFSET:.3f}"]
-    return argv + alternate_audio_outputs(info, output, filters, offset) + subtitle_outputs(info, subtitles)
 
 
 def sound_copies(info: MediaInfo, filters: Mapping[int, str | None], n: int, label: str) -> str:
@@ -218,7 +123,7 @@ def sound_copies(info: MediaInfo, filters: Mapping[int, str | None], n: int, lab
 
 def sound(info: MediaInfo, filters: Mapping[int, str | None], label: str) -> str:
     """What an output maps for the film's default sound: the graph's copy `label` of the normalized sound
-    (`build_command`), or the source's track as it is when it needs no filter."""
+    (`sound_copies`), or the source's track as it is when it needs no filter."""
     return f"[{label}]" if filters.get(info.default_audio) else f"0:a:{info.default_audio}"
 
 

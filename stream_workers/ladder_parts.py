@@ -34,6 +34,7 @@ from .chunked_encoding import Chunk, cut_film
 from .chunked_playlists import PARTS
 from .db import ReadyOutput, in_thread, ready_output, until_done, video_status
 from .film_part import send
+from .film_steps import FilmSteps
 from .ladder_registry import FURTHER
 from .ladders import Ladder
 from .metrics import FAILURES, JOBS_IN_FLIGHT
@@ -145,7 +146,8 @@ class LadderPart:
         job, settings = self.job, app.settings
         source = (await in_thread(store.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
-        argv = fmp4_parts.part_command(self.ffmpeg, source, self.folder, self.info, self.ladder, self.rungs, self.chunk)
+        steps = FilmSteps(self.info, self.rungs, self.ladder)
+        argv = steps.picture_part(self.ffmpeg, source, self.folder, self.chunk)
         last_sent = time.monotonic()
 
         async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:

@@ -1,60 +1,100 @@
 """A ladder as a value: one codec's renditions of a film's rungs, its rate control and its container.
 
-The H.264 ladder (TS, every film, listed always: `hls`) is the film's first; a further ladder (AV1 today:
-`av1_ladder.LADDER`) is made once the film is ready, in one run for a film made in one pass, in the film's
-parts over every worker for a long one (`ladder_parts`), and listed in the master only where it measures as
-good as the H.264 renditions in fewer bytes (`av1_ladder.choose_listed`). What differs between further
-ladders is data: the encoder and its options, the constant quality and its caps, how many workers' CPU it
-yields to; the command over a time range, the joins of the parts, the playlists and the verdict are shared.
+Two instances today: `H264` (MPEG-TS, every film, the renditions the existing frontend plays, listed always)
+and `av1_ladder.LADDER` (fMP4, made once the film is ready, listed only where it measures as good as the
+H.264 renditions in fewer bytes). What differs between them is data: the encoder and what else it is told, its
+speed, the constant quality and its caps, the container, how much CPU it yields. The commands over the whole
+film or a part (`film_steps`), the joins of a film's parts (`chunked_encoding`, `fmp4_parts`), the playlists and
+the verdict (`av1_ladder.choose_listed`) are shared; a further ladder registers in `ladder_registry`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from videoflix.core.media import Rung
 
-from .hls import SEGMENT_SECONDS
+#: every ladder's segment length: keyframes are forced on this grid (from a part's start), so the segments of
+#: every rendition and ladder begin together
+SEGMENT_SECONDS = 4
 
 
 @dataclass(frozen=True)
 class Ladder:
-    """A further ladder: `name` keys its plan rows, its jobs and its verdict in a film's renditions (and is
-    its folder in the output: `<name>/<rung>/`); `encoder`, the codec and its options for every rendition;
-    `keyframes`, what the encoder needs besides `-force_key_frames` to put keyframes exactly on the segment
-    grid (and nowhere else that would cut a segment); `crf` and its caps (`cap_of`), the rate control;
-    `niceness`, how much it yields the CPU (the film it improves is ready)."""
+    """`name` keys a further ladder's plan rows, its jobs and its verdict in a film's renditions; `folder`, its
+    renditions' place in an output (`<folder>/<rung>/`; "" for the H.264 ladder's, at the output's root);
+    `codec` and `preset`, the encoder and its speed; `options`, what else the encoder is told (a profile;
+    what keeps its keyframes on the segment grid alone); `crf` and its caps (`cap_of`: a share of the rung's
+    fixed bitrate), the rate control, where a `crf` of None is the fixed ladder (the rung's bitrate); the
+    buffer a share of the capped rate (`buffer_of_cap`) or of the rung's; `container`, "ts" or "fmp4";
+    `niceness`, how much it yields the CPU."""
 
     name: str
-    encoder: tuple[str, ...]
-    crf: float
+    folder: str
+    codec: str
+    preset: str
+    crf: float | None
     cap: float
     caps: Mapping[str, float] = field(default_factory=dict)
-    keyframes: tuple[str, ...] = ()
-    niceness: int = 10
+    options: tuple[str, ...] = ()
+    container: str = "fmp4"
+    buffer_of_cap: bool = True
+    niceness: int = 0
 
-    @property
-    def folder(self) -> str:
-        return self.name
+    def at(self, preset: str) -> Ladder:
+        """The ladder at another speed of its encoder (X264_PRESET)."""
+        return dataclasses.replace(self, preset=preset)
 
     def cap_of(self, rung: Rung) -> float:
         """A rung's cap, a share of its fixed bitrate."""
         return self.caps.get(rung.name, self.cap)
 
     def rate_options(self, index: int, rung: Rung, crf: float | None = None, cap: float | None = None) -> list[str]:
-        """Rate control of the `index`-th video stream: constant quality capped per rung."""
-        kbps = int(rung.video_kbps * (cap or self.cap_of(rung)))
+        """Rate control of the `index`-th video stream: `crf` (else the ladder's) capped at `cap` of the
+        rung's fixed bitrate (else `cap_of`); with neither, the fixed ladder: the rung's bitrate, peaks to
+        1.07x."""
         quality = self.crf if crf is None else crf
+        if quality is None:
+            return [f"-b:v:{index}", f"{rung.video_kbps}k", f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.07)}k",
+                    f"-bufsize:v:{index}", f"{int(rung.video_kbps * 1.5)}k"]  # fmt: skip
+        kbps = int(rung.video_kbps * (cap or self.cap_of(rung)))
+        buffer = int((kbps if self.buffer_of_cap else rung.video_kbps) * 1.5)
         return [f"-crf:v:{index}", f"{quality:g}", f"-maxrate:v:{index}", f"{kbps}k", f"-bufsize:v:{index}",
-                f"{int(kbps * 1.5)}k"]  # fmt: skip
+                f"{buffer}k"]  # fmt: skip
 
     def video_options(self) -> list[str]:
-        """The encoder, with keyframes forced every segment length (counted from a part's start, so the
-        parts of a film keep one grid)."""
+        """The encoder for every rendition, keyframes forced every segment length (counted from a part's
+        start, so the parts of a film keep one grid)."""
         grid = ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
-        return [*self.encoder, "-pix_fmt", "yuv420p", *self.keyframes, *grid]
+        return ["-c:v", self.codec, "-preset", self.preset, "-pix_fmt", "yuv420p", *self.options, *grid]
 
     def folders(self, rungs: list[Rung]) -> list[str]:
         """The ladder's playlist folders in an output, one per rung."""
-        return [f"{self.folder}/{rung.name}" for rung in rungs]
+        return [f"{self.folder}/{rung.name}" if self.folder else rung.name for rung in rungs]
+
+
+#: the H.264 ladder's constant quality (x264's CRF) when per title, LADDER_CRF, and its cap (a share of the
+#: fixed ladder's bitrate of the rung), chosen on bench/quality.py's corpus: the fewest bytes at which no
+#: rendition of any title lost over 1 VMAF point to the fixed ladder. CRF 19 lost 1.1-1.2 on the dark scene
+#: at 480p/720p (x264 gives dark pictures few bits); 18 lost 0.7-0.8. Capped at 1.0x, the hard titles rode the
+#: cap at 1.03-1.11x the fixed ladder's bytes for at most +0.6 VMAF; at 0.9x they take 0.93-1.02x for at most
+#: -0.43 (total: 19.7 % fewer bytes than the fixed ladder at 1.0x, 25.5 % at 0.9x; 10 s titles). x264's CRF
+#: is one decision for the whole film, so a chunked film's parts, encoded apart, keep one quality across joins
+PER_TITLE_CRF = 18.0
+PER_TITLE_CAP = 0.9
+
+#: the H.264 ladder: x264 at X264_PRESET (veryfast by default), High profile, MPEG-TS; the fixed ladder unless
+#: a film's CRF is given (LADDER_CRF: per title, capped CRF with the rung's buffer)
+H264 = Ladder(
+    name="h264",
+    folder="",
+    codec="libx264",
+    preset="veryfast",
+    crf=None,
+    cap=PER_TITLE_CAP,
+    options=("-profile:v", "high"),
+    container="ts",
+    buffer_of_cap=False,
+)

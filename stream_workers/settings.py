@@ -16,7 +16,7 @@ from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.core.storage.config import StorageConfig
 
 from .broker_auth import BrokerAuth
-from .hls import PER_TITLE_CRF
+from .ladders import PER_TITLE_CRF
 
 
 def ladder_crf(value: str) -> float | None:

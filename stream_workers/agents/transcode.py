@@ -39,7 +39,6 @@ from .. import (
     av1_ladder,
     chunk_jobs,
     ffmpeg_run,
-    hls,
     hls_output,
     interlacing,
     jobs,
@@ -54,6 +53,8 @@ from .. import (
 )
 from ..app import app
 from ..db import claim_av1, in_thread, ready_output, record_subtitles, release_claim, until_done, video_status
+from ..film_steps import FilmSteps
+from ..ladders import H264
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
 from ..records import AV1_STAGE, AV1_STAGE_ENDED, VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
@@ -161,10 +162,9 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     )
     levels = await in_thread(loudness.filters, ffmpeg, source.path, info)
     await in_thread(audio_tracks.make_folders, output, info)
-    argv = hls.build_command(
-        ffmpeg, source.path, output, info, rungs, settings.x264_preset, subtitles=extracted, storyboard=storyboard,
-        audio_filters=levels, crf=settings.ladder_crf,
-    )  # fmt: skip
+    steps = FilmSteps(info, rungs, H264.at(settings.x264_preset), settings.ladder_crf, storyboard=storyboard,
+                      audio_filters=levels, subtitles=extracted)  # fmt: skip
+    argv = steps.single_pass(ffmpeg, source.path, output)
     last_sent = time.monotonic()
     playable = False
 
@@ -269,11 +269,6 @@ class Film:
     duration: float | None
 
 
-#: the AV1 pass yields the CPU to the other jobs on the machine (a chunked film's parts): the film it
-#: improves is already ready
-AV1_NICENESS = 10
-
-
 async def add_av1_ladder(
     film: Film,
     levels: Mapping[int, str | None],
@@ -295,7 +290,9 @@ async def add_av1_ladder(
     settings, event, output = app.settings, film.event, film.output
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
     await in_thread(av1_ladder.make_folders, output, film.rungs)
-    argv = av1_ladder.build_command(ffmpeg, film.source, output, film.info, film.rungs, levels)
+    argv = FilmSteps(film.info, film.rungs, av1_ladder.LADDER, audio_filters=levels).ladder_pass(
+        ffmpeg, film.source, output
+    )
     last_checked = time.monotonic()
     await progress(event, 0.0, stage=AV1_STAGE)
 
@@ -310,7 +307,7 @@ async def add_av1_ladder(
 
     try:
         result = await ffmpeg_run.run_ffmpeg(
-            argv, on_progress, settings.job_timeout, settings.stall_timeout, AV1_NICENESS
+            argv, on_progress, settings.job_timeout, settings.stall_timeout, av1_ladder.LADDER.niceness
         )
         await in_thread(checked, output, [], av1_ladder.folders(film.rungs), False)
     except BaseException as exc:

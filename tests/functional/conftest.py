@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
-from stream_workers import av1_ladder, ffmpeg_run, hls
+from stream_workers import av1_ladder, ffmpeg_run
+from stream_workers.film_steps import FilmSteps
 from stream_workers.hls_output import check_output
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -55,9 +56,11 @@ def hls_output(app_settings, clips) -> Path:
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), clips["clip"], out)))
     av1_ladder.make_folders(out, rungs)
-    asyncio.run(ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), clips["clip"], out, facts, rungs)))
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs, av1_ladder.LADDER).ladder_pass(ffmpeg_exe(), clips["clip"], out))
+    )
     check_output(out, rungs, av1_ladder.folders(rungs))
     av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
     return out

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import ffmpeg_run, hls, hls_output, sheets
+from stream_workers import ffmpeg_run, hls_output, sheets
+from stream_workers.film_steps import FilmSteps
 from videoflix.core import storyboard
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -38,7 +39,7 @@ def storyboarded(app_settings, tmp_path_factory) -> str:
     facts = probe(source)
     rungs = ladder_for(facts.short_side)
     plan = sheets.make_frames_folder(out, PLAN)
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, facts, rungs, storyboard=plan)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs, storyboard=plan).single_pass(ffmpeg_exe(), source, out)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
     hls_output.check_output(out, rungs)
     return OUTPUT

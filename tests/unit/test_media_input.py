@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, chunked_encoding, fmp4_parts, hls, loudness
+from stream_workers import av1_ladder, chunked_encoding, loudness
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from videoflix.core.containers import CONTAINERS, ObjectURL, ProbeFailed, input_options, sniff_container
 from videoflix.core.media import MediaInfo, MediaLimits, ladder_for, parse_probe, probe
 from videoflix.core.redaction import redact
@@ -138,10 +140,10 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
     part = chunked_encoding.Chunk(1, 60.0, 60.0)
     expected = input_options(source, "matroska")
     commands = {
-        "single pass": hls.build_command("ffmpeg", source, out, info, rungs),
-        "chunk": chunked_encoding.chunk_command("ffmpeg", source, out, info, rungs, part, "veryfast"),
-        "audio": chunked_encoding.audio_command("ffmpeg", source, out, info),
-        "AV1 part": fmp4_parts.part_command("ffmpeg", source, out, info, av1_ladder.LADDER, rungs, part),
+        "single pass": FilmSteps(info, rungs).single_pass("ffmpeg", source, out),
+        "chunk": FilmSteps(info, rungs, H264.at("veryfast")).picture_part("ffmpeg", source, out, part),
+        "audio": FilmSteps(info, []).sound_job("ffmpeg", source, out),
+        "AV1 part": FilmSteps(info, rungs, av1_ladder.LADDER).picture_part("ffmpeg", source, out, part),
         "loudness": loudness.measure_command("ffmpeg", source, info),
     }
     for name, argv in commands.items():

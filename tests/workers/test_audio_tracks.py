@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stream_workers import audio_tracks, chunked_encoding, hls, hls_output
+from stream_workers.film_steps import FilmSteps
 from videoflix.core.media import AudioStream, ladder_for
 
 from ..support.media import film
@@ -54,8 +55,9 @@ def test_the_group_names_every_track_the_default_without_a_uri():
 
 def test_each_alternate_is_its_own_audio_only_output_on_the_renditions_clock(tmp_path):
     info = film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "5.1"))
-    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path, info, ladder_for(720),
-                             audio_filters={0: "loudnorm=I=-16", 1: "loudnorm=I=-17"})  # fmt: skip
+    argv = FilmSteps(info, ladder_for(720), audio_filters={0: "loudnorm=I=-16", 1: "loudnorm=I=-17"}).single_pass(
+        "ffmpeg", tmp_path / "in.mp4", tmp_path
+    )
     at = argv.index(str(tmp_path / "audio/1/index.m3u8"))
     alternate = argv[argv.index("0:a:1") - 1 : at + 1]
     assert alternate[:4] == ["-map", "0:a:1", "-af", "loudnorm=I=-17"]  # its own measurement
@@ -65,7 +67,7 @@ def test_each_alternate_is_its_own_audio_only_output_on_the_renditions_clock(tmp
     assert str(tmp_path / "audio/1/%03d.ts") in alternate
     assert "loudnorm=I=-16" in argv[argv.index("-filter_complex") + 1]  # the default track, muxed
 
-    job = chunked_encoding.audio_command("ffmpeg", tmp_path / "in.mp4", tmp_path, info, audio_filters={1: "x=1"})
+    job = FilmSteps(info, [], audio_filters={1: "x=1"}).sound_job("ffmpeg", tmp_path / "in.mp4", tmp_path)
     alternate = job[job.index("0:a:1") - 1 :]
     assert alternate[:4] == ["-map", "0:a:1", "-af", f"{chunked_encoding.FILL_GAPS},x=1"]
     # on the muxed segments' clock, which joining a chunk's picture and sound delays (tests/workers/test_chunks.py)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from stream_workers import audio_tracks, av1_ladder, hls, hls_output
+from stream_workers import audio_tracks, av1_ladder, hls_output
+from stream_workers.film_steps import FilmSteps
 from stream_workers.quality import Score
 from stream_workers.settings import switch
 from videoflix.core.media import AudioStream, MediaInfo, ladder_for
@@ -94,29 +95,31 @@ def test_the_av1_pass_reads_the_source_as_the_h264_one_and_normalizes_its_sound(
     rungs = ladder_for(720)
     info = film(AudioStream(0, "eng", "stereo", True))
     source = tmp_path / "in.mp4"
-    h264 = hls.build_command("ffmpeg", source, tmp_path, info, rungs, audio_filters={0: "volume=3dB"})
-    extra = av1_ladder.build_command("ffmpeg", source, tmp_path, info, rungs, {0: "volume=3dB"})
+    h264 = FilmSteps(info, rungs, audio_filters={0: "volume=3dB"}).single_pass("ffmpeg", source, tmp_path)
+    extra = FilmSteps(info, rungs, av1_ladder.LADDER, audio_filters={0: "volume=3dB"}).ladder_pass(
+        "ffmpeg", source, tmp_path
+    )
     assert "libsvtav1" not in h264  # its own run: the H.264 ladder is not held to SVT-AV1's pace
     graph, h264_graph = extra[extra.index("-filter_complex") + 1], h264[h264.index("-filter_complex") + 1]
     # the same pictures (scaled per rung as the H.264 ladder's) and the same sound, filtered once, a copy each
-    pictures = h264_graph.split(";[st]")[0].replace("split=3", "split=2").replace("[st]", "").replace("[v", "[w")
-    assert graph == pictures + ";[0:a:0]volume=3dB,asplit=2[b0][b1]", (graph, h264_graph)
+    pictures = h264_graph.split(";[st]")[0].replace("split=3", "split=2").replace("[st]", "")
+    assert graph == pictures + ";[0:a:0]volume=3dB,asplit=2[a0][a1]", (graph, h264_graph)
     # the film's file alone, read as the single pass reads it (the one input helper: no other protocol)
     assert extra[: extra.index("-filter_complex")] == h264[: h264.index("-filter_complex")] and extra.count("-i") == 1
     maps = [extra[i + 1] for i, arg in enumerate(extra) if arg == "-map"]
-    assert maps == ["[w0]", "[b0]", "[w1]", "[b1]"]
+    assert maps == ["[v0]", "[a0]", "[v1]", "[a1]"]
     caps = [extra[i + 1] for i, arg in enumerate(extra) if arg.startswith("-maxrate:v:")]
     assert caps == [f"{int(r.video_kbps * av1_ladder.CAP)}k" for r in rungs]
     top = ladder_for(1080)[-1]  # a rung of its own cap: SVT-AV1's lead narrows at 1080p
-    tall = av1_ladder.build_command("ffmpeg", source, tmp_path, film(), [top])
+    tall = FilmSteps(film(), [top], av1_ladder.LADDER).ladder_pass("ffmpeg", source, tmp_path)
     assert tall[tall.index("-maxrate:v:0") + 1] == f"{int(5000 * av1_ladder.CAPS['1080p'])}k" != f"{int(5000 * 0.6)}k"
     assert extra[extra.index("-c:v") + 1] == "libsvtav1" and extra[extra.index("-hls_segment_type") + 1] == "fmp4"
     assert extra[-1] == str(tmp_path / "av1" / "%v" / "index.m3u8")
     # unfiltered sound is mapped from the source; a film without sound maps none
-    assert "0:a:0" in av1_ladder.build_command("ffmpeg", source, tmp_path, info, rungs)
+    assert "0:a:0" in FilmSteps(info, rungs, av1_ladder.LADDER).ladder_pass("ffmpeg", source, tmp_path)
     mute = film()
-    silent = av1_ladder.build_command("ffmpeg", source, tmp_path, mute, rungs)
-    assert [silent[i + 1] for i, arg in enumerate(silent) if arg == "-map"] == ["[w0]", "[w1]"]
+    silent = FilmSteps(mute, rungs, av1_ladder.LADDER).ladder_pass("ffmpeg", source, tmp_path)
+    assert [silent[i + 1] for i, arg in enumerate(silent) if arg == "-map"] == ["[v0]", "[v1]"]
     assert "-c:a" not in silent and "v:0,name:480p v:1,name:720p" in silent
 
 

@@ -27,6 +27,8 @@ from stream_workers import (
     topics,
 )
 from stream_workers.app import app
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from stream_workers.records import ChunkJob, VideoUploaded
 from videoflix.core import storyboard as storyboards
 from videoflix.core.media import ladder_for, probe
@@ -355,8 +357,9 @@ def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that
     # what the dead worker's run left: the part encoded whole, its frames still waiting to be tiled
     part.folder.mkdir(parents=True)
     sheets.make_frames_folder(part.folder, part.storyboard, job.part)
-    argv = chunked_encoding.chunk_command(part.ffmpeg, source, part.folder, info, part.rungs, part.chunk, "veryfast",
-                                          part.storyboard)  # fmt: skip
+    argv = FilmSteps(info, part.rungs, H264.at("veryfast"), storyboard=part.storyboard).picture_part(
+        part.ffmpeg, source, part.folder, part.chunk
+    )
     asyncio.run(ffmpeg_run.run_ffmpeg(argv))
     frames = part.folder / storyboards.frames_folder(job.part)
     assert any(frames.glob("*.jpg"))
@@ -419,16 +422,18 @@ def test_a_further_ladders_plan_stands_beside_the_first_until_its_own_verdict(pl
     assert [(r.ladder, r.part) for r in plans.current(video)] == []
     assert [r.part for r in plans.current(video, "av1")] == [0, 1]  # the AV1 plan goes on
 
-    with engine.begin() as conn:  # idle: no part renewed its claim, the film's row not touched
+    with engine.connect() as conn, conn.begin() as transaction:  # idle: no claim renewed, the row not touched
         conn.execute(sa.update(Video).where(Video.id == video).values(updated_at=sa.text("now() - interval '1 hour'")))
         assert db.requeue_stalled(conn, idle_seconds=60) == [video]
+        transaction.rollback()  # (its outbox event stays out of the other tests' database)
     twin = {"listed": True, "fit": True, "bandwidth": 1, "average_bandwidth": 1}
     assert db.apply_processed(VideoProcessed(video_id=video, status="ready", hls_path=output,
                                              renditions=[{**rendition, "av1": twin}], token="t" * 32))  # fmt: skip
     assert plans.current(video, "av1") == []
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.begin() as transaction:
         conn.execute(sa.update(Video).where(Video.id == video).values(updated_at=sa.text("now() - interval '1 day'")))
         assert db.requeue_stalled(conn, idle_seconds=60) == []  # ready, nothing left to make
+        transaction.rollback()
 
 
 def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_gets_its_verdict(

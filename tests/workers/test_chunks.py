@@ -14,6 +14,8 @@ import pytest
 
 from stream_workers import audio_tracks, chunked_encoding, chunked_playlists, ffmpeg_run, hls, hls_output
 from stream_workers.chunked_encoding import Chunk
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, probe
 
@@ -67,11 +69,11 @@ class Film:
 
     def encode(self, parts: list[Chunk], audio: bool) -> None:
         commands = [
-            chunked_encoding.chunk_command(self.ffmpeg, self.source, self.out, self.info, self.rungs, c, "veryfast")
+            FilmSteps(self.info, self.rungs, H264.at("veryfast")).picture_part(self.ffmpeg, self.source, self.out, c)
             for c in parts
         ]
         audio_tracks.make_folders(self.out, self.info)
-        commands += [chunked_encoding.audio_command(self.ffmpeg, self.source, self.out, self.info)] * audio
+        commands += [FilmSteps(self.info, []).sound_job(self.ffmpeg, self.source, self.out)] * audio
         for argv in commands:
             asyncio.run(ffmpeg_run.run_ffmpeg(argv))
 

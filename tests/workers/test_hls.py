@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import ffmpeg_run, hls, hls_output, sheets
+from stream_workers import ffmpeg_run, hls_output, ladders, sheets
+from stream_workers.film_steps import FilmSteps
 from stream_workers.settings import ladder_crf
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, parse_probe, probe
@@ -45,7 +46,7 @@ def test_small_sources_get_the_lowest_rung_at_their_own_height(height, made):
 
 
 def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
-    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), ladder_for(info().short_side))
+    argv = FilmSteps(info(), ladder_for(info().short_side)).single_pass("ffmpeg", tmp_path / "in.mp4", tmp_path / "out")
 
     assert argv.count("-i") == 1  # decoded once
     graph = argv[argv.index("-filter_complex") + 1]
@@ -58,8 +59,8 @@ def test_command_is_one_pass_with_aligned_keyframes(tmp_path):
 
 
 def test_command_without_audio_maps_no_audio(tmp_path):
-    argv = hls.build_command(
-        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(audio=False), ladder_for(info(audio=False).short_side)
+    argv = FilmSteps(info(audio=False), ladder_for(info(audio=False).short_side)).single_pass(
+        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out"
     )
     assert "0:a:0" not in argv and "-c:a" not in argv
     assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:480p v:1,name:720p v:2,name:1080p"
@@ -128,7 +129,9 @@ def test_real_transcode_of_a_generated_clip(tmp_path):
     async def on_progress(parser):
         seen.append(parser.out_seconds)
 
-    result = asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs), on_progress))
+    result = asyncio.run(
+        ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), clip, out), on_progress)
+    )
 
     hls_output.check_output(out, rungs)
     assert result.out_seconds == pytest.approx(3.0, abs=0.1) and seen and seen[-1] == result.out_seconds
@@ -172,7 +175,7 @@ def test_a_single_frame_video_gets_its_thumbnail_and_storyboard(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     plan = sheets.make_frames_folder(out, layout_for(facts.width, facts.height, facts.duration))
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), clip, out, facts, rungs, storyboard=plan)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs, storyboard=plan).single_pass(ffmpeg_exe(), clip, out)))
     hls_output.check_output(out, rungs)
     assert sheets.tile(ffmpeg_exe(), out, plan, final=True) == [0]
 
@@ -230,20 +233,20 @@ def test_jobs_report_progress_every_quarter_second():
 
 def test_per_title_rate_control_is_crf_capped_at_a_share_of_the_fixed_ladders_bitrate(tmp_path):
     rungs = ladder_for(1080)
-    per_title = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs, crf=21)
-    halved = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs, crf=21, cap=0.5)
-    fixed = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", info(), rungs)
+    per_title = FilmSteps(info(), rungs, crf=21).single_pass("ffmpeg", tmp_path / "in.mp4", tmp_path / "out")
+    halved = FilmSteps(info(), rungs, crf=21, cap=0.5).single_pass("ffmpeg", tmp_path / "in.mp4", tmp_path / "out")
+    fixed = FilmSteps(info(), rungs).single_pass("ffmpeg", tmp_path / "in.mp4", tmp_path / "out")
     for i, rung in enumerate(rungs):
         assert per_title[per_title.index(f"-crf:v:{i}") + 1] == "21" and f"-b:v:{i}" not in per_title
         # capped at PER_TITLE_CAP of the fixed ladder's bitrate (not its peak), with the same buffer
-        assert per_title[per_title.index(f"-maxrate:v:{i}") + 1] == f"{int(rung.video_kbps * hls.PER_TITLE_CAP)}k"
+        assert per_title[per_title.index(f"-maxrate:v:{i}") + 1] == f"{int(rung.video_kbps * ladders.PER_TITLE_CAP)}k"
         assert halved[halved.index(f"-maxrate:v:{i}") + 1] == f"{rung.video_kbps // 2}k"
         assert per_title[per_title.index(f"-bufsize:v:{i}") + 1] == fixed[fixed.index(f"-bufsize:v:{i}") + 1]
         assert fixed[fixed.index(f"-b:v:{i}") + 1] == f"{rung.video_kbps}k" and f"-crf:v:{i}" not in fixed
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("", hls.PER_TITLE_CRF), ("fixed", None), (" Fixed ", None), ("23.5", 23.5)]
+    ("value", "expected"), [("", ladders.PER_TITLE_CRF), ("fixed", None), (" Fixed ", None), ("23.5", 23.5)]
 )
 def test_ladder_crf_setting(value, expected):
     assert ladder_crf(value) == expected

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from stream_workers import av1_ladder, chunked_encoding, ffmpeg_run, fmp4_parts, hls_output
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 
@@ -27,8 +29,8 @@ def made(tmp_path_factory) -> tuple[Path, Path, list]:
     source = make_clip(folder / "film.mp4", seconds=20, size="320x180", rate=30, scene=CALM)
     info, ffmpeg, out = probe(source), ffmpeg_exe(), folder / "out"
     rungs, plan = ladder_for(info.short_side), chunked_encoding.cut_film(info.duration, 8)
-    for argv in [chunked_encoding.audio_command(ffmpeg, source, out, info)] + [
-        chunked_encoding.chunk_command(ffmpeg, source, out, info, rungs, chunk, "veryfast") for chunk in plan
+    for argv in [FilmSteps(info, []).sound_job(ffmpeg, source, out)] + [
+        FilmSteps(info, rungs, H264.at("veryfast")).picture_part(ffmpeg, source, out, chunk) for chunk in plan
     ]:
         asyncio.run(ffmpeg_run.run_ffmpeg(argv))
     chunked_encoding.assemble_folder(ffmpeg, out, info, rungs, plan)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, chunked_playlists, ffmpeg_run, hls, loudness
+from stream_workers import chunked_playlists, ffmpeg_run, loudness
+from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe, input_options
 from videoflix.core.media import MediaInfo, ladder_for, probe
 
@@ -51,7 +52,7 @@ def test_the_single_pass_brings_a_title_to_one_loudness(sources, tmp_path, name)
     level = loudness.filters(ffmpeg_exe(), sources[name], info)[0]
     # a gain alone where the peaks stay under the ceiling; the limiter only where they would not
     assert level.startswith("volume=") and ("alimiter" in level) == (name == "spiky"), (measured, level)
-    argv = hls.build_command(ffmpeg_exe(), sources[name], out, info, rungs, audio_filters={0: level})
+    argv = FilmSteps(info, rungs, audio_filters={0: level}).single_pass(ffmpeg_exe(), sources[name], out)
     asyncio.run(ffmpeg_run.run_ffmpeg(argv))
     result = heard(out / rungs[0].name / "index.m3u8")
     assert result.true_peak <= -1.0, result  # the ceiling holds
@@ -79,8 +80,11 @@ def samples(path: Path) -> array.array:
 def test_a_chunked_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
     info = probe(sources["quiet"])
     level = loudness.normalize_filter(loudness.measure(ffmpeg_exe(), sources["quiet"], info))
-    asyncio.run(ffmpeg_run.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["quiet"], tmp_path, info,
-                                                              audio_filters={0: level})))  # fmt: skip
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(
+            FilmSteps(info, [], audio_filters={0: level}).sound_job(ffmpeg_exe(), sources["quiet"], tmp_path)
+        )
+    )
     result = heard(tmp_path / chunked_playlists.AUDIO_PLAYLIST)
     assert abs(result.integrated - loudness.TARGET_I) <= 1.0 and result.true_peak <= -1.0, result
 
@@ -90,8 +94,9 @@ def test_silence_and_films_without_sound_are_left_alone(tmp_path):
     assert loudness.normalize_filter(silent) is None and loudness.normalize_filter(None) is None
     mute = MediaInfo(6.0, 320, 240, 25.0, "h264", False, container="mp4")
     assert loudness.measure(ffmpeg_exe(), tmp_path / "none.mp4", mute) is None
-    argv = hls.build_command("ffmpeg", tmp_path / "in.mp4", tmp_path / "out", mute, ladder_for(240),
-                             audio_filters={0: "loudnorm"})  # fmt: skip
+    argv = FilmSteps(mute, ladder_for(240), audio_filters={0: "loudnorm"}).single_pass(
+        "ffmpeg", tmp_path / "in.mp4", tmp_path / "out"
+    )
     assert "loudnorm" not in " ".join(argv)
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, ffmpeg_run, hls, hls_output, quality
+from stream_workers import av1_ladder, ffmpeg_run, hls, hls_output, ladders, quality
+from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 
@@ -58,7 +59,7 @@ def test_an_outputs_sampled_segments_are_scored_and_a_starved_rendition_is_flagg
         out = tmp_path / name
         out.mkdir()
         starved = [type(rungs[0])(rungs[0].name, rungs[0].short_side, kbps)]
-        asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, starved)))
+        asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, starved).single_pass(ffmpeg_exe(), source, out)))
         renditions = hls_output.master_renditions(out, starved)
         scores[name] = quality.rated(ffmpeg_exe(), source, info, out.joinpath, starved, renditions, 80.0, 2)
     fair, starved = scores["fair"][0]["quality"], scores["starved"][0]["quality"]
@@ -77,10 +78,12 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     H.264 ones; a starved AV1 twin is told from a fair one."""
     info = probe(source)
     rungs = ladder_for(info.short_side)
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=19)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs, crf=19).single_pass(ffmpeg_exe(), source, tmp_path)))
     av1_ladder.make_folders(tmp_path, rungs)
     asyncio.run(
-        ffmpeg_run.run_ffmpeg(av1_ladder.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=63, cap=0.05))
+        ffmpeg_run.run_ffmpeg(
+            FilmSteps(info, rungs, av1_ladder.LADDER, crf=63, cap=0.05).ladder_pass(ffmpeg_exe(), source, tmp_path)
+        )
     )
     # both ladders on one clock (the TS muxer's delay added to the fMP4's offset), so one subtitle map fits
     assert (
@@ -114,7 +117,7 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
     source = make_clip(tmp_path / "sparse.mp4", seconds=13, size="640x360", rate=30, preset="veryfast", extra=sparse)
     info = probe(source)
     rung = ladder_for(info.short_side)[0]
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, [rung])))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, [rung]).single_pass(ffmpeg_exe(), source, tmp_path)))
     entries = quality._entries((tmp_path / rung.name / "index.m3u8").read_text())
     assert [x for start, length, _ in entries for x in (start, length)] == pytest.approx([0, 4, 4, 4, 8, 4, 12, 1])
     assert quality.keyframe_before(ffmpeg_exe(), source, info, 11.0, 60) == pytest.approx(290 / 30)
@@ -158,7 +161,9 @@ def test_a_per_title_masters_bandwidths_are_what_its_segments_measure(source, tm
     info = probe(source)
     rungs = ladder_for(info.short_side)
     asyncio.run(
-        ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, tmp_path, info, rungs, crf=hls.PER_TITLE_CRF))
+        ffmpeg_run.run_ffmpeg(
+            FilmSteps(info, rungs, crf=ladders.PER_TITLE_CRF).single_pass(ffmpeg_exe(), source, tmp_path)
+        )
     )
     playlist = (tmp_path / rungs[0].name / "index.m3u8").read_text()
     lengths = [float(x) for x in re.findall(r"#EXTINF:([\d.]+)", playlist)]

@@ -29,6 +29,8 @@ from stream_workers import (
     interlacing,
     sheets,
 )
+from stream_workers.film_steps import FilmSteps
+from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, probe
 from videoflix.core.storyboard import layout_for
@@ -79,7 +81,9 @@ def test_the_single_pass_makes_upright_portrait_renditions_thumbnail_and_storybo
     out = tmp_path / "out"
     out.mkdir()
     plan = sheets.make_frames_folder(out, layout_for(info.width, info.height, info.duration))
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), phone_clip, out, info, rungs, storyboard=plan)))
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs, storyboard=plan).single_pass(ffmpeg_exe(), phone_clip, out))
+    )
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
     hls_output.check_output(out, rungs)
 
@@ -102,8 +106,11 @@ def test_a_chunk_of_a_phone_video_is_upright_and_portrait(phone_clip, tmp_path):
     out = tmp_path / "out"
     (out / chunked_playlists.PARTS).mkdir(parents=True)
     chunk = chunked_encoding.Chunk(0, 0.0, 2.0)
-    asyncio.run(ffmpeg_run.run_ffmpeg(chunked_encoding.chunk_command(ffmpeg_exe(), phone_clip, out, info, rungs, chunk,
-                                                              "ultrafast")))  # fmt: skip
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(
+            FilmSteps(info, rungs, H264.at("ultrafast")).picture_part(ffmpeg_exe(), phone_clip, out, chunk)
+        )
+    )
     width, height, data = frame(out / chunked_playlists.PARTS / "720p" / "000.ts")
     assert (width, height) == (720, 1280) and upright(width, height, data)
     assert chunked_playlists.nominal_renditions(info, rungs)[0] | {"average": 0, "bandwidth": 0} == {
@@ -144,7 +151,7 @@ def test_an_interlaced_source_is_deinterlaced_and_a_progressive_one_left_alone(i
     for name, facts in (("deinterlaced", info), ("as before", dataclasses.replace(info, interlaced=False))):
         out = tmp_path / name
         out.mkdir()
-        asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), interlaced_clip, out, facts, rungs)))
+        asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), interlaced_clip, out)))
         seen[name] = combed_frames(out / "480p" / "index.m3u8")  # 480 lines, as many as the source's
     # idet takes a few compressed frames for combed (4 of 60 measured); scaled without bwdif, every one is
     assert seen["deinterlaced"][0] <= 6 and seen["deinterlaced"][1] >= 54, seen
@@ -177,7 +184,7 @@ def test_an_interlaced_source_that_does_not_say_so_is_found_and_deinterlaced(tmp
 
     out = tmp_path / "out"
     out.mkdir()
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), woven, out, found, ladder_for(480))))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(found, ladder_for(480)).single_pass(ffmpeg_exe(), woven, out)))
     combed, whole = combed_frames(out / "480p" / "index.m3u8")
     assert combed <= 9 and whole >= 81, (combed, whole)  # of 90 frames (without: nearly all combed, above)
 
@@ -194,7 +201,7 @@ def test_non_square_pixels_keep_the_displayed_aspect_in_every_output(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     plan = sheets.make_frames_folder(out, layout_for(info.width, info.height, info.duration))
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs, storyboard=plan)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs, storyboard=plan).single_pass(ffmpeg_exe(), source, out)))
     sheets.tile(ffmpeg_exe(), out, plan, final=True)
     assert [(r["width"], r["height"]) for r in hls_output.master_renditions(out, rungs)] == [(640, 480)]
     for path, size in ((out / "480p" / "000.ts", "640x480"), (out / "thumbnail.jpg", "480x360")):
@@ -217,7 +224,7 @@ def test_a_variable_frame_rate_source_becomes_constant_as_long_and_in_sync(tmp_p
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), source, out)))
     playlist = out / rungs[0].name / "index.m3u8"
     frames = video_timestamps(playlist)
     assert len(frames) == pytest.approx(6 * 60, abs=1)  # as long as the source
@@ -252,7 +259,7 @@ def test_the_renditions_carry_the_sources_default_audio_track_in_stereo(tmp_path
     out = tmp_path / "out"
     out.mkdir()
     audio_tracks.make_folders(out, info)
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), source, out)))
     playlist = out / rungs[0].name / "index.m3u8"
     said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(playlist)], capture_output=True, text=True).stderr
     assert re.search(r"Audio: aac.*, 48000 Hz, stereo", said), said
@@ -284,7 +291,7 @@ def test_tiny_odd_and_silent_sources_get_a_playable_rendition(tmp_path, size, au
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
     out.mkdir()
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, out, info, rungs)))
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), source, out)))
     hls_output.check_output(out, rungs)
     [rendition] = hls_output.master_renditions(out, rungs)
     assert (rendition["name"], rendition["width"], rendition["height"]) == ("480p", *made)
@@ -337,7 +344,7 @@ def test_hdr_is_tone_mapped_to_sdr_that_looks_like_the_scene(hdr_sources, tmp_pa
     for name, facts in (("tone-mapped", info), ("as before", dataclasses.replace(info, hdr=None))):
         out = tmp_path / name
         out.mkdir()
-        asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), hdr_sources[kind], out, facts, rungs)))
+        asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), hdr_sources[kind], out)))
         seen[name] = picture_stats(out / rungs[0].name / "000.ts")
     luma, saturation = seen["tone-mapped"]
     assert abs(luma - reference_luma) <= 0.10 * reference_luma, (seen, reference_luma)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunked_encoding, chunked_playlists, db, ffmpeg_run, hls, hls_output, store, subtitle_tracks
+from stream_workers import chunked_playlists, db, ffmpeg_run, hls, hls_output, store, subtitle_tracks
+from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 from videoflix.core.models import Subtitle, Video, VideoStatus
@@ -40,7 +41,9 @@ def extract_single_pass(source: Path, tmp_path: Path) -> list[dict]:
     output.mkdir(parents=True)
     folder = subtitle_tracks.extraction_folder(output, info)
     rungs = ladder_for(info.short_side)
-    asyncio.run(ffmpeg_run.run_ffmpeg(hls.build_command(ffmpeg_exe(), source, output, info, rungs, subtitles=folder)))
+    asyncio.run(
+        ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs, subtitles=folder).single_pass(ffmpeg_exe(), source, output))
+    )
     hls_output.check_output(output, rungs)  # the renditions are made as ever
     assert not (output / "subtitles").exists()  # the tracks are not part of the published output
     return subtitle_tracks.collect(7, info, folder)
@@ -71,7 +74,7 @@ def test_a_source_without_subtitles_adds_no_output(tmp_path):
     info = probe(clip)
     assert subtitle_tracks.extraction_folder(tmp_path / "out", info) is None
     assert hls.subtitle_outputs(info, None) == []
-    assert "0:s:0" not in hls.build_command("ffmpeg", clip, tmp_path / "out", info, ladder_for(info.short_side))
+    assert "0:s:0" not in FilmSteps(info, ladder_for(info.short_side)).single_pass("ffmpeg", clip, tmp_path / "out")
 
 
 def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):
@@ -80,7 +83,7 @@ def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):
     output.mkdir(parents=True)
     folder = subtitle_tracks.extraction_folder(output, info)
     asyncio.run(
-        ffmpeg_run.run_ffmpeg(chunked_encoding.audio_command(ffmpeg_exe(), sources["mkv"], output, info, folder))
+        ffmpeg_run.run_ffmpeg(FilmSteps(info, [], subtitles=folder).sound_job(ffmpeg_exe(), sources["mkv"], output))
     )
     assert (output / chunked_playlists.PARTS / chunked_playlists.AUDIO / "index.m3u8").is_file()
     tracks = subtitle_tracks.collect(8, info, folder)
