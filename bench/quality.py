@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 from bench.runs import wall_and_cpu
-from stream_workers import av1_ladder, ladders, quality
+from stream_workers import av1_ladder, ladder_verdict, ladders, quality
+from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
 from tests.support.clips import ffmpeg
@@ -125,7 +126,9 @@ def main() -> int:
     parser.add_argument("--crf", type=float, default=ladders.PER_TITLE_CRF)
     parser.add_argument("--cap", type=float, default=ladders.PER_TITLE_CAP, help="share of the fixed rung's bitrate")
     parser.add_argument("--av1-crf", type=int, default=av1_ladder.CRF)
-    parser.add_argument("--av1-cap", type=float, help="share of the fixed rung's bitrate (default: av1_ladder.cap_of)")
+    parser.add_argument(
+        "--av1-cap", type=float, help="share of the fixed rung's bitrate (default: the AV1 ladder's cap_of)"
+    )
     parser.add_argument("--av1-preset", type=int, default=av1_ladder.PRESET, help="SVT-AV1's speed (0 slowest .. 13)")
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
@@ -179,7 +182,9 @@ def main() -> int:
                     measure_cpu += measurement_cpu(source, info, out, rungs)
                     encode_cpu += cpu
                 if ladder == "av1":  # ... and the AV1 twins', in the same windows
-                    av1_measure_cpu += measurement_cpu(source, info, out, rungs, av1_ladder.twins(rungs), ladder=False)
+                    av1_measure_cpu += measurement_cpu(
+                        source, info, out, rungs, ladder_verdict.twins(AV1, rungs), ladder=False
+                    )
                     av1_encode_cpu += cpu
                 for rung in rungs:
                     size = info.rendition_size(rung.short_side)
@@ -190,11 +195,12 @@ def main() -> int:
                     totals[ladder][0] += made
                 if ladder != "per-title":
                     shutil.rmtree(out)
-            # as the workers decide (av1_ladder.decide), on the whole film's VMAF: the AV1 ladder is listed
+            # as the workers decide (ladder_verdict.decide), on the whole film's VMAF: the AV1 ladder is listed
             # if each rendition is as good as its H.264 twin and smaller
             listed = all(
                 results[("av1", r.name)][0] < results[("per-title", r.name)][0]
-                and results[("av1", r.name)][1].mean >= results[("per-title", r.name)][1].mean - av1_ladder.TOLERANCE
+                and results[("av1", r.name)][1].mean
+                >= results[("per-title", r.name)][1].mean - ladder_verdict.TOLERANCE
                 for r in rungs
             )
             for rung in rungs:
@@ -264,7 +270,7 @@ def film_measure_share(work: Path, args: argparse.Namespace) -> tuple[float, flo
     out.mkdir()
     _, encode = wall_and_cpu(single_pass(source, out, info, rungs, args, args.crf))
     encode += wall_and_cpu(av1_pass(source, out, info, rungs, args))[1]
-    return measurement_cpu(source, info, out, rungs, also=av1_ladder.twins(rungs)), encode
+    return measurement_cpu(source, info, out, rungs, also=ladder_verdict.twins(AV1, rungs)), encode
 
 
 def single_pass(
@@ -276,7 +282,7 @@ def single_pass(
 
 def av1_pass(source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace) -> list[str]:
     """The workers' AV1 pass into `out`, as AV1_LADDER=on runs it after the single pass."""
-    av1_ladder.make_folders(out, rungs)
+    ladder_verdict.make_folders(AV1, out, rungs)
     return FilmSteps(
         info, rungs, av1_ladder.LADDER.at(str(args.av1_preset)), crf=args.av1_crf, cap=args.av1_cap, audio_filters={}
     ).ladder_pass(ffmpeg_exe(), source, out)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -22,7 +23,7 @@ from videoflix.core.redaction import redact
 
 from . import ladder_registry, store
 from .app import app
-from .records import AV1_STAGE_ENDED, VideoProcessed, VideoProgress
+from .records import ENDED, VideoProcessed, VideoProgress
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +79,19 @@ def ready_output(video_id: int) -> ReadyOutput | None:
     return ReadyOutput(row.hls_path, list(row.renditions or []), row.duration) if row else None
 
 
-#: the AV1 pass' advisory lock: pg_try_advisory_lock(AV1_LOCK_CLASS, video id), a namespace of our own
-AV1_LOCK_CLASS = 0x5641  # "VA"
+#: the further ladders' runs' advisory lock: pg_try_advisory_lock(LADDERS_LOCK_CLASS, video id), a namespace of
+#: our own
+LADDERS_LOCK_CLASS = 0x5641  # "VA"
 
 
-def claim_av1(video_id: int) -> sa.Connection | None:
-    """A connection holding the video's AV1-pass lock, or None while another worker holds it: one AV1 pass
-    per film at a time, whichever worker its event reached (a redelivery after a rebalance, during a pass).
+def claim_ladders(video_id: int) -> sa.Connection | None:
+    """A connection holding the video's further ladders' lock, or None while another worker holds it: one run
+    of them per film at a time, whichever worker its event reached (a redelivery after a rebalance, during a pass).
     Session-level, on a connection of its own outside any transaction: a worker that dies drops its
     connection and with it the lock. `release_claim` ends it."""
     conn = engine().connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
-        if conn.scalar(sa.select(sa.func.pg_try_advisory_lock(AV1_LOCK_CLASS, video_id))):
+        if conn.scalar(sa.select(sa.func.pg_try_advisory_lock(LADDERS_LOCK_CLASS, video_id))):
             return conn
     except BaseException:
         conn.close()
@@ -122,9 +124,9 @@ def apply_progress(event: VideoProgress) -> bool:
 def progress_update(event: VideoProgress) -> sa.Update:
     """A job's percentage; `playable` with its output folder once the first segments exist; back to
     `processing` with no output when a job (re)starts. Never moves a finished (ready, failed) video back.
-    A ready film's AV1 pass: `av1_progress_update`."""
+    A ready film's further ladder: `ladder_progress_update`."""
     if event.stage:
-        return av1_progress_update(event)
+        return ladder_progress_update(event)
     values: dict = {
         "progress": max(0.0, min(100.0, event.progress)),
         "attempts": sa.func.greatest(Video.attempts, event.attempt + 1),
@@ -148,18 +150,25 @@ def progress_update(event: VideoProgress) -> sa.Update:
     return sa.update(Video).where(Video.id == event.video_id, Video.status.in_(PENDING), of_job(event)).values(**values)
 
 
-def av1_progress_update(event: VideoProgress) -> sa.Update:
-    """A ready film's AV1 pass (`VideoProgress.stage`): its percentage, FFmpeg's speed and the ETA under
-    `progress_detail`'s `av1`, the film's status and progress left as they are; its end without a verdict
-    clears them. Only while the film is ready without an AV1 verdict: the verdict comes as a ready report, on
-    its own topic, and a report of the pass that arrives after it must not show the pass running again (the
-    ready report clears the detail)."""
+def ladder_progress_update(event: VideoProgress) -> sa.Update:
+    """A ready film's further ladder being made (`VideoProgress.stage`: its name): its percentage, FFmpeg's
+    speed and the ETA under `progress_detail`'s key of that name (beside another ladder's), the film's status
+    and progress left as they are; its end without a verdict (the name + ENDED) clears them. Only while the
+    film is ready without that ladder's verdict: the verdict comes as a ready report, on its own topic, and a
+    report of the ladder that arrives after it must not show it running again (the ready report clears the
+    detail). A stage naming no further ladder changes nothing."""
+    name = event.stage.removesuffix(ENDED)
     query = sa.update(Video).where(Video.id == event.video_id, Video.status == VideoStatus.READY, of_job(event))
-    if event.stage == AV1_STAGE_ENDED:
-        return query.where(Video.progress_detail.has_key("av1")).values(progress_detail={})
+    if name not in ladder_registry.FURTHER:
+        return query.where(sa.false())
+    if event.stage.endswith(ENDED):
+        return query.where(Video.progress_detail.has_key(name)).values(
+            progress_detail=Video.progress_detail.op("-")(name)
+        )
     detail = {"progress": max(0.0, min(100.0, event.progress)), "speed": event.speed, "eta_seconds": event.eta_seconds}
-    verdict = sa.func.jsonb_path_exists(Video.renditions, sa.text("'$[*].av1'::jsonpath"))
-    return query.where(~verdict).values(progress_detail={"av1": detail})
+    verdict = sa.func.jsonb_path_exists(Video.renditions, sa.cast(sa.literal(f"$[*].{name}"), JSONPATH))
+    merged = sa.func.coalesce(Video.progress_detail, sa.literal({}, JSONB)).op("||")(sa.literal({name: detail}, JSONB))
+    return query.where(~verdict).values(progress_detail=merged)
 
 
 def apply_processed(event: VideoProcessed) -> bool:

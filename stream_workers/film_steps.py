@@ -153,6 +153,7 @@ class FilmSteps:
             # the fragments' own decode times (`frag_discont`): without it the MP4 muxer starts them at 0 and
             # puts the offset in an edit list, which FFmpeg's reader applies and hls.js does not (it showed
             # every cue 11.4 s late)
+            argv += ["-tag:v", self.ladder.tag] if self.ladder.tag else []
             argv += [
                 "-output_ts_offset", f"{TS_OFFSET + MPEGTS_DELAY:.3f}", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
                 "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",

@@ -71,12 +71,13 @@ def join_command(ffmpeg: str, folder: Path, ladder: Ladder, rung: Rung, chunk: C
     if sound is not None:
         argv += [*reading, "-f", "mpegts", "-i", f"file:{sound}", "-map", "0:v", "-map", "1:a"]
     argv += ["-c", "copy", *(["-bsf:a", "aac_adtstoasc"] if sound is not None else [])]
+    argv += ["-tag:v", ladder.tag] if ladder.tag else []
     playlist, master = part_playlists(chunk)
     return [
         *argv,
         "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init_name(chunk),
-        # the fragments in their own decode times (see av1_ladder.build_command)
+        # the fragments in their own decode times (see FilmSteps.ladder_pass)
         "-hls_segment_options", "movflags=+frag_discont",
         "-hls_flags", "independent_segments+temp_file", "-start_number", str(chunk.first_segment),
         "-master_pl_name", master, "-hls_segment_filename", str(target / "%03d.m4s"), str(target / playlist),
@@ -184,7 +185,7 @@ def media_playlist(entries: Sequence[list]) -> str:
 def ladder_playlists(ladder: Ladder, rungs: list[Rung], parts: list[Served]) -> dict[str, str]:
     """The ladder's VOD playlists and its own master (`<ladder>/master.m3u8`: the variants with their peak and
     average bandwidth measured on the segments, the size and codecs FFmpeg wrote), from every part's record
-    in order; merged into the film's master by the verdict (`av1_ladder.choose_listed`). ValueError when a
+    in order; merged into the film's master by the verdict (`ladder_verdict.choose_listed`). ValueError when a
     rendition has nothing."""
     playlists, master = {}, ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rung in rungs:

@@ -3,7 +3,7 @@ H.264 ladder was: `start` plans them when the film is ready (`chunk_jobs.finish`
 chunk topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with the film's sound
 (`fmp4_parts`) by whichever worker takes it, and the worker that finishes the last one writes the ladder's
 playlists, scores it against the H.264 renditions and lists it where it is as good in fewer bytes
-(`av1_ladder.choose_listed`); the film is then reported ready again, with the verdict. Meanwhile the film
+(`ladder_verdict.choose_listed`); the film is then reported ready again, with the verdict. Meanwhile the film
 plays with H.264, and its status shows the ladder's progress (`VideoProgress.stage`).
 
 A part that fails for a passing reason runs again alone; one that fails for good (the encoder refuses the
@@ -28,7 +28,7 @@ from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models.video import PENDING
 
-from . import av1_ladder, ffmpeg_run, fmp4_parts, jobs, ladder_registry, plans, quality, store
+from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, plans, quality, store
 from .app import app
 from .chunked_encoding import Chunk, cut_film
 from .chunked_playlists import PARTS
@@ -38,7 +38,7 @@ from .film_steps import FilmSteps
 from .ladder_registry import FURTHER
 from .ladders import Ladder
 from .metrics import FAILURES, JOBS_IN_FLIGHT
-from .records import AV1_STAGE, AV1_STAGE_ENDED, ChunkJob
+from .records import ENDED, ChunkJob
 from .reports import failure_cause, progress, report_ready
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,9 @@ READY_WAIT = 30
 
 
 def wanted(info: MediaInfo) -> list[Ladder]:
-    """The further ladders a film made in parts gets: AV1 (AV1_LADDER) where `av1_ladder.wanted` (its length
-    bounds only the one-pass run, AV1_MAX_SECONDS: in parts, it is spread over every worker)."""
-    return [FURTHER[av1_ladder.FOLDER]] if app.settings.av1_ladder and av1_ladder.wanted(info) else []
+    """The further ladders a film made in parts gets (`ladder_registry.wanted`: AV1_MAX_SECONDS bounds only
+    a one-pass run; in parts, a ladder is spread over every worker)."""
+    return ladder_registry.wanted(info, app.settings)
 
 
 async def start(job: ChunkJob, info: MediaInfo, parts: list[Chunk]) -> None:
@@ -210,7 +210,7 @@ async def report_progress(job: ChunkJob, info: MediaInfo, rows) -> None:
     encoded = sum(row.length if row.state == "done" else row.seconds for row in rows)
     speed = round(sum(row.speed or 0.0 for row in rows if row.state == "running"), 2) or None
     eta = round(max(0.0, duration - encoded) / speed, 1) if speed else None
-    await progress(job, min(99.0, 100.0 * encoded / duration), stage=AV1_STAGE, speed=speed, eta_seconds=eta)
+    await progress(job, min(99.0, 100.0 * encoded / duration), stage=job.ladder, speed=speed, eta_seconds=eta)
 
 
 async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
@@ -233,7 +233,7 @@ async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> No
     if await until_done(plans.abandon, job.video_id, job.output, job.ladder, what="abandoning a plan"):
         log.warning("video %s: no %s ladder (%s); H.264 alone", job.video_id, job.ladder, exc)
         await in_thread(store.Output(job.output).remove, FURTHER[job.ladder].folder)
-        await progress(job, 0.0, stage=AV1_STAGE_ENDED)
+        await progress(job, 0.0, stage=job.ladder + ENDED)
 
 
 async def finish(job: ChunkJob) -> None:
@@ -280,7 +280,7 @@ async def finish(job: ChunkJob) -> None:
 
 def verdict(job: ChunkJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOutput) -> list[dict]:
     """(In a thread.) Score the ladder in the H.264 renditions' windows and list it in the film's master where
-    it holds their quality in fewer bytes (`av1_ladder.choose_listed`, on a local copy: the output itself on
+    it holds their quality in fewer bytes (`ladder_verdict.choose_listed`, on a local copy: the output itself on
     the local backend; on S3 a workspace, the master written back and the unlisted renditions removed)."""
     settings, output = app.settings, store.Output(job.output)
     folder = output.workspace(f"{ladder.name}-verdict")
@@ -289,13 +289,13 @@ def verdict(job: ChunkJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyO
         source = store.Source(job.source).path
         twins = quality.measured(
             ffmpeg_exe(settings.ffmpeg_binary), source, info, local, rungs, settings.quality_samples,
-            {name: rung for name, rung in zip(ladder.folders(rungs), rungs, strict=True)}, False,
+            ladder_verdict.twins(ladder, rungs), False,
         )  # fmt: skip
         for name in ("master.m3u8", f"{ladder.folder}/master.m3u8"):
             local(name)
-        renditions, listed = av1_ladder.choose_listed(
-            folder, rungs, ready.renditions, {**quality.recorded(ready.renditions), **twins}, settings.vmaf_floor,
-            settings.quality_samples > 0,
+        renditions, listed = ladder_verdict.choose_listed(
+            ladder, folder, rungs, ready.renditions, {**quality.recorded(ready.renditions), **twins},
+            settings.vmaf_floor, settings.quality_samples > 0,
         )  # fmt: skip
         if store.remote():
             output.write_text("master.m3u8", (folder / "master.m3u8").read_text("utf-8"))

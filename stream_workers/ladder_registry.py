@@ -1,13 +1,26 @@
-"""The further ladders a film may get, by name (`ladders.Ladder`): registering one here (and its module) is all
-a new codec's ladder takes; `ladder_parts` makes each in a long film's parts, `db` ends its plan with its
-verdict."""
+"""The further ladders a film may get, by name (`ladders.Ladder`): a new codec's ladder is its own module and its
+line here (and its name in `videoflix.core.ladders`, which the web tier's routes serve). `ladder_parts` makes
+each in a long film's parts, `ladder_pass` in a short film's own run, `db` ends its plan with its verdict."""
 
 from __future__ import annotations
 
-from . import av1_ladder
-from .ladders import Ladder
+from videoflix.core.media import MediaInfo
 
-FURTHER: dict[str, Ladder] = {ladder.name: ladder for ladder in (av1_ladder.LADDER,)}
+from . import av1_ladder, hevc_ladder, ladder_verdict
+from .ladders import Ladder
+from .settings import WorkerSettings
+
+FURTHER: dict[str, Ladder] = {ladder.name: ladder for ladder in (av1_ladder.LADDER, hevc_ladder.LADDER)}
+
+
+def enabled(settings: WorkerSettings) -> list[Ladder]:
+    """The further ladders switched on (`<NAME>_LADDER`: AV1_LADDER, HEVC_LADDER), in the order they are made."""
+    return [ladder for name, ladder in FURTHER.items() if getattr(settings, f"{name}_ladder")]
+
+
+def wanted(info: MediaInfo, settings: WorkerSettings, max_seconds: float = float("inf")) -> list[Ladder]:
+    """The further ladders a film gets (`ladder_verdict.wanted`; `max_seconds`: for a film made in one pass)."""
+    return enabled(settings) if ladder_verdict.wanted(info, max_seconds) else []
 
 
 def with_verdict(renditions: list[dict]) -> set[str]:

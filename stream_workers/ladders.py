@@ -5,7 +5,8 @@ and `av1_ladder.LADDER` (fMP4, made once the film is ready, listed only where it
 H.264 renditions in fewer bytes). What differs between them is data: the encoder and what else it is told, its
 speed, the constant quality and its caps, the container, how much CPU it yields. The commands over the whole
 film or a part (`film_steps`), the joins of a film's parts (`chunked_encoding`, `fmp4_parts`), the playlists and
-the verdict (`av1_ladder.choose_listed`) are shared; a further ladder registers in `ladder_registry`.
+the verdict (`ladder_verdict`) are shared; a further ladder is a module of its own (`hevc_ladder`) and its
+line in `ladder_registry`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Ladder:
     `codec` and `preset`, the encoder and its speed; `options`, what else the encoder is told (a profile;
     what keeps its keyframes on the segment grid alone); `crf` and its caps (`cap_of`: a share of the rung's
     fixed bitrate), the rate control, where a `crf` of None is the fixed ladder (the rung's bitrate); the
-    buffer a share of the capped rate (`buffer_of_cap`) or of the rung's; `container`, "ts" or "fmp4";
+    buffer a share of the capped rate (`buffer_of_cap`) or of the rung's; `container`, "ts" or "fmp4" (and
+    the codec's `tag` there);
     `niceness`, how much it yields the CPU."""
 
     name: str
@@ -40,6 +42,9 @@ class Ladder:
     caps: Mapping[str, float] = field(default_factory=dict)
     options: tuple[str, ...] = ()
     container: str = "fmp4"
+    #: the codec's tag in an fMP4 output (HEVC's `hvc1`), where it is not the muxer's default; not given to
+    #: a part's NUT pictures, which take none
+    tag: str | None = None
     buffer_of_cap: bool = True
     niceness: int = 0
 

@@ -68,16 +68,18 @@ class VideoProgress(Event):
     speed: float | None = None
     eta_seconds: float | None = None
     rendition_progress: dict[str, Any] = {}
-    #: "" (the job's own progress), AV1_STAGE (a ready film's AV1 pass: its progress, speed and ETA; the film
-    #: stays ready) or AV1_STAGE_ENDED (that pass gave up: nothing of it to show)
+    #: "" (the job's own progress), a further ladder's name (a ready film's ladder being made: its progress,
+    #: speed and ETA; the film stays ready), or that name + ENDED (it gave up: nothing of it to show)
     stage: str = ""
     token: str = ""  # the job's (VideoUploaded.token)
     schema: int = SCHEMA
 
 
-#: `VideoProgress.stage` of a ready film's AV1 pass, and of its end without a verdict
+#: `VideoProgress.stage` of a ready film's further ladder that ended without a verdict: its name and this
+ENDED = "-ended"
+#: the AV1 ladder's stages
 AV1_STAGE = "av1"
-AV1_STAGE_ENDED = "av1-ended"
+AV1_STAGE_ENDED = AV1_STAGE + ENDED
 
 
 class VideoProcessed(Event):

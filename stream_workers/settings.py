@@ -54,9 +54,12 @@ class WorkerSettings:
     #: per-title rate control: x264's CRF, capped at PER_TITLE_CAP of the fixed ladder's bitrates (LADDER_CRF);
     #: None: the fixed ladder's bitrates (LADDER_CRF=fixed)
     ladder_crf: float | None
-    #: the AV1 ladder beside the H.264 one, for films made in one pass, once ready (AV1_LADDER, av1_ladder.py)
+    #: the AV1 ladder beside the H.264 one, once a film is ready (AV1_LADDER, av1_ladder.py)
     av1_ladder: bool
-    #: the longest film (seconds) given the AV1 ladder (AV1_MAX_SECONDS; inf: every film made in one pass)
+    #: the HEVC ladder too, for Apple devices (HEVC_LADDER, hevc_ladder.py; off by default)
+    hevc_ladder: bool
+    #: the longest film (seconds) made in one pass given the further ladders (AV1_MAX_SECONDS; inf: every one);
+    #: a film made in parts gets them in parts, over every worker
     av1_max_seconds: float
     topic_partitions: int
     max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once
@@ -95,6 +98,7 @@ class WorkerSettings:
             x264_preset=value(env, "X264_PRESET"),
             ladder_crf=ladder_crf(value(env, "LADDER_CRF")),
             av1_ladder=switch("AV1_LADDER", value(env, "AV1_LADDER")),
+            hevc_ladder=switch("HEVC_LADDER", value(env, "HEVC_LADDER")),
             av1_max_seconds=float(value(env, "AV1_MAX_SECONDS")),
             topic_partitions=int(value(env, "TOPIC_PARTITIONS")),
             max_attempts=int(value(env, "TRANSCODE_MAX_ATTEMPTS")),

@@ -1,9 +1,12 @@
 """Every route of the API, one a line, grouped by resource. Paths are the existing frontend's."""
 
+from videoflix.core.ladders import FURTHER
 from videoflix.core.media import RESOLUTIONS
 
 #: only the ladder's names match: any other resolution is 404 before a view runs
 RESOLUTION = "{resolution:" + "|".join(RESOLUTIONS) + "}"
+#: a further ladder's folder (videoflix.core.ladders)
+LADDER = "{ladder:" + "|".join(FURTHER) + "}"
 #: an alternate audio track: its place among the source's audio streams
 AUDIO_TRACK = r"{track:\d{1,2}}"
 #: a subtitle track's language tag in a URL (checked as BCP 47 by the views)
@@ -64,12 +67,11 @@ def includeme(config) -> None:
     config.add_route("stream.segment", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts")
     config.add_route("stream.audio_playlist", r"/api/video/{id:\d+}/audio/" + AUDIO_TRACK + r"/index.m3u8")
     config.add_route("stream.audio_segment", r"/api/video/{id:\d+}/audio/" + AUDIO_TRACK + r"/{segment:\d{3,6}}.ts")
-    # the AV1 ladder (fMP4: an init segment, `init.mp4`, or `init_<n>.mp4` where FFmpeg made several variants,
-    # or one per part of a film made in parts, `init-<part>.mp4`,
-    # then .m4s segments), for the browsers that decode AV1
-    config.add_route("stream.av1_playlist", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/index.m3u8")
-    config.add_route(
-        "stream.av1_init", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/{init:init(?:_\d{1,2}|-\d{4,5})?}.mp4"
-    )
-    config.add_route("stream.av1_segment", r"/api/video/{id:\d+}/av1/" + RESOLUTION + r"/{segment:\d{3,6}}.m4s")
+    # the further ladders (AV1, HEVC: fMP4, `<ladder>/<rung>/`): an init segment (`init.mp4`, `init_<n>.mp4` where
+    # FFmpeg made several variants, `init-<part>.mp4` one per part of a film made in parts), then .m4s segments
+    further = LADDER + "/" + RESOLUTION
+    config.add_route("stream.fmp4_playlist", r"/api/video/{id:\d+}/" + further + r"/index.m3u8")
+    init = r"/{init:init(?:_\d{1,2}|-\d{4,5})?}.mp4"
+    config.add_route("stream.fmp4_init", r"/api/video/{id:\d+}/" + further + init)
+    config.add_route("stream.fmp4_segment", r"/api/video/{id:\d+}/" + further + r"/{segment:\d{3,6}}.m4s")
     config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts/")

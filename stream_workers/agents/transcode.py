@@ -4,7 +4,8 @@ At-least-once delivery makes every step idempotent: a video already ready is ski
 midway left an unfinished `hls-*` folder, which the next attempt removes before starting over (the video is
 not ready, so no finished output can be among them). The output is watchable as soon as its first segments
 exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete;
-with AV1_LADDER on, a second FFmpeg run then makes its AV1 ladder, and the film is reported again with it.
+then its further ladders (AV1; HEVC) are made by runs of their own (`ladder_pass`), and the film is reported
+again with each.
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
@@ -17,32 +18,28 @@ FFmpeg once the row is gone, and however the job ends, removes the video's folde
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from cachetools import LRUCache
 
 from videoflix.core import events
 from videoflix.core.containers import ffmpeg_exe
-from videoflix.core.media import MediaInfo, Rung, ladder_for, reached_cap
+from videoflix.core.media import MediaInfo, ladder_for, reached_cap
 from videoflix.core.models import VideoStatus
 from videoflix.core.storyboard import layout_for
 
 from .. import (
     audio_tracks,
-    av1_ladder,
     chunk_jobs,
     ffmpeg_run,
     hls_output,
     interlacing,
     jobs,
-    ladder_parts,
+    ladder_pass,
+    ladder_registry,
     loudness,
     plans,
     quality,
@@ -52,11 +49,11 @@ from .. import (
     topics,
 )
 from ..app import app
-from ..db import claim_av1, in_thread, ready_output, record_subtitles, release_claim, until_done, video_status
+from ..db import in_thread, record_subtitles, until_done, video_status
 from ..film_steps import FilmSteps
 from ..ladders import H264
 from ..metrics import FAILURES, JOB_SECONDS, JOBS_IN_FLIGHT
-from ..records import AV1_STAGE, AV1_STAGE_ENDED, VideoUploaded
+from ..records import VideoUploaded
 from ..reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
 
 log = logging.getLogger(__name__)
@@ -121,7 +118,10 @@ async def process(event: VideoUploaded) -> None:
         log.info("video %s no longer exists; nothing to do", event.video_id)
         return
     if status == VideoStatus.READY:
-        await resume_av1_ladder(event)
+        if await ladder_pass.resume(event, examined):
+            _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for them finds it done)
+        else:
+            log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
 
     source, info = await examined(event)
@@ -143,7 +143,7 @@ async def examined(event: VideoUploaded) -> tuple[store.Source, MediaInfo]:
 async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
     """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS), in the work root;
     the store gets each piece as it is whole (`store.Publisher`). The film is ready once they are whole and
-    measured; with AV1_LADDER on, a second run then adds the AV1 ladder (`add_av1_ladder`)."""
+    measured; then its further ladders are added by runs of their own (`ladder_pass.add_ladders`)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
@@ -209,7 +209,7 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         made = min((await in_thread(hls_output.published_seconds, output, rungs)).values(), default=None)  # as made
         if problem := reached_cap(info, made):  # it holds more than was checked
             raise ffmpeg_run.TranscodeError(problem)
-        await in_thread(checked, output, rungs, tracks)
+        await in_thread(ladder_pass.checked, output, rungs, tracks)
         renditions = await in_thread(hls_output.master_renditions, output, rungs)
         scores = await in_thread(
             quality.measured, ffmpeg, source.path, info, output.joinpath, rungs, settings.quality_samples
@@ -239,157 +239,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
     duration = info.duration or made or None  # a length the file left unsaid: what was made of it
     await report_ready(event, hls_path, renditions, duration, "; ".join(notes) or None)
-    if settings.av1_ladder and av1_ladder.wanted(info, settings.av1_max_seconds):
-        film = Film(event, source.path, output, hls_path, info, rungs, duration)
-        async with av1_claim(event.video_id) as mine:
-            if mine:
-                await add_av1_ladder(film, levels, renditions, scores, publisher, output.joinpath)
+    if ladders := ladder_registry.wanted(info, settings, settings.av1_max_seconds):
+        film = ladder_pass.Film(event, source.path, output, hls_path, info, rungs, duration)
+        await ladder_pass.add_ladders(film, ladders, levels, renditions, scores, publisher, output.joinpath)
+        _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for them finds it done)
     await in_thread(publisher.discard_local)
-
-
-def checked(output: Path, rungs: list[Rung], folders: list[str], thumbnail: bool = True) -> None:
-    """`hls_output.check_output`, a full or read-only disk told from a bad file (`hls_output.check_storage`)."""
-    try:
-        hls_output.check_output(output, rungs, folders, thumbnail)
-    except ffmpeg_run.TranscodeError:
-        hls_output.check_storage(output)  # a full or read-only disk is not the file's fault
-        raise
-
-
-@dataclass(frozen=True)
-class Film:
-    """A film made ready by the single pass, as the AV1 pass takes it up."""
-
-    event: VideoUploaded
-    source: Path
-    output: Path
-    hls_path: str
-    info: MediaInfo
-    rungs: list[Rung]
-    duration: float | None
-
-
-async def add_av1_ladder(
-    film: Film,
-    levels: Mapping[int, str | None],
-    renditions: list[dict],
-    scores: Mapping[str, quality.Score],
-    publisher: store.Publisher,
-    local: Callable[[str], Path],
-) -> None:
-    """The AV1 ladder of a ready film, by its own FFmpeg run (`av1_ladder.build_command`: SVT-AV1 takes
-    about 2.4x the H.264 pass' CPU, so the film does not wait for it), scored in the H.264 renditions' VMAF
-    windows, listed in the master where it holds their quality in fewer bytes (`av1_ladder.choose_listed`),
-    published, and reported again (the renditions with their AV1 twins). Its progress is reported as the
-    job's is (minutes of SVT-AV1 on a short film), as a ready film's AV1 stage (`VideoProgress.stage`).
-    Where SVT-AV1 fails on the film (it refuses some pictures the H.264 encoder takes), the film stays as
-    it is: ready, with H.264 alone.
-    `local(name)`: the local file of the output's `name` (the H.264 segments the scoring reads). A worker
-    that dies meanwhile leaves the film ready with H.264 alone; the event, redelivered, resumes the pass
-    (`resume_av1_ladder`)."""
-    settings, event, output = app.settings, film.event, film.output
-    ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
-    await in_thread(av1_ladder.make_folders, output, film.rungs)
-    argv = FilmSteps(film.info, film.rungs, av1_ladder.LADDER, audio_filters=levels).ladder_pass(
-        ffmpeg, film.source, output
-    )
-    last_checked = time.monotonic()
-    await progress(event, 0.0, stage=AV1_STAGE)
-
-    async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:
-        nonlocal last_checked
-        if time.monotonic() - last_checked >= settings.progress_interval:
-            last_checked = time.monotonic()
-            if await jobs.deleted(event.video_id):
-                raise jobs.VideoDeleted  # stops FFmpeg; handle() discards the output
-            percent, speed = parser.percent(film.info.duration), parser.speed or None  # (N/A, 0x: not known yet)
-            await progress(event, percent, stage=AV1_STAGE, speed=speed, eta_seconds=parser.eta(film.info.duration))
-
-    try:
-        result = await ffmpeg_run.run_ffmpeg(
-            argv, on_progress, settings.job_timeout, settings.stall_timeout, av1_ladder.LADDER.niceness
-        )
-        await in_thread(checked, output, [], av1_ladder.folders(film.rungs), False)
-    except BaseException as exc:
-        await in_thread(shutil.rmtree, output / av1_ladder.FOLDER, True)  # nothing names it
-        if not isinstance(exc, ffmpeg_run.TranscodeError):
-            raise
-        log.warning("video %s: no AV1 ladder (%s); H.264 alone", event.video_id, exc)
-        await progress(event, 0.0, stage=AV1_STAGE_ENDED)
-        return
-    twins = await in_thread(
-        quality.measured, ffmpeg, film.source, film.info, local, film.rungs, settings.quality_samples,
-        av1_ladder.twins(film.rungs), False,
-    )  # fmt: skip
-    renditions, listed = await in_thread(
-        av1_ladder.choose_listed, output, film.rungs, renditions, {**scores, **twins}, settings.vmaf_floor,
-        settings.quality_samples > 0,
-    )  # fmt: skip
-    await in_thread(hls_output.finalize_playlists, output, [], listed)
-    await in_thread(publisher.publish, [], True, listed)  # (the H.264 ladder is in the store since ready)
-    log.info("video %s: AV1 ladder made in %.1f s, %s", event.video_id, result.wall_seconds,
-             "listed" if listed else "not listed (H.264 holds its quality better)")  # fmt: skip
-    if await jobs.deleted(event.video_id):
-        raise jobs.VideoDeleted
-    _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for this pass finds it done)
-    await report_ready(event, film.hls_path, renditions, film.duration)
-
-
-@contextlib.asynccontextmanager
-async def av1_claim(video_id: int) -> AsyncIterator[bool]:
-    """Whether this worker may run the film's AV1 pass: none other is running it (`db.claim_av1`)."""
-    conn = await until_done(claim_av1, video_id, what="claiming the AV1 pass")
-    if conn is None:
-        log.info("video %s: another worker is making its AV1 ladder", video_id)
-    try:
-        yield conn is not None
-    finally:
-        if conn is not None:
-            await in_thread(release_claim, conn)
-
-
-async def resume_av1_ladder(event: VideoUploaded) -> None:
-    """The event of a ready film, again: its worker died after the film was ready, during its AV1 pass (the
-    event was not acknowledged), or it is a duplicate. Where the film wants the AV1 ladder and has no verdict
-    on it (`av1_ladder.unfinished`), the pass runs again from the start: whatever the interrupted one left
-    goes (its folder; its variants, had it listed them), the H.264 scores are the ones reported (not
-    measured again), and the H.264 segments it scores beside are fetched from the store as needed. A film
-    made in parts has its further ladders made in parts: what remains of their plans is queued again
-    (`ladder_parts.resume`; the watchdog queues such a film when its plan is idle)."""
-    settings = app.settings
-    ready = None
-    if settings.av1_ladder:
-        ready = await until_done(ready_output, event.video_id, what="reading the ready film")
-    if ready is None or not av1_ladder.unfinished(ready.renditions):
-        log.info("video %s is already ready; redelivered event ignored", event.video_id)
-        return
-    source, info = await examined(event)
-    if jobs.chunked(info):  # its further ladders are made in parts
-        if not await ladder_parts.resume(event, info, ready):
-            log.info("video %s is already ready; redelivered event ignored", event.video_id)
-        return
-    if not av1_ladder.wanted(info, settings.av1_max_seconds):
-        log.info("video %s is already ready (H.264 alone); redelivered event ignored", event.video_id)
-        return
-    log.info("video %s is ready without its AV1 ladder's verdict: the AV1 pass runs again", event.video_id)
-    output, stored = store.work_root() / ready.hls_path, store.Output(ready.hls_path)
-    async with jobs.FFMPEG_SLOT, av1_claim(event.video_id) as mine:
-        if not mine:
-            return
-        master = await in_thread(stored.fetch, output, "master.m3u8")
-        h264_alone = av1_ladder.without_variants(await in_thread(master.read_text, "utf-8"))
-        await in_thread(hls_output.write_atomically, master, h264_alone)
-        if store.remote():
-            await in_thread(stored.write_text, "master.m3u8", h264_alone)
-        await in_thread(stored.remove, av1_ladder.FOLDER)  # (in the store, and in scratch)
-        rungs = ladder_for(info.short_side)
-        levels = await in_thread(loudness.filters, ffmpeg_exe(settings.ffmpeg_binary), source.path, info)
-        film = Film(event, source.path, output, ready.hls_path, info, rungs, ready.duration)
-        publisher = store.Publisher(output, ready.hls_path)
-        try:
-            await add_av1_ladder(
-                film, levels, ready.renditions, quality.recorded(ready.renditions), publisher,
-                lambda name: stored.fetch(output, name),
-            )  # fmt: skip
-        finally:
-            await in_thread(publisher.discard_local)

@@ -11,8 +11,10 @@ import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
-from stream_workers import av1_ladder, ffmpeg_run
+from stream_workers import ffmpeg_run, ladder_verdict
+from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
+from stream_workers.hevc_ladder import LADDER as HEVC
 from stream_workers.hls_output import check_output
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -51,18 +53,19 @@ def operator(frontend, dbsession) -> Frontend:
 @pytest.fixture(scope="session")
 def hls_output(app_settings, clips) -> Path:
     """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling), and
-    the AV1 ladder (AV1_LADDER=on), listed in the master."""
+    the AV1 and HEVC ladders (AV1_LADDER=on, HEVC_LADDER=on), listed in the master."""
     out = Path(app_settings["videoflix.media_root"]) / OUTPUT
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
     asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), clips["clip"], out)))
-    av1_ladder.make_folders(out, rungs)
-    asyncio.run(
-        ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs, av1_ladder.LADDER).ladder_pass(ffmpeg_exe(), clips["clip"], out))
-    )
-    check_output(out, rungs, av1_ladder.folders(rungs))
-    av1_ladder.add_variants(out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
+    for ladder in (AV1, HEVC):
+        ladder_verdict.make_folders(ladder, out, rungs)
+        asyncio.run(
+            ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs, ladder).ladder_pass(ffmpeg_exe(), clips["clip"], out))
+        )
+        check_output(out, rungs, ladder.folders(rungs))
+        ladder_verdict.add_variants(ladder, out, [rung.name for rung in rungs])  # (as if measured as good as H.264)
     return out
 
 

@@ -129,6 +129,20 @@ def test_the_av1_ladder_is_served_as_fmp4(viewer, add_video, hls_output):
         viewer.get(f"/api/video/{video}/{path}", status=404)
 
 
+def test_every_further_ladder_is_served_by_the_same_routes(viewer, add_video, hls_output):
+    """The HEVC ladder (a further ladder of its own module, `hvc1` in fMP4) is served as the AV1 one is, from
+    its own folder; a folder that is no further ladder's is not."""
+    video = add_video()
+    master = viewer.get(f"/api/video/{video}/master.m3u8", status=200).text
+    assert "\nhevc/480p/index.m3u8" in master and 'CODECS="hvc1.' in master
+    playlist = viewer.get(f"/api/video/{video}/hevc/480p/index.m3u8", status=200)
+    init = viewer.get(f"/api/video/{video}/hevc/480p/init.mp4", status=200)
+    assert '#EXT-X-MAP:URI="init.mp4"' in playlist.text and init.content_type == "video/mp4" and b"hvcC" in init.body
+    assert viewer.get(f"/api/video/{video}/hevc/480p/000.m4s", status=200).body[4:8] == b"styp"
+    for path in ("vp9/480p/index.m3u8", "hevc/480p/000.ts", "HEVC/480p/index.m3u8", "parts/480p/index.m3u8"):
+        viewer.get(f"/api/video/{video}/{path}", status=404)
+
+
 def test_conditional_and_range_requests(viewer, add_video):
     video = add_video()
     path = f"/api/video/{video}/480p/000.ts"

@@ -39,7 +39,7 @@ def test_every_track_is_an_audio_rendition_and_the_default_stays_muxed(pipeline,
         'URI="audio/2/index.m3u8"'.encode(),
     ], master
     assert all(b'AUDIO="audio"' in line for line in master.splitlines() if line.startswith(b"#EXT-X-STREAM-INF"))
-    assert b"av01" not in master  # several tracks: H.264 alone (av1_ladder.wanted)
+    assert b"av01" not in master  # several tracks: H.264 alone (ladder_verdict.wanted)
 
     output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=tracks_video)
     source_samples = audio_samples(media_files["tracks"])

@@ -6,7 +6,7 @@ import contextlib
 
 import pytest
 
-from stream_workers import jobs
+from stream_workers import jobs, ladder_pass
 from stream_workers.agents import transcode
 
 from ..support.fakes import FakeTopic, gone
@@ -21,7 +21,7 @@ def av1_pass_unclaimed(monkeypatch):
     async def unclaimed(video_id: int):
         yield True
 
-    monkeypatch.setattr(transcode, "av1_claim", unclaimed)
+    monkeypatch.setattr(ladder_pass, "claim", unclaimed)
 
 
 @pytest.fixture

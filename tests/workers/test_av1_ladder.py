@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from stream_workers import audio_tracks, av1_ladder, hls_output
+from stream_workers import audio_tracks, av1_ladder, hls_output, ladder_verdict
 from stream_workers.film_steps import FilmSteps
 from stream_workers.quality import Score
 from stream_workers.settings import switch
 from videoflix.core.media import AudioStream, MediaInfo, ladder_for
 
 from ..support.media import film
+
+LADDER = av1_ladder.LADDER
 
 H264 = """#EXTM3U
 #EXT-X-VERSION:6
@@ -33,15 +35,19 @@ AV1 = """#EXTM3U
 
 
 def test_the_av1_variants_follow_the_h264_ones_once():
-    merged = av1_ladder.with_variants(H264, AV1, ["480p", "720p"])
+    merged = ladder_verdict.with_variants(LADDER, H264, AV1, ["480p", "720p"])
     lines = [line for line in merged.splitlines() if line]
     assert [line for line in lines if not line.startswith("#")] == [
         "480p/index.m3u8", "720p/index.m3u8", "av1/480p/index.m3u8", "av1/720p/index.m3u8",
     ]  # fmt: skip
     assert lines[-2].endswith('CODECS="av01.0.05M.08,mp4a.40.2"') and lines[-1] == "av1/720p/index.m3u8"
-    assert av1_ladder.with_variants(merged, AV1, ["480p", "720p"]) == merged  # once
+    assert ladder_verdict.with_variants(LADDER, merged, AV1, ["480p", "720p"]) == merged  # once
     # and taken out again (an AV1 pass that did not report may have listed them: it runs again from the start)
-    assert av1_ladder.without_variants(merged) == av1_ladder.without_variants(H264) == H264.rstrip("\n") + "\n"
+    assert (
+        ladder_verdict.without_variants(LADDER, merged)
+        == ladder_verdict.without_variants(LADDER, H264)
+        == H264.rstrip("\n") + "\n"
+    )
     # the H.264 renditions the status names are still read from it (the AV1 ones are not among the rungs)
     assert [r["bandwidth"] for r in hls_output.renditions_in(merged, ladder_for(720))] == [1195680, 3195680]
     # a film with several audio tracks: the AV1 variants name the audio group too
@@ -50,7 +56,8 @@ def test_the_av1_variants_follow_the_h264_ones_once():
     assert [line.endswith('AUDIO="audio"') for line in grouped.splitlines() if "STREAM-INF" in line] == [True] * 4
     # and when the group came first (FFmpeg did not rewrite the master at its end), the AV1 lines get it too
     late = audio_tracks.with_group(
-        av1_ladder.with_variants(audio_tracks.with_group(H264, info), AV1, ["480p", "720p"]), info
+        ladder_verdict.with_variants(LADDER, audio_tracks.with_group(H264, info), AV1, ["480p", "720p"]),
+        info,
     )
     assert [line.endswith('AUDIO="audio"') for line in late.splitlines() if "STREAM-INF" in line] == [True] * 4
     assert late.count("#EXT-X-MEDIA:") == 2 and audio_tracks.with_group(late, info) == late
@@ -61,29 +68,29 @@ def test_the_av1_ladder_is_listed_when_every_rendition_is_as_good_as_h264_and_sm
     renditions = hls_output.renditions_in(H264, rungs)
     fair = {"480p": Score(95.0, 90.0, 30), "av1/480p": Score(94.2, 88.0, 30),  # within a point
             "720p": Score(97.0, 95.0, 30), "av1/720p": Score(97.1, 96.0, 30)}  # fmt: skip
-    twins = av1_ladder.decide(rungs, H264, AV1, fair, 80.0)
+    twins = ladder_verdict.decide(LADDER, rungs, H264, AV1, fair, 80.0)
     assert twins["480p"] == {"bandwidth": 400000, "average_bandwidth": 380000, "fit": True, "listed": True,
                              "quality": fair["av1/480p"].as_json(80.0)}  # fmt: skip
     assert twins["720p"]["listed"] and twins["720p"]["average_bandwidth"] == 850000
     # one rung 1.5 points worse: no AV1 at all (hls.js keeps to one codec: a partial ladder would trap)
     worse = {**fair, "av1/720p": Score(95.5, 80.0, 30)}
-    twins = av1_ladder.decide(rungs, H264, AV1, worse, 80.0)
+    twins = ladder_verdict.decide(LADDER, rungs, H264, AV1, worse, 80.0)
     assert [(t["fit"], t["listed"]) for t in twins.values()] == [(True, False), (False, False)]
     # as good but not smaller on average: not worth a second ladder
     costly = H264.replace("AVERAGE-BANDWIDTH=1100000", "AVERAGE-BANDWIDTH=300000")
-    assert not av1_ladder.decide(rungs, costly, AV1, fair, 80.0)["480p"]["fit"]
+    assert not ladder_verdict.decide(LADDER, rungs, costly, AV1, fair, 80.0)["480p"]["fit"]
     # not measured (QUALITY_SAMPLES=0): by the bitrate alone; a measurement that failed, or half of one: none
-    assert all(t["listed"] for t in av1_ladder.decide(rungs, H264, AV1, {}, 80.0, measuring=False).values())
-    assert not any(t["listed"] for t in av1_ladder.decide(rungs, H264, AV1, {}, 80.0).values())
-    assert not av1_ladder.decide(rungs, H264, AV1, {"480p": fair["480p"]}, 80.0)["480p"]["listed"]
+    assert all(t["listed"] for t in ladder_verdict.decide(LADDER, rungs, H264, AV1, {}, 80.0, measuring=False).values())
+    assert not any(t["listed"] for t in ladder_verdict.decide(LADDER, rungs, H264, AV1, {}, 80.0).values())
+    assert not ladder_verdict.decide(LADDER, rungs, H264, AV1, {"480p": fair["480p"]}, 80.0)["480p"]["listed"]
 
     # settled in an output: the master lists the AV1 ladder, or its files go; the status shows the twins
     for listed, scores in ((False, worse), (True, fair)):
         for folder in ("480p", "720p", "av1/480p", "av1/720p"):
             (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / "master.m3u8").write_text(H264)
-        (tmp_path / av1_ladder.MASTER).write_text(AV1)
-        settled, kept = av1_ladder.choose_listed(tmp_path, rungs, renditions, scores, 80.0)
+        (tmp_path / ladder_verdict.master_of(LADDER)).write_text(AV1)
+        settled, kept = ladder_verdict.choose_listed(LADDER, tmp_path, rungs, renditions, scores, 80.0)
         master = (tmp_path / "master.m3u8").read_text()
         assert kept == (["av1/480p", "av1/720p"] if listed else []), kept
         assert ("av1/480p/index.m3u8" in master) is listed and ("av1/720p/index.m3u8" in master) is listed
@@ -132,17 +139,17 @@ def test_playlists_name_their_init_segment_for_the_store():
 
 
 def test_a_film_with_several_audio_tracks_or_a_tiny_picture_keeps_h264_alone():
-    assert av1_ladder.wanted(film(AudioStream(0, "eng", "stereo", True))) and av1_ladder.wanted(film())
-    assert not av1_ladder.wanted(film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo")))
+    assert ladder_verdict.wanted(film(AudioStream(0, "eng", "stereo", True))) and ladder_verdict.wanted(film())
+    assert not ladder_verdict.wanted(film(AudioStream(0, "eng", "stereo", True), AudioStream(1, "ger", "stereo")))
     tiny = MediaInfo(2.0, 1, 1, 25.0, "h264", False, container="mp4")  # SVT-AV1 fails on its 2x2 rendition
-    assert not av1_ladder.wanted(tiny)
-    assert av1_ladder.wanted(MediaInfo(2.0, 176, 144, 25.0, "h264", False, container="mp4"))  # QCIF
+    assert not ladder_verdict.wanted(tiny)
+    assert ladder_verdict.wanted(MediaInfo(2.0, 176, 144, 25.0, "h264", False, container="mp4"))  # QCIF
 
 
 def test_a_film_longer_than_av1_max_seconds_keeps_h264_alone():
     two_seconds = MediaInfo(2.0, 640, 360, 25.0, "h264", False, container="mp4")
-    assert av1_ladder.wanted(two_seconds, 2.0) and not av1_ladder.wanted(two_seconds, 1.9)
-    assert av1_ladder.wanted(two_seconds)  # (no bound: every film made in one pass)
+    assert ladder_verdict.wanted(two_seconds, 2.0) and not ladder_verdict.wanted(two_seconds, 1.9)
+    assert ladder_verdict.wanted(two_seconds)  # (no bound: every film made in one pass)
 
 
 @pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), (" yes ", True), ("0", False)])

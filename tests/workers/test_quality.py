@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, ffmpeg_run, hls, hls_output, ladders, quality
+from stream_workers import av1_ladder, ffmpeg_run, hls, hls_output, ladder_verdict, ladders, quality
+from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -79,7 +80,7 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     info = probe(source)
     rungs = ladder_for(info.short_side)
     asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs, crf=19).single_pass(ffmpeg_exe(), source, tmp_path)))
-    av1_ladder.make_folders(tmp_path, rungs)
+    ladder_verdict.make_folders(AV1, tmp_path, rungs)
     asyncio.run(
         ffmpeg_run.run_ffmpeg(
             FilmSteps(info, rungs, av1_ladder.LADDER, crf=63, cap=0.05).ladder_pass(ffmpeg_exe(), source, tmp_path)
@@ -96,12 +97,12 @@ def test_the_av1_twins_are_scored_beside_their_h264_renditions(source, tmp_path)
     starts = decode_starts(first / "init.mp4", first / "000.m4s")
     assert starts["vide"] == pytest.approx(hls.TS_OFFSET + hls.MPEGTS_DELAY, abs=0.05), starts
     assert starts["soun"] == pytest.approx(starts["vide"], abs=0.05), starts  # (AAC's priming: 1024 samples)
-    scores = quality.measured(ffmpeg_exe(), source, info, tmp_path.joinpath, rungs, 2, av1_ladder.twins(rungs))
+    scores = quality.measured(ffmpeg_exe(), source, info, tmp_path.joinpath, rungs, 2, ladder_verdict.twins(AV1, rungs))
     h264, av1 = scores[rungs[0].name], scores[f"av1/{rungs[0].name}"]
     assert av1.frames == h264.frames == len(range(0, int(25 * quality.WINDOW), quality.STEP))
     assert h264.mean > 90 and av1.mean < h264.mean - 5, (h264, av1)  # CRF 63 at 5 % of the bitrate: starved
-    master, variants = (tmp_path / "master.m3u8").read_text(), (tmp_path / av1_ladder.MASTER).read_text()
-    twins = av1_ladder.decide(rungs, master, variants, scores, 80.0)
+    master, variants = (tmp_path / "master.m3u8").read_text(), (tmp_path / ladder_verdict.master_of(AV1)).read_text()
+    twins = ladder_verdict.decide(AV1, rungs, master, variants, scores, 80.0)
     assert not twins[rungs[0].name]["fit"] and twins[rungs[0].name]["quality"]["vmaf"] == round(av1.mean, 2)
     assert not any(twin["listed"] for twin in twins.values())
 

@@ -146,8 +146,17 @@ def test_a_ready_films_av1_pass_shows_its_progress_until_its_verdict_and_stays_r
     assert apply(film, progress=0.0, stage=AV1_STAGE_ENDED) and row(film).progress_detail == {}
     assert not apply(film, progress=0.0, stage=AV1_STAGE_ENDED)  # (nothing to clear)
 
+    # two ladders at once (a long film's AV1 and HEVC parts): each under its own name; one ending leaves the other
+    assert apply(film, progress=10.0, stage=AV1_STAGE) and apply(film, progress=20.0, stage="hevc")
+    assert {name: shown["progress"] for name, shown in row(film).progress_detail.items()} == {"av1": 10.0, "hevc": 20.0}
+    assert apply(film, progress=0.0, stage="hevc-ended") and set(row(film).progress_detail) == {"av1"}
+    for forged in ("vp9", "av1'", "$", "x-ended", ""):  # a stage naming no further ladder changes nothing
+        if forged:
+            assert not apply(film, progress=1.0, stage=forged), forged
+    assert row(film).progress_detail["av1"]["progress"] == 10.0
+
     verdict = [{"name": "480p", "av1": {"listed": True}}]
-    connection.execute(sa.update(Video).where(Video.id == film).values(renditions=verdict))
+    connection.execute(sa.update(Video).where(Video.id == film).values(renditions=verdict, progress_detail={}))
     assert not apply(film, progress=97.0, stage=AV1_STAGE) and row(film).progress_detail == {}
     for other in (VideoStatus.PROCESSING, VideoStatus.PLAYABLE, VideoStatus.FAILED):  # only a ready film's
         unready = add_video(connection, other, "1 second")
@@ -207,20 +216,20 @@ def test_a_ready_films_output_is_read_as_the_database_names_it(engine, monkeypat
 
 
 def test_one_av1_pass_per_film_at_a_time_and_a_dead_workers_claim_goes_with_it(engine, monkeypatch):
-    """`db.claim_av1`: a second claim on the film (another worker its event reached) is refused while the
+    """`db.claim_ladders`: a second claim on the film (another worker its event reached) is refused while the
     first is held, another film's is not; released (or its worker's connection gone), the film is free."""
     monkeypatch.setattr(db, "engine", lambda: engine)
-    first = db.claim_av1(41)
+    first = db.claim_ladders(41)
     assert first is not None
-    assert db.claim_av1(41) is None
-    other = db.claim_av1(42)
+    assert db.claim_ladders(41) is None
+    other = db.claim_ladders(42)
     assert other is not None
     db.release_claim(first)
-    again = db.claim_av1(41)
+    again = db.claim_ladders(41)
     assert again is not None
     again.connection.dbapi_connection.close()  # (as a dead worker's connection ends)
     deadline = time.monotonic() + 10
-    while (later := db.claim_av1(41)) is None and time.monotonic() < deadline:
+    while (later := db.claim_ladders(41)) is None and time.monotonic() < deadline:
         time.sleep(0.1)  # (PostgreSQL ends the session once it sees the connection gone)
     assert later is not None
     for conn in (other, later):

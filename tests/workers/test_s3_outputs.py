@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from stream_workers import hls_output, store
+from stream_workers import hls_output, ladder_pass, store
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
@@ -119,6 +119,7 @@ def test_an_av1_pass_whose_worker_died_runs_again_from_the_bucket(s3_worker, mon
         return row if fn is ready_output else "ready"
 
     monkeypatch.setattr(transcode, "until_done", database)
+    monkeypatch.setattr(ladder_pass, "until_done", database)
     asyncio.run(transcode.handle(events.uploaded(78, "videos/78/source.mp4")))
 
     [_, (_, again)] = topics["processed"].sent

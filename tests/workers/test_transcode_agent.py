@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from stream_workers import av1_ladder, ffmpeg_run, hls_output, jobs
+from stream_workers import av1_ladder, ffmpeg_run, hls_output, jobs, ladder_pass, ladder_verdict
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
@@ -20,7 +20,7 @@ from stream_workers.records import AV1_STAGE, AV1_STAGE_ENDED, VideoProcessed, V
 from videoflix.core import events
 from videoflix.core.media import video_dir
 
-from ..support.clips import make_clip
+from ..support.clips import CALM, make_clip
 from ..support.fakes import FakeTopic, gone
 
 
@@ -104,6 +104,7 @@ def test_redelivered_event_for_a_ready_or_deleted_video_does_nothing(topics, mon
         return decided if fn is ready_output else status
 
     monkeypatch.setattr(transcode, "until_done", current)
+    monkeypatch.setattr(ladder_pass, "until_done", current)
     run(events.uploaded(9, "videos/9/source.mp4"))
 
     assert all(fake.sent == [] for fake in topics.values()), why
@@ -276,7 +277,7 @@ def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch
     make_clip(source, seconds=1, size="1x1", audio=False, scene="color=c=red:size={size}:rate={rate}",
               extra=["-pix_fmt", "yuv444p"])  # fmt: skip
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=True))
-    monkeypatch.setattr(av1_ladder, "MIN_SIDE", 0)
+    monkeypatch.setattr(ladder_verdict, "MIN_SIDE", 0)
     runs, reports = [], []
     run_watched(monkeypatch, 16, lambda argv: runs.append("libsvtav1" in argv), reports)
 
@@ -284,7 +285,7 @@ def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch
     assert runs == [False, True] and done.status == "ready", (runs, done)
     assert reports[-1] == (0.0, {"stage": AV1_STAGE_ENDED})  # the console shows no pass running any more
     assert "av01" not in (media / done.hls_path / "master.m3u8").read_text()
-    assert not (media / done.hls_path / av1_ladder.FOLDER).exists()  # nothing of it left behind
+    assert not (media / done.hls_path / av1_ladder.LADDER.folder).exists()  # nothing of it left behind
 
 
 def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_it(topics, monkeypatch, tmp_path):
@@ -378,6 +379,7 @@ def test_the_event_of_a_ready_film_again_runs_an_av1_pass_its_worker_did_not_fin
 
     runs = []
     monkeypatch.setattr(transcode, "until_done", database)
+    monkeypatch.setattr(ladder_pass, "until_done", database)
     run_watched_as_is = transcode.ffmpeg_run.run_ffmpeg
 
     async def watched(argv, *args, **kw):
@@ -391,7 +393,7 @@ def test_the_event_of_a_ready_film_again_runs_an_av1_pass_its_worker_did_not_fin
         yield False
 
     with monkeypatch.context() as busy:
-        busy.setattr(transcode, "av1_claim", held)
+        busy.setattr(ladder_pass, "claim", held)
         run(events.uploaded(19, "videos/19/source.mp4"))
     assert runs == [] and (output / "av1/480p/007.m4s").exists()  # nothing done, nothing of its removed
 
@@ -432,4 +434,28 @@ def run_watched(monkeypatch, video_id: int, watch, reports: list | None = None) 
     monkeypatch.setattr(transcode.ffmpeg_run, "run_ffmpeg", watched_run)
     monkeypatch.setattr(transcode, "until_done", status)
     monkeypatch.setattr(transcode, "progress", progress)
+    monkeypatch.setattr(ladder_pass, "progress", progress)
     run(events.uploaded(video_id, f"videos/{video_id}/source.mp4"))
+
+
+def test_a_film_made_in_one_pass_gets_the_hevc_ladder_where_switched_on_judged_as_av1_is(topics, monkeypatch, tmp_path):
+    """HEVC_LADDER=on (AV1 off here): once the film is ready, a run of its own makes the HEVC ladder (`hvc1`
+    in fMP4), scored in the H.264 renditions' windows; the film is reported again with each rendition's HEVC
+    twin, and the master lists the HEVC variants exactly where the verdict says so."""
+    media = tmp_path / "media"
+    source = video_dir(media, 23) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=3, size="640x360", rate=30, scene=CALM)
+    settings = dataclasses.replace(app.settings, media_root=media, av1_ladder=False, hevc_ladder=True)
+    monkeypatch.setattr(app, "settings", settings)
+    runs, reports = [], []
+    run_watched(monkeypatch, 23, lambda argv: runs.append(argv[argv.index("-c:v") + 1]), reports)
+
+    assert runs == ["libx264", "libx265"], runs
+    [(_, ready), (_, again)] = topics["processed"].sent
+    assert "hevc" not in ready.renditions[0] and again.renditions[0]["quality"] == ready.renditions[0]["quality"]
+    twin = again.renditions[0]["hevc"]
+    assert twin["average_bandwidth"] > 0 and twin["quality"]["frames"] == ready.renditions[0]["quality"]["frames"]
+    master = (media / again.hls_path / "master.m3u8").read_text()
+    assert ('CODECS="hvc1.' in master) == twin["listed"] == ("hevc/480p/index.m3u8" in master), (twin, master)
+    assert ("hevc", 0.0) in [(fields.get("stage"), percent) for percent, fields in reports if isinstance(fields, dict)]

@@ -105,6 +105,7 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("X264_PRESET", "veryfast"),
     _workers("LADDER_CRF"),
     _workers("AV1_LADDER", "on"),
+    _workers("HEVC_LADDER", "off"),
     _workers("AV1_MAX_SECONDS", "inf"),
     _workers("TOPIC_PARTITIONS", "8"),
     _workers("TRANSCODE_MAX_ATTEMPTS", "3"),

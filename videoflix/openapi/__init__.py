@@ -12,6 +12,7 @@ import re
 
 from pyramid.view import view_config
 
+from videoflix.core.ladders import FURTHER
 from videoflix.core.media import RESOLUTIONS
 
 from . import accounts, operations, subtitles, uploads, videos, viewing
@@ -31,9 +32,10 @@ PATH_PARAMETERS = {
     "uidb64": string(),
     "token": string(),
     "resolution": string(enum=list(RESOLUTIONS)),
+    "ladder": string(enum=list(FURTHER), description="a further ladder (fMP4)"),
     "segment": string(pattern=r"^\d{3,6}$"),
     "track": string(pattern=r"^\d{1,2}$"),
-    "init": string(pattern=r"^init(_\d{1,2})?$"),
+    "init": string(pattern=r"^init(_\d{1,2}|-\d{4,5})?$"),
     "sheet": string(pattern=r"^\d{1,7}$"),
     "language": string(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,5}$", description="BCP 47 tag"),
 }

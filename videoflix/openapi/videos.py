@@ -245,21 +245,25 @@ OPERATIONS = {
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
                       "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
-    "stream.av1_playlist": {"get": {
-        "summary": "An AV1 rendition's playlist", "tags": ["streaming"], "security": COOKIE,
-        "description": "Films made in one pass (AV1_LADDER=on) have the ladder in AV1 too, as CMAF (fMP4), "
-                       "listed in the master beside the H.264 renditions with their `CODECS`: a player that "
-                       "decodes AV1 picks them. The renditions' own playlists stay H.264 in MPEG-TS.",
+    "stream.fmp4_playlist": {"get": {
+        "summary": "A further ladder's rendition's playlist (`av1`, `hevc`)", "tags": ["streaming"],
+        "security": COOKIE,
+        "description": "Films get the ladder in AV1 too (AV1_LADDER=on; HEVC with HEVC_LADDER=on), as CMAF "
+                       "(fMP4), listed in the master beside the H.264 renditions with their `CODECS` where it "
+                       "measures as good in fewer bytes: a player that decodes it picks them. The renditions' "
+                       "own playlists stay H.264 in MPEG-TS.",
         "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
-    "stream.av1_init": {"get": {
-        "summary": "An AV1 rendition's init segment (its playlist's `#EXT-X-MAP`)", "tags": ["streaming"],
+    "stream.fmp4_init": {"get": {
+        "summary": "A further ladder's init segment (its playlist's `#EXT-X-MAP`; one per part of a long film)",
+        "tags": ["streaming"],
         "security": COOKIE,
         "responses": {"200": file_response("fMP4 init segment", "video/mp4"), "304": {"description": "Not modified"},
                       "401": UNAUTHORIZED, "404": NOT_FOUND},
     }},
-    "stream.av1_segment": {"get": {
-        "summary": "A segment of an AV1 rendition (fMP4; Range requests answered with 206)", "tags": ["streaming"],
+    "stream.fmp4_segment": {"get": {
+        "summary": "A segment of a further ladder's rendition (fMP4; Range requests answered with 206)",
+        "tags": ["streaming"],
         "security": COOKIE,
         "responses": {"200": file_response("fMP4", "video/iso.segment"),
                       "206": file_response("Part", "video/iso.segment"), "304": {"description": "Not modified"},

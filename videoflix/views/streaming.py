@@ -173,12 +173,12 @@ def accel_redirect(settings, key: str, content_type: str, cache_control: str) ->
 
 def _folder(request) -> str:
     """The requested playlist's folder in the output: a rendition's (`720p`), an alternate audio track's
-    (`audio/<n>`, stream_workers.audio_tracks) or an AV1 rendition's (`av1/720p`,
-    stream_workers.av1_ladder); the routes' patterns admit nothing else."""
+    (`audio/<n>`, stream_workers.audio_tracks) or a further ladder's rendition's (`av1/720p`, `hevc/720p`:
+    videoflix.core.ladders); the routes' patterns admit nothing else."""
     if "track" in request.matchdict:
         return f"audio/{int(request.matchdict['track'])}"
-    if request.matched_route.name.startswith("stream.av1_"):
-        return f"av1/{request.matchdict['resolution']}"
+    if "ladder" in request.matchdict:
+        return f"{request.matchdict['ladder']}/{request.matchdict['resolution']}"
     return request.matchdict["resolution"]
 
 
@@ -229,7 +229,7 @@ def storyboard(request) -> tuple[storyboards.Layout, list[int], float | None]:
 
 @view_config(route_name="stream.playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.audio_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
-@view_config(route_name="stream.av1_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.fmp4_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
     """A rendition's playlist (where the existing frontend starts playback: it never loads the master)."""
     request.viewing.playback_started(viewer_id(request), int(request.matchdict["id"]))
@@ -310,15 +310,15 @@ def segment(request):
     return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
 
 
-@view_config(route_name="stream.av1_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.fmp4_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def fmp4_segment(request):
-    """A segment of an AV1 rendition (CMAF: fMP4)."""
+    """A segment of a further ladder's rendition (CMAF: fMP4)."""
     return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.m4s", FMP4_SEGMENT, SEGMENT_CACHE)
 
 
-@view_config(route_name="stream.av1_init", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
+@view_config(route_name="stream.fmp4_init", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def init_segment(request):
-    """The init segment an AV1 rendition's playlist names (`#EXT-X-MAP`): its codec's setup, for every segment."""
+    """An init segment a further ladder's rendition's playlist names (`#EXT-X-MAP`): its codec's setup."""
     return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE)
 
 
