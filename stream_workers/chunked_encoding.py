@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,21 +169,13 @@ def mux_segment(ffmpeg: str, folder: Path, rungs: list[Rung], name: str, audio: 
         sound = ["-map", f"{len(rungs)}:a:0"] if audio else []
         argv += ["-map", f"{i}:v:0", *sound, "-c", "copy", "-f", "mpegts", str(partials[-1])]
     try:
-        result = subprocess.run(  # noqa: S603 - our own ffmpeg, paths we created
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
-        )
-        stderr, failed = result.stderr, result.returncode != 0
-    except subprocess.TimeoutExpired:
-        stderr, failed = "FFmpeg did not end within 120 s", True
+        failed = ffmpeg_run.run_copy(argv, 120)
     finally:
         joined.unlink(missing_ok=True)
-    if failed:
+    if failed is not None:
         for partial in partials:
             partial.unlink(missing_ok=True)
-        if storage := ffmpeg_run.storage_error(stderr):
-            raise storage
-        said = ffmpeg_run.summarize(stderr)
-        raise ffmpeg_run.TranscodeError(f"The film's parts could not be joined at segment {name}: {said}")
+        raise ffmpeg_run.copy_failure(failed, f"parts at segment {name}")
     for partial, rung in zip(partials, rungs, strict=True):
         partial.replace(folder / rung.name / name)
 

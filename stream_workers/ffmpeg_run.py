@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -171,3 +172,20 @@ def summarize(stderr: str) -> str:
     telling = [line for line in lines if any(w in line.lower() for w in ("invalid", "error", "could not", "failed"))]
     chosen = (telling or lines)[-3:]
     return "; ".join(chosen)[:500] or "exit status without a message"
+
+
+def run_copy(argv: list[str], timeout: float) -> str | None:
+    """A short FFmpeg run of ours that copies streams (joining a part's picture and sound): None when it went
+    through, else what FFmpeg said (`copy_failure` makes the error of it)."""
+    try:
+        result = subprocess.run(  # noqa: S603 - our own ffmpeg, paths we created
+            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return f"FFmpeg did not end within {timeout:g} s"
+    return (result.stderr or "FFmpeg failed") if result.returncode != 0 else None
+
+
+def copy_failure(stderr: str, what: str) -> Exception:
+    """The error of a failed copy (`run_copy`): the storage's fault, or `what` could not be joined."""
+    return storage_error(stderr) or TranscodeError(f"The film's {what} could not be joined: {summarize(stderr)}")

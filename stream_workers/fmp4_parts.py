@@ -25,7 +25,6 @@ import itertools
 import math
 import re
 import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -120,7 +119,9 @@ def join_part(
     served: Served = {VARIANT: {}}
     try:
         for rung in rungs:
-            run(join_command(ffmpeg, folder, ladder, rung, chunk, sound), f"part {chunk.index}")
+            failed = ffmpeg_run.run_copy(join_command(ffmpeg, folder, ladder, rung, chunk, sound), 300)
+            if failed is not None:
+                raise ffmpeg_run.copy_failure(failed, f"part {chunk.index}")
             target = folder / ladder.folder / rung.name
             playlist, master = (target / name for name in part_playlists(chunk))
             entries = re.findall(r"^(#EXTINF:[^\n]*)\n(\S+)$", playlist.read_text(), re.MULTILINE)
@@ -139,21 +140,6 @@ def join_part(
         if sound is not None:
             sound.unlink(missing_ok=True)
     return served
-
-
-def run(argv: list[str], what: str) -> None:
-    """A short FFmpeg copy: TranscodeError (or StorageError) with FFmpeg's reason when it fails."""
-    try:
-        result = subprocess.run(  # noqa: S603 - our own ffmpeg, paths we created
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300
-        )
-        stderr, failed = result.stderr, result.returncode != 0
-    except subprocess.TimeoutExpired:
-        stderr, failed = "FFmpeg did not end within 300 s", True
-    if failed:
-        if storage := ffmpeg_run.storage_error(stderr):
-            raise storage
-        raise ffmpeg_run.TranscodeError(f"The film's {what} could not be joined: {ffmpeg_run.summarize(stderr)}")
 
 
 def files_of(served: Served, rung: Rung) -> list[str]:

@@ -212,6 +212,7 @@ def test_a_part_read_back_is_read_as_mpeg_ts_and_nothing_else(tmp_path):
               extra=["-f", "mp4"])  # fmt: skip
     audio = folder / chunked_playlists.PARTS / chunked_playlists.AUDIO / "000.ts"
     make_clip(audio, seconds=1, size="320x240", extra=["-f", "mp4"])
-    with pytest.raises(ffmpeg_run.TranscodeError):
+    with pytest.raises(ffmpeg_run.TranscodeError, match=r"parts at segment 000\.ts could not be joined"):
         chunked_encoding.mux_segment(ffmpeg_exe(), folder, rungs, "000.ts", [audio])
     assert not (folder / rungs[0].name / "000.ts").exists()
+    assert not list(folder.rglob("*.new")) and not list(folder.rglob("*.audio"))  # nothing half made is left

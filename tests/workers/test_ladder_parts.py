@@ -15,7 +15,7 @@ import pytest
 
 from stream_workers import chunked_encoding, ffmpeg_run, fmp4_parts, hls_output
 from stream_workers.av1_ladder import LADDER as AV1
-from stream_workers.film_steps import FilmSteps
+from stream_workers.film_steps import FilmSteps, picture_file
 from stream_workers.hevc_ladder import LADDER as HEVC
 from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
@@ -99,3 +99,17 @@ def test_a_parts_sound_is_the_h264_segments_of_its_range():
     assert [fmp4_parts.sound_segments(playlist, c, c == plan[-1]) for c in plan] == [
         ["000.ts", "001.ts"], ["002.ts", "003.ts"], ["004.ts", "005.ts", "006.ts"]
     ]  # fmt: skip
+
+
+def test_a_part_whose_picture_is_not_what_its_worker_wrote_fails_the_join(tmp_path):
+    """The join reads the part's picture as NUT by name, and nothing else: a file of another kind in its place
+    (an MP4 here) fails with a reason, and the part's sound file is gone."""
+    ffmpeg, rungs, chunk = ffmpeg_exe(), ladder_for(180), chunked_encoding.cut_film(8.0, 8)[0]
+    fmp4_parts.make_folders(tmp_path, AV1, rungs)
+    make_clip(tmp_path / picture_file(AV1, rungs[0], chunk), seconds=1, size="320x180", extra=["-f", "mp4"])
+    (tmp_path / rungs[0].name).mkdir()
+    (tmp_path / rungs[0].name / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n")
+    make_clip(tmp_path / rungs[0].name / "000.ts", seconds=1, size="320x180", extra=["-f", "mpegts"])
+    with pytest.raises(ffmpeg_run.TranscodeError, match="part 0 could not be joined"):
+        fmp4_parts.join_part(ffmpeg, tmp_path, AV1, rungs, chunk, True, tmp_path.joinpath, True)
+    assert not list(tmp_path.rglob("*.sound.ts"))
