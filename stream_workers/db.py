@@ -174,15 +174,24 @@ def ladder_progress_update(event: VideoProgress) -> sa.Update:
 def apply_processed(event: VideoProcessed) -> bool:
     """Record a job's end. `ready` switches the served output to the new folder (the atomic step: the folder
     is complete before its name reaches the database); `failed` never overrides a ready video. A result for
-    a deleted video removes what the job left."""
+    a deleted video removes what the job left. A ready film reported again for the same output (a further
+    ladder's verdict) keeps the verdicts of the other ladders and the film's note: two ladders made at once
+    report in either order, each from the renditions as it read them."""
     with engine().begin() as conn:
         query = sa.update(Video).where(Video.id == event.video_id, of_job(event))
         if event.status == VideoStatus.READY:
+            stored = conn.execute(
+                sa.select(Video.status, Video.hls_path, Video.renditions, Video.error)
+                .where(Video.id == event.video_id)
+                .with_for_update()
+            ).first()
+            again = stored is not None and stored.status == VideoStatus.READY and stored.hls_path == event.hls_path
+            note = redact(event.error) if event.error else (stored.error if again else None)
             values = {
                 "status": VideoStatus.READY,
                 "progress": 100.0,
-                "error": redact(event.error) if event.error else None,  # a ready film's note, if any
-                "renditions": event.renditions,
+                "error": note,  # a ready film's note, if any
+                "renditions": with_verdicts(event.renditions, stored.renditions if again else []),
                 "hls_path": event.hls_path,
                 "progress_detail": {},
                 "processed_at": sa.func.now(),
@@ -215,6 +224,13 @@ def apply_processed(event: VideoProcessed) -> bool:
             log.warning("video %s: a ready report not of its current job (stale or forged) changed nothing",
                         event.video_id)  # fmt: skip
     return applied
+
+
+def with_verdicts(renditions: list[dict], earlier: list[dict]) -> list[dict]:
+    """`renditions` with each further ladder's twin that `earlier` (the same output's, as stored) has and they
+    lack."""
+    twins = {r.get("name"): {k: r[k] for k in ladder_registry.FURTHER if k in r} for r in earlier}
+    return [{**twins.get(r.get("name"), {}), **r} for r in renditions]
 
 
 def record_subtitles(video_id: int, tracks: list[dict]) -> None:

@@ -32,7 +32,7 @@ from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, pla
 from .app import app
 from .chunked_encoding import Chunk, cut_film
 from .chunked_playlists import PARTS
-from .db import ReadyOutput, in_thread, ready_output, until_done, video_status
+from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
 from .film_part import send
 from .film_steps import FilmSteps
 from .ladder_registry import FURTHER
@@ -270,7 +270,14 @@ async def finish(job: ChunkJob) -> None:
         return
     if ready is None:
         return
-    renditions = await in_thread(verdict, job, ladder, info, rungs, ready)
+    # one ladder's verdict at a time per film (another ladder's parts may end together): each reads the master
+    # the other wrote; the database keeps both verdicts whichever report lands first (`db.with_verdicts`)
+    while (claim := await until_done(claim_ladders, job.video_id, what="claiming the film's master")) is None:
+        await asyncio.sleep(1.0)
+    try:
+        renditions = await in_thread(verdict, job, ladder, info, rungs, ready)
+    finally:
+        await in_thread(release_claim, claim)
     log.info("video %s: its %s ladder made in parts, %s", job.video_id, ladder.name,
              "listed" if any(r[ladder.name]["listed"] for r in renditions) else "not listed")  # fmt: skip
     if await jobs.deleted(job.video_id):

@@ -495,3 +495,35 @@ def av1_state(engine, video_id: int) -> dict[int, tuple]:
         where = (VideoChunk.video_id == video_id) & (VideoChunk.ladder == "av1")
         rows = conn.execute(sa.select(VideoChunk.part, VideoChunk.state, VideoChunk.attempts).where(where))
         return {row.part: (row.state, row.attempts) for row in rows}
+
+
+@pytest.mark.parametrize("order", ["av1 first", "hevc first"])
+def test_two_ladders_verdicts_are_both_kept_in_either_order_with_the_films_note(plan_db, engine, monkeypatch, order):
+    """A long film's AV1 and HEVC ladders end in parts at about the same time: each verdict is reported from
+    the renditions its worker read (without the other's), and whichever lands second must not drop the first;
+    the film's note (a track left out) stays too."""
+    from stream_workers.records import VideoProcessed
+
+    video, output = plan_db, "videos/x/hls-a"
+    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep=None: None)
+    with engine.begin() as conn:
+        conn.execute(sa.update(Video).where(Video.id == video).values(job_token="t" * 32))
+    plain = {"name": "480p", "width": 640, "height": 360, "bandwidth": 1}
+    ready = VideoProcessed(video_id=video, status="ready", hls_path=output, renditions=[plain], token="t" * 32,
+                           error="The French track was left out.")  # fmt: skip
+    assert db.apply_processed(ready)
+    verdicts = {name: {**plain, name: {"listed": name == "av1"}} for name in ("av1", "hevc")}
+    names = ["av1", "hevc"] if order == "av1 first" else ["hevc", "av1"]
+    for name in names:
+        assert db.apply_processed(VideoProcessed(video_id=video, status="ready", hls_path=output,
+                                                 renditions=[verdicts[name]], token="t" * 32))  # fmt: skip
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(Video.renditions, Video.error).where(Video.id == video)).one()
+    assert row.renditions == [{**plain, "av1": {"listed": True}, "hevc": {"listed": False}}]
+    assert row.error == "The French track was left out."
+    # another output (the film processed again) starts afresh
+    assert db.apply_processed(VideoProcessed(video_id=video, status="ready", hls_path="videos/x/hls-b",
+                                             renditions=[plain], token="t" * 32))  # fmt: skip
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(Video.renditions, Video.error).where(Video.id == video)).one()
+    assert row.renditions == [plain] and row.error is None
