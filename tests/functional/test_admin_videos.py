@@ -188,13 +188,15 @@ def test_waiting_videos_know_their_place_and_running_jobs_their_eta(operator, vi
     job = operator.get(f"/api/video/{running.id}/status/", status=200).json
     assert (job["queue_position"], job["speed"], job["eta_seconds"]) == (None, 1.25, 96.0)
     assert job["rendition_progress"] == {"480p": {"seconds": 120.0, "percent": 50.0}}
-    assert job["av1_progress"] is None
+    assert job["av1_progress"] is None and job["ladder_progress"] == {}
     ready = dbsession.get(Video, videos["Alpha ready"])
-    ready.progress_detail = {"av1": {"progress": 37.5, "speed": 0.6, "eta_seconds": 41.0}}  # its AV1 pass
+    hevc = {"progress": 12.0, "speed": 1.5, "eta_seconds": None}
+    ready.progress_detail = {"av1": {"progress": 37.5, "speed": 0.6, "eta_seconds": 41.0}, "hevc": hevc}
     dbsession.commit()
     film = operator.get(f"/api/video/{ready.id}/status/", status=200).json
     assert (film["status"], film["progress"], film["speed"]) == ("ready", ready.progress, None)
     assert film["av1_progress"] == {"progress": 37.5, "speed": 0.6, "eta_seconds": 41.0}
+    assert film["ladder_progress"] == {"av1": film["av1_progress"], "hevc": hevc}  # every ladder being made
     listed = {v["title"]: v["queue_position"] for v in operator.get("/api/admin/videos/", status=200).json}
     assert listed == {"Epsilon waiting too": 2, "Delta waiting": 1, "Gamma in 50%_progress": None,
                       "Beta failing": None, "Alpha ready": None}  # fmt: skip

@@ -28,6 +28,16 @@ from .parts import (
     string,
 )
 
+#: what the status shows of a further ladder being made
+LADDER_PROGRESS = obj(
+    {
+        "progress": {"type": "number", "minimum": 0, "maximum": 100},
+        "speed": {"type": "number", "nullable": True},
+        "eta_seconds": {"type": "number", "nullable": True},
+    },
+    ["progress"],
+)
+
 PAGING = [
     {"name": "limit", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
@@ -83,17 +93,16 @@ SCHEMAS: dict[str, Any] = {
                 ),
             },
             "av1_progress": {
-                **obj(
-                    {
-                        "progress": {"type": "number", "minimum": 0, "maximum": 100},
-                        "speed": {"type": "number", "nullable": True},
-                        "eta_seconds": {"type": "number", "nullable": True},
-                    },
-                    ["progress"],
-                ),
+                **LADDER_PROGRESS,
                 "nullable": True,
                 "description": "while a ready film's AV1 ladder is made (AV1_LADDER): its share, FFmpeg's speed "
                 "(x realtime) and the seconds to go; null otherwise",
+            },
+            "ladder_progress": {
+                "type": "object",
+                "additionalProperties": LADDER_PROGRESS,
+                "description": "every further ladder of a ready film being made (`av1`, `hevc`), by name, as "
+                "`av1_progress`; a long film's ladder over all its parts",
             },
             "queue_position": {
                 "type": "integer",

@@ -9,6 +9,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from videoflix.core.ladders import FURTHER
 from videoflix.core.media import LADDER, ladder_for, uploads_dir
 from videoflix.core.models import Video, VideoStatus
 from videoflix.services.catalog_queries import search_query
@@ -162,6 +163,8 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "rendition_progress": detail.get("renditions") or {},
         # a ready film's AV1 ladder while it is made: {progress, speed, eta_seconds}; null otherwise
         "av1_progress": detail.get("av1"),
+        # every further ladder being made (AV1, HEVC), by name, as av1_progress is
+        "ladder_progress": {name: detail[name] for name in FURTHER if isinstance(detail.get(name), dict)},
         "queue_position": queue_position,
         "error": video.error,
         "duration": video.duration,
