@@ -81,17 +81,6 @@ def create_ladder(video_id: int, output: str, ladder: str, parts: list[Chunk]) -
         return rows(conn, video_id, ladder)
 
 
-def ladders_in_progress(video_id: int) -> list[str]:
-    """The further ladders the video has a plan for (not FIRST_LADDER)."""
-    with engine().connect() as conn:
-        query = (
-            sa.select(chunk_table.c.ladder)
-            .distinct()
-            .where(chunk_table.c.video_id == video_id, chunk_table.c.ladder != FIRST_LADDER)
-        )
-        return sorted(conn.scalars(query))
-
-
 def unfinished(video_id: int, ladder: str = FIRST_LADDER) -> list[sa.Row]:
     """The parts of the video's plan for `ladder` that no live worker runs and that are not done: what to
     queue again when the plan resumes (the broker may have lost their jobs)."""

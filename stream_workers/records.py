@@ -77,9 +77,6 @@ class VideoProgress(Event):
 
 #: `VideoProgress.stage` of a ready film's further ladder that ended without a verdict: its name and this
 ENDED = "-ended"
-#: the AV1 ladder's stages
-AV1_STAGE = "av1"
-AV1_STAGE_ENDED = AV1_STAGE + ENDED
 
 
 class VideoProcessed(Event):

@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import db
+from stream_workers import av1_ladder, db
 from stream_workers.db import fold_views_now, requeue_stalled
 from stream_workers.records import InvalidEvent, VideoProcessed, VideoUploaded
 from videoflix.core import events
@@ -126,7 +126,7 @@ def test_a_ready_films_av1_pass_shows_its_progress_until_its_verdict_and_stays_r
     `av1`, the film ready at 100 % all along; a report that arrives after the verdict (the ready report with
     the AV1 twins, on its own topic) changes nothing; a pass that gives up clears what it showed."""
     from stream_workers.db import progress_update
-    from stream_workers.records import AV1_STAGE, AV1_STAGE_ENDED, VideoProgress
+    from stream_workers.records import ENDED, VideoProgress
 
     def apply(video_id: int, **fields) -> bool:
         return connection.execute(progress_update(VideoProgress(video_id=video_id, **fields))).rowcount == 1
@@ -138,16 +138,16 @@ def test_a_ready_films_av1_pass_shows_its_progress_until_its_verdict_and_stays_r
 
     film = add_video(connection, VideoStatus.READY, "1 second")
     connection.execute(sa.update(Video).where(Video.id == film).values(progress=100.0, renditions=[{"name": "480p"}]))
-    assert apply(film, progress=0.0, stage=AV1_STAGE)
-    assert apply(film, progress=42.5, stage=AV1_STAGE, speed=0.8, eta_seconds=12.0)
+    assert apply(film, progress=0.0, stage=av1_ladder.LADDER.name)
+    assert apply(film, progress=42.5, stage=av1_ladder.LADDER.name, speed=0.8, eta_seconds=12.0)
     assert tuple(row(film)) == (
         VideoStatus.READY, 100.0, {"av1": {"progress": 42.5, "speed": 0.8, "eta_seconds": 12.0}},
     )  # fmt: skip
-    assert apply(film, progress=0.0, stage=AV1_STAGE_ENDED) and row(film).progress_detail == {}
-    assert not apply(film, progress=0.0, stage=AV1_STAGE_ENDED)  # (nothing to clear)
+    assert apply(film, progress=0.0, stage=av1_ladder.LADDER.name + ENDED) and row(film).progress_detail == {}
+    assert not apply(film, progress=0.0, stage=av1_ladder.LADDER.name + ENDED)  # (nothing to clear)
 
     # two ladders at once (a long film's AV1 and HEVC parts): each under its own name; one ending leaves the other
-    assert apply(film, progress=10.0, stage=AV1_STAGE) and apply(film, progress=20.0, stage="hevc")
+    assert apply(film, progress=10.0, stage=av1_ladder.LADDER.name) and apply(film, progress=20.0, stage="hevc")
     assert {name: shown["progress"] for name, shown in row(film).progress_detail.items()} == {"av1": 10.0, "hevc": 20.0}
     assert apply(film, progress=0.0, stage="hevc-ended") and set(row(film).progress_detail) == {"av1"}
     for forged in ("vp9", "av1'", "$", "x-ended", ""):  # a stage naming no further ladder changes nothing
@@ -157,10 +157,10 @@ def test_a_ready_films_av1_pass_shows_its_progress_until_its_verdict_and_stays_r
 
     verdict = [{"name": "480p", "av1": {"listed": True}}]
     connection.execute(sa.update(Video).where(Video.id == film).values(renditions=verdict, progress_detail={}))
-    assert not apply(film, progress=97.0, stage=AV1_STAGE) and row(film).progress_detail == {}
+    assert not apply(film, progress=97.0, stage=av1_ladder.LADDER.name) and row(film).progress_detail == {}
     for other in (VideoStatus.PROCESSING, VideoStatus.PLAYABLE, VideoStatus.FAILED):  # only a ready film's
         unready = add_video(connection, other, "1 second")
-        assert not apply(unready, progress=50.0, stage=AV1_STAGE)
+        assert not apply(unready, progress=50.0, stage=av1_ladder.LADDER.name)
         assert row(unready).status == other and row(unready).progress_detail == {}
 
 

@@ -16,7 +16,7 @@ from stream_workers import av1_ladder, ffmpeg_run, hls_output, jobs, ladder_pass
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
-from stream_workers.records import AV1_STAGE, AV1_STAGE_ENDED, VideoProcessed, VideoUploaded
+from stream_workers.records import ENDED, VideoProcessed, VideoUploaded
 from videoflix.core import events
 from videoflix.core.media import video_dir
 
@@ -283,7 +283,7 @@ def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch
 
     [(_, done)] = topics["processed"].sent
     assert runs == [False, True] and done.status == "ready", (runs, done)
-    assert reports[-1] == (0.0, {"stage": AV1_STAGE_ENDED})  # the console shows no pass running any more
+    assert reports[-1] == (0.0, {"stage": av1_ladder.LADDER.name + ENDED})  # the console shows no pass running any more
     assert "av01" not in (media / done.hls_path / "master.m3u8").read_text()
     assert not (media / done.hls_path / av1_ladder.LADDER.folder).exists()  # nothing of it left behind
 
@@ -327,9 +327,9 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     # the AV1 pass reports its progress as the film's AV1 stage: from 0 when it starts, FFmpeg's speed and
     # the time to go as it runs, below 100 until the film's second report
     making = reports[reports.index("AV1 run") - 1 :]
-    assert making[0] == (0.0, {"stage": AV1_STAGE}), reports
+    assert making[0] == (0.0, {"stage": av1_ladder.LADDER.name}), reports
     running = [fields for _, fields in making[2:]]
-    assert running and all(fields["stage"] == AV1_STAGE for fields in running), reports
+    assert running and all(fields["stage"] == av1_ladder.LADDER.name for fields in running), reports
     # (FFmpeg's first blocks may say N/A for its speed: then neither it nor the ETA is known)
     assert all(fields["speed"] is None or fields["speed"] > 0 for fields in running), reports
     assert all((fields["eta_seconds"] is None) == (fields["speed"] is None) for fields in running), reports
