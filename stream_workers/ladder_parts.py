@@ -76,7 +76,7 @@ async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
     no plan; whether any was. `event`: the upload event."""
     resumed = False
     for ladder in wanted(info):
-        if ready.renditions and all(ladder.name in r for r in ready.renditions):
+        if ladder.name in ladder_registry.with_verdict(ready.renditions):
             continue
         rows = await until_done(plans.current, event.video_id, ladder.name, what="reading the video's plan")
         base = ChunkJob(video_id=event.video_id, part=0, output=ready.hls_path, source=event.source,
