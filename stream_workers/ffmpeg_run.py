@@ -45,9 +45,10 @@ class TranscodeTimeout(TranscodeError):
 
 
 #: seconds between FFmpeg's progress blocks: how soon a job sees its first segments (the film becomes
-#: playable at the first block after them) and notices a deletion; 0.25 s (FFmpeg's default is 0.5 s) costs
-#: a few lines of parsing a second
-PROGRESS_PERIOD = 0.25
+#: playable at the first block after them) and notices a deletion. Half the 0.25 s wanted: FFmpeg skips a
+#: block when its wait ended a hair before the period (on some machines every other one), so the gap is up
+#: to twice this; a few lines of parsing a second
+PROGRESS_PERIOD = 0.125
 
 
 def ffmpeg_head(ffmpeg: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -218,9 +219,10 @@ def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
     assert seen and set(seen) == {base + niceness}
 
 
-def test_jobs_report_progress_every_quarter_second():
-    """A job sees its first segments (and a deletion) at FFmpeg's next progress block: every 0.25 s, not its
-    default 0.5 s (4 s of real-time input: ~16 blocks, against ~8)."""
+def test_jobs_report_progress_at_least_every_quarter_second():
+    """A job sees its first segments (and a deletion) at FFmpeg's next progress block: never more than ~0.25 s
+    apart, not its default 0.5 s. FFmpeg drops a block whose wait ended a hair early (then the gap is twice
+    the period: CI saw every other block go with a period of 0.25 s), so the largest gap is what counts."""
     argv = [*ffmpeg_run.ffmpeg_head(ffmpeg_exe()), "-re", "-f", "lavfi", "-i", "anullsrc=duration=4", "-f", "null", "-"]
     blocks = []
 
@@ -228,7 +230,8 @@ def test_jobs_report_progress_every_quarter_second():
         blocks.append(parser.out_seconds)
 
     asyncio.run(ffmpeg_run.run_ffmpeg(argv, on_progress))
-    assert len(blocks) >= 12, blocks
+    gaps = [later - earlier for earlier, later in itertools.pairwise(blocks[:-1])]  # (the last block ends the run)
+    assert len(blocks) >= 12 and max(gaps) <= 0.3, blocks
 
 
 def test_per_title_rate_control_is_crf_capped_at_a_share_of_the_fixed_ladders_bitrate(tmp_path):
