@@ -54,6 +54,25 @@ async def log_in(browser: Browser, url: str, email: str, password: str) -> str:
         "&& document.body.dataset.state", 30, "the page after login")  # fmt: skip
 
 
+#: the console's fetch, answering the video list as it would while an HEVC ladder is made beside the AV1 one
+#: (its progress under ladder_progress, its twin in each rated rendition); `%d`: the video
+HEVC_UNDER_WAY = """(() => {
+  window.realFetch = window.fetch;
+  window.fetch = async (url, init) => {
+    const response = await window.realFetch(url, init);
+    if (!String(url).includes('/admin/videos/?') || !response.ok) return response;
+    const list = await response.json();
+    for (const video of list.filter((v) => v.id === %d)) {
+      video.ladder_progress = { ...video.ladder_progress, hevc: { progress: 42.5, speed: 1.5, eta_seconds: 120 } };
+      for (const r of video.renditions.filter((r) => r.quality)) {
+        r.hevc = { quality: { vmaf: r.quality.vmaf - 0.25 }, listed: false };
+      }
+    }
+    return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
+  };
+})()"""
+
+
 def row(video_id: int, expression: str) -> str:
     """`expression` about the table row of `video_id` (`row`, null when there is none)."""
     find = f"document.querySelector('tr[data-video-id=\"{video_id}\"]')"
@@ -114,12 +133,22 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
                                       15, "the measured quality shows")  # fmt: skip
         # the AV1 ladder comes after the film is ready (its own FFmpeg run): the row shows it being made, then
         # its verdict
-        making = "row.querySelector('.av1-progress')?.textContent || (row.querySelector('.av1') && 'done unseen')"
+        av1 = "row.querySelector('.ladder[data-ladder=av1]')"
+        making = f"row.querySelector('.ladder-progress[data-ladder=av1]')?.textContent || ({av1} && 'done unseen')"
         seen["av1_making"] = await until(browser, row(video_id, f"row && ({making})"), 180, "the AV1 pass shows")
-        seen["av1"] = await until(browser, row(video_id, "row && row.querySelector('.av1')?.textContent"), 180,
+        seen["av1"] = await until(browser, row(video_id, f"row && {av1}?.textContent"), 180,
                                   "the AV1 ladder shows")  # fmt: skip
         seen["renditions"] = pipeline.client().status(video_id)["renditions"]
         await browser.screenshot(shots / "3-ready.png")
+        # any further ladder is shown as AV1 is, by its name: the list answers as it would with HEVC being made
+        # (the session's workers make AV1 alone; the status of both is tested in tests/functional)
+        await browser.evaluate(HEVC_UNDER_WAY % video_id)
+        hevc = "row.querySelector('.ladder-progress[data-ladder=hevc]')?.textContent"
+        seen["hevc_making"] = await until(browser, row(video_id, f"row && {hevc}"), 15, "the HEVC ladder shows")
+        seen["hevc"] = await browser.evaluate(
+            row(video_id, "row.querySelector('.ladder[data-ladder=hevc]')?.textContent")
+        )
+        await browser.evaluate("window.fetch = window.realFetch")
 
         # preview: hls.js plays it in the dialog
         await click(browser, video_id, "preview")
@@ -166,6 +195,10 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])}" for r in rated) + (
         ": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"
     ), seen["av1"]
+    assert seen["hevc_making"] == "HEVC ladder  42.5% · about 2 min left · 1.5\u00d7 realtime", seen["hevc_making"]
+    assert seen["hevc"] == "HEVC " + " ".join(f"{r['name']} {js_fixed(r['quality']['vmaf'] - 0.25)}" for r in rated) + (
+        ": not listed (H.264 alone)"
+    ), seen["hevc"]
     assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()
     assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
     assert "was deleted" in seen["message"]

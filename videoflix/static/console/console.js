@@ -95,6 +95,22 @@
     return element;
   }
 
+  /** A further ladder's name as operators read it: "av1" -> "AV1", "hevc" -> "HEVC". */
+  function ladderName(name) {
+    return name.toUpperCase();
+  }
+
+  /** The further ladders with a verdict: a rendition names its twin in each (`{quality, listed}`). */
+  function twinLadders(renditions) {
+    const names = new Set();
+    for (const r of renditions) {
+      for (const [key, value] of Object.entries(r)) {
+        if (value && typeof value === "object" && "listed" in value && value.quality) names.add(key);
+      }
+    }
+    return [...names];
+  }
+
   function statusCell(cell, video) {
     cell.replaceChildren();
     const label = document.createElement("span");
@@ -118,19 +134,20 @@
         cell.append(note);
       }
     }
-    // a ready film's AV1 ladder while a worker makes it (minutes of SVT-AV1; the film plays in H.264 meanwhile)
-    if (video.av1_progress) {
-      const making = video.av1_progress;
+    // a ready film's further ladders (AV1, HEVC) while workers make them, a long film's over all its parts
+    // (minutes of SVT-AV1 or x265; the film plays in H.264 meanwhile)
+    for (const [name, making] of Object.entries(video.ladder_progress || {})) {
       const line = document.createElement("div");
-      line.className = "note av1-progress";
+      line.className = "note ladder-progress";
+      line.dataset.ladder = name;
       const bar = document.createElement("progress");
       bar.max = 100;
       bar.value = making.progress;
-      bar.setAttribute("aria-label", `${video.title}: AV1 ladder ${making.progress}% made`);
+      bar.setAttribute("aria-label", `${video.title}: ${ladderName(name)} ladder ${making.progress}% made`);
       const notes = [`${making.progress}%`];
       if (making.eta_seconds != null) notes.push(`about ${duration(making.eta_seconds)} left`);
       if (making.speed) notes.push(`${making.speed.toFixed(1)}× realtime`);
-      line.append("AV1 ladder ", bar, ` ${notes.join(" · ")}`);
+      line.append(`${ladderName(name)} ladder `, bar, ` ${notes.join(" · ")}`);
       cell.append(line);
     }
     // the quality each rendition delivers (VMAF against the source, sampled); one under the floor is flagged
@@ -150,15 +167,17 @@
       }
       cell.append(line);
     }
-    // the AV1 ladder's VMAF, and whether the master lists it (only where every rung holds H.264's quality)
-    const twins = (video.renditions || []).filter((r) => r.av1 && r.av1.quality);
-    if (twins.length) {
+    // each further ladder's VMAF, and whether the master lists it (only where every rung holds H.264's quality)
+    for (const name of twinLadders(video.renditions || [])) {
+      const twins = video.renditions.filter((r) => r[name] && r[name].quality);
       const line = document.createElement("div");
-      line.className = "quality av1";
-      line.title = "The AV1 ladder: listed for AV1-capable players only where every rendition is within a VMAF " +
-        "point of its H.264 twin and smaller";
-      const scores = twins.map((r) => `${r.name} ${r.av1.quality.vmaf.toFixed(1)}`).join(" ");
-      line.textContent = `AV1 ${scores}: ${twins[0].av1.listed ? "listed" : "not listed (H.264 alone)"}`;
+      line.className = "quality ladder";
+      line.dataset.ladder = name;
+      line.title = `The ${ladderName(name)} ladder: listed for capable players only where every rendition is ` +
+        "within a VMAF point of its H.264 twin and smaller";
+      const scores = twins.map((r) => `${r.name} ${r[name].quality.vmaf.toFixed(1)}`).join(" ");
+      const choice = twins[0][name].listed ? "listed" : "not listed (H.264 alone)";
+      line.textContent = `${ladderName(name)} ${scores}: ${choice}`;
       cell.append(line);
     }
     if (video.error) {
@@ -198,8 +217,8 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
-        video.queue_position, video.eta_seconds, video.av1_progress || null,
-        (video.renditions || []).map((r) => [r.quality || null, r.av1 || null])]);
+        video.queue_position, video.eta_seconds, video.ladder_progress || null,
+        video.renditions || []]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
         row.dataset.status = video.status;
