@@ -1,17 +1,17 @@
 """Every ladder of a long film over 1, 2 and 4 workers: how soon it plays, is ready in H.264, and has its AV1
 ladder's verdict (made in its parts over every worker), against the same film made in one pass.
 
-    python bench/ladders.py [--minutes 3] [--size 1280x720] [--chunk 30] [--workers 1 2 4]
+    python bench/ladders.py [--minutes 3] [--size 1280x720] [--part-seconds 30] [--workers 1 2 4]
 
 One generated film (a calm scene, as easy to encode as a talking head, and a tone), uploaded to the whole
 pipeline (PostgreSQL, tansu, the web process, N Faust worker processes) once per worker count, every film
-chunked (CHUNKED_MIN_SECONDS=0), AV1_LADDER=on; then once more with one worker and no chunking (the single
+in parts (PARTS_FROM_SECONDS=0), AV1_LADDER=on; then once more with one worker and no parts (the single
 pass, its AV1 ladder by one run after it). Each worker process is pinned to its share of this machine's cores
 (`taskset`: with 2 cores, 1 worker gets both, 2 one each, 4 two to a core); its FFmpeg runs inherit it. So
 4 workers on 2 cores have no more CPU than 2: the times show what the plan costs, not what 4 machines give.
 Prints, from the end of the upload: playable, ready (H.264), the AV1 verdict in, which ladders the master
 lists, and the AV1 parts each worker made; and, from the one-worker run's parts, the AV1 verdict projected
-for N machines like this one (its parts scheduled longest first on N, as bench/chunked.py does for H.264).
+for N machines like this one (its parts scheduled longest first on N, as bench/parts.py does for H.264).
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ def pin(pid: int, worker: int, workers: int, cores: int) -> str:
     return listed
 
 
-def run(work: Path, clip: Path, workers: int, chunked: bool, chunk: int, cores: int) -> Result:
+def run(work: Path, clip: Path, workers: int, in_parts: bool, part_seconds: int, cores: int) -> Result:
     env = {
         "MEDIA_ROOT": str(work / "media"),
         "SECRET_KEY": "c" * 48,
         "MAX_UPLOAD_SIZE": str(clip.stat().st_size + 2**20),
-        "CHUNKED_MIN_SECONDS": "0" if chunked else "inf",
-        "CHUNK_SECONDS": str(chunk),
+        "PARTS_FROM_SECONDS": "0" if in_parts else "inf",
+        "PART_SECONDS": str(part_seconds),
         "AV1_LADDER": "on",
         "AV1_MAX_SECONDS": "inf",
         "QUALITY_SAMPLES": "30",
@@ -110,7 +110,7 @@ def run(work: Path, clip: Path, workers: int, chunked: bool, chunk: int, cores: 
         listed = sorted(set(re.findall(r'CODECS="(\w{4})', master)))
         pattern = rf"video {video_id} av1 part \d+ encoded in ([\d.]+) s"
         found = [re.findall(pattern, log.read_text(errors="replace")) for log in stack.worker_logs]
-    label = f"{workers} worker{'s' * (workers > 1)}, in parts" if chunked else "1 worker, one pass"
+    label = f"{workers} worker{'s' * (workers > 1)}, in parts" if in_parts else "1 worker, one pass"
     listed = [codec for codec in listed if codec != "jpeg"]  # (the storyboard's image playlist)
     seconds = [float(s) for per_worker in found for s in per_worker]
     return Result(label, playable, ready, verdict, listed, [len(per_worker) for per_worker in found], seconds)
@@ -129,7 +129,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--chunk", type=int, default=30)
+    parser.add_argument("--part-seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -137,13 +137,14 @@ def main() -> int:
     work.chmod(0o755)
     try:
         clip = make_clip(work / "film.mp4", seconds=args.minutes * 60, size=args.size, rate=30, scene=CALM)
-        print(f"{args.minutes:g} min of {args.size} (calm scene), {args.chunk} s parts, {cores} cores", flush=True)
+        parts = f"{args.part_seconds} s parts"
+        print(f"{args.minutes:g} min of {args.size} (calm scene), {parts}, {cores} cores", flush=True)
         results = []
         for n in args.workers:
             print(f"in parts, {n} worker(s):", flush=True)
-            results.append(run(work / f"parts-{n}", clip, n, True, args.chunk, cores))
+            results.append(run(work / f"parts-{n}", clip, n, True, args.part_seconds, cores))
         print("one pass, 1 worker:", flush=True)
-        results.append(run(work / "single", clip, 1, False, args.chunk, cores))
+        results.append(run(work / "single", clip, 1, False, args.part_seconds, cores))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\n{'':<24}{'playable s':>11}{'H.264 ready s':>15}{'AV1 verdict s':>15}  listed   AV1 parts per worker")

@@ -5,14 +5,14 @@
 Makes a clip (testsrc2 + a tone, H.264/AAC; 10 minutes of 1080p by default) and, for each way a worker can
 transcode it, starts the whole pipeline (PostgreSQL embedded or DATABASE_URL, the tansu broker, the web
 process, one Faust worker: what `videoflix dev` runs), uploads the clip and polls its status every 0.1 s:
-- as configured by default: a film from CHUNKED_MIN_SECONDS (180 s) on is chunked, its first part and audio
+- as configured by default: a film from PARTS_FROM_SECONDS (180 s) on is made in parts, its first part and audio
   encoded by the planning worker at once, the other parts one at a time;
-- the single pass (CHUNKED_MIN_SECONDS=inf), what shorter films get.
+- the single pass (PARTS_FROM_SECONDS=inf), what shorter films get.
 Prints, side by side, the seconds from the end of the upload to `playable` (the first segments of every
 rendition exist and are served) and to `ready`, and their ratio. Time to playable is a few seconds that vary
 by a second or more from one upload to the next on a busy 2-core machine, so it is measured `--repeat` times
 (each such upload deleted once playable) and the median is reported, the last upload watched to `ready`.
-Targets: playable within 15 s of the upload's end for 10 minutes of 1080p on a 2-core machine; a chunked
+Targets: playable within 15 s of the upload's end for 10 minutes of 1080p on a 2-core machine; a film in parts
 film as quick to play as a single pass (<= 6 s, issue 18).
 """
 
@@ -34,9 +34,9 @@ from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 
 TARGET_PLAYABLE = 15.0
-TARGET_CHUNKED = 6.0
-#: label -> CHUNKED_MIN_SECONDS ("" keeps the default)
-MODES = {"default (chunked)": "", "single pass": "inf"}
+TARGET_IN_PARTS = 6.0
+#: label -> PARTS_FROM_SECONDS ("" keeps the default)
+MODES = {"default (in parts)": "", "single pass": "inf"}
 
 
 def main() -> int:
@@ -54,7 +54,7 @@ def main() -> int:
         print(f"clip: {args.minutes:g} min of {args.size}, {clip.stat().st_size / 2**20:.0f} MiB, "
               f"made in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
         runs, samples = {}, {}
-        for label, chunked_min in MODES.items():
+        for label, parts_from in MODES.items():
             print(f"{label}:", flush=True)
             run = work / label.split()[0]
             run.mkdir(mode=0o755)
@@ -62,7 +62,7 @@ def main() -> int:
                 "MEDIA_ROOT": str(run / "media"),
                 "SECRET_KEY": "p" * 48,
                 "MAX_UPLOAD_SIZE": str(clip.stat().st_size + 2**20),
-                **({"CHUNKED_MIN_SECONDS": chunked_min} if chunked_min else {}),
+                **({"PARTS_FROM_SECONDS": parts_from} if parts_from else {}),
             }
             with pipeline_stack(run, "bench@example.com", PASSWORD, env) as stack:
                 samples[label] = [
@@ -93,11 +93,11 @@ def report(clip: Path, runs: dict[str, Watched], samples: dict[str, list[float]]
         met = "met" if medians[label] <= TARGET_PLAYABLE else "MISSED"
         print(f"{label}: target playable <= {TARGET_PLAYABLE:g} s: {met}; "
               f"renditions {', '.join(w.status['resolutions'])}")  # fmt: skip
-    chunked, single = medians["default (chunked)"], medians["single pass"]
-    met = "met" if chunked <= TARGET_CHUNKED else "MISSED"
+    parted, single = medians["default (in parts)"], medians["single pass"]
+    met = "met" if parted <= TARGET_IN_PARTS else "MISSED"
     print(
-        f"chunked vs single pass to playable: {chunked:.1f} s vs {single:.1f} s ({chunked / single:.2f}x); "
-        f"target chunked <= {TARGET_CHUNKED:g} s: {met}"
+        f"in parts vs single pass to playable: {parted:.1f} s vs {single:.1f} s ({parted / single:.2f}x); "
+        f"target in parts <= {TARGET_IN_PARTS:g} s: {met}"
     )
 
 

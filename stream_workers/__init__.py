@@ -2,8 +2,8 @@
 
 Run with `faust -A stream_workers.app worker`. The App (and the settings it reads when configured) is in
 `app.py`; the agents in `agents/`, which never import one another (transcode: an upload, in a single pass or
-started as a plan of chunks; encode_chunks: one chunk of a film; results: progress and results into
-PostgreSQL); what they share in plain modules (`jobs`, `reports`, `chunk_jobs`, `db`, `plans`), FFmpeg's side in
-`hls` (single pass) and `chunked_encoding` (a film in chunks); the outbox relay in `relay.py`, the
+started as a plan of parts; encode_parts: one part of a film; results: progress and results into
+PostgreSQL); what they share in plain modules (`jobs`, `reports`, `part_jobs`, `db`, `plans`), FFmpeg's side in
+`hls` (single pass) and `film_parts` (a film in parts); the outbox relay in `relay.py`, the
 watchdog in `watchdog.py`.
 """

@@ -39,7 +39,7 @@ app = WorkerApp(
     "videoflix-workers",
     autodiscover=[
         "stream_workers.agents.transcode",
-        "stream_workers.agents.encode_chunks",
+        "stream_workers.agents.encode_parts",
         "stream_workers.agents.results",
         "stream_workers.relay",
         "stream_workers.watchdog",

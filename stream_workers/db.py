@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from videoflix.core import events, outbox
-from videoflix.core.models import Subtitle, Video, VideoChunk, VideoStatus
+from videoflix.core.models import Subtitle, Video, VideoPart, VideoStatus
 from videoflix.core.models.subtitle import SOURCE
 from videoflix.core.models.video import PENDING
 from videoflix.core.models.viewing import fold_views
@@ -208,11 +208,11 @@ def apply_processed(event: VideoProcessed) -> bool:
                 "processed_at": sa.func.now(),
             }
         applied = conn.execute(query.values(**values)).rowcount == 1
-        if applied:  # a chunked job's plan ends with it; a further ladder's with its verdict (ready, again)
-            plan = sa.delete(VideoChunk).where(VideoChunk.video_id == event.video_id)
+        if applied:  # a film's H.264 plan ends with it; a further ladder's with its verdict (ready, again)
+            plan = sa.delete(VideoPart).where(VideoPart.video_id == event.video_id)
             if event.status == VideoStatus.READY:
-                ended = [VideoChunk.FIRST_LADDER, *ladder_registry.with_verdict(event.renditions)]
-                plan = plan.where(VideoChunk.ladder.in_(ended))
+                ended = [VideoPart.FIRST_LADDER, *ladder_registry.with_verdict(event.renditions)]
+                plan = plan.where(VideoPart.ladder.in_(ended))
             conn.execute(plan)
         gone = not applied and conn.scalar(sa.select(Video.id).where(Video.id == event.video_id)) is None
     if event.status == VideoStatus.READY:
@@ -275,7 +275,7 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
     activity is queued too: the transcode agent resumes that plan (`ladder_parts.resume`)."""
     backoff = sa.func.power(2, sa.func.least(Video.requeues, 6))
     # a ready film whose further ladder is being made in parts (`ladder_parts`): its plan's rows are the record
-    further = sa.exists().where(VideoChunk.video_id == Video.id, VideoChunk.ladder != VideoChunk.FIRST_LADDER)
+    further = sa.exists().where(VideoPart.video_id == Video.id, VideoPart.ladder != VideoPart.FIRST_LADDER)
     stalled = conn.execute(
         sa.select(Video.id, Video.source_path, Video.job_token)
         .where(

@@ -11,7 +11,7 @@ part of a long one (`picture_part` of that ladder, then `fmp4_parts`). A step ad
 every length: each run takes its steps from the same pieces.
 
 Where each run writes: the single pass and a further ladder's pass the served layout (`<rung>/index.m3u8`,
-`<ladder>/<rung>/`, the master); a part, `parts/` (never served), for `chunked_encoding` and `fmp4_parts` to
+`<ladder>/<rung>/`, the master); a part, `parts/` (never served), for `film_parts` and `fmp4_parts` to
 join.
 """
 
@@ -26,21 +26,21 @@ from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
 from . import hls
-from .chunked_encoding import FILL_GAPS, Chunk, reads_to
-from .chunked_playlists import AUDIO, PARTS
 from .ffmpeg_run import ffmpeg_head
+from .film_parts import FILL_GAPS, Part, reads_to
 from .hls import AUDIO_OPTIONS, MPEGTS_DELAY, SHEETS, THUMBNAIL_OUTPUT, TS_OFFSET
 from .ladders import H264, SEGMENT_SECONDS, Ladder
+from .part_playlists import AUDIO, PARTS
 
-#: where a chunked film's renditions start: TS_OFFSET, plus MPEG-TS's delay twice (the part's own muxer,
-#: then the join of picture and sound, `chunked_encoding.mux_segment`, which keeps the timestamps)
-CHUNKED_CLOCK = TS_OFFSET + 2 * MPEGTS_DELAY
+#: where a long film's renditions start: TS_OFFSET, plus MPEG-TS's delay twice (the part's own muxer,
+#: then the join of picture and sound, `film_parts.mux_segment`, which keeps the timestamps)
+PARTS_CLOCK = TS_OFFSET + 2 * MPEGTS_DELAY
 
 
-def picture_file(ladder: Ladder, rung: Rung, chunk: Chunk) -> str:
+def picture_file(ladder: Ladder, rung: Rung, part: Part) -> str:
     """A further ladder's part in one rendition, relative to the job's folder (never served): NUT, FFmpeg's own
     container, which keeps the timestamps exactly for the join with the sound (`fmp4_parts`)."""
-    return f"{PARTS}/{ladder.folder}/{rung.name}/chunk-{chunk.index:04d}.nut"
+    return f"{PARTS}/{ladder.folder}/{rung.name}/part-{part.index:04d}.nut"
 
 
 @dataclass(frozen=True)
@@ -75,31 +75,31 @@ class FilmSteps:
         graph's outputs in step, so as an output of the single pass SVT-AV1 held the H.264 ladder to its pace."""
         return self._renditions(ffmpeg, source, output, thumbnail=False, storyboard=False)
 
-    def picture_part(self, ffmpeg: str, source: Path, output: Path, chunk: Chunk) -> list[str]:
+    def picture_part(self, ffmpeg: str, source: Path, output: Path, part: Part) -> list[str]:
         """The picture's steps over one part, picture only: the renditions (H.264: `parts/<rung>/<part
         playlist>` and its segments, numbered on from the film's start; a further ladder: one NUT file per
         rung, `fmp4_parts.picture_file`), on the film's clock; with the first ladder, the storyboard's
         frames of the part, and the thumbnail from the first part."""
         first = self.ladder.container == "ts"
-        thumbnail, storyboard = first and chunk.index == 0, first and self.storyboard is not None
-        argv = [*ffmpeg_head(ffmpeg), *input_options(source, self.info.container, start=chunk.start,
-                                                      length=reads_to(chunk, self.info))]  # fmt: skip
+        thumbnail, storyboard = first and part.index == 0, first and self.storyboard is not None
+        argv = [*ffmpeg_head(ffmpeg), *input_options(source, self.info.container, start=part.start,
+                                                      length=reads_to(part, self.info))]  # fmt: skip
         argv += ["-filter_complex", self._graph(thumbnail, storyboard)]
         if not first:
-            return argv + self._part_files(output, chunk)
+            return argv + self._part_files(output, part)
         for i, rung in enumerate(self.rungs):
             argv += ["-map", f"[v{i}]", *self._rate(i, rung)]
-        argv += [*self.ladder.video_options(), "-an", "-output_ts_offset", f"{chunk.start + TS_OFFSET:.3f}"]
+        argv += [*self.ladder.video_options(), "-an", "-output_ts_offset", f"{part.start + TS_OFFSET:.3f}"]
         argv += [
             "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
             "-hls_playlist_type", "event",  # grows while the part is encoded (progressive playback), then ends
             "-hls_flags", "independent_segments+temp_file",
-            "-start_number", str(chunk.first_segment),
+            "-start_number", str(part.first_segment),
             "-hls_segment_filename", str(output / PARTS / "%v" / "%03d.ts"),
             "-var_stream_map", " ".join(f"v:{i},name:{r.name}" for i, r in enumerate(self.rungs)),
-            str(output / PARTS / "%v" / chunk.playlist),
+            str(output / PARTS / "%v" / part.playlist),
         ]  # fmt: skip
-        return argv + self._picture_outputs(output, chunk.index, thumbnail)
+        return argv + self._picture_outputs(output, part.index, thumbnail)
 
     def sound_job(self, ffmpeg: str, source: Path, output: Path) -> list[str]:
         """The streams' steps of a film made in parts, once, over the whole film: the default sound
@@ -169,13 +169,13 @@ class FilmSteps:
             "-var_stream_map", " ".join(stream_map), str(folder / "%v" / "index.m3u8"),
         ]  # fmt: skip
 
-    def _part_files(self, output: Path, chunk: Chunk) -> list[str]:
-        """A further ladder's part: each rung's picture into its NUT file, on the chunked film's clock."""
+    def _part_files(self, output: Path, part: Part) -> list[str]:
+        """A further ladder's part: each rung's picture into its NUT file, on the long film's clock."""
         argv: list[str] = []
         for i, rung in enumerate(self.rungs):
             argv += ["-map", f"[v{i}]", *self._rate(0, rung), *self.ladder.video_options(), "-an"]
-            argv += ["-output_ts_offset", f"{chunk.start + CHUNKED_CLOCK:.3f}", "-f", "nut"]
-            argv.append(str(output / picture_file(self.ladder, rung, chunk)))
+            argv += ["-output_ts_offset", f"{part.start + PARTS_CLOCK:.3f}", "-f", "nut"]
+            argv.append(str(output / picture_file(self.ladder, rung, part)))
         return argv
 
     def _picture_outputs(self, output: Path, part: int | None, thumbnail: bool = True) -> list[str]:

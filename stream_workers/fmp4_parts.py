@@ -2,11 +2,11 @@
 film's sound, and the ladder's playlists from the parts' records. Plain functions (no Kafka, no database, no
 store): `ladder_parts` runs them on every worker, the tests and the benchmark directly (`assemble_folder`).
 
-Why the parts join without a seam, as the H.264 ones do (`chunked_encoding`):
+Why the parts join without a seam, as the H.264 ones do (`film_parts`):
 - A part is the same time range of the source as the H.264 part of the same number, read the same way
   (input seeking, `reads_to`), scaled by the same graph (`hls.ladder_graph`), with keyframes forced every
   segment length from its start: its segments are the H.264 segments' instants, numbered alike.
-- Its timestamps are the H.264 renditions' (`CHUNKED_CLOCK`): one clock for every variant of the film, its
+- Its timestamps are the H.264 renditions' (`PARTS_CLOCK`): one clock for every variant of the film, its
   subtitles and its alternate tracks.
 - Its sound is not encoded again: it is the audio packets of the film's H.264 segments of the part (every
   packet of the film's one audio encode, each served once, in order), copied. Encoding the sound per part
@@ -31,15 +31,15 @@ from pathlib import Path
 from videoflix.core.media import MediaInfo, Rung
 
 from . import ffmpeg_run, hls, hls_output
-from .chunked_encoding import Chunk
-from .chunked_playlists import PARTS
+from .film_parts import Part
 from .film_steps import FilmSteps, picture_file
 from .ladders import Ladder
+from .part_playlists import PARTS
 
 
-def init_name(chunk: Chunk) -> str:
+def init_name(part: Part) -> str:
     """The part's init segment, in each rendition's folder."""
-    return f"init-{chunk.index:04d}.mp4"
+    return f"init-{part.index:04d}.mp4"
 
 
 def make_folders(folder: Path, ladder: Ladder, rungs: list[Rung]) -> None:
@@ -49,16 +49,16 @@ def make_folders(folder: Path, ladder: Ladder, rungs: list[Rung]) -> None:
         (folder / ladder.folder / rung.name).mkdir(parents=True, exist_ok=True)
 
 
-def sound_segments(h264_playlist: str, chunk: Chunk, last: bool) -> list[str]:
+def sound_segments(h264_playlist: str, part: Part, last: bool) -> list[str]:
     """The H.264 segments (of one rendition's VOD playlist) whose sound is the part's: those of its time
     range, and for the film's last part every one to the end."""
     segments = hls_output.playlist_text_segments(h264_playlist)
-    first = chunk.first_segment
-    count = len(segments) - first if last else math.ceil(chunk.length / hls.SEGMENT_SECONDS - 1e-6)
+    first = part.first_segment
+    count = len(segments) - first if last else math.ceil(part.length / hls.SEGMENT_SECONDS - 1e-6)
     return segments[first : first + count]
 
 
-def join_command(ffmpeg: str, folder: Path, ladder: Ladder, rung: Rung, chunk: Chunk, sound: Path | None) -> list[str]:
+def join_command(ffmpeg: str, folder: Path, ladder: Ladder, rung: Rung, part: Part, sound: Path | None) -> list[str]:
     """The part's picture in `rung` (`picture_file`) and its `sound` (the film's H.264 segments of the
     part, one MPEG-TS stream: `sound_segments`) copied into the part's fMP4 segments, numbered from the
     part's first, after its init segment; the part's playlist and master (`part_playlists`) beside them,
@@ -66,26 +66,26 @@ def join_command(ffmpeg: str, folder: Path, ladder: Ladder, rung: Rung, chunk: C
     reading = ["-protocol_whitelist", "file"]
     target = folder / ladder.folder / rung.name
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-copyts"]
-    argv += [*reading, "-f", "nut", "-i", f"file:{folder / picture_file(ladder, rung, chunk)}"]
+    argv += [*reading, "-f", "nut", "-i", f"file:{folder / picture_file(ladder, rung, part)}"]
     if sound is not None:
         argv += [*reading, "-f", "mpegts", "-i", f"file:{sound}", "-map", "0:v", "-map", "1:a"]
     argv += ["-c", "copy", *(["-bsf:a", "aac_adtstoasc"] if sound is not None else [])]
     argv += ["-tag:v", ladder.tag] if ladder.tag else []
-    playlist, master = part_playlists(chunk)
+    playlist, master = part_playlists(part)
     return [
         *argv,
         "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init_name(chunk),
+        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init_name(part),
         # the fragments in their own decode times (see FilmSteps.ladder_pass)
         "-hls_segment_options", "movflags=+frag_discont",
-        "-hls_flags", "independent_segments+temp_file", "-start_number", str(chunk.first_segment),
+        "-hls_flags", "independent_segments+temp_file", "-start_number", str(part.first_segment),
         "-master_pl_name", master, "-hls_segment_filename", str(target / "%03d.m4s"), str(target / playlist),
     ]  # fmt: skip
 
 
-def part_playlists(chunk: Chunk) -> tuple[str, str]:
+def part_playlists(part: Part) -> tuple[str, str]:
     """The names of a joined part's own playlist and master (in the rendition's folder; not served)."""
-    return f"chunk-{chunk.index:04d}.m3u8", f"chunk-{chunk.index:04d}-master.m3u8"
+    return f"part-{part.index:04d}.m3u8", f"part-{part.index:04d}-master.m3u8"
 
 
 #: per rendition, a part's segments: [EXTINF line, segment name, size in bytes, its init segment]; and under
@@ -99,7 +99,7 @@ def join_part(
     folder: Path,
     ladder: Ladder,
     rungs: list[Rung],
-    chunk: Chunk,
+    part: Part,
     last: bool,
     h264: Callable[[str], Path],
     has_audio: bool,
@@ -110,8 +110,8 @@ def join_part(
     sound = None
     if has_audio:
         lowest = rungs[0].name
-        names = sound_segments(h264(f"{lowest}/index.m3u8").read_text(), chunk, last)
-        sound = folder / PARTS / ladder.folder / f"chunk-{chunk.index:04d}.sound.ts"
+        names = sound_segments(h264(f"{lowest}/index.m3u8").read_text(), part, last)
+        sound = folder / PARTS / ladder.folder / f"part-{part.index:04d}.sound.ts"
         with sound.open("wb") as out:  # TS packets concatenate: one stream, every packet once
             for name in names:
                 with h264(f"{lowest}/{name}").open("rb") as segment:
@@ -119,14 +119,14 @@ def join_part(
     served: Served = {VARIANT: {}}
     try:
         for rung in rungs:
-            failed = ffmpeg_run.run_copy(join_command(ffmpeg, folder, ladder, rung, chunk, sound), 300)
+            failed = ffmpeg_run.run_copy(join_command(ffmpeg, folder, ladder, rung, part, sound), 300)
             if failed is not None:
-                raise ffmpeg_run.copy_failure(failed, f"part {chunk.index}")
+                raise ffmpeg_run.copy_failure(failed, f"part {part.index}")
             target = folder / ladder.folder / rung.name
-            playlist, master = (target / name for name in part_playlists(chunk))
+            playlist, master = (target / name for name in part_playlists(part))
             entries = re.findall(r"^(#EXTINF:[^\n]*)\n(\S+)$", playlist.read_text(), re.MULTILINE)
             served[rung.name] = [
-                [line, name, (target / name).stat().st_size, init_name(chunk)] for line, name in entries
+                [line, name, (target / name).stat().st_size, init_name(part)] for line, name in entries
             ]
             stream = re.search(r"^#EXT-X-STREAM-INF:(.*)$", master.read_text(), re.MULTILINE)
             attributes = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', stream.group(1))) if stream else {}
@@ -135,7 +135,7 @@ def join_part(
             }
             playlist.unlink()
             master.unlink()
-            (folder / picture_file(ladder, rung, chunk)).unlink(missing_ok=True)
+            (folder / picture_file(ladder, rung, part)).unlink(missing_ok=True)
     finally:
         if sound is not None:
             sound.unlink(missing_ok=True)
@@ -193,19 +193,19 @@ def ladder_playlists(ladder: Ladder, rungs: list[Rung], parts: list[Served]) -> 
 
 
 def assemble_folder(
-    ffmpeg: str, source: Path, output: Path, info: MediaInfo, ladder: Ladder, rungs: list[Rung], chunks: list[Chunk]
+    ffmpeg: str, source: Path, output: Path, info: MediaInfo, ladder: Ladder, rungs: list[Rung], parts: list[Part]
 ) -> None:
     """Make `ladder` of a film whose H.264 renditions are in `output` (made in parts or not), part after
     part, into the same folder, and write its playlists (the tests' and the benchmark's way; the pipeline
     runs the same steps through `ladder_parts`, each part on its worker)."""
     make_folders(output, ladder, rungs)
-    parts = []
-    for chunk in chunks:
-        argv = FilmSteps(info, rungs, ladder).picture_part(ffmpeg, source, output, chunk)
+    served = []
+    for part in parts:
+        argv = FilmSteps(info, rungs, ladder).picture_part(ffmpeg, source, output, part)
         asyncio.run(ffmpeg_run.run_ffmpeg(argv))
-        parts.append(join_part(ffmpeg, output, ladder, rungs, chunk, chunk == chunks[-1], output.joinpath,
-                               info.has_audio))  # fmt: skip
-    for name, text in ladder_playlists(ladder, rungs, parts).items():
+        served.append(join_part(ffmpeg, output, ladder, rungs, part, part == parts[-1], output.joinpath,
+                                info.has_audio))  # fmt: skip
+    for name, text in ladder_playlists(ladder, rungs, served).items():
         hls_output.write_atomically(output / name, text)
     shutil.rmtree(output / PARTS / ladder.folder, ignore_errors=True)
     with contextlib.suppress(OSError):  # (the H.264 parts' are gone already)

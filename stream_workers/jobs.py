@@ -1,5 +1,5 @@
 """What every transcoding job needs, single pass or one part of a film: the worker's one FFmpeg slot, the
-decision to chunk, whether the video was deleted meanwhile, and discarding its output. (The source and its
+decision to part, whether the video was deleted meanwhile, and discarding its output. (The source and its
 checked facts: `store.Source`.)"""
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ class VideoDeleted(Exception):
     """The video's row disappeared while its job ran (an operator deleted it)."""
 
 
-def chunked(info: MediaInfo) -> bool:
-    """Whether a film is long enough to be spread over the workers in chunks (shorter ones keep the single
+def in_parts(info: MediaInfo) -> bool:
+    """Whether a film is long enough to be spread over the workers in parts (shorter ones keep the single
     pass), on either backend."""
-    return bool(info.duration) and info.duration >= app.settings.chunked_min_seconds
+    return bool(info.duration) and info.duration >= app.settings.parts_from_seconds
 
 
 async def deleted(video_id: int) -> bool:

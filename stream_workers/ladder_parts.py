@@ -1,6 +1,6 @@
 """A ready film's further ladders (AV1: `ladder_registry.FURTHER`) made in its parts over every worker, as its
-H.264 ladder was: `start` plans them when the film is ready (`chunk_jobs.finish`), each part is one job on the
-chunk topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with the film's sound
+H.264 ladder was: `start` plans them when the film is ready (`part_jobs.finish`), each part is one job on the
+part topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with the film's sound
 (`fmp4_parts`) by whichever worker takes it, and the worker that finishes the last one writes the ladder's
 playlists, scores it against the H.264 renditions and lists it where it is as good in fewer bytes
 (`ladder_verdict.choose_listed`); the film is then reported ready again, with the verdict. Meanwhile the film
@@ -30,15 +30,15 @@ from videoflix.core.models.video import PENDING
 
 from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, plans, quality, store
 from .app import app
-from .chunked_encoding import Chunk, cut_film
-from .chunked_playlists import PARTS
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
-from .film_part import send
+from .film_parts import Part, cut_film
 from .film_steps import FilmSteps
 from .ladder_registry import FURTHER
 from .ladders import Ladder
 from .metrics import FAILURES, JOBS_IN_FLIGHT
-from .records import ENDED, ChunkJob
+from .part_playlists import PARTS
+from .part_run import send
+from .records import ENDED, PartJob
 from .reports import failure_cause, progress, report_ready
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def wanted(info: MediaInfo) -> list[Ladder]:
     return ladder_registry.wanted(info, app.settings)
 
 
-async def start(job: ChunkJob, info: MediaInfo, parts: list[Chunk]) -> None:
+async def start(job: PartJob, info: MediaInfo, parts: list[Part]) -> None:
     """Plan the film's further ladders in its `parts` (its H.264 plan's cut) and queue their jobs. Called by
     the worker that assembled the film, before it reports the film ready: the rows are the record, so a
     worker dying before the jobs are sent leaves a plan the watchdog resumes."""
@@ -64,9 +64,9 @@ async def start(job: ChunkJob, info: MediaInfo, parts: list[Chunk]) -> None:
         await queue(job, ladder, rows)
 
 
-async def queue(job: ChunkJob, ladder: Ladder, rows) -> None:
+async def queue(job: PartJob, ladder: Ladder, rows) -> None:
     for row in rows:
-        await send(ChunkJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length,
+        await send(PartJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length,
                                "ladder": ladder.name}))  # fmt: skip
 
 
@@ -79,7 +79,7 @@ async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
         if ladder.name in ladder_registry.with_verdict(ready.renditions):
             continue
         rows = await until_done(plans.current, event.video_id, ladder.name, what="reading the video's plan")
-        base = ChunkJob(video_id=event.video_id, part=0, output=ready.hls_path, source=event.source,
+        base = PartJob(video_id=event.video_id, part=0, output=ready.hls_path, source=event.source,
                         media=dataclasses.asdict(info), attempt=event.attempt, token=event.token,
                         ladder=ladder.name)  # fmt: skip
         if rows and rows[0].output == ready.hls_path:
@@ -89,7 +89,7 @@ async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
             else:
                 await queue(base, ladder, todo)
         else:
-            parts = cut_film(info.duration, app.settings.chunk_seconds)
+            parts = cut_film(info.duration, app.settings.part_seconds)
             rows = await until_done(plans.create_ladder, event.video_id, ready.hls_path, ladder.name, parts)
             await queue(base, ladder, rows)
         log.info("video %s: its %s ladder resumed", event.video_id, ladder.name)
@@ -97,7 +97,7 @@ async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
     return resumed
 
 
-async def run_job(job: ChunkJob) -> None:
+async def run_job(job: PartJob) -> None:
     """Run one part of a further ladder, in the worker's FFmpeg slot; the last part done finishes the ladder."""
     async with jobs.FFMPEG_SLOT:
         token = uuid.uuid4().hex
@@ -130,7 +130,7 @@ class LadderPart:
     """One claimed part of a further ladder on this worker: its FFmpeg run (picture only, every rung), then
     its join with the film's sound, delivered to the store and recorded in its plan row."""
 
-    def __init__(self, job: ChunkJob, token: str):
+    def __init__(self, job: PartJob, token: str):
         self.job, self.token = job, token
         self.ladder = FURTHER[job.ladder]
         self.info = MediaInfo(**job.media)
@@ -138,7 +138,7 @@ class LadderPart:
         self.output = store.Output(job.output)
         self.workspace_name = f"{job.ladder}-{job.part}"
         self.folder = self.output.workspace(self.workspace_name)
-        self.chunk = Chunk(job.part, job.start, job.length)
+        self.part = Part(job.part, job.start, job.length)
         self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
         self.last_done = False
 
@@ -147,7 +147,7 @@ class LadderPart:
         source = (await in_thread(store.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
         steps = FilmSteps(self.info, self.rungs, self.ladder)
-        argv = steps.picture_part(self.ffmpeg, source, self.folder, self.chunk)
+        argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
         last_sent = time.monotonic()
 
         async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:
@@ -162,9 +162,9 @@ class LadderPart:
         await ffmpeg_run.run_ffmpeg(
             argv, on_progress, settings.job_timeout, settings.stall_timeout, self.ladder.niceness
         )
-        last = self.chunk.start + self.chunk.length >= (self.info.duration or 0.0) - 0.01
+        last = self.part.start + self.part.length >= (self.info.duration or 0.0) - 0.01
         served = await in_thread(
-            fmp4_parts.join_part, self.ffmpeg, self.folder, self.ladder, self.rungs, self.chunk, last,
+            fmp4_parts.join_part, self.ffmpeg, self.folder, self.ladder, self.rungs, self.part, last,
             lambda name: self.output.fetch(self.folder, name), self.info.has_audio,
         )  # fmt: skip
         await in_thread(self.deliver, served)
@@ -203,7 +203,7 @@ class LadderPart:
         await report_progress(job, self.info, rows)
 
 
-async def report_progress(job: ChunkJob, info: MediaInfo, rows) -> None:
+async def report_progress(job: PartJob, info: MediaInfo, rows) -> None:
     """The ladder's progress over its whole plan, as a ready film's stage: the share encoded, the speed of
     every worker on it together, and the time left at that speed."""
     duration = info.duration or 1.0
@@ -213,7 +213,7 @@ async def report_progress(job: ChunkJob, info: MediaInfo, rows) -> None:
     await progress(job, min(99.0, 100.0 * encoded / duration), stage=job.ladder, speed=speed, eta_seconds=eta)
 
 
-async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
+async def failed(job: PartJob, token: str, attempts: int, exc: Exception) -> None:
     """A part ended without its output: withdrawn (the film deleted, re-processed, or the ladder given up
     elsewhere: stop quietly), run again alone (a passing fault), or the ladder ends (the film stays ready
     with H.264 alone)."""
@@ -236,7 +236,7 @@ async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> No
         await progress(job, 0.0, stage=job.ladder + ENDED)
 
 
-async def finish(job: ChunkJob) -> None:
+async def finish(job: PartJob) -> None:
     """Once every part of the ladder is done: its playlists written from the rows, scored against the H.264
     renditions (their scores as reported), listed where as good in fewer bytes, and the film reported ready
     again with the verdict. Idempotent: a film that has the verdict, or another output, is left alone."""
@@ -285,7 +285,7 @@ async def finish(job: ChunkJob) -> None:
     await report_ready(job, job.output, renditions, ready.duration)
 
 
-def verdict(job: ChunkJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOutput) -> list[dict]:
+def verdict(job: PartJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOutput) -> list[dict]:
     """(In a thread.) Score the ladder in the H.264 renditions' windows and list it in the film's master where
     it holds their quality in fewer bytes (`ladder_verdict.choose_listed`, on a local copy: the output itself on
     the local backend; on S3 a workspace, the master written back and the unlisted renditions removed)."""

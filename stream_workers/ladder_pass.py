@@ -162,7 +162,7 @@ async def resume(event: VideoUploaded, examined: Callable[[VideoUploaded], Await
     if not missing:
         return False
     source, info = await examined(event)
-    if jobs.chunked(info):  # its further ladders are made in parts
+    if jobs.in_parts(info):  # its further ladders are made in parts
         return await ladder_parts.resume(event, info, ready)
     wanted = [
         ladder for ladder in ladder_registry.wanted(info, settings, settings.av1_max_seconds) if ladder in missing

@@ -4,7 +4,7 @@ Two instances today: `H264` (MPEG-TS, every film, the renditions the existing fr
 and `av1_ladder.LADDER` (fMP4, made once the film is ready, listed only where it measures as good as the
 H.264 renditions in fewer bytes). What differs between them is data: the encoder and what else it is told, its
 speed, the constant quality and its caps, the container, how much CPU it yields. The commands over the whole
-film or a part (`film_steps`), the joins of a film's parts (`chunked_encoding`, `fmp4_parts`), the playlists and
+film or a part (`film_steps`), the joins of a film's parts (`film_parts`, `fmp4_parts`), the playlists and
 the verdict (`ladder_verdict`) are shared; a further ladder is a module of its own (`hevc_ladder`) and its
 line in `ladder_registry`.
 """
@@ -86,7 +86,7 @@ class Ladder:
 #: at 480p/720p (x264 gives dark pictures few bits); 18 lost 0.7-0.8. Capped at 1.0x, the hard titles rode the
 #: cap at 1.03-1.11x the fixed ladder's bytes for at most +0.6 VMAF; at 0.9x they take 0.93-1.02x for at most
 #: -0.43 (total: 19.7 % fewer bytes than the fixed ladder at 1.0x, 25.5 % at 0.9x; 10 s titles). x264's CRF
-#: is one decision for the whole film, so a chunked film's parts, encoded apart, keep one quality across joins
+#: is one decision for the whole film, so a long film's parts, encoded apart, keep one quality across joins
 PER_TITLE_CRF = 18.0
 PER_TITLE_CAP = 0.9
 

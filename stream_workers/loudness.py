@@ -1,5 +1,5 @@
 """One loudness for every title (EBU R128): the source's sound is measured first (`ebur128`, BS.1770
-integrated loudness, range, gate threshold and true peak, over the whole film, so a chunked film's parts
+integrated loudness, range, gate threshold and true peak, over the whole film, so a long film's parts
 cannot pump), then the encode applies one gain to reach TARGET_I with the true peak under TARGET_TP. A
 film whose peaks would pass the ceiling after that gain (a quiet film broken by loud shots) gets the gain
 and a limiter, the gain found by measuring the limited sound again (`limited_filter`). PeerTube #3651:

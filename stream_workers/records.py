@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import faust
 
 from videoflix.core.events import SCHEMA
-from videoflix.core.models import VideoChunk
+from videoflix.core.models import VideoPart
 
 
 class InvalidEvent(ValueError):
@@ -94,8 +94,8 @@ class VideoProcessed(Event):
     schema: int = SCHEMA
 
 
-class ChunkJob(Event):
-    """`videos.chunks`: one job of a chunked transcode, a time range of the film in every rendition of one
+class PartJob(Event):
+    """`videos.parts`: one job of a transcode in parts, a time range of the film in every rendition of one
     `ladder` or (`part` -1) the whole film's audio, written to the plan's `output` folder. `media` holds the source's
     facts (videoflix.core.media.MediaInfo), so no job probes the source again."""
 
@@ -113,7 +113,7 @@ class ChunkJob(Event):
     token: str = ""  # the upload event's, for every report of the film
     #: the ladder the part makes (stream_workers/ladders.py): the first plan's, or a further one of a ready
     #: film (its own plan rows); an older worker's job, which has none, is the first plan's
-    ladder: str = VideoChunk.FIRST_LADDER
+    ladder: str = VideoPart.FIRST_LADDER
     schema: int = SCHEMA
 
 

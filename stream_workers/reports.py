@@ -32,7 +32,7 @@ async def send_dead_letter(topic: str, payload, reason: str) -> None:
 
 
 async def progress(event, percent: float, **fields) -> None:
-    """A progress event of the job for `event` (an upload or a chunk job); the other VideoProgress fields as
+    """A progress event of the job for `event` (an upload or a part job); the other VideoProgress fields as
     known (`hls_path`, `renditions` once watchable)."""
     record = VideoProgress(video_id=event.video_id, progress=round(percent, 1), attempt=event.attempt,
                            token=event.token, **fields)  # fmt: skip

@@ -69,8 +69,8 @@ class WorkerSettings:
     progress_interval: float  # seconds between progress events
     requeue_after: float  # seconds a waiting video may see no activity before the watchdog queues it again
     session_timeout: float  # seconds of silence after which Kafka gives a worker's partitions to the others
-    chunked_min_seconds: float  # films at least this long are cut into parts that several workers encode
-    chunk_seconds: int  # the parts' length (a multiple of the 4 s segment)
+    parts_from_seconds: float  # films at least this long are cut into parts that several workers encode
+    part_seconds: int  # the parts' length (a multiple of the 4 s segment)
     media_limits: MediaLimits  # what a source may claim (MEDIA_MAX_*, as the web tier checks at upload)
     datadir: Path  # Faust's own state (FAUST_DATADIR)
     web_host: str  # the worker's /healthz, /readyz and /metrics (FAUST_WEB_HOST, FAUST_WEB_PORT)
@@ -108,8 +108,8 @@ class WorkerSettings:
             progress_interval=float(value(env, "PROGRESS_INTERVAL")),
             requeue_after=float(value(env, "REQUEUE_AFTER")),
             session_timeout=float(value(env, "KAFKA_SESSION_TIMEOUT")),
-            chunked_min_seconds=float(value(env, "CHUNKED_MIN_SECONDS")),
-            chunk_seconds=int(value(env, "CHUNK_SECONDS")),
+            parts_from_seconds=float(value(env, "PARTS_FROM_SECONDS")),
+            part_seconds=int(value(env, "PART_SECONDS")),
             media_limits=MediaLimits.from_settings(lambda name: env.get(f"MEDIA_MAX_{name.upper()}")),
             datadir=Path(value(env, "FAUST_DATADIR")),
             web_host=value(env, "FAUST_WEB_HOST"),

@@ -3,7 +3,7 @@ local folder where an output is made, and publishing an output to the store as i
 
 - Local backend: sources are files under MEDIA_ROOT, FFmpeg writes outputs in place, publishing is nothing.
 - S3: FFmpeg reads the source through a signed URL of that one object, with ranged requests (measured
-  against a local copy: the same decode time, nothing to download first, and a chunk job reads only its own
+  against a local copy: the same decode time, nothing to download first, and a part job reads only its own
   part of the film); outputs are made in the worker's own scratch folder (WORKER_SCRATCH) and each segment is
   uploaded once its playlist lists it (so it is whole), its playlist after it, the master and the thumbnail
   once the film is watchable. Workers on different machines share nothing but the bucket.
@@ -117,7 +117,7 @@ def remove_outputs(video_id: int, keep: str | None = None) -> None:
 
 
 class Output:
-    """A chunked film's output as its jobs share it, through the store alone (`chunk_jobs`): the playlists
+    """A long film's output as its jobs share it, through the store alone (`part_jobs`): the playlists
     and segments under its key prefix `relative`, and, per job, the local folder where its FFmpeg writes
     (`workspace`). Local backend: the workspace is the output itself (MEDIA_ROOT), so delivering is nothing
     and fetching is finding. S3: each job has its own folder in this worker's scratch; what it serves is

@@ -4,7 +4,7 @@ stay in order; values are JSON, read into records with `Record.from_payload`."""
 from __future__ import annotations
 
 from videoflix.core import events
-from videoflix.core.models import VideoChunk
+from videoflix.core.models import VideoPart
 
 from .app import app
 
@@ -19,13 +19,13 @@ progress = _topic(events.PROGRESS)
 processed = _topic(events.PROCESSED)
 dead_letter = _topic(events.DEAD_LETTER)
 #: keyed by video and part, so one film's parts spread over the partitions, hence over the workers
-chunks = _topic(events.CHUNKS)
+parts = _topic(events.PARTS)
 
 
 def key(video_id: int) -> bytes:
     return str(video_id).encode()
 
 
-def chunk_key(video_id: int, part: int, ladder: str = VideoChunk.FIRST_LADDER) -> bytes:
+def part_key(video_id: int, part: int, ladder: str = VideoPart.FIRST_LADDER) -> bytes:
     """A job's key: a film's parts (of each ladder) spread over the partitions."""
-    return (f"{video_id}:{part}" if ladder == VideoChunk.FIRST_LADDER else f"{video_id}:{ladder}:{part}").encode()
+    return (f"{video_id}:{part}" if ladder == VideoPart.FIRST_LADDER else f"{video_id}:{ladder}:{part}").encode()

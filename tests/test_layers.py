@@ -87,7 +87,7 @@ def test_a_worker_loads_no_web_framework():
 
 def test_no_module_grows_into_a_grab_bag():
     """Modules are named for what they hold; past 400 lines one holds several things (issue 34 split hls.py,
-    chunk_jobs.py, chunked_encoding.py, media.py, devservices.py and services/videos.py at 423-613 lines)."""
+    part_jobs.py, film_parts.py, media.py, devservices.py and services/videos.py at 423-613 lines)."""
     long = {
         str(path.relative_to(ROOT)): lines
         for package in ("videoflix", "stream_workers")

@@ -9,8 +9,8 @@ again with each.
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
-A film from CHUNKED_MIN_SECONDS on is not transcoded here: `chunk_jobs.start_film` plans it into chunks that
-every worker encodes (`agents/encode_chunks.py`); this agent is then free for the next upload.
+A film from PARTS_FROM_SECONDS on is not transcoded here: `part_jobs.start_film` plans it into parts that
+every worker encodes (`agents/encode_parts.py`); this agent is then free for the next upload.
 An operator may delete a video while its job runs: the job checks the row with each progress report, stops
 FFmpeg once the row is gone, and however the job ends, removes the video's folder instead of reporting.
 """
@@ -33,7 +33,6 @@ from videoflix.core.storyboard import layout_for
 
 from .. import (
     audio_tracks,
-    chunk_jobs,
     ffmpeg_run,
     hls_output,
     interlacing,
@@ -41,6 +40,7 @@ from .. import (
     ladder_pass,
     ladder_registry,
     loudness,
+    part_jobs,
     plans,
     quality,
     sheets,
@@ -125,8 +125,8 @@ async def process(event: VideoUploaded) -> None:
         return
 
     source, info = await examined(event)
-    if jobs.chunked(info):  # the chunks go to every worker; this agent is free
-        await chunk_jobs.start_film(event, info)
+    if jobs.in_parts(info):  # the parts go to every worker; this agent is free
+        await part_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
         await single_pass(event, source, info)
@@ -134,14 +134,14 @@ async def process(event: VideoUploaded) -> None:
 
 async def examined(event: VideoUploaded) -> tuple[store.Source, MediaInfo]:
     """The event's source and its facts, checked as at upload, with the deinterlacing verdict (reached once,
-    here: a chunked film's parts carry it in their jobs)."""
+    here: a long film's parts carry it in their jobs)."""
     source = await in_thread(store.Source, event.source)
     info = await in_thread(source.facts)
     return source, await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
 
 
 async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
-    """One FFmpeg process makes every rendition (a film shorter than CHUNKED_MIN_SECONDS), in the work root;
+    """One FFmpeg process makes every rendition (a film shorter than PARTS_FROM_SECONDS), in the work root;
     the store gets each piece as it is whole (`store.Publisher`). The film is ready once they are whole and
     measured; then its further ladders are added by runs of their own (`ladder_pass.add_ladders`)."""
     settings = app.settings

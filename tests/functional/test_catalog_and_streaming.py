@@ -310,8 +310,8 @@ def test_playable_videos_are_listed_on_request_and_streamed_while_they_grow(view
                       status=304)  # fmt: skip
 
 
-def test_a_chunked_outputs_work_folders_are_not_served(viewer, dbsession, app_settings):
-    """A chunked film's jobs write into `parts/` (the audio in `parts/audio/`): only the renditions' folders,
+def test_the_work_folders_of_a_film_in_parts_are_not_served(viewer, dbsession, app_settings):
+    """A long film's jobs write into `parts/` (the audio in `parts/audio/`): only the renditions' folders,
     which carry picture and sound, are served."""
     video = Video(title="Chunked", status=VideoStatus.READY, source_path="x")
     dbsession.add(video)

@@ -123,7 +123,7 @@ def test_no_storyboard_missing_sheets_and_strangers(viewer, add_video, storyboar
     testapp.get(f"/api/video/{film}/storyboard/0.jpg", status=401)
 
 
-def test_the_plan_grows_its_interval_with_the_length_and_fits_chunks():
+def test_the_plan_grows_its_interval_with_the_length_and_fits_parts():
     assert storyboard.layout_for(1920, 1080, 60).interval == 2
     assert storyboard.layout_for(1920, 1080, 3 * 3600).interval == 27  # at most ~400 previews
     assert storyboard.layout_for(1920, 1080, 3 * 3600, part_seconds=60).interval == 30  # a divisor of the part

@@ -72,8 +72,8 @@ def pipeline(database_url):
             TRANSCODE_STALL_TIMEOUT="15",  # the hostile corpus has a file on which FFmpeg stalls
             # films from 66 s on are spread over the workers in 8 s parts (media_files["film"]); shorter
             # clips keep the single pass
-            CHUNKED_MIN_SECONDS="66",
-            CHUNK_SECONDS="8",
+            PARTS_FROM_SECONDS="66",
+            PART_SECONDS="8",
             CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{frontend_port}",
         )
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
@@ -104,7 +104,7 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
         env = stack_env(
             folder, url, broker, STORAGE_BACKEND="s3", S3_ENDPOINT_URL=seaweedfs.endpoint_url,
             S3_BUCKET="videoflix-pipeline", AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
-            MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20", CHUNKED_MIN_SECONDS="66", CHUNK_SECONDS="8",
+            MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20", PARTS_FROM_SECONDS="66", PART_SECONDS="8",
             CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",  # the browser tests' page
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
@@ -155,9 +155,9 @@ def media_files():
     long = make_clip(folder / "long.mp4", seconds=16, size="1280x720", rate=30)  # a job long enough to interrupt
     # a job of ~20 s: long enough to watch it while it transcodes (progressive HLS)
     minute = make_clip(folder / "minute.mp4", seconds=60, size="1280x720", rate=30)
-    # long enough to be chunked, with a second audio track (an alternate audio rendition, from the audio job)
+    # long enough to be made in parts, with a second audio track (an alternate audio rendition, from the audio job)
     film = make_clip(folder / "film.mp4", seconds=72, size="1280x720", rate=30, languages=("eng", "ger"))
-    # long enough to be chunked, with one sound track: its AV1 ladder is made in parts too (small and calm:
+    # long enough to be made in parts, with one sound track: its AV1 ladder is made in parts too (small and calm:
     # SVT-AV1 makes it in seconds, and holds H.264's quality in fewer bytes, so it is listed)
     calm_film = make_clip(folder / "calm_film.mp4", seconds=68, size="640x360", rate=30, scene=CALM)
     # three audio tracks (English, the default; German; French) in a single pass

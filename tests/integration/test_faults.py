@@ -109,8 +109,8 @@ def stack(media_files):
             broker,
             REQUEUE_AFTER="15",  # the watchdog heals within the scenarios' waits
             KAFKA_SESSION_TIMEOUT="10",  # a killed worker's partitions move on within seconds
-            CHUNKED_MIN_SECONDS="66",  # media_files["film"] (72 s) is spread over the workers in 8 s parts
-            CHUNK_SECONDS="8",
+            PARTS_FROM_SECONDS="66",  # media_files["film"] (72 s) is spread over the workers in 8 s parts
+            PART_SECONDS="8",
             EMAIL_PORT=str(free_port()),  # no SMTP server there until a scenario starts one
             MAIL_RETRY_SECONDS="1",
         )
@@ -289,23 +289,23 @@ def test_worker_stopped_mid_job_hands_it_over_not_half_done(stack):
     assert not stack.leftovers([video_id])
 
 
-def test_worker_killed_mid_part_the_chunked_film_still_ends_whole(stack, media_files):
+def test_worker_killed_mid_part_the_film_in_parts_still_ends_whole(stack, media_files):
     """A film spread over two workers; one is SIGKILLed while its FFmpeg encodes a part. Its partitions move
     to the other worker; the part it held (claimed, no longer renewed) runs again there, through the
     redelivered job or the watchdog's resumed plan; the parts already done are kept, not encoded again."""
     stack.ensure_workers(2)
     client = stack.client()
     video_id = client.upload(media_files["film"], {"title": "Worker dies mid-part"})["id"]
-    done = "SELECT count(*) FROM video_chunks WHERE video_id = :id AND state = 'done'"
+    done = "SELECT count(*) FROM video_parts WHERE video_id = :id AND state = 'done'"
     deadline = time.monotonic() + 120
     while stack.scalar(done, id=video_id) < 2 or (victim := ffmpeg_owner(stack.live_workers())) is None:
         assert time.monotonic() < deadline, "no part was done while another ran"
         time.sleep(0.2)
-    held = stack.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id AND state = 'running'", id=video_id)
+    held = stack.scalar("SELECT count(*) FROM video_parts WHERE video_id = :id AND state = 'running'", id=video_id)
     victim.kill()
 
     final = stack.settle(client, [video_id], 300)
-    row = stack.report("worker killed mid-part (chunked)", [video_id], final)
+    row = stack.report("worker killed mid-part (in parts)", [video_id], final)
     error = client.status(video_id)["error"]
     assert (row["ready"], row["lost"]) == (1, 0), (row, error, [w.output[-3000:] for w in stack.workers])
     # Each part finished once: the killed worker's part only by the survivor. Every part and the audio is

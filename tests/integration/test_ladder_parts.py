@@ -1,9 +1,9 @@
 """A long film's AV1 ladder made in parts over both workers (stream_workers/ladder_parts.py), through the real
-parts: a 68 s film with one sound track (the session's workers chunk from 66 s on, in 8 s parts) is made ready
-in H.264 parts; then its AV1 parts are planned in PostgreSQL, spread over both workers through the chunk
-topic, each joined with the film's own sound, and the last worker writes the ladder's playlists (one init per
-part), scores it and lists it; the film is reported again with the verdict, and hls.js plays the AV1 variants
-across the parts' joins."""
+parts: a 68 s film with one sound track (the session's workers make films in parts from 66 s on, in 8 s
+parts) is made ready in H.264 parts; then its AV1 parts are planned in PostgreSQL, spread over both workers
+through the part topic, each joined with the film's own sound, and the last worker writes the ladder's
+playlists (one init per part), scores it and lists it; the film is reported again with the verdict, and
+hls.js plays the AV1 variants across the parts' joins."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_every_part_of_the_av1_ladder_is_made_once_over_both_workers(pipeline, l
     per_worker = av1_parts(pipeline, long_av1)
     assert all(per_worker), f"a worker made no AV1 part: {per_worker}"
     assert sorted(itertools.chain(*per_worker)) == list(range(PARTS))
-    assert pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=long_av1) == 0
+    assert pipeline.scalar("SELECT count(*) FROM video_parts WHERE video_id = :id", id=long_av1) == 0
     assert MAKING and all(0 <= seen["progress"] <= 100 for seen in MAKING), MAKING  # shown while it was made
     status = pipeline.client().status(long_av1)
     twins = [r["av1"] for r in status["renditions"]]

@@ -54,7 +54,7 @@ def test_a_video_is_watchable_while_it_transcodes(pipeline, media_files):
     # consumer's own thread, never blocked by FFmpeg; no rebalance, no second run
     assert group_joins(pipeline) == joins
     assert sum(w.output.count(f"video {video_id} transcoded") for w in pipeline.workers) == 1
-    # shorter than CHUNKED_MIN_SECONDS: one pass, its audio muxed into every rendition (no audio group)
+    # shorter than PARTS_FROM_SECONDS: one pass, its audio muxed into every rendition (no audio group)
     code, master = fetch(client, f"/video/{video_id}/master.m3u8")
     assert code == 200 and b"TYPE=AUDIO" not in master and b"#EXT-X-STREAM-INF" in master
     print(f"\nplayable {playable_after:.1f} s after the upload began")

@@ -85,7 +85,7 @@ def test_a_failed_video_retried_after_its_source_is_repaired_becomes_ready(s3_pi
     assert (final["status"], final["error"], final["resolutions"]) == ("ready", None, ["480p"])
 
 
-def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pipeline, media_files, tmp_path):
+def test_a_long_film_is_made_in_parts_over_both_workers_through_the_bucket_alone(s3_pipeline, media_files, tmp_path):
     """Its parts encoded on both workers, each serving its own segments with the sound fetched from the
     bucket: playable while they work, then ready; the bucket holds exactly the served output (no `parts/`),
     no worker keeps a file, and the film decodes with every frame once and the sound without a gap."""
@@ -114,7 +114,7 @@ def test_a_long_film_is_chunked_over_both_workers_through_the_bucket_alone(s3_pi
         ["master.m3u8", "thumbnail.jpg", "480p/index.m3u8", "720p/index.m3u8", *expected, *sheets, *track]
     )
     assert local_media_files(s3_pipeline) == []  # every worker's scratch is empty again
-    assert s3_pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
+    assert s3_pipeline.scalar("SELECT count(*) FROM video_parts WHERE video_id = :id", id=video_id) == 0
     tracks = client.call("GET", f"/video/{video_id}/subtitles/")
     assert [(t["language"], t["origin"]) for t in tracks] == [("de", "source"), ("en", "source"), ("fr", "source")]
     assert {f"videos/{video_id}/subtitles/{t['language']}.source.vtt" for t in tracks} <= set(

@@ -85,7 +85,7 @@ def test_topics_match_the_pipeline_and_the_partition_count(services, compose):
         events.UPLOADED,
         events.PROGRESS,
         events.PROCESSED,
-        events.CHUNKS,
+        events.PARTS,
         events.DEAD_LETTER,
     }
     partitions = int(re.search(r"--partitions (\d+)", script).group(1))

@@ -45,7 +45,7 @@ def test_every_row_says_who_reads_it_and_the_web_tiers_rows_are_its_ini_override
     for variable in VARIABLES:
         assert variable.tiers and set(variable.tiers) <= {WEB, WORKERS, CLI, COMPOSE}, variable
     assert {v.name: v.setting for v in VARIABLES if v.setting} == ENVIRONMENT
-    assert {"AV1_LADDER", "QUALITY_SAMPLES", "CHUNK_SECONDS", "WORKER_SCRATCH", "VMAF_FLOOR"} <= {
+    assert {"AV1_LADDER", "QUALITY_SAMPLES", "PART_SECONDS", "WORKER_SCRATCH", "VMAF_FLOOR"} <= {
         v.name for v in VARIABLES if WORKERS in v.tiers
     }
 
@@ -53,8 +53,21 @@ def test_every_row_says_who_reads_it_and_the_web_tiers_rows_are_its_ini_override
 def test_a_variable_outside_the_table_cannot_be_read():
     with pytest.raises(KeyError):
         value({"NOT_IN_THE_TABLE": "1"}, "NOT_IN_THE_TABLE")
-    assert value({"CHUNK_SECONDS": " 48 "}, "CHUNK_SECONDS") == "48"
-    assert value({"CHUNK_SECONDS": ""}, "CHUNK_SECONDS") == TABLE["CHUNK_SECONDS"].default == "60"
+    assert value({"PART_SECONDS": " 48 "}, "PART_SECONDS") == "48"
+    assert value({"PART_SECONDS": ""}, "PART_SECONDS") == TABLE["PART_SECONDS"].default == "60"
+
+
+def test_a_renamed_variable_is_still_read_by_its_former_name_with_a_warning(caplog):
+    """CHUNK_SECONDS and CHUNKED_MIN_SECONDS became PART_SECONDS and PARTS_FROM_SECONDS (issue 34): an
+    operator's environment of the earlier release keeps its settings; the new name wins when both are set."""
+    renamed = {v.formerly: v.name for v in VARIABLES if v.formerly}
+    assert renamed == {"CHUNK_SECONDS": "PART_SECONDS", "CHUNKED_MIN_SECONDS": "PARTS_FROM_SECONDS"}
+    with caplog.at_level("WARNING", logger="videoflix.core.environment"):
+        assert value({"CHUNK_SECONDS": "48"}, "PART_SECONDS") == "48"
+    assert "rename it to PART_SECONDS" in caplog.text
+    assert value({"CHUNK_SECONDS": "48", "PART_SECONDS": "24"}, "PART_SECONDS") == "24"
+    assert value({"CHUNKED_MIN_SECONDS": "inf"}, "PARTS_FROM_SECONDS") == "inf"
+    assert value({}, "PART_SECONDS") == "60"
 
 
 def test_the_workers_defaults_are_the_tables(monkeypatch, tmp_path):
@@ -63,7 +76,7 @@ def test_the_workers_defaults_are_the_tables(monkeypatch, tmp_path):
         monkeypatch.delenv(variable.name, raising=False)
     settings = WorkerSettings.from_environment()
     assert settings.x264_preset == TABLE["X264_PRESET"].default
-    assert settings.chunk_seconds == int(TABLE["CHUNK_SECONDS"].default)
+    assert settings.part_seconds == int(TABLE["PART_SECONDS"].default)
     assert settings.vmaf_floor == float(TABLE["VMAF_FLOOR"].default)
     assert settings.kafka_bootstrap_servers == TABLE["KAFKA_BOOTSTRAP_SERVERS"].default
     assert settings.scratch == (tmp_path / TABLE["WORKER_SCRATCH"].default).absolute()

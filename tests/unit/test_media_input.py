@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, chunked_encoding, loudness
+from stream_workers import av1_ladder, film_parts, loudness
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
 from videoflix.core.containers import CONTAINERS, ObjectURL, ProbeFailed, input_options, sniff_container
@@ -137,11 +137,11 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
     info = MediaInfo(120.0, 1280, 720, 25.0, "h264", True, container="matroska")
     rungs = ladder_for(info.short_side)
     source, out = tmp_path / "source.mkv", tmp_path / "out"
-    part = chunked_encoding.Chunk(1, 60.0, 60.0)
+    part = film_parts.Part(1, 60.0, 60.0)
     expected = input_options(source, "matroska")
     commands = {
         "single pass": FilmSteps(info, rungs).single_pass("ffmpeg", source, out),
-        "chunk": FilmSteps(info, rungs, H264.at("veryfast")).picture_part("ffmpeg", source, out, part),
+        "part": FilmSteps(info, rungs, H264.at("veryfast")).picture_part("ffmpeg", source, out, part),
         "audio": FilmSteps(info, []).sound_job("ffmpeg", source, out),
         "AV1 part": FilmSteps(info, rungs, av1_ladder.LADDER).picture_part("ffmpeg", source, out, part),
         "loudness": loudness.measure_command("ffmpeg", source, info),
@@ -158,7 +158,7 @@ def test_every_job_command_reads_its_source_through_the_helper(tmp_path):
 #: (image2), each by its demuxer's name and the file protocol alone
 OWN_INPUTS = {
     ("videoflix/core/containers.py", "input_options"),
-    ("stream_workers/chunked_encoding.py", "mux_segment"),
+    ("stream_workers/film_parts.py", "mux_segment"),
     ("stream_workers/fmp4_parts.py", "join_command"),
     ("stream_workers/sheets.py", "_tile_one"),
 }

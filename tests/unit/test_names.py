@@ -14,6 +14,6 @@ def test_no_route_is_named_like_a_topic():
     add_routes(config)
     config.commit()
     routes = {route.name for route in config.get_routes_mapper().get_routes()}
-    topics = {events.UPLOADED, events.PROGRESS, events.PROCESSED, events.CHUNKS, events.DEAD_LETTER}
+    topics = {events.UPLOADED, events.PROGRESS, events.PROCESSED, events.PARTS, events.DEAD_LETTER}
     assert "videos.watch_progress" in routes
     assert routes & topics == set()

@@ -59,7 +59,7 @@ def test_faust_is_configured_from_the_environment_when_it_configures_the_app(tmp
 
 def test_one_assignment_gives_every_module_other_settings(monkeypatch):
     film = MediaInfo(100.0, 1280, 720, 25.0, "h264", True)
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, chunked_min_seconds=200))
-    assert not jobs.chunked(film)
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, chunked_min_seconds=60))
-    assert jobs.chunked(film)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, parts_from_seconds=200))
+    assert not jobs.in_parts(film)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, parts_from_seconds=60))
+    assert jobs.in_parts(film)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stream_workers import audio_tracks, chunked_encoding, hls, hls_output
+from stream_workers import audio_tracks, film_parts, hls, hls_output
 from stream_workers.film_steps import FilmSteps
 from videoflix.core.media import AudioStream, ladder_for
 
@@ -69,8 +69,8 @@ def test_each_alternate_is_its_own_audio_only_output_on_the_renditions_clock(tmp
 
     job = FilmSteps(info, [], audio_filters={1: "x=1"}).sound_job("ffmpeg", tmp_path / "in.mp4", tmp_path)
     alternate = job[job.index("0:a:1") - 1 :]
-    assert alternate[:4] == ["-map", "0:a:1", "-af", f"{chunked_encoding.FILL_GAPS},x=1"]
-    # on the muxed segments' clock, which joining a chunk's picture and sound delays (tests/workers/test_chunks.py)
+    assert alternate[:4] == ["-map", "0:a:1", "-af", f"{film_parts.FILL_GAPS},x=1"]
+    # on the muxed segments' clock, which joining a part's picture and sound delays (tests/workers/test_film_parts.py)
     assert _has(alternate, ["-output_ts_offset", f"{hls.TS_OFFSET + hls.MPEGTS_DELAY:.3f}"])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, chunked_encoding
+from stream_workers import av1_ladder, film_parts
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
 from videoflix.core.media import AudioStream, MediaInfo, SubtitleStream, ladder_for
@@ -34,7 +34,7 @@ def made(argv: list[str]) -> set[str]:
         if arg == "-var_stream_map":
             for stream in argv[i + 1].split():
                 name = stream.split("name:")[1]
-                products.add("sound" if name == chunked_encoding.AUDIO else f"rendition {name}")
+                products.add("sound" if name == film_parts.AUDIO else f"rendition {name}")
                 products |= {"sound"} if ",a:" in stream else set()
         elif arg.startswith(str(OUT)) and argv[i - 1] not in ("-hls_segment_filename", "-i"):
             path = arg.removeprefix(f"{OUT}/")
@@ -63,27 +63,27 @@ def test_a_film_made_in_parts_gets_every_step_the_single_pass_makes(steps):
         "rendition 480p", "rendition 720p", "rendition 1080p", "sound", "thumbnail", "storyboard",
         "audio track 1", "subtitles 0",
     }  # fmt: skip
-    parts = chunked_encoding.cut_film(130.0, 60)
+    parts = film_parts.cut_film(130.0, 60)
     in_parts = set().union(*(made(steps.picture_part("ffmpeg", Path("/source.mp4"), OUT, c)) for c in parts))
     assert in_parts | made(steps.sound_job("ffmpeg", Path("/source.mp4"), OUT)) == single
     # the picture's steps in every part, the thumbnail once, the streams' steps once
-    for chunk in parts:
-        part = made(steps.picture_part("ffmpeg", Path("/source.mp4"), OUT, chunk))
-        assert part == {"rendition 480p", "rendition 720p", "rendition 1080p", "storyboard"} | (
-            {"thumbnail"} if chunk.index == 0 else set()
+    for part in parts:
+        made_here = made(steps.picture_part("ffmpeg", Path("/source.mp4"), OUT, part))
+        assert made_here == {"rendition 480p", "rendition 720p", "rendition 1080p", "storyboard"} | (
+            {"thumbnail"} if part.index == 0 else set()
         )
 
 
 def test_every_run_scales_and_prepares_the_picture_alike(steps):
     """One graph for the picture (deinterlaced here, then split and scaled per rung) in the single pass, each
     part of every ladder and a further ladder's pass: the renditions of every ladder are the same pictures."""
-    source, chunk = Path("/source.mp4"), chunked_encoding.cut_film(130.0, 60)[1]
+    source, part = Path("/source.mp4"), film_parts.cut_film(130.0, 60)[1]
     av1 = FilmSteps(steps.info, steps.rungs, av1_ladder.LADDER)
     graphs = [
         argv[argv.index("-filter_complex") + 1]
         for argv in (
-            steps.single_pass("ffmpeg", source, OUT), steps.picture_part("ffmpeg", source, OUT, chunk),
-            av1.ladder_pass("ffmpeg", source, OUT), av1.picture_part("ffmpeg", source, OUT, chunk),
+            steps.single_pass("ffmpeg", source, OUT), steps.picture_part("ffmpeg", source, OUT, part),
+            av1.ladder_pass("ffmpeg", source, OUT), av1.picture_part("ffmpeg", source, OUT, part),
         )
     ]  # fmt: skip
     pattern = r"^\[0:v\]bwdif[^;]*split=\d+\[s0\]\[s1\]\[s2\](?:\[st\])?(?:\[ss\])?;(.*?scale=-2:1080[^;]*)"
@@ -92,11 +92,11 @@ def test_every_run_scales_and_prepares_the_picture_alike(steps):
 
 
 def test_a_further_ladders_part_is_its_renditions_over_the_parts_range(steps):
-    source, chunk = Path("/source.mp4"), chunked_encoding.cut_film(130.0, 60)[1]
-    h264 = steps.picture_part("ffmpeg", source, OUT, chunk)
-    av1 = FilmSteps(steps.info, steps.rungs, av1_ladder.LADDER).picture_part("ffmpeg", source, OUT, chunk)
+    source, part = Path("/source.mp4"), film_parts.cut_film(130.0, 60)[1]
+    h264 = steps.picture_part("ffmpeg", source, OUT, part)
+    av1 = FilmSteps(steps.info, steps.rungs, av1_ladder.LADDER).picture_part("ffmpeg", source, OUT, part)
     assert av1[: av1.index("-filter_complex")] == h264[: h264.index("-filter_complex")]  # the same range, read alike
     assert [av1[i + 1] for i, arg in enumerate(av1) if arg == "-c:v"] == ["libsvtav1"] * 3
     files = [arg for arg in av1 if arg.endswith(".nut")]
-    assert files == [f"{OUT}/parts/av1/{rung}/chunk-0001.nut" for rung in ("480p", "720p", "1080p")]
+    assert files == [f"{OUT}/parts/av1/{rung}/part-0001.nut" for rung in ("480p", "720p", "1080p")]
     assert "thumbnail" not in made(av1) and "storyboard" not in made(av1)  # the first ladder's parts make those

@@ -201,7 +201,7 @@ def test_ffmpeg_is_killed_when_the_progress_callback_gives_up():
 
 @pytest.mark.parametrize("niceness", [0, 5])
 def test_a_job_that_must_yield_runs_at_a_lower_cpu_priority(niceness):
-    """The chunked film's audio job runs niced, so the first part beside it gets the cores (`niceness`)."""
+    """The long film's audio job runs niced, so the first part beside it gets the cores (`niceness`)."""
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-progress", "pipe:1", "-nostats", "-re", "-f", "lavfi",
             "-i", "anullsrc=duration=2", "-f", "null", "-"]  # fmt: skip
     seen = []

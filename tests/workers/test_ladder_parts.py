@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_encoding, ffmpeg_run, fmp4_parts, hls_output
+from stream_workers import ffmpeg_run, film_parts, fmp4_parts, hls_output
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps, picture_file
 from stream_workers.hevc_ladder import LADDER as HEVC
@@ -32,12 +32,12 @@ def made(tmp_path_factory) -> tuple[Path, Path, list]:
     folder = tmp_path_factory.mktemp("ladder-parts")
     source = make_clip(folder / "film.mp4", seconds=20, size="320x180", rate=30, scene=CALM)
     info, ffmpeg, out = probe(source), ffmpeg_exe(), folder / "out"
-    rungs, plan = ladder_for(info.short_side), chunked_encoding.cut_film(info.duration, 8)
+    rungs, plan = ladder_for(info.short_side), film_parts.cut_film(info.duration, 8)
     for argv in [FilmSteps(info, []).sound_job(ffmpeg, source, out)] + [
-        FilmSteps(info, rungs, H264.at("veryfast")).picture_part(ffmpeg, source, out, chunk) for chunk in plan
+        FilmSteps(info, rungs, H264.at("veryfast")).picture_part(ffmpeg, source, out, part) for part in plan
     ]:
         asyncio.run(ffmpeg_run.run_ffmpeg(argv))
-    chunked_encoding.assemble_folder(ffmpeg, out, info, rungs, plan)
+    film_parts.assemble_folder(ffmpeg, out, info, rungs, plan)
     for ladder in LADDERS:
         fmp4_parts.assemble_folder(ffmpeg, source, out, info, ladder, rungs, plan)
     return source, out, rungs
@@ -95,7 +95,7 @@ def test_the_ladders_master_names_its_codecs_and_measured_bandwidth(made, ladder
 
 def test_a_parts_sound_is_the_h264_segments_of_its_range():
     playlist = "".join(f"#EXTINF:4.0,\n{n:03d}.ts\n" for n in range(7)) + "#EXT-X-ENDLIST\n"
-    plan = chunked_encoding.cut_film(26.0, 8)  # 8, 8, 10 s
+    plan = film_parts.cut_film(26.0, 8)  # 8, 8, 10 s
     assert [fmp4_parts.sound_segments(playlist, c, c == plan[-1]) for c in plan] == [
         ["000.ts", "001.ts"], ["002.ts", "003.ts"], ["004.ts", "005.ts", "006.ts"]
     ]  # fmt: skip
@@ -104,12 +104,12 @@ def test_a_parts_sound_is_the_h264_segments_of_its_range():
 def test_a_part_whose_picture_is_not_what_its_worker_wrote_fails_the_join(tmp_path):
     """The join reads the part's picture as NUT by name, and nothing else: a file of another kind in its place
     (an MP4 here) fails with a reason, and the part's sound file is gone."""
-    ffmpeg, rungs, chunk = ffmpeg_exe(), ladder_for(180), chunked_encoding.cut_film(8.0, 8)[0]
+    ffmpeg, rungs, part = ffmpeg_exe(), ladder_for(180), film_parts.cut_film(8.0, 8)[0]
     fmp4_parts.make_folders(tmp_path, AV1, rungs)
-    make_clip(tmp_path / picture_file(AV1, rungs[0], chunk), seconds=1, size="320x180", extra=["-f", "mp4"])
+    make_clip(tmp_path / picture_file(AV1, rungs[0], part), seconds=1, size="320x180", extra=["-f", "mp4"])
     (tmp_path / rungs[0].name).mkdir()
     (tmp_path / rungs[0].name / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n")
     make_clip(tmp_path / rungs[0].name / "000.ts", seconds=1, size="320x180", extra=["-f", "mpegts"])
     with pytest.raises(ffmpeg_run.TranscodeError, match="part 0 could not be joined"):
-        fmp4_parts.join_part(ffmpeg, tmp_path, AV1, rungs, chunk, True, tmp_path.joinpath, True)
+        fmp4_parts.join_part(ffmpeg, tmp_path, AV1, rungs, part, True, tmp_path.joinpath, True)
     assert not list(tmp_path.rglob("*.sound.ts"))

@@ -1,5 +1,5 @@
 """One loudness for every title (issue 20): the sound is measured over the whole film (ebur128), then the
-single pass, or a chunked film's one audio job, applies one gain to -16 LUFS with the true peak under
+single pass, or a long film's one audio job, applies one gain to -16 LUFS with the true peak under
 -1.5 dBTP. Checked on what players get: FFmpeg's ebur128 over a rendition's playlist."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import chunked_playlists, ffmpeg_run, loudness
+from stream_workers import ffmpeg_run, loudness, part_playlists
 from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe, input_options
 from videoflix.core.media import MediaInfo, ladder_for, probe
@@ -77,7 +77,7 @@ def samples(path: Path) -> array.array:
         return array.array("h", wav.readframes(wav.getnframes()))
 
 
-def test_a_chunked_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
+def test_a_long_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
     info = probe(sources["quiet"])
     level = loudness.normalize_filter(loudness.measure(ffmpeg_exe(), sources["quiet"], info))
     asyncio.run(
@@ -85,7 +85,7 @@ def test_a_chunked_films_audio_job_normalizes_the_whole_film(sources, tmp_path):
             FilmSteps(info, [], audio_filters={0: level}).sound_job(ffmpeg_exe(), sources["quiet"], tmp_path)
         )
     )
-    result = heard(tmp_path / chunked_playlists.AUDIO_PLAYLIST)
+    result = heard(tmp_path / part_playlists.AUDIO_PLAYLIST)
     assert abs(result.integrated - loudness.TARGET_I) <= 1.0 and result.true_peak <= -1.0, result
 
 

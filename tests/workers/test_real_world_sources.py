@@ -2,7 +2,7 @@
 
 - phone videos: a clip stored landscape with a display-matrix rotation comes out upright, in portrait
   renditions planned on its short side (a 720x1280 phone video is "720p" at 720x1280, never squeezed to 720
-  lines of height), with an upright thumbnail and storyboard, in the single pass and in a chunk (the upright
+  lines of height), with an upright thumbnail and storyboard, in the single pass and in a part (the upright
   picture is white above and black below, so a pixel says which way up a frame is);
 - interlaced sources are deinterlaced (idet), progressive ones left alone;
 - non-square pixels keep their displayed aspect in every output;
@@ -21,12 +21,12 @@ import pytest
 
 from stream_workers import (
     audio_tracks,
-    chunked_encoding,
-    chunked_playlists,
     ffmpeg_run,
+    film_parts,
     hls,
     hls_output,
     interlacing,
+    part_playlists,
     sheets,
 )
 from stream_workers.film_steps import FilmSteps
@@ -100,20 +100,20 @@ def test_the_single_pass_makes_upright_portrait_renditions_thumbnail_and_storybo
     assert upright(160, 284, bytes(sheet[2][y * sheet[0] + x] for y in range(284) for x in range(160)))
 
 
-def test_a_chunk_of_a_phone_video_is_upright_and_portrait(phone_clip, tmp_path):
+def test_a_part_of_a_phone_video_is_upright_and_portrait(phone_clip, tmp_path):
     info = probe(phone_clip)
     rungs = ladder_for(info.short_side)
     out = tmp_path / "out"
-    (out / chunked_playlists.PARTS).mkdir(parents=True)
-    chunk = chunked_encoding.Chunk(0, 0.0, 2.0)
+    (out / part_playlists.PARTS).mkdir(parents=True)
+    part = film_parts.Part(0, 0.0, 2.0)
     asyncio.run(
         ffmpeg_run.run_ffmpeg(
-            FilmSteps(info, rungs, H264.at("ultrafast")).picture_part(ffmpeg_exe(), phone_clip, out, chunk)
+            FilmSteps(info, rungs, H264.at("ultrafast")).picture_part(ffmpeg_exe(), phone_clip, out, part)
         )
     )
-    width, height, data = frame(out / chunked_playlists.PARTS / "720p" / "000.ts")
+    width, height, data = frame(out / part_playlists.PARTS / "720p" / "000.ts")
     assert (width, height) == (720, 1280) and upright(width, height, data)
-    assert chunked_playlists.nominal_renditions(info, rungs)[0] | {"average": 0, "bandwidth": 0} == {
+    assert part_playlists.nominal_renditions(info, rungs)[0] | {"average": 0, "bandwidth": 0} == {
         "name": "480p", "width": 480, "height": 854, "average": 0, "bandwidth": 0,
     }  # fmt: skip
 

@@ -1,5 +1,5 @@
 """Subtitle streams inside an upload (SubRip, ASS, WebVTT in MKV; mov_text in MP4) become tracks: written by
-the job's own FFmpeg run (single pass, or the chunked film's audio job), checked and cleaned as an operator's
+the job's own FFmpeg run (single pass, or the long film's audio job), checked and cleaned as an operator's
 file is, stored, and recorded with the video without replacing an operator's track. Real FFmpeg, real
 database; the store is a local folder."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import chunked_playlists, db, ffmpeg_run, hls, hls_output, store, subtitle_tracks
+from stream_workers import db, ffmpeg_run, hls, hls_output, part_playlists, store, subtitle_tracks
 from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -77,7 +77,7 @@ def test_a_source_without_subtitles_adds_no_output(tmp_path):
     assert "0:s:0" not in FilmSteps(info, ladder_for(info.short_side)).single_pass("ffmpeg", clip, tmp_path / "out")
 
 
-def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):
+def test_a_long_films_audio_job_extracts_them(sources, stored, tmp_path):
     info = probe(sources["mkv"])
     output = tmp_path / "videos" / "8" / "hls-2"
     output.mkdir(parents=True)
@@ -85,7 +85,7 @@ def test_a_chunked_films_audio_job_extracts_them(sources, stored, tmp_path):
     asyncio.run(
         ffmpeg_run.run_ffmpeg(FilmSteps(info, [], subtitles=folder).sound_job(ffmpeg_exe(), sources["mkv"], output))
     )
-    assert (output / chunked_playlists.PARTS / chunked_playlists.AUDIO / "index.m3u8").is_file()
+    assert (output / part_playlists.PARTS / part_playlists.AUDIO / "index.m3u8").is_file()
     tracks = subtitle_tracks.collect(8, info, folder)
     assert [t["language"] for t in tracks] == ["de", "fr", "en"]
 

@@ -3,6 +3,7 @@ a `.env` file read first (real variables win), and the database URL as both hand
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from .storage.config import VARIABLES as STORAGE_VARIABLES
+
+log = logging.getLogger(__name__)
 
 
 def read_dotenv(*folders: str | Path | None) -> None:
@@ -34,20 +37,23 @@ WEB, WORKERS, CLI, COMPOSE = "web", "workers", "cli", "compose"
 @dataclass(frozen=True)
 class Variable:
     """One environment variable: who reads it (the web tier, the workers, the `videoflix` command, or only
-    docker-compose.yml), the .ini setting it overrides in the web tier, and the workers' default."""
+    docker-compose.yml), the .ini setting it overrides in the web tier, and the workers' default. `formerly`:
+    the name it had in an earlier release, still read (with a warning) when the variable itself is unset, so
+    an operator's environment keeps working across a rename."""
 
     name: str
     tiers: tuple[str, ...]
     setting: str | None = None
     default: str = ""
+    formerly: str | None = None
 
 
 def _web(name: str, setting: str, *more: str) -> Variable:
     return Variable(name, (WEB, *more), setting)
 
 
-def _workers(name: str, default: str = "") -> Variable:
-    return Variable(name, (WORKERS,), None, default)
+def _workers(name: str, default: str = "", formerly: str | None = None) -> Variable:
+    return Variable(name, (WORKERS,), None, default, formerly)
 
 
 #: every variable either tier reads, or the compose file hands on: the one table (`.env.template` documents each,
@@ -115,8 +121,8 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("PROGRESS_INTERVAL", "1.0"),
     _workers("REQUEUE_AFTER", "300"),
     _workers("KAFKA_SESSION_TIMEOUT", "6"),
-    _workers("CHUNKED_MIN_SECONDS", "180"),
-    _workers("CHUNK_SECONDS", "60"),
+    _workers("PARTS_FROM_SECONDS", "180", formerly="CHUNKED_MIN_SECONDS"),
+    _workers("PART_SECONDS", "60", formerly="CHUNK_SECONDS"),
     _workers("FAUST_DATADIR", "var/faust"),
     _workers("FAUST_WEB_HOST", "127.0.0.1"),
     _workers("FAUST_WEB_PORT", "6066"),
@@ -133,10 +139,15 @@ TABLE: dict[str, Variable] = {variable.name: variable for variable in VARIABLES}
 
 
 def value(env: Mapping[str, str], name: str) -> str:
-    """Variable `name` from `env`, stripped, or its default when unset or empty. A name the table does not hold
-    is a KeyError: nothing reads a variable the table (and so `.env.template`) does not name."""
+    """Variable `name` from `env`, stripped (or, unset, its former name's value: `Variable.formerly`), or its
+    default when unset or empty. A name the table does not hold is a KeyError: nothing reads a variable the
+    table (and so `.env.template`) does not name."""
     variable = TABLE[name]
-    return (env.get(name) or "").strip() or variable.default
+    found = (env.get(name) or "").strip()
+    if not found and variable.formerly and (former := (env.get(variable.formerly) or "").strip()):
+        log.warning("%s is read from %s, its name before; rename it to %s", name, variable.formerly, name)
+        return former
+    return found or variable.default
 
 
 def ini_overrides() -> dict[str, str]:

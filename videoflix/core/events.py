@@ -15,8 +15,8 @@ SCHEMA = 1
 UPLOADED = "videos.uploaded"
 PROGRESS = "videos.progress"
 PROCESSED = "videos.processed"
-#: the jobs of a chunked transcode (the workers publish and consume them; the web tier never does)
-CHUNKS = "videos.chunks"
+#: the jobs of a transcode in parts (the workers publish and consume them; the web tier never does)
+PARTS = "videos.parts"
 DEAD_LETTER = "videos.dead-letter"
 
 

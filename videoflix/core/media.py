@@ -7,7 +7,7 @@ Storage layout under MEDIA_ROOT (all paths kept in the database are relative to 
     uploads/<uuid>.part                 a one-request upload being received (tus-<id>.part: a resumable one)
     videos/<id>/source<ext>             the original
     videos/<id>/hls-<job>/              an output: master.m3u8, <rendition>/index.m3u8 + NNN.ts, thumbnail.jpg
-                                        (a chunked film's jobs also write parts/ there, removed at assembly);
+                                        (a long film's jobs also write parts/ there, removed at assembly);
                                         served once the database names it: while it grows (playable) and
                                         when it is complete (ready)
 """
@@ -253,7 +253,7 @@ def probe(
 @dataclass(frozen=True)
 class MediaLimits:
     """What a source may claim to be. A header can claim anything (a million hours, 99999x99999 pixels,
-    thousands of streams), and the work planned from it (chunk plans, frame buffers) grows with the claim,
+    thousands of streams), and the work planned from it (part plans, frame buffers) grows with the claim,
     so a file beyond any limit is refused at upload and, should one get past that, fails in the worker
     before anything is planned. The size is bounded on the long and the short side, so portrait films get
     the same bound as landscape ones. Each limit is an environment variable (MEDIA_MAX_*)."""

@@ -4,7 +4,7 @@ video.js, Shaka, Vidstack and JW Player read.
 
 The workers make the previews in the same FFmpeg run as the renditions (one more branch of the decoded
 picture: `fps`, `scale`), and tile them into sheets as they come (stream_workers/sheets.py), beside
-`storyboard/plan.json`, which says how they are laid out. A chunked
+`storyboard/plan.json`, which says how they are laid out. A in parts
 film's parts each make their own sheets, numbered from `part * PART_STRIDE`, so no part needs another's.
 The app writes the WebVTT track from the layout and the sheets that exist (a `playable` film's track grows as
 its sheets appear); nothing else of it is stored. Both sides share this module.
@@ -26,7 +26,7 @@ ROWS = 5
 #: about this many previews at most, whatever the length (the interval grows with it)
 MAX_FRAMES = 400
 MIN_INTERVAL = 2
-#: sheet numbers of a chunked film's part p start at p * PART_STRIDE
+#: sheet numbers of a long film's part p start at p * PART_STRIDE
 PART_STRIDE = 1000
 FOLDER = "storyboard"
 LAYOUT = f"{FOLDER}/plan.json"
@@ -41,7 +41,7 @@ class Layout:
     height: int
     columns: int = COLUMNS
     rows: int = ROWS
-    #: a chunked film's part length (each part's previews start at its start); None for the single pass
+    #: a long film's part length (each part's previews start at its start); None for the single pass
     part_seconds: int | None = None
 
     @property
@@ -86,7 +86,7 @@ def layout_for(
     width: int | None, height: int | None, duration: float | None, part_seconds: int | None = None
 ) -> Layout:
     """The layout for a film: an interval of whole seconds, at least MIN_INTERVAL, long enough that the film
-    has at most about MAX_FRAMES previews, and for a chunked film a divisor of the part length (so every
+    has at most about MAX_FRAMES previews, and for a film made in parts a divisor of the part length (so every
     part's previews fall on the film's grid)."""
     wanted = max(MIN_INTERVAL, math.ceil((duration or 0.0) / MAX_FRAMES))
     interval = wanted

@@ -17,7 +17,7 @@ from .rate_limit import RateLimitCounter
 from .subtitle import Subtitle
 from .upload import Upload
 from .user import AccountToken, AuthSession, TokenPurpose, User
-from .video import OutboxEvent, Video, VideoChunk, VideoStatus
+from .video import OutboxEvent, Video, VideoPart, VideoStatus
 from .viewing import PlaybackStart, VideoView, WatchProgress
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "Upload",
     "User",
     "Video",
-    "VideoChunk",
+    "VideoPart",
     "VideoStatus",
     "VideoView",
     "WatchProgress",

@@ -104,13 +104,13 @@ class Video(Base):
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True)
 
 
-class VideoChunk(Base):
-    """One job of a chunked transcode (stream_workers/chunk_jobs.py): a time range of the film in every
+class VideoPart(Base):
+    """One job of a transcode in parts (stream_workers/part_jobs.py): a time range of the film in every
     rendition of one ladder, or (`part` AUDIO_PART) the whole film's audio. The plan's state lives here, not in
     the broker: which jobs are done, who runs which (a claim with a heartbeat), how often each was tried. The rows go
     with the plan: when the video is ready or failed, or deleted."""
 
-    __tablename__ = "video_chunks"
+    __tablename__ = "video_parts"
 
     AUDIO_PART = -1
     #: the ladder of a film's first plan: the one that makes it playable and ready (with its sound)
@@ -137,7 +137,7 @@ class VideoChunk(Base):
     error: Mapped[str | None] = mapped_column(Text)
     #: the part's segments served so far, per rendition, in order: [EXTINF line, segment name, bytes]. The
     #: film's playlists are written from these rows, so a worker needs no other worker's files
-    #: (stream_workers/chunked_encoding.py); kept when another worker takes the part over
+    #: (stream_workers/film_parts.py); kept when another worker takes the part over
     served: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
 
 

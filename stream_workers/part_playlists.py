@@ -96,17 +96,17 @@ def _size(info: MediaInfo, rung: Rung) -> dict[str, int | None]:
     return {"width": width, "height": height}
 
 
-#: per rendition, a chunk's segments served so far, in order: [EXTINF line, segment name, size in bytes].
-#: Recorded in the chunk's plan row: the film's playlists are written from these alone.
+#: per rendition, a part's segments served so far, in order: [EXTINF line, segment name, size in bytes].
+#: Recorded in the part's plan row: the film's playlists are written from these alone.
 Served = dict[str, list[list]]
 
 
 def progress_playlists(info: MediaInfo, rungs: list[Rung], parts: list[tuple[bool, Served]]) -> dict[str, str]:
-    """Progressive playback of a chunked film, from its chunks' records in order, (done, served): each
-    rendition's `index.m3u8` as an EVENT playlist listing the served segments of the finished chunks from the
-    first on, then those the next chunk (being encoded) has so far (a later chunk, finished or not, waits for
+    """Progressive playback of a film made in parts, from its parts' records in order, (done, served): each
+    rendition's `index.m3u8` as an EVENT playlist listing the served segments of the finished parts from the
+    first on, then those the next part (being encoded) has so far (a later part, finished or not, waits for
     it); and the master once every rendition has a first segment. A playlist only ever grows: served
-    segments stay served, also when a chunk is encoded again after a failure.
+    segments stay served, also when a part is encoded again after a failure.
     Returns the playlists to write (relative name -> text); no master: the film cannot be played yet."""
     playlists = {}
     for rung in rungs:
@@ -124,7 +124,7 @@ def progress_playlists(info: MediaInfo, rungs: list[Rung], parts: list[tuple[boo
 
 def final_playlists(info: MediaInfo, rungs: list[Rung], parts: list[Served]) -> tuple[dict[str, str], list[dict]]:
     """The finished film's VOD playlists and master (with the bandwidths measured on its segments), from
-    every chunk's served segments in order; and the renditions as the master lists them. ValueError when a
+    every part's served segments in order; and the renditions as the master lists them. ValueError when a
     rendition has nothing served. Write the master first: the VOD rendition playlists mark the film
     assembled (`assembled`)."""
     renditions, playlists = [], {}

@@ -1,7 +1,8 @@
-"""Chunked transcoding's plan in PostgreSQL (stream_workers/plans.py) and the chunk agent's decisions, against
+"""Transcoding in parts's plan in PostgreSQL (stream_workers/plans.py) and the part agent's decisions, against
 the real database and FFmpeg with the Kafka topics faked: one worker per part, stale claims taken over, the
 last part to finish known exactly once, a part failing for a passing reason run again alone, and the film
-assembled and reported ready. (The whole path through Kafka and two workers: tests/integration/test_chunked.py.)"""
+assembled and reported ready. (The whole path through Kafka and two workers:
+tests/integration/test_film_in_parts.py.)"""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from stream_workers import (
-    chunk_jobs,
-    chunked_encoding,
     db,
     ffmpeg_run,
-    film_part,
+    film_parts,
     hls_output,
     jobs,
     ladder_parts,
+    part_jobs,
+    part_run,
     plans,
     sheets,
     store,
@@ -29,10 +30,10 @@ from stream_workers import (
 from stream_workers.app import app
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
-from stream_workers.records import ChunkJob, VideoUploaded
+from stream_workers.records import PartJob, VideoUploaded
 from videoflix.core import storyboard as storyboards
 from videoflix.core.media import ladder_for, probe
-from videoflix.core.models import Video, VideoChunk
+from videoflix.core.models import Video, VideoPart
 
 from ..support.clips import CALM, make_clip, understated, video_timestamps
 from ..support.fakes import FakeTopic, gone
@@ -59,14 +60,14 @@ def plan_db(engine, monkeypatch):
         conn.execute(sa.delete(Video).where(Video.id == video_id))  # the plan goes with it (ON DELETE CASCADE)
 
 
-def parts(count: int, seconds: int = 8) -> list[chunked_encoding.Chunk]:
-    return chunked_encoding.cut_film(count * seconds, seconds)
+def parts(count: int, seconds: int = 8) -> list[film_parts.Part]:
+    return film_parts.cut_film(count * seconds, seconds)
 
 
 def state(engine, video_id: int) -> dict[int, tuple]:
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(VideoChunk.part, VideoChunk.state, VideoChunk.attempts).where(VideoChunk.video_id == video_id)
+            sa.select(VideoPart.part, VideoPart.state, VideoPart.attempts).where(VideoPart.video_id == video_id)
         )
         return {row.part: (row.state, row.attempts) for row in rows}
 
@@ -92,8 +93,8 @@ def test_a_part_is_run_by_one_worker_and_an_orphaned_one_is_taken_over(plan_db, 
     assert [r.part for r in plans.unfinished(video)] == [-1]  # part 1 runs: only the audio waits
     with engine.begin() as conn:  # D's worker died: its claim is no longer renewed
         stale = sa.text("now() - '1 min'::interval")
-        part = (VideoChunk.video_id == video) & (VideoChunk.part == 1)
-        conn.execute(sa.update(VideoChunk).where(part).values(heartbeat=stale))
+        part = (VideoPart.video_id == video) & (VideoPart.part == 1)
+        conn.execute(sa.update(VideoPart).where(part).values(heartbeat=stale))
     assert [r.part for r in plans.unfinished(video)] == [-1, 1]  # what a resumed plan queues again
     assert plans.claim(video, 1, "videos/x/hls-a", "E") == ("claimed", 2)
     with pytest.raises(plans.Withdrawn), plans.locked(video) as conn:  # D, if it was only slow, stops
@@ -141,7 +142,7 @@ def stored_clip(media, video: int, seconds: float = 12, **options):
 
 @pytest.fixture
 def fake_topics(monkeypatch):
-    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter", "chunks")}
+    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter", "parts")}
     for name, fake in fakes.items():
         monkeypatch.setattr(topics, name, fake)
     return fakes
@@ -154,7 +155,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     media = tmp_path / "media"
     source = stored_clip(media, video)
     eager = dataclasses.replace(
-        app.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10, progress_interval=0.0,
+        app.settings, media_root=media, part_seconds=4, parts_from_seconds=10, progress_interval=0.0,
         retry_delay=0.0, max_attempts=3,
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", eager)
@@ -163,7 +164,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     faults = {1: 1}  # part 1's first run fails as a full disk would
 
     async def flaky_run(argv, *args, **kw):
-        part = next((int(a.split("-")[-1].split(".")[0]) for a in argv if "chunk-" in a), None)
+        part = next((int(a.split("-")[-1].split(".")[0]) for a in argv if "part-" in a), None)
         if faults.get(part):
             faults[part] -= 1
             raise ffmpeg_run.StorageError("The output could not be written: no space left on device.")
@@ -175,12 +176,12 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
     attempts = {}  # each part's, as the plan recorded them before the film was ready
 
     async def pipeline() -> None:
-        assert jobs.chunked(info)
-        await chunk_jobs.start_film(event, info)
-        while fake_topics["chunks"].sent:
-            _, job = fake_topics["chunks"].sent.pop(0)
-            await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.parts_completed()
+        assert jobs.in_parts(info)
+        await part_jobs.start_film(event, info)
+        while fake_topics["parts"].sent:
+            _, job = fake_topics["parts"].sent.pop(0)
+            await part_jobs.run_job(job.asdict())
+            await part_jobs.parts_completed()
             attempts.update({part: tried for part, (_, tried) in state(engine, video).items()})
 
     asyncio.run(pipeline())
@@ -206,18 +207,18 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
     video = plan_db
     media = tmp_path / "media"
     source = stored_clip(media, video)
-    eager = dataclasses.replace(app.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10)
+    eager = dataclasses.replace(app.settings, media_root=media, part_seconds=4, parts_from_seconds=10)
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
     info = probe(source)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_jobs.start_film(event, info)
+        await part_jobs.start_film(event, info)
         source.write_bytes(b"\0" * 4096)  # the stored file is damaged once the plan is made
-        for _, job in list(fake_topics["chunks"].sent):
-            await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.parts_completed()
+        for _, job in list(fake_topics["parts"].sent):
+            await part_jobs.run_job(job.asdict())
+            await part_jobs.parts_completed()
 
     asyncio.run(pipeline())
 
@@ -226,19 +227,19 @@ def test_a_part_that_cannot_be_decoded_fails_the_film_once_and_its_output_is_rem
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
 
 
-def run_chunked(media, video: int, source, fake_topics, monkeypatch) -> tuple:
+def run_in_parts(media, video: int, source, fake_topics, monkeypatch) -> tuple:
     """Plan the stored film in 8 s parts and run every job on this worker, through PostgreSQL and FFmpeg (the
     planner's part 0 and audio first, at once, then the topic's jobs in order); the processed event."""
-    eager = dataclasses.replace(app.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
+    eager = dataclasses.replace(app.settings, media_root=media, part_seconds=8, parts_from_seconds=10)
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await chunk_jobs.start_film(event, store.Source(event.source).facts())  # as the transcode agent does
-        for _, job in list(fake_topics["chunks"].sent):
-            await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.parts_completed()
+        await part_jobs.start_film(event, store.Source(event.source).facts())  # as the transcode agent does
+        for _, job in list(fake_topics["parts"].sent):
+            await part_jobs.run_job(job.asdict())
+            await part_jobs.parts_completed()
 
     asyncio.run(pipeline())
     [(_, result)] = fake_topics["processed"].sent
@@ -254,7 +255,7 @@ def test_a_film_cut_short_fails_once_with_a_reason_that_says_so(plan_db, engine,
     source.write_bytes(source.read_bytes()[: source.stat().st_size * 4 // 10])  # about 10 s of 24 left
     assert probe(source).duration == pytest.approx(24, abs=0.1)  # what the header claims
 
-    result = run_chunked(media, video, source, fake_topics, monkeypatch)
+    result = run_in_parts(media, video, source, fake_topics, monkeypatch)
     assert result.status == "failed" and "truncated" in result.error, result.error
     assert str(media) not in result.error  # no server path in what the operator reads
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
@@ -271,7 +272,7 @@ def test_a_film_whose_sound_outlasts_its_picture_fails_saying_so_not_truncated(
     source = stored_clip(media, video, seconds=24, picture_seconds=10)
     assert probe(source).duration == pytest.approx(24, abs=0.1)
 
-    result = run_chunked(media, video, source, fake_topics, monkeypatch)
+    result = run_in_parts(media, video, source, fake_topics, monkeypatch)
     assert result.status == "failed" and "truncated" not in result.error, result.error
     assert "sound runs on to 24 s" in result.error and "picture ends at about 10 s" in result.error, result.error
     assert plans.current(video) == [] and fake_topics["dead_letter"].sent == []
@@ -280,18 +281,18 @@ def test_a_film_whose_sound_outlasts_its_picture_fails_saying_so_not_truncated(
 def test_the_planners_first_part_takes_the_free_ffmpeg_slot_and_runs_beside_a_busy_one():
     """A later part of the film, queued to this worker, waits for the slot rather than slowing the part that
     makes the film playable; but the first part never waits behind another film's part, nor does the audio."""
-    job = ChunkJob(video_id=1, part=0, output="videos/1/hls-a", source="videos/1/source.mp4")
-    audio = ChunkJob(video_id=1, part=plans.AUDIO_PART, output="videos/1/hls-a", source="videos/1/source.mp4")
+    job = PartJob(video_id=1, part=0, output="videos/1/hls-a", source="videos/1/source.mp4")
+    audio = PartJob(video_id=1, part=plans.AUDIO_PART, output="videos/1/hls-a", source="videos/1/source.mp4")
 
     async def scenario() -> list:
         seen = []
-        async with chunk_jobs.slot_for(job, at_once=True):
+        async with part_jobs.slot_for(job, at_once=True):
             seen.append(jobs.FFMPEG_SLOT.locked())  # taken: a queued part waits
-            async with chunk_jobs.slot_for(audio, at_once=True):
+            async with part_jobs.slot_for(audio, at_once=True):
                 seen.append("audio beside")
-        async with jobs.FFMPEG_SLOT, chunk_jobs.slot_for(job, at_once=True):  # beside another film's part
+        async with jobs.FFMPEG_SLOT, part_jobs.slot_for(job, at_once=True):  # beside another film's part
             seen.append("first part beside")
-        seen.append(chunk_jobs.slot_for(job, at_once=False) is jobs.FFMPEG_SLOT)
+        seen.append(part_jobs.slot_for(job, at_once=False) is jobs.FFMPEG_SLOT)
         return seen
 
     assert asyncio.run(asyncio.wait_for(scenario(), 5)) == [True, "audio beside", "first part beside", True]
@@ -306,7 +307,7 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
     video = plan_db
     media = tmp_path / "media"
     source = stored_clip(media, video, seconds=16)
-    eager = dataclasses.replace(app.settings, media_root=media, chunk_seconds=8, chunked_min_seconds=10)
+    eager = dataclasses.replace(app.settings, media_root=media, part_seconds=8, parts_from_seconds=10)
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
     down = {"store": True}
@@ -321,11 +322,11 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def run() -> None:
-        await chunk_jobs.start_film(event, probe(source))
-        while fake_topics["chunks"].sent:
-            _, job = fake_topics["chunks"].sent.pop(0)
-            await chunk_jobs.run_job(job.asdict())
-            await chunk_jobs.parts_completed()
+        await part_jobs.start_film(event, probe(source))
+        while fake_topics["parts"].sent:
+            _, job = fake_topics["parts"].sent.pop(0)
+            await part_jobs.run_job(job.asdict())
+            await part_jobs.parts_completed()
 
     asyncio.run(run())
     assert fake_topics["processed"].sent == []  # not failed, not ready: waiting
@@ -349,16 +350,16 @@ def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that
     video = plan_db
     media = tmp_path / "media"
     source = stored_clip(media, video, seconds=12, audio=False)
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, chunk_seconds=4))
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, part_seconds=4))
     info = probe(source)
-    job = ChunkJob(video_id=video, part=1, output=f"videos/{video}/hls-taken-over", source=f"videos/{video}/source.mp4",
+    job = PartJob(video_id=video, part=1, output=f"videos/{video}/hls-taken-over", source=f"videos/{video}/source.mp4",
                    start=4.0, length=4.0, media=dataclasses.asdict(info))  # fmt: skip
-    part = film_part.Part(job, "token", {})
+    part = part_run.PartRun(job, "token", {})
     # what the dead worker's run left: the part encoded whole, its frames still waiting to be tiled
     part.folder.mkdir(parents=True)
     sheets.make_frames_folder(part.folder, part.storyboard, job.part)
     argv = FilmSteps(info, part.rungs, H264.at("veryfast"), storyboard=part.storyboard).picture_part(
-        part.ffmpeg, source, part.folder, part.chunk
+        part.ffmpeg, source, part.folder, part.part
     )
     asyncio.run(ffmpeg_run.run_ffmpeg(argv))
     frames = part.folder / storyboards.frames_folder(job.part)
@@ -386,7 +387,7 @@ def test_a_header_that_understates_the_length_fails_a_film_made_in_parts(
     source = clip.rename(media / "videos" / str(video) / "source.mp4")
     assert probe(source).duration == pytest.approx(16.0, abs=0.01)
 
-    result = run_chunked(media, video, source, fake_topics, monkeypatch)
+    result = run_in_parts(media, video, source, fake_topics, monkeypatch)
     assert result.status == "failed" and "says it lasts 16 s but holds more" in result.error, result.error
     assert plans.current(video) == [] and not list((media / "videos" / str(video)).glob("hls-*"))
     assert fake_topics["dead_letter"].sent == []
@@ -446,7 +447,7 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
     media = tmp_path / "media"
     source = stored_clip(media, video, seconds=12, scene=CALM)
     eager = dataclasses.replace(
-        app.settings, media_root=media, chunk_seconds=4, chunked_min_seconds=10, progress_interval=0.0,
+        app.settings, media_root=media, part_seconds=4, parts_from_seconds=10, progress_interval=0.0,
         av1_ladder=True, quality_samples=1,
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", eager)
@@ -454,16 +455,16 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
     monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep=None: None)
     info = probe(source)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
-    sent = fake_topics["chunks"].sent
+    sent = fake_topics["parts"].sent
 
     async def run(ladder: str, skip: int | None = None) -> None:
         for _, job in [entry for entry in sent if entry[1].ladder == ladder]:
             sent.remove((_, job))
             if job.part != skip:
-                await chunk_jobs.run_job(job.asdict())
-                await chunk_jobs.parts_completed()
+                await part_jobs.run_job(job.asdict())
+                await part_jobs.parts_completed()
 
-    asyncio.run(chunk_jobs.start_film(event, info))
+    asyncio.run(part_jobs.start_film(event, info))
     asyncio.run(run("h264"))
     [(_, ready)] = fake_topics["processed"].sent
     assert ready.status == "ready" and not any("av1" in r for r in ready.renditions)
@@ -472,8 +473,8 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
 
     assert plans.claim(video, 1, ready.hls_path, "dead", "av1") == ("claimed", 1)  # its worker dies
     with engine.begin() as conn:
-        stale = (VideoChunk.video_id == video) & (VideoChunk.ladder == "av1") & (VideoChunk.part == 1)
-        conn.execute(sa.update(VideoChunk).where(stale).values(heartbeat=sa.text("now() - '1 min'::interval")))
+        stale = (VideoPart.video_id == video) & (VideoPart.ladder == "av1") & (VideoPart.part == 1)
+        conn.execute(sa.update(VideoPart).where(stale).values(heartbeat=sa.text("now() - '1 min'::interval")))
     asyncio.run(run("av1", skip=1))
     assert len(fake_topics["processed"].sent) == 1  # part 1 is missing: no verdict yet
 
@@ -491,8 +492,8 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
 
 def av1_state(engine, video_id: int) -> dict[int, tuple]:
     with engine.connect() as conn:
-        where = (VideoChunk.video_id == video_id) & (VideoChunk.ladder == "av1")
-        rows = conn.execute(sa.select(VideoChunk.part, VideoChunk.state, VideoChunk.attempts).where(where))
+        where = (VideoPart.video_id == video_id) & (VideoPart.ladder == "av1")
+        rows = conn.execute(sa.select(VideoPart.part, VideoPart.state, VideoPart.attempts).where(where))
         return {row.part: (row.state, row.attempts) for row in rows}
 
 

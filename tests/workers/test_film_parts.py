@@ -1,6 +1,6 @@
-"""Chunked transcoding (stream_workers/chunked_encoding.py) on a real clip: chunks encoded separately, in any order,
+"""Transcoding in parts (stream_workers/film_parts.py) on a real clip: parts encoded separately, in any order,
 join into one output that FFmpeg's HLS client decodes end to end with every source frame once, no timestamp
-jump at a chunk boundary, 4 s segments, and the whole audio once with no gap, through the master playlist and
+jump at a part boundary, 4 s segments, and the whole audio once with no gap, through the master playlist and
 through a rendition's own playlist (which the existing frontend plays)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import audio_tracks, chunked_encoding, chunked_playlists, ffmpeg_run, hls, hls_output
-from stream_workers.chunked_encoding import Chunk
+from stream_workers import audio_tracks, ffmpeg_run, film_parts, hls, hls_output, part_playlists
+from stream_workers.film_parts import Part
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
@@ -23,35 +23,35 @@ from ..support.clips import audio_gaps, audio_samples, make_clip, sound_onset, s
 
 
 def test_plan_cuts_at_fixed_times():
-    assert chunked_encoding.cut_film(130) == [
-        Chunk(0, 0.0, 60),
-        Chunk(1, 60.0, 60),
-        Chunk(2, 120.0, 10),
+    assert film_parts.cut_film(130) == [
+        Part(0, 0.0, 60),
+        Part(1, 60.0, 60),
+        Part(2, 120.0, 10),
     ]
-    assert [c.length for c in chunked_encoding.cut_film(120)] == [60, 60]
-    assert [c.first_segment for c in chunked_encoding.cut_film(130)] == [0, 15, 30]
-    assert chunked_encoding.cut_film(3.5) == [Chunk(0, 0.0, 3.5)]
+    assert [c.length for c in film_parts.cut_film(120)] == [60, 60]
+    assert [c.first_segment for c in film_parts.cut_film(130)] == [0, 15, 30]
+    assert film_parts.cut_film(3.5) == [Part(0, 0.0, 3.5)]
     with pytest.raises(ValueError, match="whole number"):
-        chunked_encoding.cut_film(100, chunk_seconds=30)
+        film_parts.cut_film(100, part_seconds=30)
 
 
-def test_a_tail_too_short_for_a_segment_joins_the_last_chunk():
-    """An MKV of a 72 s film says 72.02 s (its last audio frame): a chunk of 0.02 s would hold no frame and
-    the film could not be joined (found with a real MKV through the chunked pipeline)."""
-    chunks = chunked_encoding.cut_film(72.02, chunk_seconds=8)
-    assert len(chunks) == 9 and chunks[-1] == Chunk(8, 64.0, pytest.approx(8.02))
-    assert [c.length for c in chunked_encoding.cut_film(74.5, chunk_seconds=8)][-2:] == [8, 2.5]  # a real segment
+def test_a_tail_too_short_for_a_segment_joins_the_last_part():
+    """An MKV of a 72 s film says 72.02 s (its last audio frame): a part of 0.02 s would hold no frame and
+    the film could not be joined (found with a real MKV through the pipeline in parts)."""
+    parts = film_parts.cut_film(72.02, part_seconds=8)
+    assert len(parts) == 9 and parts[-1] == Part(8, 64.0, pytest.approx(8.02))
+    assert [c.length for c in film_parts.cut_film(74.5, part_seconds=8)][-2:] == [8, 2.5]  # a real segment
 
 
 @dataclasses.dataclass
 class Film:
-    """A generated clip, its renditions and its plan in 8 s chunks, and where its output goes."""
+    """A generated clip, its renditions and its plan in 8 s parts, and where its output goes."""
 
     source: Path
     out: Path
     info: MediaInfo
     rungs: list
-    plan: list[Chunk]
+    plan: list[Part]
     ffmpeg: str = dataclasses.field(default_factory=ffmpeg_exe)
 
     @classmethod
@@ -64,10 +64,10 @@ class Film:
             folder / "out",
             info,
             ladder_for(info.short_side),
-            chunked_encoding.cut_film(info.duration, chunk_seconds=8),
+            film_parts.cut_film(info.duration, part_seconds=8),
         )
 
-    def encode(self, parts: list[Chunk], audio: bool) -> None:
+    def encode(self, parts: list[Part], audio: bool) -> None:
         commands = [
             FilmSteps(self.info, self.rungs, H264.at("veryfast")).picture_part(self.ffmpeg, self.source, self.out, c)
             for c in parts
@@ -77,12 +77,12 @@ class Film:
         for argv in commands:
             asyncio.run(ffmpeg_run.run_ffmpeg(argv))
 
-    def serve(self, chunk: Chunk, served=None) -> tuple[dict, bool]:
-        """Serve what can be of `chunk`, as its worker would, with the audio job's playlist as it is now."""
-        sound = chunked_playlists.read_playlist(self.out / chunked_playlists.AUDIO_PLAYLIST)
-        last = chunk == self.plan[-1]
-        return chunked_encoding.serve_chunk(
-            self.ffmpeg, self.out, self.rungs, chunk, last, sound, self.out.joinpath, lambda name: None, served or {}
+    def serve(self, part: Part, served=None) -> tuple[dict, bool]:
+        """Serve what can be of `part`, as its worker would, with the audio job's playlist as it is now."""
+        sound = part_playlists.read_playlist(self.out / part_playlists.AUDIO_PLAYLIST)
+        last = part == self.plan[-1]
+        return film_parts.serve_part(
+            self.ffmpeg, self.out, self.rungs, part, last, sound, self.out.joinpath, lambda name: None, served or {}
         )
 
     def write(self, playlists: dict[str, str]) -> None:
@@ -90,7 +90,7 @@ class Film:
             hls_output.write_atomically(self.out / name, text)
 
 
-def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
+def test_parts_encoded_apart_join_without_a_seam(tmp_path):
     film = Film.make(tmp_path, seconds=22)
     source, out, info, rungs, plan = film.source, film.out, film.info, film.rungs, film.plan
     assert [c.length for c in plan] == [8, 8, pytest.approx(6, abs=0.05)]
@@ -99,28 +99,26 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     # the picture alone is not served: a segment waits for its sound
     assert film.serve(plan[0]) == ({"480p": []}, False)
     assert not (out / "480p").exists()
-    assert chunked_playlists.progress_playlists(info, rungs, [(False, {"480p": []})]) == {}  # nothing to play
+    assert part_playlists.progress_playlists(info, rungs, [(False, {"480p": []})]) == {}  # nothing to play
 
     film.encode([], audio=True)
-    served = [film.serve(chunk) for chunk in plan]
+    served = [film.serve(part) for part in plan]
     assert all(whole for _, whole in served)
     assert [len(s["480p"]) for s, _ in served] == [2, 2, 2]
     sizes = [entry[2] for s, _ in served for entry in s["480p"]]
     assert sizes == [(out / "480p" / f"{n:03d}.ts").stat().st_size for n in range(6)]
-    # growing: the finished chunks from the first on, then what the next one has so far; a later one waits
-    growing = chunked_playlists.progress_playlists(
-        info, rungs, [(True, served[0][0]), (False, {}), (True, served[2][0])]
-    )
+    # growing: the finished parts from the first on, then what the next one has so far; a later one waits
+    growing = part_playlists.progress_playlists(info, rungs, [(True, served[0][0]), (False, {}), (True, served[2][0])])
     assert (
         set(growing) == {"480p/index.m3u8", "master.m3u8"} and hls_output.START_AT_BEGINNING in growing["master.m3u8"]
     )
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in growing["480p/index.m3u8"] and "ENDLIST" not in growing["480p/index.m3u8"]
     assert growing["480p/index.m3u8"].count(".ts") == 2
 
-    playlists, renditions = chunked_playlists.final_playlists(info, rungs, [s for s, _ in served])
-    assert not chunked_playlists.assembled(lambda name: chunked_playlists._read(out / name), rungs)
+    playlists, renditions = part_playlists.final_playlists(info, rungs, [s for s, _ in served])
+    assert not part_playlists.assembled(lambda name: part_playlists._read(out / name), rungs)
     film.write(playlists)
-    assert chunked_playlists.assembled(lambda name: chunked_playlists._read(out / name), rungs)
+    assert part_playlists.assembled(lambda name: part_playlists._read(out / name), rungs)
     hls_output.check_output(out, rungs)  # the same check as a single pass: playlists ended, segments there, thumbnail
     assert [r["name"] for r in renditions] == ["480p"] and renditions[0]["bandwidth"] > 0
     assert hls_output.renditions_in(playlists["master.m3u8"], rungs) == renditions  # what a redelivered job reads back
@@ -135,7 +133,7 @@ def test_chunks_encoded_apart_join_without_a_seam(tmp_path):
     for entry in (out / "master.m3u8", out / "480p" / "index.m3u8"):
         frames = video_timestamps(entry)
         assert len(frames) == len(video_timestamps(source)) == 660  # every frame once
-        assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at the chunk boundaries
+        assert all(b - a == 1 for a, b in itertools.pairwise(frames))  # no jump or overlap at the part boundaries
         # the whole audio once: the same samples as the source, give or take the AAC encoder's priming/padding
         assert abs(audio_samples(entry) - audio_samples(source)) <= 2048
         assert audio_gaps(entry) == []  # no gap, no overlap
@@ -146,20 +144,18 @@ def test_an_alternate_audio_track_is_on_the_muxed_segments_clock(tmp_path):
     sound's, which joining the segments delays (hls.MPEGTS_DELAY), or a switch of track would shift the sound."""
     film = Film.make(tmp_path, seconds=10, languages=("eng", "ger"))
     film.encode(film.plan, audio=True)
-    assert all(whole for _, whole in (film.serve(chunk) for chunk in film.plan))
+    assert all(whole for _, whole in (film.serve(part) for part in film.plan))
     muxed = stream_starts(film.out / "480p" / "000.ts")["audio"]
     alternate = stream_starts(film.out / "audio" / "1" / "000.ts")["audio"]
     assert alternate == pytest.approx(muxed, abs=1e-6)
     assert muxed - stream_starts(film.out / "parts" / "audio" / "000.ts")["audio"] == pytest.approx(
         hls.MPEGTS_DELAY, abs=1e-6
     )
-    master = chunked_playlists.master_playlist(
-        film.info, chunked_playlists.nominal_renditions(film.info, film.rungs), False
-    )
+    master = part_playlists.master_playlist(film.info, part_playlists.nominal_renditions(film.info, film.rungs), False)
     assert 'URI="audio/1/index.m3u8"' in master and master.count('AUDIO="audio"') == 1
 
 
-def test_a_chunk_taken_over_keeps_what_was_served_and_serves_the_rest(tmp_path):
+def test_a_part_taken_over_keeps_what_was_served_and_serves_the_rest(tmp_path):
     """A part run again (its worker died) starts from the segments recorded as served: those are not muxed
     again (a player may be reading them), the rest are."""
     film = Film.make(tmp_path, seconds=10)
@@ -177,9 +173,9 @@ def test_a_segment_served_without_its_sound_would_be_heard(tmp_path):
     """The check above can fail: a segment muxed without its audio leaves a gap that audio_gaps shows."""
     film = Film.make(tmp_path, seconds=10)
     film.encode(film.plan, audio=True)
-    served = [film.serve(chunk)[0] for chunk in film.plan]
-    chunked_encoding.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
-    film.write(chunked_playlists.final_playlists(film.info, film.rungs, served)[0])
+    served = [film.serve(part)[0] for part in film.plan]
+    film_parts.mux_segment(film.ffmpeg, film.out, film.rungs, "001.ts", [])
+    film.write(part_playlists.final_playlists(film.info, film.rungs, served)[0])
     assert audio_gaps(film.out / "480p" / "index.m3u8") == [pytest.approx(4.0, abs=0.05)]
 
 
@@ -190,7 +186,7 @@ def test_sound_that_starts_after_the_picture_is_cut_with_it(tmp_path):
     first 1.5 s), and the sound is still heard 1.5 s after the first picture."""
     film = Film.make(tmp_path, seconds=14, audio_delay=1.5)
     film.encode(film.plan, audio=True)
-    chunked_encoding.assemble_folder(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
+    film_parts.assemble_folder(film.ffmpeg, film.out, film.info, film.rungs, film.plan)
     playlist = film.out / "480p" / "index.m3u8"
     for segment in sorted((film.out / "480p").glob("*.ts")):
         starts = stream_starts(segment)
@@ -206,13 +202,13 @@ def test_a_part_read_back_is_read_as_mpeg_ts_and_nothing_else(tmp_path):
     its bytes claim (before: the MP4 was joined)."""
     rungs = ladder_for(240)
     folder = tmp_path / "out"
-    for name in (f"{chunked_playlists.PARTS}/{rungs[0].name}", f"{chunked_playlists.PARTS}/{chunked_playlists.AUDIO}"):
+    for name in (f"{part_playlists.PARTS}/{rungs[0].name}", f"{part_playlists.PARTS}/{part_playlists.AUDIO}"):
         (folder / name).mkdir(parents=True)
-    make_clip(folder / chunked_playlists.PARTS / rungs[0].name / "000.ts", seconds=1, size="320x240", audio=False,
+    make_clip(folder / part_playlists.PARTS / rungs[0].name / "000.ts", seconds=1, size="320x240", audio=False,
               extra=["-f", "mp4"])  # fmt: skip
-    audio = folder / chunked_playlists.PARTS / chunked_playlists.AUDIO / "000.ts"
+    audio = folder / part_playlists.PARTS / part_playlists.AUDIO / "000.ts"
     make_clip(audio, seconds=1, size="320x240", extra=["-f", "mp4"])
     with pytest.raises(ffmpeg_run.TranscodeError, match=r"parts at segment 000\.ts could not be joined"):
-        chunked_encoding.mux_segment(ffmpeg_exe(), folder, rungs, "000.ts", [audio])
+        film_parts.mux_segment(ffmpeg_exe(), folder, rungs, "000.ts", [audio])
     assert not (folder / rungs[0].name / "000.ts").exists()
     assert not list(folder.rglob("*.new")) and not list(folder.rglob("*.audio"))  # nothing half made is left

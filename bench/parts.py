@@ -1,16 +1,16 @@
-"""Chunked vs. single-pass transcoding of one generated film: the CPU cost of chunking, and the wall time
+"""In parts vs. single-pass transcoding of one generated film: the CPU cost of cutting into parts, and the wall time
 with more workers.
 
-    python bench/chunked.py [--minutes 10] [--size 1920x1080] [--chunk 60] [--preset veryfast]
+    python bench/parts.py [--minutes 10] [--size 1920x1080] [--part-seconds 60] [--preset veryfast]
 
 In one run, on the same clip (testsrc2 + a tone):
 - single pass: stream_workers.film_steps.FilmSteps.single_pass, what a worker runs for a short video;
-- chunked: every chunk (FilmSteps.picture_part) one after the other, the audio job, and the
+- in parts: every part (FilmSteps.picture_part) one after the other, the audio job, and the
   assembly; then the same jobs again, two at a time (two processes on this 2-core machine, as two workers
   on it would run them);
 - the real thing: the whole pipeline (PostgreSQL, tansu, the web process, 2 Faust worker processes) with
-  every film chunked, the clip uploaded and watched from the end of its upload to `playable` and `ready`.
-Prints CPU and wall seconds of each, the CPU overhead of chunking (target <= 1.05x), the critical path
+  every film in parts, the clip uploaded and watched from the end of its upload to `playable` and `ready`.
+Prints CPU and wall seconds of each, the CPU overhead of cutting into parts (target <= 1.05x), the critical path
 (longest job + assembly), the projected wall time with N = 1, 2, 4, 8 workers (the measured jobs
 scheduled longest first on N machines like this one, + assembly), and the real run's times and parts per worker.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.stack import Watched, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
-from stream_workers import chunked_encoding, hls_output
+from stream_workers import film_parts, hls_output
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
 from tests.support.accounts import PASSWORD
@@ -58,11 +58,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--chunk", type=int, default=chunked_encoding.CHUNK_SECONDS)
+    parser.add_argument("--part-seconds", type=int, default=film_parts.PART_SECONDS)
     parser.add_argument("--preset", default="veryfast")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="videoflix-chunked-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="videoflix-parts-bench-"))
     work.chmod(0o755)  # the embedded PostgreSQL's system user keeps its data in here
     try:
         started = time.perf_counter()
@@ -78,7 +78,7 @@ def main() -> int:
         print(f"single pass: {single.wall:.1f} s wall", flush=True)
         shutil.rmtree(single_out)
 
-        plan = chunked_encoding.cut_film(info.duration, args.chunk)
+        plan = film_parts.cut_film(info.duration, args.part_seconds)
 
         def jobs(out: Path) -> list[list[str]]:
             audio = [FilmSteps(info, []).sound_job(ffmpeg, source, out)] if info.has_audio else []
@@ -89,7 +89,7 @@ def main() -> int:
         sequential_out = work / "sequential"
         runs = [measured(argv) for argv in jobs(sequential_out)]
         assembly = assembled(ffmpeg, sequential_out, info, rungs, plan)
-        print(f"chunked, one job at a time: {sum(r.wall for r in runs):.1f} s wall; assembly (every segment "
+        print(f"in parts, one job at a time: {sum(r.wall for r in runs):.1f} s wall; assembly (every segment "
               f"muxed with its sound) {assembly.wall:.1f} s", flush=True)  # fmt: skip
         shutil.rmtree(sequential_out)
 
@@ -101,7 +101,7 @@ def main() -> int:
         parallel_wall = time.perf_counter() - started
 
         shutil.rmtree(parallel_out)
-        print(f"chunked, two processes at a time: {parallel_wall:.1f} s wall", flush=True)
+        print(f"in parts, two processes at a time: {parallel_wall:.1f} s wall", flush=True)
 
         watched, parts = real_run(work / "pipeline", source, args)
         report(args, single, runs, assembly, parallel_runs, parallel_wall, len(plan))
@@ -115,7 +115,7 @@ def assembled(ffmpeg: str, out: Path, info, rungs, plan) -> Run:
     """Assemble the jobs' output (here every segment is muxed with its sound: in the pipeline most are, while
     the parts are encoded) and check it: wall and CPU time, FFmpeg's included."""
     started, cpu, children = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    chunked_encoding.assemble_folder(ffmpeg, out, info, rungs, plan)
+    film_parts.assemble_folder(ffmpeg, out, info, rungs, plan)
     hls_output.check_output(out, rungs)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
@@ -123,19 +123,19 @@ def assembled(ffmpeg: str, out: Path, info, rungs, plan) -> Run:
 
 
 def real_run(work: Path, clip: Path, args) -> tuple[Watched, list[list[tuple[int, float]]]]:
-    """Upload the clip to the whole pipeline with REAL_WORKERS workers that chunk every film; per worker,
+    """Upload the clip to the whole pipeline with REAL_WORKERS workers that make every film in parts; per worker,
     the parts it encoded and their seconds (from its log)."""
     work.mkdir(mode=0o755)
     env = {
         "MEDIA_ROOT": str(work / "media"),
         "SECRET_KEY": "c" * 48,
         "MAX_UPLOAD_SIZE": str(clip.stat().st_size + 2**20),
-        "CHUNKED_MIN_SECONDS": "0",
-        "CHUNK_SECONDS": str(args.chunk),
+        "PARTS_FROM_SECONDS": "0",
+        "PART_SECONDS": str(args.part_seconds),
         "X264_PRESET": args.preset,
     }
     with pipeline_stack(work, EMAIL, PASSWORD, env, workers=REAL_WORKERS) as stack:
-        watched = upload_and_watch(stack, EMAIL, PASSWORD, clip, "Chunked benchmark")
+        watched = upload_and_watch(stack, EMAIL, PASSWORD, clip, "Parts benchmark")
         pattern = rf"video {watched.video_id} part (-?\d+) encoded in ([\d.]+) s"
         parts = [
             [(int(p), float(s)) for p, s in re.findall(pattern, log.read_text(errors="replace"))]
@@ -155,23 +155,23 @@ def report_real(watched: Watched, parts: list[list[tuple[int, float]]], single: 
 
 
 def report(args, single: Run, runs: list[Run], assembly: Run, parallel: list[Run], parallel_wall: float,
-           n_chunks: int) -> None:  # fmt: skip
-    chunked_cpu = sum(r.cpu for r in runs) + assembly.cpu
+           n_parts: int) -> None:  # fmt: skip
+    parts_cpu = sum(r.cpu for r in runs) + assembly.cpu
     walls = [r.wall for r in runs]
     longest = max(walls)
-    print(f"\n{args.minutes:g} min of {args.size}, {n_chunks} chunks of {args.chunk} s + the audio job, "
+    print(f"\n{args.minutes:g} min of {args.size}, {n_parts} parts of {args.part_seconds} s + the audio job, "
           f"preset {args.preset}; 2 cores")  # fmt: skip
     print(f"\n{'':<42}{'wall s':>9}{'CPU s':>9}{'x realtime':>12}")
     film = args.minutes * 60
     rows = [
         ("single pass", single.wall, single.cpu),
-        ("chunked, one job at a time (+ assembly)", sum(walls) + assembly.wall, chunked_cpu),
-        ("chunked, two processes at a time", parallel_wall, sum(r.cpu for r in parallel)),
+        ("in parts, one job at a time (+ assembly)", sum(walls) + assembly.wall, parts_cpu),
+        ("in parts, two processes at a time", parallel_wall, sum(r.cpu for r in parallel)),
     ]
     for label, wall, cpu in rows:
         print(f"{label:<42}{wall:>9.1f}{cpu:>9.1f}{film / wall:>12.2f}")
-    overhead = chunked_cpu / single.cpu
-    print(f"\nCPU overhead of chunking: {overhead:.3f}x (target <= {TARGET_OVERHEAD}x: "
+    overhead = parts_cpu / single.cpu
+    print(f"\nCPU overhead of cutting into parts: {overhead:.3f}x (target <= {TARGET_OVERHEAD}x: "
           f"{'met' if overhead <= TARGET_OVERHEAD else 'MISSED'})")  # fmt: skip
     print(f"critical path (longest job + assembly): {longest + assembly.wall:.1f} s "
           f"(longest job {longest:.1f} s, assembly {assembly.wall:.2f} s, {assembly.cpu:.2f} s CPU)")  # fmt: skip

@@ -1,11 +1,11 @@
-"""Chunked transcoding across workers: starting a long film's plan (`start_film`, from the transcode agent)
-and running one job of it (`run_job`, from the chunk agent: `videos.chunks` -> FFmpeg for one part of the
+"""Transcoding in parts across workers: starting a long film's plan (`start_film`, from the transcode agent)
+and running one job of it (`run_job`, from the part agent: `videos.parts` -> FFmpeg for one part of the
 film -> its plan in PostgreSQL, `plans`). The FFmpeg side, cutting, muxing and the playlists, is in
-`chunked_encoding`.
+`film_parts`.
 
-A film at least CHUNKED_MIN_SECONDS long is cut into CHUNK_SECONDS parts; the
+A film at least PARTS_FROM_SECONDS long is cut into PART_SECONDS parts; the
 planning worker encodes the first part and the whole film's audio itself, at once (the film plays as soon as
-they have begun); every other part is one job on the chunk topic, keyed by video and part, so the jobs of a
+they have begun); every other part is one job on the part topic, keyed by video and part, so the jobs of a
 film spread over the partitions and the workers owning them encode the film at once (by the key's hash: a
 worker may get more parts than another). Delivery is at least once, so a job is only run by the worker that
 claims it in PostgreSQL; a duplicate finds it running or done.
@@ -40,21 +40,21 @@ from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models import VideoStatus
 
 from . import (
-    chunked_encoding,
-    chunked_playlists,
     ffmpeg_run,
+    film_parts,
     hls_output,
     jobs,
     ladder_parts,
+    part_playlists,
     plans,
     quality,
     store,
 )
 from .app import app
 from .db import in_thread, until_done, video_status
-from .film_part import Part, send
 from .metrics import FAILURES, JOBS_IN_FLIGHT
-from .records import ChunkJob, VideoUploaded
+from .part_run import PartRun, send
+from .records import PartJob, VideoUploaded
 from .reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,12 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
         await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
         await in_thread(store.remove_outputs, event.video_id)
         relative = f"{store.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
-        parts = chunked_encoding.cut_film(info.duration, app.settings.chunk_seconds)
+        parts = film_parts.cut_film(info.duration, app.settings.part_seconds)
         jobs = await until_done(plans.create, event.video_id, relative, parts, info.has_audio, what="planning")
-        log.info("video %s: %d chunks of %d s planned", event.video_id, len(parts), app.settings.chunk_seconds)
+        log.info("video %s: %d parts of %d s planned", event.video_id, len(parts), app.settings.part_seconds)
     media = dataclasses.asdict(info)
     queued = [
-        ChunkJob(video_id=event.video_id, part=row.part, output=row.output, source=event.source,
+        PartJob(video_id=event.video_id, part=row.part, output=row.output, source=event.source,
                  start=row.start, length=row.length, media=media, attempt=event.attempt,
                  crf=app.settings.ladder_crf, token=event.token)
         for row in jobs
@@ -109,7 +109,7 @@ async def run_job(payload, at_once: bool = False) -> None:
     """Run one job of a plan; `at_once`: without waiting for the worker's FFmpeg slot (the first part and
     the audio, run by the planner). FFmpeg runs in the slot; waiting for the sound a part's last segments
     need does not (the audio job, run again after a failure, may need this very slot)."""
-    if (job := await readable(ChunkJob, payload, events.CHUNKS)) is None:
+    if (job := await readable(PartJob, payload, events.PARTS)) is None:
         return
     if job.ladder != plans.FIRST_LADDER:  # a part of a ready film's further ladder
         await ladder_parts.run_job(job)
@@ -124,12 +124,12 @@ async def run_job(payload, at_once: bool = False) -> None:
             if outcome == "done":
                 await finish(job)  # a redelivered job whose worker died before it assembled the film
             return
-        part = Part(job, token, await until_done(plans.served, job.video_id, job.part, what="reading a part"))
+        part = PartRun(job, token, await until_done(plans.served, job.video_id, job.part, what="reading a part"))
         if not await attempt(part, attempts, part.encode):
             return
     if at_once:
         await complete_part(part, attempts)
-    else:  # the chunk agent takes its next job meanwhile: it may be the audio this part waits for
+    else:  # the part agent takes its next job meanwhile: it may be the audio this part waits for
         task = asyncio.ensure_future(complete_part(part, attempts))
         _completing.add(task)
         task.add_done_callback(_completing.discard)
@@ -145,14 +145,14 @@ async def parts_completed() -> None:
         await asyncio.gather(*list(_completing), return_exceptions=True)
 
 
-async def complete_part(part: Part, attempts: int) -> None:
-    """Serve the rest of an encoded part and mark it done (`Part.complete`); then, if it was the plan's last,
+async def complete_part(part: PartRun, attempts: int) -> None:
+    """Serve the rest of an encoded part and mark it done (`PartRun.complete`); then, if it was the plan's last,
     assemble the film. A worker that dies meanwhile leaves the part's claim to go stale: it runs again."""
     if await attempt(part, attempts, part.complete) and part.last_done:
         await finish(part.job)
 
 
-def slot_for(job: ChunkJob, at_once: bool) -> contextlib.AbstractAsyncContextManager:
+def slot_for(job: PartJob, at_once: bool) -> contextlib.AbstractAsyncContextManager:
     """The FFmpeg slot a job runs in. The planner's first part takes the slot when it is free, so that a
     later part of the same film, just queued to this worker, waits instead of slowing the part that makes
     the film playable (measured: 7.2 s to playable for 4 min of 1080p with one worker, against 4.4 s for a
@@ -165,7 +165,7 @@ def slot_for(job: ChunkJob, at_once: bool) -> contextlib.AbstractAsyncContextMan
     return contextlib.nullcontext()
 
 
-async def attempt(part: Part, attempts: int, step) -> bool:
+async def attempt(part: PartRun, attempts: int, step) -> bool:
     """Run one step of a claimed part; whether it went through (a failure is handled: `failed`). A worker
     that is stopping gives the part back, so the worker taking over runs it at once."""
     job = part.job
@@ -183,7 +183,7 @@ async def attempt(part: Part, attempts: int, step) -> bool:
         return False
 
 
-async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> None:
+async def failed(job: PartJob, token: str, attempts: int, exc: Exception) -> None:
     """A part ended without its output: withdrawn (the film was deleted or failed elsewhere: stop quietly),
     run again alone (a passing fault), or the film fails."""
     if await jobs.deleted(job.video_id):
@@ -204,10 +204,10 @@ async def failed(job: ChunkJob, token: str, attempts: int, exc: Exception) -> No
         return
     reason = str(exc) if permanent else f"Processing failed {attempts} times; the last error was: {exc}"
     if await give_up(job, reason) and not permanent:
-        await send_dead_letter(events.CHUNKS, job.asdict(), reason)
+        await send_dead_letter(events.PARTS, job.asdict(), reason)
 
 
-async def give_up(job: ChunkJob, reason: str) -> bool:
+async def give_up(job: PartJob, reason: str) -> bool:
     """Fail the film: drop its plan and output and report it; False (and nothing done) when another part's
     worker gave up first and reported it."""
     if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
@@ -218,7 +218,7 @@ async def give_up(job: ChunkJob, reason: str) -> bool:
     return True
 
 
-async def holds(job: ChunkJob, token: str) -> bool:
+async def holds(job: PartJob, token: str) -> bool:
     """Whether this worker still holds the part (while PostgreSQL is unreachable, assume it does)."""
     try:
         return await in_thread(plans.holds, job.video_id, job.part, token)
@@ -226,7 +226,7 @@ async def holds(job: ChunkJob, token: str) -> bool:
         return True
 
 
-def rate(job: ChunkJob, info: MediaInfo, rungs, output: store.Output, renditions: list[dict]) -> list[dict]:
+def rate(job: PartJob, info: MediaInfo, rungs, output: store.Output, renditions: list[dict]) -> list[dict]:
     """(In a thread.) The assembled film's renditions with their measured quality (`quality.rated`): the
     sampled segments fetched from the store into a workspace of this worker's, dropped after."""
     settings = app.settings
@@ -244,14 +244,14 @@ def rate(job: ChunkJob, info: MediaInfo, rungs, output: store.Output, renditions
         output.drop_workspace(0)
 
 
-async def finish(job: ChunkJob) -> None:
+async def finish(job: PartJob) -> None:
     """Write the film's final playlists once every part is done, and report it ready. Idempotent: a second
     call (two redeliveries) finds the output assembled and reports the same."""
     info = MediaInfo(**job.media)
     rungs = ladder_for(info.short_side)
     output = store.Output(job.output)
 
-    parts: list[chunked_encoding.Chunk] = []  # the plan's cut, which the further ladders take
+    parts: list[film_parts.Part] = []  # the plan's cut, which the further ladders take
 
     def assemble_if_complete() -> list[dict] | None:
         with plans.locked(job.video_id) as conn:
@@ -260,17 +260,17 @@ async def finish(job: ChunkJob) -> None:
                 return None
             if video_status(job.video_id) == VideoStatus.READY:
                 return None
-            parts[:] = [chunked_encoding.Chunk(r.part, r.start, r.length) for r in rows if r.part != AUDIO_PART]
-            if chunked_playlists.assembled(output.read_text, rungs):  # a worker that died right after writing
+            parts[:] = [film_parts.Part(r.part, r.start, r.length) for r in rows if r.part != AUDIO_PART]
+            if part_playlists.assembled(output.read_text, rungs):  # a worker that died right after writing
                 renditions = hls_output.renditions_in(output.read_text("master.m3u8"), rungs)
             else:
                 if not output.exists("thumbnail.jpg"):
                     raise ffmpeg_run.TranscodeError("No thumbnail could be made: the video could not be decoded.")
                 served = [row.served for row in rows if row.part != AUDIO_PART]
-                playlists, renditions = chunked_playlists.final_playlists(info, rungs, served)
+                playlists, renditions = part_playlists.final_playlists(info, rungs, served)
                 for name, text in playlists.items():  # the master first, the VOD rendition playlists last
                     output.write_text(name, text)
-            output.remove(chunked_playlists.PARTS)
+            output.remove(part_playlists.PARTS)
             for partial in Path(output.workspace(0)).glob("*/*.new"):  # a worker killed while it muxed
                 partial.unlink(missing_ok=True)
             return renditions

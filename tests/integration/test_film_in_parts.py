@@ -1,6 +1,6 @@
-"""Chunked transcoding through the real parts: a film long enough (72 s; the session's workers chunk from
+"""Transcoding in parts through the real parts: a film long enough (72 s; the session's workers make films in parts from
 66 s on, in 8 s parts) is planned by one worker, its parts and its audio are encoded by both workers through
-the `videos.chunks` topic, it is playable while they work, the last worker to finish assembles it, and the
+the `videos.parts` topic, it is playable while they work, the last worker to finish assembles it, and the
 output decodes end to end with every source frame once and the whole audio without a gap, through the master
 and through a rendition's playlist (the existing frontend's way), in FFmpeg's HLS client and in hls.js."""
 
@@ -46,7 +46,7 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
     assert all(per_worker), f"a worker encoded no part: {per_worker}"  # the film was spread over both
     assert sorted(itertools.chain(*per_worker)) == [-1, *range(PARTS)]  # every part once, the audio once
     print(f"\nready {took:.1f} s after the upload began; parts per worker: {per_worker}")
-    assert pipeline.scalar("SELECT count(*) FROM video_chunks WHERE video_id = :id", id=video_id) == 0
+    assert pipeline.scalar("SELECT count(*) FROM video_parts WHERE video_id = :id", id=video_id) == 0
 
     output = pipeline.media / pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     hls_output.check_output(output, ladder_for(720), ["audio/1"])
@@ -100,14 +100,14 @@ def test_a_long_film_is_encoded_by_both_workers_and_joins_without_a_seam(pipelin
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
-def test_hls_js_plays_a_chunked_film_across_part_boundaries(pipeline, media_files, frontend_site, tmp_path):
+def test_hls_js_plays_a_film_in_parts_across_part_boundaries(pipeline, media_files, frontend_site, tmp_path):
 
     client = pipeline.client()
     video_id = client.upload(media_files["film"], {"title": "Spread and played"})["id"]
     wait_playable(pipeline, client, video_id)
 
     page = player_page(pipeline, frontend_site, video_id)
-    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "chunked.png", seconds=60, until=17.0))
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "in parts.png", seconds=60, until=17.0))
     assert result["currentTime"] > 17.0 and problems(result["errors"]) == [], result  # two part boundaries
     assert result["tracks"] == ["audio", "video"], result
     final, _ = watch(pipeline, client, video_id)
@@ -117,6 +117,6 @@ def test_hls_js_plays_a_chunked_film_across_part_boundaries(pipeline, media_file
     # reaches its end with sound and no error or stall, and the length it reads is the source's within a frame
     # per part
     page += "&path=480p/index.m3u8&rate=4"
-    whole = asyncio.run(play(page, tmp_path / "vod", tmp_path / "chunked-end.png", seconds=120, until=1e9))
+    whole = asyncio.run(play(page, tmp_path / "vod", tmp_path / "in parts-end.png", seconds=120, until=1e9))
     assert whole["ended"] and problems(whole["errors"]) == [] and whole["tracks"] == ["audio", "video"], whole
     assert whole["duration"] == pytest.approx(72.0, abs=PARTS / 30), whole

@@ -1,6 +1,6 @@
 """One part of a film made in parts (a picture part, or the whole film's sound): its FFmpeg run, serving
 its segments as they are whole, recording them in its plan row and writing the film's playlists from the
-rows, and the film's progress from the whole plan. `chunk_jobs` starts a plan, runs its jobs and assembles it.
+rows, and the film's progress from the whole plan. `part_jobs` starts a plan, runs its jobs and assembles it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 
 import sqlalchemy as sa
 
-from stream_workers.chunked_encoding import Chunk
-from stream_workers.chunked_playlists import AUDIO_PLAYLIST, Playlist
+from stream_workers.film_parts import Part
+from stream_workers.part_playlists import AUDIO_PLAYLIST, Playlist
 from videoflix.core import storyboard as storyboards
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, reached_cap
@@ -21,12 +21,12 @@ from videoflix.core.storyboard import layout_for
 
 from . import (
     audio_tracks,
-    chunked_encoding,
-    chunked_playlists,
     ffmpeg_run,
+    film_parts,
     hls,
     hls_output,
     loudness,
+    part_playlists,
     plans,
     sheets,
     store,
@@ -37,41 +37,41 @@ from .app import app
 from .db import in_thread, record_subtitles, until_done
 from .film_steps import FilmSteps
 from .ladders import H264
-from .records import ChunkJob
+from .records import PartJob
 from .reports import progress
 
 log = logging.getLogger(__name__)
 
 AUDIO_PART = plans.AUDIO_PART
 
-#: how much lower the audio job's CPU priority is (`Part.encode`)
+#: how much lower the audio job's CPU priority is (`PartRun.encode`)
 AUDIO_NICENESS = 5
 
 
-async def send(job: ChunkJob) -> None:
-    await topics.chunks.send(key=topics.chunk_key(job.video_id, job.part, job.ladder), value=job)
+async def send(job: PartJob) -> None:
+    await topics.parts.send(key=topics.part_key(job.video_id, job.part, job.ladder), value=job)
 
 
-class Part:
+class PartRun:
     """One claimed job of a plan on this worker: its FFmpeg run, and serving and recording what it made.
 
-    A video part serves its own segments (`chunked_encoding.serve_chunk`) and records them in its row; the
+    A video part serves its own segments (`film_parts.serve_part`) and records them in its row; the
     audio part publishes its segments and playlist to the store as they are whole (nothing to do on the
     local backend, where its folder is the output). Every report, under the plan's lock, renews the claim
     and writes the film's playlists from the rows."""
 
-    def __init__(self, job: ChunkJob, token: str, served: chunked_playlists.Served):
+    def __init__(self, job: PartJob, token: str, served: part_playlists.Served):
         self.job, self.token, self.served = job, token, served
         self.info = MediaInfo(**job.media)
         self.rungs = ladder_for(self.info.short_side)
         self.output = store.Output(job.output)
         self.folder = self.output.workspace(job.part)
         self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
-        self.chunk = Chunk(job.part, job.start, job.length)
+        self.part = Part(job.part, job.start, job.length)
         self.sent_audio: set[str] = set()
         self.sent_sheets: set[str] = set()  # the storyboard's files this job has sent
         self.storyboard = layout_for(
-            self.info.width, self.info.height, self.info.bounded_length, app.settings.chunk_seconds
+            self.info.width, self.info.height, self.info.bounded_length, app.settings.part_seconds
         )
         self.written: dict[str, str] = {}  # playlists this job last wrote
         self.thumbnail: bytes | None = None  # what this part last sent as the film's thumbnail
@@ -104,7 +104,7 @@ class Part:
         else:
             await in_thread(sheets.make_frames_folder, self.folder, self.storyboard, job.part)
             steps = FilmSteps(info, self.rungs, H264.at(app.settings.x264_preset), job.crf, storyboard=self.storyboard)
-            argv = steps.picture_part(self.ffmpeg, source, self.folder, self.chunk)
+            argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
         last_sent = time.monotonic()
 
         async def on_progress(parser: ffmpeg_run.ProgressParser) -> None:
@@ -138,7 +138,7 @@ class Part:
             raise ffmpeg_run.TranscodeError(await in_thread(self.picture_ends_early, job.start + result.out_seconds))
         # the sound is decoded whole, and the last part to the cap: either reaching it holds more than it says
         decoded = result.out_seconds if self.audio else job.start + result.out_seconds
-        if (self.audio or job.length < chunked_encoding.reads_to(self.chunk, info)) and (
+        if (self.audio or job.length < film_parts.reads_to(self.part, info)) and (
             problem := reached_cap(info, decoded)
         ):
             raise ffmpeg_run.TranscodeError(problem)
@@ -207,19 +207,19 @@ class Part:
         same frames, encoded the same way)."""
         folder, output = self.folder, self.output
         if self.audio:
-            playlist = chunked_playlists.read_playlist(folder / AUDIO_PLAYLIST)
+            playlist = part_playlists.read_playlist(folder / AUDIO_PLAYLIST)
             if store.remote():
                 for _, name in playlist.segments:
                     if name not in self.sent_audio:
-                        output.deliver(folder, f"{chunked_playlists.PARTS}/{chunked_playlists.AUDIO}/{name}")
+                        output.deliver(folder, f"{part_playlists.PARTS}/{part_playlists.AUDIO}/{name}")
                         self.sent_audio.add(name)
                 text = (folder / AUDIO_PLAYLIST).read_text() if playlist.segments or playlist.ended else ""
                 self.write(AUDIO_PLAYLIST, text)
             return self.serve_tracks() and playlist.ended and self.ended
         sound = Playlist.parse(output.read_text(AUDIO_PLAYLIST)) if self.info.has_audio else None
         last = self.job.start + self.job.length >= (self.info.duration or 0.0) - 0.01
-        self.served, whole = chunked_encoding.serve_chunk(
-            self.ffmpeg, folder, self.rungs, self.chunk, last, sound,
+        self.served, whole = film_parts.serve_part(
+            self.ffmpeg, folder, self.rungs, self.part, last, sound,
             lambda name: output.fetch(folder, name), lambda name: output.deliver(folder, name), self.served,
         )  # fmt: skip
         whole = whole and self.ended
@@ -239,7 +239,7 @@ class Part:
         ended = True
         for name in audio_tracks.folders(self.info):
             path = self.folder / name / "index.m3u8"
-            track = chunked_playlists.read_playlist(path)
+            track = part_playlists.read_playlist(path)
             ended = ended and track.ended
             if store.remote():
                 for _, segment in track.segments:
@@ -267,8 +267,8 @@ class Part:
 
     def first_segment_made(self) -> bool:
         """Whether FFmpeg has written this part's first segment in every rendition."""
-        folder, playlist = self.folder / chunked_playlists.PARTS, self.chunk.playlist
-        return all(chunked_playlists.read_playlist(folder / r.name / playlist).segments for r in self.rungs)
+        folder, playlist = self.folder / part_playlists.PARTS, self.part.playlist
+        return all(part_playlists.read_playlist(folder / r.name / playlist).segments for r in self.rungs)
 
     def write(self, name: str, text: str) -> None:
         """Write one of the output's playlists, unless it is what this job last wrote there."""
@@ -277,10 +277,10 @@ class Part:
             self.written[name] = text
 
     def write_playlists(self, rows) -> bool:
-        """The film's growing playlists from the plan's rows (`chunked_playlists.progress_playlists`); whether
+        """The film's growing playlists from the plan's rows (`part_playlists.progress_playlists`); whether
         it can be played. Under the plan's lock: the rows only grow, so the last write is the longest."""
         parts = [(row.state == "done", row.served) for row in rows if row.part != AUDIO_PART]
-        playlists = chunked_playlists.progress_playlists(self.info, self.rungs, parts)
+        playlists = part_playlists.progress_playlists(self.info, self.rungs, parts)
         try:
             for name, text in playlists.items():
                 self.write(name, text)
@@ -290,7 +290,7 @@ class Part:
         return "master.m3u8" in playlists
 
     def picture_ends_early(self, picture_end: float) -> str:
-        """Why a film whose picture ends before the length its file claims cannot be chunked: either its
+        """Why a film whose picture ends before the length its file claims cannot be made in parts: either its
         sound runs on (a whole file; the later parts would have no picture to cut) or the file was cut short
         (its header, written first, still claims the whole length). The audio job, far faster than a video
         part and started with the first one, has almost always ended by now and tells which."""
@@ -307,7 +307,7 @@ class Part:
         )
 
 
-async def requeue_orphans(job: ChunkJob) -> None:
+async def requeue_orphans(job: PartJob) -> None:
     """Queue again the parts of `job`'s film whose worker died while it ran them (a claim not renewed for
     HEARTBEAT_STALE). A part waiting for the sound waits on the audio job: were that job's worker gone, the
     wait would last forever, and the watchdog, which resumes plans that show no activity, never sees one
@@ -317,10 +317,10 @@ async def requeue_orphans(job: ChunkJob) -> None:
     for row in rows:
         if row.state == "running" and row.output == job.output:
             log.info("video %s part %s: its worker is gone; queued again", job.video_id, row.part)
-            await send(ChunkJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length}))
+            await send(PartJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length}))
 
 
-async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable: bool) -> None:
+async def report_progress(job: PartJob, info: MediaInfo, rungs, rows, playable: bool) -> None:
     """The film's progress from its whole plan: encoded seconds of every part, the speed of all the
     workers on it together, and per rendition (the video renditions move together, the audio apart)."""
     duration = info.duration or 1.0
@@ -334,14 +334,14 @@ async def report_progress(job: ChunkJob, info: MediaInfo, rungs, rows, playable:
     renditions = {rung.name: share(encoded) for rung in rungs}
     for row in rows:
         if row.part == AUDIO_PART:
-            renditions[chunked_playlists.AUDIO] = share(row.length if row.state == "done" else row.seconds)
+            renditions[part_playlists.AUDIO] = share(row.length if row.state == "done" else row.seconds)
     fields = {
         "speed": speed,
         "eta_seconds": round(max(0.0, duration - encoded) / speed, 1) if speed else None,
         "rendition_progress": renditions,
     }
     if playable:
-        listed = chunked_playlists.nominal_renditions(info, rungs)
+        listed = part_playlists.nominal_renditions(info, rungs)
         fields.update(hls_path=job.output, renditions=[{k: r[k] for k in RENDITION_KEYS} for r in listed])
     await progress(job, min(99.0, 100.0 * encoded / duration), **fields)
 
