@@ -21,7 +21,7 @@ from videoflix.core.models.video import PENDING
 from videoflix.core.models.viewing import fold_views
 from videoflix.core.redaction import redact
 
-from . import ladder_registry, store
+from . import ladder_registry, storage
 from .app import app
 from .records import ENDED, VideoProcessed, VideoProgress
 
@@ -217,9 +217,9 @@ def apply_processed(event: VideoProcessed) -> bool:
         gone = not applied and conn.scalar(sa.select(Video.id).where(Video.id == event.video_id)) is None
     if event.status == VideoStatus.READY:
         if applied:  # older outputs of a re-processed video, once the database points at the new one
-            store.remove_outputs(event.video_id, keep=event.hls_path)
+            storage.remove_outputs(event.video_id, keep=event.hls_path)
         elif gone:  # deleted after the job's last check; its output must not outlive it (not: another job's)
-            store.remove_video(event.video_id)
+            storage.remove_video(event.video_id)
         else:
             log.warning("video %s: a ready report not of its current job (stale or forged) changed nothing",
                         event.video_id)  # fmt: skip
@@ -246,7 +246,7 @@ def record_subtitles(video_id: int, tracks: list[dict]) -> None:
         log.info("video %s is gone; its subtitle tracks are not recorded", video_id)
         return
     for key in unused:
-        store.store().delete(key)
+        storage.backend().delete(key)
 
 
 def _upsert_extracted(conn: sa.Connection, video_id: int, tracks: list[dict]) -> list[str]:

@@ -13,18 +13,20 @@ from dataclasses import dataclass
 
 from videoflix.core.redaction import redact
 
-#: FFmpeg messages that blame the storage, not the file: such a failure is retried like any other fault
+#: FFmpeg messages that blame the worker's disk, not the file: such a failure is retried like any other fault
 #: of the machine, and reported as what it is
-STORAGE_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Input/output error")
+IO_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Input/output error")
 
 
-class StorageError(OSError):
-    """The output could not be written (disk full, read-only, I/O error). Transient: the job is retried."""
+class IOFault(OSError):
+    """The film's bytes could not be read or written for the machine's sake, not the file's: the output on the
+    worker's disk (full, read-only, an I/O error: `io_fault`), or the source (`SourceUnreadable`). Transient:
+    the job is retried. (Storage, the configured store of sources and outputs, has StorageUnavailable.)"""
 
 
-class SourceUnreadable(StorageError):
+class SourceUnreadable(IOFault):
     """The stored upload stopped answering while FFmpeg read it (the store went away for longer than FFmpeg's
-    reconnecting lasts). Transient like any storage fault: the job is retried."""
+    reconnecting lasts). Transient like any IOFault: the job is retried."""
 
 
 def source_read_failed(stderr: str) -> bool:
@@ -149,8 +151,8 @@ async def run_ffmpeg(
     if source_read_failed(stderr):  # never an output cut short of what the source holds
         raise SourceUnreadable(f"The stored upload could not be read to its end. FFmpeg said: {summarize(stderr)}")
     if proc.returncode != 0:
-        if storage := storage_error(stderr):
-            raise storage
+        if fault := io_fault(stderr):
+            raise fault
         raise TranscodeError(
             "The video could not be decoded; the file may be damaged or use an unsupported codec. "
             f"FFmpeg said: {summarize(stderr)}"
@@ -158,12 +160,12 @@ async def run_ffmpeg(
     return RunResult(parser.out_seconds, stderr, time.monotonic() - started)
 
 
-def storage_error(stderr: str) -> StorageError | None:
-    """The error to raise when FFmpeg's messages blame the storage (STORAGE_FAULTS), else None."""
-    fault = next((f for f in STORAGE_FAULTS if f in stderr), None)
+def io_fault(stderr: str) -> IOFault | None:
+    """The error to raise when FFmpeg's messages blame the disk (IO_FAULTS), else None."""
+    fault = next((f for f in IO_FAULTS if f in stderr), None)
     if fault is None:
         return None
-    return StorageError(f"The output could not be written: {fault.lower()}. FFmpeg said: {summarize(stderr)}")
+    return IOFault(f"The output could not be written: {fault.lower()}. FFmpeg said: {summarize(stderr)}")
 
 
 def summarize(stderr: str) -> str:
@@ -189,4 +191,4 @@ def run_copy(argv: list[str], timeout: float) -> str | None:
 
 def copy_failure(stderr: str, what: str) -> Exception:
     """The error of a failed copy (`run_copy`): the storage's fault, or `what` could not be joined."""
-    return storage_error(stderr) or TranscodeError(f"The film's {what} could not be joined: {summarize(stderr)}")
+    return io_fault(stderr) or TranscodeError(f"The film's {what} could not be joined: {summarize(stderr)}")

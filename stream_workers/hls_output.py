@@ -13,7 +13,7 @@ from pathlib import Path
 
 from videoflix.core.media import Rung
 
-from .ffmpeg_run import StorageError, TranscodeError
+from .ffmpeg_run import IOFault, TranscodeError
 
 
 def playlist_segments(playlist: Path) -> list[str]:
@@ -52,7 +52,7 @@ def media_files(playlist: str) -> list[str]:
 
 
 def check_storage(folder: Path, size: int = 1 << 20) -> None:
-    """StorageError if `size` bytes cannot be written in `folder` (disk full, quota, read-only). FFmpeg's HLS
+    """IOFault if `size` bytes cannot be written in `folder` (disk full, quota, read-only). FFmpeg's HLS
     muxer can end with status 0 and no message when its writes fail, leaving an incomplete output that
     would otherwise be blamed on the file."""
     probe_file = folder / ".storage-check"
@@ -62,7 +62,7 @@ def check_storage(folder: Path, size: int = 1 << 20) -> None:
             out.flush()
             os.fsync(out.fileno())
     except OSError as exc:
-        raise StorageError(f"The output could not be written: {(exc.strerror or str(exc)).lower()}.") from exc
+        raise IOFault(f"The output could not be written: {(exc.strerror or str(exc)).lower()}.") from exc
     finally:
         with contextlib.suppress(OSError):
             probe_file.unlink()

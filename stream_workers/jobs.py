@@ -1,6 +1,6 @@
 """What every transcoding job needs, single pass or one part of a film: the worker's one FFmpeg slot, the
 decision to part, whether the video was deleted meanwhile, and discarding its output. (The source and its
-checked facts: `store.Source`.)"""
+checked facts: `storage.Source`.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from videoflix.core.media import MediaInfo
 
-from . import store
+from . import storage
 from .app import app
 from .db import in_thread, video_status
 from .metrics import JOBS
@@ -44,5 +44,5 @@ async def deleted(video_id: int) -> bool:
 async def discard(video_id: int) -> None:
     """Remove whatever a job for a deleted video left (FFmpeg may have re-created the folder)."""
     log.info("video %s was deleted while it was processed; its output is discarded", video_id)
-    await in_thread(store.remove_video, video_id)
+    await in_thread(storage.remove_video, video_id)
     JOBS.labels("discarded").inc()

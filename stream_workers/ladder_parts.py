@@ -28,7 +28,7 @@ from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models.video import PENDING
 
-from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, plans, quality, store
+from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, plans, quality, storage
 from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
 from .film_parts import Part, cut_film
@@ -135,7 +135,7 @@ class LadderPart:
         self.ladder = FURTHER[job.ladder]
         self.info = MediaInfo(**job.media)
         self.rungs = ladder_for(self.info.short_side)
-        self.output = store.Output(job.output)
+        self.output = storage.Output(job.output)
         self.workspace_name = f"{job.ladder}-{job.part}"
         self.folder = self.output.workspace(self.workspace_name)
         self.part = Part(job.part, job.start, job.length)
@@ -144,7 +144,7 @@ class LadderPart:
 
     async def run(self) -> None:
         job, settings = self.job, app.settings
-        source = (await in_thread(store.Source, job.source)).path
+        source = (await in_thread(storage.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
         steps = FilmSteps(self.info, self.rungs, self.ladder)
         argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
@@ -232,7 +232,7 @@ async def failed(job: PartJob, token: str, attempts: int, exc: Exception) -> Non
         return
     if await until_done(plans.abandon, job.video_id, job.output, job.ladder, what="abandoning a plan"):
         log.warning("video %s: no %s ladder (%s); H.264 alone", job.video_id, job.ladder, exc)
-        await in_thread(store.Output(job.output).remove, FURTHER[job.ladder].folder)
+        await in_thread(storage.Output(job.output).remove, FURTHER[job.ladder].folder)
         await progress(job, 0.0, stage=job.ladder + ENDED)
 
 
@@ -241,7 +241,7 @@ async def finish(job: PartJob) -> None:
     renditions (their scores as reported), listed where as good in fewer bytes, and the film reported ready
     again with the verdict. Idempotent: a film that has the verdict, or another output, is left alone."""
     ladder, info = FURTHER[job.ladder], MediaInfo(**job.media)
-    rungs, output = ladder_for(info.short_side), store.Output(job.output)
+    rungs, output = ladder_for(info.short_side), storage.Output(job.output)
 
     def assemble() -> ReadyOutput | None:
         with plans.locked(job.video_id) as conn:
@@ -265,7 +265,7 @@ async def finish(job: PartJob) -> None:
             if ready is not None or await in_thread(video_status, job.video_id) not in PENDING:
                 break
             await asyncio.sleep(1.0)  # the film's ready report is still on its way
-    except (ValueError, OSError, store.StorageUnavailable) as exc:
+    except (ValueError, OSError, storage.StorageUnavailable) as exc:
         log.warning("video %s: its %s ladder not assembled (%s)", job.video_id, ladder.name, exc)
         return
     if ready is None:
@@ -289,11 +289,11 @@ def verdict(job: PartJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOu
     """(In a thread.) Score the ladder in the H.264 renditions' windows and list it in the film's master where
     it holds their quality in fewer bytes (`ladder_verdict.choose_listed`, on a local copy: the output itself on
     the local backend; on S3 a workspace, the master written back and the unlisted renditions removed)."""
-    settings, output = app.settings, store.Output(job.output)
+    settings, output = app.settings, storage.Output(job.output)
     folder = output.workspace(f"{ladder.name}-verdict")
     local = lambda name: output.fetch(folder, name)  # noqa: E731
     try:
-        source = store.Source(job.source).path
+        source = storage.Source(job.source).path
         twins = quality.measured(
             ffmpeg_exe(settings.ffmpeg_binary), source, info, local, rungs, settings.quality_samples,
             ladder_verdict.twins(ladder, rungs), False,
@@ -304,9 +304,9 @@ def verdict(job: PartJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOu
             ladder, folder, rungs, ready.renditions, {**quality.recorded(ready.renditions), **twins},
             settings.vmaf_floor, settings.quality_samples > 0,
         )  # fmt: skip
-        if store.remote():
+        if storage.remote():
             output.write_text("master.m3u8", (folder / "master.m3u8").read_text("utf-8"))
-            store.store().delete(f"{output.prefix}{ladder.folder}/master.m3u8")
+            storage.backend().delete(f"{output.prefix}{ladder.folder}/master.m3u8")
             for name in ladder.folders(rungs):
                 if name not in listed:
                     output.remove(name)

@@ -9,7 +9,7 @@ they have begun); every other part is one job on the part topic, keyed by video 
 film spread over the partitions and the workers owning them encode the film at once (by the key's hash: a
 worker may get more parts than another). Delivery is at least once, so a job is only run by the worker that
 claims it in PostgreSQL; a duplicate finds it running or done.
-Workers share nothing but the database and the store (`store.Output`): the audio job publishes its segments
+Workers share nothing but the database and the store (`storage.Output`): the audio job publishes its segments
 and playlist there as they are whole; the worker encoding a part serves that part's segments itself as their
 picture and sound exist (muxed with the audio segments, fetched from the store), and records them in its
 plan row; under the plan's lock, each worker's progress report then writes the film's EVENT playlists from
@@ -48,7 +48,7 @@ from . import (
     part_playlists,
     plans,
     quality,
-    store,
+    storage,
 )
 from .app import app
 from .db import in_thread, until_done, video_status
@@ -66,7 +66,7 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
     """Queue the jobs of a film's plan: a new plan, or what remains of one whose output is still there (a
     redelivered or re-queued upload event: the finished parts are kept)."""
     existing = await until_done(plans.current, event.video_id, what="reading the video's plan")
-    if existing and await in_thread(store.Output(existing[0].output).started):
+    if existing and await in_thread(storage.Output(existing[0].output).started):
         jobs = await until_done(plans.unfinished, event.video_id, what="reading the video's plan")
         if not jobs and all(row.state == "done" for row in existing):
             jobs = existing[-1:]  # every part is done, the assembly is not: a finished part's job triggers it
@@ -74,8 +74,8 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
     else:
         existing = []
         await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
-        await in_thread(store.remove_outputs, event.video_id)
-        relative = f"{store.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
+        await in_thread(storage.remove_outputs, event.video_id)
+        relative = f"{storage.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
         parts = film_parts.cut_film(info.duration, app.settings.part_seconds)
         jobs = await until_done(plans.create, event.video_id, relative, parts, info.has_audio, what="planning")
         log.info("video %s: %d parts of %d s planned", event.video_id, len(parts), app.settings.part_seconds)
@@ -192,7 +192,7 @@ async def failed(job: PartJob, token: str, attempts: int, exc: Exception) -> Non
     if isinstance(exc, plans.Withdrawn) or not await holds(job, token):
         log.info("video %s part %s was withdrawn: %s", job.video_id, job.part, exc.__class__.__name__)
         if not await until_done(plans.current, job.video_id):  # the plan is gone: so is its output
-            await in_thread(store.Output(job.output).remove)
+            await in_thread(storage.Output(job.output).remove)
         return
     permanent = isinstance(exc, ffmpeg_run.TranscodeError)
     FAILURES.labels(failure_cause(exc)).inc()
@@ -213,7 +213,7 @@ async def give_up(job: PartJob, reason: str) -> bool:
     if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
         return False
     log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
-    await in_thread(store.Output(job.output).remove)
+    await in_thread(storage.Output(job.output).remove)
     await report_failed(job, reason)
     return True
 
@@ -226,18 +226,18 @@ async def holds(job: PartJob, token: str) -> bool:
         return True
 
 
-def rate(job: PartJob, info: MediaInfo, rungs, output: store.Output, renditions: list[dict]) -> list[dict]:
+def rate(job: PartJob, info: MediaInfo, rungs, output: storage.Output, renditions: list[dict]) -> list[dict]:
     """(In a thread.) The assembled film's renditions with their measured quality (`quality.rated`): the
     sampled segments fetched from the store into a workspace of this worker's, dropped after."""
     settings = app.settings
     folder = output.workspace(0)
     try:
-        source = store.Source(job.source).path
+        source = storage.Source(job.source).path
         return quality.rated(
             ffmpeg_exe(settings.ffmpeg_binary), source, info, lambda name: output.fetch(folder, name), rungs,
             renditions, settings.vmaf_floor, settings.quality_samples,
         )  # fmt: skip
-    except (ffmpeg_run.TranscodeError, store.StorageUnavailable, OSError) as exc:
+    except (ffmpeg_run.TranscodeError, storage.StorageUnavailable, OSError) as exc:
         log.warning("video %s: quality not measured (%s)", job.video_id, exc)
         return renditions
     finally:
@@ -249,7 +249,7 @@ async def finish(job: PartJob) -> None:
     call (two redeliveries) finds the output assembled and reports the same."""
     info = MediaInfo(**job.media)
     rungs = ladder_for(info.short_side)
-    output = store.Output(job.output)
+    output = storage.Output(job.output)
 
     parts: list[film_parts.Part] = []  # the plan's cut, which the further ladders take
 
@@ -277,7 +277,7 @@ async def finish(job: PartJob) -> None:
 
     try:
         renditions = await until_done(assemble_if_complete, what="assembling")
-    except store.StorageUnavailable as exc:  # every part is kept: the watchdog's re-queue finishes the film
+    except storage.StorageUnavailable as exc:  # every part is kept: the watchdog's re-queue finishes the film
         log.warning("video %s: not assembled, the store is unavailable (%s)", job.video_id, exc)
         return
     except (ffmpeg_run.TranscodeError, ValueError, OSError) as exc:  # a part's files vanished (storage)

@@ -29,7 +29,7 @@ from . import (
     part_playlists,
     plans,
     sheets,
-    store,
+    storage,
     subtitle_tracks,
     topics,
 )
@@ -64,7 +64,7 @@ class PartRun:
         self.job, self.token, self.served = job, token, served
         self.info = MediaInfo(**job.media)
         self.rungs = ladder_for(self.info.short_side)
-        self.output = store.Output(job.output)
+        self.output = storage.Output(job.output)
         self.folder = self.output.workspace(job.part)
         self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
         self.part = Part(job.part, job.start, job.length)
@@ -92,7 +92,7 @@ class PartRun:
     async def encode(self) -> None:
         """Run the part's FFmpeg job, reporting as it goes."""
         info, job = self.info, self.job
-        source = (await in_thread(store.Source, job.source)).path
+        source = (await in_thread(storage.Source, job.source)).path
         await in_thread(self.folder.mkdir, parents=True, exist_ok=True)
         extracted = None
         if self.audio:  # the one job that reads the whole film: it also extracts its subtitle streams
@@ -184,7 +184,7 @@ class PartRun:
         cannot be served now does not undo the part: the next report tries it again."""
         try:
             whole = self.serve()
-        except (ffmpeg_run.TranscodeError, OSError, store.StorageUnavailable) as exc:
+        except (ffmpeg_run.TranscodeError, OSError, storage.StorageUnavailable) as exc:
             if final:
                 raise
             log.warning("video %s: segments not served yet: %s", self.job.video_id, exc)
@@ -208,7 +208,7 @@ class PartRun:
         folder, output = self.folder, self.output
         if self.audio:
             playlist = part_playlists.read_playlist(folder / AUDIO_PLAYLIST)
-            if store.remote():
+            if storage.remote():
                 for _, name in playlist.segments:
                     if name not in self.sent_audio:
                         output.deliver(folder, f"{part_playlists.PARTS}/{part_playlists.AUDIO}/{name}")
@@ -226,7 +226,7 @@ class PartRun:
         sheets.tile(self.ffmpeg, folder, self.storyboard, self.job.part, final=whole)
         self.serve_storyboard()
         if self.job.part == 0 and any(self.served.values()):  # the film can be played: its thumbnail too
-            thumbnail = store.whole_jpeg(folder / "thumbnail.jpg")
+            thumbnail = storage.whole_jpeg(folder / "thumbnail.jpg")
             if thumbnail is not None and thumbnail != self.thumbnail:  # again if FFmpeg picked a later frame
                 output.deliver_bytes("thumbnail.jpg", thumbnail)
                 self.thumbnail = thumbnail
@@ -241,12 +241,12 @@ class PartRun:
             path = self.folder / name / "index.m3u8"
             track = part_playlists.read_playlist(path)
             ended = ended and track.ended
-            if store.remote():
+            if storage.remote():
                 for _, segment in track.segments:
                     if f"{name}/{segment}" not in self.sent_audio:
                         self.output.deliver(self.folder, f"{name}/{segment}")
                         self.sent_audio.add(f"{name}/{segment}")
-            if track.ended or (store.remote() and track.segments):
+            if track.ended or (storage.remote() and track.segments):
                 text = path.read_text()
                 self.write(f"{name}/index.m3u8", hls_output.vod(text) if track.ended else text)
         return ended
@@ -254,13 +254,13 @@ class PartRun:
     def serve_storyboard(self) -> None:
         """The part's whole storyboard sheets (S3: each once), and the plan they follow (every part writes
         the same)."""
-        if not store.remote():
+        if not storage.remote():
             return
         folder = self.folder / storyboards.FOLDER
         if storyboards.LAYOUT not in self.sent_sheets and (self.folder / storyboards.LAYOUT).is_file():
             self.output.deliver_bytes(storyboards.LAYOUT, (self.folder / storyboards.LAYOUT).read_bytes())
             self.sent_sheets.add(storyboards.LAYOUT)
-        for name in store.sheet_names(folder):
+        for name in storage.sheet_names(folder):
             if name not in self.sent_sheets:
                 self.output.deliver(self.folder, f"{storyboards.FOLDER}/{name}")
                 self.sent_sheets.add(name)
@@ -284,7 +284,7 @@ class PartRun:
         try:
             for name, text in playlists.items():
                 self.write(name, text)
-        except store.StorageUnavailable as exc:  # the part goes on; the next report, or the assembly, writes them
+        except storage.StorageUnavailable as exc:  # the part goes on; the next report, or the assembly, writes them
             log.warning("video %s: playlists not written (%s)", self.job.video_id, exc)
             return False
         return "master.m3u8" in playlists

@@ -61,7 +61,8 @@ async def report_failed(event, reason: str) -> None:
 
 
 def failure_cause(exc: Exception) -> str:
-    """The `cause` label of a failed attempt in the FAILURES metric."""
+    """The `cause` label of a failed attempt in the FAILURES metric ("storage": the film's bytes could not be
+    read or written, on the worker's disk or in the configured storage)."""
     if isinstance(exc, ffmpeg_run.TranscodeError):
         return "timeout" if isinstance(exc, ffmpeg_run.TranscodeTimeout) else "bad_input"
-    return "storage" if isinstance(exc, ffmpeg_run.StorageError | StorageUnavailable) else "other"
+    return "storage" if isinstance(exc, ffmpeg_run.IOFault | StorageUnavailable) else "other"

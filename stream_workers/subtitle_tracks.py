@@ -15,7 +15,7 @@ from videoflix.core.playlist_text import quoted_string
 from videoflix.core.storage import video_key
 from videoflix.core.subtitles import MAX_BYTES, SubtitleError, default_label, language_tag, read_cues, webvtt_text
 
-from . import store
+from . import storage
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def collect(video_id: int, info: MediaInfo, folder: Path | None, notes: list[str
                 notes.append(f"Subtitle stream {stream.index} ({language}) left out: {exc}")
             continue
         key = f"{video_key(video_id)}subtitles/{language}.source.vtt"
-        store.store().put_bytes(key, webvtt_text(cues).encode(), "text/vtt")
+        storage.backend().put_bytes(key, webvtt_text(cues).encode(), "text/vtt")
         label = quoted_string(stream.title)  # (it goes into the master: playlist_text)
         label = label or (default_label(language) if language != UNDETERMINED else "Subtitles")
         tracks.append({"language": language, "label": label[:100], "key": key, "cues": len(cues)})

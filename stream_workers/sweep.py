@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from videoflix.core.models import Subtitle, Upload, Video, VideoStatus
 from videoflix.core.storage import STAGED_PREFIX, ObjectInfo, video_key
 
-from . import store
+from . import storage
 from .app import app
 from .db import engine, in_thread
 
@@ -33,14 +33,14 @@ BATCH = 1000
 
 def sweep(grace: float) -> dict[str, int]:
     """One pass (if no other worker is sweeping); how many of each kind were removed."""
-    storage = store.store()
+    backend = storage.backend()
     cutoff = time.time() - grace
     removed = {"videos": 0, "outputs": 0, "subtitles": 0, "staged": 0, "multipart": 0}
     with engine().begin() as conn:
         if not conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK))):
             return removed
         folders: dict[int, list[ObjectInfo]] = defaultdict(list)
-        for info in storage.objects("videos/"):
+        for info in backend.objects("videos/"):
             parts = info.key.split("/")
             if len(parts) >= 3 and parts[1].isdigit():
                 folders[int(parts[1])].append(info)
@@ -54,12 +54,12 @@ def sweep(grace: float) -> dict[str, int]:
         for video_id, objects in folders.items():
             if video_id not in rows:
                 if max(info.modified for info in objects) < cutoff:
-                    storage.delete_prefix(video_key(video_id))
+                    backend.delete_prefix(video_key(video_id))
                     removed["videos"] += 1
                 continue
             for info in objects:
                 if info.key.split("/")[2] == "subtitles" and info.key not in named and info.modified < cutoff:
-                    storage.delete(info.key)
+                    backend.delete(info.key)
                     removed["subtitles"] += 1
             row = rows[video_id]
             if row.status != VideoStatus.READY or not row.hls_path:
@@ -72,16 +72,16 @@ def sweep(grace: float) -> dict[str, int]:
                     newest[name] = max(newest.get(name, 0.0), info.modified)
             for name, modified in newest.items():
                 if modified < cutoff:
-                    storage.delete_prefix(f"{video_key(video_id)}{name}/")
+                    backend.delete_prefix(f"{video_key(video_id)}{name}/")
                     removed["outputs"] += 1
         live = set(conn.scalars(sa.select(Upload.id).where(Upload.expires_at > sa.func.now())))
-        for info in storage.objects("uploads/"):
+        for info in backend.objects("uploads/"):
             if info.key.removeprefix(STAGED_PREFIX) not in live and info.modified < cutoff:
-                storage.delete(info.key)
+                backend.delete(info.key)
                 removed["staged"] += 1
-        for key, upload_id, started in storage.multipart_uploads(STAGED_PREFIX):  # ours alone: a bucket can be shared
+        for key, upload_id, started in backend.multipart_uploads(STAGED_PREFIX):  # ours alone: a bucket can be shared
             if key.removeprefix(STAGED_PREFIX) not in live and started < cutoff:
-                storage.abort_multipart(key, upload_id)
+                backend.abort_multipart(key, upload_id)
                 removed["multipart"] += 1
     return removed
 

@@ -44,7 +44,7 @@ from .. import (
     plans,
     quality,
     sheets,
-    store,
+    storage,
     subtitle_tracks,
     topics,
 )
@@ -132,26 +132,26 @@ async def process(event: VideoUploaded) -> None:
         await single_pass(event, source, info)
 
 
-async def examined(event: VideoUploaded) -> tuple[store.Source, MediaInfo]:
+async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
     """The event's source and its facts, checked as at upload, with the deinterlacing verdict (reached once,
     here: a long film's parts carry it in their jobs)."""
-    source = await in_thread(store.Source, event.source)
+    source = await in_thread(storage.Source, event.source)
     info = await in_thread(source.facts)
     return source, await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
 
 
-async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInfo) -> None:
+async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaInfo) -> None:
     """One FFmpeg process makes every rendition (a film shorter than PARTS_FROM_SECONDS), in the work root;
-    the store gets each piece as it is whole (`store.Publisher`). The film is ready once they are whole and
+    the store gets each piece as it is whole (`storage.Publisher`). The film is ready once they are whole and
     measured; then its further ladders are added by runs of their own (`ladder_pass.add_ladders`)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
-    await in_thread(store.remove_outputs, event.video_id)  # unfinished outputs of earlier attempts
-    hls_path = f"{store.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
-    output = store.work_root() / hls_path
+    await in_thread(storage.remove_outputs, event.video_id)  # unfinished outputs of earlier attempts
+    hls_path = f"{storage.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
+    output = storage.work_root() / hls_path
     output.mkdir(parents=True)
-    publisher = store.Publisher(output, hls_path)
+    publisher = storage.Publisher(output, hls_path)
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
@@ -223,8 +223,8 @@ async def single_pass(event: VideoUploaded, source: store.Source, info: MediaInf
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted, notes)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)
-        if store.remote():
-            await in_thread(store.store().delete_prefix, hls_path + "/")
+        if storage.remote():
+            await in_thread(storage.backend().delete_prefix, hls_path + "/")
         raise
     finally:
         if extracted is not None:

@@ -149,7 +149,7 @@ def test_a_full_disk_is_a_storage_error_not_a_bad_file():
     """Written to /dev/full, every write fails with ENOSPC: the job is to be retried, and the reason says why."""
     argv = [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
             "-f", "mpegts", "-y", "/dev/full"]  # fmt: skip
-    with pytest.raises(ffmpeg_run.StorageError, match="no space left on device") as raised:
+    with pytest.raises(ffmpeg_run.IOFault, match="no space left on device") as raised:
         asyncio.run(ffmpeg_run.run_ffmpeg(argv, timeout=60, stall_timeout=30))
     assert not isinstance(raised.value, ffmpeg_run.TranscodeError)  # TranscodeError would fail the video at once
 
@@ -162,7 +162,7 @@ def test_storage_check_passes_on_a_writable_folder_and_leaves_nothing(tmp_path):
 def test_storage_check_reports_an_unwritable_folder(tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
-    with pytest.raises(ffmpeg_run.StorageError, match="could not be written: not a directory"):
+    with pytest.raises(ffmpeg_run.IOFault, match="could not be written: not a directory"):
         hls_output.check_storage(not_a_folder)
 
 

@@ -24,7 +24,7 @@ from stream_workers import (
     part_run,
     plans,
     sheets,
-    store,
+    storage,
     topics,
 )
 from stream_workers.app import app
@@ -167,7 +167,7 @@ def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_as
         part = next((int(a.split("-")[-1].split(".")[0]) for a in argv if "part-" in a), None)
         if faults.get(part):
             faults[part] -= 1
-            raise ffmpeg_run.StorageError("The output could not be written: no space left on device.")
+            raise ffmpeg_run.IOFault("The output could not be written: no space left on device.")
         return await real_run(argv, *args, **kw)
 
     monkeypatch.setattr(ffmpeg_run, "run_ffmpeg", flaky_run)
@@ -236,7 +236,7 @@ def run_in_parts(media, video: int, source, fake_topics, monkeypatch) -> tuple:
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def pipeline() -> None:
-        await part_jobs.start_film(event, store.Source(event.source).facts())  # as the transcode agent does
+        await part_jobs.start_film(event, storage.Source(event.source).facts())  # as the transcode agent does
         for _, job in list(fake_topics["parts"].sent):
             await part_jobs.run_job(job.asdict())
             await part_jobs.parts_completed()
@@ -311,14 +311,14 @@ def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_los
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
     down = {"store": True}
-    real_write = store.Output.write_text
+    real_write = storage.Output.write_text
 
     def write_text(self, name: str, text: str) -> None:
         if down["store"]:
-            raise store.StorageUnavailable(f"storing {name}: connection refused")
+            raise storage.StorageUnavailable(f"storing {name}: connection refused")
         real_write(self, name, text)
 
-    monkeypatch.setattr(store.Output, "write_text", write_text)
+    monkeypatch.setattr(storage.Output, "write_text", write_text)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
 
     async def run() -> None:
@@ -401,7 +401,7 @@ def test_a_further_ladders_plan_stands_beside_the_first_until_its_own_verdict(pl
     from stream_workers.records import VideoProcessed
 
     video, output = plan_db, "videos/x/hls-a"
-    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep: None)
+    monkeypatch.setattr(db.storage, "remove_outputs", lambda video_id, keep: None)
     plans.create(video, output, parts(2), audio=True)
     created = plans.create_ladder(video, output, "av1", parts(2))
     assert [(r.ladder, r.part, r.state) for r in created] == [("av1", 0, "queued"), ("av1", 1, "queued")]
@@ -452,7 +452,7 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
-    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep=None: None)
+    monkeypatch.setattr(db.storage, "remove_outputs", lambda video_id, keep=None: None)
     info = probe(source)
     event = VideoUploaded(video_id=video, source=f"videos/{video}/source.mp4")
     sent = fake_topics["parts"].sent
@@ -505,7 +505,7 @@ def test_two_ladders_verdicts_are_both_kept_in_either_order_with_the_films_note(
     from stream_workers.records import VideoProcessed
 
     video, output = plan_db, "videos/x/hls-a"
-    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep=None: None)
+    monkeypatch.setattr(db.storage, "remove_outputs", lambda video_id, keep=None: None)
     with engine.begin() as conn:
         conn.execute(sa.update(Video).where(Video.id == video).values(job_token="t" * 32))
     plain = {"name": "480p", "width": 640, "height": 360, "bandwidth": 1}

@@ -248,8 +248,8 @@ def test_reports_change_a_video_only_with_its_jobs_token(engine, monkeypatch):
 
     monkeypatch.setattr(db, "engine", lambda: engine)
     removed = []
-    monkeypatch.setattr(db.store, "remove_video", lambda video_id: removed.append(("video", video_id)))
-    monkeypatch.setattr(db.store, "remove_outputs", lambda video_id, keep: removed.append(("outputs", video_id)))
+    monkeypatch.setattr(db.storage, "remove_video", lambda video_id: removed.append(("video", video_id)))
+    monkeypatch.setattr(db.storage, "remove_outputs", lambda video_id, keep: removed.append(("outputs", video_id)))
     with engine.begin() as conn:
         states = (VideoStatus.READY, VideoStatus.PROCESSING, VideoStatus.PROCESSING)
         ready, waiting, old = (add_video(conn, state, "1 second") for state in states)

@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from stream_workers import hls_output, ladder_pass, store
+from stream_workers import hls_output, ladder_pass, storage
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
@@ -145,9 +145,9 @@ def test_removing_a_video_removes_every_object_it_owns(s3_worker):
     bucket, _ = s3_worker
     for key in ("videos/23/source.mp4", "videos/23/hls-a/master.m3u8", "videos/230/source.mp4"):
         bucket.put_bytes(key, b"x")
-    store.remove_outputs(23, keep=None)
+    storage.remove_outputs(23, keep=None)
     assert sorted(bucket.keys("videos/")) == ["videos/23/source.mp4", "videos/230/source.mp4"]
-    store.remove_video(23)
+    storage.remove_video(23)
     assert list(bucket.keys("videos/")) == ["videos/230/source.mp4"]
 
 
@@ -156,11 +156,11 @@ def test_a_thumbnail_is_sent_only_whole(tmp_path):
     given fewer bytes than announced waits for the rest until its client times out), a whole one is."""
     whole = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"  # only the JPEG markers count
     path = tmp_path / "thumbnail.jpg"
-    assert store.whole_jpeg(path) is None  # not written yet
+    assert storage.whole_jpeg(path) is None  # not written yet
     path.write_bytes(whole[:1000])
-    assert store.whole_jpeg(path) is None  # cut short
+    assert storage.whole_jpeg(path) is None  # cut short
     path.write_bytes(whole)
-    assert store.whole_jpeg(path) == whole
+    assert storage.whole_jpeg(path) == whole
 
 
 def test_a_failed_source_never_puts_its_signed_url_in_the_reason(s3_worker, tmp_path, monkeypatch, caplog):
@@ -170,14 +170,14 @@ def test_a_failed_source_never_puts_its_signed_url_in_the_reason(s3_worker, tmp_
     host, bucket, query or signature."""
     bucket, topics = s3_worker
     bucket.put_file("videos/24/source.mp4", make_clip(tmp_path / "clip.mp4", seconds=2, size="320x240"))
-    real_facts = store.Source.facts
+    real_facts = storage.Source.facts
 
     def facts_then_gone(self):
         info = real_facts(self)
         bucket.delete("videos/24/source.mp4")
         return info
 
-    monkeypatch.setattr(store.Source, "facts", facts_then_gone)
+    monkeypatch.setattr(storage.Source, "facts", facts_then_gone)
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, max_attempts=1, retry_delay=0.0))
     with caplog.at_level("INFO"):
         asyncio.run(transcode.handle(events.uploaded(24, "videos/24/source.mp4")))

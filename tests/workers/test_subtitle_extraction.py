@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import db, ffmpeg_run, hls, hls_output, part_playlists, store, subtitle_tracks
+from stream_workers import db, ffmpeg_run, hls, hls_output, part_playlists, storage, subtitle_tracks
 from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -30,9 +30,9 @@ def sources(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture
 def stored(tmp_path, monkeypatch) -> LocalStorage:
-    storage = LocalStorage(tmp_path / "store")
-    monkeypatch.setattr(store, "store", lambda: storage)
-    return storage
+    local = LocalStorage(tmp_path / "store")
+    monkeypatch.setattr(storage, "backend", lambda: local)
+    return local
 
 
 def extract_single_pass(source: Path, tmp_path: Path) -> list[dict]:

@@ -132,7 +132,7 @@ def test_a_duplicate_of_a_job_this_worker_just_finished_is_ignored(topics, monke
     [
         (ffmpeg_run.TranscodeError("bad"), "bad_input"),
         (ffmpeg_run.TranscodeTimeout("stalled"), "timeout"),
-        (ffmpeg_run.StorageError("disk full"), "storage"),
+        (ffmpeg_run.IOFault("disk full"), "storage"),
         (OSError("database went away"), "other"),
     ],
 )
@@ -154,7 +154,7 @@ def test_a_job_whose_video_was_deleted_discards_its_output_instead_of_failing(to
 
     async def process(event):
         (folder / ".work-x").mkdir(parents=True)  # FFmpeg re-created the folder the web tier removed
-        raise ffmpeg_run.StorageError("No such file or directory")
+        raise ffmpeg_run.IOFault("No such file or directory")
 
     monkeypatch.setattr(transcode, "process", process)
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=tmp_path))

@@ -40,8 +40,8 @@ def _open(config: StorageConfig, media_root: Path) -> Storage:
     return config.open(media_root)
 
 
-def store() -> Storage:
-    """The configured store (one client per process and configuration)."""
+def backend() -> Storage:
+    """The configured storage backend (one client per process and configuration)."""
     return _open(app.settings.storage, app.settings.media_root)
 
 
@@ -70,11 +70,11 @@ class Source:
             with path.open("rb") as f:
                 self.container = sniff_container(f.read(SNIFF_BYTES))
         else:
-            if store().info(key) is None:
+            if backend().info(key) is None:
                 raise ffmpeg_run.TranscodeError("The uploaded file is missing from storage.")
             expires = int(min(MAX_URL_SECONDS, settings.job_timeout + 3600))
-            self.path = ObjectURL(store().presigned_url(key, expires))
-            self.container = sniff_container(b"".join(store().read(key, 0, SNIFF_BYTES - 1)))
+            self.path = ObjectURL(backend().presigned_url(key, expires))
+            self.container = sniff_container(b"".join(backend().read(key, 0, SNIFF_BYTES - 1)))
 
     def facts(self) -> MediaInfo:
         """The source's media facts, read as the container its first bytes announce, checked as at upload:
@@ -97,7 +97,7 @@ class Source:
 
 def remove_video(video_id: int) -> None:
     """Everything a video owns: its objects in the store and what this worker made of it in scratch."""
-    store().delete_prefix(video_key(video_id))
+    backend().delete_prefix(video_key(video_id))
     if remote():
         shutil.rmtree(work_root() / video_key(video_id), ignore_errors=True)
 
@@ -107,10 +107,10 @@ def remove_outputs(video_id: int, keep: str | None = None) -> None:
     and in scratch. Only called for a video that is not ready, or with the ready output kept."""
     keep_name = PurePosixPath(keep).name if keep else None
     prefix = video_key(video_id)
-    outputs = {key[len(prefix) :].split("/", 1)[0] for key in store().keys(prefix)}
+    outputs = {key[len(prefix) :].split("/", 1)[0] for key in backend().keys(prefix)}
     for name in sorted(outputs):
         if name.startswith("hls-") and name != keep_name:
-            store().delete_prefix(f"{prefix}{name}/")
+            backend().delete_prefix(f"{prefix}{name}/")
     for path in [*(work_root() / prefix).glob("hls-*"), *(work_root() / prefix).glob(".work-*")]:
         if path.name != keep_name:  # (`.work-*`: unfinished outputs were named so before progressive HLS)
             shutil.rmtree(path, ignore_errors=True)
@@ -134,25 +134,25 @@ class Output:
     def read_text(self, name: str) -> str:
         """The output's file `name` ("" while it does not exist)."""
         try:
-            return b"".join(store().read(self.prefix + name)).decode()
+            return b"".join(backend().read(self.prefix + name)).decode()
         except FileNotFoundError:
             return ""
 
     def write_text(self, name: str, text: str) -> None:
         """Write or replace a playlist, whole (readers see the old or the new one)."""
-        store().put_bytes(self.prefix + name, text.encode(), content_type_of(name))
+        backend().put_bytes(self.prefix + name, text.encode(), content_type_of(name))
 
     def deliver(self, folder: Path, name: str) -> None:
         """`folder/name`, whole, becomes the output's `name` (S3: uploaded, then removed here)."""
         if remote():
-            store().put_file(self.prefix + name, folder / name, content_type_of(name))
+            backend().put_file(self.prefix + name, folder / name, content_type_of(name))
             (folder / name).unlink(missing_ok=True)
 
     def deliver_bytes(self, name: str, data: bytes) -> None:
         """`data`, read whole from a file of the job's folder, becomes the output's `name` (S3 only: on local
         storage that file is the output's already)."""
         if remote():
-            store().put_bytes(self.prefix + name, data, content_type_of(name))
+            backend().put_bytes(self.prefix + name, data, content_type_of(name))
 
     def fetch(self, folder: Path, name: str) -> Path:
         """The local file of the output's `name` (S3: downloaded into `folder` once)."""
@@ -161,23 +161,23 @@ class Output:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
             try:
-                store().download(self.prefix + name, partial)
+                backend().download(self.prefix + name, partial)
                 partial.replace(path)
             finally:
                 partial.unlink(missing_ok=True)
         return path
 
     def exists(self, name: str) -> bool:
-        return store().info(self.prefix + name) is not None
+        return backend().info(self.prefix + name) is not None
 
     def started(self) -> bool:
         """Whether anything of the output is stored (a plan found in the database whose output is gone is
         planned again)."""
-        return next(iter(store().keys(self.prefix)), None) is not None
+        return next(iter(backend().keys(self.prefix)), None) is not None
 
     def remove(self, name: str = "") -> None:
         """The output's folder `name` (everything, when not given), in the store and in this worker's scratch."""
-        store().delete_prefix(f"{self.prefix}{name}/" if name else self.prefix)
+        backend().delete_prefix(f"{self.prefix}{name}/" if name else self.prefix)
         if remote():
             shutil.rmtree(work_root() / self.relative / name if name else work_root() / self.relative, True)
 
@@ -235,9 +235,9 @@ class Publisher:
         if self.sent.get(name) == digest:
             return
         if data is None:
-            store().put_file(self.prefix + name, path, content_type)
+            backend().put_file(self.prefix + name, path, content_type)
         else:
-            store().put_bytes(self.prefix + name, data, content_type)
+            backend().put_bytes(self.prefix + name, data, content_type)
         self.sent[name] = digest
 
     def publish(self, rungs: list[Rung], watchable: bool, also: Sequence[str] = ()) -> None:
@@ -280,8 +280,8 @@ __all__ = [
     "Publisher",
     "Source",
     "StorageUnavailable",
+    "backend",
     "remove_outputs",
     "remove_video",
-    "store",
     "work_root",
 ]
