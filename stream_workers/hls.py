@@ -90,11 +90,14 @@ def deinterlace(info: MediaInfo) -> str:
     return DEINTERLACE if info.interlaced else ""
 
 
-def picture_filters(info: MediaInfo) -> str:
+def picture_filters(info: MediaInfo, padded_from: float | None = None) -> str:
     """What every output of the picture needs first (the split's input), ending in a comma, or nothing. A
     variable-rate source is made constant (`fps`: frames repeated or dropped by their timestamps, so the
-    length and the sync with the sound stay), as HLS players and encoders expect."""
-    constant = f"fps={info.cfr_rate:g}" if info.cfr_rate else ""
+    length and the sync with the sound stay), as HLS players and encoders expect. `padded_from`: the constant
+    rate starts there, the first picture repeated back to it (as the encode's constant-rate output starts at
+    the film's start when its picture starts after its sound; `quality` scoring the film's opening)."""
+    start = f":start_time={padded_from:g}" if padded_from is not None else ""
+    constant = f"fps={info.cfr_rate:g}{start}" if info.cfr_rate else ""
     whole = deinterlace(info)
     needed = (
         (whole, bool(whole)), (TONE_MAP, bool(info.hdr)), (constant, bool(constant)),

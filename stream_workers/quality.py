@@ -8,6 +8,10 @@ How a comparison is made fair (the rules every quality figure here follows, benc
 - The reference is the source as the renditions were made from it (`hls.picture_filters`: deinterlaced,
   tone-mapped, constant rate, square pixels), scaled to the rendition's size: the score is what the encoder
   lost at that size, comparable across rungs and titles; upscaling loss is the ladder's choice, not a fault.
+- A variable-rate source (a phone's) is made constant as the encode made it: on its own clock, from a lead-in
+  before the window, the film's opening padded from 0 (`constant_reference`), so each rendition picture is
+  paired with the source picture the encode put in its slot. Made constant from the window's first picture
+  instead, a grainy phone clip scored VMAF ~45 (p5 ~25) for what is ~94 (tests/workers/test_quality.py).
 - Sampling: windows of WINDOW seconds spread over the film (SHARE of it), each within one segment, every
   renditions' at once against one decode of the source; every STEP-th frame (picked before scaling, so the
   others cost only their decode): VMAF's cost stays a few percent of the encode's (bench/quality.py).
@@ -48,6 +52,9 @@ MOST_WINDOWS = 30
 STEP = 3
 #: a window's lead (seconds decoded before it) not worth a second seek to shorten (`window_at`)
 LEAD = 0.5
+#: seconds of a variable-rate source decoded before a window, so that its conversion to a constant rate
+#: (`fps`) picks each slot's picture from the same pictures as the encode did (`constant_reference`)
+RATE_LEAD_IN = 1.0
 #: libvmaf as every comparison runs it: per-frame scores as JSON; pairs end with the shorter input (its
 #: default repeats the last picture of one that ends first: a rendition read to a time printed to the
 #: millisecond, 1.667 s for the picture at 1.666667, has one picture more than the source, which scored 30-50)
@@ -79,8 +86,9 @@ def score(values: list[float]) -> Score:
 def prepared(
     label: str, size: tuple[int, int], step: int = 1, filters: str = "", out: str = "", skip: float = 0.0
 ) -> str:
-    """A graph chain taking input `label` to frames that can be compared: counted from its first frame
-    (PTS-STARTPTS), the first `skip` seconds dropped, through `filters` (ending in a comma), every
+    """A graph chain taking input `label` to frames that can be compared: through `filters` (ending in a
+    comma; on the input's own clock, as the encode ran them), counted from its first frame (PTS-STARTPTS),
+    the first `skip` seconds dropped, every
     `step`-th frame (picked before scaling, so the others cost only their decode), at `size` in 4:2:0,
     numbered 0, 1, 2… (libvmaf and ssim then pair them by their place, whatever each input's clock), into
     [out]."""
@@ -88,7 +96,7 @@ def prepared(
     pick = f"select='not(mod(n\\,{step}))'," if step > 1 else ""
     dropped = f"trim=start={_early(skip):.4f}," if skip > 0 else ""  # (the picture at `skip` stays)
     return (
-        f"[{label}]setpts=PTS-STARTPTS,{dropped}{filters}{pick}scale={width}:{height}:flags=bicubic,"
+        f"[{label}]{filters}setpts=PTS-STARTPTS,{dropped}{pick}scale={width}:{height}:flags=bicubic,"
         f"format=yuv420p,settb=1/10,setpts=N[{out}]"
     )
 
@@ -115,11 +123,17 @@ def window_command(
     `length` seconds, decoded once and prepared as the renditions were made from it (`hls.picture_filters`),
     against each (segment, its container, its size, its log): the `length` seconds of the segment from
     `skip` seconds into it (a segment starts on a keyframe of every rendition, at the same instant; `start`
-    is `skip` past it), VMAF per frame into the log. Every input is read through the one input helper."""
+    is `skip` past it), VMAF per frame into the log. Every input is read through the one input helper.
+    A variable-rate source is made constant on the encode's own grid (`constant_reference`)."""
+    if info.cfr_rate:
+        reading, reference = constant_reference(info, start, length)
+    else:
+        reading = (_early(start), length)
+        reference = f"setpts=PTS-STARTPTS,{hls.picture_filters(info)}"
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-            *input_options(source, info.container, start=_early(start), length=length)]  # fmt: skip
+            *input_options(source, info.container, start=reading[0], length=reading[1])]  # fmt: skip
     copies = "".join(f"[r{i}]" for i in range(len(segments)))
-    graph = [f"[0:v:0]setpts=PTS-STARTPTS,{hls.picture_filters(info)}split={len(segments)}{copies}"]
+    graph = [f"[0:v:0]{reference}split={len(segments)}{copies}"]
     outputs: list[str] = []
     for i, (segment, container, size, log) in enumerate(segments):
         argv += input_options(segment, container, length=skip + length)
@@ -128,6 +142,24 @@ def window_command(
         graph.append(f"[dist{i}][ref{i}]{VMAF}:log_path={log}[scored{i}]")
         outputs += ["-map", f"[scored{i}]", "-fps_mode", "passthrough", "-f", "null", "-"]
     return [*argv, "-filter_complex", ";".join(graph), *outputs]
+
+
+def constant_reference(info: MediaInfo, start: float, length: float) -> tuple[tuple[float, float], str]:
+    """How a window of a variable-rate source is read and made constant as the encode made it: (seek, seconds
+    read) and the filters before the split. The encode's `fps` puts a picture in each slot of a grid of
+    1/rate steps on the source's own clock, on which a rendition's segments start (the film's time); a
+    conversion started at the window's first picture would lay its own grid, and on a source whose pictures
+    come at uneven times (a phone's, its picture starting after its sound) pair each rendition picture with
+    a neighbour (measured: VMAF ~45 for ~95). So the source is read from RATE_LEAD_IN before the window,
+    kept on its own clock, made constant (each slot's picture chosen from the same pictures as in the
+    encode), and cut at the window's slot (half a slot early: the picture on it stays)."""
+    at = start  # the window's first slot, on the source's clock
+    seek = round(max(0.0, at - RATE_LEAD_IN), 3)  # (as `input_options` prints it)
+    half_slot = 0.5 / (info.cfr_rate or 1.0)
+    # (select, not trim: trim passes a picture whose duration reaches past the cut)
+    constant = hls.picture_filters(info, padded_from=0.0 if seek == 0 else None)  # (the film's opening: as encoded)
+    filters = f"setpts=PTS+{seek:.3f}/TB,{constant}select='gte(t\\,{at - half_slot:.6f})',"
+    return (seek, at - seek + length), filters
 
 
 def compare_command(
@@ -142,7 +174,7 @@ def compare_command(
     """FFmpeg scoring the whole of `distorted` (any encode of the source) against the source `reference`
     as the renditions are made from it, with VMAF, per frame into `log` (JSON). Both read through the one
     input helper."""
-    graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info))
+    graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info, padded_from=0.0))
     vmaf = f"[dist][ref]{VMAF}:log_path={log}"
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",

@@ -187,3 +187,41 @@ def first_timestamp(playlist) -> float:
     timebase = next(line for line in listing.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip()
     num, den = (int(x) for x in timebase.split("/"))
     return int(pts) * num / den
+
+
+def phone_like(path: Path, seconds: float = 12.0) -> Path:
+    """A grainy clip as a phone writes it: its picture starts after its sound (37 ms), a frame dropped now and
+    then, 30 fps that turns into 20 fps, each picture's time a few ms off the beat; temporal grain, so that
+    a picture paired with its neighbour reads as another picture."""
+    frames = "select='not(eq(mod(n\\,13)\\,7))'"
+    times = "setpts='(if(lt(N\\,170)\\,N/30\\,170/30+(N-170)/20)+0.009*sin(N*1.7))/TB'"
+    ffmpeg("-itsoffset", "0.037", "-f", "lavfi", "-i",
+           f"testsrc2=size=640x360:rate=30:duration={seconds},noise=alls=22:allf=t+u,{frames},{times}",
+           "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-fps_mode", "vfr", "-c:v", "libx264",
+           "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path))  # fmt: skip
+    return path
+
+
+def test_a_variable_rate_grainy_source_scores_as_a_fixed_rate_encode_of_it(tmp_path, monkeypatch):
+    """The renditions of a phone's variable-rate, grainy clip look like their source; scored in windows over
+    the whole film (the rate changes at 5.7 s), they score within a point of the renditions of a fixed-rate
+    copy of the same pictures, every window and its 5th percentile too (paired by each window's first
+    picture, the windows after the change scored ~45, p5 ~25)."""
+    monkeypatch.setattr(quality, "SHARE", 1.0)  # a window in every segment
+    phone = phone_like(tmp_path / "phone.mp4")
+    fixed = tmp_path / "fixed.mp4"
+    ffmpeg("-i", str(phone), "-vf", "fps=30", "-c:v", "libx264", "-preset", "veryfast", "-crf", "14", "-c:a",
+           "copy", str(fixed))  # fmt: skip
+    scores = {}
+    for name, source in (("phone", phone), ("fixed", fixed)):
+        info = probe(source)
+        rungs = ladder_for(info.short_side)
+        out = tmp_path / name
+        out.mkdir()
+        asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), source, out)))
+        scores[name] = (info, quality.measure(ffmpeg_exe(), source, info, out.joinpath, rungs)[rungs[0].name])
+    (phone_info, phone_score), (fixed_info, fixed_score) = scores["phone"], scores["fixed"]
+    assert phone_info.cfr_rate == 30.0 and fixed_info.cfr_rate is None  # made constant, and already so
+    assert phone_score.frames >= 30, phone_score  # every segment's window
+    assert phone_score.mean == pytest.approx(fixed_score.mean, abs=1.0), scores
+    assert phone_score.p5 > 85 and phone_score.p5 >= fixed_score.p5 - 2, scores
