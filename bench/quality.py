@@ -1,10 +1,13 @@
-"""Bytes against quality: the fixed ladder, the per-title one (capped CRF) and the AV1 ladder beside it on a
-corpus of generated sources of very different complexity, each encoded by the workers' single pass (fixed;
+"""Bytes against quality: the fixed ladder, the per-title one (capped CRF) and the AV1 ladder beside it, on
+real footage nobody here made (bench/corpus.py: rendered animation, a camera's live action; fetched from
+the package registries, not committed) and on a corpus of generated sources of very different complexity,
+two tables, each title encoded by the workers' single pass (fixed;
 per-title; per-title with the AV1 ladder, as AV1_LADDER=on makes it), side by side in one run, and every
 rendition scored with VMAF against its source (frames paired from each one's start, `stream_workers.quality`;
 every `--step`-th frame).
 
-    python bench/quality.py [--seconds 30] [--crf 18] [--cap 0.9] [--av1-crf 34] [--av1-cap 0.6] [--av1-preset 6]
+    python bench/quality.py [--corpus real|generated|both] [--seconds 30] [--crf 18] [--cap 0.9]
+                            [--av1-crf 34] [--av1-cap 0.6] [--av1-preset 6]
                             [--step 3] [--preset veryfast] [--only noise] [--film-seconds 120]
 
 Prints per title and rendition the bytes, average bitrate and VMAF (mean and 5th percentile) of each
@@ -28,10 +31,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import corpus
 from bench.runs import wall_and_cpu
-from stream_workers import av1_ladder, ladder_verdict, ladders, quality
+from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
@@ -101,11 +106,12 @@ def make_source(folder: Path, name: str, graph: str, seconds: int) -> Path:
     return path
 
 
-def vmaf(rendition: Path, source: Path, size: tuple[int, int], step: int) -> quality.Score:
-    """The whole rendition (its playlist, FFmpeg's HLS client) against the source, aligned."""
+def vmaf(rendition: Path, source: Path, info: MediaInfo, size: tuple[int, int], step: int) -> quality.Score:
+    """The whole rendition (its playlist, FFmpeg's HLS client) against the source as the renditions were made
+    from it (`hls.picture_filters`: a real source may be interlaced or of a variable rate), aligned."""
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "vmaf.json"
-        graph = quality.aligned_pair("0:v:0", "1:v:0", size, step=step)
+        graph = quality.aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info), step=step)
         subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(rendition), "-i", str(source),
              "-filter_complex", f"{graph};[dist][ref]{quality.VMAF}:log_path={log}",
@@ -120,9 +126,35 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".ts", ".m4s", ".mp4"))
 
 
+@dataclass
+class Totals:
+    """One table's sums: bytes and encode CPU seconds per ladder (AV1: its own pass); what an AV1-capable
+    browser downloads (each rung's AV1 rendition where the master lists it, else H.264) and the listed AV1
+    renditions' bytes against their H.264 twins'; the largest VMAF losses; the sampled measurement's CPU."""
+
+    bytes: dict[str, int] = field(default_factory=lambda: {"fixed": 0, "per-title": 0, "av1": 0})
+    cpu: dict[str, float] = field(default_factory=lambda: {"fixed": 0.0, "per-title": 0.0, "av1": 0.0})
+    browser: int = 0
+    listed_av1: int = 0
+    listed_h264: int = 0
+    worst_loss: float = 0.0
+    worst_av1_loss: float = 0.0
+    measure_cpu: float = 0.0
+    encode_cpu: float = 0.0
+    av1_measure_cpu: float = 0.0
+    av1_encode_cpu: float = 0.0
+
+
+HEADER = (f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
+          f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
+          f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=30, help="the generated titles' length")
+    real_or_not = "real footage (bench/corpus.py, fetched if missing), the generated titles, or both"
+    parser.add_argument("--corpus", choices=("real", "generated", "both"), default="both", help=real_or_not)
     parser.add_argument("--crf", type=float, default=ladders.PER_TITLE_CRF)
     parser.add_argument("--cap", type=float, default=ladders.PER_TITLE_CAP, help="share of the fixed rung's bitrate")
     parser.add_argument("--av1-crf", type=int, default=av1_ladder.CRF)
@@ -141,13 +173,6 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="videoflix-quality-"))
-    totals = {"fixed": [0, 0.0], "per-title": [0, 0.0], "av1": [0, 0.0]}  # bytes, CPU seconds (av1: its own pass)
-    # what an AV1-capable browser downloads (each rung's AV1 rendition where the master lists it, else H.264),
-    # and the listed AV1 renditions' bytes against their H.264 twins'
-    browser_bytes, listed_av1, listed_h264 = 0, 0, 0
-    worst_loss, worst_av1_loss, measure_cpu, encode_cpu = 0.0, 0.0, 0.0, 0.0
-    av1_measure_cpu, av1_encode_cpu = 0.0, 0.0  # the AV1 pass and its twins' scoring
     caps = (
         f"{args.av1_cap:g}"
         if args.av1_cap
@@ -155,107 +180,126 @@ def main() -> int:
     )
     print(
         f"per-title: CRF {args.crf:g} capped at {args.cap:g}x (x264 {args.preset}); AV1: capped CRF {args.av1_crf} "
-        f"(SVT-AV1 preset {args.av1_preset}, cap {caps}x); VMAF every {args.step}. frame\n"
+        f"(SVT-AV1 preset {args.av1_preset}, cap {caps}x); VMAF every {args.step}. frame"
     )
-    print(f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
-          f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
-          f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed")  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="videoflix-quality-"))
+    tables = []
     try:
-        for name, graph in CORPUS.items():
-            if args.only and args.only not in name:
-                continue
-            source = make_source(work, name, graph, args.seconds)
-            info = probe(source)
-            rungs = ladder_for(info.short_side)
-            results = {}
-            for ladder, crf in (("fixed", None), ("per-title", args.crf), ("av1", None)):
-                out = work / ("per-title" if ladder == "av1" else ladder)  # (AV1 beside H.264, as the workers make it)
-                out.mkdir(exist_ok=True)
-                argv = (
-                    av1_pass(source, out, info, rungs, args)
-                    if ladder == "av1"
-                    else single_pass(source, out, info, rungs, args, crf)
-                )
-                _, cpu = wall_and_cpu(argv)
-                totals[ladder][1] += cpu
-                if ladder == "per-title":  # what the workers' own measurement costs next to this encode
-                    measure_cpu += measurement_cpu(source, info, out, rungs)
-                    encode_cpu += cpu
-                if ladder == "av1":  # ... and the AV1 twins', in the same windows
-                    av1_measure_cpu += measurement_cpu(
-                        source, info, out, rungs, ladder_verdict.twins(AV1, rungs), ladder=False
-                    )
-                    av1_encode_cpu += cpu
-                for rung in rungs:
-                    size = info.rendition_size(rung.short_side)
-                    folder = out / av1_ladder.FOLDER / rung.name if ladder == "av1" else out / rung.name
-                    made = folder_bytes(folder)
-                    score = vmaf(folder / "index.m3u8", source, size, args.step)
-                    results[(ladder, rung.name)] = (made, score)
-                    totals[ladder][0] += made
-                if ladder != "per-title":
-                    shutil.rmtree(out)
-            # as the workers decide (ladder_verdict.decide), on the whole film's VMAF: the AV1 ladder is listed
-            # if each rendition is as good as its H.264 twin and smaller
-            listed = all(
-                results[("av1", r.name)][0] < results[("per-title", r.name)][0]
-                and results[("av1", r.name)][1].mean
-                >= results[("per-title", r.name)][1].mean - ladder_verdict.TOLERANCE
-                for r in rungs
-            )
-            for rung in rungs:
-                (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
-                ab, avs = results[("av1", rung.name)]
-                worst_loss = max(worst_loss, fs.mean - ps.mean)
-                browser_bytes += ab if listed else pb
-                if listed:
-                    worst_av1_loss = max(worst_av1_loss, ps.mean - avs.mean)
-                    listed_av1, listed_h264 = listed_av1 + ab, listed_h264 + pb
-                kbps = [8 * b / 1000 / args.seconds for b in (fb, pb, ab)]
-                print(f"{name:<16}{rung.name:<7}{fb / 1e6:>9.2f}{kbps[0]:>8.0f}{fs.mean:>7.2f}{fs.p5:>6.1f}   "
-                      f"{pb / 1e6:>12.2f}{kbps[1]:>8.0f}{ps.mean:>7.2f}{ps.p5:>6.1f}{pb / fb:>8.2f}x   "
-                      f"{ab / 1e6:>7.2f}{kbps[2]:>8.0f}{avs.mean:>7.2f}{avs.p5:>6.1f}{ab / pb:>6.2f}x"
-                      f"{ab / fb:>6.2f}x  {'yes' if listed else 'no'}")  # fmt: skip
-            source.unlink()
+        if args.corpus in ("real", "both"):
+            real = {name: path for name, path in corpus.available().items() if not args.only or args.only in name}
+            tables.append(("real footage (bench/corpus.py)", run_table(work, real, args, generated=False)))
+        if args.corpus in ("generated", "both"):
+            made = {name: graph for name, graph in CORPUS.items() if not args.only or args.only in name}
+            tables.append((f"generated titles ({args.seconds} s each)", run_table(work, made, args, generated=True)))
         film_share = film_measure_share(work, args) if args.film_seconds else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    if totals["fixed"][0]:  # (--only may match no title: then the film's figure alone)
-        saved = 1 - totals["per-title"][0] / totals["fixed"][0]
-        cpu_ratio = totals["per-title"][1] / totals["fixed"][1]
-        share = measure_cpu / encode_cpu if encode_cpu else 0.0
-        fixed_mb, per_title_mb = totals["fixed"][0] / 1e6, totals["per-title"][0] / 1e6
-        print(f"\n{'total bytes':<28}{fixed_mb:>9.1f} MB fixed {per_title_mb:>9.1f} MB per-title: {saved:.1%} fewer  "
-              f"target >= {TARGET_SAVED:.0%}: {_verdict(saved >= TARGET_SAVED)}")  # fmt: skip
-        print(f"{'largest VMAF loss':<28}{worst_loss:>9.2f} points  target <= {TARGET_VMAF_LOSS:g}: "
-              f"{_verdict(worst_loss <= TARGET_VMAF_LOSS)}")  # fmt: skip
-        fixed_cpu, per_title_cpu = totals["fixed"][1], totals["per-title"][1]
-        print(f"{'encode CPU per-title/fixed':<28}{cpu_ratio:>9.2f}x  ({fixed_cpu:.0f} s, {per_title_cpu:.0f} s)  "
-              f"target <= {TARGET_CPU:g}x: {_verdict(cpu_ratio <= TARGET_CPU)}")  # fmt: skip
-        av1_saved = 1 - listed_av1 / listed_h264 if listed_h264 else 0.0
-        av1_total = 1 - browser_bytes / totals["fixed"][0]
-        print(f"{'AV1 listed vs their H.264':<28}{listed_av1 / 1e6:>9.1f} MB vs {listed_h264 / 1e6:.1f} MB: "
-              f"{av1_saved:.1%} fewer (target >= {TARGET_AV1_SAVED:.0%}: {_verdict(av1_saved >= TARGET_AV1_SAVED)}); "
-              f"every AV1 rendition: {totals['av1'][0] / 1e6:.1f} MB")  # fmt: skip
-        print(f"{'AV1-capable browser':<28}{browser_bytes / 1e6:>9.1f} MB: {av1_total:.1%} fewer than the fixed ladder "
-              f"(target >= {TARGET_AV1_TOTAL:.0%}: {_verdict(av1_total >= TARGET_AV1_TOTAL)})")  # fmt: skip
-        print(f"{'largest VMAF loss AV1/p-t':<28}{worst_av1_loss:>9.2f} points of the listed ones  (equal quality: <= "
-              f"{TARGET_VMAF_LOSS:g}: {_verdict(worst_av1_loss <= TARGET_VMAF_LOSS)})")  # fmt: skip
-        print(f"{'AV1 pass CPU':<28}{totals['av1'][1] / per_title_cpu:>9.2f}x the per-title pass "
-              f"({totals['av1'][1]:.0f} s)")  # fmt: skip
-        print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({measure_cpu:.1f} s of {encode_cpu:.0f} s) on the "
-              f"corpus' {args.seconds} s titles, H.264 alone (a window of {quality.WINDOW:g} s each)")  # fmt: skip
-        both_measure, both_encode = measure_cpu + av1_measure_cpu, encode_cpu + av1_encode_cpu
-        print(f"{'  ... with the AV1 ladder':<28}{both_measure / both_encode:>9.1%}  ({both_measure:.1f} s of "
-              f"{both_encode:.0f} s) as the workers make and score a film in one pass by default")  # fmt: skip
+    for label, totals in tables:
+        print_totals(label, totals, args)
     if film_share is not None:
         film_measure, film_encode = film_share
         ratio = film_measure / film_encode
-        print(f"{'  ... on a longer film':<28}{ratio:>9.1%}  ({film_measure:.1f} s of {film_encode:.0f} s, a "
+        print(f"\n{'sampled VMAF on a film':<28}{ratio:>9.1%}  ({film_measure:.1f} s of {film_encode:.0f} s, a "
               f"{args.film_seconds} s talking head with its AV1 ladder, as the workers make and score it)  "
               f"target <= {TARGET_MEASURE_SHARE:.0%}: {_verdict(ratio <= TARGET_MEASURE_SHARE)}")  # fmt: skip
     return 0
+
+
+def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespace, generated: bool) -> Totals:
+    """Encode and score every title (a real file, or a generated one's lavfi graph), printing its rows."""
+    totals = Totals()
+    print(f"\n{'generated titles' if generated else 'real footage'}\n{HEADER}")
+    for name, given in titles.items():
+        source = make_source(work, name, str(given), args.seconds) if generated else Path(given)
+        info = probe(source)
+        rungs = ladder_for(info.short_side)
+        seconds = info.duration or args.seconds
+        results = {}
+        for ladder, crf in (("fixed", None), ("per-title", args.crf), ("av1", None)):
+            out = work / ("per-title" if ladder == "av1" else ladder)  # (AV1 beside H.264, as the workers make it)
+            out.mkdir(exist_ok=True)
+            argv = (
+                av1_pass(source, out, info, rungs, args)
+                if ladder == "av1"
+                else single_pass(source, out, info, rungs, args, crf)
+            )
+            _, cpu = wall_and_cpu(argv)
+            totals.cpu[ladder] += cpu
+            if ladder == "per-title":  # what the workers' own measurement costs next to this encode
+                totals.measure_cpu += measurement_cpu(source, info, out, rungs)
+                totals.encode_cpu += cpu
+            if ladder == "av1":  # ... and the AV1 twins', in the same windows
+                totals.av1_measure_cpu += measurement_cpu(
+                    source, info, out, rungs, ladder_verdict.twins(AV1, rungs), ladder=False
+                )
+                totals.av1_encode_cpu += cpu
+            for rung in rungs:
+                size = info.rendition_size(rung.short_side)
+                folder = out / av1_ladder.FOLDER / rung.name if ladder == "av1" else out / rung.name
+                made = folder_bytes(folder)
+                results[(ladder, rung.name)] = (made, vmaf(folder / "index.m3u8", source, info, size, args.step))
+                totals.bytes[ladder] += made
+            if ladder != "per-title":
+                shutil.rmtree(out)
+        shutil.rmtree(work / "per-title", ignore_errors=True)
+        # as the workers decide (ladder_verdict.decide), on the whole film's VMAF: the AV1 ladder is listed if
+        # each rendition is as good as its H.264 twin and smaller
+        listed = all(
+            results[("av1", r.name)][0] < results[("per-title", r.name)][0]
+            and results[("av1", r.name)][1].mean >= results[("per-title", r.name)][1].mean - ladder_verdict.TOLERANCE
+            for r in rungs
+        )
+        for rung in rungs:
+            (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
+            ab, avs = results[("av1", rung.name)]
+            totals.worst_loss = max(totals.worst_loss, fs.mean - ps.mean)
+            totals.browser += ab if listed else pb
+            if listed:
+                totals.worst_av1_loss = max(totals.worst_av1_loss, ps.mean - avs.mean)
+                totals.listed_av1, totals.listed_h264 = totals.listed_av1 + ab, totals.listed_h264 + pb
+            kbps = [8 * b / 1000 / seconds for b in (fb, pb, ab)]
+            print(f"{name:<16}{rung.name:<7}{fb / 1e6:>9.2f}{kbps[0]:>8.0f}{fs.mean:>7.2f}{fs.p5:>6.1f}   "
+                  f"{pb / 1e6:>12.2f}{kbps[1]:>8.0f}{ps.mean:>7.2f}{ps.p5:>6.1f}{pb / fb:>8.2f}x   "
+                  f"{ab / 1e6:>7.2f}{kbps[2]:>8.0f}{avs.mean:>7.2f}{avs.p5:>6.1f}{ab / pb:>6.2f}x"
+                  f"{ab / fb:>6.2f}x  {'yes' if listed else 'no'}", flush=True)  # fmt: skip
+        if generated:
+            source.unlink()
+    return totals
+
+
+def print_totals(label: str, totals: Totals, args: argparse.Namespace) -> None:
+    """One table's totals against the targets."""
+    if not totals.bytes["fixed"]:
+        return
+    print(f"\n{label}")
+    saved = 1 - totals.bytes["per-title"] / totals.bytes["fixed"]
+    fixed_cpu, per_title_cpu = totals.cpu["fixed"], totals.cpu["per-title"]
+    share = totals.measure_cpu / totals.encode_cpu if totals.encode_cpu else 0.0
+    fixed_mb, per_title_mb = totals.bytes["fixed"] / 1e6, totals.bytes["per-title"] / 1e6
+    print(f"{'total bytes':<28}{fixed_mb:>9.1f} MB fixed {per_title_mb:>9.1f} MB per-title: {saved:.1%} fewer  "
+          f"target >= {TARGET_SAVED:.0%}: {_verdict(saved >= TARGET_SAVED)}")  # fmt: skip
+    print(f"{'largest VMAF loss':<28}{totals.worst_loss:>9.2f} points  target <= {TARGET_VMAF_LOSS:g}: "
+          f"{_verdict(totals.worst_loss <= TARGET_VMAF_LOSS)}")  # fmt: skip
+    cpu_ratio = per_title_cpu / fixed_cpu
+    print(f"{'encode CPU per-title/fixed':<28}{cpu_ratio:>9.2f}x  ({fixed_cpu:.0f} s, {per_title_cpu:.0f} s)  "
+          f"target <= {TARGET_CPU:g}x: {_verdict(cpu_ratio <= TARGET_CPU)}")  # fmt: skip
+    av1_saved = 1 - totals.listed_av1 / totals.listed_h264 if totals.listed_h264 else 0.0
+    av1_total = 1 - totals.browser / totals.bytes["fixed"]
+    print(f"{'AV1 listed vs their H.264':<28}{totals.listed_av1 / 1e6:>9.1f} MB vs {totals.listed_h264 / 1e6:.1f} MB: "
+          f"{av1_saved:.1%} fewer (target >= {TARGET_AV1_SAVED:.0%}: {_verdict(av1_saved >= TARGET_AV1_SAVED)}); "
+          f"every AV1 rendition: {totals.bytes['av1'] / 1e6:.1f} MB")  # fmt: skip
+    print(f"{'AV1-capable browser':<28}{totals.browser / 1e6:>9.1f} MB: {av1_total:.1%} fewer than the fixed ladder "
+          f"(target >= {TARGET_AV1_TOTAL:.0%}: {_verdict(av1_total >= TARGET_AV1_TOTAL)})")  # fmt: skip
+    print(f"{'largest VMAF loss AV1/p-t':<28}{totals.worst_av1_loss:>9.2f} points of the listed ones  (equal quality: "
+          f"<= {TARGET_VMAF_LOSS:g}: {_verdict(totals.worst_av1_loss <= TARGET_VMAF_LOSS)})")  # fmt: skip
+    print(f"{'AV1 pass CPU':<28}{totals.cpu['av1'] / per_title_cpu:>9.2f}x the per-title pass "
+          f"({totals.cpu['av1']:.0f} s)")  # fmt: skip
+    print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({totals.measure_cpu:.1f} s of {totals.encode_cpu:.0f} s), "
+          f"H.264 alone (a window of {quality.WINDOW:g} s each at least)")  # fmt: skip
+    both_measure = totals.measure_cpu + totals.av1_measure_cpu
+    both_encode = totals.encode_cpu + totals.av1_encode_cpu
+    print(f"{'  ... with the AV1 ladder':<28}{both_measure / both_encode:>9.1%}  ({both_measure:.1f} s of "
+          f"{both_encode:.0f} s) as the workers make and score a film in one pass by default")  # fmt: skip
 
 
 def film_measure_share(work: Path, args: argparse.Namespace) -> tuple[float, float]:

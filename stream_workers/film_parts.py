@@ -84,12 +84,16 @@ def cut_film(duration: float, part_seconds: int = PART_SECONDS) -> list[Part]:
     ]
 
 
+def last_part(part: Part, info: MediaInfo) -> bool:
+    """Whether `part` is the film's last (it takes the rest of the film)."""
+    return info.duration is not None and part.start + part.length >= info.duration - 1e-3
+
+
 def reads_to(part: Part, info: MediaInfo) -> float:
     """How many seconds of the source a part's decode reads: its own length; the film's last part reads on
     to the decode cap (its stated end and a little slack, `MediaLimits.decode_cap`), so that a file holding
     more than its header says shows it there and fails (`media.reached_cap`) instead of being cut quietly."""
-    last = info.duration is not None and part.start + part.length >= info.duration - 1e-3
-    if last and info.decode_seconds is not None:
+    if last_part(part, info) and info.decode_seconds is not None:
         return max(part.length, info.decode_seconds - part.start)
     return part.length
 

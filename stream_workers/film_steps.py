@@ -27,7 +27,7 @@ from videoflix.core.media import MediaInfo, Rung
 
 from . import hls
 from .ffmpeg_run import ffmpeg_head
-from .film_parts import FILL_GAPS, Part, reads_to
+from .film_parts import FILL_GAPS, Part, last_part, reads_to
 from .hls import AUDIO_OPTIONS, MPEGTS_DELAY, SHEETS, THUMBNAIL_OUTPUT, TS_OFFSET
 from .ladders import H264, SEGMENT_SECONDS, Ladder
 from .part_playlists import AUDIO, PARTS
@@ -84,7 +84,9 @@ class FilmSteps:
         thumbnail, storyboard = first and part.index == 0, first and self.storyboard is not None
         argv = [*ffmpeg_head(ffmpeg), *input_options(source, self.info.container, start=part.start,
                                                       length=reads_to(part, self.info))]  # fmt: skip
-        argv += ["-filter_complex", self._graph(thumbnail, storyboard)]
+        end = None if last_part(part, self.info) else part.start + part.length
+        constant = hls.constant_rate(self.info, part.start, end, clock=part.start)  # (the film's grid)
+        argv += ["-filter_complex", self._graph(thumbnail, storyboard, constant)]
         if not first:
             return argv + self._part_files(output, part)
         for i, rung in enumerate(self.rungs):
@@ -123,8 +125,9 @@ class FilmSteps:
         return argv + self._stream_outputs(output, padded, ["-output_ts_offset", f"{TS_OFFSET + MPEGTS_DELAY:.3f}"])
 
     # -- the pieces ---------------------------------------------------------------------------------------
-    def _graph(self, thumbnail: bool, storyboard: bool) -> str:
-        return hls.ladder_graph(self.info, self.rungs, thumbnail, self.storyboard if storyboard else None)
+    def _graph(self, thumbnail: bool, storyboard: bool, constant: str | None = None) -> str:
+        storyboard_layout = self.storyboard if storyboard else None
+        return hls.ladder_graph(self.info, self.rungs, thumbnail, storyboard_layout, constant)
 
     def _rate(self, index: int, rung: Rung) -> list[str]:
         return self.ladder.rate_options(index, rung, self.crf, self.cap)

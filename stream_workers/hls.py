@@ -43,13 +43,17 @@ def ladder_graph(
     rungs: list[Rung],
     thumbnail: bool = True,
     storyboard: storyboards.Layout | None = None,
+    constant: str | None = None,
 ) -> str:
     """The filter graph: the picture split into one scaled branch per rendition ([v0], [v1], ...: by
     its place); with `thumbnail`, one for the thumbnail ([thumb]); with `storyboard`, one for the
-    seek-bar previews' sheets ([sheets]): every output from one decode."""
+    seek-bar previews' sheets ([sheets]): every output from one decode. `constant`: the constant rate of the
+    stretch read (`constant_rate`), by default the whole film's."""
     n = len(rungs)
     branches = "".join(f"[s{i}]" for i in range(n)) + "[st]" * thumbnail + "[ss]" * (storyboard is not None)
-    graph = [f"[0:v]{picture_filters(info)}split={n + int(thumbnail) + int(storyboard is not None)}{branches}"]
+    graph = [
+        f"[0:v]{picture_filters(info, constant)}split={n + int(thumbnail) + int(storyboard is not None)}{branches}"
+    ]
     # each rendition by its short side: a portrait picture (a phone's) keeps its full width in the top rung
     size = (lambda r: f"{r.short_side}:-2") if info.portrait else (lambda r: f"-2:{r.short_side}")
     graph += [f"[s{i}]scale={size(r)}:flags=bicubic[v{i}]" for i, r in enumerate(rungs)]
@@ -90,14 +94,32 @@ def deinterlace(info: MediaInfo) -> str:
     return DEINTERLACE if info.interlaced else ""
 
 
-def picture_filters(info: MediaInfo, padded_from: float | None = None) -> str:
-    """What every output of the picture needs first (the split's input), ending in a comma, or nothing. A
-    variable-rate source is made constant (`fps`: frames repeated or dropped by their timestamps, so the
-    length and the sync with the sound stay), as HLS players and encoders expect. `padded_from`: the constant
-    rate starts there, the first picture repeated back to it (as the encode's constant-rate output starts at
-    the film's start when its picture starts after its sound; `quality` scoring the film's opening)."""
-    start = f":start_time={padded_from:g}" if padded_from is not None else ""
-    constant = f"fps={info.cfr_rate:g}{start}" if info.cfr_rate else ""
+def constant_rate(info: MediaInfo, start: float | None = 0.0, end: float | None = None, clock: float = 0.0) -> str:
+    """A variable-rate source made constant (`fps`: pictures repeated or dropped by their timestamps, so the
+    length and the sync with the sound stay), on one grid of 1/rate steps from the film's start, whatever
+    stretch of it a run reads: `clock`, the film's time at the input's 0 (a part read from its start);
+    `start`, the film's time of the first slot, the first picture repeated back to it (the film's start: its
+    picture may start after its sound; a part's start), None for the slot nearest the first picture (a VMAF
+    window read from before it); `end` (a part's end): exactly the slots before it, so that the parts' pictures
+    follow on one another, none twice (a picture lasting past a part's cut gave one more, a segment that
+    took the next part's segment name). Empty for a constant-rate source."""
+    if not info.cfr_rate:
+        return ""
+    rate = info.cfr_rate
+    steps = [f"setpts=PTS+{clock:.6f}/TB"] if clock else []
+    steps.append(f"fps={rate:g}" + (f":start_time={start:.6f}" if start is not None else ""))
+    if end is not None and start is not None:
+        steps.append(f"trim=end_frame={round(end * rate) - round(start * rate)}")
+    if clock:
+        steps.append(f"setpts=PTS-{clock:.6f}/TB")
+    return ",".join(steps)
+
+
+def picture_filters(info: MediaInfo, constant: str | None = None) -> str:
+    """What every output of the picture needs first (the split's input), ending in a comma, or nothing: made
+    whole (deinterlaced, tone-mapped), constant-rate (`constant`, by default the whole film's:
+    `constant_rate`), square pixels, as HLS players and encoders expect."""
+    constant = constant_rate(info) if constant is None else constant
     whole = deinterlace(info)
     needed = (
         (whole, bool(whole)), (TONE_MAP, bool(info.hdr)), (constant, bool(constant)),

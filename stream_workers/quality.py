@@ -153,13 +153,13 @@ def constant_reference(info: MediaInfo, start: float, length: float) -> tuple[tu
     a neighbour (measured: VMAF ~45 for ~95). So the source is read from RATE_LEAD_IN before the window,
     kept on its own clock, made constant (each slot's picture chosen from the same pictures as in the
     encode), and cut at the window's slot (half a slot early: the picture on it stays)."""
-    at = start  # the window's first slot, on the source's clock
-    seek = round(max(0.0, at - RATE_LEAD_IN), 3)  # (as `input_options` prints it)
+    seek = round(max(0.0, start - RATE_LEAD_IN), 3)  # (as `input_options` prints it)
     half_slot = 0.5 / (info.cfr_rate or 1.0)
-    # (select, not trim: trim passes a picture whose duration reaches past the cut)
-    constant = hls.picture_filters(info, padded_from=0.0 if seek == 0 else None)  # (the film's opening: as encoded)
-    filters = f"setpts=PTS+{seek:.3f}/TB,{constant}select='gte(t\\,{at - half_slot:.6f})',"
-    return (seek, at - seek + length), filters
+    # on the film's grid (`clock`: the read starts at `seek`), the opening padded from 0 as encoded; then cut
+    # with select, on the read's clock again (trim passes a picture whose duration reaches past the cut)
+    constant = hls.picture_filters(info, hls.constant_rate(info, 0.0 if seek == 0 else None, clock=seek))
+    filters = f"{constant}select='gte(t\\,{start - seek - half_slot:.6f})',"
+    return (seek, start - seek + length), filters
 
 
 def compare_command(
@@ -174,7 +174,7 @@ def compare_command(
     """FFmpeg scoring the whole of `distorted` (any encode of the source) against the source `reference`
     as the renditions are made from it, with VMAF, per frame into `log` (JSON). Both read through the one
     input helper."""
-    graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info, padded_from=0.0))
+    graph = aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info))
     vmaf = f"[dist][ref]{VMAF}:log_path={log}"
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",

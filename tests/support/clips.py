@@ -240,3 +240,16 @@ def heard(playlist: Path | str) -> loudness.Loudness:
     measured = loudness.parse(said.stderr)
     assert measured is not None, said.stderr[-2000:]
     return measured
+
+
+def phone_like(path: Path, seconds: float = 12.0) -> Path:
+    """A grainy clip as a phone writes it: its picture starts after its sound (37 ms), a frame dropped now and
+    then, 30 fps that turns into 20 fps at 5.7 s, each picture's time a few ms off the beat; temporal grain,
+    so that a picture paired with its neighbour reads as another picture."""
+    frames = "select='not(eq(mod(n\\,13)\\,7))'"
+    times = "setpts='(if(lt(N\\,170)\\,N/30\\,170/30+(N-170)/20)+0.009*sin(N*1.7))/TB'"
+    ffmpeg("-itsoffset", "0.037", "-f", "lavfi", "-i",
+           f"testsrc2=size=640x360:rate=30:duration={seconds},noise=alls=22:allf=t+u,{frames},{times}",
+           "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-fps_mode", "vfr", "-c:v", "libx264",
+           "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path))  # fmt: skip
+    return path

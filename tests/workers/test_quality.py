@@ -6,19 +6,30 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from stream_workers import av1_ladder, ffmpeg_run, hls, hls_output, ladder_verdict, ladders, quality
+from stream_workers import (
+    audio_tracks,
+    av1_ladder,
+    ffmpeg_run,
+    film_parts,
+    hls,
+    hls_output,
+    ladder_verdict,
+    ladders,
+    quality,
+)
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 
-from ..support.clips import ffmpeg, make_clip
+from ..support.clips import ffmpeg, make_clip, phone_like, video_timestamps
 from ..support.fmp4 import decode_starts
 
 
@@ -189,19 +200,6 @@ def first_timestamp(playlist) -> float:
     return int(pts) * num / den
 
 
-def phone_like(path: Path, seconds: float = 12.0) -> Path:
-    """A grainy clip as a phone writes it: its picture starts after its sound (37 ms), a frame dropped now and
-    then, 30 fps that turns into 20 fps, each picture's time a few ms off the beat; temporal grain, so that
-    a picture paired with its neighbour reads as another picture."""
-    frames = "select='not(eq(mod(n\\,13)\\,7))'"
-    times = "setpts='(if(lt(N\\,170)\\,N/30\\,170/30+(N-170)/20)+0.009*sin(N*1.7))/TB'"
-    ffmpeg("-itsoffset", "0.037", "-f", "lavfi", "-i",
-           f"testsrc2=size=640x360:rate=30:duration={seconds},noise=alls=22:allf=t+u,{frames},{times}",
-           "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-fps_mode", "vfr", "-c:v", "libx264",
-           "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path))  # fmt: skip
-    return path
-
-
 def test_a_variable_rate_grainy_source_scores_as_a_fixed_rate_encode_of_it(tmp_path, monkeypatch):
     """The renditions of a phone's variable-rate, grainy clip look like their source; scored in windows over
     the whole film (the rate changes at 5.7 s), they score within a point of the renditions of a fixed-rate
@@ -225,3 +223,37 @@ def test_a_variable_rate_grainy_source_scores_as_a_fixed_rate_encode_of_it(tmp_p
     assert phone_score.frames >= 30, phone_score  # every segment's window
     assert phone_score.mean == pytest.approx(fixed_score.mean, abs=1.0), scores
     assert phone_score.p5 > 85 and phone_score.p5 >= fixed_score.p5 - 2, scores
+
+
+def test_a_phone_clip_made_in_parts_keeps_the_films_grid_and_scores_as_its_single_pass(tmp_path, monkeypatch):
+    """The same clip in 8 s parts: each part makes exactly the film's constant-rate slots in its range (a
+    picture lasting past a part's cut made one more, a one-frame segment that took the next part's first
+    segment's name), so the joined rendition steps one frame at a time with every segment named once, holds
+    the single pass's frames, and scores as it does."""
+    monkeypatch.setattr(quality, "SHARE", 1.0)
+    phone = phone_like(tmp_path / "phone.mp4", seconds=20.0)
+    info = probe(phone)
+    rungs = ladder_for(info.short_side)
+    single, parted = tmp_path / "single", tmp_path / "parts"
+    single.mkdir()
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), phone, single)))
+    plan = film_parts.cut_film(info.duration, part_seconds=8)
+    steps = FilmSteps(info, rungs, ladders.H264.at("veryfast"))
+    for part in plan:
+        asyncio.run(ffmpeg_run.run_ffmpeg(steps.picture_part(ffmpeg_exe(), phone, parted, part)))
+    audio_tracks.make_folders(parted, info)
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, []).sound_job(ffmpeg_exe(), phone, parted)))
+    film_parts.assemble_folder(ffmpeg_exe(), parted, info, rungs, plan)
+
+    playlist = parted / rungs[0].name / "index.m3u8"
+    names = [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+    assert len(names) == len(set(names)), names
+    frames = video_timestamps(playlist)
+    assert all(b - a == 1 for a, b in itertools.pairwise(frames))
+    assert len(frames) == len(video_timestamps(single / rungs[0].name / "index.m3u8"))
+    scores = [
+        quality.measure(ffmpeg_exe(), phone, info, out.joinpath, rungs)[rungs[0].name] for out in (single, parted)
+    ]
+    # (each part's encode starts its rate control afresh: a point or so lower at a part's start; a picture
+    # paired with its neighbour scores ~40)
+    assert scores[1].mean == pytest.approx(scores[0].mean, abs=2.0) and scores[1].p5 > 80, scores

