@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import shutil
 import time
@@ -28,18 +29,17 @@ from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models.video import PENDING
 
-from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, plans, quality, storage
+from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, part_attempts, plans, quality, storage
 from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
 from .film_parts import Part, cut_film
 from .film_steps import FilmSteps
 from .ladder_registry import FURTHER
 from .ladders import Ladder
-from .metrics import FAILURES, JOBS_IN_FLIGHT
 from .part_playlists import PARTS
 from .part_run import send
 from .records import ENDED, PartJob
-from .reports import failure_cause, progress, report_ready
+from .reports import progress, report_ready
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +110,8 @@ async def run_job(job: PartJob) -> None:
                 await finish(job)  # a redelivered job whose worker died before it finished the ladder
             return
         part = LadderPart(job, token)
-        try:
-            with JOBS_IN_FLIGHT.track_inprogress():
-                await part.run()
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                release = in_thread(plans.release, job.video_id, job.part, token, job.ladder)
-                await asyncio.wait_for(asyncio.shield(release), 5)
-            raise
-        except Exception as exc:
-            await in_thread(part.output.drop_workspace, part.workspace_name)
-            await failed(job, token, attempts, exc)
+        drop = functools.partial(part.output.drop_workspace, part.workspace_name)
+        if not await part_attempts.attempt(job, token, attempts, part.run, drop, functools.partial(end_ladder, job)):
             return
     if part.last_done:
         await finish(job)
@@ -213,25 +204,12 @@ async def report_progress(job: PartJob, info: MediaInfo, rows) -> None:
     await progress(job, min(99.0, 100.0 * encoded / duration), stage=job.ladder, speed=speed, eta_seconds=eta)
 
 
-async def failed(job: PartJob, token: str, attempts: int, exc: Exception) -> None:
-    """A part ended without its output: withdrawn (the film deleted, re-processed, or the ladder given up
-    elsewhere: stop quietly), run again alone (a passing fault), or the ladder ends (the film stays ready
-    with H.264 alone)."""
-    if await jobs.deleted(job.video_id):
-        await jobs.discard(job.video_id)
-        return
-    if isinstance(exc, plans.Withdrawn) or not await in_thread(plans.holds, job.video_id, job.part, token, job.ladder):
-        log.info("video %s %s part %s was withdrawn", job.video_id, job.ladder, job.part)
-        return
-    FAILURES.labels(failure_cause(exc)).inc()
-    if not isinstance(exc, ffmpeg_run.TranscodeError) and attempts < app.settings.max_attempts:
-        log.error("video %s %s part %s: attempt %d failed", job.video_id, job.ladder, job.part, attempts, exc_info=exc)
-        await until_done(plans.requeue, job.video_id, job.part, token, str(exc), job.ladder, what="re-queuing a part")
-        await asyncio.sleep(app.settings.retry_delay * attempts)
-        await send(job)
-        return
+async def end_ladder(job: PartJob, exc: Exception, attempts: int) -> None:
+    """A part failed for good (the encoder refused the picture, or its attempts ran out): the ladder ends,
+    not the film, which stays ready with H.264 alone (`part_attempts.failed` decides when)."""
     if await until_done(plans.abandon, job.video_id, job.output, job.ladder, what="abandoning a plan"):
-        log.warning("video %s: no %s ladder (%s); H.264 alone", job.video_id, job.ladder, exc)
+        log.warning("video %s: no %s ladder after %d attempts (%s); H.264 alone", job.video_id, job.ladder,
+                    attempts, exc)  # fmt: skip
         await in_thread(storage.Output(job.output).remove, FURTHER[job.ladder].folder)
         await progress(job, 0.0, stage=job.ladder + ENDED)
 

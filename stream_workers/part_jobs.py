@@ -28,11 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import uuid
 from pathlib import Path
-
-import sqlalchemy as sa
 
 from videoflix.core import events
 from videoflix.core.containers import ffmpeg_exe
@@ -45,6 +44,7 @@ from . import (
     hls_output,
     jobs,
     ladder_parts,
+    part_attempts,
     part_playlists,
     plans,
     quality,
@@ -52,10 +52,9 @@ from . import (
 )
 from .app import app
 from .db import in_thread, until_done, video_status
-from .metrics import FAILURES, JOBS_IN_FLIGHT
 from .part_run import PartRun, send
 from .records import PartJob, VideoUploaded
-from .reports import failure_cause, progress, readable, report_failed, report_ready, send_dead_letter
+from .reports import progress, readable, report_failed, report_ready, send_dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -166,45 +165,22 @@ def slot_for(job: PartJob, at_once: bool) -> contextlib.AbstractAsyncContextMana
 
 
 async def attempt(part: PartRun, attempts: int, step) -> bool:
-    """Run one step of a claimed part; whether it went through (a failure is handled: `failed`). A worker
-    that is stopping gives the part back, so the worker taking over runs it at once."""
+    """Run one step of a claimed part; whether it went through (`part_attempts.attempt`; a failure for good
+    fails the film: `fail_film`)."""
     job = part.job
-    try:
-        with JOBS_IN_FLIGHT.track_inprogress():
-            await step()
-        return True
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(in_thread(plans.release, job.video_id, job.part, part.token)), 5)
-        raise
-    except Exception as exc:
-        await in_thread(part.output.drop_workspace, job.part)
-        await failed(job, part.token, attempts, exc)
-        return False
 
-
-async def failed(job: PartJob, token: str, attempts: int, exc: Exception) -> None:
-    """A part ended without its output: withdrawn (the film was deleted or failed elsewhere: stop quietly),
-    run again alone (a passing fault), or the film fails."""
-    if await jobs.deleted(job.video_id):
-        await jobs.discard(job.video_id)
-        return
-    if isinstance(exc, plans.Withdrawn) or not await holds(job, token):
-        log.info("video %s part %s was withdrawn: %s", job.video_id, job.part, exc.__class__.__name__)
-        if not await until_done(plans.current, job.video_id):  # the plan is gone: so is its output
+    async def plan_gone() -> None:  # withdrawn: if the plan is gone, so is its output
+        if not await until_done(plans.current, job.video_id):
             await in_thread(storage.Output(job.output).remove)
-        return
-    permanent = isinstance(exc, ffmpeg_run.TranscodeError)
-    FAILURES.labels(failure_cause(exc)).inc()
-    if not permanent and attempts < app.settings.max_attempts:
-        log.error("video %s part %s: attempt %d failed", job.video_id, job.part, attempts, exc_info=exc)
-        await until_done(plans.requeue, job.video_id, job.part, token, str(exc), what="re-queuing a part")
-        await asyncio.sleep(app.settings.retry_delay * attempts)
-        await send(job)
-        return
-    reason = str(exc) if permanent else f"Processing failed {attempts} times; the last error was: {exc}"
-    if await give_up(job, reason) and not permanent:
-        await send_dead_letter(events.PARTS, job.asdict(), reason)
+
+    async def fail_film(exc: Exception, tried: int) -> None:
+        permanent = isinstance(exc, ffmpeg_run.TranscodeError)
+        reason = str(exc) if permanent else f"Processing failed {tried} times; the last error was: {exc}"
+        if await give_up(job, reason) and not permanent:
+            await send_dead_letter(events.PARTS, job.asdict(), reason)
+
+    drop = functools.partial(part.output.drop_workspace, job.part)
+    return await part_attempts.attempt(job, part.token, attempts, step, drop, fail_film, plan_gone)
 
 
 async def give_up(job: PartJob, reason: str) -> bool:
@@ -216,14 +192,6 @@ async def give_up(job: PartJob, reason: str) -> bool:
     await in_thread(storage.Output(job.output).remove)
     await report_failed(job, reason)
     return True
-
-
-async def holds(job: PartJob, token: str) -> bool:
-    """Whether this worker still holds the part (while PostgreSQL is unreachable, assume it does)."""
-    try:
-        return await in_thread(plans.holds, job.video_id, job.part, token)
-    except sa.exc.DBAPIError:
-        return True
 
 
 def rate(job: PartJob, info: MediaInfo, rungs, output: storage.Output, renditions: list[dict]) -> list[dict]:

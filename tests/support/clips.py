@@ -242,14 +242,37 @@ def heard(playlist: Path | str) -> loudness.Loudness:
     return measured
 
 
-def phone_like(path: Path, seconds: float = 12.0) -> Path:
+def phone_like(path: Path, seconds: float = 12.0, step_at: float | None = None) -> Path:
     """A grainy clip as a phone writes it: its picture starts after its sound (37 ms), a frame dropped now and
     then, 30 fps that turns into 20 fps at 5.7 s, each picture's time a few ms off the beat; temporal grain,
-    so that a picture paired with its neighbour reads as another picture."""
+    so that a picture paired with its neighbour reads as another picture. `step_at`: a dim picture turns
+    white from that time on (of the picture's own clock) and silence turns into a tone at the same instant
+    of the film (`picture_and_sound_step` finds both)."""
     frames = "select='not(eq(mod(n\\,13)\\,7))'"
     times = "setpts='(if(lt(N\\,170)\\,N/30\\,170/30+(N-170)/20)+0.009*sin(N*1.7))/TB'"
-    ffmpeg("-itsoffset", "0.037", "-f", "lavfi", "-i",
-           f"testsrc2=size=640x360:rate=30:duration={seconds},noise=alls=22:allf=t+u,{frames},{times}",
-           "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-fps_mode", "vfr", "-c:v", "libx264",
-           "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path))  # fmt: skip
+    picture = f"testsrc2=size=640x360:rate=30:duration={seconds},noise=alls=22:allf=t+u,{frames},{times}"
+    sound = f"sine=frequency=440:duration={seconds}"
+    if step_at is not None:
+        picture = picture.replace(",noise=", ",eq=brightness=-0.35,noise=", 1)
+        picture += f",drawbox=c=white:t=fill:enable='gte(t,{step_at})'"
+        sound = f"aevalsrc='if(gte(t,{step_at + 0.037}),0.5*sin(2*PI*440*t),0)':s=48000:d={seconds}"
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p"]
+    ffmpeg("-itsoffset", "0.037", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", sound, "-fps_mode", "vfr",
+           *x264, "-c:a", "aac", str(path))  # fmt: skip
     return path
+
+
+def picture_and_sound_step(path) -> tuple[float, float]:
+    """(picture, sound): when the first white picture shows and when the tone starts (`phone_like`'s
+    `step_at`), in seconds of the file's own clock (an HLS rendition's as muxed)."""
+    graph = (
+        "[0:v:0]signalstats,metadata=select:key=lavfi.signalstats.YAVG:value=200:function=greater,showinfo[v];"
+        "[0:a:0]silencedetect=n=-30dB:d=0.05[a]"
+    )
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-copyts", "-i", str(path), "-filter_complex", graph, "-map", "[v]",
+         "-map", "[a]", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    picture = float(re.search(r"Parsed_showinfo.*?pts_time:\s*([\d.]+)", result.stderr).group(1))
+    return picture, float(re.search(r"silence_end: ([\d.]+)", result.stderr).group(1))

@@ -30,10 +30,10 @@ from stream_workers import (
 from stream_workers.app import app
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
-from stream_workers.records import PartJob, VideoUploaded
+from stream_workers.records import ENDED, PartJob, VideoUploaded
 from videoflix.core import storyboard as storyboards
 from videoflix.core.media import ladder_for, probe
-from videoflix.core.models import Video, VideoPart
+from videoflix.core.models import Video, VideoPart, VideoStatus
 
 from ..support.clips import CALM, make_clip, understated, video_timestamps
 from ..support.fakes import FakeTopic, gone
@@ -436,19 +436,14 @@ def test_a_further_ladders_plan_stands_beside_the_first_until_its_own_verdict(pl
         transaction.rollback()
 
 
-def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_gets_its_verdict(
-    plan_db, engine, fake_topics, monkeypatch, tmp_path
-):
-    """The AV1 ladder of a film made in parts (stream_workers/ladder_parts.py), with the topics faked: planned
-    by the worker that assembles the film, before its ready report; one part's worker dies (its claim goes
-    stale, its job is lost); the film, queued again (as the watchdog does), resumes the plan: only that part
-    runs again, and the last part's worker writes the ladder, scores it and reports the film with its verdict."""
-    video = plan_db
-    media = tmp_path / "media"
+def with_av1_in_parts(video: int, media, fake_topics, monkeypatch) -> tuple:
+    """A calm 12 s film stored for `video`, planned in 4 s parts with the AV1 ladder on (the topics faked):
+    its upload event, its facts, and `run(ladder, skip=None)`, which runs the jobs queued for `ladder` on
+    this worker (but part `skip`'s, whose worker died)."""
     source = stored_clip(media, video, seconds=12, scene=CALM)
     eager = dataclasses.replace(
         app.settings, media_root=media, part_seconds=4, parts_from_seconds=10, progress_interval=0.0,
-        av1_ladder=True, quality_samples=1,
+        av1_ladder=True, quality_samples=1, retry_delay=0.0,
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", eager)
     monkeypatch.setattr(jobs, "deleted", gone({}))
@@ -465,6 +460,19 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
                 await part_jobs.parts_completed()
 
     asyncio.run(part_jobs.start_film(event, info))
+    return event, info, run
+
+
+def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_gets_its_verdict(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    """The AV1 ladder of a film made in parts (stream_workers/ladder_parts.py), with the topics faked: planned
+    by the worker that assembles the film, before its ready report; one part's worker dies (its claim goes
+    stale, its job is lost); the film, queued again (as the watchdog does), resumes the plan: only that part
+    runs again, and the last part's worker writes the ladder, scores it and reports the film with its verdict."""
+    video, media = plan_db, tmp_path / "media"
+    event, info, run = with_av1_in_parts(video, media, fake_topics, monkeypatch)
+    sent = fake_topics["parts"].sent
     asyncio.run(run("h264"))
     [(_, ready)] = fake_topics["processed"].sent
     assert ready.status == "ready" and not any("av1" in r for r in ready.renditions)
@@ -488,6 +496,40 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
     playlist = (output / "av1" / "480p" / "index.m3u8").read_text()
     assert playlist.count("#EXT-X-MAP:") == 3 and len(video_timestamps(output / "av1" / "480p" / "index.m3u8")) == 360
     assert {part: tried for part, (_, tried) in av1_state(engine, video).items()} == {0: 1, 1: 2, 2: 1}
+
+
+def test_a_further_ladders_part_the_encoder_refuses_ends_that_ladder_not_the_film(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    """A part of a ready film's AV1 ladder fails for good (the encoder refuses the picture): the ladder ends
+    once, at the first part (`part_attempts.failed`, then `ladder_parts.end_ladder`): its plan and folder are
+    gone, the console hears the ladder ended, the film stays ready with H.264 alone, reported once, and no
+    part is tried again or sent to the dead letters."""
+    video, media = plan_db, tmp_path / "media"
+    _, _, run = with_av1_in_parts(video, media, fake_topics, monkeypatch)
+    sent = fake_topics["parts"].sent
+    asyncio.run(run("h264"))
+    [(_, ready)] = fake_topics["processed"].sent
+    assert db.apply_processed(ready)
+    real_run, refused = ffmpeg_run.run_ffmpeg, []
+
+    async def refusing(argv, *args, **kw):
+        if any("/av1/" in arg for arg in argv):
+            refused.append(argv)
+            raise ffmpeg_run.TranscodeError("The video could not be decoded; FFmpeg said: Error while encoding")
+        return await real_run(argv, *args, **kw)
+
+    monkeypatch.setattr(ffmpeg_run, "run_ffmpeg", refusing)
+    asyncio.run(run("av1"))
+
+    assert len(refused) == 1 and sent == []  # the first part ended the ladder: the others found no plan to run
+    assert len(fake_topics["processed"].sent) == 1 and fake_topics["dead_letter"].sent == []
+    stages = [report.stage for _, report in fake_topics["progress"].sent]
+    assert stages.count("av1" + ENDED) == 1, stages
+    assert plans.current(video, "av1") == [] and not (media / ready.hls_path / "av1").exists()
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(Video.status).where(Video.id == video)).scalar_one()
+    assert status == VideoStatus.READY
 
 
 def av1_state(engine, video_id: int) -> dict[int, tuple]:

@@ -35,7 +35,15 @@ from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, probe
 from videoflix.core.storyboard import layout_for
 
-from ..support.clips import ffmpeg, heard, stream_ends, video_timestamps
+from ..support.clips import (
+    ffmpeg,
+    heard,
+    phone_like,
+    picture_and_sound_step,
+    stream_ends,
+    stream_starts,
+    video_timestamps,
+)
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +242,34 @@ def test_a_variable_frame_rate_source_becomes_constant_as_long_and_in_sync(tmp_p
 
     constant = MediaInfo(6.0, 320, 240, 25.0, "h264", True, container="mp4")
     assert constant.cfr_rate is None and "fps=" not in hls.ladder_graph(constant, ladder_for(240))
+
+
+def test_a_phones_picture_made_constant_stays_within_a_frame_of_its_sound_in_one_pass_and_in_parts(tmp_path):
+    """A phone-like clip (30 fps then 20, jittered and dropped pictures, its picture 37 ms after its sound)
+    whose dim picture turns white as a tone starts, after the rate changed: in the single pass and in 4 s
+    parts, the first white picture and the tone's onset keep the source's distance within a frame (and an
+    AAC frame's slack), and the white picture lands where it was in the film."""
+    source = phone_like(tmp_path / "phone.mp4", seconds=10.0, step_at=7.3)
+    picture, sound = picture_and_sound_step(source)
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    single, parted = tmp_path / "single", tmp_path / "parts"
+    single.mkdir()
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), source, single)))
+    plan = film_parts.cut_film(info.duration, part_seconds=4)
+    for part in plan:
+        argv = FilmSteps(info, rungs, H264.at("ultrafast")).picture_part(ffmpeg_exe(), source, parted, part)
+        asyncio.run(ffmpeg_run.run_ffmpeg(argv))
+    audio_tracks.make_folders(parted, info)
+    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, []).sound_job(ffmpeg_exe(), source, parted)))
+    film_parts.assemble_folder(ffmpeg_exe(), parted, info, rungs, plan)
+
+    for out in (single, parted):
+        playlist = out / rungs[0].name / "index.m3u8"
+        shown, heard = picture_and_sound_step(playlist)
+        assert abs((shown - heard) - (picture - sound)) <= 1 / 30 + 0.025, (out.name, shown, heard, picture, sound)
+        first = stream_starts(out / rungs[0].name / "000.ts")["video"]  # its first picture: the film's 0
+        assert shown - first == pytest.approx(picture, abs=1 / 30 + 0.001), (out.name, shown, first, picture)
 
 
 def test_the_renditions_carry_the_sources_default_audio_track_in_stereo(tmp_path):
