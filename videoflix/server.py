@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 
 from waitress import wasyncore
@@ -21,6 +22,7 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.utilities import RequestEntityTooLarge
 
 from .security import body_gate
+from .startup import listen_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,15 @@ def serve_paste(app, global_conf, **settings) -> int:
     settings["max_request_body_size"] = str(request_body_bound(app, settings.get("max_request_body_size")))
     if proxy := os.environ.get("TRUSTED_PROXY", "").strip():  # the reverse proxy's address where it is not fixed
         settings["trusted_proxy"] = proxy
-    server = create_server(app, **settings)
+    try:
+        server = create_server(app, **settings)
+    except OSError as exc:  # one line, no traceback (pserve and `videoflix serve` alike)
+        listen = settings.get("listen") or f"{settings.get('host', '*')}:{settings.get('port', 8080)}"
+        host, _, port = listen.split()[0].rpartition(":")
+        how = "choose another in the settings file's [server:main] listen (or `videoflix dev --port N`)"
+        print(f"videoflix: {listen_problem(host, int(port), exc, how)}", file=sys.stderr, flush=True)
+        # (not SystemExit: pserve catches it and exits 0, and a supervisor would take the failure for a stop)
+        os._exit(2)
     server.print_listen("Serving on http://{}:{}")
     socket_map = server.map if hasattr(server, "map") else server._map
     small = app.registry["videoflix.settings"].max_json_body

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from ..startup import StartupError, database_problem
 from . import dev, serve, storage, upload, users
 
 
@@ -17,7 +19,18 @@ def main(argv: list[str] | None = None) -> int:
     upload.add_parser(commands)
     storage.add_parser(commands)
     args = parser.parse_args(argv)
-    return args.run(args) or 0
+    try:
+        return args.run(args) or 0
+    except StartupError as exc:  # one line, no traceback: what is wrong and what to do
+        print(f"videoflix: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        import sqlalchemy as sa
+
+        if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            raise
+        print(f"videoflix: {database_problem(os.environ.get('DATABASE_URL'), exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

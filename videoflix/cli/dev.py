@@ -34,6 +34,7 @@ from videoflix.devservices import (
 from videoflix.mail_sink import MailSink, print_mail
 
 from ..core.environment import read_dotenv
+from ..startup import StartupError, check_broker, check_database, check_port
 
 
 def add_parser(commands) -> None:
@@ -70,6 +71,7 @@ def run(args) -> int:
 
     with ExitStack() as cleanup:
         try:
+            check_port(LOOPBACK, args.port, "pass another with --port N")
             share_app_settings(ini)
             if args.storage:
                 os.environ["STORAGE_BACKEND"] = args.storage
@@ -83,6 +85,9 @@ def run(args) -> int:
         except KeyboardInterrupt:
             say("stopping ...")
             return 0
+        except StartupError as exc:  # one line, no traceback; what started is stopped again
+            say(str(exc))
+            return 2
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
 
@@ -113,6 +118,7 @@ def start_services(cleanup: ExitStack, var: Path) -> list[str]:
         env["SECRET_KEY"] = dev_secret(var / "secret_key")
 
     if env.get("DATABASE_URL"):
+        check_database(env["DATABASE_URL"])
         lines.append("Database  DATABASE_URL (configured)")
     else:
         database = EmbeddedPostgres(var / "pgdata")
@@ -121,6 +127,7 @@ def start_services(cleanup: ExitStack, var: Path) -> list[str]:
         lines.append(f"Database  embedded PostgreSQL, data in {database.pgdata}")
 
     if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        check_broker(env["KAFKA_BOOTSTRAP_SERVERS"])
         lines.append(f"Broker    {env['KAFKA_BOOTSTRAP_SERVERS']} (configured)")
     else:
         broker = TansuBroker(log_path=var / "log" / "tansu.log")
