@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 
 from stream_workers import (
-    audio_tracks,
     av1_ladder,
     ffmpeg_run,
-    film_parts,
     hls,
     hls_output,
     ladder_verdict,
@@ -29,6 +27,7 @@ from stream_workers.film_steps import FilmSteps
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 
+from ..support import made
 from ..support.clips import ffmpeg, make_clip, phone_like, video_timestamps
 from ..support.fmp4 import decode_starts
 
@@ -234,16 +233,8 @@ def test_a_phone_clip_made_in_parts_keeps_the_films_grid_and_scores_as_its_singl
     phone = phone_like(tmp_path / "phone.mp4", seconds=20.0)
     info = probe(phone)
     rungs = ladder_for(info.short_side)
-    single, parted = tmp_path / "single", tmp_path / "parts"
-    single.mkdir()
-    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), phone, single)))
-    plan = film_parts.cut_film(info.duration, part_seconds=8)
-    steps = FilmSteps(info, rungs, ladders.H264.at("veryfast"))
-    for part in plan:
-        asyncio.run(ffmpeg_run.run_ffmpeg(steps.picture_part(ffmpeg_exe(), phone, parted, part)))
-    audio_tracks.make_folders(parted, info)
-    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, []).sound_job(ffmpeg_exe(), phone, parted)))
-    film_parts.assemble_folder(ffmpeg_exe(), parted, info, rungs, plan)
+    single = made.in_one_pass(phone, info, rungs, tmp_path / "single")
+    parted = made.in_parts(phone, info, rungs, tmp_path / "parts", part_seconds=8)
 
     playlist = parted / rungs[0].name / "index.m3u8"
     names = [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]

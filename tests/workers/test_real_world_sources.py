@@ -35,6 +35,7 @@ from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, probe
 from videoflix.core.storyboard import layout_for
 
+from ..support import made
 from ..support.clips import (
     ffmpeg,
     heard,
@@ -253,16 +254,8 @@ def test_a_phones_picture_made_constant_stays_within_a_frame_of_its_sound_in_one
     picture, sound = picture_and_sound_step(source)
     info = probe(source)
     rungs = ladder_for(info.short_side)
-    single, parted = tmp_path / "single", tmp_path / "parts"
-    single.mkdir()
-    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, rungs).single_pass(ffmpeg_exe(), source, single)))
-    plan = film_parts.cut_film(info.duration, part_seconds=4)
-    for part in plan:
-        argv = FilmSteps(info, rungs, H264.at("ultrafast")).picture_part(ffmpeg_exe(), source, parted, part)
-        asyncio.run(ffmpeg_run.run_ffmpeg(argv))
-    audio_tracks.make_folders(parted, info)
-    asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(info, []).sound_job(ffmpeg_exe(), source, parted)))
-    film_parts.assemble_folder(ffmpeg_exe(), parted, info, rungs, plan)
+    single = made.in_one_pass(source, info, rungs, tmp_path / "single")
+    parted = made.in_parts(source, info, rungs, tmp_path / "parts", part_seconds=4, preset="ultrafast")
 
     for out in (single, parted):
         playlist = out / rungs[0].name / "index.m3u8"
