@@ -139,6 +139,10 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         seen["av1"] = await until(browser, row(video_id, f"row && {av1}?.textContent"), 180,
                                   "the AV1 ladder shows")  # fmt: skip
         seen["renditions"] = pipeline.client().status(video_id)["renditions"]
+        # the film at a glance: its thumbnail (loaded through the app), its length and size, its views
+        seen["thumbnail"] = await until(browser, row(video_id, "row && row.querySelector('img.thumb')?.naturalWidth"),
+                                        15, "the thumbnail shows")  # fmt: skip
+        seen["facts"] = await browser.evaluate(row(video_id, "row.querySelector('.facts').textContent"))
         await browser.screenshot(shots / "3-ready.png")
         # any further ladder is shown as AV1 is, by its name: the list answers as it would with HEVC being made
         # (the session's workers make AV1 alone; the status of both is tested in tests/functional)
@@ -161,8 +165,8 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         await click(browser, video_id, "edit")
         await browser.evaluate("""(() => { const form = document.getElementById('edit-form');
             form.elements.title.value = 'Renamed in the console'; form.requestSubmit(); })()""")
-        await until(browser, row(video_id, "row && row.cells[0].textContent === 'Renamed in the console'"), 15,
-                    "the table shows the new title")  # fmt: skip
+        renamed = "row && row.querySelector('.title').textContent === 'Renamed in the console'"
+        await until(browser, row(video_id, renamed), 15, "the table shows the new title")
         await browser.screenshot(shots / "5-edited.png")
         seen["folder_before_delete"] = (pipeline.media / "videos" / str(video_id)).exists()
 
@@ -186,19 +190,22 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     assert [r["name"] for r in rated] == ["480p", "720p"], seen["renditions"]
     for r in rated:
         assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
-        shown = f"{r['name']} {js_fixed(r['quality']['vmaf'])} ({js_fixed(r['quality']['vmaf_p5'])})"
+        shown = f" {r['name']} {js_fixed(r['quality']['vmaf'])} / {js_fixed(r['quality']['vmaf_p5'])}"
         assert shown in seen["quality"]
+    assert seen["quality"].startswith("Quality, VMAF mean / 5th percentile:"), seen["quality"]  # named, with its unit
     # the AV1 ladder while it was made (its share; FFmpeg's speed and the time to go once it reports them),
     # then its VMAF per rung, and the choice
     assert re.fullmatch(r"AV1 ladder +\d+(\.\d)?%( · .+)?", seen["av1_making"]), seen["av1_making"]  # (+ its bar)
     twins = [r["av1"] for r in rated]
-    assert seen["av1"] == "AV1 " + " ".join(f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])}" for r in rated) + (
-        ": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"
-    ), seen["av1"]
+    assert seen["av1"] == "AV1 ladder, VMAF mean: " + " · ".join(
+        f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])}" for r in rated
+    ) + (": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"), seen["av1"]
     assert seen["hevc_making"] == "HEVC ladder  42.5% · about 2 min left · 1.5\u00d7 realtime", seen["hevc_making"]
-    assert seen["hevc"] == "HEVC " + " ".join(f"{r['name']} {js_fixed(r['quality']['vmaf'] - 0.25)}" for r in rated) + (
-        ": not listed (H.264 alone)"
-    ), seen["hevc"]
+    assert seen["hevc"] == "HEVC ladder, VMAF mean: " + " · ".join(
+        f"{r['name']} {js_fixed(r['quality']['vmaf'] - 0.25)}" for r in rated
+    ) + (": not listed (H.264 alone)"), seen["hevc"]
+    assert seen["thumbnail"] > 0
+    assert re.fullmatch(r"0:\d\d · \d+\u00d7\d+ · 0 views", seen["facts"]), seen["facts"]
     assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()
     assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
     assert "was deleted" in seen["message"]

@@ -112,6 +112,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "error": string(nullable=True),
             "duration": {"type": "number", "nullable": True},
+            "views": {"type": "integer", "minimum": 0, "description": "times the film was watched"},
             "width": {"type": "integer", "nullable": True},
             "height": {"type": "integer", "nullable": True},
             "resolutions": {"type": "array", "items": string()},

@@ -168,6 +168,7 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "queue_position": queue_position,
         "error": video.error,
         "duration": video.duration,
+        "views": video.views or 0,  # counted and folded in (a view not folded yet shows within seconds)
         "width": video.width,
         "height": video.height,
         "resolutions": made,

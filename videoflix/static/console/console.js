@@ -155,15 +155,17 @@
     if (rated.length) {
       const line = document.createElement("div");
       line.className = "quality";
-      line.title = "VMAF against the source (mean; 5th percentile in brackets), on sampled segments";
-      for (const r of rated) {
+      line.title = "VMAF against the source (0–100: 93 and over looks like the source), on sampled segments: " +
+        "the mean and the 5th percentile (its worst moments)";
+      line.append("Quality, VMAF mean / 5th percentile:");
+      for (const [i, r] of rated.entries()) {
         const item = document.createElement("span");
-        item.textContent = `${r.name} ${r.quality.vmaf.toFixed(1)} (${r.quality.vmaf_p5.toFixed(1)})`;
+        item.textContent = `${i ? " ·" : ""} ${r.name} ${r.quality.vmaf.toFixed(1)} / ${r.quality.vmaf_p5.toFixed(1)}`;
         if (r.quality.below_floor) {
           item.className = "below-floor";
-          item.textContent += " below the floor";
+          item.textContent += " (below the floor)";
         }
-        line.append(item, " ");
+        line.append(item);
       }
       cell.append(line);
     }
@@ -175,9 +177,9 @@
       line.dataset.ladder = name;
       line.title = `The ${ladderName(name)} ladder: listed for capable players only where every rendition is ` +
         "within a VMAF point of its H.264 twin and smaller";
-      const scores = twins.map((r) => `${r.name} ${r[name].quality.vmaf.toFixed(1)}`).join(" ");
+      const scores = twins.map((r) => `${r.name} ${r[name].quality.vmaf.toFixed(1)}`).join(" · ");
       const choice = twins[0][name].listed ? "listed" : "not listed (H.264 alone)";
-      line.textContent = `${ladderName(name)} ${scores}: ${choice}`;
+      line.textContent = `${ladderName(name)} ladder, VMAF mean: ${scores}: ${choice}`;
       cell.append(line);
     }
     if (video.error) {
@@ -186,6 +188,39 @@
       reason.textContent = video.error;
       cell.append(reason);
     }
+  }
+
+  /** The title with what shows the film at a glance: its thumbnail once it plays, its length, its views. */
+  function titleCell(cell, video) {
+    cell.replaceChildren();
+    if (video.status === "ready" || video.status === "playable") {
+      const thumb = document.createElement("img");
+      thumb.className = "thumb";
+      thumb.alt = "";
+      thumb.loading = "lazy";
+      thumb.src = `${API}/video/${video.id}/thumbnail.jpg`;
+      cell.append(thumb);
+    }
+    const title = document.createElement("span");
+    title.className = "title";
+    title.textContent = video.title;
+    cell.append(title);
+    const facts = [];
+    if (video.duration) facts.push(clock(video.duration));
+    if (video.height) facts.push(`${video.width}×${video.height}`);
+    facts.push(`${video.views || 0} view${video.views === 1 ? "" : "s"}`);
+    const line = document.createElement("div");
+    line.className = "note facts";
+    line.textContent = facts.join(" · ");
+    cell.append(line);
+  }
+
+  /** A length as a player shows it: 0:07, 2:05, 1:02:09. */
+  function clock(seconds) {
+    const whole = Math.round(seconds);
+    const [h, m, s] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+    const two = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
   }
 
   function actionsCell(cell, video) {
@@ -217,12 +252,13 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
+        video.duration, video.views,
         video.queue_position, video.eta_seconds, video.ladder_progress || null,
         video.renditions || []]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
         row.dataset.status = video.status;
-        row.cells[0].textContent = video.title;
+        titleCell(row.cells[0], video);
         row.cells[1].textContent = video.category;
         statusCell(row.cells[2], video);
         row.cells[3].textContent = new Date(video.created_at).toLocaleString();
