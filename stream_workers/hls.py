@@ -25,7 +25,7 @@ TS_OFFSET = 10.0
 #: what FFmpeg's MPEG-TS muxer adds to the timestamps it is given: twice its `muxdelay` (0.7 s), so the TS
 #: renditions start at TS_OFFSET + 1.4 s. An output in another container (the AV1 ladder's fMP4) is offset
 #: by as much, so every variant of a film, and the subtitles' X-TIMESTAMP-MAP, keep one clock; joining a
-#: film made in parts's segment picture and sound (`film_parts.mux_segment`: copied, timestamps kept) adds it
+#: long film's segment picture and sound (`film_parts.mux_segment`: copied, timestamps kept) adds it
 #: too, so its alternate audio tracks, served as the audio job writes them, start that much later (tested)
 MPEGTS_DELAY = 1.4
 THUMBNAIL_HEIGHT = 360

@@ -32,7 +32,7 @@ from videoflix.core.models.video import PENDING
 from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, part_attempts, plans, quality, storage
 from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
-from .film_parts import Part, cut_film
+from .film_parts import Part, cut_film, last_part
 from .film_steps import FilmSteps
 from .ladder_registry import FURTHER
 from .ladders import Ladder
@@ -153,7 +153,7 @@ class LadderPart:
         await ffmpeg_run.run_ffmpeg(
             argv, on_progress, settings.job_timeout, settings.stall_timeout, self.ladder.niceness
         )
-        last = self.part.start + self.part.length >= (self.info.duration or 0.0) - 0.01
+        last = last_part(self.part, self.info)
         served = await in_thread(
             fmp4_parts.join_part, self.ffmpeg, self.folder, self.ladder, self.rungs, self.part, last,
             lambda name: self.output.fetch(self.folder, name), self.info.has_audio,

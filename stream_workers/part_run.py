@@ -217,7 +217,7 @@ class PartRun:
                 self.write(AUDIO_PLAYLIST, text)
             return self.serve_tracks() and playlist.ended and self.ended
         sound = Playlist.parse(output.read_text(AUDIO_PLAYLIST)) if self.info.has_audio else None
-        last = self.job.start + self.job.length >= (self.info.duration or 0.0) - 0.01
+        last = film_parts.last_part(self.part, self.info)
         self.served, whole = film_parts.serve_part(
             self.ffmpeg, folder, self.rungs, self.part, last, sound,
             lambda name: output.fetch(folder, name), lambda name: output.deliver(folder, name), self.served,

@@ -1,4 +1,4 @@
-"""Transcoding in parts's plan in PostgreSQL (stream_workers/plans.py) and the part agent's decisions, against
+"""The plan of a film made in parts, in PostgreSQL (stream_workers/plans.py) and the part agent's decisions, against
 the real database and FFmpeg with the Kafka topics faked: one worker per part, stale claims taken over, the
 last part to finish known exactly once, a part failing for a passing reason run again alone, and the film
 assembled and reported ready. (The whole path through Kafka and two workers:
