@@ -1,7 +1,7 @@
 """Every ladder of a long film over 1, 2 and 4 workers: how soon it plays, is ready in H.264, and has its AV1
 ladder's verdict (made in its parts over every worker), against the same film made in one pass.
 
-    python bench/ladders.py [--minutes 3] [--size 1280x720] [--part-seconds 30] [--workers 1 2 4]
+    python bench/ladders.py [--minutes 3] [--size 1280x720] [--part-seconds 60] [--workers 1 2 4]
 
 One generated film (a calm scene, as easy to encode as a talking head, and a tone), uploaded to the whole
 pipeline (PostgreSQL, tansu, the web process, N Faust worker processes) once per worker count, every film
@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.stack import pipeline_stack
+from bench.stack import part_seconds, pipeline_stack
+from stream_workers import film_parts
 from tests.support.accounts import PASSWORD
 from tests.support.clips import CALM, make_clip
 from videoflix.cli.upload import Client
@@ -129,7 +130,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--part-seconds", type=int, default=30)
+    parser.add_argument("--part-seconds", type=part_seconds, default=film_parts.PART_SECONDS)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
     cores = os.cpu_count() or 1

@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.stack import Watched, pipeline_stack, upload_and_watch
+from bench.stack import Watched, part_seconds, pipeline_stack, upload_and_watch
 from bench.transcode import Run, measured
 from stream_workers import film_parts, hls_output
 from stream_workers.film_steps import FilmSteps
@@ -58,7 +58,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--part-seconds", type=int, default=film_parts.PART_SECONDS)
+    parser.add_argument("--part-seconds", type=part_seconds, default=film_parts.PART_SECONDS)
     parser.add_argument("--preset", default="veryfast")
     args = parser.parse_args()
 

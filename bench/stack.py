@@ -4,6 +4,7 @@ also the tansu broker and Faust workers, and the upload of one film watched to i
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stream_workers import film_parts
+from stream_workers.hls import SEGMENT_SECONDS
 from videoflix.cli.upload import Client
 from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database, wait_for_port
 
@@ -179,3 +182,13 @@ def upload_and_watch(stack: Stack, email: str, password: str, clip: Path, title:
     if status["status"] != "ready":
         raise SystemExit(f"the video failed: {status['error']}")
     return Watched(video_id, uploaded - began, ready if playable is None else playable, ready, status)
+
+
+def part_seconds(text: str) -> int:
+    """`--part-seconds`: a film's parts start on its segment grid, so a part is a whole number of segments."""
+    seconds = int(text)
+    if seconds <= 0 or seconds % SEGMENT_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"a whole number of {SEGMENT_SECONDS} s segments, e.g. {film_parts.PART_SECONDS}"
+        )
+    return seconds
