@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..support.accounts import PASSWORD
-from ..support.browser import Browser, chromium_path, js_fixed
+from ..support.browser import Browser, chromium_path, js_fixed, log_in, until
 from ..support.stack import VIDEOFLIX
 
 pytestmark = [
@@ -23,35 +23,6 @@ pytestmark = [
 ]
 
 VIEWER_PASSWORD = "Just-watching-42"
-
-
-async def until(browser: Browser, expression: str, timeout: float, what: str):
-    """Evaluate `expression` until it is truthy (a page that is navigating answers nothing meanwhile)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = await browser.evaluate(expression)
-        except RuntimeError:
-            value = None
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    text = await browser.evaluate("document.body ? document.body.innerText.slice(0, 2000) : ''")
-    raise AssertionError(f"{what}: not within {timeout} s. The page says:\n{text}")
-
-
-async def log_in(browser: Browser, url: str, email: str, password: str) -> str:
-    await browser.goto(url)
-    assert await until(browser, "document.readyState === 'complete' && document.body.dataset.state", 30,
-                       "the page loads") == "anonymous"  # fmt: skip
-    await browser.evaluate(
-        f"""(() => {{ const form = document.getElementById('login-form');
-        form.elements.email.value = {json.dumps(email)}; form.elements.password.value = {json.dumps(password)};
-        form.requestSubmit(); }})()"""
-    )
-    return await until(
-        browser, "document.readyState === 'complete' && document.body.dataset.state !== 'anonymous' "
-        "&& document.body.dataset.state", 30, "the page after login")  # fmt: skip
 
 
 #: the console's fetch, answering the video list as it would while an HEVC ladder is made beside the AV1 one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,44 +14,7 @@ from videoflix.passwords import Hasher
 from videoflix.services.accounts import AccountService, InvalidCredentials, encode_uid
 from videoflix.services.sessions import ROTATION_GRACE, ReplayDetected, SessionService
 
-from ..support.accounts import PASSWORD
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> None:
-        self.now += timedelta(**kw)
-
-
-@pytest.fixture(scope="module")
-def hasher():
-    return Hasher()
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def accounts(dbsession, hasher, clock):
-    settings = build_settings({"videoflix.secret_key": "s" * 40, "videoflix.activation_token_ttl": "3600"})
-    return AccountService(dbsession, settings, hasher, clock)
-
-
-@pytest.fixture
-def sessions(dbsession, clock):
-    return SessionService(dbsession, refresh_ttl=600, clock=clock)
-
-
-def active_user(accounts, email="svc@example.com"):
-    mail = accounts.register(email, PASSWORD)
-    return accounts.activate(mail.uidb64, mail.token)
+from ..support.accounts import PASSWORD, active_user
 
 
 def test_tokens_are_stored_only_as_digests(accounts, dbsession):

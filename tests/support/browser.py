@@ -169,3 +169,32 @@ def js_fixed(value: float, digits: int = 1) -> str:
     up (Python's `f"{value:.1f}"` sends an exact tie such as 95.25 to the even digit: 95.2, where the console
     shows 95.3)."""
     return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+async def until(browser: Browser, expression: str, timeout: float, what: str):
+    """Evaluate `expression` until it is truthy (a page that is navigating answers nothing meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = await browser.evaluate(expression)
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    text = await browser.evaluate("document.body ? document.body.innerText.slice(0, 2000) : ''")
+    raise AssertionError(f"{what}: not within {timeout} s. The page says:\n{text}")
+
+
+async def log_in(browser: Browser, url: str, email: str, password: str) -> str:
+    await browser.goto(url)
+    assert await until(browser, "document.readyState === 'complete' && document.body.dataset.state", 30,
+                       "the page loads") == "anonymous"  # fmt: skip
+    await browser.evaluate(
+        f"""(() => {{ const form = document.getElementById('login-form');
+        form.elements.email.value = {json.dumps(email)}; form.elements.password.value = {json.dumps(password)};
+        form.requestSubmit(); }})()"""
+    )
+    return await until(
+        browser, "document.readyState === 'complete' && document.body.dataset.state !== 'anonymous' "
+        "&& document.body.dataset.state", 30, "the page after login")  # fmt: skip

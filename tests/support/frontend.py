@@ -36,6 +36,10 @@ class Frontend:
     def put(self, path: str, body=None, status: int | str = "*", csrf: bool = True, **kw):
         return self.app.put_json(path, body if body is not None else {}, headers=self._csrf(csrf), status=status, **kw)
 
+    def patch(self, path: str, body=None, status: int | str = "*", csrf: bool = True, **kw):
+        return self.app.patch_json(path, body if body is not None else {}, headers=self._csrf(csrf), status=status,
+                                   **kw)  # fmt: skip
+
     def delete(self, path: str, status: int | str = "*", csrf: bool = True, **kw):
         return self.app.delete(path, headers=self._csrf(csrf), status=status, **kw)
 

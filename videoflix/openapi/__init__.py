@@ -15,10 +15,10 @@ from pyramid.view import view_config
 from videoflix.core.ladders import FURTHER
 from videoflix.core.media import RESOLUTIONS
 
-from . import accounts, operations, subtitles, uploads, videos, viewing
+from . import accounts, admin_accounts, operations, subtitles, uploads, videos, viewing
 from .parts import ERROR, string
 
-RESOURCES = (accounts, videos, viewing, subtitles, uploads, operations)
+RESOURCES = (accounts, admin_accounts, videos, viewing, subtitles, uploads, operations)
 
 #: route name -> {method: operation}
 OPERATIONS: dict[str, dict[str, dict]] = {name: ops for part in RESOURCES for name, ops in part.OPERATIONS.items()}

@@ -4,6 +4,7 @@ business logic stays testable without HTTP (construct the class directly)."""
 from __future__ import annotations
 
 from ..passwords import Hasher
+from .account_admin import AccountAdmin
 from .accounts import AccountService
 from .mail import AccountMails
 from .resumable_uploads import ResumableUploadService
@@ -47,10 +48,14 @@ def includeme(config) -> None:
     def subtitles(request) -> SubtitleService:
         return SubtitleService(request.dbsession, request.registry["videoflix.storage"], request.tm)
 
+    def account_admin(request) -> AccountAdmin:
+        return AccountAdmin(request.dbsession)
+
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
 
     config.add_request_method(accounts, reify=True)
+    config.add_request_method(account_admin, reify=True)
     config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
     config.add_request_method(viewing, reify=True)

@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from videoflix.core.models import AccountToken, AuthSession, TokenPurpose, User
+from videoflix.core.models import AccountToken, TokenPurpose, User
 
 from ..config import Settings
 from ..errors import InvalidInput, InvalidToken, VideoflixError
 from ..passwords import Hasher, email_problem
-from .live_sessions import sessions_revoked
+from .live_sessions import end_sessions
 
 
 def utcnow() -> datetime:
@@ -101,7 +101,7 @@ class AccountService:
             raise InvalidInput.field("email", "A user with this email already exists.") from None
         return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl, user.password_hash)
 
-    def sign_up(self, email: str, password: str) -> MailToken:
+    def sign_up(self, email: str, password: str) -> MailToken | None:
         """A registration from the public endpoint, which must tell nobody whether the address has an account
         and must not let anyone squat an address they cannot read mail for. Every case hashes the password once
         and issues one mail token, so the answer and its timing are the same:
@@ -111,7 +111,9 @@ class AccountService:
           registered the address first cannot keep its owner out, and whoever registers it after its owner
           cannot have the owner's click activate their password);
         - an active account: nothing changes; its owner gets a reset link (purpose PASSWORD_RESET) with a
-          notice that someone tried to register the address."""
+          notice that someone tried to register the address;
+        - an account an operator deactivated: nothing changes and nothing is mailed (None); only an operator
+          brings it back."""
         email = email.strip().lower()
         password_hash = self.hasher.hash(password)
         locked = sa.select(User).where(User.email == email).with_for_update()
@@ -126,6 +128,8 @@ class AccountService:
                 user = self.db.scalar(locked)
             else:
                 return self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl, password_hash)
+        if user.deactivated_at is not None:
+            return None
         if user.is_active:
             return self._issue(user, TokenPurpose.PASSWORD_RESET, self.settings.password_reset_token_ttl)
         mail = self._issue(user, TokenPurpose.ACTIVATION, self.settings.activation_token_ttl, password_hash)
@@ -182,12 +186,7 @@ class AccountService:
         user.password_hash = self.hasher.hash(new_password)
         user.password_changed_at = now = self.clock()
         self._expire_outstanding(user, TokenPurpose.PASSWORD_RESET)
-        self.db.execute(
-            sa.update(AuthSession)
-            .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        sessions_revoked(self.db)
+        end_sessions(self.db, user.id, now)
 
     # -- tokens -----------------------------------------------------------------------------------------
     def _issue(self, user: User, purpose: TokenPurpose, ttl: int, password_hash: str | None = None) -> MailToken:
@@ -222,18 +221,18 @@ class AccountService:
             .with_for_update()
         )
         now = self.clock()
-        if row is None or row.used_at is not None or row.expires_at <= now:
+        if row is None or row.used_at is not None or row.expires_at <= now or row.user.deactivated_at is not None:
             raise InvalidToken()
         row.used_at = now
         return row
 
     def _expire_outstanding(self, user: User, purpose: TokenPurpose) -> None:
-        self.db.execute(
-            sa.update(AccountToken)
-            .where(
-                AccountToken.user_id == user.id,
-                AccountToken.purpose == purpose,
-                AccountToken.used_at.is_(None),
-            )
-            .values(used_at=self.clock())
-        )
+        expire_links(self.db, user.id, self.clock(), purpose)
+
+
+def expire_links(db: Session, user_id: int, now: datetime, purpose: TokenPurpose | None = None) -> None:
+    """Every mailed link of the user not yet used (of one purpose, or all) dies now."""
+    query = sa.update(AccountToken).where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None))
+    if purpose is not None:
+        query = query.where(AccountToken.purpose == purpose)
+    db.execute(query.values(used_at=now))

@@ -8,9 +8,13 @@ LIVE_TTL seconds. The access token itself is still verified on every request.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
+
+from videoflix.core.models import AuthSession
 
 from ..caches import LockedCache
 
@@ -23,6 +27,17 @@ _REVOKED = "videoflix.sessions_revoked"
 def sessions_revoked(db: Session) -> None:
     """Mark the transaction: once it commits, no cached live session may outlive it."""
     db.info[_REVOKED] = True
+
+
+def end_sessions(db: Session, user_id: int, now: datetime) -> int:
+    """Revoke every login session of the user still open (a password change, a deactivation): how many."""
+    ended = db.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    sessions_revoked(db)
+    return ended.rowcount
 
 
 @sa.event.listens_for(Session, "after_commit")

@@ -35,7 +35,8 @@ class SessionService:
         self.max_age = timedelta(seconds=max_age)
         self.clock = clock
 
-    def start(self, user: User) -> AuthSession:
+    def start(self, user: User, user_agent: str | None = None, address: str | None = None) -> AuthSession:
+        """A new login session; what logged in (`user_agent`, `address`) is kept for operators, cut to fit."""
         now = self.clock()
         session = AuthSession(
             id=uuid.uuid4(),
@@ -44,6 +45,8 @@ class SessionService:
             created_at=now,
             refreshed_at=now,
             expires_at=self._end(now, now),
+            user_agent=_printable(user_agent, 200),
+            address=_printable(address, 64),
         )
         self.db.add(session)
         self.db.flush()
@@ -121,3 +124,10 @@ def _uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def _printable(value: str | None, limit: int) -> str | None:
+    """Header text as the database can keep it: printable ASCII (a header may carry anything), at most `limit`."""
+    if not value:
+        return None
+    return "".join(c if " " <= c <= "~" else "?" for c in value[:limit]) or None

@@ -46,9 +46,10 @@ def register(request):
     except (TooManyRequests, InvalidInput) as exc:
         return render(request, exc)  # returned, not raised: the counted attempt is committed
     mail = request.accounts.sign_up(data["email"], data["password"])
-    request.account_mails.send(request.account_mails.sign_up(mail))
+    if mail is not None:  # (None: an account operators deactivated; its answer is everyone's)
+        request.account_mails.send(request.account_mails.sign_up(mail))
     request.response.status_code = 201
-    return {"detail": REGISTERED, "user": {"email": mail.user.email}}
+    return {"detail": REGISTERED, "user": {"email": data["email"]}}
 
 
 @view_config(route_name="accounts.activate", request_method="GET", renderer="json")
@@ -80,7 +81,7 @@ def login(request):
         return render(request, exc)
     except TooManyRequests as exc:
         return render(request, exc)
-    session = request.auth_sessions.start(user)
+    session = request.auth_sessions.start(user, request.user_agent, client_key(request))
     request.response.headerlist.extend(remember(request, user.id, session=session))
     new_csrf_token(request)
     return {"detail": "Login successful.", "user": user_json(user)}

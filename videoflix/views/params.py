@@ -28,3 +28,12 @@ def text_param(request, name: str) -> str | None:
 def paging(request, page_max: int, offset_max: int) -> tuple[int | None, int]:
     """(limit, offset) of `?limit=&offset=`: no limit means the whole list."""
     return int_param(request, "limit", 1, page_max), int_param(request, "offset", 0, offset_max) or 0
+
+
+def paged(request, response, total: int, limit: int | None, offset: int, **filters: str | None):
+    """`X-Total-Count`, and `Link: <...>; rel="next"` while a page follows."""
+    response.headers["X-Total-Count"] = str(total)
+    if limit is not None and offset + limit < total:
+        query = {"limit": limit, "offset": offset + limit, **{k: v for k, v in filters.items() if v}}
+        response.headers["Link"] = f'<{request.route_url(request.matched_route.name, _query=query)}>; rel="next"'
+    return response

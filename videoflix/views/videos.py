@@ -20,22 +20,13 @@ from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF, viewer_id
-from .params import paging, text_param
+from .params import paged, paging, text_param
 
 #: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
 PAGE_MAX = 1000
 OFFSET_MAX = 10**9
 #: the longest catalog search (`?q=`)
 SEARCH_MAX = 200
-
-
-def _paged(request, response, total: int, limit: int | None, offset: int, **filters: str | None):
-    """`X-Total-Count`, and `Link: <...>; rel="next"` while a page follows."""
-    response.headers["X-Total-Count"] = str(total)
-    if limit is not None and offset + limit < total:
-        query = {"limit": limit, "offset": offset + limit, **{k: v for k, v in filters.items() if v}}
-        response.headers["Link"] = f'<{request.route_url(request.matched_route.name, _query=query)}>; rel="next"'
-    return response
 
 
 @view_config(route_name="videos.list", request_method="GET", permission=AUTHENTICATED)
@@ -60,7 +51,7 @@ def video_list(request):
         viewer=viewer_id(request), query=query,
     )  # fmt: skip
     response = json_text_response(request, body)
-    return _paged(request, response, total, limit, offset, category=category, include=include, q=q)
+    return paged(request, response, total, limit, offset, category=category, include=include, q=q)
 
 
 @view_config(route_name="videos.detail", request_method="PATCH", renderer="json", permission=STAFF)
@@ -95,7 +86,7 @@ def admin_video_list(request):
         raise InvalidInput.field("status", f"One of: {', '.join(s.value for s in VideoStatus)}.")
     query = text_param(request, "q")
     videos, total = request.videos.admin_list(status, query, limit, offset)
-    _paged(request, request.response, total, limit, offset, status=status, q=query)
+    paged(request, request.response, total, limit, offset, status=status, q=query)
     places = request.videos.queue_positions(videos)
     return [status_json(video, places.get(video.id)) for video in videos]
 

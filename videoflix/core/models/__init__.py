@@ -16,11 +16,12 @@ from .meta import Base
 from .rate_limit import RateLimitCounter
 from .subtitle import Subtitle
 from .upload import Upload
-from .user import AccountToken, AuthSession, TokenPurpose, User
+from .user import AccountAudit, AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoPart, VideoStatus
 from .viewing import PlaybackStart, VideoView, WatchProgress
 
 __all__ = [
+    "AccountAudit",
     "AccountToken",
     "AuthSession",
     "Base",

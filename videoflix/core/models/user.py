@@ -1,4 +1,5 @@
-"""Accounts and what hangs off them: one-time tokens (activation, password reset) and login sessions."""
+"""Accounts and what hangs off them: one-time tokens (activation, password reset), login sessions, and the
+audit log of what operators did to them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class User(Base):
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: when an operator deactivated the account (None: never, or lifted since). Apart from an account never
+    #: activated, whose owner may still activate it by mail: a deactivated one stays off until an operator
+    #: lifts it (no registration, mail link or password reset turns it back on)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email!r}>"
@@ -75,5 +80,25 @@ class AuthSession(Base):
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: what logged in, for operators telling an account's sessions apart: the browser's User-Agent (cut) and
+    #: the client's address (as the server saw it, behind a trusted proxy its X-Forwarded-For)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class AccountAudit(Base):
+    """One thing an operator did to an account (deactivate, activate, staff, unstaff), kept when either account
+    is deleted: who (`actor`: their email, or the command line's `videoflix user ... (os user@host)`), to whom
+    (the address at the time), and when."""
+
+    __tablename__ = "account_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
