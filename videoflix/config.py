@@ -92,6 +92,10 @@ class Settings:
     session_max_age: int
     activation_token_ttl: int
     password_reset_token_ttl: int
+    #: the screens (login sessions) an account may watch on at once; 0: no limit
+    screens_per_account: int
+    #: a playback's links work only from the address it started from
+    playback_bind_address: bool
     max_json_body: int
     max_upload_size: int
     #: the largest body any request may send (waitress stops reading past it): a tus chunk, a one-request upload
@@ -185,6 +189,8 @@ def build_settings(raw: dict[str, str]) -> Settings:
         session_max_age=int(raw.get("videoflix.session_max_age", 30 * 24 * 3600)),
         activation_token_ttl=int(raw.get("videoflix.activation_token_ttl", 3 * 24 * 3600)),
         password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
+        screens_per_account=max(0, int(raw.get("videoflix.screens_per_account", 0))),
+        playback_bind_address=asbool(raw.get("videoflix.playback_bind_address", False)),
         max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),
         max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
         max_request_body=int(raw.get("videoflix.max_request_body", MAX_REQUEST_BODY)),

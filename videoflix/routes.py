@@ -47,6 +47,7 @@ def includeme(config) -> None:
     config.add_route("admin.accounts", "/api/admin/accounts/")
     config.add_route("admin.account", r"/api/admin/accounts/{id:\d+}/")
     config.add_route("admin.audit", "/api/admin/audit/")
+    config.add_route("admin.watching", "/api/admin/watching/")
     # the operators' console: one page that uses the API above (staff)
     config.add_route("console", "/admin/")
     # nginx's auth_request for the upload locations: may this request's body be read at all?

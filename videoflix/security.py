@@ -8,6 +8,7 @@ The Pyramid security policy below turns a valid access cookie into `request.iden
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pyramid.csrf import CookieCSRFStoragePolicy
@@ -22,6 +23,7 @@ from videoflix.core.models import AuthSession, User
 
 from .config import Settings
 from .services import live_sessions
+from .services.playback import Viewer
 
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
@@ -156,6 +158,14 @@ def viewer_id(request) -> int:
     loading the user (the permission check, with its live-session cache, has vouched for the session)."""
     policy = request.registry.getUtility(ISecurityPolicy)
     return int(policy.access.claims_of_type(request, "access")["sub"])
+
+
+def playback_viewer(request) -> Viewer:
+    """Who asks to play, in a view behind AUTHENTICATED: the account and login session of the verified access
+    token, and the client's address (services.playback)."""
+    policy = request.registry.getUtility(ISecurityPolicy)
+    claims = policy.access.claims_of_type(request, "access")
+    return Viewer(int(claims["sub"]), uuid.UUID(str(claims["sid"])), request.client_addr)
 
 
 def has_auth_cookie(request) -> bool:

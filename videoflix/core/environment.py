@@ -96,6 +96,8 @@ VARIABLES: tuple[Variable, ...] = (
     _web("ACCESS_TOKEN_TTL", "videoflix.access_token_ttl"),
     _web("REFRESH_TOKEN_TTL", "videoflix.refresh_token_ttl"),
     _web("SESSION_MAX_AGE", "videoflix.session_max_age"),
+    _web("SCREENS_PER_ACCOUNT", "videoflix.screens_per_account"),
+    _web("PLAYBACK_BIND_ADDRESS", "videoflix.playback_bind_address"),
     *(
         _web(f"RATE_LIMIT_{name.upper()}", f"videoflix.rate_limit.{name}")
         for name in (

@@ -55,6 +55,19 @@ SCHEMAS = {
         ["at", "actor", "action", "email"],
     ),
 }
+SCHEMAS["Watching"] = obj(
+    {
+        "account": {"type": "integer"},
+        "email": string(format="email"),
+        "video": {"type": "integer"},
+        "title": string(),
+        "session": string(description="the login session (a screen): its id's first characters"),
+        "address": {"type": "string", "nullable": True},
+        "started": MOMENT,
+        "seen": {**MOMENT, "description": "the last renewal (a player renews while it fetches)"},
+    },
+    ["account", "email", "video", "title", "session", "started", "seen"],
+)
 SCHEMAS["AccountDetail"] = {
     "allOf": [
         ref("Account"),
@@ -73,9 +86,10 @@ SCHEMAS["AccountDetail"] = {
                         }
                     ),
                 },
+                "watching": {"type": "array", "items": ref("Watching")},
                 "audit": {"type": "array", "items": ref("AuditEntry")},
             },
-            ["login_sessions", "audit"],
+            ["login_sessions", "watching", "audit"],
         ),
     ]
 }
@@ -112,6 +126,12 @@ OPERATIONS = {
                           "413": error("Body too large."), "415": error("Not JSON.")},
         },
     },
+    "admin.watching": {"get": {
+        "summary": "Who is watching what now: the live playback sessions, latest first (staff)",
+        "tags": ["operators"], "security": COOKIE,
+        "responses": {"200": json_response("The playbacks", {"type": "array", "items": ref("Watching")}),
+                      "401": UNAUTHORIZED, "403": error("Not staff.")},
+    }},
     "admin.audit": {"get": {
         "summary": "What operators did to accounts, newest first (staff)", "tags": ["operators"],
         "security": COOKIE, "parameters": PAGING,

@@ -132,6 +132,9 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
+#: a playlist (or a segment of a playback idle for a minute) when the account has no screen free
+SCREENS_FULL = error("The account already watches on as many screens as it may (SCREENS_PER_ACCOUNT).")
+
 OPERATIONS = {
     "videos.list": {
         "get": {
@@ -206,7 +209,7 @@ OPERATIONS = {
     }},
     "stream.master": {"get": {
         "summary": "Adaptive playlist over the renditions that exist", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED, "409": SCREENS_FULL,
                       "404": NOT_FOUND},
     }},
     "stream.storyboard_track": {"get": {
@@ -235,25 +238,28 @@ OPERATIONS = {
     }},
     "stream.playlist": {"get": {
         "summary": "A rendition's playlist", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED, "409": SCREENS_FULL,
                       "404": NOT_FOUND},
     }},
     "stream.segment": {"get": {
         "summary": "A media segment (Range requests answered with 206)", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
-                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
+                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED,
+                      "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.audio_playlist": {"get": {
         "summary": "An alternate audio track's playlist", "tags": ["streaming"], "security": COOKIE,
         "description": "For a film with several audio tracks, each one the renditions do not carry (those carry "
                        "the default) is an audio-only rendition, `track` its place among the source's audio "
                        "streams; the master names them in its audio group (`#EXT-X-MEDIA:TYPE=AUDIO`).",
-        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED, "404": NOT_FOUND},
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
+                      "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.audio_segment": {"get": {
         "summary": "A segment of an alternate audio track", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "206": file_response("Part", SEGMENT),
-                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED, "404": NOT_FOUND},
+                      "304": {"description": "Not modified"}, "401": UNAUTHORIZED,
+                      "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.fmp4_playlist": {"get": {
         "summary": "A further ladder's rendition's playlist (`av1`, `hevc`)", "tags": ["streaming"],
@@ -262,14 +268,15 @@ OPERATIONS = {
                        "(fMP4), listed in the master beside the H.264 renditions with their `CODECS` where it "
                        "measures as good in fewer bytes: a player that decodes it picks them. The renditions' "
                        "own playlists stay H.264 in MPEG-TS.",
-        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED, "404": NOT_FOUND},
+        "responses": {"200": file_response("Playlist", PLAYLIST), "401": UNAUTHORIZED,
+                      "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.fmp4_init": {"get": {
         "summary": "A further ladder's init segment (its playlist's `#EXT-X-MAP`; one per part of a long film)",
         "tags": ["streaming"],
         "security": COOKIE,
         "responses": {"200": file_response("fMP4 init segment", "video/mp4"), "304": {"description": "Not modified"},
-                      "401": UNAUTHORIZED, "404": NOT_FOUND},
+                      "401": UNAUTHORIZED, "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.fmp4_segment": {"get": {
         "summary": "A segment of a further ladder's rendition (fMP4; Range requests answered with 206)",
@@ -277,10 +284,11 @@ OPERATIONS = {
         "security": COOKIE,
         "responses": {"200": file_response("fMP4", "video/iso.segment"),
                       "206": file_response("Part", "video/iso.segment"), "304": {"description": "Not modified"},
-                      "401": UNAUTHORIZED, "404": NOT_FOUND},
+                      "401": UNAUTHORIZED, "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.segment_slash": {"get": {
         "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
-        "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED, "404": NOT_FOUND},
+        "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED,
+                      "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
 }  # fmt: skip

@@ -7,6 +7,7 @@ from ..passwords import Hasher
 from .account_admin import AccountAdmin
 from .accounts import AccountService
 from .mail import AccountMails
+from .playback import PlaybackService
 from .resumable_uploads import ResumableUploadService
 from .sessions import SessionService
 from .subtitles import SubtitleService
@@ -51,11 +52,16 @@ def includeme(config) -> None:
     def account_admin(request) -> AccountAdmin:
         return AccountAdmin(request.dbsession)
 
+    def playback(request) -> PlaybackService:
+        settings = request.registry["videoflix.settings"]
+        return PlaybackService(request.dbsession, settings.screens_per_account, settings.playback_bind_address)
+
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
 
     config.add_request_method(accounts, reify=True)
     config.add_request_method(account_admin, reify=True)
+    config.add_request_method(playback, reify=True)
     config.add_request_method(throttle, reify=True)
     config.add_request_method(videos, reify=True)
     config.add_request_method(viewing, reify=True)

@@ -1,5 +1,6 @@
-"""The operators' accounts API (staff): list and search accounts, one account with its login sessions and audit
-log, deactivate/reactivate and make/unmake operators (`AccountAdmin` holds the rules), and the whole audit log."""
+"""The operators' accounts API (staff): list and search accounts, one account with its login sessions, what it
+watches and its audit log, deactivate/reactivate and make/unmake operators (`AccountAdmin` holds the rules), the
+whole audit log, and who is watching now."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ..schemas import validate
 from ..schemas.admin_accounts import AccountChangeSchema
 from ..security import STAFF
 from ..services.account_admin import AccountSummary, Actor, session_label
+from ..services.playback import Watching
 from .params import paged, paging, text_param
 
 #: paging of the accounts list and the audit log; the OpenAPI document states the same bounds
@@ -58,7 +60,22 @@ def _detail(request, user) -> dict:
          "ends": _when(s.expires_at), "user_agent": s.user_agent, "address": s.address}
         for s in admin.sessions(user)
     ]  # fmt: skip
-    return {**account_json(admin.summary(user)), "login_sessions": sessions, "audit": [audit_json(e) for e in entries]}
+    watching = [watching_json(w) for w in request.playback.watching(user_id=user.id)]
+    return {**account_json(admin.summary(user)), "login_sessions": sessions, "watching": watching,
+            "audit": [audit_json(e) for e in entries]}  # fmt: skip
+
+
+def watching_json(watching: Watching) -> dict:
+    playback = watching.playback
+    return {"account": playback.user_id, "email": watching.email, "video": playback.video_id,
+            "title": watching.title, "session": session_label(playback.auth_session_id), "address": playback.address,
+            "started": _when(playback.started_at), "seen": _when(playback.seen_at)}  # fmt: skip
+
+
+@view_config(route_name="admin.watching", request_method="GET", renderer="json", permission=STAFF)
+def watching_list(request):
+    """Who is watching what now: the live playback sessions (renewed within the last minute), latest first."""
+    return [watching_json(w) for w in request.playback.watching()]
 
 
 @view_config(route_name="admin.account", request_method="GET", renderer="json", permission=STAFF)

@@ -26,13 +26,14 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from videoflix.core import storyboard as storyboards
+from videoflix.core.models import PlaybackSession
 from videoflix.core.storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
 from videoflix.core.subtitles import master_with_subtitles
 
 from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import expiry, signed_link
-from ..security import AUTHENTICATED, viewer_id
+from ..security import AUTHENTICATED, playback_viewer, viewer_id
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
@@ -182,12 +183,26 @@ def _folder(request) -> str:
     return request.matchdict["resolution"]
 
 
+def started(request) -> PlaybackSession:
+    """A playlist was asked for: the viewer's playback of the film begins or is renewed (409 when the account
+    has no screen free), and a later view counts as playback (services.viewing)."""
+    video_id = int(request.matchdict["id"])
+    playback = request.playback.start(playback_viewer(request), video_id)
+    request.viewing.playback_started(viewer_id(request), video_id)
+    return playback
+
+
+def renewed(request) -> None:
+    """A segment the app serves: the viewer's playback goes on (at most one write every few seconds)."""
+    request.playback.renew(playback_viewer(request), int(request.matchdict["id"]))
+
+
 @view_config(route_name="stream.master", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def master(request):
     """The stored master playlist; with the storyboard's image playlist (`#EXT-X-IMAGE-STREAM-INF`) and a
     subtitles group added when the video has them (subtitles can be added and removed after the encode, so
     the workers' master does not hold them)."""
-    request.viewing.playback_started(viewer_id(request), int(request.matchdict["id"]))
+    started(request)
     storage = request.registry["videoflix.storage"]
     found = storyboard_plan(request, storage)
     tracks = request.subtitles.master_tracks(int(request.matchdict["id"]))
@@ -232,7 +247,7 @@ def storyboard(request) -> tuple[storyboards.Layout, list[int], float | None]:
 @view_config(route_name="stream.fmp4_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
     """A rendition's playlist (where the existing frontend starts playback: it never loads the master)."""
-    request.viewing.playback_started(viewer_id(request), int(request.matchdict["id"]))
+    started(request)
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
     if config.segment_urls == "presigned":
@@ -307,18 +322,21 @@ def signed_playlist(request, storage: Storage, url_seconds: int):
 @view_config(route_name="stream.segment_slash", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.audio_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def segment(request):
+    renewed(request)
     return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
 
 
 @view_config(route_name="stream.fmp4_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def fmp4_segment(request):
     """A segment of a further ladder's rendition (CMAF: fMP4)."""
+    renewed(request)
     return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.m4s", FMP4_SEGMENT, SEGMENT_CACHE)
 
 
 @view_config(route_name="stream.fmp4_init", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def init_segment(request):
     """An init segment a further ladder's rendition's playlist names (`#EXT-X-MAP`): its codec's setup."""
+    renewed(request)
     return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .mail import OutgoingMail
 from .meta import Base
+from .playback import PlaybackSession
 from .rate_limit import RateLimitCounter
 from .subtitle import Subtitle
 from .upload import Upload
@@ -27,6 +28,7 @@ __all__ = [
     "Base",
     "OutboxEvent",
     "OutgoingMail",
+    "PlaybackSession",
     "PlaybackStart",
     "RateLimitCounter",
     "Subtitle",

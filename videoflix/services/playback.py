@@ -1,0 +1,181 @@
+"""Playback sessions (`models.playback`): begun at a film's first playlist, renewed while the player fetches,
+checked wherever segments are served; and the screens an account may watch on at once.
+
+A screen is one login session (a browser, a device): every film and player of one login session counts once, so
+the existing frontend's muted preview beside its main player takes no second screen. A playback not renewed for
+PLAYBACK_IDLE seconds stops counting (a closed tab frees its screen within a minute); when its player comes back
+(a long pause), it starts again, if the account has a screen free.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from cachetools import TTLCache
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from videoflix.core.models import AuthSession, PlaybackSession, User, Video
+
+from ..caches import LockedCache
+from ..errors import Conflict, NotFound
+from .accounts import utcnow
+
+#: seconds without a renewal after which a playback no longer counts as a screen
+PLAYBACK_IDLE = 60
+#: a process renews a playback it has seen at most this often (players fetch a segment every few seconds)
+RENEW_EVERY = 15.0
+_renewed: LockedCache[bool] = LockedCache(TTLCache(maxsize=65536, ttl=RENEW_EVERY))
+
+
+class ScreensFull(Conflict):
+    def __init__(self, screens: int):
+        super().__init__(
+            f"This account is already watching on {screens} screen{'s' if screens != 1 else ''}, the most it may "
+            "at once. Stop playback on another screen (it is freed within a minute) and try again."
+        )
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who asks to play: the account, its login session (a screen), and the client's address."""
+
+    user_id: int
+    login_session: uuid.UUID
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Watching:
+    """A live playback, as operators see it."""
+
+    playback: PlaybackSession
+    email: str
+    title: str
+
+
+class PlaybackService:
+    def __init__(
+        self,
+        dbsession: Session,
+        screens: int = 0,
+        bind_address: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.db = dbsession
+        self.screens = screens
+        self.bind_address = bind_address
+        self.clock = clock
+        self.idle = timedelta(seconds=PLAYBACK_IDLE)
+
+    def start(self, viewer: Viewer, video_id: int) -> PlaybackSession:
+        """At a playlist of the film: the viewer's playback of it, renewed, or begun (again) if the account has a
+        screen free (else ScreensFull, 409); NotFound for a film that does not exist."""
+        now = self.clock()
+        playback = self.db.scalar(
+            sa.select(PlaybackSession).where(
+                PlaybackSession.auth_session_id == viewer.login_session, PlaybackSession.video_id == video_id
+            )
+        )
+        if playback is None or playback.seen_at <= now - self.idle:
+            self._screen_free(viewer, now)
+        # from the film's row, so a film that does not exist (or was just deleted) gets no playback: a 404
+        row = sa.select(
+            sa.literal(uuid.uuid4(), sa.Uuid), sa.literal(viewer.login_session, sa.Uuid),
+            sa.literal(viewer.user_id), Video.id, sa.literal(viewer.address, sa.String),
+            sa.literal(now, sa.DateTime(timezone=True)), sa.literal(now, sa.DateTime(timezone=True)),
+        ).where(Video.id == video_id)  # fmt: skip
+        columns = ["id", "auth_session_id", "user_id", "video_id", "address", "started_at", "seen_at"]
+        statement = insert(PlaybackSession).from_select(columns, row)
+        upsert = statement.on_conflict_do_update(
+            constraint="uq_playback_sessions_auth_session_id",
+            set_={"seen_at": now, "address": statement.excluded.address},
+        ).returning(PlaybackSession.id)
+        playback_id = self.db.execute(upsert).scalar_one_or_none()
+        if playback_id is None:
+            raise NotFound("No such file for this video.")
+        _renewed.put((viewer.login_session, video_id), True)
+        return self.db.get(PlaybackSession, playback_id, populate_existing=True)
+
+    def renew(self, viewer: Viewer, video_id: int) -> None:
+        """At a segment the app serves: the playback renewed, at most every RENEW_EVERY seconds per process."""
+        if not _renewed.get((viewer.login_session, video_id)):
+            self.start(viewer, video_id)
+
+    def check(self, playback_id: str, video_id: int, user_id: int, address: str | None) -> bool:
+        """nginx's question before it serves a link of a playback session: is the playback live for this film
+        and viewer? Its login session must be (not logged out, not revoked, account active), its film must exist
+        (deleting the film deletes its playback sessions), and with PLAYBACK_BIND_ADDRESS the client must be at
+        the address it started from. A yes renews it; one idle too long starts again if a screen is free."""
+        try:
+            pid = uuid.UUID(playback_id)
+        except ValueError:
+            return False
+        now = self.clock()
+        row = self.db.execute(
+            sa.select(PlaybackSession, AuthSession.revoked_at, AuthSession.expires_at, User.is_active)
+            .join(AuthSession, AuthSession.id == PlaybackSession.auth_session_id)
+            .join(User, User.id == PlaybackSession.user_id)
+            .where(PlaybackSession.id == pid)
+        ).one_or_none()
+        if row is None:
+            return False
+        playback, revoked_at, expires_at, active = row
+        if (playback.video_id, playback.user_id) != (video_id, user_id):
+            return False
+        if revoked_at is not None or expires_at <= now or not active:
+            return False
+        if self.bind_address and playback.address != address:
+            return False
+        if playback.seen_at <= now - self.idle:
+            try:
+                self._screen_free(Viewer(user_id, playback.auth_session_id, address), now)
+            except ScreensFull:
+                return False
+        playback.seen_at = now
+        return True
+
+    def watching(self, limit: int = 200, user_id: int | None = None) -> Sequence[Watching]:
+        """The playbacks live now (renewed within PLAYBACK_IDLE, login session open), the latest first."""
+        now = self.clock()
+        query = (
+            sa.select(PlaybackSession, User.email, Video.title)
+            .join(AuthSession, AuthSession.id == PlaybackSession.auth_session_id)
+            .join(User, User.id == PlaybackSession.user_id)
+            .join(Video, Video.id == PlaybackSession.video_id)
+            .where(
+                PlaybackSession.seen_at > now - self.idle,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now,
+                User.is_active.is_(True),
+            )
+            .order_by(PlaybackSession.seen_at.desc())
+            .limit(limit)
+        )
+        if user_id is not None:
+            query = query.where(PlaybackSession.user_id == user_id)
+        return [Watching(playback, email, title) for playback, email, title in self.db.execute(query)]
+
+    def _screen_free(self, viewer: Viewer, now: datetime) -> None:
+        """Refuse a playback that would take the account past its screens (SCREENS_PER_ACCOUNT; 0: no limit).
+        The account's row is locked first, so two screens starting at once cannot both take the last one."""
+        if not self.screens:
+            return
+        self.db.execute(sa.select(User.id).where(User.id == viewer.user_id).with_for_update())
+        others = self.db.scalar(
+            sa.select(sa.func.count(sa.distinct(PlaybackSession.auth_session_id)))
+            .join(AuthSession, AuthSession.id == PlaybackSession.auth_session_id)
+            .where(
+                PlaybackSession.user_id == viewer.user_id,
+                PlaybackSession.auth_session_id != viewer.login_session,
+                PlaybackSession.seen_at > now - self.idle,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now,
+            )
+        )
+        if (others or 0) >= self.screens:
+            raise ScreensFull(self.screens)
