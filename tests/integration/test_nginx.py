@@ -11,6 +11,7 @@ import json
 import socket
 import ssl
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from videoflix.devservices import free_port, wait_for_port
 
 from ..support.accounts import PASSWORD
 from ..support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
-from ..support.stack import PSERVE, Command, with_port
+from ..support.stack import PSERVE, VIDEOFLIX, Command, with_port
 
 pytestmark = pytest.mark.integration
 
@@ -278,11 +279,39 @@ def test_rate_limits_key_on_the_real_client_whatever_x_forwarded_for_claims(fron
     assert answers[0] == 400 and answers[-1] == 429, answers
 
 
+def watching(front, pipeline, email: str, video_id: int) -> tuple[Client, int, str]:
+    """A viewer (made as `videoflix user create` makes one) logged in through nginx and playing the film: their
+    client, id and playback session (begun by the rendition's playlist, as the frontend begins it)."""
+    made = pipeline.run([*VIDEOFLIX, "user", "create", email, "--password", PASSWORD,
+                         "--ini", str(pipeline.folder / "development.ini")], f"user-{email}")  # fmt: skip
+    assert made.proc.wait(60) == 0, made.output
+    viewer = Client(front.api)
+    viewer.login(email, PASSWORD)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in viewer.cookies)
+    assert front.request("GET", f"/api/video/{video_id}/480p/index.m3u8", headers={"Cookie": cookie})[0].status == 200
+    user = pipeline.scalar("SELECT id FROM users WHERE email = :email", email=email)
+    playback = pipeline.scalar("SELECT id FROM playback_sessions WHERE user_id = :u AND video_id = :v",
+                               u=user, v=video_id)  # fmt: skip
+    return viewer, user, str(playback)
+
+
+def seconds_until_refused(front, link: str, limit: float = 40) -> float:
+    """How long the link still plays after now: polled every 0.25 s until nginx refuses it (403)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if front.request("GET", link)[0].status in (403, 404):  # (404: its file deleted too)
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise AssertionError(f"{link} still served after {limit} s")
+
+
 def test_signed_links_of_local_storage_are_checked_and_served_by_nginx_alone(front, pipeline, media_files,
                                                                              monkeypatch):  # fmt: skip
-    """SEGMENT_URLS=presigned with local storage: a link the app signs (medialinks.signed_link) is served by
-    nginx from MEDIA_ROOT with the CORS answer for credentials; one altered in any part is 403, an expired one
-    410: nginx recomputes the very signature the app makes."""
+    """SEGMENT_URLS=presigned with local storage: a link the app signs (medialinks.signed_link) for a viewer's
+    playback session is served by nginx from MEDIA_ROOT with the CORS answer for credentials; one altered in any
+    part is 403, an expired one 410: nginx recomputes the very signature the app makes. Then nginx asks the app
+    about the playback session (cached 15 s): a logout, a deactivation and the film's deletion each stop the
+    links soon after, not when they expire."""
     fresh_login_window(pipeline)  # (the rate-limit test before this one used up the window)
     client = front.client(monkeypatch)
     video = client.upload(media_files["small"], {"title": "Signed links"})
@@ -290,17 +319,45 @@ def test_signed_links_of_local_storage_are_checked_and_served_by_nginx_alone(fro
     folder = pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video["id"])
     key = f"{folder}/480p/000.ts"
     expires = medialinks.expiry(600)
-    link = medialinks.signed_link("/media/", key, 7, expires, LINK_SECRET)
+    viewer, user, playback = watching(front, pipeline, "links@example.com", video["id"])
+    link = medialinks.signed_link("/media/", key, user, expires, LINK_SECRET, playback)
 
     response, data = front.request("GET", link, headers={"Origin": FRONTEND_ORIGIN})
     assert response.status == 200 and data == (pipeline.media / key).read_bytes()
     assert response.getheader("Content-Type") == "video/mp2t"
     assert response.getheader("Access-Control-Allow-Origin") == FRONTEND_ORIGIN
     assert response.getheader("Access-Control-Allow-Credentials") == "true"
-    for altered in (link.replace("u=7", "u=8"), link.replace(f"e={expires}", f"e={expires + 600}"),
-                    link.replace("000.ts", "001.ts"), link.split("?")[0]):  # fmt: skip
+    seen = pipeline.scalar("SELECT seen_at FROM playback_sessions WHERE id = :p", p=playback)
+    time.sleep(1.1)
+    assert front.request("GET", link.replace("000.ts", "001.ts").replace("s=", "x="))[0].status == 403
+    assert front.request("GET", link)[0].status == 200
+    # nginx kept the app's yes: the second segment cost the app no check (the check renews the playback)
+    assert pipeline.scalar("SELECT seen_at FROM playback_sessions WHERE id = :p", p=playback) == seen
+    other = str(uuid.uuid4())
+    for altered in (link.replace(f"u={user}", f"u={user + 1}"), link.replace(f"e={expires}", f"e={expires + 600}"),
+                    link.replace("000.ts", "001.ts"), link.split("?")[0], link.replace(playback, other)):  # fmt: skip
         assert front.request("GET", altered)[0].status == 403, altered
-    stale = medialinks.signed_link("/media/", key, 7, medialinks.expiry(-1200), LINK_SECRET)
+    stale = medialinks.signed_link("/media/", key, user, medialinks.expiry(-1200), LINK_SECRET, playback)
     assert front.request("GET", stale)[0].status == 410
-    forged = medialinks.signed_link("/media/", key, 7, expires, "a guess at the secret, 32+ characters")
+    forged = medialinks.signed_link("/media/", key, user, expires, "a guess at the secret, 32+ characters", playback)
     assert front.request("GET", forged)[0].status == 403
+    unknown = medialinks.signed_link("/media/", key, user, expires, LINK_SECRET, other)  # signed, never begun
+    assert front.request("GET", unknown)[0].status == 403
+
+    viewer.call("POST", "/logout/", b"{}", {"Content-Type": "application/json", "X-CSRFToken": viewer.csrf()})
+    after_logout = seconds_until_refused(front, link)
+    _, user2, playback2 = watching(front, pipeline, "links2@example.com", video["id"])
+    link2 = medialinks.signed_link("/media/", key, user2, expires, LINK_SECRET, playback2)
+    assert front.request("GET", link2)[0].status == 200
+    deactivated = pipeline.run([*VIDEOFLIX, "user", "deactivate", "links2@example.com",
+                                "--ini", str(pipeline.folder / "development.ini")], "deactivate-links2")  # fmt: skip
+    assert deactivated.proc.wait(60) == 0, deactivated.output
+    after_deactivation = seconds_until_refused(front, link2)
+    _, user3, playback3 = watching(front, pipeline, "links3@example.com", video["id"])
+    link3 = medialinks.signed_link("/media/", key, user3, expires, LINK_SECRET, playback3)
+    assert front.request("GET", link3)[0].status == 200
+    client.call("DELETE", f"/video/{video['id']}/", None, {"X-CSRFToken": client.csrf()})
+    after_deletion = seconds_until_refused(front, link3)
+    # nginx keeps a yes for 15 s: each stops within that (the 60 s the service promises), not in 10 minutes
+    assert max(after_logout, after_deactivation, after_deletion) < 16, (after_logout, after_deactivation,
+                                                                        after_deletion)  # fmt: skip

@@ -64,7 +64,8 @@ def test_hls_js_plays_segments_nginx_serves_from_signed_links(linked_api, pipeli
     page = player_page(linked_api, frontend_site, video_id)
     plays_through_tls(page, tmp_path, "linked")
     segment = r"hls-\w+/(?:av1/)?\d+p/\d+\.(?:ts|m4s)"  # (an AV1-capable browser plays the AV1 ladder)
-    served = re.findall(rf'"GET /media/videos/{video_id}/{segment}\?e=\d+&u=\d+&s=[\w-]+ HTTP/[\d.]+" 200',
+    query = r"\?e=\d+&u=\d+&p=[0-9a-f-]{36}&s=[\w-]+"  # (signed for the viewer's playback session)
+    served = re.findall(rf'"GET /media/videos/{video_id}/{segment}{query} HTTP/[\d.]+" 200',
                         linked_api.nginx_log.read_text())  # fmt: skip
     assert served  # the segments came from nginx, through links it verified
     viewer = Client(linked_api.api)

@@ -35,6 +35,7 @@ def adapted(
     for shipped, here in [
         ("${MEDIA_LINK_SECRET}", link_secret),
         ("/var/cache/nginx/videoflix_segments", f"{tls.parent}/segment-cache"),
+        ("/var/cache/nginx/videoflix_playback", f"{tls.parent}/playback-cache"),
         ("set $videoflix_store http://seaweedfs:8333;", f"set $videoflix_store {store};"),
         ("location /videoflix/ {", f"location /{bucket}/ {{"),
         ('"https://videoflix.example.com" $http_origin;', f'"{origin}" $http_origin;'),

@@ -24,6 +24,16 @@ OPERATIONS = {
         "responses": {"200": json_response("Ready", ref("Readiness")),
                       "503": json_response("A dependency is unreachable (named in checks)", ref("Readiness"))},
     }},
+    "auth.playback_check": {"get": {
+        "summary": "For nginx's auth_request on signed segment links: is the playback session the link names "
+                   "live? (Public: the answer depends on the link.)",
+        "tags": ["operations"],
+        "parameters": [{"name": "X-Original-URI", "in": "header", "schema": string(),
+                        "description": "The signed link being served (its `p`, `u` and film)"}],
+        "responses": {"200": {"description": "Yes: serve it"},
+                      "403": {"description": "No: logged out, deactivated, film deleted, idle with no screen "
+                                             "free, or another address (PLAYBACK_BIND_ADDRESS)"}},
+    }},
     "auth.upload_check": {"get": {
         "summary": "For nginx's auth_request on the upload locations: may this request's body be read? "
                    "(Public: the answer depends on the access cookie and the method.)",

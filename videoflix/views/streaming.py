@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from cachetools import TTLCache
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from videoflix.core import storyboard as storyboards
@@ -32,7 +33,7 @@ from videoflix.core.subtitles import master_with_subtitles
 
 from ..caches import LockedCache
 from ..errors import NotFound
-from ..medialinks import expiry, signed_link
+from ..medialinks import LinkClaims, expiry, signed_link
 from ..security import AUTHENTICATED, playback_viewer, viewer_id
 
 PLAYLIST = "application/vnd.apple.mpegurl"
@@ -247,12 +248,12 @@ def storyboard(request) -> tuple[storyboards.Layout, list[int], float | None]:
 @view_config(route_name="stream.fmp4_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
     """A rendition's playlist (where the existing frontend starts playback: it never loads the master)."""
-    started(request)
+    playback = started(request)
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
     if config.segment_urls == "presigned":
         if storage.backend == "local":
-            return linked_playlist(request, storage, config)
+            return linked_playlist(request, storage, config, str(playback.id))
         return signed_playlist(request, storage, config.url_seconds)
     return serve(request, f"{_folder(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
 
@@ -290,15 +291,30 @@ def playlist_response(text: str, content_type: str = PLAYLIST) -> Response:
     return response
 
 
-def linked_playlist(request, storage: Storage, config):
+def linked_playlist(request, storage: Storage, config, playback: str):
     """Local backend: the rendition playlist with each segment as a link nginx checks and serves itself
-    (`medialinks`), signed for this viewer."""
+    (`medialinks`), signed for this viewer's playback session, which nginx asks about (`playback_check`)."""
     folder, info = rendition_playlist(request, storage)
     expires, viewer, secret = expiry(config.url_seconds), request.identity.id, config.media_link_secret
-    prefix = config.media_link_prefix
-    return playlist_response(
-        rewritten(storage, info.key, lambda name: signed_link(prefix, f"{folder}/{name}", viewer, expires, secret))
-    )
+
+    def link(name: str) -> str:
+        return signed_link(config.media_link_prefix, f"{folder}/{name}", viewer, expires, secret, playback)
+
+    return playlist_response(rewritten(storage, info.key, link))
+
+
+@view_config(route_name="auth.playback_check", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+def playback_check(request):
+    """nginx's `auth_request` before it serves a signed link (deploy/nginx.conf; `X-Original-URI`: the link,
+    whose signature nginx has checked): 200 while the playback session it names is live for its viewer and
+    film (login session open, account active, film there, renewed within a minute or a screen free; the
+    address it began from with PLAYBACK_BIND_ADDRESS), else 403. nginx keeps the answer for a few seconds per
+    playback, so a player costs the app one check every few segments."""
+    claims = LinkClaims.of(request.headers.get("X-Original-URI", ""))
+    if claims is None or not request.playback.check(claims.playback, claims.video, claims.viewer,
+                                                    request.client_addr):  # fmt: skip
+        return Response(status=403, cache_control="no-store")
+    return Response(status=200, cache_control="no-store")
 
 
 #: (playlist key, its ETag) -> the playlist with signed segment URLs; re-signed when half their life is gone
