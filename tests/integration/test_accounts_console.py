@@ -8,6 +8,7 @@ import asyncio
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from ..support.accounts import PASSWORD
 from ..support.browser import Browser, chromium_path, log_in, until
@@ -22,6 +23,11 @@ WATCHER = "watcher@example.com"
 WATCHER_PASSWORD = "Watching-every-night-7"
 #: the accounts panel's row of the watcher, and a search typed into the panel (`%s`: the text, as JSON)
 ROW = f"[...document.querySelectorAll('#account-rows tr')].find(r => r.cells[0].textContent === '{WATCHER}')"
+#: the watcher's rows of the "Watching now" table (other tests' viewers may be there too)
+WATCHER_ROWS = (
+    f"[...document.querySelectorAll('#watching-rows tr')].filter(r => r.cells[0].textContent === {WATCHER!r})"
+)
+WATCHING = f"{WATCHER_ROWS}.map(r => r.innerText).join('\\n')"
 SEARCH = """(() => { const input = document.querySelector('#account-search input');
     input.value = %s; input.dispatchEvent(new Event('input', {bubbles: true})); })()"""
 
@@ -37,16 +43,38 @@ def catalog_status(browser: Browser):
     return browser.evaluate("fetch('/api/video/').then(r => r.status)", await_promise=True)
 
 
+def a_film(pipeline, title: str) -> int:
+    """A ready film whose 480p playlist is on disk (all a player's first request needs), added as the workers
+    would leave it."""
+    with pipeline.engine.begin() as conn:
+        video_id = conn.execute(
+            sa.text(
+                "INSERT INTO videos (title, description, category, status, source_path, progress, views, created_at) "
+                "VALUES (:title, '', 'Drama', 'ready', 'x', 100, 0, now()) RETURNING id"
+            ),
+            {"title": title},
+        ).scalar_one()
+        conn.execute(sa.text("UPDATE videos SET hls_path = :path WHERE id = :id"),
+                     {"path": f"videos/{video_id}/hls-watch", "id": video_id})  # fmt: skip
+    rendition = pipeline.media / "videos" / str(video_id) / "hls-watch" / "480p"
+    rendition.mkdir(parents=True)
+    (rendition / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\n000.ts\n#EXT-X-ENDLIST\n")
+    return video_id
+
+
 def test_operators_deactivate_and_reactivate_accounts_in_the_console_and_the_shell(pipeline, tmp_path):
     status, output = user_command(pipeline, "create", WATCHER, "--password", WATCHER_PASSWORD, name="create-watcher")
     assert status == 0, output
     site = pipeline.api.removesuffix("/api")
+    film = a_film(pipeline, "Night watch")
 
     async def operate() -> dict:
         seen: dict = {}
         async with Browser(tmp_path / "viewer") as viewer, Browser(tmp_path / "operator") as operator:
             assert await log_in(viewer, site + "/admin/", WATCHER, WATCHER_PASSWORD) == "forbidden"
             seen["before"] = await catalog_status(viewer)
+            seen["playlist"] = await viewer.evaluate(f"fetch('/api/video/{film}/480p/index.m3u8').then(r => r.status)",
+                                                     await_promise=True)  # fmt: skip
             assert await log_in(operator, site + "/admin/", "operator@example.com", PASSWORD) == "staff"
             await until(operator, "document.querySelectorAll('#account-rows tr').length > 0", 30, "accounts listed")
             await operator.evaluate(SEARCH % json.dumps(WATCHER))
@@ -54,12 +82,15 @@ def test_operators_deactivate_and_reactivate_accounts_in_the_console_and_the_she
             await until(operator, f"document.querySelectorAll('#account-rows tr').length === 1 && !!{row}", 30,
                         "the search finds the viewer")  # fmt: skip
             seen["listed"] = await operator.evaluate(f"{row}.innerText")
+            seen["watching"] = await until(operator, WATCHING, 30, "the panel shows who is watching")
             await operator.evaluate("window.confirm = () => true")
             await operator.evaluate(f"{row}.querySelector('button[data-action=deactivate]').click()")
             seen["after_click"] = await until(
                 operator, f"{row} && {row}.cells[1].textContent.startsWith('deactivated') && {row}.innerText", 30,
                 "the row shows the deactivation")  # fmt: skip
             seen["message"] = await operator.evaluate("document.getElementById('message').textContent")
+            seen["watching_after"] = await until(operator, f"{WATCHER_ROWS}.length === 0", 30,
+                                                 "the playback ends with the deactivation")  # fmt: skip
             seen["after"] = await catalog_status(viewer)
             seen["refresh"] = await viewer.evaluate(
                 "fetch('/api/token/refresh/', {method: 'POST', headers: "
@@ -93,6 +124,9 @@ def test_operators_deactivate_and_reactivate_accounts_in_the_console_and_the_she
     seen = asyncio.run(operate())
     assert (seen["before"], seen["after"], seen["refresh"], seen["again"]) == (200, 401, 401, 200), seen
     assert "active" in seen["listed"] and "viewer" in seen["listed"] and "Deactivate" in seen["listed"]
+    assert seen["playlist"] == 200
+    assert seen["watching"].startswith(f"{WATCHER}\tNight watch\t"), seen["watching"]
+    assert seen["watching_after"] is True  # the deactivation ended the playback with the login session
     assert "Activate" in seen["after_click"] and seen["message"].startswith(f"{WATCHER} is deactivated")
     assert seen["shell"][0] == 0 and f"{WATCHER} is active." in seen["shell"][1]
     assert seen["last"][0] == 2 and "last active operator" in seen["last"][1] and "Traceback" not in seen["last"][1]

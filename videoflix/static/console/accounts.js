@@ -61,7 +61,24 @@
     const total = Number(response.headers.get("X-Total-Count") || list.length);
     $("accounts-more").hidden = total <= list.length;
     $("accounts-more").textContent = `${list.length} of ${total} accounts shown: search to narrow the list.`;
-    await loadAudit();
+    await Promise.all([loadAudit(), loadWatching()]);
+  }
+
+  async function loadWatching() {
+    const response = await api("GET", "/admin/watching/");
+    if (!response.ok) return;
+    const list = await response.json();
+    $("watching-rows").replaceChildren(...list.map((playing) => {
+      const tr = document.createElement("tr");
+      for (const text of [playing.email, playing.title, playing.session, playing.address || "",
+        when(playing.started)]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }));
+    $("watching-empty").hidden = list.length > 0;
   }
 
   async function loadAudit() {
@@ -105,4 +122,5 @@
   $("account-search").addEventListener("submit", (event) => event.preventDefault());
 
   load();
+  setInterval(() => loadWatching().catch(() => {}), 15000); // who watches changes by itself
 })();
