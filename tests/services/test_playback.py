@@ -123,3 +123,16 @@ def test_operators_see_who_watches_what(accounts, sessions, screens, films, cloc
     clock.advance(seconds=PLAYBACK_IDLE - 5)
     assert [w.title for w in playback.watching(user_id=user.id)] == ["Film 1"]
     assert clock.now - live[0].playback.seen_at < timedelta(seconds=PLAYBACK_IDLE)
+
+
+def test_playbacks_idle_for_a_day_are_deleted_by_later_starts(accounts, sessions, screens, films, clock, dbsession):
+    user = active_user(accounts)
+    playback = screens()
+    old = playback.start(screen(sessions, user), films[0])
+    clock.advance(hours=23)
+    playback.start(screen(sessions, user), films[0])
+    assert dbsession.scalar(sa.select(sa.func.count()).where(PlaybackSession.id == old.id)) == 1  # within a day
+    clock.advance(hours=2)
+    playback.start(screen(sessions, user), films[1])
+    assert dbsession.scalar(sa.select(sa.func.count()).where(PlaybackSession.id == old.id)) == 0
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(PlaybackSession)) == 2

@@ -32,6 +32,21 @@ RENEW_EVERY = 15.0
 _renewed: LockedCache[bool] = LockedCache(TTLCache(maxsize=65536, ttl=RENEW_EVERY))
 
 
+#: a playback not renewed for this long is deleted (by the starts of others, a few at a time): longer than any
+#: signed link naming it lives (SEGMENT_URL_SECONDS, 6 h by default), so a paused player's links keep working
+KEEP = timedelta(days=1)
+
+
+def _purge(now: datetime) -> sa.Delete:
+    stale = (
+        sa.select(PlaybackSession.id)
+        .where(PlaybackSession.seen_at < now - KEEP)
+        .limit(10)
+        .with_for_update(skip_locked=True)
+    )
+    return sa.delete(PlaybackSession).where(PlaybackSession.id.in_(stale.scalar_subquery()))
+
+
 class ScreensFull(Conflict):
     def __init__(self, screens: int):
         super().__init__(
@@ -83,6 +98,7 @@ class PlaybackService:
         )
         if playback is None or playback.seen_at <= now - self.idle:
             self._screen_free(viewer, now)
+            self.db.execute(_purge(now), execution_options={"synchronize_session": False})
         # from the film's row, so a film that does not exist (or was just deleted) gets no playback: a 404
         row = sa.select(
             sa.literal(uuid.uuid4(), sa.Uuid), sa.literal(viewer.login_session, sa.Uuid),
