@@ -9,7 +9,8 @@ Debian's nginx (HTTPS, as shipped), and the web process (`videoflix serve`, wait
 - nginx static: a signed local link (SEGMENT_URLS=presigned, local storage): nginx checks it (secure_link), asks
   the app whether its playback session is live (auth_request, the answer kept 15 s) and sends the file itself:
   the static baseline;
-- S3 presigned: a signed object URL through nginx's bucket location to SeaweedFS (SEGMENT_URLS=presigned, S3);
+- S3 presigned: a signed object URL under the viewer's playback session through nginx (its check, cached) to
+  SeaweedFS (SEGMENT_URLS=presigned, S3, S3_PLAYBACK_PATH=/play/);
 - app, local: the web process sends the file (SEGMENT_URLS=app, local; what `videoflix dev` does);
 - app, S3: the web process streams the object from SeaweedFS (SEGMENT_URLS=app, S3).
 Targets (issue 18): S3 presigned >= 0.8x nginx static at 256 connections with no time-outs; the app's
@@ -142,6 +143,8 @@ def main() -> int:
             link = medialinks.signed_link("/media/", SEGMENT, user, medialinks.expiry(3600), LINK_SECRET, playback)
             public = s3_client(f"https://localhost:{https_port}", KEY, SECRET)  # signed for nginx's address
             presigned = S3Storage(store.client(), BUCKET, signer=public).browser_url(SEGMENT, 3600)
+            # under the viewer's playback session, which nginx checks (S3_PLAYBACK_PATH=/play/)
+            presigned = presigned.replace(f":{https_port}/", f":{https_port}/play/{playback}/", 1)
             ways = {
                 "nginx static": (f"https://localhost:{https_port}{link}", None, None),
                 "S3 presigned": (presigned, None, None),

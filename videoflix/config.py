@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,6 +97,9 @@ class Settings:
     screens_per_account: int
     #: a playback's links work only from the address it started from
     playback_bind_address: bool
+    #: S3 presigned URLs go through nginx under S3_PUBLIC_URL + this path + the playback session, where nginx
+    #: checks the playback before passing the URL to the store (deploy/nginx.conf: /play/); empty: unchecked
+    s3_playback_path: str
     max_json_body: int
     max_upload_size: int
     #: the largest body any request may send (waitress stops reading past it): a tus chunk, a one-request upload
@@ -118,6 +122,14 @@ class Settings:
 
     def frontend_link(self, path: str, **query: str) -> str:
         return f"{self.frontend_url.rstrip('/')}/{path.lstrip('/')}?{urlencode(query)}"
+
+
+def playback_path(raw: str) -> str:
+    """S3_PLAYBACK_PATH as a path that starts and ends with a slash (`/play/`), or "" (off)."""
+    path = raw.strip().strip("/")
+    if path and not re.fullmatch(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*", path):
+        raise ValueError(f"S3_PLAYBACK_PATH must be a plain path such as /play/, not {raw!r}")
+    return f"/{path}/" if path else ""
 
 
 def apply_environment(settings: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -191,6 +203,7 @@ def build_settings(raw: dict[str, str]) -> Settings:
         password_reset_token_ttl=int(raw.get("videoflix.password_reset_token_ttl", 3600)),
         screens_per_account=max(0, int(raw.get("videoflix.screens_per_account", 0))),
         playback_bind_address=asbool(raw.get("videoflix.playback_bind_address", False)),
+        s3_playback_path=playback_path(raw.get("videoflix.s3_playback_path", "")),
         max_json_body=int(raw.get("videoflix.max_json_body", 64 * 1024)),
         max_upload_size=int(raw.get("videoflix.max_upload_size", 10 * 1024**3)),
         max_request_body=int(raw.get("videoflix.max_request_body", MAX_REQUEST_BODY)),

@@ -46,17 +46,25 @@ def signed_link(prefix: str, key: str, viewer: int, expires: int, secret: str, p
 _FILM = re.compile(r"/videos/(\d{1,18})/")
 
 
+#: an S3 presigned URL as nginx checks it: `<S3_PLAYBACK_PATH><playback>/<bucket>/videos/<id>/...`
+_PLAY = re.compile(r"^/[A-Za-z0-9_/-]*?/([0-9a-f-]{36})/[^/]+/videos/(\d{1,18})/")
+
+
 @dataclass(frozen=True)
 class LinkClaims:
-    """What a signed link names, read from the URI nginx was asked for (after nginx checked its signature)."""
+    """What a link nginx checks names, read from the URI nginx was asked for: a local link (after nginx checked
+    its signature) names its viewer; an S3 URL names none (the store checks its signature, which covers its
+    film's path; the playback session in front of it says whose it is)."""
 
     playback: str
-    viewer: int
+    viewer: int | None
     video: int
 
     @classmethod
     def of(cls, uri: str) -> LinkClaims | None:
         parts = urlsplit(uri)
+        if "X-Amz-Signature=" in parts.query and (played := _PLAY.match(parts.path)):
+            return cls(played[1], None, int(played[2]))
         query = parse_qs(parts.query)
         film = _FILM.search(parts.path)
         playback, viewer = query.get("p", [""])[0], query.get("u", [""])[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,7 +49,7 @@ def presigned_api(s3_pipeline, seaweedfs, frontend_site):
     wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)
     web = s3_pipeline.run(
         [*VIDEOFLIX, "serve", str(s3_pipeline.folder / "development.ini"), "--port", str(api_port)], "web-presigned",
-        SEGMENT_URLS="presigned", S3_PUBLIC_URL=f"https://localhost:{https_port}",
+        SEGMENT_URLS="presigned", S3_PUBLIC_URL=f"https://localhost:{https_port}", S3_PLAYBACK_PATH="/play/",
     )  # fmt: skip
     wait_for_port("127.0.0.1", api_port, 60, alive=lambda: web.proc.poll() is None)
     yield SimpleNamespace(api=f"http://127.0.0.1:{api_port}/api", nginx_log=folder / "access.log")
@@ -68,14 +69,15 @@ def test_hls_js_plays_signed_segments_through_nginx_with_credentials(presigned_a
     page = player_page(presigned_api, frontend_site, stored_film)
     plays_through_tls(page, tmp_path, "presigned")
     segment = r"hls-\w+/(?:av1/)?\d+p/(\d+)\.(?:ts|m4s)"  # (an AV1-capable browser plays the AV1 ladder)
-    fetched = re.findall(rf'"GET /videoflix-pipeline/videos/\d+/{segment}\?\S+ HTTP/[\d.]+" 200',
+    fetched = re.findall(rf'"GET /play/[0-9a-f-]{{36}}/videoflix-pipeline/videos/\d+/{segment}\?\S+ HTTP/[\d.]+" 200',
                          presigned_api.nginx_log.read_text())  # fmt: skip
-    assert fetched  # the segments came from the store through nginx, signed, not from the app
+    assert fetched  # the segments came from the store through nginx, signed and checked, not from the app
 
 
 def test_nginx_keeps_a_signed_segment_only_under_its_whole_signed_url(presigned_api, stored_film, s3_pipeline):
     """The bucket location's cache: the same signed URL twice reaches the store once; the URL with its
-    signature altered is refused by the store, never answered from the cache."""
+    signature altered is refused by the store, never answered from the cache; the URL without the playback
+    session in front is refused by nginx. Then the viewer logs out: nginx refuses the URL within its 15 s."""
     import ssl
     import urllib.error
     import urllib.request
@@ -99,3 +101,19 @@ def test_nginx_keeps_a_signed_segment_only_under_its_whole_signed_url(presigned_
         urllib.request.urlopen(forged, context=insecure)
     assert refused.value.code == 403
     assert statuses == ["MISS", "HIT"], statuses  # the second came from nginx's cache
+    assert re.match(r"https://[^/]+/play/[0-9a-f-]{36}/videoflix-pipeline/videos/", url), url
+    direct = re.sub(r"/play/[0-9a-f-]{36}/", "/", url)
+    with pytest.raises(urllib.error.HTTPError) as bypassed:
+        urllib.request.urlopen(direct, context=insecure)
+    assert bypassed.value.code == 403
+    client.call("POST", "/logout/", b"{}", {"Content-Type": "application/json", "X-CSRFToken": client.csrf()})
+    started = time.monotonic()
+    while True:
+        try:
+            with urllib.request.urlopen(url, context=insecure) as answer:
+                answer.read()
+        except urllib.error.HTTPError as stopped:
+            assert stopped.code == 403
+            break
+        assert time.monotonic() - started < 16, "still served 16 s after the logout"
+        time.sleep(0.25)

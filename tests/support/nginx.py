@@ -38,6 +38,7 @@ def adapted(
         ("/var/cache/nginx/videoflix_playback", f"{tls.parent}/playback-cache"),
         ("set $videoflix_store http://seaweedfs:8333;", f"set $videoflix_store {store};"),
         ("location /videoflix/ {", f"location /{bucket}/ {{"),
+        ("(?<videoflix_object>/videoflix/videos/", f"(?<videoflix_object>/{bucket}/videos/"),
         ('"https://videoflix.example.com" $http_origin;', f'"{origin}" $http_origin;'),
         ('default "videoflix.example.com";', f'default "localhost:{https_port}";'),  # the public host
         ("server web:8000;", f"server 127.0.0.1:{web_port};"),

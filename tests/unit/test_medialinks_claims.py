@@ -34,3 +34,11 @@ def test_anything_else_is_no_claim(uri):
 def test_the_signature_covers_the_playback():
     base = ("/media/", "videos/1/hls-1/480p/000.ts", 1, 1_800_000_000, "s" * 40)
     assert medialinks.signed_link(*base, "a").split("s=")[-1] != medialinks.signed_link(*base, "b").split("s=")[-1]
+
+
+def test_an_s3_url_under_a_playback_names_its_playback_and_film_but_no_viewer():
+    playback = str(uuid.uuid4())
+    uri = f"/play/{playback}/videoflix/videos/12/hls-2/av1/720p/003.m4s?X-Amz-Algorithm=AWS4&X-Amz-Signature=ab12"
+    assert medialinks.LinkClaims.of(uri) == medialinks.LinkClaims(playback, None, 12)
+    unsigned = f"/play/{playback}/videoflix/videos/12/hls-2/720p/003.ts"
+    assert medialinks.LinkClaims.of(unsigned) is None

@@ -98,6 +98,7 @@ VARIABLES: tuple[Variable, ...] = (
     _web("SESSION_MAX_AGE", "videoflix.session_max_age"),
     _web("SCREENS_PER_ACCOUNT", "videoflix.screens_per_account"),
     _web("PLAYBACK_BIND_ADDRESS", "videoflix.playback_bind_address"),
+    _web("S3_PLAYBACK_PATH", "videoflix.s3_playback_path"),
     *(
         _web(f"RATE_LIMIT_{name.upper()}", f"videoflix.rate_limit.{name}")
         for name in (

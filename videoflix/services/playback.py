@@ -122,7 +122,7 @@ class PlaybackService:
         if not _renewed.get((viewer.login_session, video_id)):
             self.start(viewer, video_id)
 
-    def check(self, playback_id: str, video_id: int, user_id: int, address: str | None) -> bool:
+    def check(self, playback_id: str, video_id: int, user_id: int | None, address: str | None) -> bool:
         """nginx's question before it serves a link of a playback session: is the playback live for this film
         and viewer? Its login session must be (not logged out, not revoked, account active), its film must exist
         (deleting the film deletes its playback sessions), and with PLAYBACK_BIND_ADDRESS the client must be at
@@ -141,7 +141,7 @@ class PlaybackService:
         if row is None:
             return False
         playback, revoked_at, expires_at, active = row
-        if (playback.video_id, playback.user_id) != (video_id, user_id):
+        if playback.video_id != video_id or (user_id is not None and playback.user_id != user_id):
             return False
         if revoked_at is not None or expires_at <= now or not active:
             return False

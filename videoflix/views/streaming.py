@@ -254,7 +254,7 @@ def playlist(request):
     if config.segment_urls == "presigned":
         if storage.backend == "local":
             return linked_playlist(request, storage, config, str(playback.id))
-        return signed_playlist(request, storage, config.url_seconds)
+        return signed_playlist(request, storage, config, str(playback.id))
     return serve(request, f"{_folder(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
 
 
@@ -321,17 +321,23 @@ def playback_check(request):
 _signed = LockedCache(TTLCache(maxsize=2048, ttl=3600))
 
 
-def signed_playlist(request, storage: Storage, url_seconds: int):
+def signed_playlist(request, storage: Storage, config, playback: str):
     """A rendition's playlist whose segments are signed URLs of their objects (SEGMENT_URLS=presigned), so
     segment bytes go from the store (or a proxy in front of it) to the browser without a request to the app.
     Signing a long film's playlist costs ~0.3 ms a segment, so the signed text is shared by every viewer
     while its URLs have more than half their life left; a growing playlist is signed again as it changes."""
     folder, info = rendition_playlist(request, storage)
+    url_seconds = config.url_seconds
     cached = _signed.get((info.key, info.etag))
     if cached is None or cached[0] < time.monotonic():
         text = rewritten(storage, info.key, lambda name: storage.browser_url(f"{folder}/{name}", url_seconds))
         cached = _signed.put((info.key, info.etag), (time.monotonic() + url_seconds / 2, text))
-    return playlist_response(cached[1])
+    path = request.registry["videoflix.settings"].s3_playback_path
+    if not path or not config.public_url:
+        return playlist_response(cached[1])
+    # through nginx, which checks the viewer's playback before it passes a URL to the store (deploy/nginx.conf)
+    public = config.public_url.rstrip("/")
+    return playlist_response(cached[1].replace(f"{public}/", f"{public}{path}{playback}/"))
 
 
 @view_config(route_name="stream.segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
