@@ -16,16 +16,12 @@ from .parts import (
     from_colander,
     json_response,
     obj,
+    paging,
     ref,
     string,
 )
 
-PAGING = [
-    {"name": "limit", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
-    {"name": "offset", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX}},
-]  # fmt: skip
+PAGING = paging(PAGE_MAX, OFFSET_MAX)
 MOMENT = {"type": "string", "format": "date-time", "nullable": True}
 PAGE_HEADERS = {"X-Total-Count": INTEGER_HEADER, "Link": HEADER}
 

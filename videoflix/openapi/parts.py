@@ -57,6 +57,16 @@ def header_param(name: str, schema: dict, required: bool = True) -> dict:
     return {"name": name, "in": "header", "required": required, "schema": schema}
 
 
+def paging(page_max: int, offset_max: int) -> list[dict]:
+    """The `?limit=&offset=` query parameters of a paged list, with its bounds."""
+    return [
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": page_max}},
+        {"name": "offset", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 0, "maximum": offset_max}},
+    ]  # fmt: skip
+
+
 COOKIE = [{"cookieAuth": []}]
 CSRF = {"name": "X-CSRFToken", "in": "header", "required": False, "schema": string(),
         "description": "The csrftoken cookie's value; required when the request carries an auth cookie."}  # fmt: skip

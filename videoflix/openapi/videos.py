@@ -24,6 +24,7 @@ from .parts import (
     from_colander,
     json_response,
     obj,
+    paging,
     ref,
     string,
 )
@@ -38,12 +39,7 @@ LADDER_PROGRESS = obj(
     ["progress"],
 )
 
-PAGING = [
-    {"name": "limit", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
-    {"name": "offset", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX}},
-]  # fmt: skip
+PAGING = paging(PAGE_MAX, OFFSET_MAX)
 
 SCHEMAS: dict[str, Any] = {
     "CatalogVideo": obj(
