@@ -136,3 +136,13 @@ def test_playbacks_idle_for_a_day_are_deleted_by_later_starts(accounts, sessions
     playback.start(screen(sessions, user), films[1])
     assert dbsession.scalar(sa.select(sa.func.count()).where(PlaybackSession.id == old.id)) == 0
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(PlaybackSession)) == 2
+
+
+def test_a_password_change_ends_every_playback_of_the_account(accounts, sessions, screens, films):
+    user = active_user(accounts)
+    tv = screen(sessions, user)
+    played = screens().start(tv, films[0])
+    assert screens().check(str(played.id), films[0], user.id, tv.address)
+    accounts.set_password(user, "An-entirely-new-passphrase-8")
+    assert not screens().check(str(played.id), films[0], user.id, tv.address)
+    assert screens().watching(user_id=user.id) == []
