@@ -232,7 +232,8 @@ def ffmpeg_owner(workers, argument: str = "") -> object | None:
 
 def test_worker_killed_mid_transcode_another_finishes(stack):
     client, video_id, victim = long_job_started(stack, "Worker dies")
-    assert client.status(video_id)["status"] == "processing"
+    # mid-transcode: still processing, or already playable (its first segments out) but not ready
+    assert client.status(video_id)["status"] in {"processing", "playable"}
     victim.kill()  # SIGKILL to the worker and its FFmpeg
 
     final = stack.settle(client, [video_id], 240)
