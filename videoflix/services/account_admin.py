@@ -90,8 +90,9 @@ class AccountAdmin:
             raise NotFound(f"No account has the address {email.strip().lower()}.")
         return user
 
-    def summary(self, user: User) -> AccountSummary:
-        sessions = self.sessions(user)
+    def summary(self, user: User, sessions: Sequence[AuthSession] | None = None) -> AccountSummary:
+        """The account as the list shows it; `sessions`: its open sessions, if the caller has read them."""
+        sessions = self.sessions(user) if sessions is None else sessions
         refreshed = max((s.refreshed_at for s in sessions), default=None)
         return AccountSummary(user, len(sessions), _latest(user.last_login_at, refreshed))
 

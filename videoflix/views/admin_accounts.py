@@ -55,13 +55,14 @@ def account_list(request):
 def _detail(request, user) -> dict:
     admin = request.account_admin
     entries, _ = admin.audit(50, 0, user)
+    open_sessions = admin.sessions(user)
     sessions = [
         {"id": session_label(s.id), "started": _when(s.created_at), "last_active": _when(s.refreshed_at),
          "ends": _when(s.expires_at), "user_agent": s.user_agent, "address": s.address}
-        for s in admin.sessions(user)
+        for s in open_sessions
     ]  # fmt: skip
     watching = [watching_json(w) for w in request.playback.watching(user_id=user.id)]
-    return {**account_json(admin.summary(user)), "login_sessions": sessions, "watching": watching,
+    return {**account_json(admin.summary(user, open_sessions)), "login_sessions": sessions, "watching": watching,
             "audit": [audit_json(e) for e in entries]}  # fmt: skip
 
 
