@@ -107,6 +107,7 @@ def test_a_check_renews_and_restarts_an_idle_playback_only_with_a_screen_free(ac
     clock.advance(seconds=PLAYBACK_IDLE + 1)
     playback.start(phone, films[0])
     assert not playback.check(str(played.id), films[0], user.id, tv.address)  # paused long; the phone took it
+    assert not playback.check(str(played.id), films[0], None, tv.address)  # (an S3 URL names no viewer)
     clock.advance(seconds=PLAYBACK_IDLE + 1)
     assert playback.check(str(played.id), films[0], user.id, tv.address)  # the phone is gone: it goes on
 

@@ -149,7 +149,7 @@ class PlaybackService:
             return False
         if playback.seen_at <= now - self.idle:
             try:
-                self._screen_free(Viewer(user_id, playback.auth_session_id, address), now)
+                self._screen_free(Viewer(playback.user_id, playback.auth_session_id, address), now)
             except ScreensFull:
                 return False
         playback.seen_at = now
