@@ -34,7 +34,7 @@ from videoflix.core.subtitles import master_with_subtitles
 from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import LinkClaims, expiry, signed_link
-from ..security import AUTHENTICATED, playback_viewer, viewer_id
+from ..security import AUTHENTICATED, playback_viewer
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT = "video/MP2T"
@@ -187,9 +187,9 @@ def _folder(request) -> str:
 def started(request) -> PlaybackSession:
     """A playlist was asked for: the viewer's playback of the film begins or is renewed (409 when the account
     has no screen free), and a later view counts as playback (services.viewing)."""
-    video_id = int(request.matchdict["id"])
-    playback = request.playback.start(playback_viewer(request), video_id)
-    request.viewing.playback_started(viewer_id(request), video_id)
+    video_id, viewer = int(request.matchdict["id"]), playback_viewer(request)
+    playback = request.playback.start(viewer, video_id)
+    request.viewing.playback_started(viewer.user_id, video_id)
     return playback
 
 
