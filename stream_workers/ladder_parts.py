@@ -29,7 +29,18 @@ from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models.video import PENDING
 
-from . import ffmpeg_run, fmp4_parts, jobs, ladder_registry, ladder_verdict, part_attempts, plans, quality, storage
+from . import (
+    ffmpeg_run,
+    film_keys,
+    fmp4_parts,
+    jobs,
+    ladder_registry,
+    ladder_verdict,
+    part_attempts,
+    plans,
+    quality,
+    storage,
+)
 from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
 from .film_parts import Part, cut_film, last_part
@@ -109,7 +120,7 @@ async def run_job(job: PartJob) -> None:
             if outcome == "done":
                 await finish(job)  # a redelivered job whose worker died before it finished the ladder
             return
-        part = LadderPart(job, token)
+        part = LadderPart(job, token, await until_done(film_keys.output, job.output, what="reading the keys"))
         drop = functools.partial(part.output.drop_workspace, part.workspace_name)
         if not await part_attempts.attempt(job, token, attempts, part.run, drop, functools.partial(end_ladder, job)):
             return
@@ -121,12 +132,12 @@ class LadderPart:
     """One claimed part of a further ladder on this worker: its FFmpeg run (picture only, every rung), then
     its join with the film's sound, delivered to the store and recorded in its plan row."""
 
-    def __init__(self, job: PartJob, token: str):
+    def __init__(self, job: PartJob, token: str, output: storage.Output):
         self.job, self.token = job, token
         self.ladder = FURTHER[job.ladder]
         self.info = MediaInfo(**job.media)
         self.rungs = ladder_for(self.info.short_side)
-        self.output = storage.Output(job.output)
+        self.output = output  # (`film_keys.output`: sealed with the film's keys, if it has any)
         self.workspace_name = f"{job.ladder}-{job.part}"
         self.folder = self.output.workspace(self.workspace_name)
         self.part = Part(job.part, job.start, job.length)
@@ -210,7 +221,7 @@ async def end_ladder(job: PartJob, exc: Exception, attempts: int) -> None:
     if await until_done(plans.abandon, job.video_id, job.output, job.ladder, what="abandoning a plan"):
         log.warning("video %s: no %s ladder after %d attempts (%s); H.264 alone", job.video_id, job.ladder,
                     attempts, exc)  # fmt: skip
-        await in_thread(storage.Output(job.output).remove, FURTHER[job.ladder].folder)
+        await in_thread(film_keys.output(job.output).remove, FURTHER[job.ladder].folder)
         await progress(job, 0.0, stage=job.ladder + ENDED)
 
 
@@ -219,7 +230,7 @@ async def finish(job: PartJob) -> None:
     renditions (their scores as reported), listed where as good in fewer bytes, and the film reported ready
     again with the verdict. Idempotent: a film that has the verdict, or another output, is left alone."""
     ladder, info = FURTHER[job.ladder], MediaInfo(**job.media)
-    rungs, output = ladder_for(info.short_side), storage.Output(job.output)
+    rungs, output = ladder_for(info.short_side), await until_done(film_keys.output, job.output, what="the keys")
 
     def assemble() -> ReadyOutput | None:
         with plans.locked(job.video_id) as conn:
@@ -267,7 +278,7 @@ def verdict(job: PartJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOu
     """(In a thread.) Score the ladder in the H.264 renditions' windows and list it in the film's master where
     it holds their quality in fewer bytes (`ladder_verdict.choose_listed`, on a local copy: the output itself on
     the local backend; on S3 a workspace, the master written back and the unlisted renditions removed)."""
-    settings, output = app.settings, storage.Output(job.output)
+    settings, output = app.settings, film_keys.output(job.output)
     folder = output.workspace(f"{ladder.name}-verdict")
     local = lambda name: output.fetch(folder, name)  # noqa: E731
     try:
@@ -282,7 +293,7 @@ def verdict(job: PartJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOu
             ladder, folder, rungs, ready.renditions, {**quality.recorded(ready.renditions), **twins},
             settings.vmaf_floor, settings.quality_samples > 0,
         )  # fmt: skip
-        if storage.remote():
+        if output.staged:
             output.write_text("master.m3u8", (folder / "master.m3u8").read_text("utf-8"))
             storage.backend().delete(f"{output.prefix}{ladder.folder}/master.m3u8")
             for name in ladder.folders(rungs):

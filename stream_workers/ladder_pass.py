@@ -23,7 +23,18 @@ from pathlib import Path
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, Rung, ladder_for
 
-from . import ffmpeg_run, hls_output, jobs, ladder_parts, ladder_registry, ladder_verdict, loudness, quality, storage
+from . import (
+    ffmpeg_run,
+    film_keys,
+    hls_output,
+    jobs,
+    ladder_parts,
+    ladder_registry,
+    ladder_verdict,
+    loudness,
+    quality,
+    storage,
+)
 from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done
 from .film_steps import FilmSteps
@@ -179,19 +190,20 @@ async def resume(event: VideoUploaded, examined: Callable[[VideoUploaded], Await
 
 async def remake(event: VideoUploaded, source: Path, info: MediaInfo, ready: ReadyOutput, ladders: list[Ladder]):
     """(`resume`, under the claim.) The film's `ladders` made again from the start, in its ready output."""
-    output, stored = storage.work_root() / ready.hls_path, storage.Output(ready.hls_path)
+    stored = await film_keys.output_of(ready.hls_path)
+    output = storage.work_root(stored.keys) / ready.hls_path
     master = await in_thread(stored.fetch, output, "master.m3u8")
     text = await in_thread(master.read_text, "utf-8")
     for ladder in ladders:
         text = ladder_verdict.without_variants(ladder, text)
         await in_thread(stored.remove, ladder.folder)  # (in the store, and in scratch)
     await in_thread(hls_output.write_atomically, master, text)
-    if storage.remote():
+    if stored.staged:
         await in_thread(stored.write_text, "master.m3u8", text)
     rungs = ladder_for(info.short_side)
     levels = await in_thread(loudness.filters, ffmpeg_exe(app.settings.ffmpeg_binary), source, info)
     film = Film(event, source, output, ready.hls_path, info, rungs, ready.duration)
-    publisher = storage.Publisher(output, ready.hls_path)
+    publisher = storage.Publisher(output, ready.hls_path, stored.keys)
     renditions = ready.renditions
     try:
         for ladder in ladders:

@@ -40,6 +40,7 @@ from videoflix.core.models import VideoStatus
 
 from . import (
     ffmpeg_run,
+    film_keys,
     film_parts,
     hls_output,
     jobs,
@@ -65,7 +66,7 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
     """Queue the jobs of a film's plan: a new plan, or what remains of one whose output is still there (a
     redelivered or re-queued upload event: the finished parts are kept)."""
     existing = await until_done(plans.current, event.video_id, what="reading the video's plan")
-    if existing and await in_thread(storage.Output(existing[0].output).started):
+    if existing and await in_thread(storage.Output(existing[0].output).started):  # (the store alone: no keys)
         jobs = await until_done(plans.unfinished, event.video_id, what="reading the video's plan")
         if not jobs and all(row.state == "done" for row in existing):
             jobs = existing[-1:]  # every part is done, the assembly is not: a finished part's job triggers it
@@ -75,6 +76,7 @@ async def start_film(event: VideoUploaded, info: MediaInfo) -> None:
         await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
         await in_thread(storage.remove_outputs, event.video_id)
         relative = f"{storage.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
+        await until_done(film_keys.planned, event.video_id, what="making the film's keys")
         parts = film_parts.cut_film(info.duration, app.settings.part_seconds)
         jobs = await until_done(plans.create, event.video_id, relative, parts, info.has_audio, what="planning")
         log.info("video %s: %d parts of %d s planned", event.video_id, len(parts), app.settings.part_seconds)
@@ -123,7 +125,8 @@ async def run_job(payload, at_once: bool = False) -> None:
             if outcome == "done":
                 await finish(job)  # a redelivered job whose worker died before it assembled the film
             return
-        part = PartRun(job, token, await until_done(plans.served, job.video_id, job.part, what="reading a part"))
+        served = await until_done(plans.served, job.video_id, job.part, what="reading a part")
+        part = PartRun(job, token, served, await until_done(film_keys.output, job.output, what="reading the keys"))
         if not await attempt(part, attempts, part.encode):
             return
     if at_once:
@@ -171,7 +174,7 @@ async def attempt(part: PartRun, attempts: int, step) -> bool:
 
     async def plan_gone() -> None:  # withdrawn: if the plan is gone, so is its output
         if not await until_done(plans.current, job.video_id):
-            await in_thread(storage.Output(job.output).remove)
+            await in_thread(film_keys.output(job.output).remove)
 
     async def fail_film(exc: Exception, tried: int) -> None:
         permanent = isinstance(exc, ffmpeg_run.TranscodeError)
@@ -189,7 +192,7 @@ async def give_up(job: PartJob, reason: str) -> bool:
     if not await until_done(plans.abandon, job.video_id, job.output, what="abandoning a plan"):
         return False
     log.info("video %s failed in part %s: %s", job.video_id, job.part, reason)
-    await in_thread(storage.Output(job.output).remove)
+    await in_thread(film_keys.output(job.output).remove)
     await report_failed(job, reason)
     return True
 
@@ -217,7 +220,7 @@ async def finish(job: PartJob) -> None:
     call (two redeliveries) finds the output assembled and reports the same."""
     info = MediaInfo(**job.media)
     rungs = ladder_for(info.short_side)
-    output = storage.Output(job.output)
+    output = await until_done(film_keys.output, job.output, what="reading the film's keys")
 
     parts: list[film_parts.Part] = []  # the plan's cut, which the further ladders take
 

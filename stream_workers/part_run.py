@@ -60,11 +60,11 @@ class PartRun:
     local backend, where its folder is the output). Every report, under the plan's lock, renews the claim
     and writes the film's playlists from the rows."""
 
-    def __init__(self, job: PartJob, token: str, served: part_playlists.Served):
+    def __init__(self, job: PartJob, token: str, served: part_playlists.Served, output: storage.Output):
         self.job, self.token, self.served = job, token, served
         self.info = MediaInfo(**job.media)
         self.rungs = ladder_for(self.info.short_side)
-        self.output = storage.Output(job.output)
+        self.output = output  # (`film_keys.output`: sealed with the film's keys, if it has any)
         self.folder = self.output.workspace(job.part)
         self.ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
         self.part = Part(job.part, job.start, job.length)
@@ -208,7 +208,7 @@ class PartRun:
         folder, output = self.folder, self.output
         if self.audio:
             playlist = part_playlists.read_playlist(folder / AUDIO_PLAYLIST)
-            if storage.remote():
+            if output.staged:
                 for _, name in playlist.segments:
                     if name not in self.sent_audio:
                         output.deliver(folder, f"{part_playlists.PARTS}/{part_playlists.AUDIO}/{name}")
@@ -241,12 +241,12 @@ class PartRun:
             path = self.folder / name / "index.m3u8"
             track = part_playlists.read_playlist(path)
             ended = ended and track.ended
-            if storage.remote():
+            if self.output.staged:
                 for _, segment in track.segments:
                     if f"{name}/{segment}" not in self.sent_audio:
                         self.output.deliver(self.folder, f"{name}/{segment}")
                         self.sent_audio.add(f"{name}/{segment}")
-            if track.ended or (storage.remote() and track.segments):
+            if track.ended or (self.output.staged and track.segments):
                 text = path.read_text()
                 self.write(f"{name}/index.m3u8", hls_output.vod(text) if track.ended else text)
         return ended
@@ -254,7 +254,7 @@ class PartRun:
     def serve_storyboard(self) -> None:
         """The part's whole storyboard sheets (S3: each once), and the plan they follow (every part writes
         the same)."""
-        if not storage.remote():
+        if not self.output.staged:
             return
         folder = self.folder / storyboards.FOLDER
         if storyboards.LAYOUT not in self.sent_sheets and (self.folder / storyboards.LAYOUT).is_file():

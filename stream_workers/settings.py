@@ -58,6 +58,11 @@ class WorkerSettings:
     av1_ladder: bool
     #: the HEVC ladder too, for Apple devices (HEVC_LADDER, hevc_ladder.py; off by default)
     hevc_ladder: bool
+    #: a film planned from now on is sealed with AES-128 (HLS_ENCRYPTION, videoflix.core.hls_keys); a film
+    #: once sealed stays sealed, whatever this says later
+    hls_encryption: bool
+    #: segments each of a new film's keys seals (HLS_KEY_ROTATION; 75: a key every 5 minutes of film)
+    hls_key_rotation: int
     #: the longest film (seconds) made in one pass given the further ladders (AV1_MAX_SECONDS; inf: every one);
     #: a film made in parts gets them in parts, over every worker
     av1_max_seconds: float
@@ -99,6 +104,8 @@ class WorkerSettings:
             ladder_crf=ladder_crf(value(env, "LADDER_CRF")),
             av1_ladder=switch("AV1_LADDER", value(env, "AV1_LADDER")),
             hevc_ladder=switch("HEVC_LADDER", value(env, "HEVC_LADDER")),
+            hls_encryption=switch("HLS_ENCRYPTION", value(env, "HLS_ENCRYPTION")),
+            hls_key_rotation=int(value(env, "HLS_KEY_ROTATION")),
             av1_max_seconds=float(value(env, "AV1_MAX_SECONDS")),
             topic_partitions=int(value(env, "TOPIC_PARTITIONS")),
             max_attempts=int(value(env, "TRANSCODE_MAX_ATTEMPTS")),

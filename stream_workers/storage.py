@@ -1,7 +1,9 @@
 """The worker's side of storage (STORAGE_BACKEND): the configured store, a source as FFmpeg reads it, the
 local folder where an output is made, and publishing an output to the store as it grows.
 
-- Local backend: sources are files under MEDIA_ROOT, FFmpeg writes outputs in place, publishing is nothing.
+- Local backend: sources are files under MEDIA_ROOT, FFmpeg writes outputs in place, publishing is nothing;
+  but a sealed film (`videoflix.core.hls_keys`) is made in scratch and published as S3's, so the store never
+  holds a clear segment of it: each is sealed on its way in, its playlists keyed, and read back clear.
 - S3: FFmpeg reads the source through a signed URL of that one object, with ranged requests (measured
   against a local copy: the same decode time, nothing to download first, and a part job reads only its own
   part of the film); outputs are made in the worker's own scratch folder (WORKER_SCRATCH) and each segment is
@@ -22,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from videoflix.core import storyboard as storyboards
 from videoflix.core.containers import SNIFF_BYTES, ObjectURL, ProbeFailed, sniff_container
+from videoflix.core.hls_keys import FilmKeys, sealed_name
 from videoflix.core.media import MediaInfo, Rung, probe
 from videoflix.core.storage import Storage, StorageUnavailable, video_key
 from videoflix.core.storage.config import StorageConfig
@@ -50,9 +53,15 @@ def remote() -> bool:
     return app.settings.storage.backend != "local"
 
 
-def work_root() -> Path:
-    """Where outputs are made: MEDIA_ROOT itself for the local backend, else this worker's scratch folder."""
-    return app.settings.scratch if remote() else app.settings.media_root
+def staged(keys: FilmKeys | None) -> bool:
+    """Whether a film's outputs are made in scratch and delivered to the store: S3, or a sealed film."""
+    return remote() or keys is not None
+
+
+def work_root(keys: FilmKeys | None = None) -> Path:
+    """Where a film's outputs are made: MEDIA_ROOT itself for the local backend, else (S3, or the film is
+    sealed with `keys`) this worker's scratch folder."""
+    return app.settings.scratch if staged(keys) else app.settings.media_root
 
 
 class Source:
@@ -98,8 +107,7 @@ class Source:
 def remove_video(video_id: int) -> None:
     """Everything a video owns: its objects in the store and what this worker made of it in scratch."""
     backend().delete_prefix(video_key(video_id))
-    if remote():
-        shutil.rmtree(work_root() / video_key(video_id), ignore_errors=True)
+    shutil.rmtree(app.settings.scratch / video_key(video_id), ignore_errors=True)
 
 
 def remove_outputs(video_id: int, keep: str | None = None) -> None:
@@ -111,7 +119,7 @@ def remove_outputs(video_id: int, keep: str | None = None) -> None:
     for name in sorted(outputs):
         if name.startswith("hls-") and name != keep_name:
             backend().delete_prefix(f"{prefix}{name}/")
-    for path in [*(work_root() / prefix).glob("hls-*"), *(work_root() / prefix).glob(".work-*")]:
+    for path in [*(app.settings.scratch / prefix).glob("hls-*"), *(app.settings.scratch / prefix).glob(".work-*")]:
         if path.name != keep_name:  # (`.work-*`: unfinished outputs were named so before progressive HLS)
             shutil.rmtree(path, ignore_errors=True)
 
@@ -121,15 +129,19 @@ class Output:
     and segments under its key prefix `relative`, and, per job, the local folder where its FFmpeg writes
     (`workspace`). Local backend: the workspace is the output itself (MEDIA_ROOT), so delivering is nothing
     and fetching is finding. S3: each job has its own folder in this worker's scratch; what it serves is
-    uploaded and its local copy dropped, and what it needs from another job (the audio) is downloaded."""
+    uploaded and its local copy dropped, and what it needs from another job (the audio) is downloaded.
+    A sealed film (`keys`) is delivered as S3's on either backend: each served segment sealed on its way to
+    the store, each media playlist written with its key lines, each segment fetched clear again."""
 
-    def __init__(self, relative: str):
+    def __init__(self, relative: str, keys: FilmKeys | None = None):
         self.relative = relative.rstrip("/")
         self.prefix = self.relative + "/"
+        self.keys = keys
+        self.staged = staged(keys)
 
     def workspace(self, part: int | str) -> Path:
-        folder = work_root() / self.relative
-        return folder / f"part-{part}" if remote() else folder
+        folder = work_root(self.keys) / self.relative
+        return folder / f"part-{part}" if self.staged else folder
 
     def read_text(self, name: str) -> str:
         """The output's file `name` ("" while it does not exist)."""
@@ -139,29 +151,42 @@ class Output:
             return ""
 
     def write_text(self, name: str, text: str) -> None:
-        """Write or replace a playlist, whole (readers see the old or the new one)."""
+        """Write or replace a playlist, whole (readers see the old or the new one); a sealed film's media
+        playlist with its key lines."""
+        if self.keys is not None:
+            text = self.keys.keyed_named(name, text)
         backend().put_bytes(self.prefix + name, text.encode(), content_type_of(name))
 
     def deliver(self, folder: Path, name: str) -> None:
-        """`folder/name`, whole, becomes the output's `name` (S3: uploaded, then removed here)."""
-        if remote():
+        """`folder/name`, whole, becomes the output's `name` (staged: stored, sealed if it is a segment of a
+        sealed film, then removed here)."""
+        if not self.staged:
+            return
+        if self.keys is not None and sealed_name(name):
+            data = self.keys.seal_named(name, (folder / name).read_bytes())
+            backend().put_bytes(self.prefix + name, data, content_type_of(name))
+        else:
             backend().put_file(self.prefix + name, folder / name, content_type_of(name))
-            (folder / name).unlink(missing_ok=True)
+        (folder / name).unlink(missing_ok=True)
 
     def deliver_bytes(self, name: str, data: bytes) -> None:
-        """`data`, read whole from a file of the job's folder, becomes the output's `name` (S3 only: on local
-        storage that file is the output's already)."""
-        if remote():
+        """`data`, read whole from a file of the job's folder, becomes the output's `name` (staged only: on
+        local storage that file is the output's already)."""
+        if self.staged:
+            data = self.keys.seal_named(name, data) if self.keys is not None else data
             backend().put_bytes(self.prefix + name, data, content_type_of(name))
 
     def fetch(self, folder: Path, name: str) -> Path:
-        """The local file of the output's `name` (S3: downloaded into `folder` once)."""
+        """The local file of the output's `name`, clear (staged: downloaded into `folder` once, a sealed
+        film's segment opened with its key)."""
         path = folder / name
-        if remote() and not path.is_file():
+        if self.staged and not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
             try:
                 backend().download(self.prefix + name, partial)
+                if self.keys is not None and sealed_name(name):
+                    partial.write_bytes(self.keys.open_named(name, partial.read_bytes()))
                 partial.replace(path)
             finally:
                 partial.unlink(missing_ok=True)
@@ -178,12 +203,13 @@ class Output:
     def remove(self, name: str = "") -> None:
         """The output's folder `name` (everything, when not given), in the store and in this worker's scratch."""
         backend().delete_prefix(f"{self.prefix}{name}/" if name else self.prefix)
-        if remote():
-            shutil.rmtree(work_root() / self.relative / name if name else work_root() / self.relative, True)
+        if self.staged:
+            root = work_root(self.keys) / self.relative
+            shutil.rmtree(root / name if name else root, True)
 
     def drop_workspace(self, part: int | str) -> None:
-        """A job's local folder once its part is served (S3; the local backend's is the output itself)."""
-        if remote():
+        """A job's local folder once its part is served (staged; the local backend's is the output itself)."""
+        if self.staged:
             shutil.rmtree(self.workspace(part), ignore_errors=True)
 
 
@@ -220,17 +246,24 @@ def sheet_names(folder: Path) -> list[str]:
 class Publisher:
     """Copies a growing output from the work root to the store: every segment once its playlist lists it,
     then the playlists, the master and thumbnail once there; each file once (playlists again when changed).
-    Nothing to do for the local backend, whose work root is the store."""
+    Nothing to do for the local backend, whose work root is the store, unless the film is sealed (`keys`):
+    then, on either backend, each segment is sealed on its way and each media playlist keyed."""
 
-    def __init__(self, folder: Path, relative: str):
+    def __init__(self, folder: Path, relative: str, keys: FilmKeys | None = None):
         self.folder = folder
         self.prefix = relative.rstrip("/") + "/"
+        self.keys = keys
+        self.staged = staged(keys)
         self.sent: dict[str, str] = {}  # relative name -> digest of what was sent
 
     def _send(self, name: str, content_type: str, data: bytes | None = None) -> None:
         path = self.folder / name
         if data is None and name in self.sent:
             return  # segments and the thumbnail never change once whole
+        if self.keys is not None and name.endswith(".m3u8"):
+            data = self.keys.keyed_named(name, data.decode()).encode()
+        elif self.keys is not None and sealed_name(name):
+            data = self.keys.seal_named(name, path.read_bytes())
         digest = hashlib.blake2b(data, digest_size=16).hexdigest() if data is not None else "file"
         if self.sent.get(name) == digest:
             return
@@ -243,7 +276,7 @@ class Publisher:
     def publish(self, rungs: list[Rung], watchable: bool, also: Sequence[str] = ()) -> None:
         """Send what is new, of the renditions and the other playlist folders `also` (the alternate audio
         tracks). `watchable`: the first segments exist, so the master and thumbnail go too."""
-        if not remote():
+        if not self.staged:
             return
         for name in hls_output.playlist_folders(rungs, also):
             playlist = self.folder / name / "index.m3u8"
@@ -271,7 +304,7 @@ class Publisher:
 
     def discard_local(self) -> None:
         """The output is in the store: the scratch copy goes."""
-        if remote():
+        if self.staged:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 

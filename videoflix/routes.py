@@ -80,4 +80,6 @@ def includeme(config) -> None:
     init = r"/{init:init(?:_\d{1,2}|-\d{4,5})?}.mp4"
     config.add_route("stream.fmp4_init", r"/api/video/{id:\d+}/" + further + init)
     config.add_route("stream.fmp4_segment", r"/api/video/{id:\d+}/" + further + r"/{segment:\d{3,6}}.m4s")
+    # a sealed film's keys (videoflix.core.hls_keys): its media playlists name them relative to themselves
+    config.add_route("stream.key", r"/api/video/{id:\d+}/key/{index:\d{1,7}}.key")
     config.add_route("stream.segment_slash", r"/api/video/{id:\d+}/" + RESOLUTION + r"/{segment:\d{3,6}}.ts/")

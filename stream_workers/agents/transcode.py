@@ -34,6 +34,7 @@ from videoflix.core.storyboard import layout_for
 from .. import (
     audio_tracks,
     ffmpeg_run,
+    film_keys,
     hls_output,
     interlacing,
     jobs,
@@ -149,9 +150,10 @@ async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaI
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
     await in_thread(storage.remove_outputs, event.video_id)  # unfinished outputs of earlier attempts
     hls_path = f"{storage.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
-    output = storage.work_root() / hls_path
+    keys = await until_done(film_keys.planned, event.video_id, what="reading the film's keys")
+    output = storage.work_root(keys) / hls_path
     output.mkdir(parents=True)
-    publisher = storage.Publisher(output, hls_path)
+    publisher = storage.Publisher(output, hls_path, keys)
     rungs = ladder_for(info.short_side)
     tracks = audio_tracks.folders(info)  # the alternate audio tracks' playlists, beside the renditions'
     ffmpeg = ffmpeg_exe(settings.ffmpeg_binary)
@@ -223,7 +225,7 @@ async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaI
         subtitles = await in_thread(subtitle_tracks.collect, event.video_id, info, extracted, notes)
     except BaseException:
         await in_thread(shutil.rmtree, output, True)
-        if storage.remote():
+        if publisher.staged:
             await in_thread(storage.backend().delete_prefix, hls_path + "/")
         raise
     finally:

@@ -34,6 +34,7 @@ PATH_PARAMETERS = {
     "resolution": string(enum=list(RESOLUTIONS)),
     "ladder": string(enum=list(FURTHER), description="a further ladder (fMP4)"),
     "segment": string(pattern=r"^\d{3,6}$"),
+    "index": string(pattern=r"^\d{1,7}$"),
     "track": string(pattern=r"^\d{1,2}$"),
     "init": string(pattern=r"^init(_\d{1,2}|-\d{4,5})?$"),
     "sheet": string(pattern=r"^\d{1,7}$"),

@@ -282,6 +282,17 @@ OPERATIONS = {
                       "206": file_response("Part", "video/iso.segment"), "304": {"description": "Not modified"},
                       "401": UNAUTHORIZED, "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
+    "stream.key": {"get": {
+        "summary": "A key of an encrypted film (AES-128, its media playlists' `#EXT-X-KEY`)", "tags": ["streaming"],
+        "security": COOKIE,
+        "description": "With HLS_ENCRYPTION on, every segment of a film is sealed with AES-128 (a key per film, "
+                       "rotated every HLS_KEY_ROTATION segments). The 16 bytes of key `index` go only to a viewer "
+                       "whose login session has begun playing the film (its playlist first) and may go on; "
+                       "nothing caches them. Not DRM: see the README.",
+        "responses": {"200": file_response("The key", "application/octet-stream"), "401": UNAUTHORIZED,
+                      "403": error("The film's playback has not begun in this login session."),
+                      "409": SCREENS_FULL, "404": error("Unknown video, or one that is not encrypted.")},
+    }},
     "stream.segment_slash": {"get": {
         "summary": "The same segment, with a trailing slash", "tags": ["streaming"], "security": COOKIE,
         "responses": {"200": file_response("MPEG-TS", SEGMENT), "401": UNAUTHORIZED,

@@ -19,10 +19,11 @@ from cachetools import TTLCache
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from videoflix.core.models import AuthSession, PlaybackSession, User, Video
+from videoflix.core.hls_keys import derive_key
+from videoflix.core.models import AuthSession, PlaybackSession, User, Video, VideoKey
 
 from ..caches import LockedCache
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, PermissionDenied
 from .accounts import utcnow
 
 #: seconds without a renewal after which a playback no longer counts as a screen
@@ -121,6 +122,24 @@ class PlaybackService:
         """At a segment the app serves: the playback renewed, at most every RENEW_EVERY seconds per process."""
         if not _renewed.get((viewer.login_session, video_id)):
             self.start(viewer, video_id)
+
+    def key(self, viewer: Viewer, video_id: int, index: int) -> bytes:
+        """Key `index` of a sealed film (`videoflix.core.hls_keys`), for a viewer whose login session has begun
+        playing it (its playlist fetched first, as every player does); the playback goes on with it (renewed,
+        or begun again after a long pause if a screen is free: ScreensFull otherwise). PermissionDenied with no
+        playback begun; NotFound for a film that is not sealed or does not exist."""
+        begun = self.db.scalar(
+            sa.select(PlaybackSession.id).where(
+                PlaybackSession.auth_session_id == viewer.login_session, PlaybackSession.video_id == video_id
+            )
+        )
+        if begun is None:
+            raise PermissionDenied("Start the film's playback before asking for its keys.")
+        seed = self.db.scalar(sa.select(VideoKey.seed).where(VideoKey.video_id == video_id))
+        if seed is None:
+            raise NotFound("This video has no keys.")
+        self.renew(viewer, video_id)
+        return derive_key(bytes(seed), index)
 
     def check(self, playback_id: str, video_id: int, user_id: int | None, address: str | None) -> bool:
         """nginx's question before it serves a link of a playback session: is the playback live for this film

@@ -362,6 +362,21 @@ def init_segment(request):
     return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE)
 
 
+#: a key goes to the player that asked, is kept by nobody between (not the browser's cache, not a proxy's)
+KEY_CACHE = "private, no-store"
+
+
+@view_config(route_name="stream.key", request_method="GET", permission=AUTHENTICATED)
+def key(request):
+    """Key `index` of a sealed film (`#EXT-X-KEY` of its media playlists; hls.js asks with the viewer's
+    cookies, `withCredentials`): the 16 bytes, to a viewer whose login session has begun playing the film and
+    may go on (`PlaybackService.key`: 403 before the first playlist, 409 without a free screen, 404 for a film
+    that is not sealed); after logout, a password change or a deactivation the login itself is refused (401)."""
+    video_id, index = int(request.matchdict["id"]), int(request.matchdict["index"])
+    body = request.playback.key(playback_viewer(request), video_id, index)
+    return Response(body=body, content_type="application/octet-stream", cache_control=KEY_CACHE)
+
+
 @view_config(route_name="stream.storyboard", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def storyboard_sheet(request):
     """A sprite sheet of seek-bar previews (the storyboard track's cues point into it)."""

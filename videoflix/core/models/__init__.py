@@ -19,6 +19,7 @@ from .subtitle import Subtitle
 from .upload import Upload
 from .user import AccountAudit, AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoPart, VideoStatus
+from .video_key import VideoKey
 from .viewing import PlaybackStart, VideoView, WatchProgress
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Upload",
     "User",
     "Video",
+    "VideoKey",
     "VideoPart",
     "VideoStatus",
     "VideoView",
