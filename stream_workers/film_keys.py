@@ -13,9 +13,9 @@ from videoflix.core.hls_keys import FilmKeys
 from videoflix.core.models import VideoKey
 from videoflix.core.storage import video_key
 
-from . import storage
+from . import db, storage
 from .app import app
-from .db import engine, in_thread
+from .db import in_thread
 
 #: keys never change once made: read once per film and process
 _known: LRUCache[int, FilmKeys] = LRUCache(maxsize=256)
@@ -25,7 +25,7 @@ def read(video_id: int) -> FilmKeys | None:
     """(In a thread.) The film's keys, if it has any."""
     if (keys := _known.get(video_id)) is not None:
         return keys
-    with engine().connect() as conn:
+    with db.engine().connect() as conn:
         row = conn.execute(sa.select(VideoKey.seed, VideoKey.rotation).where(VideoKey.video_id == video_id)).first()
     if row is None:
         return None
@@ -39,7 +39,7 @@ def planned(video_id: int) -> FilmKeys | None:
     if not app.settings.hls_encryption:
         return read(video_id)
     fresh = FilmKeys.new(app.settings.hls_key_rotation)
-    with engine().begin() as conn:
+    with db.engine().begin() as conn:
         conn.execute(
             pg_insert(VideoKey)
             .values(video_id=video_id, seed=fresh.seed, rotation=fresh.rotation)

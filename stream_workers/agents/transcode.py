@@ -150,7 +150,7 @@ async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaI
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
     await in_thread(storage.remove_outputs, event.video_id)  # unfinished outputs of earlier attempts
     hls_path = f"{storage.video_key(event.video_id)}hls-{uuid.uuid4().hex[:12]}"
-    keys = await until_done(film_keys.planned, event.video_id, what="reading the film's keys")
+    keys = await in_thread(film_keys.planned, event.video_id)  # (a database fault fails the attempt: retried)
     output = storage.work_root(keys) / hls_path
     output.mkdir(parents=True)
     publisher = storage.Publisher(output, hls_path, keys)

@@ -123,6 +123,34 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def sealed_pipeline(database_url, pipeline):
+    """The pipeline with HLS_ENCRYPTION on (local storage, two workers): every film it makes is sealed, a key
+    every two segments so that even a short film turns several keys. Its own broker and database, so its
+    workers take only the films uploaded to it."""
+    folder = new_project()
+    (folder / "media").mkdir()
+    broker = TansuBroker(log_path=folder / "tansu.log")
+    broker.start()
+    with own_database(database_url, "videoflix_sealed_pipeline") as url:
+        upgrade_database(url)
+        port = free_port()
+        env = stack_env(
+            folder, url, broker, HLS_ENCRYPTION="on", HLS_KEY_ROTATION="2", PARTS_FROM_SECONDS="66",
+            PART_SECONDS="8", CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",
+        )  # fmt: skip
+        line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
+        line.start_web(port)
+        for worker in [line.start_worker(), line.start_worker()]:
+            worker.wait_for(r"\[\^Worker\]: Ready", 120)
+        try:
+            yield line
+        finally:
+            line.stop()
+    broker.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass

@@ -354,7 +354,7 @@ def test_a_part_taken_over_from_a_dead_worker_does_not_end_on_the_playlists_that
     info = probe(source)
     job = PartJob(video_id=video, part=1, output=f"videos/{video}/hls-taken-over", source=f"videos/{video}/source.mp4",
                    start=4.0, length=4.0, media=dataclasses.asdict(info))  # fmt: skip
-    part = part_run.PartRun(job, "token", {})
+    part = part_run.PartRun(job, "token", {}, storage.Output(job.output))
     # what the dead worker's run left: the part encoded whole, its frames still waiting to be tiled
     part.folder.mkdir(parents=True)
     sheets.make_frames_folder(part.folder, part.storyboard, job.part)
