@@ -14,6 +14,9 @@ from videoflix.core.models import VideoStatus
 
 UPLOADS = Counter("videoflix_uploads", "Upload requests by outcome (accepted: committed with its event)", ["outcome"])
 UPLOAD_BYTES = Counter("videoflix_upload_bytes", "Bytes of accepted uploads")
+#: what deciding who watches costs the app: nginx's playback checks (by answer) and the keys of sealed films
+PLAYBACK_CHECKS = Counter("videoflix_playback_checks", "Playback checks asked by nginx, by answer", ["answer"])
+KEYS_SERVED = Counter("videoflix_keys_served", "Keys of sealed films given to players")
 
 
 def count_upload(transaction, size: int) -> None:

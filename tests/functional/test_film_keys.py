@@ -4,6 +4,7 @@ begun playing the film, never cached, gone with the login, and none for a film t
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 from webtest import TestApp
 
 from videoflix.core.hls_keys import FilmKeys
@@ -25,11 +26,13 @@ def test_a_key_goes_to_a_playing_viewer_alone(viewer, sealed, wsgi_app, connecti
     film, keys = sealed
     viewer.get(f"/api/video/{film}/key/0.key", status=403)  # no playlist asked for yet: no playback begun
     viewer.get(f"/api/video/{film}/480p/index.m3u8", status=200)
+    served = REGISTRY.get_sample_value("videoflix_keys_served_total") or 0
     for index in (0, 1, 41):
         answer = viewer.get(f"/api/video/{film}/key/{index}.key", status=200)
         assert answer.body == keys.key(index)
         assert answer.content_type == "application/octet-stream"
         assert "no-store" in answer.headers["Cache-Control"]
+    assert REGISTRY.get_sample_value("videoflix_keys_served_total") == served + 3  # (operators see the cost)
     stranger = TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000"})
     stranger.get(f"/api/video/{film}/key/0.key", status=401)  # no login: nothing
     viewer.post("/api/logout/", status=200)

@@ -133,12 +133,11 @@ class FilmKeys:
                 continue  # (a playlist keyed before is keyed again)
             if line.startswith("#EXT-X-MEDIA-SEQUENCE:") and int(line.split(":", 1)[1]) != 0:
                 raise NotSealable("a playlist must start at media sequence 0")
-            if line.startswith("#EXT-X-MAP"):
+            if line.startswith("#EXT-X-MAP"):  # clear: no key in force for it; the next segment names its own
                 if current is not None:
                     lines.append("#EXT-X-KEY:METHOD=NONE")
+                    current = None
                 lines.append(line)
-                if current is not None:
-                    lines.append(self._key_line(up, current))
                 continue
             if line and not line.startswith("#"):
                 if segment_number(line) != sequence:

@@ -34,6 +34,7 @@ from videoflix.core.subtitles import master_with_subtitles
 from ..caches import LockedCache
 from ..errors import NotFound
 from ..medialinks import LinkClaims, expiry, signed_link
+from ..metrics import KEYS_SERVED, PLAYBACK_CHECKS
 from ..security import AUTHENTICATED, playback_viewer
 
 PLAYLIST = "application/vnd.apple.mpegurl"
@@ -313,7 +314,9 @@ def playback_check(request):
     claims = LinkClaims.of(request.headers.get("X-Original-URI", ""))
     if claims is None or not request.playback.check(claims.playback, claims.video, claims.viewer,
                                                     request.client_addr):  # fmt: skip
+        PLAYBACK_CHECKS.labels("refused").inc()
         return Response(status=403, cache_control="no-store")
+    PLAYBACK_CHECKS.labels("live").inc()
     return Response(status=200, cache_control="no-store")
 
 
@@ -374,6 +377,7 @@ def key(request):
     that is not sealed); after logout, a password change or a deactivation the login itself is refused (401)."""
     video_id, index = int(request.matchdict["id"]), int(request.matchdict["index"])
     body = request.playback.key(playback_viewer(request), video_id, index)
+    KEYS_SERVED.inc()
     return Response(body=body, content_type="application/octet-stream", cache_control=KEY_CACHE)
 
 
