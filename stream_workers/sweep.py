@@ -4,7 +4,9 @@ Objects are written before the row that names them commits (an upload's source, 
 removed after the row that owned them is gone, so a crash or a store that was down at the wrong moment can
 leave objects behind: a video folder whose row is gone, an output a re-processed video no longer serves, a
 subtitle file no track names (replaced or removed while the store was down), a staged resumable upload
-nobody finishes, a multipart upload nobody completes or aborts. Every SWEEP_INTERVAL
+nobody finishes, a multipart upload nobody completes or aborts. An output a film no longer serves stays while
+a playback began on it names it (`models.playback`: a viewer mid-film when it was sealed, or made again, plays
+on from it; the playback's row goes a day after its last renewal). Every SWEEP_INTERVAL
 one worker (a PostgreSQL advisory lock) removes those older than SWEEP_GRACE, so nothing in flight is
 touched: an object is only ever ownerless for the moments before its row commits.
 """
@@ -18,7 +20,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from videoflix.core.models import Subtitle, Upload, Video, VideoStatus
+from videoflix.core.models import PlaybackSession, Subtitle, Upload, Video, VideoStatus
 from videoflix.core.storage import STAGED_PREFIX, ObjectInfo, video_key
 
 from . import storage
@@ -46,11 +48,20 @@ def sweep(grace: float) -> dict[str, int]:
                 folders[int(parts[1])].append(info)
         rows = {}
         named: set[str] = set()  # the subtitle files tracks name
+        watched: set[str] = set()  # the outputs playbacks began on
         ids = list(folders)
         for start in range(0, len(ids), BATCH):
-            query = sa.select(Video.id, Video.status, Video.hls_path).where(Video.id.in_(ids[start : start + BATCH]))
+            batch = ids[start : start + BATCH]
+            query = sa.select(Video.id, Video.status, Video.hls_path).where(Video.id.in_(batch))
             rows.update({row.id: row for row in conn.execute(query)})
-            named.update(conn.scalars(sa.select(Subtitle.key).where(Subtitle.video_id.in_(ids[start : start + BATCH]))))
+            named.update(conn.scalars(sa.select(Subtitle.key).where(Subtitle.video_id.in_(batch))))
+            watched.update(
+                output.rstrip("/")
+                for output in conn.scalars(
+                    sa.select(PlaybackSession.output).where(PlaybackSession.video_id.in_(batch)).distinct()
+                )
+                if output
+            )
         for video_id, objects in folders.items():
             if video_id not in rows:
                 if max(info.modified for info in objects) < cutoff:
@@ -71,7 +82,7 @@ def sweep(grace: float) -> dict[str, int]:
                 if name.startswith("hls-") and name != serving:
                     newest[name] = max(newest.get(name, 0.0), info.modified)
             for name, modified in newest.items():
-                if modified < cutoff:
+                if modified < cutoff and f"{video_key(video_id)}{name}" not in watched:
                     backend.delete_prefix(f"{video_key(video_id)}{name}/")
                     removed["outputs"] += 1
         live = set(conn.scalars(sa.select(Upload.id).where(Upload.expires_at > sa.func.now())))

@@ -1,4 +1,4 @@
-"""Encrypted HLS: each film's key seed and rotation (videoflix.core.hls_keys).
+"""Encrypted HLS: each film's key seed and rotation (videoflix.core.hls_keys); the output a playback began on.
 
 Revision ID: 0025
 Revises: 0024
@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["video_id"], ["videos.id"], name=op.f("fk_video_keys_video_id_videos"),
                                 ondelete="CASCADE"),
     )  # fmt: skip
+    op.add_column("playback_sessions", sa.Column("output", sa.String(500), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("playback_sessions", "output")
     op.drop_table("video_keys")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,19 @@ def other_viewer(wsgi_app, connection, mailbox) -> Frontend:
 @pytest.fixture
 def tus(operator) -> Tus:
     return Tus(operator)
+
+
+@pytest.fixture
+def one_screen(wsgi_app, monkeypatch):
+    settings = wsgi_app.registry["videoflix.settings"]
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", replace(settings, screens_per_account=1))
+
+
+@pytest.fixture
+def second_device(wsgi_app, connection, mailbox, viewer) -> Frontend:
+    """The viewer's account logged in on a second device (its own cookies: another login session)."""
+    app = TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000",
+                                           "REMOTE_ADDR": "192.0.2.44"})  # fmt: skip
+    device = Frontend(app, mailbox)
+    device.login("viewer@example.com")
+    return device

@@ -3,14 +3,16 @@ begun playing the film, never cached, gone with the login, and none for a film t
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from webtest import TestApp
 
 from videoflix.core.hls_keys import FilmKeys
-from videoflix.core.models import TEST_CONNECTION_KEY, VideoKey
-
-from .test_screens import one_screen, second_device  # noqa: F401 (fixtures)
+from videoflix.core.models import TEST_CONNECTION_KEY, Video, VideoKey
+from videoflix.services.videos import _folder_cache
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def test_a_key_goes_to_a_playing_viewer_alone(viewer, sealed, wsgi_app, connecti
     viewer.get(f"/api/video/{film}/key/0.key", status=401)
 
 
-def test_a_key_takes_a_screen_as_playing_does(one_screen, viewer, second_device, sealed):  # noqa: F811
+def test_a_key_takes_a_screen_as_playing_does(one_screen, viewer, second_device, sealed):
     film, keys = sealed
     second_device.get(f"/api/video/{film}/480p/index.m3u8", status=200)
     viewer.get(f"/api/video/{film}/480p/index.m3u8", status=409)  # the account's one screen is taken
@@ -59,3 +61,23 @@ def test_a_film_that_is_not_sealed_has_no_keys(viewer, add_video):
     viewer.get(f"/api/video/{film}/480p/index.m3u8", status=200)
     viewer.get(f"/api/video/{film}/key/0.key", status=404)
     viewer.get("/api/video/999999/key/0.key", status=403)
+
+
+def test_a_viewer_mid_film_plays_on_from_the_output_they_began_on(viewer, second_device, add_video, dbsession,
+                                                                   hls_output):  # fmt: skip
+    """A film sealed (or made again) while it is watched: its row names the new output at once, but a player
+    that began on the old one keeps getting the old one's playlists and segments (mixing them would feed it
+    sealed segments under a clear playlist); a playback begun after gets the new one."""
+    film = add_video()
+    old = dbsession.scalar(sa.select(Video.hls_path).where(Video.id == film))
+    media = hls_output.parents[2]
+    new = f"videos/{film}/hls-sealed"
+    shutil.copytree(media / old, media / new)
+    (media / new / "480p" / "000.ts").write_bytes(b"the new output's segment")
+    first = viewer.get(f"/api/video/{film}/480p/index.m3u8", status=200).body
+    dbsession.execute(sa.update(Video).where(Video.id == film).values(hls_path=new))
+    dbsession.commit()
+    _folder_cache.pop(film)
+    assert viewer.get(f"/api/video/{film}/480p/000.ts", status=200).body == (media / old / "480p/000.ts").read_bytes()
+    assert viewer.get(f"/api/video/{film}/480p/index.m3u8", status=200).body == first
+    assert second_device.get(f"/api/video/{film}/480p/000.ts", status=200).body == b"the new output's segment"

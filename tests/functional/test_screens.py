@@ -4,8 +4,6 @@ clear 409; logging out frees a screen at once; operators see who is watching."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from webtest import TestApp
 
@@ -13,22 +11,6 @@ from videoflix.core.models import TEST_CONNECTION_KEY
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend
-
-
-@pytest.fixture
-def one_screen(wsgi_app, monkeypatch):
-    settings = wsgi_app.registry["videoflix.settings"]
-    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", replace(settings, screens_per_account=1))
-
-
-@pytest.fixture
-def second_device(wsgi_app, connection, mailbox, viewer) -> Frontend:
-    """The viewer's account logged in on a second device (its own cookies: another login session)."""
-    app = TestApp(wsgi_app, extra_environ={TEST_CONNECTION_KEY: connection, "HTTP_HOST": "127.0.0.1:8000",
-                                           "REMOTE_ADDR": "192.0.2.44"})  # fmt: skip
-    device = Frontend(app, mailbox)
-    device.login("viewer@example.com")
-    return device
 
 
 @pytest.fixture

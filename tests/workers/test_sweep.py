@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from stream_workers import sweep
 from stream_workers.app import app
-from videoflix.core.models import Subtitle, Upload, User, Video, VideoStatus
+from videoflix.core.models import AuthSession, PlaybackSession, Subtitle, Upload, User, Video, VideoStatus
 from videoflix.core.storage.config import StorageConfig
 from videoflix.core.storage.s3 import S3Storage
 
@@ -81,3 +81,35 @@ def test_one_worker_sweeps_at_a_time(swept, engine):
         other.execute(sa.select(sa.func.pg_advisory_xact_lock(sweep.SWEEP_LOCK)))
         assert sweep.sweep(grace=0) == {"videos": 0, "outputs": 0, "subtitles": 0, "staged": 0, "multipart": 0}
     assert sweep.sweep(grace=0)["videos"] == 1 and list(store.keys(f"videos/{gone}/")) == []
+
+
+def test_an_output_a_playback_began_on_stays_until_its_playback_is_gone(swept, engine):
+    """A viewer mid-film when the film was sealed (or made again) plays on from the output they began on."""
+    store, ready, _, _ = swept
+    with engine.begin() as conn:
+        user = conn.scalar(sa.insert(User).values(email="sweep-viewer@example.com", password_hash="x")
+                           .returning(User.id))  # fmt: skip
+        now = datetime.now(UTC)
+        login = conn.scalar(sa.insert(AuthSession).values(user_id=user, refresh_jti="j", created_at=now,
+                                                          refreshed_at=now, expires_at=now + timedelta(days=1))
+                            .returning(AuthSession.id))  # fmt: skip
+        conn.execute(
+            sa.insert(PlaybackSession).values(
+                auth_session_id=login,
+                user_id=user,
+                video_id=ready,
+                started_at=now,
+                seen_at=now,
+                output=f"videos/{ready}/hls-old",
+            )
+        )
+    try:
+        assert sweep.sweep(grace=0)["outputs"] == 0
+        assert list(store.keys(f"videos/{ready}/hls-old/"))
+        with engine.begin() as conn:
+            conn.execute(sa.delete(PlaybackSession).where(PlaybackSession.user_id == user))
+        assert sweep.sweep(grace=0)["outputs"] == 1
+        assert not list(store.keys(f"videos/{ready}/hls-old/"))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(User).where(User.id == user))

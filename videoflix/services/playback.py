@@ -30,7 +30,8 @@ from .accounts import utcnow
 PLAYBACK_IDLE = 60
 #: a process renews a playback it has seen at most this often (players fetch a segment every few seconds)
 RENEW_EVERY = 15.0
-_renewed: LockedCache[bool] = LockedCache(TTLCache(maxsize=65536, ttl=RENEW_EVERY))
+#: (login session, film) -> the output its playback began on ("" before the film had one)
+_renewed: LockedCache[str] = LockedCache(TTLCache(maxsize=65536, ttl=RENEW_EVERY))
 
 
 #: a playback not renewed for this long is deleted (by the starts of others, a few at a time): longer than any
@@ -104,24 +105,32 @@ class PlaybackService:
         row = sa.select(
             sa.literal(uuid.uuid4(), sa.Uuid), sa.literal(viewer.login_session, sa.Uuid),
             sa.literal(viewer.user_id), Video.id, sa.literal(viewer.address, sa.String),
-            sa.literal(now, sa.DateTime(timezone=True)), sa.literal(now, sa.DateTime(timezone=True)),
+            sa.literal(now, sa.DateTime(timezone=True)), sa.literal(now, sa.DateTime(timezone=True)), Video.hls_path,
         ).where(Video.id == video_id)  # fmt: skip
-        columns = ["id", "auth_session_id", "user_id", "video_id", "address", "started_at", "seen_at"]
+        columns = ["id", "auth_session_id", "user_id", "video_id", "address", "started_at", "seen_at", "output"]
         statement = insert(PlaybackSession).from_select(columns, row)
         upsert = statement.on_conflict_do_update(
             constraint="uq_playback_sessions_auth_session_id",
-            set_={"seen_at": now, "address": statement.excluded.address},
-        ).returning(PlaybackSession.id)
+            set_={
+                "seen_at": now, "address": statement.excluded.address,
+                # pinned once: the output it began on serves it to the end (`models.playback`)
+                "output": sa.func.coalesce(PlaybackSession.output, statement.excluded.output),
+            },
+        ).returning(PlaybackSession.id)  # fmt: skip
         playback_id = self.db.execute(upsert).scalar_one_or_none()
         if playback_id is None:
             raise NotFound("No such file for this video.")
-        _renewed.put((viewer.login_session, video_id), True)
-        return self.db.get(PlaybackSession, playback_id, populate_existing=True)
+        playback = self.db.get(PlaybackSession, playback_id, populate_existing=True)
+        _renewed.put((viewer.login_session, video_id), playback.output or "")
+        return playback
 
-    def renew(self, viewer: Viewer, video_id: int) -> None:
-        """At a segment the app serves: the playback renewed, at most every RENEW_EVERY seconds per process."""
-        if not _renewed.get((viewer.login_session, video_id)):
-            self.start(viewer, video_id)
+    def renew(self, viewer: Viewer, video_id: int) -> str | None:
+        """At a segment the app serves: the playback renewed, at most every RENEW_EVERY seconds per process;
+        the output it began on (None: the film had none yet)."""
+        output = _renewed.get((viewer.login_session, video_id))
+        if output is None:
+            output = self.start(viewer, video_id).output
+        return output or None
 
     def key(self, viewer: Viewer, video_id: int, index: int) -> bytes:
         """Key `index` of a sealed film (`videoflix.core.hls_keys`), for a viewer whose login session has begun

@@ -47,21 +47,23 @@ SEGMENT_CACHE = "private, max-age=86400"
 PLAYLIST_CACHE = "private, no-cache"
 
 
-def serve(request, relative: str, content_type: str, cache_control: str):
+def serve(request, relative: str, content_type: str, cache_control: str, output: str | None = None):
     settings = request.registry["videoflix.settings"]
     storage = request.registry["videoflix.storage"]
-    key = output_key(request, relative)
+    key = output_key(request, relative, output)
     if storage.backend == "local" and settings.accel_redirect_prefix:
         return accel_redirect(settings, key, content_type, cache_control)
     return object_response(request, storage, key, content_type, cache_control)
 
 
-def output_key(request, relative: str) -> str:
-    """The key of `relative` in the current output of the requested video, checked (else 404): in the video's
-    own folder whatever the database says (`own_key`), and on the local backend a file under MEDIA_ROOT
-    reached without a symlink (`local_key`)."""
+def output_key(request, relative: str, output: str | None = None) -> str:
+    """The key of `relative` in the requested video's output (`output`: the one the viewer's playback began
+    on, `models.playback`; else its current one), checked (else 404): the video watchable, the key in the
+    video's own folder whatever the database says (`own_key`), and on the local backend a file under
+    MEDIA_ROOT reached without a symlink (`local_key`)."""
     video_id = int(request.matchdict["id"])
-    key = own_key(video_id, f"{request.videos.output_folder(video_id)}/{relative}")
+    current = request.videos.output_folder(video_id)  # (NotFound unless the film is watchable)
+    key = own_key(video_id, f"{output or current}/{relative}")
     if request.registry["videoflix.storage"].backend == "local":
         return local_key(request.registry["videoflix.settings"].media_root, key)
     return key
@@ -194,9 +196,10 @@ def started(request) -> PlaybackSession:
     return playback
 
 
-def renewed(request) -> None:
-    """A segment the app serves: the viewer's playback goes on (at most one write every few seconds)."""
-    request.playback.renew(playback_viewer(request), int(request.matchdict["id"]))
+def renewed(request) -> str | None:
+    """A segment the app serves: the viewer's playback goes on (at most one write every few seconds); the
+    output it began on, which serves it."""
+    return request.playback.renew(playback_viewer(request), int(request.matchdict["id"]))
 
 
 @view_config(route_name="stream.master", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
@@ -204,14 +207,14 @@ def master(request):
     """The stored master playlist; with the storyboard's image playlist (`#EXT-X-IMAGE-STREAM-INF`) and a
     subtitles group added when the video has them (subtitles can be added and removed after the encode, so
     the workers' master does not hold them)."""
-    started(request)
+    output = started(request).output
     storage = request.registry["videoflix.storage"]
     found = storyboard_plan(request, storage)
     tracks = request.subtitles.master_tracks(int(request.matchdict["id"]))
     if found is None and not tracks:
-        return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE)
+        return serve(request, "master.m3u8", PLAYLIST, PLAYLIST_CACHE, output)
     try:
-        text = b"".join(storage.read(output_key(request, "master.m3u8"))).decode()
+        text = b"".join(storage.read(output_key(request, "master.m3u8", output))).decode()
     except FileNotFoundError:
         raise NotFound("No such file for this video.") from None
     if tracks:
@@ -254,15 +257,16 @@ def playlist(request):
     config = request.registry["videoflix.settings"].storage
     if config.segment_urls == "presigned":
         if storage.backend == "local":
-            return linked_playlist(request, storage, config, str(playback.id))
-        return signed_playlist(request, storage, config, str(playback.id))
-    return serve(request, f"{_folder(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE)
+            return linked_playlist(request, storage, config, playback)
+        return signed_playlist(request, storage, config, playback)
+    return serve(request, f"{_folder(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE, playback.output)
 
 
-def rendition_playlist(request, storage: Storage) -> tuple[str, ObjectInfo]:
-    """(folder, the playlist object's facts) of the requested rendition, checked as every stored object is."""
+def rendition_playlist(request, storage: Storage, output: str | None) -> tuple[str, ObjectInfo]:
+    """(folder, the playlist object's facts) of the requested rendition in `output` (the playback's, else the
+    film's current one), checked as every stored object is."""
     video_id = int(request.matchdict["id"])
-    folder = f"{request.videos.output_folder(video_id)}/{_folder(request)}"
+    folder = f"{output or request.videos.output_folder(video_id)}/{_folder(request)}"
     return folder, stored_info(storage, video_id, f"{folder}/index.m3u8")
 
 
@@ -292,14 +296,15 @@ def playlist_response(text: str, content_type: str = PLAYLIST) -> Response:
     return response
 
 
-def linked_playlist(request, storage: Storage, config, playback: str):
+def linked_playlist(request, storage: Storage, config, playback: PlaybackSession):
     """Local backend: the rendition playlist with each segment as a link nginx checks and serves itself
     (`medialinks`), signed for this viewer's playback session, which nginx asks about (`playback_check`)."""
-    folder, info = rendition_playlist(request, storage)
+    folder, info = rendition_playlist(request, storage, playback.output)
     expires, viewer, secret = expiry(config.url_seconds), request.identity.id, config.media_link_secret
+    named = str(playback.id)
 
     def link(name: str) -> str:
-        return signed_link(config.media_link_prefix, f"{folder}/{name}", viewer, expires, secret, playback)
+        return signed_link(config.media_link_prefix, f"{folder}/{name}", viewer, expires, secret, named)
 
     return playlist_response(rewritten(storage, info.key, link))
 
@@ -324,12 +329,12 @@ def playback_check(request):
 _signed = LockedCache(TTLCache(maxsize=2048, ttl=3600))
 
 
-def signed_playlist(request, storage: Storage, config, playback: str):
+def signed_playlist(request, storage: Storage, config, playback: PlaybackSession):
     """A rendition's playlist whose segments are signed URLs of their objects (SEGMENT_URLS=presigned), so
     segment bytes go from the store (or a proxy in front of it) to the browser without a request to the app.
     Signing a long film's playlist costs ~0.3 ms a segment, so the signed text is shared by every viewer
     while its URLs have more than half their life left; a growing playlist is signed again as it changes."""
-    folder, info = rendition_playlist(request, storage)
+    folder, info = rendition_playlist(request, storage, playback.output)
     url_seconds = config.url_seconds
     cached = _signed.get((info.key, info.etag))
     if cached is None or cached[0] < time.monotonic():
@@ -340,29 +345,30 @@ def signed_playlist(request, storage: Storage, config, playback: str):
         return playlist_response(cached[1])
     # through nginx, which checks the viewer's playback before it passes a URL to the store (deploy/nginx.conf)
     public = config.public_url.rstrip("/")
-    return playlist_response(cached[1].replace(f"{public}/", f"{public}{path}{playback}/"))
+    return playlist_response(cached[1].replace(f"{public}/", f"{public}{path}{playback.id}/"))
 
 
 @view_config(route_name="stream.segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.segment_slash", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.audio_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def segment(request):
-    renewed(request)
-    return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE)
+    output = renewed(request)
+    return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.ts", SEGMENT, SEGMENT_CACHE, output)
 
 
 @view_config(route_name="stream.fmp4_segment", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def fmp4_segment(request):
     """A segment of a further ladder's rendition (CMAF: fMP4)."""
-    renewed(request)
-    return serve(request, f"{_folder(request)}/{request.matchdict['segment']}.m4s", FMP4_SEGMENT, SEGMENT_CACHE)
+    output = renewed(request)
+    segment = f"{_folder(request)}/{request.matchdict['segment']}.m4s"
+    return serve(request, segment, FMP4_SEGMENT, SEGMENT_CACHE, output)
 
 
 @view_config(route_name="stream.fmp4_init", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def init_segment(request):
     """An init segment a further ladder's rendition's playlist names (`#EXT-X-MAP`): its codec's setup."""
-    renewed(request)
-    return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE)
+    output = renewed(request)
+    return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE, output)
 
 
 #: a key goes to the player that asked, is kept by nobody between (not the browser's cache, not a proxy's)

@@ -35,3 +35,7 @@ class PlaybackSession(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: its last renewal: a playback not renewed for PLAYBACK_IDLE seconds no longer counts as a screen
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: the film's output it began on, which serves it to the end (playlists and segments alike), so a player
+    #: never mixes the playlists of one output with the segments of another (a film sealed, or made again,
+    #: while it is watched); the storage sweep keeps an output while a playback names it
+    output: Mapped[str | None] = mapped_column(String(500))
