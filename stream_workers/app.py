@@ -44,6 +44,7 @@ app = WorkerApp(
         "stream_workers.relay",
         "stream_workers.watchdog",
         "stream_workers.sweep",
+        "stream_workers.sealing",
         "stream_workers.health",
     ],
     consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined

@@ -63,6 +63,8 @@ class WorkerSettings:
     hls_encryption: bool
     #: segments each of a new film's keys seals (HLS_KEY_ROTATION; 75: a key every 5 minutes of film)
     hls_key_rotation: int
+    #: seconds between the rounds that seal the films made before HLS_ENCRYPTION was on (SEAL_INTERVAL)
+    seal_interval: float
     #: the longest film (seconds) made in one pass given the further ladders (AV1_MAX_SECONDS; inf: every one);
     #: a film made in parts gets them in parts, over every worker
     av1_max_seconds: float
@@ -106,6 +108,7 @@ class WorkerSettings:
             hevc_ladder=switch("HEVC_LADDER", value(env, "HEVC_LADDER")),
             hls_encryption=switch("HLS_ENCRYPTION", value(env, "HLS_ENCRYPTION")),
             hls_key_rotation=int(value(env, "HLS_KEY_ROTATION")),
+            seal_interval=float(value(env, "SEAL_INTERVAL")),
             av1_max_seconds=float(value(env, "AV1_MAX_SECONDS")),
             topic_partitions=int(value(env, "TOPIC_PARTITIONS")),
             max_attempts=int(value(env, "TRANSCODE_MAX_ATTEMPTS")),

@@ -126,8 +126,8 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
 @pytest.fixture(scope="session")
 def sealed_pipeline(database_url, pipeline):
     """The pipeline with HLS_ENCRYPTION on (local storage, two workers): every film it makes is sealed, a key
-    every two segments so that even a short film turns several keys. Its own broker and database, so its
-    workers take only the films uploaded to it."""
+    every two segments so that even a short film turns several keys, and a film it finds clear is sealed
+    within seconds. Its own broker and database, so its workers take only the films uploaded to it."""
     folder = new_project()
     (folder / "media").mkdir()
     broker = TansuBroker(log_path=folder / "tansu.log")
@@ -136,7 +136,7 @@ def sealed_pipeline(database_url, pipeline):
         upgrade_database(url)
         port = free_port()
         env = stack_env(
-            folder, url, broker, HLS_ENCRYPTION="on", HLS_KEY_ROTATION="2", PARTS_FROM_SECONDS="66",
+            folder, url, broker, HLS_ENCRYPTION="on", HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66",
             PART_SECONDS="8", CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import time
 
 import pytest
+import sqlalchemy as sa
 
 from videoflix.core.hls_keys import FilmKeys, keyed_playlist_name, sealed_name
+from videoflix.core.models import Video, VideoStatus
 
 from ..support.browser import chromium_path, play, player_page, problems
 from ..support.watching import fetch, watch
@@ -111,3 +115,48 @@ def test_hls_js_plays_a_sealed_film(sealed_pipeline, sealed_films, frontend_site
         assert result["playing"]["codecs"].startswith("av01") and result["tracks"] == ["audiovideo"], result
     else:
         assert result["tracks"] == ["audio", "video"], result
+
+
+@pytest.fixture(scope="module")
+def clear_film_sealed(pipeline, sealed_pipeline, media_files) -> tuple[int, str]:
+    """A film made before HLS_ENCRYPTION was on (by the clear pipeline, its AV1 ladder listed), moved with its
+    row into the sealed pipeline, whose workers seal it in the background: (its id there, its clear output)."""
+    client = pipeline.client()
+    made = client.upload(media_files["calm"], {"title": "Made clear"})["id"]
+    assert watch(pipeline, client, made)[0]["status"] == "ready"
+    pipeline.wait_for_av1(client, made, 300)
+    with pipeline.engine.connect() as conn:
+        row = conn.execute(sa.select(Video).where(Video.id == made)).mappings().one()
+    fields = {k: row[k] for k in ("title", "description", "category", "duration", "width", "height", "renditions")}
+    with sealed_pipeline.engine.begin() as conn:
+        video_id = conn.scalar(sa.insert(Video).values(status=VideoStatus.READY, source_path="gone", **fields)
+                               .returning(Video.id))  # fmt: skip
+        clear_output = f"videos/{video_id}/hls-clear"
+        shutil.copytree(pipeline.media / row["hls_path"], sealed_pipeline.media / clear_output)
+        conn.execute(sa.update(Video).where(Video.id == video_id).values(hls_path=clear_output))
+    deadline = time.monotonic() + 60
+    while sealed_pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id) == clear_output:
+        assert time.monotonic() < deadline, [w.output[-3000:] for w in sealed_pipeline.workers]
+        time.sleep(0.5)
+    return video_id, clear_output
+
+
+def test_a_film_made_clear_is_sealed_in_the_background(sealed_pipeline, clear_film_sealed):
+    line, (video_id, clear_output) = sealed_pipeline, clear_film_sealed
+    keys = film_keys(line, video_id)
+    output = line.media / line.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
+    old = line.media / clear_output
+    segments = [p.relative_to(old).as_posix() for p in old.rglob("*") if sealed_name(p.relative_to(old).as_posix())]
+    assert {name.split("/")[0] for name in segments} == {"480p", "720p", "av1"}, segments
+    for name in segments:
+        sealed, clear_bytes = (output / name).read_bytes(), (old / name).read_bytes()
+        assert sealed != clear_bytes and keys.open_named(name, sealed) == clear_bytes
+    assert "#EXT-X-KEY:METHOD=AES-128" in (output / "720p" / "index.m3u8").read_text()
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_hls_js_plays_a_film_sealed_in_the_background(sealed_pipeline, clear_film_sealed, frontend_site, tmp_path):
+    page = player_page(sealed_pipeline, frontend_site, clear_film_sealed[0]) + "&rate=4"
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "sealed-later.png", seconds=60, until=17.0))
+    assert (result["ended"] or result["currentTime"] > 17.0) and problems(result["errors"]) == [], result
+    assert result["playing"]["codecs"].startswith("av01"), result

@@ -117,6 +117,7 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("HEVC_LADDER", "off"),
     _workers("HLS_ENCRYPTION", "off"),
     _workers("HLS_KEY_ROTATION", "75"),
+    _workers("SEAL_INTERVAL", "60"),
     _workers("AV1_MAX_SECONDS", "inf"),
     _workers("TOPIC_PARTITIONS", "8"),
     _workers("TRANSCODE_MAX_ATTEMPTS", "3"),
