@@ -124,7 +124,7 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
 
 
 @pytest.fixture(scope="session")
-def sealed_pipeline(database_url, pipeline):
+def sealed_pipeline(database_url, pipeline, mail_sink):
     """The pipeline with HLS_ENCRYPTION on (local storage, two workers): every film it makes is sealed, a key
     every two segments so that even a short film turns several keys, and a film it finds clear is sealed
     within seconds. Its own broker and database, so its workers take only the films uploaded to it."""
@@ -138,6 +138,8 @@ def sealed_pipeline(database_url, pipeline):
         env = stack_env(
             folder, url, broker, HLS_ENCRYPTION="on", HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66",
             PART_SECONDS="8", CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",
+            FRONTEND_URL=f"http://127.0.0.1:{pipeline.frontend_port}", EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(mail_sink.port),  # (its viewers register and activate through the mail)
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
         line.start_web(port)

@@ -11,14 +11,18 @@ import asyncio
 import re
 import shutil
 import time
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 
 from videoflix.core.hls_keys import FilmKeys, keyed_playlist_name, sealed_name
 from videoflix.core.models import Video, VideoStatus
+from videoflix.mail_sink import text_of
 
-from ..support.browser import chromium_path, play, player_page, problems
+from ..support.accounts import PASSWORD
+from ..support.browser import Browser, chromium_path, log_in, play, player_page, problems, until
+from ..support.stack import http
 from ..support.watching import fetch, watch
 
 pytestmark = pytest.mark.integration
@@ -160,3 +164,38 @@ def test_hls_js_plays_a_film_sealed_in_the_background(sealed_pipeline, clear_fil
     result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "sealed-later.png", seconds=60, until=17.0))
     assert (result["ended"] or result["currentTime"] > 17.0) and problems(result["errors"]) == [], result
     assert result["playing"]["codecs"].startswith("av01"), result
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_the_frontends_flow_plays_a_sealed_film(sealed_pipeline, sealed_films, mail_sink, frontend_site, tmp_path):
+    """Register, activate through the mailed link, log in and play, as the existing frontend does (its calls,
+    then hls.js from its origin with credentials on a rendition's playlist), a viewer and not an operator."""
+    email = "sealed-viewer@example.com"
+    body = {"email": email, "password": PASSWORD, "confirmed_password": PASSWORD, "privacy_policy": True}
+    mail_sink.clear()
+    assert http("POST", sealed_pipeline.api + "/register/", body)[0] == 201
+    (mail,) = [m for m in mail_sink.wait_for(1, 30) if m["To"] == email]
+    uid, token = re.search(r"activate\.html\?uid=([\w-]+)&token=([\w-]+)", text_of(mail)).groups()
+    assert http("GET", f"{sealed_pipeline.api}/activate/{uid}/{token}/")[0] == 200
+    query = {"api": sealed_pipeline.api + "/", "id": sealed_films["parts"], "email": email, "password": PASSWORD,
+             "path": "480p/index.m3u8"}  # fmt: skip
+    page = f"{frontend_site}/player.html?{urlencode(query)}"
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "viewer.png", seconds=60, until=6.0))
+    assert result["login"] == 200 and result["currentTime"] > 6.0 and problems(result["errors"]) == [], result
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_the_consoles_player_plays_a_sealed_film(sealed_pipeline, sealed_films, tmp_path):
+    video_id = sealed_films["one pass"]
+
+    async def preview() -> float:
+        async with Browser(tmp_path / "profile-staff") as browser:
+            console = sealed_pipeline.api.removesuffix("/api") + "/admin/"
+            assert await log_in(browser, console, "operator@example.com", PASSWORD) == "staff"
+            button = f"document.querySelector('tr[data-video-id=\"{video_id}\"] button[data-action=preview]')"
+            await until(browser, f"!!{button}", 30, "the film's row shows")
+            await browser.evaluate(f"{button}.click()")
+            return await until(browser, "(t => t > 1.5 && t)(document.getElementById('player').currentTime)",
+                               45, "the preview plays")  # fmt: skip
+
+    assert asyncio.run(preview()) > 1.5
