@@ -13,9 +13,15 @@ Debian's nginx (HTTPS, as shipped), and the web process (`videoflix serve`, wait
   SeaweedFS (SEGMENT_URLS=presigned, S3, S3_PLAYBACK_PATH=/play/);
 - app, local: the web process sends the file (SEGMENT_URLS=app, local; what `videoflix dev` does);
 - app, S3: the web process streams the object from SeaweedFS (SEGMENT_URLS=app, S3);
-then the playback check nginx asks of the app (issue 37: p99 < 50 ms at 256 concurrent viewers), uncached.
+- nginx static, sealed: the same through nginx, the segment sealed (encrypted HLS, AES-128: 16 bytes more,
+  noise to anyone without its key);
+then the playback check nginx asks of the app, uncached (the worst case); and `--viewers` (256) viewers at a
+real viewer's pace through nginx, each its own login session and playback: a segment every 4 s (nginx asks
+the app about the playback once per 15 s), a sealed film's key at its start and every HLS_KEY_ROTATION
+segments (each viewer starts at a random point of the film), counting what reaches the app per viewer-hour.
 Targets (issue 18): S3 presigned >= 0.8x nginx static at 256 connections with no time-outs; the app's
-throughput at 256 connections >= at 16.
+throughput at 256 connections >= at 16. Issue 37: sealed >= 0.95x clear through nginx at 16/64/256; at 256
+viewers the key and session requests' p99 < 50 ms.
 """
 
 from __future__ import annotations
@@ -24,13 +30,17 @@ import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 
 # isort: split
 import argparse
+import http.client
 import http.cookiejar
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -42,7 +52,8 @@ from bench.stack import INI, VIDEOFLIX, web_stack
 from tests.support.accounts import PASSWORD
 from tests.support.nginx import NGINX, SHIPPED, adapted, certificate, run_nginx
 from videoflix import medialinks
-from videoflix.core.models import Video, VideoStatus
+from videoflix.core.hls_keys import FilmKeys
+from videoflix.core.models import Video, VideoKey, VideoStatus
 from videoflix.core.storage.s3 import S3Storage, s3_client
 from videoflix.devservices import SeaweedFS, free_port, wait_for_port
 
@@ -50,6 +61,10 @@ KEY, SECRET, BUCKET = "bench-key", "bench-secret-0123456789abcdef", "videoflix"
 LINK_SECRET = "bench-link-secret-0123456789abcdef"
 FOLDER = "videos/1/hls-bench"
 SEGMENT = f"{FOLDER}/720p/000.ts"
+SEALED = f"{FOLDER}/720p/001.ts"
+ROTATION = 75  # HLS_KEY_ROTATION's default: a key every 5 minutes of film
+WARM_UP = 8.0  # seconds of the paced run before the app's counts start (every viewer has begun)
+SEAL = FilmKeys(bytes(range(32)), ROTATION)
 EMAIL = "viewer@example.com"
 PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n000.ts\n#EXT-X-ENDLIST\n"
 
@@ -59,6 +74,7 @@ def seed(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.insert(Video).values(id=1, title="Bench", source_path="x", status=VideoStatus.READY,
                                              hls_path=FOLDER, renditions=[{"name": "720p"}]))  # fmt: skip
+        conn.execute(sa.insert(VideoKey).values(video_id=1, seed=SEAL.seed, rotation=SEAL.rotation))
     engine.dispose()
 
 
@@ -112,10 +128,125 @@ def playback_checks(port: int, link: str, levels: list[int], seconds: int) -> No
               f"{verdict}", flush=True)  # fmt: skip
 
 
+def viewer_sessions(web, viewers: int) -> list[tuple[str, str]]:
+    """`viewers` login sessions of the viewer, each playing the film (its rendition playlist, as the frontend
+    begins): (access token, playback id) each."""
+    engine = sa.create_engine(web.database_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    found = []
+    for _ in range(viewers):
+        token = login(web.port)
+        request = urllib.request.Request(f"http://127.0.0.1:{web.port}/api/video/1/720p/index.m3u8",
+                                         headers={"Cookie": f"access_token={token}"})  # fmt: skip
+        with urllib.request.urlopen(request) as answer:  # noqa: S310 - our own http URL
+            answer.read()
+        with engine.begin() as conn:
+            playback = conn.scalar(sa.text("SELECT id FROM playback_sessions ORDER BY started_at DESC LIMIT 1"))
+        found.append((token, str(playback)))
+    engine.dispose()
+    return found
+
+
+def app_counts(port: int) -> dict[str, float]:
+    """What the app has answered: nginx's playback checks and the keys it gave (its /metrics)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as answer:
+        text = answer.read().decode()
+    counts = {"checks": 0.0, "keys": 0.0}
+    for line in text.splitlines():
+        if line.startswith("videoflix_playback_checks_total"):
+            counts["checks"] += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("videoflix_keys_served_total"):
+            counts["keys"] += float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def paced_viewers(web, https_port: int, sessions: list[tuple[str, str]], seconds: int, user: int) -> dict:
+    """Each session a viewer at a real pace through nginx for `seconds`: a segment every 4 s (a signed link
+    naming its playback, which nginx checks with the app, its answer kept 15 s), the film's key when it starts
+    and each time it passes into the next key's segments (it starts at a random segment). Latencies (ms) of
+    segments and keys, and what reached the app."""
+
+    latencies: dict[str, list[float]] = {"segment": [], "key": [], "failed": []}
+    lock = threading.Lock()
+    begin = time.monotonic()
+    end = begin + seconds
+    # the app's counts from when every viewer has started (its first key and check) to the end: the steady state
+    counted: dict[str, dict] = {}
+    warm = threading.Timer(WARM_UP, lambda: counted.setdefault("from", app_counts(web.port)))
+    warm.start()
+
+    def viewer(token: str, playback: str) -> None:
+        conn = http.client.HTTPSConnection("localhost", https_port, context=_insecure(), timeout=10)
+        link = medialinks.signed_link("/media/", SEALED, user, medialinks.expiry(3600), LINK_SECRET, playback)
+        position = random.randrange(ROTATION)  # noqa: S311 - where a viewer is in the film, not a secret
+        first = True
+        time.sleep(random.uniform(0, 4))  # noqa: S311 - (the viewers out of step)
+        while (tick := time.monotonic()) < end:
+            wanted = [("segment", link, {})]
+            if first or position % ROTATION == 0:
+                key = f"/api/video/1/key/{SEAL.key_index(position)}.key"
+                wanted.insert(0, ("key", key, {"Cookie": f"access_token={token}"}))
+                first = False
+            for kind, path, headers in wanted:
+                started = time.perf_counter()
+                try:
+                    conn.request("GET", path, headers=headers)
+                    answer = conn.getresponse()
+                    answer.read()
+                    ok = answer.status == 200
+                except OSError:
+                    conn.close()
+                    ok = False
+                took = 1000 * (time.perf_counter() - started)
+                with lock:
+                    latencies[kind if ok else "failed"].append(took)
+            position += 1
+            time.sleep(max(0.0, tick + 4.0 - time.monotonic()))
+        conn.close()
+
+    threads = [threading.Thread(target=viewer, args=session, daemon=True) for session in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = app_counts(web.port)
+    before = counted["from"]
+    hours = len(sessions) * (seconds - WARM_UP) / 3600
+    return {
+        "latencies": latencies,
+        "checks_per_viewer_hour": (after["checks"] - before["checks"]) / hours,
+        "keys_per_viewer_hour": (after["keys"] - before["keys"]) / hours,
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def report_viewers(result: dict, viewers: int, seconds: int) -> None:
+    lat = result["latencies"]
+    print(f"\n{viewers} viewers at a viewer's pace through nginx for {seconds} s (a sealed film, a key every "
+          f"{ROTATION} segments):")  # fmt: skip
+    for kind in ("segment", "key"):
+        values = lat[kind]
+        print(f"  {kind:<8} {len(values):>6} requests  p50 {percentile(values, 0.5):7.1f} ms  "
+              f"p99 {percentile(values, 0.99):7.1f} ms")  # fmt: skip
+    print(f"  failed   {len(lat['failed']):>6}")
+    print(
+        f"  reached the app per viewer-hour: {result['checks_per_viewer_hour']:.0f} playback checks, "
+        f"{result['keys_per_viewer_hour']:.1f} keys (steady state: 240 checks at most with nginx's 15 s, "
+        f"{3600 / (4 * ROTATION):.0f} keys; a film's start costs one playlist, one check and one key more)"
+    )
+    p99 = percentile(lat["key"], 0.99)
+    print(f"  key p99 at {viewers} viewers: {p99:.1f} ms (target < 50: {'met' if p99 < 50 else 'MISSED'})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="16,64,256")
+    parser.add_argument("--viewers", type=int, default=256, help="viewers at a real pace (0: none)")
+    parser.add_argument("--viewer-seconds", type=int, default=90)
     parser.add_argument(
         "--only", default="", help="ways to run, separated by semicolons (e.g. 'app, local;app, S3'); default all"
     )
@@ -132,6 +263,7 @@ def main() -> int:
         data = os.urandom(584 * 1024)
         (media / SEGMENT).parent.mkdir(parents=True)
         (media / SEGMENT).write_bytes(data)
+        (media / SEALED).write_bytes(SEAL.seal(data, 1))
         (media / FOLDER / "720p" / "index.m3u8").write_text(PLAYLIST)
         store.start()
         store.create_bucket(BUCKET)
@@ -141,7 +273,9 @@ def main() -> int:
         https_port = free_port()
         s3_env = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": store.endpoint_url, "S3_BUCKET": BUCKET,
                   "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}  # fmt: skip
-        env = {"MEDIA_ROOT": str(media), "SECRET_KEY": "b" * 48}
+        # (the viewers log in once each, all from this address)
+        env = {"MEDIA_ROOT": str(media), "SECRET_KEY": "b" * 48, "RATE_LIMIT_LOGIN_IP": "100000/900",
+               "RATE_LIMIT_LOGIN_ACCOUNT": "100000/900"}  # fmt: skip
         with web_stack(work, EMAIL, PASSWORD, env, prepare=seed) as local_web:
             # nginx in front of the local web process, which answers its playback checks (/_playback_check)
             site = adapted(SHIPPED.read_text(), local_web.port, free_port(), https_port, tls, media,
@@ -157,12 +291,14 @@ def main() -> int:
             wait_for_port("127.0.0.1", s3_port, 60, alive=lambda: s3_web.poll() is None)
             user, playback = playing(local_web)
             link = medialinks.signed_link("/media/", SEGMENT, user, medialinks.expiry(3600), LINK_SECRET, playback)
+            sealed = medialinks.signed_link("/media/", SEALED, user, medialinks.expiry(3600), LINK_SECRET, playback)
             public = s3_client(f"https://localhost:{https_port}", KEY, SECRET)  # signed for nginx's address
             presigned = S3Storage(store.client(), BUCKET, signer=public).browser_url(SEGMENT, 3600)
             # under the viewer's playback session, which nginx checks (S3_PLAYBACK_PATH=/play/)
             presigned = presigned.replace(f":{https_port}/", f":{https_port}/play/{playback}/", 1)
             ways = {
                 "nginx static": (f"https://localhost:{https_port}{link}", None, None),
+                "nginx, sealed": (f"https://localhost:{https_port}{sealed}", None, None),
                 "S3 presigned": (presigned, None, None),
                 "app, local": (f"http://127.0.0.1:{local_web.port}/api/video/1/720p/000.ts", local_web.port,
                                local_web.pid),
@@ -176,7 +312,8 @@ def main() -> int:
                 check = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - our own http(s) URLs
                 try:
                     with urllib.request.urlopen(check, context=_insecure()) as answer:  # noqa: S310 - (bytes arrive)
-                        assert answer.read() == data, name
+                        got = answer.read()
+                        assert got == (SEAL.seal(data, 1) if "sealed" in name else data), name
                 except urllib.error.HTTPError as exc:
                     raise SystemExit(f"{name}: {url} answered {exc.code}: {exc.read()[:400]!r}") from None
                 for c in levels:
@@ -190,7 +327,12 @@ def main() -> int:
                           flush=True)  # fmt: skip
             if not args.only or "playback check" in args.only:
                 playback_checks(local_web.port, link, levels, args.seconds)
+            if args.viewers and (not args.only or "viewers" in args.only):
+                sessions = viewer_sessions(local_web, args.viewers)
+                paced = paced_viewers(local_web, https_port, sessions, args.viewer_seconds, user)
         report(rows, levels)
+        if args.viewers and (not args.only or "viewers" in args.only):
+            report_viewers(paced, args.viewers, args.viewer_seconds)
         nginx.kill()
     finally:
         for proc in started:
@@ -221,6 +363,13 @@ def report(rows: dict, levels: list[int]) -> None:
             for c in levels
         )
         print(f"{name:<14}{cells}{rows[(name, levels[-1])]['rate'] / static:>15.2f}x")
+    if ("nginx, sealed", levels[0]) in rows and ("nginx static", levels[0]) in rows:
+        ratios = [rows[("nginx, sealed", c)]["rate"] / rows[("nginx static", c)]["rate"] for c in levels]
+        print(
+            "sealed vs clear through nginx: "
+            + " / ".join(f"{r:.2f}x" for r in ratios)
+            + f" at {' / '.join(map(str, levels))} (target >= 0.95: {'met' if min(ratios) >= 0.95 else 'MISSED'})"
+        )
     if presigned := rows.get(("S3 presigned", levels[-1])):
         print(f"S3 presigned at {levels[-1]}: {presigned['rate'] / static:.2f}x static (target >= 0.8, no time-outs: "
               f"{'met' if presigned['rate'] >= 0.8 * static and not presigned['timeouts'] else 'MISSED'})")  # fmt: skip
