@@ -132,6 +132,9 @@ def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str
         # the AV1 ladder (SVT-AV1 preset 6, after a film is ready) for the short clips the AV1 tests upload,
         # not for the minute-long ones others do: it would hold a worker from the next upload for a minute
         "AV1_MAX_SECONDS": "10",
+        # clear segments: these stacks' tests read the bytes the encoders made (decoded frames, sound, joins);
+        # sealed films have a stack of their own (tests/integration/test_sealed_hls.py)
+        "HLS_ENCRYPTION": "off",
         **extra,
     }
 

@@ -115,7 +115,7 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("LADDER_CRF"),
     _workers("AV1_LADDER", "on"),
     _workers("HEVC_LADDER", "off"),
-    _workers("HLS_ENCRYPTION", "off"),
+    _workers("HLS_ENCRYPTION", "on"),
     _workers("HLS_KEY_ROTATION", "75"),
     _workers("SEAL_INTERVAL", "60"),
     _workers("AV1_MAX_SECONDS", "inf"),

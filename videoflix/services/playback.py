@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,9 @@ PLAYBACK_IDLE = 60
 RENEW_EVERY = 15.0
 #: (login session, film) -> the output its playback began on ("" before the film had one)
 _renewed: LockedCache[str] = LockedCache(TTLCache(maxsize=65536, ttl=RENEW_EVERY))
+#: a sealed film's seed never changes (a film is sealed once); a deleted film's playbacks go with it, so its keys
+#: stop with them (within RENEW_EVERY, as its segments do), whatever this holds
+_seeds: LockedCache[bytes] = LockedCache(LRUCache(maxsize=4096))
 
 
 #: a playback not renewed for this long is deleted (by the starts of others, a few at a time): longer than any
@@ -136,19 +139,23 @@ class PlaybackService:
         """Key `index` of a sealed film (`videoflix.core.hls_keys`), for a viewer whose login session has begun
         playing it (its playlist fetched first, as every player does); the playback goes on with it (renewed,
         or begun again after a long pause if a screen is free: ScreensFull otherwise). PermissionDenied with no
-        playback begun; NotFound for a film that is not sealed or does not exist."""
-        begun = self.db.scalar(
-            sa.select(PlaybackSession.id).where(
-                PlaybackSession.auth_session_id == viewer.login_session, PlaybackSession.video_id == video_id
+        playback begun; NotFound for a film that is not sealed or does not exist. A playback this process
+        renewed within RENEW_EVERY, of a film whose seed it has read, costs no query."""
+        if _renewed.get((viewer.login_session, video_id)) is None:
+            begun = self.db.scalar(
+                sa.select(PlaybackSession.id).where(
+                    PlaybackSession.auth_session_id == viewer.login_session, PlaybackSession.video_id == video_id
+                )
             )
-        )
-        if begun is None:
-            raise PermissionDenied("Start the film's playback before asking for its keys.")
-        seed = self.db.scalar(sa.select(VideoKey.seed).where(VideoKey.video_id == video_id))
-        if seed is None:
-            raise NotFound("This video has no keys.")
-        self.renew(viewer, video_id)
-        return derive_key(bytes(seed), index)
+            if begun is None:
+                raise PermissionDenied("Start the film's playback before asking for its keys.")
+            self.start(viewer, video_id)
+        if (seed := _seeds.get(video_id)) is None:
+            found = self.db.scalar(sa.select(VideoKey.seed).where(VideoKey.video_id == video_id))
+            if found is None:
+                raise NotFound("This video has no keys.")
+            seed = _seeds.put(video_id, bytes(found))
+        return derive_key(seed, index)
 
     def check(self, playback_id: str, video_id: int, user_id: int | None, address: str | None) -> bool:
         """nginx's question before it serves a link of a playback session: is the playback live for this film

@@ -23,7 +23,6 @@ from urllib.parse import quote
 
 from cachetools import TTLCache
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from videoflix.core import storyboard as storyboards
@@ -33,8 +32,7 @@ from videoflix.core.subtitles import master_with_subtitles
 
 from ..caches import LockedCache
 from ..errors import NotFound
-from ..medialinks import LinkClaims, expiry, signed_link
-from ..metrics import KEYS_SERVED, PLAYBACK_CHECKS
+from ..medialinks import expiry, signed_link
 from ..security import AUTHENTICATED, playback_viewer
 
 PLAYLIST = "application/vnd.apple.mpegurl"
@@ -309,22 +307,6 @@ def linked_playlist(request, storage: Storage, config, playback: PlaybackSession
     return playlist_response(rewritten(storage, info.key, link))
 
 
-@view_config(route_name="auth.playback_check", request_method="GET", permission=NO_PERMISSION_REQUIRED)
-def playback_check(request):
-    """nginx's `auth_request` before it serves a signed link (deploy/nginx.conf; `X-Original-URI`: the link,
-    whose signature nginx has checked): 200 while the playback session it names is live for its viewer and
-    film (login session open, account active, film there, renewed within a minute or a screen free; the
-    address it began from with PLAYBACK_BIND_ADDRESS), else 403. nginx keeps the answer for a few seconds per
-    playback, so a player costs the app one check every few segments."""
-    claims = LinkClaims.of(request.headers.get("X-Original-URI", ""))
-    if claims is None or not request.playback.check(claims.playback, claims.video, claims.viewer,
-                                                    request.client_addr):  # fmt: skip
-        PLAYBACK_CHECKS.labels("refused").inc()
-        return Response(status=403, cache_control="no-store")
-    PLAYBACK_CHECKS.labels("live").inc()
-    return Response(status=200, cache_control="no-store")
-
-
 #: (playlist key, its ETag) -> the playlist with signed segment URLs; re-signed when half their life is gone
 _signed = LockedCache(TTLCache(maxsize=2048, ttl=3600))
 
@@ -369,22 +351,6 @@ def init_segment(request):
     """An init segment a further ladder's rendition's playlist names (`#EXT-X-MAP`): its codec's setup."""
     output = renewed(request)
     return serve(request, f"{_folder(request)}/{request.matchdict['init']}.mp4", FMP4_INIT, SEGMENT_CACHE, output)
-
-
-#: a key goes to the player that asked, is kept by nobody between (not the browser's cache, not a proxy's)
-KEY_CACHE = "private, no-store"
-
-
-@view_config(route_name="stream.key", request_method="GET", permission=AUTHENTICATED)
-def key(request):
-    """Key `index` of a sealed film (`#EXT-X-KEY` of its media playlists; hls.js asks with the viewer's
-    cookies, `withCredentials`): the 16 bytes, to a viewer whose login session has begun playing the film and
-    may go on (`PlaybackService.key`: 403 before the first playlist, 409 without a free screen, 404 for a film
-    that is not sealed); after logout, a password change or a deactivation the login itself is refused (401)."""
-    video_id, index = int(request.matchdict["id"]), int(request.matchdict["index"])
-    body = request.playback.key(playback_viewer(request), video_id, index)
-    KEYS_SERVED.inc()
-    return Response(body=body, content_type="application/octet-stream", cache_control=KEY_CACHE)
 
 
 @view_config(route_name="stream.storyboard", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
