@@ -35,6 +35,10 @@ _renewed: LockedCache[str] = LockedCache(TTLCache(maxsize=65536, ttl=RENEW_EVERY
 #: a sealed film's seed never changes (a film is sealed once); a deleted film's playbacks go with it, so its keys
 #: stop with them (within RENEW_EVERY, as its segments do), whatever this holds
 _seeds: LockedCache[bytes] = LockedCache(LRUCache(maxsize=4096))
+#: a process purges stale playbacks at most this often (at a start: not at every one, which a crowd starting
+#: at once would each pay for); when it last did, by its services' clock
+PURGE_EVERY = timedelta(seconds=10)
+_purged_at: dict[str, datetime] = {}
 
 
 #: a playback not renewed for this long is deleted (by the starts of others, a few at a time): longer than any
@@ -92,18 +96,23 @@ class PlaybackService:
         self.clock = clock
         self.idle = timedelta(seconds=PLAYBACK_IDLE)
 
-    def start(self, viewer: Viewer, video_id: int) -> PlaybackSession:
+    def start(self, viewer: Viewer, video_id: int, begun: bool = False) -> PlaybackSession:
         """At a playlist of the film: the viewer's playback of it, renewed, or begun (again) if the account has a
-        screen free (else ScreensFull, 409); NotFound for a film that does not exist."""
+        screen free (else ScreensFull, 409); NotFound for a film that does not exist. `begun`: only a playback
+        this login session has begun goes on (PermissionDenied otherwise: a key asked before any playlist)."""
         now = self.clock()
         playback = self.db.scalar(
             sa.select(PlaybackSession).where(
                 PlaybackSession.auth_session_id == viewer.login_session, PlaybackSession.video_id == video_id
             )
         )
+        if begun and playback is None:
+            raise PermissionDenied("Start the film's playback before asking for its keys.")
         if playback is None or playback.seen_at <= now - self.idle:
             self._screen_free(viewer, now)
-            self.db.execute(_purge(now), execution_options={"synchronize_session": False})
+            if not timedelta(0) <= now - _purged_at.get("last", now - PURGE_EVERY) < PURGE_EVERY:  # (races: harmless)
+                _purged_at["last"] = now
+                self.db.execute(_purge(now), execution_options={"synchronize_session": False})
         # from the film's row, so a film that does not exist (or was just deleted) gets no playback: a 404
         row = sa.select(
             sa.literal(uuid.uuid4(), sa.Uuid), sa.literal(viewer.login_session, sa.Uuid),
@@ -142,14 +151,7 @@ class PlaybackService:
         playback begun; NotFound for a film that is not sealed or does not exist. A playback this process
         renewed within RENEW_EVERY, of a film whose seed it has read, costs no query."""
         if _renewed.get((viewer.login_session, video_id)) is None:
-            begun = self.db.scalar(
-                sa.select(PlaybackSession.id).where(
-                    PlaybackSession.auth_session_id == viewer.login_session, PlaybackSession.video_id == video_id
-                )
-            )
-            if begun is None:
-                raise PermissionDenied("Start the film's playback before asking for its keys.")
-            self.start(viewer, video_id)
+            self.start(viewer, video_id, begun=True)
         if (seed := _seeds.get(video_id)) is None:
             found = self.db.scalar(sa.select(VideoKey.seed).where(VideoKey.video_id == video_id))
             if found is None:
