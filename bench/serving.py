@@ -167,12 +167,17 @@ def paced_viewers(web, https_port: int, sessions: list[tuple[str, str]], seconds
 
     latencies: dict[str, list[float]] = {"segment": [], "key": [], "failed": [], "start segment": [], "start key": []}
     lock = threading.Lock()
-    begin = time.monotonic()
-    end = begin + seconds
+    clock: dict[str, float] = {}
     # the app's counts from when every viewer has started (its first key and check) to the end: the steady state
     counted: dict[str, dict] = {}
-    warm = threading.Timer(WARM_UP, lambda: counted.setdefault("from", app_counts(web.port)))
-    warm.start()
+
+    def go() -> None:
+        """(Once every viewer's connection is open.) The run's clock starts; its counts after the warm-up."""
+        clock["begin"] = time.monotonic()
+        clock["end"] = clock["begin"] + seconds
+        threading.Timer(WARM_UP, lambda: counted.setdefault("from", app_counts(web.port))).start()
+
+    ready = threading.Barrier(len(sessions), action=go)
 
     def viewer(token: str, playback: str) -> None:
         conn = http.client.HTTPSConnection("localhost", https_port, context=_insecure(), timeout=10)
@@ -180,6 +185,8 @@ def paced_viewers(web, https_port: int, sessions: list[tuple[str, str]], seconds
         link = medialinks.signed_link("/media/", SEALED, user, medialinks.expiry(3600), LINK_SECRET, playback)
         position = random.randrange(ROTATION)  # noqa: S311 - where a viewer is in the film, not a secret
         first = True
+        ready.wait()
+        begin, end = clock["begin"], clock["end"]
         time.sleep(random.uniform(0, WARM_UP - 2))  # noqa: S311 - (the viewers start over the warm-up)
         while (tick := time.monotonic()) < end:
             wanted = [("segment", link, {})]
@@ -282,8 +289,18 @@ def main() -> int:
                "RATE_LIMIT_LOGIN_ACCOUNT": "100000/900"}  # fmt: skip
         with web_stack(work, EMAIL, PASSWORD, env, prepare=seed) as local_web:
             # nginx in front of the local web process, which answers its playback checks (/_playback_check)
-            site = adapted(SHIPPED.read_text(), local_web.port, free_port(), https_port, tls, media,
-                           store=store.endpoint_url, bucket=BUCKET, link_secret=LINK_SECRET)  # fmt: skip
+            site = adapted(
+                SHIPPED.read_text(),
+                local_web.port,
+                free_port(),
+                https_port,
+                tls,
+                media,
+                store=store.endpoint_url,
+                bucket=BUCKET,
+                link_secret=LINK_SECRET,
+                per_address=4096,
+            )  # fmt: skip  (wrk's one address stands for many viewers)
             (work / "nginx").mkdir()
             nginx = run_nginx(work / "nginx", site)
             wait_for_port("127.0.0.1", https_port, 30, alive=lambda: nginx.proc.poll() is None)

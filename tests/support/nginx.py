@@ -28,10 +28,13 @@ def certificate(folder: Path) -> Path:
 def adapted(
     site: str, web_port: int, http_port: int, https_port: int, tls: Path, media: Path,
     store: str = "http://127.0.0.1:9", bucket: str = "videoflix", origin: str = "https://videoflix.example.com",
-    link_secret: str = "",
+    link_secret: str = "", per_address: int | None = None,
 ) -> str:  # fmt: skip
     """deploy/nginx.conf with the test's ports, paths, store, bucket, frontend origin and link secret (what the
-    image's template rendering puts there); the rest as shipped."""
+    image's template rendering puts there); the rest as shipped. `per_address`: the connections one client
+    address may have (a benchmark's one client standing for many viewers), else as shipped."""
+    if per_address is not None:
+        site = site.replace("limit_conn videoflix_per_address 100;", f"limit_conn videoflix_per_address {per_address};")
     for shipped, here in [
         ("${MEDIA_LINK_SECRET}", link_secret),
         ("/var/cache/nginx/videoflix_segments", f"{tls.parent}/segment-cache"),

@@ -9,11 +9,12 @@ import dataclasses
 
 import pytest
 
-from stream_workers import hls_output, ladder_pass, storage
+from stream_workers import film_keys, hls_output, ladder_pass, storage
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
 from videoflix.core import events
+from videoflix.core.hls_keys import FilmKeys, sealed_name
 from videoflix.core.storage.config import StorageConfig
 from videoflix.core.storage.s3 import S3Storage
 
@@ -186,3 +187,30 @@ def test_a_failed_source_never_puts_its_signed_url_in_the_reason(s3_worker, tmp_
     logged = " ".join(record.getMessage() + str(record.exc_info and record.exc_info[1]) for record in caplog.records)
     for secret in ("X-Amz-", "Signature", "Credential", "127.0.0.1", "http", f"{bucket.bucket}/"):
         assert secret not in result.error and secret not in logged, (secret, result.error, logged)
+
+
+def test_a_sealed_film_reaches_the_bucket_sealed_and_is_measured(s3_worker, monkeypatch, tmp_path):
+    """HLS_ENCRYPTION on the S3 backend: every segment of the film and of its AV1 ladder is sealed before it
+    is uploaded, its media playlists keyed; the worker still scores both ladders (it reads them back clear)."""
+    bucket, topics = s3_worker
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast"))
+    keys = FilmKeys.new(rotation=2)
+    monkeypatch.setattr(film_keys, "planned", lambda video_id: keys)
+    monkeypatch.setattr(film_keys, "read", lambda video_id: keys)
+    clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
+    bucket.put_file("videos/78/source.mp4", clip)
+    asyncio.run(transcode.handle(events.uploaded(78, "videos/78/source.mp4")))
+
+    [_, (_, result)] = topics["processed"].sent  # ready, then again with its AV1 ladder
+    assert all(r["quality"]["vmaf"] > 80 and r["av1"]["quality"]["vmaf"] > 80 for r in result.renditions), result
+    prefix = result.hls_path + "/"
+    names = [key[len(prefix) :] for key in bucket.keys(prefix)]
+    segments = [name for name in names if sealed_name(name)]
+    assert {name.split("/")[0] for name in segments} == {"480p", "720p", "av1"}
+    for name in segments:
+        sealed = b"".join(bucket.read(prefix + name))
+        clear = keys.open_named(name, sealed)
+        assert sealed[:1] != b"G" or sealed[188:189] != b"G"  # no MPEG-TS sync bytes: noise
+        assert clear[:1] == b"G" if name.endswith(".ts") else clear[4:8] in {b"styp", b"moof"}
+    for name in ("720p/index.m3u8", "av1/720p/index.m3u8"):
+        assert '#EXT-X-KEY:METHOD=AES-128,URI="' in b"".join(bucket.read(prefix + name)).decode()
