@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -54,32 +56,23 @@ def run_command(tmp_path):
         started_command.kill()
 
 
-@pytest.fixture(scope="session")
-def pipeline(database_url):
+@contextlib.contextmanager
+def local_pipeline(database_url: str, name: str, frontend_port: int, **extra: str) -> Iterator[Pipeline]:
+    """A whole pipeline on local storage with its own broker and database (`name`): the web process and two
+    workers (a film's parts are shared out), the environment `stack_env`'s with `extra`; its films' pages are
+    served from `frontend_port` (CORS)."""
     folder = new_project()
     (folder / "media").mkdir()
     broker = TansuBroker(log_path=folder / "tansu.log")
     broker.start()
-    with own_database(database_url, "videoflix_pipeline") as url:
+    with own_database(database_url, name) as url:
         upgrade_database(url)
         port = free_port()
-        frontend_port = free_port()  # the browser test's page is served there, as the real frontend would be
-        env = stack_env(
-            folder,
-            url,
-            broker,
-            REQUEUE_AFTER="20",  # the watchdog heals within the tests' waits
-            TRANSCODE_STALL_TIMEOUT="15",  # the hostile corpus has a file on which FFmpeg stalls
-            # films from 66 s on are spread over the workers in 8 s parts (media_files["film"]); shorter
-            # clips keep the single pass
-            PARTS_FROM_SECONDS="66",
-            PART_SECONDS="8",
-            CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{frontend_port}",
-        )
+        env = stack_env(folder, url, broker, CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{frontend_port}", **extra)
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
         line.frontend_port = frontend_port
         line.start_web(port)
-        for worker in [line.start_worker(), line.start_worker()]:  # two, as a film's parts are shared out
+        for worker in [line.start_worker(), line.start_worker()]:
             worker.wait_for(r"\[\^Worker\]: Ready", 120)
         try:
             yield line
@@ -87,6 +80,20 @@ def pipeline(database_url):
             line.stop()
     broker.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pipeline(database_url):
+    # the browser tests' page is served from its own port, as the real frontend would be
+    with local_pipeline(
+        database_url, "videoflix_pipeline", free_port(),
+        REQUEUE_AFTER="20",  # the watchdog heals within the tests' waits
+        TRANSCODE_STALL_TIMEOUT="15",  # the hostile corpus has a file on which FFmpeg stalls
+        # films from 66 s on are spread over the workers in 8 s parts (media_files["film"]); shorter clips keep
+        # the single pass
+        PARTS_FROM_SECONDS="66", PART_SECONDS="8",
+    ) as line:  # fmt: skip
+        yield line
 
 
 @pytest.fixture(scope="session")
@@ -127,30 +134,15 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
 def sealed_pipeline(database_url, pipeline, mail_sink):
     """The pipeline with HLS_ENCRYPTION on (local storage, two workers): every film it makes is sealed, a key
     every two segments so that even a short film turns several keys, and a film it finds clear is sealed
-    within seconds. Its own broker and database, so its workers take only the films uploaded to it."""
-    folder = new_project()
-    (folder / "media").mkdir()
-    broker = TansuBroker(log_path=folder / "tansu.log")
-    broker.start()
-    with own_database(database_url, "videoflix_sealed_pipeline") as url:
-        upgrade_database(url)
-        port = free_port()
-        env = stack_env(
-            folder, url, broker, HLS_ENCRYPTION="on", HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66",
-            PART_SECONDS="8", CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",
-            FRONTEND_URL=f"http://127.0.0.1:{pipeline.frontend_port}", EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(mail_sink.port),  # (its viewers register and activate through the mail)
-        )  # fmt: skip
-        line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
-        line.start_web(port)
-        for worker in [line.start_worker(), line.start_worker()]:
-            worker.wait_for(r"\[\^Worker\]: Ready", 120)
-        try:
-            yield line
-        finally:
-            line.stop()
-    broker.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    within seconds. Its own broker and database, so its workers take only the films uploaded to it; its
+    viewers register and activate through the mail."""
+    with local_pipeline(
+        database_url, "videoflix_sealed_pipeline", pipeline.frontend_port, HLS_ENCRYPTION="on",
+        HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66", PART_SECONDS="8",
+        FRONTEND_URL=f"http://127.0.0.1:{pipeline.frontend_port}", EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(mail_sink.port),
+    ) as line:  # fmt: skip
+        yield line
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

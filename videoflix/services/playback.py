@@ -128,11 +128,11 @@ class PlaybackService:
                 # pinned once: the output it began on serves it to the end (`models.playback`)
                 "output": sa.func.coalesce(PlaybackSession.output, statement.excluded.output),
             },
-        ).returning(PlaybackSession.id)  # fmt: skip
-        playback_id = self.db.execute(upsert).scalar_one_or_none()
-        if playback_id is None:
+        ).returning(PlaybackSession)  # fmt: skip
+        # the row as written, in one round trip (the session's copy, if it holds one, refreshed)
+        playback = self.db.scalars(upsert, execution_options={"populate_existing": True}).one_or_none()
+        if playback is None:
             raise NotFound("No such file for this video.")
-        playback = self.db.get(PlaybackSession, playback_id, populate_existing=True)
         _renewed.put((viewer.login_session, video_id), playback.output or "")
         return playback
 
