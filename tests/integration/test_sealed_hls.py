@@ -28,22 +28,6 @@ from ..support.watching import fetch, watch
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def sealed_films(sealed_pipeline, media_files) -> dict[str, int]:
-    client = sealed_pipeline.client()
-    films = {
-        "parts": client.upload(media_files["calm_film"], {"title": "Sealed in parts"})["id"],
-        "one pass": client.upload(media_files["calm"], {"title": "Sealed in one pass"})["id"],
-        "tracks": client.upload(media_files["tracks"], {"title": "Sealed, three tracks"})["id"],
-    }
-    for kind, video_id in films.items():
-        final, _ = watch(sealed_pipeline, client, video_id, timeout=300)
-        assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in sealed_pipeline.workers])
-        if kind != "tracks":  # (a film with several audio tracks keeps H.264 alone)
-            sealed_pipeline.wait_for_av1(client, video_id, 300)
-    return films
-
-
 def film_keys(line, video_id: int) -> FilmKeys:
     with line.engine.connect() as conn:
         seed, rotation = conn.exec_driver_sql(
@@ -107,10 +91,9 @@ def test_a_key_goes_to_the_viewer_who_plays_the_film(sealed_pipeline, sealed_fil
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
-@pytest.mark.parametrize(
-    ("kind", "path"), [("parts", "480p/index.m3u8"), ("parts", ""), ("one pass", ""), ("tracks", "")]
-)
+@pytest.mark.parametrize(("kind", "path"), [("parts", "480p/index.m3u8"), ("parts", ""), ("tracks", "")])
 def test_hls_js_plays_a_sealed_film(sealed_pipeline, sealed_films, frontend_site, tmp_path, kind, path):
+    """(The film made in one pass plays through nginx's signed links: test_signed_links_browser.py.)"""
     page = player_page(sealed_pipeline, frontend_site, sealed_films[kind]) + "&rate=4"
     page += f"&path={path}" if path else ""
     result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "sealed.png", seconds=60, until=17.0))

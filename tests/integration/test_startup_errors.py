@@ -4,11 +4,12 @@ exit with an error status, print no traceback and no password, and leave nothing
 
 from __future__ import annotations
 
+import shutil
 import socket
 
 import pytest
 
-from videoflix.devservices import free_port
+from videoflix.devservices import free_port, pgdata_location
 
 from ..support.stack import PSERVE, VIDEOFLIX, with_port
 
@@ -73,6 +74,27 @@ def test_videoflix_dev_with_a_database_that_does_not_answer_says_where_without_i
     status, output = said(dev)
     assert status == 2
     one_clear_line(output, "the database at", "does not answer", "DATABASE_URL")
+
+
+def test_videoflix_dev_whose_embedded_database_will_not_start_says_why_and_what_to_do(project, base_env, run_command):
+    """The embedded PostgreSQL's data folder is not one it can start from (here: another PostgreSQL's, 9.6): the
+    server refuses it; `videoflix dev` says so in one line with the server's own reason (its log's last
+    FATAL), where the data and the log are, and what to do, instead of the wheel's dump of the log and a
+    traceback."""
+    pgdata = pgdata_location(project / "var" / "pgdata")
+    pgdata.mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("9.6\n")
+    (pgdata / "postgresql.conf").write_text("")
+    try:
+        dev = run_command([*VIDEOFLIX, "dev", "--port", str(free_port()), "--no-worker"], project, base_env, "dev-pg")
+        status, output = said(dev)
+        fatal = [line for line in (pgdata / "log").read_text().splitlines() if "FATAL:" in line]
+    finally:
+        shutil.rmtree(pgdata.parent if pgdata.parent.name != "var" else pgdata, ignore_errors=True)
+    assert status == 2 and fatal
+    reason = fatal[-1].split("FATAL:", 1)[1].strip()
+    one_clear_line(output, "the embedded PostgreSQL did not start", reason, str(pgdata), "DATABASE_URL")
+    assert "Showing contents of postgres server log" not in output
 
 
 def test_videoflix_dev_with_a_broker_that_does_not_answer_says_so(project, base_env, run_command, database_url):
