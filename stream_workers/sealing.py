@@ -20,7 +20,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from videoflix.core.hls_keys import FilmKeys
+from videoflix.core.hls_keys import FilmKeys, sealed_name
 from videoflix.core.models import Video, VideoKey, VideoPart, VideoStatus
 from videoflix.core.storage import video_key
 
@@ -62,10 +62,9 @@ def sealed_copy(old: str, new: str, keys: FilmKeys) -> int:
         data = b"".join(backend.read(key))
         if name.endswith(".m3u8"):
             data = keys.keyed_named(name, data.decode("utf-8")).encode("utf-8")
-        else:
-            stored = keys.seal_named(name, data)
-            sealed += stored is not data
-            data = stored
+        elif sealed_name(name):
+            data = keys.seal_named(name, data)
+            sealed += 1
         backend.put_bytes(f"{new}/{name}", data, storage.content_type_of(name))
     return sealed
 
