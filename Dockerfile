@@ -11,10 +11,13 @@ FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MEDIA_ROOT=/srv/videoflix/media \
-    FAUST_DATADIR=/srv/videoflix/faust
+    FAUST_DATADIR=/srv/videoflix/faust \
+    WORKER_SCRATCH=/srv/videoflix/scratch
+# every folder a process writes is the user's: /app is root's (a worker makes a sealed film, or any film on S3,
+# in WORKER_SCRATCH before it goes to the store)
 RUN groupadd --system --gid 10001 videoflix \
  && useradd --system --uid 10001 --gid videoflix --home-dir /app --shell /usr/sbin/nologin videoflix \
- && mkdir -p /srv/videoflix/media /srv/videoflix/faust \
+ && mkdir -p /srv/videoflix/media /srv/videoflix/faust /srv/videoflix/scratch \
  && chown -R videoflix:videoflix /srv/videoflix
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels

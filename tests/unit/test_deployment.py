@@ -181,6 +181,18 @@ def test_the_image_runs_as_an_unprivileged_user():
             assert (ROOT / part).exists(), part
 
 
+def test_every_folder_the_processes_write_is_theirs_in_the_image():
+    """The image runs as `videoflix` in /app, which root owns: every folder a process writes must be set to one
+    the image made and gave to that user (a worker makes a sealed film, or any film on S3, in its scratch
+    folder; left at its default, var/scratch under /app, every job would fail)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    env = dict(re.findall(r"(\w+)=(\S+)", dockerfile.split("ENV", 1)[1].split("RUN", 1)[0]))
+    made = re.search(r"mkdir -p ([^\\&]+)", dockerfile).group(1).split()
+    assert "chown -R videoflix:videoflix /srv/videoflix" in dockerfile
+    for variable in ("MEDIA_ROOT", "FAUST_DATADIR", "WORKER_SCRATCH"):
+        assert env.get(variable) in made and env[variable].startswith("/srv/videoflix/"), variable
+
+
 def test_nginx_keeps_metrics_internal():
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     assert re.search(r"location = /metrics \{\s*return 404;\s*\}", nginx)
