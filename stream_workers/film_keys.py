@@ -15,7 +15,6 @@ from videoflix.core.storage import video_key
 
 from . import db, storage
 from .app import app
-from .db import in_thread
 
 #: keys never change once made: read once per film and process
 _known: LRUCache[int, FilmKeys] = LRUCache(maxsize=256)
@@ -38,14 +37,20 @@ def planned(video_id: int) -> FilmKeys | None:
     ones (two planners at once keep the first's)."""
     if not app.settings.hls_encryption:
         return read(video_id)
-    fresh = FilmKeys.new(app.settings.hls_key_rotation)
     with db.engine().begin() as conn:
-        conn.execute(
-            pg_insert(VideoKey)
-            .values(video_id=video_id, seed=fresh.seed, rotation=fresh.rotation)
-            .on_conflict_do_nothing(index_elements=[VideoKey.video_id])
-        )
+        keep(conn, video_id, FilmKeys.new(app.settings.hls_key_rotation))
     return read(video_id)
+
+
+def keep(conn: sa.Connection, video_id: int, keys: FilmKeys) -> bool:
+    """Make `keys` the film's, unless it has keys already (which stay); whether they are its keys now."""
+    made = conn.execute(
+        pg_insert(VideoKey)
+        .values(video_id=video_id, seed=keys.seed, rotation=keys.rotation)
+        .on_conflict_do_nothing(index_elements=[VideoKey.video_id])
+        .returning(VideoKey.video_id)
+    )
+    return made.first() is not None
 
 
 def video_of(relative: str) -> int:
@@ -59,7 +64,3 @@ def video_of(relative: str) -> int:
 def output(relative: str) -> storage.Output:
     """(In a thread.) The film's output `relative` as its jobs share it, sealed with the film's keys if any."""
     return storage.Output(relative, read(video_of(relative)))
-
-
-async def output_of(relative: str) -> storage.Output:
-    return await in_thread(output, relative)

@@ -190,7 +190,7 @@ async def resume(event: VideoUploaded, examined: Callable[[VideoUploaded], Await
 
 async def remake(event: VideoUploaded, source: Path, info: MediaInfo, ready: ReadyOutput, ladders: list[Ladder]):
     """(`resume`, under the claim.) The film's `ladders` made again from the start, in its ready output."""
-    stored = await film_keys.output_of(ready.hls_path)
+    stored = await in_thread(film_keys.output, ready.hls_path)
     output = storage.work_root(stored.keys) / ready.hls_path
     master = await in_thread(stored.fetch, output, "master.m3u8")
     text = await in_thread(master.read_text, "utf-8")

@@ -18,13 +18,12 @@ import logging
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from videoflix.core.hls_keys import FilmKeys, sealed_name
 from videoflix.core.models import Video, VideoKey, VideoPart, VideoStatus
 from videoflix.core.storage import video_key
 
-from . import db, storage
+from . import db, film_keys, storage
 from .app import app
 from .db import in_thread
 
@@ -80,16 +79,10 @@ def seal_film(video_id: int, old: str) -> bool:
         count = sealed_copy(old, new, keys)
         try:
             with db.engine().begin() as conn:
-                made = conn.execute(
-                    pg_insert(VideoKey)
-                    .values(video_id=video_id, seed=keys.seed, rotation=keys.rotation)
-                    .on_conflict_do_nothing(index_elements=[VideoKey.video_id])
-                    .returning(VideoKey.video_id)
-                ).first()
                 switch = sa.update(Video).where(
                     Video.id == video_id, Video.hls_path == old, Video.status == VideoStatus.READY
                 )
-                if made is None or not conn.execute(switch.values(hls_path=new)).rowcount:
+                if not film_keys.keep(conn, video_id, keys) or not conn.execute(switch.values(hls_path=new)).rowcount:
                     raise _Moved  # (the keys' row goes with the transaction)
         except _Moved:  # made again (or sealed by its own planner) meanwhile: as it is now
             storage.backend().delete_prefix(new + "/")

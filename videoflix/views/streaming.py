@@ -60,11 +60,17 @@ def output_key(request, relative: str, output: str | None = None) -> str:
     video's own folder whatever the database says (`own_key`), and on the local backend a file under
     MEDIA_ROOT reached without a symlink (`local_key`)."""
     video_id = int(request.matchdict["id"])
-    current = request.videos.output_folder(video_id)  # (NotFound unless the film is watchable)
-    key = own_key(video_id, f"{output or current}/{relative}")
+    key = own_key(video_id, f"{served_folder(request, output)}/{relative}")
     if request.registry["videoflix.storage"].backend == "local":
         return local_key(request.registry["videoflix.settings"].media_root, key)
     return key
+
+
+def served_folder(request, output: str | None) -> str:
+    """The output a request of the film is served from: the one its viewer's playback began on (`output`),
+    else the film's current one; NotFound unless the film is watchable, either way."""
+    current = request.videos.output_folder(int(request.matchdict["id"]))
+    return output or current
 
 
 def local_key(media_root: Path, key: str) -> str:
@@ -264,7 +270,7 @@ def rendition_playlist(request, storage: Storage, output: str | None) -> tuple[s
     """(folder, the playlist object's facts) of the requested rendition in `output` (the playback's, else the
     film's current one), checked as every stored object is."""
     video_id = int(request.matchdict["id"])
-    folder = f"{output or request.videos.output_folder(video_id)}/{_folder(request)}"
+    folder = f"{served_folder(request, output)}/{_folder(request)}"
     return folder, stored_info(storage, video_id, f"{folder}/index.m3u8")
 
 
