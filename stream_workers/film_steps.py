@@ -46,15 +46,17 @@ def picture_file(ladder: Ladder, rung: Rung, part: Part) -> str:
 @dataclass(frozen=True)
 class FilmSteps:
     """What is made of one film: its `rungs` in `ladder` (`crf`, `cap`: the film's rate control, decided
-    once; None: the ladder's own), the `storyboard`'s frames (None: none), the `audio_filters` of its audio
-    streams (by index: their loudness normalization, measured over the whole film) and, into `subtitles`
-    (None: not extracted), its text subtitle streams as WebVTT. `threads`: FFmpeg's, 0 for its choice."""
+    once; None: the ladder's own; `rates`: a rung's own (CRF, cap) where its rate is aimed, `rate_aim`), the
+    `storyboard`'s frames (None: none), the `audio_filters` of its audio streams (by index: their loudness
+    normalization, measured over the whole film) and, into `subtitles` (None: not extracted), its text
+    subtitle streams as WebVTT. `threads`: FFmpeg's, 0 for its choice."""
 
     info: MediaInfo
     rungs: list[Rung]
     ladder: Ladder = H264
     crf: float | None = None
     cap: float | None = None
+    rates: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     storyboard: storyboards.Layout | None = None
     audio_filters: Mapping[int, str | None] = field(default_factory=dict)
     subtitles: Path | None = None
@@ -130,7 +132,8 @@ class FilmSteps:
         return hls.ladder_graph(self.info, self.rungs, thumbnail, storyboard_layout, constant)
 
     def _rate(self, index: int, rung: Rung) -> list[str]:
-        return self.ladder.rate_options(index, rung, self.crf, self.cap)
+        crf, cap = self.rates.get(rung.name, (self.crf, self.cap))
+        return self.ladder.rate_options(index, rung, crf, cap)
 
     def _renditions(self, ffmpeg: str, source: Path, output: Path, thumbnail: bool, storyboard: bool) -> list[str]:
         """The whole film's renditions in the ladder, the default sound (normalized once, `hls.sound_copies`)

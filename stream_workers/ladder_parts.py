@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import math
 import shutil
 import time
 import uuid
@@ -39,6 +40,7 @@ from . import (
     part_attempts,
     plans,
     quality,
+    rate_aim,
     storage,
 )
 from .app import app
@@ -148,7 +150,10 @@ class LadderPart:
         job, settings = self.job, app.settings
         source = (await in_thread(storage.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
-        steps = FilmSteps(self.info, self.rungs, self.ladder)
+        end = min(self.part.start + self.part.length, self.info.duration or math.inf)
+        aims = await in_thread(rate_aim.rates_for, settings, self.ffmpeg, source, self.info, self.ladder, self.rungs,
+                               (self.part.start, max(0.1, end - self.part.start)))  # fmt: skip
+        steps = FilmSteps(self.info, self.rungs, self.ladder, rates=rate_aim.rates(aims))
         argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
         last_sent = time.monotonic()
 
@@ -170,6 +175,8 @@ class LadderPart:
             lambda name: self.output.fetch(self.folder, name), self.info.has_audio,
         )  # fmt: skip
         await in_thread(self.deliver, served)
+        if aims:  # (kept with the part's record: the verdict shows the CRFs the parts were aimed at)
+            served = {**served, rate_aim.AIMED: {name: aim.crf for name, aim in aims.items()}}
         await self.report(job.length, None, served)
         log.info(
             "video %s %s part %s encoded in %.1f s", job.video_id, job.ladder, job.part, time.monotonic() - started
@@ -231,6 +238,7 @@ async def finish(job: PartJob) -> None:
     again with the verdict. Idempotent: a film that has the verdict, or another output, is left alone."""
     ladder, info = FURTHER[job.ladder], MediaInfo(**job.media)
     rungs, output = ladder_for(info.short_side), await until_done(film_keys.output, job.output, what="the keys")
+    crfs: dict[str, list[float]] = {}  # (the CRFs each rung's parts were aimed at, read with the rows)
 
     def assemble() -> ReadyOutput | None:
         with plans.locked(job.video_id) as conn:
@@ -246,6 +254,10 @@ async def finish(job: PartJob) -> None:
                 return None
             for name, text in fmp4_parts.ladder_playlists(ladder, rungs, [row.served for row in rows]).items():
                 output.write_text(name, text)
+            crfs.clear()
+            for row in rows:
+                for name, crf in row.served.get(rate_aim.AIMED, {}).items():
+                    crfs.setdefault(name, []).append(crf)
             return ready
 
     try:
@@ -264,7 +276,7 @@ async def finish(job: PartJob) -> None:
     while (claim := await until_done(claim_ladders, job.video_id, what="claiming the film's master")) is None:
         await asyncio.sleep(1.0)
     try:
-        renditions = await in_thread(verdict, job, ladder, info, rungs, ready)
+        renditions = rate_aim.with_crfs(await in_thread(verdict, job, ladder, info, rungs, ready), ladder, crfs)
     finally:
         await in_thread(release_claim, claim)
     log.info("video %s: its %s ladder made in parts, %s", job.video_id, ladder.name,

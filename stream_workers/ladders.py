@@ -31,7 +31,8 @@ class Ladder:
     fixed bitrate), the rate control, where a `crf` of None is the fixed ladder (the rung's bitrate); the
     buffer a share of the capped rate (`buffer_of_cap`) or of the rung's; `container`, "ts" or "fmp4" (and
     the codec's `tag` there);
-    `niceness`, how much it yields the CPU."""
+    `niceness`, how much it yields the CPU; `crf_bounds` and `vmaf_per_crf`, its quality-aimed rate control's
+    range and first slope (`rate_aim`)."""
 
     name: str
     folder: str
@@ -47,6 +48,10 @@ class Ladder:
     tag: str | None = None
     buffer_of_cap: bool = True
     niceness: int = 0
+    #: the CRFs a quality-aimed rung may take (`rate_aim.search`), and about how many VMAF points one step of
+    #: CRF costs there (its first guesses' slope, until two probes measure it)
+    crf_bounds: tuple[float, float] = (14.0, 32.0)
+    vmaf_per_crf: float = 0.6
 
     def at(self, preset: str) -> Ladder:
         """The ladder at another speed of its encoder (X264_PRESET)."""

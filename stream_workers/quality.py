@@ -306,7 +306,7 @@ def measure(
             for i, (folder, rung) in enumerate(folders.items()):
                 segment, container = _segment(local, folder, playlists[folder], entries[folder][index][2],
                                               Path(scratch) / f"{i}-{index}.mp4")  # fmt: skip
-                segments.append((segment, container, _size(info, rung), Path(scratch) / f"{i}-{index}.json"))
+                segments.append((segment, container, size_of(info, rung), Path(scratch) / f"{i}-{index}.json"))
             run_compare(
                 window_command(ffmpeg, source, info, segments, start + skip, min(length, WINDOW), skip=skip), timeout
             )
@@ -374,7 +374,7 @@ def rated(
     return with_quality(renditions, measured(ffmpeg, source, info, local, rungs, most), floor)
 
 
-def _size(info: MediaInfo, rung: Rung) -> tuple[int, int]:
+def size_of(info: MediaInfo, rung: Rung) -> tuple[int, int]:
     """The rendition's size (16:9 if the source's is unknown)."""
     width, height = info.rendition_size(rung.short_side)
     return (width or rung.short_side * 16 // 9 // 2 * 2, height or rung.short_side)

@@ -42,6 +42,15 @@ def switch(name: str, value: str) -> bool:
     raise ValueError(f"{name} must be on or off: {value!r}")
 
 
+def share(name: str, value: str) -> float:
+    """A share of something (0 to 0.5), `off` for 0; anything else is refused at start."""
+    value = value.strip().lower()
+    number = 0.0 if value in ("off", "false", "no") else float(value) if value.replace(".", "", 1).isdigit() else -1
+    if not 0.0 <= number <= 0.5:
+        raise ValueError(f"{name} must be a share from 0 to 0.5, or off: {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     database_url: str
@@ -56,6 +65,9 @@ class WorkerSettings:
     ladder_crf: float | None
     #: the AV1 ladder beside the H.264 one, once a film is ready (AV1_LADDER, av1_ladder.py)
     av1_ladder: bool
+    #: the further ladders' rate aimed per film (or part) at their reference's quality, from probe encodes of
+    #: this share of it (RATE_AIM, rate_aim.py); 0 (off): each ladder's own CRF for every film
+    rate_aim: float
     #: the HEVC ladder too, for Apple devices (HEVC_LADDER, hevc_ladder.py; off by default)
     hevc_ladder: bool
     #: a film planned from now on is sealed with AES-128 (HLS_ENCRYPTION, videoflix.core.hls_keys); a film
@@ -106,6 +118,7 @@ class WorkerSettings:
             ladder_crf=ladder_crf(value(env, "LADDER_CRF")),
             av1_ladder=switch("AV1_LADDER", value(env, "AV1_LADDER")),
             hevc_ladder=switch("HEVC_LADDER", value(env, "HEVC_LADDER")),
+            rate_aim=share("RATE_AIM", value(env, "RATE_AIM")),
             hls_encryption=switch("HLS_ENCRYPTION", value(env, "HLS_ENCRYPTION")),
             hls_key_rotation=int(value(env, "HLS_KEY_ROTATION")),
             seal_interval=float(value(env, "SEAL_INTERVAL")),

@@ -135,6 +135,9 @@ def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str
         # clear segments: these stacks' tests read the bytes the encoders made (decoded frames, sound, joins);
         # sealed films have a stack of their own (tests/integration/test_sealed_hls.py)
         "HLS_ENCRYPTION": "off",
+        # each further ladder at its own CRF: the aim's probes would add seconds to every film (the sealed
+        # pipeline, which runs the production defaults, aims them)
+        "RATE_AIM": "off",
         **extra,
     }
 

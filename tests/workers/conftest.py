@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import pytest
 
 from stream_workers import film_keys, jobs, ladder_pass
 from stream_workers.agents import transcode
+from stream_workers.app import app
 
 from ..support.fakes import FakeTopic, gone
 
@@ -30,6 +32,13 @@ def unsealed(monkeypatch):
     `film_keys` itself)."""
     monkeypatch.setattr(film_keys, "read", lambda video_id: None)
     monkeypatch.setattr(film_keys, "planned", lambda video_id: None)
+
+
+@pytest.fixture(autouse=True)
+def unaimed(monkeypatch):
+    """Each further ladder at its own CRF, as with RATE_AIM off: the probes would add seconds to every film these
+    tests make (a test of the aim turns it on: tests/workers/test_rate_aim.py)."""
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, rate_aim=0.0))
 
 
 @pytest.fixture

@@ -14,15 +14,18 @@ import pytest
 import sqlalchemy as sa
 
 from stream_workers import (
+    av1_ladder,
     db,
     ffmpeg_run,
     film_parts,
     hls_output,
     jobs,
     ladder_parts,
+    ladder_verdict,
     part_jobs,
     part_run,
     plans,
+    rate_aim,
     sheets,
     storage,
     topics,
@@ -530,6 +533,42 @@ def test_a_further_ladders_part_the_encoder_refuses_ends_that_ladder_not_the_fil
     with engine.connect() as conn:
         status = conn.execute(sa.select(Video.status).where(Video.id == video)).scalar_one()
     assert status == VideoStatus.READY
+
+
+def test_each_part_of_a_further_ladder_is_aimed_at_the_h264_quality_on_its_own_scenes(
+    plan_db, engine, fake_topics, monkeypatch, tmp_path
+):
+    """RATE_AIM on (`rate_aim`): every part of the AV1 ladder probes its own scenes and is encoded at the CRF
+    that holds the H.264 ladder's quality (each part's on record with its segments); the verdict shows the
+    CRFs per rung, and the ladder measures within the verdict's tolerance of H.264, in fewer bytes."""
+    video, media = plan_db, tmp_path / "media"
+    _, _, run = with_av1_in_parts(video, media, fake_topics, monkeypatch)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, rate_aim=0.05, quality_samples=3))
+    commands = []
+    real_run = ffmpeg_run.run_ffmpeg
+
+    async def recorded(argv, *args, **kw):
+        commands.append(argv)
+        return await real_run(argv, *args, **kw)
+
+    monkeypatch.setattr(ffmpeg_run, "run_ffmpeg", recorded)
+    asyncio.run(run("h264"))
+    [(_, ready)] = fake_topics["processed"].sent
+    assert db.apply_processed(ready)
+    asyncio.run(run("av1"))
+
+    _, verdict = fake_topics["processed"].sent[-1]
+    [twin] = [r["av1"] for r in verdict.renditions]
+    rows = plans.current(video, "av1")
+    aimed = [row.served[rate_aim.AIMED]["480p"] for row in rows]
+    assert len(aimed) == 3 and twin["crf"] == sorted(set(aimed)), (aimed, twin)
+    lowest, highest = av1_ladder.LADDER.crf_bounds
+    assert all(lowest <= crf <= highest for crf in aimed)
+    part_commands = [argv for argv in commands if any(arg.endswith(".nut") for arg in argv)]
+    assert sorted(float(argv[argv.index("-crf:v:0") + 1]) for argv in part_commands) == sorted(aimed)
+    [h264] = [r["quality"]["vmaf"] for r in verdict.renditions]
+    assert twin["quality"]["vmaf"] >= h264 - ladder_verdict.TOLERANCE, (twin, h264)
+    assert twin["fit"] and twin["listed"], twin
 
 
 def av1_state(engine, video_id: int) -> dict[int, tuple]:

@@ -114,6 +114,7 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("X264_PRESET", "veryfast"),
     _workers("LADDER_CRF"),
     _workers("AV1_LADDER", "on"),
+    _workers("RATE_AIM", "0.05"),
     _workers("HEVC_LADDER", "off"),
     _workers("HLS_ENCRYPTION", "on"),
     _workers("HLS_KEY_ROTATION", "75"),

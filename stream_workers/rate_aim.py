@@ -1,0 +1,272 @@
+"""Rate control aimed at a quality: for each rung, the encoder's constant quality (CRF) that reaches a target
+VMAF in the fewest bytes, found from short probe encodes of the film's own scenes.
+
+One CRF for every film (the ladders' defaults) is too much for an easy film and too little for a hard one: on
+real footage the AV1 ladder at CRF 34 lost 1.8 VMAF to H.264 on an animated short, and the whole ladder was
+not listed (bench/quality.py). Aimed instead, each rung gets what its pictures need:
+
+- Scenes are sampled (`windows`: WINDOW seconds each, spread evenly, a share of the stretch: RATE_AIM) and
+  put together once, losslessly, as the renditions are made from them (`hls.picture_filters`): the sample
+  clip (`sample_command`).
+- Per rung, the clip is encoded as the reference ladder makes it (the ladder a further ladder is judged
+  against: the film's H.264 ladder, as it is made), scored with VMAF: the target is that score less
+  MARGIN. Then the aimed ladder's encoder at candidate CRFs (`search`: from the ladder's own CRF, stepping
+  by the measured slope, at most PROBES), each scored the same way; the rung gets the highest CRF measured
+  to reach the target, at the reference's cap (a rung that needs more bits gets them up to the rate the
+  H.264 rung may take, never a cut-down cap that holds it below its quality).
+- A film made in one pass is aimed once; a long film made in parts, each part on its own scenes (a rate per
+  part aimed at one quality: an action part gets more bits than a dialogue part), by whichever worker
+  encodes it, with no coordination: the parts are independent, and a part run again is aimed again alike.
+
+Every input is read through the one input helper; the clip and the probes are files of ours in the job's
+folder, removed after.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from videoflix.core.containers import input_options
+from videoflix.core.media import MediaInfo, Rung
+
+from . import ffmpeg_run, hls, quality
+from .ladders import H264, Ladder
+from .settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+#: seconds of each sampled scene; the most scenes sampled from one stretch (a film, a part)
+WINDOW = 2.0
+MOST_WINDOWS = 12
+#: the default share of a stretch sampled (RATE_AIM): with the reference and about three probes per rung, the
+#: aim costs about 4 x 5 % of an encode at the probes' speed (bench/quality.py measures it)
+SHARE = 0.05
+#: probe encodes per rung at most (the reference's aside)
+PROBES = 3
+#: VMAF points the target lies below the reference's score: the samples' estimate of the whole film's
+#: quality is off by a few tenths (bench/quality.py: sampled against whole), and the verdict allows 1 point
+MARGIN = 0.5
+#: every how many frames a probe is scored
+STEP = 2
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe encode of the sample clip: its CRF, VMAF (mean) and average bitrate (kbit/s)."""
+
+    crf: float
+    vmaf: float
+    kbps: float
+
+
+@dataclass(frozen=True)
+class RungAim:
+    """A rung's aimed rate control: `crf` capped at `cap` (a share of the rung's fixed bitrate), reaching
+    `target` (the reference's `reference` VMAF less MARGIN) on the samples; the `probes` that found it."""
+
+    crf: float
+    cap: float
+    target: float
+    reference: float
+    probes: tuple[Probe, ...]
+
+    @property
+    def reached(self) -> bool:
+        return any(p.crf == self.crf and p.vmaf >= self.target for p in self.probes)
+
+
+def windows(start: float, length: float, share: float) -> list[tuple[float, float]]:
+    """(start, seconds) of the scenes sampled from a stretch of the film: `share` of it in WINDOW-second
+    windows (at least one, at most MOST_WINDOWS), each in the middle of its equal slice of the stretch; a
+    stretch no longer than a window, whole."""
+    if length <= WINDOW:
+        return [(start, length)]
+    count = max(1, min(MOST_WINDOWS, round(length * share / WINDOW)))
+    stride = length / count
+    return [(round(start + stride * i + (stride - WINDOW) / 2, 3), WINDOW) for i in range(count)]
+
+
+def sample_command(
+    ffmpeg: str, source: Path, info: MediaInfo, spans: list[tuple[float, float]], clip: Path
+) -> list[str]:
+    """FFmpeg putting the sampled scenes together as the renditions are made from them (deinterlaced,
+    tone-mapped, constant-rate, square pixels), losslessly (x264 at QP 0), into the sample clip (Matroska)."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    chains = []
+    for i, (start, length) in enumerate(spans):
+        argv += input_options(source, info.container, start=start, length=length)
+        chains.append(f"[{i}:v:0]{hls.picture_filters(info, hls.constant_rate(info, None))}setpts=PTS-STARTPTS[w{i}]")
+    joined = "".join(f"[w{i}]" for i in range(len(spans)))
+    graph = ";".join([*chains, f"{joined}concat=n={len(spans)}:v=1:a=0,format=yuv420p[clip]"])
+    return [*argv, "-filter_complex", graph, "-map", "[clip]", "-c:v", "libx264", "-preset", "ultrafast",
+            "-qp", "0", "-f", "matroska", str(clip)]  # fmt: skip
+
+
+def probe_command(
+    ffmpeg: str, clip: Path, size: tuple[int, int], ladder: Ladder, rate: list[str], out: Path
+) -> list[str]:
+    """FFmpeg encoding the sample clip at a rung's `size` as `ladder` encodes a rendition, with `rate`."""
+    width, height = size
+    return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *input_options(clip, "matroska"),
+            "-vf", f"scale={width}:{height}:flags=bicubic", *rate, *ladder.video_options(), "-an",
+            "-f", "matroska", str(out)]  # fmt: skip
+
+
+def score_command(ffmpeg: str, probe: Path, clip: Path, size: tuple[int, int], log_path: Path) -> list[str]:
+    """FFmpeg scoring a probe against the sample clip scaled to its size (`quality.aligned_pair`)."""
+    graph = quality.aligned_pair("0:v:0", "1:v:0", size, step=STEP)
+    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+            *input_options(probe, "matroska"), *input_options(clip, "matroska"),
+            "-filter_complex", f"{graph};[dist][ref]{quality.VMAF}:log_path={log_path}",
+            "-fps_mode", "passthrough", "-f", "null", "-"]  # fmt: skip
+
+
+def search(measure: Callable[[float], float], target: float, ladder: Ladder, probes: int = PROBES) -> float:
+    """The highest CRF measured (`measure(crf)`: its VMAF) to reach `target`, from the ladder's own CRF, each
+    next guess on the line through the two nearest measurements (the ladder's `vmaf_per_crf` until there
+    are two), within its `crf_bounds`, whole numbers. Where none reached it, one step past the best measured
+    by the slope (the verdict still judges what it gives)."""
+    lowest, highest = ladder.crf_bounds
+    tried: dict[float, float] = {}
+    crf = min(max(float(ladder.crf if ladder.crf is not None else lowest), lowest), highest)
+    for _ in range(probes):
+        tried[crf] = measure(crf)
+        good = [c for c, v in tried.items() if v >= target]
+        bad = [c for c, v in tried.items() if v < target and (not good or c > max(good))]
+        if good and (max(good) >= highest or (bad and min(bad) - max(good) <= 1)):
+            break
+        if not good and crf <= lowest:
+            break
+        crf = _next(tried, target, ladder, max(good) if good else None, min(bad) if bad else None)
+        if crf in tried:
+            break
+    good = [c for c, v in tried.items() if v >= target]
+    if good:
+        return max(good)
+    best = min(tried)
+    return max(lowest, float(math.floor(best - (target - tried[best]) / _slope(tried, target, ladder) + 1e-6)))
+
+
+def _slope(tried: Mapping[float, float], target: float, ladder: Ladder) -> float:
+    """VMAF points a step of CRF costs, through the two measurements nearest the target (the ladder's guess
+    until there are two, or where they disagree with VMAF falling as the CRF rises)."""
+    nearest = sorted(tried, key=lambda c: abs(tried[c] - target))[:2]
+    if len(nearest) == 2:
+        a, b = nearest
+        measured = (tried[a] - tried[b]) / (b - a)
+        if measured > 0.05:
+            return measured
+    return ladder.vmaf_per_crf
+
+
+def _next(tried: Mapping[float, float], target: float, ladder: Ladder, good: float | None, bad: float | None) -> float:
+    """The next CRF to try: on the line from the measurement nearest the target, inside the bracket found."""
+    lowest, highest = ladder.crf_bounds
+    anchor = min(tried, key=lambda c: abs(tried[c] - target))
+    guess = anchor + (tried[anchor] - target) / _slope(tried, target, ladder)
+    if good is not None and bad is not None:  # stay strictly inside the bracket
+        guess = min(max(guess, good + 1), bad - 1)
+    guess = math.floor(guess + 1e-6) if tried[anchor] < target else math.floor(guess + 0.5)
+    return float(min(max(guess, lowest), highest))
+
+
+def _run(argv: list[str], timeout: float) -> None:
+    result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)  # noqa: S603 - our FFmpeg
+    if result.returncode != 0:
+        raise ffmpeg_run.TranscodeError(ffmpeg_run.summarize(result.stderr.decode("utf-8", "replace")))
+
+
+def aim(
+    ffmpeg: str,
+    source: Path,
+    info: MediaInfo,
+    ladder: Ladder,
+    reference: Ladder,
+    rungs: list[Rung],
+    stretch: tuple[float, float],
+    share: float = SHARE,
+    timeout: float = 3600.0,
+    workdir: Path | None = None,
+) -> dict[str, RungAim]:
+    """(Blocking.) Each rung's aimed rate control for `ladder` over `stretch` (start, seconds) of the film:
+    the target, `reference`'s VMAF on the samples less MARGIN; TranscodeError where FFmpeg fails."""
+    with tempfile.TemporaryDirectory(prefix="aim-", dir=workdir) as scratch:
+        folder = Path(scratch)
+        clip = folder / "clip.mkv"
+        spans = windows(*stretch, share)
+        _run(sample_command(ffmpeg, source, info, spans, clip), timeout)
+        seconds = sum(length for _, length in spans)
+
+        def encode(rung: Rung, coder: Ladder, crf: float | None, cap: float | None) -> Probe:
+            size, out, scores = quality.size_of(info, rung), folder / "probe.mkv", folder / "probe.json"
+            _run(probe_command(ffmpeg, clip, size, coder, coder.rate_options(0, rung, crf, cap), out), timeout)
+            _run(score_command(ffmpeg, out, clip, size, scores), timeout)
+            vmaf = quality.score(quality.frame_scores(scores)).mean
+            return Probe(crf if crf is not None else -1.0, vmaf, out.stat().st_size * 8 / 1000 / max(seconds, 0.1))
+
+        aims = {}
+        for rung in rungs:
+            cap = reference.cap_of(rung)
+            made = encode(rung, reference, reference.crf, None)
+            target = made.vmaf - MARGIN
+            probes: list[Probe] = []
+
+            def measure(crf: float, rung: Rung = rung, cap: float = cap, probes: list[Probe] = probes) -> float:
+                probes.append(encode(rung, ladder, crf, cap))
+                return probes[-1].vmaf
+
+            crf = search(measure, target, ladder)
+            aims[rung.name] = RungAim(crf, cap, round(target, 2), round(made.vmaf, 2), tuple(probes))
+            log.info("%s %s aimed at VMAF %.1f: CRF %g (%s)", ladder.name, rung.name, target, crf,
+                     ", ".join(f"{p.crf:g}: {p.vmaf:.1f} at {p.kbps:.0f} kb/s" for p in probes))  # fmt: skip
+        return aims
+
+
+def rates_for(
+    settings: WorkerSettings,
+    ffmpeg: str,
+    source: Path,
+    info: MediaInfo,
+    ladder: Ladder,
+    rungs: list[Rung],
+    stretch: tuple[float, float],
+) -> dict[str, RungAim]:
+    """(Blocking.) The rungs' aims for a further ladder over `stretch`, against the film's H.264 ladder as the
+    workers make it (X264_PRESET, LADDER_CRF); none where RATE_AIM is off, or where the probes fail (the
+    ladder's own CRF then: the aim is an optimisation, never a reason to fail a film)."""
+    if not settings.rate_aim:
+        return {}
+    reference = dataclasses.replace(H264.at(settings.x264_preset), crf=settings.ladder_crf)
+    settings.scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        return aim(ffmpeg, source, info, ladder, reference, rungs, stretch, settings.rate_aim,
+                   settings.job_timeout, settings.scratch)  # fmt: skip
+    except (ffmpeg_run.TranscodeError, subprocess.TimeoutExpired, OSError, ValueError) as exc:
+        log.warning("%s: rate not aimed (%s); its own CRF", ladder.name, exc)
+        return {}
+
+
+def rates(aims: Mapping[str, RungAim]) -> dict[str, tuple[float, float]]:
+    """The aims as `FilmSteps.rates` takes them: each rung's (CRF, cap)."""
+    return {name: (a.crf, a.cap) for name, a in aims.items()}
+
+
+#: where a part's plan row keeps the CRF it was made at per rung (`served`, beside its segments)
+AIMED = "aimed"
+
+
+def with_crfs(renditions: list[dict], ladder: Ladder, crfs: Mapping[str, list[float]]) -> list[dict]:
+    """`renditions` with each rung's aimed CRFs in its twin's facts (`crf`: one per part, from the lowest):
+    what the operator sees of the aim."""
+    return [
+        {**r, ladder.name: {**r[ladder.name], "crf": sorted(set(crfs[r["name"]]))}}
+        if ladder.name in r and crfs.get(r["name"]) else r
+        for r in renditions
+    ]  # fmt: skip

@@ -1,0 +1,82 @@
+"""Quality-aimed rate control (stream_workers/rate_aim.py): the search for a rung's CRF, the scenes sampled, and
+the aim itself on real FFmpeg: a further ladder's rung reaches its reference's quality (less the margin) on
+the film's own scenes, its rate raised where the ladder's own CRF falls short, lowered where it is more than
+needed. (Through a film made in parts, with the real database: tests/workers/test_part_plans.py.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+
+from stream_workers import av1_ladder, rate_aim
+from stream_workers.ladders import H264
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import ladder_for, probe
+
+from ..support.clips import make_clip
+
+#: a zoom into the Mandelbrot set: fine detail everywhere, moving, which no encoder keeps at a low rate (VMAF
+#: falls steadily with the CRF, where testsrc2's flat pattern scores over 99 at any)
+ZOOM = "mandelbrot=size={size}:rate={rate}"
+
+
+def linear(slope: float, at_zero: float, calls: list[float]):
+    def measure(crf: float) -> float:
+        calls.append(crf)
+        return at_zero - slope * crf
+
+    return measure
+
+
+@pytest.mark.parametrize("slope", [0.3, 0.7, 1.5])
+@pytest.mark.parametrize("target", [80.0, 88.0, 93.5])
+def test_the_search_finds_the_highest_crf_that_reaches_the_target_in_few_probes(slope, target):
+    calls: list[float] = []
+    crf = rate_aim.search(linear(slope, 100.0, calls), target, av1_ladder.LADDER)
+    lowest, highest = av1_ladder.LADDER.crf_bounds
+    best = min(max((100.0 - target) // slope, lowest), highest)  # the highest whole CRF at or above the target
+    assert 100.0 - slope * crf >= target or crf == lowest
+    assert len(calls) <= rate_aim.PROBES and calls[0] == av1_ladder.CRF
+    assert best - 2 <= crf <= best, (calls, crf)  # close to the best from at most three probes
+
+
+def test_a_target_no_probe_reaches_gives_the_best_quality_in_bounds_and_an_easy_one_the_highest():
+    calls: list[float] = []
+    crf = rate_aim.search(lambda c: calls.append(c) or 70.0 - 0.1 * c, 90.0, av1_ladder.LADDER)
+    assert crf == av1_ladder.LADDER.crf_bounds[0] == min(calls)  # (it stops there: nothing better to try)
+    calls.clear()  # a target the last probe misses by a little: one step past it, by the measured slope
+    crf = rate_aim.search(lambda c: calls.append(c) or 100.0 - 0.3 * c, 91.0, dataclasses.replace(
+        av1_ladder.LADDER, vmaf_per_crf=1.5), probes=2)  # fmt: skip
+    assert calls == [34.0, 33.0] and crf == 30.0  # (33 - 0.9 / 0.3: the measured slope, not the guessed one)
+    assert rate_aim.search(lambda c: 99.0, 90.0, av1_ladder.LADDER) == av1_ladder.LADDER.crf_bounds[1]
+
+
+def test_scenes_are_sampled_evenly_a_share_of_the_stretch_in_whole_windows():
+    assert rate_aim.windows(0.0, 1.5, 0.05) == [(0.0, 1.5)]  # shorter than a window: whole
+    assert rate_aim.windows(10.0, 8.0, 0.05) == [(13.0, 2.0)]  # at least one, in the middle
+    spread = rate_aim.windows(60.0, 600.0, 0.05)  # 30 s of 600: 15 windows, at most MOST_WINDOWS
+    assert len(spread) == rate_aim.MOST_WINDOWS and all(s >= 60.0 and s + 2.0 <= 660.0 for s, _ in spread)
+    assert [round(b[0] - a[0], 3) for a, b in itertools.pairwise(spread)] == [50.0] * 11
+
+
+def test_the_aim_raises_the_rate_where_the_reference_is_demanding_and_lowers_it_where_it_is_not(tmp_path):
+    """Real FFmpeg: the AV1 ladder aimed against a demanding H.264 reference (CRF 10, capped at 3x the rung's
+    fixed rate) takes a CRF below its own (34), against an easy one (CRF 30) one above; each measured to reach
+    its target on the samples, at the reference's cap."""
+    ffmpeg = ffmpeg_exe()
+    source = make_clip(tmp_path / "zoom.mp4", seconds=6, size="640x360", rate=25, scene=ZOOM, preset="veryfast")
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    aims = {}
+    for crf, cap in ((10.0, 3.0), (30.0, 0.9)):
+        reference = dataclasses.replace(H264, crf=crf, cap=cap)
+        aims[crf] = rate_aim.aim(ffmpeg, source, info, av1_ladder.LADDER, reference, rungs, (0.0, 6.0),
+                                 workdir=tmp_path)["480p"]  # fmt: skip
+        aim = aims[crf]
+        assert aim.reached and aim.target == pytest.approx(aim.reference - rate_aim.MARGIN, abs=0.01), aim
+        assert aim.cap == cap  # the reference's cap, not the AV1 ladder's lower one
+    assert aims[10.0].crf < av1_ladder.CRF < aims[30.0].crf, aims
+    assert aims[10.0].reference > aims[30.0].reference
+    assert list(tmp_path.iterdir()) == [source]  # the clip and the probes are gone
