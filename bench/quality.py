@@ -2,13 +2,14 @@
 real footage nobody here made (bench/corpus.py: rendered animation, a camera's live action; fetched from
 the package registries, not committed) and on a corpus of generated sources of very different complexity,
 two tables, each title encoded by the workers' single pass (fixed;
-per-title; per-title with the AV1 ladder, as AV1_LADDER=on makes it), side by side in one run, and every
+per-title; per-title with the AV1 ladder, as AV1_LADDER=on makes it; with the AV1 ladder aimed at the per-title
+quality, as RATE_AIM makes it, its probes' CPU counted), side by side in one run, and every
 rendition scored with VMAF against its source (frames paired from each one's start, `stream_workers.quality`;
 every `--step`-th frame).
 
     python bench/quality.py [--corpus real|generated|both] [--seconds 30] [--crf 18] [--cap 0.9]
                             [--av1-crf 34] [--av1-cap 0.6] [--av1-preset 6]
-                            [--step 3] [--preset veryfast] [--only noise] [--film-seconds 120]
+                            [--aim 0.05] [--step 3] [--preset veryfast] [--only noise] [--film-seconds 120]
 
 Prints per title and rendition the bytes, average bitrate and VMAF (mean and 5th percentile) of each
 ladder, then the totals: per-title bytes saved (target >= 25 %), the largest VMAF loss of any rendition
@@ -26,6 +27,7 @@ import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 
 # isort: split
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -36,7 +38,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.runs import wall_and_cpu
-from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality
+from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality, rate_aim
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
@@ -132,9 +134,16 @@ class Totals:
     browser downloads (each rung's AV1 rendition where the master lists it, else H.264) and the listed AV1
     renditions' bytes against their H.264 twins'; the largest VMAF losses; the sampled measurement's CPU."""
 
-    bytes: dict[str, int] = field(default_factory=lambda: {"fixed": 0, "per-title": 0, "av1": 0})
-    cpu: dict[str, float] = field(default_factory=lambda: {"fixed": 0.0, "per-title": 0.0, "av1": 0.0})
+    bytes: dict[str, int] = field(default_factory=lambda: {"fixed": 0, "per-title": 0, "av1": 0, "aimed": 0})
+    cpu: dict[str, float] = field(default_factory=lambda: {"fixed": 0.0, "per-title": 0.0, "av1": 0.0, "aimed": 0.0})
     browser: int = 0
+    #: the AV1 ladder aimed (RATE_AIM): what an AV1 browser downloads with it, the titles it is listed for of
+    #: how many, its largest loss to the fixed ladder where listed, and the probes' CPU (in cpu["aimed"] too)
+    aimed_browser: int = 0
+    aimed_listed: int = 0
+    titles: int = 0
+    worst_aimed_loss: float = 0.0
+    aim_cpu: float = 0.0
     listed_av1: int = 0
     listed_h264: int = 0
     worst_loss: float = 0.0
@@ -147,7 +156,8 @@ class Totals:
 
 HEADER = (f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
           f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
-          f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed")  # fmt: skip
+          f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed   "
+          f"{'aimed MB':>8}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed")  # fmt: skip
 
 
 def main() -> int:
@@ -162,6 +172,9 @@ def main() -> int:
         "--av1-cap", type=float, help="share of the fixed rung's bitrate (default: the AV1 ladder's cap_of)"
     )
     parser.add_argument("--av1-preset", type=int, default=av1_ladder.PRESET, help="SVT-AV1's speed (0 slowest .. 13)")
+    parser.add_argument("--aim", type=float, default=rate_aim.SHARE,
+                        help="also the AV1 ladder aimed at the per-title H.264 quality, probing this share (RATE_AIM; "
+                             "0: not)")  # fmt: skip
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--only", help="titles whose name contains this")
@@ -214,13 +227,23 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
         info = probe(source)
         rungs = ladder_for(info.short_side)
         seconds = info.duration or args.seconds
-        results = {}
-        for ladder, crf in (("fixed", None), ("per-title", args.crf), ("av1", None)):
-            out = work / ("per-title" if ladder == "av1" else ladder)  # (AV1 beside H.264, as the workers make it)
+        results, aims = {}, {}
+        runs = (("fixed", None), ("per-title", args.crf), ("av1", None), ("aimed", None))[: 4 if args.aim else 3]
+        for ladder, crf in runs:
+            further = ladder in ("av1", "aimed")
+            out = work / ("per-title" if further else ladder)  # (AV1 beside H.264, as the workers make it)
             out.mkdir(exist_ok=True)
+            if ladder == "aimed":  # the probes first, as the workers run them before the AV1 pass
+                started, before = time.process_time(), _children()
+                reference = dataclasses.replace(H264.at(args.preset), crf=args.crf, cap=args.cap)
+                aims = rate_aim.aim(ffmpeg_exe(), source, info, AV1.at(str(args.av1_preset)), reference, rungs,
+                                    (0.0, seconds), args.aim, workdir=work)  # fmt: skip
+                aim_cpu = _children() - before + time.process_time() - started
+                totals.aim_cpu += aim_cpu
+                totals.cpu["aimed"] += aim_cpu
             argv = (
-                av1_pass(source, out, info, rungs, args)
-                if ladder == "av1"
+                av1_pass(source, out, info, rungs, args, rate_aim.rates(aims))
+                if further
                 else single_pass(source, out, info, rungs, args, crf)
             )
             _, cpu = wall_and_cpu(argv)
@@ -235,23 +258,31 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                 totals.av1_encode_cpu += cpu
             for rung in rungs:
                 size = info.rendition_size(rung.short_side)
-                folder = out / av1_ladder.FOLDER / rung.name if ladder == "av1" else out / rung.name
+                folder = out / av1_ladder.FOLDER / rung.name if further else out / rung.name
                 made = folder_bytes(folder)
                 results[(ladder, rung.name)] = (made, vmaf(folder / "index.m3u8", source, info, size, args.step))
                 totals.bytes[ladder] += made
-            if ladder != "per-title":
+            if further:
+                shutil.rmtree(out / av1_ladder.FOLDER)
+            elif ladder != "per-title":
                 shutil.rmtree(out)
         shutil.rmtree(work / "per-title", ignore_errors=True)
         # as the workers decide (ladder_verdict.decide), on the whole film's VMAF: the AV1 ladder is listed if
         # each rendition is as good as its H.264 twin and smaller
-        listed = all(
-            results[("av1", r.name)][0] < results[("per-title", r.name)][0]
-            and results[("av1", r.name)][1].mean >= results[("per-title", r.name)][1].mean - ladder_verdict.TOLERANCE
+        listed, aimed_listed = (all(
+            results[(ladder, r.name)][0] < results[("per-title", r.name)][0]
+            and results[(ladder, r.name)][1].mean >= results[("per-title", r.name)][1].mean - ladder_verdict.TOLERANCE
             for r in rungs
-        )
+        ) if args.aim or ladder == "av1" else False for ladder in ("av1", "aimed"))  # fmt: skip
+        totals.titles += 1
+        totals.aimed_listed += aimed_listed
         for rung in rungs:
             (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
             ab, avs = results[("av1", rung.name)]
+            mb, ms = results.get(("aimed", rung.name), (0, quality.Score(0.0, 0.0, 0)))
+            totals.aimed_browser += mb if aimed_listed else pb
+            if aimed_listed:
+                totals.worst_aimed_loss = max(totals.worst_aimed_loss, fs.mean - ms.mean)
             totals.worst_loss = max(totals.worst_loss, fs.mean - ps.mean)
             totals.browser += ab if listed else pb
             if listed:
@@ -261,7 +292,10 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
             print(f"{name:<16}{rung.name:<7}{fb / 1e6:>9.2f}{kbps[0]:>8.0f}{fs.mean:>7.2f}{fs.p5:>6.1f}   "
                   f"{pb / 1e6:>12.2f}{kbps[1]:>8.0f}{ps.mean:>7.2f}{ps.p5:>6.1f}{pb / fb:>8.2f}x   "
                   f"{ab / 1e6:>7.2f}{kbps[2]:>8.0f}{avs.mean:>7.2f}{avs.p5:>6.1f}{ab / pb:>6.2f}x"
-                  f"{ab / fb:>6.2f}x  {'yes' if listed else 'no'}", flush=True)  # fmt: skip
+                  f"{ab / fb:>6.2f}x  {'yes' if listed else 'no':<6}   "
+                  f"{mb / 1e6:>8.2f}{8 * mb / 1000 / seconds:>8.0f}{ms.mean:>7.2f}{ms.p5:>6.1f}{mb / fb:>6.2f}x"
+                  f"{aims[rung.name].crf if rung.name in aims else 0:>5g}  {'yes' if aimed_listed else 'no'}",
+                  flush=True)  # fmt: skip
         if generated:
             source.unlink()
     return totals
@@ -294,6 +328,16 @@ def print_totals(label: str, totals: Totals, args: argparse.Namespace) -> None:
           f"<= {TARGET_VMAF_LOSS:g}: {_verdict(totals.worst_av1_loss <= TARGET_VMAF_LOSS)})")  # fmt: skip
     print(f"{'AV1 pass CPU':<28}{totals.cpu['av1'] / per_title_cpu:>9.2f}x the per-title pass "
           f"({totals.cpu['av1']:.0f} s)")  # fmt: skip
+    if args.aim:
+        aimed_total = 1 - totals.aimed_browser / totals.bytes["fixed"]
+        print(f"{'AV1 aimed (RATE_AIM)':<28}{totals.aimed_listed:>9} of {totals.titles} titles listed (target: all: "
+              f"{_verdict(totals.aimed_listed == totals.titles)}); an AV1-capable browser {aimed_total:.1%} fewer "
+              f"bytes than the fixed ladder (target >= 50 %: {_verdict(aimed_total >= 0.5)}), at most "
+              f"{totals.worst_aimed_loss:.2f} VMAF below it (<= {TARGET_VMAF_LOSS:g}: "
+              f"{_verdict(totals.worst_aimed_loss <= TARGET_VMAF_LOSS)})")  # fmt: skip
+        print(f"{'  its probes CPU':<28}{totals.aim_cpu / totals.cpu['av1']:>9.1%} of the AV1 pass' "
+              f"({totals.aim_cpu:.0f} s; RATE_AIM {args.aim:g}); aimed AV1 pass with probes "
+              f"{totals.cpu['aimed'] / per_title_cpu:.2f}x the per-title pass")  # fmt: skip
     print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({totals.measure_cpu:.1f} s of {totals.encode_cpu:.0f} s), "
           f"H.264 alone (a window of {quality.WINDOW:g} s each at least)")  # fmt: skip
     both_measure = totals.measure_cpu + totals.av1_measure_cpu
@@ -324,12 +368,15 @@ def single_pass(
     return FilmSteps(info, rungs, H264.at(args.preset), crf=crf, cap=args.cap).single_pass(ffmpeg_exe(), source, out)
 
 
-def av1_pass(source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace) -> list[str]:
-    """The workers' AV1 pass into `out`, as AV1_LADDER=on runs it after the single pass."""
+def av1_pass(
+    source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, rates=None
+) -> list[str]:
+    """The workers' AV1 pass into `out`, as AV1_LADDER=on runs it after the single pass (`rates`: aimed)."""
     ladder_verdict.make_folders(AV1, out, rungs)
     return FilmSteps(
-        info, rungs, av1_ladder.LADDER.at(str(args.av1_preset)), crf=args.av1_crf, cap=args.av1_cap, audio_filters={}
-    ).ladder_pass(ffmpeg_exe(), source, out)
+        info, rungs, av1_ladder.LADDER.at(str(args.av1_preset)), crf=args.av1_crf, cap=args.av1_cap,
+        rates=rates or {}, audio_filters={},
+    ).ladder_pass(ffmpeg_exe(), source, out)  # fmt: skip
 
 
 def measurement_cpu(

@@ -135,11 +135,12 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
 def sealed_pipeline(database_url, pipeline, mail_sink):
     """The pipeline with HLS_ENCRYPTION on (local storage, two workers): every film it makes is sealed, a key
     every two segments so that even a short film turns several keys, and a film it finds clear is sealed
-    within seconds. Its own broker and database, so its workers take only the films uploaded to it; its
-    viewers register and activate through the mail."""
+    within seconds; the further ladders' rate aimed (RATE_AIM, its default), as in production. Its own
+    broker and database, so its workers take only the films uploaded to it; its viewers register and
+    activate through the mail."""
     with local_pipeline(
         database_url, "videoflix_sealed_pipeline", pipeline.frontend_port, HLS_ENCRYPTION="on",
-        HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66", PART_SECONDS="8",
+        HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66", PART_SECONDS="8", RATE_AIM="0.05",
         FRONTEND_URL=f"http://127.0.0.1:{pipeline.frontend_port}", EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(mail_sink.port),
     ) as line:  # fmt: skip

@@ -73,10 +73,18 @@ def test_every_stored_segment_is_noise_without_its_key(sealed_pipeline, sealed_f
     assert "#EXT-X-KEY" not in files["master.m3u8"].read_text()
 
 
-def test_the_workers_measure_a_sealed_films_quality(sealed_pipeline, sealed_films):
-    status = sealed_pipeline.client().status(sealed_films["parts"])
-    assert all(r["quality"]["vmaf"] > 80 for r in status["renditions"]), status["renditions"]
-    assert all(r["av1"]["listed"] for r in status["renditions"]), status["renditions"]  # scored, and listed
+@pytest.mark.parametrize("kind", ["parts", "one pass"])
+def test_the_workers_measure_a_sealed_films_quality_and_aim_its_av1_rate(sealed_pipeline, sealed_films, kind):
+    """Scored, and listed: the AV1 ladder aimed (RATE_AIM) at the H.264 renditions' quality, per part over
+    both workers or once for the film, each rung's CRFs in its verdict, and its measured VMAF within the
+    verdict's tolerance of H.264's."""
+    status = sealed_pipeline.client().status(sealed_films[kind])
+    renditions = status["renditions"]
+    assert all(r["quality"]["vmaf"] > 80 for r in renditions), renditions
+    assert all(r["av1"]["listed"] for r in renditions), renditions
+    assert all(r["av1"]["quality"]["vmaf"] >= r["quality"]["vmaf"] - 1.0 for r in renditions), renditions
+    parts = 9 if kind == "parts" else 1  # (68 s in 8 s parts, each aimed on its own scenes)
+    assert all(r["av1"]["crf"] and len(r["av1"]["crf"]) <= parts for r in renditions), renditions
 
 
 def test_a_key_goes_to_the_viewer_who_plays_the_film(sealed_pipeline, sealed_films):
