@@ -54,15 +54,15 @@ def test_a_target_no_probe_reaches_gives_the_best_quality_in_bounds_and_an_easy_
 
 
 def test_scenes_are_sampled_evenly_a_share_of_the_stretch_in_whole_windows():
-    assert rate_aim.windows(0.0, 1.5, 0.05) == [(0.0, 1.5)]  # shorter than a window: whole
-    assert rate_aim.windows(10.0, 8.0, 0.05) == [(13.0, 2.0)]  # at least one, in the middle
+    assert rate_aim.windows(0.0, 6.0, 0.05) == [(0.0, 6.0)]  # no longer than the fewest windows: whole
+    assert rate_aim.windows(10.0, 12.0, 0.05) == [(11.0, 2.0), (15.0, 2.0), (19.0, 2.0)]  # the fewest, each mid-slice
     spread = rate_aim.windows(60.0, 600.0, 0.05)  # 30 s of 600: 15 windows, at most MOST_WINDOWS
     assert len(spread) == rate_aim.MOST_WINDOWS and all(s >= 60.0 and s + 2.0 <= 660.0 for s, _ in spread)
     assert [round(b[0] - a[0], 3) for a, b in itertools.pairwise(spread)] == [50.0] * 11
 
 
 def test_the_aim_raises_the_rate_where_the_reference_is_demanding_and_lowers_it_where_it_is_not(tmp_path):
-    """Real FFmpeg: the AV1 ladder aimed against a demanding H.264 reference (CRF 10, capped at 3x the rung's
+    """Real FFmpeg: the AV1 ladder aimed against a demanding H.264 reference (CRF 14, capped at 3x the rung's
     fixed rate) takes a CRF below its own (34), against an easy one (CRF 30) one above; each measured to reach
     its target on the samples, at the reference's cap."""
     ffmpeg = ffmpeg_exe()
@@ -70,13 +70,26 @@ def test_the_aim_raises_the_rate_where_the_reference_is_demanding_and_lowers_it_
     info = probe(source)
     rungs = ladder_for(info.short_side)
     aims = {}
-    for crf, cap in ((10.0, 3.0), (30.0, 0.9)):
+    for crf, cap in ((14.0, 3.0), (30.0, 0.9)):
         reference = dataclasses.replace(H264, crf=crf, cap=cap)
         aims[crf] = rate_aim.aim(ffmpeg, source, info, av1_ladder.LADDER, reference, rungs, (0.0, 6.0),
                                  workdir=tmp_path)["480p"]  # fmt: skip
         aim = aims[crf]
         assert aim.reached and aim.target == pytest.approx(aim.reference - rate_aim.MARGIN, abs=0.01), aim
         assert aim.cap == cap  # the reference's cap, not the AV1 ladder's lower one
-    assert aims[10.0].crf < av1_ladder.CRF < aims[30.0].crf, aims
-    assert aims[10.0].reference > aims[30.0].reference
+    assert aims[14.0].crf < av1_ladder.CRF < aims[30.0].crf, aims
+    assert aims[14.0].reference > aims[30.0].reference
     assert list(tmp_path.iterdir()) == [source]  # the clip and the probes are gone
+
+
+def test_a_picture_of_an_odd_size_is_sampled_whole_and_aimed(tmp_path):
+    """A camera's 720x405 (the real corpus' city street): its sample clip keeps every pixel (4:4:4), where a
+    4:2:0 clip of an odd size cannot be encoded at all and the film's rate went unaimed."""
+    odd = "testsrc2=size=720x406:rate={rate},format=yuv444p,crop=720:405"  # (testsrc2 makes even sizes only)
+    source = make_clip(tmp_path / "odd.mp4", seconds=3, rate=25, scene=odd, extra=["-pix_fmt", "yuv444p"])
+    info = probe(source)
+    assert (info.width, info.height) == (720, 405)
+    reference = dataclasses.replace(H264, crf=18.0)
+    aims = rate_aim.aim(ffmpeg_exe(), source, info, H264, reference, ladder_for(info.short_side), (0.0, 3.0),
+                        workdir=tmp_path)  # fmt: skip
+    assert [name for name, aim in aims.items() if aim.reached] == [r.name for r in ladder_for(info.short_side)]
