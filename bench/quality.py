@@ -128,14 +128,18 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".ts", ".m4s", ".mp4"))
 
 
+#: the ladders each title is encoded with (aimed: the AV1 one at RATE_AIM; best: H.264 aimed at the fixed one)
+LADDERS = ("fixed", "per-title", "av1", "aimed", "best")
+
+
 @dataclass
 class Totals:
     """One table's sums: bytes and encode CPU seconds per ladder (AV1: its own pass); what an AV1-capable
     browser downloads (each rung's AV1 rendition where the master lists it, else H.264) and the listed AV1
     renditions' bytes against their H.264 twins'; the largest VMAF losses; the sampled measurement's CPU."""
 
-    bytes: dict[str, int] = field(default_factory=lambda: {"fixed": 0, "per-title": 0, "av1": 0, "aimed": 0})
-    cpu: dict[str, float] = field(default_factory=lambda: {"fixed": 0.0, "per-title": 0.0, "av1": 0.0, "aimed": 0.0})
+    bytes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LADDERS, 0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LADDERS, 0.0))
     browser: int = 0
     #: the AV1 ladder aimed (RATE_AIM): what an AV1 browser downloads with it, the titles it is listed for of
     #: how many, its largest loss to the fixed ladder where listed, and the probes' CPU (in cpu["aimed"] too)
@@ -144,6 +148,13 @@ class Totals:
     titles: int = 0
     worst_aimed_loss: float = 0.0
     aim_cpu: float = 0.0
+    #: the H.264 ladder aimed at the fixed one's quality (--best-preset): its largest losses to it (mean, 5th
+    #: percentile), its probes' CPU, and the film's seconds (CPU per minute of film)
+    worst_best_loss: float = 0.0
+    worst_best_p5_loss: float = 0.0
+    best_aim_cpu: float = 0.0
+    seconds: float = 0.0
+
     listed_av1: int = 0
     listed_h264: int = 0
     worst_loss: float = 0.0
@@ -157,7 +168,8 @@ class Totals:
 HEADER = (f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}   "
           f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
           f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed   "
-          f"{'aimed MB':>8}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed")  # fmt: skip
+          f"{'aimed MB':>8}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed   "
+          f"{'best MB':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF")  # fmt: skip
 
 
 def main() -> int:
@@ -175,6 +187,9 @@ def main() -> int:
     parser.add_argument("--aim", type=float, default=rate_aim.SHARE,
                         help="also the AV1 ladder aimed at the per-title H.264 quality, probing this share (RATE_AIM; "
                              "0: not)")  # fmt: skip
+    parser.add_argument("--best-preset", default="slow",
+                        help="also the H.264 ladder aimed at the fixed one's quality at this x264 preset, the issue's "
+                             "second stage ('': not)")  # fmt: skip
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--only", help="titles whose name contains this")
@@ -227,8 +242,10 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
         info = probe(source)
         rungs = ladder_for(info.short_side)
         seconds = info.duration or args.seconds
-        results, aims = {}, {}
-        runs = (("fixed", None), ("per-title", args.crf), ("av1", None), ("aimed", None))[: 4 if args.aim else 3]
+        results, aims, best = {}, {}, {}
+        runs = [("fixed", None), ("per-title", args.crf), ("av1", None)]
+        runs += [("aimed", None)] * bool(args.aim) + [("best", None)] * bool(args.best_preset)
+        totals.seconds += seconds
         for ladder, crf in runs:
             further = ladder in ("av1", "aimed")
             out = work / ("per-title" if further else ladder)  # (AV1 beside H.264, as the workers make it)
@@ -241,10 +258,17 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                 aim_cpu = _children() - before + time.process_time() - started
                 totals.aim_cpu += aim_cpu
                 totals.cpu["aimed"] += aim_cpu
+            if ladder == "best":  # H.264 aimed at the fixed ladder's quality, at a slower preset
+                started, before = time.process_time(), _children()
+                best = rate_aim.aim(ffmpeg_exe(), source, info, H264.at(args.best_preset), H264.at(args.preset),
+                                    rungs, (0.0, seconds), args.aim or rate_aim.SHARE, workdir=work)  # fmt: skip
+                aim_cpu = _children() - before + time.process_time() - started
+                totals.best_aim_cpu += aim_cpu
+                totals.cpu["best"] += aim_cpu
             argv = (
                 av1_pass(source, out, info, rungs, args, rate_aim.rates(aims))
                 if further
-                else single_pass(source, out, info, rungs, args, crf)
+                else single_pass(source, out, info, rungs, args, crf, rate_aim.rates(best) if best else None)
             )
             _, cpu = wall_and_cpu(argv)
             totals.cpu[ladder] += cpu
@@ -280,6 +304,10 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
             (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
             ab, avs = results[("av1", rung.name)]
             mb, ms = results.get(("aimed", rung.name), (0, quality.Score(0.0, 0.0, 0)))
+            bb, bs = results.get(("best", rung.name), (0, quality.Score(0.0, 0.0, 0)))
+            if best:
+                totals.worst_best_loss = max(totals.worst_best_loss, fs.mean - bs.mean)
+                totals.worst_best_p5_loss = max(totals.worst_best_p5_loss, fs.p5 - bs.p5)
             totals.aimed_browser += mb if aimed_listed else pb
             if aimed_listed:
                 totals.worst_aimed_loss = max(totals.worst_aimed_loss, fs.mean - ms.mean)
@@ -294,8 +322,9 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                   f"{ab / 1e6:>7.2f}{kbps[2]:>8.0f}{avs.mean:>7.2f}{avs.p5:>6.1f}{ab / pb:>6.2f}x"
                   f"{ab / fb:>6.2f}x  {'yes' if listed else 'no':<6}   "
                   f"{mb / 1e6:>8.2f}{8 * mb / 1000 / seconds:>8.0f}{ms.mean:>7.2f}{ms.p5:>6.1f}{mb / fb:>6.2f}x"
-                  f"{aims[rung.name].crf if rung.name in aims else 0:>5g}  {'yes' if aimed_listed else 'no'}",
-                  flush=True)  # fmt: skip
+                  f"{aims[rung.name].crf if rung.name in aims else 0:>5g}  {'yes' if aimed_listed else 'no':<6}   "
+                  f"{bb / 1e6:>8.2f}{bs.mean:>7.2f}{bs.p5:>6.1f}{bb / fb:>6.2f}x"
+                  f"{best[rung.name].crf if rung.name in best else 0:>5g}", flush=True)  # fmt: skip
         if generated:
             source.unlink()
     return totals
@@ -338,6 +367,16 @@ def print_totals(label: str, totals: Totals, args: argparse.Namespace) -> None:
         print(f"{'  its probes CPU':<28}{totals.aim_cpu / totals.cpu['av1']:>9.1%} of the AV1 pass' "
               f"({totals.aim_cpu:.0f} s; RATE_AIM {args.aim:g}); aimed AV1 pass with probes "
               f"{totals.cpu['aimed'] / per_title_cpu:.2f}x the per-title pass")  # fmt: skip
+    if args.best_preset:
+        ratio = totals.bytes["best"] / totals.bytes["fixed"]
+        minutes = totals.seconds / 60
+        print(f"{'H.264 aimed (' + args.best_preset + ')':<28}{ratio:>9.2f}x the fixed ladder's bytes (target <= "
+              f"0.75x: {_verdict(ratio <= 0.75)}), at most {totals.worst_best_loss:.2f} VMAF below it (<= 1: "
+              f"{_verdict(totals.worst_best_loss <= 1)}), 5th percentile {totals.worst_best_p5_loss:.2f} (<= 2: "
+              f"{_verdict(totals.worst_best_p5_loss <= 2)})")  # fmt: skip
+        print(f"{'  its CPU per film minute':<28}{totals.cpu['best'] / minutes:>9.0f} s with its probes "
+              f"({totals.best_aim_cpu / minutes:.0f} s), against {fixed_cpu / minutes:.0f} s for the fixed ladder "
+              f"({totals.cpu['best'] / fixed_cpu:.2f}x) and {totals.cpu['av1'] / minutes:.0f} s for AV1")  # fmt: skip
     print(f"{'sampled VMAF / encode CPU':<28}{share:>9.1%}  ({totals.measure_cpu:.1f} s of {totals.encode_cpu:.0f} s), "
           f"H.264 alone (a window of {quality.WINDOW:g} s each at least)")  # fmt: skip
     both_measure = totals.measure_cpu + totals.av1_measure_cpu
@@ -362,10 +401,19 @@ def film_measure_share(work: Path, args: argparse.Namespace) -> tuple[float, flo
 
 
 def single_pass(
-    source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, crf: float | None
+    source: Path,
+    out: Path,
+    info: MediaInfo,
+    rungs: list[Rung],
+    args: argparse.Namespace,
+    crf: float | None,
+    rates=None,
 ) -> list[str]:
-    """The workers' single pass into `out` (`crf` None: the fixed ladder)."""
-    return FilmSteps(info, rungs, H264.at(args.preset), crf=crf, cap=args.cap).single_pass(ffmpeg_exe(), source, out)
+    """The workers' single pass into `out` (`crf` None: the fixed ladder; `rates`: aimed, at --best-preset)."""
+    preset = args.best_preset if rates else args.preset
+    return FilmSteps(info, rungs, H264.at(preset), crf=crf, cap=args.cap, rates=rates or {}).single_pass(
+        ffmpeg_exe(), source, out
+    )
 
 
 def av1_pass(

@@ -24,6 +24,7 @@ LADDER = Ladder(
     preset=PRESET,
     crf=CRF,
     cap=CAP,
+    crf_bounds=(12.0, float(CRF)),  # aimed, only down from its own (as AV1's, `av1_ladder`)
     # no scene cut keyframes and closed GOPs, so the segments start on the grid's keyframes alone and decode
     # alone
     options=("-x265-params", "scenecut=0:open-gop=0:log-level=error"),

@@ -13,7 +13,10 @@ not listed (bench/quality.py). Aimed instead, each rung gets what its pictures n
   MARGIN. Then the aimed ladder's encoder at candidate CRFs (`search`: from the ladder's own CRF, stepping
   by the measured slope, at most PROBES), each scored the same way; the rung gets the highest CRF measured
   to reach the target, at the reference's cap (a rung that needs more bits gets them up to the rate the
-  H.264 rung may take, never a cut-down cap that holds it below its quality).
+  H.264 rung may take, never a cut-down cap that holds it below its quality). The further ladders' bounds
+  stop at their own CRF: the aim raises a rate where the film needs it and does not cut one below what the
+  ladder was chosen at (the samples' estimate is off by up to ~1.6 points on some films; a cut on it lost
+  a whole AV1 ladder in bench/quality.py). An easy film costs one probe per rung.
 - A film made in one pass is aimed once; a long film made in parts, each part on its own scenes (a rate per
   part aimed at one quality: an action part gets more bits than a dialogue part), by whichever worker
   encodes it, with no coordination: the parts are independent, and a part run again is aimed again alike.
@@ -133,13 +136,14 @@ def score_command(ffmpeg: str, probe: Path, clip: Path, size: tuple[int, int], l
 
 
 def search(measure: Callable[[float], float], target: float, ladder: Ladder, probes: int = PROBES) -> float:
-    """The highest CRF measured (`measure(crf)`: its VMAF) to reach `target`, from the ladder's own CRF, each
+    """The highest CRF measured (`measure(crf)`: its VMAF) to reach `target`, from the ladder's own CRF (the
+    middle of its bounds where it has none: the fixed H.264 ladder), each
     next guess on the line through the two nearest measurements (the ladder's `vmaf_per_crf` until there
     are two), within its `crf_bounds`, whole numbers. Where none reached it, one step past the best measured
     by the slope (the verdict still judges what it gives)."""
     lowest, highest = ladder.crf_bounds
     tried: dict[float, float] = {}
-    crf = min(max(float(ladder.crf if ladder.crf is not None else lowest), lowest), highest)
+    crf = min(max(float(ladder.crf if ladder.crf is not None else (lowest + highest) // 2), lowest), highest)
     for _ in range(probes):
         tried[crf] = measure(crf)
         good = [c for c, v in tried.items() if v >= target]

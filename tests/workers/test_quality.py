@@ -142,7 +142,7 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
 
     def scored(at: float, skip: float) -> quality.Score:
         log = tmp_path / f"{at}-{skip}.json"
-        segment = (tmp_path / rung.name / name, "mpeg-ts", quality._size(info, rung), log)
+        segment = (tmp_path / rung.name / name, "mpeg-ts", quality.size_of(info, rung), log)
         quality.run_compare(quality.window_command(ffmpeg_exe(), source, info, [segment], at, 1.0, skip=skip), 120)
         return quality.score(quality.frame_scores(log))
 
