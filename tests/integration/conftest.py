@@ -140,7 +140,7 @@ def sealed_pipeline(database_url, pipeline, mail_sink):
     activate through the mail."""
     with local_pipeline(
         database_url, "videoflix_sealed_pipeline", pipeline.frontend_port, HLS_ENCRYPTION="on",
-        HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66", PART_SECONDS="8", RATE_AIM="0.05",
+        HLS_KEY_ROTATION="2", SEAL_INTERVAL="2", PARTS_FROM_SECONDS="66", PART_SECONDS="12", RATE_AIM="0.05",
         FRONTEND_URL=f"http://127.0.0.1:{pipeline.frontend_port}", EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(mail_sink.port),
     ) as line:  # fmt: skip
