@@ -56,6 +56,8 @@ from .reports import progress, report_ready
 
 log = logging.getLogger(__name__)
 
+#: seconds between the renewals of a part's claim while its rate is aimed (well within plans.HEARTBEAT_STALE)
+AIM_BEAT = 5.0
 #: how many seconds the last part's worker waits for the film's own ready report (planned before it, a short
 #: film's ladder may be done first); after that the watchdog's re-queue finishes the ladder
 READY_WAIT = 30
@@ -150,9 +152,7 @@ class LadderPart:
         job, settings = self.job, app.settings
         source = (await in_thread(storage.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
-        end = min(self.part.start + self.part.length, self.info.duration or math.inf)
-        aims = await in_thread(rate_aim.rates_for, settings, self.ffmpeg, source, self.info, self.ladder, self.rungs,
-                               (self.part.start, max(0.1, end - self.part.start)))  # fmt: skip
+        aims = await self.aimed(source)
         steps = FilmSteps(self.info, self.rungs, self.ladder, rates=rate_aim.rates(aims))
         argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
         last_sent = time.monotonic()
@@ -182,6 +182,20 @@ class LadderPart:
             "video %s %s part %s encoded in %.1f s", job.video_id, job.ladder, job.part, time.monotonic() - started
         )
         await in_thread(self.output.drop_workspace, self.workspace_name)
+
+    async def aimed(self, source) -> dict[str, rate_aim.RungAim]:
+        """The part's rungs aimed on its own scenes (`rate_aim.rates_for`), its claim renewed meanwhile: the
+        probes of a minute of 1080p take longer than a claim stays fresh (HEARTBEAT_STALE), and a claim left
+        to go stale would hand the part to another worker while this one still makes it."""
+        end = min(self.part.start + self.part.length, self.info.duration or math.inf)
+        stretch = (self.part.start, max(0.1, end - self.part.start))
+        aiming = asyncio.ensure_future(in_thread(rate_aim.rates_for, app.settings, self.ffmpeg, source, self.info,
+                                                 self.ladder, self.rungs, stretch))  # fmt: skip
+        while not aiming.done():
+            await asyncio.wait({aiming}, timeout=max(0.05, min(app.settings.progress_interval, AIM_BEAT)))
+            if not aiming.done():
+                await self.report(0.0, None)
+        return aiming.result()
 
     def deliver(self, served: fmp4_parts.Served) -> None:
         """(In a thread.) The part's files to the store (nothing to do on the local backend)."""

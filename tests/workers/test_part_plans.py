@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -569,6 +570,37 @@ def test_each_part_of_a_further_ladder_is_aimed_at_the_h264_quality_on_its_own_s
     [h264] = [r["quality"]["vmaf"] for r in verdict.renditions]
     assert twin["quality"]["vmaf"] >= h264 - ladder_verdict.TOLERANCE, (twin, h264)
     assert twin["fit"] and twin["listed"], twin
+
+
+def test_a_parts_claim_is_renewed_while_its_rate_is_aimed(plan_db, engine, fake_topics, monkeypatch, tmp_path):
+    """The probes of a long part take longer than a claim stays fresh (plans.HEARTBEAT_STALE): while they run,
+    the part's heartbeat goes on, so no other worker takes the part over meanwhile."""
+    video, media = plan_db, tmp_path / "media"
+    _, _, run = with_av1_in_parts(video, media, fake_topics, monkeypatch)
+    asyncio.run(run("h264"))
+    [(_, ready)] = fake_topics["processed"].sent
+    assert db.apply_processed(ready)
+    beats, renewed = [], []
+    real_beat = plans.beat
+
+    def beat(*args, **kw):
+        beats.append(args)
+        return real_beat(*args, **kw)
+
+    def slow_aim(*args):  # (in its thread) the probes, until the claim is renewed or 3 s pass
+        before = len(beats)
+        deadline = time.monotonic() + 3.0
+        while len(beats) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        renewed.append(len(beats) > before)
+        return {}
+
+    monkeypatch.setattr(plans, "beat", beat)
+    monkeypatch.setattr(rate_aim, "rates_for", slow_aim)
+    asyncio.run(run("av1"))
+    assert renewed == [True, True, True], renewed  # every part's claim, while its probes ran
+    _, verdict = fake_topics["processed"].sent[-1]
+    assert all("av1" in r for r in verdict.renditions)
 
 
 def av1_state(engine, video_id: int) -> dict[int, tuple]:

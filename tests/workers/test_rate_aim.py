@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from stream_workers import av1_ladder, rate_aim
+from stream_workers import av1_ladder, rate_aim, settings
 from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -20,6 +20,17 @@ from ..support.clips import make_clip
 #: a zoom into the Mandelbrot set: fine detail everywhere, moving, which no encoder keeps at a low rate (VMAF
 #: falls steadily with the CRF, where testsrc2's flat pattern scores over 99 at any)
 ZOOM = "mandelbrot=size={size}:rate={rate}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0.05", 0.05), ("off", 0.0), ("0", 0.0), (" 0.2 ", 0.2)])
+def test_the_rate_aim_setting(value, expected):
+    assert settings.share("RATE_AIM", value) == expected
+
+
+@pytest.mark.parametrize("value", ["0.9", "-0.1", "lots", "", "1e-2"])
+def test_a_bad_rate_aim_setting_is_refused_saying_which(value):
+    with pytest.raises(ValueError, match=r"RATE_AIM must be a share from 0 to 0\.5"):
+        settings.share("RATE_AIM", value)
 
 
 def linear(slope: float, at_zero: float, calls: list[float]):
