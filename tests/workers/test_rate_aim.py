@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import sys
 
 import pytest
 
-from stream_workers import av1_ladder, rate_aim, settings
+from stream_workers import av1_ladder, ffmpeg_run, rate_aim, settings
 from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -104,3 +106,13 @@ def test_a_picture_of_an_odd_size_is_sampled_whole_and_aimed(tmp_path):
     aims = rate_aim.aim(ffmpeg_exe(), source, info, H264, reference, ladder_for(info.short_side), (0.0, 3.0),
                         workdir=tmp_path)  # fmt: skip
     assert [name for name, aim in aims.items() if aim.reached] == [r.name for r in ladder_for(info.short_side)]
+
+
+def test_the_probes_yield_the_cpu_as_their_ladders_encode_does(monkeypatch):
+    """The aim's FFmpeg runs at the ladder's niceness (AV1's 10: the H.264 jobs on the machine go first)."""
+    lowered = []
+    monkeypatch.setattr(rate_aim.os, "setpriority", lambda which, pid, value: lowered.append((pid, value)))
+    rate_aim._run([sys.executable, "-c", "pass"], 30.0, av1_ladder.LADDER.niceness)
+    assert [value for _, value in lowered] == [os.getpriority(os.PRIO_PROCESS, 0) + 10]
+    with pytest.raises(ffmpeg_run.TranscodeError):
+        rate_aim._run([sys.executable, "-c", "import sys; sys.exit(3)"], 30.0)
