@@ -59,6 +59,23 @@ def ffmpeg_head(ffmpeg: str) -> list[str]:
             "-stats_period", str(PROGRESS_PERIOD)]  # fmt: skip
 
 
+def run_to_end(argv: list[str], timeout: float, niceness: int = 0) -> None:
+    """(Blocking.) Run an FFmpeg that reports nothing along the way (a VMAF comparison, the rate aim's probes)
+    to its end, `niceness` lower in priority (a further ladder's: it yields the CPU to the H.264 jobs as its
+    encode does), killed past `timeout`; TranscodeError, with FFmpeg's own words, if it fails."""
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:  # noqa: S603 - our FFmpeg
+        if niceness:
+            with contextlib.suppress(OSError):  # (it may already have ended)
+                os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    if proc.returncode != 0:
+        raise TranscodeError(summarize(stderr.decode("utf-8", "replace")))
+
+
 class ProgressParser:
     """Turns FFmpeg's `-progress` key=value blocks into seconds of output written."""
 

@@ -188,12 +188,6 @@ def frame_scores(log: Path) -> list[float]:
     return [frame["metrics"]["vmaf"] for frame in json.loads(log.read_text())["frames"]]
 
 
-def run_compare(argv: list[str], timeout: float) -> None:
-    result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)  # noqa: S603 - our FFmpeg
-    if result.returncode != 0:
-        raise RuntimeError(ffmpeg_run.summarize(result.stderr.decode("utf-8", "replace")))
-
-
 def _early(seconds: float) -> float:
     """A cut (seek target, trim) half a millisecond before `seconds`: printed to the millisecond
     (`input_options`), a picture's time may round up past the picture (30 fps: 16.666667 s to 16.667), and
@@ -307,7 +301,7 @@ def measure(
                 segment, container = _segment(local, folder, playlists[folder], entries[folder][index][2],
                                               Path(scratch) / f"{i}-{index}.mp4")  # fmt: skip
                 segments.append((segment, container, size_of(info, rung), Path(scratch) / f"{i}-{index}.json"))
-            run_compare(
+            ffmpeg_run.run_to_end(
                 window_command(ffmpeg, source, info, segments, start + skip, min(length, WINDOW), skip=skip), timeout
             )
             for folder, (_, _, _, log_path) in zip(folders, segments, strict=True):
@@ -340,7 +334,7 @@ def measured(
         return {}
     try:
         return measure(ffmpeg, source, info, local, rungs, most, also=also, ladder=ladder)
-    except (RuntimeError, OSError, ValueError, KeyError, IndexError, subprocess.TimeoutExpired) as exc:
+    except (ffmpeg_run.TranscodeError, OSError, ValueError, KeyError, IndexError, subprocess.TimeoutExpired) as exc:
         log.warning("quality not measured: %s", exc)
         return {}
 

@@ -30,11 +30,9 @@ folder, removed after.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
-import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
@@ -190,22 +188,6 @@ def _next(tried: Mapping[float, float], target: float, ladder: Ladder, good: flo
     return float(min(max(guess, lowest), highest))
 
 
-def _run(argv: list[str], timeout: float, niceness: int = 0) -> None:
-    """Run one FFmpeg of the aim to its end, `niceness` lower in priority (the ladder's: the probes of a further
-    ladder yield the CPU to the H.264 jobs on the machine as its encode does); TranscodeError if it fails."""
-    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:  # noqa: S603 - our FFmpeg
-        if niceness:
-            with contextlib.suppress(OSError):  # (it may already have ended)
-                os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
-        try:
-            _, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    if proc.returncode != 0:
-        raise ffmpeg_run.TranscodeError(ffmpeg_run.summarize(stderr.decode("utf-8", "replace")))
-
-
 def aim(
     ffmpeg: str,
     source: Path,
@@ -224,14 +206,14 @@ def aim(
         folder = Path(scratch)
         clip = folder / "clip.mkv"
         spans = windows(*stretch, share)
-        _run(sample_command(ffmpeg, source, info, spans, clip), timeout, ladder.niceness)
+        ffmpeg_run.run_to_end(sample_command(ffmpeg, source, info, spans, clip), timeout, ladder.niceness)
         seconds = sum(length for _, length in spans)
 
         def encode(rung: Rung, coder: Ladder, crf: float | None, cap: float | None) -> Probe:
             size, out, scores = quality.size_of(info, rung), folder / "probe.mkv", folder / "probe.json"
             rate = coder.rate_options(0, rung, crf, cap)
-            _run(probe_command(ffmpeg, clip, size, coder, rate, out), timeout, ladder.niceness)
-            _run(score_command(ffmpeg, out, clip, size, scores), timeout, ladder.niceness)
+            ffmpeg_run.run_to_end(probe_command(ffmpeg, clip, size, coder, rate, out), timeout, ladder.niceness)
+            ffmpeg_run.run_to_end(score_command(ffmpeg, out, clip, size, scores), timeout, ladder.niceness)
             vmaf = quality.score(quality.frame_scores(scores)).mean
             return Probe(crf if crf is not None else -1.0, vmaf, out.stat().st_size * 8 / 1000 / max(seconds, 0.1))
 

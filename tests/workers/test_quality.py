@@ -41,7 +41,7 @@ def source(tmp_path_factory) -> Path:
 def compare(distorted: Path, source: Path, tmp_path: Path) -> quality.Score:
     info = probe(source)
     log = tmp_path / f"{distorted.stem}.json"
-    quality.run_compare(quality.compare_command(ffmpeg_exe(), distorted, "mp4", source, info, (640, 360), log), 120)
+    ffmpeg_run.run_to_end(quality.compare_command(ffmpeg_exe(), distorted, "mp4", source, info, (640, 360), log), 120)
     return quality.score(quality.frame_scores(log))
 
 
@@ -143,7 +143,7 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
     def scored(at: float, skip: float) -> quality.Score:
         log = tmp_path / f"{at}-{skip}.json"
         segment = (tmp_path / rung.name / name, "mpeg-ts", quality.size_of(info, rung), log)
-        quality.run_compare(quality.window_command(ffmpeg_exe(), source, info, [segment], at, 1.0, skip=skip), 120)
+        ffmpeg_run.run_to_end(quality.window_command(ffmpeg_exe(), source, info, [segment], at, 1.0, skip=skip), 120)
         return quality.score(quality.frame_scores(log))
 
     keyframe, segment_start, slipped = scored(290 / 30, 50 / 30), scored(8.0, 0.0), scored(290 / 30, 51 / 30)

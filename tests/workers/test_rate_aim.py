@@ -111,8 +111,8 @@ def test_a_picture_of_an_odd_size_is_sampled_whole_and_aimed(tmp_path):
 def test_the_probes_yield_the_cpu_as_their_ladders_encode_does(monkeypatch):
     """The aim's FFmpeg runs at the ladder's niceness (AV1's 10: the H.264 jobs on the machine go first)."""
     lowered = []
-    monkeypatch.setattr(rate_aim.os, "setpriority", lambda which, pid, value: lowered.append((pid, value)))
-    rate_aim._run([sys.executable, "-c", "pass"], 30.0, av1_ladder.LADDER.niceness)
+    monkeypatch.setattr(ffmpeg_run.os, "setpriority", lambda which, pid, value: lowered.append((pid, value)))
+    ffmpeg_run.run_to_end([sys.executable, "-c", "pass"], 30.0, av1_ladder.LADDER.niceness)
     assert [value for _, value in lowered] == [os.getpriority(os.PRIO_PROCESS, 0) + 10]
     with pytest.raises(ffmpeg_run.TranscodeError):
-        rate_aim._run([sys.executable, "-c", "import sys; sys.exit(3)"], 30.0)
+        ffmpeg_run.run_to_end([sys.executable, "-c", "import sys; sys.exit(3)"], 30.0)
