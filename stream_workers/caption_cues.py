@@ -54,7 +54,8 @@ _CLINGING = {"a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "and",
 @dataclass(frozen=True)
 class Word:
     """One recognised word: its time in the film (seconds), its text as recognised (its punctuation and the
-    space before it included, as Whisper gives it) and how sure the recogniser was of it."""
+    space before it included, as Whisper gives it: none where it goes on the word before) and how sure the
+    recogniser was of it."""
 
     start: float
     end: float
@@ -143,7 +144,9 @@ def _break_cost(words: list[str], at: int) -> float:
 
 
 def _text(group: Sequence[Word]) -> str:
-    return " ".join(w.bare for w in group)
+    """The words as said: Whisper's words carry the space before them, and a word's second token none
+    ("d" + "'un", "hang" + "-up")."""
+    return " ".join("".join(w.text for w in group).split())
 
 
 def _group(words: Sequence[Word]) -> list[list[Word]]:

@@ -89,3 +89,9 @@ def test_a_word_too_long_for_a_line_stands_alone():
     long = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 2
     made = cues([Word(0.0, 1.0, " Say"), Word(1.1, 2.0, " " + long), Word(2.1, 2.4, " again")])
     assert long in [c.text for c in made]
+
+
+def test_a_word_said_in_two_pieces_is_written_as_one():
+    words = [Word(0.0, 0.3, " Vous"), Word(0.3, 0.5, " parlez"), Word(0.5, 0.6, " d"), Word(0.6, 0.9, "'un"),
+             Word(0.9, 1.3, " hang"), Word(1.3, 1.5, "-up.")]  # fmt: skip
+    assert [c.text for c in cues(words)] == ["Vous parlez d'un hang-up."]
