@@ -41,6 +41,7 @@ app = WorkerApp(
         "stream_workers.agents.transcode",
         "stream_workers.agents.encode_parts",
         "stream_workers.agents.results",
+        "stream_workers.agents.captions",
         "stream_workers.relay",
         "stream_workers.watchdog",
         "stream_workers.sweep",

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from videoflix.core import events, outbox
 from videoflix.core.models import Subtitle, Video, VideoPart, VideoStatus
-from videoflix.core.models.subtitle import SOURCE
+from videoflix.core.models.subtitle import AUTO, SOURCE
 from videoflix.core.models.video import PENDING
 from videoflix.core.models.viewing import fold_views
 from videoflix.core.redaction import redact
@@ -262,6 +262,30 @@ def _upsert_extracted(conn: sa.Connection, video_id: int, tracks: list[dict]) ->
         ).returning(Subtitle.key)
     ).scalars()
     return sorted({row["key"] for row in rows} - set(named))
+
+
+def wants_captions(video_id: int) -> bool:
+    """The video is there and has no automatic track yet (`caption_jobs`: a job run again is skipped)."""
+    with engine().connect() as conn:
+        exists = conn.scalar(sa.select(sa.func.count()).select_from(Video).where(Video.id == video_id))
+        made = conn.scalar(sa.select(sa.func.count()).where(Subtitle.video_id == video_id, Subtitle.origin == AUTO))
+    return bool(exists) and not made
+
+
+def record_captions(video_id: int, track: dict) -> bool:
+    """Record the video's automatic track (`caption_jobs`) unless its language has a track already (an
+    operator's or the source's: never replaced by one made from speech); False if not recorded (or the
+    video is gone), and the caller removes the object."""
+    row = {"video_id": video_id, "origin": AUTO, **{k: track[k] for k in ("language", "label", "key", "cues")}}
+    try:
+        with engine().begin() as conn:
+            insert = pg_insert(Subtitle).values(row)
+            done = conn.execute(
+                insert.on_conflict_do_nothing(index_elements=[Subtitle.video_id, Subtitle.language])
+            ).rowcount
+    except IntegrityError:  # the video was deleted meanwhile
+        return False
+    return done == 1
 
 
 def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) -> list[int]:

@@ -39,6 +39,7 @@ from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models import VideoStatus
 
 from . import (
+    caption_jobs,
     ffmpeg_run,
     film_keys,
     film_parts,
@@ -259,3 +260,4 @@ async def finish(job: PartJob) -> None:
         renditions = await in_thread(rate, job, info, rungs, output, renditions)
         await ladder_parts.start(job, info, parts)  # (planned before the film is ready: the rows are the record)
         await report_ready(job, job.output, renditions, info.duration)
+        await caption_jobs.request(job, job.source, info)

@@ -117,6 +117,18 @@ class PartJob(Event):
     schema: int = SCHEMA
 
 
+class CaptionJob(Event):
+    """`videos.captions`: a ready film's speech made into its automatic captions (`caption_jobs`): its
+    `source`, and the `language` spoken if an operator named it ("" to detect it)."""
+
+    video_id: int
+    source: str
+    language: str = ""
+    attempt: int = 0
+    token: str = ""  # the upload event's
+    schema: int = SCHEMA
+
+
 class DeadLetter(faust.Record, serializer="json", include_metadata=False):
     """`videos.dead-letter`: an event that could not be handled, kept with the reason for an operator."""
 

@@ -51,6 +51,14 @@ def share(name: str, value: str) -> float:
     return number
 
 
+def caption_language(value: str) -> str:
+    """CAPTION_LANGUAGE: a language's ISO 639-1 code as Whisper knows it ("fr"), or empty to detect it."""
+    value = value.strip().lower()
+    if value and not (len(value) in (2, 3) and value.isalpha()):
+        raise ValueError(f"CAPTION_LANGUAGE must be a language's two-letter code (fr), or empty: {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     database_url: str
@@ -100,6 +108,11 @@ class WorkerSettings:
     sweep_grace: float  # an ownerless object is removed only once this old (SWEEP_GRACE)
     quality_samples: int  # the most stretches of a film scored with VMAF after an encode; 0: none (QUALITY_SAMPLES)
     vmaf_floor: float  # a rendition whose mean VMAF is below this is flagged for the operator (VMAF_FLOOR)
+    #: automatic captions for every film with speech (CAPTIONS, caption_jobs.py), from the speech model
+    #: CAPTION_MODEL names (speech_model.py), in CAPTION_LANGUAGE ("": the language detected per film)
+    captions: bool = False
+    caption_model: str = "base"
+    caption_language: str = ""
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -143,6 +156,9 @@ class WorkerSettings:
             sweep_grace=float(value(env, "SWEEP_GRACE")),
             quality_samples=int(value(env, "QUALITY_SAMPLES")),
             vmaf_floor=float(value(env, "VMAF_FLOOR")),
+            captions=switch("CAPTIONS", value(env, "CAPTIONS")),
+            caption_model=value(env, "CAPTION_MODEL"),
+            caption_language=caption_language(value(env, "CAPTION_LANGUAGE")),
         )
 
     @property

@@ -33,6 +33,7 @@ from videoflix.core.storyboard import layout_for
 
 from .. import (
     audio_tracks,
+    caption_jobs,
     ffmpeg_run,
     film_keys,
     hls_output,
@@ -241,6 +242,7 @@ async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaI
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
     duration = info.duration or made or None  # a length the file left unsaid: what was made of it
     await report_ready(event, hls_path, renditions, duration, "; ".join(notes) or None)
+    await caption_jobs.request(event, event.source, info)
     if ladders := ladder_registry.wanted(info, settings, settings.av1_max_seconds):
         film = ladder_pass.Film(event, source.path, output, hls_path, info, rungs, duration)
         await ladder_pass.add_ladders(film, ladders, levels, renditions, scores, publisher, output.joinpath)

@@ -93,6 +93,8 @@ def pipeline(database_url):
         # films from 66 s on are spread over the workers in 8 s parts (media_files["film"]); shorter clips keep
         # the single pass
         PARTS_FROM_SECONDS="66", PART_SECONDS="8",
+        # every film with sound is captioned (tiny.en), as in production: the clips' tones give no track
+        CAPTIONS="on",
     ) as line:  # fmt: skip
         yield line
 

@@ -138,6 +138,9 @@ def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str
         # each further ladder at its own CRF: the aim's probes would add seconds to every film (the sealed
         # pipeline, which runs the production defaults, aims them)
         "RATE_AIM": "off",
+        # automatic captions where a test asks for them, with the smallest model (tiny.en)
+        "CAPTIONS": "off",
+        "CAPTION_MODEL": "tiny.en",
         **extra,
     }
 

@@ -17,6 +17,8 @@ PROGRESS = "videos.progress"
 PROCESSED = "videos.processed"
 #: the jobs of a transcode in parts (the workers publish and consume them; the web tier never does)
 PARTS = "videos.parts"
+#: the captions' jobs: a ready film's speech to a subtitle track (the workers publish and consume them)
+CAPTIONS = "videos.captions"
 DEAD_LETTER = "videos.dead-letter"
 
 

@@ -27,8 +27,9 @@ SCHEMAS = {
         "language": string(description="BCP 47 tag, in its standard form"),
         "label": string(description="What a player's menu shows"),
         "url": string(format="uri", description="The WebVTT file"),
-        "origin": {"type": "string", "enum": ["upload", "source"],
-                   "description": "Added by an operator, or extracted from the uploaded film"},
+        "origin": {"type": "string", "enum": ["upload", "source", "auto"],
+                   "description": "Added by an operator, extracted from the uploaded film, or made "
+                                  "automatically from its speech (its label says so)"},
         "cues": {"type": "integer", "minimum": 1},
         "created_at": string(format="date-time"),
     }, closed=True),

@@ -1,7 +1,8 @@
 """Subtitle tracks of a video: one per language, each a WebVTT object in the store.
 
-A track comes from an operator's upload (`origin` 'upload') or from a subtitle stream of the source that the
-workers extracted ('source'); an operator's track of a language is never replaced by an extracted one. The
+A track comes from an operator's upload (`origin` 'upload'), from a subtitle stream of the source that the
+workers extracted ('source'), or from the film's speech ('auto'); an operator's track of a language is never
+replaced by an extracted one, and an automatic track never replaces either. The
 objects live under the video's folder but outside its outputs, so a new encode keeps them and deleting the
 video removes them.
 """
@@ -18,6 +19,9 @@ from .meta import Base
 #: where a track came from
 UPLOAD = "upload"
 SOURCE = "source"
+#: made from the film's speech by the workers (stream_workers/caption_jobs.py); an operator's correction
+#: becomes an upload
+AUTO = "auto"
 
 
 class Subtitle(Base):

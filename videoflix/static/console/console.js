@@ -362,8 +362,8 @@
     $("subtitle-rows").replaceChildren(...tracks.map((track) => {
       const row = document.createElement("tr");
       row.dataset.language = track.language;
-      for (const text of [track.language, track.label, track.origin === "source" ? "the film" : "an upload",
-        String(track.cues)]) {
+      const origin = {source: "the film", auto: "automatic (speech)"}[track.origin] || "an upload";
+      for (const text of [track.language, track.label, origin, String(track.cues)]) {
         const cell = document.createElement("td");
         cell.textContent = text;
         row.append(cell);

@@ -1,0 +1,69 @@
+"""Automatic captions through the real parts: a film of real recorded speech is uploaded over HTTP, encoded
+and reported ready by the workers, then its speech is transcribed on `videos.captions` (tiny.en) and served
+as a subtitle track labelled automatic: in the API's list, the master playlist and as WebVTT."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bench import corpus
+from bench.speech import film_of
+from stream_workers.caption_cues import LINE
+
+from ..support.clips import make_subtitled
+
+pytestmark = pytest.mark.integration
+
+
+def spoken_film(tmp_path):
+    recording = {r.name: r for r in corpus.RECORDINGS}["en-short"]
+    sound, text = corpus.fetch_recording(recording)
+    return film_of(sound, tmp_path / "spoken.mp4"), text
+
+
+def tracks_when(client, video_id: int, done, timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while not done(tracks := client.call("GET", f"/video/{video_id}/subtitles/")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return tracks
+
+
+def test_a_films_speech_becomes_its_automatic_captions(pipeline, tmp_path):
+    film, _ = spoken_film(tmp_path)
+    client = pipeline.client()
+    video_id = client.upload(film, {"title": "Spoken"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)["status"] == "ready"
+
+    tracks = tracks_when(client, video_id, bool, 120)
+    assert [(t["language"], t["label"], t["origin"]) for t in tracks] == [("en", "English (automatic)", "auto")]
+    with client.opener.open(f"{pipeline.api}/video/{video_id}/master.m3u8") as response:
+        master = response.read().decode()
+    assert "TYPE=SUBTITLES" in master and 'NAME="English (automatic)"' in master and 'LANGUAGE="en"' in master
+    with client.opener.open(tracks[0]["url"]) as response:
+        vtt = response.read().decode()
+    assert "Welcome to the directory." in vtt and "X-TIMESTAMP-MAP=MPEGTS:" in vtt
+    blocks = [b for b in vtt.split("\n\n") if "-->" in b]
+    assert len(blocks) == tracks[0]["cues"] >= 3
+    for block in blocks:
+        shown = block.split("\n")[1:]
+        assert 1 <= len(shown) <= 2 and all(len(line) <= LINE for line in shown), block
+    assert client.status(video_id)["status"] == "ready"  # the film was never held back or changed
+
+
+def test_speech_in_a_language_the_film_has_a_track_for_adds_none(pipeline, tmp_path, media_files):
+    """English speech in a film that carries an English subtitle stream: the source's track stays, alone."""
+    film, _ = spoken_film(tmp_path)
+    client = pipeline.client()
+    source = make_subtitled(tmp_path / "spoken-subtitled.mkv", film)
+    video_id = client.upload(source, {"title": "Spoken, subtitled"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)["status"] == "ready"
+    deadline = time.monotonic() + 120
+    while not any(f"video {video_id}: automatic captions" in w.output for w in pipeline.workers):
+        assert time.monotonic() < deadline, "no worker captioned the film"
+        time.sleep(0.5)
+    tracks = client.call("GET", f"/video/{video_id}/subtitles/")
+    assert ("en", "source") in [(t["language"], t["origin"]) for t in tracks]
+    assert "auto" not in [t["origin"] for t in tracks]
+    assert pipeline.scalar("SELECT count(*) FROM subtitles WHERE video_id = :id", id=video_id) == len(tracks)
