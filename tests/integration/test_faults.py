@@ -214,6 +214,10 @@ def long_job_started(stack, title: str) -> tuple[object, int, object]:
     while (owner := ffmpeg_owner(stack.live_workers())) is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert owner is not None, "no worker started FFmpeg"
+    # its first FFmpeg may be one that examines the source (loudness, interlacing) before the transcode
+    # reports the job started: on a loaded machine that report came after a fixed wait
+    while client.status(video_id)["status"] not in {"processing", "playable"} and time.monotonic() < deadline:
+        time.sleep(0.2)
     time.sleep(1.5)  # well inside the job
     return client, video_id, owner
 
