@@ -124,28 +124,28 @@ class Recording:
 
 #: seconds of silence between two prompts of a recording
 PAUSE = 1.5
-_ASTERISK = "1.6.1-1"
+
+
+def _asterisk(name: str, language: str, voice: str, footage: str, prompts: tuple[str, ...], credit: str) -> Recording:
+    """A recording of Asterisk's core sounds in `language` (Debian's packages, 1.6.1-1), read by `voice`."""
+    return Recording(
+        name, language, footage, f"asterisk-core-sounds-{language}-wav", f"asterisk-core-sounds-{language}",
+        "1.6.1-1", f"./usr/share/asterisk/sounds/{voice}",
+        f"./usr/share/doc/asterisk-core-sounds-{language}/core-sounds-{language}.txt.gz", prompts,
+        f"CC BY-SA 3.0, (c) {credit} (Asterisk's core sounds)",
+    )  # fmt: skip
+
+
+_ALLISON, _JUNE = ("en_US_f_Allison", "2003-2010 Allison Smith"), ("fr_CA_f_June", "2006-2008 June Wallack")
 RECORDINGS = (
-    Recording("en", "en", "a woman's studio-recorded American English (Allison Smith), 8 kHz telephone sound, 89 s",
-              "asterisk-core-sounds-en-wav", "asterisk-core-sounds-en", _ASTERISK,
-              "./usr/share/asterisk/sounds/en_US_f_Allison",
-              "./usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
-              ("demo-congrats", "demo-echotest", "dir-intro", "basic-pbx-ivr-main"),
-              "CC BY-SA 3.0, (c) 2003-2010 Allison Smith (Asterisk's core sounds)"),
-    Recording("en-short", "en", "the same voice, one prompt of 12 s (the tests')", "asterisk-core-sounds-en-wav",
-              "asterisk-core-sounds-en", _ASTERISK, "./usr/share/asterisk/sounds/en_US_f_Allison",
-              "./usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz", ("dir-intro",),
-              "CC BY-SA 3.0, (c) 2003-2010 Allison Smith (Asterisk's core sounds)"),
-    Recording("fr", "fr", "a woman's studio-recorded Canadian French (June Wallack), 8 kHz telephone sound, 89 s",
-              "asterisk-core-sounds-fr-wav", "asterisk-core-sounds-fr", _ASTERISK,
-              "./usr/share/asterisk/sounds/fr_CA_f_June",
-              "./usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz",
-              ("demo-congrats", "demo-echotest", "dir-intro", "vm-msginstruct"),
-              "CC BY-SA 3.0, (c) 2006-2008 June Wallack (Asterisk's core sounds)"),
-    Recording("fr-short", "fr", "the same voice, one prompt of 15 s (the tests')", "asterisk-core-sounds-fr-wav",
-              "asterisk-core-sounds-fr", _ASTERISK, "./usr/share/asterisk/sounds/fr_CA_f_June",
-              "./usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz", ("dir-intro",),
-              "CC BY-SA 3.0, (c) 2006-2008 June Wallack (Asterisk's core sounds)"),
+    _asterisk("en", "en", _ALLISON[0], "a woman's studio-recorded American English, 8 kHz telephone sound, 89 s",
+              ("demo-congrats", "demo-echotest", "dir-intro", "basic-pbx-ivr-main"), _ALLISON[1]),
+    _asterisk("en-short", "en", _ALLISON[0], "the same voice, one prompt of 12 s (the tests')", ("dir-intro",),
+              _ALLISON[1]),
+    _asterisk("fr", "fr", _JUNE[0], "a woman's studio-recorded Canadian French, 8 kHz telephone sound, 89 s",
+              ("demo-congrats", "demo-echotest", "dir-intro", "vm-msginstruct"), _JUNE[1]),
+    _asterisk("fr-short", "fr", _JUNE[0], "the same voice, one prompt of 15 s (the tests')", ("dir-intro",),
+              _JUNE[1]),
 )  # fmt: skip
 
 
