@@ -4,6 +4,7 @@ as a subtitle track labelled automatic: in the API's list, the master playlist a
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from bench import corpus
 from bench.speech import film_of
 from stream_workers.caption_cues import LINE
 
+from ..support.browser import chromium_path, play, player_page
 from ..support.clips import make_subtitled
 
 pytestmark = pytest.mark.integration
@@ -30,12 +32,17 @@ def tracks_when(client, video_id: int, done, timeout: float) -> list[dict]:
     return tracks
 
 
-def test_a_films_speech_becomes_its_automatic_captions(pipeline, tmp_path):
-    film, _ = spoken_film(tmp_path)
+@pytest.fixture(scope="module")
+def spoken_video(pipeline, tmp_path_factory) -> int:
+    film, _ = spoken_film(tmp_path_factory.mktemp("spoken"))
     client = pipeline.client()
     video_id = client.upload(film, {"title": "Spoken"})["id"]
     assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 120)["status"] == "ready"
+    return video_id
 
+
+def test_a_films_speech_becomes_its_automatic_captions(pipeline, spoken_video):
+    client, video_id = pipeline.client(), spoken_video
     tracks = tracks_when(client, video_id, bool, 120)
     assert [(t["language"], t["label"], t["origin"]) for t in tracks] == [("en", "English (automatic)", "auto")]
     with client.opener.open(f"{pipeline.api}/video/{video_id}/master.m3u8") as response:
@@ -67,3 +74,16 @@ def test_speech_in_a_language_the_film_has_a_track_for_adds_none(pipeline, tmp_p
     assert ("en", "source") in [(t["language"], t["origin"]) for t in tracks]
     assert "auto" not in [t["origin"] for t in tracks]
     assert pipeline.scalar("SELECT count(*) FROM subtitles WHERE video_id = :id", id=video_id) == len(tracks)
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_hls_js_offers_the_automatic_track_and_shows_its_first_words_as_they_are_said(
+    pipeline, frontend_site, spoken_video, tmp_path
+):
+    client = pipeline.client()
+    assert tracks_when(client, spoken_video, bool, 120), "no automatic track"
+    page = player_page(pipeline, frontend_site, spoken_video) + "&subtitles=en"
+    result = asyncio.run(play(page, tmp_path / "profile", tmp_path / "captions.png", until=2.5))
+    assert result["subtitleTracks"] == [{"lang": "en", "name": "English (automatic)"}], result["subtitleTracks"]
+    shown = [cue for cue in result["cues"] if cue["text"] == "Welcome to the directory."]
+    assert shown and shown[0]["start"] < 0.5 and 1.0 <= shown[0]["end"] <= 2.5, (shown, result["errors"])

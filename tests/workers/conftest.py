@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from stream_workers import film_keys, jobs, ladder_pass
+from stream_workers import film_keys, jobs, ladder_pass, topics
 from stream_workers.agents import transcode
 from stream_workers.app import app
 
@@ -39,6 +39,15 @@ def unaimed(monkeypatch):
     """Each further ladder at its own CRF, as with RATE_AIM off: the probes would add seconds to every film these
     tests make (a test of the aim turns it on: tests/workers/test_rate_aim.py)."""
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, rate_aim=0.0))
+
+
+@pytest.fixture(autouse=True)
+def captions_kept(monkeypatch) -> FakeTopic:
+    """The captions' jobs a ready film asks for are kept, not sent: these tests run the agents in-process,
+    without a broker (the stage itself runs through the real pipeline: tests/integration/test_captions.py)."""
+    fake = FakeTopic()
+    monkeypatch.setattr(topics, "captions", fake)
+    return fake
 
 
 @pytest.fixture

@@ -288,7 +288,9 @@ def test_a_film_whose_av1_encode_fails_keeps_its_h264_ladder(topics, monkeypatch
     assert not (media / done.hls_path / av1_ladder.LADDER.folder).exists()  # nothing of it left behind
 
 
-def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_it(topics, monkeypatch, tmp_path):
+def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_it(
+    topics, monkeypatch, tmp_path, captions_kept
+):
     """The AV1 ladder is made by a second FFmpeg run once the film is ready: by then the H.264 playlists are
     whole (VOD, ended), the master lists H.264 alone, and the film's ready report is out (a viewer never
     waits for SVT-AV1); the film is then reported again, each rendition with its AV1 twin measured in the
@@ -313,6 +315,8 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     run_watched(monkeypatch, 17, watch, reports)
 
     assert [r[0] for r in runs] == ["h264", "av1"], runs
+    # its captions asked for once the film is ready, before the AV1 pass (which they never wait for)
+    assert [(key, job.video_id, job.source) for key, job in captions_kept.sent] == [(b"17", 17, "videos/17/source.mp4")]
     _, playlist, master, reported = runs[1]
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST"), playlist
     assert hls_output.START_AT_BEGINNING not in master and "av01" not in master and reported == 1

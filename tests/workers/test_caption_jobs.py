@@ -1,0 +1,38 @@
+"""When a ready film asks for its captions (stream_workers.caption_jobs.request): with CAPTIONS on and sound
+only, keyed by the video, in the language CAPTION_LANGUAGE names ("" to detect it)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from types import SimpleNamespace
+
+import pytest
+
+from stream_workers import caption_jobs, settings
+from stream_workers.app import app
+from stream_workers.records import CaptionJob, VideoUploaded
+
+
+@pytest.mark.parametrize(
+    ("captions", "sound", "asked"), [(True, True, True), (False, True, False), (True, False, False)]
+)
+def test_a_ready_film_asks_for_captions_only_with_captions_on_and_sound(
+    monkeypatch, captions_kept, captions, sound, asked
+):
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, captions=captions, caption_language="fr"))
+    event = VideoUploaded(video_id=5, source="videos/5/source.mp4", attempt=1, token="job")
+    asyncio.run(caption_jobs.request(event, event.source, SimpleNamespace(has_audio=sound)))
+    expected = [(b"5", CaptionJob(video_id=5, source="videos/5/source.mp4", language="fr", attempt=1, token="job"))]
+    assert captions_kept.sent == (expected if asked else [])
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", ""), (" FR ", "fr"), ("deu", "deu")])
+def test_the_caption_language_setting(value, expected):
+    assert settings.caption_language(value) == expected
+
+
+@pytest.mark.parametrize("value", ["french", "f1", "en-US"])
+def test_a_caption_language_that_is_not_a_code_is_refused_saying_which(value):
+    with pytest.raises(ValueError, match="CAPTION_LANGUAGE"):
+        settings.caption_language(value)
