@@ -44,7 +44,6 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=[speech_model.DEFAULT, "tiny.en"])
     parser.add_argument("--only", help="recordings whose name contains this")
     args = parser.parse_args()
-    cache = Path(tempfile.gettempdir()) / "videoflix-speech-models"
     print(f"{'recording':<10}{'lang':<6}{'model':<9}{'WER':>7}{'detected':>10}{'p':>6}{'x CPU':>7}{'x wall':>8}"
           f"{'peak MB':>9}{'cues':>6}")  # fmt: skip
     rows = []
@@ -58,7 +57,7 @@ def main() -> int:
             for name in args.models:
                 if name.endswith(".en") and recording.language != "en":
                     continue
-                folder = speech_model.model_folder(name, cache)
+                folder = speech_model.model_folder(name, speech_model.CACHE)
                 transcription.model(folder)  # loaded before the clock starts: once per worker, not per film
                 wall, cpu = time.monotonic(), time.process_time()
                 samples = transcription.sound(ffmpeg_exe(), film, info)

