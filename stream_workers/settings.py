@@ -15,6 +15,7 @@ from videoflix.core.media import MediaLimits
 from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.core.storage.config import StorageConfig
 
+from . import speech_model
 from .broker_auth import BrokerAuth
 from .ladders import PER_TITLE_CRF
 
@@ -49,6 +50,14 @@ def share(name: str, value: str) -> float:
     if not 0.0 <= number <= 0.5:
         raise ValueError(f"{name} must be a share from 0 to 0.5, or off: {value!r}")
     return number
+
+
+def caption_model(value: str) -> str:
+    """CAPTION_MODEL: a packaged speech model's name or a model's folder, checked to be there
+    (`speech_model.check`: a ValueError saying what was looked for)."""
+    name = value.strip() or speech_model.DEFAULT
+    speech_model.check(name)
+    return name
 
 
 def caption_language(value: str) -> str:
@@ -157,7 +166,7 @@ class WorkerSettings:
             quality_samples=int(value(env, "QUALITY_SAMPLES")),
             vmaf_floor=float(value(env, "VMAF_FLOOR")),
             captions=switch("CAPTIONS", value(env, "CAPTIONS")),
-            caption_model=value(env, "CAPTION_MODEL"),
+            caption_model=caption_model(value(env, "CAPTION_MODEL")),
             caption_language=caption_language(value(env, "CAPTION_LANGUAGE")),
         )
 

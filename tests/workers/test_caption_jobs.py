@@ -32,6 +32,12 @@ def test_the_caption_language_setting(value, expected):
     assert settings.caption_language(value) == expected
 
 
+def test_the_caption_model_setting_names_a_model_this_machine_has(tmp_path):
+    assert settings.caption_model(" ") == "base" and settings.caption_model("tiny.en") == "tiny.en"
+    with pytest.raises(ValueError, match="neither a packaged model"):
+        settings.caption_model(str(tmp_path))  # a folder without a model
+
+
 @pytest.mark.parametrize("value", ["french", "f1", "en-US"])
 def test_a_caption_language_that_is_not_a_code_is_refused_saying_which(value):
     with pytest.raises(ValueError, match="CAPTION_LANGUAGE"):
