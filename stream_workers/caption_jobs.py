@@ -87,7 +87,8 @@ async def caption(job: CaptionJob) -> None:
 
 
 def made_track(job: CaptionJob) -> dict | None:
-    """(Blocking.) The film's automatic track, stored: {language, label, key, cues}; None if nothing is said."""
+    """(Blocking.) The film's automatic track, stored: {language, label, key, cues (how many), said (the
+    cues)}; None if nothing is said."""
     settings = app.settings
     source = storage.Source(job.source)
     info = source.facts()
@@ -101,4 +102,4 @@ def made_track(job: CaptionJob) -> dict | None:
     key = f"{video_key(job.video_id)}subtitles/{language}.auto-{uuid.uuid4().hex[:8]}.vtt"
     storage.backend().put_bytes(key, webvtt_text(cues).encode(), "text/vtt")
     label = f"{default_label(language)} ({AUTOMATIC})"
-    return {"language": language, "label": label[:100], "key": key, "cues": len(cues)}
+    return {"language": language, "label": label[:100], "key": key, "cues": len(cues), "said": cues}

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from videoflix.core import events, outbox
+from videoflix.core import events, outbox, transcripts
 from videoflix.core.models import Subtitle, Video, VideoPart, VideoStatus
 from videoflix.core.models.subtitle import AUTO, SOURCE
 from videoflix.core.models.video import PENDING
@@ -273,9 +273,9 @@ def wants_captions(video_id: int) -> bool:
 
 
 def record_captions(video_id: int, track: dict) -> bool:
-    """Record the video's automatic track (`caption_jobs`) unless its language has a track already (an
-    operator's or the source's: never replaced by one made from speech); False if not recorded (or the
-    video is gone), and the caller removes the object."""
+    """Record the video's automatic track (`caption_jobs`: `track["said"]` its cues) and its transcript,
+    unless its language has a track already (an operator's or the source's: never replaced by one made from
+    speech); False if not recorded (or the video is gone), and the caller removes the object."""
     row = {"video_id": video_id, "origin": AUTO, **{k: track[k] for k in ("language", "label", "key", "cues")}}
     try:
         with engine().begin() as conn:
@@ -283,6 +283,10 @@ def record_captions(video_id: int, track: dict) -> bool:
             done = conn.execute(
                 insert.on_conflict_do_nothing(index_elements=[Subtitle.video_id, Subtitle.language])
             ).rowcount
+            # the transcript follows the automatic track; where the language's track is an operator's, the
+            # speech is still what search finds, until that operator's track gives the transcript its text
+            if done == 1 or transcripts.language_of(conn, video_id) is None:
+                transcripts.save(conn, video_id, track["language"], AUTO, track["said"])
     except IntegrityError:  # the video was deleted meanwhile
         return False
     return done == 1

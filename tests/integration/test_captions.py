@@ -1,6 +1,7 @@
 """Automatic captions through the real parts: a film of real recorded speech is uploaded over HTTP, encoded
 and reported ready by the workers, then its speech is transcribed on `videos.captions` (tiny.en) and served
-as a subtitle track labelled automatic: in the API's list, the master playlist and as WebVTT."""
+as a subtitle track labelled automatic: in the API's list, the master playlist and as WebVTT; its transcript
+is read and searched through the API, and the catalog's search finds the film by its words."""
 
 from __future__ import annotations
 
@@ -59,6 +60,20 @@ def test_a_films_speech_becomes_its_automatic_captions(pipeline, spoken_video):
     assert client.status(video_id)["status"] == "ready"  # the film was never held back or changed
 
 
+def test_its_transcript_and_spoken_words_are_found_by_search(pipeline, spoken_video):
+    client, video_id = pipeline.client(), spoken_video
+    assert tracks_when(client, video_id, bool, 120), "no automatic track"
+    said = client.call("GET", f"/video/{video_id}/transcript/")
+    assert (said["language"], said["origin"]) == ("en", "auto") and said["words"] >= 5
+    assert said["paragraphs"][0]["text"].startswith("Welcome to the directory.")
+    assert said["paragraphs"][0]["start"] < 0.5
+    places = client.call("GET", f"/video/{video_id}/transcript/?q=directory")["places"]
+    assert [p["text"] for p in places][:1] == [said["paragraphs"][0]["lines"][0]["text"]]
+    assert places[0]["start"] == said["paragraphs"][0]["start"]  # where a player seeks to
+    # the title is "Spoken": the catalog finds the film by what is said in it
+    assert video_id in [v["id"] for v in client.call("GET", "/video/?q=directory")]
+
+
 def test_speech_in_a_language_the_film_has_a_track_for_adds_none(pipeline, tmp_path, media_files):
     """English speech in a film that carries an English subtitle stream: the source's track stays, alone."""
     film, _ = spoken_film(tmp_path)
@@ -74,6 +89,9 @@ def test_speech_in_a_language_the_film_has_a_track_for_adds_none(pipeline, tmp_p
     assert ("en", "source") in [(t["language"], t["origin"]) for t in tracks]
     assert "auto" not in [t["origin"] for t in tracks]
     assert pipeline.scalar("SELECT count(*) FROM subtitles WHERE video_id = :id", id=video_id) == len(tracks)
+    # what is said is still what search finds (until an operator's English track gives the transcript its text)
+    said = client.call("GET", f"/video/{video_id}/transcript/")
+    assert (said["language"], said["origin"]) == ("en", "auto") and "directory" in said["paragraphs"][0]["text"]
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")

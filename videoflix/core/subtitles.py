@@ -209,6 +209,10 @@ def vtt_timestamp(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
+#: the text of a cue with none (a blank line would end the cue): a zero-width space
+EMPTY_CUE = "\u200b"
+
+
 def webvtt_text(cues: list[Cue]) -> str:
     """The cues as a WebVTT file."""
     blocks = ["WEBVTT"]
@@ -216,7 +220,7 @@ def webvtt_text(cues: list[Cue]) -> str:
         timing = f"{vtt_timestamp(cue.start_ms)} --> {vtt_timestamp(cue.end_ms)}" + (
             f" {cue.settings}" if cue.settings else ""
         )
-        blocks.append("\n".join(filter(None, [cue.identifier, timing, cue.text or "\u200b"])))
+        blocks.append("\n".join(filter(None, [cue.identifier, timing, cue.text or EMPTY_CUE])))
     return "\n\n".join(blocks) + "\n"
 
 

@@ -1,10 +1,11 @@
-"""Subtitle tracks in the OpenAPI document."""
+"""Subtitle tracks and the transcript in the OpenAPI document."""
 
 from __future__ import annotations
 
 from videoflix.core.subtitles import MAX_BYTES
 
 from ..schemas.subtitles import SubtitleSchema
+from ..views.params import SEARCH_MAX
 from ..views.streaming import PLAYLIST
 from .parts import (
     COOKIE,
@@ -33,6 +34,23 @@ SCHEMAS = {
         "cues": {"type": "integer", "minimum": 1},
         "created_at": string(format="date-time"),
     }, closed=True),
+    "TimedText": obj({"start": {"type": "number", "minimum": 0, "description": "seconds into the film"},
+                      "end": {"type": "number", "minimum": 0}, "text": string()},
+                     required=["start", "end", "text"], closed=True),
+    "Transcript": obj({
+        "language": string(description="The spoken language (BCP 47)"),
+        "origin": {"type": "string", "enum": ["auto", "upload", "source"],
+                   "description": "Made from the film's speech, or the text of an operator's track that replaced it"},
+        "words": {"type": "integer", "minimum": 0},
+        "paragraphs": {"type": "array", "items": obj({
+            "start": {"type": "number"}, "end": {"type": "number"}, "text": string(),
+            "lines": {"type": "array", "items": ref("TimedText")}}, closed=True)},
+    }, required=["language", "origin", "words", "paragraphs"], closed=True),
+    "TranscriptPlaces": obj({
+        "language": string(), "origin": string(), "q": string(),
+        "places": {"type": "array", "items": ref("TimedText"),
+                   "description": "Where the words are said (the line they begin in), in time order"},
+    }, required=["language", "origin", "q", "places"], closed=True),
 }  # fmt: skip
 
 OPERATIONS = {
@@ -66,6 +84,18 @@ OPERATIONS = {
         "description": "For a video with renditions the header carries HLS's X-TIMESTAMP-MAP (ignored by <track>).",
         "responses": {"200": file_response("WebVTT", "text/vtt"), "304": {"description": "Not modified"},
                       "401": UNAUTHORIZED, "404": NOT_FOUND},
+    }},
+    "transcript": {"get": {
+        "summary": "What is said in a film, as timed paragraphs; or where words are said", "tags": ["subtitles"],
+        "security": COOKIE,
+        "description": "Viewers read those of ready and playable films, staff any. With `q`, the times where the "
+                       "words are said (every word by its start, accents ignored, as the catalog's search), so a "
+                       "player can seek there.",
+        "parameters": [{"name": "q", "in": "query", "required": False, "schema": string(maxLength=SEARCH_MAX)}],
+        "responses": {"200": json_response("The transcript, or with q the places",
+                                           {"oneOf": [ref("Transcript"), ref("TranscriptPlaces")]}),
+                      "400": error("A search with no word."), "401": UNAUTHORIZED,
+                      "404": error("No such video, or it has no transcript yet.")},
     }},
     "subtitles.playlist": {"get": {
         "summary": "A subtitle track's HLS playlist (the master's subtitles group)", "tags": ["subtitles"],

@@ -10,8 +10,9 @@ from videoflix.core.media import RESOLUTIONS
 from videoflix.core.models import VideoStatus
 
 from ..schemas.videos import EditSchema, UploadSchema
+from ..views.params import SEARCH_MAX
 from ..views.streaming import PLAYLIST, SEGMENT
-from ..views.videos import OFFSET_MAX, PAGE_MAX, SEARCH_MAX
+from ..views.videos import OFFSET_MAX, PAGE_MAX
 from .parts import (
     COOKIE,
     CSRF,
@@ -138,7 +139,8 @@ OPERATIONS = {
             "parameters": [
                 {"name": "category", "in": "query", "required": False, "schema": string()},
                 {"name": "q", "in": "query", "required": False, "schema": string(maxLength=SEARCH_MAX),
-                 "description": "full-text search of title, category and description: every word, by its start, "
+                 "description": "full-text search of title, category, description and the words said in the film "
+                                "(its transcript): every word, by its start, "
                                 "accents ignored; the best matches first (the newest 1000 matches are ranked and "
                                 "counted)"},
                 {"name": "include", "in": "query", "required": False, "schema": string(enum=["playable"]),

@@ -12,6 +12,7 @@ from .resumable_uploads import ResumableUploadService
 from .sessions import SessionService
 from .subtitles import SubtitleService
 from .throttle import Throttle
+from .transcripts import TranscriptService
 from .videos import VideoService
 from .viewing import ViewingService
 
@@ -49,6 +50,9 @@ def includeme(config) -> None:
     def subtitles(request) -> SubtitleService:
         return SubtitleService(request.dbsession, request.registry["videoflix.storage"], request.tm)
 
+    def transcripts(request) -> TranscriptService:
+        return TranscriptService(request.dbsession)
+
     def account_admin(request) -> AccountAdmin:
         return AccountAdmin(request.dbsession)
 
@@ -66,6 +70,7 @@ def includeme(config) -> None:
     config.add_request_method(videos, reify=True)
     config.add_request_method(viewing, reify=True)
     config.add_request_method(subtitles, reify=True)
+    config.add_request_method(transcripts, reify=True)
     config.add_request_method(resumable_uploads, reify=True)
     config.add_request_method(auth_sessions, reify=True)
     config.add_request_method(account_mails, reify=True)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
+from videoflix.core import transcripts
 from videoflix.core.models import Subtitle, Video
 from videoflix.core.models.subtitle import UPLOAD
 from videoflix.core.models.video import WATCHABLE
@@ -38,7 +39,8 @@ class SubtitleService:
 
     def add(self, video_id: int, language: str, label: str, data: bytes, origin: str = UPLOAD) -> Subtitle:
         """The file `data` (WebVTT or SRT, checked: InvalidInput names the line to fix) as the video's track of
-        `language` (a standard tag), replacing any track of that language."""
+        `language` (a standard tag), replacing any track of that language. The track of the transcript's
+        language (an operator's correction of the automatic one) gives the transcript its text."""
         video = self.db.get(Video, video_id)
         if video is None:
             raise NotFound("No video with this id.")
@@ -58,6 +60,8 @@ class SubtitleService:
             after_commit(self.tm, lambda: self.storage.delete(replaced))
         track.label, track.key, track.origin, track.cues = label, key, origin, len(cues)
         self.db.flush()
+        if transcripts.language_of(self.db, video_id) == language:  # the spoken language's track: its text now
+            transcripts.save(self.db, video_id, language, origin, cues)
         return track
 
     def tracks(self, video_id: int, any_state: bool = False) -> list[Subtitle]:
@@ -87,7 +91,8 @@ class SubtitleService:
         return track, video
 
     def delete(self, video_id: int, language: str) -> bool:
-        """Remove a track (its object once that has committed); whether there was one."""
+        """Remove a track (its object once that has committed), and the transcript that follows it; whether
+        there was one."""
         self._check_video(video_id, any_state=True)
         track = self.db.get(Subtitle, (video_id, language))
         if track is None:
@@ -95,6 +100,8 @@ class SubtitleService:
         key = track.key
         self.db.delete(track)
         self.db.flush()
+        if transcripts.language_of(self.db, video_id) == language:  # it went with its track
+            transcripts.remove(self.db, video_id)
         after_commit(self.tm, lambda: self.storage.delete(key))
         return True
 
@@ -126,10 +133,16 @@ class SubtitleService:
         return b"".join(self.storage.read(key)).decode()
 
     def _check_video(self, video_id: int, any_state: bool) -> Video:
-        video = self.db.get(Video, video_id)
-        if video is None or not (any_state or video.status in WATCHABLE):
-            raise NotFound("No video with this id.")
-        return video
+        return visible_video(self.db, video_id, any_state)
+
+
+def visible_video(db: Session, video_id: int, any_state: bool) -> Video:
+    """The video, if the asker may see it: staff (`any_state`) any, a viewer a watchable one; else NotFound,
+    as the catalog shows it."""
+    video = db.get(Video, video_id)
+    if video is None or not (any_state or video.status in WATCHABLE):
+        raise NotFound("No video with this id.")
+    return video
 
 
 def _first_uri(playlist: str) -> str | None:

@@ -3,8 +3,13 @@ a bad number or text anywhere."""
 
 from __future__ import annotations
 
+from videoflix.services.catalog_queries import search_query
+
 from ..errors import InvalidInput
 from ..schemas import text_problem
+
+#: the longest search (`?q=`) of the catalog or inside a film
+SEARCH_MAX = 200
 
 
 def int_param(request, name: str, low: int, high: int) -> int | None:
@@ -37,3 +42,14 @@ def paged(request, response, total: int, limit: int | None, offset: int, **filte
         query = {"limit": limit, "offset": offset + limit, **{k: v for k, v in filters.items() if v}}
         response.headers["Link"] = f'<{request.route_url(request.matched_route.name, _query=query)}>; rel="next"'
     return response
+
+
+def search_param(request) -> tuple[str | None, str | None]:
+    """`?q=` as typed and as the words a search matches (`catalog_queries.search_query`); (None, None) when
+    absent; 400 when it holds no word or is too long."""
+    typed = text_param(request, "q")
+    if typed is None:
+        return None, None
+    if len(typed) > SEARCH_MAX or (words := search_query(typed)) is None:
+        raise InvalidInput.field("q", f"Search for at least one word, in at most {SEARCH_MAX} characters.")
+    return typed, words

@@ -12,7 +12,6 @@ from pyramid.view import view_config
 from videoflix.core.ladders import FURTHER
 from videoflix.core.media import LADDER, ladder_for, uploads_dir
 from videoflix.core.models import Video, VideoStatus
-from videoflix.services.catalog_queries import search_query
 
 from ..errors import InvalidInput
 from ..metrics import UPLOADS, count_upload
@@ -20,21 +19,20 @@ from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF, viewer_id
-from .params import paged, paging, text_param
+from .params import paged, paging, search_param, text_param
 
 #: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
 PAGE_MAX = 1000
 OFFSET_MAX = 10**9
-#: the longest catalog search (`?q=`)
-SEARCH_MAX = 200
 
 
 @view_config(route_name="videos.list", request_method="GET", permission=AUTHENTICATED)
 def video_list(request):
     """Ready videos, newest first. A plain list (the frontend's contract); `?limit=&offset=` pages it, with
     `X-Total-Count` and a `Link: <...>; rel="next"` header; `?category=` filters (case-insensitive); `?q=`
-    searches title, category and description (full text, every word by its start, accents ignored; the
-    best matches first, among the newest SEARCH_RESULTS_MAX matches);
+    searches title, category, description and the words said in the film (its transcript) (full text,
+    every word by its start, accents ignored; the best matches first, among the newest SEARCH_RESULTS_MAX
+    matches);
     `?include=playable` adds the videos still transcoding that can already be watched (each item's `status`
     tells which)."""
     limit, offset = paging(request, PAGE_MAX, OFFSET_MAX)
@@ -42,10 +40,7 @@ def video_list(request):
     include = text_param(request, "include")
     if include not in (None, "playable"):
         raise InvalidInput.field("include", "The only value is 'playable'.")
-    q = text_param(request, "q")
-    query = None
-    if q is not None and (len(q) > SEARCH_MAX or (query := search_query(q)) is None):
-        raise InvalidInput.field("q", f"Search for at least one word, in at most {SEARCH_MAX} characters.")
+    q, query = search_param(request)
     body, total = request.videos.catalog_json(
         request.route_url("videos.list"), category, limit, offset, playable=include == "playable",
         viewer=viewer_id(request), query=query,

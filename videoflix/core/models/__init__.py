@@ -16,6 +16,7 @@ from .meta import Base
 from .playback import PlaybackSession
 from .rate_limit import RateLimitCounter
 from .subtitle import Subtitle
+from .transcript import Transcript
 from .upload import Upload
 from .user import AccountAudit, AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoPart, VideoStatus
@@ -34,6 +35,7 @@ __all__ = [
     "RateLimitCounter",
     "Subtitle",
     "TokenPurpose",
+    "Transcript",
     "Upload",
     "User",
     "Video",

@@ -48,6 +48,7 @@ SEARCH_DOCUMENT = (
     "setweight(to_tsvector('simple', videoflix_unaccent(title)), 'A')"
     " || setweight(to_tsvector('simple', videoflix_unaccent(coalesce(category, ''))), 'B')"
     " || setweight(to_tsvector('simple', videoflix_unaccent(coalesce(description, ''))), 'C')"
+    " || setweight(coalesce(speech, ''::tsvector), 'D')"
 )
 
 
@@ -100,7 +101,10 @@ class Video(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: views counted and folded in (models/viewing.py); those not folded yet are rows of video_views
     views: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    #: what catalog search matches (migration 0015): title, category, description, accents removed
+    #: the words said in the film (its transcript's, accents removed: videoflix/core/transcripts.py), which
+    #: search reaches after title, category and description (migration 0026)
+    speech: Mapped[Any] = mapped_column(TSVECTOR, nullable=True, deferred=True)
+    #: what catalog search matches (migrations 0015, 0026): title, category, description, speech, accents removed
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True)
 
 
