@@ -59,10 +59,11 @@ def ffmpeg_head(ffmpeg: str) -> list[str]:
             "-stats_period", str(PROGRESS_PERIOD)]  # fmt: skip
 
 
-def run_to_end(argv: list[str], timeout: float, niceness: int = 0) -> None:
+def run_to_end(argv: list[str], timeout: float, niceness: int = 0) -> str:
     """(Blocking.) Run an FFmpeg that reports nothing along the way (a VMAF comparison, the rate aim's probes)
     to its end, `niceness` lower in priority (a further ladder's: it yields the CPU to the H.264 jobs as its
-    encode does), killed past `timeout`; TranscodeError, with FFmpeg's own words, if it fails."""
+    encode does), killed past `timeout`; what it logged (a filter's findings), or TranscodeError, with
+    FFmpeg's own words, if it fails."""
     with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:  # noqa: S603 - our FFmpeg
         if niceness:
             with contextlib.suppress(OSError):  # (it may already have ended)
@@ -72,8 +73,10 @@ def run_to_end(argv: list[str], timeout: float, niceness: int = 0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+    logged = stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise TranscodeError(summarize(stderr.decode("utf-8", "replace")))
+        raise TranscodeError(summarize(logged))
+    return logged
 
 
 class ProgressParser:

@@ -119,13 +119,19 @@ class PartJob(Event):
 
 class CaptionJob(Event):
     """`videos.captions`: a ready film's speech made into its automatic captions (`caption_jobs`): its
-    `source`, and the `language` spoken if an operator named it ("" to detect it)."""
+    `source`, and the `language` spoken if an operator named it or it was detected ("" to detect it). `part`
+    -1 plans the film; a part's job names its stretch of the film (`start`, `length`) and its plan (`output`:
+    the source key the plan was made for)."""
 
     video_id: int
     source: str
     language: str = ""
     attempt: int = 0
     token: str = ""  # the upload event's
+    part: int = -1
+    start: float = 0.0
+    length: float = 0.0
+    output: str = ""
     schema: int = SCHEMA
 
 

@@ -60,6 +60,17 @@ def caption_model(value: str) -> str:
     return name
 
 
+def caption_part_seconds(value: str) -> float:
+    """CAPTION_PART_SECONDS: at least 10 seconds (shorter parts would only add cuts and model loads)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 10 <= seconds <= 86_400:
+        raise ValueError(f"CAPTION_PART_SECONDS must be a number of seconds from 10 to 86400, not {value!r}.")
+    return seconds
+
+
 def caption_language(value: str) -> str:
     """CAPTION_LANGUAGE: a language's ISO 639-1 code as Whisper knows it ("fr"), or empty to detect it."""
     value = value.strip().lower()
@@ -122,6 +133,8 @@ class WorkerSettings:
     captions: bool = False
     caption_model: str = "base"
     caption_language: str = ""
+    #: a film's speech is transcribed in parts of about this many seconds (cut at silences) over the workers
+    caption_part_seconds: float = 600.0
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -168,6 +181,7 @@ class WorkerSettings:
             captions=switch("CAPTIONS", value(env, "CAPTIONS")),
             caption_model=caption_model(value(env, "CAPTION_MODEL")),
             caption_language=caption_language(value(env, "CAPTION_LANGUAGE")),
+            caption_part_seconds=caption_part_seconds(value(env, "CAPTION_PART_SECONDS")),
         )
 
     @property

@@ -109,7 +109,27 @@ def transcribe(
     )
     words: list[Word] = []
     for segment in segments:
-        words += [Word(offset + w.start, offset + w.end, w.word, w.probability) for w in segment.words or ()]
+        # (numpy's floats, as faster-whisper gives them, made Python's: they go to JSON and the database)
+        words += [
+            Word(float(offset + w.start), float(offset + w.end), w.word, float(w.probability))
+            for w in segment.words or ()
+        ]
         if progress:
-            progress(min(1.0, segment.end / seconds))
+            progress(min(1.0, float(segment.end) / seconds))
     return Transcript(info.language, round(info.language_probability, 3), tuple(words), seconds)
+
+
+def language_of(samples: numpy.ndarray, folder: Path) -> str:
+    """(Blocking.) The language spoken in `samples` (from up to four 30 s windows of speech: the voice filter
+    skips silence and music first), "" when no speech is heard; so that every part of a long film is heard
+    in one language."""
+    if len(samples) == 0:
+        return ""
+    whisper = model(folder)
+    if not whisper.model.is_multilingual:  # an English-only model (tiny.en) hears English
+        return "en"
+    try:
+        language, _, _ = whisper.detect_language(samples, vad_filter=True, language_detection_segments=4)
+    except (ValueError, IndexError):  # no speech at all: nothing to detect it from
+        return ""
+    return language

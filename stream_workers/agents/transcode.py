@@ -51,6 +51,7 @@ from .. import (
     topics,
 )
 from ..app import app
+from ..caption_stage import CAPTIONS
 from ..db import in_thread, record_subtitles, until_done, video_status
 from ..film_steps import FilmSteps
 from ..ladders import H264
@@ -120,9 +121,13 @@ async def process(event: VideoUploaded) -> None:
         log.info("video %s no longer exists; nothing to do", event.video_id)
         return
     if status == VideoStatus.READY:
+        # its speech's plan idle (the watchdog): the parts no live worker holds are queued again
+        captions = await until_done(plans.current, event.video_id, CAPTIONS, what="reading the video's plan")
+        if captions:
+            await caption_jobs.resume(event)
         if await ladder_pass.resume(event, examined):
             _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for them finds it done)
-        else:
+        elif not captions:
             log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
 

@@ -6,24 +6,24 @@ is read and searched through the API, and the catalog's search finds the film by
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import time
 
 import pytest
 
-from bench import corpus
-from bench.speech import film_of
+from bench.speech import word_error_rate
 from stream_workers.caption_cues import LINE
 
 from ..support.browser import chromium_path, play, player_page
 from ..support.clips import make_subtitled
+from ..support.speech import speech_film
 
 pytestmark = pytest.mark.integration
 
 
 def spoken_film(tmp_path):
-    recording = {r.name: r for r in corpus.RECORDINGS}["en-short"]
-    sound, text = corpus.fetch_recording(recording)
-    return film_of(sound, tmp_path / "spoken.mp4"), text
+    return speech_film("en-short", tmp_path)
 
 
 def tracks_when(client, video_id: int, done, timeout: float) -> list[dict]:
@@ -72,6 +72,29 @@ def test_its_transcript_and_spoken_words_are_found_by_search(pipeline, spoken_vi
     assert places[0]["start"] == said["paragraphs"][0]["start"]  # where a player seeks to
     # the title is "Spoken": the catalog finds the film by what is said in it
     assert video_id in [v["id"] for v in client.call("GET", "/video/?q=directory")]
+
+
+def test_a_long_films_speech_is_heard_in_parts_by_both_workers_and_joined(pipeline, tmp_path):
+    """A minute and a half of speech (four prompts): encoded in parts, and heard in parts of ~10 s cut at its
+    pauses, spread over both workers; the joined words are the recording's, none doubled or lost at a cut."""
+    film, text = speech_film("en", tmp_path)
+    client = pipeline.client()
+    video_id = client.upload(film, {"title": "A long talk"})["id"]
+    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 240)["status"] == "ready"
+    tracks = tracks_when(client, video_id, bool, 240)
+    assert [(t["language"], t["origin"]) for t in tracks] == [("en", "auto")], [
+        w.output[-3000:] for w in pipeline.workers
+    ]
+    heard = [re.findall(rf"video {video_id} captions part (\d+) heard", w.output) for w in pipeline.workers]
+    parts = sorted(int(p) for p in itertools.chain(*heard))
+    assert all(heard) and parts == list(range(len(parts))) and len(parts) >= 8, heard  # each once, on both
+    said = client.call("GET", f"/video/{video_id}/transcript/")
+    joined = " ".join(p["text"] for p in said["paragraphs"])
+    assert word_error_rate(text, joined) <= 0.15, joined
+    words = joined.lower().split()
+    assert all(words[i : i + 3] != words[i + 3 : i + 6] for i in range(len(words) - 5))  # no phrase said twice
+    assert pipeline.scalar("SELECT count(*) FROM video_parts WHERE video_id = :id", id=video_id) == 0
+    assert client.status(video_id)["captions"] is None  # the stage is over
 
 
 def test_speech_in_a_language_the_film_has_a_track_for_adds_none(pipeline, tmp_path, media_files):

@@ -26,7 +26,8 @@ VIEWER_PASSWORD = "Just-watching-42"
 
 
 #: the console's fetch, answering the video list as it would while an HEVC ladder is made beside the AV1 one
-#: (its progress under ladder_progress, its twin in each rated rendition); `%d`: the video
+#: (its progress under ladder_progress, its twin in each rated rendition) and the film's speech is heard for
+#: its automatic captions; `%d`: the video
 HEVC_UNDER_WAY = """(() => {
   window.realFetch = window.fetch;
   window.fetch = async (url, init) => {
@@ -35,6 +36,7 @@ HEVC_UNDER_WAY = """(() => {
     const list = await response.json();
     for (const video of list.filter((v) => v.id === %d)) {
       video.ladder_progress = { ...video.ladder_progress, hevc: { progress: 42.5, speed: 1.5, eta_seconds: 120 } };
+      video.captions = { progress: 55.5, parts: 9, parts_done: 5, speed: 12.5, eta_seconds: 30 };
       for (const r of video.renditions.filter((r) => r.quality)) {
         r.hevc = { quality: { vmaf: r.quality.vmaf - 0.25 }, listed: false };
       }
@@ -120,6 +122,9 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         await browser.evaluate(HEVC_UNDER_WAY % video_id)
         hevc = "row.querySelector('.ladder-progress[data-ladder=hevc]')?.textContent"
         seen["hevc_making"] = await until(browser, row(video_id, f"row && {hevc}"), 15, "the HEVC ladder shows")
+        seen["captions_making"] = await browser.evaluate(
+            row(video_id, "row.querySelector('.captions-progress')?.textContent")
+        )
         seen["hevc"] = await browser.evaluate(
             row(video_id, "row.querySelector('.ladder[data-ladder=hevc]')?.textContent")
         )
@@ -172,6 +177,9 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
         f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])}" for r in rated
     ) + (": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"), seen["av1"]
     assert seen["hevc_making"] == "HEVC ladder  42.5% · about 2 min left · 1.5\u00d7 realtime", seen["hevc_making"]
+    assert seen["captions_making"] == (
+        "Automatic captions  55.5% · 5 of 9 parts · about 30 s left · 12.5\u00d7 realtime"
+    ), seen["captions_making"]
     assert seen["hevc"] == "HEVC ladder, VMAF mean: " + " · ".join(
         f"{r['name']} {js_fixed(r['quality']['vmaf'] - 0.25)}" for r in rated
     ) + (": not listed (H.264 alone)"), seen["hevc"]

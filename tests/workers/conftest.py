@@ -6,10 +6,12 @@ import contextlib
 import dataclasses
 
 import pytest
+import sqlalchemy as sa
 
-from stream_workers import film_keys, jobs, ladder_pass, topics
+from stream_workers import caption_stage, db, film_keys, jobs, ladder_pass, plans, topics
 from stream_workers.agents import transcode
 from stream_workers.app import app
+from videoflix.core.models import Video
 
 from ..support.fakes import FakeTopic, gone
 
@@ -64,3 +66,18 @@ def agent_topics(monkeypatch) -> dict[str, FakeTopic]:
 
     monkeypatch.setattr(transcode, "until_done", status)
     return fakes
+
+
+@pytest.fixture
+def plan_db(engine, monkeypatch):
+    """The workers' database functions on the test database; a committed video row, removed afterwards."""
+    monkeypatch.setattr(db, "engine", lambda: engine)
+    monkeypatch.setattr(plans, "engine", lambda: engine)
+    monkeypatch.setattr(caption_stage, "engine", lambda: engine)
+    with engine.begin() as conn:
+        video_id = conn.scalar(
+            sa.insert(Video).values(title="Plan", source_path="videos/x/source.mp4").returning(Video.id)
+        )
+    yield video_id
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Video).where(Video.id == video_id))  # the plan goes with it (ON DELETE CASCADE)

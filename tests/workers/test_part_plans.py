@@ -50,20 +50,6 @@ def first_plan_alone(monkeypatch):
     monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, av1_ladder=False))
 
 
-@pytest.fixture
-def plan_db(engine, monkeypatch):
-    """The workers' database functions on the test database; a committed video row, removed afterwards."""
-    monkeypatch.setattr(db, "engine", lambda: engine)
-    monkeypatch.setattr(plans, "engine", lambda: engine)
-    with engine.begin() as conn:
-        video_id = conn.scalar(
-            sa.insert(Video).values(title="Plan", source_path="videos/x/source.mp4").returning(Video.id)
-        )
-    yield video_id
-    with engine.begin() as conn:
-        conn.execute(sa.delete(Video).where(Video.id == video_id))  # the plan goes with it (ON DELETE CASCADE)
-
-
 def parts(count: int, seconds: int = 8) -> list[film_parts.Part]:
     return film_parts.cut_film(count * seconds, seconds)
 

@@ -6,32 +6,22 @@ only where the language is the point."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bench import corpus
-from bench.speech import film_of, word_error_rate
+from bench.speech import word_error_rate
 from stream_workers import caption_cues, speech_model, transcription
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import probe
 
 from ..support.clips import make_clip
-
-
-def speech_film(name: str, folder: Path) -> Path:
-    recording = {r.name: r for r in corpus.RECORDINGS}[name]
-    if shutil.which("apt-get") is None and not recording.path.exists():
-        pytest.skip("the recordings come from Debian's packages (apt-get)")
-    sound, _ = corpus.fetch_recording(recording)
-    return film_of(sound, folder / f"{name}.mp4")
+from ..support.speech import speech_film
 
 
 @pytest.fixture(scope="module")
 def english(tmp_path_factory) -> tuple[Path, str]:
-    film = speech_film("en-short", tmp_path_factory.mktemp("speech"))
-    return film, corpus.fetch_recording({r.name: r for r in corpus.RECORDINGS}["en-short"])[1]
+    return speech_film("en-short", tmp_path_factory.mktemp("speech"))
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +65,7 @@ def test_silence_and_a_tone_give_no_words(tmp_path, tiny):
 
 
 def test_the_default_model_detects_french_and_captions_it_in_french(tmp_path):
-    film = speech_film("fr-short", tmp_path)
-    _, text = corpus.fetch_recording({r.name: r for r in corpus.RECORDINGS}["fr-short"])
+    film, text = speech_film("fr-short", tmp_path)
     folder = speech_model.model_folder(speech_model.DEFAULT, tmp_path / "models")
     said = transcription.transcribe(transcription.sound(ffmpeg_exe(), film, probe(film)), folder)
     heard = "".join(w.text for w in said.words)

@@ -101,6 +101,21 @@ SCHEMAS: dict[str, Any] = {
                 "description": "every further ladder of a ready film being made (`av1`, `hevc`), by name, as "
                 "`av1_progress`; a long film's ladder over all its parts",
             },
+            "captions": {
+                "type": "object",
+                "nullable": True,
+                "properties": {
+                    "progress": {"type": "number"},
+                    "parts": {"type": "integer"},
+                    "parts_done": {"type": "integer"},
+                    "speed": {"type": "number", "nullable": True},
+                    "eta_seconds": {"type": "number", "nullable": True},
+                    "failed": string(),
+                },
+                "description": "the automatic captions' stage (CAPTIONS) of a ready film: while its speech is heard "
+                "(over every worker: the share heard, parts done of all, seconds of film heard a second, the "
+                "seconds to go), or why it failed (`failed`, the film stays ready without them); null otherwise",
+            },
             "queue_position": {
                 "type": "integer",
                 "nullable": True,

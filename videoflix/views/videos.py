@@ -151,6 +151,9 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "av1_progress": detail.get("av1"),
         # every further ladder being made (AV1, HEVC), by name, as av1_progress is
         "ladder_progress": {name: detail[name] for name in FURTHER if isinstance(detail.get(name), dict)},
+        # a ready film's automatic captions while its speech is heard ({progress, parts, parts_done, speed,
+        # eta_seconds}), or why they failed ({failed}); null otherwise
+        "captions": detail.get("captions"),
         "queue_position": queue_position,
         "error": video.error,
         "duration": video.duration,

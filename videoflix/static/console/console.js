@@ -150,6 +150,27 @@
       line.append(`${ladderName(name)} ladder `, bar, ` ${notes.join(" · ")}`);
       cell.append(line);
     }
+    // the automatic captions while the workers hear the film's speech (its parts over all of them), or why
+    // they failed (the film stays ready without them)
+    if (video.captions) {
+      const line = document.createElement("div");
+      line.className = "note captions-progress";
+      if (video.captions.failed) {
+        line.classList.add("failed");
+        line.textContent = video.captions.failed;
+      } else {
+        const making = video.captions;
+        const bar = document.createElement("progress");
+        bar.max = 100;
+        bar.value = making.progress;
+        bar.setAttribute("aria-label", `${video.title}: automatic captions ${making.progress}% heard`);
+        const notes = [`${making.progress}%`, `${making.parts_done} of ${making.parts} parts`];
+        if (making.eta_seconds != null) notes.push(`about ${duration(making.eta_seconds)} left`);
+        if (making.speed) notes.push(`${making.speed.toFixed(1)}× realtime`);
+        line.append("Automatic captions ", bar, ` ${notes.join(" · ")}`);
+      }
+      cell.append(line);
+    }
     // the quality each rendition delivers (VMAF against the source, sampled); one under the floor is flagged
     const rated = (video.renditions || []).filter((r) => r.quality);
     if (rated.length) {
@@ -253,7 +274,7 @@
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
         video.duration, video.views,
-        video.queue_position, video.eta_seconds, video.ladder_progress || null,
+        video.queue_position, video.eta_seconds, video.ladder_progress || null, video.captions || null,
         video.renditions || []]);
       if (row.dataset.key !== key) {
         row.dataset.key = key;
