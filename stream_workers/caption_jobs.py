@@ -121,6 +121,7 @@ async def plan(job: CaptionJob) -> None:
             language = await loop.run_in_executor(_speech, detected, job, rows[0].start, rows[0].length)
         await queue(job, todo, language)
         return
+    await loop.run_in_executor(_speech, model_folder, job)  # (an unknown model ends the stage, saying so)
     stretches, language = await loop.run_in_executor(_speech, planned, job)
     rows = await db.until_done(plans.create_ladder, job.video_id, job.source, CAPTIONS, stretches, what="planning")
     log.info("video %s: its speech planned in %d parts (%s)", job.video_id, len(rows), language or "language per part")
@@ -153,14 +154,20 @@ def detected(job: CaptionJob, start: float, length: float) -> str:
     info = source.facts()
     samples = transcription.sound(ffmpeg_exe(settings.ffmpeg_binary), source.path, info, start, length,
                                   timeout=settings.job_timeout)  # fmt: skip
-    return transcription.language_of(samples, speech_model.model_folder(settings.caption_model, speech_model.CACHE))
+    return transcription.language_of(samples, model_folder(job))
+
+
+def model_folder(job: CaptionJob):
+    """(Blocking: a packaged model is joined once.) The folder of the model the job names, or CAPTION_MODEL's;
+    SpeechModelError (saying what was looked for) when this machine has no such model."""
+    return speech_model.model_folder(job.model or app.settings.caption_model, speech_model.CACHE)
 
 
 async def queue(job: CaptionJob, rows, language: str) -> None:
     for row in rows:
         part = CaptionJob(video_id=job.video_id, source=job.source, language=language, attempt=job.attempt,
                           token=job.token, part=row.part, start=row.start, length=row.length,
-                          output=row.output)  # fmt: skip
+                          output=row.output, model=job.model)  # fmt: skip
         await topics.captions.send(key=topics.part_key(job.video_id, row.part, CAPTIONS), value=part)
 
 
@@ -240,7 +247,7 @@ class Heard:
         info = source.facts()
         samples = transcription.sound(ffmpeg_exe(settings.ffmpeg_binary), source.path, info, job.start, job.length,
                                       timeout=settings.job_timeout)  # fmt: skip
-        folder = speech_model.model_folder(settings.caption_model, speech_model.CACHE)
+        folder = model_folder(job)
         return transcription.transcribe(samples, folder, offset=job.start, language=job.language or None,
                                         progress=self.told)  # fmt: skip
 

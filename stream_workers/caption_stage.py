@@ -10,14 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from videoflix.core.models import Video, VideoStatus
+from videoflix.core.models import Video, VideoPart, VideoStatus
 
 from . import plans
 from .caption_cues import Word
 from .db import engine
 
 #: the ladder name of a film's speech plan in `video_parts`, and its key in `progress_detail`
-CAPTIONS = "captions"
+CAPTIONS = VideoPart.CAPTIONS
 
 
 def beat(video_id: int, part: int, token: str, seconds: float, speed: float | None) -> None:

@@ -132,6 +132,8 @@ class CaptionJob(Event):
     start: float = 0.0
     length: float = 0.0
     output: str = ""
+    #: the speech model an operator chose for this film ("": CAPTION_MODEL)
+    model: str = ""
     schema: int = SCHEMA
 
 

@@ -42,6 +42,7 @@ def includeme(config) -> None:
     config.add_route("subtitles.playlist", r"/api/video/{id:\d+}/subtitles/" + LANGUAGE + ".m3u8")
     config.add_route("subtitles.detail", r"/api/video/{id:\d+}/subtitles/" + LANGUAGE + "/")
     config.add_route("transcript", r"/api/video/{id:\d+}/transcript/")
+    config.add_route("captions", r"/api/video/{id:\d+}/captions/")
 
     # operators' console API (staff)
     config.add_route("admin.videos", "/api/admin/videos/")

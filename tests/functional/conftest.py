@@ -17,9 +17,12 @@ from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
 from stream_workers.hevc_ladder import LADDER as HEVC
 from stream_workers.hls_output import check_output
+from videoflix.core import transcripts
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
-from videoflix.core.models import TEST_CONNECTION_KEY, Video, VideoStatus
+from videoflix.core.models import TEST_CONNECTION_KEY, Subtitle, Video, VideoStatus
+from videoflix.core.models.subtitle import AUTO
+from videoflix.core.subtitles import Cue, webvtt_text
 
 from ..support.accounts import PASSWORD
 from ..support.frontend import Frontend
@@ -140,3 +143,28 @@ def second_device(wsgi_app, connection, mailbox, viewer) -> Frontend:
     device = Frontend(app, mailbox)
     device.login("viewer@example.com")
     return device
+
+
+#: what the spoken films say (`spoken`): a pause of 3.5 s before the last cue
+SAID = [
+    Cue(500, 2400, "Welcome aboard the lighthouse tour."),
+    Cue(2500, 4800, "The keeper's café opens"),
+    Cue(4900, 6000, "at nine."),
+    Cue(9500, 12000, "Mind the stairs, they are steep."),
+]
+
+
+@pytest.fixture
+def spoken(dbsession, media_root):
+    """Give a film the automatic track and transcript the workers record (stream_workers/db.record_captions)."""
+
+    def speak(film: int, cues=SAID, language="en") -> None:
+        key = f"videos/{film}/subtitles/{language}.auto-0000.vtt"
+        (media_root / key).parent.mkdir(parents=True, exist_ok=True)
+        (media_root / key).write_text(webvtt_text(list(cues)))
+        dbsession.add(Subtitle(video_id=film, language=language, label="English (automatic)", key=key,
+                               origin=AUTO, cues=len(cues)))  # fmt: skip
+        transcripts.save(dbsession, film, language, AUTO, cues)
+        dbsession.commit()
+
+    return speak

@@ -6,19 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from videoflix.core import transcripts
-from videoflix.core.models import Subtitle, VideoStatus
-from videoflix.core.models.subtitle import AUTO
-from videoflix.core.subtitles import Cue, webvtt_text
+from videoflix.core.models import VideoStatus
 
 from ..support.frontend import Frontend
-
-SAID = [
-    Cue(500, 2400, "Welcome aboard the lighthouse tour."),
-    Cue(2500, 4800, "The keeper's café opens"),
-    Cue(4900, 6000, "at nine."),
-    Cue(9500, 12000, "Mind the stairs, they are steep."),
-]
 
 
 def add(operator: Frontend, film: int, language: str, vtt: str, name: str):
@@ -30,22 +20,6 @@ def add(operator: Frontend, film: int, language: str, vtt: str, name: str):
 @pytest.fixture
 def watcher(other_viewer):
     return other_viewer
-
-
-@pytest.fixture
-def spoken(dbsession, media_root):
-    """Give a film the automatic track and transcript the workers record (stream_workers/db.record_captions)."""
-
-    def speak(film: int, cues=SAID, language="en") -> None:
-        key = f"videos/{film}/subtitles/{language}.auto-0000.vtt"
-        (media_root / key).parent.mkdir(parents=True, exist_ok=True)
-        (media_root / key).write_text(webvtt_text(list(cues)))
-        dbsession.add(Subtitle(video_id=film, language=language, label="English (automatic)", key=key,
-                               origin=AUTO, cues=len(cues)))  # fmt: skip
-        transcripts.save(dbsession, film, language, AUTO, cues)
-        dbsession.commit()
-
-    return speak
 
 
 def test_viewers_read_what_is_said_in_timed_paragraphs(watcher, add_video, spoken):

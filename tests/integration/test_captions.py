@@ -15,7 +15,8 @@ import pytest
 from bench.speech import word_error_rate
 from stream_workers.caption_cues import LINE
 
-from ..support.browser import chromium_path, play, player_page
+from ..support.accounts import PASSWORD
+from ..support.browser import Browser, chromium_path, log_in, play, player_page, until
 from ..support.clips import make_subtitled
 from ..support.speech import speech_film
 
@@ -80,7 +81,8 @@ def test_a_long_films_speech_is_heard_in_parts_by_both_workers_and_joined(pipeli
     film, text = speech_film("en", tmp_path)
     client = pipeline.client()
     video_id = client.upload(film, {"title": "A long talk"})["id"]
-    assert pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 240)["status"] == "ready"
+    final = pipeline.wait_for_status(client, video_id, {"failed", "ready"}, 240)
+    assert final["status"] == "ready", final["error"]
     tracks = tracks_when(client, video_id, bool, 240)
     assert [(t["language"], t["origin"]) for t in tracks] == [("en", "auto")], [
         w.output[-3000:] for w in pipeline.workers
@@ -128,3 +130,63 @@ def test_hls_js_offers_the_automatic_track_and_shows_its_first_words_as_they_are
     assert result["subtitleTracks"] == [{"lang": "en", "name": "English (automatic)"}], result["subtitleTracks"]
     shown = [cue for cue in result["cues"] if cue["text"] == "Welcome to the directory."]
     assert shown and shown[0]["start"] < 0.5 and 1.0 <= shown[0]["end"] <= 2.5, (shown, result["errors"])
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_an_operator_captions_again_finds_the_words_and_corrects_them_in_the_console(pipeline, spoken_video, tmp_path):
+    """In Chromium, the console's Subtitles dialog: the film captioned again with tiny.en (its automatic track
+    gone at once, back when the workers are done), then its track reviewed: words found in the speech
+    (the transcript's places), that cue corrected and saved: the track becomes the operator's, and the
+    transcript says the corrected words. (Last in this module: the other tests read the automatic track.)"""
+    client = pipeline.client()
+    assert tracks_when(client, spoken_video, bool, 120), "no automatic track"
+    row = "document.querySelector('#subtitle-rows tr[data-language=\"en\"]')"
+
+    async def journey() -> dict:
+        seen: dict = {}
+        async with Browser(tmp_path / "profile") as browser:
+            await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
+                               mobile=False)  # fmt: skip
+            await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+            video_row = f"document.querySelector('tr[data-video-id=\"{spoken_video}\"]')"
+            await until(browser, f"{video_row} !== null", 30, "the video is listed")
+            await browser.evaluate(f"{video_row}.querySelector('button[data-action=subtitles]').click()")
+            await until(browser, f"{row} !== null", 15, "the automatic track is listed")
+            # caption again, with tiny.en: the automatic track goes, and comes back when the workers are done
+            await browser.evaluate(f"{row}.querySelector('button[data-action=review-subtitles]').click()")
+            await until(browser, "document.querySelectorAll('#cue-rows .cue').length", 15, "the cues show")
+            await browser.evaluate("""(() => { const form = document.getElementById('again-form');
+                form.elements.model.value = 'tiny.en'; form.requestSubmit(); })()""")
+            said = "document.getElementById('message').textContent"
+            seen["again"] = await until(browser, f"(t => /captioned again/.test(t) && t)({said})", 15,
+                                        "the console says so")  # fmt: skip
+            seen["gone"] = await browser.evaluate(f"{row} === null")
+            for _ in range(90):  # the track comes back (the list reopened as an operator would)
+                await browser.evaluate("document.getElementById('subtitles-close').click()")
+                await browser.evaluate(f"{video_row}.querySelector('button[data-action=subtitles]').click()")
+                await asyncio.sleep(1)
+                if await browser.evaluate(f"{row} !== null"):
+                    break
+            seen["back"] = await browser.evaluate(f"{row}?.cells[2].textContent")
+            # review: find the words, correct the cue they are said in, save
+            await browser.evaluate(f"{row}.querySelector('button[data-action=review-subtitles]').click()")
+            await until(browser, "document.querySelectorAll('#cue-rows .cue').length", 15, "the cues show")
+            await browser.evaluate("""(() => { const form = document.getElementById('find-form');
+                form.elements.q.value = 'directory'; form.requestSubmit(); })()""")
+            seen["found"] = await until(browser, "document.querySelector('#found-places li')?.textContent", 15,
+                                        "the place shows")  # fmt: skip
+            seen["focused"] = await browser.evaluate("document.activeElement.value")
+            await browser.evaluate("""(() => { document.activeElement.value = 'Welcome to the Directory, corrected.';
+                document.getElementById('review-form').requestSubmit(); })()""")
+            seen["saved"] = await until(browser, f"/Saved the corrected/.test({said})", 15, "it saves")
+            await browser.screenshot(tmp_path / "reviewed.png")
+        return seen
+
+    seen = asyncio.run(journey())
+    assert seen["gone"] and seen["back"] == "automatic (speech)", seen
+    assert seen["found"].startswith("0:0") and "directory" in seen["found"].lower(), seen
+    assert "directory" in seen["focused"].lower(), seen  # the cue said there, ready to correct
+    [track] = client.call("GET", f"/video/{spoken_video}/subtitles/")
+    assert (track["origin"], track["label"]) == ("operator", "English")
+    said = client.call("GET", f"/video/{spoken_video}/transcript/")
+    assert said["origin"] == "operator" and "Welcome to the Directory, corrected." in said["paragraphs"][0]["text"]

@@ -23,6 +23,7 @@ from stream_workers.ffmpeg_run import TranscodeError
 from stream_workers.film_parts import Part
 from stream_workers.metrics import FAILURES
 from stream_workers.records import CaptionJob, VideoUploaded
+from videoflix.core import events
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import probe
 from videoflix.core.models import Subtitle, Transcript, Video, VideoPart, VideoStatus
@@ -216,3 +217,15 @@ def test_a_dead_workers_part_is_queued_again_when_the_plan_resumes(film, engine,
     with engine.connect() as conn:
         assert conn.scalar(sa.select(Subtitle.cues).where(Subtitle.video_id == video)) >= 5
     assert rows(engine, video) == []
+
+
+def test_the_web_tiers_request_is_heard_with_the_model_it_names_and_a_model_not_here_ends_the_stage(
+    film, engine, captions_kept
+):
+    video = film
+    job = CaptionJob.from_payload(events.captions(video, f"videos/{video}/source.mp4", "fr", "/nowhere"))
+    assert (job.language, job.model, job.part) == ("fr", "/nowhere", caption_jobs.PLAN)
+    asyncio.run(caption_jobs.run(job.asdict()))
+    with engine.connect() as conn:
+        detail = conn.scalar(sa.select(Video.progress_detail).where(Video.id == video))
+    assert "neither a packaged model" in detail["captions"]["failed"] and captions_kept.sent == []

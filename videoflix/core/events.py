@@ -28,5 +28,11 @@ def uploaded(video_id: int, source: str, attempt: int = 0, token: str | None = N
     return {"schema": SCHEMA, "video_id": video_id, "source": source, "attempt": attempt, "token": token or ""}
 
 
+def captions(video_id: int, source: str, language: str = "", model: str = "") -> dict[str, Any]:
+    """A ready film's speech to be captioned (again): in `language` ("" to detect it), with `model` ("": the
+    workers' CAPTION_MODEL)."""
+    return {"schema": SCHEMA, "video_id": video_id, "source": source, "language": language, "model": model}
+
+
 def new_job_token() -> str:
     return secrets.token_hex(16)

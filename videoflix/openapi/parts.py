@@ -95,12 +95,19 @@ _TYPES: list[tuple[type, dict]] = [
 
 def from_colander(node: colander.SchemaNode, **extra: dict) -> dict:
     """The JSON Schema of what `node` accepts: an object's properties and required fields, a string's
-    length, format (email; password for password fields) and enum, a number's range. `extra` adds
+    length, format (email; password for password fields) and enum, a number's range, a list's items and
+    length. `extra` adds
     properties the schema does not hold (a multipart body's file)."""
     if isinstance(node.typ, colander.Mapping):
         properties = {**extra, **{child.name: from_colander(child) for child in node.children}}
         required = [*extra, *(child.name for child in node.children if child.required)]
         return obj(properties, required)
+    if isinstance(node.typ, colander.Sequence):  # a list of its one child
+        schema = {"type": "array", "items": from_colander(node.children[0])}
+        for validator in _validators(node.validator):
+            if isinstance(validator, colander.Length):
+                schema.update({k: v for k, v in (("minItems", validator.min), ("maxItems", validator.max)) if v})
+        return schema
     schema = next((dict(base) for kind, base in _TYPES if isinstance(node.typ, kind)), None)
     if schema is None:
         raise TypeError(f"no JSON Schema for the colander type {type(node.typ).__name__} of {node.name!r}")

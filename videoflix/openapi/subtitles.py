@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from videoflix.core.subtitles import MAX_BYTES
 
-from ..schemas.subtitles import SubtitleSchema
+from ..schemas.subtitles import CaptionRequestSchema, CorrectionSchema, SubtitleSchema
 from ..views.params import SEARCH_MAX
 from ..views.streaming import PLAYLIST
 from .parts import (
@@ -28,9 +28,9 @@ SCHEMAS = {
         "language": string(description="BCP 47 tag, in its standard form"),
         "label": string(description="What a player's menu shows"),
         "url": string(format="uri", description="The WebVTT file"),
-        "origin": {"type": "string", "enum": ["upload", "source", "auto"],
-                   "description": "Added by an operator, extracted from the uploaded film, or made "
-                                  "automatically from its speech (its label says so)"},
+        "origin": {"type": "string", "enum": ["upload", "source", "auto", "operator"],
+                   "description": "Added by an operator, extracted from the uploaded film, made "
+                                  "automatically from its speech (its label says so), or corrected by an operator"},
         "cues": {"type": "integer", "minimum": 1},
         "created_at": string(format="date-time"),
     }, closed=True),
@@ -39,7 +39,7 @@ SCHEMAS = {
                      required=["start", "end", "text"], closed=True),
     "Transcript": obj({
         "language": string(description="The spoken language (BCP 47)"),
-        "origin": {"type": "string", "enum": ["auto", "upload", "source"],
+        "origin": {"type": "string", "enum": ["auto", "upload", "source", "operator"],
                    "description": "Made from the film's speech, or the text of an operator's track that replaced it"},
         "words": {"type": "integer", "minimum": 0},
         "paragraphs": {"type": "array", "items": obj({
@@ -74,10 +74,43 @@ OPERATIONS = {
                           "413": error("Over the size limit."), "415": error("Not multipart.")},
         },
     },
-    "subtitles.detail": {"delete": {
-        "summary": "Remove a subtitle track (staff)", "tags": ["subtitles"], "security": COOKIE, "parameters": [CSRF],
-        "responses": {"204": {"description": "Removed"}, "401": UNAUTHORIZED, "403": STAFF_ONLY,
-                      "404": error("No such video or track.")},
+    "subtitles.detail": {
+        "get": {
+            "summary": "A subtitle track with its cues (an operator's review)", "tags": ["subtitles"],
+            "security": COOKIE,
+            "responses": {"200": json_response("The track and its cues", {"allOf": [ref("SubtitleTrack"), obj({
+                              "cues": {"type": "array", "items": ref("TimedText")}})]}),
+                          "401": UNAUTHORIZED, "404": NOT_FOUND},
+        },
+        "put": {
+            "summary": "Correct a subtitle track's cues (staff); it becomes `origin: operator`", "tags": ["subtitles"],
+            "security": COOKIE, "parameters": [CSRF],
+            "description": "The cues given become the track (all of them), WebVTT's own markup kept; the label "
+                           "defaults to the language's own name. The transcript follows the track of its language.",
+            "requestBody": body(from_colander(CorrectionSchema())),
+            "responses": {"200": json_response("The track", ref("SubtitleTrack")),
+                          "400": error("Field errors (a cue ending before it starts, empty text, ...)."),
+                          "401": UNAUTHORIZED, "403": STAFF_ONLY, "404": error("No such video or track."),
+                          "413": error("Over the size limit."), "415": error("Not JSON.")},
+        },
+        "delete": {
+            "summary": "Remove a subtitle track (staff)", "tags": ["subtitles"], "security": COOKIE,
+            "parameters": [CSRF],
+            "responses": {"204": {"description": "Removed"}, "401": UNAUTHORIZED, "403": STAFF_ONLY,
+                          "404": error("No such video or track.")},
+        },
+    },
+    "captions": {"post": {
+        "summary": "Caption a ready film's speech again (staff)", "tags": ["subtitles"], "security": COOKIE,
+        "parameters": [CSRF],
+        "description": "In `language` (empty: detected) with `model` (a packaged model; empty: CAPTION_MODEL). Its "
+                       "automatic tracks go at once, with the transcript they gave; the new ones come when the "
+                       "workers are done (its status shows `captions` meanwhile).",
+        "requestBody": body(from_colander(CaptionRequestSchema())),
+        "responses": {"202": json_response("Queued", obj({"queued": {"type": "boolean"}, "language": string(),
+                                                          "model": string()}, closed=True)),
+                      "400": error("Field errors."), "401": UNAUTHORIZED, "403": STAFF_ONLY,
+                      "404": error("Unknown video."), "409": error("The film is not ready.")},
     }},
     "subtitles.file": {"get": {
         "summary": "A subtitle track as WebVTT", "tags": ["subtitles"], "security": COOKIE,

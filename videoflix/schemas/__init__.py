@@ -60,10 +60,13 @@ def deserialize(schema: colander.Schema, data: Any) -> dict[str, Any]:
 
 
 def field_errors(exc: colander.Invalid) -> dict[str, list[str]]:
-    """colander's `{"a.b": "msg; msg"}` -> `{"b": ["msg", "msg"]}` (top-level field names, lists of messages)."""
+    """colander's `{"a.b": "msg; msg"}` -> `{"b": ["msg", "msg"]}` (field names, lists of messages); inside a
+    list the path from the list on names the item (`cues.0.text`: the first cue's text)."""
     errors: dict[str, list[str]] = {}
     for path, message in exc.asdict(separator=None).items():
-        name = path.split(".")[-1] or "non_field_errors"
+        parts = path.split(".")
+        item = next((i for i, part in enumerate(parts) if part.isdigit()), None)
+        name = (".".join(parts[item - 1 :]) if item else parts[-1]) or "non_field_errors"
         messages = message if isinstance(message, list) else [message]
         errors.setdefault(name, []).extend(str(m) for m in messages)
     return errors

@@ -15,16 +15,24 @@ import sqlalchemy as sa
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
-from videoflix.core import transcripts
-from videoflix.core.models import Subtitle, Video
-from videoflix.core.models.subtitle import UPLOAD
+from videoflix.core import events, outbox, transcripts
+from videoflix.core.models import Subtitle, Transcript, Video, VideoPart, VideoStatus
+from videoflix.core.models.subtitle import AUTO, OPERATOR, UPLOAD
 from videoflix.core.models.video import WATCHABLE
 from videoflix.core.storage import BadKey, Storage, check_key, video_key
-from videoflix.core.subtitles import SubtitleError, Track, read_cues, webvtt_text
+from videoflix.core.subtitles import (
+    Cue,
+    SubtitleError,
+    Track,
+    clean_text,
+    default_label,
+    read_cues,
+    webvtt_text,
+)
 
 from .. import mpegts
 from ..caches import LockedCache
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..transactions import after_commit, after_failure
 
 #: an output folder -> its renditions' first timestamp (90 kHz): an output's first segment never changes
@@ -63,6 +71,40 @@ class SubtitleService:
         if transcripts.language_of(self.db, video_id) == language:  # the spoken language's track: its text now
             transcripts.save(self.db, video_id, language, origin, cues)
         return track
+
+    def correct(self, video_id: int, language: str, cues: list[dict], label: str = "") -> Subtitle:
+        """An operator's corrected cues ({start, end, text}, seconds) as the track of `language` (which must
+        exist: NotFound), `origin` 'operator'; its label `label`, or the language's own name (an automatic
+        track's "(automatic)" goes). The transcript follows it as it follows an uploaded track."""
+        self._check_video(video_id, any_state=True)
+        if self.db.get(Subtitle, (video_id, language)) is None:
+            raise NotFound("This video has no subtitles in that language.")
+        made = [Cue(round(c["start"] * 1000), round(c["end"] * 1000), clean_text(c["text"])) for c in cues]
+        data = webvtt_text(made).encode()
+        return self.add(video_id, language, label or default_label(language), data, origin=OPERATOR)
+
+    def caption_again(self, video_id: int, language: str = "", model: str = "") -> None:
+        """Have the workers caption a ready film's speech again, in `language` ("": detected) with `model` ("":
+        CAPTION_MODEL): its automatic tracks go now (their objects once this commits), with the transcript
+        they gave (not one an operator's track gives) and any plan of its speech in flight (its workers find
+        their claims gone); the job is queued in the same transaction."""
+        video = self._check_video(video_id, any_state=True)
+        if video.status != VideoStatus.READY:
+            raise Conflict("Only a ready film's speech can be captioned; wait until it is ready.")
+        for track in self.db.scalars(sa.select(Subtitle).where(Subtitle.video_id == video_id, Subtitle.origin == AUTO)):
+            key = track.key
+            self.db.delete(track)
+            after_commit(self.tm, lambda key=key: self.storage.delete(key))
+        transcript = self.db.get(Transcript, video_id)
+        if transcript is not None and transcript.origin == AUTO:
+            transcripts.remove(self.db, video_id)
+        self.db.execute(
+            sa.delete(VideoPart).where(VideoPart.video_id == video_id, VideoPart.ladder == VideoPart.CAPTIONS)
+        )
+        self.db.flush()
+        outbox.enqueue(
+            self.db, [(events.CAPTIONS, str(video_id), events.captions(video_id, video.source_path, language, model))]
+        )
 
     def tracks(self, video_id: int, any_state: bool = False) -> list[Subtitle]:
         """The video's tracks by language; a viewer's (not `any_state`) only of a watchable video, else

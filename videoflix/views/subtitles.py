@@ -1,4 +1,5 @@
-"""Subtitle tracks: operators add (WebVTT or SRT) and remove them; viewers list and read them, and HLS
+"""Subtitle tracks: operators add (WebVTT or SRT), correct (cue by cue) and remove them, and have a film's
+speech captioned again; viewers list and read them, and HLS
 players find them in the master playlist (views/streaming.py) as a subtitles group whose playlists are
 answered here. Reading is behind the access cookie like segments; a viewer sees tracks of watchable videos
 only, staff those of any video (the console)."""
@@ -11,12 +12,19 @@ from pyramid.view import view_config
 from videoflix.core.media import uploads_dir
 from videoflix.core.models import Subtitle
 from videoflix.core.models.video import WATCHABLE
-from videoflix.core.subtitles import MAX_BYTES, default_label, language_tag, subtitle_playlist, with_timestamp_map
+from videoflix.core.subtitles import (
+    MAX_BYTES,
+    default_label,
+    language_tag,
+    read_cues,
+    subtitle_playlist,
+    with_timestamp_map,
+)
 
 from ..errors import InvalidInput, NotFound
 from ..multipart_upload import receive
-from ..schemas import deserialize
-from ..schemas.subtitles import SubtitleSchema
+from ..schemas import deserialize, json_body, validate
+from ..schemas.subtitles import CaptionRequestSchema, CorrectionSchema, SubtitleSchema
 from ..security import AUTHENTICATED, STAFF
 from .streaming import playlist_response
 
@@ -69,6 +77,35 @@ def list_subtitles(request):
     """The video's tracks, by language: `[{language, label, url, ...}]`."""
     tracks = request.subtitles.tracks(_video_id(request), any_state=request.has_permission(STAFF))
     return [track_json(request, track) for track in tracks]
+
+
+@view_config(route_name="subtitles.detail", request_method="GET", renderer="json", permission=AUTHENTICATED)
+def subtitle_cues(request):
+    """The track with its cues as JSON, for an operator's review: `{..., cues: [{start, end, text}]}`."""
+    track, _ = request.subtitles.track(_video_id(request), _language(request), any_state=request.has_permission(STAFF))
+    cues = read_cues(request.subtitles.text(track).encode())
+    return track_json(request, track) | {
+        "cues": [{"start": c.start_ms / 1000, "end": c.end_ms / 1000, "text": c.text} for c in cues]
+    }
+
+
+@view_config(route_name="subtitles.detail", request_method="PUT", renderer="json", permission=STAFF)
+def correct_subtitles(request):
+    """An operator's correction (staff): `{cues: [{start, end, text}], label?}` becomes the track, `origin`
+    'operator'; 404 if the video has no track in that language."""
+    fields = deserialize(CorrectionSchema(), json_body(request, MAX_BYTES))
+    track = request.subtitles.correct(_video_id(request), _language(request), fields["cues"], fields["label"])
+    return track_json(request, track)
+
+
+@view_config(route_name="captions", request_method="POST", renderer="json", permission=STAFF)
+def caption_again(request):
+    """Caption a ready film's speech again (staff): `{language?, model?}`; its automatic tracks go now, the
+    new one comes when the workers are done. 202."""
+    fields = validate(request, CaptionRequestSchema())
+    request.subtitles.caption_again(_video_id(request), fields["language"], fields["model"])
+    request.response.status_code = 202
+    return {"queued": True, "language": fields["language"], "model": fields["model"]}
 
 
 @view_config(route_name="subtitles.detail", request_method="DELETE", permission=STAFF)

@@ -19,9 +19,10 @@ from .meta import Base
 #: where a track came from
 UPLOAD = "upload"
 SOURCE = "source"
-#: made from the film's speech by the workers (stream_workers/caption_jobs.py); an operator's correction
-#: becomes an upload
+#: made from the film's speech by the workers (stream_workers/caption_jobs.py)
 AUTO = "auto"
+#: a track whose cues an operator corrected in the console (an automatic one, most often)
+OPERATOR = "operator"
 
 
 class Subtitle(Base):

@@ -119,6 +119,9 @@ class VideoPart(Base):
     AUDIO_PART = -1
     #: the ladder of a film's first plan: the one that makes it playable and ready (with its sound)
     FIRST_LADDER = "h264"
+    #: the "ladder" of a ready film's speech plan: its parts heard for its automatic captions
+    #: (stream_workers/caption_jobs.py)
+    CAPTIONS = "captions"
 
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     #: the ladder the part makes (stream_workers/ladders.py): "h264", the film's first plan, with its sound

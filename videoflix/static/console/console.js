@@ -383,14 +383,16 @@
     $("subtitle-rows").replaceChildren(...tracks.map((track) => {
       const row = document.createElement("tr");
       row.dataset.language = track.language;
-      const origin = {source: "the film", auto: "automatic (speech)"}[track.origin] || "an upload";
+      const origin = {source: "the film", auto: "automatic (speech)", operator: "corrected by an operator"}[
+        track.origin] || "an upload";
       for (const text of [track.language, track.label, origin, String(track.cues)]) {
         const cell = document.createElement("td");
         cell.textContent = text;
         row.append(cell);
       }
       const actions = document.createElement("td");
-      actions.append(button("Remove", `${track.label} (${track.language})`, "remove-subtitles"));
+      actions.append(button("Review", `${track.label} (${track.language})`, "review-subtitles"), " ",
+        button("Remove", `${track.label} (${track.language})`, "remove-subtitles"));
       row.append(actions);
       return row;
     }));
@@ -422,6 +424,11 @@
   });
 
   $("subtitle-rows").addEventListener("click", async (event) => {
+    const reviewing = event.target.closest("button[data-action=review-subtitles]");
+    if (reviewing) {
+      review(reviewing.closest("tr").dataset.language);
+      return;
+    }
     const target = event.target.closest("button[data-action=remove-subtitles]");
     if (!target) return;
     const language = target.closest("tr").dataset.language;
@@ -431,6 +438,96 @@
     loadTracks();
   });
   $("subtitles-close").addEventListener("click", () => $("subtitles-dialog").close());
+
+  // -- review: a track's cues corrected one by one, the speech searched, the film captioned again --------
+  let reviewed = null; // the language of the track under review (of `subtitled`)
+
+  function clock(seconds) {
+    const minutes = Math.floor(seconds / 60);
+    return `${minutes}:${(seconds - minutes * 60).toFixed(1).padStart(4, "0")}`;
+  }
+
+  async function review(language) {
+    reviewed = language;
+    $("review-title").textContent = `Review: ${subtitled.title} (${language})`;
+    $("review-error").textContent = "";
+    $("found-places").replaceChildren();
+    $("cue-rows").replaceChildren();
+    $("review-dialog").showModal();
+    const response = await api("GET", `/video/${subtitled.id}/subtitles/${encodeURIComponent(language)}/`);
+    if (!response.ok) {
+      $("review-error").textContent = await problem(response);
+      return;
+    }
+    const track = await response.json();
+    $("cue-rows").replaceChildren(...track.cues.map((cue, index) => {
+      const row = document.createElement("label");
+      row.className = "cue";
+      row.dataset.start = cue.start;
+      row.dataset.end = cue.end;
+      const time = document.createElement("span");
+      time.className = "time";
+      time.textContent = `${clock(cue.start)} – ${clock(cue.end)}`;
+      const text = document.createElement("textarea");
+      text.rows = 2;
+      text.value = cue.text;
+      text.setAttribute("aria-label", `Cue ${index + 1} at ${clock(cue.start)}`);
+      row.append(time, text);
+      return row;
+    }));
+  }
+
+  $("review-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const cues = [...$("cue-rows").querySelectorAll(".cue")].map((row) => ({
+      start: Number(row.dataset.start), end: Number(row.dataset.end), text: row.querySelector("textarea").value,
+    }));
+    const path = `/video/${subtitled.id}/subtitles/${encodeURIComponent(reviewed)}/`;
+    const response = await api("PUT", path, { cues });
+    if (!response.ok) {
+      $("review-error").textContent = await problem(response);
+      return;
+    }
+    $("review-dialog").close();
+    say(`Saved the corrected ${reviewed} subtitles of “${subtitled.title}”.`);
+    loadTracks();
+  });
+
+  $("find-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = new FormData(event.target).get("q");
+    const response = await api("GET", `/video/${subtitled.id}/transcript/?q=${encodeURIComponent(q)}`);
+    if (!response.ok) {
+      $("review-error").textContent = await problem(response);
+      return;
+    }
+    const { places } = await response.json();
+    $("review-error").textContent = places.length ? "" : "Not said in the film.";
+    $("found-places").replaceChildren(...places.map((place) => {
+      const item = document.createElement("li");
+      item.textContent = `${clock(place.start)} ${place.text}`;
+      item.dataset.start = place.start;
+      return item;
+    }));
+    // the cue said at the first place, ready to correct
+    const first = places.length && [...$("cue-rows").querySelectorAll(".cue")]
+      .find((row) => Number(row.dataset.start) <= places[0].start && places[0].start < Number(row.dataset.end));
+    if (first) first.querySelector("textarea").focus();
+  });
+
+  $("again-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const fields = Object.fromEntries(new FormData(event.target));
+    const response = await api("POST", `/video/${subtitled.id}/captions/`, fields);
+    if (!response.ok) {
+      $("review-error").textContent = await problem(response);
+      return;
+    }
+    $("review-dialog").close();
+    say(`“${subtitled.title}” will be captioned again; its automatic subtitles come when the workers are done.`);
+    loadTracks();
+  });
+  $("review-close").addEventListener("click", () => $("review-dialog").close());
 
   // -- preview (hls.js; Safari plays HLS natively) ---------------------------------------------------------
   let hls = null;
