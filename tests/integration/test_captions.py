@@ -15,8 +15,7 @@ import pytest
 from bench.speech import word_error_rate
 from stream_workers.caption_cues import LINE
 
-from ..support.accounts import PASSWORD
-from ..support.browser import Browser, chromium_path, log_in, play, player_page, until
+from ..support.browser import Browser, chromium_path, open_console, play, player_page, until
 from ..support.clips import make_subtitled
 from ..support.speech import speech_film
 
@@ -145,9 +144,7 @@ def test_an_operator_captions_again_finds_the_words_and_corrects_them_in_the_con
     async def journey() -> dict:
         seen: dict = {}
         async with Browser(tmp_path / "profile") as browser:
-            await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
-                               mobile=False)  # fmt: skip
-            await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+            await open_console(browser, pipeline.api)
             video_row = f"document.querySelector('tr[data-video-id=\"{spoken_video}\"]')"
             await until(browser, f"{video_row} !== null", 30, "the video is listed")
             await browser.evaluate(f"{video_row}.querySelector('button[data-action=subtitles]').click()")

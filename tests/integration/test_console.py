@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..support.accounts import PASSWORD
-from ..support.browser import Browser, chromium_path, js_fixed, log_in, until
+from ..support.browser import Browser, chromium_path, js_fixed, log_in, open_console, until
 from ..support.stack import VIDEOFLIX
 
 pytestmark = [
@@ -88,10 +87,7 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
     """The whole staff journey; returns what the test checks afterwards."""
     seen: dict = {}
     async with Browser(shots / "profile-staff") as browser:
-        await browser.call(
-            "Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1, mobile=False
-        )  # fmt: skip  (room for the form and the table in the screenshots)
-        state = await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+        state = await open_console(browser, pipeline.api)
         assert state == "staff"
         await browser.screenshot(shots / "1-console.png")
 
@@ -220,9 +216,7 @@ def test_an_account_without_operator_rights_sees_403(pipeline, tmp_path):
 def test_a_failed_video_shows_its_reason_and_is_retried_from_the_console(pipeline, media_files, tmp_path):
     async def journey() -> dict:
         async with Browser(tmp_path / "profile") as browser:
-            await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
-                               mobile=False)  # fmt: skip
-            await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+            await open_console(browser, pipeline.api)
             video_id = await upload_through_form(browser, media_files["corrupt"], "Broken in the console")
             await watch(browser, video_id, "failed", 120)
             reason = await browser.evaluate(row(video_id, "row.querySelector('.reason').textContent"))
@@ -254,9 +248,7 @@ def test_operators_manage_subtitles_and_see_storyboard_previews_in_the_console(p
     async def journey() -> dict:
         seen: dict = {}
         async with Browser(tmp_path / "profile") as browser:
-            await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
-                               mobile=False)  # fmt: skip
-            await log_in(browser, pipeline.api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
+            await open_console(browser, pipeline.api)
             await until(browser, row(video_id, "row !== null"), 30, "the video is listed")
 
             await click(browser, video_id, "subtitles")

@@ -198,3 +198,11 @@ async def log_in(browser: Browser, url: str, email: str, password: str) -> str:
     return await until(
         browser, "document.readyState === 'complete' && document.body.dataset.state !== 'anonymous' "
         "&& document.body.dataset.state", 30, "the page after login")  # fmt: skip
+
+
+async def open_console(browser: Browser, api: str) -> str:
+    """The operators' console of the API at `api`, logged in as the pipeline's operator, on a screen with
+    room for the form and the table (the screenshots'); the page's state after login."""
+    await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1100, deviceScaleFactor=1,
+                       mobile=False)  # fmt: skip
+    return await log_in(browser, api.removesuffix("/api") + "/admin/", "operator@example.com", PASSWORD)
