@@ -37,7 +37,7 @@ from types import SimpleNamespace
 from bench import corpus
 from bench.ladders import projected
 from bench.quality import av1_pass
-from bench.speech import film_of, word_error_rate
+from bench.speech import film_of, repeated, word_error_rate
 from stream_workers import av1_ladder, caption_cues, speech_model, speech_parts, transcription
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -53,18 +53,10 @@ def cpu() -> float:
 
 
 def long_speech(folder: Path, minutes: float) -> tuple[Path, str]:
-    """The English recordings said one after another with a pause, to `minutes`, as a film; and its text."""
-    english = [r for r in corpus.RECORDINGS if r.language == "en" and r.name == "en"]
-    sound, text = corpus.fetch_recording(english[0])
+    """The English recording said again and again with a pause, to `minutes`, as a film; and its text."""
+    sound, text = corpus.fetch_recording(next(r for r in corpus.RECORDINGS if r.name == "en"))
     seconds = probe(film_of(sound, folder / "one.mp4")).duration or 1.0
-    times = max(1, round(minutes * 60 / (seconds + PAUSE)))
-    joined = folder / "speech.wav"
-    graph = "".join(f"[{i}:a]apad=pad_dur={PAUSE}[a{i}];" for i in range(times))
-    graph += "".join(f"[a{i}]" for i in range(times)) + f"concat=n={times}:v=0:a=1[out]"
-    inputs = [arg for _ in range(times) for arg in ("-i", str(sound))]
-    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
-                    "-map", "[out]", str(joined)], check=True)  # fmt: skip
-    return film_of(joined, folder / "speech.mp4"), " ".join([text] * times)
+    return repeated(sound, text, max(1, round(minutes * 60 / (seconds + PAUSE))), folder / "speech.mp4", PAUSE)
 
 
 def av1_cpu_per_minute(folder: Path, name: str) -> tuple[float, str]:

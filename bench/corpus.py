@@ -126,17 +126,26 @@ class Recording:
 PAUSE = 1.5
 
 
-def _asterisk(name: str, language: str, voice: str, footage: str, prompts: tuple[str, ...], credit: str) -> Recording:
+def _asterisk(
+    name: str,
+    language: str,
+    voice: str,
+    footage: str,
+    prompts: tuple[str, ...],
+    credit: str,
+    licence: str = "CC BY-SA 3.0",
+) -> Recording:
     """A recording of Asterisk's core sounds in `language` (Debian's packages, 1.6.1-1), read by `voice`."""
     return Recording(
         name, language, footage, f"asterisk-core-sounds-{language}-wav", f"asterisk-core-sounds-{language}",
         "1.6.1-1", f"./usr/share/asterisk/sounds/{voice}",
         f"./usr/share/doc/asterisk-core-sounds-{language}/core-sounds-{language}.txt.gz", prompts,
-        f"CC BY-SA 3.0, (c) {credit} (Asterisk's core sounds)",
+        f"{licence}, (c) {credit} (Asterisk's core sounds)",
     )  # fmt: skip
 
 
 _ALLISON, _JUNE = ("en_US_f_Allison", "2003-2010 Allison Smith"), ("fr_CA_f_June", "2006-2008 June Wallack")
+_CARLO = ("it_IT_m_Carlo", "2012 Carlo Flora")
 RECORDINGS = (
     _asterisk("en", "en", _ALLISON[0], "a woman's studio-recorded American English, 8 kHz telephone sound, 89 s",
               ("demo-congrats", "demo-echotest", "dir-intro", "basic-pbx-ivr-main"), _ALLISON[1]),
@@ -146,6 +155,9 @@ RECORDINGS = (
               ("demo-congrats", "demo-echotest", "dir-intro", "vm-msginstruct"), _JUNE[1]),
     _asterisk("fr-short", "fr", _JUNE[0], "the same voice, one prompt of 15 s (the tests')", ("dir-intro",),
               _JUNE[1]),
+    # a third speaker, a man, and a third language (Debian's es-MX prompts are Allison's voice again)
+    _asterisk("it", "it", _CARLO[0], "a man's studio-recorded Italian, 8 kHz telephone sound, 74 s",
+              ("demo-congrats", "demo-echotest", "dir-intro", "vm-msginstruct"), _CARLO[1], "CC BY 3.0"),
 )  # fmt: skip
 
 

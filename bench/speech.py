@@ -1,6 +1,6 @@
-"""What the captions' measurements share (bench/captions.py and tests/workers/test_transcription.py): the word
-error rate against a known text, and a film made of a recording. Imports nothing of bench's path set-up, so
-the tests can import it."""
+"""What the captions' measurements share (bench/captions.py, bench/caption_parts.py and the tests): the word
+error rate against a known text, and films made of a recording (once, or said again and again). Imports
+nothing of bench's path set-up, so the tests can import it."""
 
 from __future__ import annotations
 
@@ -38,3 +38,17 @@ def film_of(sound: Path, target: Path) -> Path:
                         "color=c=gray:size=320x240:rate=10", "-i", str(sound), "-shortest", "-c:v", "libx264",
                         "-preset", "ultrafast", "-c:a", "aac", "-b:a", "96k", str(target)], check=True)  # fmt: skip
     return target
+
+
+def repeated(sound: Path, text: str, times: int, target: Path, pause: float = 1.2) -> tuple[Path, str]:
+    """A film of the recording `sound` (saying `text`) said `times` times with a pause after each (a long film
+    of real speech, for the captions in parts), and what it says."""
+    if not target.exists():
+        joined = target.with_suffix(".wav")
+        graph = "".join(f"[{i}:a]apad=pad_dur={pause}[a{i}];" for i in range(times))
+        graph += "".join(f"[a{i}]" for i in range(times)) + f"concat=n={times}:v=0:a=1[out]"
+        inputs = [arg for _ in range(times) for arg in ("-i", str(sound))]
+        subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
+                        "-map", "[out]", str(joined)], check=True)  # fmt: skip
+        film_of(joined, target)
+    return target, " ".join([text] * times)

@@ -261,7 +261,7 @@ def test_operators_manage_subtitles_and_see_storyboard_previews_in_the_console(p
             seen["row"] = await until(browser, f"{listed} && {listed}.innerText", 15, "the track is listed")
             seen["api"] = [t["language"] for t in client.call("GET", f"/video/{video_id}/subtitles/")]
             await browser.screenshot(tmp_path / "subtitles.png")
-            await browser.evaluate(f"{listed}.querySelector('button').click()")
+            await browser.evaluate(f"{listed}.querySelector('button[data-action=remove-subtitles]').click()")
             await until(browser, f"!{listed} && !document.getElementById('subtitles-empty').hidden", 15,
                         "the track is removed")  # fmt: skip
             seen["after"] = client.call("GET", f"/video/{video_id}/subtitles/")

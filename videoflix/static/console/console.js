@@ -442,7 +442,8 @@
   // -- review: a track's cues corrected one by one, the speech searched, the film captioned again --------
   let reviewed = null; // the language of the track under review (of `subtitled`)
 
-  function clock(seconds) {
+  /** A cue's time to the tenth, as `clock` gives a length: 0:07.4, 12:05.0. */
+  function cueClock(seconds) {
     const minutes = Math.floor(seconds / 60);
     return `${minutes}:${(seconds - minutes * 60).toFixed(1).padStart(4, "0")}`;
   }
@@ -467,11 +468,11 @@
       row.dataset.end = cue.end;
       const time = document.createElement("span");
       time.className = "time";
-      time.textContent = `${clock(cue.start)} – ${clock(cue.end)}`;
+      time.textContent = `${cueClock(cue.start)} – ${cueClock(cue.end)}`;
       const text = document.createElement("textarea");
       text.rows = 2;
       text.value = cue.text;
-      text.setAttribute("aria-label", `Cue ${index + 1} at ${clock(cue.start)}`);
+      text.setAttribute("aria-label", `Cue ${index + 1} at ${cueClock(cue.start)}`);
       row.append(time, text);
       return row;
     }));
@@ -505,7 +506,7 @@
     $("review-error").textContent = places.length ? "" : "Not said in the film.";
     $("found-places").replaceChildren(...places.map((place) => {
       const item = document.createElement("li");
-      item.textContent = `${clock(place.start)} ${place.text}`;
+      item.textContent = `${cueClock(place.start)} ${place.text}`;
       item.dataset.start = place.start;
       return item;
     }));
