@@ -116,14 +116,17 @@ async def plan(job: CaptionJob) -> None:
             await join(job)
             return
         todo = await db.until_done(plans.unfinished, job.video_id, CAPTIONS, what="reading the video's plan")
-        language = job.language or await db.until_done(caption_stage.language, job.video_id) or ""
-        if not language and len(rows) > 1:
-            language = await loop.run_in_executor(_speech, detected, job, rows[0].start, rows[0].length)
-        await queue(job, todo, language)
+        language, model = await db.until_done(caption_stage.chosen, job.video_id, what="reading the video's plan")
+        job = CaptionJob.from_payload({**job.asdict(), "language": job.language or language, "model": model})
+        if not job.language and len(rows) > 1:
+            job = CaptionJob.from_payload({**job.asdict(), "language": await loop.run_in_executor(
+                _speech, detected, job, rows[0].start, rows[0].length)})  # fmt: skip
+        await queue(job, todo, job.language)
         return
     await loop.run_in_executor(_speech, model_folder, job)  # (an unknown model ends the stage, saying so)
     stretches, language = await loop.run_in_executor(_speech, planned, job)
     rows = await db.until_done(plans.create_ladder, job.video_id, job.source, CAPTIONS, stretches, what="planning")
+    await db.until_done(caption_stage.settle, job.video_id, language, job.model, what="planning")
     log.info("video %s: its speech planned in %d parts (%s)", job.video_id, len(rows), language or "language per part")
     await queue(job, rows, language)
 
@@ -154,7 +157,7 @@ def detected(job: CaptionJob, start: float, length: float) -> str:
     info = source.facts()
     samples = transcription.sound(ffmpeg_exe(settings.ffmpeg_binary), source.path, info, start, length,
                                   timeout=settings.job_timeout)  # fmt: skip
-    return transcription.language_of(samples, model_folder(job))
+    return transcription.language_of(samples, model_folder(job), settings.caption_device)
 
 
 def model_folder(job: CaptionJob):
@@ -183,7 +186,7 @@ async def run_part(job: CaptionJob) -> None:
     try:
         said = await heard.run()
         last = await db.until_done(caption_stage.finish_part, job.video_id, job.part, token, said.language,
-                                   list(said.words), what="recording a part")  # fmt: skip
+                                   job.model, list(said.words), what="recording a part")  # fmt: skip
     except plans.Withdrawn:
         log.info("video %s captions part %s was taken from this worker", job.video_id, job.part)
         return
@@ -249,7 +252,7 @@ class Heard:
                                       timeout=settings.job_timeout)  # fmt: skip
         folder = model_folder(job)
         return transcription.transcribe(samples, folder, offset=job.start, language=job.language or None,
-                                        progress=self.told)  # fmt: skip
+                                        progress=self.told, device=settings.caption_device)  # fmt: skip
 
     def told(self, share: float) -> None:
         if self.withdrawn:

@@ -42,10 +42,21 @@ def progress(rows) -> dict[str, Any]:
     }
 
 
-def finish_part(video_id: int, part: int, token: str, language: str, words: list[Word]) -> bool:
+def settle(video_id: int, language: str, model: str) -> None:
+    """Keep in the plan's rows the language its parts are heard in and the model they are heard with (an
+    operator's choice), for the parts queued again when the plan resumes."""
+    with engine().begin() as conn:
+        conn.execute(
+            sa.update(plans.part_table)
+            .where(plans.part_table.c.video_id == video_id, plans.part_table.c.ladder == CAPTIONS)
+            .values(served={"language": language, "model": model})
+        )
+
+
+def finish_part(video_id: int, part: int, token: str, language: str, model: str, words: list[Word]) -> bool:
     """Keep the part's words in its row and mark it done (Withdrawn if the claim is gone); whether every part
     of the plan is done now (exactly one worker learns so: under the plan's lock)."""
-    said = {"language": language, "words": [[w.start, w.end, w.text, w.probability] for w in words]}
+    said = {"language": language, "model": model, "words": [[w.start, w.end, w.text, w.probability] for w in words]}
     with plans.locked(video_id) as conn:
         plans.complete(conn, video_id, part, token, served=said, ladder=CAPTIONS)
         rows = plans.rows(conn, video_id, CAPTIONS)
@@ -67,13 +78,14 @@ def heard(video_id: int) -> tuple[str, list[Word]] | None:
     return max(spoken, key=spoken.__getitem__), words
 
 
-def language(video_id: int) -> str | None:
-    """The language the plan's parts were told or found, from a part already heard (for the parts queued
-    again when a plan resumes); None before any."""
-    for row in plans.current(video_id, CAPTIONS):
-        if row.state == "done" and row.served.get("language"):
-            return row.served["language"]
-    return None
+def chosen(video_id: int) -> tuple[str, str]:
+    """The language the plan's parts are heard in (as the plan settled it, or a part heard found it; "" if
+    neither) and the model they are heard with ("": CAPTION_MODEL): for the parts queued again when the plan
+    resumes."""
+    rows = plans.current(video_id, CAPTIONS)
+    said = [row.served for row in rows if row.state == "done"] + [row.served for row in rows]
+    language = next((s["language"] for s in said if s.get("language")), "")
+    return language, next((s["model"] for s in said if s.get("model")), "")
 
 
 def end(video_id: int, failed: str | None = None) -> None:

@@ -15,7 +15,7 @@ from videoflix.core.media import MediaLimits
 from videoflix.core.storage.config import VARIABLES as STORAGE_VARIABLES
 from videoflix.core.storage.config import StorageConfig
 
-from . import speech_model
+from . import speech_model, transcription
 from .broker_auth import BrokerAuth
 from .ladders import PER_TITLE_CRF
 
@@ -58,6 +58,13 @@ def caption_model(value: str) -> str:
     name = value.strip() or speech_model.DEFAULT
     speech_model.check(name)
     return name
+
+
+def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """A setting that is one of `allowed` (any case), or ValueError naming them."""
+    if value.strip().lower() not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}: {value!r}")
+    return value.strip().lower()
 
 
 def caption_part_seconds(value: str) -> float:
@@ -135,6 +142,8 @@ class WorkerSettings:
     caption_language: str = ""
     #: a film's speech is transcribed in parts of about this many seconds (cut at silences) over the workers
     caption_part_seconds: float = 600.0
+    #: where the speech model runs: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda
+    caption_device: str = "auto"
 
     @classmethod
     def from_environment(cls) -> WorkerSettings:
@@ -182,6 +191,7 @@ class WorkerSettings:
             caption_model=caption_model(value(env, "CAPTION_MODEL")),
             caption_language=caption_language(value(env, "CAPTION_LANGUAGE")),
             caption_part_seconds=caption_part_seconds(value(env, "CAPTION_PART_SECONDS")),
+            caption_device=choice("CAPTION_DEVICE", value(env, "CAPTION_DEVICE"), transcription.DEVICES),
         )
 
     @property

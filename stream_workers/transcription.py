@@ -31,11 +31,14 @@ from .caption_cues import Word
 
 #: the samples Whisper hears: 16 kHz, mono, 32-bit float
 RATE = 16_000
-#: CPU threads of one transcription (the machines have two cores), and how the weights are computed on them
+#: CPU threads of one transcription (the machines have two cores), and how the weights are computed on each
+#: device (8-bit weights; on a GPU, 16-bit activations)
 THREADS = 2
-COMPUTE = "int8"
+COMPUTE = {"cpu": "int8", "cuda": "int8_float16"}
+#: CAPTION_DEVICE's values: "auto" takes a CUDA GPU where CTranslate2 sees one, else the CPU
+DEVICES = ("auto", "cpu", "cuda")
 
-_models: dict[str, object] = {}
+_models: dict[tuple[str, str], object] = {}
 _loading = threading.Lock()
 
 
@@ -77,14 +80,24 @@ def sound(
         return numpy.fromfile(raw, dtype=numpy.float32)
 
 
-def model(folder: Path):
-    """The Whisper model in `folder`, loaded once per process (loading costs a second and its memory)."""
-    key = str(folder)
+def device_of(setting: str) -> str:
+    """The device CAPTION_DEVICE names: "cpu" or "cuda" ("auto": a CUDA GPU if CTranslate2 sees one)."""
+    if setting != "auto":
+        return setting
+    import ctranslate2  # (faster-whisper's engine)
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def model(folder: Path, device: str = "cpu"):
+    """The Whisper model in `folder` on `device` (CAPTION_DEVICE), loaded once per process (loading costs a
+    second and its memory)."""
+    key = (str(folder), device_of(device))
     with _loading:
         if key not in _models:
             from faster_whisper import WhisperModel  # (heavy: imported where a worker transcribes)
 
-            _models[key] = WhisperModel(key, device="cpu", compute_type=COMPUTE, cpu_threads=THREADS)
+            _models[key] = WhisperModel(key[0], device=key[1], compute_type=COMPUTE[key[1]], cpu_threads=THREADS)
         return _models[key]
 
 
@@ -94,13 +107,14 @@ def transcribe(
     offset: float = 0.0,
     language: str | None = None,
     progress: Callable[[float], None] | None = None,
+    device: str = "cpu",
 ) -> Transcript:
     """(Blocking.) What is said in `samples` (the film's sound from `offset` seconds), in `language` if named,
     else the one detected; `progress` is told the share done after each phrase."""
     seconds = len(samples) / RATE
     if seconds == 0:
         return Transcript(language or "", 0.0, (), 0.0)
-    segments, info = model(folder).transcribe(
+    segments, info = model(folder, device).transcribe(
         samples,
         language=language,
         word_timestamps=True,
@@ -119,13 +133,13 @@ def transcribe(
     return Transcript(info.language, round(info.language_probability, 3), tuple(words), seconds)
 
 
-def language_of(samples: numpy.ndarray, folder: Path) -> str:
+def language_of(samples: numpy.ndarray, folder: Path, device: str = "cpu") -> str:
     """(Blocking.) The language spoken in `samples` (from up to four 30 s windows of speech: the voice filter
     skips silence and music first), "" when no speech is heard; so that every part of a long film is heard
     in one language."""
     if len(samples) == 0:
         return ""
-    whisper = model(folder)
+    whisper = model(folder, device)
     if not whisper.model.is_multilingual:  # an English-only model (tiny.en) hears English
         return "en"
     try:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from stream_workers import caption_jobs, settings
+from stream_workers import caption_jobs, settings, transcription
 from stream_workers.app import app
 from stream_workers.records import CaptionJob, VideoUploaded
 
@@ -42,3 +42,20 @@ def test_the_caption_model_setting_names_a_model_this_machine_has(tmp_path):
 def test_a_caption_language_that_is_not_a_code_is_refused_saying_which(value):
     with pytest.raises(ValueError, match="CAPTION_LANGUAGE"):
         settings.caption_language(value)
+
+
+@pytest.mark.parametrize(("setting", "gpus", "device"), [("auto", 0, "cpu"), ("auto", 1, "cuda"), ("cpu", 1, "cpu")])
+def test_the_speech_model_runs_on_a_gpu_where_there_is_one_unless_told(monkeypatch, setting, gpus, device):
+    import ctranslate2
+
+    monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: gpus)
+    assert (
+        transcription.device_of(settings.choice("CAPTION_DEVICE", f" {setting.upper()} ", transcription.DEVICES))
+        == device
+    )
+    assert transcription.COMPUTE[device] in ctranslate2.get_supported_compute_types("cpu") | {"int8_float16"}
+
+
+def test_a_caption_device_that_is_none_of_them_is_refused_saying_which():
+    with pytest.raises(ValueError, match="CAPTION_DEVICE must be one of auto, cpu, cuda"):
+        settings.choice("CAPTION_DEVICE", "gpu", transcription.DEVICES)

@@ -142,6 +142,7 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("CAPTION_MODEL", "base"),
     _workers("CAPTION_LANGUAGE"),
     _workers("CAPTION_PART_SECONDS", "600"),
+    _workers("CAPTION_DEVICE", "auto"),
     Variable("VIDEOFLIX_API", (CLI,), None, "http://127.0.0.1:8000/api"),
     Variable("VIDEOFLIX_EMAIL", (CLI,)),
     Variable("VIDEOFLIX_PASSWORD", (CLI,)),
