@@ -32,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -61,7 +63,18 @@ PLAN = -1
 #: seconds between a running part's claim renewals (plans.HEARTBEAT_STALE: 30)
 BEAT_SECONDS = 5.0
 
-_speech = ThreadPoolExecutor(max_workers=1, thread_name_prefix="videoflix-speech")
+#: how much the speech thread yields the CPU (as a further ladder's FFmpeg does: av1_ladder's niceness), so a
+#: worker that also encodes makes films playable first; the model's own threads, started from it, inherit it
+NICENESS = 10
+
+
+def _yielding() -> None:
+    """(The speech thread's start.) Lower its priority by NICENESS (a thread's own, on Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+
+
+_speech = ThreadPoolExecutor(max_workers=1, thread_name_prefix="videoflix-speech", initializer=_yielding)
 
 
 async def request(event, source: str, info: MediaInfo) -> None:

@@ -59,3 +59,11 @@ def test_the_speech_model_runs_on_a_gpu_where_there_is_one_unless_told(monkeypat
 def test_a_caption_device_that_is_none_of_them_is_refused_saying_which():
     with pytest.raises(ValueError, match="CAPTION_DEVICE must be one of auto, cpu, cuda"):
         settings.choice("CAPTION_DEVICE", "gpu", transcription.DEVICES)
+
+
+def test_the_speech_thread_yields_the_cpu_to_the_encoders():
+    import os
+
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = caption_jobs._speech.submit(lambda: os.getpriority(os.PRIO_PROCESS, 0)).result(timeout=10)
+    assert seen == min(19, own + caption_jobs.NICENESS)
