@@ -80,21 +80,21 @@ _speech = ThreadPoolExecutor(max_workers=1, thread_name_prefix="videoflix-speech
 async def request(event, source: str, info: MediaInfo) -> None:
     """Ask for the film's captions (a ready film of `event`'s job, its source key): when CAPTIONS is on and the
     film has sound."""
-    settings = app.settings
-    if not settings.captions or not info.has_audio:
-        return
-    job = CaptionJob(video_id=event.video_id, source=source, language=settings.caption_language,
-                     attempt=event.attempt, token=event.token)  # fmt: skip
-    await topics.captions.send(key=topics.key(event.video_id), value=job)
+    if app.settings.captions and info.has_audio:
+        await _send_plan(event, source)
 
 
 async def resume(event) -> None:
     """A ready film with a speech plan, queued again (`event`: the watchdog's, its plan idle; or a
     redelivery): its plan job is sent again, which queues the parts no live worker holds (or joins them)."""
-    job = CaptionJob(video_id=event.video_id, source=event.source, language=app.settings.caption_language,
+    await _send_plan(event, event.source)
+    log.info("video %s: its captions' plan resumed", event.video_id)
+
+
+async def _send_plan(event, source: str) -> None:
+    job = CaptionJob(video_id=event.video_id, source=source, language=app.settings.caption_language,
                      attempt=event.attempt, token=event.token)  # fmt: skip
     await topics.captions.send(key=topics.key(event.video_id), value=job)
-    log.info("video %s: its captions' plan resumed", event.video_id)
 
 
 async def run(payload) -> None:
@@ -159,15 +159,16 @@ def planned(job: CaptionJob) -> tuple[list[Part], str]:
     loud = [s.start for s in stretches[1:] if not speech_parts.in_silence(s.start, quiet)]
     if loud:
         log.info("video %s: no silence near %s s; cut there", job.video_id, ", ".join(f"{t:.0f}" for t in loud))
-    language = job.language or detected(job, stretches[0].start, stretches[0].length)
+    language = job.language or detected(job, stretches[0].start, stretches[0].length, source, info)
     return stretches, language
 
 
-def detected(job: CaptionJob, start: float, length: float) -> str:
-    """(Blocking.) The language spoken in the stretch, "" if none is heard."""
+def detected(job: CaptionJob, start: float, length: float, source=None, info=None) -> str:
+    """(Blocking.) The language spoken in the stretch, "" if none is heard (`source`, `info`: the film's, when
+    the caller has them)."""
     settings = app.settings
-    source = storage.Source(job.source)
-    info = source.facts()
+    source = source or storage.Source(job.source)
+    info = info or source.facts()
     samples = transcription.sound(ffmpeg_exe(settings.ffmpeg_binary), source.path, info, start, length,
                                   timeout=settings.job_timeout)  # fmt: skip
     return transcription.language_of(samples, model_folder(job), settings.caption_device)

@@ -47,7 +47,9 @@ def test_every_part_of_the_av1_ladder_is_made_once_over_both_workers(pipeline, l
     per_worker = av1_parts(pipeline, long_av1)
     assert all(per_worker), f"a worker made no AV1 part: {per_worker}"
     assert sorted(itertools.chain(*per_worker)) == list(range(PARTS))
-    assert pipeline.scalar("SELECT count(*) FROM video_parts WHERE video_id = :id", id=long_av1) == 0
+    # the encode's plans are gone (its speech's plan, the captions' stage, may still run: it has its own tests)
+    plans = "SELECT count(*) FROM video_parts WHERE video_id = :id AND ladder <> 'captions'"
+    assert pipeline.scalar(plans, id=long_av1) == 0
     assert MAKING and all(0 <= seen["progress"] <= 100 for seen in MAKING), MAKING  # shown while it was made
     status = pipeline.client().status(long_av1)
     twins = [r["av1"] for r in status["renditions"]]
