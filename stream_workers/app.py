@@ -47,6 +47,7 @@ app = WorkerApp(
         "stream_workers.sweep",
         "stream_workers.sealing",
         "stream_workers.health",
+        "stream_workers.census",
     ],
     consumer_auto_offset_reset="earliest",  # a new group must not skip events published before it joined
     producer_acks=-1,

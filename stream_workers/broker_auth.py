@@ -101,6 +101,14 @@ class BrokerAuth:
             context.load_cert_chain(self.cert_file, self.key_file)
         return context
 
+    def client_options(self) -> dict:
+        """The same settings as aiokafka's clients take them (the census' own admin client and consumer)."""
+        options: dict = {"security_protocol": self.protocol, "ssl_context": self.ssl_context()}
+        if self.sasl:
+            options.update(sasl_mechanism=self.mechanism, sasl_plain_username=self.username,
+                           sasl_plain_password=self.password)  # fmt: skip
+        return options
+
     def credentials(self) -> faust.types.auth.CredentialsT | None:
         """What Faust hands its consumer, producer and admin client (`broker_credentials`), or None."""
         if self.sasl:

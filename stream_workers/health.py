@@ -24,5 +24,5 @@ async def readyz(view, request):
 
 @app.page("/metrics")
 async def metrics(view, request):
-    body = await scrape(app.consumer)
+    body = await scrape(app.consumer, app.settings.scratch)
     return view.bytes(body, content_type="text/plain")  # aiohttp refuses parameters in content_type

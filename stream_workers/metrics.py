@@ -6,6 +6,9 @@ the consumer lag (events on the worker's partitions not yet processed) computed 
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 JOBS_IN_FLIGHT = Gauge("videoflix_jobs_in_flight", "Transcode jobs running in this worker")
@@ -19,9 +22,20 @@ JOBS = Counter("videoflix_jobs", "Finished transcode jobs by outcome", ["outcome
 FAILURES = Counter("videoflix_job_failures", "Failed transcode attempts by cause", ["cause"])
 
 
-async def scrape(consumer) -> bytes:
-    """This worker's metrics plus its consumer lag per assigned partition."""
+async def scrape(consumer, scratch: Path | None = None) -> bytes:
+    """This worker's metrics plus its consumer lag per assigned partition, and the disk of its scratch folder
+    (`scratch`: where it makes outputs; a full one fails every job)."""
     state = CollectorRegistry()
+    if scratch is not None:
+        try:
+            disk = shutil.disk_usage(scratch)
+        except OSError:  # not made yet: nothing to report
+            disk = None
+        if disk is not None:
+            Gauge("videoflix_scratch_capacity_bytes", "The worker's scratch disk", registry=state).set(disk.total)
+            Gauge("videoflix_scratch_free_bytes", "Bytes free on the worker's scratch disk", registry=state).set(
+                disk.free
+            )
     lag = Gauge("videoflix_consumer_lag", "Events not yet processed on an assigned partition", ["topic", "partition"],
                 registry=state)  # fmt: skip
     for tp in sorted(consumer.assignment()):

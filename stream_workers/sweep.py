@@ -52,7 +52,7 @@ def sweep(grace: float) -> dict[str, int]:
         ids = list(folders)
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            query = sa.select(Video.id, Video.status, Video.hls_path).where(Video.id.in_(batch))
+            query = sa.select(Video.id, Video.status, Video.hls_path, Video.stored_bytes).where(Video.id.in_(batch))
             rows.update({row.id: row for row in conn.execute(query)})
             named.update(conn.scalars(sa.select(Subtitle.key).where(Subtitle.video_id.in_(batch))))
             watched.update(
@@ -62,6 +62,7 @@ def sweep(grace: float) -> dict[str, int]:
                 )
                 if output
             )
+        measure(conn, folders, rows)
         for video_id, objects in folders.items():
             if video_id not in rows:
                 if max(info.modified for info in objects) < cutoff:
@@ -97,11 +98,32 @@ def sweep(grace: float) -> dict[str, int]:
     return removed
 
 
+def measure(conn: sa.Connection, folders: dict[int, list[ObjectInfo]], rows: dict) -> None:
+    """Each film's bytes in the store (its folder: source, outputs, subtitles), as this pass listed them, into
+    `videos.stored_bytes` where they changed (the console's size, the service panel's and the metrics' storage
+    used). Counted before the pass removes anything: what it removes is measured gone at the next."""
+    changed = [
+        {"video": video_id, "size": total}
+        for video_id, objects in folders.items()
+        if video_id in rows and rows[video_id].stored_bytes != (total := sum(info.size for info in objects))
+    ]
+    if changed:
+        update = sa.update(Video.__table__).where(Video.__table__.c.id == sa.bindparam("video"))
+        conn.execute(update.values(stored_bytes=sa.bindparam("size")), changed)
+
+
+#: the first pass comes this soon after a worker starts (at most), so a new deployment shows its storage
+FIRST_PASS_SECONDS = 60.0
+
+
 @app.task
 async def sweeper() -> None:
-    """Sweep every SWEEP_INTERVAL seconds; a failed pass is logged and tried again at the next."""
+    """Sweep every SWEEP_INTERVAL seconds (the first pass within FIRST_PASS_SECONDS); a failed pass is logged
+    and tried again at the next."""
+    wait = min(app.settings.sweep_interval, FIRST_PASS_SECONDS)
     while True:
-        await asyncio.sleep(app.settings.sweep_interval)
+        await asyncio.sleep(wait)
+        wait = app.settings.sweep_interval
         try:
             removed = await in_thread(sweep, app.settings.sweep_grace)
         except Exception as exc:  # the store or the database is away: the next pass catches up

@@ -115,6 +115,8 @@ class Settings:
     accel_redirect_prefix: str | None
     #: where sources and outputs live (STORAGE_BACKEND: MEDIA_ROOT, or an S3 bucket)
     storage: StorageConfig
+    #: the store's capacity (STORAGE_QUOTA_BYTES); None: the disk MEDIA_ROOT is on (local), unknown (S3)
+    storage_quota_bytes: int | None = None
 
     def derive_key(self, purpose: str) -> bytes:
         """A 64-byte key for one purpose, so no two uses (JWT, CSRF, ...) share raw key material."""
@@ -214,11 +216,21 @@ def build_settings(raw: dict[str, str]) -> Settings:
         kafka_bootstrap_servers=raw.get("kafka.bootstrap_servers", "127.0.0.1:9092"),
         accel_redirect_prefix=raw.get("videoflix.accel_redirect_prefix", "").strip() or None,
         storage=storage_config(raw),
+        storage_quota_bytes=quota(raw.get("videoflix.storage_quota_bytes", "")),
         rate_limits={
             name: Limit.parse(raw.get(f"videoflix.rate_limit.{name}") or default)
             for name, default in RATE_LIMITS.items()
         },
     )
+
+
+def quota(raw: str) -> int | None:
+    """STORAGE_QUOTA_BYTES: a positive whole number of bytes, or None (empty)."""
+    if not raw.strip():
+        return None
+    if not raw.strip().isdigit() or int(raw) <= 0:
+        raise ConfigurationError(f"STORAGE_QUOTA_BYTES must be a number of bytes (e.g. 2000000000000), not {raw!r}")
+    return int(raw)
 
 
 def media_limits(raw: Mapping[str, str]) -> MediaLimits:

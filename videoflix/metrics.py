@@ -37,8 +37,10 @@ STATE = sa.text(
 )
 
 
-def scrape(conn: sa.Connection) -> bytes:
-    """This process's counters, then the database's view (a fresh registry per scrape)."""
+def scrape(conn: sa.Connection, panel=None) -> bytes:
+    """This process's counters, then the database's view (a fresh registry per scrape); with the service panel
+    (`services.service_panel.ServicePanel` on the same connection): the workers by state, the backlog per topic
+    and the store's use (`service_state`)."""
     state = CollectorRegistry()
     videos = Gauge("videoflix_videos", "Videos by status", ["status"], registry=state)
     backlog = Gauge("videoflix_outbox_unpublished", "Pipeline events not yet published to Kafka", registry=state)
@@ -52,4 +54,31 @@ def scrape(conn: sa.Connection) -> bytes:
             backlog.set(count)
         else:
             mails.set(count)
+    if panel is not None:
+        service_state(state, panel)
     return generate_latest(REGISTRY) + generate_latest(state)
+
+
+def service_state(state: CollectorRegistry, panel) -> None:
+    """What the service panel shows, as gauges for Prometheus' alerts and the Grafana dashboard: read here, so
+    they hold while every worker is down (a worker's own gauges go with it)."""
+    workers = Gauge("videoflix_workers", "Workers by state in the census (online, stopped, gone)", ["state"],
+                    registry=state)  # fmt: skip
+    for name in ("online", "stopped", "gone"):
+        workers.labels(name).set(0)
+    listed = panel.workers()
+    for worker in listed:
+        workers.labels(worker["state"]).inc()
+    backlog = Gauge("videoflix_backlog_events", "Events waiting per topic: in the outbox, or in Kafka (its lag)",
+                    ["topic", "place"], registry=state)  # fmt: skip
+    for topic in panel.backlog(listed):
+        backlog.labels(topic["topic"], "outbox").set(topic["outbox"])
+        if topic["lag"] is not None:
+            backlog.labels(topic["topic"], "kafka").set(topic["lag"])
+    storage = panel.storage()
+    Gauge("videoflix_storage_used_bytes", "Bytes the films take in the store (as the storage sweep measured them)",
+          registry=state).set(storage["used_bytes"])  # fmt: skip
+    if storage["capacity_bytes"] is not None:
+        Gauge("videoflix_storage_capacity_bytes", "The store's capacity (STORAGE_QUOTA_BYTES, or MEDIA_ROOT's disk)",
+              registry=state).set(storage["capacity_bytes"])  # fmt: skip
+        Gauge("videoflix_storage_free_bytes", "Bytes free in the store", registry=state).set(storage["free_bytes"])

@@ -50,6 +50,7 @@ def includeme(config) -> None:
     config.add_route("admin.account", r"/api/admin/accounts/{id:\d+}/")
     config.add_route("admin.audit", "/api/admin/audit/")
     config.add_route("admin.watching", "/api/admin/watching/")
+    config.add_route("admin.service", "/api/admin/service/")
     # the operators' console: one page that uses the API above (staff)
     config.add_route("console", "/admin/")
     # nginx's auth_request for the upload locations: may this request's body be read at all?

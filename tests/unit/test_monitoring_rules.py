@@ -23,7 +23,7 @@ def test_the_configuration_and_its_rules_load():
         [PROMTOOL, "check", "config", "prometheus.yml"], cwd=FOLDER, capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 4 rules found" in checked.stdout + checked.stderr
+    assert "SUCCESS: 6 rules found" in checked.stdout + checked.stderr
 
 
 @needs_promtool

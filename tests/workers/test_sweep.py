@@ -113,3 +113,22 @@ def test_an_output_a_playback_began_on_stays_until_its_playback_is_gone(swept, e
     finally:
         with engine.begin() as conn:
             conn.execute(sa.delete(User).where(User.id == user))
+
+
+def test_each_films_bytes_in_the_store_are_measured(swept, engine):
+    """The console's size and the service panel's storage used: a film's folder summed, as the pass listed it
+    (what it removes is measured gone at the next pass); a film whose folder grew is measured again."""
+    store, ready, busy, _ = swept
+
+    def sizes() -> dict[int, int | None]:
+        with engine.connect() as conn:
+            return dict(conn.execute(sa.select(Video.id, Video.stored_bytes).where(Video.id.in_([ready, busy]))).all())
+
+    assert sizes() == {ready: None, busy: None}
+    sweep.sweep(grace=3600)
+    assert sizes() == {ready: 3, busy: 4}  # every object holds one byte
+    store.put_bytes(f"videos/{ready}/hls-new/720p/000.ts", b"x" * 1000)
+    sweep.sweep(grace=0)  # removes the ready film's old output: counted until the next pass
+    assert sizes()[ready] == 1003
+    sweep.sweep(grace=0)
+    assert sizes() == {ready: 1002, busy: 3}

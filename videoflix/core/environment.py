@@ -97,6 +97,7 @@ VARIABLES: tuple[Variable, ...] = (
     _web("REFRESH_TOKEN_TTL", "videoflix.refresh_token_ttl"),
     _web("SESSION_MAX_AGE", "videoflix.session_max_age"),
     _web("SCREENS_PER_ACCOUNT", "videoflix.screens_per_account"),
+    _web("STORAGE_QUOTA_BYTES", "videoflix.storage_quota_bytes"),
     _web("PLAYBACK_BIND_ADDRESS", "videoflix.playback_bind_address"),
     _web("S3_PLAYBACK_PATH", "videoflix.s3_playback_path"),
     *(

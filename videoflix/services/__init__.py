@@ -9,6 +9,7 @@ from .accounts import AccountService
 from .mail import AccountMails
 from .playback import PlaybackService
 from .resumable_uploads import ResumableUploadService
+from .service_panel import ServicePanel
 from .sessions import SessionService
 from .subtitles import SubtitleService
 from .throttle import Throttle
@@ -63,10 +64,17 @@ def includeme(config) -> None:
     def throttle(request) -> Throttle:
         return Throttle(request.dbsession)
 
+    def service_panel(request) -> ServicePanel:
+        settings = request.registry["videoflix.settings"]
+        return ServicePanel(
+            request.dbsession, settings.storage.backend, settings.media_root, settings.storage_quota_bytes
+        )
+
     config.add_request_method(accounts, reify=True)
     config.add_request_method(account_admin, reify=True)
     config.add_request_method(playback, reify=True)
     config.add_request_method(throttle, reify=True)
+    config.add_request_method(service_panel, reify=True)
     config.add_request_method(videos, reify=True)
     config.add_request_method(viewing, reify=True)
     config.add_request_method(subtitles, reify=True)

@@ -29,7 +29,7 @@ def readyz(request):
 def metrics(request):
     """Prometheus text format: this process's counters and the pipeline's state from PostgreSQL."""
     response = request.response
-    response.body = scrape(request.dbsession.connection())
+    response.body = scrape(request.dbsession.connection(), request.service_panel)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"
     response.cache_control = "no-store"

@@ -22,6 +22,7 @@ from .user import AccountAudit, AccountToken, AuthSession, TokenPurpose, User
 from .video import OutboxEvent, Video, VideoPart, VideoStatus
 from .video_key import VideoKey
 from .viewing import PlaybackStart, VideoView, WatchProgress
+from .worker import Worker
 
 __all__ = [
     "AccountAudit",
@@ -44,6 +45,7 @@ __all__ = [
     "VideoStatus",
     "VideoView",
     "WatchProgress",
+    "Worker",
     "get_engine",
     "get_session_factory",
 ]

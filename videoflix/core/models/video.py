@@ -101,6 +101,8 @@ class Video(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: views counted and folded in (models/viewing.py); those not folded yet are rows of video_views
     views: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: the film's bytes in the store (source, outputs, subtitles), as the storage sweep last measured them
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
     #: the words said in the film (its transcript's, accents removed: videoflix/core/transcripts.py), which
     #: search reaches after title, category and description (migration 0026)
     speech: Mapped[Any] = mapped_column(TSVECTOR, nullable=True, deferred=True)
