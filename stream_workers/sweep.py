@@ -112,6 +112,14 @@ def measure(conn: sa.Connection, folders: dict[int, list[ObjectInfo]], rows: dic
         conn.execute(update.values(stored_bytes=sa.bindparam("size")), changed)
 
 
+def measure_film(video_id: int) -> None:
+    """One film's bytes in the store, measured now (its folder listed): when a report changes what it holds (ready,
+    a further ladder joined), so the console shows its size at once rather than at the next sweep."""
+    size = sum(info.size for info in storage.backend().objects(video_key(video_id)))
+    with engine().begin() as conn:
+        conn.execute(sa.update(Video).where(Video.id == video_id).values(stored_bytes=size))
+
+
 #: the first pass comes this soon after a worker starts (at most), so a new deployment shows its storage
 FIRST_PASS_SECONDS = 60.0
 

@@ -12,9 +12,10 @@ from videoflix.core import events
 
 from .. import topics
 from ..app import app
-from ..db import apply_processed, apply_progress, until_done
+from ..db import apply_processed, apply_progress, in_thread, until_done
 from ..records import VideoProcessed, VideoProgress
 from ..reports import readable
+from ..sweep import measure_film
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ async def record(stream, record_type, topic: str, apply, what: str) -> None:
             continue
         if await until_done(apply, event, what=f"{what} of video {event.video_id}") and what == "result":
             log.info("video %s is %s", event.video_id, event.status)
+            try:
+                await in_thread(measure_film, event.video_id)
+            except Exception as exc:  # the store away: the next sweep measures it
+                log.warning("video %s: its size in the store could not be measured: %s", event.video_id, exc)
 
 
 @app.agent(topics.progress)

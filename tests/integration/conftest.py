@@ -100,6 +100,13 @@ def pipeline(database_url):
         yield line
 
 
+@pytest.fixture(scope="module")
+def panel_stack(database_url):
+    """A pipeline of its own whose workers a test may stop (the service panel's): the session's must stay up."""
+    with local_pipeline(database_url, "videoflix_panel", free_port()) as line:
+        yield line
+
+
 @pytest.fixture(scope="session")
 def s3_pipeline(database_url, seaweedfs, pipeline):
     """The pipeline on S3: a web process and two workers that share nothing but PostgreSQL, the broker and a

@@ -37,12 +37,18 @@ HEVC_UNDER_WAY = """(() => {
       video.ladder_progress = { ...video.ladder_progress, hevc: { progress: 42.5, speed: 1.5, eta_seconds: 120 } };
       video.captions = { progress: 55.5, parts: 9, parts_done: 5, speed: 12.5, eta_seconds: 30 };
       for (const r of video.renditions.filter((r) => r.quality)) {
-        r.hevc = { quality: { vmaf: r.quality.vmaf - 0.25 }, listed: false };
+        r.hevc = { quality: { vmaf: r.quality.vmaf - 0.25 }, bandwidth: Math.round(r.bandwidth * 1.1), fit: false,
+                   listed: false };
       }
     }
     return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
   };
 })()"""
+
+
+def mbits(bits_per_second: int) -> str:
+    """A bitrate as the console writes it."""
+    return f"{bits_per_second / 1e6:.2f} Mbit/s"
 
 
 def row(video_id: int, expression: str) -> str:
@@ -107,7 +113,19 @@ async def operate(pipeline, clip: Path, shots: Path) -> dict:
         seen["av1_making"] = await until(browser, row(video_id, f"row && ({making})"), 180, "the AV1 pass shows")
         seen["av1"] = await until(browser, row(video_id, f"row && {av1}?.textContent"), 180,
                                   "the AV1 ladder shows")  # fmt: skip
-        seen["renditions"] = pipeline.client().status(video_id)["renditions"]
+        status = pipeline.client().status(video_id)
+        seen["renditions"], seen["stored_bytes"] = status["renditions"], status["stored_bytes"]
+        # the film's bitrate against quality: a line per ladder, a dot per rendition
+        seen["chart"] = await browser.evaluate(
+            row(
+                video_id,
+                """Object.fromEntries(Array.from(
+            row.querySelectorAll('svg.quality-chart g[data-ladder]'), (g) => [g.dataset.ladder, Array.from(
+                g.querySelectorAll('circle'),
+                (c) => [c.dataset.rung, Number(c.dataset.vmaf), Number(c.dataset.bits)])]))
+        """,
+            )
+        )
         # the film at a glance: its thumbnail (loaded through the app), its length and size, its views
         seen["thumbnail"] = await until(browser, row(video_id, "row && row.querySelector('img.thumb')?.naturalWidth"),
                                         15, "the thumbnail shows")  # fmt: skip
@@ -162,25 +180,41 @@ def test_staff_upload_watch_play_edit_and_delete_in_the_console(pipeline, media_
     assert [r["name"] for r in rated] == ["480p", "720p"], seen["renditions"]
     for r in rated:
         assert r["quality"]["vmaf"] > 80 and not r["quality"]["below_floor"], r
-        shown = f" {r['name']} {js_fixed(r['quality']['vmaf'])} / {js_fixed(r['quality']['vmaf_p5'])}"
-        assert shown in seen["quality"]
-    assert seen["quality"].startswith("Quality, VMAF mean / 5th percentile:"), seen["quality"]  # named, with its unit
+        shown = (f" {r['name']} {js_fixed(r['quality']['vmaf'])} / {js_fixed(r['quality']['vmaf_p5'])}"
+                 f" at {mbits(r['bandwidth'])}")  # fmt: skip
+        assert shown in seen["quality"], seen["quality"]
+    # named, with its units
+    assert seen["quality"].startswith("H.264, VMAF mean / 5th percentile at peak bitrate:"), seen["quality"]
+    assert seen["chart"]["h264"] == [[r["name"], r["quality"]["vmaf"], r["bandwidth"]] for r in rated]
+    assert seen["chart"]["av1"] == [[r["name"], r["av1"]["quality"]["vmaf"], r["av1"]["bandwidth"]] for r in rated]
     # the AV1 ladder while it was made (its share; FFmpeg's speed and the time to go once it reports them),
     # then its VMAF per rung, and the choice
     assert re.fullmatch(r"AV1 ladder +\d+(\.\d)?%( · .+)?", seen["av1_making"]), seen["av1_making"]  # (+ its bar)
     twins = [r["av1"] for r in rated]
-    assert seen["av1"] == "AV1 ladder, VMAF mean: " + " · ".join(
-        f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])}" for r in rated
-    ) + (": listed" if twins[0]["listed"] else ": not listed (H.264 alone)"), seen["av1"]
+    scores = " · ".join(f"{r['name']} {js_fixed(r['av1']['quality']['vmaf'])} at {mbits(r['av1']['bandwidth'])}"
+                        for r in rated)  # fmt: skip
+    assert seen["av1"].startswith(f"AV1 ladder, VMAF mean at peak bitrate: {scores}: "), seen["av1"]
+    if twins[0]["listed"]:
+        assert seen["av1"].endswith(": listed"), seen["av1"]
+    else:  # each rung that kept the ladder out is named, with why
+        assert ": not listed (H.264 alone): " in seen["av1"], seen["av1"]
+        for r in rated:
+            assert (f"{r['name']} scores" in seen["av1"] or f"{r['name']} is not smaller" in seen["av1"]) != r["av1"][
+                "fit"
+            ], seen["av1"]
     assert seen["hevc_making"] == "HEVC ladder  42.5% · about 2 min left · 1.5\u00d7 realtime", seen["hevc_making"]
     assert seen["captions_making"] == (
         "Automatic captions  55.5% · 5 of 9 parts · about 30 s left · 12.5\u00d7 realtime"
     ), seen["captions_making"]
-    assert seen["hevc"] == "HEVC ladder, VMAF mean: " + " · ".join(
-        f"{r['name']} {js_fixed(r['quality']['vmaf'] - 0.25)}" for r in rated
-    ) + (": not listed (H.264 alone)"), seen["hevc"]
+    assert seen["hevc"] == "HEVC ladder, VMAF mean at peak bitrate: " + " · ".join(
+        f"{r['name']} {js_fixed(r['quality']['vmaf'] - 0.25)} at {mbits(round(r['bandwidth'] * 1.1))}" for r in rated
+    ) + ": not listed (H.264 alone): " + "; ".join(f"{r['name']} is not smaller than H.264's" for r in rated), seen[
+        "hevc"
+    ]
     assert seen["thumbnail"] > 0
-    assert re.fullmatch(r"0:\d\d · \d+\u00d7\d+ · 0 views", seen["facts"]), seen["facts"]
+    # its size in the store, measured when it was reported ready (and again when its AV1 ladder joined)
+    assert seen["stored_bytes"] > 100_000
+    assert re.fullmatch(r"0:\d\d · \d+\u00d7\d+ · [\d.]+ (kB|MB) stored · 0 views", seen["facts"]), seen["facts"]
     assert seen["folder_before_delete"] and not (pipeline.media / "videos" / str(video_id)).exists()
     assert pipeline.scalar("SELECT count(*) FROM videos WHERE id = :id", id=video_id) == 0
     assert "was deleted" in seen["message"]

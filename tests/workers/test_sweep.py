@@ -132,3 +132,13 @@ def test_each_films_bytes_in_the_store_are_measured(swept, engine):
     assert sizes()[ready] == 1003
     sweep.sweep(grace=0)
     assert sizes() == {ready: 1002, busy: 3}
+
+
+def test_a_film_is_measured_when_a_report_changes_it(swept, engine):
+    """The results agent measures a film's folder once its report is applied (ready, a further ladder joined),
+    so the console shows its size at once, not at the next sweep."""
+    store, ready, _, _ = swept
+    store.put_bytes(f"videos/{ready}/hls-new/av1/480p/init.mp4", b"x" * 500)
+    sweep.measure_film(ready)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(Video.stored_bytes).where(Video.id == ready)) == 503

@@ -158,6 +158,9 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "error": video.error,
         "duration": video.duration,
         "views": video.views or 0,  # counted and folded in (a view not folded yet shows within seconds)
+        # the film's bytes in the store (source, outputs, subtitles): measured when it is reported ready or a
+        # further ladder joins, and by every storage sweep; null until first measured
+        "stored_bytes": video.stored_bytes,
         "width": video.width,
         "height": video.height,
         "resolutions": made,

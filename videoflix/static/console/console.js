@@ -55,6 +55,18 @@
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   }
 
+  /** A size as operators read it: 950 kB, 12.3 MB, 4.56 GB (decimal units, as disks and buckets are sold). */
+  function bytes(count) {
+    const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let value = count;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) {
+      value /= 1000;
+      unit += 1;
+    }
+    return `${unit ? value.toPrecision(3) : value} ${units[unit]}`;
+  }
+
   // -- session ---------------------------------------------------------------------------------------------
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -97,7 +109,7 @@
 
   /** A further ladder's name as operators read it: "av1" -> "AV1", "hevc" -> "HEVC". */
   function ladderName(name) {
-    return name.toUpperCase();
+    return name === "h264" ? "H.264" : name.toUpperCase();
   }
 
   /** The further ladders with a verdict: a rendition names its twin in each (`{quality, listed}`). */
@@ -109,6 +121,83 @@
       }
     }
     return [...names];
+  }
+
+  function mbits(bitsPerSecond) {
+    return `${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s`;
+  }
+
+  /** Why a further ladder is not listed, in words an operator can act on: each rung that fell short. */
+  function whyNotListed(name, twins) {
+    const reasons = [];
+    for (const r of twins) {
+      const twin = r[name];
+      if (twin.fit) continue;
+      const below = r.quality ? r.quality.vmaf - twin.quality.vmaf : 0;
+      if (below > 1) {
+        reasons.push(`${r.name} scores ${twin.quality.vmaf.toFixed(1)}, ${below.toFixed(1)} points below ` +
+          `H.264's ${r.quality.vmaf.toFixed(1)}`);
+      } else {
+        reasons.push(`${r.name} is not smaller than H.264's`);
+      }
+    }
+    return (reasons.length ? reasons.join("; ") : "no rendition was measured") +
+      (reasons.some((reason) => reason.includes("points below"))
+        ? " (RATE_AIM gives a ladder more bits where H.264's quality needs them)" : "");
+  }
+
+  const SVG = "http://www.w3.org/2000/svg";
+  const LADDER_COLOURS = { h264: "#1a73e8", av1: "#b20710", hevc: "#137333" };
+
+  function svg(tag, attributes, text) {
+    const element = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
+    if (text !== undefined) element.textContent = text;
+    return element;
+  }
+
+  /** Bitrate against quality, one line per ladder (H.264 and each further one measured): what per-title and AV1
+   *  did for this film at a glance (further left is fewer bytes, higher is better). */
+  function qualityChart(video, rated) {
+    const ladders = [["h264", rated.map((r) => ({ name: r.name, bits: r.bandwidth, vmaf: r.quality.vmaf }))]];
+    for (const name of twinLadders(rated)) {
+      ladders.push([name, rated.filter((r) => r[name] && r[name].quality && r[name].bandwidth)
+        .map((r) => ({ name: r.name, bits: r[name].bandwidth, vmaf: r[name].quality.vmaf }))]);
+    }
+    const points = ladders.flatMap(([, list]) => list).filter((p) => p.bits);
+    const [width, height, left, bottom] = [260, 120, 34, 22];
+    const maxBits = Math.max(...points.map((p) => p.bits));
+    const lowest = Math.floor(Math.min(...points.map((p) => p.vmaf)) / 5) * 5;
+    const x = (bits) => left + (bits / maxBits) * (width - left - 10);
+    const y = (vmaf) => 8 + ((100 - vmaf) / Math.max(1, 100 - lowest)) * (height - bottom - 8);
+    const chart = svg("svg", { class: "quality-chart", viewBox: `0 0 ${width} ${height}`, width, height,
+      role: "img", "aria-label": `${video.title}: VMAF against peak bitrate per ladder` });
+    chart.append(svg("line", { x1: left, y1: height - bottom, x2: width - 4, y2: height - bottom, stroke: "#999" }));
+    chart.append(svg("line", { x1: left, y1: 4, x2: left, y2: height - bottom, stroke: "#999" }));
+    chart.append(svg("text", { x: left - 4, y: y(100) + 4, "text-anchor": "end", "font-size": 9 }, "100"));
+    chart.append(svg("text", { x: left - 4, y: y(lowest) + 4, "text-anchor": "end", "font-size": 9 }, String(lowest)));
+    chart.append(svg("text", { x: left, y: height - 8, "font-size": 9 }, "0"));
+    chart.append(svg("text", { x: width - 4, y: height - 8, "text-anchor": "end", "font-size": 9 },
+      `${(maxBits / 1e6).toFixed(1)} Mbit/s`));
+    chart.append(svg("text", { x: 2, y: 10, "font-size": 9 }, "VMAF"));
+    ladders.forEach(([name, list], index) => {
+      const drawn = list.filter((p) => p.bits).sort((a, b) => a.bits - b.bits);
+      if (!drawn.length) return;
+      const colour = LADDER_COLOURS[name] || "#555";
+      const group = svg("g", { "data-ladder": name });
+      group.append(svg("polyline", { points: drawn.map((p) => `${x(p.bits).toFixed(1)},${y(p.vmaf).toFixed(1)}`)
+        .join(" "), fill: "none", stroke: colour, "stroke-width": 1.5 }));
+      for (const p of drawn) {
+        const dot = svg("circle", { cx: x(p.bits).toFixed(1), cy: y(p.vmaf).toFixed(1), r: 3, fill: colour,
+          "data-rung": p.name, "data-vmaf": p.vmaf, "data-bits": p.bits });
+        dot.append(svg("title", {}, `${ladderName(name)} ${p.name}: VMAF ${p.vmaf.toFixed(1)} at ${mbits(p.bits)}`));
+        group.append(dot);
+      }
+      group.append(svg("text", { x: width - 6, y: 14 + index * 11, "text-anchor": "end", "font-size": 9,
+        fill: colour }, ladderName(name)));
+      chart.append(group);
+    });
+    return chart;
   }
 
   function statusCell(cell, video) {
@@ -171,17 +260,19 @@
       }
       cell.append(line);
     }
-    // the quality each rendition delivers (VMAF against the source, sampled); one under the floor is flagged
+    // the quality each rendition delivers (VMAF against the source, sampled) at its bitrate; one under the
+    // floor is flagged
     const rated = (video.renditions || []).filter((r) => r.quality);
     if (rated.length) {
       const line = document.createElement("div");
       line.className = "quality";
       line.title = "VMAF against the source (0–100: 93 and over looks like the source), on sampled segments: " +
-        "the mean and the 5th percentile (its worst moments)";
-      line.append("Quality, VMAF mean / 5th percentile:");
+        "the mean and the 5th percentile (its worst moments); the rendition's peak bitrate";
+      line.append("H.264, VMAF mean / 5th percentile at peak bitrate:");
       for (const [i, r] of rated.entries()) {
         const item = document.createElement("span");
-        item.textContent = `${i ? " ·" : ""} ${r.name} ${r.quality.vmaf.toFixed(1)} / ${r.quality.vmaf_p5.toFixed(1)}`;
+        item.textContent = `${i ? " ·" : ""} ${r.name} ${r.quality.vmaf.toFixed(1)} / ` +
+          `${r.quality.vmaf_p5.toFixed(1)}${r.bandwidth ? ` at ${mbits(r.bandwidth)}` : ""}`;
         if (r.quality.below_floor) {
           item.className = "below-floor";
           item.textContent += " (below the floor)";
@@ -190,7 +281,8 @@
       }
       cell.append(line);
     }
-    // each further ladder's VMAF, and whether the master lists it (only where every rung holds H.264's quality)
+    // each further ladder's VMAF and bitrate, and whether the master lists it (only where every rung holds
+    // H.264's quality in fewer bytes), with the rungs that kept it out and why
     for (const name of twinLadders(video.renditions || [])) {
       const twins = video.renditions.filter((r) => r[name] && r[name].quality);
       const line = document.createElement("div");
@@ -198,11 +290,13 @@
       line.dataset.ladder = name;
       line.title = `The ${ladderName(name)} ladder: listed for capable players only where every rendition is ` +
         "within a VMAF point of its H.264 twin and smaller";
-      const scores = twins.map((r) => `${r.name} ${r[name].quality.vmaf.toFixed(1)}`).join(" · ");
-      const choice = twins[0][name].listed ? "listed" : "not listed (H.264 alone)";
-      line.textContent = `${ladderName(name)} ladder, VMAF mean: ${scores}: ${choice}`;
+      const scores = twins.map((r) => `${r.name} ${r[name].quality.vmaf.toFixed(1)}` +
+        `${r[name].bandwidth ? ` at ${mbits(r[name].bandwidth)}` : ""}`).join(" · ");
+      line.textContent = `${ladderName(name)} ladder, VMAF mean at peak bitrate: ${scores}: ` +
+        (twins[0][name].listed ? "listed" : `not listed (H.264 alone): ${whyNotListed(name, twins)}`);
       cell.append(line);
     }
+    if (rated.length) cell.append(qualityChart(video, rated));
     if (video.error) {
       const reason = document.createElement("div");
       reason.className = "reason";
@@ -229,6 +323,7 @@
     const facts = [];
     if (video.duration) facts.push(clock(video.duration));
     if (video.height) facts.push(`${video.width}×${video.height}`);
+    if (video.stored_bytes != null) facts.push(`${bytes(video.stored_bytes)} stored`);
     facts.push(`${video.views || 0} view${video.views === 1 ? "" : "s"}`);
     const line = document.createElement("div");
     line.className = "note facts";
@@ -273,7 +368,7 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
-        video.duration, video.views,
+        video.duration, video.views, video.stored_bytes,
         video.queue_position, video.eta_seconds, video.ladder_progress || null, video.captions || null,
         video.renditions || []]);
       if (row.dataset.key !== key) {
@@ -711,7 +806,7 @@
   });
 
   // the accounts panel (accounts.js) talks to the API the same way
-  window.videoflixConsole = Object.freeze({ api, problem, say, state });
+  window.videoflixConsole = Object.freeze({ api, problem, say, state, duration, bytes });
 
   poll();
 })();
