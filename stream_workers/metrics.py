@@ -27,10 +27,7 @@ async def scrape(consumer, scratch: Path | None = None) -> bytes:
     (`scratch`: where it makes outputs; a full one fails every job)."""
     state = CollectorRegistry()
     if scratch is not None:
-        try:
-            disk = shutil.disk_usage(scratch)
-        except OSError:  # not made yet: nothing to report
-            disk = None
+        disk = disk_of(scratch)
         if disk is not None:
             Gauge("videoflix_scratch_capacity_bytes", "The worker's scratch disk", registry=state).set(disk.total)
             Gauge("videoflix_scratch_free_bytes", "Bytes free on the worker's scratch disk", registry=state).set(
@@ -47,3 +44,14 @@ async def scrape(consumer, scratch: Path | None = None) -> bytes:
         if highwater is not None and done is not None:
             lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - done))
     return generate_latest(REGISTRY) + generate_latest(state)
+
+
+def disk_of(folder: Path):
+    """The disk `folder` is on (its nearest existing folder's: the scratch folder is made by the first job that
+    needs it), or None."""
+    for candidate in (folder, *folder.parents):
+        try:
+            return shutil.disk_usage(candidate)
+        except OSError:
+            continue
+    return None

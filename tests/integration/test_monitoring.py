@@ -1,9 +1,11 @@
-"""The alert rules (deploy/prometheus/alerts.yml, issue 38) watch metrics the running stack really exports:
-every `videoflix_*` name in a rule's expression is in the web tier's or a worker's /metrics, as Prometheus
-would scrape them from the session's pipeline. (The rules themselves: tests/unit/test_monitoring_rules.py.)"""
+"""The alert rules (deploy/prometheus/alerts.yml, issue 38) and the Grafana dashboard read metrics the running
+stack really exports: every `videoflix_*` name in a rule's expression or a panel's query is in the web tier's
+or a worker's /metrics, as Prometheus would scrape them from the session's pipeline. (The rules and queries themselves:
+tests/unit/test_monitoring_rules.py.)"""
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 from pathlib import Path
@@ -14,6 +16,7 @@ import yaml
 pytestmark = pytest.mark.integration
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "videoflix.json"
 
 
 def exported(text: str) -> set[str]:
@@ -23,10 +26,15 @@ def exported(text: str) -> set[str]:
     return names | set(re.findall(r"^# HELP ([a-zA-Z_:][\w:]*) ", text, re.M))
 
 
-def test_every_metric_an_alert_watches_is_exported_by_the_running_stack(pipeline):
+def test_every_metric_an_alert_or_the_dashboard_reads_is_exported_by_the_running_stack(pipeline):
     rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
     watched = {name for rule in rules for name in re.findall(r"\bvideoflix_\w+", rule["expr"])}
     assert watched  # the rules watch our own metrics, not only `up`
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    drawn = {name for panel in panels for target in panel.get("targets", [])
+             for name in re.findall(r"\bvideoflix_\w+", target["expr"])}  # fmt: skip
+    # a histogram's series are its name's _bucket, _sum and _count
+    watched |= {re.sub(r"_(bucket|sum|count)$", "", name) for name in drawn}
     web = pipeline.api.removesuffix("/api") + "/metrics"
     texts = [urllib.request.urlopen(web, timeout=10).read().decode()]
     texts += [

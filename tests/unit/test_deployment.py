@@ -37,7 +37,7 @@ def production_ini() -> configparser.ConfigParser:
 
 def test_the_services_are_there(services):
     assert set(services) == {"postgres", "kafka", "topics", "migrate", "web", "worker", "nginx", "seaweedfs",
-                             "storage-init", "prometheus"}  # fmt: skip
+                             "storage-init", "prometheus", "grafana"}  # fmt: skip
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert "broker,controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
     assert not any("zookeeper" in name for name in services)

@@ -61,6 +61,7 @@ def _workers(name: str, default: str = "", formerly: str | None = None) -> Varia
 VARIABLES: tuple[Variable, ...] = (
     _web("SECRET_KEY", "videoflix.secret_key", CLI),
     Variable("POSTGRES_PASSWORD", (COMPOSE,)),
+    Variable("GRAFANA_ADMIN_PASSWORD", (COMPOSE,)),
     _web("DATABASE_URL", "sqlalchemy.url", WORKERS, CLI),
     Variable("KAFKA_BOOTSTRAP_SERVERS", (WEB, WORKERS, CLI), "kafka.bootstrap_servers", "127.0.0.1:9092"),
     _workers("KAFKA_SECURITY_PROTOCOL"),
