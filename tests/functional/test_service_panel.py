@@ -8,6 +8,7 @@ import shutil
 import sqlalchemy as sa
 
 from videoflix.core.models import OutboxEvent, VideoStatus, Worker
+from videoflix.services import failure_advice
 from videoflix.services.service_panel import ServicePanel, storage_capacity
 
 VIEW = {"group": {"state": "Stable", "members": 2},
@@ -139,3 +140,23 @@ def test_the_panels_figures_are_gauges_for_prometheus(frontend, add_video, dbses
     assert float(samples["videoflix_storage_used_bytes"]) >= 4096
     free, capacity = float(samples["videoflix_storage_free_bytes"]), float(samples["videoflix_storage_capacity_bytes"])
     assert 0 < free <= capacity
+
+
+def test_each_failure_says_what_to_do(operator, add_video):
+    """The workers' reasons say what happened; the status and the panel add the next step, in words."""
+    undecodable = "The video could not be decoded; the file may be damaged or use an unsupported codec."
+    broken = add_video(status=VideoStatus.FAILED, title="Undecodable", error=undecodable)
+    slow = add_video(status=VideoStatus.FAILED, title="Slow",
+                     error="Processing was stopped: FFmpeg made the time limit of 21600 s.")  # fmt: skip
+    odd = add_video(status=VideoStatus.FAILED, title="Odd", error="Something nobody foresaw.")
+    mute = add_video(title="Mute", progress_detail={"captions": {"failed": "TranscodeError: no sound"}})
+    advice = {v: operator.get(f"/api/video/{v}/status/", status=200).json for v in (broken, slow, odd, mute)}
+    assert advice[broken]["advice"].startswith("Play the file on a computer")
+    assert "TRANSCODE_TIMEOUT" in advice[slow]["advice"]
+    assert advice[odd]["advice"] == failure_advice.GENERAL
+    assert advice[mute]["advice"] is None and "AAC sound" in advice[mute]["captions_advice"]
+    assert advice[broken]["captions_advice"] is None
+    recent = {
+        f["video_id"]: f["advice"] for f in operator.get("/api/admin/service/", status=200).json["failures"]["recent"]
+    }
+    assert recent[slow] == advice[slow]["advice"] and recent[mute] == advice[mute]["captions_advice"]

@@ -254,6 +254,11 @@ def test_a_failed_video_shows_its_reason_and_is_retried_from_the_console(pipelin
             video_id = await upload_through_form(browser, media_files["corrupt"], "Broken in the console")
             await watch(browser, video_id, "failed", 120)
             reason = await browser.evaluate(row(video_id, "row.querySelector('.reason').textContent"))
+            advice = await browser.evaluate(row(video_id, "row.querySelector('.advice')?.textContent"))
+            # the service panel counts it among the day's failures, with its reason and the same advice
+            failure = await until(browser, "Array.from(document.querySelectorAll('#failure-rows li'), (li) => "
+                                  "li.textContent).find((text) => text.startsWith('Broken in the console'))", 15,
+                                  "the panel lists the failure")  # fmt: skip
             await browser.screenshot(tmp_path / "failed.png")
             attempts = pipeline.scalar("SELECT count(*) FROM outbox WHERE key = :key", key=str(video_id))
             await click(browser, video_id, "retry")
@@ -261,10 +266,15 @@ def test_a_failed_video_shows_its_reason_and_is_retried_from_the_console(pipelin
             message = await until(browser, f"/queued again/.test({said}) && {said}", 15, "the retry answer")
             await watch(browser, video_id, "failed", 120)  # the same file fails again, for the same reason
             requeued = pipeline.scalar("SELECT count(*) FROM outbox WHERE key = :key", key=str(video_id))
-            return {"reason": reason, "message": message, "events": (attempts, requeued)}
+            return {"reason": reason, "advice": advice, "failure": failure, "message": message,
+                    "events": (attempts, requeued)}  # fmt: skip
 
     seen = asyncio.run(journey())
     assert "could not be decoded" in seen["reason"]
+    # what to do, in words: this file fails the same way however often it is retried
+    assert seen["advice"].startswith("What to do: Play the file on a computer"), seen["advice"]
+    assert "Retrying the same file fails the same way." in seen["advice"]
+    assert seen["reason"] in seen["failure"] and seen["advice"] in seen["failure"], seen["failure"]
     assert "Broken in the console" in seen["message"]
     assert seen["events"][1] == seen["events"][0] + 1  # the retry went through the outbox
     assert (tmp_path / "failed.png").stat().st_size > 1000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .parts import UNAUTHORIZED, error, file_response, json_response, obj, ref, string
+from .parts import COOKIE, UNAUTHORIZED, error, file_response, json_response, obj, ref, string
 
 SCHEMAS = {
     "Readiness": obj(
@@ -14,7 +14,49 @@ SCHEMAS = {
     ),
 }
 
+#: a stage of a film in the works (waiting, encode, a further ladder, captions)
+STAGE = obj({"stage": string(), "progress": {"type": "number"}, "eta_seconds": {"type": "number", "nullable": True},
+             "speed": {"type": "number", "nullable": True}}, ["stage", "progress"])  # fmt: skip
+SCHEMAS["ServicePanel"] = obj(
+    {
+        "workers": {"type": "array", "items": obj({
+            "name": string(description="host:pid"), "host": string(),
+            "state": string(enum=["online", "stopped", "gone"]), "jobs": {"type": "integer"},
+            "started_at": string(format="date-time"), "seen_at": string(format="date-time"),
+            "seen_seconds_ago": {"type": "number"},
+            "kafka": {"type": "object", "description": "the Kafka view it took: {group: {state, members}, "
+                                                       "topics: {name: {end, done, lag}}} or {error}"},
+        }, ["name", "state", "jobs", "seen_seconds_ago"])},
+        "kafka": obj({"measured": {"type": "boolean"}, "state": string(), "members": {"type": "integer"},
+                      "seconds_ago": {"type": "number"}, "reason": string()}, ["measured"]),
+        "backlog": {"type": "array", "items": obj({
+            "topic": string(), "outbox": {"type": "integer"},
+            "outbox_oldest_seconds": {"type": "number", "nullable": True},
+            "lag": {"type": "integer", "nullable": True, "description": "null: no running worker measured it"},
+            "total": {"type": "integer"},
+        }, ["topic", "outbox", "lag", "total"])},
+        "jobs": {"type": "array", "items": obj({"video_id": {"type": "integer"}, "title": string(), "status": string(),
+                                                "stages": {"type": "array", "items": STAGE}},
+                                               ["video_id", "stages"])},
+        "failures": obj({"last_24h": {"type": "integer"}, "recent": {"type": "array", "items": obj({
+            "video_id": {"type": "integer"}, "title": string(), "stage": string(enum=["encode", "captions"]),
+            "reason": string(nullable=True), "at": string(format="date-time"), "advice": string(nullable=True),
+        })}}, ["last_24h", "recent"]),
+        "storage": obj({"used_bytes": {"type": "integer"}, "films_measured": {"type": "integer"},
+                        "films": {"type": "integer"}, "capacity_bytes": {"type": "integer", "nullable": True},
+                        "free_bytes": {"type": "integer", "nullable": True}}, ["used_bytes"]),
+    },
+    ["workers", "kafka", "backlog", "jobs", "failures", "storage"],
+)  # fmt: skip
+
 OPERATIONS = {
+    "admin.service": {"get": {
+        "summary": "The service at a glance: workers, backlog per topic, jobs in flight, the day's failures, "
+                   "storage (staff; the console's service panel)",
+        "tags": ["operators"], "security": COOKIE,
+        "responses": {"200": json_response("The service", ref("ServicePanel")), "401": UNAUTHORIZED,
+                      "403": error("Not staff.")},
+    }},
     "health.live": {"get": {
         "summary": "Liveness: the process answers", "tags": ["operations"],
         "responses": {"200": json_response("Alive", obj({"status": string()}))},

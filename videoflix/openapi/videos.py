@@ -123,8 +123,18 @@ SCHEMAS: dict[str, Any] = {
                 "description": "while uploaded: the place among the videos waiting for a worker",
             },
             "error": string(nullable=True),
+            "advice": string(nullable=True, description="a failed film: what an operator can do about it"),
+            "captions_advice": string(
+                nullable=True, description="a film whose automatic captions failed: what an operator can do"
+            ),
             "duration": {"type": "number", "nullable": True},
             "views": {"type": "integer", "minimum": 0, "description": "times the film was watched"},
+            "stored_bytes": {
+                "type": "integer",
+                "nullable": True,
+                "description": "the film's bytes in the store (source, outputs, subtitles), measured when a report "
+                "changes it and by each storage sweep; null until first measured",
+            },
             "width": {"type": "integer", "nullable": True},
             "height": {"type": "integer", "nullable": True},
             "resolutions": {"type": "array", "items": string()},

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from videoflix.core.ladders import FURTHER
 from videoflix.core.models.worker import GONE_AFTER
 
+from .failure_advice import advice_for
+
 #: the service's recent failures listed (their count covers the whole day)
 RECENT_FAILURES = 5
 #: the most jobs in flight listed
@@ -150,7 +152,14 @@ class ServicePanel:
     def failures(self) -> dict[str, Any]:
         rows = self.db.execute(FAILURES).all()
         recent = [
-            {"video_id": r.id, "title": r.title, "stage": r.stage, "reason": r.reason, "at": r.updated_at}
+            {
+                "video_id": r.id,
+                "title": r.title,
+                "stage": r.stage,
+                "reason": r.reason,
+                "at": r.updated_at,
+                "advice": advice_for(r.reason, r.stage),
+            }
             for r in rows[:RECENT_FAILURES]
         ]
         return {"last_24h": len(rows), "recent": recent}

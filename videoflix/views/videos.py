@@ -19,6 +19,7 @@ from ..multipart_upload import one_request_limit, receive
 from ..schemas import deserialize, validate
 from ..schemas.videos import EditSchema, UploadSchema
 from ..security import AUTHENTICATED, STAFF, viewer_id
+from ..services.failure_advice import advice_for
 from .params import paged, paging, search_param, text_param
 
 #: paging of the video lists (`?limit=&offset=`); the OpenAPI document states the same bounds
@@ -156,6 +157,9 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "captions": detail.get("captions"),
         "queue_position": queue_position,
         "error": video.error,
+        # what an operator can do about a failure (the film's, its captions'), in words: services/failure_advice
+        "advice": advice_for(video.error) if video.status == VideoStatus.FAILED else None,
+        "captions_advice": advice_for(captions_failed(detail), "captions"),
         "duration": video.duration,
         "views": video.views or 0,  # counted and folded in (a view not folded yet shows within seconds)
         # the film's bytes in the store (source, outputs, subtitles): measured when it is reported ready or a
@@ -169,6 +173,11 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "created_at": video.created_at,
         "processed_at": video.processed_at,
     }
+
+
+def captions_failed(detail: dict[str, Any]) -> str | None:
+    captions = detail.get("captions")
+    return captions.get("failed") if isinstance(captions, dict) else None
 
 
 def skipped_resolutions(video: Video) -> dict[str, str]:

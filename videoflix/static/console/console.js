@@ -303,6 +303,14 @@
       reason.textContent = video.error;
       cell.append(reason);
     }
+    // what to do about it (the film's failure, or its captions'), in words
+    for (const text of [video.advice, video.captions_advice]) {
+      if (!text) continue;
+      const advice = document.createElement("div");
+      advice.className = "advice";
+      advice.textContent = `What to do: ${text}`;
+      cell.append(advice);
+    }
   }
 
   /** The title with what shows the film at a glance: its thumbnail once it plays, its length, its views. */
@@ -368,7 +376,7 @@
         rows.set(video.id, row);
       }
       const key = JSON.stringify([video.title, video.category, video.status, video.progress, video.error,
-        video.duration, video.views, video.stored_bytes,
+        video.duration, video.views, video.stored_bytes, video.advice, video.captions_advice,
         video.queue_position, video.eta_seconds, video.ladder_progress || null, video.captions || null,
         video.renditions || []]);
       if (row.dataset.key !== key) {

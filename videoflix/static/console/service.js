@@ -89,7 +89,8 @@
     const items = panel.failures.recent.map((f) => {
       const item = document.createElement("li");
       item.textContent = `${f.title} (${f.stage === "captions" ? "automatic captions" : "encoding"}, ` +
-        `${new Date(f.at).toLocaleString()}): ${f.reason || "no reason recorded"}`;
+        `${new Date(f.at).toLocaleString()}): ${f.reason || "no reason recorded"}` +
+        (f.advice ? ` What to do: ${f.advice}` : "");
       return item;
     });
     $("failure-rows").replaceChildren(...items);
