@@ -13,7 +13,7 @@ import time
 import sqlalchemy as sa
 
 from stream_workers.film_parts import Part
-from stream_workers.part_playlists import AUDIO_PLAYLIST, Playlist
+from stream_workers.part_playlists import AUDIO_PLAYLIST, PARTS, Playlist, read_playlist
 from videoflix.core import storyboard as storyboards
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, ladder_for, reached_cap
@@ -134,15 +134,23 @@ class PartRun:
         finally:
             if extracted is not None:
                 await in_thread(shutil.rmtree, extracted, True)
-        if not self.audio and result.out_seconds < job.length - hls.SEGMENT_SECONDS:
-            raise ffmpeg_run.TranscodeError(await in_thread(self.picture_ends_early, job.start + result.out_seconds))
+        # what the part holds: the sound's FFmpeg's progress; a picture part's, its renditions' (the progress also
+        # counts the storyboard's last preview, which lasts a whole interval: past the picture's end)
+        made = result.out_seconds if self.audio else await in_thread(self.picture_seconds, result.out_seconds)
+        if not self.audio and made < job.length - hls.SEGMENT_SECONDS:
+            raise ffmpeg_run.TranscodeError(await in_thread(self.picture_ends_early, job.start + made))
         # the sound is decoded whole, and the last part to the cap: either reaching it holds more than it says
-        decoded = result.out_seconds if self.audio else job.start + result.out_seconds
+        decoded = made if self.audio else job.start + made
         if (self.audio or job.length < film_parts.reads_to(self.part, info)) and (
             problem := reached_cap(info, decoded)
         ):
             raise ffmpeg_run.TranscodeError(problem)
         self.encoded_in = time.monotonic() - started
+
+    def picture_seconds(self, progress: float) -> float:
+        """The seconds of picture the part's first rendition holds (its part playlist), else FFmpeg's progress."""
+        listed = read_playlist(self.folder / PARTS / self.rungs[0].name / self.part.playlist)
+        return listed.seconds if listed.segments else progress
 
     async def complete(self) -> None:
         """Serve the rest and mark the part done: at once, or, for a part whose sound is not all there yet,

@@ -268,6 +268,21 @@ def test_a_film_whose_sound_outlasts_its_picture_fails_saying_so_not_truncated(
     assert plans.current(video) == [] and fake_topics["dead_letter"].sent == []
 
 
+def test_a_film_ending_between_two_storyboard_previews_is_ready(plan_db, engine, fake_topics, monkeypatch, tmp_path):
+    """18.7 s in 8 s parts (the tail joins the last part: 8-18.7 s), a preview every 2 s: the last preview, at
+    18 s, lasts to 20 s, which FFmpeg's progress counted as the part's end, past the cap's margin (20.7 - 1), so
+    a whole film failed as "holds more than it says" (an operator's 96.7 s talk in 8 s parts did). What a part
+    decoded is what its renditions hold."""
+    video = plan_db
+    media = tmp_path / "media"
+    source = stored_clip(media, video, seconds=18.7)
+    assert probe(source).duration == pytest.approx(18.7, abs=0.05)
+
+    result = run_in_parts(media, video, source, fake_topics, monkeypatch)
+    assert result.status == "ready", result.error
+    assert result.duration == pytest.approx(18.7, abs=0.1)
+
+
 def test_the_planners_first_part_takes_the_free_ffmpeg_slot_and_runs_beside_a_busy_one():
     """A later part of the film, queued to this worker, waits for the slot rather than slowing the part that
     makes the film playable; but the first part never waits behind another film's part, nor does the audio."""
