@@ -6,6 +6,7 @@ following live (it polls; the page is never reloaded)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import time
 
@@ -41,21 +42,21 @@ async def follow(stack, clip, shots) -> dict:
             await until(browser, f"{WORKER_STATE % name_of(worker)} === 'online'", 60, "both workers show online")
         seen["summary_before"] = await browser.evaluate("document.getElementById('workers-summary').textContent")
 
-        first.kill()  # SIGKILL: it says nothing; its row stops being renewed
+        # one worker killed (SIGKILL: it says nothing, its row stops being renewed), the other stopped cleanly
+        # (it says so on its way out), and uploads arriving meanwhile: all followed at once
+        first.kill()
         killed = time.monotonic()
-        await until(browser, f"{WORKER_STATE % name_of(first)} === 'gone'", 75, "the killed worker shows gone")
-        seen["gone_after"] = time.monotonic() - killed
-
-        second.interrupt(120)  # a clean stop: it says so on its way out
-        stopped = time.monotonic()
+        second.proc.send_signal(signal.SIGINT)
         await until(browser, f"{WORKER_STATE % name_of(second)} === 'stopped'", 30, "the stopped worker shows")
-        seen["stopped_after"] = time.monotonic() - stopped
-        seen["alarm_shown"] = await until(browser, "!document.getElementById('workers-alarm').hidden", 15,
-                                          "the alarm shows")  # fmt: skip
-
+        seen["stopped_after"] = time.monotonic() - killed
+        second.proc.wait(60)
         client = stack.client()
         seen["uploads"] = [client.upload(clip, {"title": f"Waiting {n}"})["id"] for n in range(3)]
         seen["backlog"] = await until(browser, f"(n => n >= 3 && n)({UPLOADS_WAITING})", 30, "the backlog shows")
+        await until(browser, f"{WORKER_STATE % name_of(first)} === 'gone'", 75, "the killed worker shows gone")
+        seen["gone_after"] = time.monotonic() - killed
+        seen["alarm_shown"] = await until(browser, "!document.getElementById('workers-alarm').hidden", 15,
+                                          "the alarm shows")  # fmt: skip
         seen["waiting_jobs"] = await browser.evaluate(
             "Array.from(document.querySelectorAll('#job-rows li'), (li) => li.textContent)"
         )
