@@ -169,17 +169,20 @@
     const maxBits = Math.max(...points.map((p) => p.bits));
     const lowest = Math.floor(Math.min(...points.map((p) => p.vmaf)) / 5) * 5;
     const x = (bits) => left + (bits / maxBits) * (width - left - 10);
-    const y = (vmaf) => 8 + ((100 - vmaf) / Math.max(1, 100 - lowest)) * (height - bottom - 8);
+    const top = 16;
+    const y = (vmaf) => top + ((100 - vmaf) / Math.max(1, 100 - lowest)) * (height - bottom - top);
     const chart = svg("svg", { class: "quality-chart", viewBox: `0 0 ${width} ${height}`, width, height,
       role: "img", "aria-label": `${video.title}: VMAF against peak bitrate per ladder` });
     chart.append(svg("line", { x1: left, y1: height - bottom, x2: width - 4, y2: height - bottom, stroke: "#999" }));
-    chart.append(svg("line", { x1: left, y1: 4, x2: left, y2: height - bottom, stroke: "#999" }));
+    chart.append(svg("line", { x1: left, y1: top - 4, x2: left, y2: height - bottom, stroke: "#999" }));
     chart.append(svg("text", { x: left - 4, y: y(100) + 4, "text-anchor": "end", "font-size": 9 }, "100"));
     chart.append(svg("text", { x: left - 4, y: y(lowest) + 4, "text-anchor": "end", "font-size": 9 }, String(lowest)));
     chart.append(svg("text", { x: left, y: height - 8, "font-size": 9 }, "0"));
     chart.append(svg("text", { x: width - 4, y: height - 8, "text-anchor": "end", "font-size": 9 },
       `${(maxBits / 1e6).toFixed(1)} Mbit/s`));
-    chart.append(svg("text", { x: 2, y: 10, "font-size": 9 }, "VMAF"));
+    chart.append(svg("text", { x: 2, y: 8, "font-size": 9 }, "VMAF"));
+    chart.append(svg("text", { x: (left + width) / 2, y: height - 8, "text-anchor": "middle", "font-size": 9 },
+      "peak bitrate"));
     ladders.forEach(([name, list], index) => {
       const drawn = list.filter((p) => p.bits).sort((a, b) => a.bits - b.bits);
       if (!drawn.length) return;
