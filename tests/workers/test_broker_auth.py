@@ -119,3 +119,16 @@ def test_the_worker_refuses_a_remote_broker_it_cannot_authenticate_to(tmp_path):
     assert "not on this host and no credentials" in refused["refused"]
     local = configured_client(tmp_path, KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9092")
     assert local == {"security_protocol": "PLAINTEXT", "tls": False}
+
+
+def test_the_census_clients_log_in_as_the_workers_faust_clients_do():
+    """The census' own admin client and consumer (stream_workers/census.py) take the same login as aiokafka's
+    options: SCRAM over plain TCP, over TLS, and none on a loopback broker."""
+    scram = BrokerAuth.from_settings(SASL, "kafka:9092").client_options()
+    assert scram == {"security_protocol": "SASL_PLAINTEXT", "ssl_context": None, "sasl_mechanism": "SCRAM-SHA-512",
+                     "sasl_plain_username": "videoflix-workers",
+                     "sasl_plain_password": SASL["KAFKA_SASL_PASSWORD"]}  # fmt: skip
+    over_tls = BrokerAuth.from_settings({**SASL, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "kafka:9093").client_options()
+    assert over_tls["security_protocol"] == "SASL_SSL" and over_tls["ssl_context"] is not None
+    assert BrokerAuth.from_settings({}, "127.0.0.1:9092").client_options() == {
+        "security_protocol": "PLAINTEXT", "ssl_context": None}  # fmt: skip
