@@ -89,7 +89,10 @@ def run(args) -> int:
             say(str(exc))
             return 2
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            # a second Ctrl-C or SIGTERM (`timeout` sends it to the command and to its group; a supervisor may
+            # repeat it) must not cut the clean-up short, nor end it in a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _interrupt(signum, frame):
