@@ -34,6 +34,8 @@ from .db import engine, in_thread
 
 log = logging.getLogger(__name__)
 
+#: the longest a round waits for Kafka's answers (the row is renewed either way, well within GONE_AFTER)
+KAFKA_WAIT = CENSUS_SECONDS / 2
 #: the topics the workers consume (the dead letters are kept for people, not processed)
 CONSUMED = (events.UPLOADED, events.PARTS, events.CAPTIONS, events.PROGRESS, events.PROCESSED)
 
@@ -138,9 +140,10 @@ def view() -> KafkaView:
 async def take_census() -> None:
     """One round: the Kafka view (or why it could not be taken), then this worker's row."""
     try:
-        kafka = await view().take(CONSUMED)
+        # bounded: a broker that hangs must not keep this worker's row from being renewed (it would show gone)
+        kafka = await asyncio.wait_for(view().take(CONSUMED), KAFKA_WAIT)
     except Exception as exc:  # the broker away: the row still says this worker lives, and what failed
-        log.warning("census: Kafka did not answer: %s", exc)
+        log.warning("census: Kafka did not answer: %s", exc or type(exc).__name__)
         await view().close()
         kafka = {"error": f"Kafka did not answer ({type(exc).__name__})"}
     await in_thread(report, worker_name(), socket.gethostname(), jobs_running(), kafka)

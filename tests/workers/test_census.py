@@ -4,6 +4,8 @@ each topic's backlog from end and committed offsets), and each worker's row as t
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -81,6 +83,29 @@ def test_an_unreachable_broker_is_said_and_the_worker_still_reports(engine, monk
     finally:
         with engine.begin() as conn:
             conn.execute(sa.delete(Worker).where(Worker.name == "census-test:1"))
+
+
+def test_a_broker_that_never_answers_does_not_keep_the_row_from_being_renewed(engine, monkeypatch):
+    """A broker that accepts connections and says nothing: the round gives up after KAFKA_WAIT and the row is
+    renewed, saying so (else the worker would show gone while it runs)."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    monkeypatch.setattr(census, "engine", lambda: engine)
+    monkeypatch.setattr(census, "_view", census.KafkaView(f"127.0.0.1:{silent.getsockname()[1]}", "g", {}))
+    monkeypatch.setattr(census, "worker_name", lambda: "census-silent:1")
+    try:
+        started = time.monotonic()
+        asyncio.run(census.take_census())
+        took = time.monotonic() - started
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(Worker).where(Worker.name == "census-silent:1")).one()
+        assert row.kafka == {"error": "Kafka did not answer (TimeoutError)"}
+        assert census.KAFKA_WAIT <= took < census.KAFKA_WAIT + 3
+    finally:
+        silent.close()
+        with engine.begin() as conn:
+            conn.execute(sa.delete(Worker).where(Worker.name == "census-silent:1"))
 
 
 def test_a_workers_row_is_renewed_says_when_it_stopped_and_is_forgotten_a_day_later(engine, monkeypatch):
