@@ -6,10 +6,11 @@ the consumer lag (events on the worker's partitions not yet processed) computed 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from videoflix.core.disks import disk_of
 
 JOBS_IN_FLIGHT = Gauge("videoflix_jobs_in_flight", "Transcode jobs running in this worker")
 JOB_SECONDS = Histogram(
@@ -44,14 +45,3 @@ async def scrape(consumer, scratch: Path | None = None) -> bytes:
         if highwater is not None and done is not None:
             lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - done))
     return generate_latest(REGISTRY) + generate_latest(state)
-
-
-def disk_of(folder: Path):
-    """The disk `folder` is on (its nearest existing folder's: the scratch folder is made by the first job that
-    needs it), or None."""
-    for candidate in (folder, *folder.parents):
-        try:
-            return shutil.disk_usage(candidate)
-        except OSError:
-            continue
-    return None

@@ -10,12 +10,12 @@ uploads wait in the outbox, which is counted here directly.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from videoflix.core.disks import disk_of
 from videoflix.core.ladders import FURTHER
 from videoflix.core.models.worker import GONE_AFTER
 
@@ -58,11 +58,7 @@ def storage_capacity(backend: str, media_root: Path, quota: int | None, used: in
     MEDIA_ROOT is on (local storage); else unknown (an S3 bucket without a quota)."""
     if quota is not None:
         return quota, max(0, quota - used)
-    if backend == "local":
-        try:
-            disk = shutil.disk_usage(media_root)
-        except OSError:
-            return None, None
+    if backend == "local" and media_root.is_dir() and (disk := disk_of(media_root)) is not None:
         return disk.total, disk.free
     return None, None
 
