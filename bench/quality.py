@@ -40,6 +40,7 @@ from bench import corpus
 from bench.runs import wall_and_cpu
 from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality, rate_aim
 from stream_workers.av1_ladder import LADDER as AV1
+from stream_workers.avc_ladder import LADDER as AVC
 from stream_workers.film_steps import FilmSteps
 from stream_workers.ladders import H264
 from tests.support.clips import ffmpeg
@@ -128,7 +129,8 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".ts", ".m4s", ".mp4"))
 
 
-#: the ladders each title is encoded with (aimed: the AV1 one at RATE_AIM; best: H.264 aimed at the fixed one)
+#: the ladders each title is encoded with (aimed: the AV1 one at RATE_AIM; best: the best H.264 ladder, `avc`, as
+#: AVC_LADDER=on makes it: x264 at --best-preset, aimed at the per-title ladder's quality, in fMP4)
 LADDERS = ("fixed", "per-title", "av1", "aimed", "best")
 
 
@@ -148,8 +150,12 @@ class Totals:
     titles: int = 0
     worst_aimed_loss: float = 0.0
     aim_cpu: float = 0.0
-    #: the H.264 ladder aimed at the fixed one's quality (--best-preset): its largest losses to it (mean, 5th
-    #: percentile), its probes' CPU, and the film's seconds (CPU per minute of film)
+    #: the best H.264 ladder (--best-preset): the titles it is listed for (in the fast ladder's place), what a
+    #: browser without AV1 downloads (it where listed, else the per-title ladder) and that H.264's largest
+    #: losses to the fixed ladder (mean, 5th percentile), its probes' CPU, and the film's seconds (CPU per
+    #: minute of film)
+    best_listed: int = 0
+    h264_browser: int = 0
     worst_best_loss: float = 0.0
     worst_best_p5_loss: float = 0.0
     best_aim_cpu: float = 0.0
@@ -169,7 +175,7 @@ HEADER = (f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5'
           f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
           f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed   "
           f"{'aimed MB':>8}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed   "
-          f"{'best MB':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF")  # fmt: skip
+          f"{'best MB':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed")  # fmt: skip
 
 
 def main() -> int:
@@ -188,8 +194,8 @@ def main() -> int:
                         help="also the AV1 ladder aimed at the per-title H.264 quality, probing this share (RATE_AIM; "
                              "0: not)")  # fmt: skip
     parser.add_argument("--best-preset", default="slow",
-                        help="also the H.264 ladder aimed at the fixed one's quality at this x264 preset, the issue's "
-                             "second stage ('': not)")  # fmt: skip
+                        help="also the best H.264 ladder (AVC_LADDER) at this x264 preset (AVC_PRESET), aimed at the "
+                             "per-title quality ('': not)")  # fmt: skip
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--only", help="titles whose name contains this")
@@ -247,7 +253,7 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
         runs += [("aimed", None)] * bool(args.aim) + [("best", None)] * bool(args.best_preset)
         totals.seconds += seconds
         for ladder, crf in runs:
-            further = ladder in ("av1", "aimed")
+            further = ladder in ("av1", "aimed", "best")
             out = work / ("per-title" if further else ladder)  # (AV1 beside H.264, as the workers make it)
             out.mkdir(exist_ok=True)
             if ladder == "aimed":  # the probes first, as the workers run them before the AV1 pass
@@ -258,17 +264,20 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                 aim_cpu = _children() - before + time.process_time() - started
                 totals.aim_cpu += aim_cpu
                 totals.cpu["aimed"] += aim_cpu
-            if ladder == "best":  # H.264 aimed at the fixed ladder's quality, at a slower preset
+            if ladder == "best":  # the best H.264 ladder aimed at the per-title quality, as the workers aim it
                 started, before = time.process_time(), _children()
-                best = rate_aim.aim(ffmpeg_exe(), source, info, H264.at(args.best_preset), H264.at(args.preset),
-                                    rungs, (0.0, seconds), args.aim or rate_aim.SHARE, workdir=work)  # fmt: skip
+                reference = dataclasses.replace(H264.at(args.preset), crf=args.crf, cap=args.cap)
+                best = rate_aim.aim(ffmpeg_exe(), source, info, AVC.at(args.best_preset), reference, rungs,
+                                    (0.0, seconds), args.aim or rate_aim.SHARE, workdir=work)  # fmt: skip
                 aim_cpu = _children() - before + time.process_time() - started
                 totals.best_aim_cpu += aim_cpu
                 totals.cpu["best"] += aim_cpu
             argv = (
-                av1_pass(source, out, info, rungs, args, rate_aim.rates(aims))
+                best_pass(source, out, info, rungs, args, rate_aim.rates(best))
+                if ladder == "best"
+                else av1_pass(source, out, info, rungs, args, rate_aim.rates(aims))
                 if further
-                else single_pass(source, out, info, rungs, args, crf, rate_aim.rates(best) if best else None)
+                else single_pass(source, out, info, rungs, args, crf)
             )
             _, cpu = wall_and_cpu(argv)
             totals.cpu[ladder] += cpu
@@ -280,34 +289,35 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                     source, info, out, rungs, ladder_verdict.twins(AV1, rungs), ladder=False
                 )
                 totals.av1_encode_cpu += cpu
+            kind = AVC if ladder == "best" else AV1
             for rung in rungs:
                 size = info.rendition_size(rung.short_side)
-                folder = out / av1_ladder.FOLDER / rung.name if further else out / rung.name
+                folder = out / kind.folder / rung.name if further else out / rung.name
                 made = folder_bytes(folder)
                 results[(ladder, rung.name)] = (made, vmaf(folder / "index.m3u8", source, info, size, args.step))
                 totals.bytes[ladder] += made
             if further:
-                shutil.rmtree(out / av1_ladder.FOLDER)
+                shutil.rmtree(out / kind.folder)
             elif ladder != "per-title":
                 shutil.rmtree(out)
         shutil.rmtree(work / "per-title", ignore_errors=True)
         # as the workers decide (ladder_verdict.decide), on the whole film's VMAF: the AV1 ladder is listed if
         # each rendition is as good as its H.264 twin and smaller
-        listed, aimed_listed = (all(
-            results[(ladder, r.name)][0] < results[("per-title", r.name)][0]
-            and results[(ladder, r.name)][1].mean >= results[("per-title", r.name)][1].mean - ladder_verdict.TOLERANCE
-            for r in rungs
-        ) if args.aim or ladder == "av1" else False for ladder in ("av1", "aimed"))  # fmt: skip
+        listed, aimed_listed, best_listed = (listed_as_the_workers_decide(results, ladder, rungs)
+                                             for ladder in ("av1", "aimed", "best"))  # fmt: skip
         totals.titles += 1
         totals.aimed_listed += aimed_listed
+        totals.best_listed += best_listed
         for rung in rungs:
             (fb, fs), (pb, ps) = results[("fixed", rung.name)], results[("per-title", rung.name)]
             ab, avs = results[("av1", rung.name)]
             mb, ms = results.get(("aimed", rung.name), (0, quality.Score(0.0, 0.0, 0)))
             bb, bs = results.get(("best", rung.name), (0, quality.Score(0.0, 0.0, 0)))
-            if best:
-                totals.worst_best_loss = max(totals.worst_best_loss, fs.mean - bs.mean)
-                totals.worst_best_p5_loss = max(totals.worst_best_p5_loss, fs.p5 - bs.p5)
+            # what a browser without AV1 gets: the best H.264 ladder where the master lists it, else per-title
+            hb, hs = (bb, bs) if best_listed else (pb, ps)
+            totals.h264_browser += hb
+            totals.worst_best_loss = max(totals.worst_best_loss, fs.mean - hs.mean)
+            totals.worst_best_p5_loss = max(totals.worst_best_p5_loss, fs.p5 - hs.p5)
             totals.aimed_browser += mb if aimed_listed else pb
             if aimed_listed:
                 totals.worst_aimed_loss = max(totals.worst_aimed_loss, fs.mean - ms.mean)
@@ -324,10 +334,21 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                   f"{mb / 1e6:>8.2f}{8 * mb / 1000 / seconds:>8.0f}{ms.mean:>7.2f}{ms.p5:>6.1f}{mb / fb:>6.2f}x"
                   f"{aims[rung.name].crf if rung.name in aims else 0:>5g}  {'yes' if aimed_listed else 'no':<6}   "
                   f"{bb / 1e6:>8.2f}{bs.mean:>7.2f}{bs.p5:>6.1f}{bb / fb:>6.2f}x"
-                  f"{best[rung.name].crf if rung.name in best else 0:>5g}", flush=True)  # fmt: skip
+                  f"{best[rung.name].crf if rung.name in best else 0:>5g}  {'yes' if best_listed else 'no'}",
+                  flush=True)  # fmt: skip
         if generated:
             source.unlink()
     return totals
+
+
+def listed_as_the_workers_decide(results: dict, ladder: str, rungs: list[Rung]) -> bool:
+    """Whether the workers would list `ladder` (`ladder_verdict.decide`, on the whole film's VMAF): made, and
+    each rendition as good as its per-title twin and smaller."""
+    twins = [(results.get((ladder, r.name)), results[("per-title", r.name)]) for r in rungs]
+    return all(
+        made is not None and made[0] < per_title[0] and made[1].mean >= per_title[1].mean - ladder_verdict.TOLERANCE
+        for made, per_title in twins
+    )
 
 
 def print_totals(label: str, totals: Totals, args: argparse.Namespace) -> None:
@@ -368,9 +389,12 @@ def print_totals(label: str, totals: Totals, args: argparse.Namespace) -> None:
               f"({totals.aim_cpu:.0f} s; RATE_AIM {args.aim:g}); aimed AV1 pass with probes "
               f"{totals.cpu['aimed'] / per_title_cpu:.2f}x the per-title pass")  # fmt: skip
     if args.best_preset:
-        ratio = totals.bytes["best"] / totals.bytes["fixed"]
+        ratio = totals.h264_browser / totals.bytes["fixed"]
         minutes = totals.seconds / 60
-        print(f"{'H.264 aimed (' + args.best_preset + ')':<28}{ratio:>9.2f}x the fixed ladder's bytes (target <= "
+        print(f"{'best H.264 (' + args.best_preset + ')':<28}{totals.best_listed:>9} of {totals.titles} titles listed "
+              f"in the fast ladder's place ({totals.bytes['best'] / totals.bytes['fixed']:.2f}x the fixed bytes, "
+              f"every title)")  # fmt: skip
+        print(f"{'  a browser without AV1':<28}{ratio:>9.2f}x the fixed ladder's bytes (target <= "
               f"0.75x: {_verdict(ratio <= 0.75)}), at most {totals.worst_best_loss:.2f} VMAF below it (<= 1: "
               f"{_verdict(totals.worst_best_loss <= 1)}), 5th percentile {totals.worst_best_p5_loss:.2f} (<= 2: "
               f"{_verdict(totals.worst_best_p5_loss <= 2)})")  # fmt: skip
@@ -414,6 +438,16 @@ def single_pass(
     return FilmSteps(info, rungs, H264.at(preset), crf=crf, cap=args.cap, rates=rates or {}).single_pass(
         ffmpeg_exe(), source, out
     )
+
+
+def best_pass(
+    source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, rates=None
+) -> list[str]:
+    """The workers' best H.264 ladder into `out` (`avc/<rung>/`, fMP4), as AVC_LADDER=on runs it after the fast
+    pass (`rates`: aimed; else its own CRF)."""
+    ladder = AVC.at(args.best_preset)
+    ladder_verdict.make_folders(ladder, out, rungs)
+    return FilmSteps(info, rungs, ladder, rates=rates or {}, audio_filters={}).ladder_pass(ffmpeg_exe(), source, out)
 
 
 def av1_pass(

@@ -27,6 +27,7 @@ import uuid
 import sqlalchemy as sa
 
 from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.ladders import FAST_MASTER
 from videoflix.core.media import MediaInfo, ladder_for
 from videoflix.core.models.video import PENDING
 
@@ -47,7 +48,6 @@ from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
 from .film_parts import Part, cut_film, last_part
 from .film_steps import FilmSteps
-from .ladder_registry import FURTHER
 from .ladders import Ladder
 from .part_playlists import PARTS
 from .part_run import send
@@ -138,7 +138,7 @@ class LadderPart:
 
     def __init__(self, job: PartJob, token: str, output: storage.Output):
         self.job, self.token = job, token
-        self.ladder = FURTHER[job.ladder]
+        self.ladder = ladder_registry.ladder(job.ladder, app.settings)
         self.info = MediaInfo(**job.media)
         self.rungs = ladder_for(self.info.short_side)
         self.output = output  # (`film_keys.output`: sealed with the film's keys, if it has any)
@@ -242,7 +242,7 @@ async def end_ladder(job: PartJob, exc: Exception, attempts: int) -> None:
     if await until_done(plans.abandon, job.video_id, job.output, job.ladder, what="abandoning a plan"):
         log.warning("video %s: no %s ladder after %d attempts (%s); H.264 alone", job.video_id, job.ladder,
                     attempts, exc)  # fmt: skip
-        await in_thread(film_keys.output(job.output).remove, FURTHER[job.ladder].folder)
+        await in_thread(film_keys.output(job.output).remove, ladder_registry.FURTHER[job.ladder].folder)
         await progress(job, 0.0, stage=job.ladder + ENDED)
 
 
@@ -250,7 +250,7 @@ async def finish(job: PartJob) -> None:
     """Once every part of the ladder is done: its playlists written from the rows, scored against the H.264
     renditions (their scores as reported), listed where as good in fewer bytes, and the film reported ready
     again with the verdict. Idempotent: a film that has the verdict, or another output, is left alone."""
-    ladder, info = FURTHER[job.ladder], MediaInfo(**job.media)
+    ladder, info = ladder_registry.ladder(job.ladder, app.settings), MediaInfo(**job.media)
     rungs, output = ladder_for(info.short_side), await until_done(film_keys.output, job.output, what="the keys")
     crfs: dict[str, list[float]] = {}  # (the CRFs each rung's parts were aimed at, read with the rows)
 
@@ -315,11 +315,15 @@ def verdict(job: PartJob, ladder: Ladder, info: MediaInfo, rungs, ready: ReadyOu
         )  # fmt: skip
         for name in ("master.m3u8", f"{ladder.folder}/master.m3u8"):
             local(name)
+        if output.staged and (fast := output.read_text(FAST_MASTER)):  # (a replacing ladder listed)
+            (folder / FAST_MASTER).write_text(fast, "utf-8")
         renditions, listed = ladder_verdict.choose_listed(
             ladder, folder, rungs, ready.renditions, {**quality.recorded(ready.renditions), **twins},
             settings.vmaf_floor, settings.quality_samples > 0,
         )  # fmt: skip
         if output.staged:
+            if (folder / FAST_MASTER).is_file():  # (before the master that no longer lists it)
+                output.write_text(FAST_MASTER, (folder / FAST_MASTER).read_text("utf-8"))
             output.write_text("master.m3u8", (folder / "master.m3u8").read_text("utf-8"))
             storage.backend().delete(f"{output.prefix}{ladder.folder}/master.m3u8")
             for name in ladder.folders(rungs):

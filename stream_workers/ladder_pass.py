@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.ladders import FAST_MASTER
 from videoflix.core.media import MediaInfo, Rung, ladder_for
 
 from . import (
@@ -199,8 +200,9 @@ async def remake(event: VideoUploaded, source: Path, info: MediaInfo, ready: Rea
     output = storage.work_root(stored.keys) / ready.hls_path
     master = await in_thread(stored.fetch, output, "master.m3u8")
     text = await in_thread(master.read_text, "utf-8")
+    fast = await in_thread(stored.read_text, FAST_MASTER)  # ("" until a replacing ladder was listed)
     for ladder in ladders:
-        text = ladder_verdict.without_variants(ladder, text)
+        text = ladder_verdict.without_variants(ladder, text, fast)
         await in_thread(stored.remove, ladder.folder)  # (in the store, and in scratch)
     await in_thread(hls_output.write_atomically, master, text)
     if stored.staged:

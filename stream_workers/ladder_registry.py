@@ -6,16 +6,27 @@ from __future__ import annotations
 
 from videoflix.core.media import MediaInfo
 
-from . import av1_ladder, hevc_ladder, ladder_verdict
+from . import av1_ladder, avc_ladder, hevc_ladder, ladder_verdict
 from .ladders import Ladder
 from .settings import WorkerSettings
 
-FURTHER: dict[str, Ladder] = {ladder.name: ladder for ladder in (av1_ladder.LADDER, hevc_ladder.LADDER)}
+#: in the order a film made in one pass gets them: the best H.264 ladder first (every browser's bytes), then AV1
+FURTHER: dict[str, Ladder] = {
+    ladder.name: ladder for ladder in (avc_ladder.LADDER, av1_ladder.LADDER, hevc_ladder.LADDER)
+}
+
+
+def ladder(name: str, settings: WorkerSettings) -> Ladder:
+    """The further ladder `name` as this worker makes it: at its encoder's speed where a setting chooses it
+    (`<NAME>_PRESET`: AVC_PRESET)."""
+    preset = getattr(settings, f"{name}_preset", None)
+    return FURTHER[name].at(preset) if preset else FURTHER[name]
 
 
 def enabled(settings: WorkerSettings) -> list[Ladder]:
-    """The further ladders switched on (`<NAME>_LADDER`: AV1_LADDER, HEVC_LADDER), in the order they are made."""
-    return [ladder for name, ladder in FURTHER.items() if getattr(settings, f"{name}_ladder")]
+    """The further ladders switched on (`<NAME>_LADDER`: AVC_LADDER, AV1_LADDER, HEVC_LADDER), in the order they
+    are made."""
+    return [ladder(name, settings) for name in FURTHER if getattr(settings, f"{name}_ladder")]
 
 
 def wanted(info: MediaInfo, settings: WorkerSettings, max_seconds: float = float("inf")) -> list[Ladder]:

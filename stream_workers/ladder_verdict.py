@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from videoflix.core.ladders import FAST_MASTER
 from videoflix.core.media import MediaInfo, Rung
 
 from . import hls_output, quality
@@ -95,26 +96,48 @@ def unfinished(ladder: Ladder, renditions: list[dict]) -> bool:
     return bool(renditions) and not any(ladder.name in r for r in renditions)
 
 
-def without_variants(ladder: Ladder, master: str) -> str:
+def _h264_variants(lines: list[str]) -> list[int]:
+    """The lines of the H.264 variants (each `#EXT-X-STREAM-INF` and its URI, `<rung>/index.m3u8`: a further
+    ladder's is `<ladder>/<rung>/…`) in a master's `lines`."""
+    found = []
+    for i, (info, uri) in enumerate(itertools.pairwise(lines)):
+        if info.startswith("#EXT-X-STREAM-INF:") and uri.count("/") == 1:
+            found += [i, i + 1]
+    return found
+
+
+def without_variants(ladder: Ladder, master: str, fast: str = "") -> str:
     """The film's master without the ladder's variants (each URI in its folder and the `#EXT-X-STREAM-INF` before it):
-    what an ladder's pass that did not report may have listed."""
+    what an ladder's pass that did not report may have listed. A replacing ladder's give their place back to the
+    H.264 variants of `fast` (FAST_MASTER, as the fast stage listed them), where the master has none left."""
     lines = master.splitlines()
     uris = {i for i, line in enumerate(lines) if line.startswith(f"{ladder.folder}/")}
-    kept = "\n".join(line for i, line in enumerate(lines) if i not in uris and i + 1 not in uris)
-    return kept.rstrip("\n") + "\n"
+    gone = sorted(uris | {i - 1 for i in uris})
+    kept = [line for i, line in enumerate(lines) if i not in gone]
+    if ladder.replaces and fast and gone and not _h264_variants(kept):
+        fast_lines = fast.splitlines()
+        kept[gone[0] : gone[0]] = [fast_lines[i] for i in _h264_variants(fast_lines)]
+    return "\n".join(kept).rstrip("\n") + "\n"
 
 
 def with_variants(ladder: Ladder, master: str, variants: str, listed: Collection[str]) -> str:
-    """The film's master playlist `master` with the ladder's variants of `variants` (the AV1 output's own master)
-    whose rung is `listed`, after its H.264 ones, their URIs made relative to the film's folder; applied once."""
+    """The film's master playlist `master` with the ladder's variants of `variants` (the ladder's own master)
+    whose rung is `listed`, their URIs made relative to the film's folder: after the H.264 ones, or, for a
+    replacing ladder (`Ladder.replaces`), in their place; applied once."""
     if f"\n{ladder.folder}/" in master:
         return master
-    lines = variants.splitlines()
     added = []
-    for info, uri in itertools.pairwise(lines):
+    for info, uri in itertools.pairwise(variants.splitlines()):
         if info.startswith("#EXT-X-STREAM-INF:") and uri.split("/")[0] in listed:
             added += [info, f"{ladder.folder}/{uri}"]
-    return master.rstrip("\n") + "\n" + "\n".join(added) + "\n" if added else master
+    if not added:
+        return master
+    lines = master.splitlines()
+    if ladder.replaces and (h264 := _h264_variants(lines)):
+        kept = [line for i, line in enumerate(lines) if i not in h264]
+        kept[h264[0] : h264[0]] = added
+        return "\n".join(kept) + "\n"
+    return master.rstrip("\n") + "\n" + "\n".join(added) + "\n"
 
 
 def add_variants(ladder: Ladder, output: Path, listed: Collection[str]) -> None:
@@ -124,6 +147,8 @@ def add_variants(ladder: Ladder, output: Path, listed: Collection[str]) -> None:
     master = output / "master.m3u8"
     text = master.read_text("utf-8")
     if (merged := with_variants(ladder, text, (output / master_of(ladder)).read_text("utf-8"), listed)) != text:
+        if ladder.replaces and not (output / FAST_MASTER).is_file():
+            hls_output.write_atomically(output / FAST_MASTER, text)  # (before the master that needs it)
         hls_output.write_atomically(master, merged)
     (output / master_of(ladder)).unlink()
     for folder in (output / ladder.folder).iterdir():
@@ -131,6 +156,13 @@ def add_variants(ladder: Ladder, output: Path, listed: Collection[str]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
     if not listed:
         (output / ladder.folder).rmdir()
+
+
+def fast_master(output: Path) -> str:
+    """The master as the fast stage listed it (FAST_MASTER once a replacing ladder took its place, else the
+    film's master): the H.264 renditions every ladder is judged against."""
+    kept = output / FAST_MASTER
+    return (kept if kept.is_file() else output / "master.m3u8").read_text("utf-8")
 
 
 def choose_listed(
@@ -145,8 +177,8 @@ def choose_listed(
     """After the encode and its measurement (`measuring`: whether quality was to be measured): which AV1
     renditions the master lists (`decide`, `add_variants`); `renditions` each with its twin in the ladder's facts
     (`av1`, shown by the status endpoint), and the AV1 playlist folders kept."""
-    master, variants = (output / "master.m3u8").read_text("utf-8"), (output / master_of(ladder)).read_text("utf-8")
-    twins_of = decide(ladder, rungs, master, variants, scores, floor, measuring)
+    variants = (output / master_of(ladder)).read_text("utf-8")
+    twins_of = decide(ladder, rungs, fast_master(output), variants, scores, floor, measuring)
     listed = [name for name, twin in twins_of.items() if twin["listed"]]
     add_variants(ladder, output, listed)
     return [{**r, ladder.name: twins_of[r["name"]]} for r in renditions], [f"{ladder.folder}/{name}" for name in listed]

@@ -52,6 +52,10 @@ class Ladder:
     #: CRF costs there (its first guesses' slope, until two probes measure it)
     crf_bounds: tuple[float, float] = (14.0, 32.0)
     vmaf_per_crf: float = 0.6
+    #: listed, its variants take the H.264 ones' place in the master instead of joining them (the best H.264
+    #: ladder, `avc_ladder`: the fast one's second stage); the H.264 renditions stay, for the players that
+    #: ask for them by name (the existing frontend plays `<rung>/index.m3u8`) and for a viewer mid-film
+    replaces: bool = False
 
     def at(self, preset: str) -> Ladder:
         """The ladder at another speed of its encoder (X264_PRESET)."""

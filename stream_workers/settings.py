@@ -60,6 +60,10 @@ def caption_model(value: str) -> str:
     return name
 
 
+#: x264's presets, fastest first (AVC_PRESET is one)
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
 def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     """A setting that is one of `allowed` (any case), or ValueError naming them."""
     if value.strip().lower() not in allowed:
@@ -98,6 +102,10 @@ class WorkerSettings:
     #: per-title rate control: x264's CRF, capped at PER_TITLE_CAP of the fixed ladder's bitrates (LADDER_CRF);
     #: None: the fixed ladder's bitrates (LADDER_CRF=fixed)
     ladder_crf: float | None
+    #: the best H.264 ladder, the fast one's second stage, replacing it in the master where it holds its
+    #: quality in fewer bytes (AVC_LADDER, avc_ladder.py), and x264's speed for it (AVC_PRESET): its CPU cost
+    avc_ladder: bool
+    avc_preset: str
     #: the AV1 ladder beside the H.264 one, once a film is ready (AV1_LADDER, av1_ladder.py)
     av1_ladder: bool
     #: the further ladders' rate aimed per film (or part) at their reference's quality, from probe encodes of
@@ -160,6 +168,8 @@ class WorkerSettings:
             ffmpeg_binary=value(env, "FFMPEG_BINARY") or None,
             x264_preset=value(env, "X264_PRESET"),
             ladder_crf=ladder_crf(value(env, "LADDER_CRF")),
+            avc_ladder=switch("AVC_LADDER", value(env, "AVC_LADDER")),
+            avc_preset=choice("AVC_PRESET", value(env, "AVC_PRESET"), X264_PRESETS),
             av1_ladder=switch("AV1_LADDER", value(env, "AV1_LADDER")),
             hevc_ladder=switch("HEVC_LADDER", value(env, "HEVC_LADDER")),
             rate_aim=share("RATE_AIM", value(env, "RATE_AIM")),

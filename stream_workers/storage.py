@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from videoflix.core import storyboard as storyboards
 from videoflix.core.containers import SNIFF_BYTES, ObjectURL, ProbeFailed, sniff_container
 from videoflix.core.hls_keys import FilmKeys, sealed_name
+from videoflix.core.ladders import FAST_MASTER
 from videoflix.core.media import MediaInfo, Rung, probe
 from videoflix.core.storage import Storage, StorageUnavailable, video_key
 from videoflix.core.storage.config import StorageConfig
@@ -290,6 +291,9 @@ class Publisher:
             self._send_storyboard()
             if (thumbnail := whole_jpeg(self.folder / "thumbnail.jpg")) is not None:
                 self._send("thumbnail.jpg", "image/jpeg", thumbnail)  # again if FFmpeg picked a later frame
+            if (self.folder / FAST_MASTER).is_file():  # (before the master that no longer lists it)
+                fast = (self.folder / FAST_MASTER).read_bytes()
+                self._send(FAST_MASTER, "application/vnd.apple.mpegurl", fast)
             if (self.folder / "master.m3u8").is_file():
                 data = (self.folder / "master.m3u8").read_bytes()
                 self._send("master.m3u8", "application/vnd.apple.mpegurl", data)

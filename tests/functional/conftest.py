@@ -14,6 +14,7 @@ from webtest import TestApp
 
 from stream_workers import ffmpeg_run, ladder_verdict
 from stream_workers.av1_ladder import LADDER as AV1
+from stream_workers.avc_ladder import LADDER as AVC
 from stream_workers.film_steps import FilmSteps
 from stream_workers.hevc_ladder import LADDER as HEVC
 from stream_workers.hls_output import check_output
@@ -57,13 +58,14 @@ def operator(frontend, dbsession) -> Frontend:
 @pytest.fixture(scope="session")
 def hls_output(app_settings, clips) -> Path:
     """A 640x360 2 s clip transcoded as the workers do: one 480p rendition at 360 lines (no upscaling), and
-    the AV1 and HEVC ladders (AV1_LADDER=on, HEVC_LADDER=on), listed in the master."""
+    the best H.264, AV1 and HEVC ladders (AVC_LADDER, AV1_LADDER, HEVC_LADDER on), listed in the master: the
+    best H.264 ladder in the fast one's place (whose renditions stay, named by `master-fast.m3u8`)."""
     out = Path(app_settings["videoflix.media_root"]) / OUTPUT
     out.mkdir(parents=True)
     facts = probe(clips["clip"])
     rungs = ladder_for(facts.short_side)
     asyncio.run(ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs).single_pass(ffmpeg_exe(), clips["clip"], out)))
-    for ladder in (AV1, HEVC):
+    for ladder in (AVC, AV1, HEVC):
         ladder_verdict.make_folders(ladder, out, rungs)
         asyncio.run(
             ffmpeg_run.run_ffmpeg(FilmSteps(facts, rungs, ladder).ladder_pass(ffmpeg_exe(), clips["clip"], out))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -141,6 +142,25 @@ def test_every_further_ladder_is_served_by_the_same_routes(viewer, add_video, hl
     assert viewer.get(f"/api/video/{video}/hevc/480p/000.m4s", status=200).body[4:8] == b"styp"
     for path in ("vp9/480p/index.m3u8", "hevc/480p/000.ts", "HEVC/480p/index.m3u8", "parts/480p/index.m3u8"):
         viewer.get(f"/api/video/{video}/{path}", status=404)
+
+
+def test_the_best_h264_ladder_takes_the_fast_ones_place_whose_files_stay_served(viewer, add_video, hls_output):
+    """The best H.264 ladder (`avc`, fMP4 `avc1`) listed: the master names it where the fast H.264 variants were,
+    before the AV1 ones, and names them no more; the fast rendition the existing frontend asks for by name is
+    still served, and so is a viewer's mid-film fragment; the fast stage's master kept beside the film's is not."""
+    video = add_video()
+    master = viewer.get(f"/api/video/{video}/master.m3u8", status=200).text
+    uris = [line for line in master.splitlines() if line and not line.startswith("#")]
+    assert uris == ["avc/480p/index.m3u8", "av1/480p/index.m3u8", "hevc/480p/index.m3u8"], master
+    assert re.search(r'CODECS="avc1\.[^"]*"[^\n]*\navc/480p/index.m3u8', master), master
+    playlist = viewer.get(f"/api/video/{video}/avc/480p/index.m3u8", status=200).text
+    init = viewer.get(f"/api/video/{video}/avc/480p/init.mp4", status=200)
+    assert '#EXT-X-MAP:URI="init.mp4"' in playlist and b"avcC" in init.body
+    assert viewer.get(f"/api/video/{video}/avc/480p/000.m4s", status=200).body[4:8] == b"styp"
+    assert "000.ts" in viewer.get(f"/api/video/{video}/480p/index.m3u8", status=200).text
+    assert viewer.get(f"/api/video/{video}/480p/000.ts", status=200).body[0] == 0x47  # an MPEG-TS packet
+    assert "\n480p/index.m3u8" in (hls_output / "master-fast.m3u8").read_text()
+    viewer.get(f"/api/video/{video}/master-fast.m3u8", status=404)
 
 
 def test_conditional_and_range_requests(viewer, add_video):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import shutil
@@ -17,6 +18,7 @@ from videoflix.core.storage.s3 import S3Storage
 from videoflix.devservices import TansuBroker, free_port, upgrade_database
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
+from ..support.browser import chromium_path, player_page, watch_through_the_swap
 from ..support.clips import CALM, RUSH, make_clip, make_corrupt
 from ..support.stack import (
     FAULT_REPORT,
@@ -123,6 +125,9 @@ def s3_pipeline(database_url, seaweedfs, pipeline):
             folder, url, broker, STORAGE_BACKEND="s3", S3_ENDPOINT_URL=seaweedfs.endpoint_url,
             S3_BUCKET="videoflix-pipeline", AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
             MEDIA_ROOT=str(folder / "web-media"), REQUEUE_AFTER="20", PARTS_FROM_SECONDS="66", PART_SECONDS="8",
+            # the second stage: the best H.264 ladder after the fast one, in parts through the bucket
+            # (tests/integration/test_best_ladder.py)
+            AVC_LADDER="on",
             CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{pipeline.frontend_port}",  # the browser tests' page
         )  # fmt: skip
         line = Pipeline(folder, env, url, broker, f"http://127.0.0.1:{port}/api")
@@ -171,7 +176,7 @@ def sealed_films(sealed_pipeline, media_files) -> dict[str, int]:
         final, _ = watch(sealed_pipeline, client, video_id, timeout=300)
         assert final["status"] == "ready", (final["error"], [w.output[-4000:] for w in sealed_pipeline.workers])
         if kind != "tracks":  # (a film with several audio tracks keeps H.264 alone)
-            sealed_pipeline.wait_for_av1(client, video_id, 300)
+            sealed_pipeline.wait_for_ladder(client, video_id, 300)
     return films
 
 
@@ -238,3 +243,23 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.write_line(f"{'scenario':<34}" + "".join(f"{c:>11}" for c in columns))
     for row in FAULT_REPORT:
         terminalreporter.write_line(f"{row['scenario']:<34}" + "".join(f"{row[c]:>11}" for c in columns))
+
+
+@pytest.fixture(scope="session")
+def best_film(s3_pipeline, frontend_site, media_files, tmp_path_factory) -> dict:
+    """A 68 s film in parts on the S3 pipeline, with its best H.264 and AV1 ladders (first fast, then best:
+    tests/integration/test_best_ladder.py), and what a viewer who started on the fast ladder saw through the
+    swap: {id, viewer, best (the status with the best ladder's verdict), final (with AV1's)}."""
+    client = s3_pipeline.client()
+    video_id = client.upload(media_files["calm_film"], {"title": "First fast, then best"})["id"]
+    assert s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 240)["status"] == "ready"
+    page = player_page(s3_pipeline, frontend_site, video_id) + "&noav1=1&rate=0.5"
+
+    def best_listed() -> bool:
+        return all("avc" in r for r in client.status(video_id)["renditions"])
+
+    profile = tmp_path_factory.mktemp("profile")
+    viewer = asyncio.run(watch_through_the_swap(page, profile, best_listed)) if chromium_path() else None
+    best = s3_pipeline.wait_for_ladder(client, video_id, 300, ladder="avc")
+    final = s3_pipeline.wait_for_ladder(client, video_id, 400, ladder="av1")
+    return {"id": video_id, "viewer": viewer, "best": best, "final": final}

@@ -33,7 +33,7 @@ def upload(pipeline, path, title: str) -> int:
     client = pipeline.client()
     video = client.upload(path, {"title": title})
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
-    pipeline.wait_for_av1(client, video["id"], 240, MAKING.setdefault(video["id"], []))
+    pipeline.wait_for_ladder(client, video["id"], 240, MAKING.setdefault(video["id"], []))
     return video["id"]
 
 

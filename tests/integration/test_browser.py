@@ -20,7 +20,7 @@ def ready_video(pipeline, media_files) -> int:
     client = pipeline.client()
     video = client.upload(media_files["hd"], {"title": "Browser test"})
     assert pipeline.wait_for_status(client, video["id"], {"ready", "failed"}, 240)["status"] == "ready"
-    pipeline.wait_for_av1(client, video["id"], 240)  # (listed: testsrc2 at 720p holds its quality in AV1)
+    pipeline.wait_for_ladder(client, video["id"], 240)  # (listed: testsrc2 at 720p holds its quality in AV1)
     return video["id"]
 
 

@@ -267,7 +267,7 @@ def test_worker_killed_during_the_av1_pass_the_film_still_gets_its_av1_verdict(s
     hls_path = stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     owner.kill()  # SIGKILL to the worker and its FFmpeg
 
-    final = stack.wait_for_av1(client, video_id, 240)
+    final = stack.wait_for_ladder(client, video_id, 240)
     assert final["status"] == "ready" and all("quality" in r["av1"] for r in final["renditions"]), final
     assert stack.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id) == hls_path  # the same output
     row = stack.report("worker killed during the AV1 pass", [video_id], {video_id: final})

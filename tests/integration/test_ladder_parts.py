@@ -33,7 +33,7 @@ def long_av1(pipeline, media_files) -> int:
     video_id = client.upload(media_files["calm_film"], {"title": "Long and calm"})["id"]
     ready = pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 240)
     assert ready["status"] == "ready", ready
-    pipeline.wait_for_av1(client, video_id, 300, MAKING)
+    pipeline.wait_for_ladder(client, video_id, 300, MAKING)
     return video_id
 
 

@@ -29,7 +29,7 @@ def stored_film(s3_pipeline, media_files) -> int:
     client = s3_pipeline.client()
     video_id = client.upload(media_files["hd"], {"title": "Played from the bucket"})["id"]
     assert s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
-    s3_pipeline.wait_for_av1(client, video_id, 240)
+    s3_pipeline.wait_for_ladder(client, video_id, 240)
     return video_id
 
 

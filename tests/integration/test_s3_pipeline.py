@@ -46,7 +46,7 @@ def test_a_film_travels_through_the_bucket_only(s3_pipeline, media_files):
     video_id = client.upload(media_files["hd"], {"title": "Through the bucket"})["id"]
     status = s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)
     assert (status["status"], status["error"], status["resolutions"]) == ("ready", None, ["480p", "720p"])
-    s3_pipeline.wait_for_av1(client, video_id, 240)  # the worker's last step: its local copy goes after it
+    s3_pipeline.wait_for_ladder(client, video_id, 240)  # the worker's last step: its local copy goes after it
 
     hls_path = s3_pipeline.scalar("SELECT hls_path FROM videos WHERE id = :id", id=video_id)
     keys = set(s3_pipeline.store.keys(f"videos/{video_id}/"))
@@ -140,15 +140,12 @@ def test_a_long_film_is_made_in_parts_over_both_workers_through_the_bucket_alone
     assert code == 0 and facts.has_audio and seconds == pytest.approx(72.0, abs=0.2)
 
 
-def test_a_long_films_av1_parts_travel_through_the_bucket_alone(s3_pipeline, media_files):
+def test_a_long_films_av1_parts_travel_through_the_bucket_alone(s3_pipeline, best_film):
     """Its AV1 parts made on both workers, each taking the film's sound from the H.264 segments in the bucket
     and publishing its segments and init there; the last worker scores the ladder from the bucket, writes the
     film's master there with the AV1 variants and leaves no file of its own; the AV1 rendition decodes whole
-    over HTTP."""
-    client = s3_pipeline.client()
-    video_id = client.upload(media_files["calm_film"], {"title": "AV1 parts through the bucket"})["id"]
-    assert s3_pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 240)["status"] == "ready"
-    final = s3_pipeline.wait_for_av1(client, video_id, 300)
+    over HTTP. (The film's best H.264 ladder, made in parts too: tests/integration/test_best_ladder.py.)"""
+    client, video_id, final = s3_pipeline.client(), best_film["id"], best_film["final"]
     assert all(r["av1"]["listed"] for r in final["renditions"]), final["renditions"]
     made = [
         int(p) for w in s3_pipeline.workers for p in re.findall(rf"video {video_id} av1 part (\d+) encoded", w.output)

@@ -119,7 +119,7 @@ def clear_film_sealed(pipeline, sealed_pipeline, media_files) -> tuple[int, str]
     client = pipeline.client()
     made = client.upload(media_files["calm"], {"title": "Made clear"})["id"]
     assert watch(pipeline, client, made)[0]["status"] == "ready"
-    pipeline.wait_for_av1(client, made, 300)
+    pipeline.wait_for_ladder(client, made, 300)
     with pipeline.engine.connect() as conn:
         row = conn.execute(sa.select(Video).where(Video.id == made)).mappings().one()
     fields = {k: row[k] for k in ("title", "description", "category", "duration", "width", "height", "renditions")}

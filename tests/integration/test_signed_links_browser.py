@@ -66,7 +66,7 @@ def test_hls_js_plays_segments_nginx_serves_from_signed_links(linked_api, media_
         client = pipeline.client()
         video_id = client.upload(media_files["hd"], {"title": "Played through signed links"})["id"]
         assert pipeline.wait_for_status(client, video_id, {"ready", "failed"}, 180)["status"] == "ready"
-        pipeline.wait_for_av1(client, video_id, 240)
+        pipeline.wait_for_ladder(client, video_id, 240)
 
     page = player_page(linked_api, frontend_site, video_id)
     plays_through_tls(page, tmp_path, "linked")

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import urlencode
@@ -124,6 +125,27 @@ async def play(
                 break
         await browser.screenshot(screenshot)
         return result
+
+
+async def watch_through_the_swap(page: str, profile: Path, ready_for_best: Callable[[], bool]) -> dict:
+    """A viewer who opens the film before its best ladder is listed (at half speed, so the film outlasts the
+    ladder's making) and plays on until 4 s after the master changed: what the player saw, with `swapped_at`
+    (the film's second the viewer was at then)."""
+    async with Browser(profile) as browser:
+        await browser.goto(page)
+        result: dict = {}
+        deadline, swapped_at = time.monotonic() + 300, None
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            result = await browser.evaluate("window.result") or {}
+            played = result.get("played", 0)
+            if result.get("ended") or any(e.get("fatal") for e in result.get("errors", [])):
+                break
+            if swapped_at is None and played > 0 and await asyncio.to_thread(ready_for_best):
+                swapped_at = played
+            if swapped_at is not None and played > swapped_at + 4:
+                break
+        return {**result, "swapped_at": swapped_at}
 
 
 #: hls.js reports these as non-fatal media "errors" while its gap controller does its job: H.264 with B-frames in

@@ -135,6 +135,9 @@ def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str
         # clear segments: these stacks' tests read the bytes the encoders made (decoded frames, sound, joins);
         # sealed films have a stack of their own (tests/integration/test_sealed_hls.py)
         "HLS_ENCRYPTION": "off",
+        # no best H.264 ladder (x264 slow after every film is ready would hold a worker from the next upload):
+        # the tests of the second stage turn it on in a stack of their own (tests/integration/test_avc.py)
+        "AVC_LADDER": "off",
         # each further ladder at its own CRF: the aim's probes would add seconds to every film (the sealed
         # pipeline, which runs the production defaults, aims them)
         "RATE_AIM": "off",
@@ -206,20 +209,22 @@ class Pipeline:
         logs = "\n".join(w.output[-3000:] for w in self.workers)
         raise AssertionError(f"video {video_id} is {status['status']} after {timeout}s; worker logs:\n{logs}")
 
-    def wait_for_av1(self, client: Client, video_id: int, timeout: float, making: list | None = None) -> dict:
-        """Wait until a ready film has been reported again with its AV1 ladder (made after it is ready: its
-        renditions name their AV1 twins); its status. `making`: gets the pass's progress as the status
-        endpoint showed it meanwhile."""
+    def wait_for_ladder(
+        self, client: Client, video_id: int, timeout: float, making: list | None = None, ladder: str = "av1"
+    ) -> dict:
+        """Wait until a ready film has been reported again with its further `ladder`'s verdict (made after it
+        is ready: its renditions name their twins in it); its status. `making`: gets the ladder's progress as
+        the status endpoint showed it meanwhile."""
         deadline = time.monotonic() + timeout
         while True:
             status = client.status(video_id)
-            if making is not None and status.get("av1_progress"):
-                making.append(status["av1_progress"])
-            if status["renditions"] and all("av1" in r for r in status["renditions"]):
+            if making is not None and (status.get("ladder_progress") or {}).get(ladder):
+                making.append(status["ladder_progress"][ladder])
+            if status["renditions"] and all(ladder in r for r in status["renditions"]):
                 return status
             if time.monotonic() > deadline:
                 logs = "\n".join(w.output[-3000:] for w in self.workers)
-                raise AssertionError(f"video {video_id} has no AV1 ladder after {timeout}s; worker logs:\n{logs}")
+                raise AssertionError(f"video {video_id} has no {ladder} verdict after {timeout}s; logs:\n{logs}")
             time.sleep(0.5)
 
     def scalar(self, query: str, **params):

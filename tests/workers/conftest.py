@@ -39,8 +39,10 @@ def unsealed(monkeypatch):
 @pytest.fixture(autouse=True)
 def unaimed(monkeypatch):
     """Each further ladder at its own CRF, as with RATE_AIM off: the probes would add seconds to every film these
-    tests make (a test of the aim turns it on: tests/workers/test_rate_aim.py)."""
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, rate_aim=0.0))
+    tests make (a test of the aim turns it on: tests/workers/test_rate_aim.py). And no best H.264 ladder
+    (AVC_LADDER off), which would add a run of x264 slow to every film: its tests turn it on
+    (tests/workers/test_avc_ladder.py)."""
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, rate_aim=0.0, avc_ladder=False))
 
 
 @pytest.fixture(autouse=True)

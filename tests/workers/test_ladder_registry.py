@@ -1,5 +1,6 @@
 """The further ladders (stream_workers/ladder_registry.py): each is a module of its own and its line in the
-registry; the web tier serves exactly their folders (videoflix.core.ladders); AV1 is on and HEVC off unless the
+registry; the web tier serves exactly their folders (videoflix.core.ladders); the best H.264 ladder and AV1 are
+on and HEVC off unless the
 operator says otherwise, and a film whose sound has several tracks gets neither (hls.js cannot switch an fMP4
 variant to a TS audio track)."""
 
@@ -23,8 +24,9 @@ def test_the_web_tier_serves_the_folders_of_the_registered_ladders():
 
 @pytest.mark.parametrize(
     ("environment", "made"),
-    [({}, ["av1"]), ({"HEVC_LADDER": "on"}, ["av1", "hevc"]), ({"AV1_LADDER": "off", "HEVC_LADDER": "on"}, ["hevc"]),
-     ({"AV1_LADDER": "off"}, [])],
+    [({}, ["avc", "av1"]), ({"HEVC_LADDER": "on"}, ["avc", "av1", "hevc"]),
+     ({"AV1_LADDER": "off", "AVC_LADDER": "off", "HEVC_LADDER": "on"}, ["hevc"]),
+     ({"AV1_LADDER": "off", "AVC_LADDER": "off"}, [])],
 )  # fmt: skip
 def test_which_ladders_are_made_is_the_operators_choice(monkeypatch, tmp_path, environment, made):
     monkeypatch.chdir(tmp_path)  # no .env

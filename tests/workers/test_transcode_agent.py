@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from stream_workers import av1_ladder, ffmpeg_run, hls_output, jobs, ladder_pass, ladder_verdict
+from stream_workers import av1_ladder, avc_ladder, ffmpeg_run, hls_output, jobs, ladder_pass, ladder_verdict
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from stream_workers.db import ReadyOutput, ready_output
@@ -463,3 +463,91 @@ def test_a_film_made_in_one_pass_gets_the_hevc_ladder_where_switched_on_judged_a
     master = (media / again.hls_path / "master.m3u8").read_text()
     assert ('CODECS="hvc1.' in master) == twin["listed"] == ("hevc/480p/index.m3u8" in master), (twin, master)
     assert ("hevc", 0.0) in [(fields.get("stage"), percent) for percent, fields in reports if isinstance(fields, dict)]
+
+
+def test_a_film_made_in_one_pass_gets_the_best_h264_ladder_in_the_fast_ones_place(topics, monkeypatch, tmp_path):
+    """AVC_LADDER=on, its rate aimed (RATE_AIM), with AV1: once the film is ready on the fast ladder, a run of x264
+    slow makes the best H.264 ladder (fMP4 `avc1`), each rung at the CRF its probes found to hold the fast
+    rendition's quality; scored in the fast renditions' windows, it is listed in their place in the master, the
+    fast master kept beside it, the fast files kept; then AV1 is made and judged against the fast renditions
+    still. The film is reported ready three times: fast, with the best ladder, with AV1."""
+    media = tmp_path / "media"
+    source = video_dir(media, 24) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=3, size="640x360", rate=30, scene=CALM)
+    settings = dataclasses.replace(app.settings, media_root=media, avc_ladder=True, av1_ladder=True, rate_aim=0.05)
+    monkeypatch.setattr(app, "settings", settings)
+    runs, reports = [], []
+    encoder = lambda argv: (argv[argv.index("-c:v") + 1], argv[argv.index("-preset") + 1])  # noqa: E731
+    run_watched(monkeypatch, 24, lambda argv: runs.append(encoder(argv)), reports)
+
+    assert runs == [("libx264", "veryfast"), ("libx264", "slow"), ("libsvtav1", "6")], runs
+    [(_, ready), (_, best), (_, last)] = topics["processed"].sent
+    assert not any("avc" in r for r in ready.renditions)
+    twin = best.renditions[0]["avc"]
+    assert twin["listed"] and twin["fit"], best.renditions  # a calm clip: the slower search holds it in fewer bytes
+    assert twin["crf"] and all(16 <= crf <= 32 for crf in twin["crf"]), twin  # aimed
+    assert twin["quality"]["vmaf"] >= ready.renditions[0]["quality"]["vmaf"] - 1.0
+    output = media / last.hls_path
+    master = (output / "master.m3u8").read_text()
+    uris = [line for line in master.splitlines() if line and not line.startswith("#")]
+    assert uris[0] == "avc/480p/index.m3u8" and "480p/index.m3u8" not in uris, master
+    assert uris[1:] == (["av1/480p/index.m3u8"] if last.renditions[0]["av1"]["listed"] else []), master
+    assert last.renditions[0]["avc"] == twin  # kept through AV1's report
+    fast = (output / "master-fast.m3u8").read_text()
+    assert [line for line in fast.splitlines() if line and not line.startswith("#")] == ["480p/index.m3u8"]
+    assert twin["average_bandwidth"] < hls_output.average_bandwidths(fast)["480p"]
+    assert (output / "480p" / "index.m3u8").is_file() and (output / "avc" / "480p" / "init.mp4").is_file()
+    stages = [fields.get("stage") for _, fields in reports if isinstance(fields, dict)]
+    assert stages.index("avc") < stages.index("av1"), stages  # operators see the stages in turn
+
+
+def test_a_dead_best_ladder_pass_that_had_taken_the_fast_ones_place_gives_it_back_and_runs_again(
+    topics, monkeypatch, tmp_path
+):
+    """A worker died after its best H.264 ladder was listed in the fast one's place but before it reported the
+    verdict: the event, on another worker, finds the film ready with no such verdict; before it runs that pass
+    again, the master names the fast variants again (from the fast master kept beside it: a player opening the
+    film meanwhile gets a ladder whose files exist), the dead pass' folder is gone; then the ladder is made,
+    judged and listed as the first time."""
+    media = tmp_path / "media"
+    source = video_dir(media, 25) / "source.mp4"
+    source.parent.mkdir(parents=True)
+    make_clip(source, seconds=3, size="320x240", scene=CALM)
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, media_root=media, av1_ladder=False))
+    run_watched(monkeypatch, 25, lambda argv: None)
+    [(_, ready)] = topics["processed"].sent  # (as the dead worker reported it, before its best ladder's pass)
+    output = media / ready.hls_path
+    master = output / "master.m3u8"
+    fast = master.read_text()
+    (output / "master-fast.m3u8").write_text(fast)
+    (output / "avc/480p").mkdir(parents=True)
+    (output / "avc/480p/003.m4s").write_bytes(b"cut short")
+    best = '#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1.64001e,mp4a.40.2"\navc/480p/index.m3u8\n'
+    master.write_text(ladder_verdict.with_variants(avc_ladder.LADDER, fast, best.replace("avc/", ""), ["480p"]))
+    assert "\n480p/index.m3u8" not in master.read_text()  # the dead pass had listed it in the fast one's place
+
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, avc_ladder=True))
+    monkeypatch.delitem(transcode._recently_done, 25)  # (another worker)
+
+    async def database(fn, *args, **kw):
+        return ReadyOutput(ready.hls_path, ready.renditions, ready.duration) if fn is ready_output else "ready"
+
+    monkeypatch.setattr(transcode, "until_done", database)
+    monkeypatch.setattr(ladder_pass, "until_done", database)
+    seen, real_run = [], transcode.ffmpeg_run.run_ffmpeg
+
+    async def watched(argv, *args, **kw):
+        seen.append((master.read_text(), (output / "avc/480p/003.m4s").exists()))
+        return await real_run(argv, *args, **kw)
+
+    monkeypatch.setattr(transcode.ffmpeg_run, "run_ffmpeg", watched)
+    run(events.uploaded(25, "videos/25/source.mp4"))
+
+    [(given_back, leftovers)] = seen  # the best ladder's one run, and what the master named as it started
+    assert "\n480p/index.m3u8" in given_back and "avc/" not in given_back and not leftovers, given_back
+    [_, (_, again)] = topics["processed"].sent
+    twin = again.renditions[0]["avc"]
+    text = master.read_text()
+    assert "BANDWIDTH=1," not in text and ("\n480p/index.m3u8" in text) is not twin["listed"], (twin, text)
+    assert text.count("avc/480p/index.m3u8") == int(twin["listed"]), text

@@ -115,6 +115,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     _workers("X264_PRESET", "veryfast"),
     _workers("LADDER_CRF"),
+    _workers("AVC_LADDER", "on"),
+    _workers("AVC_PRESET", "slow"),
     _workers("AV1_LADDER", "on"),
     _workers("RATE_AIM", "0.05"),
     _workers("HEVC_LADDER", "off"),

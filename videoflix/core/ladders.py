@@ -1,4 +1,11 @@
-"""The further ladders' names (AV1, HEVC: stream_workers/ladder_registry.py makes them), which are their folders in
-a film's output (`<name>/<rung>/`, fMP4): the web tier serves those folders and no other."""
+"""The further ladders' names (the best H.264 ladder, AV1, HEVC: stream_workers/ladder_registry.py makes them),
+which are their folders in a film's output (`<name>/<rung>/`, fMP4): the web tier serves those folders and no
+other."""
 
-FURTHER = ("av1", "hevc")
+FURTHER = ("avc", "av1", "hevc")
+
+#: the master as the fast stage listed it, kept beside the film's once a replacing ladder (the best H.264
+#: ladder, `avc`) took the H.264 variants' place there: the MPEG-TS renditions (`<rung>/index.m3u8`) stay,
+#: named here (the workers judge every ladder against them, and put them back if a dead pass is run again;
+#: the web tier reads the film's clock from them). No route serves it.
+FAST_MASTER = "master-fast.m3u8"

@@ -98,7 +98,8 @@ SCHEMAS: dict[str, Any] = {
             "ladder_progress": {
                 "type": "object",
                 "additionalProperties": LADDER_PROGRESS,
-                "description": "every further ladder of a ready film being made (`av1`, `hevc`), by name, as "
+                "description": "every further ladder of a ready film being made (`avc`: the best H.264 ladder, `av1`, "
+                "`hevc`), by name, as "
                 "`av1_progress`; a long film's ladder over all its parts",
             },
             "captions": {
@@ -142,7 +143,8 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {"type": "object"},
                 "description": "per rendition: name, width, height, bandwidth; once measured, `quality` ({vmaf, "
-                "vmaf_p5, frames, below_floor}); with the AV1 ladder, `av1` (its twin: bandwidth, "
+                "vmaf_p5, frames, below_floor}); with each further ladder, its twin under its name (`avc`, `av1`, "
+                "`hevc`: bandwidth, "
                 "average_bandwidth, quality, fit, listed)",
             },
             "skipped_resolutions": {"type": "object", "additionalProperties": string()},
@@ -285,7 +287,7 @@ OPERATIONS = {
                       "409": SCREENS_FULL, "404": NOT_FOUND},
     }},
     "stream.fmp4_playlist": {"get": {
-        "summary": "A further ladder's rendition's playlist (`av1`, `hevc`)", "tags": ["streaming"],
+        "summary": "A further ladder's rendition's playlist (`avc`, `av1`, `hevc`)", "tags": ["streaming"],
         "security": COOKIE,
         "description": "Films get the ladder in AV1 too (AV1_LADDER=on; HEVC with HEVC_LADDER=on), as CMAF "
                        "(fMP4), listed in the master beside the H.264 renditions with their `CODECS` where it "

@@ -16,6 +16,7 @@ from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
 from videoflix.core import events, outbox, transcripts
+from videoflix.core.ladders import FAST_MASTER
 from videoflix.core.models import Subtitle, Transcript, Video, VideoPart, VideoStatus
 from videoflix.core.models.subtitle import AUTO, OPERATOR, UPLOAD
 from videoflix.core.models.video import WATCHABLE
@@ -158,7 +159,9 @@ class SubtitleService:
         if cached is not None:
             return cached
         try:
-            variant = _first_uri(self._read_text(f"{folder}/master.m3u8"))
+            variant = _first_ts_variant(self._read_text(f"{folder}/master.m3u8")) or _first_ts_variant(
+                self._read_text(f"{folder}/{FAST_MASTER}")
+            )
             playlist = check_key(f"{folder}/{variant}") if variant else None
             segment = _first_uri(self._read_text(playlist)) if playlist else None
             if segment is None:
@@ -185,6 +188,13 @@ def visible_video(db: Session, video_id: int, any_state: bool) -> Video:
     if video is None or not (any_state or video.status in WATCHABLE):
         raise NotFound("No video with this id.")
     return video
+
+
+def _first_ts_variant(master: str) -> str | None:
+    """The first H.264 (MPEG-TS) variant a master lists (`<rung>/index.m3u8`; a further ladder's are
+    `<ladder>/<rung>/…`, fMP4): None where a replacing ladder took their place (`FAST_MASTER` still lists them)."""
+    uris = (line for line in master.splitlines() if line and not line.startswith("#"))
+    return next((uri for uri in uris if uri.count("/") == 1), None)
 
 
 def _first_uri(playlist: str) -> str | None:

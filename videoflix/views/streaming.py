@@ -182,7 +182,7 @@ def accel_redirect(settings, key: str, content_type: str, cache_control: str) ->
 
 def _folder(request) -> str:
     """The requested playlist's folder in the output: a rendition's (`720p`), an alternate audio track's
-    (`audio/<n>`, stream_workers.audio_tracks) or a further ladder's rendition's (`av1/720p`, `hevc/720p`:
+    (`audio/<n>`, stream_workers.audio_tracks) or a further ladder's rendition's (`avc/720p`, `av1/720p`, `hevc/720p`:
     videoflix.core.ladders); the routes' patterns admit nothing else."""
     if "track" in request.matchdict:
         return f"audio/{int(request.matchdict['track'])}"

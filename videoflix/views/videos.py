@@ -150,7 +150,7 @@ def status_json(video: Video, queue_position: int | None = None) -> dict[str, An
         "rendition_progress": detail.get("renditions") or {},
         # a ready film's AV1 ladder while it is made: {progress, speed, eta_seconds}; null otherwise
         "av1_progress": detail.get("av1"),
-        # every further ladder being made (AV1, HEVC), by name, as av1_progress is
+        # every further ladder being made (best H.264, AV1, HEVC), by name, as av1_progress is
         "ladder_progress": {name: detail[name] for name in FURTHER if isinstance(detail.get(name), dict)},
         # a ready film's automatic captions while its speech is heard ({progress, parts, parts_done, speed,
         # eta_seconds}), or why they failed ({failed}); null otherwise

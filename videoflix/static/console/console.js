@@ -107,9 +107,10 @@
     return element;
   }
 
-  /** A further ladder's name as operators read it: "av1" -> "AV1", "hevc" -> "HEVC". */
+  /** A further ladder's name as operators read it: "av1" -> "AV1", "hevc" -> "HEVC", "avc" -> "best H.264" (the
+   *  fast H.264 ladder's second stage, which takes its place in the master once listed). */
   function ladderName(name) {
-    return name === "h264" ? "H.264" : name.toUpperCase();
+    return { h264: "H.264", avc: "best H.264" }[name] || name.toUpperCase();
   }
 
   /** The further ladders with a verdict: a rendition names its twin in each (`{quality, listed}`). */
@@ -147,7 +148,7 @@
   }
 
   const SVG = "http://www.w3.org/2000/svg";
-  const LADDER_COLOURS = { h264: "#1a73e8", av1: "#b20710", hevc: "#137333" };
+  const LADDER_COLOURS = { h264: "#1a73e8", avc: "#7b1fa2", av1: "#b20710", hevc: "#137333" };
 
   function svg(tag, attributes, text) {
     const element = document.createElementNS(SVG, tag);
@@ -291,12 +292,19 @@
       const line = document.createElement("div");
       line.className = "quality ladder";
       line.dataset.ladder = name;
-      line.title = `The ${ladderName(name)} ladder: listed for capable players only where every rendition is ` +
-        "within a VMAF point of its H.264 twin and smaller";
+      const replacing = name === "avc";  // (the fast H.264 ladder's second stage: listed, it takes its place)
+      line.title = replacing
+        ? "The best H.264 ladder (x264's slower search, each rung's rate aimed at the fast ladder's quality): " +
+          "listed in the fast ladder's place only where every rendition is within a VMAF point of its fast twin " +
+          "and smaller"
+        : `The ${ladderName(name)} ladder: listed for capable players only where every rendition is ` +
+          "within a VMAF point of its H.264 twin and smaller";
       const scores = twins.map((r) => `${r.name} ${r[name].quality.vmaf.toFixed(1)}` +
         `${r[name].bandwidth ? ` at ${mbits(r[name].bandwidth)}` : ""}`).join(" · ");
       line.textContent = `${ladderName(name)} ladder, VMAF mean at peak bitrate: ${scores}: ` +
-        (twins[0][name].listed ? "listed" : `not listed (H.264 alone): ${whyNotListed(name, twins)}`);
+        (twins[0][name].listed
+          ? (replacing ? "listed in place of the fast H.264 ladder" : "listed")
+          : `not listed (${replacing ? "the fast H.264 ladder stays" : "H.264 alone"}): ${whyNotListed(name, twins)}`);
       cell.append(line);
     }
     if (rated.length) cell.append(qualityChart(video, rated));

@@ -8,7 +8,7 @@
   const { api, problem, duration, bytes } = shared;
   const $ = (id) => document.getElementById(id);
   const POLL_MS = 5000;
-  const STAGES = { waiting: "waiting for a worker", encode: "encoding", av1: "AV1 ladder", hevc: "HEVC ladder",
+  const STAGES = { waiting: "waiting for a worker", encode: "encoding", avc: "best H.264 ladder", av1: "AV1 ladder", hevc: "HEVC ladder",
     captions: "automatic captions" };
 
   function cells(row, texts) {
