@@ -42,7 +42,7 @@ from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality, ra
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.avc_ladder import LADDER as AVC
 from stream_workers.film_steps import FilmSteps
-from stream_workers.ladders import H264
+from stream_workers.ladders import H264, Ladder
 from tests.support.clips import ffmpeg
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import MediaInfo, Rung, ladder_for, probe
@@ -130,8 +130,9 @@ def folder_bytes(folder: Path) -> int:
 
 
 #: the ladders each title is encoded with (aimed: the AV1 one at RATE_AIM; best: the best H.264 ladder, `avc`, as
-#: AVC_LADDER=on makes it: x264 at --best-preset, aimed at the per-title ladder's quality, in fMP4)
-LADDERS = ("fixed", "per-title", "av1", "aimed", "best")
+#: AVC_LADDER=on makes it: x264 at --best-preset, aimed at the per-title ladder's quality scene by scene, in fMP4;
+#: best-film: the same aimed once for the whole title, what the scenes gain over)
+LADDERS = ("fixed", "per-title", "av1", "aimed", "best-film", "best")
 
 
 @dataclass
@@ -159,6 +160,9 @@ class Totals:
     worst_best_loss: float = 0.0
     worst_best_p5_loss: float = 0.0
     best_aim_cpu: float = 0.0
+    #: the scene-by-scene best ladder's mean VMAF less the once-per-title one's, averaged over the renditions
+    best_scene_vmaf: float = 0.0
+    renditions: int = 0
     seconds: float = 0.0
 
     listed_av1: int = 0
@@ -175,7 +179,8 @@ HEADER = (f"{'title':<16}{'rung':<7}{'fixed MB':>9}{'kbit/s':>8}{'VMAF':>7}{'p5'
           f"{'per-title MB':>12}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'bytes':>8}   "
           f"{'AV1 MB':>7}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/p-t':>7}{'/fixed':>7}  listed   "
           f"{'aimed MB':>8}{'kbit/s':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed   "
-          f"{'best MB':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRF  listed")  # fmt: skip
+          f"{'film MB':>8}{'VMAF':>7}{'p5':>6}  "
+          f"{'best MB':>8}{'VMAF':>7}{'p5':>6}{'/fixed':>7}  CRFs  listed")  # fmt: skip
 
 
 def main() -> int:
@@ -248,33 +253,35 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
         info = probe(source)
         rungs = ladder_for(info.short_side)
         seconds = info.duration or args.seconds
-        results, aims, best = {}, {}, {}
+        results, aims, best, best_film = {}, {}, {}, {}
         runs = [("fixed", None), ("per-title", args.crf), ("av1", None)]
-        runs += [("aimed", None)] * bool(args.aim) + [("best", None)] * bool(args.best_preset)
+        runs += [("aimed", None)] * bool(args.aim) + [("best-film", None), ("best", None)] * bool(args.best_preset)
         totals.seconds += seconds
         for ladder, crf in runs:
-            further = ladder in ("av1", "aimed", "best")
+            further = ladder in ("av1", "aimed", "best-film", "best")
             out = work / ("per-title" if further else ladder)  # (AV1 beside H.264, as the workers make it)
             out.mkdir(exist_ok=True)
             if ladder == "aimed":  # the probes first, as the workers run them before the AV1 pass
                 started, before = time.process_time(), _children()
                 reference = dataclasses.replace(H264.at(args.preset), crf=args.crf, cap=args.cap)
                 aims = rate_aim.aim(ffmpeg_exe(), source, info, AV1.at(str(args.av1_preset)), reference, rungs,
-                                    (0.0, seconds), args.aim, workdir=work)  # fmt: skip
+                                    (0.0, seconds), args.aim, workdir=work, also=H264.at(args.preset))  # fmt: skip
                 aim_cpu = _children() - before + time.process_time() - started
                 totals.aim_cpu += aim_cpu
                 totals.cpu["aimed"] += aim_cpu
-            if ladder == "best":  # the best H.264 ladder aimed at the per-title quality, as the workers aim it
-                started, before = time.process_time(), _children()
+            if ladder in ("best-film", "best"):  # the best H.264 ladder aimed at the per-title quality, as the
+                started, before = time.process_time(), _children()  # workers aim it (or once for the title)
                 reference = dataclasses.replace(H264.at(args.preset), crf=args.crf, cap=args.cap)
-                best = rate_aim.aim(ffmpeg_exe(), source, info, AVC.at(args.best_preset), reference, rungs,
-                                    (0.0, seconds), args.aim or rate_aim.SHARE, workdir=work)  # fmt: skip
+                made = rate_aim.aim(ffmpeg_exe(), source, info, best_ladder(args, ladder == "best"), reference,
+                                    rungs, (0.0, seconds), args.aim or rate_aim.SHARE, workdir=work,
+                                    also=H264.at(args.preset))  # fmt: skip
+                best, best_film = (made, best_film) if ladder == "best" else (best, made)
                 aim_cpu = _children() - before + time.process_time() - started
-                totals.best_aim_cpu += aim_cpu
-                totals.cpu["best"] += aim_cpu
+                totals.best_aim_cpu += aim_cpu if ladder == "best" else 0.0
+                totals.cpu[ladder] += aim_cpu
             argv = (
-                best_pass(source, out, info, rungs, args, rate_aim.rates(best))
-                if ladder == "best"
+                best_pass(source, out, info, rungs, args, best if ladder == "best" else best_film)
+                if ladder in ("best-film", "best")
                 else av1_pass(source, out, info, rungs, args, rate_aim.rates(aims))
                 if further
                 else single_pass(source, out, info, rungs, args, crf)
@@ -289,7 +296,7 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                     source, info, out, rungs, ladder_verdict.twins(AV1, rungs), ladder=False
                 )
                 totals.av1_encode_cpu += cpu
-            kind = AVC if ladder == "best" else AV1
+            kind = AVC if ladder in ("best-film", "best") else AV1
             for rung in rungs:
                 size = info.rendition_size(rung.short_side)
                 folder = out / kind.folder / rung.name if further else out / rung.name
@@ -313,6 +320,10 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
             ab, avs = results[("av1", rung.name)]
             mb, ms = results.get(("aimed", rung.name), (0, quality.Score(0.0, 0.0, 0)))
             bb, bs = results.get(("best", rung.name), (0, quality.Score(0.0, 0.0, 0)))
+            ob, os_ = results.get(("best-film", rung.name), (0, quality.Score(0.0, 0.0, 0)))
+            if ob:
+                totals.renditions += 1
+                totals.best_scene_vmaf += ((bs.mean - os_.mean) - totals.best_scene_vmaf) / totals.renditions
             # what a browser without AV1 gets: the best H.264 ladder where the master lists it, else per-title
             hb, hs = (bb, bs) if best_listed else (pb, ps)
             totals.h264_browser += hb
@@ -333,9 +344,10 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
                   f"{ab / fb:>6.2f}x  {'yes' if listed else 'no':<6}   "
                   f"{mb / 1e6:>8.2f}{8 * mb / 1000 / seconds:>8.0f}{ms.mean:>7.2f}{ms.p5:>6.1f}{mb / fb:>6.2f}x"
                   f"{aims[rung.name].crf if rung.name in aims else 0:>5g}  {'yes' if aimed_listed else 'no':<6}   "
+                  f"{ob / 1e6:>8.2f}{os_.mean:>7.2f}{os_.p5:>6.1f}  "
                   f"{bb / 1e6:>8.2f}{bs.mean:>7.2f}{bs.p5:>6.1f}{bb / fb:>6.2f}x"
-                  f"{best[rung.name].crf if rung.name in best else 0:>5g}  {'yes' if best_listed else 'no'}",
-                  flush=True)  # fmt: skip
+                  f"  {'/'.join(f'{c:g}' for c in rate_aim.crfs_of(best).get(rung.name, [])):<6}"
+                  f"{'yes' if best_listed else 'no'}", flush=True)  # fmt: skip
         if generated:
             source.unlink()
     return totals
@@ -398,6 +410,9 @@ def print_totals(label: str, totals: Totals, args: argparse.Namespace) -> None:
               f"0.75x: {_verdict(ratio <= 0.75)}), at most {totals.worst_best_loss:.2f} VMAF below it (<= 1: "
               f"{_verdict(totals.worst_best_loss <= 1)}), 5th percentile {totals.worst_best_p5_loss:.2f} (<= 2: "
               f"{_verdict(totals.worst_best_p5_loss <= 2)})")  # fmt: skip
+        scenes_gain = totals.bytes["best"] / totals.bytes["best-film"] if totals.bytes["best-film"] else 0.0
+        print(f"{'  scene by scene':<28}{scenes_gain:>9.2f}x the bytes of the same ladder aimed once per title, "
+              f"mean VMAF {totals.best_scene_vmaf:+.2f} against it on average over the renditions")  # fmt: skip
         print(f"{'  its CPU per film minute':<28}{totals.cpu['best'] / minutes:>9.0f} s with its probes "
               f"({totals.best_aim_cpu / minutes:.0f} s), against {fixed_cpu / minutes:.0f} s for the fixed ladder "
               f"({totals.cpu['best'] / fixed_cpu:.2f}x) and {totals.cpu['av1'] / minutes:.0f} s for AV1")  # fmt: skip
@@ -440,14 +455,21 @@ def single_pass(
     )
 
 
+def best_ladder(args: argparse.Namespace, by_scene: bool = True) -> Ladder:
+    """The best H.264 ladder at --best-preset, its rate aimed scene by scene (as the workers make it) or not."""
+    return dataclasses.replace(AVC.at(args.best_preset), scenes=by_scene)
+
+
 def best_pass(
-    source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, rates=None
+    source: Path, out: Path, info: MediaInfo, rungs: list[Rung], args: argparse.Namespace, aims=None
 ) -> list[str]:
     """The workers' best H.264 ladder into `out` (`avc/<rung>/`, fMP4), as AVC_LADDER=on runs it after the fast
-    pass (`rates`: aimed; else its own CRF)."""
-    ladder = AVC.at(args.best_preset)
+    pass (`aims`: each rung's, with its scenes' zones; else its own CRF)."""
+    ladder = best_ladder(args)
     ladder_verdict.make_folders(ladder, out, rungs)
-    return FilmSteps(info, rungs, ladder, rates=rates or {}, audio_filters={}).ladder_pass(ffmpeg_exe(), source, out)
+    return FilmSteps(
+        info, rungs, ladder, rates=rate_aim.rates(aims or {}), zones=rate_aim.zones(aims or {}), audio_filters={}
+    ).ladder_pass(ffmpeg_exe(), source, out)
 
 
 def av1_pass(

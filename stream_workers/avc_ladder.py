@@ -38,6 +38,8 @@ LADDER = Ladder(
     crf_bounds=BOUNDS,
     vmaf_per_crf=0.6,
     replaces=True,
+    # each scene at its own rate (x264's zones: `scenes`), its keyframes where its shots cut (x264's own)
+    scenes=True,
     # the film it improves already plays: the other jobs on the machine (a new film's fast parts) go first
     niceness=10,
 )

@@ -25,7 +25,7 @@ from videoflix.core import storyboard as storyboards
 from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
-from . import hls
+from . import hls, scenes
 from .ffmpeg_run import ffmpeg_head
 from .film_parts import FILL_GAPS, Part, last_part, reads_to
 from .hls import AUDIO_OPTIONS, MPEGTS_DELAY, SHEETS, THUMBNAIL_OUTPUT, TS_OFFSET
@@ -57,6 +57,9 @@ class FilmSteps:
     crf: float | None = None
     cap: float | None = None
     rates: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    #: a rung's scenes at rates of their own (x264's zones: first and last frame of the run, CRF), where its
+    #: rate is aimed scene by scene (`rate_aim`, `scenes`)
+    zones: Mapping[str, tuple[tuple[int, int, float], ...]] = field(default_factory=dict)
     storyboard: storyboards.Layout | None = None
     audio_filters: Mapping[int, str | None] = field(default_factory=dict)
     subtitles: Path | None = None
@@ -133,7 +136,10 @@ class FilmSteps:
 
     def _rate(self, index: int, rung: Rung) -> list[str]:
         crf, cap = self.rates.get(rung.name, (self.crf, self.cap))
-        return self.ladder.rate_options(index, rung, crf, cap)
+        return [
+            *self.ladder.rate_options(index, rung, crf, cap),
+            *scenes.zones_option(index, self.zones.get(rung.name, ())),
+        ]
 
     def _renditions(self, ffmpeg: str, source: Path, output: Path, thumbnail: bool, storyboard: bool) -> list[str]:
         """The whole film's renditions in the ladder, the default sound (normalized once, `hls.sound_copies`)

@@ -153,7 +153,7 @@ class LadderPart:
         source = (await in_thread(storage.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
         aims = await self.aimed(source)
-        steps = FilmSteps(self.info, self.rungs, self.ladder, rates=rate_aim.rates(aims))
+        steps = FilmSteps(self.info, self.rungs, self.ladder, rates=rate_aim.rates(aims), zones=rate_aim.zones(aims))
         argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
         last_sent = time.monotonic()
 
@@ -176,7 +176,7 @@ class LadderPart:
         )  # fmt: skip
         await in_thread(self.deliver, served)
         if aims:  # (kept with the part's record: the verdict shows the CRFs the parts were aimed at)
-            served = {**served, rate_aim.AIMED: {name: aim.crf for name, aim in aims.items()}}
+            served = {**served, rate_aim.AIMED: rate_aim.crfs_of(aims)}
         await self.report(job.length, None, served)
         log.info(
             "video %s %s part %s encoded in %.1f s", job.video_id, job.ladder, job.part, time.monotonic() - started
@@ -270,8 +270,8 @@ async def finish(job: PartJob) -> None:
                 output.write_text(name, text)
             crfs.clear()
             for row in rows:
-                for name, crf in row.served.get(rate_aim.AIMED, {}).items():
-                    crfs.setdefault(name, []).append(crf)
+                for name, crf in row.served.get(rate_aim.AIMED, {}).items():  # (a part's, or its scenes')
+                    crfs.setdefault(name, []).extend(crf if isinstance(crf, list) else [crf])
             return ready
 
     try:

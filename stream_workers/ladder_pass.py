@@ -96,7 +96,8 @@ async def add_ladder(
     await progress(event, 0.0, stage=ladder.name)
     stretch = (0.0, film.info.duration or 0.0)
     aims = await in_thread(rate_aim.rates_for, settings, ffmpeg, film.source, film.info, ladder, film.rungs, stretch)
-    steps = FilmSteps(film.info, film.rungs, ladder, rates=rate_aim.rates(aims), audio_filters=levels)
+    steps = FilmSteps(film.info, film.rungs, ladder, rates=rate_aim.rates(aims), zones=rate_aim.zones(aims),
+                      audio_filters=levels)  # fmt: skip
     argv = steps.ladder_pass(ffmpeg, film.source, output)
     last_checked = time.monotonic()
 
@@ -129,7 +130,7 @@ async def add_ladder(
         ladder_verdict.choose_listed, ladder, output, film.rungs, renditions, {**scores, **twins},
         settings.vmaf_floor, settings.quality_samples > 0,
     )  # fmt: skip
-    renditions = rate_aim.with_crfs(renditions, ladder, {name: [aim.crf] for name, aim in aims.items()})
+    renditions = rate_aim.with_crfs(renditions, ladder, rate_aim.crfs_of(aims))
     await in_thread(hls_output.finalize_playlists, output, [], listed)
     await in_thread(publisher.publish, [], True, listed)  # (the H.264 ladder is in the store since ready)
     log.info("video %s: %s ladder made in %.1f s, %s", event.video_id, ladder.name, result.wall_seconds,

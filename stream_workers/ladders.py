@@ -56,6 +56,9 @@ class Ladder:
     #: ladder, `avc_ladder`: the fast one's second stage); the H.264 renditions stay, for the players that
     #: ask for them by name (the existing frontend plays `<rung>/index.m3u8`) and for a viewer mid-film
     replaces: bool = False
+    #: its encoder takes a CRF per range of frames (x264's zones): its aim rates each of the film's scenes on
+    #: its own (`scenes`), where another ladder's rate follows a long film's parts
+    scenes: bool = False
 
     def at(self, preset: str) -> Ladder:
         """The ladder at another speed of its encoder (X264_PRESET)."""

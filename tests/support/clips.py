@@ -85,6 +85,9 @@ CALM = (
 #: canvas, as bench/quality.py's high motion title: at 1080p SVT-AV1 (preset 6, at 0.75x the fixed bitrate)
 #: loses ~1.5 VMAF points to x264 on this short, already coarse (ultrafast) clip, so its AV1 ladder is not
 #: listed (measured: 480p +0.9, 720p -0.3, 1080p -1.5)
+#: a zoom into the Mandelbrot set: fine detail everywhere, moving, which no encoder keeps at a low rate (VMAF
+#: falls steadily with the CRF, where testsrc2's flat pattern scores over 99 at any)
+ZOOM = "mandelbrot=size={size}:rate={rate}"
 RUSH = "testsrc2=size=2880x1620:rate={rate},crop=1920:1080:x='(1+sin(t*2))*480':y='(1+cos(t*1.7))*270'"
 
 

@@ -17,11 +17,7 @@ from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 
-from ..support.clips import make_clip
-
-#: a zoom into the Mandelbrot set: fine detail everywhere, moving, which no encoder keeps at a low rate (VMAF
-#: falls steadily with the CRF, where testsrc2's flat pattern scores over 99 at any)
-ZOOM = "mandelbrot=size={size}:rate={rate}"
+from ..support.clips import ZOOM, make_clip
 
 
 @pytest.mark.parametrize(("value", "expected"), [("0.05", 0.05), ("off", 0.0), ("0", 0.0), (" 0.2 ", 0.2)])
