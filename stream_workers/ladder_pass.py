@@ -204,10 +204,13 @@ async def remake(event: VideoUploaded, source: Path, info: MediaInfo, ready: Rea
     fast = await in_thread(stored.read_text, FAST_MASTER)  # ("" until a replacing ladder was listed)
     for ladder in ladders:
         text = ladder_verdict.without_variants(ladder, text, fast)
-        await in_thread(stored.remove, ladder.folder)  # (in the store, and in scratch)
-    await in_thread(hls_output.write_atomically, master, text)
+    await in_thread(hls_output.write_atomically, master, text)  # (first: a player then names no file that goes)
     if stored.staged:
         await in_thread(stored.write_text, "master.m3u8", text)
+    if fast and any(ladder.replaces for ladder in ladders):  # the renditions' playlists are the fast ones again
+        await in_thread(stored.delete, FAST_MASTER)
+    for ladder in ladders:
+        await in_thread(stored.remove, ladder.folder)  # (in the store, and in scratch)
     rungs = ladder_for(info.short_side)
     levels = await in_thread(loudness.filters, ffmpeg_exe(app.settings.ffmpeg_binary), source, info)
     film = Film(event, source, output, ready.hls_path, info, rungs, ready.duration)

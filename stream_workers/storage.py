@@ -208,6 +208,12 @@ class Output:
             root = work_root(self.keys) / self.relative
             shutil.rmtree(root / name if name else root, True)
 
+    def delete(self, name: str) -> None:
+        """The output's file `name`, in the store and in this worker's scratch."""
+        backend().delete(self.prefix + name)
+        if self.staged:
+            (work_root(self.keys) / self.relative / name).unlink(missing_ok=True)
+
     def drop_workspace(self, part: int | str) -> None:
         """A job's local folder once its part is served (staged; the local backend's is the output itself)."""
         if self.staged:

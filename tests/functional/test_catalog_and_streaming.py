@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from videoflix.core.models import Video, VideoStatus
 
 from ..support.frontend import FRONTEND
-from ..support.media import OUTPUT
+from ..support.media import BEST_OUTPUT, OUTPUT
 
 
 def test_catalog_lists_ready_videos_newest_first(viewer, add_video):
@@ -144,11 +144,12 @@ def test_every_further_ladder_is_served_by_the_same_routes(viewer, add_video, hl
         viewer.get(f"/api/video/{video}/{path}", status=404)
 
 
-def test_the_best_h264_ladder_takes_the_fast_ones_place_whose_files_stay_served(viewer, add_video, hls_output):
+def test_the_best_h264_ladder_takes_the_fast_ones_place_whose_files_stay_served(viewer, add_video, best_output):
     """The best H.264 ladder (`avc`, fMP4 `avc1`) listed: the master names it where the fast H.264 variants were,
-    before the AV1 ones, and names them no more; the fast rendition the existing frontend asks for by name is
-    still served, and so is a viewer's mid-film fragment; the fast stage's master kept beside the film's is not."""
-    video = add_video()
+    before the AV1 ones, and names them no more; the rendition's own playlist, which the existing frontend plays,
+    names the best ladder's segments (so its viewers get its bytes too), while the fast segments a viewer
+    mid-film loaded before are still served; the fast stage's master kept beside the film's is not."""
+    video = add_video(hls_path=BEST_OUTPUT)
     master = viewer.get(f"/api/video/{video}/master.m3u8", status=200).text
     uris = [line for line in master.splitlines() if line and not line.startswith("#")]
     assert uris == ["avc/480p/index.m3u8", "av1/480p/index.m3u8", "hevc/480p/index.m3u8"], master
@@ -157,10 +158,14 @@ def test_the_best_h264_ladder_takes_the_fast_ones_place_whose_files_stay_served(
     init = viewer.get(f"/api/video/{video}/avc/480p/init.mp4", status=200)
     assert '#EXT-X-MAP:URI="init.mp4"' in playlist and b"avcC" in init.body
     assert viewer.get(f"/api/video/{video}/avc/480p/000.m4s", status=200).body[4:8] == b"styp"
-    assert "000.ts" in viewer.get(f"/api/video/{video}/480p/index.m3u8", status=200).text
+    rendition = viewer.get(f"/api/video/{video}/480p/index.m3u8", status=200).text
+    assert '#EXT-X-MAP:URI="../avc/480p/init.mp4"' in rendition and "\n../avc/480p/000.m4s\n" in rendition
+    assert ".ts" not in rendition and rendition.replace("../avc/480p/", "") == playlist
     assert viewer.get(f"/api/video/{video}/480p/000.ts", status=200).body[0] == 0x47  # an MPEG-TS packet
-    assert "\n480p/index.m3u8" in (hls_output / "master-fast.m3u8").read_text()
+    assert "\n480p/index.m3u8" in (best_output / "master-fast.m3u8").read_text()
     viewer.get(f"/api/video/{video}/master-fast.m3u8", status=404)
+    plain = add_video()  # (a film without it: its rendition's own playlist, the fast one)
+    assert "\n000.ts" in viewer.get(f"/api/video/{plain}/480p/index.m3u8", status=200).text
 
 
 def test_conditional_and_range_requests(viewer, add_video):

@@ -18,6 +18,7 @@ from stream_workers import hls
 from videoflix.core.models import Subtitle, VideoStatus
 
 from ..support.frontend import Frontend
+from ..support.media import BEST_OUTPUT
 
 SRT = (
     '1\n00:00:00,500 --> 00:00:01,500\nHallo <font color="red">Welt</font>\n\n2\n00:00:01,600 --> 00:00:01,900\nZwei\n'
@@ -55,8 +56,13 @@ def test_operators_add_srt_and_webvtt_and_viewers_list_and_read_them(operator, w
     assert "00:00:00.200 --> 00:00:01.000 line:0\nHello <i>world</i>" in english
 
 
-def test_a_track_is_tied_to_the_renditions_first_timestamp(operator, watcher, add_video, hls_output):
-    film = add_video()
+@pytest.mark.parametrize("output", ["fast", "best"])
+def test_a_track_is_tied_to_the_renditions_first_timestamp(
+    operator, watcher, add_video, hls_output, best_output, output
+):
+    """Also where the best H.264 ladder (fMP4) took the fast one's place in the master: the clock is read from the
+    fast MPEG-TS renditions, which the fast master kept beside it still names."""
+    film = add_video(hls_path=BEST_OUTPUT) if output == "best" else add_video()
     add(operator, film, "de", SRT)
     text = watcher.get(f"/api/video/{film}/subtitles/de.vtt", status=200).text
     header = text.split("\n\n")[0].split("\n")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from videoflix.core.media import AudioStream, MediaInfo
 
 OUTPUT = "videos/fixture/hls-session"
+#: the session's output again, with its best H.264 ladder listed in the fast one's place (functional `best_output`)
+BEST_OUTPUT = "videos/fixture/hls-best"
 
 
 def film(*streams: AudioStream) -> MediaInfo:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from stream_workers import av1_ladder, ffmpeg_run, rate_aim, settings
+from stream_workers import av1_ladder, avc_ladder, ffmpeg_run, rate_aim, settings
 from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -112,3 +112,20 @@ def test_the_probes_yield_the_cpu_as_their_ladders_encode_does(monkeypatch):
     assert [value for _, value in lowered] == [os.getpriority(os.PRIO_PROCESS, 0) + 10]
     with pytest.raises(ffmpeg_run.TranscodeError):
         ffmpeg_run.run_to_end([sys.executable, "-c", "import sys; sys.exit(3)"], 30.0)
+
+
+def test_the_aim_holds_the_better_of_the_served_quality_and_the_fixed_ladders(tmp_path):
+    """Against a served ladder below the fixed one's quality (x264 at CRF 30), the fixed ladder given too: the
+    target is the fixed ladder's score on the samples less the margin, so the aimed rung gets more bits than
+    against the served ladder alone (`rates_for` gives the fixed ladder wherever the served one is per title)."""
+    source = make_clip(tmp_path / "zoom.mp4", seconds=3, size="320x180", rate=25, scene=ZOOM, preset="veryfast")
+    info = probe(source)
+    rungs = ladder_for(info.short_side)
+    served = dataclasses.replace(H264, crf=30.0)
+    alone, both = (
+        rate_aim.aim(ffmpeg_exe(), source, info, avc_ladder.LADDER, served, rungs, (0.0, 3.0), workdir=tmp_path,
+                     also=also)["480p"]
+        for also in (None, H264)
+    )  # fmt: skip
+    assert both.reference > alone.reference + 1.0, (alone, both)  # the fixed ladder scores higher here
+    assert both.target == pytest.approx(both.reference - rate_aim.MARGIN, abs=0.01) and both.crf < alone.crf

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import time
 from collections.abc import Iterator
@@ -26,7 +25,9 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from videoflix.core import storyboard as storyboards
+from videoflix.core.ladders import BEST, FAST_MASTER
 from videoflix.core.models import PlaybackSession
+from videoflix.core.playlist_uris import in_rendition_place, rewritten
 from videoflix.core.storage import BadKey, ObjectInfo, Opened, Storage, check_key, video_key
 from videoflix.core.subtitles import master_with_subtitles
 
@@ -255,39 +256,43 @@ def storyboard(request) -> tuple[storyboards.Layout, list[int], float | None]:
 @view_config(route_name="stream.audio_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 @view_config(route_name="stream.fmp4_playlist", request_method=("GET", "HEAD"), permission=AUTHENTICATED)
 def playlist(request):
-    """A rendition's playlist (where the existing frontend starts playback: it never loads the master)."""
+    """A rendition's playlist (where the existing frontend starts playback: it never loads the master); once
+    the best H.264 ladder took the fast one's place, its rendition's (`best_in_place`)."""
     playback = started(request)
     storage = request.registry["videoflix.storage"]
     config = request.registry["videoflix.settings"].storage
+    best = best_in_place(request, storage, playback.output)
     if config.segment_urls == "presigned":
         if storage.backend == "local":
-            return linked_playlist(request, storage, config, playback)
-        return signed_playlist(request, storage, config, playback)
+            return linked_playlist(request, storage, config, playback, best)
+        return signed_playlist(request, storage, config, playback, best)
+    if best is not None:  # its segments named from the rendition's folder, where the player asked
+        key = output_key(request, f"{best}/index.m3u8", playback.output)
+        return playlist_response(in_rendition_place(rewritten(storage, key, lambda name: f"../{best}/{name}")))
     return serve(request, f"{_folder(request)}/index.m3u8", PLAYLIST, PLAYLIST_CACHE, playback.output)
 
 
-def rendition_playlist(request, storage: Storage, output: str | None) -> tuple[str, ObjectInfo]:
+def best_in_place(request, storage: Storage, output: str | None) -> str | None:
+    """The best H.264 ladder's rendition (`avc/720p`) whose playlist a rendition's playlist request is answered
+    with, once the workers listed that ladder in the fast one's place (the output keeps the fast stage's master
+    then, FAST_MASTER): the existing frontend plays `<rung>/index.m3u8` and never reads the master, so this is
+    how its viewers get the best ladder's bytes. None for a further ladder's or a track's playlist, or before.
+    A viewer mid-film keeps the fast playlist they loaded, whose segments stay."""
+    if "ladder" in request.matchdict or "track" in request.matchdict:
+        return None
+    try:
+        kept = output_key(request, FAST_MASTER, output)
+    except NotFound:  # (the local backend checks the file is there)
+        return None
+    return f"{BEST}/{_folder(request)}" if storage.info(kept) is not None else None
+
+
+def rendition_playlist(request, storage: Storage, output: str | None, best: str | None) -> tuple[str, ObjectInfo]:
     """(folder, the playlist object's facts) of the requested rendition in `output` (the playback's, else the
-    film's current one), checked as every stored object is."""
+    film's current one; `best`: the best ladder's rendition in its place), checked as every stored object is."""
     video_id = int(request.matchdict["id"])
-    folder = f"{served_folder(request, output)}/{_folder(request)}"
+    folder = f"{served_folder(request, output)}/{best or _folder(request)}"
     return folder, stored_info(storage, video_id, f"{folder}/index.m3u8")
-
-
-#: an fMP4 playlist's init segment (the AV1 ladder's), whose URI is signed as the segments' are
-_MAP = re.compile(r'^(#EXT-X-MAP:URI=")([^"]+)(".*)$')
-
-
-def rewritten(storage: Storage, key: str, uri) -> str:
-    """The playlist `key` with each segment line, and the init segment's URI, replaced by `uri(name)`."""
-    lines = b"".join(storage.read(key)).decode().splitlines()
-
-    def line_for(line: str) -> str:
-        if (init := _MAP.match(line)) is not None:
-            return f"{init[1]}{uri(init[2])}{init[3]}"
-        return line if not line or line.startswith("#") else uri(line)
-
-    return "\n".join(line_for(line) for line in lines) + "\n"
 
 
 def playlist_response(text: str, content_type: str = PLAYLIST) -> Response:
@@ -300,33 +305,35 @@ def playlist_response(text: str, content_type: str = PLAYLIST) -> Response:
     return response
 
 
-def linked_playlist(request, storage: Storage, config, playback: PlaybackSession):
+def linked_playlist(request, storage: Storage, config, playback: PlaybackSession, best: str | None = None):
     """Local backend: the rendition playlist with each segment as a link nginx checks and serves itself
     (`medialinks`), signed for this viewer's playback session, which nginx asks about (`playback_check`)."""
-    folder, info = rendition_playlist(request, storage, playback.output)
+    folder, info = rendition_playlist(request, storage, playback.output, best)
     expires, viewer, secret = expiry(config.url_seconds), request.identity.id, config.media_link_secret
     named = str(playback.id)
 
     def link(name: str) -> str:
         return signed_link(config.media_link_prefix, f"{folder}/{name}", viewer, expires, secret, named)
 
-    return playlist_response(rewritten(storage, info.key, link))
+    text = rewritten(storage, info.key, link)
+    return playlist_response(in_rendition_place(text) if best else text)
 
 
 #: (playlist key, its ETag) -> the playlist with signed segment URLs; re-signed when half their life is gone
 _signed = LockedCache(TTLCache(maxsize=2048, ttl=3600))
 
 
-def signed_playlist(request, storage: Storage, config, playback: PlaybackSession):
+def signed_playlist(request, storage: Storage, config, playback: PlaybackSession, best: str | None = None):
     """A rendition's playlist whose segments are signed URLs of their objects (SEGMENT_URLS=presigned), so
     segment bytes go from the store (or a proxy in front of it) to the browser without a request to the app.
     Signing a long film's playlist costs ~0.3 ms a segment, so the signed text is shared by every viewer
     while its URLs have more than half their life left; a growing playlist is signed again as it changes."""
-    folder, info = rendition_playlist(request, storage, playback.output)
+    folder, info = rendition_playlist(request, storage, playback.output, best)
     url_seconds = config.url_seconds
     cached = _signed.get((info.key, info.etag))
     if cached is None or cached[0] < time.monotonic():
         text = rewritten(storage, info.key, lambda name: storage.browser_url(f"{folder}/{name}", url_seconds))
+        text = in_rendition_place(text) if best else text
         cached = _signed.put((info.key, info.etag), (time.monotonic() + url_seconds / 2, text))
     path = request.registry["videoflix.settings"].s3_playback_path
     if not path or not config.public_url:
