@@ -186,3 +186,39 @@ def test_signed_urls_are_for_the_endpoint_browsers_reach(seaweedfs, bucket):
     store = config.open(media_root=None)
     assert store.browser_url("videos/1/a.ts", 60).startswith(f"https://media.example.com/{bucket}/videos/1/a.ts?")
     assert store.presigned_url("videos/1/a.ts", 60).startswith(f"{seaweedfs.endpoint_url}/{bucket}/videos/1/a.ts?")
+
+
+def test_a_renditions_own_playlist_names_the_best_ladders_objects_once_it_took_the_fast_ones_place(
+    viewer, dbsession, bucket_store, best_output, wsgi_app, monkeypatch, seaweedfs
+):
+    """The best H.264 ladder listed in the fast one's place (the fast master kept beside the film's): the
+    rendition's own playlist, the existing frontend's, names the best ladder's init segment and segments, served
+    by the app from the bucket or signed for it (SEGMENT_URLS=presigned), each fetching the stored bytes."""
+    import dataclasses
+    import urllib.request
+
+    rendition = {"name": "480p", "width": 640, "height": 360, "bandwidth": 10**6}
+    video = Video(title="Best in the bucket", description="", category="", status=VideoStatus.READY, source_path="x",
+                  duration=2.0, renditions=[rendition])  # fmt: skip
+    dbsession.add(video)
+    dbsession.flush()
+    video.hls_path = f"videos/{video.id}/hls-best"
+    dbsession.commit()
+    for path in best_output.rglob("*"):
+        if path.is_file():
+            bucket_store.put_file(f"{video.hls_path}/{path.relative_to(best_output).as_posix()}", path)
+    served = viewer.get(f"/api/video/{video.id}/480p/index.m3u8", status=200).text
+    assert '#EXT-X-MAP:URI="../avc/480p/init.mp4"' in served and "\n../avc/480p/000.m4s\n" in served, served
+    assert (
+        viewer.get(f"/api/video/{video.id}/avc/480p/000.m4s", status=200).body
+        == (best_output / "avc" / "480p" / "000.m4s").read_bytes()
+    )
+    settings = wsgi_app.registry["videoflix.settings"]
+    presigned = dataclasses.replace(settings.storage, segment_urls="presigned", url_seconds=600)
+    monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", dataclasses.replace(settings, storage=presigned))
+    text = viewer.get(f"/api/video/{video.id}/480p/index.m3u8", status=200).text
+    init = re.search(r'^#EXT-X-MAP:URI="([^"]+)"$', text, re.MULTILINE).group(1)
+    urls = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert "/avc/480p/init.mp4?" in init and urls and all("/avc/480p/" in url and ".m4s?" in url for url in urls)
+    with urllib.request.urlopen(urls[0]) as response:  # no cookie: the signature is the permission
+        assert response.read() == (best_output / "avc" / "480p" / "000.m4s").read_bytes()
