@@ -16,7 +16,7 @@ import pytest
 
 from ..support.browser import chromium_path, play, player_page, problems
 from ..support.clips import audio_samples, video_timestamps
-from ..support.watching import fetch
+from ..support.watching import decode_url, fetch
 
 pytestmark = pytest.mark.integration
 browser = pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -53,8 +53,14 @@ def test_the_master_names_the_best_ladder_in_the_fast_ones_place_and_the_fast_fi
     assert {f"av1/480p/init-{p:04d}.mp4" for p in range(PARTS)} <= names
     client = s3_pipeline.client()
     assert fetch(client, f"/video/{video_id}/master-fast.m3u8")[0] == 404
-    code, playlist = fetch(client, f"/video/{video_id}/480p/index.m3u8")  # the existing frontend's rendition
-    assert code == 200 and playlist.count(b".ts\n") == 17
+    # the rendition's own playlist, where the existing frontend plays, names the best ladder's segments (signed
+    # URLs of their objects), and plays whole in FFmpeg's HLS client across the parts' joins
+    code, playlist = fetch(client, f"/video/{video_id}/480p/index.m3u8")
+    assert code == 200 and b".ts" not in playlist and playlist.count(b".m4s") == 17, playlist
+    assert playlist.count(b"#EXT-X-MAP:") == PARTS and b"/avc/480p/init-0000.mp4" in playlist, playlist
+    cookie = next(c.value for c in client.cookies if c.name == "access_token")
+    code, facts, seconds = decode_url(f"{s3_pipeline.api}/video/{video_id}/480p/index.m3u8", cookie)
+    assert code == 0 and facts.video_codec == "h264" and facts.has_audio and seconds == pytest.approx(68.0, abs=0.2)
 
 
 @browser

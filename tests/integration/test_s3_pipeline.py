@@ -7,30 +7,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import subprocess
 
 import pytest
 
-from videoflix.core.containers import ffmpeg_exe
-from videoflix.core.media import parse_probe
-
 from ..support.clips import audio_gaps, audio_samples, make_subtitled, video_timestamps
-from ..support.watching import encoded_parts, watch
+from ..support.watching import decode_url, encoded_parts, watch
 
 pytestmark = pytest.mark.integration
-
-
-def decode_url(url: str, cookie: str) -> tuple[int, object, float]:
-    """Decode an HLS playlist over HTTP with FFmpeg's own client, sending the viewer's access cookie."""
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-headers", f"Cookie: access_token={cookie}\r\n",
-         "-i", url, "-f", "null", "-"],
-        capture_output=True, timeout=120,
-    )  # fmt: skip
-    stderr = result.stderr.decode("utf-8", "replace")
-    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", stderr)
-    seconds = int(times[-1][0]) * 3600 + int(times[-1][1]) * 60 + float(times[-1][2]) if times else 0.0
-    return result.returncode, parse_probe(stderr), seconds
 
 
 def local_media_files(pipeline) -> list[str]:

@@ -4,8 +4,12 @@ status polled, its files fetched with the client's cookies, which worker encoded
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 import urllib.error
+
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import parse_probe
 
 
 def fetch(client, path: str) -> tuple[int, bytes]:
@@ -43,3 +47,16 @@ def encoded_parts(pipeline, video_id: int) -> list[list[int]]:
         sorted(int(p) for p in re.findall(rf"video {video_id} part (-?\d+) encoded", w.output))
         for w in pipeline.workers
     ]
+
+
+def decode_url(url: str, cookie: str) -> tuple[int, object, float]:
+    """Decode an HLS playlist over HTTP with FFmpeg's own client, sending the viewer's access cookie."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-headers", f"Cookie: access_token={cookie}\r\n",
+         "-i", url, "-f", "null", "-"],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    stderr = result.stderr.decode("utf-8", "replace")
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", stderr)
+    seconds = int(times[-1][0]) * 3600 + int(times[-1][1]) * 60 + float(times[-1][2]) if times else 0.0
+    return result.returncode, parse_probe(stderr), seconds
