@@ -22,7 +22,6 @@ import benchpath  # noqa: F401 - first: fixes sys.path for the imports below
 
 # isort: split
 import argparse
-import dataclasses
 import itertools
 import math
 import statistics
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.quality import CORPUS, make_source
-from stream_workers import quality, rate_aim
+from stream_workers import av1_ladder, quality, rate_aim
 from stream_workers.av1_ladder import LADDER as AV1
 from videoflix.core.containers import ffmpeg_exe, input_options
 from videoflix.core.media import ladder_for, probe
@@ -44,11 +43,8 @@ SHARE = 0.2
 
 
 def with_grain(level: int):
-    """The AV1 ladder with SVT-AV1's film-grain synthesis at `level` (0: none), its denoising on."""
-    if not level:
-        return AV1
-    name, params = AV1.options
-    return dataclasses.replace(AV1, options=(name, f"{params}:film-grain={level}:film-grain-denoise=1"))
+    """The AV1 ladder with SVT-AV1's film-grain synthesis at `level` (0: none), as AV1_FILM_GRAIN makes it."""
+    return av1_ladder.with_film_grain(AV1, level)
 
 
 def score(encoded: Path, clip: Path, size: tuple[int, int], denoised: bool, log: Path) -> float:

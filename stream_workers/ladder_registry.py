@@ -18,9 +18,13 @@ FURTHER: dict[str, Ladder] = {
 
 def ladder(name: str, settings: WorkerSettings) -> Ladder:
     """The further ladder `name` as this worker makes it: at its encoder's speed where a setting chooses it
-    (`<NAME>_PRESET`: AVC_PRESET)."""
-    preset = getattr(settings, f"{name}_preset", None)
-    return FURTHER[name].at(preset) if preset else FURTHER[name]
+    (`<NAME>_PRESET`: AVC_PRESET), AV1 with film-grain synthesis where switched on (AV1_FILM_GRAIN)."""
+    made = FURTHER[name]
+    if preset := getattr(settings, f"{name}_preset", None):
+        made = made.at(preset)
+    if name == av1_ladder.LADDER.name:
+        made = av1_ladder.with_film_grain(made, settings.av1_film_grain)
+    return made
 
 
 def enabled(settings: WorkerSettings) -> list[Ladder]:

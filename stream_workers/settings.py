@@ -64,6 +64,15 @@ def caption_model(value: str) -> str:
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
+def film_grain(value: str) -> int:
+    """AV1_FILM_GRAIN: SVT-AV1's film-grain synthesis level, 1 to 50, or 0/off."""
+    given = value.strip().lower()
+    level = 0 if given in ("", "off") else int(given) if given.isdigit() else -1
+    if not 0 <= level <= 50:
+        raise ValueError(f"AV1_FILM_GRAIN must be off or a level from 1 to 50: {value!r}")
+    return level
+
+
 def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     """A setting that is one of `allowed` (any case), or ValueError naming them."""
     if value.strip().lower() not in allowed:
@@ -106,8 +115,10 @@ class WorkerSettings:
     #: quality in fewer bytes (AVC_LADDER, avc_ladder.py), and x264's speed for it (AVC_PRESET): its CPU cost
     avc_ladder: bool
     avc_preset: str
-    #: the AV1 ladder beside the H.264 one, once a film is ready (AV1_LADDER, av1_ladder.py)
+    #: the AV1 ladder beside the H.264 one, once a film is ready (AV1_LADDER, av1_ladder.py), and its film-grain
+    #: synthesis level (AV1_FILM_GRAIN, 0: off)
     av1_ladder: bool
+    av1_film_grain: int
     #: the further ladders' rate aimed per film (or part) at their reference's quality, from probe encodes of
     #: this share of it (RATE_AIM, rate_aim.py); 0 (off): each ladder's own CRF for every film
     rate_aim: float
@@ -171,6 +182,7 @@ class WorkerSettings:
             avc_ladder=switch("AVC_LADDER", value(env, "AVC_LADDER")),
             avc_preset=choice("AVC_PRESET", value(env, "AVC_PRESET"), X264_PRESETS),
             av1_ladder=switch("AV1_LADDER", value(env, "AV1_LADDER")),
+            av1_film_grain=film_grain(value(env, "AV1_FILM_GRAIN")),
             hevc_ladder=switch("HEVC_LADDER", value(env, "HEVC_LADDER")),
             rate_aim=share("RATE_AIM", value(env, "RATE_AIM")),
             hls_encryption=switch("HLS_ENCRYPTION", value(env, "HLS_ENCRYPTION")),

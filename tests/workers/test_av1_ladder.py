@@ -3,14 +3,19 @@ tests/integration/test_av1.py runs it through the real parts, Chromium and hls.j
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+
 import pytest
 
-from stream_workers import audio_tracks, av1_ladder, hls_output, ladder_verdict
+from stream_workers import audio_tracks, av1_ladder, avc_ladder, hls_output, ladder_registry, ladder_verdict
 from stream_workers.film_steps import FilmSteps
 from stream_workers.quality import Score
-from stream_workers.settings import switch
-from videoflix.core.media import AudioStream, MediaInfo, ladder_for
+from stream_workers.settings import WorkerSettings, film_grain, switch
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import AudioStream, MediaInfo, ladder_for, probe
 
+from ..support.clips import make_clip
 from ..support.media import film
 
 LADDER = av1_ladder.LADDER
@@ -160,3 +165,30 @@ def test_the_av1_ladder_setting(value, expected):
 def test_a_bad_av1_ladder_setting_is_refused():
     with pytest.raises(ValueError, match="AV1_LADDER must be on or off"):
         switch("AV1_LADDER", "sometimes")
+
+
+@pytest.mark.parametrize(("value", "level"), [("", 0), ("off", 0), ("8", 8), ("50", 50)])
+def test_film_grain_synthesis_is_the_operators_choice_and_off_by_default(value, level, tmp_path):
+    """AV1_FILM_GRAIN: off, or SVT-AV1's level (1-50) added to the AV1 ladder as every worker makes it; the
+    encode with it runs (a real SVT-AV1 run on a second of film)."""
+    assert film_grain(value) == level
+    settings = dataclasses.replace(WorkerSettings.from_environment(), av1_film_grain=level)
+    made = ladder_registry.ladder("av1", settings)
+    params = made.options[made.options.index("-svtav1-params") + 1]
+    assert params.startswith("force-key-frames=1:scd=0") and ("film-grain=" in params) == bool(level), params
+    assert ladder_registry.ladder("avc", settings).options == avc_ladder.LADDER.options  # (AV1's alone)
+    if level == 8:
+        source = make_clip(tmp_path / "grain.mp4", seconds=1, size="320x240")
+        info = probe(source)
+        rungs = ladder_for(info.short_side)
+        ladder_verdict.make_folders(made, tmp_path / "out", rungs)
+        argv = FilmSteps(info, rungs, made, audio_filters={}).ladder_pass(ffmpeg_exe(), source, tmp_path / "out")
+        assert "force-key-frames=1:scd=0:film-grain=8:film-grain-denoise=1" in argv
+        subprocess.run(argv, check=True, capture_output=True, timeout=120)
+        assert (tmp_path / "out" / "av1" / "480p" / "000.m4s").stat().st_size > 0
+
+
+@pytest.mark.parametrize("value", ["51", "-1", "lots", "8.5"])
+def test_a_bad_film_grain_level_is_refused_saying_which(value):
+    with pytest.raises(ValueError, match="AV1_FILM_GRAIN must be off or a level from 1 to 50"):
+        film_grain(value)

@@ -118,6 +118,7 @@ VARIABLES: tuple[Variable, ...] = (
     _workers("AVC_LADDER", "on"),
     _workers("AVC_PRESET", "slow"),
     _workers("AV1_LADDER", "on"),
+    _workers("AV1_FILM_GRAIN", "off"),
     _workers("RATE_AIM", "0.05"),
     _workers("HEVC_LADDER", "off"),
     _workers("HLS_ENCRYPTION", "on"),
