@@ -23,7 +23,7 @@ from videoflix.config import MAX_REQUEST_BODY
 from videoflix.devservices import free_port, wait_for_port
 
 from ..support.clips import make_clip
-from ..support.stack import PSERVE, clean_env, http, new_project, with_port
+from ..support.stack import PSERVE, ROOT, clean_env, http, new_project, with_port
 
 pytestmark = pytest.mark.integration
 
@@ -204,11 +204,39 @@ def test_straight_to_waitress_only_an_operator_may_send_a_large_body(web, operat
     assert held.max_spooled <= 2 * MIB, held.max_spooled  # what the operator sent, no more
 
 
-def test_a_trickled_body_does_not_keep_a_channel_past_the_timeout(web):
-    """A client that sends a small body slower than one byte per `channel_timeout` (30 s, the .ini's) loses
-    its connection: waitress closes it within the timeout and one `cleanup_interval` (5 s), so trickling
-    clients cannot keep the web process's channels (before: 120 s, and up to 240 s)."""
-    _, port = web
+@pytest.fixture
+def quick_web(tmp_path, database_url):
+    """`pserve development.ini` with its `channel_timeout` cut to QUICK_TIMEOUT s (the test of that bound
+    waits it out: the shipped 30 s would cost the suite half a minute for the same behaviour)."""
+    project = new_project()
+    port = free_port()
+    ini = project / "development.ini"
+    with_port(ini, port)
+    ini.write_text(ini.read_text().replace("channel_timeout = 30", f"channel_timeout = {QUICK_TIMEOUT}"))
+    env = {**clean_env(), "DATABASE_URL": database_url, "MEDIA_ROOT": str(project / "media")}
+    proc = subprocess.Popen([*PSERVE, "development.ini"], cwd=project, env=env, stdout=(tmp_path / "log").open("wb"),
+                            stderr=subprocess.STDOUT)  # fmt: skip
+    wait_for_port("127.0.0.1", port, 60, alive=lambda: proc.poll() is None)
+    yield port
+    proc.kill()
+    proc.wait(10)
+
+
+QUICK_TIMEOUT = 4
+
+
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_the_shipped_configs_bound_a_channel_at_30_s(ini):
+    text = (ROOT / ini).read_text()
+    assert "\nchannel_timeout = 30\n" in text and "\ncleanup_interval = 5\n" in text
+
+
+def test_a_trickled_body_does_not_keep_a_channel_past_the_timeout(quick_web):
+    """A client that sends a small body slower than one byte per `channel_timeout` (30 s in the shipped .ini
+    files; QUICK_TIMEOUT here) loses its connection: waitress closes it within the timeout and one
+    `cleanup_interval` (5 s), so trickling clients cannot keep the web process's channels (before: 120 s, and
+    up to 240 s)."""
+    port = quick_web
     conn = socket.create_connection(("127.0.0.1", port))
     conn.sendall(
         b"POST /api/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
@@ -221,5 +249,5 @@ def test_a_trickled_body_does_not_keep_a_channel_past_the_timeout(web):
         closed = True
     waited = time.monotonic() - started
     conn.close()
-    assert closed and 25 < waited < 40, waited
+    assert closed and QUICK_TIMEOUT - 1 < waited < QUICK_TIMEOUT + 5 + 3, waited
     assert http("GET", f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})

@@ -95,7 +95,9 @@ def test_nginx_keeps_a_signed_segment_only_under_its_whole_signed_url(presigned_
         with urllib.request.urlopen(url, context=insecure) as answer:
             statuses.append(answer.headers.get("X-Cache-Status"))
             body = answer.read()
-    assert body[:1] == b"\x47"  # an MPEG-TS packet
+    # an MPEG-TS packet, or an fMP4 segment where the film's best H.264 ladder took the fast one's place (the
+    # rendition's own playlist then names its segments: tests/integration/test_best_ladder.py)
+    assert body[4:8] == b"styp" if "/avc/480p/" in url else body[:1] == b"\x47", url
     forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(forged, context=insecure)
