@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from ..support.browser import chromium_path, play, player_page, problems
+from ..support.browser import Browser, chromium_path, open_console, play, player_page, problems, until
 from ..support.clips import audio_samples, video_timestamps
 from ..support.watching import decode_url, fetch
 
@@ -89,3 +89,22 @@ def test_a_viewer_who_starts_after_plays_the_best_ladder_across_its_joins(
     frames = video_timestamps(copy / "index.m3u8")
     assert len(frames) == 68 * 30 and all(b - a == 1 for a, b in itertools.pairwise(frames))
     assert audio_samples(copy / "index.m3u8") > 0
+
+
+@browser
+def test_operators_see_the_best_ladder_and_its_verdict_in_the_console(s3_pipeline, best_film, tmp_path):
+    row = f"document.querySelector('tr[data-video-id=\"{best_film['id']}\"]')"
+
+    async def read() -> dict:
+        async with Browser(tmp_path / "profile") as chromium:
+            assert await open_console(chromium, s3_pipeline.api) == "staff"
+            line = f"{row}?.querySelector('.ladder[data-ladder=avc]')?.textContent"
+            text = await until(chromium, line, 30, "the best ladder's line shows")
+            drawn = await chromium.evaluate(f"{row}.querySelectorAll('svg.quality-chart g[data-ladder=avc] circle')"
+                                            ".length")  # fmt: skip
+            return {"text": text, "drawn": drawn}
+
+    seen = asyncio.run(read())
+    assert seen["text"].startswith("best H.264 ladder, VMAF mean at peak bitrate: 480p "), seen
+    assert seen["text"].endswith("listed in place of the fast H.264 ladder"), seen
+    assert seen["drawn"] == 1, seen  # its dot on the film's chart, beside H.264's and AV1's
