@@ -9,7 +9,7 @@ every `--step`-th frame).
 
     python bench/quality.py [--corpus real|generated|both] [--seconds 30] [--crf 18] [--cap 0.9]
                             [--av1-crf 34] [--av1-cap 0.6] [--av1-preset 6]
-                            [--aim 0.05] [--step 3] [--preset veryfast] [--only noise] [--film-seconds 120]
+                            [--aim 0.05] [--step 3] [--preset veryfast] [--only noise ...] [--film-seconds 120]
 
 Prints per title and rendition the bytes, average bitrate and VMAF (mean and 5th percentile) of each
 ladder, then the totals: per-title bytes saved (target >= 25 %), the largest VMAF loss of any rendition
@@ -203,7 +203,7 @@ def main() -> int:
                              "per-title quality ('': not)")  # fmt: skip
     parser.add_argument("--step", type=int, default=3, help="score every n-th frame")
     parser.add_argument("--preset", default="veryfast")
-    parser.add_argument("--only", help="titles whose name contains this")
+    parser.add_argument("--only", nargs="+", help="titles whose name contains one of these")
     parser.add_argument(
         "--film-seconds",
         type=int,
@@ -225,10 +225,10 @@ def main() -> int:
     tables = []
     try:
         if args.corpus in ("real", "both"):
-            real = {name: path for name, path in corpus.available().items() if not args.only or args.only in name}
+            real = {name: path for name, path in corpus.available().items() if chosen(name, args.only)}
             tables.append(("real footage (bench/corpus.py)", run_table(work, real, args, generated=False)))
         if args.corpus in ("generated", "both"):
-            made = {name: graph for name, graph in CORPUS.items() if not args.only or args.only in name}
+            made = {name: graph for name, graph in CORPUS.items() if chosen(name, args.only)}
             tables.append((f"generated titles ({args.seconds} s each)", run_table(work, made, args, generated=True)))
         film_share = film_measure_share(work, args) if args.film_seconds else None
     finally:
@@ -242,6 +242,11 @@ def main() -> int:
               f"{args.film_seconds} s talking head with its AV1 ladder, as the workers make and score it)  "
               f"target <= {TARGET_MEASURE_SHARE:.0%}: {_verdict(ratio <= TARGET_MEASURE_SHARE)}")  # fmt: skip
     return 0
+
+
+def chosen(name: str, only: list[str] | None) -> bool:
+    """Whether a title is in this run (--only: its name holds one of them)."""
+    return not only or any(part in name for part in only)
 
 
 def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespace, generated: bool) -> Totals:
