@@ -24,20 +24,25 @@ def bucket_store(wsgi_app, monkeypatch, seaweedfs, bucket):
     return store
 
 
-@pytest.fixture
-def stored_video(dbsession, bucket_store, hls_output):
-    """A ready video whose output is only in the bucket (copied from the session's real FFmpeg output)."""
+def in_the_bucket(dbsession, bucket_store, output, title: str) -> int:
+    """A ready video whose output is only in the bucket (copied from `output`, a real FFmpeg output); its id."""
     rendition = {"name": "480p", "width": 640, "height": 360, "bandwidth": 10**6}
-    video = Video(title="In the bucket", description="", category="", status=VideoStatus.READY, source_path="x",
+    video = Video(title=title, description="", category="", status=VideoStatus.READY, source_path="x",
                   duration=2.0, renditions=[rendition])  # fmt: skip
     dbsession.add(video)
     dbsession.flush()
     video.hls_path = f"videos/{video.id}/hls-s3"
     dbsession.commit()
-    for path in hls_output.rglob("*"):
+    for path in output.rglob("*"):
         if path.is_file():
-            bucket_store.put_file(f"{video.hls_path}/{path.relative_to(hls_output).as_posix()}", path)
-    return video.id, hls_output
+            bucket_store.put_file(f"{video.hls_path}/{path.relative_to(output).as_posix()}", path)
+    return video.id
+
+
+@pytest.fixture
+def stored_video(dbsession, bucket_store, hls_output):
+    """A ready video whose output is only in the bucket (copied from the session's real FFmpeg output)."""
+    return in_the_bucket(dbsession, bucket_store, hls_output, "In the bucket"), hls_output
 
 
 @pytest.fixture
@@ -197,26 +202,17 @@ def test_a_renditions_own_playlist_names_the_best_ladders_objects_once_it_took_t
     import dataclasses
     import urllib.request
 
-    rendition = {"name": "480p", "width": 640, "height": 360, "bandwidth": 10**6}
-    video = Video(title="Best in the bucket", description="", category="", status=VideoStatus.READY, source_path="x",
-                  duration=2.0, renditions=[rendition])  # fmt: skip
-    dbsession.add(video)
-    dbsession.flush()
-    video.hls_path = f"videos/{video.id}/hls-best"
-    dbsession.commit()
-    for path in best_output.rglob("*"):
-        if path.is_file():
-            bucket_store.put_file(f"{video.hls_path}/{path.relative_to(best_output).as_posix()}", path)
-    served = viewer.get(f"/api/video/{video.id}/480p/index.m3u8", status=200).text
+    video_id = in_the_bucket(dbsession, bucket_store, best_output, "Best in the bucket")
+    served = viewer.get(f"/api/video/{video_id}/480p/index.m3u8", status=200).text
     assert '#EXT-X-MAP:URI="../avc/480p/init.mp4"' in served and "\n../avc/480p/000.m4s\n" in served, served
     assert (
-        viewer.get(f"/api/video/{video.id}/avc/480p/000.m4s", status=200).body
+        viewer.get(f"/api/video/{video_id}/avc/480p/000.m4s", status=200).body
         == (best_output / "avc" / "480p" / "000.m4s").read_bytes()
     )
     settings = wsgi_app.registry["videoflix.settings"]
     presigned = dataclasses.replace(settings.storage, segment_urls="presigned", url_seconds=600)
     monkeypatch.setitem(wsgi_app.registry, "videoflix.settings", dataclasses.replace(settings, storage=presigned))
-    text = viewer.get(f"/api/video/{video.id}/480p/index.m3u8", status=200).text
+    text = viewer.get(f"/api/video/{video_id}/480p/index.m3u8", status=200).text
     init = re.search(r'^#EXT-X-MAP:URI="([^"]+)"$', text, re.MULTILINE).group(1)
     urls = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert "/avc/480p/init.mp4?" in init and urls and all("/avc/480p/" in url and ".m4s?" in url for url in urls)
