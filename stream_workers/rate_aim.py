@@ -8,18 +8,22 @@ not listed (bench/quality.py). Aimed instead, each rung gets what its pictures n
 - Scenes are sampled (`windows`: WINDOW seconds each, spread evenly, a share of the stretch: RATE_AIM) and
   put together once, losslessly, as the renditions are made from them (`hls.picture_filters`): the sample
   clip (`sample_command`).
-- Per rung, the clip is encoded as the reference ladder makes it (the ladder a further ladder is judged
-  against: the film's H.264 ladder, as it is made), scored with VMAF: the target is that score less
-  MARGIN. Then the aimed ladder's encoder at candidate CRFs (`search`: from the ladder's own CRF, stepping
-  by the measured slope, at most PROBES), each scored the same way; the rung gets the highest CRF measured
-  to reach the target, at the reference's cap (a rung that needs more bits gets them up to the rate the
-  H.264 rung may take, never a cut-down cap that holds it below its quality), even at the ladder's own CRF:
-  the cap is the margin the samples' estimate needs (on the real corpus, the rendered 3D animation at CRF 34
-  scored 94.85 under AV1's own 0.6x cap, 1.15 below H.264 and unlisted, and 95.31 under 0.9x, listed; the
-  one-cap-fits rule costs the 1080p animation 13 % more AV1 bytes: bench/quality.py). The further ladders' bounds
-  stop at their own CRF: the aim raises a rate where the film needs it and does not cut one below what the
-  ladder was chosen at (the samples' estimate is off by up to ~1.6 points on some films; a cut on it lost
-  a whole AV1 ladder in bench/quality.py). An easy film costs one probe per rung.
+- Per rung, the clip is encoded as the reference ladder makes it (the ladder a further ladder is judged against: the
+  film's H.264 ladder, as it is made) and as the fixed ladder makes it, each scored with VMAF: the target is the
+  better score less MARGIN (a further ladder holds the quality the film had before per-title where per-title fell
+  below it). Then the aimed ladder's encoder at candidate CRFs (`search`: from the ladder's own CRF, stepping by the
+  measured slope, at most PROBES), each scored the same way; the rung gets the highest CRF measured to reach the
+  target, at the reference's cap (a rung that needs more bits gets them up to the rate the H.264 rung may take,
+  never a cut-down cap that holds it below its quality), even at the ladder's own CRF: the cap is the margin the
+  samples' estimate needs (on the real corpus, the rendered 3D animation at CRF 34 scored 94.85 under AV1's own 0.6x
+  cap, 1.15 below H.264 and unlisted, and 95.31 under 0.9x, listed; the one-cap-fits rule costs the 1080p animation
+  13 % more AV1 bytes: bench/quality.py). AV1's and HEVC's bounds stop at their own CRF (the best H.264 ladder's do
+  not: saving bytes is its purpose, and its verdict guards it): the aim raises a rate where the film needs it and
+  does not cut one below what the ladder was chosen at (the samples' estimate is off by up to ~1.6 points on some
+  films; a cut on it lost a whole AV1 ladder in bench/quality.py). An easy film costs one probe per rung.
+- A ladder whose encoder takes a CRF per range of frames (`Ladder.scenes`: x264, the best H.264 ladder) has
+  its windows placed inside the film's shots and each scene rated on its own from the same probes
+  (`scenes`, `scene_zones`).
 - A film made in one pass is aimed once; a long film made in parts, each part on its own scenes (a rate per
   part aimed at one quality: an action part gets more bits than a dialogue part), by whichever worker
   encodes it, with no coordination: the parts are independent, and a part run again is aimed again alike.
