@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from videoflix.core.ladders import FAST_MASTER
+from videoflix.core.ladders import FAST_MASTER, fast_variant
 from videoflix.core.media import MediaInfo, Rung
 
 from . import hls_output, quality
@@ -101,7 +101,7 @@ def _h264_variants(lines: list[str]) -> list[int]:
     ladder's is `<ladder>/<rung>/…`) in a master's `lines`."""
     found = []
     for i, (info, uri) in enumerate(itertools.pairwise(lines)):
-        if info.startswith("#EXT-X-STREAM-INF:") and uri.count("/") == 1:
+        if info.startswith("#EXT-X-STREAM-INF:") and fast_variant(uri):
             found += [i, i + 1]
     return found
 

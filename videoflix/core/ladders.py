@@ -9,6 +9,13 @@ FURTHER = ("avc", "av1", "hevc")
 #: named here (the workers judge every ladder against them, and put them back if a dead pass is run again;
 #: the web tier reads the film's clock from them). No route serves it.
 FAST_MASTER = "master-fast.m3u8"
+
 #: that replacing ladder: once listed, its rendition is also what a rendition's own playlist (`<rung>/index.m3u8`,
 #: where the existing frontend plays) names, so every viewer gets its bytes (views/streaming.py)
 BEST = "avc"
+
+
+def fast_variant(uri: str) -> bool:
+    """Whether a master's variant URI is a fast H.264 rendition's (`<rung>/index.m3u8`, MPEG-TS), not a further
+    ladder's (`<ladder>/<rung>/index.m3u8`)."""
+    return uri.count("/") == 1

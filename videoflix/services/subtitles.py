@@ -16,7 +16,7 @@ from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
 from videoflix.core import events, outbox, transcripts
-from videoflix.core.ladders import FAST_MASTER
+from videoflix.core.ladders import FAST_MASTER, fast_variant
 from videoflix.core.models import Subtitle, Transcript, Video, VideoPart, VideoStatus
 from videoflix.core.models.subtitle import AUTO, OPERATOR, UPLOAD
 from videoflix.core.models.video import WATCHABLE
@@ -194,7 +194,7 @@ def _first_ts_variant(master: str) -> str | None:
     """The first H.264 (MPEG-TS) variant a master lists (`<rung>/index.m3u8`; a further ladder's are
     `<ladder>/<rung>/…`, fMP4): None where a replacing ladder took their place (`FAST_MASTER` still lists them)."""
     uris = (line for line in master.splitlines() if line and not line.startswith("#"))
-    return next((uri for uri in uris if uri.count("/") == 1), None)
+    return next((uri for uri in uris if fast_variant(uri)), None)
 
 
 def _first_uri(playlist: str) -> str | None:
