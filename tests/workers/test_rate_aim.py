@@ -64,10 +64,11 @@ def test_a_target_no_probe_reaches_gives_the_best_quality_in_bounds_and_an_easy_
 
 def test_scenes_are_sampled_evenly_a_share_of_the_stretch_in_whole_windows():
     assert rate_aim.windows(0.0, 6.0, 0.05) == [(0.0, 6.0)]  # no longer than the fewest windows: whole
-    assert rate_aim.windows(10.0, 12.0, 0.05) == [(11.0, 2.0), (15.0, 2.0), (19.0, 2.0)]  # the fewest, each mid-slice
-    spread = rate_aim.windows(60.0, 600.0, 0.05)  # 30 s of 600: 15 windows, at most MOST_WINDOWS
-    assert len(spread) == rate_aim.MOST_WINDOWS and all(s >= 60.0 and s + 2.0 <= 660.0 for s, _ in spread)
-    assert [round(b[0] - a[0], 3) for a, b in itertools.pairwise(spread)] == [50.0] * 11
+    fewest = rate_aim.windows(10.0, 30.0, 0.05)  # 1.5 s of 30: the fewest, each in the middle of its 5 s slice
+    assert fewest == [(12.0, 1.0), (17.0, 1.0), (22.0, 1.0), (27.0, 1.0), (32.0, 1.0), (37.0, 1.0)]
+    spread = rate_aim.windows(60.0, 1200.0, 0.05)  # 60 s of 1200: 60 windows, at most MOST_WINDOWS
+    assert len(spread) == rate_aim.MOST_WINDOWS == 24 and all(s >= 60.0 and s + 1.0 <= 1260.0 for s, _ in spread)
+    assert [round(b[0] - a[0], 3) for a, b in itertools.pairwise(spread)] == [50.0] * 23
 
 
 def test_the_aim_raises_the_rate_where_the_reference_is_demanding_and_keeps_it_where_it_is_not(tmp_path):
