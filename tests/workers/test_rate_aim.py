@@ -62,6 +62,33 @@ def test_a_target_no_probe_reaches_gives_the_best_quality_in_bounds_and_an_easy_
     assert rate_aim.search(lambda c: 99.0, 90.0, av1_ladder.LADDER) == av1_ladder.LADDER.crf_bounds[1]
 
 
+def test_a_probe_whose_worst_moments_fall_short_does_not_reach_the_target_its_mean_reaches():
+    """The aim weighs the 5th percentile as well as the mean: a probe whose mean reaches its target but
+    whose 5th percentile falls 1.2 below its own counts 1.2 below the mean's target, so the search goes on
+    down to a CRF that holds both."""
+    even, spiky = rate_aim.Probe(24.0, 95.0, 900.0, p5=91.0), rate_aim.Probe(24.0, 95.0, 900.0, p5=88.3)
+    assert even.against(94.5, 89.5) == 95.0 and spiky.against(94.5, 89.5) == pytest.approx(93.3)
+    # mean: 100 - 0.2 c; 5th percentile: 100 - 0.5 c. Targets 94 and 89.5: the mean alone reaches at 30,
+    # both at 21
+    probes = {c: rate_aim.Probe(c, 100.0 - 0.2 * c, 1000.0 - 10 * c, p5=100.0 - 0.5 * c) for c in range(16, 33)}
+    assert rate_aim.search(lambda c: probes[c].vmaf, 94.0, avc_ladder.LADDER, probes=6) == 30.0
+    crf = rate_aim.search(lambda c: probes[c].against(94.0, 89.5), 94.0, avc_ladder.LADDER, probes=6)
+    assert crf == 21.0
+
+
+def test_the_aim_never_keeps_a_rate_the_verdict_must_refuse_where_a_smaller_probe_holds_the_quality():
+    """A rung's chosen probe took as many bytes as the served rendition's (the verdict lists only smaller
+    ones): the lowest CRF of the probes that took fewer and stay within the verdict's tolerance of the
+    served quality is taken instead; none such, the chosen one stays (it is not listed either way)."""
+    served = rate_aim.Probe(-1.0, 99.4, 1000.0)
+    probes = [rate_aim.Probe(34.0, 99.0, 700.0), rate_aim.Probe(27.0, 99.3, 950.0), rate_aim.Probe(20.0, 99.9, 1020.0)]
+    assert rate_aim.smaller_than(20.0, probes, served) == 27.0
+    assert rate_aim.smaller_than(27.0, probes, served) == 27.0  # smaller already
+    assert rate_aim.smaller_than(19.0, probes, served) == 19.0  # not probed (one step past the best measured)
+    poor = [rate_aim.Probe(34.0, 97.9, 700.0), rate_aim.Probe(20.0, 99.9, 1020.0)]
+    assert rate_aim.smaller_than(20.0, poor, served) == 20.0  # 1.5 below the served quality: not listed either
+
+
 def test_scenes_are_sampled_evenly_a_share_of_the_stretch_in_whole_windows():
     assert rate_aim.windows(0.0, 6.0, 0.05) == [(0.0, 6.0)]  # no longer than the fewest windows: whole
     fewest = rate_aim.windows(10.0, 30.0, 0.05)  # 1.5 s of 30: the fewest, each in the middle of its 5 s slice

@@ -67,6 +67,22 @@ def test_the_scenes_become_x264_zones_per_stream():
     assert steps._rate(0, ladder_for(360)[0])[-2:] == ["-x264-params:v:0", "zones=100,249,crf=22/250,311,crf=27"]
 
 
+def test_where_the_worst_moments_lower_a_rungs_crf_every_scene_moves_with_it():
+    """Each scene is rated on its windows' means; where the rung's CRF went below the one its mean reached (its
+    5th percentile fell short, or the bytes), every scene's CRF goes down by as much, within the bounds."""
+    parts, spans = [(0.0, 4.0), (4.0, 8.0)], [(1.0, 1.0), (5.0, 1.0)]
+    probes = [rate_aim.Probe(c, 96.0 - 0.5 * (c - 23), 900.0, (97.0 - 0.5 * (c - 23), 95.0 - 0.5 * (c - 23)))
+              for c in (23.0, 21.0)]  # fmt: skip
+    info = dataclasses.replace(film(), cfr_rate=25.0)
+    ladder = avc_ladder.LADDER
+    as_means = rate_aim.scene_zones(info, ladder, parts, spans, 0.0, probes, 95.0, 23.0)
+    lowered = rate_aim.scene_zones(info, ladder, parts, spans, 0.0, probes, 95.0, 21.0, -2.0)
+    # the calm first scene 4 steps above the hard second one, which is at the rung's CRF (no zone): either way
+    assert as_means == ((0, 99, 27.0),) and lowered == ((0, 99, 25.0),), (as_means, lowered)
+    # never below the ladder's bounds: both scenes at 16, the rung's own CRF, need no zone
+    assert rate_aim.scene_zones(info, ladder, parts, spans, 0.0, probes, 95.0, 16.0, -12.0) == ()
+
+
 @pytest.fixture(scope="module")
 def two_scenes(tmp_path_factory):
     """8 s: 4 s of a Mandelbrot zoom (fine detail, moving), cut to 4 s of a calm backdrop."""
