@@ -11,7 +11,8 @@ not listed (bench/quality.py). Aimed instead, each rung gets what its pictures n
 - Per rung, the clip is encoded as the reference ladder makes it (the ladder a further ladder is judged against: the
   film's H.264 ladder, as it is made) and as the fixed ladder makes it, each scored with VMAF: the target is the
   better score less MARGIN (a further ladder holds the quality the film had before per-title where per-title fell
-  below it). Then the aimed ladder's encoder at candidate CRFs (`search`: from the ladder's own CRF, stepping by the
+  below it), and its 5th percentile less P5_MARGIN (a film's worst moments: `Probe.against` weighs both as one
+  number). Then the aimed ladder's encoder at candidate CRFs (`search`: from the ladder's own CRF, stepping by the
   measured slope, at most PROBES), each scored the same way; the rung gets the highest CRF measured to reach the
   target, at the reference's cap (a rung that needs more bits gets them up to the rate the H.264 rung may take,
   never a cut-down cap that holds it below its quality), even at the ladder's own CRF: the cap is the margin the
@@ -20,7 +21,9 @@ not listed (bench/quality.py). Aimed instead, each rung gets what its pictures n
   13 % more AV1 bytes: bench/quality.py). AV1's and HEVC's bounds stop at their own CRF (the best H.264 ladder's do
   not: saving bytes is its purpose, and its verdict guards it): the aim raises a rate where the film needs it and
   does not cut one below what the ladder was chosen at (the samples' estimate is off by up to ~1.6 points on some
-  films; a cut on it lost a whole AV1 ladder in bench/quality.py). An easy film costs one probe per rung.
+  films; a cut on it lost a whole AV1 ladder in bench/quality.py). An easy film costs one probe per rung. A rate
+  the verdict must refuse (no fewer bytes than the served rendition) gives way to the best probe it would list
+  (`smaller_than`).
 - A ladder whose encoder takes a CRF per range of frames (`Ladder.scenes`: x264, the best H.264 ladder) has
   its windows placed inside the film's shots and each scene rated on its own from the same probes
   (`scenes`, `scene_zones`).
