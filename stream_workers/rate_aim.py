@@ -58,10 +58,10 @@ log = logging.getLogger(__name__)
 #: seconds of each sampled scene; the fewest and the most scenes sampled from one stretch (a film, a part). Many
 #: short windows judge a film better than a few long ones at the same cost: one scene misjudged a film
 #: (bench/quality.py: Big Buck Bunny's 30 s aimed from one 2 s window took CRF 50 at 480p and scored 1.1 below
-#: H.264 over the whole film), and three 2 s windows still put x264 slow 1.1 VMAF nearer the fast ladder than
-#: the whole film did at 480p (the fast ladder -1.9 from its whole-film score, slow -0.8), so the best ladder
+#: H.264 over the whole film), and three 2 s windows still put x264 slow 1.1 VMAF better against the fast ladder
+#: than the whole film did at 480p (the fast ladder -1.9 from its whole-film score, slow -0.8), so the best ladder
 #: went unlisted there; six 1 s windows, the same 6 s, were within 0.3 of the whole for every encoder on that
-#: film and the real corpus' dark and city titles (1 s is two x264 lookaheads of slow at 25 fps)
+#: film and the real corpus' dark and city titles
 WINDOW = 1.0
 FEWEST_WINDOWS = 6
 MOST_WINDOWS = 24
