@@ -268,8 +268,8 @@ def aim(
                 return probes[-1].against(target, p5_target)
 
             crf = smaller_than(search(measure, target, ladder), probes, served)
-            # the scenes are rated on their means; where the 5th percentile or the bytes moved the rung's CRF off
-            # the one its mean reached, every scene moves with it
+            # the scenes are rated on their means; where the 5th percentile moved the rung's CRF below the one its
+            # mean reached, every scene moves down with it (`smaller_than` moving it up leaves them as rated)
             by_mean = max((p.crf for p in probes if p.vmaf >= target), default=crf)
             zones = scene_zones(info, ladder, parts, spans, stretch[0], probes, target, crf,
                                 min(0.0, crf - by_mean)) if len(parts) > 1 else ()  # fmt: skip
