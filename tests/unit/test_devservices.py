@@ -96,3 +96,26 @@ def test_a_loose_secret_file_is_tightened_and_said(tmp_path, caplog):
     config.chmod(0o666)
     write_private(config, '{"identities": []}')
     assert stat.S_IMODE(config.stat().st_mode) == 0o600 and config.read_text() == '{"identities": []}'
+
+
+def test_the_first_stop_signal_ignores_the_next_before_the_clean_up_starts():
+    """A second SIGTERM that comes while `videoflix dev` says "stopping ..." must not raise again (CI saw it
+    end the clean-up in a traceback): the first signal's handler ignores both stop signals before it raises."""
+    import signal
+
+    from videoflix.cli.dev import _interrupt
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here, between two bytecodes of this thread
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing raises, the process lives on
+        time.sleep(0.1)
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)

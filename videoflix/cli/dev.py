@@ -66,7 +66,7 @@ def run(args) -> int:
     read_dotenv(here, os.getcwd())
     # Ctrl-C and SIGTERM both mean "stop cleanly". SIGINT is set explicitly: a shell starting us in the
     # background hands it down ignored, and then Python would never raise KeyboardInterrupt.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
 
     with ExitStack() as cleanup:
@@ -89,14 +89,24 @@ def run(args) -> int:
             say(str(exc))
             return 2
         finally:
-            # a second Ctrl-C or SIGTERM (`timeout` sends it to the command and to its group; a supervisor may
-            # repeat it) must not cut the clean-up short, nor end it in a traceback
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _ignore_stop_signals()  # the run ended by itself: nothing may cut the clean-up short either
 
 
 def _interrupt(signum, frame):
+    """The first Ctrl-C or SIGTERM stops everything; later ones are ignored from this moment on.
+
+    A second one (`timeout` sends SIGTERM to the command and to its group; a supervisor may repeat it) must
+    not cut the clean-up short, nor end it in a traceback. Ignoring them here, before anything else runs, leaves
+    no window for it: ignored only in the clean-up's `finally`, a signal that came while "stopping ..." was
+    printed raised a second KeyboardInterrupt out of the handler (seen in CI).
+    """
+    _ignore_stop_signals()
     raise KeyboardInterrupt
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def share_app_settings(ini: Path) -> None:
