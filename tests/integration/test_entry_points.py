@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from videoflix.core.models import Base
-from videoflix.devservices import free_port, wait_for_port
+from videoflix.devservices import free_port
 
 from ..support.stack import FAUST_WORKER, PSERVE, ROOT, http, own_database, with_port
 
@@ -32,7 +32,7 @@ def test_pserve_development_ini_serves_against_configured_database(
     env = {**base_env, "DATABASE_URL": database_url}
     web = run_command([*PSERVE, "development.ini"], project, env, "pserve")
 
-    wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+    web.listening(port, 60)
     status, body = http("GET", f"http://127.0.0.1:{port}/api/video/")
     assert (status, body["detail"]) == (401, "Authentication credentials were not provided or are invalid.")
     status, body = http(
@@ -59,7 +59,7 @@ def test_production_starts_with_a_real_secret(project, base_env, run_command, da
     env = {**base_env, "DATABASE_URL": database_url, "SECRET_KEY": "p" * 48, "FRONTEND_URL": "https://app.example"}
     web = run_command([*PSERVE, "production.ini"], project, env, "production-ok")
 
-    wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+    web.listening(port, 60)
     assert http("GET", f"http://127.0.0.1:{port}/api/video/")[0] == 401
 
 
@@ -82,7 +82,7 @@ def test_the_containers_commands_against_the_test_services(project, base_env, ru
                               project, env, "migrate")  # fmt: skip
         assert migrate.proc.wait(120) == 0, migrate.output
         web = run_command([*PSERVE, "production.ini"], project, env, "web")
-        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        web.listening(port, 60)
 
         assert http("GET", f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})
         assert http("GET", f"http://127.0.0.1:{port}/readyz")[1]["checks"] == {"database": "ok", "broker": "ok"}
@@ -97,7 +97,7 @@ def test_pserve_stops_gracefully_finishing_requests_in_progress(project, base_en
     with_port(ini, port)
     ini.write_text(ini.read_text().replace("drain_timeout = 30", "drain_timeout = 3"))
     web = run_command([*PSERVE, "development.ini"], project, {**base_env, "DATABASE_URL": database_url}, "pserve")
-    wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+    web.listening(port, 60)
     body = json.dumps({"email": "drain@example.com", "password": "not-the-password"}).encode()
     head = (
         f"POST /api/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from videoflix.core.environment import normalize_database_url
-from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database, wait_for_port
+from videoflix.devservices import EmbeddedPostgres, TansuBroker, free_port, upgrade_database
 from videoflix.mail_sink import MailSink
 
 from ..support.accounts import PASSWORD
@@ -42,7 +42,7 @@ class FaultStack(Pipeline):
     def start_web(self) -> None:
         self.web = self.run([*VIDEOFLIX, "serve", str(self.folder / "development.ini"), "--port", str(self.web_port)],
                             f"web-{len(self.commands)}")  # fmt: skip
-        wait_for_port("127.0.0.1", self.web_port, 60, alive=lambda: self.web.proc.poll() is None)
+        self.web.listening(self.web_port, 60)
 
     def live_workers(self):
         return [w for w in self.workers if w.proc.poll() is None]

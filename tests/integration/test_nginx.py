@@ -84,7 +84,7 @@ def front(pipeline):
         "RATE_LIMIT_LOGIN_IP": f"{LOGIN_IP_LIMIT}/900",
     }
     web = Command([*PSERVE, "production.ini"], pipeline.folder, env, folder / "web.log")
-    wait_for_port("127.0.0.1", web_port, 60, alive=lambda: web.proc.poll() is None)
+    web.listening(web_port, 60)
     site = adapted(SHIPPED.read_text(), web_port, http_port, https_port, tls, pipeline.media,
                    link_secret=LINK_SECRET)  # fmt: skip
     nginx = run_nginx(folder, site)

@@ -51,7 +51,7 @@ def presigned_api(s3_pipeline, seaweedfs, frontend_site):
         [*VIDEOFLIX, "serve", str(s3_pipeline.folder / "development.ini"), "--port", str(api_port)], "web-presigned",
         SEGMENT_URLS="presigned", S3_PUBLIC_URL=f"https://localhost:{https_port}", S3_PLAYBACK_PATH="/play/",
     )  # fmt: skip
-    wait_for_port("127.0.0.1", api_port, 60, alive=lambda: web.proc.poll() is None)
+    web.listening(api_port, 60)
     yield SimpleNamespace(api=f"http://127.0.0.1:{api_port}/api", nginx_log=folder / "access.log")
     web.kill()
     nginx.kill()

@@ -49,7 +49,7 @@ def linked_api(request, frontend_site):
         SEGMENT_URLS="presigned", MEDIA_LINK_SECRET=LINK_SECRET,
         MEDIA_LINK_PREFIX=f"https://localhost:{https_port}/media/",
     )  # fmt: skip
-    wait_for_port("127.0.0.1", api_port, 60, alive=lambda: web.proc.poll() is None)
+    web.listening(api_port, 60)
     yield SimpleNamespace(api=f"http://127.0.0.1:{api_port}/api", nginx_log=folder / "access.log",
                           media=f"https://localhost:{https_port}/media/", pipeline=pipeline)  # fmt: skip
     web.kill()

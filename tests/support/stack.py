@@ -55,6 +55,14 @@ class Command:
             time.sleep(0.2)
         raise AssertionError(f"{pattern!r} not seen in {timeout}s; output:\n{self.output[-4000:]}")
 
+    def listening(self, port: int, timeout: float) -> None:
+        """Block until the command accepts connections on loopback `port`; if it exits first, fail with what
+        it printed (a bare "exited" left a CI failure without its cause)."""
+        try:
+            wait_for_port("127.0.0.1", port, timeout, alive=lambda: self.proc.poll() is None)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc} (exit code {self.proc.poll()}); output:\n{self.output[-4000:]}") from None
+
     def descendants(self) -> list[psutil.Process]:
         return psutil.Process(self.proc.pid).children(recursive=True)
 
@@ -181,7 +189,7 @@ class Pipeline:
                          "--ini", ini], "user-create")  # fmt: skip
         assert made.proc.wait(60) == 0, made.output
         web = self.run([*VIDEOFLIX, "serve", ini, "--port", str(port)], "web")
-        wait_for_port("127.0.0.1", port, 60, alive=lambda: web.proc.poll() is None)
+        web.listening(port, 60)
         return web
 
     def start_worker(self, **env: str) -> Command:

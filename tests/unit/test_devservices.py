@@ -51,6 +51,16 @@ def test_wait_for_port_notices_a_dead_process():
         wait_for_port("127.0.0.1", free_port(), 5, alive=lambda: False)
 
 
+def test_a_service_that_exits_before_listening_is_reported_with_the_end_of_its_log(tmp_path):
+    log = tmp_path / "service.log"
+    log.write_text("starting\n" + "".join(f"line {n}\n" for n in range(10)) + "listen: address already in use\n")
+    with pytest.raises(
+        RuntimeError, match=r"(?s)exited; the end of .*service\.log:\n.*address already in use"
+    ) as raised:
+        wait_for_port("127.0.0.1", free_port(), 5, alive=lambda: False, log=log)
+    assert "starting" not in str(raised.value)  # its end, not all of it
+
+
 def test_wait_for_port_times_out():
     with pytest.raises(TimeoutError):
         wait_for_port("127.0.0.1", free_port(), 0.5)
