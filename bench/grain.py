@@ -10,7 +10,7 @@ twice: plain VMAF against the source, and VMAF on denoised pairs (both the sourc
 the same strong temporal denoiser, DENOISE): the picture under the grain, which grain synthesis should keep.
 
 Per title, one rung (the highest not above --rung), its scenes sampled as the workers' rate aim samples them
-(`rate_aim.windows`, SHARE of the film, made constant-rate losslessly), each variant encoded at every --crf
+(`aim_sample.windows`, SHARE of the film, made constant-rate losslessly), each variant encoded at every --crf
 and scored both ways. Printed: the points, then the bytes of each grain level against plain AV1 at equal
 quality (the Bjontegaard rate: log bytes interpolated over the VMAF range both curves cover), plain and
 denoised. Target (issue 35): >= 25 % fewer bytes on the grainy titles at equal quality.
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.quality import CORPUS, make_source
-from stream_workers import av1_ladder, quality, rate_aim
+from stream_workers import aim_sample, av1_ladder, quality, rate_aim
 from stream_workers.av1_ladder import LADDER as AV1
 from videoflix.core.containers import ffmpeg_exe, input_options
 from videoflix.core.media import ladder_for, probe
@@ -104,7 +104,7 @@ def main() -> int:
             rung = max((r for r in ladder_for(info.short_side) if r.short_side <= top), key=lambda r: r.short_side)
             size = quality.size_of(info, rung)
             clip = work / "clip.mkv"
-            spans = rate_aim.windows(0.0, info.duration or args.seconds, SHARE)
+            spans = aim_sample.windows(0.0, info.duration or args.seconds, SHARE)
             subprocess.run(rate_aim.sample_command(ffmpeg_exe(), source, info, spans, clip), check=True)
             curves: dict[int, list[tuple[float, float, float]]] = {}
             for level in (0, *args.grain):

@@ -5,9 +5,10 @@ One CRF for every film (the ladders' defaults) is too much for an easy film and 
 real footage the AV1 ladder at CRF 34 lost 1.8 VMAF to H.264 on an animated short, and the whole ladder was
 not listed (bench/quality.py). Aimed instead, each rung gets what its pictures need:
 
-- Scenes are sampled (`windows`: WINDOW seconds each, spread evenly, a share of the stretch: RATE_AIM) and
-  put together once, losslessly, as the renditions are made from them (`hls.picture_filters`): the sample
-  clip (`sample_command`).
+- Scenes are sampled (`aim_sample`: 1 s windows spread over a share of the stretch, RATE_AIM, and the second
+  before each cut and the stretch's first, each frame weighed by the film it stands for) and put together
+  once, losslessly, as the renditions are made from them (`hls.picture_filters`): the sample clip
+  (`sample_command`).
 - Per rung, the clip is encoded as the reference ladder makes it (the ladder a further ladder is judged against: the
   film's H.264 ladder, as it is made) and as the fixed ladder makes it, each scored with VMAF: the target is the
   better score less MARGIN (a further ladder holds the quality the film had before per-title where per-title fell
@@ -49,22 +50,12 @@ from pathlib import Path
 from videoflix.core.containers import input_options
 from videoflix.core.media import MediaInfo, Rung
 
-from . import ffmpeg_run, hls, ladder_verdict, quality, scenes
+from . import aim_sample, ffmpeg_run, hls, ladder_verdict, quality, scenes
 from .ladders import H264, Ladder
 from .settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
-#: seconds of each sampled scene; the fewest and the most scenes sampled from one stretch (a film, a part). Many
-#: short windows judge a film better than a few long ones at the same cost: one scene misjudged a film
-#: (bench/quality.py: Big Buck Bunny's 30 s aimed from one 2 s window took CRF 50 at 480p and scored 1.1 below
-#: H.264 over the whole film), and three 2 s windows still put x264 slow 1.1 VMAF better against the fast ladder
-#: than the whole film did at 480p (the fast ladder -1.9 from its whole-film score, slow -0.8), so the best ladder
-#: went unlisted there; six 1 s windows, the same 6 s, were within 0.3 of the whole for every encoder on that
-#: film and the real corpus' dark and city titles
-WINDOW = 1.0
-FEWEST_WINDOWS = 6
-MOST_WINDOWS = 24
 #: the default share of a stretch sampled (RATE_AIM): with the reference and about three probes per rung, the
 #: aim costs about 4 x 5 % of an encode at the probes' speed (bench/quality.py measures it)
 SHARE = 0.05
@@ -75,8 +66,9 @@ PROBES = 3
 MARGIN = 0.5
 #: the same for the 5th percentile (a film's worst moments), which may lie 2 points below the fixed ladder's
 #: (issue 35's rule). Aimed at the mean alone, the best ladder held the cyclists' mean within 0.2 and lost 2.2
-#: on their 5th percentile (bench/quality.py); aimed at both it still does, for the samples never see those
-#: moments: they are at the cuts, and the scenes' windows lie inside the shots
+#: on their 5th percentile (bench/quality.py); aimed at both it still did while the samples never saw those
+#: moments (they are at the cuts, and the scenes' windows lie inside the shots): hence `aim_sample`'s windows
+#: at the cuts
 P5_MARGIN = 1.5
 #: every how many frames a probe is scored
 STEP = 2
@@ -117,17 +109,6 @@ class RungAim:
     @property
     def reached(self) -> bool:
         return any(p.crf == self.crf and p.vmaf >= self.target for p in self.probes)
-
-
-def windows(start: float, length: float, share: float) -> list[tuple[float, float]]:
-    """(start, seconds) of the scenes sampled from a stretch of the film: `share` of it in WINDOW-second
-    windows (at least FEWEST_WINDOWS, at most MOST_WINDOWS), each in the middle of its equal slice of the
-    stretch; a stretch no longer than the fewest windows, whole."""
-    if length <= WINDOW * FEWEST_WINDOWS:
-        return [(start, length)]
-    count = max(FEWEST_WINDOWS, min(MOST_WINDOWS, round(length * share / WINDOW)))
-    stride = length / count
-    return [(round(start + stride * i + (stride - WINDOW) / 2, 3), WINDOW) for i in range(count)]
 
 
 def sample_command(
@@ -235,13 +216,16 @@ def aim(
     with tempfile.TemporaryDirectory(prefix="aim-", dir=workdir) as scratch:
         folder = Path(scratch)
         clip = folder / "clip.mkv"
-        spans, parts = windows(*stretch, share), [(0.0, stretch[1])]
-        if ladder.scenes:  # each scene sampled, and rated on its own
-            found = scenes.cuts(ffmpeg, source, info, stretch, timeout, ladder.niceness)
-            parts = scenes.grouped(scenes.of_stretch(stretch[1], found), len(spans))
-            spans = scenes.placed(spans, parts, stretch[0]) if len(parts) > 1 else spans
-        ffmpeg_run.run_to_end(sample_command(ffmpeg, source, info, spans, clip), timeout, ladder.niceness)
-        seconds = sum(length for _, length in spans)
+        spread = aim_sample.windows(*stretch, share)
+        found = scenes.cuts(ffmpeg, source, info, stretch, timeout, ladder.niceness)
+        parts = scenes.grouped(scenes.of_stretch(stretch[1], found), len(spread))
+        if ladder.scenes and len(parts) > 1:  # each scene sampled, and rated on its own
+            spread = scenes.placed(spread, parts, stretch[0])
+        sample = aim_sample.Sample.of(spread, parts, stretch)  # and the seconds before the cuts
+        parts = parts if ladder.scenes else [(0.0, stretch[1])]
+        ffmpeg_run.run_to_end(sample_command(ffmpeg, source, info, list(sample.spans), clip), timeout,
+                              ladder.niceness)  # fmt: skip
+        seconds = sample.seconds
 
         def encode(rung: Rung, coder: Ladder, crf: float | None, cap: float | None) -> Probe:
             size, out, scores = quality.size_of(info, rung), folder / "probe.mkv", folder / "probe.json"
@@ -249,7 +233,7 @@ def aim(
             ffmpeg_run.run_to_end(probe_command(ffmpeg, clip, size, coder, rate, out), timeout, ladder.niceness)
             ffmpeg_run.run_to_end(score_command(ffmpeg, out, clip, size, scores), timeout, ladder.niceness)
             frames = quality.frame_scores(scores)
-            scored, each = quality.score(frames), scenes.window_means(frames, [length for _, length in spans])
+            scored, each = sample.score(frames), sample.means(frames)
             kbps = out.stat().st_size * 8 / 1000 / max(seconds, 0.1)
             return Probe(crf if crf is not None else -1.0, scored.mean, kbps, tuple(each), scored.p5)
 
@@ -271,7 +255,7 @@ def aim(
             # the scenes are rated on their means; where the 5th percentile moved the rung's CRF below the one its
             # mean reached, every scene moves down with it (`smaller_than` moving it up leaves them as rated)
             by_mean = max((p.crf for p in probes if p.vmaf >= target), default=crf)
-            zones = scene_zones(info, ladder, parts, spans, stretch[0], probes, target, crf,
+            zones = scene_zones(info, ladder, parts, sample.rated, stretch[0], probes, target, crf,
                                 min(0.0, crf - by_mean)) if len(parts) > 1 else ()  # fmt: skip
             aims[rung.name] = RungAim(crf, cap, round(target, 2), round(made.vmaf, 2), tuple(probes), zones)
             log.info("%s %s aimed at VMAF %.1f: CRF %g (%s)%s", ladder.name, rung.name, target, crf,

@@ -111,18 +111,49 @@ def scene_of(window: tuple[float, float], scenes: Sequence[tuple[float, float]],
     return next((i for i, (a, b) in enumerate(scenes) if a <= middle < b), len(scenes) - 1)
 
 
-def window_means(frames: Sequence[float], lengths: Sequence[float]) -> list[float]:
-    """Each window's mean VMAF from the per-frame scores of the clip the windows make together, in order
-    (`lengths`: their seconds); a frame belongs to the window its place in the clip falls in."""
+def window_index(count: int, lengths: Sequence[float]) -> list[int]:
+    """The window each of `count` frames scored of the clip the windows make together belongs to (`lengths`:
+    their seconds, in order): the one its place in the clip falls in."""
     total, edges = sum(lengths), [0.0]
     for length in lengths:
         edges.append(edges[-1] + length)
+    last = len(lengths) - 1
+    return [
+        min(last, next((j for j in range(len(lengths)) if (k + 0.5) / count * total < edges[j + 1]), last))
+        for k in range(count)
+    ]
+
+
+def window_means(frames: Sequence[float], lengths: Sequence[float]) -> list[float]:
+    """Each window's mean VMAF from the per-frame scores of the clip the windows make together, in order
+    (`lengths`: their seconds)."""
     sums, counts = [0.0] * len(lengths), [0] * len(lengths)
-    for k, value in enumerate(frames):
-        at = (k + 0.5) / len(frames) * total
-        i = min(len(lengths) - 1, max(0, next((j for j in range(len(lengths)) if at < edges[j + 1]), 0)))
+    for value, i in zip(frames, window_index(len(frames), lengths), strict=True):
         sums[i], counts[i] = sums[i] + value, counts[i] + 1
     return [s / c if c else math.nan for s, c in zip(sums, counts, strict=True)]
+
+
+def before_cuts(
+    scenes: Sequence[tuple[float, float]],
+    stretch_start: float,
+    length: float,
+    taken: Sequence[tuple[float, float]] = (),
+) -> list[tuple[float, float]]:
+    """Windows (start, seconds: film time) of `length` at the stretch's start and ending at each cut between
+    `scenes` (seconds from the stretch's start), inside the scene before it: where a film's worst moments are
+    for every encoder (`aim_sample`). One that `taken` windows (or one of these) cover for more than half is
+    left out."""
+    if not scenes:
+        return []
+    wanted = [(0.0, min(length, scenes[0][1] - scenes[0][0]))]
+    wanted += [(max(a, b - length), min(length, b - a)) for a, b in scenes[:-1]]
+    found = []
+    for start, seconds in wanted:
+        at = round(stretch_start + start, 3)
+        covered = sum(max(0.0, min(at + seconds, s + n) - max(at, s)) for s, n in [*taken, *found])
+        if seconds > 0 and covered <= seconds / 2:
+            found.append((at, seconds))
+    return found
 
 
 def crf_for(measured: Mapping[float, float], target: float, slope: float, bounds: tuple[float, float]) -> float:

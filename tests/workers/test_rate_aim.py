@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from stream_workers import av1_ladder, avc_ladder, ffmpeg_run, rate_aim, settings
+from stream_workers import aim_sample, av1_ladder, avc_ladder, ffmpeg_run, rate_aim, settings
 from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
@@ -90,11 +90,11 @@ def test_the_aim_never_keeps_a_rate_the_verdict_must_refuse_where_a_smaller_prob
 
 
 def test_scenes_are_sampled_evenly_a_share_of_the_stretch_in_whole_windows():
-    assert rate_aim.windows(0.0, 6.0, 0.05) == [(0.0, 6.0)]  # no longer than the fewest windows: whole
-    fewest = rate_aim.windows(10.0, 30.0, 0.05)  # 1.5 s of 30: the fewest, each in the middle of its 5 s slice
+    assert aim_sample.windows(0.0, 6.0, 0.05) == [(0.0, 6.0)]  # no longer than the fewest windows: whole
+    fewest = aim_sample.windows(10.0, 30.0, 0.05)  # 1.5 s of 30: the fewest, each in the middle of its 5 s slice
     assert fewest == [(12.0, 1.0), (17.0, 1.0), (22.0, 1.0), (27.0, 1.0), (32.0, 1.0), (37.0, 1.0)]
-    spread = rate_aim.windows(60.0, 1200.0, 0.05)  # 60 s of 1200: 60 windows, at most MOST_WINDOWS
-    assert len(spread) == rate_aim.MOST_WINDOWS == 24 and all(s >= 60.0 and s + 1.0 <= 1260.0 for s, _ in spread)
+    spread = aim_sample.windows(60.0, 1200.0, 0.05)  # 60 s of 1200: 60 windows, at most MOST_WINDOWS
+    assert len(spread) == aim_sample.MOST_WINDOWS == 24 and all(s >= 60.0 and s + 1.0 <= 1260.0 for s, _ in spread)
     assert [round(b[0] - a[0], 3) for a, b in itertools.pairwise(spread)] == [50.0] * 23
 
 
