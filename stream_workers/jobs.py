@@ -1,4 +1,4 @@
-"""What every transcoding job needs, single pass or one part of a film: the worker's one FFmpeg slot, the
+"""What every transcoding job needs, single pass or one part of a film: the worker's FFmpeg slots, the
 decision to part, whether the video was deleted meanwhile, and discarding its output. (The source and its
 checked facts: `storage.Source`.)"""
 
@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 #: one FFmpeg job per worker at a time (it uses every core by itself), single pass or part of a film
 FFMPEG_SLOT = asyncio.Semaphore(1)
+#: one further ladder's run per worker at a time (a one-pass film's, a part of one), beside the FFmpeg slot: a
+#: further ladder yields the CPU (niceness 10), so a new upload's fast pass or a long film's H.264 part runs
+#: at once instead of waiting behind minutes of another film's AV1 or best H.264 encode
+LADDER_SLOT = asyncio.Semaphore(1)
 
 
 class VideoDeleted(Exception):

@@ -113,8 +113,9 @@ async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
 
 
 async def run_job(job: PartJob) -> None:
-    """Run one part of a further ladder, in the worker's FFmpeg slot; the last part done finishes the ladder."""
-    async with jobs.FFMPEG_SLOT:
+    """Run one part of a further ladder, in the worker's further-ladder slot (not the FFmpeg slot the fast
+    ladder's jobs take: `jobs.LADDER_SLOT`); the last part done finishes the ladder."""
+    async with jobs.LADDER_SLOT:
         token = uuid.uuid4().hex
         outcome, attempts = await until_done(
             plans.claim, job.video_id, job.part, job.output, token, job.ladder, what="claiming a part"

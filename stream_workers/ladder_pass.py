@@ -189,7 +189,7 @@ async def resume(event: VideoUploaded, examined: Callable[[VideoUploaded], Await
         return False
     log.info("video %s is ready without the verdict on %s: made again", event.video_id,
              ", ".join(ladder.name for ladder in wanted))  # fmt: skip
-    async with jobs.FFMPEG_SLOT, claim(event.video_id) as mine:
+    async with jobs.LADDER_SLOT, claim(event.video_id) as mine:
         if mine:
             await remake(event, source.path, info, ready, wanted)
     return mine

@@ -22,6 +22,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 from cachetools import LRUCache
 
@@ -136,7 +137,10 @@ async def process(event: VideoUploaded) -> None:
         await part_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
-        await single_pass(event, source, info)
+        further = await single_pass(event, source, info)
+    if further is not None:  # the further ladders yield the FFmpeg slot to the next H.264 job
+        async with jobs.LADDER_SLOT:
+            await further()
 
 
 async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
@@ -147,10 +151,13 @@ async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
     return source, await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
 
 
-async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaInfo) -> None:
+async def single_pass(
+    event: VideoUploaded, source: storage.Source, info: MediaInfo
+) -> Callable[[], Awaitable[None]] | None:
     """One FFmpeg process makes every rendition (a film shorter than PARTS_FROM_SECONDS), in the work root;
     the store gets each piece as it is whole (`storage.Publisher`). The film is ready once they are whole and
-    measured; then its further ladders are added by runs of their own (`ladder_pass.add_ladders`)."""
+    measured; what adds its further ladders by runs of their own (`ladder_pass.add_ladders`) is returned, to
+    be awaited out of the FFmpeg slot (none: it has none)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
@@ -248,8 +255,14 @@ async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaI
     duration = info.duration or made or None  # a length the file left unsaid: what was made of it
     await report_ready(event, hls_path, renditions, duration, "; ".join(notes) or None)
     await caption_jobs.request(event, event.source, info)
-    if ladders := ladder_registry.wanted(info, settings, settings.av1_max_seconds):
-        film = ladder_pass.Film(event, source.path, output, hls_path, info, rungs, duration)
+    if not (ladders := ladder_registry.wanted(info, settings, settings.av1_max_seconds)):
+        await in_thread(publisher.discard_local)
+        return None
+    film = ladder_pass.Film(event, source.path, output, hls_path, info, rungs, duration)
+
+    async def further() -> None:
         await ladder_pass.add_ladders(film, ladders, levels, renditions, scores, publisher, output.joinpath)
         _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for them finds it done)
-    await in_thread(publisher.discard_local)
+        await in_thread(publisher.discard_local)
+
+    return further

@@ -303,6 +303,21 @@ def test_the_planners_first_part_takes_the_free_ffmpeg_slot_and_runs_beside_a_bu
     assert asyncio.run(asyncio.wait_for(scenario(), 5)) == [True, "audio beside", "first part beside", True]
 
 
+def test_a_part_of_a_further_ladder_leaves_the_ffmpeg_slot_to_the_fast_ladders_jobs(monkeypatch):
+    """An AV1 part (minutes of SVT-AV1 at niceness 10) runs in the further-ladder slot: a new upload's single
+    pass, or a long film's H.264 part, takes the FFmpeg slot beside it instead of waiting."""
+    job = PartJob(video_id=1, part=2, output="videos/1/hls-a", source="videos/1/source.mp4", ladder="av1")
+    seen = []
+
+    async def claimed_elsewhere(*args, **kw):  # (the claim: where the part's FFmpeg would run)
+        seen.append((jobs.FFMPEG_SLOT.locked(), jobs.LADDER_SLOT.locked()))
+        return "running", 0
+
+    monkeypatch.setattr(ladder_parts, "until_done", claimed_elsewhere)
+    asyncio.run(asyncio.wait_for(ladder_parts.run_job(job), 5))
+    assert seen == [(False, True)]
+
+
 def test_a_store_unavailable_while_playlists_are_written_delays_the_film_but_loses_nothing(
     plan_db, engine, fake_topics, monkeypatch, tmp_path
 ):

@@ -294,7 +294,8 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
     """The AV1 ladder is made by a second FFmpeg run once the film is ready: by then the H.264 playlists are
     whole (VOD, ended), the master lists H.264 alone, and the film's ready report is out (a viewer never
     waits for SVT-AV1); the film is then reported again, each rendition with its AV1 twin measured in the
-    H.264 one's windows."""
+    H.264 one's windows. The AV1 run holds the further-ladder slot, not the FFmpeg slot: another film's H.264
+    job on this worker does not wait behind it."""
     media = tmp_path / "media"
     source = video_dir(media, 17) / "source.mp4"
     source.parent.mkdir(parents=True)
@@ -311,10 +312,13 @@ def test_a_film_is_ready_before_its_av1_ladder_is_made_and_reported_again_with_i
             reports.append("AV1 run")
         else:
             runs.append(("h264",))
+        slots.append((jobs.FFMPEG_SLOT.locked(), jobs.LADDER_SLOT.locked()))
 
+    slots: list[tuple[bool, bool]] = []
     run_watched(monkeypatch, 17, watch, reports)
 
     assert [r[0] for r in runs] == ["h264", "av1"], runs
+    assert slots == [(True, False), (False, True)], slots
     # its captions asked for once the film is ready, before the AV1 pass (which they never wait for)
     assert [(key, job.video_id, job.source) for key, job in captions_kept.sent] == [(b"17", 17, "videos/17/source.mp4")]
     _, playlist, master, reported = runs[1]
