@@ -252,11 +252,8 @@ def aim(
                 return probes[-1].against(target, p5_target)
 
             crf = smaller_than(search(measure, target, ladder), probes, served)
-            # the scenes are rated on their means; where the 5th percentile moved the rung's CRF below the one its
-            # mean reached, every scene moves down with it (`smaller_than` moving it up leaves them as rated)
-            by_mean = max((p.crf for p in probes if p.vmaf >= target), default=crf)
             zones = scene_zones(info, ladder, parts, sample.rated, stretch[0], probes, target, crf,
-                                min(0.0, crf - by_mean)) if len(parts) > 1 else ()  # fmt: skip
+                                scene_shift(crf, probes, target)) if len(parts) > 1 else ()  # fmt: skip
             aims[rung.name] = RungAim(crf, cap, round(target, 2), round(made.vmaf, 2), tuple(probes), zones)
             log.info("%s %s aimed at VMAF %.1f: CRF %g (%s)%s", ladder.name, rung.name, target, crf,
                      ", ".join(f"{p.crf:g}: {p.vmaf:.1f} at {p.kbps:.0f} kb/s" for p in probes),
@@ -277,6 +274,14 @@ def smaller_than(crf: float, probes: list[Probe], served: Probe) -> float:
         return crf
     fewer = [p.crf for p in probes if p.kbps < served.kbps and p.vmaf >= served.vmaf - ladder_verdict.TOLERANCE]
     return min(fewer, default=crf)
+
+
+def scene_shift(crf: float, probes: list[Probe], target: float) -> float:
+    """How far every scene's CRF moves from what its windows' means say: the scenes are rated on their means,
+    so where the rung's CRF is not the highest whose mean reached the target (the 5th percentile held it lower;
+    `smaller_than` raised it to a rate the verdict can list), they move with it, by as much."""
+    by_mean = max((p.crf for p in probes if p.vmaf >= target), default=crf)
+    return crf - by_mean
 
 
 def scene_zones(
@@ -300,7 +305,7 @@ def scene_zones(
         mine = [i for i, owner in enumerate(owners) if owner == index]
         measured = {p.crf: sum(p.windows[i] for i in mine) / len(mine) for p in probes if mine and p.windows}
         own = scenes.crf_for(measured, target, slope, ladder.crf_bounds) + shift if measured else crf
-        crfs.append(max(ladder.crf_bounds[0], own))
+        crfs.append(min(max(ladder.crf_bounds[0], own), ladder.crf_bounds[1]))
     rate = info.cfr_rate or info.fps or 25.0
     return scenes.frame_zones(parts, crfs, rate, crf)
 

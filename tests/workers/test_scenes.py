@@ -83,6 +83,24 @@ def test_where_the_worst_moments_lower_a_rungs_crf_every_scene_moves_with_it():
     assert rate_aim.scene_zones(info, ladder, parts, spans, 0.0, probes, 95.0, 16.0, -12.0) == ()
 
 
+def test_where_the_rung_moved_up_to_a_rate_the_verdict_can_list_every_scene_moves_up_with_it():
+    """`smaller_than` raised the rung's CRF above the one its mean reached (the bytes the verdict refuses):
+    the scenes move up as far, or the zones would keep spending the bytes it meant to save; within the bounds."""
+    parts, spans = [(0.0, 4.0), (4.0, 8.0)], [(1.0, 1.0), (5.0, 1.0)]
+    probes = [rate_aim.Probe(c, 96.0 - 0.5 * (c - 23), 900.0, (97.0 - 0.5 * (c - 23), 95.0 - 0.5 * (c - 23)))
+              for c in (23.0, 21.0, 25.0)]  # fmt: skip
+    assert rate_aim.scene_shift(23.0, probes, 95.5) == 0.0  # (23: the highest whose mean reaches 95.5)
+    assert rate_aim.scene_shift(21.0, probes, 95.5) == -2.0  # held lower by the 5th percentile
+    assert rate_aim.scene_shift(25.0, probes, 95.5) == 2.0  # raised by smaller_than
+    probes = probes[:2]
+    info, ladder = dataclasses.replace(film(), cfr_rate=25.0), avc_ladder.LADDER
+    raised = rate_aim.scene_zones(info, ladder, parts, spans, 0.0, probes, 95.0, 25.0, 2.0)
+    assert raised == ((0, 99, 29.0),), raised  # the calm scene 27 + 2; the hard one at the rung's 25: no zone
+    highest = ladder.crf_bounds[1]
+    capped = rate_aim.scene_zones(info, ladder, parts, spans, 0.0, probes, 95.0, highest, highest - 23.0)
+    assert capped == (), capped  # both at the top of the bounds, the rung's own CRF
+
+
 @pytest.fixture(scope="module")
 def two_scenes(tmp_path_factory):
     """8 s: 4 s of a Mandelbrot zoom (fine detail, moving), cut to 4 s of a calm backdrop."""
