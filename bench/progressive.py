@@ -14,6 +14,11 @@ by a second or more from one upload to the next on a busy 2-core machine, so it 
 (each such upload deleted once playable) and the median is reported, the last upload watched to `ready`.
 Targets: playable within 15 s of the upload's end for 10 minutes of 1080p on a 2-core machine; a film in parts
 film as quick to play as a single pass (<= 6 s, issue 18).
+
+With `--behind`, a third scenario: the next upload while a film's further ladder is being made (AV1_LADDER=on):
+a short film (`--short` seconds, one pass) measured to playable alone, then again while the AV1 ladder of a
+film of `--behind` minutes (made in parts: PARTS_FROM_SECONDS=60) runs on the same worker; the two medians
+side by side (issue 35: the fast stage never waits behind the best one).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.stack import Watched, pipeline_stack, playable_after, upload_and_watch
+from bench.stack import Watched, ffmpeg_running, pipeline_stack, playable_after, upload_and_watch
 from tests.support.accounts import PASSWORD
 from tests.support.clips import make_clip
 
@@ -44,7 +49,16 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--repeat", type=int, default=5, help="uploads measured to playable per mode")
+    parser.add_argument(
+        "--behind",
+        type=float,
+        default=0.0,
+        help="minutes of the film whose AV1 ladder the next upload comes behind (0: not measured)",
+    )
+    parser.add_argument("--short", type=float, default=20.0, help="seconds of that next upload")
     args = parser.parse_args()
+    if args.behind:
+        return behind(args)
 
     work = Path(tempfile.mkdtemp(prefix="videoflix-progressive-bench-"))
     work.chmod(0o755)
@@ -73,6 +87,42 @@ def main() -> int:
                 samples[label].append(runs[label].playable)
                 print(f"playable after {', '.join(f'{s:.1f}' for s in samples[label])} s", flush=True)
         report(clip, runs, samples, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def behind(args) -> int:
+    """The next upload's time to playable alone, and while another film's AV1 ladder is made on its worker."""
+    work = Path(tempfile.mkdtemp(prefix="videoflix-progressive-bench-"))
+    work.chmod(0o755)
+    try:
+        long = make_clip(work / "long.mp4", seconds=args.behind * 60, size=args.size, rate=30)
+        short = make_clip(work / "short.mp4", seconds=args.short, size=args.size, rate=30)
+        env = {"MEDIA_ROOT": str(work / "media"), "SECRET_KEY": "p" * 48, "AV1_LADDER": "on",
+               "PARTS_FROM_SECONDS": "60", "MAX_UPLOAD_SIZE": str(long.stat().st_size + 2**20)}  # fmt: skip
+        with pipeline_stack(work, "bench@example.com", PASSWORD, env) as stack:
+            alone = [playable_after(stack, "bench@example.com", PASSWORD, short, "Alone") for _ in range(args.repeat)]
+            print(f"alone: playable after {', '.join(f'{s:.1f}' for s in alone)} s", flush=True)
+            watched = upload_and_watch(stack, "bench@example.com", PASSWORD, long, "The long film")
+            deadline = time.monotonic() + 600
+            while not ffmpeg_running(b"libsvtav1"):  # its AV1 ladder's parts have begun
+                if time.monotonic() > deadline:
+                    raise SystemExit("the long film's AV1 ladder never started")
+                time.sleep(0.2)
+            print(f"the long film ready after {watched.ready:.1f} s; its AV1 ladder running", flush=True)
+            during = []
+            for _ in range(args.repeat):
+                if not ffmpeg_running(b"libsvtav1"):
+                    break
+                during.append(playable_after(stack, "bench@example.com", PASSWORD, short, "Behind", 900, own=True))
+            print(f"behind the AV1 ladder: playable after {', '.join(f'{s:.1f}' for s in during)} s", flush=True)
+        if not during:
+            raise SystemExit("the AV1 ladder ended before the next upload: give --behind more minutes")
+        a, b = statistics.median(alone), statistics.median(during)
+        print(f"\n{args.short:g} s of {args.size}, one pass, one worker, 2 cores: playable after {a:.1f} s alone, "
+              f"{b:.1f} s behind the AV1 ladder of {args.behind:g} min in parts ({b / a:.2f}x; medians of "
+              f"{len(alone)} and {len(during)} uploads)")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -132,10 +132,12 @@ class Watched:
     status: dict
 
 
-def playable_after(stack: Stack, email: str, password: str, clip: Path, title: str, timeout: float = 120) -> float:
+def playable_after(
+    stack: Stack, email: str, password: str, clip: Path, title: str, timeout: float = 120, own: bool = False
+) -> float:
     """Upload `clip`, poll its status every 0.1 s until it is playable: the seconds from the end of the upload.
-    The video is then deleted, and this waits until the worker has stopped its FFmpeg jobs, so the next
-    measurement starts on an idle machine."""
+    The video is then deleted, and this waits until the worker has stopped its FFmpeg jobs (`own`: those of
+    this video alone), so the next measurement starts on an idle machine."""
     client = Client(stack.api)
     client.login(email, password)
     video_id = client.upload(clip, {"title": title})["id"]
@@ -149,19 +151,21 @@ def playable_after(stack: Stack, email: str, password: str, clip: Path, title: s
         raise SystemExit(f"the video failed: {status['error']}")
     client.call("DELETE", f"/video/{video_id}/", headers={"X-CSRFToken": client.csrf()})
     deadline = time.monotonic() + 60
-    while ffmpeg_running() and time.monotonic() < deadline:
+    while ffmpeg_running(f"/videos/{video_id}/".encode() if own else b"") and time.monotonic() < deadline:
         time.sleep(0.2)
     return playable
 
 
-def ffmpeg_running() -> bool:
-    """Whether an FFmpeg process runs on this machine (a worker's job)."""
+def ffmpeg_running(naming: bytes = b"") -> bool:
+    """Whether an FFmpeg process runs on this machine (a worker's job); with `naming`, one with an argument
+    that holds it (an encoder, a video's folder)."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"ffmpeg" in cmdline.read_bytes().split(b"\0")[0]:
-                return True
+            argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
+        if b"ffmpeg" in argv[0] and any(naming in arg for arg in argv[1:]):
+            return True
     return False
 
 
