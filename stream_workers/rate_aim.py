@@ -252,7 +252,7 @@ def aim(
                 return probes[-1].against(target, p5_target)
 
             crf = smaller_than(search(measure, target, ladder), probes, served)
-            zones = scene_zones(info, ladder, parts, sample.rated, stretch[0], probes, target, crf,
+            zones = scene_zones(info, ladder, parts, list(sample.spans), stretch[0], probes, target, crf,
                                 scene_shift(crf, probes, target)) if len(parts) > 1 else ()  # fmt: skip
             aims[rung.name] = RungAim(crf, cap, round(target, 2), round(made.vmaf, 2), tuple(probes), zones)
             log.info("%s %s aimed at VMAF %.1f: CRF %g (%s)%s", ladder.name, rung.name, target, crf,

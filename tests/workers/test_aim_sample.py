@@ -30,7 +30,8 @@ def test_each_frame_stands_for_the_seconds_of_film_its_window_does():
     sample = aim_sample.Sample.of(spread, [(0.0, 8.0), (8.0, 10.0), (10.0, 18.0)], (0.0, 18.0))
     # the start and the second before the cut at 10 s (the one before 8 s is the spread window [7, 8])
     assert [span for span, cut in zip(sample.spans, sample.at_cut, strict=True) if cut] == [(0.0, 1.0), (9.0, 1.0)]
-    assert sample.rated == spread and sample.seconds == 8.0
+    assert [span for span, cut in zip(sample.spans, sample.at_cut, strict=True) if not cut] == spread
+    assert sample.seconds == 8.0
     # a spread second stands for (18 - 2) / 6 of the film, a second at a cut for itself
     weights = dict(zip(sample.at_cut, sample.weights, strict=False))  # (one weight for each kind)
     assert weights == {False: pytest.approx(16 / 6), True: 1.0} and len(set(sample.weights)) == 2
@@ -45,7 +46,7 @@ def test_the_weighed_score_is_the_films_where_the_samples_crowd_the_cuts():
     even = aim_sample.Sample(sample.spans, sample.at_cut, (1.0, 1.0))
     plain = quality.score(frames)
     assert (even.score(frames).mean, even.score(frames).p5) == (plain.mean, plain.p5)
-    assert sample.means(frames) == [96.0]  # the scenes are rated on the spread windows alone
+    assert sample.means(frames) == [96.0, 80.0]  # each window's own mean: a scene is rated on all of its own
 
 
 @pytest.fixture(scope="module")
