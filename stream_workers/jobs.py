@@ -32,8 +32,9 @@ class VideoDeleted(Exception):
 
 def in_parts(info: MediaInfo) -> bool:
     """Whether a film is long enough to be spread over the workers in parts (shorter ones keep the single
-    pass), on either backend."""
-    return bool(info.duration) and info.duration >= app.settings.parts_from_seconds
+    pass), on either backend; a film that does not decode cleanly from a seek never is (`seeking`: its parts
+    would begin on garbage)."""
+    return bool(info.duration) and info.duration >= app.settings.parts_from_seconds and info.seeks
 
 
 async def deleted(video_id: int) -> bool:

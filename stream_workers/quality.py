@@ -127,9 +127,12 @@ def window_command(
     A variable-rate source is made constant on the encode's own grid (`constant_reference`)."""
     if info.cfr_rate:
         reading, reference = constant_reference(info, start, length)
-    else:
+    elif info.seeks:
         reading = (_early(start), length)
         reference = f"setpts=PTS-STARTPTS,{hls.picture_filters(info)}"
+    else:  # decoded from its start, then cut at the window (`seeking`)
+        reading = (0.0, start + length)
+        reference = f"setpts=PTS-STARTPTS,{hls.picture_filters(info)}select='gte(t\\,{_early(start):.6f})',"
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
             *input_options(source, info.container, start=reading[0], length=reading[1])]  # fmt: skip
     copies = "".join(f"[r{i}]" for i in range(len(segments)))
@@ -153,7 +156,7 @@ def constant_reference(info: MediaInfo, start: float, length: float) -> tuple[tu
     a neighbour (measured: VMAF ~45 for ~95). So the source is read from RATE_LEAD_IN before the window,
     kept on its own clock, made constant (each slot's picture chosen from the same pictures as in the
     encode), and cut at the window's slot (half a slot early: the picture on it stays)."""
-    seek = round(max(0.0, start - RATE_LEAD_IN), 3)  # (as `input_options` prints it)
+    seek = round(max(0.0, start - RATE_LEAD_IN), 3) if info.seeks else 0.0  # (as `input_options` prints it)
     half_slot = 0.5 / (info.cfr_rate or 1.0)
     # on the film's grid (`clock`: the read starts at `seek`), the opening padded from 0 as encoded; then cut
     # with select, on the read's clock again (trim passes a picture whose duration reaches past the cut)

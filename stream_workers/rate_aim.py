@@ -116,10 +116,18 @@ def sample_command(
 ) -> list[str]:
     """FFmpeg putting the sampled scenes together as the renditions are made from them (deinterlaced,
     tone-mapped, constant-rate, square pixels), losslessly (x264 at QP 0, 4:4:4: a picture of an odd size, as
-    a 720x405 camera's, keeps every pixel), into the sample clip (Matroska)."""
+    a 720x405 camera's, keeps every pixel), into the sample clip (Matroska). Each scene read by a seek of its
+    own; a source that does not decode cleanly from one (`seeking`), decoded once from its start and cut."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     chains = []
-    for i, (start, length) in enumerate(spans):
+    if not info.seeks:
+        argv += input_options(source, info.container, length=max(start + length for start, length in spans))
+        cuts = "".join(f"[s{i}]" for i in range(len(spans)))
+        chains.append(f"[0:v:0]setpts=PTS-STARTPTS,{hls.picture_filters(info, hls.constant_rate(info, None))}"
+                      f"split={len(spans)}{cuts}")  # fmt: skip
+        chains += [f"[s{i}]trim=start={start:.3f}:duration={length:.3f},setpts=PTS-STARTPTS[w{i}]"
+                   for i, (start, length) in enumerate(spans)]  # fmt: skip
+    for i, (start, length) in enumerate(spans if info.seeks else []):
         argv += input_options(source, info.container, start=start, length=length)
         chains.append(f"[{i}:v:0]{hls.picture_filters(info, hls.constant_rate(info, None))}setpts=PTS-STARTPTS[w{i}]")
     joined = "".join(f"[w{i}]" for i in range(len(spans)))

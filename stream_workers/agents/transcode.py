@@ -46,6 +46,7 @@ from .. import (
     part_jobs,
     plans,
     quality,
+    seeking,
     sheets,
     storage,
     subtitle_tracks,
@@ -144,11 +145,15 @@ async def process(event: VideoUploaded) -> None:
 
 
 async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
-    """The event's source and its facts, checked as at upload, with the deinterlacing verdict (reached once,
-    here: a long film's parts carry it in their jobs)."""
+    """The event's source and its facts, checked as at upload, with the deinterlacing verdict and whether it
+    decodes cleanly from a seek (reached once, here: a long film's parts carry them in their jobs)."""
     source = await in_thread(storage.Source, event.source)
     info = await in_thread(source.facts)
-    return source, await in_thread(interlacing.detect, ffmpeg_exe(app.settings.ffmpeg_binary), source.path, info)
+    ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
+    info = await in_thread(interlacing.detect, ffmpeg, source.path, info)
+    if not (info := await in_thread(seeking.check, ffmpeg, source.path, info)).seeks:
+        log.info("video %s does not decode cleanly from a seek: read from its start, in one pass", event.video_id)
+    return source, info
 
 
 async def single_pass(

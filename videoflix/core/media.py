@@ -85,6 +85,9 @@ class MediaInfo:
     #: the most seconds of the source any decode of the workers reads (`MediaLimits.decode_cap`: what was
     #: checked); a film that reaches it holds more than it says, and fails
     decode_seconds: float | None = None
+    #: it decodes cleanly from a seek (the workers check: stream_workers.seeking); where not, every run reads it
+    #: from its start, and it is made in one pass, never in parts
+    seeks: bool = True
 
     def __post_init__(self):
         # jobs carry the facts as JSON (dataclasses.asdict): the streams come back as dicts
