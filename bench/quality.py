@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.runs import wall_and_cpu
-from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality, rate_aim
+from stream_workers import av1_ladder, hls, ladder_verdict, ladders, quality, rate_aim, seeking
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.avc_ladder import LADDER as AVC
 from stream_workers.film_steps import FilmSteps
@@ -255,7 +255,7 @@ def run_table(work: Path, titles: dict[str, Path | str], args: argparse.Namespac
     print(f"\n{'generated titles' if generated else 'real footage'}\n{HEADER}")
     for name, given in titles.items():
         source = make_source(work, name, str(given), args.seconds) if generated else Path(given)
-        info = probe(source)
+        info = seeking.check(ffmpeg_exe(), source, probe(source))  # (as the workers examine an upload)
         rungs = ladder_for(info.short_side)
         seconds = info.duration or args.seconds
         results, aims, best, best_film = {}, {}, {}, {}
