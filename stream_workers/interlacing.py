@@ -32,8 +32,10 @@ _MULTI = re.compile(r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressi
 
 
 def command(ffmpeg: str, source: Path | ObjectURL, info: MediaInfo) -> list[str]:
-    """FFmpeg reading SAMPLE_FRAMES frames of the source's picture (through the one input helper) into idet."""
-    start = (info.duration or 0.0) / 3
+    """FFmpeg reading SAMPLE_FRAMES frames of the source's picture (through the one input helper) into idet:
+    from a third into the film, or from its start where it does not decode cleanly from a seek (`seeking`:
+    idet would judge garbage)."""
+    start = (info.duration or 0.0) / 3 if info.seeks else None
     return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *input_options(source, info.container, start=start),
             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", "idet", "-frames:v", str(SAMPLE_FRAMES),
             "-f", "null", "-"]  # fmt: skip

@@ -150,10 +150,9 @@ async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
     source = await in_thread(storage.Source, event.source)
     info = await in_thread(source.facts)
     ffmpeg = ffmpeg_exe(app.settings.ffmpeg_binary)
-    info = await in_thread(interlacing.detect, ffmpeg, source.path, info)
-    if not (info := await in_thread(seeking.check, ffmpeg, source.path, info)).seeks:
+    if not (info := await in_thread(seeking.check, ffmpeg, source.path, info)).seeks:  # (first: idet reads by it)
         log.info("video %s does not decode cleanly from a seek: read from its start, in one pass", event.video_id)
-    return source, info
+    return source, await in_thread(interlacing.detect, ffmpeg, source.path, info)
 
 
 async def single_pass(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
 from stream_workers import interlacing
+
+from ..support.media import film
 
 
 def said(tff: int, bff: int, progressive: int) -> str:
@@ -33,3 +38,10 @@ def test_one_field_order_must_dominate(counts, expected):
 
 def test_no_summary_is_no_verdict():
     assert interlacing.verdict("Error opening input") is None
+
+
+def test_a_source_that_does_not_seek_cleanly_is_judged_from_its_start():
+    """idet reads a third into the film; where a seek gives garbage (`seeking`), from the film's start."""
+    info = dataclasses.replace(film(), duration=30.0)
+    assert "-ss" in interlacing.command("ffmpeg", Path("media/film.mp4"), info)
+    assert "-ss" not in interlacing.command("ffmpeg", Path("media/film.mp4"), dataclasses.replace(info, seeks=False))
