@@ -49,11 +49,11 @@ def with_grain(level: int):
 
 def score(encoded: Path, clip: Path, size: tuple[int, int], denoised: bool, log: Path) -> float:
     """VMAF mean of `encoded` against the sample clip, plain or on denoised pairs."""
-    graph = quality.aligned_pair("0:v:0", "1:v:0", size, step=rate_aim.STEP)
+    graph = quality.aligned_pair("0:v:0", "1:v:0", size)
     pair = f"[dist]{DENOISE}[d];[ref]{DENOISE}[r];[d][r]" if denoised else "[dist][ref]"
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *input_options(encoded, "matroska"),
-         *input_options(clip, "matroska"), "-filter_complex", f"{graph};{pair}{quality.VMAF}:log_path={log}",
+         *input_options(clip, "matroska"), "-filter_complex", f"{graph};{pair}{quality.vmaf(log, rate_aim.STEP)}",
          "-fps_mode", "passthrough", "-f", "null", "-"],
         check=True,
     )  # fmt: skip

@@ -114,10 +114,10 @@ def vmaf(rendition: Path, source: Path, info: MediaInfo, size: tuple[int, int], 
     from it (`hls.picture_filters`: a real source may be interlaced or of a variable rate), aligned."""
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "vmaf.json"
-        graph = quality.aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info), step=step)
+        graph = quality.aligned_pair("0:v:0", "1:v:0", size, hls.picture_filters(info))
         subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(rendition), "-i", str(source),
-             "-filter_complex", f"{graph};[dist][ref]{quality.VMAF}:log_path={log}",
+             "-filter_complex", f"{graph};[dist][ref]{quality.vmaf(log, step)}",
              "-fps_mode", "passthrough", "-f", "null", "-"],
             check=True,
         )  # fmt: skip

@@ -8,12 +8,23 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import caption_stage, db, film_keys, jobs, ladder_pass, plans, topics
+from stream_workers import caption_stage, db, film_keys, jobs, ladder_pass, plans, seeking, topics
 from stream_workers.agents import transcode
 from stream_workers.app import app
+from videoflix.core.containers import ffmpeg_exe
+from videoflix.core.media import probe
 from videoflix.core.models import Video
 
 from ..support.fakes import FakeTopic, gone
+from ..support.footage import real_title
+
+
+@pytest.fixture(scope="session")
+def cockatoo():
+    """The real corpus' hand-held cockatoo (14 s, 720p20; its keyframes do not decode cleanly from a seek) and
+    what the workers find in it."""
+    source = real_title("cockatoo")
+    return source, seeking.check(ffmpeg_exe(), source, probe(source))
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,7 @@ from stream_workers import (
     ladder_verdict,
     ladders,
     quality,
+    rate_aim,
 )
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps
@@ -152,6 +153,37 @@ def test_a_window_starts_where_fewest_pictures_are_decoded_in_vain_and_its_pictu
     assert slipped.mean < keyframe.mean - 10, (keyframe, slipped)
     measured = quality.measure(ffmpeg_exe(), source, info, tmp_path.joinpath, [rung], most=1)[rung.name]
     assert measured.mean == pytest.approx(keyframe.mean, abs=0.01)  # (the third segment, from its keyframe)
+
+
+@pytest.mark.parametrize("encoder", ["x264 fixed", "SVT-AV1"])
+def test_every_step_th_frame_scores_what_every_frame_does(cockatoo, encoder, tmp_path):
+    """Scored every STEP-th frame (the workers' measurement, the aim's probes), a real camera's 480p rendition
+    scores as on every frame: libvmaf picks the frames and its motion feature sees them all (frames picked
+    before it scored x264 2.3 points higher), and the step is odd (every 2nd frame scored SVT-AV1's better
+    layers alone, 1.4 points higher)."""
+    source, info = cockatoo
+    rung = next(r for r in ladder_for(info.short_side) if r.name == "480p")
+    ladder = ladders.H264.at("veryfast") if encoder == "x264 fixed" else AV1.at("8")
+    rate = ladder.rate_options(0, rung) if encoder == "x264 fixed" else ladder.rate_options(0, rung, 34.0)
+    rendition = tmp_path / "rendition.mp4"
+    ffmpeg("-t", "6", "-i", str(source), "-vf", "scale=-2:480:flags=bicubic", *rate, *ladder.video_options(), "-an",
+           str(rendition))  # fmt: skip
+
+    def scored(step: int) -> quality.Score:
+        log = tmp_path / f"every-{step}.json"
+        argv = quality.compare_command(ffmpeg_exe(), rendition, "mp4", source, info, (854, 480), log, step)
+        ffmpeg_run.run_to_end(argv, 300)
+        return quality.score(quality.frame_scores(log))
+
+    every = scored(1)
+    assert every.frames == 120 and 80 < every.mean < 99.5, every  # (a rendition that loses something)
+    for step in {quality.STEP, rate_aim.STEP}:
+        sampled = scored(step)
+        assert sampled.frames == len(range(0, 120, step))
+        assert sampled.mean == pytest.approx(every.mean, abs=0.5), (step, sampled, every)
+        assert sampled.p5 == pytest.approx(every.p5, abs=1.5), (step, sampled, every)
+    with pytest.raises(ValueError, match="even"):
+        quality.vmaf(tmp_path / "log.json", 2)
 
 
 def test_score_and_sampling():

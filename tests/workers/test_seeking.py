@@ -8,21 +8,12 @@ import dataclasses
 import re
 import subprocess
 
-import pytest
-
 from stream_workers import aim_sample, hls, jobs, quality, rate_aim, seeking
 from stream_workers.app import app
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import probe
 
 from ..support.clips import ffmpeg, make_clip
-from ..support.footage import real_title
-
-
-@pytest.fixture(scope="module")
-def cockatoo():
-    source = real_title("cockatoo")
-    return source, seeking.check(ffmpeg_exe(), source, probe(source))
 
 
 def test_a_source_whose_keyframes_are_not_is_found_and_a_clean_one_is_not(cockatoo, tmp_path):
