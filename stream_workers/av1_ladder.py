@@ -1,10 +1,10 @@
 """The AV1 ladder: the same rungs again in AV1 (SVT-AV1), for the browsers that decode it, beside the H.264 one.
 
-Made once the H.264 ladder is whole, by the film's steps for this ladder (`LADDER`, `film_steps`): for a film
-made in one pass by a run of its own (`FilmSteps.ladder_pass`), for a long one in its parts over every worker
-(`ladder_parts`); the source read, scaled and its sound normalized as for the H.264 renditions, SVT-AV1 for every
-rung, as CMAF: fMP4 segments (`av1/<rung>/NNN.m4s`) after an init segment (`#EXT-X-MAP`), the default sound muxed
-in as in the H.264 renditions. The film is ready before (with H.264 alone: SVT-AV1 at PRESET takes ~2.4x the
+Made once the H.264 ladder is whole, by the film's steps for this ladder (`LADDER`, `film_steps`), in the
+film's parts over every worker (`ladder_parts`), whether its H.264 ladder was made in one pass or in parts: the
+source read and scaled as for the H.264 renditions, SVT-AV1 for every rung, as CMAF: fMP4 segments
+(`av1/<rung>/NNN.m4s`) after each part's init segment (`#EXT-X-MAP`), with the H.264 renditions' sound copied
+in (`fmp4_parts`). The film is ready before (with H.264 alone: SVT-AV1 at PRESET takes ~2.4x the
 H.264 pass' CPU); once the AV1 ladder is whole it is scored in the H.264 renditions' VMAF windows
 (`quality.measure`), and the master lists the AV1 variants (with their `CODECS`, av01...) after the H.264 ones
 only where every AV1 rendition holds its H.264 twin's quality in fewer bytes (`ladder_verdict`): hls.js

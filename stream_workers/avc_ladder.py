@@ -4,7 +4,7 @@ A film is playable seconds after its upload because its H.264 ladder is made fas
 every film). Once it is ready, this ladder makes the same rungs again at x264's slower, better search
 (AVC_PRESET, slow by default), each rung's CRF aimed at the fast ladder's quality on the film's own scenes
 (`rate_aim`, per part of a long film: a rate per part at one quality), in fMP4 (`avc1`), over every worker as
-every further ladder is made (`ladder_parts`, `ladder_pass`). Scored in the fast renditions' VMAF windows, it is
+every further ladder is made (`ladder_plans`, `ladder_parts`). Scored in the fast renditions' VMAF windows, it is
 listed only where every rendition holds its fast twin's quality in fewer bytes (`ladder_verdict`), and then it
 *replaces* the fast variants in the master (`Ladder.replaces`), atomically: a player that opens the film after
 plays it; a viewer mid-film keeps the fast files, which stay (the existing frontend plays `<rung>/index.m3u8`,

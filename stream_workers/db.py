@@ -85,8 +85,8 @@ LADDERS_LOCK_CLASS = 0x5641  # "VA"
 
 
 def claim_ladders(video_id: int) -> sa.Connection | None:
-    """A connection holding the video's further ladders' lock, or None while another worker holds it: one run
-    of them per film at a time, whichever worker its event reached (a redelivery after a rebalance, during a pass).
+    """A connection holding the video's further ladders' lock, or None while another worker holds it: one
+    ladder's verdict at a time per film (`ladder_parts.finish`: each reads and writes the film's master).
     Session-level, on a connection of its own outside any transaction: a worker that dies drops its
     connection and with it the lock. `release_claim` ends it."""
     conn = engine().connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -300,7 +300,7 @@ def requeue_stalled(conn: sa.Connection, idle_seconds: float, limit: int = 100) 
     offsets it believes it has seen, a worker may die with its event lost. PostgreSQL still knows the video
     waits, so the pipeline heals. A video that was only slow gets a duplicate event, which the transcode
     agent skips once the video is ready. A ready film whose further ladder's plan (made in parts) shows no
-    activity is queued too: the transcode agent resumes that plan (`ladder_parts.resume`)."""
+    activity is queued too: the transcode agent resumes that plan (`ladder_plans.resume`)."""
     backoff = sa.func.power(2, sa.func.least(Video.requeues, 6))
     # a ready film whose further ladder is being made in parts (`ladder_parts`): its plan's rows are the record
     further = sa.exists().where(VideoPart.video_id == Video.id, VideoPart.ladder != VideoPart.FIRST_LADDER)

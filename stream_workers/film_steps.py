@@ -6,9 +6,10 @@ graph, `hls.ladder_graph`, keyframes on one grid), the thumbnail (from the stret
 (its loudness normalized), the other audio tracks, the text subtitles. A film made in one pass runs all of
 them in one FFmpeg process (`single_pass`); a film made in parts runs the picture's steps over each part
 (`picture_part`, on every worker) and the streams' steps once, in its sound job (`sound_job`); a further
-ladder (AV1) runs its renditions over the whole film (`ladder_pass`, with the sound muxed in) or over each
-part of a long one (`picture_part` of that ladder, then `fmp4_parts`). A step added here reaches films of
-every length: each run takes its steps from the same pieces.
+ladder (AV1) runs its renditions over each part of the film, however its H.264 ladder was made
+(`picture_part` of that ladder, then `fmp4_parts`, on the H.264 renditions' clock). `ladder_pass`, a further
+ladder over the whole film in one run with the sound muxed in, is the tests' and the benchmarks' way to make
+one at once. A step added here reaches films of every length: each run takes its steps from the same pieces.
 
 Where each run writes: the single pass and a further ladder's pass the served layout (`<rung>/index.m3u8`,
 `<ladder>/<rung>/`, the master); a part, `parts/` (never served), for `film_parts` and `fmp4_parts` to
@@ -28,13 +29,9 @@ from videoflix.core.media import MediaInfo, Rung
 from . import hls, scenes
 from .ffmpeg_run import ffmpeg_head
 from .film_parts import FILL_GAPS, Part, last_part, reads_to
-from .hls import AUDIO_OPTIONS, MPEGTS_DELAY, SHEETS, THUMBNAIL_OUTPUT, TS_OFFSET
+from .hls import AUDIO_OPTIONS, MPEGTS_DELAY, ONE_PASS_CLOCK, PARTS_CLOCK, SHEETS, THUMBNAIL_OUTPUT, TS_OFFSET
 from .ladders import H264, SEGMENT_SECONDS, Ladder
 from .part_playlists import AUDIO, PARTS
-
-#: where a long film's renditions start: TS_OFFSET, plus MPEG-TS's delay twice (the part's own muxer,
-#: then the join of picture and sound, `film_parts.mux_segment`, which keeps the timestamps)
-PARTS_CLOCK = TS_OFFSET + 2 * MPEGTS_DELAY
 
 
 def picture_file(ladder: Ladder, rung: Rung, part: Part) -> str:
@@ -64,6 +61,9 @@ class FilmSteps:
     audio_filters: Mapping[int, str | None] = field(default_factory=dict)
     subtitles: Path | None = None
     threads: int = 0
+    #: where a further ladder's parts put their timestamps: those of the film's H.264 renditions (PARTS_CLOCK
+    #: for a film made in parts, ONE_PASS_CLOCK for one made in one pass), so every variant keeps one clock
+    clock: float = PARTS_CLOCK
 
     # -- the runs ----------------------------------------------------------------------------------------
     def single_pass(self, ffmpeg: str, source: Path, output: Path) -> list[str]:
@@ -75,9 +75,10 @@ class FilmSteps:
         return [*argv, *self._picture_outputs(output, None), *self._stream_outputs(output, self.audio_filters, offset)]
 
     def ladder_pass(self, ffmpeg: str, source: Path, output: Path) -> list[str]:
-        """A further ladder's renditions over the whole film (`<ladder>/<rung>/`, its own master), the default
-        sound muxed in, on the TS renditions' clock. A run of its own, after the film is ready: FFmpeg feeds a
-        graph's outputs in step, so as an output of the single pass SVT-AV1 held the H.264 ladder to its pace."""
+        """A further ladder's renditions over the whole film in one run (`<ladder>/<rung>/`, its own master),
+        the default sound muxed in, on the one-pass TS renditions' clock: the tests' and the benchmarks' way
+        (the workers make a further ladder in parts, `ladder_parts`). Not an output of the single pass: FFmpeg
+        feeds a graph's outputs in step, so there SVT-AV1 held the H.264 ladder to its pace."""
         return self._renditions(ffmpeg, source, output, thumbnail=False, storyboard=False)
 
     def picture_part(self, ffmpeg: str, source: Path, output: Path, part: Part) -> list[str]:
@@ -87,7 +88,8 @@ class FilmSteps:
         frames of the part, and the thumbnail from the first part."""
         first = self.ladder.container == "ts"
         thumbnail, storyboard = first and part.index == 0, first and self.storyboard is not None
-        argv = [*ffmpeg_head(ffmpeg), *input_options(source, self.info.container, start=part.start,
+        start = part.start if self.info.seeks else None  # (a film read from its start is one part: `ladder_parts.cut`)
+        argv = [*ffmpeg_head(ffmpeg), *input_options(source, self.info.container, start=start,
                                                       length=reads_to(part, self.info))]  # fmt: skip
         end = None if last_part(part, self.info) else part.start + part.length
         constant = hls.constant_rate(self.info, part.start, end, clock=part.start)  # (the film's grid)
@@ -167,7 +169,7 @@ class FilmSteps:
             # every cue 11.4 s late)
             argv += ["-tag:v", self.ladder.tag] if self.ladder.tag else []
             argv += [
-                "-output_ts_offset", f"{TS_OFFSET + MPEGTS_DELAY:.3f}", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
+                "-output_ts_offset", f"{ONE_PASS_CLOCK:.3f}", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
                 "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
                 "-hls_segment_options", "movflags=+frag_discont",
             ]  # fmt: skip
@@ -182,11 +184,11 @@ class FilmSteps:
         ]  # fmt: skip
 
     def _part_files(self, output: Path, part: Part) -> list[str]:
-        """A further ladder's part: each rung's picture into its NUT file, on the long film's clock."""
+        """A further ladder's part: each rung's picture into its NUT file, on the film's clock (`clock`)."""
         argv: list[str] = []
         for i, rung in enumerate(self.rungs):
             argv += ["-map", f"[v{i}]", *self._rate(0, rung), *self.ladder.video_options(), "-an"]
-            argv += ["-output_ts_offset", f"{part.start + PARTS_CLOCK:.3f}", "-f", "nut"]
+            argv += ["-output_ts_offset", f"{part.start + self.clock:.3f}", "-f", "nut"]
             argv.append(str(output / picture_file(self.ladder, rung, part)))
         return argv
 

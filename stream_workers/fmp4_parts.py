@@ -76,7 +76,7 @@ def join_command(ffmpeg: str, folder: Path, ladder: Ladder, rung: Rung, part: Pa
         *argv,
         "-f", "hls", "-hls_time", str(hls.SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init_name(part),
-        # the fragments in their own decode times (see FilmSteps.ladder_pass)
+        # the fragments in their own decode times (see FilmSteps._renditions)
         "-hls_segment_options", "movflags=+frag_discont",
         "-hls_flags", "independent_segments+temp_file", "-start_number", str(part.first_segment),
         "-master_pl_name", master, "-hls_segment_filename", str(target / "%03d.m4s"), str(target / playlist),
@@ -193,15 +193,22 @@ def ladder_playlists(ladder: Ladder, rungs: list[Rung], parts: list[Served]) -> 
 
 
 def assemble_folder(
-    ffmpeg: str, source: Path, output: Path, info: MediaInfo, ladder: Ladder, rungs: list[Rung], parts: list[Part]
+    ffmpeg: str,
+    source: Path,
+    output: Path,
+    info: MediaInfo,
+    ladder: Ladder,
+    rungs: list[Rung],
+    parts: list[Part],
+    clock: float = hls.PARTS_CLOCK,
 ) -> None:
-    """Make `ladder` of a film whose H.264 renditions are in `output` (made in parts or not), part after
-    part, into the same folder, and write its playlists (the tests' and the benchmark's way; the pipeline
-    runs the same steps through `ladder_parts`, each part on its worker)."""
+    """Make `ladder` of a film whose H.264 renditions are in `output` (made in parts, or in one pass: its
+    `clock`, `hls.ONE_PASS_CLOCK`), part after part, into the same folder, and write its playlists (the tests'
+    and the benchmark's way; the pipeline runs the same steps through `ladder_parts`, each part on its worker)."""
     make_folders(output, ladder, rungs)
     served = []
     for part in parts:
-        argv = FilmSteps(info, rungs, ladder).picture_part(ffmpeg, source, output, part)
+        argv = FilmSteps(info, rungs, ladder, clock=clock).picture_part(ffmpeg, source, output, part)
         asyncio.run(ffmpeg_run.run_ffmpeg(argv))
         served.append(join_part(ffmpeg, output, ladder, rungs, part, part == parts[-1], output.joinpath,
                                 info.has_audio))  # fmt: skip

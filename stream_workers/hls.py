@@ -28,6 +28,12 @@ TS_OFFSET = 10.0
 #: long film's segment picture and sound (`film_parts.mux_segment`: copied, timestamps kept) adds it
 #: too, so its alternate audio tracks, served as the audio job writes them, start that much later (tested)
 MPEGTS_DELAY = 1.4
+#: where a film's renditions' timestamps start, made in one pass: TS_OFFSET and the TS muxer's delay
+ONE_PASS_CLOCK = TS_OFFSET + MPEGTS_DELAY
+#: where they start for a film made in parts: TS_OFFSET, plus MPEG-TS's delay twice (the part's own muxer,
+#: then the join of picture and sound, `film_parts.mux_segment`, which keeps the timestamps). A further
+#: ladder's parts take the clock of the film's H.264 renditions (`ladder_parts.film_clock`)
+PARTS_CLOCK = TS_OFFSET + 2 * MPEGTS_DELAY
 THUMBNAIL_HEIGHT = 360
 
 

@@ -92,6 +92,15 @@ def check_output(output: Path, rungs: list[Rung], also: Sequence[str] = (), thum
         raise TranscodeError("No thumbnail could be made: the video could not be decoded.")
 
 
+def checked(output: Path, rungs: list[Rung], also: Sequence[str] = (), thumbnail: bool = True) -> None:
+    """`check_output`, a full or read-only disk told from a bad file (`check_storage`)."""
+    try:
+        check_output(output, rungs, also, thumbnail)
+    except TranscodeError:
+        check_storage(output)  # a full or read-only disk is not the file's fault
+        raise
+
+
 def first_segments_ready(output: Path, rungs: list[Rung], also: Sequence[str] = ()) -> bool:
     """Whether a player can start: the master playlist and, in every rendition's playlist (and each other
     one of `also`: the alternate audio tracks), a first segment that is on disk (FFmpeg publishes both only

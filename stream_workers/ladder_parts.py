@@ -1,22 +1,22 @@
-"""A ready film's further ladders (AV1: `ladder_registry.FURTHER`) made in its parts over every worker, as its
-H.264 ladder was: `start` plans them when the film is ready (`part_jobs.finish`), each part is one job on the
-part topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with the film's sound
-(`fmp4_parts`) by whichever worker takes it, and the worker that finishes the last one writes the ladder's
-playlists, scores it against the H.264 renditions and lists it where it is as good in fewer bytes
-(`ladder_verdict.choose_listed`); the film is then reported ready again, with the verdict. Meanwhile the film
-plays with H.264, and its status shows the ladder's progress (`VideoProgress.stage`).
+"""A ready film's further ladders (`ladder_registry.FURTHER`) made in its parts over every worker, whether its
+H.264 ladder was made in one pass or in parts: planned when the film is ready (`ladder_plans.start`), each
+part is one job on the part topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with
+the film's sound (`fmp4_parts`, on the H.264 renditions' clock) by whichever worker takes it, and the worker
+that finishes the last one writes the ladder's playlists, scores it against the H.264 renditions and lists it
+where it is as good in fewer bytes (`ladder_verdict.choose_listed`); the film is then reported ready again,
+with the verdict. Meanwhile the film plays with H.264, and its status shows the ladder's progress
+(`VideoProgress.stage`).
 
 A part that fails for a passing reason runs again alone; one that fails for good (the encoder refuses the
 picture) ends the ladder, not the film: the film stays ready with H.264 alone. A worker that dies mid-part
 leaves its claim to go stale; the watchdog queues the film again (`db.requeue_stalled`) and the transcode agent
-resumes the plan (`resume`), keeping the finished parts.
+resumes the plan (`ladder_plans.resume`), keeping the finished parts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import logging
 import math
@@ -46,11 +46,11 @@ from . import (
 )
 from .app import app
 from .db import ReadyOutput, claim_ladders, in_thread, ready_output, release_claim, until_done, video_status
-from .film_parts import Part, cut_film, last_part
+from .film_parts import Part, last_part
 from .film_steps import FilmSteps
+from .hls import PARTS_CLOCK
 from .ladders import Ladder
 from .part_playlists import PARTS
-from .part_run import send
 from .records import ENDED, PartJob
 from .reports import progress, report_ready
 
@@ -61,55 +61,6 @@ AIM_BEAT = 5.0
 #: how many seconds the last part's worker waits for the film's own ready report (planned before it, a short
 #: film's ladder may be done first); after that the watchdog's re-queue finishes the ladder
 READY_WAIT = 30
-
-
-def wanted(info: MediaInfo) -> list[Ladder]:
-    """The further ladders a film made in parts gets (`ladder_registry.wanted`: AV1_MAX_SECONDS bounds only
-    a one-pass run; in parts, a ladder is spread over every worker)."""
-    return ladder_registry.wanted(info, app.settings)
-
-
-async def start(job: PartJob, info: MediaInfo, parts: list[Part]) -> None:
-    """Plan the film's further ladders in its `parts` (its H.264 plan's cut) and queue their jobs. Called by
-    the worker that assembled the film, before it reports the film ready: the rows are the record, so a
-    worker dying before the jobs are sent leaves a plan the watchdog resumes."""
-    for ladder in wanted(info):
-        rows = await until_done(plans.create_ladder, job.video_id, job.output, ladder.name, parts, what="planning")
-        log.info("video %s: the %s ladder planned in %d parts", job.video_id, ladder.name, len(rows))
-        await queue(job, ladder, rows)
-
-
-async def queue(job: PartJob, ladder: Ladder, rows) -> None:
-    for row in rows:
-        await send(PartJob(**{**job.asdict(), "part": row.part, "start": row.start, "length": row.length,
-                               "ladder": ladder.name}))  # fmt: skip
-
-
-async def resume(event, info: MediaInfo, ready: ReadyOutput) -> bool:
-    """A ready film made in parts, queued again (by the watchdog, its further ladder's plan idle; or a
-    redelivery): queue what remains of each further ladder without a verdict, planning it anew where it has
-    no plan; whether any was. `event`: the upload event."""
-    resumed = False
-    for ladder in wanted(info):
-        if ladder.name in ladder_registry.with_verdict(ready.renditions):
-            continue
-        rows = await until_done(plans.current, event.video_id, ladder.name, what="reading the video's plan")
-        base = PartJob(video_id=event.video_id, part=0, output=ready.hls_path, source=event.source,
-                        media=dataclasses.asdict(info), attempt=event.attempt, token=event.token,
-                        ladder=ladder.name)  # fmt: skip
-        if rows and rows[0].output == ready.hls_path:
-            todo = await until_done(plans.unfinished, event.video_id, ladder.name, what="reading the video's plan")
-            if not todo and all(row.state == "done" for row in rows):
-                await finish(base)
-            else:
-                await queue(base, ladder, todo)
-        else:
-            parts = cut_film(info.duration, app.settings.part_seconds)
-            rows = await until_done(plans.create_ladder, event.video_id, ready.hls_path, ladder.name, parts)
-            await queue(base, ladder, rows)
-        log.info("video %s: its %s ladder resumed", event.video_id, ladder.name)
-        resumed = True
-    return resumed
 
 
 async def run_job(job: PartJob) -> None:
@@ -154,7 +105,9 @@ class LadderPart:
         source = (await in_thread(storage.Source, job.source)).path
         await in_thread(fmp4_parts.make_folders, self.folder, self.ladder, self.rungs)
         aims = await self.aimed(source)
-        steps = FilmSteps(self.info, self.rungs, self.ladder, rates=rate_aim.rates(aims), zones=rate_aim.zones(aims))
+        clock = PARTS_CLOCK if job.clock is None else job.clock
+        steps = FilmSteps(self.info, self.rungs, self.ladder, rates=rate_aim.rates(aims), zones=rate_aim.zones(aims),
+                          clock=clock)  # fmt: skip
         argv = steps.picture_part(self.ffmpeg, source, self.folder, self.part)
         last_sent = time.monotonic()
 

@@ -1,6 +1,6 @@
 """The further ladders a film may get, by name (`ladders.Ladder`): a new codec's ladder is its own module and its
-line here (and its name in `videoflix.core.ladders`, which the web tier's routes serve). `ladder_parts` makes
-each in a long film's parts, `ladder_pass` in a short film's own run, `db` ends its plan with its verdict."""
+line here (and its name in `videoflix.core.ladders`, which the web tier's routes serve). `ladder_plans` plans
+each in the film's parts once it is ready, `ladder_parts` makes them, `db` ends its plan with its verdict."""
 
 from __future__ import annotations
 

@@ -46,6 +46,8 @@ from . import (
     hls_output,
     jobs,
     ladder_parts,
+    ladder_plans,
+    ladder_registry,
     part_attempts,
     part_playlists,
     plans,
@@ -54,6 +56,7 @@ from . import (
 )
 from .app import app
 from .db import in_thread, until_done, video_status
+from .hls import PARTS_CLOCK
 from .part_run import PartRun, send
 from .records import PartJob, VideoUploaded
 from .reports import progress, readable, report_failed, report_ready, send_dead_letter
@@ -258,6 +261,8 @@ async def finish(job: PartJob) -> None:
     if renditions is not None:
         log.info("video %s assembled from its parts", job.video_id)
         renditions = await in_thread(rate, job, info, rungs, output, renditions)
-        await ladder_parts.start(job, info, parts)  # (planned before the film is ready: the rows are the record)
+        film = ladder_plans.film_job(job, job.output, info, PARTS_CLOCK)
+        # (planned before the film is ready: the rows are the record)
+        await ladder_plans.start(film, info, parts, ladder_registry.wanted(info, app.settings))
         await report_ready(job, job.output, renditions, info.duration)
         await caption_jobs.request(job, job.source, info)

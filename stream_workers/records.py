@@ -114,6 +114,9 @@ class PartJob(Event):
     #: the ladder the part makes (stream_workers/ladders.py): the first plan's, or a further one of a ready
     #: film (its own plan rows); an older worker's job, which has none, is the first plan's
     ladder: str = VideoPart.FIRST_LADDER
+    #: a further ladder's part: where the film's H.264 renditions' timestamps start, which its own take
+    #: (`ladder_parts.film_clock`); None, a job of an older worker: a film made in parts (`hls.PARTS_CLOCK`)
+    clock: float | None = None
     schema: int = SCHEMA
 
 

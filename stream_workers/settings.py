@@ -132,7 +132,7 @@ class WorkerSettings:
     #: seconds between the rounds that seal the films made before HLS_ENCRYPTION was on (SEAL_INTERVAL)
     seal_interval: float
     #: the longest film (seconds) made in one pass given the further ladders (AV1_MAX_SECONDS; inf: every one);
-    #: a film made in parts gets them in parts, over every worker
+    #: a film made in parts gets them in any case (either way they are made in parts, over every worker)
     av1_max_seconds: float
     topic_partitions: int
     max_attempts: int  # for transient failures (database, broker, disk); bad input fails at once

@@ -3,9 +3,9 @@
 At-least-once delivery makes every step idempotent: a video already ready is skipped; a job that crashed
 midway left an unfinished `hls-*` folder, which the next attempt removes before starting over (the video is
 not ready, so no finished output can be among them). The output is watchable as soon as its first segments
-exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete;
-then its further ladders (AV1; HEVC) are made by runs of their own (`ladder_pass`), and the film is reported
-again with each.
+exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete; its
+further ladders (the best H.264, AV1, HEVC) are planned in parts then (`ladder_plans`), which every worker's
+part agent makes, and the film is reported again with each: this agent is free for the next upload at once.
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.
@@ -18,11 +18,11 @@ FFmpeg once the row is gone, and however the job ends, removes the video's folde
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 from cachetools import LRUCache
 
@@ -37,10 +37,11 @@ from .. import (
     caption_jobs,
     ffmpeg_run,
     film_keys,
+    hls,
     hls_output,
     interlacing,
     jobs,
-    ladder_pass,
+    ladder_plans,
     ladder_registry,
     loudness,
     part_jobs,
@@ -127,9 +128,7 @@ async def process(event: VideoUploaded) -> None:
         captions = await until_done(plans.current, event.video_id, CAPTIONS, what="reading the video's plan")
         if captions:
             await caption_jobs.resume(event)
-        if await ladder_pass.resume(event, examined):
-            _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for them finds it done)
-        elif not captions:
+        if not await ladder_plans.resume(event, examined) and not captions:
             log.info("video %s is already ready; redelivered event ignored", event.video_id)
         return
 
@@ -138,10 +137,7 @@ async def process(event: VideoUploaded) -> None:
         await part_jobs.start_film(event, info)
         return
     async with jobs.FFMPEG_SLOT:
-        further = await single_pass(event, source, info)
-    if further is not None:  # the further ladders yield the FFmpeg slot to the next H.264 job
-        async with jobs.LADDER_SLOT:
-            await further()
+        await single_pass(event, source, info)
 
 
 async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
@@ -155,13 +151,10 @@ async def examined(event: VideoUploaded) -> tuple[storage.Source, MediaInfo]:
     return source, await in_thread(interlacing.detect, ffmpeg, source.path, info)
 
 
-async def single_pass(
-    event: VideoUploaded, source: storage.Source, info: MediaInfo
-) -> Callable[[], Awaitable[None]] | None:
+async def single_pass(event: VideoUploaded, source: storage.Source, info: MediaInfo) -> None:
     """One FFmpeg process makes every rendition (a film shorter than PARTS_FROM_SECONDS), in the work root;
     the store gets each piece as it is whole (`storage.Publisher`). The film is ready once they are whole and
-    measured; what adds its further ladders by runs of their own (`ladder_pass.add_ladders`) is returned, to
-    be awaited out of the FFmpeg slot (none: it has none)."""
+    measured; its further ladders are planned in parts before it is reported so (`ladder_plans.start`)."""
     settings = app.settings
     await progress(event, 0.0, hls_path="")  # (re)started: nothing to watch until the first segments exist
     await until_done(plans.abandon, event.video_id, what="dropping an earlier plan")
@@ -228,7 +221,7 @@ async def single_pass(
         made = min((await in_thread(hls_output.published_seconds, output, rungs)).values(), default=None)  # as made
         if problem := reached_cap(info, made):  # it holds more than was checked
             raise ffmpeg_run.TranscodeError(problem)
-        await in_thread(ladder_pass.checked, output, rungs, tracks)
+        await in_thread(hls_output.checked, output, rungs, tracks)
         renditions = await in_thread(hls_output.master_renditions, output, rungs)
         scores = await in_thread(
             quality.measured, ffmpeg, source.path, info, output.joinpath, rungs, settings.quality_samples
@@ -257,16 +250,10 @@ async def single_pass(
     JOB_SECONDS.labels(rungs[-1].name).observe(result.wall_seconds)
     await until_done(record_subtitles, event.video_id, subtitles, what="recording the subtitle tracks")
     duration = info.duration or made or None  # a length the file left unsaid: what was made of it
+    await in_thread(publisher.discard_local)  # (in the store: the further ladders' parts fetch what they need)
+    if duration and (ladders := ladder_registry.wanted(info, settings, settings.av1_max_seconds)):
+        made_info = info if info.duration else dataclasses.replace(info, duration=duration)
+        film = ladder_plans.film_job(event, hls_path, made_info, hls.ONE_PASS_CLOCK)
+        await ladder_plans.start(film, made_info, ladder_plans.cut(made_info, duration), ladders)
     await report_ready(event, hls_path, renditions, duration, "; ".join(notes) or None)
     await caption_jobs.request(event, event.source, info)
-    if not (ladders := ladder_registry.wanted(info, settings, settings.av1_max_seconds)):
-        await in_thread(publisher.discard_local)
-        return None
-    film = ladder_pass.Film(event, source.path, output, hls_path, info, rungs, duration)
-
-    async def further() -> None:
-        await ladder_pass.add_ladders(film, ladders, levels, renditions, scores, publisher, output.joinpath)
-        _recently_done[event.video_id] = time.monotonic()  # (a duplicate that waited for them finds it done)
-        await in_thread(publisher.discard_local)
-
-    return further

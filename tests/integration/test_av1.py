@@ -2,7 +2,7 @@
 views, Chromium with hls.js): a film made in one pass gets its rungs in AV1 too, as fMP4; where each is
 measured as good as its H.264 twin and smaller (a calm film), the master lists them with their codecs beside
 the H.264 ones; where not (a fast pan at 1080p), the film keeps H.264 alone. The AV1 ladder is made once the
-film is ready, by a second FFmpeg run; the film is then reported again, with it.
+film is ready, in parts over the workers (its own FFmpeg runs); the film is then reported again, with it.
 The rendition playlists the existing frontend plays stay H.264 in TS; FFmpeg's HLS client decodes every AV1
 rendition whole; hls.js plays AV1 where the browser decodes it and H.264 where it does not."""
 

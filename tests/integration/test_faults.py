@@ -250,9 +250,9 @@ def test_worker_killed_mid_transcode_another_finishes(stack):
 
 
 def test_worker_killed_during_the_av1_pass_the_film_still_gets_its_av1_verdict(stack, media_files):
-    """A film is ready (H.264), and its worker is SIGKILLed while SVT-AV1 makes its AV1 ladder. The upload
-    event was not acknowledged: it reaches the other worker, which finds the film ready with no AV1 verdict
-    and runs the AV1 pass again in the same output (not a new transcode); the film ends with its verdict once."""
+    """A film is ready (H.264), and a worker is SIGKILLed while SVT-AV1 makes a part of its AV1 ladder. The
+    part's claim goes stale; its job, redelivered to the other worker, or the watchdog's re-queue of the
+    film, runs it again there in the same output (not a new transcode); the film ends with its verdict once."""
     stack.ensure_workers(2)
     client = stack.client()
     video_id = client.upload(media_files["hd"], {"title": "Dies making AV1"})["id"]

@@ -137,8 +137,8 @@ def stack_env(folder: Path, database_url: str, broker: TansuBroker, **extra: str
         "MEDIA_ROOT": str(folder / "media"),
         "SECRET_KEY": "s" * 48,
         "TRANSCODE_RETRY_DELAY": "1",
-        # the AV1 ladder (SVT-AV1 preset 6, after a film is ready) for the short clips the AV1 tests upload,
-        # not for the minute-long ones others do: it would hold a worker from the next upload for a minute
+        # the AV1 ladder (SVT-AV1 preset 6, in parts after a film is ready) for the short clips the AV1 tests
+        # upload, not for the minute-long ones others do: a minute of CPU per such film the suite has no use for
         "AV1_MAX_SECONDS": "10",
         # clear segments: these stacks' tests read the bytes the encoders made (decoded frames, sound, joins);
         # sealed films have a stack of their own (tests/integration/test_sealed_hls.py)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import pytest
 import sqlalchemy as sa
 
-from stream_workers import caption_stage, db, film_keys, jobs, ladder_pass, plans, seeking, topics
+from stream_workers import caption_stage, db, film_keys, jobs, plans, seeking, topics
 from stream_workers.agents import transcode
 from stream_workers.app import app
 from videoflix.core.containers import ffmpeg_exe
@@ -25,18 +24,6 @@ def cockatoo():
     what the workers find in it."""
     source = real_title("cockatoo")
     return source, seeking.check(ffmpeg_exe(), source, probe(source))
-
-
-@pytest.fixture(autouse=True)
-def av1_pass_unclaimed(monkeypatch):
-    """The agent run in-process has no database: no other worker holds a film's AV1-pass lock (the lock
-    itself is tested on PostgreSQL in test_records_and_watchdog, and through the running stack)."""
-
-    @contextlib.asynccontextmanager
-    async def unclaimed(video_id: int):
-        yield True
-
-    monkeypatch.setattr(ladder_pass, "claim", unclaimed)
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +81,12 @@ def plan_db(engine, monkeypatch):
     yield video_id
     with engine.begin() as conn:
         conn.execute(sa.delete(Video).where(Video.id == video_id))  # the plan goes with it (ON DELETE CASCADE)
+
+
+@pytest.fixture
+def fake_topics(monkeypatch) -> dict[str, FakeTopic]:
+    """Every topic the workers send to, faked (what is sent is kept): the agents run in-process."""
+    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter", "parts")}
+    for name, fake in fakes.items():
+        monkeypatch.setattr(topics, name, fake)
+    return fakes

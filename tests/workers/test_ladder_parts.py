@@ -1,8 +1,8 @@
 """A further ladder made in parts (stream_workers/fmp4_parts.py) on a real clip: the AV1 ladder of a film whose
-H.264 renditions were made in parts, part after part, joins into fMP4 renditions that FFmpeg's HLS client decodes
-end to end with every source frame once, no timestamp jump at a join, the film's sound once with no gap (the
-H.264 renditions' own packets), on the H.264 renditions' clock; each part has its init segment, named in the
-playlist before the part's segments."""
+H.264 renditions were made in parts, or in one pass, part after part, joins into fMP4 renditions that FFmpeg's
+HLS client decodes end to end with every source frame once, no timestamp jump at a join, the film's sound once
+with no gap (the H.264 renditions' own packets), on the H.264 renditions' clock (which differs with how they
+were made); each part has its init segment, named in the playlist before the part's segments."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_workers import ffmpeg_run, film_parts, fmp4_parts, hls_output
+from stream_workers import ffmpeg_run, film_parts, fmp4_parts, hls, hls_output
 from stream_workers.av1_ladder import LADDER as AV1
 from stream_workers.film_steps import FilmSteps, picture_file
 from stream_workers.hevc_ladder import LADDER as HEVC
@@ -21,25 +21,32 @@ from stream_workers.ladders import H264
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.media import ladder_for, probe
 
+from ..support import made as made_whole
 from ..support.clips import CALM, audio_gaps, audio_samples, make_clip, stream_starts, video_timestamps
 
 LADDERS = (AV1, HEVC)
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory) -> tuple[Path, Path, list]:
-    """A 20 s film made in three parts (8, 8, 4 s): H.264 first, as the pipeline does, then AV1 and HEVC."""
+@pytest.fixture(scope="module", params=["h264 in parts", "h264 in one pass"])
+def made(request, tmp_path_factory) -> tuple[Path, Path, list]:
+    """A 20 s film's H.264 ladder made in three parts (8, 8, 4 s), or in one pass, as the pipeline makes it
+    (a long film, a short one); then its AV1 and HEVC ladders in those three parts, on its clock."""
     folder = tmp_path_factory.mktemp("ladder-parts")
     source = make_clip(folder / "film.mp4", seconds=20, size="320x180", rate=30, scene=CALM)
     info, ffmpeg, out = probe(source), ffmpeg_exe(), folder / "out"
     rungs, plan = ladder_for(info.short_side), film_parts.cut_film(info.duration, 8)
-    for argv in [FilmSteps(info, []).sound_job(ffmpeg, source, out)] + [
-        FilmSteps(info, rungs, H264.at("veryfast")).picture_part(ffmpeg, source, out, part) for part in plan
-    ]:
-        asyncio.run(ffmpeg_run.run_ffmpeg(argv))
-    film_parts.assemble_folder(ffmpeg, out, info, rungs, plan)
+    if request.param == "h264 in parts":
+        for argv in [FilmSteps(info, []).sound_job(ffmpeg, source, out)] + [
+            FilmSteps(info, rungs, H264.at("veryfast")).picture_part(ffmpeg, source, out, part) for part in plan
+        ]:
+            asyncio.run(ffmpeg_run.run_ffmpeg(argv))
+        film_parts.assemble_folder(ffmpeg, out, info, rungs, plan)
+        clock = hls.PARTS_CLOCK
+    else:
+        made_whole.in_one_pass(source, info, rungs, out)
+        clock = hls.ONE_PASS_CLOCK
     for ladder in LADDERS:
-        fmp4_parts.assemble_folder(ffmpeg, source, out, info, ladder, rungs, plan)
+        fmp4_parts.assemble_folder(ffmpeg, source, out, info, ladder, rungs, plan, clock)
     return source, out, rungs
 
 

@@ -19,9 +19,11 @@ from stream_workers import (
     db,
     ffmpeg_run,
     film_parts,
+    hls,
     hls_output,
     jobs,
     ladder_parts,
+    ladder_plans,
     ladder_verdict,
     part_jobs,
     part_run,
@@ -29,7 +31,6 @@ from stream_workers import (
     rate_aim,
     sheets,
     storage,
-    topics,
 )
 from stream_workers.app import app
 from stream_workers.film_steps import FilmSteps
@@ -40,7 +41,7 @@ from videoflix.core.media import ladder_for, probe
 from videoflix.core.models import Video, VideoPart, VideoStatus
 
 from ..support.clips import CALM, make_clip, understated, video_timestamps
-from ..support.fakes import FakeTopic, gone
+from ..support.fakes import gone
 
 
 @pytest.fixture(autouse=True)
@@ -128,14 +129,6 @@ def stored_clip(media, video: int, seconds: float = 12, **options):
     """A clip stored as the video's source, as an upload leaves it (`options`: make_clip's)."""
     (media / "videos" / str(video)).mkdir(parents=True)
     return make_clip(media / "videos" / str(video) / "source.mp4", seconds=seconds, size="640x360", rate=30, **options)
-
-
-@pytest.fixture
-def fake_topics(monkeypatch):
-    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter", "parts")}
-    for name, fake in fakes.items():
-        monkeypatch.setattr(topics, name, fake)
-    return fakes
 
 
 def test_a_part_failing_for_a_passing_reason_runs_again_alone_and_the_film_is_assembled(
@@ -506,8 +499,12 @@ def test_a_further_ladders_part_whose_worker_died_is_made_again_and_the_ladder_g
     asyncio.run(run("av1", skip=1))
     assert len(fake_topics["processed"].sent) == 1  # part 1 is missing: no verdict yet
 
-    assert asyncio.run(ladder_parts.resume(event, info, db.ready_output(video)))
-    assert [job.part for _, job in sent] == [1]  # the finished parts are kept
+    async def examined(_):
+        return None, info
+
+    assert asyncio.run(ladder_plans.resume(event, examined))
+    # the finished parts are kept; the film's clock read from its first segment: made in parts
+    assert [(job.part, job.clock) for _, job in sent] == [(1, hls.PARTS_CLOCK)]
     asyncio.run(run("av1"))
     _, verdict = fake_topics["processed"].sent[-1]
     assert verdict.status == "ready" and all("av1" in r for r in verdict.renditions), verdict.renditions

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 
-from stream_workers import film_keys, hls_output, ladder_pass, storage
+from stream_workers import db, film_keys, hls, hls_output, jobs, storage
 from stream_workers.agents import transcode
 from stream_workers.app import app
-from stream_workers.db import ReadyOutput, ready_output
+from stream_workers.records import VideoProcessed
 from videoflix.core import events
 from videoflix.core.hls_keys import FilmKeys, sealed_name
 from videoflix.core.storage.config import StorageConfig
@@ -20,19 +21,48 @@ from videoflix.core.storage.s3 import S3Storage
 
 from ..support.accounts import S3_ACCESS_KEY, S3_SECRET_KEY
 from ..support.clips import CALM, make_clip
+from ..support.fakes import gone
+from ..support.part_agent import run_parts
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def s3_worker(monkeypatch, tmp_path, seaweedfs, bucket, agent_topics):
+def s3_store(monkeypatch, tmp_path, seaweedfs, bucket) -> S3Storage:
     config = StorageConfig("s3", seaweedfs.endpoint_url, bucket, S3_ACCESS_KEY, S3_SECRET_KEY)
     settings = dataclasses.replace(
         app.settings, storage=config, scratch=tmp_path / "scratch", media_root=tmp_path / "no-media",
         progress_interval=0.0, x264_preset="slower",  # slow enough to be watched while it runs
     )  # fmt: skip
     monkeypatch.setattr(app, "settings", settings)
-    return S3Storage(seaweedfs.client(), bucket), agent_topics
+    return S3Storage(seaweedfs.client(), bucket)
+
+
+@pytest.fixture
+def s3_worker(s3_store, agent_topics):
+    """The transcode agent on the bucket, the database faked (every video waiting)."""
+    return s3_store, agent_topics
+
+
+@pytest.fixture
+def s3_film(s3_store, plan_db, fake_topics, monkeypatch, tmp_path):
+    """A film's way through both agents on the bucket, the database real, the topics faked: `make(clip)` stores
+    the clip as the video's source and runs its upload through the transcode agent, then applies its ready
+    report (as the results agent does) and returns it; `parts()` runs the jobs queued on the part topic."""
+    monkeypatch.setattr(jobs, "deleted", gone({}))
+    video = plan_db
+
+    def make(seconds: float = 5, **settings) -> VideoProcessed:
+        monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast", **settings))
+        clip = make_clip(tmp_path / f"calm-{video}.mp4", seconds=seconds, size="1280x720", rate=30, scene=CALM)
+        s3_store.put_file(f"videos/{video}/source.mp4", clip)
+        asyncio.run(transcode.handle(events.uploaded(video, f"videos/{video}/source.mp4")))
+        ready = fake_topics["processed"].sent[-1][1]
+        assert ready.status == "ready" and db.apply_processed(ready), ready
+        return ready
+
+    return SimpleNamespace(video=video, store=s3_store, topics=fake_topics, make=make,
+                           parts=lambda: run_parts(fake_topics["parts"].sent))  # fmt: skip
 
 
 def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, monkeypatch, tmp_path):
@@ -75,17 +105,14 @@ def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, 
     assert not (tmp_path / "no-media").exists()  # and nothing was written to a shared media folder
 
 
-def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monkeypatch, tmp_path):
-    """A calm film's AV1 ladder (listed: as good as H.264 in fewer bytes), made once the film is ready, goes
-    to the bucket whole: each playlist, its init segment and its fMP4 segments, typed for browsers; the
-    master names it."""
-    bucket, topics = s3_worker
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast"))
-    clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
-    bucket.put_file("videos/77/source.mp4", clip)
-    asyncio.run(transcode.handle(events.uploaded(77, "videos/77/source.mp4")))
-
-    [(_, ready), (_, result)] = topics["processed"].sent  # ready, then again with its AV1 ladder
+def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_film):
+    """A calm film's AV1 ladder (listed: as good as H.264 in fewer bytes), made in parts once the film is
+    ready, goes to the bucket whole: each playlist, each part's init segment and its fMP4 segments, typed for
+    browsers; the master names it; nothing stays in the worker's scratch."""
+    bucket = s3_film.store
+    s3_film.make(seconds=5)
+    s3_film.parts()
+    [(_, ready), (_, result)] = s3_film.topics["processed"].sent  # ready, then again with its AV1 ladder
     assert ready.status == result.status == "ready" and result.renditions[0]["av1"]["listed"], result
     prefix = result.hls_path + "/"
     assert "av1/720p/index.m3u8" in b"".join(bucket.read(prefix + "master.m3u8")).decode()
@@ -96,43 +123,34 @@ def test_a_listed_av1_ladder_is_published_with_its_init_segments(s3_worker, monk
         for name in names:
             head = bucket.client.head_object(Bucket=bucket.bucket, Key=f"{prefix}av1/{rung}/{name}")
             assert head["ContentType"] == ("video/mp4" if name.endswith(".mp4") else "video/iso.segment")
+    assert not any(path.is_file() for path in (app.settings.scratch).rglob("*"))
 
 
-def test_an_av1_pass_whose_worker_died_runs_again_from_the_bucket(s3_worker, monkeypatch, tmp_path):
-    """A film ready in the bucket whose AV1 pass did not end (what it sent is there, unlisted): its event,
-    on a worker with nothing of the film in scratch, runs the pass again, scoring beside the H.264 segments
-    it fetches from the bucket, replaces what the dead pass left, and lists the new ladder."""
-    bucket, topics = s3_worker
-    settings = dataclasses.replace(app.settings, x264_preset="veryfast", av1_ladder=False)
-    monkeypatch.setattr(app, "settings", settings)
-    clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
-    bucket.put_file("videos/78/source.mp4", clip)
-    asyncio.run(transcode.handle(events.uploaded(78, "videos/78/source.mp4")))
-    [(_, ready)] = topics["processed"].sent
+def test_an_av1_ladder_a_dead_run_left_is_made_again_from_the_bucket(s3_film, monkeypatch):
+    """A film ready in the bucket whose AV1 ladder a dead worker had begun without a plan (what it sent is
+    there, unlisted): its event, on a worker with nothing of the film in scratch, removes what was left, plans
+    the ladder in parts on the clock read from the film's first segment in the bucket; the parts score beside
+    the H.264 segments they fetch, and the new ladder is listed."""
+    bucket = s3_film.store
+    ready = s3_film.make(seconds=5, av1_ladder=False)
     prefix = ready.hls_path + "/"
     bucket.put_bytes(prefix + "av1/720p/009.m4s", b"cut short", "video/iso.segment")
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, av1_ladder=True))
+    monkeypatch.delitem(transcode._recently_done, s3_film.video)  # (another worker)
+    asyncio.run(transcode.handle(events.uploaded(s3_film.video, f"videos/{s3_film.video}/source.mp4")))
+    assert prefix + "av1/720p/009.m4s" not in set(bucket.keys(prefix + "av1/"))  # what the dead run sent is gone
+    assert {job.clock for _, job in s3_film.topics["parts"].sent} == {hls.ONE_PASS_CLOCK}
+    s3_film.parts()
 
-    monkeypatch.setattr(app, "settings", dataclasses.replace(settings, av1_ladder=True))
-    monkeypatch.delitem(transcode._recently_done, 78)  # (another worker)
-    row = ReadyOutput(ready.hls_path, ready.renditions, ready.duration)
-
-    async def database(fn, *args, **kw):
-        return row if fn is ready_output else "ready"
-
-    monkeypatch.setattr(transcode, "until_done", database)
-    monkeypatch.setattr(ladder_pass, "until_done", database)
-    asyncio.run(transcode.handle(events.uploaded(78, "videos/78/source.mp4")))
-
-    [_, (_, again)] = topics["processed"].sent
+    [_, (_, again)] = s3_film.topics["processed"].sent
     assert again.renditions[0]["av1"]["listed"] and again.renditions[0]["quality"] == ready.renditions[0]["quality"]
     master = b"".join(bucket.read(prefix + "master.m3u8")).decode()
     assert master.count("av1/720p/index.m3u8") == 1, master
     keys = set(bucket.keys(prefix + "av1/"))
-    assert prefix + "av1/720p/009.m4s" not in keys  # what the dead pass had sent is gone
     playlist = b"".join(bucket.read(prefix + "av1/720p/index.m3u8")).decode()
     names = hls_output.media_files(playlist)
     assert names[0].startswith("init") and {prefix + "av1/720p/" + name for name in names} <= keys
-    assert not any((tmp_path / "scratch").rglob("*.*"))  # nothing stays in the worker's scratch
+    assert not any(path.is_file() for path in (app.settings.scratch).rglob("*"))  # nothing stays in scratch
 
 
 def test_a_missing_source_object_fails_the_video_with_a_reason(s3_worker):
@@ -189,19 +207,18 @@ def test_a_failed_source_never_puts_its_signed_url_in_the_reason(s3_worker, tmp_
         assert secret not in result.error and secret not in logged, (secret, result.error, logged)
 
 
-def test_a_sealed_film_reaches_the_bucket_sealed_and_is_measured(s3_worker, monkeypatch, tmp_path):
-    """HLS_ENCRYPTION on the S3 backend: every segment of the film and of its AV1 ladder is sealed before it
-    is uploaded, its media playlists keyed; the worker still scores both ladders (it reads them back clear)."""
-    bucket, topics = s3_worker
-    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, x264_preset="veryfast"))
+def test_a_sealed_film_reaches_the_bucket_sealed_and_is_measured(s3_film, monkeypatch):
+    """HLS_ENCRYPTION on the S3 backend: every segment of the film and of its AV1 ladder (made in parts) is
+    sealed before it is uploaded, its media playlists keyed; the workers still score both ladders and find the
+    film's clock (they read them back clear)."""
+    bucket = s3_film.store
     keys = FilmKeys.new(rotation=2)
     monkeypatch.setattr(film_keys, "planned", lambda video_id: keys)
     monkeypatch.setattr(film_keys, "read", lambda video_id: keys)
-    clip = make_clip(tmp_path / "calm.mp4", seconds=5, size="1280x720", rate=30, scene=CALM)
-    bucket.put_file("videos/79/source.mp4", clip)  # (a film of its own: the agent skips one it has just done)
-    asyncio.run(transcode.handle(events.uploaded(79, "videos/79/source.mp4")))
+    s3_film.make(seconds=5)
+    s3_film.parts()
 
-    [_, (_, result)] = topics["processed"].sent  # ready, then again with its AV1 ladder
+    [_, (_, result)] = s3_film.topics["processed"].sent  # ready, then again with its AV1 ladder
     assert all(r["quality"]["vmaf"] > 80 and r["av1"]["quality"]["vmaf"] > 80 for r in result.renditions), result
     prefix = result.hls_path + "/"
     names = [key[len(prefix) :] for key in bucket.keys(prefix)]

@@ -31,8 +31,8 @@ from videoflix.core.subtitles import (
     webvtt_text,
 )
 
-from .. import mpegts
 from ..caches import LockedCache
+from ..core import mpegts
 from ..errors import Conflict, InvalidInput, NotFound
 from ..transactions import after_commit, after_failure
 
