@@ -36,7 +36,10 @@ def test_environment_overrides_ini_and_empty_values_do_not():
 def test_dotenv_beside_the_ini_is_read_but_real_environment_wins(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("DATABASE_URL=postgresql://dotenv/db\nEMAIL_HOST=dotenv-mail\n")
     monkeypatch.setenv("EMAIL_HOST", "real-mail")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+    # set, then deleted: what the .env file puts into the environment is undone after the test (a DATABASE_URL
+    # of "dotenv" left behind sent the tests run after it to that host)
+    monkeypatch.setenv("DATABASE_URL", "unset")
+    monkeypatch.delenv("DATABASE_URL")
 
     result = merged({}, here=str(tmp_path))
 

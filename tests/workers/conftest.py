@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import sqlalchemy as sa
+from cachetools import LRUCache
 
 from stream_workers import caption_stage, db, film_keys, jobs, plans, seeking, topics
 from stream_workers.agents import transcode
@@ -24,6 +25,13 @@ def cockatoo():
     what the workers find in it."""
     source = real_title("cockatoo")
     return source, seeking.check(ffmpeg_exe(), source, probe(source))
+
+
+@pytest.fixture(autouse=True)
+def nothing_just_transcoded(monkeypatch):
+    """Each test's own memory of the films this worker has just transcoded (`transcode._recently_done`): a
+    video id another test used (the database's ids repeat across tests' rows) must not read as a duplicate."""
+    monkeypatch.setattr(transcode, "_recently_done", LRUCache(maxsize=64))
 
 
 @pytest.fixture(autouse=True)
