@@ -40,6 +40,7 @@ app = WorkerApp(
     autodiscover=[
         "stream_workers.agents.transcode",
         "stream_workers.agents.encode_parts",
+        "stream_workers.agents.further_ladders",
         "stream_workers.agents.results",
         "stream_workers.agents.captions",
         "stream_workers.relay",

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 #: the longest a round waits for Kafka's answers (the row is renewed either way, well within GONE_AFTER)
 KAFKA_WAIT = CENSUS_SECONDS / 2
 #: the topics the workers consume (the dead letters are kept for people, not processed)
-CONSUMED = (events.UPLOADED, events.PARTS, events.CAPTIONS, events.PROGRESS, events.PROCESSED)
+CONSUMED = (events.UPLOADED, events.PARTS, events.LADDER_PARTS, events.CAPTIONS, events.PROGRESS, events.PROCESSED)
 
 
 def worker_name() -> str:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 #: one FFmpeg job per worker at a time (it uses every core by itself), single pass or part of a film
 FFMPEG_SLOT = asyncio.Semaphore(1)
-#: one further ladder's part per worker at a time (`ladder_parts`), beside the FFmpeg slot: a
+#: one further ladder's part per worker at a time (`ladder_parts`, its own agent), beside the FFmpeg slot: a
 #: further ladder yields the CPU (niceness 10), so a new upload's fast pass or a long film's H.264 part runs
 #: at once instead of waiting behind minutes of another film's AV1 or best H.264 encode
 LADDER_SLOT = asyncio.Semaphore(1)

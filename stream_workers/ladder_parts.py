@@ -1,10 +1,10 @@
 """A ready film's further ladders (`ladder_registry.FURTHER`) made in its parts over every worker, whether its
 H.264 ladder was made in one pass or in parts: planned when the film is ready (`ladder_plans.start`), each
-part is one job on the part topic, claimed in PostgreSQL (`plans`, keyed by ladder), encoded and joined with
-the film's sound (`fmp4_parts`, on the H.264 renditions' clock) by whichever worker takes it, and the worker
-that finishes the last one writes the ladder's playlists, scores it against the H.264 renditions and lists it
-where it is as good in fewer bytes (`ladder_verdict.choose_listed`); the film is then reported ready again,
-with the verdict. Meanwhile the film plays with H.264, and its status shows the ladder's progress
+part is one job on the further-ladders topic (`agents/further_ladders.py`), claimed in PostgreSQL (`plans`,
+keyed by ladder), encoded and joined with the film's sound (`fmp4_parts`, on the H.264 renditions' clock) by
+whichever worker takes it, and the worker that finishes the last one writes the ladder's playlists, scores it
+against the H.264 renditions and lists it where it is as good in fewer bytes (`ladder_verdict.choose_listed`);
+the film is then reported ready again, with the verdict. Meanwhile the film plays with H.264, and its status shows the ladder's progress
 (`VideoProgress.stage`).
 
 A part that fails for a passing reason runs again alone; one that fails for good (the encoder refuses the
@@ -26,6 +26,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from videoflix.core import events
 from videoflix.core.containers import ffmpeg_exe
 from videoflix.core.ladders import FAST_MASTER
 from videoflix.core.media import MediaInfo, ladder_for
@@ -52,7 +53,7 @@ from .hls import PARTS_CLOCK
 from .ladders import Ladder
 from .part_playlists import PARTS
 from .records import ENDED, PartJob
-from .reports import progress, report_ready
+from .reports import progress, readable, report_ready
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,12 @@ AIM_BEAT = 5.0
 #: how many seconds the last part's worker waits for the film's own ready report (planned before it, a short
 #: film's ladder may be done first); after that the watchdog's re-queue finishes the ladder
 READY_WAIT = 30
+
+
+async def run_payload(payload) -> None:
+    """One job of the further-ladders topic (`agents/further_ladders.py`)."""
+    if (job := await readable(PartJob, payload, events.LADDER_PARTS)) is not None:
+        await run_job(job)
 
 
 async def run_job(job: PartJob) -> None:

@@ -2,8 +2,8 @@
 every worker, however its H.264 ladder was made: `start`, by the worker that makes the film ready (its single
 pass, or the assembly of its last part), before it reports the film ready (the rows are the record: a worker
 dying before the jobs are sent leaves a plan the watchdog resumes); `resume`, when the film's upload event
-comes again (a redelivery, or the watchdog: the plan idle). Each part is then one job on the part topic, made,
-assembled and judged by `ladder_parts`.
+comes again (a redelivery, or the watchdog: the plan idle). Each part is then one job on the further-ladders
+topic, made, assembled and judged by `ladder_parts`.
 
 A film made in one pass gets them in parts too, so the transcode agent that made it is free for the next
 upload at once, and every worker takes a share: its parts are cut as a long film's (PART_SECONDS), and one

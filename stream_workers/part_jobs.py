@@ -116,7 +116,7 @@ async def run_job(payload, at_once: bool = False) -> None:
     need does not (the audio job, run again after a failure, may need this very slot)."""
     if (job := await readable(PartJob, payload, events.PARTS)) is None:
         return
-    if job.ladder != plans.FIRST_LADDER:  # a part of a ready film's further ladder
+    if job.ladder != plans.FIRST_LADDER:  # a further ladder's part sent here by an older worker (`part_run.send`)
         await ladder_parts.run_job(job)
         return
     async with slot_for(job, at_once):

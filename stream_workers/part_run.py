@@ -49,7 +49,10 @@ AUDIO_NICENESS = 5
 
 
 async def send(job: PartJob) -> None:
-    await topics.parts.send(key=topics.part_key(job.video_id, job.part, job.ladder), value=job)
+    """A job of a plan, on its topic: the fast H.264 ladder's (and the audio's) on `parts`, a further
+    ladder's on `ladder_parts`, so a worker's fast jobs never queue behind minutes of AV1."""
+    topic = topics.parts if job.ladder == plans.FIRST_LADDER else topics.ladder_parts
+    await topic.send(key=topics.part_key(job.video_id, job.part, job.ladder), value=job)
 
 
 class PartRun:

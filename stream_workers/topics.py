@@ -20,6 +20,8 @@ processed = _topic(events.PROCESSED)
 dead_letter = _topic(events.DEAD_LETTER)
 #: keyed by video and part, so one film's parts spread over the partitions, hence over the workers
 parts = _topic(events.PARTS)
+#: keyed alike: a ready film's further ladders' parts, each worker's agent for them apart from the fast ones'
+ladder_parts = _topic(events.LADDER_PARTS)
 #: keyed by video: a film's captions are one job, on a topic of their own so that transcription scales apart
 #: from the encoders
 captions = _topic(events.CAPTIONS)

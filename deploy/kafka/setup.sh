@@ -12,7 +12,7 @@ printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=SCRAM-SHA-512" 
   "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$KAFKA_ADMIN_PASSWORD\";" \
   > "$client"
 
-for topic in videos.uploaded videos.progress videos.processed videos.parts videos.captions videos.dead-letter; do
+for topic in videos.uploaded videos.progress videos.processed videos.parts videos.ladder-parts videos.captions videos.dead-letter; do
   "$bin/kafka-topics.sh" --bootstrap-server kafka:9092 --command-config "$client" --create --if-not-exists \
     --topic "$topic" --partitions 16 --replication-factor 1
 done

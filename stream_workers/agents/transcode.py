@@ -5,7 +5,7 @@ midway left an unfinished `hls-*` folder, which the next attempt removes before 
 not ready, so no finished output can be among them). The output is watchable as soon as its first segments
 exist (the video becomes `playable`, its playlists growing EVENT playlists) and `ready` once complete; its
 further ladders (the best H.264, AV1, HEVC) are planned in parts then (`ladder_plans`), which every worker's
-part agent makes, and the film is reported again with each: this agent is free for the next upload at once.
+further-ladders agent makes, and the film is reported again with each: this agent is free for the next upload at once.
 Bad input fails at once with a reason; other errors (database, broker, disk) are retried a bounded number
 of times, then the event goes to the dead-letter topic and the video is marked failed. Nothing here can
 crash the worker into a loop.

@@ -82,7 +82,7 @@ def mounted_script(service: dict) -> Path:
 def test_topics_match_the_pipeline_and_the_partition_count(services, compose):
     script = mounted_script(services["topics"]).read_text()
     topics = {value for value in vars(events).values() if isinstance(value, str) and value.startswith("videos.")}
-    assert events.CAPTIONS in topics and len(topics) == 6
+    assert events.LADDER_PARTS in topics and len(topics) == 7
     assert set(re.findall(r"videos\.[a-z-]+", script)) == topics  # every topic the pipeline has, made
     partitions = int(re.search(r"--partitions (\d+)", script).group(1))
     assert partitions == int(compose["x-app"]["environment"]["TOPIC_PARTITIONS"])

@@ -94,7 +94,8 @@ def plan_db(engine, monkeypatch):
 @pytest.fixture
 def fake_topics(monkeypatch) -> dict[str, FakeTopic]:
     """Every topic the workers send to, faked (what is sent is kept): the agents run in-process."""
-    fakes = {name: FakeTopic() for name in ("uploaded", "progress", "processed", "dead_letter", "parts")}
+    names = ("uploaded", "progress", "processed", "dead_letter", "parts", "ladder_parts")
+    fakes = {name: FakeTopic() for name in names}
     for name, fake in fakes.items():
         monkeypatch.setattr(topics, name, fake)
     return fakes

@@ -82,13 +82,14 @@ def test_a_one_pass_film_is_ready_with_its_agent_free_and_gets_its_av1_ladder_in
     rows = plans.current(video, "av1")
     assert [(row.part, row.start, row.length, row.state) for row in rows] == [(0, 0.0, 4.0, "queued"),
                                                                             (1, 4.0, 4.0, "queued")]  # fmt: skip
-    jobs_sent = [job for _, job in fake_topics["parts"].sent]
+    jobs_sent = [job for _, job in fake_topics["ladder_parts"].sent]
     assert [(job.ladder, job.part, job.output, job.clock) for job in jobs_sent] == [
         ("av1", 0, ready.hls_path, hls.ONE_PASS_CLOCK), ("av1", 1, ready.hls_path, hls.ONE_PASS_CLOCK)
     ]  # fmt: skip
+    assert fake_topics["parts"].sent == []  # (the fast ladder's topic: its agent never waits behind these)
     assert db.apply_processed(ready)  # (the results agent)
 
-    run_parts(fake_topics["parts"].sent)
+    run_parts(fake_topics["ladder_parts"].sent)
     assert runs[1:] == [("av1", False, True)] * 2, runs
     [_, (_, verdict)] = fake_topics["processed"].sent
     twin = verdict.renditions[0]["av1"]
@@ -118,7 +119,7 @@ def test_a_one_pass_film_whose_av1_encode_fails_keeps_its_h264_ladder(
     upload(video, media, monkeypatch, seconds=1, size="1x1", clip=tiny, av1_ladder=True)
     [(_, ready)] = fake_topics["processed"].sent
     assert db.apply_processed(ready)
-    run_parts(fake_topics["parts"].sent)
+    run_parts(fake_topics["ladder_parts"].sent)
 
     assert len(fake_topics["processed"].sent) == 1 and fake_topics["dead_letter"].sent == []
     stages = [report.stage for _, report in fake_topics["progress"].sent]
@@ -135,7 +136,7 @@ def test_a_one_pass_film_longer_than_av1_max_seconds_gets_no_further_ladder(
     video, media = plan_db, tmp_path / "media"
     upload(video, media, monkeypatch, seconds=3, av1_ladder=True, av1_max_seconds=2.5)
     [(_, ready)] = fake_topics["processed"].sent
-    assert ready.status == "ready" and fake_topics["parts"].sent == [] and plans.current(video, "av1") == []
+    assert ready.status == "ready" and fake_topics["ladder_parts"].sent == [] and plans.current(video, "av1") == []
 
 
 def test_the_event_of_a_ready_film_again_clears_what_an_earlier_run_left_and_resumes_its_ladders(
@@ -150,7 +151,7 @@ def test_the_event_of_a_ready_film_again_clears_what_an_earlier_run_left_and_res
     video, media = plan_db, tmp_path / "media"
     upload(video, media, monkeypatch, seconds=8, av1_ladder=False)
     [(_, ready)] = fake_topics["processed"].sent
-    assert db.apply_processed(ready) and fake_topics["parts"].sent == []
+    assert db.apply_processed(ready) and fake_topics["ladder_parts"].sent == []
     output = media / ready.hls_path
     master = output / "master.m3u8"
     fast = master.read_text()
@@ -168,7 +169,7 @@ def test_the_event_of_a_ready_film_again_clears_what_an_earlier_run_left_and_res
     text = master.read_text()
     assert "\n480p/index.m3u8" in text and "avc/" not in text and "av1/" not in text, text
     assert not (output / FAST_MASTER).exists() and not (output / "avc").exists() and not (output / "av1").exists()
-    sent = fake_topics["parts"].sent
+    sent = fake_topics["ladder_parts"].sent
     assert sorted((job.ladder, job.part, job.clock) for _, job in sent) == [
         (ladder, part, hls.ONE_PASS_CLOCK) for ladder in ("av1", "avc") for part in (0, 1)
     ]

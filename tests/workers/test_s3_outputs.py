@@ -62,7 +62,7 @@ def s3_film(s3_store, plan_db, fake_topics, monkeypatch, tmp_path):
         return ready
 
     return SimpleNamespace(video=video, store=s3_store, topics=fake_topics, make=make,
-                           parts=lambda: run_parts(fake_topics["parts"].sent))  # fmt: skip
+                           parts=lambda: run_parts(fake_topics["ladder_parts"].sent))  # fmt: skip
 
 
 def test_a_job_reads_from_the_bucket_and_publishes_there_as_it_grows(s3_worker, monkeypatch, tmp_path):
@@ -139,7 +139,7 @@ def test_an_av1_ladder_a_dead_run_left_is_made_again_from_the_bucket(s3_film, mo
     monkeypatch.delitem(transcode._recently_done, s3_film.video)  # (another worker)
     asyncio.run(transcode.handle(events.uploaded(s3_film.video, f"videos/{s3_film.video}/source.mp4")))
     assert prefix + "av1/720p/009.m4s" not in set(bucket.keys(prefix + "av1/"))  # what the dead run sent is gone
-    assert {job.clock for _, job in s3_film.topics["parts"].sent} == {hls.ONE_PASS_CLOCK}
+    assert {job.clock for _, job in s3_film.topics["ladder_parts"].sent} == {hls.ONE_PASS_CLOCK}
     s3_film.parts()
 
     [_, (_, again)] = s3_film.topics["processed"].sent

@@ -17,6 +17,9 @@ PROGRESS = "videos.progress"
 PROCESSED = "videos.processed"
 #: the jobs of a transcode in parts (the workers publish and consume them; the web tier never does)
 PARTS = "videos.parts"
+#: the parts of a ready film's further ladders (the best H.264, AV1, HEVC): a topic of their own, so that the
+#: fast ladder's parts never wait behind them (the workers publish and consume them)
+LADDER_PARTS = "videos.ladder-parts"
 #: the captions' jobs: a ready film's speech to a subtitle track (the workers publish and consume them)
 CAPTIONS = "videos.captions"
 DEAD_LETTER = "videos.dead-letter"
