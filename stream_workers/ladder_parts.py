@@ -4,8 +4,8 @@ part is one job on the further-ladders topic (`agents/further_ladders.py`), clai
 keyed by ladder), encoded and joined with the film's sound (`fmp4_parts`, on the H.264 renditions' clock) by
 whichever worker takes it, and the worker that finishes the last one writes the ladder's playlists, scores it
 against the H.264 renditions and lists it where it is as good in fewer bytes (`ladder_verdict.choose_listed`);
-the film is then reported ready again, with the verdict. Meanwhile the film plays with H.264, and its status shows the ladder's progress
-(`VideoProgress.stage`).
+the film is then reported ready again, with the verdict. Meanwhile the film plays with H.264, and its status
+shows the ladder's progress (`VideoProgress.stage`).
 
 A part that fails for a passing reason runs again alone; one that fails for good (the encoder refuses the
 picture) ends the ladder, not the film: the film stays ready with H.264 alone. A worker that dies mid-part
