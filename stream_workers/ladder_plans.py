@@ -25,7 +25,7 @@ from videoflix.core.media import MediaInfo, Rung, ladder_for
 
 from . import film_keys, hls, hls_output, ladder_parts, ladder_registry, ladder_verdict, plans, storage
 from .app import app
-from .db import ReadyOutput, in_thread, ready_output, until_done
+from .db import in_thread, ready_output, until_done
 from .film_parts import Part, cut_film
 from .ladders import Ladder
 from .part_run import send
@@ -111,14 +111,14 @@ async def resume(event: VideoUploaded, examined: Callable[[VideoUploaded], Await
             else:
                 await queue(base, ladder, todo)
         else:
-            await in_thread(cleared, output, ready, ladder)
+            await in_thread(cleared, output, ladder)
             await start(job, info, cut(info, ready.duration or info.duration or 0.0), [ladder])
         log.info("video %s: its %s ladder resumed", event.video_id, ladder.name)
         resumed = True
     return resumed
 
 
-def cleared(output: storage.Output, ready: ReadyOutput, ladder: Ladder) -> None:
+def cleared(output: storage.Output, ladder: Ladder) -> None:
     """(In a thread.) Whatever an earlier run of the ladder left without a plan gone before it is planned anew:
     its variants, had it listed them (a replacing ladder's give their place back to the fast ones), then its
     folder, so a player opening the film meanwhile gets a master whose files exist."""
